@@ -1,0 +1,44 @@
+# XGet: `make demo` and `make test` are all a new user needs (README, quick start).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+SERVE  ?= 1
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test bench lock validate ui clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/xget demo $(if $(filter 0,$(SERVE)),--no-serve,--serve)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python bench/parse.py
+	$(BIN)/python bench/scrape.py
+
+validate: install
+	$(BIN)/dagster definitions validate -w workspace.yaml
+
+ui: install
+	DAGSTER_HOME=$(CURDIR)/.xget/dagster $(BIN)/dagster dev -w workspace.yaml
+
+# Re-resolve the lock file from pyproject.toml (needs PyPI).
+lock:
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/python -m pip install -q --upgrade pip
+	.lockenv/bin/python -m pip install -q -e '.[test]'
+	.lockenv/bin/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+	rm -rf .lockenv
+
+clean:
+	rm -rf .xget

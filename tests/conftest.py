@@ -1,0 +1,57 @@
+"""Shared fixtures: a lake on tmp_path, control-plane DBs (SQLite file and a throwaway PostgreSQL
+database on the machine's real server), and the paths of the real X captures."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+os.environ.setdefault("TWS_TELEMETRY", "0")
+os.environ.setdefault("DAGSTER_TELEMETRY_DISABLED", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+CAPTURES = Path(os.environ.get("XGET_CAPTURES_DIR", REPO.parent / "shared" / "x-captures" / "twscrape"))
+POSTGRES_ADMIN_URL = os.environ.get("XGET_TEST_POSTGRES_URL", "postgresql+psycopg2://root@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def captures_dir() -> Path:
+    if not CAPTURES.is_dir():
+        pytest.fail(f"real X captures not found at {CAPTURES}; set XGET_CAPTURES_DIR")
+    return CAPTURES
+
+
+@pytest.fixture
+def lake(tmp_path):
+    from xget_pipelines.core.lake.delta import Lake
+
+    return Lake(str(tmp_path / "lake"))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'xget.db'}"
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh database on the real PostgreSQL server, dropped afterwards. Fails if the server is down."""
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"xget_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is required for this test and is not reachable at {POSTGRES_ADMIN_URL}: {exc}")
+    url = sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    yield url
+    from xget_pipelines.core.db.engine import get_engine
+
+    get_engine(url).dispose()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

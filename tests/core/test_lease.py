@@ -1,0 +1,116 @@
+"""The account lease: LRU order, exclusivity, rate-limit windows, bounded waits; SQLite and PostgreSQL."""
+
+import threading
+import time
+
+import pytest
+
+from xget_pipelines.core.db.engine import get_engine
+from xget_pipelines.core.errors import NoAccountAvailable
+from xget_pipelines.core.pools.lease import AccountPool
+
+COOKIES = {"auth_token": "t", "ct0": "c"}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request, sqlite_url):
+    if request.param == "sqlite":
+        return get_engine(sqlite_url)
+    return get_engine(request.getfixturevalue("postgres_url"))
+
+
+def make_pool(engine, n=3):
+    pool = AccountPool(engine)
+    pool.add_accounts([(f"acc{i}", COOKIES) for i in range(n)])
+    return pool
+
+
+def test_leases_are_exclusive_and_least_recently_used_first(engine):
+    pool = make_pool(engine, 3)
+    a = pool.lease("SearchTimeline", 1)
+    b = pool.lease("SearchTimeline", 1)
+    c = pool.lease("SearchTimeline", 1)
+    assert len({a.username, b.username, c.username}) == 3
+    # the same accounts are free for another operation
+    assert pool.try_lease("UserTweets") is not None
+    assert pool.try_lease("SearchTimeline") is None
+    pool.release(b)
+    assert pool.lease("SearchTimeline", 1).username == b.username
+
+
+def test_exhausted_account_rests_until_its_reset_and_comes_back_on_time(engine):
+    pool = make_pool(engine, 1)
+    lease = pool.lease("SearchTimeline", 1)
+    reset = time.time() + 0.6
+    lease.record({"x-rate-limit-limit": "50", "x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)})
+    assert lease.exhausted
+    pool.release(lease)
+    assert pool.try_lease("SearchTimeline") is None
+    assert pool.next_free_at("SearchTimeline") == pytest.approx(reset)
+    started = time.time()
+    again = pool.lease("SearchTimeline", 5)
+    waited = time.time() - started
+    assert again.username == "acc0" and waited >= reset - started - 0.01
+    assert again.remaining is None  # a new window
+
+
+def test_deadline_error_names_operation_and_next_free_time(engine):
+    pool = make_pool(engine, 1)
+    lease = pool.lease("Followers", 1)
+    lease.record({"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(time.time() + 600)})
+    pool.release(lease)
+    started = time.time()
+    with pytest.raises(NoAccountAvailable, match="Followers.*next one frees up at") as info:
+        pool.lease("Followers", 2)
+    assert time.time() - started < 1  # it knew at once that waiting cannot help
+    assert info.value.next_free_at > time.time() + 500
+
+
+def test_inactive_accounts_are_never_leased_and_reason_is_reported(engine):
+    pool = make_pool(engine, 1)
+    lease = pool.lease("UserTweets", 1)
+    pool.mark_inactive(lease.account_id, "suspended (X code 64)")
+    pool.release(lease)
+    with pytest.raises(NoAccountAvailable, match=r"No active X account.*acc0 \(suspended \(X code 64\)\)"):
+        pool.lease("UserTweets", 1)
+    assert pool.status()[0]["active"] is False
+
+
+def test_concurrent_workers_never_share_an_account(engine):
+    pool_size, workers, rounds = 4, 8, 15
+    make_pool(engine, pool_size)
+    holders: dict[str, int] = {}
+    clash = []
+    lock = threading.Lock()
+
+    errors = []
+
+    def work():
+        try:
+            lease_rounds()
+        except Exception as exc:  # surfaced below: a thread's exception must fail the test
+            errors.append(exc)
+
+    def lease_rounds():
+        pool = AccountPool(engine)  # a pool object per worker, like separate run processes
+        for _ in range(rounds):
+            lease = pool.lease("SearchTimeline", 10)
+            with lock:
+                if holders.get(lease.username):
+                    clash.append(lease.username)
+                holders[lease.username] = 1
+            time.sleep(0.002)
+            with lock:
+                holders[lease.username] = 0
+            pool.release(lease)
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and clash == []
+    total = sum(op["requests"] for acc in AccountPool(engine).status() for op in acc["operations"])
+    assert total == 0  # no requests were recorded, only leases
+    used = [acc for acc in AccountPool(engine).status() if acc["operations"]]
+    assert len(used) == pool_size

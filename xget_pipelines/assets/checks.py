@@ -1,0 +1,48 @@
+"""Asset checks over the raw and cleaned tables, run in DuckDB over the current Delta snapshot."""
+
+import dagster as dg
+
+from xget_pipelines.core.lake.catalog import connect
+from xget_pipelines.resources import LakeResource
+
+
+def _scalar(lake: LakeResource, table: str, sql: str):
+    con = connect(lake.lake())
+    view = table.replace("/", "_")
+    exists = con.execute("select count(*) from duckdb_views() where view_name = ?", [view]).fetchone()[0]
+    return None if not exists else con.execute(sql.format(t=view)).fetchone()
+
+
+@dg.asset_check(asset="raw_x_pages", description="No page is stored twice (page_key is unique).")
+def raw_pages_unique(lake: LakeResource) -> dg.AssetCheckResult:
+    row = _scalar(lake, "raw/x_pages", "select count(*), count(distinct page_key) from {t}")
+    total, distinct = row or (0, 0)
+    return dg.AssetCheckResult(passed=total == distinct, metadata={"pages": total, "duplicates": total - distinct})
+
+
+def _unique_check(asset: str, table: str, key: str):
+    @dg.asset_check(asset=asset, name=f"{asset}_unique_per_partition",
+                    description=f"One row per {key} per (day, watch_key) partition.")
+    def _check(lake: LakeResource) -> dg.AssetCheckResult:
+        row = _scalar(lake, table, f"select count(*), count(distinct (day, watch_key, {key})) from {{t}}")
+        total, distinct = row or (0, 0)
+        return dg.AssetCheckResult(passed=total == distinct, metadata={"rows": total, "duplicates": total - distinct})
+
+    return _check
+
+
+@dg.asset_check(asset="cleaned_tweets", description="Every tweet has an id, an author and a creation time.")
+def cleaned_tweets_complete(lake: LakeResource) -> dg.AssetCheckResult:
+    row = _scalar(lake, "cleaned/tweets",
+                  "select count(*) filter (where tweet_id is null or author_id is null or created_at is null), "
+                  "count(*) from {t}")
+    bad, total = row or (0, 0)
+    return dg.AssetCheckResult(passed=bad == 0, metadata={"rows": total, "incomplete_rows": bad})
+
+
+asset_checks = [
+    raw_pages_unique,
+    cleaned_tweets_complete,
+    _unique_check("cleaned_tweets", "cleaned/tweets", "tweet_id"),
+    _unique_check("cleaned_users", "cleaned/users", "user_id"),
+]

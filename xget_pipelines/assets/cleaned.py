@@ -1,0 +1,58 @@
+"""Silver: raw pages parsed into typed tables, one partition per watchlist key and day."""
+
+import datetime as dt
+
+import dagster as dg
+
+from xget_pipelines.core.lake.preview import markdown_preview
+from xget_pipelines.core.x.clean import CLEANED, clean_partition
+from xget_pipelines.partitions import split_partition_key, watch_daily_partitions
+from xget_pipelines.resources import ControlPlaneResource, LakeResource
+
+_DESCRIPTIONS = {
+    "cleaned/tweets": "Tweets observed in the partition's pages (timeline hits, quoted and retweeted originals), one row per tweet.",
+    "cleaned/users": "Users observed in the partition's pages (authors, mentioned profiles), one row per user.",
+    "cleaned/media": "Photos, videos (best mp4 variant) and GIFs attached to the partition's tweets.",
+    "cleaned/hashtags": "Hashtags of the partition's tweets, as written and lower-cased.",
+    "cleaned/mentions": "User mentions of the partition's tweets.",
+    "cleaned/urls": "Links of the partition's tweets with expanded URL and domain.",
+}
+
+
+def asset_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey(table.replace("/", "_"))
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            asset_key(table), deps=["raw_x_pages"], group_name="cleaned", kinds={"deltalake"},
+            description=_DESCRIPTIONS[table], metadata={"table": table},
+        )
+        for table in CLEANED
+    ],
+    partitions_def=watch_daily_partitions,
+    can_subset=False,
+)
+def cleaned_tables(context: dg.AssetExecutionContext, lake: LakeResource, control_plane: ControlPlaneResource):
+    """Parse the partition's latest complete scrape into the cleaned tables (idempotent per partition)."""
+    day, key = split_partition_key(context.partition_key)
+    result = clean_partition(lake.lake(), control_plane.engine(), key=key, day=dt.date.fromisoformat(day))
+    if result.session_id is None:
+        context.log.warning(f"{key} {day}: no complete scrape session; cleaned partition left empty")
+    for table, data in result.tables.items():
+        shown = [c for c in data.column_names if c not in ("watch_key", "page_key", "day")]
+        metadata = {
+            "rows": data.num_rows,
+            "pages": result.pages,
+            "malformed_pages": result.malformed_pages,
+            "parse_errors": len(result.parse_errors),
+            "unavailable_objects": result.unavailable,
+            "lake_version": result.versions.get(table, 0),
+            "session_id": result.session_id or "",
+        }
+        if result.parse_errors and table == "cleaned/tweets":
+            metadata["parse_error_examples"] = dg.MetadataValue.json(result.parse_errors[:10])
+        if data.num_rows:
+            metadata["preview"] = dg.MetadataValue.md(markdown_preview(data.select(shown)))
+        yield dg.MaterializeResult(asset_key=asset_key(table), metadata=metadata)

@@ -1,0 +1,56 @@
+"""Bronze: every page X serves for the watchlist, stored exactly as served."""
+
+import datetime as dt
+
+import dagster as dg
+
+from xget_pipelines.core.x.scrape import scrape_partition
+from xget_pipelines.partitions import split_partition_key, watch_daily_partitions
+from xget_pipelines.resources import ControlPlaneResource, LakeResource, XApiResource
+
+
+@dg.asset(
+    key_prefix=[],
+    group_name="raw",
+    kinds={"deltalake", "x"},
+    partitions_def=watch_daily_partitions,
+    pool="x_api",
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL),
+    metadata={"table": "raw/x_pages"},
+)
+def raw_x_pages(
+    context: dg.AssetExecutionContext, x_api: XApiResource, lake: LakeResource, control_plane: ControlPlaneResource
+) -> dg.MaterializeResult:
+    """Raw X GraphQL pages for one watchlist key and day (table ``raw/x_pages``).
+
+    Search keys run SearchTimeline for the day; ``@account`` keys fetch the profile and page the
+    account's timeline back to the day. Pages are written before they are parsed, in small batches;
+    an interrupted partition resumes from its last stored cursor on the next run (same session).
+    """
+    day, key = split_partition_key(context.partition_key)
+    pool = control_plane.account_pool()
+    the_lake = lake.lake()
+    with x_api.client(pool) as client:
+        result = scrape_partition(
+            client, the_lake, control_plane.engine(), key=key, day=dt.date.fromisoformat(day),
+            run_id=context.run.run_id, max_pages=x_api.max_pages_per_partition, page_size=x_api.page_size,
+        )
+        stats = dict(client.stats)
+    context.log.info(
+        f"{key} {day}: {result.pages} pages this run ({result.pages_before} before resume), "
+        f"{stats['rate_limited']} rate-limited responses, {stats['accounts_lost']} accounts taken out"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "pages": result.pages + result.pages_before,
+            "pages_this_run": result.pages,
+            "resumed": result.resumed,
+            "session_id": result.session_id,
+            "malformed_pages": result.malformed,
+            "rate_limited_responses": stats["rate_limited"],
+            "retries": stats["retries"],
+            "accounts_taken_out": stats["accounts_lost"],
+            "operations": result.operations,
+            "lake_version": the_lake.version("raw/x_pages") or 0,
+        }
+    )

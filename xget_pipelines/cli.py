@@ -1,0 +1,240 @@
+"""The ``xget`` command: the emulator, the demo, SQL over the lake, parsing saved X pages, the pool.
+
+Heavy imports happen inside commands so ``xget --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from xget_pipelines.settings import get_settings
+
+app = typer.Typer(help="XGet: collect and analyse X data on Dagster and Delta Lake.", no_args_is_help=True)
+lake_app = typer.Typer(help="The Delta lakehouse.", no_args_is_help=True)
+x_app = typer.Typer(help="X pages and requests.", no_args_is_help=True)
+accounts_app = typer.Typer(help="The pool of X accounts.", no_args_is_help=True)
+watch_app = typer.Typer(help="The watchlist: search terms and @accounts to collect.", no_args_is_help=True)
+app.add_typer(lake_app, name="lake")
+app.add_typer(x_app, name="x")
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(watch_app, name="watch")
+
+console = Console()
+err = Console(stderr=True)
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def _lake():
+    from xget_pipelines.core.lake.delta import Lake
+
+    settings = get_settings()
+    return Lake(settings.resolved_lake_uri, settings.lake_storage_options)
+
+
+def _engine():
+    from xget_pipelines.core.db.engine import get_engine
+
+    return get_engine(get_settings().resolved_database_url)
+
+
+def _print_rows(columns: list[str], rows: list[tuple], fmt: OutputFormat, title: str | None = None) -> None:
+    if fmt is OutputFormat.json:
+        for row in rows:
+            sys.stdout.write(json.dumps(dict(zip(columns, row)), default=str, ensure_ascii=False) + "\n")
+    elif fmt is OutputFormat.csv:
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(columns)
+        writer.writerows(rows)
+        sys.stdout.write(buf.getvalue())
+    else:
+        table = Table(title=title)
+        for col in columns:
+            table.add_column(col, overflow="fold")
+        for row in rows:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        console.print(table)
+
+
+# -- emulator and demo ---------------------------------------------------------------------------------
+
+@app.command()
+def emulator(
+    host: str = typer.Option(None, help="Address to bind (default XGET_EMULATOR_HOST)."),
+    port: int = typer.Option(None, help="Port (default XGET_EMULATOR_PORT, 8765)."),
+    users: int = typer.Option(None, help="Users in the synthetic world."),
+    tweets: int = typer.Option(None, help="Tweets in the synthetic world."),
+    days: int = typer.Option(None, help="Days the world covers, ending today."),
+    seed: int = typer.Option(None, help="Seed of the world (same seed, same world)."),
+    window: float = typer.Option(None, help="Rate-limit window in seconds (X: 900)."),
+) -> None:
+    """Serve the offline X (GraphQL API, rate limits, faults) until Ctrl-C."""
+    from xget_pipelines.emulator.app import EmulatorSettings
+    from xget_pipelines.emulator.runner import serve
+    from xget_pipelines.emulator.world import WorldConfig
+
+    s = get_settings()
+    cfg = WorldConfig(seed=seed if seed is not None else s.emulator_seed, users=users or s.emulator_users,
+                      tweets=tweets or s.emulator_tweets, days=days or s.emulator_days)
+    console.print(f"emulator: building a world of {cfg.users:,} users and {cfg.tweets:,} tweets over {cfg.days} days…")
+    serve(cfg, EmulatorSettings(window_seconds=window or s.emulator_window_s),
+          host=host or s.emulator_host, port=port or s.emulator_port)
+
+
+@app.command()
+def demo(
+    serve_ui: bool = typer.Option(True, "--serve/--no-serve", help="Keep the Dagster UI and emulator running after the summary."),
+    days: int = typer.Option(None, help="Days of the watchlist to collect (default XGET_DEMO_DAYS)."),
+) -> None:
+    """Run XGet end to end offline: emulator, accounts, watchlist, every asset, a summary of the lake."""
+    from xget_pipelines.demo import run_demo
+
+    run_demo(console, serve_ui=serve_ui, days=days)
+
+
+# -- SQL and the lake ----------------------------------------------------------------------------------
+
+@app.command()
+def sql(
+    query: str = typer.Argument(..., help="SQL over the lake; tables are views such as cleaned_tweets."),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
+) -> None:
+    """Run SQL (DuckDB) over the Delta tables; each table is a view named like cleaned_tweets."""
+    import duckdb
+
+    from xget_pipelines.core.lake.catalog import connect
+
+    con = connect(_lake())
+    try:
+        rel = con.sql(query)
+    except duckdb.Error as exc:
+        views = [r[0] for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()]
+        _fail(f"{exc}\nviews available: {', '.join(sorted(views)) or 'none (run `xget demo` first)'}")
+    if rel is None:
+        return
+    _print_rows(rel.columns, rel.fetchall(), fmt)
+
+
+@lake_app.command("tables")
+def lake_tables(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f")) -> None:
+    """Every Delta table: name, version, rows, files, size."""
+    infos = _lake().describe()
+    rows = [(i.name, i.version, i.rows, i.files, _size(i.size_bytes)) for i in infos]
+    _print_rows(["table", "version", "rows", "files", "size"], rows, fmt, title=f"lake {get_settings().resolved_lake_uri}")
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+# -- parsing saved pages --------------------------------------------------------------------------------
+
+@x_app.command("parse")
+def x_parse(
+    files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, help="Saved X response bodies (JSON)."),
+    operation: Optional[str] = typer.Option(None, help="GraphQL operation; detected from the body if omitted."),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
+) -> None:
+    """Parse saved X response bodies the way the pipeline does and show what it extracts."""
+    from xget_pipelines.core.x.inspect import inspect_file
+
+    reports = [inspect_file(path, operation) for path in files]
+    if fmt is OutputFormat.json:
+        for report in reports:
+            sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
+    else:
+        rows = [(r["file"], r["operation"], len(r["tweet_ids"]), len(r["user_ids"]), r["cursor_bottom"] or "",
+                 "; ".join(r["errors"])[:120]) for r in reports]
+        _print_rows(["file", "operation", "tweets", "users", "next cursor", "errors"], rows, OutputFormat(fmt.value))
+    if any(r["errors"] and r["operation"] is None for r in reports):
+        raise typer.Exit(1)
+
+
+# -- accounts and watchlist --------------------------------------------------------------------------
+
+@accounts_app.command("add")
+def accounts_add(
+    username: str = typer.Argument(..., help="X username of the account."),
+    cookies: str = typer.Option(..., help="Cookie header of a logged-in session: 'auth_token=...; ct0=...'."),
+) -> None:
+    """Add (or refresh) an account that authenticates with session cookies."""
+    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.cookies import parse_cookie_header
+
+    try:
+        jar = parse_cookie_header(cookies)
+    except ValueError as exc:
+        _fail(str(exc))
+    AccountPool(_engine()).add_accounts([(username, jar)])
+    console.print(f"account {username} added ({len(jar)} cookies; values not shown)")
+
+
+@accounts_app.command("list")
+def accounts_list(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f")) -> None:
+    """Accounts with their state and per-operation windows (secrets never shown)."""
+    from xget_pipelines.core.pools.lease import AccountPool
+
+    rows = []
+    for acc in AccountPool(_engine()).status():
+        ops = ", ".join(f"{o['operation']}:{o['remaining']}/{o['limit']}" for o in acc["operations"] if o["limit"])
+        rows.append((acc["username"], "active" if acc["active"] else "inactive", acc["error"] or "", ops))
+    _print_rows(["username", "state", "last error", "windows (remaining/limit)"], rows, fmt)
+
+
+@watch_app.command("add")
+def watch_add(keys: list[str] = typer.Argument(..., help="Search terms or @handles.")) -> None:
+    """Add keys to the watchlist; the watchlist sensor turns them into partitions and runs."""
+    from xget_pipelines.core.db.watchlist import add_keys
+
+    try:
+        added = add_keys(_engine(), keys)
+    except ValueError as exc:
+        _fail(str(exc))
+    console.print(f"watching {', '.join(added)}")
+
+
+@watch_app.command("list")
+def watch_list() -> None:
+    """Active watchlist keys."""
+    from xget_pipelines.core.db.watchlist import active_keys
+
+    for key in active_keys(_engine()):
+        console.print(key, highlight=False)
+
+
+@watch_app.command("remove")
+def watch_remove(key: str) -> None:
+    """Stop collecting a key (its data stays in the lake)."""
+    from xget_pipelines.core.db.watchlist import deactivate
+
+    if not deactivate(_engine(), key):
+        _fail(f"{key!r} is not on the watchlist (see `xget watch list`)")
+    console.print(f"stopped watching {key}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,78 @@
+"""Control-plane tables: X accounts with their per-operation rate-limit state, the watchlist and
+scrape sessions. The schema is owned by Alembic (``migrations/``); these models mirror it.
+
+Secrets (cookies) are stored as given for now; encryption at rest arrives with the pool issue.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    cookies: Mapped[dict] = mapped_column(JSON, default=dict)
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    proxy_url: Mapped[str | None] = mapped_column(String(512))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    error_msg: Mapped[str | None] = mapped_column(Text)
+    last_used: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AccountOperation(Base):
+    """Rate-limit window and lease of one account for one X operation."""
+
+    __tablename__ = "account_operations"
+    __table_args__ = (UniqueConstraint("account_id", "operation"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    operation: Mapped[str] = mapped_column(String(64))
+    window_limit: Mapped[int | None] = mapped_column(Integer)
+    remaining: Mapped[int | None] = mapped_column(Integer)
+    reset_at: Mapped[float | None] = mapped_column(Float)  # unix seconds from x-rate-limit-reset
+    leased_until: Mapped[float | None] = mapped_column(Float)  # unix seconds; a crashed holder's lease expires
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_used: Mapped[float | None] = mapped_column(Float)
+
+
+class WatchlistEntry(Base):
+    """A search term (``python``, ``#ai``, ``"exact phrase"``) or a tracked account (``@handle``)."""
+
+    __tablename__ = "watchlist"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(256), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ScrapeSession(Base):
+    """One attempt to fetch every page of one (watchlist key, day) partition.
+
+    The pages themselves and their cursors live in the lake (``raw/x_pages``); a session that is not
+    ``complete`` is resumed from the last cursor stored there.
+    """
+
+    __tablename__ = "scrape_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    partition_key: Mapped[str] = mapped_column(String(300), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # running | complete | failed
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,254 @@
+"""Leasing X accounts per operation, honouring each account's rate-limit window.
+
+One row of ``account_operations`` per (account, operation) holds what X's ``x-rate-limit-*`` headers
+last said and who holds the account for that operation. A lease is exclusive per (account,
+operation) and expires by itself (``leased_until``) so a crashed worker never strands an account.
+
+Why not twscrape's ``AccountsPool``: it discards the page that arrives with ``remaining: 0``, polls
+every 5 s and compares whole seconds after a reset, and orders by username so a large pool is barely
+used. Here every page served is kept by the caller, the waiter sleeps exactly until the earliest
+reset, and the least recently used account goes first.
+
+On PostgreSQL concurrent workers pick rows with ``FOR UPDATE SKIP LOCKED``; on SQLite the engine opens
+every transaction with ``BEGIN IMMEDIATE``, which serialises leases.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from xget_pipelines.core.db.engine import is_sqlite
+from xget_pipelines.core.db.models import Account, AccountOperation
+from xget_pipelines.core.errors import NoAccountAvailable
+
+
+@dataclass
+class AccountLease:
+    """An account held for one operation until released. Mutated as responses arrive."""
+
+    account_id: int
+    username: str
+    cookies: dict[str, str]
+    user_agent: str | None
+    proxy_url: str | None
+    operation: str
+    row_id: int
+    limit: int | None = None
+    remaining: int | None = None
+    reset_at: float | None = None
+    requests: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def record(self, headers: Mapping[str, str]) -> None:
+        """Take in the rate-limit headers of a response served to this account."""
+        self.requests += 1
+        if (value := headers.get("x-rate-limit-limit")) is not None:
+            self.limit = int(value)
+        if (value := headers.get("x-rate-limit-remaining")) is not None:
+            self.remaining = int(value)
+        if (value := headers.get("x-rate-limit-reset")) is not None:
+            self.reset_at = float(value)
+
+    @property
+    def exhausted(self) -> bool:
+        return self.remaining is not None and self.remaining <= 0
+
+
+def _now() -> float:
+    return time.time()
+
+
+class AccountPool:
+    """The shared pool of X accounts in the control-plane DB."""
+
+    def __init__(self, engine: Engine, *, lease_ttl_s: float = 300.0, owner: str | None = None):
+        self.engine = engine
+        self.lease_ttl_s = lease_ttl_s
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._ops_seeded: set[str] = set()
+
+    # -- accounts -------------------------------------------------------------------------------------
+
+    def add_accounts(self, accounts: Iterable[tuple[str, Mapping[str, str]]]) -> int:
+        """Insert or update accounts by username (re-adding refreshes cookies and reactivates)."""
+        now = datetime.now(timezone.utc)
+        count = 0
+        with self.engine.begin() as conn:
+            for username, cookies in accounts:
+                row = conn.execute(select(Account.id).where(Account.username == username)).first()
+                values = dict(cookies=dict(cookies), active=True, error_msg=None, updated_at=now)
+                if row:
+                    conn.execute(update(Account).where(Account.id == row.id).values(**values))
+                else:
+                    conn.execute(Account.__table__.insert().values(username=username, created_at=now, **values))
+                count += 1
+        self._ops_seeded.clear()
+        return count
+
+    def mark_inactive(self, account_id: int, reason: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(Account)
+                .where(Account.id == account_id)
+                .values(active=False, error_msg=reason, updated_at=datetime.now(timezone.utc))
+            )
+
+    def status(self) -> list[dict]:
+        """One row per account: active flag, last error, and per-operation window state."""
+        with self.engine.connect() as conn:
+            accounts = conn.execute(select(Account).order_by(Account.username)).all()
+            ops = conn.execute(select(AccountOperation)).all()
+        by_account: dict[int, list] = {}
+        for op in ops:
+            by_account.setdefault(op.account_id, []).append(
+                {"operation": op.operation, "remaining": op.remaining, "limit": op.window_limit,
+                 "reset_at": op.reset_at, "requests": op.requests}
+            )
+        return [
+            {"username": a.username, "active": a.active, "error": a.error_msg,
+             "operations": by_account.get(a.id, [])}
+            for a in accounts
+        ]
+
+    # -- leasing -----------------------------------------------------------------------------------
+
+    def _seed_operation(self, conn, operation: str) -> None:
+        """Make sure every account has a state row for this operation (rows are what we lock)."""
+        if operation in self._ops_seeded:
+            return
+        ids = [r.id for r in conn.execute(select(Account.id))]
+        if ids:
+            insert = sqlite_insert if is_sqlite(self.engine) else pg_insert
+            stmt = insert(AccountOperation).values(
+                [{"account_id": i, "operation": operation, "requests": 0} for i in ids]
+            )
+            conn.execute(stmt.on_conflict_do_nothing(index_elements=["account_id", "operation"]))
+        self._ops_seeded.add(operation)
+
+    def _available(self, now: float):
+        ao = AccountOperation
+        return and_(
+            Account.active.is_(True),
+            or_(ao.leased_until.is_(None), ao.leased_until <= now),
+            or_(ao.remaining.is_(None), ao.remaining > 0, ao.reset_at.is_(None), ao.reset_at <= now),
+        )
+
+    def try_lease(self, operation: str) -> AccountLease | None:
+        """Lease the least recently used account whose window for ``operation`` is open, or None."""
+        now = _now()
+        ao = AccountOperation
+        with self.engine.begin() as conn:
+            self._seed_operation(conn, operation)
+            stmt = (
+                select(ao.id, ao.account_id, ao.window_limit, ao.remaining, ao.reset_at,
+                       Account.username, Account.cookies, Account.user_agent, Account.proxy_url)
+                .join(Account, Account.id == ao.account_id)
+                .where(ao.operation == operation, self._available(now))
+                .order_by(ao.last_used.is_not(None), ao.last_used, ao.id)
+                .limit(1)
+            )
+            if not is_sqlite(self.engine):
+                stmt = stmt.with_for_update(of=ao, skip_locked=True)
+            row = conn.execute(stmt).first()
+            if row is None:
+                return None
+            state = row
+            window_open = state.reset_at is None or state.reset_at <= now
+            conn.execute(
+                update(ao)
+                .where(ao.id == state.id)
+                .values(
+                    leased_until=now + self.lease_ttl_s,
+                    lease_owner=self.owner,
+                    last_used=now,
+                    **({"remaining": None, "reset_at": None} if window_open else {}),
+                )
+            )
+        return AccountLease(
+            account_id=state.account_id, username=row.username, cookies=dict(row.cookies or {}),
+            user_agent=row.user_agent, proxy_url=row.proxy_url, operation=operation, row_id=state.id,
+            limit=state.window_limit,
+            remaining=None if window_open else state.remaining,
+            reset_at=None if window_open else state.reset_at,
+        )
+
+    def release(self, lease: AccountLease) -> None:
+        """Return the account, storing what the last response said about its window."""
+        ao = AccountOperation
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(ao)
+                .where(ao.id == lease.row_id, ao.lease_owner == self.owner)
+                .values(
+                    leased_until=None, lease_owner=None, window_limit=lease.limit,
+                    remaining=lease.remaining, reset_at=lease.reset_at,
+                    requests=ao.requests + lease.requests, last_used=_now(),
+                )
+            )
+            conn.execute(
+                update(Account).where(Account.id == lease.account_id)
+                .values(last_used=datetime.now(timezone.utc))
+            )
+        lease.requests = 0
+
+    def next_free_at(self, operation: str) -> float | None:
+        """When the earliest active account's window for ``operation`` opens (now if one is open,
+        leased or not); None when no account is active."""
+        now = _now()
+        ao = AccountOperation
+        with self.engine.connect() as conn:
+            active = conn.execute(select(func.count()).select_from(Account).where(Account.active.is_(True))).scalar()
+            if not active:
+                return None
+            rows = conn.execute(
+                select(ao.reset_at, ao.remaining)
+                .join(Account, Account.id == ao.account_id)
+                .where(ao.operation == operation, Account.active.is_(True))
+            ).all()
+        if len(rows) < active:
+            return now  # an account has never served this operation
+        # A window's reset time is known exactly. A lease held by another worker can end any moment
+        # (or expire by itself), so it never makes a waiter give up early.
+        times = [
+            r.reset_at if (r.remaining is not None and r.remaining <= 0 and r.reset_at) else now
+            for r in rows
+        ]
+        return min(times)
+
+    def lease(self, operation: str, deadline_s: float) -> AccountLease:
+        """Lease an account for ``operation``, waiting at most ``deadline_s`` for one to free up.
+
+        Raises ``NoAccountAvailable`` at once when no account is active, or as soon as it is clear the
+        earliest account frees up after the deadline.
+        """
+        give_up_at = _now() + deadline_s
+        while True:
+            lease = self.try_lease(operation)
+            if lease is not None:
+                return lease
+            free_at = self.next_free_at(operation)
+            if free_at is None:
+                raise NoAccountAvailable(operation, None, self._inactive_summary())
+            if free_at > give_up_at:
+                raise NoAccountAvailable(operation, free_at, self._inactive_summary())
+            # A reset time is exact; a lease held elsewhere may end early, so look again soon.
+            time.sleep(min(max(free_at - _now(), 0.005), 0.25))
+
+    def _inactive_summary(self) -> str:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(Account.username, Account.error_msg).where(Account.active.is_(False))).all()
+        if not rows:
+            return ""
+        shown = ", ".join(f"{r.username} ({r.error_msg or 'no reason'})" for r in rows[:5])
+        more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+        return f"{len(rows)} inactive: {shown}{more}"

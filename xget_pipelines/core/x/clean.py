@@ -1,0 +1,119 @@
+"""Raw pages of a partition -> the cleaned (silver) tables.
+
+A cleaned partition is the parse of the partition's latest *complete* scrape session: re-running it
+gives the same rows (idempotent), and a re-scrape replaces it with the newer observation while the
+older one stays in ``raw/x_pages`` for history. Within a partition a tweet or user seen on several
+pages is kept once, from the newest page. Malformed pages and objects the parser could not read are
+counted and reported, never fatal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Engine
+
+from xget_pipelines.core.lake.delta import Lake
+from xget_pipelines.core.x import schema
+from xget_pipelines.core.x.parse import MalformedPage, ParsedPage, parse_page
+from xget_pipelines.core.x.scrape import RAW_TABLE, latest_complete_session
+
+# table -> (parser attribute, arrow schema, unique key within a partition)
+CLEANED = {
+    "cleaned/tweets": ("tweets", schema.TWEETS, ("tweet_id",)),
+    "cleaned/users": ("users", schema.USERS, ("user_id",)),
+    "cleaned/media": ("media", schema.MEDIA, ("tweet_id", "media_key")),
+    "cleaned/hashtags": ("hashtags", schema.HASHTAGS, ("tweet_id", "tag_lower")),
+    "cleaned/mentions": ("mentions", schema.MENTIONS, ("tweet_id", "user_id")),
+    "cleaned/urls": ("urls", schema.URLS, ("tweet_id", "url")),
+}
+OBSERVATION_FIELDS = [
+    pa.field("watch_key", pa.string()),
+    pa.field("page_key", pa.string()),
+    pa.field("fetched_at", pa.timestamp("us", tz="UTC")),
+    pa.field("day", pa.date32()),
+]
+
+
+def cleaned_schema(table: str) -> pa.Schema:
+    base = CLEANED[table][1]
+    return pa.schema(list(base) + OBSERVATION_FIELDS)
+
+
+@dataclass
+class CleanResult:
+    session_id: str | None
+    pages: int = 0
+    malformed_pages: int = 0
+    parse_errors: list[str] = field(default_factory=list)
+    api_errors: int = 0
+    unavailable: int = 0
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)
+
+
+def _with_observation(table: pa.Table, key: str, page: str, fetched_at, day: dt.date) -> pa.Table:
+    n = table.num_rows
+    for f, value in zip(OBSERVATION_FIELDS, (key, page, fetched_at, day)):
+        table = table.append_column(f, pa.array([value] * n, f.type))
+    return table
+
+
+def _dedupe(table: pa.Table, keys: tuple[str, ...]) -> pa.Table:
+    """Keep one row per key: the one from the newest page."""
+    if table.num_rows == 0:
+        return table
+    table = table.sort_by([("fetched_at", "descending")])
+    indices = table.append_column("__i", pa.array(range(table.num_rows), pa.int64())).group_by(
+        list(keys), use_threads=False).aggregate([("__i", "min")])["__i_min"]
+    return table.take(pc.sort_indices(indices)).sort_by([(k, "ascending") for k in keys])
+
+
+def parse_raw_pages(pages: pa.Table, key: str, day: dt.date, result: CleanResult) -> dict[str, pa.Table]:
+    """Parse raw rows into the cleaned tables (with observation columns), updating ``result``."""
+    parts: dict[str, list[pa.Table]] = {t: [] for t in CLEANED}
+    for body, pkey, fetched_at, operation in zip(
+        pages["body"].to_pylist(), pages["page_key"].to_pylist(),
+        pages["fetched_at"].to_pylist(), pages["operation"].to_pylist(),
+    ):
+        result.pages += 1
+        try:
+            parsed: ParsedPage = parse_page(body, operation)
+        except MalformedPage as exc:
+            result.malformed_pages += 1
+            result.parse_errors.append(f"page {pkey}: {exc}")
+            continue
+        result.parse_errors.extend(f"page {pkey}: {e}" for e in parsed.parse_errors)
+        result.api_errors += len(parsed.api_errors)
+        result.unavailable += parsed.unavailable
+        for table, (attr, _, _) in CLEANED.items():
+            data = getattr(parsed, attr)
+            if data.num_rows:
+                parts[table].append(_with_observation(data, key, pkey, fetched_at, day))
+    out = {}
+    for table, (_, _, unique) in CLEANED.items():
+        target = cleaned_schema(table)
+        merged = pa.concat_tables(parts[table]).cast(target) if parts[table] else target.empty_table()
+        out[table] = _dedupe(merged, unique)
+    return out
+
+
+def clean_partition(lake: Lake, engine: Engine, *, key: str, day: dt.date) -> CleanResult:
+    """Rebuild the cleaned tables' (key, day) partition from its latest complete scrape session."""
+    session_id = latest_complete_session(engine, f"{day.isoformat()}|{key}")
+    result = CleanResult(session_id)
+    pages = None
+    if session_id is not None:
+        pages = lake.read(RAW_TABLE, {"day": day, "watch_key": key, "session_id": session_id},
+                          columns=["body", "page_key", "fetched_at", "operation", "seq"])
+    if pages is None or session_id is None:
+        pages = pa.table({"body": pa.array([], pa.large_binary()), "page_key": pa.array([], pa.string()),
+                          "fetched_at": pa.array([], pa.timestamp("us", tz="UTC")),
+                          "operation": pa.array([], pa.string()), "seq": pa.array([], pa.int32())})
+    result.tables = parse_raw_pages(pages.sort_by("seq"), key, day, result)
+    for table, data in result.tables.items():
+        result.versions[table] = lake.replace_where(table, data, {"day": day, "watch_key": key}, ["day"])
+    return result

@@ -1,0 +1,30 @@
+"""``xget x parse``: what the pipeline extracts from one saved X response body."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from xget_pipelines.core.x.parse import MalformedPage, UnknownOperation, detect_operation, parse_page
+
+
+def inspect_file(path: Path, operation: str | None = None) -> dict:
+    """A JSON-able report: file, operation, tweet_ids, user_ids, cursor, counts and errors."""
+    report: dict = {"file": str(path), "operation": operation, "tweet_ids": [], "user_ids": [],
+                    "cursor_bottom": None, "errors": []}
+    body = path.read_bytes()
+    try:
+        report["operation"] = operation or detect_operation(body)
+        parsed = parse_page(body, report["operation"])
+    except (MalformedPage, UnknownOperation) as exc:
+        report["errors"].append(str(exc))
+        return report
+    report["tweet_ids"] = [str(t) for t in parsed.tweets["tweet_id"].to_pylist()]
+    report["user_ids"] = [str(u) for u in parsed.users["user_id"].to_pylist()]
+    report["cursor_bottom"] = parsed.cursor_bottom
+    report["counts"] = {"tweets": parsed.tweets.num_rows, "users": parsed.users.num_rows,
+                        "media": parsed.media.num_rows, "hashtags": parsed.hashtags.num_rows,
+                        "mentions": parsed.mentions.num_rows, "urls": parsed.urls.num_rows,
+                        "trends": parsed.trends.num_rows, "unavailable": parsed.unavailable}
+    report["errors"] = [f"X error {e.get('code')}: {e.get('message')}" for e in parsed.api_errors]
+    report["errors"] += list(parsed.parse_errors)
+    return report

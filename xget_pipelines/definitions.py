@@ -1,0 +1,21 @@
+"""The Dagster entry point of the XGet code location. Nothing imports this module."""
+
+import dagster as dg
+
+from xget_pipelines.assets import asset_checks, ingest_assets
+from xget_pipelines.jobs import x_ingest_job
+from xget_pipelines.resources.environment import resources_for
+from xget_pipelines.sensors import daily_ingest_schedule, watchlist_sensor
+from xget_pipelines.settings import get_settings
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(
+        assets=ingest_assets,
+        asset_checks=asset_checks,
+        jobs=[x_ingest_job],
+        sensors=[watchlist_sensor],
+        schedules=[daily_ingest_schedule],
+        resources=resources_for(get_settings()),
+    )

@@ -1,0 +1,145 @@
+"""``xget demo``: XGet end to end on one machine, offline.
+
+Starts the emulator with the demo world, registers its accounts in the pool, puts a watchlist the
+world has plenty of data for on the control plane, runs the ``x_ingest`` job for every (day, key)
+partition on a persistent Dagster instance (so the runs show in the UI), prints a summary of the lake
+and, unless told not to, serves the Dagster UI until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from xget_pipelines.settings import Settings, get_settings
+
+
+def _dagster_home(settings: Settings) -> Path:
+    home = (settings.home / "dagster").absolute()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        # Local runs: no telemetry; one run at a time is plenty for the demo.
+        config.write_text("telemetry:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def register_emulator_accounts(emulator_url: str, count: int) -> list[tuple[str, dict[str, str]]]:
+    """Create ``count`` accounts in the emulator; returns (username, cookies) for the pool."""
+    names = [f"xget_demo_{i:02d}" for i in range(1, count + 1)]
+    rep = httpx.post(f"{emulator_url}/_emulator/accounts", json={"usernames": names}, timeout=30)
+    rep.raise_for_status()
+    return [(a["username"], {"auth_token": a["auth_token"], "ct0": a["ct0"]}) for a in rep.json()]
+
+
+def run_demo(console: Console, *, serve_ui: bool = True, days: int | None = None) -> None:
+    import dagster as dg
+
+    from xget_pipelines.core.db.engine import get_engine
+    from xget_pipelines.core.db.watchlist import add_keys
+    from xget_pipelines.core.lake.catalog import connect
+    from xget_pipelines.core.lake.delta import Lake
+    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.emulator.app import EmulatorSettings
+    from xget_pipelines.emulator.runner import EmulatorServer
+    from xget_pipelines.emulator.world import World, WorldConfig
+
+    settings = get_settings()
+    days = days or settings.demo_days
+    os.environ["XGET_X_GRAPHQL_URL"] = f"http://{settings.emulator_host}:{settings.emulator_port}/i/api/graphql"
+    get_settings.cache_clear()
+    settings = get_settings()
+    home = _dagster_home(settings)
+
+    t0 = time.perf_counter()
+    cfg = WorldConfig(seed=settings.emulator_seed, users=settings.emulator_users,
+                      tweets=settings.emulator_tweets, days=settings.emulator_days)
+    with console.status(f"building the emulator's world: {cfg.users:,} users, {cfg.tweets:,} tweets, {cfg.days} days"):
+        world = World.generate(cfg)
+    emu = EmulatorServer(world, EmulatorSettings(window_seconds=settings.demo_window_s),
+                         host=settings.emulator_host, port=settings.emulator_port)
+    emu.start()
+    console.print(f"emulator serving X at {emu.url} (rate-limit window {settings.demo_window_s:g} s, X uses 900 s)")
+    try:
+        engine = get_engine(settings.resolved_database_url)
+        accounts = register_emulator_accounts(emu.url, settings.demo_accounts)
+        AccountPool(engine).add_accounts(accounts)
+        suggestions = world.watchlist_suggestions()
+        keys = add_keys(engine, suggestions["terms"][:3] + [f"@{h}" for h in suggestions["accounts"][:2]])
+        console.print(f"{len(accounts)} accounts in the pool; watchlist: {', '.join(keys)}")
+
+        from xget_pipelines.definitions import defs as load_defs
+
+        defs = load_defs()
+        job = defs.resolve_job_def("x_ingest")
+        instance = dg.DagsterInstance.get()
+        instance.add_dynamic_partitions("watchlist", [k for k in keys if not instance.has_dynamic_partition("watchlist", k)])
+        today = dt.datetime.now(dt.timezone.utc).date()
+        partitions = [(today - dt.timedelta(days=i), k) for i in range(days) for k in keys]
+        failed = []
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("materializing partitions", total=len(partitions))
+            for day, key in partitions:
+                progress.update(task, description=f"x_ingest {day} {key}")
+                pk = dg.MultiPartitionKey({"date": day.isoformat(), "watch": key})
+                result = job.execute_in_process(partition_key=pk, instance=instance, raise_on_error=False,
+                                                tags={"xget/source": "demo"})
+                if not result.success:
+                    failed.append(f"{day}|{key}")
+                progress.advance(task)
+        lake = Lake(settings.resolved_lake_uri, settings.lake_storage_options)
+        _summary(console, lake, connect(lake))
+        console.print(f"demo finished in {time.perf_counter() - t0:.0f} s; lake at {settings.resolved_lake_uri}")
+        if failed:
+            console.print(f"[red]{len(failed)} partitions failed[/]: {', '.join(failed[:10])} — see the runs in the UI")
+            raise SystemExit(1)
+        console.print('try: xget sql "select count(*) from cleaned_tweets"')
+        if serve_ui:
+            _serve_ui(console, home)
+    finally:
+        emu.stop()
+
+
+def _summary(console: Console, lake, con) -> None:
+    table = Table(title="XGet lake")
+    for col in ("table", "version", "rows", "files", "MiB"):
+        table.add_column(col, justify="right" if col != "table" else "left")
+    for info in lake.describe():
+        table.add_row(info.name, str(info.version), f"{info.rows:,}", str(info.files), f"{info.size_bytes / 2**20:.1f}")
+    console.print(table)
+    facts = con.execute(
+        "select count(distinct tweet_id), count(distinct author_id), min(created_at), max(created_at) from cleaned_tweets"
+    ).fetchone()
+    console.print(f"{facts[0]:,} distinct tweets by {facts[1]:,} authors, {facts[2]} .. {facts[3]}")
+
+
+def _serve_ui(console: Console, home: Path) -> None:
+    port = os.environ.get("XGET_DAGSTER_PORT", "3000")
+    console.print(f"Dagster UI on http://127.0.0.1:{port} (DAGSTER_HOME={home}); the emulator keeps running. Ctrl-C stops both.")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", port],
+        start_new_session=True,  # its own process group, so Ctrl-C here can stop all of it
+    )
+    try:
+        proc.wait()
+    except KeyboardInterrupt:
+        console.print("stopping the Dagster UI and the emulator…")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)

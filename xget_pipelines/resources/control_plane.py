@@ -1,0 +1,17 @@
+import dagster as dg
+from sqlalchemy import Engine
+
+from xget_pipelines.core.db.engine import get_engine
+from xget_pipelines.core.pools.lease import AccountPool
+
+
+class ControlPlaneResource(dg.ConfigurableResource):
+    """The control-plane SQL database: accounts and their rate-limit windows, watchlist, sessions."""
+
+    database_url: str
+
+    def engine(self) -> Engine:
+        return get_engine(self.database_url)
+
+    def account_pool(self) -> AccountPool:
+        return AccountPool(self.engine())

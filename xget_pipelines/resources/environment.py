@@ -1,0 +1,25 @@
+"""The one place that decides which resources an environment gets (local, CI, production)."""
+
+from xget_pipelines.resources.control_plane import ControlPlaneResource
+from xget_pipelines.resources.lake import LakeResource
+from xget_pipelines.resources.x_api import XApiResource
+from xget_pipelines.settings import Settings
+
+
+def resources_for(settings: Settings) -> dict:
+    """Resources from settings. Local and CI use the embedded defaults (SQLite, a lake folder, the
+    emulator); production differs only by the URLs it sets, so the same code runs everywhere."""
+    import json
+
+    return {
+        "lake": LakeResource(uri=settings.resolved_lake_uri,
+                             storage_options_json=json.dumps(settings.lake_storage_options)),
+        "control_plane": ControlPlaneResource(database_url=settings.resolved_database_url),
+        "x_api": XApiResource(
+            graphql_url=settings.x_graphql_url,
+            timeout_s=settings.x_request_timeout_s,
+            lease_deadline_s=settings.x_lease_deadline_s,
+            max_pages_per_partition=settings.x_max_pages_per_partition,
+            page_size=settings.x_page_size,
+        ),
+    }

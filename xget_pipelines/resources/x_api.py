@@ -1,0 +1,17 @@
+import dagster as dg
+
+from xget_pipelines.core.pools.lease import AccountPool
+from xget_pipelines.core.x.client import XClient
+
+
+class XApiResource(dg.ConfigurableResource):
+    """Where X's GraphQL API is (the offline emulator by default) and how patient to be with it."""
+
+    graphql_url: str
+    timeout_s: float = 20.0
+    lease_deadline_s: float = 120.0
+    max_pages_per_partition: int = 50
+    page_size: int = 20
+
+    def client(self, pool: AccountPool) -> XClient:
+        return XClient(self.graphql_url, pool, timeout_s=self.timeout_s, lease_deadline_s=self.lease_deadline_s)

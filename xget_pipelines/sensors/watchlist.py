@@ -1,0 +1,54 @@
+"""The watchlist sensor and the daily ingest schedule.
+
+The sensor is cheap and deterministic: it reads the active watchlist from the control-plane DB, adds
+new keys as dynamic partitions, and requests the last ``XGET_WATCH_BACKFILL_DAYS`` days for them.
+Its cursor is the JSON list of keys already handled; every request has a ``run_key`` so a repeated
+tick never launches a duplicate run. The schedule collects yesterday (now complete) and today for
+every active key each night.
+"""
+
+import datetime as dt
+import json
+
+import dagster as dg
+
+from xget_pipelines.core.db.watchlist import active_keys
+from xget_pipelines.jobs import x_ingest_job
+from xget_pipelines.partitions import watchlist_partitions
+from xget_pipelines.resources import ControlPlaneResource
+from xget_pipelines.settings import get_settings
+
+
+def _request(day: dt.date, key: str, reason: str) -> dg.RunRequest:
+    return dg.RunRequest(
+        run_key=f"{reason}:{day.isoformat()}|{key}",
+        partition_key=dg.MultiPartitionKey({"date": day.isoformat(), "watch": key}),
+        tags={"xget/watch_key": key, "xget/reason": reason},
+    )
+
+
+@dg.sensor(job=x_ingest_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+def watchlist_sensor(context: dg.SensorEvaluationContext, control_plane: ControlPlaneResource) -> dg.SensorResult:
+    """Turn new watchlist keys into partitions and backfill runs for their recent days."""
+    handled = set(json.loads(context.cursor)) if context.cursor else set()
+    keys = active_keys(control_plane.engine())
+    new = [k for k in keys if k not in handled]
+    known = set(context.instance.get_dynamic_partitions(watchlist_partitions.name))
+    to_add = [k for k in keys if k not in known]
+    today = dt.datetime.now(dt.timezone.utc).date()
+    days = [today - dt.timedelta(days=i) for i in range(get_settings().watch_backfill_days)]
+    requests = [_request(day, key, "watch-added") for key in new for day in days]
+    return dg.SensorResult(
+        run_requests=requests,
+        dynamic_partitions_requests=[watchlist_partitions.build_add_request(to_add)] if to_add else [],
+        cursor=json.dumps(sorted(handled | set(keys))),
+    )
+
+
+@dg.schedule(job=x_ingest_job, cron_schedule="30 0 * * *", execution_timezone="UTC")
+def daily_ingest_schedule(context: dg.ScheduleEvaluationContext, control_plane: ControlPlaneResource):
+    """Each night: yesterday (now complete) and today for every active watchlist key."""
+    today = context.scheduled_execution_time.date()
+    known = set(context.instance.get_dynamic_partitions(watchlist_partitions.name))
+    keys = [k for k in active_keys(control_plane.engine()) if k in known]
+    return [_request(day, key, "daily") for key in keys for day in (today - dt.timedelta(days=1), today)]

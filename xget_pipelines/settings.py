@@ -1,0 +1,85 @@
+"""All XGet settings. This is the only module that reads environment variables.
+
+Every setting is an ``XGET_*`` variable (or a line in ``.env``). The defaults are the embedded,
+one-laptop setup: a SQLite control-plane DB and a local Delta lake under ``.xget/``, and the offline
+X emulator as the X endpoint. Production points ``XGET_DATABASE_URL`` at PostgreSQL,
+``XGET_LAKE_URI`` at ``s3://...`` and ``XGET_X_GRAPHQL_URL`` at ``https://x.com/i/api/graphql``.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="XGET_", env_file=".env", extra="ignore")
+
+    env: Literal["local", "ci", "production"] = "local"
+    home: Path = Field(default=Path(".xget"), description="Folder for embedded state (SQLite DB, lake, logs).")
+    lake_uri: str = Field(default="", description="Delta lake root; default <home>/lake. s3://bucket/prefix in production.")
+    lake_storage_options: dict[str, str] = Field(
+        default_factory=dict, description="deltalake storage options as JSON (S3 endpoint, keys, region)."
+    )
+    database_url: str = Field(default="", description="Control-plane DB; default sqlite:///<home>/xget.db.")
+
+    x_graphql_url: str = Field(
+        default="http://127.0.0.1:8765/i/api/graphql",
+        description="X GraphQL base URL: the emulator by default, https://x.com/i/api/graphql for real X.",
+    )
+    x_request_timeout_s: float = 20.0
+    x_lease_deadline_s: float = Field(
+        default=120.0, description="Longest a scrape waits for a free account before failing with a clear error."
+    )
+    x_max_pages_per_partition: int = Field(default=50, description="Page budget for one (term, day) partition.")
+    x_page_size: int = 20
+
+    emulator_host: str = "127.0.0.1"
+    emulator_port: int = 8765
+    emulator_seed: int = 7
+    emulator_users: int = 3000
+    emulator_tweets: int = 100_000
+    emulator_days: int = 30
+    emulator_window_s: float = Field(default=900.0, description="Rate-limit window of the emulator (X: 900 s).")
+
+    partitions_start_date: str = Field(
+        default="2026-01-01", description="First day of the daily partitions (YYYY-MM-DD)."
+    )
+    watch_backfill_days: int = Field(
+        default=3, description="Days the watchlist sensor collects when a key is added (today included)."
+    )
+    demo_days: int = 7
+    demo_accounts: int = 8
+    demo_window_s: float = Field(
+        default=60.0, description="Rate-limit window the demo's emulator uses (compressed so the demo never idles)."
+    )
+
+    @field_validator("lake_storage_options", mode="before")
+    @classmethod
+    def _parse_json(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return json.loads(value) if value.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"XGET_LAKE_STORAGE_OPTIONS must be a JSON object: {exc}") from exc
+        return value
+
+    @property
+    def resolved_lake_uri(self) -> str:
+        return self.lake_uri or str((self.home / "lake").absolute())
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'xget.db').absolute()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
