@@ -55,3 +55,47 @@ def postgres_url():
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+# -- the emulator over real HTTP ------------------------------------------------------------------------
+
+SMALL_WORLD = dict(seed=11, users=250, tweets=6000, days=10)
+
+
+@pytest.fixture(scope="session")
+def small_world():
+    from xget_pipelines.emulator.world import World, WorldConfig
+
+    return World.generate(WorldConfig(**SMALL_WORLD))
+
+
+@pytest.fixture
+def emulator_factory(small_world):
+    """Start emulators on free ports with the given settings; all are stopped after the test."""
+    from xget_pipelines.emulator.app import EmulatorSettings
+    from xget_pipelines.emulator.runner import EmulatorServer
+
+    started = []
+
+    def start(**settings):
+        server = EmulatorServer(small_world, EmulatorSettings(**settings))
+        server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def register_accounts(emulator, engine, names):
+    """Create accounts in the emulator and put them in XGet's pool; returns the pool."""
+    import httpx
+
+    from xget_pipelines.core.pools.lease import AccountPool
+
+    rep = httpx.post(f"{emulator.url}/_emulator/accounts", json={"usernames": list(names)}, timeout=10)
+    rep.raise_for_status()
+    pool = AccountPool(engine)
+    pool.add_accounts([(a["username"], {"auth_token": a["auth_token"], "ct0": a["ct0"]}) for a in rep.json()])
+    return pool

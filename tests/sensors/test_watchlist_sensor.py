@@ -1,0 +1,46 @@
+import json
+
+import dagster as dg
+
+from xget_pipelines.core.db.engine import get_engine
+from xget_pipelines.core.db.watchlist import add_keys, deactivate
+from xget_pipelines.resources import ControlPlaneResource
+from xget_pipelines.sensors import watchlist_sensor
+from xget_pipelines.settings import get_settings
+
+
+def evaluate(instance, cursor, url):
+    ctx = dg.build_sensor_context(instance=instance, cursor=cursor,
+                                  resources={"control_plane": ControlPlaneResource(database_url=url)})
+    return watchlist_sensor(ctx)
+
+
+def test_new_keys_become_partitions_and_backfill_runs_once(sqlite_url):
+    instance = dg.DagsterInstance.ephemeral()
+    add_keys(get_engine(sqlite_url), ["python", "@alice"])
+    result = evaluate(instance, None, sqlite_url)
+    days = get_settings().watch_backfill_days
+    assert len(result.run_requests) == 2 * days
+    assert {r.partition_key.keys_by_dimension["watch"] for r in result.run_requests} == {"python", "@alice"}
+    assert len({r.run_key for r in result.run_requests}) == 2 * days
+    (add,) = result.dynamic_partitions_requests
+    assert set(add.partition_keys) == {"python", "@alice"}
+    assert json.loads(result.cursor) == ["@alice", "python"]
+
+    instance.add_dynamic_partitions("watchlist", ["python", "@alice"])
+    again = evaluate(instance, result.cursor, sqlite_url)
+    assert again.run_requests == [] and again.dynamic_partitions_requests == []
+
+    add_keys(get_engine(sqlite_url), ["#ai"])
+    deactivate(get_engine(sqlite_url), "python")
+    third = evaluate(instance, again.cursor, sqlite_url)
+    assert {r.partition_key.keys_by_dimension["watch"] for r in third.run_requests} == {"#ai"}
+
+
+def test_bad_keys_are_refused_with_a_reason(sqlite_url):
+    import pytest
+
+    with pytest.raises(ValueError, match="contains '\\|'"):
+        add_keys(get_engine(sqlite_url), ["a|b"])
+    with pytest.raises(ValueError, match="not an X handle"):
+        add_keys(get_engine(sqlite_url), ["@this-is-not-valid"])

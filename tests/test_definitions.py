@@ -1,0 +1,45 @@
+"""The code location loads with the assets, checks, job, sensor and schedule a user expects."""
+
+import subprocess
+import sys
+
+import dagster as dg
+
+
+def load():
+    from xget_pipelines.definitions import defs
+
+    return defs()
+
+
+def test_assets_checks_jobs_sensors_schedules_exist():
+    defs = load()
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert keys == {
+        "raw_x_pages", "cleaned_tweets", "cleaned_users", "cleaned_media",
+        "cleaned_hashtags", "cleaned_mentions", "cleaned_urls",
+    }
+    checks = {c.name for c in defs.resolve_asset_graph().asset_check_keys}
+    assert {"raw_pages_unique", "cleaned_tweets_complete", "cleaned_tweets_unique_per_partition",
+            "cleaned_users_unique_per_partition"} <= checks
+    assert defs.resolve_job_def("x_ingest").partitions_def is not None
+    assert defs.resolve_sensor_def("watchlist_sensor")
+    assert defs.resolve_schedule_def("daily_ingest_schedule")
+
+
+def test_lineage_and_groups():
+    graph = load().resolve_asset_graph()
+    cleaned = graph.get(dg.AssetKey("cleaned_tweets"))
+    assert dg.AssetKey("raw_x_pages") in cleaned.parent_keys
+    assert graph.get(dg.AssetKey("raw_x_pages")).group_name == "raw"
+    assert cleaned.group_name == "cleaned"
+
+
+def test_dagster_definitions_validate_passes(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
+        capture_output=True, text=True, timeout=300,
+        env={**__import__("os").environ, "XGET_HOME": str(tmp_path), "DAGSTER_HOME": str(tmp_path)},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Validation successful" in proc.stdout + proc.stderr
