@@ -76,7 +76,7 @@ def run_demo(console: Console, *, serve_ui: bool = True, days: int | None = None
         accounts = register_emulator_accounts(emu.url, settings.demo_accounts)
         AccountPool(engine).add_accounts(accounts)
         suggestions = world.watchlist_suggestions()
-        keys = add_keys(engine, suggestions["terms"][:3] + [f"@{h}" for h in suggestions["accounts"][:2]])
+        keys = add_keys(engine, suggestions["terms"][:3] + [f"@{h}" for h in suggestions["users"][:2]])
         console.print(f"{len(accounts)} accounts in the pool; watchlist: {', '.join(keys)}")
 
         from xget_pipelines.definitions import defs as load_defs

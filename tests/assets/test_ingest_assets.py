@@ -73,7 +73,7 @@ def test_rerunning_a_partition_never_duplicates_cleaned_rows(setup):
 
 
 def test_malformed_pages_are_kept_raw_reported_and_do_not_stop_the_partition(setup):
-    emu, resources, instance, key = setup(faults={"malformed": {"SearchTimeline": {"count": 1}}})
+    emu, resources, instance, key = setup(faults={"rules": [{"kind": "malformed", "operation": "SearchTimeline", "count": 1}]})
     result = run(resources, instance, key)
     assert result.success
     raw = metadata(result, "raw_x_pages")

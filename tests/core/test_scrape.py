@@ -32,15 +32,15 @@ def term(world) -> str:
 def test_search_partition_is_collected_whole_and_every_served_page_is_kept(
     emulator_factory, engine, lake, small_world
 ):
-    emu = emulator_factory(window_seconds=2, limits={"SearchTimeline": 3})
+    emu = emulator_factory(window_seconds=2, rate_limits={"SearchTimeline": 3})
     pool = register_accounts(emu, engine, ["a1", "a2", "a3"])
     key = term(small_world)
     with XClient(emu.graphql_url, pool, lease_deadline_s=10) as client:
-        result = scrape_partition(client, lake, engine, key=key, day=YESTERDAY, run_id="r1", page_size=20)
+        result = scrape_partition(client, lake, engine, key=key, day=YESTERDAY, run_id="r1", page_size=10)
         assert client.stats["rate_limited"] == 0  # accounts rest before X has to refuse them
     raw = lake.read(RAW_TABLE)
-    assert result.pages == raw.num_rows == served_pages(emu) > 3  # more pages than one account's window
-    assert set(raw["account"].to_pylist()) == {"a1", "a2", "a3"}
+    assert result.pages == raw.num_rows == served_pages(emu) > 6  # more pages than two accounts' windows
+    assert set(raw["account"].to_pylist()) == {"a1", "a2", "a3"}  # rotated as windows ran out
     assert pc.all(pc.equal(raw["http_status"], 200)).as_py()
     # the cursor chain is unbroken: each page asked for the cursor the previous one returned
     raw = raw.sort_by("seq")
@@ -101,7 +101,7 @@ def test_interrupted_partition_resumes_without_losing_or_refetching_pages(emulat
 def test_account_partition_fetches_profile_and_timeline_back_to_the_day(emulator_factory, engine, lake, small_world):
     emu = emulator_factory(window_seconds=2)
     pool = register_accounts(emu, engine, ["c1"])
-    handle = small_world.watchlist_suggestions()["accounts"][0]
+    handle = small_world.watchlist_suggestions()["users"][0]
     day = YESTERDAY - dt.timedelta(days=2)
     with XClient(emu.graphql_url, pool) as client:
         result = scrape_partition(client, lake, engine, key=f"@{handle}", day=day, run_id="r1")

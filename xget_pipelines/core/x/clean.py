@@ -69,7 +69,7 @@ def _dedupe(table: pa.Table, keys: tuple[str, ...]) -> pa.Table:
     table = table.sort_by([("fetched_at", "descending")])
     indices = table.append_column("__i", pa.array(range(table.num_rows), pa.int64())).group_by(
         list(keys), use_threads=False).aggregate([("__i", "min")])["__i_min"]
-    return table.take(pc.sort_indices(indices)).sort_by([(k, "ascending") for k in keys])
+    return table.take(indices).sort_by([(k, "ascending") for k in keys])
 
 
 def parse_raw_pages(pages: pa.Table, key: str, day: dt.date, result: CleanResult) -> dict[str, pa.Table]:
