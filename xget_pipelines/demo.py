@@ -24,6 +24,10 @@ from rich.table import Table
 from xget_pipelines.settings import Settings, get_settings
 
 
+# The progress bar tells the story; Dagster's step logs stay in the runs (see them in the UI).
+_QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
 def _dagster_home(settings: Settings) -> Path:
     home = (settings.home / "dagster").absolute()
     home.mkdir(parents=True, exist_ok=True)
@@ -76,7 +80,7 @@ def run_demo(console: Console, *, serve_ui: bool = True, days: int | None = None
         accounts = register_emulator_accounts(emu.url, settings.demo_accounts)
         AccountPool(engine).add_accounts(accounts)
         suggestions = world.watchlist_suggestions()
-        keys = add_keys(engine, suggestions["terms"][:3] + [f"@{h}" for h in suggestions["users"][:2]])
+        keys = add_keys(engine, suggestions["terms"] + [f"@{h}" for h in suggestions["users"][:3]])
         console.print(f"{len(accounts)} accounts in the pool; watchlist: {', '.join(keys)}")
 
         from xget_pipelines.definitions import defs as load_defs
@@ -95,7 +99,7 @@ def run_demo(console: Console, *, serve_ui: bool = True, days: int | None = None
                 progress.update(task, description=f"x_ingest {day} {key}")
                 pk = dg.MultiPartitionKey({"date": day.isoformat(), "watch": key})
                 result = job.execute_in_process(partition_key=pk, instance=instance, raise_on_error=False,
-                                                tags={"xget/source": "demo"})
+                                                tags={"xget/source": "demo"}, run_config=_QUIET)
                 if not result.success:
                     failed.append(f"{day}|{key}")
                 progress.advance(task)

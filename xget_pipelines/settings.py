@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     )
     x_max_pages_per_partition: int = Field(default=50, description="Page budget for one (term, day) partition.")
     x_page_size: int = 20
+    x_timeline_days: int = Field(
+        default=2, description="Days back an @account is read from its timeline; older days use search by author."
+    )
 
     emulator_host: str = "127.0.0.1"
     emulator_port: int = 8765
@@ -53,7 +56,7 @@ class Settings(BaseSettings):
     watch_backfill_days: int = Field(
         default=3, description="Days the watchlist sensor collects when a key is added (today included)."
     )
-    demo_days: int = 7
+    demo_days: int = 14
     demo_accounts: int = 8
     demo_window_s: float = Field(
         default=60.0, description="Rate-limit window the demo's emulator uses (compressed so the demo never idles)."

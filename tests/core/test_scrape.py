@@ -102,14 +102,43 @@ def test_account_partition_fetches_profile_and_timeline_back_to_the_day(emulator
     emu = emulator_factory(window_seconds=2)
     pool = register_accounts(emu, engine, ["c1"])
     handle = small_world.watchlist_suggestions()["users"][0]
-    day = YESTERDAY - dt.timedelta(days=2)
+    with XClient(emu.graphql_url, pool) as client:
+        result = scrape_partition(client, lake, engine, key=f"@{handle}", day=YESTERDAY, run_id="r1", page_size=10)
+    assert result.operations["UserByScreenName"] == 1 and result.operations["UserTweetsAndReplies"] >= 2
+    cleaned = clean_partition(lake, engine, key=f"@{handle}", day=YESTERDAY)
+    tweets = cleaned.tables["cleaned/tweets"]
+    assert handle in cleaned.tables["cleaned/users"]["username"].to_pylist()
+    own = tweets.filter(pc.equal(tweets["via"], "timeline"))
+    assert pc.min(own["created_at"]).as_py().date() < YESTERDAY  # paged back past the whole day
+    # the timeline holds every tweet of the day that a search by author finds
+    from_search = _search_ids(emu, pool, f"from:{handle}", YESTERDAY)
+    timeline_ids = set(own["tweet_id"].to_pylist())
+    assert from_search and from_search <= timeline_ids
+
+
+def test_older_days_of_an_account_use_search_by_author(emulator_factory, engine, lake, small_world):
+    emu = emulator_factory(window_seconds=2)
+    pool = register_accounts(emu, engine, ["e1"])
+    handle = small_world.watchlist_suggestions()["users"][0]
+    day = YESTERDAY - dt.timedelta(days=4)
     with XClient(emu.graphql_url, pool) as client:
         result = scrape_partition(client, lake, engine, key=f"@{handle}", day=day, run_id="r1")
-    assert result.operations["UserByScreenName"] == 1 and result.operations["UserTweets"] >= 1
-    cleaned = clean_partition(lake, engine, key=f"@{handle}", day=day)
-    tweets = cleaned.tables["cleaned/tweets"]
-    users = cleaned.tables["cleaned/users"]
-    assert handle in users["username"].to_pylist()
+    assert set(result.operations) == {"UserByScreenName", "SearchTimeline"}
+    tweets = clean_partition(lake, engine, key=f"@{handle}", day=day).tables["cleaned/tweets"]
     own = tweets.filter(pc.equal(tweets["via"], "timeline"))
-    oldest = pc.min(own["created_at"]).as_py()
-    assert oldest.date() <= day  # paged back far enough to cover the whole day
+    assert own.num_rows > 0
+    assert {t.date() for t in own["created_at"].to_pylist()} == {day}
+    assert set(own["tweet_id"].to_pylist()) == _search_ids(emu, pool, f"from:{handle}", day)
+
+
+def _search_ids(emu, pool, term, day):
+    from xget_pipelines.core.x import watch
+    from xget_pipelines.core.x.parse import parse_page
+
+    query = f"{term} since:{day.isoformat()} until:{(day + dt.timedelta(days=1)).isoformat()}"
+    ids = set()
+    with XClient(emu.graphql_url, pool) as client:
+        for page in client.paginate("SearchTimeline", watch.search_variables(query, 100)):
+            t = parse_page(page.body).tweets
+            ids |= set(t.filter(pc.equal(t["via"], "timeline"))["tweet_id"].to_pylist())
+    return ids

@@ -23,8 +23,9 @@ def raw_x_pages(
 ) -> dg.MaterializeResult:
     """Raw X GraphQL pages for one watchlist key and day (table ``raw/x_pages``).
 
-    Search keys run SearchTimeline for the day; ``@account`` keys fetch the profile and page the
-    account's timeline back to the day. Pages are written before they are parsed, in small batches;
+    Search keys run SearchTimeline for the day; ``@account`` keys fetch the profile, then the
+    account's tweets and replies of the day (its timeline for the last two days, search by author
+    before that). Pages are written before they are parsed, in small batches;
     an interrupted partition resumes from its last stored cursor on the next run (same session).
     """
     day, key = split_partition_key(context.partition_key)
@@ -34,6 +35,7 @@ def raw_x_pages(
         result = scrape_partition(
             client, the_lake, control_plane.engine(), key=key, day=dt.date.fromisoformat(day),
             run_id=context.run.run_id, max_pages=x_api.max_pages_per_partition, page_size=x_api.page_size,
+            timeline_days=x_api.timeline_days,
         )
         stats = dict(client.stats)
     context.log.info(

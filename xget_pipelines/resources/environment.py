@@ -21,5 +21,6 @@ def resources_for(settings: Settings) -> dict:
             lease_deadline_s=settings.x_lease_deadline_s,
             max_pages_per_partition=settings.x_max_pages_per_partition,
             page_size=settings.x_page_size,
+            timeline_days=settings.x_timeline_days,
         ),
     }

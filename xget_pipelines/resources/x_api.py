@@ -12,6 +12,7 @@ class XApiResource(dg.ConfigurableResource):
     lease_deadline_s: float = 120.0
     max_pages_per_partition: int = 50
     page_size: int = 20
+    timeline_days: int = 2
 
     def client(self, pool: AccountPool) -> XClient:
         return XClient(self.graphql_url, pool, timeout_s=self.timeout_s, lease_deadline_s=self.lease_deadline_s)

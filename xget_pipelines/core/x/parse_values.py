@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 _MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
 _US = 1_000_000
+_DAY_US: dict[str, int] = {}  # "Jul 08 2026" -> epoch microseconds of that day
 
 
 def _days_from_civil(y: int, m: int, d: int) -> int:
@@ -28,20 +29,18 @@ def _days_from_civil(y: int, m: int, d: int) -> int:
 def x_time_us(s: str | None) -> int | None:
     """Epoch microseconds (UTC) of an X ``created_at`` string; ``None`` passes through.
 
-    Raises ``ValueError`` for a string that is not a date, so the caller can report the object.
+    The day part (``"Jul 08 ... 2026"``) is looked up in a small cache, so a typical call costs three
+    ``int`` of two digits. Raises ``ValueError`` for a string that is not a date, so the caller can
+    report the object.
     """
     if s is None:
         return None
-    if len(s) == 30 and s[3] == " " and s[19] == " " and s[25] == " " and s[7] == " ":
-        month = _MONTHS.get(s[4:7])
-        if month is not None:
-            secs = (_days_from_civil(int(s[26:30]), month, int(s[8:10])) * 86400
-                    + int(s[11:13]) * 3600 + int(s[14:16]) * 60 + int(s[17:19]))
-            off = s[20:25]
-            if off != "+0000":
-                delta = int(off[1:3]) * 3600 + int(off[3:5]) * 60
-                secs -= delta if off[0] == "+" else -delta
-            return secs * _US
+    if len(s) == 30 and s[20:25] == "+0000":
+        day = _DAY_US.get(s[4:11] + s[26:])
+        if day is None:
+            day = _day_us(s)
+        if day is not None:
+            return day + int(s[11:13]) * 3_600_000_000 + int(s[14:16]) * 60_000_000 + int(s[17:19]) * _US
     try:
         dt = email.utils.parsedate_to_datetime(s)
     except (TypeError, ValueError, IndexError) as exc:
@@ -49,6 +48,19 @@ def x_time_us(s: str | None) -> int | None:
     if dt.tzinfo is None:
         raise ValueError(f"created_at without a zone {s!r}")
     return int(dt.timestamp()) * _US + dt.microsecond
+
+
+def _day_us(s: str) -> int | None:
+    """Epoch microseconds of the day in ``"Wed Jul 08 21:59:10 +0000 2026"``; cached; None if odd."""
+    month = _MONTHS.get(s[4:7])
+    if month is None or s[3] != " " or s[7] != " " or s[10] != " " or s[19] != " " or s[25] != " ":
+        return None
+    if not (s[8:10].isdigit() and s[26:30].isdigit()):
+        return None
+    day = _days_from_civil(int(s[26:30]), month, int(s[8:10])) * 86_400 * _US
+    if len(_DAY_US) < 100_000:  # about 270 years of distinct days
+        _DAY_US[s[4:11] + s[26:]] = day
+    return day
 
 
 def opt_int(s: str | int | None) -> int | None:
@@ -71,18 +83,13 @@ def domain_of(url: str | None) -> str | None:
     """Lower-case host of a URL, without port or credentials; ``None`` when there is none."""
     if not url:
         return None
-    i = url.find("://")
-    if i < 0:
+    parts = url.split("/", 3)  # "https:", "", "host[:port]", "path..."
+    if len(parts) < 3 or parts[1] or not parts[0].endswith(":"):
         return None
-    rest = url[i + 3:]
-    for sep in "/?#":
-        j = rest.find(sep)
-        if j >= 0:
-            rest = rest[:j]
-    if "@" in rest or rest.startswith("["):
+    host = parts[2]
+    if "@" in host or "?" in host or "#" in host or host.startswith("["):
         return (urlsplit(url).hostname or "").lower() or None
-    host = rest.split(":", 1)[0].lower()
-    return host or None
+    return host.partition(":")[0].lower() or None
 
 
 def trend_query(url: str | None, params: dict[str, str]) -> str | None:

@@ -5,7 +5,7 @@ items[].item.itemContent) -> tweet_results / user_results -> result; only the ro
 ``parse.py`` resolves that. The walker follows exactly the positions where X puts tweet and user
 objects (timeline items, quoted and retweeted tweets, authors, card and media source users, promoted
 advertisers, community slices) rather than scanning the whole tree like twscrape does, which is what
-keeps it fast. Rows are tuples per object; ``parse.py`` transposes them into columns.
+keeps it fast. Rows are tuples in schema order; ``parse.py`` turns each list into one Arrow table.
 
 Every object is handled on its own: a bad one is skipped and described in ``errors`` (id and entry),
 never raised, so one corrupted tweet cannot cost the rest of a page.
@@ -14,67 +14,33 @@ never raised, so one corrupted tweet cannot cost the rest of a page.
 from __future__ import annotations
 
 from xget_pipelines.core.x import _decode as d
+from xget_pipelines.core.x import _decode_objects as o
+from xget_pipelines.core.x.parse_rows import (
+    author_name,
+    media_row,
+    raw_text,
+    result_id,
+    unwrap,
+    user_row,
+    view_count,
+)
 from xget_pipelines.core.x.parse_values import domain_of, opt_int, source_label, trend_query, x_time_us
 
 UNAVAILABLE_TWEETS = frozenset({"TweetTombstone", "TweetUnavailable"})
 UNREADABLE = "XGetUnreadable"  # marker ``parse._repair`` puts in place of an object it had to drop
 _VIA_RANK = {"timeline": 0, "quoted": 1, "retweeted": 2}
+_LABELS: dict[str, str | None] = {}  # source HTML -> client name; a few dozen distinct values
 VIA = 22  # index of ``via`` in a tweet row (schema.TWEETS order)
-
-
-def _unwrap(res: d.TweetResult | None) -> tuple[d.TweetResult | None, d.TweetFields | None]:
-    """(tweet, its legacy fields) of a result, through a visibility wrapper; Nones if unreadable."""
-    if res is None:
-        return None, None
-    if res.typename == "TweetWithVisibilityResults":
-        res = res.tweet
-        if res is None:
-            return None, None
-    elif res.typename not in (None, "Tweet"):
-        return None, None
-    leg = res.legacy
-    if leg is None and (res.full_text is not None or res.created_at is not None):
-        leg = res  # the 2026 form with ``legacy: null``: the fields sit on the tweet itself
-    return res, leg
-
-
-def _result_id(res: d.TweetResults | None) -> str | None:
-    r = res.result if res is not None else None
-    if r is None:
-        return None
-    return r.rest_id if r.rest_id is not None else (r.tweet.rest_id if r.tweet is not None else None)
-
-
-def _raw_text(t: d.TweetResult, leg: d.TweetFields) -> str | None:
-    """The full text: a long tweet's note text when X sends one, else ``full_text`` (as twscrape)."""
-    note = t.note_tweet
-    if note is not None and note.note_tweet_results is not None and note.note_tweet_results.result:
-        text = note.note_tweet_results.result.text
-        if text is not None:
-            return text
-    return leg.full_text
-
-
-def _author_name(t: d.TweetResult) -> str | None:
-    u = t.core.user_results.result if t.core and t.core.user_results else None
-    if u is None:
-        return None
-    if u.legacy is not None and u.legacy.screen_name:
-        return u.legacy.screen_name
-    return u.core.screen_name if u.core is not None else None
-
-
-def _views(t: d.TweetResult | None) -> int | None:
-    return opt_int(t.views.count) if t is not None and t.views is not None else None
 
 
 class PageBuilder:
     """Accumulates one page's rows; ``tweets``/``users`` map id -> row, first observation kept."""
 
     def __init__(self) -> None:
-        self.tweets: dict[int, list] = {}
+        self.tweets: dict[int, tuple] = {}
         self.users: dict[int, tuple] = {}
         self._partial_users: set[int] = set()
+        self._complete_users: dict[str, int] = {}  # rest_id string -> id, for the fast path
         self.media: list[tuple] = []
         self.hashtags: list[tuple] = []
         self.mentions: list[tuple] = []
@@ -186,106 +152,128 @@ class PageBuilder:
 
     # ---- tweets -----------------------------------------------------------------------------------
 
-    def tweet(self, res: d.TweetResult, via: str, where: str) -> int | None:
-        """Record a tweet result (and the quoted/retweeted tweets and users inside it); its id."""
+    def tweet(self, res: o.TweetResult, via: str, where: str) -> int | None:
+        """Record a tweet result (and the quoted/retweeted tweets and users inside it); its id.
+
+        ``where`` is the timeline entry id, named in any problem reported for this object.
+        """
         tn = res.typename
-        if tn == UNREADABLE:  # rejected by the typed decode; ``parse._repair`` reported it
+        if tn == UNREADABLE:  # rejected by the typed decode and reported; its insides may be fine
+            inner = res.tweet or res
+            self._nested(inner, inner.legacy or inner, where)
             return None
         if tn in UNAVAILABLE_TWEETS:
             self.unavailable += 1
             return None
-        visibility = "limited" if tn == "TweetWithVisibilityResults" else "visible"
-        t, leg = _unwrap(res)
+        if tn == "Tweet" and res.legacy is not None:  # the common case, without a call
+            t, leg = res, res.legacy
+        else:
+            t, leg = unwrap(res)
         if t is None or leg is None:
             ident = res.rest_id or (res.tweet.rest_id if res.tweet is not None else None)
             reason = f"unknown __typename {tn!r}" if t is None and tn not in (
                 None, "Tweet", "TweetWithVisibilityResults") else "no legacy fields"
-            self.errors.append(f"tweet {ident} at {where}: {reason}; skipped")
+            self.errors.append(f"tweet {ident} ({via}, entry {where}): {reason}; skipped")
             return None
         try:
             tid = int(t.rest_id or leg.id_str)  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            self.errors.append(f"tweet at {where}: bad id {t.rest_id!r}; skipped")
+            self.errors.append(f"tweet ({via}, entry {where}): bad id {t.rest_id!r}; skipped")
             return None
         seen = self.tweets.get(tid)
-        if seen is not None:
-            if _VIA_RANK[via] < _VIA_RANK[seen[VIA]]:
-                seen[VIA] = via
-        else:
+        if seen is None:
             try:
-                self._tweet_row(tid, t, leg, visibility, via)
+                self._tweet_row(tid, t, leg, tn == "TweetWithVisibilityResults", via)
             except Exception as exc:  # noqa: BLE001 - one bad object must never cost the page
-                self.errors.append(f"tweet {tid} at {where}: {type(exc).__name__}: {exc}; skipped")
+                self.errors.append(f"tweet {tid} ({via}, entry {where}): {type(exc).__name__}: {exc}; skipped")
                 return None
+        elif _VIA_RANK[via] < _VIA_RANK[seen[VIA]]:
+            self.tweets[tid] = (*seen[:VIA], via, *seen[VIA + 1:])
         # Nested objects are walked even for a tweet seen before: a quoted tweet inside a quote
         # carries only ``quotedRefResult`` (an id), and its full quote may come with a later copy.
-        inner = f"{where} > {tid}"
-        author = t.core.user_results if t.core is not None else None
-        if author is not None:
-            self.user(author.result, inner + " author")
+        self._nested(t, leg, where)
+        return tid
+
+    def _nested(self, t: o.TweetResult, leg: o.TweetFields, where: str) -> None:
+        """The objects a tweet carries: author, card and media users, quoted and retweeted tweets."""
+        core = t.core
+        if core is not None and core.user_results is not None and core.user_results.result is not None:
+            self.user(core.user_results.result, where)
         if t.card is not None and t.card.legacy is not None:
             for ref in t.card.legacy.user_refs_results:
-                self.user(ref.result, inner + " card")
+                self.user(ref.result, where)
         if leg.extended_entities is not None:
             for m in leg.extended_entities.media:
                 ami = m.additional_media_info
                 if ami is not None and ami.source_user is not None and ami.source_user.user_results:
-                    self.user(ami.source_user.user_results.result, inner + " media source")
+                    self.user(ami.source_user.user_results.result, where)
         if t.quoted_status_result is not None and t.quoted_status_result.result is not None:
-            self.tweet(t.quoted_status_result.result, "quoted", inner + " quoted")
+            self.tweet(t.quoted_status_result.result, "quoted", where)
         if leg.retweeted_status_result is not None and leg.retweeted_status_result.result is not None:
-            self.tweet(leg.retweeted_status_result.result, "retweeted", inner + " retweeted")
-        return tid
+            self.tweet(leg.retweeted_status_result.result, "retweeted", where)
 
-    def _tweet_row(self, tid: int, t: d.TweetResult, leg: d.TweetFields, visibility: str, via: str) -> None:
-        text = _raw_text(t, leg)
-        rt, rt_leg = _unwrap(leg.retweeted_status_result.result if leg.retweeted_status_result else None)
-        rt_id = _result_id(leg.retweeted_status_result)
-        if rt is not None and rt_leg is not None and text is not None and text.endswith("…"):
-            rt_user = _author_name(rt)
-            if rt_user is not None:  # X truncates retweet text; rebuild it from the original
-                text = f"RT @{rt_user}: {_raw_text(rt, rt_leg)}"
-        views = _views(t)
+    def _tweet_row(self, tid: int, t: o.TweetResult, leg: o.TweetFields, limited: bool, via: str) -> None:
+        """Build the tweet's row and its entity rows; commit them only if all of them could be built."""
+        note = t.note_tweet.note_tweet_results.result if (
+            t.note_tweet is not None and t.note_tweet.note_tweet_results is not None) else None
+        text = note.text if note is not None and note.text is not None else leg.full_text
+        rt_res = leg.retweeted_status_result
+        rt_id = rt = None
+        if rt_res is not None:
+            rt_id = result_id(rt_res)
+            rt, rt_leg = unwrap(rt_res.result)
+            if rt is not None and rt_leg is not None and text is not None and text.endswith("…"):
+                rt_user = author_name(rt)
+                if rt_user is not None:  # X truncates retweet text; rebuild it from the original
+                    text = f"RT @{rt_user}: {raw_text(rt, rt_leg)}"
+        views = t.views.count if t.views is not None else None
         if views is None and rt is not None:
-            views = _views(rt)
-        quoted = leg.quoted_status_id_str or _result_id(t.quoted_status_result)
+            views = view_count(rt)
+        elif views is not None:
+            views = int(views)
+        quoted = leg.quoted_status_id_str
+        if quoted is None and t.quoted_status_result is not None:
+            quoted = result_id(t.quoted_status_result)
         author = leg.user_id_str
         if author is None and t.core is not None and t.core.user_results and t.core.user_results.result:
             author = t.core.user_results.result.rest_id
-        ents = leg.entities
-        note = t.note_tweet.note_tweet_results.result if (
-            t.note_tweet is not None and t.note_tweet.note_tweet_results is not None) else None
-        # hashtags and mentions of a long tweet come from its note, which covers the whole ``text``
-        tag_src = note.entity_set if note is not None and note.entity_set is not None else ents
-        media = leg.extended_entities.media if leg.extended_entities is not None else []
-        card = t.card.legacy.name if t.card is not None and t.card.legacy is not None else None
-        row = [
-            tid, opt_int(leg.conversation_id_str) or tid, opt_int(author), x_time_us(leg.created_at),
-            text, leg.lang, source_label(t.source), opt_int(leg.in_reply_to_status_id_str),
+        media = leg.extended_entities.media if leg.extended_entities is not None else None
+        source = t.source
+        label = _LABELS.get(source) if source is not None else None
+        if label is None and source is not None:
+            label = source_label(source)
+            if len(_LABELS) < 4096:  # bounded: a hostile body must not grow it forever
+                _LABELS[source] = label
+        conv = leg.conversation_id_str
+        row = (
+            tid, int(conv) if conv else tid, opt_int(author), x_time_us(leg.created_at),
+            text, leg.lang, label, opt_int(leg.in_reply_to_status_id_str),
             opt_int(leg.in_reply_to_user_id_str), opt_int(quoted), opt_int(rt_id),
             leg.favorite_count or 0, leg.retweet_count or 0, leg.reply_count or 0,
             leg.quote_count or 0, leg.bookmark_count or 0, views, leg.possibly_sensitive,
-            bool(leg.is_quote_status), rt_id is not None, bool(media), visibility, via, card,
-        ]
-        hashtags, mentions, urls, media_rows = [], [], [], []
-        if tag_src is not None:
-            tags = dict.fromkeys(h.text for h in tag_src.hashtags if h.text)
-            hashtags = [(tid, tag, tag.lower()) for tag in tags]
-            seen: set[str] = set()
-            for m in tag_src.user_mentions:
-                if m.screen_name and m.screen_name not in seen:
-                    seen.add(m.screen_name)
-                    mentions.append((tid, opt_int(m.id_str), m.screen_name))
-        links = list(ents.urls) if ents is not None else []
-        if note is not None and note.entity_set is not None:
-            links += note.entity_set.urls
-        seen_links: set[str] = set()
-        for u in links:  # like twscrape: legacy and note links, only those with both URLs
-            if isinstance(u.url, str) and isinstance(u.expanded_url, str) and u.url not in seen_links:
-                seen_links.add(u.url)
-                urls.append((tid, u.url, u.expanded_url, u.display_url, domain_of(u.expanded_url)))
-        for m in media:
-            media_rows.append(_media_row(tid, m))
+            bool(leg.is_quote_status), rt_id is not None, bool(media),
+            "limited" if limited else "visible", via,
+            t.card.legacy.name if t.card is not None and t.card.legacy is not None else None,
+        )
+        ents = leg.entities
+        # hashtags and mentions of a long tweet come from its note, which covers the whole ``text``
+        tag_src = note.entity_set if note is not None and note.entity_set is not None else ents
+        hashtags = mentions = urls = media_rows = ()
+        if tag_src is not None and tag_src.hashtags:
+            hashtags = [(tid, tag, tag.lower()) for tag in dict.fromkeys(
+                h.text for h in tag_src.hashtags if h.text)]
+        if tag_src is not None and tag_src.user_mentions:
+            named = {m.screen_name: m.id_str for m in tag_src.user_mentions if m.screen_name}
+            mentions = [(tid, opt_int(uid), name) for name, uid in named.items()]
+        links = ents.urls if ents is not None else []
+        if note is not None and note.entity_set is not None and note.entity_set.urls:
+            links = links + note.entity_set.urls
+        if links:  # like twscrape: legacy and note links, only those with both URLs; once each
+            found = {u.url: u for u in links if isinstance(u.url, str) and isinstance(u.expanded_url, str)}
+            urls = [(tid, u.url, u.expanded_url, u.display_url, domain_of(u.expanded_url))
+                    for u in found.values()]
+        if media:
+            media_rows = [media_row(tid, m) for m in media]
         self.tweets[tid] = row
         self.hashtags += hashtags
         self.mentions += mentions
@@ -294,9 +282,14 @@ class PageBuilder:
 
     # ---- users ------------------------------------------------------------------------------------
 
-    def user(self, u: d.UserResult | None, where: str) -> int | None:
+    def user(self, u: o.UserResult | None, where: str) -> int | None:
         """Record a user result; its id, or None when it is unavailable or unreadable."""
-        if u is None or u.typename == UNREADABLE:
+        if u is None:
+            return None
+        uid = self._complete_users.get(u.rest_id)  # type: ignore[arg-type]
+        if uid is not None:
+            return uid  # the common case: an author seen before, complete
+        if u.typename == UNREADABLE:
             return None
         if u.typename == "UserUnavailable":
             self.unavailable += 1
@@ -306,11 +299,13 @@ class PageBuilder:
         except (TypeError, ValueError):
             self.errors.append(f"user at {where}: bad or missing rest_id {u.rest_id!r}; skipped")
             return None
+        if uid in self.users and uid not in self._partial_users:
+            return uid  # the common case: an author seen before
         complete = u.legacy is not None or u.relationship_counts is not None
-        if uid in self.users and (complete is False or uid not in self._partial_users):
+        if uid in self.users and not complete:
             return uid
         try:
-            row = _user_row(uid, u)
+            row = user_row(uid, u)
         except Exception as exc:  # noqa: BLE001 - one bad object must never cost the page
             self.errors.append(f"user {uid} at {where}: {type(exc).__name__}: {exc}; skipped")
             return None
@@ -320,58 +315,7 @@ class PageBuilder:
         self.users[uid] = row  # first observation, or a complete one replacing a partial one
         if complete:
             self._partial_users.discard(uid)
+            self._complete_users[u.rest_id] = uid  # type: ignore[index]
         else:
             self._partial_users.add(uid)
         return uid
-
-
-def _media_row(tid: int, m: d.MediaEntity) -> tuple:
-    oi = m.original_info
-    vi = m.video_info
-    best_url = best_rate = None
-    if vi is not None:
-        for v in vi.variants:
-            if v.content_type == "video/mp4" and v.bitrate is not None and (
-                    best_rate is None or v.bitrate > best_rate):
-                best_url, best_rate = v.url, v.bitrate
-    return (tid, m.media_key, m.type, m.media_url_https, m.expanded_url,
-            oi.width if oi else None, oi.height if oi else None,
-            vi.duration_millis if vi else None, best_url, best_rate, m.ext_alt_text)
-
-
-def _first_url(ents: d.UserEntities | None) -> str | None:
-    if ents is None or ents.url is None:
-        return None
-    for u in ents.url.urls:
-        if u.expanded_url:
-            return u.expanded_url
-    return None
-
-
-def _user_row(uid: int, u: d.UserResult) -> tuple:
-    """A USERS row from either user format: ``legacy`` (before 2026) or the split 2026 objects."""
-    lg = u.legacy
-    if lg is not None:
-        core = u.core
-        return (
-            uid, lg.screen_name or (core.screen_name if core else None), lg.name or (core.name if core else None),
-            lg.description, lg.location, _first_url(lg.entities), x_time_us(lg.created_at),
-            lg.followers_count, lg.friends_count, lg.statuses_count, lg.listed_count,
-            lg.favourites_count, lg.media_count, lg.verified, lg.verified_type, u.is_blue_verified,
-            lg.protected, lg.profile_image_url_https, lg.profile_banner_url,
-        )
-    core, bio, rc, tc = u.core, u.profile_bio, u.relationship_counts, u.tweet_counts
-    ver = u.verification
-    loc = u.location.location if isinstance(u.location, d.UserLocation) else u.location
-    return (
-        uid, core.screen_name if core else None, core.name if core else None,
-        bio.description if bio else None, loc, _first_url(bio.entities) if bio else None,
-        x_time_us(core.created_at) if core else None,
-        rc.followers if rc else None, rc.following if rc else None,
-        tc.tweets if tc else None, None,
-        u.action_counts.favorites_count if u.action_counts else None,
-        tc.media_tweets if tc else None,
-        ver.verified if ver else None, ver.verified_type if ver else None, u.is_blue_verified,
-        u.privacy.protected if u.privacy else None,
-        u.avatar.image_url if u.avatar else None, u.banner.image_url if u.banner else None,
-    )

@@ -150,6 +150,7 @@ def scrape_partition(
     max_pages: int = 50,
     page_size: int = 20,
     flush_every: int = 5,
+    timeline_days: int = 2,
     on_page: Callable[[FetchedPage], None] | None = None,
 ) -> ScrapeResult:
     """Fetch every page of the (key, day) partition into ``raw/x_pages``; see the module docstring."""
@@ -182,9 +183,14 @@ def scrape_partition(
                 user_id = _user_id(page.body)
             if user_id is None:
                 raise LookupError(f"X has no user {wk.key}; remove it from the watchlist or fix the handle")
-            start = dt.datetime.combine(day, dt.time(), dt.timezone.utc)
-            _paginate(client, "UserTweets", watch.user_tweets_variables(user_id, page_size), wk.key,
-                      done, max_pages, record, keep_going=lambda p: _newest_tweet(p.body) >= start)
+            if watch.use_timeline(day, timeline_days):
+                start = dt.datetime.combine(day, dt.time(), dt.timezone.utc)
+                _paginate(client, "UserTweetsAndReplies", watch.user_tweets_variables(user_id, page_size), wk.key,
+                          done, max_pages, record, keep_going=lambda p: _newest_tweet(p) >= start)
+            else:
+                query = watch.search_query(wk, day)
+                _paginate(client, "SearchTimeline", watch.search_variables(query, page_size), query,
+                          done, max_pages, record)
         writer.flush()
     except BaseException as exc:
         writer.flush()  # whatever was fetched is kept, so the next run resumes after it
@@ -226,11 +232,11 @@ def _user_id_from_done(done: pa.Table | None) -> str | None:
     return None
 
 
-def _newest_tweet(body: bytes) -> dt.datetime:
-    """Creation time of the newest tweet on a timeline page (epoch start if none)."""
+def _newest_tweet(page: FetchedPage) -> dt.datetime:
+    """Creation time of the newest tweet on a timeline page (the earliest time if none)."""
     from xget_pipelines.core.x.parse import parse_page
 
-    tweets = parse_page(body).tweets
+    tweets = parse_page(page.body, page.operation).tweets
     if tweets.num_rows == 0:
         return dt.datetime.min.replace(tzinfo=dt.timezone.utc)
     newest = pc.max(tweets["created_at"]).as_py()

@@ -4,8 +4,12 @@ A key is either a tracked account (``@handle``) or a search (anything else: ``py
 ``"exact phrase"``, or any X search expression such as ``climate lang:en min_faves:5``).
 
 - search keys: SearchTimeline (Latest) for ``<key> since:<day> until:<day+1>``, paged to the end;
-- account keys: UserByScreenName (the profile), then UserTweets paged back until a page holds
-  nothing newer than the day.
+- account keys: UserByScreenName (the profile), then the account's tweets of the day. For the most
+  recent days (``timeline_days``, default 2: today and yesterday) that is UserTweetsAndReplies paged
+  back until a page holds nothing from the day (UserTweets would miss the replies); it also has the
+  account's retweets and pinned tweet. Older days
+  use SearchTimeline ``from:<handle> since:<day> until:<day+1>``: paging a timeline back N days costs
+  pages in proportion to N for every partition, which does not scale to backfills.
 """
 
 from __future__ import annotations
@@ -46,8 +50,14 @@ def parse_watch_key(key: str) -> WatchKey:
     return WatchKey(text, "search")
 
 
+def use_timeline(day: dt.date, timeline_days: int, today: dt.date | None = None) -> bool:
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    return (today - day).days < timeline_days
+
+
 def search_query(key: WatchKey, day: dt.date) -> str:
-    return f"{key.key} since:{day.isoformat()} until:{(day + dt.timedelta(days=1)).isoformat()}"
+    term = f"from:{key.handle}" if key.kind == "account" else key.key
+    return f"{term} since:{day.isoformat()} until:{(day + dt.timedelta(days=1)).isoformat()}"
 
 
 def search_variables(query: str, count: int) -> dict:
