@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, and_, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -75,7 +75,6 @@ class AccountPool:
         self.engine = engine
         self.lease_ttl_s = lease_ttl_s
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self._ops_seeded: set[str] = set()
 
     # -- accounts -------------------------------------------------------------------------------------
 
@@ -92,7 +91,6 @@ class AccountPool:
                 else:
                     conn.execute(Account.__table__.insert().values(username=username, created_at=now, **values))
                 count += 1
-        self._ops_seeded.clear()
         return count
 
     def mark_inactive(self, account_id: int, reason: str) -> None:
@@ -123,17 +121,19 @@ class AccountPool:
     # -- leasing -----------------------------------------------------------------------------------
 
     def _seed_operation(self, conn, operation: str) -> None:
-        """Make sure every account has a state row for this operation (rows are what we lock)."""
-        if operation in self._ops_seeded:
-            return
-        ids = [r.id for r in conn.execute(select(Account.id))]
-        if ids:
-            insert = sqlite_insert if is_sqlite(self.engine) else pg_insert
-            stmt = insert(AccountOperation).values(
-                [{"account_id": i, "operation": operation, "requests": 0} for i in ids]
-            )
-            conn.execute(stmt.on_conflict_do_nothing(index_elements=["account_id", "operation"]))
-        self._ops_seeded.add(operation)
+        """Give every account a state row for this operation (rows are what leases lock).
+
+        Runs on every lease, so accounts added by another process since are seen at once.
+        """
+        ao = AccountOperation
+        missing = select(Account.id, literal(operation), literal(0)).where(
+            ~select(ao.id).where(ao.account_id == Account.id, ao.operation == operation).exists()
+        )
+        insert = sqlite_insert if is_sqlite(self.engine) else pg_insert
+        conn.execute(
+            insert(ao).from_select(["account_id", "operation", "requests"], missing)
+            .on_conflict_do_nothing(index_elements=["account_id", "operation"])
+        )
 
     def _available(self, now: float):
         ao = AccountOperation

@@ -7,6 +7,8 @@ and these functions as the mapping of fields, including the twscrape rules XGet 
 
 from __future__ import annotations
 
+import html
+
 from xget_pipelines.core.x import _decode_objects as o
 from xget_pipelines.core.x.parse_values import opt_int, x_time_us
 
@@ -42,6 +44,13 @@ def raw_text(t: o.TweetResult, leg: o.TweetFields) -> str | None:
         if text is not None:
             return text
     return leg.full_text
+
+
+def unescape_text(text: str | None) -> str | None:
+    """X HTML-escapes ``&``, ``<`` and ``>`` in tweet text; the cleaned text is what the author wrote."""
+    if text is None or "&" not in text:
+        return text
+    return html.unescape(text)
 
 
 def author_name(t: o.TweetResult) -> str | None:

@@ -19,6 +19,7 @@ from xget_pipelines.core.x.parse_rows import (
     author_name,
     media_row,
     raw_text,
+    unescape_text,
     result_id,
     unwrap,
     user_row,
@@ -247,7 +248,7 @@ class PageBuilder:
         conv = leg.conversation_id_str
         row = (
             tid, int(conv) if conv else tid, opt_int(author), x_time_us(leg.created_at),
-            text, leg.lang, label, opt_int(leg.in_reply_to_status_id_str),
+            unescape_text(text), leg.lang, label, opt_int(leg.in_reply_to_status_id_str),
             opt_int(leg.in_reply_to_user_id_str), opt_int(quoted), opt_int(rt_id),
             leg.favorite_count or 0, leg.retweet_count or 0, leg.reply_count or 0,
             leg.quote_count or 0, leg.bookmark_count or 0, views, leg.possibly_sensitive,
