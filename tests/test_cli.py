@@ -1,0 +1,95 @@
+"""The `xget` command as a user runs it."""
+
+import datetime as dt
+import json
+
+import pyarrow as pa
+import pytest
+from typer.testing import CliRunner
+
+from xget_pipelines.cli import app
+from xget_pipelines.settings import get_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("XGET_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    yield tmp_path / "home"
+    get_settings.cache_clear()
+
+
+def xget(*args):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_x_parse_reports_what_the_pipeline_extracts(captures_dir):
+    from twscrape.models import parse_tweets, parse_users
+
+    files = [captures_dir / "raw_search.json", captures_dir / "raw_followers.json"]
+    result = xget("x", "parse", *map(str, files), "--format", "json")
+    assert result.exit_code == 0, result.output
+    reports = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["operation"] for r in reports] == ["SearchTimeline", "Followers"]
+    for report, path in zip(reports, files):
+        assert set(report) >= {"file", "operation", "tweet_ids", "user_ids", "errors"}
+        doc = json.loads(path.read_bytes())  # the reference parser's view of the same file
+        assert set(report["user_ids"]) == {str(u.id) for u in parse_users(doc)}
+        assert {str(t.id) for t in parse_tweets(doc)} <= set(report["tweet_ids"])
+    assert len(reports[0]["tweet_ids"]) >= 25 and reports[1]["tweet_ids"] == []
+
+
+def test_x_parse_of_a_broken_file_names_the_problem(tmp_path):
+    bad = tmp_path / "cut.json"
+    bad.write_text('{"data": {"search_by_raw_query": {"search_timeline": ')
+    result = xget("x", "parse", str(bad), "--format", "json")
+    assert result.exit_code == 1
+    (report,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert report["operation"] is None and report["errors"] and "JSON" in report["errors"][0]
+
+
+def write_tweets(home):
+    from xget_pipelines.core.lake.delta import Lake
+
+    day = dt.date(2026, 11, 1)
+    table = pa.table({"tweet_id": pa.array([1, 2], pa.int64()), "watch_key": ["python", "python"],
+                      "day": pa.array([day, day], pa.date32())})
+    Lake(str(home / "lake")).replace_where("cleaned/tweets", table, {"day": day, "watch_key": "python"}, ["day"])
+
+
+def test_sql_formats_and_lake_tables(home):
+    write_tweets(home)
+    as_json = xget("sql", "select count(*) as n, min(day) as d from cleaned_tweets", "--format", "json")
+    assert json.loads(as_json.stdout) == {"n": 2, "d": "2026-11-01"}
+    as_csv = xget("sql", "select tweet_id from cleaned_tweets order by 1", "--format", "csv")
+    assert as_csv.stdout.splitlines() == ["tweet_id", "1", "2"]
+    assert "cleaned_tweets" not in xget("sql", "select 1").stdout
+    tables = [json.loads(x) for x in xget("lake", "tables", "--format", "json").stdout.splitlines()]
+    assert tables == [{"table": "cleaned/tweets", "version": 0, "rows": 2, "files": 1, "size": tables[0]["size"]}]
+
+
+def test_sql_error_lists_the_views(home):
+    write_tweets(home)
+    result = xget("sql", "select * from cleaned_tweetz")
+    assert result.exit_code == 1
+    assert "cleaned_tweets" in result.output and "views available" in result.output
+
+
+def test_accounts_never_print_secrets_and_bad_cookies_are_refused():
+    bad = xget("accounts", "add", "alice", "--cookies", "auth_token=abc")
+    assert bad.exit_code == 1 and "ct0" in bad.output
+    ok = xget("accounts", "add", "alice", "--cookies", "auth_token=SECRET1; ct0=SECRET2")
+    assert ok.exit_code == 0 and "SECRET" not in ok.output
+    listing = xget("accounts", "list", "--format", "json")
+    assert json.loads(listing.stdout)["username"] == "alice" and "SECRET" not in listing.stdout
+
+
+def test_watchlist_commands():
+    assert xget("watch", "add", "python", "@alice").exit_code == 0
+    assert xget("watch", "list").stdout.split() == ["python", "@alice"]
+    bad = xget("watch", "add", "a|b")
+    assert bad.exit_code == 1 and "partition keys cannot hold" in bad.output
+    assert xget("watch", "remove", "python").exit_code == 0
+    assert xget("watch", "remove", "nope").exit_code == 1
