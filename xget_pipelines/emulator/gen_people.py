@@ -94,6 +94,8 @@ def make_users(rng: random.Random, count: int, start_ms: int) -> list[User]:
             extra_statuses=int(activity * rng.uniform(50, 500)),
         )
         user.image_shape = "Square" if user.verified_type == "Business" else "Circle"
+        if rng.random() < 0.005:
+            user.withheld_in = (rng.choice(("DE", "FR", "IN", "TR")),)
         if user.unavailable:
             user.activity = 0.0
         elif user.protected:

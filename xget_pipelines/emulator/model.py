@@ -58,7 +58,7 @@ def tco(*parts: object) -> str:
     return "https://t.co/" + short_code("tco", *parts)
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class User:
     """A synthetic account. `idx` is its position in `World.users`."""
 
@@ -83,6 +83,7 @@ class User:
     website: str | None = None  # expanded url
     bio_url: str | None = None  # expanded url mentioned in the bio
     image_shape: str = "Circle"
+    withheld_in: tuple[str, ...] = ()  # country codes the profile is withheld in
     pinned: Tweet | None = None
     favourites: int = 0
     listed: int = 0
@@ -91,6 +92,9 @@ class User:
     tweets: list[Tweet] = field(default_factory=list)  # authored, ascending id
     media_count: int = 0
     extra_statuses: int = 0  # statuses X knows about that predate the world
+
+    def __repr__(self) -> str:  # the default would recurse through the follow graph
+        return f"User(@{self.screen_name}, id={self.id})"
 
     @property
     def avatar_url(self) -> str:
@@ -131,7 +135,7 @@ class Place:
     lat: float
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Tweet:
     """One post. Retweets are their own Tweet with `retweeted` set, as on X."""
 
@@ -158,9 +162,13 @@ class Tweet:
     pop: float = 1.0  # final like count the tweet converges to
     pos: int = -1  # position in World.tweets
     replies: list[Tweet] = field(default_factory=list)
-    retweeters: list[User] = field(default_factory=list)
+    retweeters: list[User] = field(default_factory=list)  # oldest first
+    retweeted_at: list[int] = field(default_factory=list)  # when each retweeter retweeted (ms)
     n_quotes: int = 0
     source: int = 0  # index into vocab.SOURCES
+
+    def __repr__(self) -> str:  # the default would recurse through replies and quotes
+        return f"Tweet(id={self.id}, @{self.author.screen_name}: {self.text[:40]!r})"
 
     @property
     def is_reply(self) -> bool:

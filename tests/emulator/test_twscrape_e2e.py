@@ -1,0 +1,106 @@
+"""twscrape's own `API`, pointed at the emulator, pages through and returns what the world holds."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from twscrape import API, AccountsPool
+
+from xget_pipelines.emulator import EmulatorServer, World, point_twscrape_at
+
+from .test_search import searchable, words
+
+
+async def _collect(gen) -> list:
+    return [x async for x in gen]
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+@pytest.fixture(scope="module")
+def api(server: EmulatorServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[API]:
+    accounts = httpx.post(
+        server.url + "/_emulator/accounts", json={"usernames": ["tws1", "tws2", "tws3"]}
+    ).json()
+    pool = AccountsPool(str(tmp_path_factory.mktemp("tws") / "accounts.db"))
+    for acc in accounts:
+        run(
+            pool.add_account(
+                acc["username"],
+                "pw",
+                f"{acc['username']}@example.com",
+                "pw",
+                cookies=f"auth_token={acc['auth_token']}; ct0={acc['ct0']}",
+            )
+        )
+    with point_twscrape_at(server.graphql_url):
+        yield API(pool)
+
+
+def test_search_pages_through_everything(api: API, world: World, server: EmulatorServer) -> None:
+    before = httpx.get(server.url + "/_emulator/stats").json()["accounts"]
+    expected = {t.id: t for t in searchable(world) if "climate" in words(t)}
+    got = run(_collect(api.search("climate")))
+    ids = [t.id for t in got]  # may repeat: twscrape also yields each page's quoted posts
+    assert set(expected) <= set(ids)
+    quoted = {t.quoted.id for t in expected.values() if t.quoted is not None}
+    assert set(ids) - set(expected) <= quoted  # twscrape also yields the quoted posts it finds
+    after = httpx.get(server.url + "/_emulator/stats").json()["accounts"]
+    pages = sum(
+        row.get("SearchTimeline", {}).get("pages", 0) for name, row in after.items() if name.startswith("tws")
+    )
+    pages -= sum(
+        row.get("SearchTimeline", {}).get("pages", 0)
+        for name, row in before.items()
+        if name.startswith("tws")
+    )
+    assert pages >= len(expected) // 20  # several pages were fetched
+
+
+def test_user_by_login_and_id(api: API, world: World) -> None:
+    user = world.user_by_screen_name(world.watchlist_suggestions()["users"][0])
+    by_login = run(api.user_by_login(user.screen_name))
+    assert by_login is not None and (by_login.id, by_login.username) == (user.id, user.screen_name)
+    assert by_login.followersCount == len(user.followers)
+    by_id = run(api.user_by_id(user.id))
+    assert by_id is not None and by_id.username == user.screen_name
+    assert run(api.user_by_login("nobody_here_at_all")) is None
+
+
+def test_user_tweets(api: API, world: World) -> None:
+    user = world.user_by_screen_name(world.watchlist_suggestions()["users"][1])
+    got = {t.id for t in run(_collect(api.user_tweets(user.id)))}
+    own = {t.id for t in user.tweets if not t.hidden and (t.reply_to is None or t.reply_to.author is user)}
+    retweeted_by_user = {t.retweeted.id for t in user.tweets if t.retweeted is not None}
+    assert own - retweeted_by_user <= got
+
+
+def test_followers_across_pages(api: API, world: World) -> None:
+    user = max(world.users, key=lambda u: len(u.followers))
+    assert len(user.followers) > 60  # twscrape asks for 20 per page
+    got = [u.id for u in run(_collect(api.followers(user.id)))]
+    assert len(got) == len(set(got))
+    assert set(got) == {world.users[i].id for i in user.followers if not world.users[i].unavailable}
+
+
+def test_tweet_details_and_replies(api: API, world: World) -> None:
+    focal = max((t for t in world.tweets if not t.hidden), key=lambda t: len(t.replies))
+    detail = run(api.tweet_details(focal.id))
+    assert detail is not None and detail.id == focal.id and detail.user.id == focal.author.id
+    replies = run(_collect(api.tweet_replies(focal.id, kv={"count": 5})))  # ShowMoreThreads paging
+    assert {t.id for t in replies} == {r.id for r in focal.replies if not r.hidden}
+
+
+def test_list_timeline_and_trends(api: API, world: World) -> None:
+    xlist = world.lists[0]
+    got = {t.id for t in run(_collect(api.list_timeline(xlist.id, limit=100)))}
+    members = {u.id for u in xlist.members}
+    by_id = {t.id: t for t in world.tweets}
+    assert got and sum(by_id[i].author.id in members for i in got) >= 100
+    trends = run(_collect(api.trends("trending")))
+    assert trends and all(t.name.startswith("#") for t in trends)

@@ -1,0 +1,251 @@
+"""The emulator's HTTP application: X's GraphQL endpoint plus `/_emulator/*` admin routes.
+
+A GraphQL request goes through the same gates as on X, in X's order: cookie + CSRF
+authentication, standing account state (suspended, locked, soft-banned), the per-account
+per-operation rate limit, then injected infrastructure faults, and only then the page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from . import ops_detail, ops_search, ops_tweets, ops_users
+from .engagement import Engagement
+from .faults import ERRORS, SERVER_ERRORS, FaultInjector
+from .ratelimit import RateLimiter, Stats
+from .render_tweet import TweetRenderer
+from .render_user import UserRenderer
+from .search import SearchIndex
+from .settings import EmulatorSettings, Faults
+from .timeline import Ctx
+from .world import World
+
+OPERATIONS: dict[str, Callable[[Ctx], dict]] = {
+    "SearchTimeline": ops_search.search_timeline,
+    "UserTweets": ops_tweets.user_tweets,
+    "UserTweetsAndReplies": lambda ctx: ops_tweets.user_tweets(ctx, with_replies=True),
+    "TweetDetail": ops_detail.tweet_detail,
+    "ListLatestTweetsTimeline": ops_tweets.list_timeline,
+    "UserByScreenName": ops_users.user_by_screen_name,
+    "UserByRestId": ops_users.user_by_rest_id,
+    "Followers": ops_users.followers,
+    "Following": ops_users.following,
+    "Retweeters": ops_users.retweeters,
+    "GenericTimelineById": ops_users.generic_timeline,
+}
+ANONYMOUS = "<anonymous>"
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, headers=headers, media_type="application/json")
+
+
+@dataclass
+class Account:
+    username: str
+    auth_token: str
+    ct0: str
+
+    def public(self) -> dict:
+        return {"username": self.username, "auth_token": self.auth_token, "ct0": self.ct0}
+
+
+class EmulatorState:
+    """Everything the routes share: the world, its renderers and the mutable server state."""
+
+    def __init__(self, world: World, settings: EmulatorSettings):
+        self.world = world
+        self.settings = settings
+        self.started_ms = int(time.time() * 1000)
+        self.users = UserRenderer()
+        self.engagement = Engagement(self.started_ms, settings.growth_per_hour)
+        self.tweets = TweetRenderer(self.users, self.engagement)
+        self.search = SearchIndex(world)
+        self.limiter = RateLimiter(settings.window_seconds)
+        self.stats = Stats()
+        self.faults = FaultInjector(settings.faults, settings.fault_seed)
+        self.cache: dict = {}
+        self.accounts: dict[str, Account] = {}
+        self._by_token: dict[str, Account] = {}
+        self._pages: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
+        self._token_seed = world.cfg.seed if settings.token_seed is None else settings.token_seed
+
+    def register(self, username: str) -> Account:
+        account = self.accounts.get(username)
+        if account is None:
+            digest = hashlib.sha256(f"{self._token_seed}:{username}".encode()).hexdigest()
+            account = Account(username, digest[:40], hashlib.sha256(digest.encode()).hexdigest())
+            self.accounts[username] = account
+            self._by_token[account.auth_token] = account
+        return account
+
+    def authenticate(self, request: Request) -> str | None:
+        token, ct0 = request.cookies.get("auth_token"), request.cookies.get("ct0")
+        if not token or not ct0 or request.headers.get("x-csrf-token") != ct0:
+            return None
+        account = self._by_token.get(token)
+        if account is not None:
+            return account.username if account.ct0 == ct0 else None
+        if self.settings.auto_register:
+            account = Account(f"auto-{token[:12]}", token, ct0)
+            self.accounts.setdefault(account.username, account)
+            return account.username
+        return None
+
+    def remember_page(self, key: tuple[str, str, str], payload: bytes) -> None:
+        self._pages[key] = payload
+        if len(self._pages) > 256:
+            self._pages.popitem(last=False)
+
+    def last_page(self, key: tuple[str, str, str]) -> bytes | None:
+        return self._pages.get(key)
+
+
+async def graphql(request: Request) -> Response:
+    st: EmulatorState = request.app.state.emulator
+    operation = request.path_params["operation"]
+    now = time.time()
+    account = st.authenticate(request)
+    if account is None:
+        st.stats.record(ANONYMOUS, operation, "errors", now)
+        status, body = ERRORS["bad_auth"]
+        return json_response(body, status)
+    limit = st.settings.limit_for(operation)
+    standing = st.faults.account_fault(account)
+    if standing is not None:
+        state = st.limiter.peek(account, operation, limit, now)
+        headers = state.headers()
+        if standing == "soft_ban":
+            headers["x-rate-limit-remaining"] = str(max(1, state.remaining))
+            st.stats.record(account, operation, "rate_limited", now)
+            return json_response(ERRORS["rate_limited"][1], 429, headers)
+        st.stats.record(account, operation, "errors", now)
+        status, body = ERRORS[standing]
+        return json_response(body, status, headers)
+    handler = OPERATIONS.get(operation)
+    if handler is None:
+        st.stats.record(account, operation, "errors", now)
+        return json_response({"errors": [{"message": f"Unknown operation {operation}", "code": 34}]}, 404)
+    decision = st.limiter.acquire(account, operation, limit, now)
+    headers = decision.headers()
+    if not decision.allowed:
+        st.stats.record(account, operation, "rate_limited", now)
+        return json_response(ERRORS["rate_limited"][1], 429, headers)
+    triggered = st.faults.pick(account, operation)
+    if triggered.delay:
+        await asyncio.sleep(triggered.delay)
+    if triggered.status is not None:
+        st.stats.record(account, operation, "errors", time.time())
+        text, media_type = SERVER_ERRORS[triggered.status]
+        return Response(text, status_code=triggered.status, headers=headers, media_type=media_type)
+    try:
+        variables = orjson.loads(request.query_params.get("variables") or "{}")
+        if not isinstance(variables, dict):
+            raise TypeError("variables must be an object")
+    except (TypeError, ValueError) as exc:
+        st.stats.record(account, operation, "errors", time.time())
+        return json_response(
+            {"errors": [{"message": f"Invalid variables: {exc}", "code": 214}]}, 400, headers
+        )
+    ctx = Ctx(
+        st.world, st.settings, st.users, st.tweets, st.search, int(time.time() * 1000), variables, st.cache
+    )
+    payload = orjson.dumps(handler(ctx))
+    cursor = variables.get("cursor")
+    if ctx.ended and cursor and st.faults.consume_repeat(account, operation):
+        payload = st.last_page((account, operation, str(cursor))) or payload
+    elif ctx.bottom is not None and st.faults.repeats_cursors:
+        st.remember_page((account, operation, ctx.bottom), payload)
+    if triggered.malformed:
+        st.stats.record(account, operation, "errors", time.time())
+        return Response(
+            payload[: len(payload) // 2], status_code=200, headers=headers, media_type="application/json"
+        )
+    st.stats.record(account, operation, "pages", time.time())
+    return Response(payload, status_code=200, headers=headers, media_type="application/json")
+
+
+class _Usernames(BaseModel):
+    usernames: list[str]
+
+
+async def _json_body(request: Request, model: type[BaseModel]) -> BaseModel | Response:
+    try:
+        return model.model_validate(orjson.loads(await request.body() or b"{}"))
+    except (ValueError, ValidationError) as exc:
+        return json_response({"error": str(exc)}, 400)
+
+
+async def health(request: Request) -> Response:
+    st: EmulatorState = request.app.state.emulator
+    return json_response({"ok": True, "world": st.world.summary(), "started_ms": st.started_ms})
+
+
+async def accounts(request: Request) -> Response:
+    st: EmulatorState = request.app.state.emulator
+    if request.method == "POST":
+        body = await _json_body(request, _Usernames)
+        if isinstance(body, Response):
+            return body
+        return json_response([st.register(name).public() for name in body.usernames])
+    return json_response([a.public() for a in st.accounts.values()])
+
+
+async def faults(request: Request) -> Response:
+    st: EmulatorState = request.app.state.emulator
+    if request.method == "POST":
+        body = await _json_body(request, Faults)
+        if isinstance(body, Response):
+            return body
+        st.faults.update(body)
+    elif request.method == "DELETE":
+        st.faults.clear()
+    return json_response(st.faults.snapshot())
+
+
+async def stats(request: Request) -> Response:
+    st: EmulatorState = request.app.state.emulator
+    return json_response(st.stats.snapshot())
+
+
+async def stats_reset(request: Request) -> Response:
+    st: EmulatorState = request.app.state.emulator
+    st.stats.reset()
+    if request.query_params.get("limits") in ("1", "true"):
+        st.limiter.reset()
+    return json_response({"ok": True})
+
+
+async def ground_truth(request: Request) -> Response:
+    st: EmulatorState = request.app.state.emulator
+    return json_response({**st.world.ground_truth(), "watchlist": st.world.watchlist_suggestions()})
+
+
+def create_app(world: World, settings: EmulatorSettings | None = None) -> Starlette:
+    """The emulator as an ASGI app; `app.state.emulator` exposes its `EmulatorState`."""
+    app = Starlette(
+        routes=[
+            Route("/i/api/graphql/{query_id}/{operation}", graphql, methods=["GET"]),
+            Route("/_emulator/health", health, methods=["GET"]),
+            Route("/_emulator/accounts", accounts, methods=["GET", "POST"]),
+            Route("/_emulator/faults", faults, methods=["GET", "POST", "DELETE"]),
+            Route("/_emulator/stats", stats, methods=["GET"]),
+            Route("/_emulator/stats/reset", stats_reset, methods=["POST"]),
+            Route("/_emulator/ground_truth", ground_truth, methods=["GET"]),
+        ]
+    )
+    app.state.emulator = EmulatorState(world, settings or EmulatorSettings())
+    return app

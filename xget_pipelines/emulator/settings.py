@@ -1,0 +1,77 @@
+"""Behaviour switches of the emulator: rate limits, faults, growth, pagination details.
+
+Pydantic models so the same definitions validate the settings passed from Python and the
+JSON posted to `/_emulator/faults` at run time.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+# Per-account, per-operation requests per window, as observed on X (15-minute windows).
+DEFAULT_RATE_LIMITS: dict[str, int] = {
+    "SearchTimeline": 50,
+    "UserTweets": 50,
+    "UserTweetsAndReplies": 50,
+    "Followers": 50,
+    "UserByScreenName": 95,
+    "TweetDetail": 150,
+    "Following": 500,
+    "Retweeters": 500,
+    "ListLatestTweetsTimeline": 500,
+    "UserByRestId": 500,
+    "GenericTimelineById": 500,
+}
+
+AccountFault = Literal["suspended", "locked", "bad_auth", "soft_ban"]
+FaultKind = Literal["http_5xx", "slow", "malformed", "repeat_cursor"]
+
+
+class FaultRule(BaseModel):
+    """A request-level fault. Matches every request unless `operation`/`account` narrow it.
+
+    Fires with `probability` (seeded RNG) or on exactly the next `count` matching requests;
+    with neither, it fires on every match.
+      http_5xx:      answer `status` (500/502/503; random among them if unset) with a small body
+      slow:          wait `delay` seconds, then answer normally
+      malformed:     answer 200 with the JSON body cut in half
+      repeat_cursor: at the end of a timeline, serve the last page again with the same cursor
+    """
+
+    kind: FaultKind
+    operation: str | None = None
+    account: str | None = None
+    probability: float | None = Field(default=None, ge=0.0, le=1.0)
+    count: int | None = Field(default=None, ge=0)
+    status: Literal[500, 502, 503] | None = None
+    delay: float = Field(default=0.0, ge=0.0)
+
+
+class Faults(BaseModel):
+    """`accounts` maps a username to a standing account fault (None clears it); `rules` are request faults."""
+
+    accounts: dict[str, AccountFault | None] = Field(default_factory=dict)
+    rules: list[FaultRule] = Field(default_factory=list)
+
+
+class EmulatorSettings(BaseModel):
+    window_seconds: float = Field(default=900.0, gt=0)  # rate-limit window (the "scalable clock")
+    rate_limits: dict[str, int] = Field(default_factory=dict)  # overrides of DEFAULT_RATE_LIMITS
+    default_rate_limit: int = 500  # operations not listed anywhere
+    auto_register: bool = False  # accept any auth_token (ct0 must still match x-csrf-token)
+    growth_per_hour: float = Field(default=1.0, ge=0)  # engagement growth rate, see engagement.py
+    faults: Faults = Field(default_factory=Faults)
+    fault_seed: int = 0
+    token_seed: int | None = None  # seed of account tokens; default: the world seed
+    detail_cursor_type: Literal["ShowMoreThreads", "Bottom"] = "ShowMoreThreads"
+    search_replace_cursors: bool = True  # pages after the first carry cursors in TimelineReplaceEntry
+    hide_future_tweets: bool = True  # posts dated after "now" are not served yet
+    max_page_size: int = Field(default=100, ge=1)
+    detail_page_size: int = Field(default=20, ge=1)
+
+    def limit_for(self, operation: str) -> int:
+        if operation in self.rate_limits:
+            return self.rate_limits[operation]
+        return DEFAULT_RATE_LIMITS.get(operation, self.default_rate_limit)

@@ -1,0 +1,213 @@
+"""The synthetic world the emulator serves: configuration, generation and lookups.
+
+A world is a pure function of its `WorldConfig` (seed, end date and sizes): generating it
+twice gives identical users, ids, texts and bursts, so tests and benchmarks can state exact
+expectations. Generation is single-pass and allocation-light so the demo size (3,000 users,
+100,000 tweets) builds in a few seconds.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from . import gen_people, showcase, vocab
+from .gen_schedule import assign_ids, burst_times, plan_bursts, tweet_times
+from .gen_tweets import TweetFactory
+from .model import LIMITED, Burst, Tweet, User, XList
+
+_DAY_MS = 86_400_000
+
+
+def _default_end() -> date:
+    return datetime.now(UTC).date() + timedelta(days=1)
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class WorldConfig:
+    """Sizes and seed of a world. The world covers the UTC days [end - days, end)."""
+
+    seed: int = 7
+    users: int = 300
+    tweets: int = 5000
+    days: int = 30
+    end: date = field(default_factory=_default_end)
+    bursts: int = 6
+    burst_size: int | None = None  # extra tweets per burst; default max(20, tweets // 150)
+    lists: int = 4
+    showcase: bool = True  # add the kitchen-sink accounts used by the shape tests
+
+    def __post_init__(self) -> None:
+        if isinstance(self.end, str):
+            self.end = date.fromisoformat(self.end)
+        elif isinstance(self.end, datetime):
+            self.end = self.end.date()
+        if self.users < 2 or self.tweets < 0 or self.days < 1 or self.bursts < 0:
+            raise ValueError(f"invalid world size: {self}")
+        if self.burst_size is None:
+            self.burst_size = max(20, self.tweets // 150)
+
+    @property
+    def end_ms(self) -> int:
+        return int(datetime(self.end.year, self.end.month, self.end.day, tzinfo=UTC).timestamp() * 1000)
+
+    @property
+    def start_ms(self) -> int:
+        return self.end_ms - self.days * _DAY_MS
+
+
+@dataclass(eq=False, repr=False)
+class World:
+    cfg: WorldConfig
+    users: list[User]
+    tweets: list[Tweet]  # ascending id (= creation time)
+    bursts: list[Burst]
+    lists: list[XList]
+    showcase: showcase.Showcase | None = None
+    _by_name: dict[str, User] = field(default_factory=dict, repr=False)
+    _by_uid: dict[int, User] = field(default_factory=dict, repr=False)
+    _by_tid: dict[int, Tweet] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_name = {u.screen_name.lower(): u for u in self.users}
+        self._by_uid = {u.id: u for u in self.users}
+        self._by_tid = {t.id: t for t in self.tweets}
+        self.ids = [t.id for t in self.tweets]
+
+    @classmethod
+    def generate(cls, cfg: WorldConfig | None = None) -> World:
+        cfg = cfg or WorldConfig()
+        rng = random.Random(cfg.seed)
+        start_ms, end_ms = cfg.start_ms, cfg.end_ms
+        users = gen_people.make_users(rng, cfg.users, start_ms)
+        gen_people.make_follow_graph(rng, users)
+        sc_users = showcase.make_users(len(users), start_ms) if cfg.showcase else []
+        bursts = plan_bursts(rng, cfg.bursts, cfg.burst_size or 0, start_ms, end_ms)
+        specs = [(ms, -1) for ms in tweet_times(rng, cfg.tweets, start_ms, cfg.days)]
+        for i, burst in enumerate(bursts):
+            specs.extend((ms, i) for ms in burst_times(rng, burst))
+        if sc_users:
+            specs.extend((start_ms + (10 + i) * 60_000, -2) for i in range(len(showcase.SLOTS)))
+        factory = TweetFactory(rng, users, bursts)
+        tweets: list[Tweet] = []
+        sc_slots: list[tuple[int, int]] = []
+        for tid, ms, tag in assign_ids(specs):
+            if tag == -2:
+                sc_slots.append((tid, ms))
+                continue
+            author = factory.pick_author()
+            tweet = factory.make(tid, ms, author, tag)
+            author.tweets.append(tweet)
+            tweets.append(tweet)
+        lists = gen_people.make_lists(rng, users, cfg.lists, start_ms)
+        _pin_tweets(rng, users)
+        sc = None
+        if sc_users:
+            sc_tweets = showcase.make_tweets(users, sc_users, sc_slots)
+            tweets.extend(sc_tweets.values())
+            tweets.sort(key=lambda t: t.id)
+            xlist = showcase.make_list(sc_users, start_ms)
+            lists.append(xlist)
+            sc = showcase.Showcase(sc_users[0], sc_users[1], sc_users[2], sc_tweets, xlist)
+        for pos, tweet in enumerate(tweets):
+            tweet.pos = pos
+        return cls(cfg=cfg, users=users + sc_users, tweets=tweets, bursts=bursts, lists=lists, showcase=sc)
+
+    def __repr__(self) -> str:
+        sizes = f"users={len(self.users)}, tweets={len(self.tweets)}"
+        return f"World(seed={self.cfg.seed}, {sizes}, end={self.cfg.end})"
+
+    # lookups ---------------------------------------------------------------------------------
+
+    def user_by_screen_name(self, name: str) -> User | None:
+        return self._by_name.get(name.lstrip("@").lower())
+
+    def user_by_id(self, uid: int | str) -> User | None:
+        try:
+            return self._by_uid.get(int(uid))
+        except (TypeError, ValueError):
+            return None
+
+    def tweet_by_id(self, tid: int | str) -> Tweet | None:
+        try:
+            return self._by_tid.get(int(tid))
+        except (TypeError, ValueError):
+            return None
+
+    def list_by_id(self, lid: int | str) -> XList | None:
+        return next((x for x in self.lists if str(x.id) == str(lid)), None)
+
+    # summaries -------------------------------------------------------------------------------
+
+    def summary(self) -> dict:
+        return {
+            "seed": self.cfg.seed,
+            "users": len(self.users),
+            "tweets": len(self.tweets),
+            "days": self.cfg.days,
+            "start": _iso(self.cfg.start_ms),
+            "end": _iso(self.cfg.end_ms),
+            "bursts": len(self.bursts),
+            "lists": [{"id": str(x.id), "name": x.name, "members": len(x.members)} for x in self.lists],
+        }
+
+    def ground_truth(self) -> dict:
+        """What a pipeline should be able to recover: bursts, sentiment and volume counts."""
+        kinds: Counter[str] = Counter()
+        sentiment: Counter[str] = Counter()
+        langs: Counter[str] = Counter()
+        for t in self.tweets:
+            kind = (
+                "retweet" if t.retweeted else "reply" if t.reply_to else "quote" if t.quoted else "original"
+            )
+            kinds[kind] += 1
+            if not t.retweeted:
+                sentiment[t.sentiment] += 1
+                langs[t.lang] += 1
+        return {
+            "bursts": [
+                {
+                    "term": b.term,
+                    "start": _iso(b.start_ms),
+                    "end": _iso(b.end_ms),
+                    "tweets_added": b.tweets,
+                    "sentiment_bias": b.sentiment_bias,
+                }
+                for b in self.bursts
+            ],
+            "counts": {
+                "users": len(self.users),
+                "tweets": len(self.tweets),
+                "by_kind": dict(sorted(kinds.items())),
+                "by_sentiment": dict(sorted(sentiment.items())),
+                "by_lang": dict(sorted(langs.items())),
+                "hidden": sum(1 for t in self.tweets if t.hidden),
+                "limited": sum(1 for t in self.tweets if t.flags & LIMITED),
+            },
+            "showcase": self.showcase.summary() if self.showcase else None,
+            "config": {**asdict(self.cfg), "end": self.cfg.end.isoformat()},
+        }
+
+    def watchlist_suggestions(self) -> dict[str, list[str]]:
+        """Search terms, accounts and lists with plenty of data on every day of the world."""
+        sc = {u.idx for u in self.users if u.screen_name.startswith("xget_")}
+        authors = [u for u in self.users if not (u.protected or u.unavailable or u.idx in sc)]
+        authors.sort(key=lambda u: (-len(u.tweets), u.idx))
+        return {
+            "terms": list(vocab.WATCH_TERMS),
+            "users": [u.screen_name for u in authors[:3]],
+            "lists": [str(x.id) for x in self.lists if x.owner.idx not in sc][:2],
+        }
+
+
+def _pin_tweets(rng: random.Random, users: list[User]) -> None:
+    for user in users:
+        originals = [t for t in user.tweets if not (t.reply_to or t.retweeted or t.hidden)]
+        if len(originals) >= 5 and rng.random() < 0.3:
+            user.pinned = max(originals, key=lambda t: (t.pop, t.id))
