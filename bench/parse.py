@@ -12,9 +12,13 @@ Pages, in three sets:
 - ``captures``: the current-schema X captures (``raw_*.json`` in ``XGET_CAPTURES_DIR``, default
   ``<repo>/../shared/x-captures/twscrape``), byte for byte as stored. They are pretty-printed:
   indentation is about 70% of their bytes, and skipping it costs msgspec (XGet) proportionally more
-  than ``json.loads`` (twscrape), so this set is the least favourable to XGet. It is the headline.
+  than ``json.loads`` (twscrape), so this set is the least favourable to XGet (``stored_*``).
 - ``compact``: the same bodies re-serialised compactly, as X (and the emulator) actually send them.
 - ``emulator``: pages rendered by the offline emulator's handlers, when they are importable.
+
+The headline ``ratio`` is over the pages as the pipeline receives them: the compact captures plus the
+emulator pages ("captures plus emulator pages", as the issue asks), with the stored-file figure
+beside it so nobody mistakes one for the other.
 
 "tweets/s" counts twscrape's tweets for both sides (same numerator, so the ratio is the time ratio);
 XGet's row count, which adds retweeted originals, is reported per page as ``xget_tweet_rows``.
@@ -203,17 +207,19 @@ def main() -> None:
         for name, body, op in pages:
             results[label].append(bench_page(name, body, op) | {"set": label})
             print(json.dumps(results[label][-1]), flush=True)
-    head = {"bench": "parse", **summary(results["captures"], ""), "target": TARGET}
+    wire = results["compact"] + results["emulator"]
+    head = {"bench": "parse", **summary(wire, ""), "target": TARGET}
     head["meets_target"] = head["ratio"] >= TARGET
+    head.update(summary(results["captures"], "stored_"))
+    head["stored_meets_target"] = head["stored_ratio"] >= TARGET
     head.update(summary(results["compact"], "compact_"))
-    head["compact_meets_target"] = head["compact_ratio"] >= TARGET
     if results["emulator"]:
         head.update(summary(results["emulator"], "emulator_"))
     head["emulator"] = note
     head["method"] = (f"best of {REPEATS} interleaved samples per page, same bytes, one process; "
-                      "tweets/s = twscrape's tweet count / summed best times. Headline: the raw_* captures "
-                      "as stored (pretty-printed); compact_*: the same bodies re-serialised compactly as X "
-                      "sends them; emulator_*: pages from the offline emulator")
+                      "tweets/s = twscrape's tweet count / summed best times. Headline: the pages as X sends "
+                      "them (compact captures + emulator pages); stored_*: the raw_* capture files as stored "
+                      "(pretty-printed); compact_*, emulator_*: each set alone")
     head["seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(head), flush=True)
 
