@@ -114,3 +114,35 @@ def test_concurrent_workers_never_share_an_account(engine):
     assert total == 0  # no requests were recorded, only leases
     used = [acc for acc in AccountPool(engine).status() if acc["operations"]]
     assert len(used) == pool_size
+
+
+def test_window_length_is_learned_from_headers_and_never_reopens_early():
+    from xget_pipelines.core.pools.lease import AccountLease
+
+    lease = AccountLease(1, "a", {}, None, None, "SearchTimeline", row_id=1)
+    # first request of a window sent at 995.3; X says the window resets at the whole second 1000
+    lease.record({"x-rate-limit-limit": "10", "x-rate-limit-remaining": "9", "x-rate-limit-reset": "1000"},
+                 sent_at=995.3, received_at=995.35)
+    assert lease.window_s == pytest.approx(4.7)
+    assert lease.reopens_at == 1000  # the window may really be 4.7 s long: not before the header
+    lease.record({"x-rate-limit-limit": "10", "x-rate-limit-remaining": "0", "x-rate-limit-reset": "1000"},
+                 sent_at=996, received_at=996.01)
+    assert lease.window_s == pytest.approx(4.7)  # only a window's first request bounds its length
+    # next window starts at 1000.01: header says 1005, the learned bound says 1000.06 + 4.7
+    lease.record({"x-rate-limit-limit": "10", "x-rate-limit-remaining": "9", "x-rate-limit-reset": "1005"},
+                 sent_at=1000.01, received_at=1000.06)
+    assert lease.reopens_at == pytest.approx(1004.76)
+
+
+def test_learned_window_survives_release_and_release_stores_the_reopening(engine):
+    pool = make_pool(engine, 1)
+    lease = pool.lease("SearchTimeline", 1)
+    now = time.time()
+    lease.record({"x-rate-limit-limit": "2", "x-rate-limit-remaining": "1", "x-rate-limit-reset": str(int(now) + 3)},
+                 sent_at=now, received_at=now)
+    lease.record({"x-rate-limit-limit": "2", "x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(now) + 3)})
+    expected = lease.reopens_at
+    pool.release(lease)
+    assert pool.next_free_at("SearchTimeline") == pytest.approx(expected)
+    again = pool.lease("SearchTimeline", 5)
+    assert again.window_s == pytest.approx(int(now) + 3 - now)

@@ -44,3 +44,16 @@ def test_bad_keys_are_refused_with_a_reason(sqlite_url):
         add_keys(get_engine(sqlite_url), ["a|b"])
     with pytest.raises(ValueError, match="not an X handle"):
         add_keys(get_engine(sqlite_url), ["@this-is-not-valid"])
+
+
+def test_days_already_collected_are_not_requested_again(sqlite_url):
+    import datetime as dt
+
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("watchlist", ["python"])
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    instance.report_runless_asset_event(dg.AssetMaterialization("raw_x_pages", partition=f"{today}|python"))
+    add_keys(get_engine(sqlite_url), ["python"])
+    result = evaluate(instance, None, sqlite_url)
+    days = {r.partition_key.keys_by_dimension["date"] for r in result.run_requests}
+    assert today not in days and len(days) == get_settings().watch_backfill_days - 1

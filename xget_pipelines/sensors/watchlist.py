@@ -1,7 +1,9 @@
 """The watchlist sensor and the daily ingest schedule.
 
 The sensor is cheap and deterministic: it reads the active watchlist from the control-plane DB, adds
-new keys as dynamic partitions, and requests the last ``XGET_WATCH_BACKFILL_DAYS`` days for them.
+new keys as dynamic partitions, and requests the last ``XGET_WATCH_BACKFILL_DAYS`` days for them,
+except days already materialized (``xget demo`` or a backfill may have collected them before the
+sensor first ran).
 Its cursor is the JSON list of keys already handled; every request has a ``run_key`` so a repeated
 tick never launches a duplicate run. The schedule collects yesterday (now complete) and today for
 every active key each night.
@@ -37,7 +39,10 @@ def watchlist_sensor(context: dg.SensorEvaluationContext, control_plane: Control
     to_add = [k for k in keys if k not in known]
     today = dt.datetime.now(dt.timezone.utc).date()
     days = [today - dt.timedelta(days=i) for i in range(get_settings().watch_backfill_days)]
-    requests = [_request(day, key, "watch-added") for key in new for day in days]
+    done = set(context.instance.get_materialized_partitions(dg.AssetKey("raw_x_pages"))) if new else set()
+    requests = [
+        _request(day, key, "watch-added") for key in new for day in days if f"{day.isoformat()}|{key}" not in done
+    ]
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=[watchlist_partitions.build_add_request(to_add)] if to_add else [],

@@ -42,7 +42,9 @@ class AccountOperation(Base):
     operation: Mapped[str] = mapped_column(String(64))
     window_limit: Mapped[int | None] = mapped_column(Integer)
     remaining: Mapped[int | None] = mapped_column(Integer)
-    reset_at: Mapped[float | None] = mapped_column(Float)  # unix seconds from x-rate-limit-reset
+    reset_at: Mapped[float | None] = mapped_column(Float)  # when the window reopens (unix seconds), see lease.py
+    window_s: Mapped[float | None] = mapped_column(Float)  # learned upper bound of the window length
+    window_started_at: Mapped[float | None] = mapped_column(Float)  # first response of the current window
     leased_until: Mapped[float | None] = mapped_column(Float)  # unix seconds; a crashed holder's lease expires
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     requests: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -4,6 +4,15 @@ One row of ``account_operations`` per (account, operation) holds what X's ``x-ra
 last said and who holds the account for that operation. A lease is exclusive per (account,
 operation) and expires by itself (``leased_until``) so a crashed worker never strands an account.
 
+When does a window reopen? X's ``x-rate-limit-reset`` is a whole second, up to a second after the
+window really ends; waiting for it costs ``1/(W+1)`` of a ``W``-second window (0.1 % of X's 900 s,
+20 % of a 4 s test window). So the lease also learns the window length: for the first request of a
+window (``remaining == limit - 1``) sent at ``s``, the window started after ``s`` and ends by the reset,
+so ``reset - s`` is an upper bound of its length; the smallest bound seen is kept (``window_s``). The
+account is handed back at ``min(reset, first response of the window + window_s)``, never before the
+window can really have ended (barring clock skew between X and us, which then costs one 429 that
+parks the account until the header's reset).
+
 Why not twscrape's ``AccountsPool``: it discards the page that arrives with ``remaining: 0``, polls
 every 5 s and compares whole seconds after a reset, and orders by username so a large pool is barely
 used. Here every page served is kept by the caller, the waiter sleeps exactly until the earliest
@@ -46,10 +55,12 @@ class AccountLease:
     limit: int | None = None
     remaining: int | None = None
     reset_at: float | None = None
+    window_s: float | None = None
+    window_started_at: float | None = None
     requests: int = 0
     extra: dict = field(default_factory=dict)
 
-    def record(self, headers: Mapping[str, str]) -> None:
+    def record(self, headers: Mapping[str, str], sent_at: float | None = None, received_at: float | None = None) -> None:
         """Take in the rate-limit headers of a response served to this account."""
         self.requests += 1
         if (value := headers.get("x-rate-limit-limit")) is not None:
@@ -58,6 +69,21 @@ class AccountLease:
             self.remaining = int(value)
         if (value := headers.get("x-rate-limit-reset")) is not None:
             self.reset_at = float(value)
+        first_of_window = self.limit is not None and self.remaining == self.limit - 1
+        if first_of_window and sent_at is not None and self.reset_at is not None:
+            bound = self.reset_at - sent_at
+            if bound > 0:
+                self.window_s = bound if self.window_s is None else min(self.window_s, bound)
+            self.window_started_at = received_at if received_at is not None else time.time()
+
+    @property
+    def reopens_at(self) -> float | None:
+        """When the current window can have ended: the header's reset, or earlier by what was learned."""
+        if self.reset_at is None:
+            return None
+        if self.window_s is not None and self.window_started_at is not None:
+            return min(self.reset_at, self.window_started_at + self.window_s)
+        return self.reset_at
 
     @property
     def exhausted(self) -> bool:
@@ -150,7 +176,8 @@ class AccountPool:
         with self.engine.begin() as conn:
             self._seed_operation(conn, operation)
             stmt = (
-                select(ao.id, ao.account_id, ao.window_limit, ao.remaining, ao.reset_at,
+                select(ao.id, ao.account_id, ao.window_limit, ao.remaining, ao.reset_at, ao.window_s,
+                       ao.window_started_at,
                        Account.username, Account.cookies, Account.user_agent, Account.proxy_url)
                 .join(Account, Account.id == ao.account_id)
                 .where(ao.operation == operation, self._available(now))
@@ -180,6 +207,8 @@ class AccountPool:
             limit=state.window_limit,
             remaining=None if window_open else state.remaining,
             reset_at=None if window_open else state.reset_at,
+            window_s=state.window_s,
+            window_started_at=None if window_open else state.window_started_at,
         )
 
     def release(self, lease: AccountLease) -> None:
@@ -191,7 +220,8 @@ class AccountPool:
                 .where(ao.id == lease.row_id, ao.lease_owner == self.owner)
                 .values(
                     leased_until=None, lease_owner=None, window_limit=lease.limit,
-                    remaining=lease.remaining, reset_at=lease.reset_at,
+                    remaining=lease.remaining, reset_at=lease.reopens_at, window_s=lease.window_s,
+                    window_started_at=lease.window_started_at,
                     requests=ao.requests + lease.requests, last_used=_now(),
                 )
             )

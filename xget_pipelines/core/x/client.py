@@ -161,6 +161,7 @@ class XClient:
         last_error = ""
         while True:
             lease = self._lease_for(operation)
+            sent_at = time.time()
             try:
                 rep = self._request(lease, operation, variables)
             except httpx.TransportError as exc:  # timeouts, resets, refused connections
@@ -171,7 +172,7 @@ class XClient:
                 self._backoff(failures)
                 continue
 
-            lease.record(rep.headers)
+            lease.record(rep.headers, sent_at=sent_at, received_at=time.time())
             status = rep.status_code
             if status == 200:
                 self.stats["pages"] += 1
@@ -196,6 +197,7 @@ class XClient:
                 continue
             if status == 429:
                 self.stats["rate_limited"] += 1
+                lease.window_started_at = None  # X refused: trust only its reset header from here on
                 if not lease.exhausted or lease.reset_at is None:
                     # 429 while X says requests remain (or says nothing): a soft ban or a missing
                     # header. Rest the account for a full window rather than hammering it.
