@@ -11,6 +11,7 @@ import random
 
 from . import vocab
 from .model import (
+    retweet_of,
     ARTICLE,
     BIRDWATCH,
     DELETED,
@@ -116,26 +117,7 @@ class TweetFactory:
         return tweet
 
     def _retweet(self, tid: int, ms: int, author: User, target: Tweet) -> Tweet:
-        text = f"RT @{target.author.screen_name}: {target.text}"
-        if len(text) > 140:
-            text = text[:139] + "…"
-        target.retweeters.append(author)
-        target.retweeted_at.append(ms)
-        return Tweet(
-            id=tid,
-            ms=ms,
-            author=author,
-            text=text,
-            lang=target.lang,
-            sentiment=target.sentiment,
-            mentions=(target.author,),
-            retweeted=target,
-            conversation_id=tid,
-            topic=target.topic,
-            burst=target.burst,
-            pop=0.0,
-            source=self._source(),
-        )
+        return retweet_of(tid, ms, author, target, source=self._source())
 
     def _source(self) -> int:
         return self.rng.choices(range(len(_SOURCE_CUM)), cum_weights=_SOURCE_CUM)[0]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from .gen_people import follow
 from .model import (
+    retweet_of,
     ARTICLE,
     BIRDWATCH,
     DELETED,
@@ -189,23 +190,7 @@ def _kitchen_sink(
 
 
 def _retweet(tid: int, ms: int, author: User, target: Tweet) -> Tweet:
-    target.retweeters.append(author)
-    target.retweeted_at.append(ms)
-    text = f"RT @{target.author.screen_name}: {target.text}"
-    text = text if len(text) <= 140 else text[:139] + "…"
-    return Tweet(
-        id=tid,
-        ms=ms,
-        author=author,
-        text=text,
-        lang=target.lang,
-        sentiment=target.sentiment,
-        mentions=(target.author,),
-        retweeted=target,
-        conversation_id=tid,
-        topic=target.topic,
-        pop=0.0,
-    )
+    return retweet_of(tid, ms, author, target)
 
 
 def make_tweets(users: list[User], sc_users: list[User], slots: list[tuple[int, int]]) -> dict[str, Tweet]:

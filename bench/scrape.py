@@ -1,0 +1,681 @@
+"""Benchmark: how much of the rate limit XGet's account lease turns into pages, against twscrape's
+own ``AccountsPool``, on the same emulator, with a compressed rate-limit window.
+
+Run: ``.venv/bin/python bench/scrape.py`` (about 70 s) or ``--quick`` (about 30 s). Prints one JSON
+line per measurement; the LAST line is the headline.
+
+Set-up (identical for both contenders)
+--------------------------------------
+- One emulator (``xget_pipelines.emulator``) in a child process, as X is a remote server: a modest
+  world (400 users, 20,000 tweets, 10 days), ``window_seconds=--window`` and
+  ``rate_limits={"SearchTimeline": --limit}``; every other setting is the default (no faults).
+- ``--accounts`` accounts registered through ``POST /_emulator/accounts``, given to each contender
+  as cookies (``auth_token``, ``ct0``).
+- ``--workers`` concurrent paginations of SearchTimeline (``count`` 20, product Latest). The queries
+  are the world's ``watchlist_suggestions()["terms"]`` without date bounds (deep timelines); when a
+  timeline ends the worker takes the next query from a shared sequence (the terms again, each with a
+  negated word no tweet contains, ``python -xgetbench1``: the same deep timeline under a new query
+  string, so a (query, cursor) pair identifies one page). Both contenders get the same sequence.
+- XGet: one ``XClient`` and one ``AccountPool`` object per worker thread (as separate run processes
+  would have), all on one control-plane DB (a fresh SQLite file, or a scratch PostgreSQL database
+  with ``--database-url``). twscrape 0.20.1: ``API(AccountsPool(<fresh sqlite file>))`` with its
+  defaults, ``search_raw`` per worker, the workers under one ``asyncio.gather``.
+- The contenders run one after the other; before each, ``POST /_emulator/stats/reset?limits=1``
+  empties the emulator's counters and rate-limit windows.
+- Each run lasts exactly ``D = --windows x --window`` seconds from ``t0``, which is taken just after
+  a whole second, before the first request (see "Start phase" below). Both contenders are stopped
+  by the same gate at their HTTP layer: no request leaves after ``t0 + D`` (XGet: an ``httpx``
+  transport wrapper; twscrape: a wrapper of its ``queue_client.Ctx.req``). The wrappers only
+  observe (status, rate-limit headers, query, cursor) and apply that gate. twscrape tasks still
+  asleep in its pool's wait at the deadline are cancelled after a grace of 1 s.
+
+Formulae
+--------
+- ``capacity = accounts x limit x ceil(D / window)``. Exact bound: the emulator (like X) opens an
+  account's window with the first request after the previous window closed, so every window of the
+  run starts at or after ``t0``; at most ``ceil(D / window)`` windows can start in ``[t0, t0 + D)``
+  and each serves ``limit`` pages. ``served <= capacity`` is checked on every run.
+- ``utilisation = handed / capacity``: pages the contender handed to its caller (every 200 page,
+  duplicates included, so duplicates are visible as their own number) over the capacity.
+- ``served`` = the emulator's own ``/_emulator/stats`` count of 200 pages (all accounts,
+  SearchTimeline). ``lost = served - handed``: served with HTTP 200 but never handed to the caller.
+  ``duplicated = handed - distinct (query, cursor sent)``.
+- ``window_fill = served / (limit x windows the accounts actually opened)``, the windows counted from
+  the distinct ``x-rate-limit-reset`` values the emulator sent with 200 pages per account (the
+  emulator's per-account window bookkeeping as seen on the wire). It says how full the opened
+  windows were, whatever the idle time between them.
+- ``header_bound``: X's ``x-rate-limit-reset`` is whole seconds (the emulator sends
+  ``ceil(window start + window)``), so a client that trusts the header starts its next window at the
+  earliest at that whole second, not when the window really closed. Simulating every account
+  starting at ``t0`` and restarting 1 ms after each announced reset gives the most such a client can
+  get in ``D``; ``utilisation_of_header_bound = handed / header_bound``. With a whole-number window
+  this costs up to one second per window: small on X's 900 s window, large on a 4 s one.
+- ``steady_state_utilisation = complete_window_fill x window / window_cycle_s_mean``: the pages
+  handed per window that closed before the deadline, over ``limit``, times the share of time an
+  account's window is open, where the cycle is the mean time between the starts of an account's
+  successive windows (send time of each window's first page) from its 2nd window on. It does not
+  depend on the run's length; over a long run ``utilisation`` tends to it.
+
+Start phase and run length
+--------------------------
+Pages arrive in bursts: an account's whole window is drained in a fraction of a second (see
+``window_drain_s_mean``), then the account waits. So a finite run counts whole windows, and where
+its deadline falls decides whether one more burst fits. A client that honours X's whole-second
+``x-rate-limit-reset`` restarts windows just after whole seconds, every ``W + 1`` s for a
+whole-number window ``W``; from a random ``t0`` the run's last window can start a fraction of a
+second before the deadline and still be drained (measured: XGet 0.81 and 1.0 on two default runs
+with a random ``t0``). So ``t0`` is a whole second + 1 ms for every contender (the phase of a
+client already in its steady state), and the defaults (``D`` = 5 x 4 s = 20 s = 4 x 5 s) and
+``--quick`` (4 x 3 s = 12 s = 3 x 4 s) are multiples of that cycle, so that ``utilisation`` equals
+what the contender sustains. With other settings the run may round either way by one window;
+``steady_state_utilisation`` does not.
+
+Further lines: ``twscrape_poll_scaled`` reruns twscrape with its pool's ``wait_interval`` scaled
+from 5 s to the same fraction of the window that 5 s is of X's 900 s (its fixed 5 s poll is an
+artefact of compressing the window; ``--contenders`` picks which runs happen). Per run,
+``emulator_cpu_s`` / ``bench_cpu_s`` and ``window_drain_s_mean`` (first to last page of a window)
+say whether the emulator or the client process limits throughput on this machine;
+``lease_wait_s`` (time inside ``AccountPool.lease``, mostly sleeping until a reset) and
+``try_lease_ms_mean`` (one lease transaction) locate any overhead in XGet's lease itself.
+
+Reading the numbers: with a whole-number window of W seconds, XGet's cycle is W + 1 s, because it
+waits for the whole-second reset the headers announce while the emulator's window (like X's) really
+reopens up to a second earlier (see ``header_bound``): 4/5 = 0.80 of the capacity with the default
+4 s window, 10/11 with 10 s; on X's 900 s window the same rule costs 0.1 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import math
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from contextlib import aclosing, contextmanager
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+os.environ["TWS_TELEMETRY"] = "0"  # before twscrape is imported
+os.environ.setdefault("TWS_LOG_LEVEL", "ERROR")
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import httpx
+
+OPERATION = "SearchTimeline"
+PAGE_COUNT = 20  # twscrape's search_raw asks 20 per page; XGet is asked the same
+STOP_GRACE_S = 1.0
+START_PHASE_S = 0.001  # t0 = a whole second + this (see "Start phase" in the docstring)
+TARGET = 0.9
+
+
+class _Stop(BaseException):
+    """Raised by the HTTP-layer gate once the run's deadline has passed (not an Exception, so neither
+    contender's retry logic swallows it)."""
+
+
+def emit(doc: dict) -> None:
+    print(json.dumps(doc), flush=True)
+
+
+# -- emulator in a child process ------------------------------------------------------------------
+
+
+def _serve_emulator(conn, world_kwargs: dict, settings_kwargs: dict) -> None:
+    from xget_pipelines.emulator.runner import EmulatorServer
+    from xget_pipelines.emulator.settings import EmulatorSettings
+    from xget_pipelines.emulator.world import World, WorldConfig
+
+    started = time.perf_counter()
+    world = World.generate(WorldConfig(**world_kwargs))
+    with EmulatorServer(world, EmulatorSettings(**settings_kwargs)) as emu:
+        conn.send({"url": emu.url, "graphql_url": emu.graphql_url,
+                   "terms": list(world.watchlist_suggestions()["terms"]),
+                   "world": {"users": len(world.users), "tweets": len(world.tweets)},
+                   "startup_s": round(time.perf_counter() - started, 2)})
+        conn.recv()  # parent says stop
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process from /proc (Linux); NaN elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
+class Emulator:
+    def __init__(self, world_kwargs: dict, settings_kwargs: dict):
+        ctx = mp.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve_emulator, args=(child, world_kwargs, settings_kwargs),
+                                daemon=True)
+        self.proc.start()
+        if not self._conn.poll(120):
+            self.proc.kill()
+            raise TimeoutError("emulator did not start within 120 s")
+        info = self._conn.recv()
+        self.url, self.graphql_url, self.terms = info["url"], info["graphql_url"], info["terms"]
+        self.info = info
+        self.http = httpx.Client(base_url=self.url, timeout=30)
+
+    def accounts(self, usernames: list[str]) -> list[dict]:
+        rep = self.http.post("/_emulator/accounts", json={"usernames": usernames})
+        rep.raise_for_status()
+        return rep.json()
+
+    def reset(self) -> None:
+        self.http.post("/_emulator/stats/reset", params={"limits": "1"}).raise_for_status()
+
+    def stats(self) -> dict:
+        rep = self.http.get("/_emulator/stats")
+        rep.raise_for_status()
+        return rep.json()
+
+    def cpu_seconds(self) -> float:
+        return _cpu_seconds(self.proc.pid)
+
+    def close(self) -> None:
+        self.http.close()
+        try:
+            self._conn.send("stop")
+        except OSError:
+            pass
+        self.proc.join(15)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(5)
+
+
+# -- what both contenders share ---------------------------------------------------------------------
+
+
+class Queries:
+    """The shared, thread-safe sequence of distinct deep queries (same for every contender)."""
+
+    def __init__(self, terms: list[str]):
+        self._it = (term if k == 0 else f"{term} -xgetbench{k}" for k in itertools.count() for term in terms)
+        self._lock = threading.Lock()
+        self.taken = 0
+
+    def next(self) -> str:
+        with self._lock:
+            self.taken += 1
+            return next(self._it)
+
+
+def _key_from_variables(raw: str | None) -> tuple[str, str | None]:
+    variables = json.loads(raw or "{}")
+    return str(variables.get("rawQuery")), variables.get("cursor")
+
+
+def _key_from_url(url) -> tuple[str, str | None]:
+    values = parse_qs(urlsplit(str(url)).query).get("variables")
+    return _key_from_variables(values[0] if values else None)
+
+
+class Recorder:
+    """What a contender's HTTP layer received and what it handed to its caller."""
+
+    def __init__(self, deadline: float):
+        self.deadline = deadline
+        self.received: list[dict] = []  # every response: t, status, account, remaining, reset, key, latency
+        self.handed: list[tuple[str, str | None]] = []
+        self.blocked = 0  # requests the gate refused after the deadline
+        self._lock = threading.Lock()
+
+    def gate(self) -> None:
+        if time.time() >= self.deadline:
+            with self._lock:
+                self.blocked += 1
+            raise _Stop()
+
+    def response(self, account: str, status: int, headers, key, sent: float,
+                 empty: bool | None = None) -> None:
+        now = time.time()
+        row = {"t": now, "status": status, "account": account, "key": key, "latency": now - sent,
+               "empty": empty,
+               "remaining": _int(headers.get("x-rate-limit-remaining")),
+               "reset": _num(headers.get("x-rate-limit-reset"))}
+        with self._lock:
+            self.received.append(row)
+
+    def hand(self, key: tuple[str, str | None]) -> None:
+        with self._lock:
+            self.handed.append(key)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _num(value) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _content_entries(doc) -> int:
+    """Timeline entries other than cursors in a SearchTimeline body."""
+    try:
+        timeline = doc["data"]["search_by_raw_query"]["search_timeline"]["timeline"]
+        return sum(1 for ins in timeline.get("instructions", []) for e in ins.get("entries", [])
+                   if not str(e.get("entryId", "")).startswith("cursor-"))
+    except (KeyError, TypeError, AttributeError):
+        return 0
+
+
+def aligned_start() -> float:
+    """Wait until just after the next whole second and return that time (the run's ``t0``)."""
+    t0 = math.floor(time.time()) + 1 + START_PHASE_S
+    time.sleep(max(0.0, t0 - time.time()))
+    return t0
+
+
+def header_bound(t0: float, duration: float, window: float, limit: int, accounts: int,
+                 eps: float = 0.001) -> int:
+    """Most pages a client that waits for each announced (whole-second) reset can get in the run."""
+    windows, start = 0, t0 + eps
+    while start < t0 + duration:
+        windows += 1
+        start = math.ceil(start + window) + eps
+    return accounts * limit * windows
+
+
+# -- XGet ---------------------------------------------------------------------------------------------
+
+
+class _RecordingTransport(httpx.HTTPTransport):
+    def __init__(self, rec: Recorder, names_by_token: dict[str, str]):
+        super().__init__()
+        self.rec = rec
+        self.names = names_by_token
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.rec.gate()
+        sent = time.time()
+        response = super().handle_request(request)
+        header = request.headers.get("cookie", "")
+        cookies = dict(p.strip().split("=", 1) for p in header.split(";") if "=" in p)
+        self.rec.response(self.names.get(cookies.get("auth_token", ""), "?"), response.status_code,
+                          response.headers, _key_from_variables(request.url.params.get("variables")), sent)
+        return response
+
+
+@contextmanager
+def xget_database(url: str | None, workdir: Path):
+    """A fresh control-plane DB: a SQLite file, or a scratch database on the given PostgreSQL server
+    (created here and dropped afterwards; the server's own database is never written to)."""
+    if not url:
+        yield f"sqlite:///{workdir / f'xget-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    base = make_url(url)
+    if not base.get_backend_name().startswith("postgresql"):
+        raise SystemExit(f"--database-url must be a PostgreSQL server URL (got {base.get_backend_name()})")
+    name = f"xget_bench_scrape_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        from xget_pipelines.core.db.engine import get_engine
+
+        get_engine.cache_clear()
+        with admin.connect() as conn:
+            try:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            except DBAPIError:  # PostgreSQL < 13 has no FORCE
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def run_xget(args, emu: Emulator, accounts: list[dict], workdir: Path) -> dict:
+    from xget_pipelines.core.db.engine import get_engine
+    from xget_pipelines.core.errors import NoAccountAvailable, XRequestError
+    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.x.client import XClient
+    from xget_pipelines.core.x.watch import search_variables
+
+    class TimedPool(AccountPool):
+        """Observation only: time spent leasing and releasing."""
+
+        def lease(self, operation, deadline_s):
+            started = time.perf_counter()
+            try:
+                return super().lease(operation, deadline_s)
+            finally:
+                timing["lease_wait_s"] += time.perf_counter() - started
+                timing["leases"] += 1
+
+        def try_lease(self, operation):
+            started = time.perf_counter()
+            try:
+                return super().try_lease(operation)
+            finally:
+                timing["try_lease_s"] += time.perf_counter() - started
+                timing["try_leases"] += 1
+
+        def release(self, lease):
+            started = time.perf_counter()
+            try:
+                return super().release(lease)
+            finally:
+                timing["release_s"] += time.perf_counter() - started
+
+    timing = Counter()
+    names = {a["auth_token"]: a["username"] for a in accounts}
+    errors: list[str] = []
+    with xget_database(args.database_url, workdir) as db_url:
+        engine = get_engine(db_url)
+        AccountPool(engine).add_accounts(
+            [(a["username"], {"auth_token": a["auth_token"], "ct0": a["ct0"]}) for a in accounts])
+        queries = Queries(emu.terms)
+        emu.reset()
+        t0 = aligned_start()
+        cpu_emu, cpu_self = emu.cpu_seconds(), time.process_time()
+        rec = Recorder(t0 + args.duration)
+
+        def worker() -> None:
+            pool = TimedPool(engine)
+            client = XClient(emu.graphql_url, pool, lease_deadline_s=args.duration,
+                             transport=_RecordingTransport(rec, names))
+            try:
+                while time.time() < rec.deadline:
+                    query = queries.next()
+                    client.lease_deadline_s = max(0.0, rec.deadline - time.time())
+                    try:
+                        for page in client.paginate(OPERATION, search_variables(query, PAGE_COUNT),
+                                                    max_pages=10**9):
+                            rec.hand((query, page.cursor_in))
+                            left = rec.deadline - time.time()
+                            if left <= 0:
+                                return
+                            client.lease_deadline_s = left
+                    except XRequestError as exc:  # a failed partition; the run goes on with the next
+                        errors.append(str(exc))
+            except (_Stop, NoAccountAvailable):
+                pass
+            finally:
+                client.close()
+
+        threads = [threading.Thread(target=worker, name=f"xget-{i}") for i in range(args.workers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.time() - t0
+        cpu = {"emulator_cpu_s": round(emu.cpu_seconds() - cpu_emu, 2),
+               "bench_cpu_s": round(time.process_time() - cpu_self, 2)}
+        stats = emu.stats()
+        engine.dispose()
+    extra = {"lease_wait_s": round(timing["lease_wait_s"], 3), "leases": timing["leases"],
+             "try_lease_ms_mean": round(1000 * timing["try_lease_s"] / max(1, timing["try_leases"]), 2),
+             "try_leases": timing["try_leases"], "release_s": round(timing["release_s"], 3),
+             "errors": len(errors), "error_sample": errors[:2]}
+    return summarize("xget", args, rec, stats, t0, wall, queries, {**cpu, **extra})
+
+
+# -- twscrape ----------------------------------------------------------------------------------------
+
+
+def run_twscrape(args, emu: Emulator, accounts: list[dict], workdir: Path, wait_interval: float = 5.0,
+                 label: str = "twscrape") -> dict:
+    from xget_pipelines.emulator.twscrape_compat import point_twscrape_at
+
+    patch = point_twscrape_at(emu.graphql_url)
+    from twscrape import API, AccountsPool, queue_client
+
+    original_req = queue_client.Ctx.req
+    box: dict = {}
+
+    async def hooked_req(self, method, url, params=None):
+        rec: Recorder = box["rec"]
+        rec.gate()
+        sent = time.time()
+        rep = await original_req(self, method, url, params=params)
+        key = _key_from_variables((params or {}).get("variables")) if params else _key_from_url(rep.url)
+        empty = None
+        if rep.status_code == 200:
+            try:
+                empty = _content_entries(rep.json()) == 0  # twscrape caches the parsed body: no extra cost
+            except ValueError:
+                empty = None
+        rec.response(self.acc.username, rep.status_code, rep.headers, key, sent, empty)
+        return rep
+
+    async def main() -> dict:
+        import twscrape.db
+
+        # twscrape serialises its DB calls with a module-level asyncio.Lock, which binds to the first
+        # event loop that waits on it; each run has its own loop, so each gets a fresh lock.
+        twscrape.db._lock = asyncio.Lock()
+        pool = AccountsPool(str(workdir / f"tws-{uuid.uuid4().hex[:8]}.db"), wait_interval=wait_interval)
+        for a in accounts:
+            await pool.add_account(a["username"], "_", f"{a['username']}@bench.invalid", "_",
+                                   cookies=f"auth_token={a['auth_token']}; ct0={a['ct0']}")
+        api = API(pool)
+        queries = Queries(emu.terms)
+        emu.reset()
+        t0 = aligned_start()
+        cpu_emu, cpu_self = emu.cpu_seconds(), time.process_time()
+        rec = box["rec"] = Recorder(t0 + args.duration)
+
+        async def worker() -> None:
+            try:
+                while time.time() < rec.deadline:
+                    query = queries.next()
+                    async with aclosing(api.search_raw(query)) as gen:
+                        async for rep in gen:
+                            rec.hand((query, _key_from_url(rep.url)[1]))
+                            if time.time() >= rec.deadline:
+                                return
+            except _Stop:
+                pass
+
+        tasks = [asyncio.create_task(worker()) for _ in range(args.workers)]
+        _, pending = await asyncio.wait(tasks, timeout=max(0.0, rec.deadline - time.time()) + STOP_GRACE_S)
+        for task in pending:
+            task.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        failures = [repr(r) for r in results if isinstance(r, BaseException)
+                    and not isinstance(r, (asyncio.CancelledError, _Stop))]
+        failures += [f"HTTP {r['status']}" for r in rec.received if r["status"] not in (200, 429)]
+        wall = time.time() - t0
+        cpu = {"emulator_cpu_s": round(emu.cpu_seconds() - cpu_emu, 2),
+               "bench_cpu_s": round(time.process_time() - cpu_self, 2)}
+        return {"rec": rec, "t0": t0, "wall": wall, "queries": queries, "cpu": cpu,
+                "cancelled": len(pending), "failures": failures[:3]}
+
+    queue_client.Ctx.req = hooked_req
+    try:
+        out = asyncio.run(main())
+    finally:
+        queue_client.Ctx.req = original_req
+        patch.restore()
+    stats = emu.stats()
+    extra = {**out["cpu"], "wait_interval_s": wait_interval, "cancelled_in_wait": out["cancelled"],
+             "errors": len(out["failures"]), "error_sample": out["failures"][:2]}
+    return summarize(label, args, out["rec"], stats, out["t0"], out["wall"], out["queries"], extra)
+
+
+# -- accounting -------------------------------------------------------------------------------------
+
+
+def summarize(name: str, args, rec: Recorder, stats: dict, t0: float, wall: float, queries: Queries,
+              extra: dict) -> dict:
+    per_account = {acc: ops.get(OPERATION, {}) for acc, ops in stats["accounts"].items()}
+    served = sum(row.get("pages", 0) for row in per_account.values())
+    rate_limited = sum(row.get("rate_limited", 0) for row in per_account.values())
+    capacity = args.accounts * args.limit * math.ceil(args.duration / args.window - 1e-9)
+    bound = header_bound(t0, args.duration, args.window, args.limit, args.accounts)
+    handed = len(rec.handed)
+    distinct = len(set(rec.handed))
+    ok = [r for r in rec.received if r["status"] == 200]
+    # Where the pages the caller never got went, from the client side of the wire.
+    not_handed = Counter(r["key"] for r in ok) - Counter(rec.handed)
+    discarded_at_zero = empty_dropped = 0
+    zero_keys = Counter(r["key"] for r in ok if r["remaining"] == 0)
+    empty_keys = Counter(r["key"] for r in ok if r["empty"] and r["remaining"] != 0)
+    for key, n in not_handed.items():
+        at_zero = min(n, zero_keys.get(key, 0))
+        discarded_at_zero += at_zero
+        empty_dropped += min(n - at_zero, empty_keys.get(key, 0))
+    windows_opened = len({(r["account"], r["reset"]) for r in ok})
+    # Window starts per account (send time of the first page of each window), for the cycle length.
+    starts: dict[str, dict[float, float]] = {}
+    for r in ok:
+        first = starts.setdefault(r["account"], {})
+        sent = r["t"] - r["latency"]
+        if r["reset"] is not None and sent < first.get(r["reset"], math.inf):
+            first[r["reset"]] = sent
+    # The first window opens whenever the run starts; later ones open when the client saw it could
+    # reopen, so the cycle is measured between the 2nd and later windows.
+    gaps = [b - a for by_reset in starts.values()
+            for a, b in itertools.pairwise(sorted(by_reset.values())[1:])]
+    cycle = statistics.mean(gaps) if gaps else None
+    # Which received pages were handed: the ones not handed are, first, those that came with
+    # remaining 0 (what twscrape discards), then any other copy of the key.
+    left = Counter(not_handed)
+    handed_in: Counter = Counter()
+    for r in sorted(ok, key=lambda r: r["remaining"] != 0):
+        if left[r["key"]] > 0:
+            left[r["key"]] -= 1
+        else:
+            handed_in[(r["account"], r["reset"])] += 1
+    complete = [(acc, reset) for acc, by_reset in starts.items() for reset, sent in by_reset.items()
+                if sent + args.window <= t0 + args.duration]
+    fill_complete = (sum(handed_in[w] for w in complete) / (len(complete) * args.limit)) if complete else None
+    ends: dict[tuple[str, float], float] = {}
+    for r in ok:
+        ends[(r["account"], r["reset"])] = max(ends.get((r["account"], r["reset"]), 0.0), r["t"])
+    drains = [ends[(acc, reset)] - sent
+              for acc, by_reset in starts.items() for reset, sent in by_reset.items()]
+    pages_by_account = sorted(row.get("pages", 0) for row in per_account.values())
+    latencies = [r["latency"] for r in rec.received]
+    result = {
+        "bench": "scrape", "contender": name, "accounts": args.accounts, "window_s": args.window,
+        "limit": args.limit, "windows": args.windows, "workers": args.workers,
+        "duration_s": args.duration, "wall_s": round(wall, 2),
+        "capacity": capacity, "served": served, "handed": handed, "distinct": distinct,
+        "utilisation": round(handed / capacity, 4) if capacity else None,
+        "lost": served - handed, "duplicated": handed - distinct,
+        "lost_discarded_at_remaining_0": discarded_at_zero,
+        "lost_empty_page": empty_dropped,
+        "lost_other_received": sum(not_handed.values()) - discarded_at_zero - empty_dropped,
+        "lost_never_received": served - len(ok),
+        "rate_limited_429": rate_limited,
+        "window_fill": round(served / (windows_opened * args.limit), 4) if windows_opened else None,
+        "windows_opened": windows_opened,
+        "window_cycle_s_mean": round(cycle, 3) if cycle else None,
+        "window_drain_s_mean": round(statistics.mean(drains), 3) if drains else None,
+        "complete_windows": len(complete),
+        "complete_window_fill": round(fill_complete, 4) if fill_complete is not None else None,
+        "steady_state_utilisation": (round(fill_complete * args.window / cycle, 4)
+                                     if cycle and fill_complete is not None else None),
+        "header_bound": bound,
+        "utilisation_of_header_bound": round(handed / bound, 4) if bound else None,
+        "pages_per_account_min_max": ([pages_by_account[0], pages_by_account[-1]]
+                                      if pages_by_account else None),
+        "accounts_used": sum(1 for p in pages_by_account if p),
+        "latency_ms_p50_max": ([round(statistics.median(latencies) * 1000, 1),
+                                round(max(latencies) * 1000, 1)] if latencies else None),
+        "queries_started": queries.taken, "blocked_at_deadline": rec.blocked,
+        **extra,
+    }
+    if served > capacity:
+        result["warning"] = f"served {served} > capacity {capacity}: the capacity formula is wrong"
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--accounts", type=int, default=8)
+    ap.add_argument("--window", type=float, default=4.0, help="rate-limit window in seconds (X: 900)")
+    ap.add_argument("--limit", type=int, default=10,
+                    help="SearchTimeline requests per window per account (X: 50)")
+    ap.add_argument("--windows", type=int, default=5, help="run length in windows")
+    ap.add_argument("--workers", type=int, default=4, help="concurrent paginations")
+    ap.add_argument("--quick", action="store_true", help="4 windows of 3 s, no poll-scaled twscrape run")
+    ap.add_argument("--database-url", default=None,
+                    help="PostgreSQL server for XGet's control-plane DB (a scratch database is created on "
+                         "it and dropped); default: a SQLite file in a temporary directory")
+    ap.add_argument("--contenders", default="xget,twscrape,twscrape_poll_scaled",
+                    help="comma-separated subset of xget, twscrape, twscrape_poll_scaled, "
+                         "run in the order given")
+    ap.add_argument("--users", type=int, default=400)
+    ap.add_argument("--tweets", type=int, default=20000)
+    ap.add_argument("--days", type=int, default=10)
+    args = ap.parse_args()
+    contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
+    unknown = set(contenders) - {"xget", "twscrape", "twscrape_poll_scaled"}
+    if unknown:
+        ap.error(f"unknown contenders: {sorted(unknown)}")
+    if args.quick:
+        args.window, args.windows = 3.0, 4
+        contenders = [c for c in contenders if c != "twscrape_poll_scaled"]
+    args.duration = args.windows * args.window
+
+    emu = Emulator(
+        {"users": args.users, "tweets": args.tweets, "days": args.days},
+        {"window_seconds": args.window, "rate_limits": {OPERATION: args.limit}},
+    )
+    try:
+        emit({"bench": "scrape", "measurement": "setup", "emulator": emu.url, **emu.info["world"],
+              "emulator_startup_s": emu.info["startup_s"], "cpus": os.cpu_count(), "terms": emu.terms})
+        accounts = emu.accounts([f"bench_acc_{i:03d}" for i in range(args.accounts)])
+        results: dict[str, dict] = {}
+        with tempfile.TemporaryDirectory(prefix="xget-bench-scrape-") as tmp:
+            workdir = Path(tmp)
+            for name in contenders:
+                if name == "xget":
+                    results[name] = run_xget(args, emu, accounts, workdir)
+                elif name == "twscrape":
+                    results[name] = run_twscrape(args, emu, accounts, workdir)
+                else:
+                    interval = round(5.0 * args.window / 900.0, 4)
+                    results[name] = run_twscrape(args, emu, accounts, workdir, wait_interval=interval,
+                                                 label=name)
+                emit(results[name])
+    finally:
+        emu.close()
+    xget, tws = results.get("xget", {}), results.get("twscrape", {})
+    emit({
+        "bench": "scrape", "accounts": args.accounts, "window_s": args.window, "limit": args.limit,
+        "windows": args.windows, "workers": args.workers,
+        "capacity": xget.get("capacity", tws.get("capacity")),
+        "xget_utilisation": xget.get("utilisation"), "twscrape_utilisation": tws.get("utilisation"),
+        "xget_lost": xget.get("lost"), "xget_duplicated": xget.get("duplicated"),
+        "twscrape_lost": tws.get("lost"), "twscrape_duplicated": tws.get("duplicated"),
+        "xget_steady_state_utilisation": xget.get("steady_state_utilisation"),
+        "twscrape_steady_state_utilisation": tws.get("steady_state_utilisation"),
+        "xget_window_cycle_s": xget.get("window_cycle_s_mean"),
+        "twscrape_window_cycle_s": tws.get("window_cycle_s_mean"),
+        "target_utilisation": TARGET,
+        "xget_meets_target": (bool(xget["utilisation"] >= TARGET and xget["lost"] == 0
+                                   and xget["duplicated"] == 0) if xget else None),
+    })
+
+
+if __name__ == "__main__":
+    main()
