@@ -28,13 +28,25 @@ from xget_pipelines.settings import Settings, get_settings
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
+# The local instance: no telemetry; at most 4 runs at once, and at most 2 steps at a time in each
+# concurrency pool, among them ``x_api``, which every scrape step uses (the account pool is shared).
+_INSTANCE_YAML = """\
+telemetry:
+  enabled: false
+concurrency:
+  runs:
+    max_concurrent_runs: 4
+  pools:
+    default_limit: 2
+"""
+
+
 def _dagster_home(settings: Settings) -> Path:
     home = (settings.home / "dagster").absolute()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        # Local runs: no telemetry; one run at a time is plenty for the demo.
-        config.write_text("telemetry:\n  enabled: false\n")
+        config.write_text(_INSTANCE_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
