@@ -78,10 +78,14 @@ say whether the emulator or the client process limits throughput on this machine
 ``lease_wait_s`` (time inside ``AccountPool.lease``, mostly sleeping until a reset) and
 ``try_lease_ms_mean`` (one lease transaction) locate any overhead in XGet's lease itself.
 
-Reading the numbers: with a whole-number window of W seconds, XGet's cycle is W + 1 s, because it
-waits for the whole-second reset the headers announce while the emulator's window (like X's) really
-reopens up to a second earlier (see ``header_bound``): 4/5 = 0.80 of the capacity with the default
-4 s window, 10/11 with 10 s; on X's 900 s window the same rule costs 0.1 %.
+Reading the numbers: X's ``x-rate-limit-reset`` is a whole second, up to a second after the window
+really ends, so a client that waits for it cycles every ``W + 1`` s on a whole-number window ``W``
+(4/5 = 0.80 of the capacity with the default 4 s window; 0.1 % lost on X's 900 s window). XGet's
+lease learns an upper bound of the window length from the headers (see ``core/pools/lease.py``) and
+hands an account back when the window can really have ended, so its cycle is shorter than
+``W + 1`` and ``utilisation_of_header_bound`` can exceed 1; ``rate_limited_429`` shows it never asks
+early. twscrape loses the page that arrives with ``remaining: 0`` (it re-sends it on another
+account), which ``lost_discarded_at_remaining_0`` counts.
 """
 
 from __future__ import annotations
