@@ -112,3 +112,16 @@ def test_malformed_page_is_returned_for_storage_then_the_cursor_is_asked_again(e
     assert pages[0].malformed and not pages[1].malformed
     assert pages[0].cursor_in == pages[1].cursor_in  # the same page was asked again
     assert len(pages[0].body) > 0  # the truncated body is kept for the raw layer
+
+
+def test_a_wrong_request_fails_at_once_without_burning_retries(emulator_factory, engine, monkeypatch):
+    from xget_pipelines.core.x import client as client_module
+
+    emu = emulator_factory(window_seconds=5)
+    pool = register_accounts(emu, engine, ["w1"])
+    monkeypatch.setattr(client_module, "query_id", lambda op: "abc/NoSuchOperation")
+    with XClient(emu.graphql_url, pool, backoff_base_s=0.01) as client:
+        with pytest.raises(XRequestError, match="after 1 attempts: HTTP 404"):
+            client.fetch("SearchTimeline", search_vars())
+        assert client.stats["retries"] == 0
+    assert pool.status()[0]["active"] is True

@@ -38,12 +38,3 @@ class XRequestError(XGetError):
         self.operation = operation
         self.attempts = attempts
         super().__init__(f"{operation} failed after {attempts} attempts: {detail}. X may be degraded; retry the run later.")
-
-
-class XAccountError(XGetError):
-    """An account was refused by X (suspended, locked, bad auth); it has been taken out of the pool."""
-
-    def __init__(self, username: str, code: int, reason: str):
-        self.username = username
-        self.code = code
-        super().__init__(f"account {username} refused by X: {reason} (code {code}); marked inactive")

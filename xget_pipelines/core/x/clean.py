@@ -13,7 +13,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy import Engine
 
 from xget_pipelines.core.lake.delta import Lake

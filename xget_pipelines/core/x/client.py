@@ -7,9 +7,10 @@ leaves suspended accounts active and can wait forever on 5xx. Here:
 
 - every 200 response is returned to the caller (who stores it raw before parsing), including the one
   that spends the last request of a window, and malformed bodies;
-- 429 parks the account until its reset; codes 64/326/32 take the account out with the reason;
+- 429 parks the account until its reset; codes 64/326/32 (and a 401/403 without a known code) take
+  the account out with the reason;
 - 5xx, timeouts and transport errors are retried with capped exponential backoff, a bounded number of
-  times, then ``XRequestError``;
+  times, then ``XRequestError``; other 4xx fail at once (retrying a wrong request cannot help);
 - waiting for an account is bounded by a deadline (``NoAccountAvailable`` says when one frees up).
 """
 
@@ -29,7 +30,7 @@ os.environ.setdefault("TWS_TELEMETRY", "0")  # twscrape must never phone home fr
 from twscrape import api as tws_api  # noqa: E402
 from twscrape.account import TOKEN  # noqa: E402
 
-from xget_pipelines.core.errors import XAccountError, XRequestError  # noqa: E402
+from xget_pipelines.core.errors import XRequestError  # noqa: E402
 from xget_pipelines.core.pools.lease import AccountLease, AccountPool  # noqa: E402
 from xget_pipelines.core.x.cursors import PageSummary, summarize_page  # noqa: E402
 
@@ -207,8 +208,19 @@ class XClient:
                     lease.reset_at = time.time() + FALLBACK_WINDOW_S
                 self._return(operation)
                 continue
-            failures += 1
+            if status in (401, 403):
+                # Refused without a code we know: the session is gone or the account blocked.
+                reason = f"refused with HTTP {status} (no known X error code)"
+                log.warning("account %s %s on %s", lease.username, reason, operation)
+                self._leases.pop(operation, None)
+                self.pool.mark_inactive(lease.account_id, reason)
+                self.pool.release(lease)
+                self.stats["accounts_lost"] += 1
+                continue
             last_error = f"HTTP {status} {rep.content[:200]!r}"
+            if status < 500:  # the request itself is wrong (bad variables, unknown operation): no retry
+                raise XRequestError(operation, last_error, failures + 1)
+            failures += 1
             if failures >= self.max_attempts:
                 raise XRequestError(operation, last_error, failures)
             self._backoff(failures)
