@@ -82,3 +82,17 @@ def test_malformed_pages_are_kept_raw_reported_and_do_not_stop_the_partition(set
     assert tweets["malformed_pages"] == 1 and tweets["rows"] > 20
     con = connect(resources["lake"].lake())
     assert con.execute("select count(*) from raw_x_pages where malformed").fetchone()[0] == 1
+
+
+def test_a_partition_already_being_collected_is_refused(setup):
+    _, resources, instance, key = setup()
+    partition = f"{DAY}|{key}"
+    other = instance.add_run(dg.DagsterRun(  # another run of the same partition, in progress
+        job_name="x_ingest", run_id="0f0f0f0f-0000-4000-8000-000000000001",
+        status=dg.DagsterRunStatus.STARTED, tags={"dagster/partition": partition},
+    ))
+    result = dg.materialize([*ingest_assets], resources=resources, instance=instance,
+                            partition_key=dg.MultiPartitionKey({"date": DAY, "watch": key}), raise_on_error=False)
+    assert not result.success
+    failure = result.failure_data_for_node("raw_x_pages")
+    assert f"being collected by run {other.run_id}" in failure.error.message

@@ -29,6 +29,7 @@ def raw_x_pages(
     an interrupted partition resumes from its last stored cursor on the next run (same session).
     """
     day, key = split_partition_key(context.partition_key)
+    _refuse_concurrent_collection(context)
     pool = control_plane.account_pool()
     the_lake = lake.lake()
     with x_api.client(pool) as client:
@@ -56,3 +57,19 @@ def raw_x_pages(
             "lake_version": the_lake.version("raw/x_pages") or 0,
         }
     )
+
+
+def _refuse_concurrent_collection(context: dg.AssetExecutionContext) -> None:
+    """Two runs collecting one partition at once would resume the same session twice."""
+    others = [
+        r.run_id for r in context.instance.get_runs(
+            dg.RunsFilter(tags={"dagster/partition": str(context.partition_key)},
+                          statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING]))
+        if r.run_id != context.run.run_id
+    ]
+    if others:
+        raise dg.Failure(
+            f"partition {context.partition_key} is being collected by run {others[0]}; "
+            "wait for it to finish (or terminate it) and re-run this one",
+            allow_retries=False,
+        )
