@@ -93,3 +93,12 @@ def test_watchlist_commands():
     assert bad.exit_code == 1 and "partition keys cannot hold" in bad.output
     assert xget("watch", "remove", "python").exit_code == 0
     assert xget("watch", "remove", "nope").exit_code == 1
+
+
+def test_x_parse_of_a_body_several_operations_share_still_extracts_it(captures_dir):
+    result = xget("x", "parse", str(captures_dir / "raw_user_by_login.json"), "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["operation"] in report["operation_candidates"]
+    assert set(report["operation_candidates"]) == {"UserByScreenName", "UserByRestId"}
+    assert report["user_ids"] == ["2244994945"] and report["errors"] == []

@@ -125,3 +125,12 @@ def test_a_wrong_request_fails_at_once_without_burning_retries(emulator_factory,
             client.fetch("SearchTimeline", search_vars())
         assert client.stats["retries"] == 0
     assert pool.status()[0]["active"] is True
+
+
+def test_a_response_slower_than_the_timeout_is_retried(emulator_factory, engine):
+    emu = emulator_factory(window_seconds=5)
+    pool = register_accounts(emu, engine, ["t1"])
+    set_faults(emu, rules=[{"kind": "slow", "operation": "SearchTimeline", "count": 1, "delay": 2.0}])
+    with XClient(emu.graphql_url, pool, timeout_s=0.5, backoff_base_s=0.01) as client:
+        page = client.fetch("SearchTimeline", search_vars())
+    assert page.status == 200 and client.stats["retries"] == 1

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xget_pipelines.core.x.parse import MalformedPage, UnknownOperation, detect_operation, parse_page
+from xget_pipelines.core.x.parse import (
+    AmbiguousOperation,
+    MalformedPage,
+    UnknownOperation,
+    detect_operation,
+    parse_page,
+)
 
 
 def inspect_file(path: Path, operation: str | None = None) -> dict:
@@ -13,7 +19,13 @@ def inspect_file(path: Path, operation: str | None = None) -> dict:
                     "cursor_bottom": None, "errors": []}
     body = path.read_bytes()
     try:
-        report["operation"] = operation or detect_operation(body)
+        try:
+            report["operation"] = operation or detect_operation(body)
+        except AmbiguousOperation as exc:
+            # Bodies that several operations share (UserByScreenName and UserByRestId answer alike)
+            # parse the same way: use the first, and say which others it could be.
+            report["operation"] = exc.candidates[0]
+            report["operation_candidates"] = list(exc.candidates)
         parsed = parse_page(body, report["operation"])
     except (MalformedPage, UnknownOperation) as exc:
         report["errors"].append(str(exc))
