@@ -25,6 +25,14 @@ def engine(sqlite_url):
     return get_engine(sqlite_url)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_engine(request, sqlite_url):
+    """The control plane on the embedded default and on the real PostgreSQL server."""
+    if request.param == "sqlite":
+        return get_engine(sqlite_url)
+    return get_engine(request.getfixturevalue("postgres_url"))
+
+
 def term(world) -> str:
     return world.watchlist_suggestions()["terms"][0]
 
@@ -61,7 +69,10 @@ def test_search_partition_is_collected_whole_and_every_served_page_is_kept(
     assert set(timeline["tweet_id"].to_pylist()) == ids and len(ids) > 20
 
 
-def test_interrupted_partition_resumes_without_losing_or_refetching_pages(emulator_factory, engine, lake, small_world):
+def test_interrupted_partition_resumes_without_losing_or_refetching_pages(
+    emulator_factory, any_engine, lake, small_world
+):
+    engine = any_engine
     emu = emulator_factory(window_seconds=2)
     pool = register_accounts(emu, engine, ["b1", "b2"])
     key = term(small_world)
