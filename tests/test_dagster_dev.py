@@ -18,6 +18,7 @@ def free_port() -> int:
 
 def test_dagster_dev_serves_the_asset_graph(tmp_path):
     port = free_port()
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "XGET_HOME": str(tmp_path / "xget")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],

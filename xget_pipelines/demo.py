@@ -83,8 +83,13 @@ def run_demo(console: Console, *, serve_ui: bool = True, days: int | None = None
                       tweets=settings.emulator_tweets, days=settings.emulator_days)
     with console.status(f"building the emulator's world: {cfg.users:,} users, {cfg.tweets:,} tweets, {cfg.days} days"):
         world = World.generate(cfg)
-    emu = EmulatorServer(world, EmulatorSettings(window_seconds=settings.demo_window_s),
-                         host=settings.emulator_host, port=settings.emulator_port)
+    try:
+        emu = EmulatorServer(world, EmulatorSettings(window_seconds=settings.demo_window_s),
+                             host=settings.emulator_host, port=settings.emulator_port)
+    except OSError as exc:
+        console.print(f"[red]cannot serve the emulator on {settings.emulator_host}:{settings.emulator_port}: "
+                      f"{exc.strerror}[/]. Stop what uses that port or set XGET_EMULATOR_PORT.")
+        raise SystemExit(2) from exc
     emu.start()
     console.print(f"emulator serving X at {emu.url} (rate-limit window {settings.demo_window_s:g} s, X uses 900 s)")
     try:

@@ -153,3 +153,24 @@ def _search_ids(emu, pool, term, day):
             t = parse_page(page.body).tweets
             ids |= set(t.filter(pc.equal(t["via"], "timeline"))["tweet_id"].to_pylist())
     return ids
+
+
+def test_a_timeline_whose_end_repeats_its_cursor_stops_and_keeps_no_duplicate(emulator_factory, engine, lake, small_world):
+    emu = emulator_factory(window_seconds=2, faults={"rules": [{"kind": "repeat_cursor", "operation": "SearchTimeline"}]})
+    pool = register_accounts(emu, engine, ["g1"])
+    key = term(small_world)
+    with XClient(emu.graphql_url, pool) as client:
+        result = scrape_partition(client, lake, engine, key=key, day=YESTERDAY, run_id="r1", page_size=50)
+    raw = lake.read(RAW_TABLE).sort_by("seq")
+    assert raw.num_rows == result.pages == served_pages(emu)
+    assert raw["cursor_in"][-1].as_py() == raw["cursor_out"][-1].as_py()  # X repeated itself: we stopped
+    tweets = clean_partition(lake, engine, key=key, day=YESTERDAY).tables["cleaned/tweets"]
+    assert tweets.num_rows == len(set(tweets["tweet_id"].to_pylist()))
+
+
+def test_an_unknown_account_fails_with_a_clear_error(emulator_factory, engine, lake):
+    emu = emulator_factory(window_seconds=2)
+    pool = register_accounts(emu, engine, ["h1"])
+    with XClient(emu.graphql_url, pool) as client, pytest.raises(LookupError, match="X has no user @nobody_here"):
+        scrape_partition(client, lake, engine, key="@nobody_here", day=YESTERDAY, run_id="r1")
+    assert lake.read(RAW_TABLE).num_rows == 1  # the answer X gave is kept all the same

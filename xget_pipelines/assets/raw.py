@@ -33,11 +33,14 @@ def raw_x_pages(
     pool = control_plane.account_pool()
     the_lake = lake.lake()
     with x_api.client(pool) as client:
-        result = scrape_partition(
-            client, the_lake, control_plane.engine(), key=key, day=dt.date.fromisoformat(day),
-            run_id=context.run.run_id, max_pages=x_api.max_pages_per_partition, page_size=x_api.page_size,
-            timeline_days=x_api.timeline_days,
-        )
+        try:
+            result = scrape_partition(
+                client, the_lake, control_plane.engine(), key=key, day=dt.date.fromisoformat(day),
+                run_id=context.run.run_id, max_pages=x_api.max_pages_per_partition, page_size=x_api.page_size,
+                timeline_days=x_api.timeline_days,
+            )
+        except LookupError as exc:  # the watched account does not exist: retrying cannot help
+            raise dg.Failure(str(exc), allow_retries=False) from exc
         stats = dict(client.stats)
     context.log.info(
         f"{key} {day}: {result.pages} pages this run ({result.pages_before} before resume), "
