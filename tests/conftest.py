@@ -4,6 +4,7 @@ database on the machine's real server), and the paths of the real X captures."""
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 os.environ.setdefault("TWS_TELEMETRY", "0")
+# Embedded state of the tests (e.g. the generated secret key) never lands in the working tree.
+os.environ.setdefault("XGET_HOME", tempfile.mkdtemp(prefix="xget-test-home-"))
 os.environ.setdefault("DAGSTER_TELEMETRY_DISABLED", "1")
 
 REPO = Path(__file__).resolve().parents[1]

@@ -102,3 +102,20 @@ def test_x_parse_of_a_body_several_operations_share_still_extracts_it(captures_d
     assert report["operation"] in report["operation_candidates"]
     assert set(report["operation_candidates"]) == {"UserByScreenName", "UserByRestId"}
     assert report["user_ids"] == ["2244994945"] and report["errors"] == []
+
+
+def test_accounts_import_reports_bad_lines_imports_good_ones_and_updates_on_reimport(tmp_path):
+    path = tmp_path / "accounts.txt"
+    path.write_text("alice:pw1:a@example.org:m1\nbroken\nbob:pw2:b@example.org:m2:TOTPSECRET\n")
+    first = xget("accounts", "import", str(path))
+    assert first.exit_code == 0, first.output
+    assert "2 accounts added, 0 updated" in first.stdout and "line 2: expected 4 to 5 fields" in first.output
+    assert "pw1" not in first.output and "TOTPSECRET" not in first.output
+    path.write_text("alice:pw1-new:a@example.org:m1\n")
+    again = xget("accounts", "import", str(path))
+    assert "0 accounts added, 1 updated" in again.stdout
+    names = [json.loads(x)["username"] for x in xget("accounts", "list", "--format", "json").stdout.splitlines()]
+    assert names == ["alice", "bob"]
+    nothing = tmp_path / "bad.csv"
+    nothing.write_text("who,what\n1,2\n")
+    assert xget("accounts", "import", str(nothing)).exit_code == 1

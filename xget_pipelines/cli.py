@@ -193,6 +193,58 @@ def accounts_add(
     console.print(f"account {username} added ({len(jar)} cookies; values not shown)")
 
 
+class AccountFileFormat(str, Enum):
+    auto = "auto"
+    lines = "lines"
+    csv = "csv"
+    json = "json"
+
+
+@accounts_app.command("import")
+def accounts_import(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Account file."),
+    fmt: AccountFileFormat = typer.Option(AccountFileFormat.auto, "--format",
+                                          help="lines (twscrape's), csv or json; auto: by file extension."),
+    columns: str = typer.Option("username:password:email:email_password:mfa_secret",
+                                help="Column order of a lines file (add cookies, user_agent, proxy, _ to skip)."),
+    delimiter: str = typer.Option(":", help="Field delimiter of a lines file."),
+    login_method: str = typer.Option("TWITTER", help="TWITTER or GOOGLE, for rows that do not say."),
+) -> None:
+    """Import accounts (twscrape lines, CSV or JSON). Bad lines are reported; the good ones are imported;
+    re-importing updates accounts instead of duplicating them."""
+    from rich.progress import Progress
+
+    from xget_pipelines.core.pools.accounts import upsert_accounts
+    from xget_pipelines.core.pools.importing import parse_csv, parse_json, parse_lines
+    from xget_pipelines.core.pools.secrets_config import configured_secret_box
+
+    kind = fmt.value if fmt is not AccountFileFormat.auto else {".csv": "csv", ".json": "json"}.get(
+        file.suffix.lower(), "lines")
+    text = file.read_text(encoding="utf-8-sig")
+    try:
+        if kind == "csv":
+            parsed = parse_csv(text, login_method)
+        elif kind == "json":
+            parsed = parse_json(text, login_method)
+        else:
+            parsed = parse_lines(text, columns, delimiter, login_method)
+    except ValueError as exc:
+        _fail(str(exc))
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"importing {len(parsed.records):,} accounts", total=len(parsed.records))
+        result = upsert_accounts(_engine(), configured_secret_box(), parsed.records,
+                                 progress=lambda n: progress.advance(task, n))
+    console.print(f"{result.created:,} accounts added, {result.updated:,} updated from {file.name} ({kind})")
+    if parsed.errors:
+        err.print(f"[yellow]{len(parsed.errors)} lines skipped:[/]")
+        for bad in parsed.errors[:50]:
+            err.print(f"  {bad}", highlight=False)
+        if len(parsed.errors) > 50:
+            err.print(f"  … and {len(parsed.errors) - 50} more")
+        if not parsed.records:
+            raise typer.Exit(1)
+
+
 @accounts_app.command("list")
 def accounts_list(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f")) -> None:
     """Accounts with their state and per-operation windows (secrets never shown)."""

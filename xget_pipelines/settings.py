@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,6 +27,9 @@ class Settings(BaseSettings):
         default_factory=dict, description="deltalake storage options as JSON (S3 endpoint, keys, region)."
     )
     database_url: str = Field(default="", description="Control-plane DB; default sqlite:///<home>/xget.db.")
+    secret_key: SecretStr | None = Field(
+        default=None, description="Fernet key encrypting secrets at rest; default: generated into <home>/secret.key."
+    )
 
     x_graphql_url: str = Field(
         default="http://127.0.0.1:8765/i/api/graphql",

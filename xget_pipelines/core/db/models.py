@@ -1,7 +1,7 @@
 """Control-plane tables: X accounts with their per-operation rate-limit state, the watchlist and
 scrape sessions. The schema is owned by Alembic (``migrations/``); these models mirror it.
 
-Secrets (cookies) are stored as given for now; encryption at rest arrives with the pool issue.
+Secrets (passwords, cookies) are stored encrypted (``*_enc`` columns, see ``core/secrets.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,14 @@ class Account(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
-    cookies: Mapped[dict] = mapped_column(JSON, default=dict)
+    email: Mapped[str | None] = mapped_column(String(320))
+    login_method: Mapped[str] = mapped_column(String(16), default="TWITTER")  # TWITTER | GOOGLE
+    # Secrets, encrypted with core.secrets.SecretBox (Fernet tokens); cookies as an encrypted JSON object.
+    password_enc: Mapped[str | None] = mapped_column(Text)
+    email_password_enc: Mapped[str | None] = mapped_column(Text)
+    mfa_secret_enc: Mapped[str | None] = mapped_column(Text)
+    cookies_enc: Mapped[str | None] = mapped_column(Text)
+    headers: Mapped[dict | None] = mapped_column(JSON)
     user_agent: Mapped[str | None] = mapped_column(String(512))
     proxy_url: Mapped[str | None] = mapped_column(String(512))
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -24,6 +24,7 @@ every transaction with ``BEGIN IMMEDIATE``, which serialises leases.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
@@ -39,6 +40,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from xget_pipelines.core.db.engine import is_sqlite
 from xget_pipelines.core.db.models import Account, AccountOperation
 from xget_pipelines.core.errors import NoAccountAvailable
+from xget_pipelines.core.secrets import SecretBox
 
 
 @dataclass
@@ -97,7 +99,14 @@ def _now() -> float:
 class AccountPool:
     """The shared pool of X accounts in the control-plane DB."""
 
-    def __init__(self, engine: Engine, *, lease_ttl_s: float = 300.0, owner: str | None = None):
+    def __init__(
+        self, engine: Engine, *, lease_ttl_s: float = 300.0, owner: str | None = None, secrets: SecretBox | None = None
+    ):
+        if secrets is None:
+            from xget_pipelines.core.pools.secrets_config import configured_secret_box
+
+            secrets = configured_secret_box()
+        self.secrets = secrets
         self.engine = engine
         self.lease_ttl_s = lease_ttl_s
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -105,19 +114,12 @@ class AccountPool:
     # -- accounts -------------------------------------------------------------------------------------
 
     def add_accounts(self, accounts: Iterable[tuple[str, Mapping[str, str]]]) -> int:
-        """Insert or update accounts by username (re-adding refreshes cookies and reactivates)."""
-        now = datetime.now(timezone.utc)
-        count = 0
-        with self.engine.begin() as conn:
-            for username, cookies in accounts:
-                row = conn.execute(select(Account.id).where(Account.username == username)).first()
-                values = dict(cookies=dict(cookies), active=True, error_msg=None, updated_at=now)
-                if row:
-                    conn.execute(update(Account).where(Account.id == row.id).values(**values))
-                else:
-                    conn.execute(Account.__table__.insert().values(username=username, created_at=now, **values))
-                count += 1
-        return count
+        """Insert or update cookie-authenticated accounts by username (re-adding reactivates them)."""
+        from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
+
+        records = [AccountRecord(username=u, cookies=dict(c)) for u, c in accounts]
+        result = upsert_accounts(self.engine, self.secrets, records)
+        return result.created + result.updated
 
     def mark_inactive(self, account_id: int, reason: str) -> None:
         with self.engine.begin() as conn:
@@ -178,7 +180,7 @@ class AccountPool:
             stmt = (
                 select(ao.id, ao.account_id, ao.window_limit, ao.remaining, ao.reset_at, ao.window_s,
                        ao.window_started_at,
-                       Account.username, Account.cookies, Account.user_agent, Account.proxy_url)
+                       Account.username, Account.cookies_enc, Account.user_agent, Account.proxy_url)
                 .join(Account, Account.id == ao.account_id)
                 .where(ao.operation == operation, self._available(now))
                 .order_by(ao.last_used.is_not(None), ao.last_used, ao.id)
@@ -202,7 +204,8 @@ class AccountPool:
                 )
             )
         return AccountLease(
-            account_id=state.account_id, username=row.username, cookies=dict(row.cookies or {}),
+            account_id=state.account_id, username=row.username,
+            cookies=json.loads(self.secrets.decrypt(row.cookies_enc) or "{}"),
             user_agent=row.user_agent, proxy_url=row.proxy_url, operation=operation, row_id=state.id,
             limit=state.window_limit,
             remaining=None if window_open else state.remaining,

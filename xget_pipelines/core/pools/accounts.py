@@ -1,0 +1,108 @@
+"""X accounts in the control-plane DB: the record XGet imports and the bulk upsert that stores it.
+
+Re-importing an account updates it (by username) instead of duplicating it: the fields the new record
+carries replace the stored ones, the rest are kept, and the account is reactivated with its last
+error cleared (a deliberate re-import means "try it again"). Secrets are encrypted on the way in.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy import Engine, bindparam, select, update
+
+from xget_pipelines.core.db.models import Account
+from xget_pipelines.core.secrets import SecretBox
+
+LOGIN_METHODS = ("TWITTER", "GOOGLE")
+
+
+@dataclass
+class AccountRecord:
+    username: str
+    password: str | None = None
+    email: str | None = None
+    email_password: str | None = None
+    mfa_secret: str | None = None
+    cookies: dict[str, str] | None = None
+    login_method: str = "TWITTER"
+    user_agent: str | None = None
+    proxy_url: str | None = None
+    headers: dict[str, str] | None = None
+
+    def __repr__(self) -> str:  # never show secrets, even in a debugger or a traceback
+        return f"AccountRecord(username={self.username!r}, email={self.email!r}, login_method={self.login_method!r})"
+
+
+@dataclass
+class UpsertResult:
+    created: int = 0
+    updated: int = 0
+    usernames: list[str] = field(default_factory=list)
+
+
+def _values(record: AccountRecord, box: SecretBox) -> dict:
+    """Column values a record sets (only the fields it carries)."""
+    values: dict = {"login_method": record.login_method}
+    if record.password is not None:
+        values["password_enc"] = box.encrypt(record.password)
+    if record.email is not None:
+        values["email"] = record.email
+    if record.email_password is not None:
+        values["email_password_enc"] = box.encrypt(record.email_password)
+    if record.mfa_secret is not None:
+        values["mfa_secret_enc"] = box.encrypt(record.mfa_secret)
+    if record.cookies is not None:
+        values["cookies_enc"] = box.encrypt(json.dumps(record.cookies, sort_keys=True))
+    for name in ("user_agent", "proxy_url", "headers"):
+        if getattr(record, name) is not None:
+            values[name] = getattr(record, name)
+    return values
+
+
+def upsert_accounts(
+    engine: Engine,
+    box: SecretBox,
+    records: Sequence[AccountRecord],
+    progress: Callable[[int], None] | None = None,
+    batch_size: int = 1000,
+) -> UpsertResult:
+    """Insert new accounts and update known ones, in batches (10,000 accounts take seconds)."""
+    result = UpsertResult()
+    now = datetime.now(timezone.utc)
+    latest = {r.username: r for r in records}  # a file naming an account twice: the last line wins
+    with engine.connect() as conn:
+        known = {r.username: r.id for r in conn.execute(select(Account.username, Account.id))}
+    items = list(latest.values())
+    for start in range(0, len(items), batch_size):
+        batch = items[start:start + batch_size]
+        inserts, updates = [], []
+        for record in batch:
+            values = _values(record, box) | {"active": True, "error_msg": None, "updated_at": now}
+            if record.username in known:
+                updates.append((known[record.username], values))
+            else:
+                inserts.append({"username": record.username, "created_at": now, "cookies_enc": None,
+                                "password_enc": None, "email": None, "email_password_enc": None,
+                                "mfa_secret_enc": None, "user_agent": None, "proxy_url": None, "headers": None}
+                               | values)
+        with engine.begin() as conn:
+            if inserts:
+                conn.execute(Account.__table__.insert(), inserts)
+            # Group updates by the set of columns they touch so each group is one executemany.
+            groups: dict[tuple[str, ...], list[dict]] = {}
+            for account_id, values in updates:
+                groups.setdefault(tuple(sorted(values)), []).append({"_id": account_id, **values})
+            for columns, params in groups.items():
+                stmt = (update(Account.__table__).where(Account.__table__.c.id == bindparam("_id"))
+                        .values({c: bindparam(c) for c in columns}))
+                conn.execute(stmt, params)
+        result.created += len(inserts)
+        result.updated += len(updates)
+        result.usernames.extend(r.username for r in batch)
+        if progress:
+            progress(len(batch))
+    return result
