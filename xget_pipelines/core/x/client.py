@@ -11,7 +11,8 @@ leaves suspended accounts active and can wait forever on 5xx. Here:
   the account out with the reason;
 - 5xx, timeouts and transport errors are retried with capped exponential backoff, a bounded number of
   times, then ``XRequestError``; other 4xx fail at once (retrying a wrong request cannot help);
-- waiting for an account is bounded by a deadline (``NoAccountAvailable`` says when one frees up).
+- waiting for an account is bounded by a deadline (``NoAccountAvailable`` says when one frees up);
+- a circuit breaker per operation (``breaker.py``) stops asking while X keeps failing it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from twscrape.account import TOKEN  # noqa: E402
 
 from xget_pipelines.core.errors import XRequestError  # noqa: E402
 from xget_pipelines.core.pools.lease import AccountLease, AccountPool  # noqa: E402
+from xget_pipelines.core.x.breaker import CircuitBreaker  # noqa: E402
 from xget_pipelines.core.x.cursors import PageSummary, summarize_page  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,7 @@ class XClient:
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        breaker: CircuitBreaker | None = None,
     ):
         self.graphql_url = graphql_url.rstrip("/")
         self.pool = pool
@@ -96,6 +99,8 @@ class XClient:
         self.max_attempts = max_attempts
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
+        # One breaker per client (a Dagster step runs one client in its own process); share one by passing it.
+        self.breaker = breaker or CircuitBreaker()
         self._http = httpx.Client(timeout=timeout_s, transport=transport)
         self._leases: dict[str, AccountLease] = {}
         self.stats = {"pages": 0, "rate_limited": 0, "retries": 0, "accounts_lost": 0}
@@ -162,10 +167,12 @@ class XClient:
         last_error = ""
         while True:
             lease = self._lease_for(operation)
+            self.breaker.before_request(operation)  # raises CircuitOpen while X is failing this operation
             sent_at = time.time()
             try:
                 rep = self._request(lease, operation, variables)
             except httpx.TransportError as exc:  # timeouts, resets, refused connections
+                self.breaker.failure(operation)
                 failures += 1
                 last_error = f"{type(exc).__name__}: {exc}"
                 if failures >= self.max_attempts:
@@ -175,6 +182,10 @@ class XClient:
 
             lease.record(rep.headers, sent_at=sent_at, received_at=time.time())
             status = rep.status_code
+            if status >= 500:
+                self.breaker.failure(operation)
+            else:
+                self.breaker.success(operation)  # X answered: it is up, whatever it said
             if status == 200:
                 self.stats["pages"] += 1
                 page = FetchedPage(
