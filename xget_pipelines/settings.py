@@ -35,6 +35,9 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8765/i/api/graphql",
         description="X GraphQL base URL: the emulator by default, https://x.com/i/api/graphql for real X.",
     )
+    pool_strategy: Literal["lru", "round_robin"] = Field(
+        default="lru", description="Which free account the lease picks next (see core/pools/lease.py)."
+    )
     x_request_timeout_s: float = 20.0
     x_lease_deadline_s: float = Field(
         default=120.0, description="Longest a scrape waits for a free account before failing with a clear error."

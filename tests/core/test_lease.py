@@ -146,3 +146,20 @@ def test_learned_window_survives_release_and_release_stores_the_reopening(engine
     assert pool.next_free_at("SearchTimeline") == pytest.approx(expected)
     again = pool.lease("SearchTimeline", 5)
     assert again.window_s == pytest.approx(int(now) + 3 - now)
+
+
+@pytest.mark.parametrize("strategy", ["lru", "round_robin"])
+def test_rotation_strategies_cycle_through_every_account(engine, strategy):
+    pool = AccountPool(engine, strategy=strategy)
+    pool.add_accounts([(f"acc{i}", COOKIES) for i in range(4)])
+    order = []
+    for _ in range(8):
+        lease = pool.lease("SearchTimeline", 1)
+        order.append(lease.username)
+        pool.release(lease)
+    assert order == ["acc0", "acc1", "acc2", "acc3"] * 2
+
+
+def test_unknown_strategy_is_refused(engine):
+    with pytest.raises(ValueError, match="use one of lru, round_robin"):
+        AccountPool(engine, strategy="random")

@@ -9,9 +9,10 @@ class ControlPlaneResource(dg.ConfigurableResource):
     """The control-plane SQL database: accounts and their rate-limit windows, watchlist, sessions."""
 
     database_url: str
+    pool_strategy: str = "lru"
 
     def engine(self) -> Engine:
         return get_engine(self.database_url)
 
     def account_pool(self) -> AccountPool:
-        return AccountPool(self.engine())
+        return AccountPool(self.engine(), strategy=self.pool_strategy)

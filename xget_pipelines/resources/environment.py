@@ -14,7 +14,8 @@ def resources_for(settings: Settings) -> dict:
     return {
         "lake": LakeResource(uri=settings.resolved_lake_uri,
                              storage_options_json=json.dumps(settings.lake_storage_options)),
-        "control_plane": ControlPlaneResource(database_url=settings.resolved_database_url),
+        "control_plane": ControlPlaneResource(database_url=settings.resolved_database_url,
+                                              pool_strategy=settings.pool_strategy),
         "x_api": XApiResource(
             graphql_url=settings.x_graphql_url,
             timeout_s=settings.x_request_timeout_s,

@@ -92,6 +92,11 @@ class AccountLease:
         return self.remaining is not None and self.remaining <= 0
 
 
+# Which free account goes next. lru: the one unused longest (spreads load, lets windows refill);
+# round_robin: the next account id after the last one leased for the operation (a fixed cycle).
+STRATEGIES = ("lru", "round_robin")
+
+
 def _now() -> float:
     return time.time()
 
@@ -100,8 +105,12 @@ class AccountPool:
     """The shared pool of X accounts in the control-plane DB."""
 
     def __init__(
-        self, engine: Engine, *, lease_ttl_s: float = 300.0, owner: str | None = None, secrets: SecretBox | None = None
+        self, engine: Engine, *, lease_ttl_s: float = 300.0, owner: str | None = None,
+        secrets: SecretBox | None = None, strategy: str = "lru",
     ):
+        if strategy not in STRATEGIES:
+            raise ValueError(f"unknown rotation strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
+        self.strategy = strategy
         if secrets is None:
             from xget_pipelines.core.pools.secrets_config import configured_secret_box
 
@@ -171,8 +180,16 @@ class AccountPool:
             or_(ao.remaining.is_(None), ao.remaining > 0, ao.reset_at.is_(None), ao.reset_at <= now),
         )
 
+    def _order(self, operation: str) -> list:
+        ao = AccountOperation
+        if self.strategy == "round_robin":
+            last = (select(ao.account_id).where(ao.operation == operation, ao.last_used.is_not(None))
+                    .order_by(ao.last_used.desc()).limit(1).scalar_subquery())
+            return [ao.account_id <= func.coalesce(last, 0), ao.account_id]
+        return [ao.last_used.is_not(None), ao.last_used, ao.id]
+
     def try_lease(self, operation: str) -> AccountLease | None:
-        """Lease the least recently used account whose window for ``operation`` is open, or None."""
+        """Lease the next account (by the pool's strategy) whose window for ``operation`` is open, or None."""
         now = _now()
         ao = AccountOperation
         with self.engine.begin() as conn:
@@ -183,7 +200,7 @@ class AccountPool:
                        Account.username, Account.cookies_enc, Account.user_agent, Account.proxy_url)
                 .join(Account, Account.id == ao.account_id)
                 .where(ao.operation == operation, self._available(now))
-                .order_by(ao.last_used.is_not(None), ao.last_used, ao.id)
+                .order_by(*self._order(operation))
                 .limit(1)
             )
             if not is_sqlite(self.engine):
