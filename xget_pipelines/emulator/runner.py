@@ -112,7 +112,7 @@ def serve(
     cfg: WorldConfig | World | None = None,
     settings: EmulatorSettings | None = None,
     host: str = "127.0.0.1",
-    port: int = 8787,
+    port: int = 8765,  # the default of XGET_EMULATOR_PORT and XGET_X_GRAPHQL_URL
 ) -> None:
     """Generate the world and serve it until interrupted (used by `xget emulator`)."""
     started = time.perf_counter()
