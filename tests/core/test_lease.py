@@ -163,3 +163,47 @@ def test_rotation_strategies_cycle_through_every_account(engine, strategy):
 def test_unknown_strategy_is_refused(engine):
     with pytest.raises(ValueError, match="use one of lru, round_robin"):
         AccountPool(engine, strategy="random")
+
+
+def test_a_window_whose_first_response_was_missed_is_not_reopened_early():
+    from xget_pipelines.core.pools.lease import AccountLease
+
+    lease = AccountLease(1, "a", {}, None, None, "SearchTimeline", row_id=1)
+    lease.record({"x-rate-limit-limit": "3", "x-rate-limit-remaining": "2", "x-rate-limit-reset": "101"},
+                 sent_at=100.0, received_at=100.01)
+    assert lease.window_s == pytest.approx(1.0)
+    # the next window's first response was lost (a timeout): we only see its 2nd and 3rd requests
+    lease.record({"x-rate-limit-limit": "3", "x-rate-limit-remaining": "1", "x-rate-limit-reset": "102"},
+                 sent_at=100.7, received_at=100.71)
+    lease.record({"x-rate-limit-limit": "3", "x-rate-limit-remaining": "0", "x-rate-limit-reset": "102"},
+                 sent_at=100.8, received_at=100.81)
+    assert lease.exhausted and lease.reopens_at == 102  # not the stale 100.01 + 1.0
+
+
+def test_reads_do_not_wait_for_a_writer_on_sqlite(sqlite_url):
+    import threading
+
+    from xget_pipelines.core.db.engine import read_only
+
+    engine = get_engine(sqlite_url)
+    pool = make_pool(engine, 2)
+    holding = threading.Event()
+    release = threading.Event()
+
+    def writer():
+        with engine.begin() as conn:  # holds the write lock
+            conn.exec_driver_sql("update accounts set updated_at = updated_at")
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert holding.wait(5)
+        with read_only(engine) as conn:  # would block on BEGIN IMMEDIATE until the writer ends
+            assert conn.exec_driver_sql("select count(*) from accounts").scalar() == 2
+        assert len(pool.status()) == 2
+        assert thread.is_alive()  # the reads finished while the writer still held its lock
+    finally:
+        release.set()
+        thread.join()

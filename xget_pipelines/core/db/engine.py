@@ -8,8 +8,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Engine, create_engine, event
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _migrated: set[str] = set()
@@ -37,8 +36,11 @@ def get_engine(url: str) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):  # serialise writers up front instead of failing on lock upgrade
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _sqlite_begin(conn):
+            # Writers take the write lock up front (a deferred BEGIN that upgrades later can fail at
+            # once with "database is locked"); reads opened by read_only() do not, so WAL lets them
+            # run while a lease writes.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("xget_read_only") else "BEGIN IMMEDIATE")
     else:
         engine = create_engine(url, pool_pre_ping=True)
     migrate(engine)
@@ -59,5 +61,6 @@ def migrate(engine: Engine) -> None:
         _migrated.add(key)
 
 
-def sessions(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def read_only(engine: Engine) -> Connection:
+    """A connection for reads: on SQLite it does not take the write lock (use as a context manager)."""
+    return engine.connect().execution_options(xget_read_only=True)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Engine, select, update
 
+from xget_pipelines.core.db.engine import read_only
 from xget_pipelines.core.db.models import WatchlistEntry
 from xget_pipelines.core.x.watch import parse_watch_key
 
@@ -31,6 +32,6 @@ def deactivate(engine: Engine, key: str) -> bool:
 
 
 def active_keys(engine: Engine) -> list[str]:
-    with engine.connect() as conn:
+    with read_only(engine) as conn:
         return [r.key for r in conn.execute(
             select(WatchlistEntry.key).where(WatchlistEntry.active.is_(True)).order_by(WatchlistEntry.id))]

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Engine, bindparam, select, update
 
+from xget_pipelines.core.db.engine import read_only
 from xget_pipelines.core.db.models import Account
 from xget_pipelines.core.secrets import SecretBox
 
@@ -74,7 +75,7 @@ def upsert_accounts(
     result = UpsertResult()
     now = datetime.now(timezone.utc)
     latest = {r.username: r for r in records}  # a file naming an account twice: the last line wins
-    with engine.connect() as conn:
+    with read_only(engine) as conn:
         known = {r.username: r.id for r in conn.execute(select(Account.username, Account.id))}
     items = list(latest.values())
     for start in range(0, len(items), batch_size):

@@ -37,7 +37,7 @@ from sqlalchemy import Engine, and_, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from xget_pipelines.core.db.engine import is_sqlite
+from xget_pipelines.core.db.engine import is_sqlite, read_only
 from xget_pipelines.core.db.models import Account, AccountOperation
 from xget_pipelines.core.errors import NoAccountAvailable
 from xget_pipelines.core.secrets import SecretBox
@@ -59,6 +59,7 @@ class AccountLease:
     reset_at: float | None = None
     window_s: float | None = None
     window_started_at: float | None = None
+    window_header_reset: float | None = None  # the reset X announced for the window we saw start
     requests: int = 0
     extra: dict = field(default_factory=dict)
 
@@ -77,6 +78,18 @@ class AccountLease:
             if bound > 0:
                 self.window_s = bound if self.window_s is None else min(self.window_s, bound)
             self.window_started_at = received_at if received_at is not None else time.time()
+            self.window_header_reset = self.reset_at
+        elif self.reset_at is not None and self._in_other_window(self.reset_at):
+            # A window whose first response we did not see (lost to a timeout, or without headers):
+            # its start is unknown, so only the header's reset can be trusted for it.
+            self.window_started_at = None
+            self.window_header_reset = None
+
+    def _in_other_window(self, header_reset: float) -> bool:
+        if self.window_header_reset is not None:
+            return header_reset != self.window_header_reset  # every response of one window has its reset
+        return (self.window_started_at is not None and self.window_s is not None
+                and header_reset - 1 > self.window_started_at + self.window_s)
 
     @property
     def reopens_at(self) -> float | None:
@@ -140,7 +153,7 @@ class AccountPool:
 
     def status(self) -> list[dict]:
         """One row per account: active flag, last error, and per-operation window state."""
-        with self.engine.connect() as conn:
+        with read_only(self.engine) as conn:
             accounts = conn.execute(select(Account).order_by(Account.username)).all()
             ops = conn.execute(select(AccountOperation)).all()
         by_account: dict[int, list] = {}
@@ -256,7 +269,7 @@ class AccountPool:
         leased or not); None when no account is active."""
         now = _now()
         ao = AccountOperation
-        with self.engine.connect() as conn:
+        with read_only(self.engine) as conn:
             active = conn.execute(select(func.count()).select_from(Account).where(Account.active.is_(True))).scalar()
             if not active:
                 return None
@@ -295,7 +308,7 @@ class AccountPool:
             time.sleep(min(max(free_at - _now(), 0.005), 0.25))
 
     def _inactive_summary(self) -> str:
-        with self.engine.connect() as conn:
+        with read_only(self.engine) as conn:
             rows = conn.execute(select(Account.username, Account.error_msg).where(Account.active.is_(False))).all()
         if not rows:
             return ""

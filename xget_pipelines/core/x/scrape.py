@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine, select, update
 
+from xget_pipelines.core.db.engine import read_only
 from xget_pipelines.core.db.models import ScrapeSession
 from xget_pipelines.core.lake.delta import Lake
 from xget_pipelines.core.x import watch
@@ -91,7 +92,7 @@ def close_session(engine: Engine, session_id: str, pages: int, error: str | None
 
 
 def latest_complete_session(engine: Engine, partition_key: str) -> str | None:
-    with engine.connect() as conn:
+    with read_only(engine) as conn:
         return conn.execute(
             select(ScrapeSession.id)
             .where(ScrapeSession.partition_key == partition_key, ScrapeSession.status == "complete")
