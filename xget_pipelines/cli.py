@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from xget_pipelines.cli_proxies import proxies_app
 from xget_pipelines.settings import get_settings
 
 app = typer.Typer(help="XGet: collect and analyse X data on Dagster and Delta Lake.", no_args_is_help=True)
@@ -28,6 +29,7 @@ app.add_typer(lake_app, name="lake")
 app.add_typer(x_app, name="x")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(watch_app, name="watch")
+app.add_typer(proxies_app, name="proxies")
 
 console = Console()
 err = Console(stderr=True)

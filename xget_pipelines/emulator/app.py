@@ -234,6 +234,12 @@ async def ground_truth(request: Request) -> Response:
     return json_response({**st.world.ground_truth(), "watchlist": st.world.watchlist_suggestions()})
 
 
+async def whoami(request: Request) -> Response:
+    """The client address as this server sees it: behind a proxy, the proxy's exit address."""
+    client = request.client
+    return json_response({"ip": client.host if client else None, "port": client.port if client else None})
+
+
 def create_app(world: World, settings: EmulatorSettings | None = None) -> Starlette:
     """The emulator as an ASGI app; `app.state.emulator` exposes its `EmulatorState`."""
     app = Starlette(
@@ -245,6 +251,7 @@ def create_app(world: World, settings: EmulatorSettings | None = None) -> Starle
             Route("/_emulator/stats", stats, methods=["GET"]),
             Route("/_emulator/stats/reset", stats_reset, methods=["POST"]),
             Route("/_emulator/ground_truth", ground_truth, methods=["GET"]),
+            Route("/_emulator/whoami", whoami, methods=["GET"]),
         ]
     )
     app.state.emulator = EmulatorState(world, settings or EmulatorSettings())

@@ -85,3 +85,34 @@ class ScrapeSession(Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Proxy(Base):
+    """An HTTP(S) or SOCKS5 proxy with its health (see ``core/pools/proxies.py``).
+
+    ``username`` is ``""`` when the proxy has no credentials, so the unique key (scheme, host, port,
+    username) also holds for them (SQL treats NULLs as distinct). The password is stored encrypted.
+    """
+
+    __tablename__ = "proxies"
+    __table_args__ = (UniqueConstraint("scheme", "host", "port", "username", name="uq_proxies_endpoint"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scheme: Mapped[str] = mapped_column(String(8))  # http | https | socks5
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(255), default="")
+    password_enc: Mapped[str | None] = mapped_column(Text)
+    country: Mapped[str | None] = mapped_column(String(2), index=True)  # ISO 3166-1 alpha-2, upper case
+    city: Mapped[str | None] = mapped_column(String(128))
+    isp: Mapped[str | None] = mapped_column(String(128))
+    latency_ms: Mapped[float | None] = mapped_column(Float)  # median of the last check's successful attempts
+    success_rate: Mapped[float | None] = mapped_column(Float)  # EWMA over attempts, see proxies.py
+    checks: Mapped[int] = mapped_column(Integer, default=0)  # attempts made through the proxy, ever
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # of which failed
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_check_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="CHECKING", index=True)  # ACTIVE | INACTIVE | CHECKING
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

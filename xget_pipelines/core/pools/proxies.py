@@ -1,0 +1,641 @@
+"""Proxies in the control-plane DB: import, listing, health checks through the proxy to a target.
+
+**Import.** One proxy a line, as a URL (``http://``, ``https://``, ``socks5://``, credentials
+percent-encoded: ``socks5://user:pass@1.2.3.4:1080``), as ``user:pass@host:port`` or as
+``host:port[:user:pass]`` (both with the default scheme, ``http``; in the colon form the password may
+itself contain colons). Optional metadata follows the proxy after whitespace, with or without a leading
+``#``: ``key=value`` pairs separated by ``;`` or whitespace, keys ``country`` (ISO 3166 alpha-2, alias
+``cc``), ``city`` and ``isp``, e.g. ``socks5://u:p@1.2.3.4:1080 # country=DE; city=Frankfurt am Main``.
+Blank lines and lines starting with ``#`` are skipped. A bad line is reported with its number and the
+reason (never the secret) and the good ones are imported. A proxy is identified by (scheme, host, port,
+username): re-importing it updates it instead of duplicating it; a re-import that changes the password
+or names an INACTIVE proxy puts it back to CHECKING ("try it again").
+
+**Status.** ``CHECKING``: imported and not yet verified (new, re-imported with new credentials or after
+it went INACTIVE); never handed out. ``ACTIVE``: its last successful attempt is more recent than
+``max_failures`` failed ones. ``INACTIVE``: ``max_failures`` (default 3) attempts in a row failed
+(a check makes ``attempts`` of them, default 3, so one check of a dead proxy takes it out while one
+timeout in three does not), or a check of a CHECKING proxy had no successful attempt at all;
+``last_error`` says why. Any later successful attempt reactivates it.
+
+**Health.** Each attempt is one GET of the target through the proxy on a new connection (so it measures
+connecting to the proxy, the proxy's handshake and authentication, and the request through it), bounded
+by ``timeout_s`` as a whole. ``latency_ms`` is the median of the successful attempts of the latest check
+that had any (the last known value is kept while a proxy fails). ``success_rate`` is an exponentially
+weighted moving average over attempts, ``rate += 0.2 * (outcome - rate)`` with outcome 1 or 0 (the first
+attempt sets it): the last 10 attempts carry ~89% of the weight. ``checks``/``failures`` count every
+attempt ever (lifetime ratio). Clients report real traffic through :meth:`ProxyPool.report`, which feeds
+the same statistics.
+
+**Ranking.** ``available`` lists ACTIVE proxies best first by ``latency_ms / success_rate``, the expected
+latency per successful request (unmeasured proxies last).
+
+**Secrets.** Passwords are encrypted at rest (``core/secrets.py``). Only :meth:`ProxyPool.url_for` returns
+a URL with the credentials, for the HTTP client; everything printed, logged or raised uses
+:func:`redact_url` (``http://user:***@host:port``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import ipaddress
+import logging
+import re
+import ssl
+import statistics
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import NamedTuple
+from urllib.parse import quote, unquote, urlsplit
+
+from sqlalchemy import Engine, delete, select, update
+
+from xget_pipelines.core.db.engine import read_only
+from xget_pipelines.core.db.models import Proxy
+from xget_pipelines.core.errors import XGetError
+from xget_pipelines.core.pools.importing import BadLine
+from xget_pipelines.core.secrets import REDACTED, SecretBox, SecretKeyError
+
+log = logging.getLogger(__name__)
+
+SCHEMES = ("http", "https", "socks5")
+ACTIVE, INACTIVE, CHECKING = "ACTIVE", "INACTIVE", "CHECKING"
+STATUSES = (ACTIVE, INACTIVE, CHECKING)
+EWMA_ALPHA = 0.2
+DEFAULT_MAX_FAILURES = 3
+META_KEYS = {"country": "country", "cc": "country", "country_code": "country", "city": "city", "isp": "isp"}
+_LABEL = r"[A-Za-z0-9_][A-Za-z0-9_-]{0,62}"
+_HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*\.?$")
+_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+_URL_CREDENTIALS = re.compile(r"(?P<pre>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*):[^@\s]*@")
+
+
+class _RedactSocksAuth(logging.Filter):
+    """httpcore's DEBUG trace of a SOCKS handshake prints ``auth=(b'user', b'password')`` (its last field):
+    cut it. Installed on import of this module, i.e. by whatever checks or hands out proxies."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and "auth=" in record.msg:
+            record.msg = re.sub(r"auth=\(.*", f"auth={REDACTED}", record.msg, flags=re.S)
+        return True
+
+
+if not any(isinstance(f, _RedactSocksAuth) for f in logging.getLogger("httpcore.socks").filters):
+    logging.getLogger("httpcore.socks").addFilter(_RedactSocksAuth())
+
+
+class ProxyError(XGetError):
+    """A proxy operation failed (unknown proxy, bad arguments)."""
+
+
+# -- records and URLs ------------------------------------------------------------------------------------
+
+def _host_for_url(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def build_url(scheme: str, host: str, port: int, username: str | None = None, password: str | None = None,
+              redact: bool = True) -> str:
+    """The proxy URL; with ``redact`` (the default) the password is ``***``."""
+    auth = ""
+    if username:
+        auth = quote(username, safe="")
+        if password is not None:
+            auth += ":" + (REDACTED if redact else quote(password, safe=""))
+        auth += "@"
+    return f"{scheme}://{auth}{_host_for_url(host)}:{port}"
+
+
+def redact_url(url: str) -> str:
+    """Any URL with its password replaced by ``***`` (``http://user:***@host:port``)."""
+    return _URL_CREDENTIALS.sub(lambda m: f"{m.group('pre')}:{REDACTED}@", url)
+
+
+def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """``text`` with URL credentials and the given secrets (as is and percent-encoded) redacted."""
+    text = redact_url(text)
+    for secret in secrets:
+        if secret:
+            for form in {secret, quote(secret, safe="")}:
+                text = text.replace(form, REDACTED)
+    return text
+
+
+@dataclass
+class ProxyRecord:
+    """A proxy as an import file gives it (the password in clear: never print the record itself)."""
+
+    scheme: str
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    country: str | None = None
+    city: str | None = None
+    isp: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str, int, str]:
+        return (self.scheme, self.host, self.port, self.username or "")
+
+    @property
+    def url(self) -> str:
+        """Redacted URL, for display."""
+        return build_url(self.scheme, self.host, self.port, self.username, self.password)
+
+    def __repr__(self) -> str:  # never show the password, even in a debugger or a traceback
+        return f"ProxyRecord({self.url!r}, country={self.country!r}, city={self.city!r}, isp={self.isp!r})"
+
+
+class ParsedProxies(NamedTuple):
+    records: list[ProxyRecord]
+    errors: list[BadLine]
+
+
+def _check_host(host: str) -> str:
+    host = host.strip().lower()
+    if not host:
+        raise ValueError("no host")
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        pass
+    if not _HOSTNAME.match(host):
+        raise ValueError(f"{host[:60]!r} is not a host name or IP address")
+    return host.rstrip(".")
+
+
+def _check_port(raw: str | int | None) -> int:
+    if raw is None or raw == "":
+        raise ValueError("no port")
+    try:
+        port = int(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"port {str(raw)[:10]!r} is not a number") from None
+    if not 1 <= port <= 65535:
+        raise ValueError(f"port {port} is not between 1 and 65535")
+    return port
+
+
+def check_country(value: str | None) -> str | None:
+    """An ISO 3166-1 alpha-2 code, upper case (``de`` -> ``DE``); ValueError otherwise."""
+    if value is None or not value.strip():
+        return None
+    if not _COUNTRY.match(value.strip()):
+        raise ValueError(f"country {value.strip()[:20]!r} is not a 2-letter ISO code such as DE or US")
+    return value.strip().upper()
+
+
+def parse_proxy(spec: str, default_scheme: str = "http") -> ProxyRecord:
+    """One proxy from a URL, ``user:pass@host:port`` or ``host:port[:user:pass]``.
+
+    Raises ValueError with a reason that never contains the password.
+    """
+    spec = spec.strip()
+    if "://" not in spec and "@" in spec:
+        spec = f"{default_scheme}://{spec}"
+    if "://" in spec:
+        scheme = spec.split("://", 1)[0].lower()
+        if scheme not in SCHEMES:
+            raise ValueError(f"scheme {scheme[:12]!r} is not supported (use {', '.join(SCHEMES)})")
+        parts = urlsplit(spec)
+        netloc_host = parts.netloc.rpartition("@")[2]
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError("a proxy URL has no path, query or fragment "
+                             "(percent-encode / ? # in credentials)")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError(f"port in {netloc_host[:60]!r} is not a number between 1 and 65535") from None
+        host = _check_host(parts.hostname or "")
+        username = unquote(parts.username) if parts.username else None
+        password = unquote(parts.password) if parts.password is not None else None
+        if password is not None and not username:
+            raise ValueError("a password without a user name")
+        return ProxyRecord(scheme, host, _check_port(port), username, password)
+    if default_scheme not in SCHEMES:
+        raise ValueError(f"scheme {default_scheme!r} is not supported (use {', '.join(SCHEMES)})")
+    fields = spec.split(":", 3)
+    if len(fields) not in (2, 4):
+        got = f"{len(fields)} field" + "s" * (len(fields) > 1)
+        raise ValueError(f"expected host:port or host:port:user:pass (or a URL), got {got}")
+    host, port = _check_host(fields[0]), _check_port(fields[1].strip())
+    if len(fields) == 2:
+        return ProxyRecord(default_scheme, host, port)
+    username, password = fields[2].strip(), fields[3].strip()
+    if not username:
+        raise ValueError("empty user name")
+    return ProxyRecord(default_scheme, host, port, username, password)
+
+
+def _parse_metadata(text: str) -> dict[str, str]:
+    text = text.strip().removeprefix("#").strip()
+    values: dict[str, str] = {}
+    for chunk in filter(None, (c.strip() for c in re.split(r"[;,]", text))):
+        for pair in re.split(r"\s+(?=[A-Za-z_]+\s*=)", chunk):
+            key, sep, value = pair.partition("=")
+            key = key.strip().lower()
+            if not sep:
+                raise ValueError(f"metadata {pair[:30]!r} is not key=value (keys: country, city, isp)")
+            if key not in META_KEYS:
+                raise ValueError(f"unknown metadata {key[:20]!r} (keys: country, city, isp)")
+            values[META_KEYS[key]] = value.strip().strip("\"'")
+    return values
+
+
+def parse_proxy_lines(text: str, default_scheme: str = "http", country: str | None = None) -> ParsedProxies:
+    """Proxies, one a line (see the module doc). ``country`` applies to lines that do not name one."""
+    out = ParsedProxies([], [])
+    default_country = check_country(country)
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        spec, _, rest = line.strip().replace("\t", " ").partition(" ")
+        try:
+            record = parse_proxy(spec, default_scheme)
+            meta = _parse_metadata(rest) if rest.strip() else {}
+            record.country = check_country(meta.get("country")) or default_country
+            record.city = meta.get("city") or None
+            record.isp = meta.get("isp") or None
+            if record.city and len(record.city) > 128 or record.isp and len(record.isp) > 128:
+                raise ValueError("city and isp are at most 128 characters")
+        except ValueError as exc:
+            out.errors.append(BadLine(number, str(exc)))
+            continue
+        out.records.append(record)
+    return out
+
+
+# -- what the pool shows ---------------------------------------------------------------------------------
+
+@dataclass
+class ProxyInfo:
+    """A stored proxy without its secret (safe to print)."""
+
+    id: int
+    scheme: str
+    host: str
+    port: int
+    username: str | None
+    has_password: bool
+    country: str | None
+    city: str | None
+    isp: str | None
+    latency_ms: float | None
+    success_rate: float | None
+    checks: int
+    failures: int
+    consecutive_failures: int
+    last_check_at: datetime | None
+    last_error: str | None
+    status: str
+
+    @property
+    def url(self) -> str:
+        """Redacted URL: ``scheme://user:***@host:port``."""
+        return build_url(self.scheme, self.host, self.port, self.username, "x" if self.has_password else None)
+
+    @property
+    def score(self) -> float:
+        """Expected latency per successful request (lower is better; unmeasured: infinite)."""
+        if self.latency_ms is None or self.success_rate is None:
+            return float("inf")
+        return self.latency_ms / max(self.success_rate, 0.01)
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "proxy": self.url, "status": self.status, "country": self.country,
+                "city": self.city, "isp": self.isp, "latency_ms": self.latency_ms,
+                "success_rate": self.success_rate, "checks": self.checks, "failures": self.failures,
+                "last_check_at": self.last_check_at, "last_error": self.last_error}
+
+
+def _info(row) -> ProxyInfo:
+    return ProxyInfo(
+        id=row.id, scheme=row.scheme, host=row.host, port=row.port, username=row.username or None,
+        has_password=row.password_enc is not None, country=row.country, city=row.city, isp=row.isp,
+        latency_ms=row.latency_ms, success_rate=row.success_rate, checks=row.checks or 0,
+        failures=row.failures or 0, consecutive_failures=row.consecutive_failures or 0,
+        last_check_at=row.last_check_at, last_error=row.last_error, status=row.status,
+    )
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Attempt:
+    ok: bool
+    latency_ms: float | None = None
+    error: str | None = None
+    exit_ip: str | None = None
+    exit_port: int | None = None
+
+
+@dataclass
+class CheckResult:
+    """One proxy's check: its attempts and the status it has afterwards."""
+
+    proxy_id: int
+    proxy: str  # redacted URL
+    status: str
+    attempts: int
+    successes: int
+    latency_ms: float | None  # median of this check's successful attempts
+    success_rate: float | None  # the stored EWMA after this check
+    error: str | None  # reason of the last failed attempt
+    exit_ip: str | None = None  # the client address the target saw (JSON ``ip``), e.g. /_emulator/whoami
+    exit_port: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.successes > 0
+
+
+def default_target_url() -> str:
+    """The emulator's ``/_emulator/whoami`` at the configured emulator address."""
+    from xget_pipelines.settings import get_settings
+
+    s = get_settings()
+    return f"http://{_host_for_url(s.emulator_host)}:{s.emulator_port}/_emulator/whoami"
+
+
+# -- the pool --------------------------------------------------------------------------------------------
+
+class ProxyPool:
+    """Proxies in the control-plane DB. ``secrets`` defaults to the installation's SecretBox."""
+
+    def __init__(self, engine: Engine, secrets: SecretBox | None = None):
+        self.engine = engine
+        self._secrets = secrets
+
+    @property
+    def secrets(self) -> SecretBox:
+        if self._secrets is None:
+            from xget_pipelines.core.pools.secrets_config import configured_secret_box
+
+            self._secrets = configured_secret_box()
+        return self._secrets
+
+    def __repr__(self) -> str:
+        return f"ProxyPool({self.engine.url!r})"
+
+    # -- import ------------------------------------------------------------------------------------------
+
+    def import_proxies(self, records: Sequence[ProxyRecord], progress: Callable[[int], None] | None = None,
+                       batch_size: int = 500) -> ImportResult:
+        """Insert new proxies and update known ones (by scheme, host, port, username)."""
+        result = ImportResult()
+        now = datetime.now(timezone.utc)
+        latest = {r.key: r for r in records}  # a file naming a proxy twice: the last line wins
+        cols = Proxy.__table__.c
+        with read_only(self.engine) as conn:
+            rows = conn.execute(select(cols.id, cols.scheme, cols.host, cols.port, cols.username,
+                                       cols.password_enc, cols.status))
+            known = {(r.scheme, r.host, r.port, r.username): r for r in rows}
+        items = list(latest.values())
+        for start in range(0, len(items), batch_size):
+            batch = items[start:start + batch_size]
+            with self.engine.begin() as conn:
+                for record in batch:
+                    values: dict = {"updated_at": now}
+                    for name in ("country", "city", "isp"):
+                        if getattr(record, name) is not None:
+                            values[name] = getattr(record, name)
+                    row = known.get(record.key)
+                    if row is None:
+                        values |= {"scheme": record.scheme, "host": record.host, "port": record.port,
+                                   "username": record.username or "",
+                                   "password_enc": self.secrets.encrypt(record.password),
+                                   "status": CHECKING, "checks": 0, "failures": 0, "consecutive_failures": 0,
+                                   "created_at": now}
+                        new_id = conn.execute(Proxy.__table__.insert().values(values)).inserted_primary_key[0]
+                        result.created += 1
+                        result.ids.append(new_id)
+                        continue
+                    changed = False
+                    stored = self._decrypt_or_none(row.password_enc) if record.password is not None else None
+                    if record.password is not None and stored != record.password:
+                        values["password_enc"] = self.secrets.encrypt(record.password)
+                        changed = True
+                    if changed or row.status == INACTIVE:
+                        values |= {"status": CHECKING, "consecutive_failures": 0, "last_error": None}
+                    conn.execute(update(Proxy.__table__).where(cols.id == row.id).values(values))
+                    result.updated += 1
+                    result.ids.append(row.id)
+            if progress:
+                progress(len(batch))
+        log.info("proxies imported: %d added, %d updated", result.created, result.updated)
+        return result
+
+    def _decrypt_or_none(self, token: str | None) -> str | None:
+        try:
+            return self.secrets.decrypt(token)
+        except SecretKeyError:  # encrypted with another key: the re-import replaces it
+            return None
+
+    # -- reading -----------------------------------------------------------------------------------------
+
+    def list(self, status: str | None = None, country: str | None = None,
+             max_latency_ms: float | None = None, min_success_rate: float | None = None) -> list[ProxyInfo]:
+        """Proxies filtered by status, country and latency: ACTIVE first, then best first (see ``score``)."""
+        table = Proxy.__table__
+        stmt = select(table)
+        if status is not None:
+            if status.upper() not in STATUSES:
+                raise ProxyError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+            stmt = stmt.where(table.c.status == status.upper())
+        if country is not None:
+            stmt = stmt.where(table.c.country == check_country(country))
+        if max_latency_ms is not None:
+            stmt = stmt.where(table.c.latency_ms.is_not(None), table.c.latency_ms <= max_latency_ms)
+        if min_success_rate is not None:
+            stmt = stmt.where(table.c.success_rate.is_not(None), table.c.success_rate >= min_success_rate)
+        with read_only(self.engine) as conn:
+            rows = [_info(r) for r in conn.execute(stmt)]
+        order = {ACTIVE: 0, CHECKING: 1, INACTIVE: 2}
+        return sorted(rows, key=lambda p: (order.get(p.status, 3), p.score, p.id))
+
+    def available(self, country: str | None = None, max_latency_ms: float | None = None,
+                  min_success_rate: float | None = None) -> list[ProxyInfo]:
+        """ACTIVE proxies, best first, optionally only in ``country`` and at most ``max_latency_ms``."""
+        return self.list(ACTIVE, country, max_latency_ms, min_success_rate)
+
+    def pick(self, country: str | None = None, max_latency_ms: float | None = None,
+             exclude: Iterable[int] = ()) -> ProxyInfo | None:
+        """The best available proxy not in ``exclude`` (the hook for assigning a proxy to an account)."""
+        skip = set(exclude)
+        return next((p for p in self.available(country, max_latency_ms) if p.id not in skip), None)
+
+    def get(self, proxy_id: int) -> ProxyInfo:
+        with read_only(self.engine) as conn:
+            row = conn.execute(select(Proxy.__table__).where(Proxy.__table__.c.id == proxy_id)).first()
+        if row is None:
+            raise ProxyError(f"no proxy with id {proxy_id} (see `xget proxies list`)")
+        return _info(row)
+
+    def url_for(self, proxy_id: int) -> str:
+        """The proxy URL with its credentials, for the HTTP client only: never print or log it."""
+        with read_only(self.engine) as conn:
+            row = conn.execute(select(Proxy.__table__).where(Proxy.__table__.c.id == proxy_id)).first()
+        if row is None:
+            raise ProxyError(f"no proxy with id {proxy_id} (see `xget proxies list`)")
+        return build_url(row.scheme, row.host, row.port, row.username or None,
+                         self.secrets.decrypt(row.password_enc), redact=False)
+
+    def remove(self, proxy_ids: Iterable[int]) -> int:
+        ids = list(proxy_ids)
+        with self.engine.begin() as conn:
+            return conn.execute(delete(Proxy.__table__).where(Proxy.__table__.c.id.in_(ids))).rowcount
+
+    # -- health ------------------------------------------------------------------------------------------
+
+    def report(self, proxy_id: int, ok: bool, latency_ms: float | None = None, error: str | None = None,
+               max_failures: int = DEFAULT_MAX_FAILURES) -> str:
+        """Record the outcome of real traffic through a proxy (same statistics as a check); its new status."""
+        return self._record(proxy_id, [Attempt(ok, latency_ms if ok else None, None if ok else error)],
+                            max_failures).status
+
+    def _record(self, proxy_id: int, attempts: Sequence[Attempt], max_failures: int) -> CheckResult:
+        table = Proxy.__table__
+        now = datetime.now(timezone.utc)
+        with self.engine.begin() as conn:
+            stmt = select(table).where(table.c.id == proxy_id)
+            if self.engine.dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE already serialises writers
+                stmt = stmt.with_for_update()
+            row = conn.execute(stmt).first()
+            if row is None:
+                raise ProxyError(f"no proxy with id {proxy_id}")
+            rate, in_a_row = row.success_rate, row.consecutive_failures or 0
+            checks, failures = row.checks or 0, row.failures or 0
+            for a in attempts:
+                rate = float(a.ok) if rate is None else rate + EWMA_ALPHA * (float(a.ok) - rate)
+                checks += 1
+                failures += not a.ok
+                in_a_row = 0 if a.ok else in_a_row + 1
+            good = [a.latency_ms for a in attempts if a.ok and a.latency_ms is not None]
+            latency = statistics.median(good) if good else row.latency_ms
+            last_error = None if attempts[-1].ok else attempts[-1].error
+            if in_a_row >= max_failures or (row.status == CHECKING and not any(a.ok for a in attempts)):
+                status = INACTIVE  # an unverified proxy gets no benefit of the doubt
+            elif any(a.ok for a in attempts):
+                status = ACTIVE
+            else:
+                status = row.status
+            conn.execute(update(table).where(table.c.id == proxy_id).values(
+                success_rate=rate, consecutive_failures=in_a_row, checks=checks, failures=failures,
+                latency_ms=latency, last_error=last_error, status=status, last_check_at=now, updated_at=now))
+        info = _info(row)
+        if status != row.status:
+            level = logging.WARNING if status == INACTIVE else logging.INFO
+            log.log(level, "proxy %s: %s -> %s%s", info.url, row.status, status,
+                    f" ({last_error})" if status == INACTIVE and last_error else "")
+        exit_ = next((a for a in reversed(attempts) if a.ok), None)
+        return CheckResult(
+            proxy_id=proxy_id, proxy=info.url, status=status, attempts=len(attempts),
+            successes=sum(a.ok for a in attempts), latency_ms=statistics.median(good) if good else None,
+            success_rate=rate, error=next((a.error for a in reversed(attempts) if not a.ok), None),
+            exit_ip=exit_.exit_ip if exit_ else None, exit_port=exit_.exit_port if exit_ else None)
+
+    def check(self, proxy_ids: Iterable[int] | None = None, target_url: str | None = None,
+              timeout_s: float = 5.0, attempts: int = 3, concurrency: int = 16,
+              max_failures: int = DEFAULT_MAX_FAILURES, status: str | None = None,
+              progress: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
+        """Check proxies (all, those of ``status``, or ``proxy_ids``) through each to ``target_url``.
+
+        At most ``concurrency`` proxies at once, ``attempts`` sequential GETs each, every GET bounded by
+        ``timeout_s``: a check of one proxy takes at most ``attempts * timeout_s`` plus a DB write.
+        ``progress`` is called with each proxy's result as it is stored. Results are in ``proxy_ids`` order.
+        """
+        coro = self.acheck(proxy_ids, target_url, timeout_s, attempts, concurrency, max_failures, status,
+                           progress)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(coro)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:  # called from async code: own loop, own thread
+            return pool.submit(asyncio.run, coro).result()
+
+    async def acheck(self, proxy_ids: Iterable[int] | None = None, target_url: str | None = None,
+                     timeout_s: float = 5.0, attempts: int = 3, concurrency: int = 16,
+                     max_failures: int = DEFAULT_MAX_FAILURES, status: str | None = None,
+                     progress: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
+        if attempts < 1 or concurrency < 1 or max_failures < 1 or not timeout_s > 0:
+            raise ProxyError("attempts, concurrency and max_failures must be at least 1, timeout_s positive")
+        target = target_url or default_target_url()
+        table = Proxy.__table__
+        stmt = select(table).order_by(table.c.id)
+        if proxy_ids is not None:
+            wanted = list(dict.fromkeys(proxy_ids))
+            stmt = stmt.where(table.c.id.in_(wanted))
+        if status is not None:
+            stmt = stmt.where(table.c.status == status.upper())
+        with read_only(self.engine) as conn:
+            rows = list(conn.execute(stmt))
+        if proxy_ids is not None:
+            missing = sorted(set(wanted) - {r.id for r in rows}) if status is None else []
+            if missing:
+                raise ProxyError(f"no proxy with id {', '.join(map(str, missing))} (see `xget proxies list`)")
+            position = {pid: i for i, pid in enumerate(wanted)}
+            rows.sort(key=lambda r: position[r.id])
+        ssl_context = ssl.create_default_context()  # once: building one per client costs ~20 ms of CPU
+        gate = asyncio.Semaphore(concurrency)
+
+        passwords = {r.id: self.secrets.decrypt(r.password_enc) for r in rows}  # a wrong key fails up front
+
+        async def one(row) -> CheckResult:
+            password = passwords[row.id]
+            url = build_url(row.scheme, row.host, row.port, row.username or None, password, redact=False)
+            async with gate:
+                tries = [await _attempt(url, target, timeout_s, ssl_context, (password,))
+                         for _ in range(attempts)]
+            result = await asyncio.to_thread(self._record, row.id, tries, max_failures)
+            if progress:
+                progress(result)
+            return result
+
+        return list(await asyncio.gather(*(one(r) for r in rows)))
+
+
+async def _attempt(proxy_url: str, target: str, timeout_s: float, ssl_context: ssl.SSLContext,
+                   secrets: tuple[str | None, ...]) -> Attempt:
+    """One GET of ``target`` through the proxy on a fresh connection; never raises, never leaks secrets."""
+    import httpx
+
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(timeout_s):
+            async with httpx.AsyncClient(proxy=proxy_url, timeout=timeout_s, verify=ssl_context,
+                                         trust_env=False, follow_redirects=False) as client:
+                response = await client.get(target, headers={"Cache-Control": "no-cache"})
+                await response.aread()
+    except TimeoutError:
+        return Attempt(False, error=f"timed out after {timeout_s:g} s")
+    except httpx.TimeoutException as exc:
+        return Attempt(False, error=f"timed out after {timeout_s:g} s ({type(exc).__name__})")
+    except httpx.ProxyError as exc:
+        return Attempt(False, error=f"proxy refused: {scrub(str(exc) or type(exc).__name__, secrets)}")
+    except Exception as exc:  # noqa: BLE001 - any failure of the path is the proxy's result, not a crash
+        detail = scrub(str(exc), secrets) or "no detail"
+        return Attempt(False, error=f"{type(exc).__name__}: {detail}"[:500])
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    if response.status_code == 407:
+        return Attempt(False, error="proxy refused the credentials (HTTP 407)")
+    if response.status_code >= 400:
+        return Attempt(False, error=f"HTTP {response.status_code} from the target through the proxy")
+    exit_ip = exit_port = None
+    if "json" in response.headers.get("content-type", ""):
+        try:
+            body = response.json()
+            if isinstance(body, dict):
+                exit_ip = str(body["ip"]) if body.get("ip") is not None else None
+                exit_port = int(body["port"]) if isinstance(body.get("port"), int) else None
+        except ValueError:
+            pass
+    return Attempt(True, latency_ms=elapsed_ms, exit_ip=exit_ip, exit_port=exit_port)
