@@ -35,9 +35,13 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8765/i/api/graphql",
         description="X GraphQL base URL: the emulator by default, https://x.com/i/api/graphql for real X.",
     )
-    pool_strategy: Literal["lru", "round_robin"] = Field(
+    pool_strategy: Literal["lru", "round_robin", "health"] = Field(
         default="lru", description="Which free account the lease picks next (see core/pools/lease.py)."
     )
+    soft_ban_threshold: int = Field(
+        default=3, description="429s in a row while X says requests remain before an account is quarantined."
+    )
+    quarantine_s: float = Field(default=3600.0, description="First quarantine; each one in a row doubles it (max 1 day).")
     x_request_timeout_s: float = 20.0
     x_lease_deadline_s: float = Field(
         default=120.0, description="Longest a scrape waits for a free account before failing with a clear error."

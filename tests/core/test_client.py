@@ -134,3 +134,24 @@ def test_a_response_slower_than_the_timeout_is_retried(emulator_factory, engine)
     with XClient(emu.graphql_url, pool, timeout_s=0.5, backoff_base_s=0.01) as client:
         page = client.fetch("SearchTimeline", search_vars())
     assert page.status == 200 and client.stats["retries"] == 1
+
+
+def test_repeated_soft_bans_quarantine_the_account_for_every_operation(emulator_factory, engine):
+    import sqlalchemy as sa
+
+    emu = emulator_factory(window_seconds=5)
+    pool = register_accounts(emu, engine, ["sb"])
+    set_faults(emu, accounts={"sb": "soft_ban"})
+    with XClient(emu.graphql_url, pool, lease_deadline_s=1, soft_ban_threshold=2) as client:
+        with pytest.raises(NoAccountAvailable):
+            client.fetch("SearchTimeline", search_vars())  # 1st soft ban: rested for a window
+        with engine.begin() as conn:  # pretend the window went by
+            conn.execute(sa.text("update account_operations set reset_at = 0, remaining = null"))
+        with pytest.raises(NoAccountAvailable, match=r"sb \(soft-banned: 2 429s in a row.*quarantined until"):
+            client.fetch("SearchTimeline", search_vars())
+        assert client.stats["accounts_quarantined"] == 1
+        # the quarantine covers every operation, not only the one that was refused
+        with pytest.raises(NoAccountAvailable, match="UserTweets"):
+            client.fetch("UserTweets", watch.user_tweets_variables("1", 20))
+    (acc,) = pool.status()
+    assert acc["active"] is True and acc["quarantined_until"] > time.time() + 3000

@@ -161,7 +161,7 @@ def test_rotation_strategies_cycle_through_every_account(engine, strategy):
 
 
 def test_unknown_strategy_is_refused(engine):
-    with pytest.raises(ValueError, match="use one of lru, round_robin"):
+    with pytest.raises(ValueError, match="use one of lru, round_robin, health"):
         AccountPool(engine, strategy="random")
 
 
@@ -207,3 +207,31 @@ def test_reads_do_not_wait_for_a_writer_on_sqlite(sqlite_url):
     finally:
         release.set()
         thread.join()
+
+
+def test_quarantine_doubles_in_a_row_and_a_served_recheck_ends_it(engine):
+    pool = make_pool(engine, 1)
+    first = pool.quarantine(pool.lease("SearchTimeline", 1), "soft-banned", base_s=0.2)
+    assert pool.try_lease("UserTweets") is None  # every operation rests
+    assert pool.next_free_at("UserTweets") == pytest.approx(first)
+    second = pool.quarantine(pool.lease("SearchTimeline", 1), "soft-banned again", base_s=0.2)
+    assert second - time.time() == pytest.approx(0.4, abs=0.1) and second > first
+    recheck = pool.lease("SearchTimeline", 2)  # waits the quarantine out
+    assert time.time() >= second
+    recheck.successes = 1
+    pool.release(recheck)
+    third = pool.quarantine(pool.lease("SearchTimeline", 1), "soft-banned later", base_s=0.2)
+    assert third - time.time() == pytest.approx(0.2, abs=0.1)  # the series was reset
+
+
+def test_health_strategy_prefers_accounts_that_fail_less(engine):
+    pool = AccountPool(engine, strategy="health")
+    pool.add_accounts([(f"acc{i}", COOKIES) for i in range(3)])
+    leases = [pool.lease("SearchTimeline", 1) for _ in range(3)]
+    for lease, errors in zip(leases, (5, 0, 1)):
+        lease.requests, lease.errors = 10, errors
+        pool.release(lease)
+    order = []
+    for _ in range(3):
+        order.append(pool.lease("SearchTimeline", 1).username)
+    assert order == ["acc1", "acc2", "acc0"]

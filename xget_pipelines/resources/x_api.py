@@ -13,6 +13,9 @@ class XApiResource(dg.ConfigurableResource):
     max_pages_per_partition: int = 50
     page_size: int = 20
     timeline_days: int = 2
+    soft_ban_threshold: int = 3
+    quarantine_s: float = 3600.0
 
     def client(self, pool: AccountPool) -> XClient:
-        return XClient(self.graphql_url, pool, timeout_s=self.timeout_s, lease_deadline_s=self.lease_deadline_s)
+        return XClient(self.graphql_url, pool, timeout_s=self.timeout_s, lease_deadline_s=self.lease_deadline_s,
+                       soft_ban_threshold=self.soft_ban_threshold, quarantine_s=self.quarantine_s)

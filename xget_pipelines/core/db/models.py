@@ -33,6 +33,9 @@ class Account(Base):
     proxy_url: Mapped[str | None] = mapped_column(String(512))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     error_msg: Mapped[str | None] = mapped_column(Text)
+    # A soft-banned account rests until then (unix seconds); each quarantine in a row doubles the rest.
+    quarantined_until: Mapped[float | None] = mapped_column(Float)
+    quarantines: Mapped[int] = mapped_column(Integer, default=0)
     last_used: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -55,6 +58,8 @@ class AccountOperation(Base):
     leased_until: Mapped[float | None] = mapped_column(Float)  # unix seconds; a crashed holder's lease expires
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    errors: Mapped[int] = mapped_column(BigInteger, default=0)  # 5xx, timeouts, refusals: health weighting
+    soft_bans: Mapped[int] = mapped_column(Integer, default=0)  # 429s in a row while X said requests remained
     last_used: Mapped[float | None] = mapped_column(Float)
 
 

@@ -60,7 +60,10 @@ class AccountLease:
     window_s: float | None = None
     window_started_at: float | None = None
     window_header_reset: float | None = None  # the reset X announced for the window we saw start
+    soft_bans: int = 0  # 429s in a row while X said requests remained (kept across leases)
     requests: int = 0
+    successes: int = 0
+    errors: int = 0
     extra: dict = field(default_factory=dict)
 
     def record(self, headers: Mapping[str, str], sent_at: float | None = None, received_at: float | None = None) -> None:
@@ -106,8 +109,9 @@ class AccountLease:
 
 
 # Which free account goes next. lru: the one unused longest (spreads load, lets windows refill);
-# round_robin: the next account id after the last one leased for the operation (a fixed cycle).
-STRATEGIES = ("lru", "round_robin")
+# round_robin: the next account id after the last one leased for the operation (a fixed cycle);
+# health: the lowest share of failed requests for the operation first, then lru.
+STRATEGIES = ("lru", "round_robin", "health")
 
 
 def _now() -> float:
@@ -160,10 +164,12 @@ class AccountPool:
         for op in ops:
             by_account.setdefault(op.account_id, []).append(
                 {"operation": op.operation, "remaining": op.remaining, "limit": op.window_limit,
-                 "reset_at": op.reset_at, "requests": op.requests}
+                 "reset_at": op.reset_at, "requests": op.requests, "errors": op.errors,
+                 "soft_bans": op.soft_bans}
             )
         return [
             {"username": a.username, "active": a.active, "error": a.error_msg,
+             "quarantined_until": a.quarantined_until if (a.quarantined_until or 0) > _now() else None,
              "operations": by_account.get(a.id, [])}
             for a in accounts
         ]
@@ -189,6 +195,7 @@ class AccountPool:
         ao = AccountOperation
         return and_(
             Account.active.is_(True),
+            or_(Account.quarantined_until.is_(None), Account.quarantined_until <= now),
             or_(ao.leased_until.is_(None), ao.leased_until <= now),
             or_(ao.remaining.is_(None), ao.remaining > 0, ao.reset_at.is_(None), ao.reset_at <= now),
         )
@@ -199,7 +206,10 @@ class AccountPool:
             last = (select(ao.account_id).where(ao.operation == operation, ao.last_used.is_not(None))
                     .order_by(ao.last_used.desc()).limit(1).scalar_subquery())
             return [ao.account_id <= func.coalesce(last, 0), ao.account_id]
-        return [ao.last_used.is_not(None), ao.last_used, ao.id]
+        lru = [ao.last_used.is_not(None), ao.last_used, ao.id]
+        if self.strategy == "health":
+            return [(ao.errors * 1.0) / (ao.requests + 1), *lru]
+        return lru
 
     def try_lease(self, operation: str) -> AccountLease | None:
         """Lease the next account (by the pool's strategy) whose window for ``operation`` is open, or None."""
@@ -209,7 +219,7 @@ class AccountPool:
             self._seed_operation(conn, operation)
             stmt = (
                 select(ao.id, ao.account_id, ao.window_limit, ao.remaining, ao.reset_at, ao.window_s,
-                       ao.window_started_at,
+                       ao.window_started_at, ao.soft_bans,
                        Account.username, Account.cookies_enc, Account.user_agent, Account.proxy_url)
                 .join(Account, Account.id == ao.account_id)
                 .where(ao.operation == operation, self._available(now))
@@ -242,6 +252,7 @@ class AccountPool:
             reset_at=None if window_open else state.reset_at,
             window_s=state.window_s,
             window_started_at=None if window_open else state.window_started_at,
+            soft_bans=state.soft_bans or 0,
         )
 
     def release(self, lease: AccountLease) -> None:
@@ -255,14 +266,32 @@ class AccountPool:
                     leased_until=None, lease_owner=None, window_limit=lease.limit,
                     remaining=lease.remaining, reset_at=lease.reopens_at, window_s=lease.window_s,
                     window_started_at=lease.window_started_at,
-                    requests=ao.requests + lease.requests, last_used=_now(),
+                    requests=ao.requests + lease.requests, errors=ao.errors + lease.errors,
+                    soft_bans=lease.soft_bans, last_used=_now(),
                 )
             )
+            served = {"quarantines": 0} if lease.successes else {}  # the recheck after a quarantine passed
             conn.execute(
                 update(Account).where(Account.id == lease.account_id)
-                .values(last_used=datetime.now(timezone.utc))
+                .values(last_used=datetime.now(timezone.utc), **served)
             )
-        lease.requests = 0
+        lease.requests = lease.successes = lease.errors = 0
+
+    def quarantine(self, lease: AccountLease, reason: str, base_s: float = 3600.0, max_s: float = 86400.0) -> float:
+        """Rest a soft-banned account for every operation; the rest doubles with each quarantine in a
+        row. The first lease after it is the recheck: a served request ends the series. Returns the end."""
+        now = _now()
+        with self.engine.begin() as conn:
+            count = conn.execute(select(Account.quarantines).where(Account.id == lease.account_id)).scalar() or 0
+            until = now + min(base_s * 2 ** count, max_s)
+            conn.execute(update(Account).where(Account.id == lease.account_id).values(
+                quarantined_until=until, quarantines=count + 1,
+                error_msg=f"{reason}; quarantined until "
+                          f"{datetime.fromtimestamp(until, timezone.utc):%Y-%m-%d %H:%M:%S} UTC",
+                updated_at=datetime.now(timezone.utc)))
+        lease.soft_bans = 0
+        self.release(lease)
+        return until
 
     def next_free_at(self, operation: str) -> float | None:
         """When the earliest active account's window for ``operation`` opens (now if one is open,
@@ -274,7 +303,7 @@ class AccountPool:
             if not active:
                 return None
             rows = conn.execute(
-                select(ao.reset_at, ao.remaining)
+                select(ao.reset_at, ao.remaining, Account.quarantined_until)
                 .join(Account, Account.id == ao.account_id)
                 .where(ao.operation == operation, Account.active.is_(True))
             ).all()
@@ -283,7 +312,8 @@ class AccountPool:
         # A window's reset time is known exactly. A lease held by another worker can end any moment
         # (or expire by itself), so it never makes a waiter give up early.
         times = [
-            r.reset_at if (r.remaining is not None and r.remaining <= 0 and r.reset_at) else now
+            max(r.reset_at if (r.remaining is not None and r.remaining <= 0 and r.reset_at) else now,
+                r.quarantined_until or now)
             for r in rows
         ]
         return min(times)
@@ -309,9 +339,10 @@ class AccountPool:
 
     def _inactive_summary(self) -> str:
         with read_only(self.engine) as conn:
-            rows = conn.execute(select(Account.username, Account.error_msg).where(Account.active.is_(False))).all()
+            rows = conn.execute(select(Account.username, Account.error_msg).where(
+                or_(Account.active.is_(False), Account.quarantined_until > _now()))).all()
         if not rows:
             return ""
         shown = ", ".join(f"{r.username} ({r.error_msg or 'no reason'})" for r in rows[:5])
         more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
-        return f"{len(rows)} inactive: {shown}{more}"
+        return f"{len(rows)} inactive or quarantined: {shown}{more}"

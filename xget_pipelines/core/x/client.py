@@ -92,6 +92,8 @@ class XClient:
         backoff_max_s: float = 30.0,
         transport: httpx.BaseTransport | None = None,
         breaker: CircuitBreaker | None = None,
+        soft_ban_threshold: int = 3,
+        quarantine_s: float = 3600.0,
     ):
         self.graphql_url = graphql_url.rstrip("/")
         self.pool = pool
@@ -101,9 +103,11 @@ class XClient:
         self.backoff_max_s = backoff_max_s
         # One breaker per client (a Dagster step runs one client in its own process); share one by passing it.
         self.breaker = breaker or CircuitBreaker()
+        self.soft_ban_threshold = soft_ban_threshold
+        self.quarantine_s = quarantine_s
         self._http = httpx.Client(timeout=timeout_s, transport=transport)
         self._leases: dict[str, AccountLease] = {}
-        self.stats = {"pages": 0, "rate_limited": 0, "retries": 0, "accounts_lost": 0}
+        self.stats = {"pages": 0, "rate_limited": 0, "retries": 0, "accounts_lost": 0, "accounts_quarantined": 0}
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -173,6 +177,7 @@ class XClient:
                 rep = self._request(lease, operation, variables)
             except httpx.TransportError as exc:  # timeouts, resets, refused connections
                 self.breaker.failure(operation)
+                lease.errors += 1
                 failures += 1
                 last_error = f"{type(exc).__name__}: {exc}"
                 if failures >= self.max_attempts:
@@ -184,10 +189,13 @@ class XClient:
             status = rep.status_code
             if status >= 500:
                 self.breaker.failure(operation)
+                lease.errors += 1
             else:
                 self.breaker.success(operation)  # X answered: it is up, whatever it said
             if status == 200:
                 self.stats["pages"] += 1
+                lease.successes += 1
+                lease.soft_bans = 0
                 page = FetchedPage(
                     operation=operation, variables=variables, cursor_in=variables.get("cursor"),
                     status=status, account=lease.username, fetched_at=datetime.now(timezone.utc),
@@ -203,6 +211,7 @@ class XClient:
                 reason = f"{ACCOUNT_FAULTS[refused]} (X code {refused})"
                 log.warning("account %s refused by X for %s: %s", lease.username, operation, reason)
                 self._leases.pop(operation, None)
+                lease.errors += 1
                 self.pool.mark_inactive(lease.account_id, reason)
                 self.pool.release(lease)
                 self.stats["accounts_lost"] += 1
@@ -212,11 +221,22 @@ class XClient:
                 lease.window_started_at = None  # X refused: trust only its reset header from here on
                 if not lease.exhausted or lease.reset_at is None:
                     # 429 while X says requests remain (or says nothing): a soft ban or a missing
-                    # header. Rest the account for a full window rather than hammering it.
-                    log.warning("account %s got 429 with remaining=%s on %s; resting it for a window",
-                                lease.username, lease.remaining, operation)
+                    # header. Rest the account for a full window rather than hammering it; after
+                    # `soft_ban_threshold` in a row, quarantine it for every operation.
+                    lease.soft_bans += 1
                     lease.remaining = 0
                     lease.reset_at = time.time() + FALLBACK_WINDOW_S
+                    if lease.soft_bans >= self.soft_ban_threshold:
+                        self._leases.pop(operation, None)
+                        until = self.pool.quarantine(
+                            lease, f"soft-banned: {lease.soft_bans} 429s in a row while X said requests remained",
+                            base_s=self.quarantine_s)
+                        log.warning("account %s quarantined until %s (soft ban on %s)", lease.username,
+                                    datetime.fromtimestamp(until, timezone.utc).isoformat(), operation)
+                        self.stats["accounts_quarantined"] += 1
+                        continue
+                    log.warning("account %s got 429 while X said requests remained (%d in a row) on %s; "
+                                "resting it for a window", lease.username, lease.soft_bans, operation)
                 self._return(operation)
                 continue
             if status in (401, 403):
