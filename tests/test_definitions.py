@@ -17,14 +17,16 @@ def test_assets_checks_jobs_sensors_schedules_exist():
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     assert keys == {
         "raw_x_pages", "cleaned_tweets", "cleaned_users", "cleaned_media",
-        "cleaned_hashtags", "cleaned_mentions", "cleaned_urls",
+        "cleaned_hashtags", "cleaned_mentions", "cleaned_urls", "account_pool_stats",
     }
     checks = {c.name for c in defs.resolve_asset_graph().asset_check_keys}
     assert {"raw_pages_unique", "cleaned_tweets_complete", "cleaned_tweets_unique_per_partition",
             "cleaned_users_unique_per_partition"} <= checks
     assert defs.resolve_job_def("x_ingest").partitions_def is not None
     assert defs.resolve_sensor_def("watchlist_sensor")
+    assert defs.resolve_sensor_def("account_pool_health_sensor")
     assert defs.resolve_schedule_def("daily_ingest_schedule")
+    assert defs.resolve_schedule_def("account_pool_stats_hourly")
 
 
 def test_lineage_and_groups():

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
         default=3, description="429s in a row while X says requests remain before an account is quarantined."
     )
     quarantine_s: float = Field(default=3600.0, description="First quarantine; each one in a row doubles it (max 1 day).")
+    pool_min_usable: int = Field(
+        default=2, description="The pool health sensor alerts when fewer accounts than this can serve."
+    )
+    alert_webhook_url: SecretStr | None = Field(
+        default=None, description="Slack-compatible webhook for alerts (the URL is a secret: never logged)."
+    )
     x_request_timeout_s: float = 20.0
     x_lease_deadline_s: float = Field(
         default=120.0, description="Longest a scrape waits for a free account before failing with a clear error."

@@ -21,6 +21,7 @@ KNOWN_TABLES = (
     "cleaned/hashtags",
     "cleaned/mentions",
     "cleaned/urls",
+    "ops/account_pool",
 )
 
 

@@ -1,0 +1,101 @@
+"""The pool health sensor pages once when the pool runs low and once when it recovers, through a real
+HTTP webhook receiver; the pool statistics asset appends snapshots to the lake."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import dagster as dg
+import pytest
+
+from xget_pipelines.core.db.engine import get_engine
+from xget_pipelines.core.lake.catalog import connect
+from xget_pipelines.core.pools.lease import AccountPool
+from xget_pipelines.resources import ControlPlaneResource, LakeResource
+from xget_pipelines.sensors import account_pool_health_sensor
+from xget_pipelines.settings import get_settings
+
+COOKIES = {"auth_token": "t", "ct0": "c"}
+
+
+@pytest.fixture
+def webhook():
+    received = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", received
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def alert_settings(monkeypatch, webhook):
+    monkeypatch.setenv("XGET_ALERT_WEBHOOK_URL", webhook[0])
+    monkeypatch.setenv("XGET_POOL_MIN_USABLE", "2")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def tick(url, cursor):
+    ctx = dg.build_sensor_context(cursor=cursor, resources={"control_plane": ControlPlaneResource(database_url=url)})
+    result = account_pool_health_sensor(ctx)
+    return result, ctx.cursor
+
+
+def test_low_pool_pages_once_and_recovery_is_announced(sqlite_url, webhook, alert_settings):
+    _, received = webhook
+    engine = get_engine(sqlite_url)
+    pool = AccountPool(engine)
+    pool.add_accounts([("a1", COOKIES), ("a2", COOKIES), ("a3", COOKIES)])
+    result, cursor = tick(sqlite_url, None)
+    assert received == [] and "no change" in result.skip_message
+
+    pool.mark_inactive(1, "suspended (X code 64)")
+    pool.quarantine(pool.lease("SearchTimeline", 1), "soft-banned: 3 429s in a row")
+    result, cursor = tick(sqlite_url, cursor)
+    (alert,) = received
+    assert "pool is low: 1 of 3 X accounts can serve (1 quarantined, 1 inactive" in alert["text"]
+    assert "suspended (X code 64)" in alert["text"] and "soft-banned" in alert["text"]
+    _, cursor = tick(sqlite_url, cursor)
+    assert len(received) == 1  # still low: no second page
+
+    pool.add_accounts([("a4", COOKIES)])
+    _, cursor = tick(sqlite_url, cursor)
+    assert len(received) == 2 and "recovered: 2 of 4" in received[1]["text"]
+
+
+def test_an_unreachable_webhook_does_not_break_the_sensor(sqlite_url, monkeypatch):
+    monkeypatch.setenv("XGET_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/hook")
+    get_settings.cache_clear()
+    import xget_pipelines.core.alerts as alerts
+
+    monkeypatch.setattr(alerts.time, "sleep", lambda s: None)
+    try:
+        result, cursor = tick(sqlite_url, None)  # no accounts at all: low
+        assert "webhook failed" in result.skip_message and json.loads(cursor)["low"] is True
+    finally:
+        get_settings.cache_clear()
+
+
+def test_pool_stats_asset_appends_snapshots(sqlite_url, tmp_path):
+    from xget_pipelines.assets import account_pool_stats
+
+    AccountPool(get_engine(sqlite_url)).add_accounts([("a1", COOKIES), ("a2", COOKIES)])
+    resources = {"lake": LakeResource(uri=str(tmp_path / "lake")),
+                 "control_plane": ControlPlaneResource(database_url=sqlite_url)}
+    for _ in range(2):
+        assert dg.materialize([account_pool_stats], resources=resources).success
+    con = connect(resources["lake"].lake())
+    assert con.execute("select count(*), max(usable), max(total) from ops_account_pool").fetchone() == (2, 2, 2)
