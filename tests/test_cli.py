@@ -119,3 +119,25 @@ def test_accounts_import_reports_bad_lines_imports_good_ones_and_updates_on_reim
     nothing = tmp_path / "bad.csv"
     nothing.write_text("who,what\n1,2\n")
     assert xget("accounts", "import", str(nothing)).exit_code == 1
+
+
+def test_accounts_check_disable_enable(emulator_factory, monkeypatch):
+    import httpx
+
+    emu = emulator_factory(window_seconds=5)
+    monkeypatch.setenv("XGET_X_GRAPHQL_URL", emu.graphql_url)
+    get_settings.cache_clear()
+    accounts = httpx.post(f"{emu.url}/_emulator/accounts", json={"usernames": ["good", "bad"]}).json()
+    for acc in accounts:
+        assert xget("accounts", "add", acc["username"], "--cookies",
+                    f"auth_token={acc['auth_token']}; ct0={acc['ct0']}").exit_code == 0
+    httpx.post(f"{emu.url}/_emulator/faults", json={"accounts": {"bad": "suspended"}}).raise_for_status()
+    result = xget("accounts", "check", "--format", "json")
+    rows = {r["username"]: r for r in map(json.loads, result.stdout.splitlines())}
+    assert rows["good"]["ok"] is True and rows["bad"]["ok"] is False
+    assert rows["bad"]["detail"] == "suspended (X code 64)"
+    assert xget("accounts", "disable", "good", "--reason", "lent to a colleague").exit_code == 0
+    listing = {json.loads(x)["username"]: json.loads(x) for x in xget("accounts", "list", "-f", "json").stdout.splitlines()}
+    assert listing["good"]["state"] == "inactive" and listing["good"]["last error"] == "lent to a colleague"
+    assert xget("accounts", "enable", "good").exit_code == 0
+    assert xget("accounts", "enable", "nobody").exit_code == 1

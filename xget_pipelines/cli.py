@@ -259,6 +259,52 @@ def accounts_list(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format
     _print_rows(["username", "state", "last error", "windows (remaining/limit)"], rows, fmt)
 
 
+@accounts_app.command("check")
+def accounts_check(
+    usernames: Optional[list[str]] = typer.Argument(None, help="Accounts to check (default: every active one)."),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
+) -> None:
+    """Verify accounts with one cheap request each; refused ones leave the pool with the reason."""
+    from rich.progress import Progress
+
+    from xget_pipelines.core.pools.checks import check_account
+    from xget_pipelines.core.pools.lease import AccountPool
+
+    pool = AccountPool(_engine())
+    names = usernames or [a["username"] for a in pool.status() if a["active"]]
+    if not names:
+        _fail("no accounts to check: import some with `xget accounts import`")
+    results = []
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("checking accounts", total=len(names))
+        for name in names:
+            results.append(check_account(pool, get_settings().x_graphql_url, name))
+            progress.advance(task)
+    _print_rows(["username", "ok", "detail"], [(r.username, r.ok, r.detail) for r in results], fmt)
+    if not any(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+@accounts_app.command("disable")
+def accounts_disable(username: str, reason: str = typer.Option("disabled by hand", help="Why (shown in lists).")) -> None:
+    """Take an account out of the pool."""
+    from xget_pipelines.core.pools.lease import AccountPool
+
+    if not AccountPool(_engine()).set_active(username, False, reason):
+        _fail(f"no account {username!r} (see `xget accounts list`)")
+    console.print(f"account {username} disabled: {reason}")
+
+
+@accounts_app.command("enable")
+def accounts_enable(username: str) -> None:
+    """Put an account back in the pool (clears its last error and any quarantine)."""
+    from xget_pipelines.core.pools.lease import AccountPool
+
+    if not AccountPool(_engine()).set_active(username, True):
+        _fail(f"no account {username!r} (see `xget accounts list`)")
+    console.print(f"account {username} enabled")
+
+
 @watch_app.command("add")
 def watch_add(keys: list[str] = typer.Argument(..., help="Search terms or @handles.")) -> None:
     """Add keys to the watchlist; the watchlist sensor turns them into partitions and runs."""

@@ -82,6 +82,14 @@ class AccountPool:
                 .values(active=False, error_msg=reason, updated_at=datetime.now(timezone.utc))
             )
 
+    def set_active(self, username: str, active: bool, reason: str | None = None) -> bool:
+        """Disable an account by hand (with a reason), or enable it again (clears errors and quarantine)."""
+        values = ({"active": False, "error_msg": reason or "disabled by hand"} if not active
+                  else {"active": True, "error_msg": None, "quarantined_until": None, "quarantines": 0})
+        with self.engine.begin() as conn:
+            return conn.execute(update(Account).where(Account.username == username)
+                                .values(updated_at=datetime.now(timezone.utc), **values)).rowcount > 0
+
     def status(self) -> list[dict]:
         """One row per account: active flag, last error, and per-operation window state."""
         with read_only(self.engine) as conn:
@@ -138,7 +146,7 @@ class AccountPool:
             return [(ao.errors * 1.0) / (ao.requests + 1), *lru]
         return lru
 
-    def try_lease(self, operation: str) -> AccountLease | None:
+    def try_lease(self, operation: str, username: str | None = None) -> AccountLease | None:
         """Lease the next account (by the pool's strategy) whose window for ``operation`` is open, or None."""
         now = _now()
         ao = AccountOperation
@@ -149,7 +157,8 @@ class AccountPool:
                        ao.window_started_at, ao.soft_bans,
                        Account.username, Account.cookies_enc, Account.user_agent, Account.proxy_url)
                 .join(Account, Account.id == ao.account_id)
-                .where(ao.operation == operation, self._available(now))
+                .where(ao.operation == operation, self._available(now),
+                       *([Account.username == username] if username else []))
                 .order_by(*self._order(operation))
                 .limit(1)
             )
@@ -220,19 +229,21 @@ class AccountPool:
         self.release(lease)
         return until
 
-    def next_free_at(self, operation: str) -> float | None:
+    def next_free_at(self, operation: str, username: str | None = None) -> float | None:
         """When the earliest active account's window for ``operation`` opens (now if one is open,
-        leased or not); None when no account is active."""
+        leased or not); None when no account is active. ``username`` narrows it to that account."""
         now = _now()
         ao = AccountOperation
+        mine = [Account.username == username] if username else []
         with read_only(self.engine) as conn:
-            active = conn.execute(select(func.count()).select_from(Account).where(Account.active.is_(True))).scalar()
+            active = conn.execute(select(func.count()).select_from(Account)
+                                  .where(Account.active.is_(True), *mine)).scalar()
             if not active:
                 return None
             rows = conn.execute(
                 select(ao.reset_at, ao.remaining, Account.quarantined_until)
                 .join(Account, Account.id == ao.account_id)
-                .where(ao.operation == operation, Account.active.is_(True))
+                .where(ao.operation == operation, Account.active.is_(True), *mine)
             ).all()
         if len(rows) < active:
             return now  # an account has never served this operation
@@ -245,18 +256,18 @@ class AccountPool:
         ]
         return min(times)
 
-    def lease(self, operation: str, deadline_s: float) -> AccountLease:
+    def lease(self, operation: str, deadline_s: float, username: str | None = None) -> AccountLease:
         """Lease an account for ``operation``, waiting at most ``deadline_s`` for one to free up.
 
         Raises ``NoAccountAvailable`` at once when no account is active, or as soon as it is clear the
-        earliest account frees up after the deadline.
+        earliest account frees up after the deadline. ``username`` leases that account only (checks).
         """
         give_up_at = _now() + deadline_s
         while True:
-            lease = self.try_lease(operation)
+            lease = self.try_lease(operation, username)
             if lease is not None:
                 return lease
-            free_at = self.next_free_at(operation)
+            free_at = self.next_free_at(operation, username)
             if free_at is None:
                 raise NoAccountAvailable(operation, None, self._inactive_summary())
             if free_at > give_up_at:

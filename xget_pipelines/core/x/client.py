@@ -94,6 +94,7 @@ class XClient:
         breaker: CircuitBreaker | None = None,
         soft_ban_threshold: int = 3,
         quarantine_s: float = 3600.0,
+        account: str | None = None,
     ):
         self.graphql_url = graphql_url.rstrip("/")
         self.pool = pool
@@ -103,6 +104,7 @@ class XClient:
         self.backoff_max_s = backoff_max_s
         # One breaker per client (a Dagster step runs one client in its own process); share one by passing it.
         self.breaker = breaker or CircuitBreaker()
+        self.account = account  # use only this account (checks); None: any from the pool
         self.soft_ban_threshold = soft_ban_threshold
         self.quarantine_s = quarantine_s
         self._http = httpx.Client(timeout=timeout_s, transport=transport)
@@ -131,7 +133,7 @@ class XClient:
             self._return(operation)
             lease = None
         if lease is None:
-            lease = self.pool.lease(operation, self.lease_deadline_s)
+            lease = self.pool.lease(operation, self.lease_deadline_s, username=self.account)
             self._leases[operation] = lease
         return lease
 
