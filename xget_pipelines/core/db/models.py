@@ -31,6 +31,9 @@ class Account(Base):
     headers: Mapped[dict | None] = mapped_column(JSON)
     user_agent: Mapped[str | None] = mapped_column(String(512))
     proxy_url: Mapped[str | None] = mapped_column(String(512))
+    # The proxy this account is bound to (sticky; see core/pools/binding.py). proxy_url is an
+    # account-specific override kept from import files.
+    proxy_id: Mapped[int | None] = mapped_column(ForeignKey("proxies.id", ondelete="SET NULL"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     error_msg: Mapped[str | None] = mapped_column(Text)
     # A soft-banned account rests until then (unix seconds); each quarantine in a row doubles the rest.

@@ -32,6 +32,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from xget_pipelines.core.db.engine import is_sqlite, read_only
 from xget_pipelines.core.db.models import Account, AccountOperation
 from xget_pipelines.core.errors import NoAccountAvailable
+from xget_pipelines.core.pools import binding
 from xget_pipelines.core.pools.window import AccountLease
 from xget_pipelines.core.secrets import SecretBox
 
@@ -147,7 +148,11 @@ class AccountPool:
         return lru
 
     def try_lease(self, operation: str, username: str | None = None) -> AccountLease | None:
-        """Lease the next account (by the pool's strategy) whose window for ``operation`` is open, or None."""
+        """Lease the next account (by the pool's strategy) whose window for ``operation`` is open, or None.
+
+        The account comes with its proxy (``binding.py``); an account that cannot be bound right now
+        rests, with the reason, and the next candidate is tried.
+        """
         now = _now()
         ao = AccountOperation
         with self.engine.begin() as conn:
@@ -155,7 +160,8 @@ class AccountPool:
             stmt = (
                 select(ao.id, ao.account_id, ao.window_limit, ao.remaining, ao.reset_at, ao.window_s,
                        ao.window_started_at, ao.soft_bans,
-                       Account.username, Account.cookies_enc, Account.user_agent, Account.proxy_url)
+                       Account.username, Account.cookies_enc, Account.user_agent, Account.proxy_url,
+                       Account.proxy_id)
                 .join(Account, Account.id == ao.account_id)
                 .where(ao.operation == operation, self._available(now),
                        *([Account.username == username] if username else []))
@@ -164,10 +170,18 @@ class AccountPool:
             )
             if not is_sqlite(self.engine):
                 stmt = stmt.with_for_update(of=ao, skip_locked=True)
-            row = conn.execute(stmt).first()
-            if row is None:
+            for _ in range(8):  # candidates that must rest for their proxy are skipped
+                state = conn.execute(stmt).first()
+                if state is None:
+                    return None
+                bound = binding.resolve(conn, self.secrets, state.account_id, state.proxy_id, now)
+                if bound.rest_until is None:
+                    break
+                conn.execute(update(Account).where(Account.id == state.account_id).values(
+                    quarantined_until=bound.rest_until, error_msg=bound.reason,
+                    updated_at=datetime.now(timezone.utc)))
+            else:
                 return None
-            state = row
             window_open = state.reset_at is None or state.reset_at <= now
             conn.execute(
                 update(ao)
@@ -180,9 +194,10 @@ class AccountPool:
                 )
             )
         return AccountLease(
-            account_id=state.account_id, username=row.username,
-            cookies=json.loads(self.secrets.decrypt(row.cookies_enc) or "{}"),
-            user_agent=row.user_agent, proxy_url=row.proxy_url, operation=operation, row_id=state.id,
+            account_id=state.account_id, username=state.username,
+            cookies=json.loads(self.secrets.decrypt(state.cookies_enc) or "{}"),
+            user_agent=state.user_agent, proxy_url=bound.proxy_url or state.proxy_url,
+            proxy_id=bound.proxy_id, operation=operation, row_id=state.id,
             limit=state.window_limit,
             remaining=None if window_open else state.remaining,
             reset_at=None if window_open else state.reset_at,

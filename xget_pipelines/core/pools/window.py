@@ -23,11 +23,12 @@ class AccountLease:
 
     account_id: int
     username: str
-    cookies: dict[str, str]
+    cookies: dict[str, str] = field(repr=False)  # secrets: never in a repr, log or traceback
     user_agent: str | None
-    proxy_url: str | None
+    proxy_url: str | None = field(repr=False)
     operation: str
     row_id: int
+    proxy_id: int | None = None  # the bound proxy (proxy_url then carries its credentials)
     limit: int | None = None
     remaining: int | None = None
     reset_at: float | None = None

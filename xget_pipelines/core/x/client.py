@@ -107,9 +107,11 @@ class XClient:
         self.account = account  # use only this account (checks); None: any from the pool
         self.soft_ban_threshold = soft_ban_threshold
         self.quarantine_s = quarantine_s
-        self._http = httpx.Client(timeout=timeout_s, transport=transport)
+        self._timeout_s, self._transport = timeout_s, transport
+        self._clients: dict[str | None, httpx.Client] = {}  # one connection pool per proxy (None: direct)
         self._leases: dict[str, AccountLease] = {}
-        self.stats = {"pages": 0, "rate_limited": 0, "retries": 0, "accounts_lost": 0, "accounts_quarantined": 0}
+        self.stats = {"pages": 0, "rate_limited": 0, "retries": 0, "accounts_lost": 0, "accounts_quarantined": 0,
+                      "proxy_failures": 0}
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -117,7 +119,9 @@ class XClient:
         for lease in self._leases.values():
             self.pool.release(lease)
         self._leases.clear()
-        self._http.close()
+        for http in self._clients.values():
+            http.close()
+        self._clients.clear()
 
     def __enter__(self) -> XClient:
         return self
@@ -161,7 +165,27 @@ class XClient:
             "x-csrf-token": cookies.get("ct0", ""),
             "cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
         }
-        return self._http.get(f"{self.graphql_url}/{query_id(operation)}", params=params, headers=headers)
+        return self._http_for(lease.proxy_url).get(f"{self.graphql_url}/{query_id(operation)}", params=params,
+                                                   headers=headers)
+
+    def _http_for(self, proxy_url: str | None) -> httpx.Client:
+        http = self._clients.get(proxy_url)
+        if http is None:
+            http = httpx.Client(timeout=self._timeout_s, transport=self._transport, proxy=proxy_url)
+            self._clients[proxy_url] = http
+        return http
+
+    def _proxy_failed(self, lease: AccountLease, exc: Exception) -> None:
+        """A transport error through a bound proxy counts against the proxy, not against X. Once the
+        proxy is out, the account is returned so its next lease rebinds it (after its windows end)."""
+        from xget_pipelines.core.pools.proxies import ProxyPool
+
+        status = ProxyPool(self.pool.engine, secrets=self.pool.secrets).report(
+            lease.proxy_id, ok=False, error=type(exc).__name__)
+        self.stats["proxy_failures"] += 1
+        if status != "ACTIVE":
+            log.warning("proxy %s is %s; account %s will be rebound", lease.proxy_id, status, lease.username)
+            self._return(lease.operation)
 
     def _backoff(self, attempt: int) -> None:
         self.stats["retries"] += 1
@@ -178,8 +202,11 @@ class XClient:
             try:
                 rep = self._request(lease, operation, variables)
             except httpx.TransportError as exc:  # timeouts, resets, refused connections
-                self.breaker.failure(operation)
                 lease.errors += 1
+                if lease.proxy_id is not None:
+                    self._proxy_failed(lease, exc)
+                else:
+                    self.breaker.failure(operation)
                 failures += 1
                 last_error = f"{type(exc).__name__}: {exc}"
                 if failures >= self.max_attempts:

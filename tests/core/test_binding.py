@@ -1,0 +1,91 @@
+"""Sticky account-to-proxy binding with real proxy servers (proxy.py) between XGet and the emulator."""
+
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import register_accounts
+from tests.proxy_servers import start_http_proxy
+from xget_pipelines.core.db.engine import get_engine
+from xget_pipelines.core.errors import NoAccountAvailable
+from xget_pipelines.core.pools.proxies import ACTIVE, INACTIVE, ProxyPool, parse_proxy_lines
+from xget_pipelines.core.x import watch
+from xget_pipelines.core.x.client import XClient
+
+
+@pytest.fixture
+def proxies(tmp_path):
+    servers = [start_http_proxy(tmp_path / f"p{i}") for i in range(2)]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+def setup_pool(emu, engine, proxies, names):
+    pool = register_accounts(emu, engine, names)
+    records, errors = parse_proxy_lines("\n".join(s.url() for s in proxies))
+    assert not errors
+    proxy_pool = ProxyPool(engine)
+    ids = proxy_pool.import_proxies(records).ids
+    results = proxy_pool.check(ids, target_url=f"{emu.url}/_emulator/whoami", attempts=1)
+    assert all(r.status == ACTIVE for r in results)
+    return pool, proxy_pool, ids
+
+
+def bindings(engine):
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.text("select username, proxy_id from accounts")).all())
+
+
+def test_accounts_are_spread_over_proxies_stick_to_them_and_traffic_goes_through(
+    emulator_factory, sqlite_url, proxies
+):
+    emu = emulator_factory(window_seconds=5)
+    engine = get_engine(sqlite_url)
+    pool, _, ids = setup_pool(emu, engine, proxies, ["b1", "b2"])
+    with XClient(emu.graphql_url, pool) as client:
+        for _ in range(2):
+            for op, variables in (("SearchTimeline", watch.search_variables("python", 20)),
+                                  ("UserByScreenName", watch.user_by_screen_name_variables("xget_showcase"))):
+                assert client.fetch(op, variables).status == 200
+            client.close()
+    bound = bindings(engine)
+    assert sorted(bound.values()) == sorted(ids)  # one account per proxy (fewest accounts first)
+    port = int(emu.url.rsplit(":", 1)[1])
+    assert sum(s.connections_to(port) for s in proxies) >= 4  # every request went through a proxy
+    again = bindings(engine)
+    assert again == bound  # sticky
+
+
+def test_a_dead_proxy_is_taken_out_and_its_account_rebound_after_its_window(emulator_factory, sqlite_url, proxies):
+    emu = emulator_factory(window_seconds=2, rate_limits={"SearchTimeline": 50})
+    engine = get_engine(sqlite_url)
+    pool, proxy_pool, ids = setup_pool(emu, engine, proxies, ["solo"])
+    with XClient(emu.graphql_url, pool, backoff_base_s=0.01, lease_deadline_s=5) as client:
+        assert client.fetch("SearchTimeline", watch.search_variables("python", 20)).status == 200
+        first = bindings(engine)["solo"]
+        dead = next(s for s, i in zip(proxies, ids) if i == first)
+        dead.stop()
+        started = time.time()
+        page = client.fetch("SearchTimeline", watch.search_variables("python", 20))
+        assert page.status == 200 and client.stats["proxy_failures"] >= 3
+    assert proxy_pool.get(first).status == INACTIVE
+    second = bindings(engine)["solo"]
+    assert second != first and second in ids
+    # its window with the dead proxy had to end first: never two proxies in one window
+    assert time.time() - started >= 1
+
+
+def test_with_every_proxy_dead_accounts_rest_instead_of_going_direct(emulator_factory, sqlite_url, proxies):
+    emu = emulator_factory(window_seconds=2)
+    engine = get_engine(sqlite_url)
+    pool, proxy_pool, ids = setup_pool(emu, engine, proxies, ["x1"])
+    for server in proxies:
+        server.stop()
+    proxy_pool.check(ids, target_url=f"{emu.url}/_emulator/whoami", attempts=3, timeout_s=1)
+    with XClient(emu.graphql_url, pool, lease_deadline_s=1) as client:
+        with pytest.raises(NoAccountAvailable, match="no ACTIVE proxy to bind to"):
+            client.fetch("SearchTimeline", watch.search_variables("python", 20))
+    stats = __import__("httpx").get(f"{emu.url}/_emulator/stats").json()
+    assert stats["totals"]["requests"] == 0  # nothing went out from the server's own address

@@ -1,0 +1,77 @@
+"""Sticky account-to-proxy binding, decided inside the lease's transaction.
+
+- No proxy in the pool at all: accounts go direct (the embedded default; an account's own
+  ``proxy_url`` from its import file is used as given).
+- An account bound to an ACTIVE proxy keeps it: X sees one address per account.
+- An unbound account, or one whose proxy is no longer ACTIVE, is (re)bound to the ACTIVE proxy with the
+  fewest accounts (then the best ranked) -- but never while one of its rate-limit windows is still
+  running, so an account is never used through two proxies in one window. Until its windows end it
+  rests (``quarantined_until``, with the reason), and other accounts serve.
+- Proxies exist but none is ACTIVE: the account rests rather than go out from the server's own
+  address; ``xget proxies check`` brings proxies back.
+
+Two workers leasing different operations of one account may both try to rebind it: the update is a
+compare-and-set on the old binding, and the loser uses the winner's proxy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import Connection, and_, func, select, update
+
+from xget_pipelines.core.db.models import Account, AccountOperation, Proxy
+from xget_pipelines.core.pools.proxy_records import ACTIVE, build_url
+from xget_pipelines.core.secrets import SecretBox
+
+NO_PROXY_REST_S = 300.0
+
+
+@dataclass
+class Binding:
+    proxy_id: int | None = None
+    proxy_url: str | None = None  # with credentials: for the HTTP client only
+    rest_until: float | None = None  # set when the account cannot be used now
+    reason: str | None = None
+
+
+def _url(conn: Connection, box: SecretBox, proxy_id: int) -> str:
+    row = conn.execute(select(Proxy.__table__).where(Proxy.id == proxy_id)).one()
+    return build_url(row.scheme, row.host, row.port, row.username or None, box.decrypt(row.password_enc))
+
+
+def resolve(conn: Connection, box: SecretBox, account_id: int, bound_id: int | None, now: float) -> Binding:
+    if conn.execute(select(func.count()).select_from(Proxy)).scalar() == 0:
+        return Binding()
+    if bound_id is not None:
+        status = conn.execute(select(Proxy.status).where(Proxy.id == bound_id)).scalar()
+        if status == ACTIVE:
+            return Binding(bound_id, _url(conn, box, bound_id))
+    ao = AccountOperation
+    running = conn.execute(
+        select(func.max(ao.reset_at)).where(ao.account_id == account_id, ao.reset_at > now, ao.remaining.is_not(None))
+    ).scalar()
+    if running is not None:
+        was = f"proxy {bound_id} is not ACTIVE" if bound_id is not None else "proxies were added"
+        return Binding(rest_until=running, reason=f"{was}; rebinding when its rate-limit windows end")
+    load = func.count(Account.id)
+    best = conn.execute(
+        select(Proxy.id)
+        .outerjoin(Account, Account.proxy_id == Proxy.id)
+        .where(Proxy.status == ACTIVE)
+        .group_by(Proxy.id, Proxy.latency_ms)
+        .order_by(load, Proxy.latency_ms.is_(None), Proxy.latency_ms, Proxy.id)
+        .limit(1)
+    ).scalar()
+    if best is None:
+        return Binding(rest_until=now + NO_PROXY_REST_S,
+                       reason="no ACTIVE proxy to bind to; run `xget proxies check` or import proxies")
+    same = Account.proxy_id.is_(None) if bound_id is None else Account.proxy_id == bound_id
+    won = conn.execute(update(Account).where(and_(Account.id == account_id, same))
+                       .values(proxy_id=best, updated_at=datetime.now(timezone.utc))).rowcount
+    if not won:  # another worker rebound it first: use its choice
+        best = conn.execute(select(Account.proxy_id).where(Account.id == account_id)).scalar()
+        if best is None:
+            return Binding(rest_until=now + 1.0, reason="binding changed concurrently")
+    return Binding(best, _url(conn, box, best))
