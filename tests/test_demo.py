@@ -25,6 +25,7 @@ def test_demo_runs_every_partition_and_leaves_a_queryable_lake(tmp_path):
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
     assert "XGet lake" in demo.stdout and "cleaned/tweets" in demo.stdout
     assert "demo finished" in demo.stdout
+    assert "3 accounts imported from" in demo.stdout  # the demo's accounts come from a file, like a user's
 
     def sql(query):
         out = subprocess.run([str(xget), "sql", query, "--format", "json"], env=env, capture_output=True,

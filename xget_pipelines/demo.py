@@ -8,6 +8,7 @@ and, unless told not to, serves the Dagster UI until Ctrl-C.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import os
 import signal
@@ -51,12 +52,21 @@ def _dagster_home(settings: Settings) -> Path:
     return home
 
 
-def register_emulator_accounts(emulator_url: str, count: int) -> list[tuple[str, dict[str, str]]]:
-    """Create ``count`` accounts in the emulator; returns (username, cookies) for the pool."""
+def write_emulator_accounts(emulator_url: str, count: int, path: Path) -> Path:
+    """Create ``count`` accounts in the emulator and write them as an account file (CSV with a cookies
+    column), the way a user brings their own accounts: the demo then imports that file."""
     names = [f"xget_demo_{i:02d}" for i in range(1, count + 1)]
     rep = httpx.post(f"{emulator_url}/_emulator/accounts", json={"usernames": names}, timeout=30)
     rep.raise_for_status()
-    return [(a["username"], {"auth_token": a["auth_token"], "ct0": a["ct0"]}) for a in rep.json()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["username", "email", "cookies"])
+        for acc in rep.json():
+            writer.writerow([acc["username"], f"{acc['username']}@example.org",
+                             f"auth_token={acc['auth_token']}; ct0={acc['ct0']}"])
+    os.chmod(path, 0o600)  # it holds session cookies
+    return path
 
 
 def run_demo(console: Console, *, serve_ui: bool = True, days: int | None = None) -> None:
@@ -66,7 +76,9 @@ def run_demo(console: Console, *, serve_ui: bool = True, days: int | None = None
     from xget_pipelines.core.db.watchlist import add_keys
     from xget_pipelines.core.lake.catalog import connect
     from xget_pipelines.core.lake.delta import Lake
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.accounts import upsert_accounts
+    from xget_pipelines.core.pools.importing import parse_csv
+    from xget_pipelines.core.pools.secrets_config import configured_secret_box
     from xget_pipelines.emulator.app import EmulatorSettings
     from xget_pipelines.emulator.runner import EmulatorServer
     from xget_pipelines.emulator.world import World, WorldConfig
@@ -94,11 +106,13 @@ def run_demo(console: Console, *, serve_ui: bool = True, days: int | None = None
     console.print(f"emulator serving X at {emu.url} (rate-limit window {settings.demo_window_s:g} s, X uses 900 s)")
     try:
         engine = get_engine(settings.resolved_database_url)
-        accounts = register_emulator_accounts(emu.url, settings.demo_accounts)
-        AccountPool(engine).add_accounts(accounts)
+        account_file = write_emulator_accounts(emu.url, settings.demo_accounts, settings.home / "demo" / "accounts.csv")
+        parsed = parse_csv(account_file.read_text())
+        imported = upsert_accounts(engine, configured_secret_box(), parsed.records)
         suggestions = world.watchlist_suggestions()
         keys = add_keys(engine, suggestions["terms"] + [f"@{h}" for h in suggestions["users"][:3]])
-        console.print(f"{len(accounts)} accounts in the pool; watchlist: {', '.join(keys)}")
+        console.print(f"{imported.created + imported.updated} accounts imported from {account_file} "
+                      f"(as `xget accounts import` does); watchlist: {', '.join(keys)}")
 
         from xget_pipelines.definitions import defs as load_defs
 

@@ -3,10 +3,12 @@ from sqlalchemy import Engine
 
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.pools.lease import AccountPool
+from xget_pipelines.core.pools.proxies import ProxyPool
 
 
 class ControlPlaneResource(dg.ConfigurableResource):
-    """The control-plane SQL database: accounts and their rate-limit windows, watchlist, sessions."""
+    """The control-plane SQL database: accounts and their rate-limit windows, proxies, watchlist,
+    sessions. The account and proxy pools live in it, so this one resource hands out both."""
 
     database_url: str
     pool_strategy: str = "lru"
@@ -16,3 +18,6 @@ class ControlPlaneResource(dg.ConfigurableResource):
 
     def account_pool(self) -> AccountPool:
         return AccountPool(self.engine(), strategy=self.pool_strategy)
+
+    def proxy_pool(self) -> ProxyPool:
+        return ProxyPool(self.engine())
