@@ -211,17 +211,17 @@ def test_reads_do_not_wait_for_a_writer_on_sqlite(sqlite_url):
 
 def test_quarantine_doubles_in_a_row_and_a_served_recheck_ends_it(engine):
     pool = make_pool(engine, 1)
-    first = pool.quarantine(pool.lease("SearchTimeline", 1), "soft-banned", base_s=0.2)
+    first = pool.quarantine(pool.lease("SearchTimeline", 1), "soft-banned", base_s=1.0)
     assert pool.try_lease("UserTweets") is None  # every operation rests
     assert pool.next_free_at("UserTweets") == pytest.approx(first)
-    second = pool.quarantine(pool.lease("SearchTimeline", 1), "soft-banned again", base_s=0.2)
-    assert second - time.time() == pytest.approx(0.4, abs=0.1) and second > first
-    recheck = pool.lease("SearchTimeline", 2)  # waits the quarantine out
+    second = pool.quarantine(pool.lease("SearchTimeline", 5), "soft-banned again", base_s=1.0)
+    assert second - time.time() == pytest.approx(2.0, abs=0.5) and second > first  # doubled
+    recheck = pool.lease("SearchTimeline", 5)  # waits the quarantine out
     assert time.time() >= second
     recheck.successes = 1
     pool.release(recheck)
-    third = pool.quarantine(pool.lease("SearchTimeline", 1), "soft-banned later", base_s=0.2)
-    assert third - time.time() == pytest.approx(0.2, abs=0.1)  # the series was reset
+    third = pool.quarantine(pool.lease("SearchTimeline", 1), "soft-banned later", base_s=1.0)
+    assert third - time.time() == pytest.approx(1.0, abs=0.5)  # the served recheck reset the series
 
 
 def test_health_strategy_prefers_accounts_that_fail_less(engine):
