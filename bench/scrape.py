@@ -8,7 +8,8 @@ Set-up (identical for both contenders)
 --------------------------------------
 - One emulator (``xget_pipelines.emulator``) in a child process, as X is a remote server: a modest
   world (400 users, 20,000 tweets, 10 days), ``window_seconds=--window`` and
-  ``rate_limits={"SearchTimeline": --limit}``; every other setting is the default (no faults).
+  ``rate_limits={"SearchTimeline": --limit}``; every other setting is the default (no faults,
+  unless ``--fail-fraction``: see "Failing accounts").
 - ``--accounts`` accounts registered through ``POST /_emulator/accounts``, given to each contender
   as cookies (``auth_token``, ``ct0``).
 - ``--workers`` concurrent paginations of SearchTimeline (``count`` 20, product Latest). The queries
@@ -20,8 +21,9 @@ Set-up (identical for both contenders)
   would have), all on one control-plane DB (a fresh SQLite file, or a scratch PostgreSQL database
   with ``--database-url``). twscrape 0.20.1: ``API(AccountsPool(<fresh sqlite file>))`` with its
   defaults, ``search_raw`` per worker, the workers under one ``asyncio.gather``.
-- The contenders run one after the other; before each, ``POST /_emulator/stats/reset?limits=1``
-  empties the emulator's counters and rate-limit windows.
+- The contenders run one after the other; before each, ``DELETE /_emulator/faults`` and
+  ``POST /_emulator/stats/reset?limits=1`` clear any fault and empty the emulator's counters and
+  rate-limit windows.
 - Each run lasts exactly ``D = --windows x --window`` seconds from ``t0``, which is taken just after
   a whole second, before the first request (see "Start phase" below). Both contenders are stopped
   by the same gate at their HTTP layer: no request leaves after ``t0 + D`` (XGet: an ``httpx``
@@ -78,6 +80,59 @@ say whether the emulator or the client process limits throughput on this machine
 ``lease_wait_s`` (time inside ``AccountPool.lease``, mostly sleeping until a reset) and
 ``try_lease_ms_mean`` (one lease transaction) locate any overhead in XGet's lease itself.
 
+Failing accounts (``--fail-fraction F``)
+----------------------------------------
+Run: ``.venv/bin/python bench/scrape.py --fail-fraction 0.1 --accounts 20`` (about 70 s). Default 0:
+nothing below happens and the output is as without the option. With ``F > 0``, ``n = round(F x
+--accounts)`` accounts fail halfway through every contender's run: the middle account of each of ``n``
+equal slices of the account list (so neither end of twscrape's username order is favoured), with the
+kinds in turn ``suspended`` (X code 64), ``locked`` (326), ``bad_auth`` (32). At ``t0 + D/2`` a timer
+thread of the bench (not a thread or task of the contender) sends ``POST /_emulator/faults``
+``{"accounts": {username: kind}}``; from then on the emulator answers every request of those accounts
+with X's 403 body for that kind (checked before the rate limit; the rate-limit headers still carry the
+account's window). After the run, and again before the next contender, ``DELETE /_emulator/faults``
+clears them. Both contenders lose the same accounts at the same point of their run.
+
+Dead proxy: not simulated. XGet's account<->proxy binding (``core/pools/binding.py``) is recent: with
+proxies in the pool every account goes through one, so simulating a dead proxy honestly means running
+real proxies for every account of the run (a different route from the other figures of this bench)
+and killing one mid-run, and the accounts bound to it are not failed at X: they rest until their
+windows end and are rebound, which needs its own capacity formula. Also, ``XClient`` builds its
+``httpx.Client`` with both the ``transport`` it is given and the account's proxy, and httpx then sends
+through its own proxy transport, bypassing the given one, so this bench's gate and recorder would not
+see a proxied request. Left for a run of its own.
+
+``remaining_capacity = limit x ((accounts - n) x ceil(D / window) + n x ceil(Tf / window))``, with
+``Tf`` (``fault_at_s``) the time from ``t0`` to the answer of the faults POST: the latest moment the
+emulator can still have served a failed account (using it rather than the send time can only raise the
+capacity). It is the bound of ``capacity`` (see Formulae) applied to each part: a healthy account opens
+at most ``ceil(D / window)`` windows in the run; a failed one serves nothing after ``Tf``, and at most
+``ceil(Tf / window)`` of its windows start in ``[t0, t0 + Tf)``, each at most ``limit`` pages. What a
+failed account could have served after ``Tf`` is no longer capacity. ``utilisation_of_remaining =
+handed / remaining_capacity``. ``healthy_fill`` (pages the emulator served to healthy accounts over
+their capacity) and ``failed_fill_to_fault`` (the failed accounts' pages over their capacity up to
+``Tf``) split it; ``fault_warning`` appears if either exceeds 1 (the formula would be wrong).
+
+Reported per contender, besides the usual figures (``handed``, ``lost`` = served with 200 by the
+emulator's ``/_emulator/stats`` but never handed, ``duplicated``): ``remaining_capacity``,
+``utilisation_of_remaining``, ``requests_to_failed_after_fault`` (requests sent to failed accounts
+after the POST was sent; one sent while the POST was in flight may still get a 200) and
+``failed_detail`` (per failed account: kind, pages served, requests after the fault with their
+statuses, what the pool says of it); ``pool_inactive``, every account the contender's own pool holds
+inactive with its reason (XGet: ``AccountPool(engine).status()`` on the DB the workers shared;
+twscrape: ``AccountsPool.get_all()``), ``failed_accounts_marked`` / ``failed_accounts_still_active``
+and ``marked_equals_injected`` (inactive set == injected set). The headline adds ``xget_*`` /
+``twscrape_*`` of these, and ``xget_meets_fail_target`` (``utilisation_of_remaining >= 0.85``, 0 lost,
+0 duplicated, inactive set == injected set).
+
+What the contenders do (read in their code, seen on the wire): XGet's client takes an account out on
+codes 64, 326 and 32 (``mark_inactive`` with the reason) and sends the same cursor through another
+account, so a failed account gets one request after the fault. twscrape marks 326 and 32 inactive
+with X's message, but code 64 matches none of its checks (``queue_client._check_rep``): it logs "API
+unknown error" and hands the 403 body to its parser, which finds no entries and ends the query. The
+suspended account stays active and, never rate-limited, is leased again for the next query: it keeps
+receiving requests until the run ends, each ending one query with no page.
+
 Reading the numbers: X's ``x-rate-limit-reset`` is a whole second, up to a second after the window
 really ends, so a client that waits for it cycles every ``W + 1`` s on a whole-number window ``W``
 (4/5 = 0.80 of the capacity with the default 4 s window; 0.1 % lost on X's 900 s window). XGet's
@@ -121,6 +176,8 @@ PAGE_COUNT = 20  # twscrape's search_raw asks 20 per page; XGet is asked the sam
 STOP_GRACE_S = 1.0
 START_PHASE_S = 0.001  # t0 = a whole second + this (see "Start phase" in the docstring)
 TARGET = 0.9
+FAIL_TARGET = 0.85  # utilisation of the remaining capacity when accounts fail mid-run
+FAULT_KINDS = ("suspended", "locked", "bad_auth")  # X error codes 64, 326, 32 (emulator standing faults)
 
 
 class _Stop(BaseException):
@@ -180,6 +237,8 @@ class Emulator:
         return rep.json()
 
     def reset(self) -> None:
+        """Before each contender: no standing or request faults, empty counters and windows."""
+        self.http.delete("/_emulator/faults").raise_for_status()
         self.http.post("/_emulator/stats/reset", params={"limits": "1"}).raise_for_status()
 
     def stats(self) -> dict:
@@ -200,6 +259,65 @@ class Emulator:
         if self.proc.is_alive():
             self.proc.kill()
             self.proc.join(5)
+
+
+# -- failing accounts (--fail-fraction) ---------------------------------------------------------------
+
+
+def pick_failing(accounts: list[dict], fraction: float) -> dict[str, str]:
+    """``round(fraction x accounts)`` accounts spread evenly over the list (the middle of each of n equal
+    slices, so neither end of twscrape's username order is favoured), kinds alternating."""
+    n = round(fraction * len(accounts))
+    if n <= 0:
+        return {}
+    names = [a["username"] for a in accounts]
+    picked = [names[(2 * k + 1) * len(names) // (2 * n)] for k in range(n)]
+    return {name: FAULT_KINDS[k % len(FAULT_KINDS)] for k, name in enumerate(picked)}
+
+
+class FaultPlan:
+    """Puts the standing account faults on the emulator at ``t0 + at_s`` from a timer thread of its own
+    (the same clock for both contenders, whatever their threads or event loop are doing)."""
+
+    def __init__(self, emu: Emulator, faults: dict[str, str], at_s: float):
+        self.url, self.faults, self.at_s = emu.url, dict(faults), at_s
+        self.t0: float | None = None
+        self.sent: float | None = None  # POST sent: no request before this met a fault
+        self.applied: float | None = None  # POST answered: every request after this meets the faults
+        self.snapshot: dict | None = None
+        self.error: str | None = None
+        self._http: httpx.Client | None = None
+        self._timer: threading.Timer | None = None
+
+    def arm(self, t0: float) -> None:
+        self.t0 = t0
+        self._http = httpx.Client(base_url=self.url, timeout=30)
+        self._timer = threading.Timer(max(0.0, t0 + self.at_s - time.time()), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        try:
+            self.sent = time.time()
+            rep = self._http.post("/_emulator/faults", json={"accounts": self.faults})
+            self.applied = time.time()
+            rep.raise_for_status()
+            self.snapshot = rep.json().get("accounts")
+        except Exception as exc:  # reported, never raised into the run
+            self.error = repr(exc)
+
+    def finish(self) -> None:
+        """After the run: stop the timer if it has not fired (reported as not injected) and clear the
+        faults so the next contender starts clean."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer.join()
+        if self._http is not None:
+            try:
+                self._http.delete("/_emulator/faults").raise_for_status()
+            finally:
+                self._http.close()
+                self._http = None
 
 
 # -- what both contenders share ---------------------------------------------------------------------
@@ -353,7 +471,8 @@ def xget_database(url: str | None, workdir: Path):
         admin.dispose()
 
 
-def run_xget(args, emu: Emulator, accounts: list[dict], workdir: Path) -> dict:
+def run_xget(args, emu: Emulator, accounts: list[dict], workdir: Path,
+             plan: FaultPlan | None = None) -> dict:
     from xget_pipelines.core.db.engine import get_engine
     from xget_pipelines.core.errors import NoAccountAvailable, XRequestError
     from xget_pipelines.core.pools.lease import AccountPool
@@ -363,18 +482,19 @@ def run_xget(args, emu: Emulator, accounts: list[dict], workdir: Path) -> dict:
     class TimedPool(AccountPool):
         """Observation only: time spent leasing and releasing."""
 
-        def lease(self, operation, deadline_s):
+        # *args/**kwargs: whatever the pool's signatures are (e.g. a ``username`` to lease one account).
+        def lease(self, operation, deadline_s, *args, **kwargs):
             started = time.perf_counter()
             try:
-                return super().lease(operation, deadline_s)
+                return super().lease(operation, deadline_s, *args, **kwargs)
             finally:
                 timing["lease_wait_s"] += time.perf_counter() - started
                 timing["leases"] += 1
 
-        def try_lease(self, operation):
+        def try_lease(self, operation, *args, **kwargs):
             started = time.perf_counter()
             try:
-                return super().try_lease(operation)
+                return super().try_lease(operation, *args, **kwargs)
             finally:
                 timing["try_lease_s"] += time.perf_counter() - started
                 timing["try_leases"] += 1
@@ -398,6 +518,8 @@ def run_xget(args, emu: Emulator, accounts: list[dict], workdir: Path) -> dict:
         t0 = aligned_start()
         cpu_emu, cpu_self = emu.cpu_seconds(), time.process_time()
         rec = Recorder(t0 + args.duration)
+        if plan is not None:
+            plan.arm(t0)
 
         def worker() -> None:
             pool = TimedPool(engine)
@@ -431,19 +553,27 @@ def run_xget(args, emu: Emulator, accounts: list[dict], workdir: Path) -> dict:
         cpu = {"emulator_cpu_s": round(emu.cpu_seconds() - cpu_emu, 2),
                "bench_cpu_s": round(time.process_time() - cpu_self, 2)}
         stats = emu.stats()
+        if plan is not None:
+            plan.finish()
+        # What the pool concluded about each account (read from the DB the workers shared).
+        status = AccountPool(engine).status()
         engine.dispose()
     extra = {"lease_wait_s": round(timing["lease_wait_s"], 3), "leases": timing["leases"],
              "try_lease_ms_mean": round(1000 * timing["try_lease_s"] / max(1, timing["try_leases"]), 2),
              "try_leases": timing["try_leases"], "release_s": round(timing["release_s"], 3),
              "errors": len(errors), "error_sample": errors[:2]}
-    return summarize("xget", args, rec, stats, t0, wall, queries, {**cpu, **extra})
+    if plan is not None:
+        extra["pool_accounts"] = {a["username"]: {"active": bool(a["active"]), "error": a["error"],
+                                                  "quarantined_until": a["quarantined_until"]}
+                                  for a in status}
+    return summarize("xget", args, rec, stats, t0, wall, queries, {**cpu, **extra}, plan)
 
 
 # -- twscrape ----------------------------------------------------------------------------------------
 
 
 def run_twscrape(args, emu: Emulator, accounts: list[dict], workdir: Path, wait_interval: float = 5.0,
-                 label: str = "twscrape") -> dict:
+                 label: str = "twscrape", plan: FaultPlan | None = None) -> dict:
     from xget_pipelines.emulator.twscrape_compat import point_twscrape_at
 
     patch = point_twscrape_at(emu.graphql_url)
@@ -483,6 +613,8 @@ def run_twscrape(args, emu: Emulator, accounts: list[dict], workdir: Path, wait_
         t0 = aligned_start()
         cpu_emu, cpu_self = emu.cpu_seconds(), time.process_time()
         rec = box["rec"] = Recorder(t0 + args.duration)
+        if plan is not None:
+            plan.arm(t0)
 
         async def worker() -> None:
             try:
@@ -507,8 +639,11 @@ def run_twscrape(args, emu: Emulator, accounts: list[dict], workdir: Path, wait_
         wall = time.time() - t0
         cpu = {"emulator_cpu_s": round(emu.cpu_seconds() - cpu_emu, 2),
                "bench_cpu_s": round(time.process_time() - cpu_self, 2)}
+        # What twscrape's pool concluded about each account (its own DB).
+        pool_accounts = {acc.username: {"active": bool(acc.active), "error": acc.error_msg}
+                         for acc in await pool.get_all()}
         return {"rec": rec, "t0": t0, "wall": wall, "queries": queries, "cpu": cpu,
-                "cancelled": len(pending), "failures": failures[:3]}
+                "cancelled": len(pending), "failures": failures, "pool_accounts": pool_accounts}
 
     queue_client.Ctx.req = hooked_req
     try:
@@ -517,20 +652,83 @@ def run_twscrape(args, emu: Emulator, accounts: list[dict], workdir: Path, wait_
         queue_client.Ctx.req = original_req
         patch.restore()
     stats = emu.stats()
+    if plan is not None:
+        plan.finish()
     extra = {**out["cpu"], "wait_interval_s": wait_interval, "cancelled_in_wait": out["cancelled"],
              "errors": len(out["failures"]), "error_sample": out["failures"][:2]}
-    return summarize(label, args, out["rec"], stats, out["t0"], out["wall"], out["queries"], extra)
+    if plan is not None:
+        extra["pool_accounts"] = out["pool_accounts"]
+    return summarize(label, args, out["rec"], stats, out["t0"], out["wall"], out["queries"], extra, plan)
 
 
 # -- accounting -------------------------------------------------------------------------------------
 
 
+def windows_in(span: float, window: float) -> int:
+    """At most this many windows of one account can start in ``[t0, t0 + span)`` (see Formulae)."""
+    return max(0, math.ceil(span / window - 1e-9))
+
+
+def fault_report(args, rec: Recorder, per_account: dict, handed: int, t0: float, plan: FaultPlan,
+                 pool_accounts: dict | None) -> dict:
+    """The figures of a run in which ``plan`` failed some accounts mid-run (see "Failing accounts")."""
+    failed = plan.faults
+    if plan.applied is None:  # never injected: say so rather than report a run without failures
+        return {"fail_fraction": args.fail_fraction, "failed_accounts": failed,
+                "fault_error": plan.error or "the faults were not injected before the run ended"}
+    failed_span = min(max(plan.applied - t0, 0.0), args.duration)
+    healthy_n = args.accounts - len(failed)
+    healthy_cap = healthy_n * args.limit * windows_in(args.duration, args.window)
+    failed_cap = len(failed) * args.limit * windows_in(failed_span, args.window)
+    remaining = healthy_cap + failed_cap
+    served_by = {acc: row.get("pages", 0) for acc, row in per_account.items()}
+    failed_served = sum(served_by.get(a, 0) for a in failed)
+    healthy_served = sum(v for a, v in served_by.items() if a not in failed)
+    after: dict[str, Counter] = {a: Counter() for a in failed}
+    for r in rec.received:
+        if r["account"] in after and r["t"] - r["latency"] >= plan.sent:
+            after[r["account"]][str(r["status"])] += 1
+    per_failed = {
+        a: {"kind": kind, "pages": served_by.get(a, 0),
+            "requests_after_fault": sum(after[a].values()), "statuses_after_fault": dict(after[a]),
+            **({"pool_active": pool_accounts[a]["active"], "pool_error": pool_accounts[a]["error"]}
+               if pool_accounts and a in pool_accounts else {})}
+        for a, kind in failed.items()
+    }
+    out = {
+        "fail_fraction": args.fail_fraction, "failed_accounts": failed,
+        "fault_at_s": round(plan.applied - t0, 3),
+        "fault_post_ms": round(1000 * (plan.applied - plan.sent), 1),
+        "remaining_capacity": remaining,
+        "utilisation_of_remaining": round(handed / remaining, 4) if remaining else None,
+        "healthy_capacity": healthy_cap, "healthy_served": healthy_served,
+        "healthy_fill": round(healthy_served / healthy_cap, 4) if healthy_cap else None,
+        "failed_capacity_to_fault": failed_cap, "failed_served": failed_served,
+        "failed_fill_to_fault": round(failed_served / failed_cap, 4) if failed_cap else None,
+        "requests_to_failed_after_fault": sum(v["requests_after_fault"] for v in per_failed.values()),
+        "failed_detail": per_failed,
+    }
+    if pool_accounts is not None:
+        inactive = {a: v["error"] for a, v in sorted(pool_accounts.items()) if not v["active"]}
+        out["pool_inactive"] = inactive
+        out["failed_accounts_marked"] = sorted(a for a in failed if a in inactive)
+        out["failed_accounts_still_active"] = sorted(a for a in failed if a not in inactive)
+        out["marked_equals_injected"] = set(inactive) == set(failed)
+        quarantined = {a: v["quarantined_until"] for a, v in pool_accounts.items()
+                       if v.get("quarantined_until")}
+        if quarantined:
+            out["pool_quarantined"] = quarantined
+    if failed_served > failed_cap or healthy_served > healthy_cap:
+        out["fault_warning"] = "served more than the remaining capacity allows: the formula is wrong"
+    return out
+
+
 def summarize(name: str, args, rec: Recorder, stats: dict, t0: float, wall: float, queries: Queries,
-              extra: dict) -> dict:
+              extra: dict, plan: FaultPlan | None = None) -> dict:
     per_account = {acc: ops.get(OPERATION, {}) for acc, ops in stats["accounts"].items()}
     served = sum(row.get("pages", 0) for row in per_account.values())
     rate_limited = sum(row.get("rate_limited", 0) for row in per_account.values())
-    capacity = args.accounts * args.limit * math.ceil(args.duration / args.window - 1e-9)
+    capacity = args.accounts * args.limit * windows_in(args.duration, args.window)
     bound = header_bound(t0, args.duration, args.window, args.limit, args.accounts)
     handed = len(rec.handed)
     distinct = len(set(rec.handed))
@@ -608,6 +806,9 @@ def summarize(name: str, args, rec: Recorder, stats: dict, t0: float, wall: floa
     }
     if served > capacity:
         result["warning"] = f"served {served} > capacity {capacity}: the capacity formula is wrong"
+    pool_accounts = result.pop("pool_accounts", None)
+    if plan is not None:
+        result.update(fault_report(args, rec, per_account, handed, t0, plan, pool_accounts))
     return result
 
 
@@ -627,6 +828,9 @@ def main() -> None:
     ap.add_argument("--contenders", default="xget,twscrape,twscrape_poll_scaled",
                     help="comma-separated subset of xget, twscrape, twscrape_poll_scaled, "
                          "run in the order given")
+    ap.add_argument("--fail-fraction", type=float, default=0.0,
+                    help="share of the accounts failed halfway through each run (suspended, locked, "
+                         "bad auth in turn; see 'Failing accounts'); default 0: no failures")
     ap.add_argument("--users", type=int, default=400)
     ap.add_argument("--tweets", type=int, default=20000)
     ap.add_argument("--days", type=int, default=10)
@@ -635,6 +839,8 @@ def main() -> None:
     unknown = set(contenders) - {"xget", "twscrape", "twscrape_poll_scaled"}
     if unknown:
         ap.error(f"unknown contenders: {sorted(unknown)}")
+    if not 0.0 <= args.fail_fraction < 1.0:
+        ap.error("--fail-fraction must be in [0, 1)")
     if args.quick:
         args.window, args.windows = 3.0, 4
         contenders = [c for c in contenders if c != "twscrape_poll_scaled"]
@@ -648,23 +854,27 @@ def main() -> None:
         emit({"bench": "scrape", "measurement": "setup", "emulator": emu.url, **emu.info["world"],
               "emulator_startup_s": emu.info["startup_s"], "cpus": os.cpu_count(), "terms": emu.terms})
         accounts = emu.accounts([f"bench_acc_{i:03d}" for i in range(args.accounts)])
+        failing = pick_failing(accounts, args.fail_fraction)
+        if args.fail_fraction > 0 and not failing:
+            ap.error(f"--fail-fraction {args.fail_fraction} x {args.accounts} accounts rounds to 0 accounts")
         results: dict[str, dict] = {}
         with tempfile.TemporaryDirectory(prefix="xget-bench-scrape-") as tmp:
             workdir = Path(tmp)
             for name in contenders:
+                plan = FaultPlan(emu, failing, args.duration / 2) if failing else None
                 if name == "xget":
-                    results[name] = run_xget(args, emu, accounts, workdir)
+                    results[name] = run_xget(args, emu, accounts, workdir, plan=plan)
                 elif name == "twscrape":
-                    results[name] = run_twscrape(args, emu, accounts, workdir)
+                    results[name] = run_twscrape(args, emu, accounts, workdir, plan=plan)
                 else:
                     interval = round(5.0 * args.window / 900.0, 4)
                     results[name] = run_twscrape(args, emu, accounts, workdir, wait_interval=interval,
-                                                 label=name)
+                                                 label=name, plan=plan)
                 emit(results[name])
     finally:
         emu.close()
     xget, tws = results.get("xget", {}), results.get("twscrape", {})
-    emit({
+    headline = {
         "bench": "scrape", "accounts": args.accounts, "window_s": args.window, "limit": args.limit,
         "windows": args.windows, "workers": args.workers,
         "capacity": xget.get("capacity", tws.get("capacity")),
@@ -678,7 +888,30 @@ def main() -> None:
         "target_utilisation": TARGET,
         "xget_meets_target": (bool(xget["utilisation"] >= TARGET and xget["lost"] == 0
                                    and xget["duplicated"] == 0) if xget else None),
-    })
+    }
+    if args.fail_fraction > 0:
+        for key, doc in (("xget", xget), ("twscrape", tws)):
+            if not doc:
+                continue
+            headline.update({
+                f"{key}_remaining_capacity": doc.get("remaining_capacity"),
+                f"{key}_handed": doc.get("handed"),
+                f"{key}_utilisation_of_remaining": doc.get("utilisation_of_remaining"),
+                f"{key}_failed_accounts_marked": doc.get("failed_accounts_marked"),
+                f"{key}_failed_accounts_still_active": doc.get("failed_accounts_still_active"),
+                f"{key}_marked_equals_injected": doc.get("marked_equals_injected"),
+                f"{key}_requests_to_failed_after_fault": doc.get("requests_to_failed_after_fault"),
+            })
+        headline.update({
+            "fail_fraction": args.fail_fraction, "failed_accounts": failing,
+            "fail_target_utilisation_of_remaining": FAIL_TARGET,
+            "xget_meets_fail_target": (bool(xget.get("utilisation_of_remaining") is not None
+                                            and xget["utilisation_of_remaining"] >= FAIL_TARGET
+                                            and xget["lost"] == 0 and xget["duplicated"] == 0
+                                            and xget.get("marked_equals_injected"))
+                                       if xget else None),
+        })
+    emit(headline)
 
 
 if __name__ == "__main__":

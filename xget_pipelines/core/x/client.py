@@ -169,9 +169,12 @@ class XClient:
                                                    headers=headers)
 
     def _http_for(self, proxy_url: str | None) -> httpx.Client:
+        # httpx ignores a custom ``transport`` once a proxy is set: the transport argument is for tests
+        # and benchmarks without proxies; a bound proxy always gets httpx's own proxy transport.
         http = self._clients.get(proxy_url)
         if http is None:
-            http = httpx.Client(timeout=self._timeout_s, transport=self._transport, proxy=proxy_url)
+            transport = None if proxy_url else self._transport
+            http = httpx.Client(timeout=self._timeout_s, transport=transport, proxy=proxy_url)
             self._clients[proxy_url] = http
         return http
 
