@@ -25,6 +25,7 @@ test: install
 bench: install
 	$(BIN)/python bench/parse.py
 	$(BIN)/python bench/scrape.py
+	$(BIN)/python bench/lease.py
 
 validate: install
 	$(BIN)/dagster definitions validate -w workspace.yaml
