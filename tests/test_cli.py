@@ -141,3 +141,25 @@ def test_accounts_check_disable_enable(emulator_factory, monkeypatch):
     assert listing["good"]["state"] == "inactive" and listing["good"]["last error"] == "lent to a colleague"
     assert xget("accounts", "enable", "good").exit_code == 0
     assert xget("accounts", "enable", "nobody").exit_code == 1
+
+
+def test_accounts_login_stores_a_session_and_reports_failures(emulator_factory, monkeypatch, tmp_path):
+    import httpx
+
+    emu = emulator_factory(window_seconds=5)
+    monkeypatch.setenv("XGET_X_GRAPHQL_URL", emu.graphql_url)
+    get_settings.cache_clear()
+    httpx.post(f"{emu.url}/_emulator/login_accounts", json={"accounts": [
+        {"username": "pw_ok", "password": "right-pw", "email": "ok@example.org"},
+        {"username": "pw_bad", "password": "other-pw", "email": "bad@example.org"},
+    ]}).raise_for_status()
+    path = tmp_path / "accounts.txt"
+    path.write_text("pw_ok:right-pw:ok@example.org:mailpw\npw_bad:WRONG-pw:bad@example.org:mailpw\n")
+    assert xget("accounts", "import", str(path)).exit_code == 0
+    result = xget("accounts", "login")
+    assert "pw_ok: logged in" in result.output and "wrong password" in result.output
+    assert "right-pw" not in result.output and "WRONG-pw" not in result.output
+    rows = {json.loads(x)["username"]: json.loads(x) for x in xget("accounts", "list", "-f", "json").stdout.splitlines()}
+    assert rows["pw_ok"]["state"] == "active" and rows["pw_bad"]["state"] == "inactive"
+    checked = xget("accounts", "check", "pw_ok", "--format", "json")
+    assert json.loads(checked.stdout)["ok"] is True  # the stored session really works

@@ -285,6 +285,38 @@ def accounts_check(
         raise typer.Exit(1)
 
 
+@accounts_app.command("login")
+def accounts_login(
+    usernames: Optional[list[str]] = typer.Argument(None, help="Accounts to log in (default: those without cookies)."),
+    email_code: Optional[str] = typer.Option(None, help="An email confirmation code X sent, if it asks for one."),
+) -> None:
+    """Log accounts in with X's password flow (2FA from their MFA secret) and store the new session cookies."""
+    import sqlalchemy as sa
+
+    from xget_pipelines.core.errors import XGetError
+    from xget_pipelines.core.pools.login import login_account
+
+    engine = _engine()
+    if not usernames:
+        with engine.connect() as conn:
+            usernames = [r[0] for r in conn.execute(sa.text(
+                "select username from accounts where cookies_enc is null and password_enc is not null "
+                "and login_method = 'TWITTER' order by username"))]
+    if not usernames:
+        _fail("no account to log in: every account has cookies (name some to log them in again)")
+    failed = 0
+    for name in usernames:
+        try:
+            login_account(engine, get_settings().resolved_login_url, name,
+                          email_code=(lambda: email_code) if email_code else None)
+            console.print(f"[green]{name}[/]: logged in, session stored")
+        except XGetError as exc:
+            failed += 1
+            err.print(f"[red]{name}[/]: {exc}")
+    if failed == len(usernames):
+        raise typer.Exit(1)
+
+
 @accounts_app.command("disable")
 def accounts_disable(username: str, reason: str = typer.Option("disabled by hand", help="Why (shown in lists).")) -> None:
     """Take an account out of the pool."""

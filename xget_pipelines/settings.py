@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     alert_webhook_url: SecretStr | None = Field(
         default=None, description="Slack-compatible webhook for alerts (the URL is a secret: never logged)."
     )
+    x_login_url: str = Field(
+        default="", description="Base URL of X's login API; default: the emulator's (real X: https://api.x.com)."
+    )
     x_request_timeout_s: float = 20.0
     x_lease_deadline_s: float = Field(
         default=120.0, description="Longest a scrape waits for a free account before failing with a clear error."
@@ -87,6 +90,10 @@ class Settings(BaseSettings):
             except json.JSONDecodeError as exc:
                 raise ValueError(f"XGET_LAKE_STORAGE_OPTIONS must be a JSON object: {exc}") from exc
         return value
+
+    @property
+    def resolved_login_url(self) -> str:
+        return self.x_login_url or self.x_graphql_url.removesuffix("/").removesuffix("/i/api/graphql")
 
     @property
     def resolved_lake_uri(self) -> str:

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import ops_detail, ops_search, ops_tweets, ops_users
+from . import login, ops_detail, ops_search, ops_tweets, ops_users
 from .engagement import Engagement
 from .faults import ERRORS, SERVER_ERRORS, FaultInjector
 from .ratelimit import RateLimiter, Stats
@@ -252,6 +252,11 @@ def create_app(world: World, settings: EmulatorSettings | None = None) -> Starle
             Route("/_emulator/stats/reset", stats_reset, methods=["POST"]),
             Route("/_emulator/ground_truth", ground_truth, methods=["GET"]),
             Route("/_emulator/whoami", whoami, methods=["GET"]),
+            Route("/1.1/guest/activate.json", login.guest_activate, methods=["POST"]),
+            Route("/1.1/onboarding/task.json", login.onboarding_task, methods=["POST"]),
+            Route("/_emulator/login_accounts", login.login_accounts, methods=["GET", "POST"]),
+            Route("/_emulator/login_codes/{username}", login.login_codes, methods=["GET"]),
+            Route("/_emulator/login_settings", login.login_settings, methods=["GET", "POST"]),
         ]
     )
     app.state.emulator = EmulatorState(world, settings or EmulatorSettings())

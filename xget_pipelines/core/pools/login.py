@@ -1,0 +1,267 @@
+"""Logging an X account in with its password: X's web login flow, step by step, over httpx.
+
+``login_with_password`` drives ``/1.1/guest/activate.json`` and ``/1.1/onboarding/task.json`` through
+the subtasks X asks for (username, optionally the email as alternate identifier, password, TOTP,
+emailed confirmation code, duplication check) and returns the session cookies (``auth_token``,
+``ct0``). ``login_account`` does it for an account of the pool: it reads the encrypted credentials,
+logs in, and stores the fresh cookies (reactivating the account), or marks the account inactive
+with the reason.
+
+Every failure is a ``LoginError`` naming the step and what to do. Its message never carries the
+password, the MFA secret or a cookie value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pyotp
+from sqlalchemy import Engine, select
+
+from xget_pipelines.core.db.engine import read_only
+from xget_pipelines.core.db.models import Account
+from xget_pipelines.core.errors import XGetError
+
+GUEST_PATH = "/1.1/guest/activate.json"
+TASK_PATH = "/1.1/onboarding/task.json"
+DEFAULT_USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+MAX_STEPS = 20
+
+# What to do when X rejects a subtask's input (X answers 400 with code 399 for all of them).
+REJECTED = {
+    "start": "X refused to start a login flow: the guest token may be stale or the IP blocked; retry or change proxy",
+    "LoginEnterUserIdentifierSSO": "X does not know this username (or refuses it now): check the username",
+    "LoginEnterAlternateIdentifierSubtask": "X did not accept the account's email as alternate identifier: "
+                                            "check the account's email",
+    "LoginEnterPassword": "wrong password: update the account's password",
+    "LoginTwoFactorAuthChallenge": "2FA code rejected: check the MFA secret (and the machine's clock)",
+    "LoginAcid": "email confirmation code rejected: check the mailbox the code is read from",
+}
+
+
+class LoginError(XGetError):
+    """A login failed at ``step`` (an X subtask id, or ``guest_token``/``start``/``credentials``...)."""
+
+    def __init__(self, username: str, step: str, reason: str):
+        self.username = username
+        self.step = step
+        self.reason = reason
+        super().__init__(f"login of {username} failed at {step}: {reason}")
+
+
+def _scrub(text: str, secrets: list[str | None]) -> str:
+    for value in secrets:
+        if value and len(value) >= 3:
+            text = text.replace(value, "***")
+    return text
+
+
+def _x_errors(rep: httpx.Response) -> str:
+    try:
+        body = rep.json()
+    except ValueError:
+        return f"HTTP {rep.status_code}"
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not errors:
+        return f"HTTP {rep.status_code}"
+    parts = [f"X code {e.get('code')}: {e.get('message')}" for e in errors if isinstance(e, dict)]
+    return f"HTTP {rep.status_code}, " + "; ".join(parts)
+
+
+class _Flow:
+    def __init__(self, http: httpx.Client, username: str, secrets: list[str | None]):
+        self.http, self.username, self.secrets = http, username, secrets
+
+    def fail(self, step: str, reason: str) -> LoginError:
+        return LoginError(self.username, step, _scrub(reason, self.secrets))
+
+    def post(self, step: str, path: str, **kwargs) -> dict:
+        try:
+            rep = self.http.post(path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise self.fail(step, f"network error ({type(exc).__name__}: {exc}): check the proxy/network and retry") from None
+        ct0 = self.http.cookies.get("ct0")
+        if ct0:  # X expects the CSRF header as soon as it has set ct0
+            self.http.headers["x-csrf-token"] = ct0
+        if rep.status_code == 429:
+            raise self.fail(step, f"rate limited by X ({_x_errors(rep)}): wait before logging in again")
+        if rep.status_code in (401, 403):
+            raise self.fail(step, f"X refused the request ({_x_errors(rep)}): the IP may be blocked; change proxy")
+        if rep.status_code >= 500:
+            raise self.fail(step, f"X failed ({_x_errors(rep)}): retry later")
+        if rep.status_code >= 400:
+            advice = REJECTED.get(step, "X rejected this step")
+            raise self.fail(step, f"{advice} ({_x_errors(rep)})")
+        try:
+            body = rep.json()
+        except ValueError:
+            raise self.fail(step, f"X answered HTTP {rep.status_code} with a body that is not JSON: retry later") from None
+        if not isinstance(body, dict):
+            raise self.fail(step, "X answered with an unexpected body: retry later")
+        return body
+
+
+def login_with_password(
+    base_url: str,
+    username: str,
+    password: str,
+    email: str | None = None,
+    mfa_secret: str | None = None,
+    email_code: Callable[[], str] | None = None,
+    timeout_s: float = 20,
+    *,
+    proxy_url: str | None = None,
+    user_agent: str | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> dict[str, str]:
+    """Log in with X's web password flow at ``base_url``; returns the session cookies (auth_token, ct0).
+
+    ``email_code`` is called (without arguments) when X emails a confirmation code (LoginAcid) and
+    must return it. Raises ``LoginError`` on any failure.
+    """
+    from twscrape.account import TOKEN  # the web client's public bearer token
+
+    headers = {
+        "authorization": TOKEN,
+        "content-type": "application/json",
+        "user-agent": user_agent or DEFAULT_USER_AGENT,
+        "x-twitter-active-user": "yes",
+        "x-twitter-client-language": "en",
+    }
+    secrets = [password, mfa_secret]
+    with httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout_s, proxy=proxy_url,
+                      transport=transport, follow_redirects=False) as http:
+        flow = _Flow(http, username, secrets)
+        guest = flow.post("guest_token", GUEST_PATH).get("guest_token")
+        if not guest:
+            raise flow.fail("guest_token", "X gave no guest token: the IP may be blocked; change proxy")
+        http.headers["x-guest-token"] = str(guest)
+        start = {"input_flow_data": {"flow_context": {"debug_overrides": {}, "start_location": {"location": "unknown"}}},
+                 "subtask_versions": {}}
+        body = flow.post("start", TASK_PATH, params={"flow_name": "login"}, json=start)
+        for _ in range(MAX_STEPS):
+            token = body.get("flow_token")
+            subtasks = [s for s in body.get("subtasks") or [] if isinstance(s, dict)]
+            if not subtasks:
+                break
+            if not token:
+                raise flow.fail("flow", "X answered without a flow token: retry later")
+            sub = subtasks[0]
+            step = str(sub.get("subtask_id"))
+            if step == "LoginSuccessSubtask":
+                secrets.extend(http.cookies.get(n) for n in ("auth_token", "ct0"))
+                flow.post(step, TASK_PATH, json={"flow_token": token, "subtask_inputs": []})
+                break
+            value = _answer(flow, sub, step, username, password, email, mfa_secret, email_code)
+            body = flow.post(step, TASK_PATH, json={"flow_token": token, "subtask_inputs": [value]})
+        else:
+            raise flow.fail("flow", f"the login did not finish within {MAX_STEPS} steps")
+        cookies = {name: http.cookies.get(name) for name in ("auth_token", "ct0")}
+    if not cookies["auth_token"] or not cookies["ct0"]:
+        raise LoginError(username, "LoginSuccessSubtask",
+                         "X ended the flow without session cookies (auth_token/ct0): the IP may be blocked; "
+                         "change proxy and retry")
+    return {k: v for k, v in cookies.items() if v}
+
+
+def _answer(flow: _Flow, sub: dict, step: str, username: str, password: str, email: str | None,
+             mfa_secret: str | None,
+            email_code: Callable[[], str] | None) -> dict:
+    """The subtask input answering ``sub``."""
+    def text(value: str) -> dict:
+        return {"subtask_id": step, "enter_text": {"text": value, "link": "next_link"}}
+
+    if step == "LoginJsInstrumentationSubtask":
+        return {"subtask_id": step, "js_instrumentation": {"response": "{}", "link": "next_link"}}
+    if step == "LoginEnterUserIdentifierSSO":
+        return {"subtask_id": step, "settings_list": {"setting_responses": [
+            {"key": "user_identifier", "response_data": {"text_data": {"result": username}}}], "link": "next_link"}}
+    if step == "LoginEnterAlternateIdentifierSubtask":
+        if not email:
+            raise flow.fail(step, "X asks for the account's email: add the email to the account")
+        return text(email)
+    if step == "LoginEnterPassword":
+        return {"subtask_id": step, "enter_password": {"password": password, "link": "next_link"}}
+    if step == "LoginTwoFactorAuthChallenge":
+        if not mfa_secret:
+            raise flow.fail(step, "2FA code needed: add the account's MFA secret (base32 TOTP key)")
+        try:
+            code = pyotp.TOTP(mfa_secret.replace(" ", "")).now()
+        except Exception:
+            raise flow.fail(step, "the MFA secret is not a valid base32 TOTP key: check the MFA secret") from None
+        return text(code)
+    if step == "LoginAcid":
+        hint = str(((sub.get("enter_text") or {}).get("hint_text")) or "").lower()
+        if hint and hint != "confirmation code":  # X asks to confirm the email address itself
+            if not email:
+                raise flow.fail(step, "X asks to confirm the account's email: add the email to the account")
+            return text(email)
+        if email_code is None:
+            raise flow.fail(step, "email confirmation code needed: configure IMAP for the account's mailbox "
+                                  "(or pass email_code)")
+        try:
+            code = str(email_code() or "").strip()
+        except Exception as exc:
+            raise flow.fail(step, f"reading the email confirmation code failed ({type(exc).__name__}: {exc}): "
+                                  "check the mailbox/IMAP settings") from None
+        if not code:
+            raise flow.fail(step, "no email confirmation code arrived: check the mailbox/IMAP settings")
+        return text(code)
+    if step == "AccountDuplicationCheck":
+        return {"subtask_id": step, "check_logged_in_account": {"link": "AccountDuplicationCheck_false"}}
+    raise flow.fail(step, f"X asks for {step}, which XGet cannot answer automatically (e.g. a captcha or "
+                          "unusual-activity check): log in by hand in a browser and import the cookies")
+
+
+def login_account(
+    engine_or_pool,
+    base_url: str,
+    username: str,
+    email_code: Callable[[], str] | None = None,
+    *,
+    timeout_s: float = 20,
+    transport: httpx.BaseTransport | None = None,
+) -> dict[str, str]:
+    """Log a pool account in with its stored credentials and store the new cookies (encrypted).
+
+    On success the account is reactivated with its error cleared; on a failed login it is marked
+    inactive with the ``LoginError`` message as reason, and the error is raised. An account missing
+    from the table or without a password raises ``LoginError`` (step ``credentials``) untouched.
+    """
+    from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
+    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.secrets_config import configured_secret_box
+
+    if isinstance(engine_or_pool, AccountPool):
+        pool, engine, box = engine_or_pool, engine_or_pool.engine, engine_or_pool.secrets
+    elif isinstance(engine_or_pool, Engine):
+        box = configured_secret_box()
+        engine, pool = engine_or_pool, AccountPool(engine_or_pool, secrets=box)
+    else:
+        raise TypeError("login_account needs a SQLAlchemy Engine or an AccountPool")
+    with read_only(engine) as conn:
+        row = conn.execute(select(Account).where(Account.username == username)).first()
+    if row is None:
+        raise LoginError(username, "credentials", "no such account in the pool: import it first (xget accounts add)")
+    account = row  # a Core row: the columns of `accounts`
+    if (account.login_method or "TWITTER") != "TWITTER":
+        raise LoginError(username, "credentials",
+                         f"login method {account.login_method} is not supported by the password login")
+    password = box.decrypt(account.password_enc)
+    if not password:
+        raise LoginError(username, "credentials", "no password stored: re-import the account with its password")
+    try:
+        cookies = login_with_password(
+            base_url, username, password, email=account.email, mfa_secret=box.decrypt(account.mfa_secret_enc),
+            email_code=email_code, timeout_s=timeout_s, proxy_url=account.proxy_url,
+            user_agent=account.user_agent, transport=transport,
+        )
+    except LoginError as exc:
+        pool.set_active(username, False, str(exc))
+        raise
+    upsert_accounts(engine, box, [AccountRecord(username=username, cookies=cookies)])
+    return cookies

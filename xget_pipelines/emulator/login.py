@@ -1,0 +1,335 @@
+"""X's web password login, as the emulator serves it.
+
+The flow, as X's web client (and twscrape 0.20.1) drive it:
+
+    POST /1.1/guest/activate.json                     -> {"guest_token": ...}
+    POST /1.1/onboarding/task.json?flow_name=login    (header x-guest-token) -> first subtask
+    POST /1.1/onboarding/task.json                    {"flow_token", "subtask_inputs": [...]} -> next subtask
+
+Subtasks, in X's order: LoginJsInstrumentationSubtask, LoginEnterUserIdentifierSSO (username),
+LoginEnterAlternateIdentifierSubtask (email; only when asked for, see below), LoginEnterPassword,
+LoginTwoFactorAuthChallenge (TOTP; accounts with an MFA secret), LoginAcid (an emailed confirmation
+code; accounts flagged ``acid``), AccountDuplicationCheck, LoginSuccessSubtask. Every answer is
+``{"flow_token", "status": "success", "subtasks": [{"subtask_id": ...}]}`` with a fresh flow token;
+a rejected input answers 400 with X's error body and leaves the flow where it was (the user may retry).
+On success the response sets the ``auth_token`` and ``ct0`` cookies: the same tokens the emulator's
+cookie authentication accepts for that account (``EmulatorState.register``).
+
+Admin routes:
+    POST /_emulator/login_accounts      {"accounts": [{"username", "password", "email", "mfa_secret"?, "acid"?,
+                                          "alternate_identifier"?}]} registers accounts that can log in
+    GET  /_emulator/login_codes/{user}  the last LoginAcid code sent to the account (stands in for the mailbox)
+    GET/POST /_emulator/login_settings  {"alternate_identifier": bool}: ask every login for the email
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+
+import orjson
+import pyotp
+from pydantic import BaseModel, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+SUBTASKS = (
+    "LoginJsInstrumentationSubtask",
+    "LoginEnterUserIdentifierSSO",
+    "LoginEnterAlternateIdentifierSubtask",
+    "LoginEnterPassword",
+    "LoginTwoFactorAuthChallenge",
+    "LoginAcid",
+    "AccountDuplicationCheck",
+    "LoginSuccessSubtask",
+)
+FLOW_TTL_S = 1800.0
+
+ERR_BAD_AUTH = (401, {"errors": [{"code": 215, "message": "Bad Authentication data."}]})
+ERR_GUEST = (400, {"errors": [{"code": 239, "message": "Bad guest token."}]})
+ERR_FLOW = (400, {"errors": [{"code": 366, "message": "The flow token is invalid or has expired."}]})
+ERR_UNKNOWN_USER = (400, {"errors": [{"code": 399, "message": "Could not log you in now. Please try again later."}]})
+ERR_PASSWORD = (400, {"errors": [{"code": 399, "message": "Wrong password!"}]})
+ERR_ALTERNATE = (400, {"errors": [{"code": 399, "message": "Incorrect. Please try again."}]})
+ERR_2FA = (400, {"errors": [{"code": 399, "message": "Your code was incorrect. Please try again."}]})
+ERR_ACID = (400, {"errors": [{"code": 399, "message": "Incorrect code. Please try again."}]})
+
+
+def _json(body: object, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def _error(err: tuple[int, dict]) -> Response:
+    return _json(err[1], err[0])
+
+
+@dataclass
+class LoginAccount:
+    username: str
+    password: str
+    email: str | None = None
+    mfa_secret: str | None = None
+    acid: bool = False
+    alternate_identifier: bool = False
+
+    def public(self) -> dict:  # what the admin API echoes back: never the password or the secret
+        return {"username": self.username, "email": self.email, "mfa": self.mfa_secret is not None,
+                "acid": self.acid, "alternate_identifier": self.alternate_identifier}
+
+
+@dataclass
+class Flow:
+    flow_id: str
+    token: str
+    expected: str  # the subtask the next input must answer
+    created: float = field(default_factory=time.time)
+    step: int = 0
+    account: LoginAccount | None = None
+
+
+class LoginState:
+    """Accounts that can log in with a password, open guest tokens and login flows, emailed codes."""
+
+    def __init__(self) -> None:
+        self.accounts: dict[str, LoginAccount] = {}  # by lower-case username
+        self.guest_tokens: set[str] = set()
+        self.flows: dict[str, Flow] = {}  # by current flow token
+        self.codes: dict[str, str] = {}  # lower-case username -> last LoginAcid code
+        self.alternate_identifier = False
+
+    def find(self, identifier: str) -> LoginAccount | None:
+        ident = identifier.strip().lower().lstrip("@")
+        account = self.accounts.get(ident)
+        if account is None:
+            account = next((a for a in self.accounts.values() if a.email and a.email.lower() == ident), None)
+        return account
+
+    def advance(self, flow: Flow, expected: str) -> str:
+        """Move the flow to its next subtask under a fresh flow token; returns the token."""
+        self.flows.pop(flow.token, None)
+        flow.step += 1
+        flow.expected = expected
+        flow.token = f"g;{flow.flow_id}:-{int(time.time() * 1000)}:{secrets.token_hex(8)}:{flow.step}"
+        self.flows[flow.token] = flow
+        return flow.token
+
+    def flow(self, token: object) -> Flow | None:
+        now = time.time()
+        for key in [k for k, f in self.flows.items() if now - f.created > FLOW_TTL_S]:
+            del self.flows[key]
+        return self.flows.get(token) if isinstance(token, str) else None
+
+
+def login_state(request: Request) -> LoginState:
+    """The app's login state, created on first use (kept beside `app.state.emulator`)."""
+    state = getattr(request.app.state, "emulator_login", None)
+    if state is None:
+        state = LoginState()
+        request.app.state.emulator_login = state
+    return state
+
+
+def _subtask(subtask_id: str) -> dict:
+    sub: dict = {"subtask_id": subtask_id}
+    if subtask_id == "LoginAcid":
+        sub["enter_text"] = {"hint_text": "Confirmation code", "keyboard_type": "text",
+                             "primary_text": {"text": "Check your email"}}
+    elif subtask_id == "LoginTwoFactorAuthChallenge":
+        sub["enter_text"] = {"hint_text": "Enter code", "keyboard_type": "number"}
+    elif subtask_id == "LoginEnterAlternateIdentifierSubtask":
+        sub["enter_text"] = {"hint_text": "Phone or email", "keyboard_type": "email"}
+    return sub
+
+
+def _step(flow: Flow, state: LoginState, subtask_id: str, cookies: dict[str, str] | None = None) -> Response:
+    token = state.advance(flow, subtask_id)
+    subtasks = [] if subtask_id == "" else [_subtask(subtask_id)]
+    rep = _json({"flow_token": token, "status": "success", "subtasks": subtasks})
+    for name, value in (cookies or {}).items():
+        rep.set_cookie(name, value, path="/", max_age=5 * 365 * 86400, secure=False, httponly=name == "auth_token",
+                       samesite="lax")
+    return rep
+
+
+def _has_bearer(request: Request) -> bool:
+    return request.headers.get("authorization", "").startswith("Bearer ")
+
+
+async def guest_activate(request: Request) -> Response:
+    if not _has_bearer(request):
+        return _error(ERR_BAD_AUTH)
+    token = str(secrets.randbelow(9 * 10**18) + 10**18)
+    login_state(request).guest_tokens.add(token)
+    return _json({"guest_token": token})
+
+
+def _text(sub: dict, key: str) -> str:
+    value = sub.get(key)
+    return str(value.get("text") or "") if isinstance(value, dict) else ""
+
+
+def _user_identifier(sub: dict) -> str:
+    settings = (sub.get("settings_list") or {}).get("setting_responses") or []
+    for item in settings:
+        if isinstance(item, dict) and item.get("key") == "user_identifier":
+            return str(((item.get("response_data") or {}).get("text_data") or {}).get("result") or "")
+    return ""
+
+
+def _after_credentials(flow: Flow, state: LoginState, request: Request, done: str) -> Response:
+    """Next subtask once `done` passed: 2FA, then the email code, then the duplication check."""
+    account = flow.account
+    assert account is not None
+    order = ["LoginEnterPassword", "LoginTwoFactorAuthChallenge", "LoginAcid"]
+    for subtask in order[order.index(done) + 1:]:
+        if subtask == "LoginTwoFactorAuthChallenge" and account.mfa_secret:
+            return _step(flow, state, subtask)
+        if subtask == "LoginAcid" and account.acid:
+            state.codes[account.username.lower()] = f"{secrets.randbelow(10**8):08d}"
+            return _step(flow, state, subtask)
+    return _step(flow, state, "AccountDuplicationCheck")
+
+
+async def onboarding_task(request: Request) -> Response:
+    state = login_state(request)
+    if not _has_bearer(request):
+        return _error(ERR_BAD_AUTH)
+    try:
+        body = orjson.loads(await request.body() or b"{}")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return _json({"errors": [{"code": 214, "message": "Body must be a JSON object."}]}, 400)
+
+    if request.query_params.get("flow_name") == "login":
+        if request.headers.get("x-guest-token") not in state.guest_tokens:
+            return _error(ERR_GUEST)
+        flow = Flow(flow_id=secrets.token_hex(8), token="", expected="")
+        return _step(flow, state, "LoginJsInstrumentationSubtask")
+    if request.query_params.get("flow_name"):
+        return _json({"errors": [{"code": 366, "message": "flow name is not supported here."}]}, 400)
+
+    flow = state.flow(body.get("flow_token"))
+    if flow is None:
+        return _error(ERR_FLOW)
+    inputs = body.get("subtask_inputs")
+    if not isinstance(inputs, list):
+        return _error(ERR_FLOW)
+    if flow.expected == "LoginSuccessSubtask":  # the client acknowledges; the flow is over
+        state.flows.pop(flow.token, None)
+        return _json({"flow_token": flow.token, "status": "success", "subtasks": []})
+    sub = next((s for s in inputs if isinstance(s, dict) and s.get("subtask_id") == flow.expected), None)
+    if sub is None:
+        return _error(ERR_FLOW)
+
+    expected = flow.expected
+    if expected == "LoginJsInstrumentationSubtask":
+        return _step(flow, state, "LoginEnterUserIdentifierSSO")
+    if expected == "LoginEnterUserIdentifierSSO":
+        account = state.find(_user_identifier(sub))
+        if account is None:
+            return _error(ERR_UNKNOWN_USER)
+        flow.account = account
+        ask = state.alternate_identifier or account.alternate_identifier or getattr(
+            request.app.state.emulator.settings, "login_alternate_identifier", False)
+        return _step(flow, state, "LoginEnterAlternateIdentifierSubtask" if ask else "LoginEnterPassword")
+    account = flow.account
+    assert account is not None
+    if expected == "LoginEnterAlternateIdentifierSubtask":
+        given = _text(sub, "enter_text").strip().lower().lstrip("@")
+        if given not in {account.username.lower(), (account.email or "").lower()} - {""}:
+            return _error(ERR_ALTERNATE)
+        return _step(flow, state, "LoginEnterPassword")
+    if expected == "LoginEnterPassword":
+        given = str((sub.get("enter_password") or {}).get("password") or "")
+        if not secrets.compare_digest(given.encode(), account.password.encode()):
+            return _error(ERR_PASSWORD)
+        return _after_credentials(flow, state, request, expected)
+    if expected == "LoginTwoFactorAuthChallenge":
+        code = _text(sub, "enter_text").strip().replace(" ", "")
+        try:
+            ok = bool(code) and pyotp.TOTP(account.mfa_secret or "").verify(code, valid_window=1)
+        except Exception:  # a malformed secret on the emulator's side: reject like a wrong code
+            ok = False
+        if not ok:
+            return _error(ERR_2FA)
+        return _after_credentials(flow, state, request, expected)
+    if expected == "LoginAcid":
+        code = _text(sub, "enter_text").strip()
+        sent = state.codes.get(account.username.lower())
+        if not sent or not secrets.compare_digest(code.encode(), sent.encode()):
+            return _error(ERR_ACID)
+        state.codes.pop(account.username.lower(), None)
+        return _after_credentials(flow, state, request, expected)
+    if expected == "AccountDuplicationCheck":
+        session = request.app.state.emulator.register(account.username)
+        return _step(flow, state, "LoginSuccessSubtask",
+                     cookies={"auth_token": session.auth_token, "ct0": session.ct0})
+    return _error(ERR_FLOW)
+
+
+# -- admin -------------------------------------------------------------------------------------------
+
+
+class _LoginAccountIn(BaseModel):
+    username: str = Field(min_length=1)
+    password: str = Field(min_length=1)
+    email: str | None = None
+    mfa_secret: str | None = None
+    acid: bool = False
+    alternate_identifier: bool = False
+
+
+class _LoginAccountsIn(BaseModel):
+    accounts: list[_LoginAccountIn]
+
+
+class _LoginSettingsIn(BaseModel):
+    alternate_identifier: bool = False
+
+
+async def _body(request: Request, model: type[BaseModel]) -> BaseModel | Response:
+    try:
+        return model.model_validate(orjson.loads(await request.body() or b"{}"))
+    except (ValueError, ValidationError) as exc:
+        return _json({"error": str(exc)}, 400)
+
+
+async def login_accounts(request: Request) -> Response:
+    state = login_state(request)
+    if request.method == "POST":
+        body = await _body(request, _LoginAccountsIn)
+        if isinstance(body, Response):
+            return body
+        out = []
+        for item in body.accounts:
+            if item.mfa_secret:
+                try:
+                    pyotp.TOTP(item.mfa_secret).now()
+                except Exception:
+                    return _json({"error": f"mfa_secret of {item.username} is not valid base32"}, 400)
+            account = LoginAccount(**item.model_dump())
+            state.accounts[account.username.lower()] = account
+            request.app.state.emulator.register(account.username)  # cookie auth knows it from now on
+            out.append(account.public())
+        return _json(out)
+    return _json([a.public() for a in state.accounts.values()])
+
+
+async def login_codes(request: Request) -> Response:
+    username = request.path_params["username"].lower()
+    code = login_state(request).codes.get(username)
+    if code is None:
+        return _json({"error": f"no confirmation code was sent to {username}"}, 404)
+    return _json({"username": username, "code": code})
+
+
+async def login_settings(request: Request) -> Response:
+    state = login_state(request)
+    if request.method == "POST":
+        body = await _body(request, _LoginSettingsIn)
+        if isinstance(body, Response):
+            return body
+        state.alternate_identifier = body.alternate_identifier
+    return _json({"alternate_identifier": state.alternate_identifier})
