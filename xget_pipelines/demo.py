@@ -136,7 +136,8 @@ def run_demo(console: Console, *, serve_ui: bool = True, days: int | None = None
                 progress.advance(task)
         from xget_pipelines.assets import account_pool_stats
 
-        dg.materialize([account_pool_stats], resources=defs.resources, instance=instance, tags={"xget/source": "demo"})
+        dg.materialize([account_pool_stats], resources=defs.resources, instance=instance, run_config=_QUIET,
+                       tags={"xget/source": "demo"})
         lake = Lake(settings.resolved_lake_uri, settings.lake_storage_options)
         _summary(console, lake, connect(lake))
         console.print(f"demo finished in {time.perf_counter() - t0:.0f} s; lake at {settings.resolved_lake_uri}")

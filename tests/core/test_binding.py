@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import register_accounts
-from tests.proxy_servers import start_http_proxy
+from xget_pipelines.emulator.proxy_servers import start_http_proxy
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.errors import NoAccountAvailable
 from xget_pipelines.core.pools.proxies import ACTIVE, INACTIVE, ProxyPool, parse_proxy_lines

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from typer.testing import CliRunner
 
-from tests.proxy_servers import (
+from xget_pipelines.emulator.proxy_servers import (
     Blackhole,
     ProxyServerError,
     free_port,

@@ -1,4 +1,5 @@
-"""Real proxy servers for the tests, as subprocesses on free ports of 127.0.0.1.
+"""Real proxy servers on this machine, as subprocesses on free ports of 127.0.0.1: the offline stand-in
+for a user's proxy provider, used by ``xget demo`` and by the tests.
 
 * HTTP: ``proxy.py`` (PyPI ``proxy.py``), optionally with ``--basic-auth``; it writes an access log line
   per proxied request (``... - GET 127.0.0.1:PORT/path - 200 OK ...``).
@@ -6,7 +7,7 @@
   per tunnelled connection (``socks5 127.0.0.1:CLIENT -> 127.0.0.1:TARGET``). proxy.py's own SOCKS
   handler is a SOCKS4 stub, hence pproxy.
 
-A server that does not come up raises :class:`ProxyServerError` (tests fail, they never skip).
+A server that does not come up raises :class:`ProxyServerError` with its output (so tests fail, never skip).
 Each server runs in its own process group, so stopping it also ends the workers it forked.
 """
 
