@@ -53,14 +53,7 @@ from twscrape.models import parse_tweets, parse_users  # noqa: E402
 
 from xget_pipelines.core.x.parse import parse_page  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
-CAPTURES = Path(os.environ.get("XGET_CAPTURES_DIR", REPO.parent / "shared" / "x-captures" / "twscrape"))
-# Bodies whose operation the body alone cannot name (see test_parse.py); everything else is detected.
-OPERATION_OF = {
-    "_issue_42.json": "TweetDetail",  # a single timeline entry of a TweetDetail, not a whole response
-    "raw_user_by_id.json": "UserByRestId",
-    "raw_user_by_login.json": "UserByScreenName",
-}
+from tests.core.test_parse import CAPTURES, OPERATION_OF  # noqa: E402  (one list of what needs naming)
 
 
 @pytest.fixture(autouse=True)

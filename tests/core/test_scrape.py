@@ -174,3 +174,27 @@ def test_an_unknown_account_fails_with_a_clear_error(emulator_factory, engine, l
     with XClient(emu.graphql_url, pool) as client, pytest.raises(LookupError, match="X has no user @nobody_here"):
         scrape_partition(client, lake, engine, key="@nobody_here", day=YESTERDAY, run_id="r1")
     assert lake.read(RAW_TABLE).num_rows == 1  # the answer X gave is kept all the same
+
+
+def test_a_resumed_account_partition_reuses_the_stored_profile(emulator_factory, engine, lake, small_world):
+    emu = emulator_factory(window_seconds=2)
+    pool = register_accounts(emu, engine, ["r1"])
+    key = "@" + small_world.watchlist_suggestions()["users"][0]
+
+    seen = []
+
+    def crash_after_two(page):  # profile + one timeline page, then the worker dies
+        seen.append(page)
+        if len(seen) == 2:
+            raise RuntimeError("worker died")
+
+    with XClient(emu.graphql_url, pool) as client, pytest.raises(RuntimeError):
+        scrape_partition(client, lake, engine, key=key, day=YESTERDAY, run_id="r1", page_size=10,
+                         on_page=crash_after_two)
+    with XClient(emu.graphql_url, pool) as client:
+        resumed = scrape_partition(client, lake, engine, key=key, day=YESTERDAY, run_id="r2", page_size=10)
+    assert resumed.resumed and "UserByScreenName" not in resumed.operations  # the profile was not asked again
+    raw = lake.read(RAW_TABLE).sort_by("seq")
+    assert raw["operation"].to_pylist().count("UserByScreenName") == 1
+    cursors = [c for c in raw["cursor_in"].to_pylist() if c is not None]
+    assert len(cursors) == len(set(cursors))

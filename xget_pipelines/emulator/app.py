@@ -13,10 +13,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,6 +24,7 @@ from starlette.routing import Route
 from . import login, ops_detail, ops_search, ops_tweets, ops_users
 from .engagement import Engagement
 from .faults import ERRORS, SERVER_ERRORS, FaultInjector
+from .jsonio import json_body, json_response
 from .ratelimit import RateLimiter, Stats
 from .render_tweet import TweetRenderer
 from .render_user import UserRenderer
@@ -47,10 +47,6 @@ OPERATIONS: dict[str, Callable[[Ctx], dict]] = {
     "GenericTimelineById": ops_users.generic_timeline,
 }
 ANONYMOUS = "<anonymous>"
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status, headers=headers, media_type="application/json")
 
 
 @dataclass
@@ -182,13 +178,6 @@ class _Usernames(BaseModel):
     usernames: list[str]
 
 
-async def _json_body(request: Request, model: type[BaseModel]) -> BaseModel | Response:
-    try:
-        return model.model_validate(orjson.loads(await request.body() or b"{}"))
-    except (ValueError, ValidationError) as exc:
-        return json_response({"error": str(exc)}, 400)
-
-
 async def health(request: Request) -> Response:
     st: EmulatorState = request.app.state.emulator
     return json_response({"ok": True, "world": st.world.summary(), "started_ms": st.started_ms})
@@ -197,7 +186,7 @@ async def health(request: Request) -> Response:
 async def accounts(request: Request) -> Response:
     st: EmulatorState = request.app.state.emulator
     if request.method == "POST":
-        body = await _json_body(request, _Usernames)
+        body = await json_body(request, _Usernames)
         if isinstance(body, Response):
             return body
         return json_response([st.register(name).public() for name in body.usernames])
@@ -207,7 +196,7 @@ async def accounts(request: Request) -> Response:
 async def faults(request: Request) -> Response:
     st: EmulatorState = request.app.state.emulator
     if request.method == "POST":
-        body = await _json_body(request, Faults)
+        body = await json_body(request, Faults)
         if isinstance(body, Response):
             return body
         st.faults.update(body)

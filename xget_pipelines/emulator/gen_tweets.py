@@ -11,7 +11,6 @@ import random
 
 from . import vocab
 from .model import (
-    retweet_of,
     ARTICLE,
     BIRDWATCH,
     DELETED,
@@ -23,6 +22,7 @@ from .model import (
     Place,
     Tweet,
     User,
+    retweet_of,
     snowflake,
     tco,
 )

@@ -30,9 +30,11 @@ from dataclasses import dataclass, field
 
 import orjson
 import pyotp
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import Response
+
+from .jsonio import json_body, json_response
 
 SUBTASKS = (
     "LoginJsInstrumentationSubtask",
@@ -56,12 +58,8 @@ ERR_2FA = (400, {"errors": [{"code": 399, "message": "Your code was incorrect. P
 ERR_ACID = (400, {"errors": [{"code": 399, "message": "Incorrect code. Please try again."}]})
 
 
-def _json(body: object, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
-
-
 def _error(err: tuple[int, dict]) -> Response:
-    return _json(err[1], err[0])
+    return json_response(err[1], err[0])
 
 
 @dataclass
@@ -145,7 +143,7 @@ def _subtask(subtask_id: str) -> dict:
 def _step(flow: Flow, state: LoginState, subtask_id: str, cookies: dict[str, str] | None = None) -> Response:
     token = state.advance(flow, subtask_id)
     subtasks = [] if subtask_id == "" else [_subtask(subtask_id)]
-    rep = _json({"flow_token": token, "status": "success", "subtasks": subtasks})
+    rep = json_response({"flow_token": token, "status": "success", "subtasks": subtasks})
     for name, value in (cookies or {}).items():
         rep.set_cookie(name, value, path="/", max_age=5 * 365 * 86400, secure=False, httponly=name == "auth_token",
                        samesite="lax")
@@ -161,7 +159,7 @@ async def guest_activate(request: Request) -> Response:
         return _error(ERR_BAD_AUTH)
     token = str(secrets.randbelow(9 * 10**18) + 10**18)
     login_state(request).guest_tokens.add(token)
-    return _json({"guest_token": token})
+    return json_response({"guest_token": token})
 
 
 def _text(sub: dict, key: str) -> str:
@@ -200,7 +198,7 @@ async def onboarding_task(request: Request) -> Response:
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        return _json({"errors": [{"code": 214, "message": "Body must be a JSON object."}]}, 400)
+        return json_response({"errors": [{"code": 214, "message": "Body must be a JSON object."}]}, 400)
 
     if request.query_params.get("flow_name") == "login":
         if request.headers.get("x-guest-token") not in state.guest_tokens:
@@ -208,7 +206,7 @@ async def onboarding_task(request: Request) -> Response:
         flow = Flow(flow_id=secrets.token_hex(8), token="", expected="")
         return _step(flow, state, "LoginJsInstrumentationSubtask")
     if request.query_params.get("flow_name"):
-        return _json({"errors": [{"code": 366, "message": "flow name is not supported here."}]}, 400)
+        return json_response({"errors": [{"code": 366, "message": "flow name is not supported here."}]}, 400)
 
     flow = state.flow(body.get("flow_token"))
     if flow is None:
@@ -218,7 +216,7 @@ async def onboarding_task(request: Request) -> Response:
         return _error(ERR_FLOW)
     if flow.expected == "LoginSuccessSubtask":  # the client acknowledges; the flow is over
         state.flows.pop(flow.token, None)
-        return _json({"flow_token": flow.token, "status": "success", "subtasks": []})
+        return json_response({"flow_token": flow.token, "status": "success", "subtasks": []})
     sub = next((s for s in inputs if isinstance(s, dict) and s.get("subtask_id") == flow.expected), None)
     if sub is None:
         return _error(ERR_FLOW)
@@ -289,17 +287,10 @@ class _LoginSettingsIn(BaseModel):
     alternate_identifier: bool = False
 
 
-async def _body(request: Request, model: type[BaseModel]) -> BaseModel | Response:
-    try:
-        return model.model_validate(orjson.loads(await request.body() or b"{}"))
-    except (ValueError, ValidationError) as exc:
-        return _json({"error": str(exc)}, 400)
-
-
 async def login_accounts(request: Request) -> Response:
     state = login_state(request)
     if request.method == "POST":
-        body = await _body(request, _LoginAccountsIn)
+        body = await json_body(request, _LoginAccountsIn)
         if isinstance(body, Response):
             return body
         out = []
@@ -308,28 +299,28 @@ async def login_accounts(request: Request) -> Response:
                 try:
                     pyotp.TOTP(item.mfa_secret).now()
                 except Exception:
-                    return _json({"error": f"mfa_secret of {item.username} is not valid base32"}, 400)
+                    return json_response({"error": f"mfa_secret of {item.username} is not valid base32"}, 400)
             account = LoginAccount(**item.model_dump())
             state.accounts[account.username.lower()] = account
             request.app.state.emulator.register(account.username)  # cookie auth knows it from now on
             out.append(account.public())
-        return _json(out)
-    return _json([a.public() for a in state.accounts.values()])
+        return json_response(out)
+    return json_response([a.public() for a in state.accounts.values()])
 
 
 async def login_codes(request: Request) -> Response:
     username = request.path_params["username"].lower()
     code = login_state(request).codes.get(username)
     if code is None:
-        return _json({"error": f"no confirmation code was sent to {username}"}, 404)
-    return _json({"username": username, "code": code})
+        return json_response({"error": f"no confirmation code was sent to {username}"}, 404)
+    return json_response({"username": username, "code": code})
 
 
 async def login_settings(request: Request) -> Response:
     state = login_state(request)
     if request.method == "POST":
-        body = await _body(request, _LoginSettingsIn)
+        body = await json_body(request, _LoginSettingsIn)
         if isinstance(body, Response):
             return body
         state.alternate_identifier = body.alternate_identifier
-    return _json({"alternate_identifier": state.alternate_identifier})
+    return json_response({"alternate_identifier": state.alternate_identifier})

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from .gen_people import follow
 from .model import (
-    retweet_of,
     ARTICLE,
     BIRDWATCH,
     DELETED,
@@ -25,6 +24,7 @@ from .model import (
     Tweet,
     User,
     XList,
+    retweet_of,
     snowflake,
     tco,
 )

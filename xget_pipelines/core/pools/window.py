@@ -39,7 +39,6 @@ class AccountLease:
     requests: int = 0
     successes: int = 0
     errors: int = 0
-    extra: dict = field(default_factory=dict)
 
     def record(self, headers: Mapping[str, str], sent_at: float | None = None, received_at: float | None = None) -> None:
         """Take in the rate-limit headers of a response served to this account."""

@@ -131,12 +131,14 @@ class _RawWriter:
             self.rows = []
 
 
+_RESUME_COLUMNS = ["operation", "cursor_in", "cursor_out", "seq", "malformed"]
+
+
 def stored_pages(lake: Lake, day: dt.date, key: str, session_id: str) -> pa.Table:
-    """Pages of one session already in the lake (without bodies), in fetch order."""
-    table = lake.read(RAW_TABLE, {"day": day, "watch_key": key, "session_id": session_id},
-                      columns=["operation", "cursor_in", "cursor_out", "seq", "malformed", "body"])
+    """Pages of one session already in the lake (cursors only, no bodies), in fetch order."""
+    table = lake.read(RAW_TABLE, {"day": day, "watch_key": key, "session_id": session_id}, columns=_RESUME_COLUMNS)
     if table is None:
-        return RAW_SCHEMA.empty_table().select(["operation", "cursor_in", "cursor_out", "seq", "malformed", "body"])
+        return RAW_SCHEMA.empty_table().select(_RESUME_COLUMNS)
     return table.sort_by("seq")
 
 
@@ -177,7 +179,7 @@ def scrape_partition(
             _paginate(client, "SearchTimeline", watch.search_variables(query, page_size), query,
                       done, max_pages, record)
         else:
-            user_id = _user_id_from_done(done)
+            user_id = _stored_user_id(lake, day, key, session_id) if resumed else None
             if user_id is None:
                 page = client.fetch("UserByScreenName", watch.user_by_screen_name_variables(wk.handle))
                 record(page, wk.key)
@@ -224,11 +226,12 @@ def _user_id(body: bytes) -> str | None:
     return result.get("rest_id") if isinstance(result, dict) else None
 
 
-def _user_id_from_done(done: pa.Table | None) -> str | None:
-    if done is None:
-        return None
-    for op, body in zip(done["operation"].to_pylist(), done["body"].to_pylist()):
-        if op == "UserByScreenName" and (uid := _user_id(body)):
+def _stored_user_id(lake: Lake, day: dt.date, key: str, session_id: str) -> str | None:
+    """The user id from the profile page a resumed session already stored (only that body is read)."""
+    profiles = lake.read(RAW_TABLE, {"day": day, "watch_key": key, "session_id": session_id,
+                                     "operation": "UserByScreenName"}, columns=["body"])
+    for body in (profiles["body"].to_pylist() if profiles is not None else []):
+        if uid := _user_id(body):
             return uid
     return None
 
