@@ -102,3 +102,35 @@ def register_accounts(emulator, engine, names):
     pool = AccountPool(engine)
     pool.add_accounts([(a["username"], {"auth_token": a["auth_token"], "ct0": a["ct0"]}) for a in rep.json()])
     return pool
+
+
+@pytest.fixture(scope="session")
+def mail_server():
+    """A real IMAP server (Debian's Dovecot) with LMTP delivery, for the whole session. Fails if missing."""
+    import shutil
+
+    from xget_pipelines.emulator.mail_server import MailServerError, start_dovecot
+
+    directory = tempfile.mkdtemp(prefix="xget-dovecot-")  # pytest's tmp dirs are 0700: Dovecot's users need in
+    try:
+        server = start_dovecot(directory)
+    except MailServerError as exc:
+        pytest.fail(str(exc))
+    yield server
+    server.stop()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def xget_settings(monkeypatch):
+    """Set XGET_* settings for one test: ``xget_settings(imap_ssl="false", ...)``; the cache is reset after."""
+    from xget_pipelines.settings import get_settings
+
+    def apply(**values):
+        for name, value in values.items():
+            monkeypatch.setenv(f"XGET_{name.upper()}", str(value))
+        get_settings.cache_clear()
+        return get_settings()
+
+    yield apply
+    get_settings.cache_clear()

@@ -51,6 +51,16 @@ class Settings(BaseSettings):
     x_login_url: str = Field(
         default="", description="Base URL of X's login API; default: the emulator's (real X: https://api.x.com)."
     )
+    imap_server: str = Field(
+        default="", description="IMAP server (host[:port]) of the accounts' mailboxes; default: by email domain."
+    )
+    imap_ssl: bool = Field(default=True, description="IMAPS (TLS, port 993); false for plain IMAP (port 143).")
+    imap_ca_file: str = Field(default="", description="CA bundle to trust for IMAPS (default: the system's).")
+    imap_folders: str = Field(
+        default="INBOX", description="Comma-separated folders searched for X's confirmation code (e.g. INBOX,Spam)."
+    )
+    imap_timeout_s: float = Field(default=60.0, description="Longest a login waits for X's confirmation email.")
+    imap_poll_s: float = 2.0
     x_request_timeout_s: float = 20.0
     x_lease_deadline_s: float = Field(
         default=120.0, description="Longest a scrape waits for a free account before failing with a clear error."

@@ -121,7 +121,7 @@ def test_email_code_account_needs_the_mailbox(emu, engine):
 
     with pytest.raises(LoginError) as err:
         login_account(pool, emu.url, "dave")
-    assert err.value.step == "LoginAcid" and "email confirmation code needed: configure IMAP" in str(err.value)
+    assert err.value.step == "LoginAcid" and "email confirmation code needed: import the account with its email password" in str(err.value)
     assert next(a for a in pool.status() if a["username"] == "dave")["active"] is False
 
     with pytest.raises(LoginError, match="email confirmation code rejected"):

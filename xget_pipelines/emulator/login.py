@@ -9,7 +9,8 @@ The flow, as X's web client (and twscrape 0.20.1) drive it:
 Subtasks, in X's order: LoginJsInstrumentationSubtask, LoginEnterUserIdentifierSSO (username),
 LoginEnterAlternateIdentifierSubtask (email; only when asked for, see below), LoginEnterPassword,
 LoginTwoFactorAuthChallenge (TOTP; accounts with an MFA secret), LoginAcid (an emailed confirmation
-code; accounts flagged ``acid``), AccountDuplicationCheck, LoginSuccessSubtask. Every answer is
+code; accounts flagged ``acid``, mailed over LMTP when the
+``mail_lmtp`` setting names a mail server), AccountDuplicationCheck, LoginSuccessSubtask. Every answer is
 ``{"flow_token", "status": "success", "subtasks": [{"subtask_id": ...}]}`` with a fresh flow token;
 a rejected input answers 400 with X's error body and leaves the flow where it was (the user may retry).
 On success the response sets the ``auth_token`` and ``ct0`` cookies: the same tokens the emulator's
@@ -24,9 +25,13 @@ Admin routes:
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
+import smtplib
 import time
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 
 import orjson
 import pyotp
@@ -47,6 +52,7 @@ SUBTASKS = (
     "LoginSuccessSubtask",
 )
 FLOW_TTL_S = 1800.0
+log = logging.getLogger(__name__)
 
 ERR_BAD_AUTH = (401, {"errors": [{"code": 215, "message": "Bad Authentication data."}]})
 ERR_GUEST = (400, {"errors": [{"code": 239, "message": "Bad guest token."}]})
@@ -175,7 +181,21 @@ def _user_identifier(sub: dict) -> str:
     return ""
 
 
-def _after_credentials(flow: Flow, state: LoginState, request: Request, done: str) -> Response:
+def _mail_code(lmtp: str, account: LoginAccount, code: str) -> None:
+    """Email the confirmation code to the account's address over LMTP, as X's mailer would."""
+
+    host, _, port = lmtp.rpartition(":")
+    msg = EmailMessage()
+    msg["From"] = "X <verify@x.com>"
+    msg["To"] = account.email or ""
+    msg["Subject"] = f"Your X confirmation code is {code}"
+    msg.set_content(f"Please enter this verification code to complete your login:\n\n{code}\n\n"
+                    f"Confirmation code for @{account.username}. If you did not request it, change your password.")
+    with smtplib.LMTP(host, int(port), timeout=10) as conn:
+        conn.send_message(msg)
+
+
+async def _after_credentials(flow: Flow, state: LoginState, request: Request, done: str) -> Response:
     """Next subtask once `done` passed: 2FA, then the email code, then the duplication check."""
     account = flow.account
     assert account is not None
@@ -184,7 +204,14 @@ def _after_credentials(flow: Flow, state: LoginState, request: Request, done: st
         if subtask == "LoginTwoFactorAuthChallenge" and account.mfa_secret:
             return _step(flow, state, subtask)
         if subtask == "LoginAcid" and account.acid:
-            state.codes[account.username.lower()] = f"{secrets.randbelow(10**8):08d}"
+            code = secrets.token_hex(4)  # X's codes: 8 lower-case letters and digits
+            state.codes[account.username.lower()] = code
+            lmtp = request.app.state.emulator.settings.mail_lmtp
+            if lmtp and account.email:
+                try:
+                    await asyncio.to_thread(_mail_code, lmtp, account, code)
+                except (OSError, smtplib.SMTPException) as exc:  # X does not tell you its mail bounced
+                    log.warning("emulator: mailing the code to %s failed: %s", account.email, exc)
             return _step(flow, state, subtask)
     return _step(flow, state, "AccountDuplicationCheck")
 
@@ -243,7 +270,7 @@ async def onboarding_task(request: Request) -> Response:
         given = str((sub.get("enter_password") or {}).get("password") or "")
         if not secrets.compare_digest(given.encode(), account.password.encode()):
             return _error(ERR_PASSWORD)
-        return _after_credentials(flow, state, request, expected)
+        return await _after_credentials(flow, state, request, expected)
     if expected == "LoginTwoFactorAuthChallenge":
         code = _text(sub, "enter_text").strip().replace(" ", "")
         try:
@@ -252,14 +279,14 @@ async def onboarding_task(request: Request) -> Response:
             ok = False
         if not ok:
             return _error(ERR_2FA)
-        return _after_credentials(flow, state, request, expected)
+        return await _after_credentials(flow, state, request, expected)
     if expected == "LoginAcid":
         code = _text(sub, "enter_text").strip()
         sent = state.codes.get(account.username.lower())
         if not sent or not secrets.compare_digest(code.encode(), sent.encode()):
             return _error(ERR_ACID)
         state.codes.pop(account.username.lower(), None)
-        return _after_credentials(flow, state, request, expected)
+        return await _after_credentials(flow, state, request, expected)
     if expected == "AccountDuplicationCheck":
         session = request.app.state.emulator.register(account.username)
         return _step(flow, state, "LoginSuccessSubtask",

@@ -70,6 +70,9 @@ class EmulatorSettings(BaseModel):
     hide_future_tweets: bool = True  # posts dated after "now" are not served yet
     max_page_size: int = Field(default=100, ge=1)
     detail_page_size: int = Field(default=20, ge=1)
+    # Where X's confirmation-code emails go: an LMTP server (host:port), e.g. the Dovecot of
+    # mail_server.py. Unset: codes are only readable from /_emulator/login_codes/{user}.
+    mail_lmtp: str | None = None
 
     def limit_for(self, operation: str) -> int:
         if operation in self.rate_limits:

@@ -201,10 +201,12 @@ def _answer(flow: _Flow, sub: dict, step: str, username: str, password: str, ema
                 raise flow.fail(step, "X asks to confirm the account's email: add the email to the account")
             return text(email)
         if email_code is None:
-            raise flow.fail(step, "email confirmation code needed: configure IMAP for the account's mailbox "
-                                  "(or pass email_code)")
+            raise flow.fail(step, "email confirmation code needed: import the account with its email password "
+                                  "so XGet reads the code over IMAP (or pass --email-code)")
         try:
             code = str(email_code() or "").strip()
+        except XGetError as exc:  # MailboxError: says what is wrong and what to do
+            raise flow.fail(step, f"reading the email confirmation code failed: {exc}") from None
         except Exception as exc:
             raise flow.fail(step, f"reading the email confirmation code failed ({type(exc).__name__}: {exc}): "
                                   "check the mailbox/IMAP settings") from None
@@ -234,6 +236,7 @@ def login_account(
     """
     from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
     from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.mailbox import MailboxError, reader_for_account
     from xget_pipelines.core.pools.secrets_config import configured_secret_box
 
     if isinstance(engine_or_pool, AccountPool):
@@ -254,6 +257,11 @@ def login_account(
     password = box.decrypt(account.password_enc)
     if not password:
         raise LoginError(username, "credentials", "no password stored: re-import the account with its password")
+    if email_code is None:  # X may email a code: read it from the account's mailbox (IMAP) when we can
+        try:
+            email_code = reader_for_account(account.email, box.decrypt(account.email_password_enc))
+        except MailboxError as exc:
+            raise LoginError(username, "credentials", str(exc)) from None
     try:
         cookies = login_with_password(
             base_url, username, password, email=account.email, mfa_secret=box.decrypt(account.mfa_secret_enc),
