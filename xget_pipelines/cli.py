@@ -288,9 +288,11 @@ def accounts_check(
 @accounts_app.command("login")
 def accounts_login(
     usernames: Optional[list[str]] = typer.Argument(None, help="Accounts to log in (default: those without cookies)."),
-    email_code: Optional[str] = typer.Option(None, help="An email confirmation code X sent, if it asks for one."),
+    email_code: Optional[str] = typer.Option(
+        None, help="An email confirmation code X sent (default: read from the account's mailbox over IMAP)."),
 ) -> None:
-    """Log accounts in with X's password flow (2FA from their MFA secret) and store the new session cookies."""
+    """Log accounts in and store the new session cookies: X's password flow (2FA from the MFA secret, emailed
+    code over IMAP) for TWITTER accounts, "Sign in with Google" in Chromium for GOOGLE accounts."""
     import sqlalchemy as sa
 
     from xget_pipelines.core.errors import XGetError
@@ -301,7 +303,7 @@ def accounts_login(
         with engine.connect() as conn:
             usernames = [r[0] for r in conn.execute(sa.text(
                 "select username from accounts where cookies_enc is null and password_enc is not null "
-                "and login_method = 'TWITTER' order by username"))]
+                "order by username"))]
     if not usernames:
         _fail("no account to log in: every account has cookies (name some to log them in again)")
     failed = 0

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     x_login_url: str = Field(
         default="", description="Base URL of X's login API; default: the emulator's (real X: https://api.x.com)."
     )
+    x_web_url: str = Field(
+        default="", description="X's web site, where Google sign-in starts; default: the emulator's (real X: https://x.com)."
+    )
+    chromium_path: str = Field(default="/usr/bin/chromium", description="Chromium that Playwright drives for Google sign-in.")
+    google_login_timeout_s: float = Field(default=90.0, description="Longest one Google sign-in may take.")
     imap_server: str = Field(
         default="", description="IMAP server (host[:port]) of the accounts' mailboxes; default: by email domain."
     )

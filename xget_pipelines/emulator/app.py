@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import login, ops_detail, ops_search, ops_tweets, ops_users
+from . import google, login, ops_detail, ops_search, ops_tweets, ops_users
 from .engagement import Engagement
 from .faults import ERRORS, SERVER_ERRORS, FaultInjector
 from .jsonio import json_body, json_response
@@ -87,6 +87,9 @@ class EmulatorState:
             self.accounts[username] = account
             self._by_token[account.auth_token] = account
         return account
+
+    def account_for_token(self, auth_token: str) -> Account | None:
+        return self._by_token.get(auth_token)
 
     def authenticate(self, request: Request) -> str | None:
         token, ct0 = request.cookies.get("auth_token"), request.cookies.get("ct0")
@@ -246,6 +249,14 @@ def create_app(world: World, settings: EmulatorSettings | None = None) -> Starle
             Route("/_emulator/login_accounts", login.login_accounts, methods=["GET", "POST"]),
             Route("/_emulator/login_codes/{username}", login.login_codes, methods=["GET"]),
             Route("/_emulator/login_settings", login.login_settings, methods=["GET", "POST"]),
+            Route("/i/flow/login", google.x_login_page, methods=["GET"]),
+            Route("/i/sso/google/callback", google.x_callback, methods=["GET"]),
+            Route("/home", google.x_home, methods=["GET"]),
+            Route("/_google/o/oauth2/v2/auth", google.oauth_entry, methods=["GET"]),
+            Route("/_google/v3/signin/identifier", google.identifier, methods=["GET", "POST"]),
+            Route("/_google/v3/signin/challenge/pwd", google.password, methods=["GET", "POST"]),
+            Route("/_google/v3/signin/challenge/totp", google.totp, methods=["GET", "POST"]),
+            Route("/_google/signin/oauth/consent", google.consent, methods=["GET", "POST"]),
         ]
     )
     app.state.emulator = EmulatorState(world, settings or EmulatorSettings())

@@ -18,7 +18,8 @@ cookie authentication accepts for that account (``EmulatorState.register``).
 
 Admin routes:
     POST /_emulator/login_accounts      {"accounts": [{"username", "password", "email", "mfa_secret"?, "acid"?,
-                                          "alternate_identifier"?}]} registers accounts that can log in
+                                          "alternate_identifier"?, "login_method"?}]} registers accounts that
+                                          can log in (GOOGLE ones through google.py's sign-in pages)
     GET  /_emulator/login_codes/{user}  the last LoginAcid code sent to the account (stands in for the mailbox)
     GET/POST /_emulator/login_settings  {"alternate_identifier": bool}: ask every login for the email
 """
@@ -31,6 +32,7 @@ import secrets
 import smtplib
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 from email.message import EmailMessage
 
 import orjson
@@ -76,10 +78,12 @@ class LoginAccount:
     mfa_secret: str | None = None
     acid: bool = False
     alternate_identifier: bool = False
+    login_method: str = "TWITTER"  # GOOGLE: signs in with Google (email + Google password), see google.py
 
     def public(self) -> dict:  # what the admin API echoes back: never the password or the secret
         return {"username": self.username, "email": self.email, "mfa": self.mfa_secret is not None,
-                "acid": self.acid, "alternate_identifier": self.alternate_identifier}
+                "acid": self.acid, "alternate_identifier": self.alternate_identifier,
+                "login_method": self.login_method}
 
 
 @dataclass
@@ -304,6 +308,7 @@ class _LoginAccountIn(BaseModel):
     mfa_secret: str | None = None
     acid: bool = False
     alternate_identifier: bool = False
+    login_method: Literal["TWITTER", "GOOGLE"] = "TWITTER"
 
 
 class _LoginAccountsIn(BaseModel):

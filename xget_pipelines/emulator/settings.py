@@ -73,6 +73,7 @@ class EmulatorSettings(BaseModel):
     # Where X's confirmation-code emails go: an LMTP server (host:port), e.g. the Dovecot of
     # mail_server.py. Unset: codes are only readable from /_emulator/login_codes/{user}.
     mail_lmtp: str | None = None
+    google_popup: bool = False  # "Sign in with Google" opens a popup window (x.com) instead of navigating
 
     def limit_for(self, operation: str) -> int:
         if operation in self.rate_limits:

@@ -29,7 +29,7 @@ class AccountRecord:
     email_password: str | None = None
     mfa_secret: str | None = None
     cookies: dict[str, str] | None = None
-    login_method: str = "TWITTER"
+    login_method: str | None = None  # None: keep the stored one (new accounts: TWITTER)
     user_agent: str | None = None
     proxy_url: str | None = None
     headers: dict[str, str] | None = None
@@ -47,7 +47,9 @@ class UpsertResult:
 
 def _values(record: AccountRecord, box: SecretBox) -> dict:
     """Column values a record sets (only the fields it carries)."""
-    values: dict = {"login_method": record.login_method}
+    values: dict = {}
+    if record.login_method is not None:
+        values["login_method"] = record.login_method
     if record.password is not None:
         values["password_enc"] = box.encrypt(record.password)
     if record.email is not None:
@@ -86,7 +88,8 @@ def upsert_accounts(
             if record.username in known:
                 updates.append((known[record.username], values))
             else:
-                inserts.append({"username": record.username, "created_at": now, "cookies_enc": None,
+                inserts.append({"username": record.username, "created_at": now, "login_method": "TWITTER",
+                                "cookies_enc": None,
                                 "password_enc": None, "email": None, "email_password_enc": None,
                                 "mfa_secret_enc": None, "user_agent": None, "proxy_url": None, "headers": None}
                                | values)

@@ -251,12 +251,14 @@ def login_account(
     if row is None:
         raise LoginError(username, "credentials", "no such account in the pool: import it first (xget accounts add)")
     account = row  # a Core row: the columns of `accounts`
-    if (account.login_method or "TWITTER") != "TWITTER":
-        raise LoginError(username, "credentials",
-                         f"login method {account.login_method} is not supported by the password login")
+    method = account.login_method or "TWITTER"
+    if method not in ("TWITTER", "GOOGLE"):
+        raise LoginError(username, "credentials", f"unknown login method {method!r}: use TWITTER or GOOGLE")
     password = box.decrypt(account.password_enc)
     if not password:
         raise LoginError(username, "credentials", "no password stored: re-import the account with its password")
+    if method == "GOOGLE":
+        return _login_google(pool, engine, box, account, password, base_url, timeout_s)
     if email_code is None:  # X may email a code: read it from the account's mailbox (IMAP) when we can
         try:
             email_code = reader_for_account(account.email, box.decrypt(account.email_password_enc))
@@ -272,4 +274,35 @@ def login_account(
         pool.set_active(username, False, str(exc))
         raise
     upsert_accounts(engine, box, [AccountRecord(username=username, cookies=cookies)])
+    return cookies
+
+
+def _login_google(pool, engine: Engine, box, account, password: str, base_url: str,
+                  timeout_s: float) -> dict[str, str]:
+    """"Sign in with Google" in Chromium for a GOOGLE account; stores the cookies and the browser's user agent.
+
+    The sign-in starts on X's web site: ``XGET_X_WEB_URL`` when set, else ``base_url`` (the emulator serves
+    both on one address).
+    """
+    from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
+    from xget_pipelines.core.pools.google_login import login_with_google
+    from xget_pipelines.settings import get_settings
+
+    settings = get_settings()
+    if not account.email:
+        raise LoginError(account.username, "credentials",
+                         "a GOOGLE account needs its email (the Google account): re-import it with the email")
+    user_agent = account.user_agent or DEFAULT_USER_AGENT
+    try:
+        cookies = login_with_google(
+            settings.x_web_url or base_url, account.username, account.email, password,
+            box.decrypt(account.mfa_secret_enc), proxy_url=account.proxy_url, user_agent=user_agent,
+            timeout_s=max(timeout_s, settings.google_login_timeout_s), chromium_path=settings.chromium_path,
+            screenshot_dir=settings.home / "login-screens",
+        )
+    except LoginError as exc:
+        pool.set_active(account.username, False, str(exc))
+        raise
+    # X ties a session to the browser that made it: API requests go out with the same user agent.
+    upsert_accounts(engine, box, [AccountRecord(username=account.username, cookies=cookies, user_agent=user_agent)])
     return cookies
