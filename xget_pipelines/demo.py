@@ -1,6 +1,7 @@
 """``xget demo``: XGet end to end on one machine, offline.
 
-Starts the emulator with the demo world, registers its accounts in the pool, puts a watchlist the
+Starts the emulator with the demo world and three real local proxies (HTTP, HTTP with basic auth,
+SOCKS5 with a user) that the accounts bind to, registers its accounts in the pool, puts a watchlist the
 world has plenty of data for on the control plane, runs the ``x_ingest`` job for every (day, key)
 partition on a persistent Dagster instance (so the runs show in the UI), prints a summary of the lake
 and, unless told not to, serves the Dagster UI until Ctrl-C.
@@ -69,6 +70,39 @@ def write_emulator_accounts(emulator_url: str, count: int, path: Path) -> Path:
     return path
 
 
+def start_demo_proxies(workdir: Path, engine, console: Console, check_url: str) -> list:
+    """Real proxy servers for the demo (two HTTP proxy.py, one with basic auth; one SOCKS5 pproxy with a
+    user), written to a proxy file, imported and checked the way a user would (``xget proxies import``
+    then ``xget proxies check``). The proxies of an earlier demo (dead ports now) are removed first."""
+    from xget_pipelines.core.pools.proxies import ProxyPool, parse_proxy_lines
+    from xget_pipelines.core.pools.secrets_config import configured_secret_box
+    from xget_pipelines.emulator.proxy_servers import start_http_proxy, start_socks5_proxy
+
+    pool = ProxyPool(engine, secrets=configured_secret_box())
+    path = workdir / "proxies.txt"
+    if path.exists():  # an earlier demo's proxies listen no more: take them out of the pool
+        old = {(r.host, r.port) for r in parse_proxy_lines(path.read_text()).records}
+        pool.remove([p.id for p in pool.list() if (p.host, p.port) in old])
+    servers = [start_http_proxy(workdir / "proxies"),
+               start_http_proxy(workdir / "proxies", "demo", "demo-proxy-pw"),
+               start_socks5_proxy(workdir / "proxies", "demo", "demo-socks-pw")]
+    path.write_text("".join(f"{srv.url()}  # country=ZZ; city=Localhost; isp=demo\n" for srv in servers))
+    os.chmod(path, 0o600)  # it holds proxy credentials
+    pool.import_proxies(parse_proxy_lines(path.read_text()).records)
+    results = pool.check([p.id for p in pool.list() if (p.host, p.port) in {("127.0.0.1", s.port) for s in servers}],
+                         check_url, timeout_s=5, attempts=2)
+    live = sum(r.status == "ACTIVE" for r in results)
+    console.print(f"{live}/{len(results)} proxies ACTIVE after a check through each to {check_url} "
+                  f"(median latency {_median([r.latency_ms for r in results if r.latency_ms]):.1f} ms); "
+                  "accounts bind to them on first lease")
+    return servers
+
+
+def _median(values: list[float]) -> float:
+    values = sorted(values)
+    return values[len(values) // 2] if values else float("nan")
+
+
 def run_demo(console: Console, *, serve_ui: bool = True, days: int | None = None) -> None:
     import dagster as dg
 
@@ -104,8 +138,10 @@ def run_demo(console: Console, *, serve_ui: bool = True, days: int | None = None
         raise SystemExit(2) from exc
     emu.start()
     console.print(f"emulator serving X at {emu.url} (rate-limit window {settings.demo_window_s:g} s, X uses 900 s)")
+    proxies: list = []
     try:
         engine = get_engine(settings.resolved_database_url)
+        proxies = start_demo_proxies(settings.home / "demo", engine, console, f"{emu.url}/_emulator/whoami")
         account_file = write_emulator_accounts(emu.url, settings.demo_accounts, settings.home / "demo" / "accounts.csv")
         parsed = parse_csv(account_file.read_text())
         imported = upsert_accounts(engine, configured_secret_box(), parsed.records)
@@ -148,6 +184,8 @@ def run_demo(console: Console, *, serve_ui: bool = True, days: int | None = None
         if serve_ui:
             _serve_ui(console, home)
     finally:
+        for server in proxies:
+            server.stop()
         emu.stop()
 
 

@@ -6,12 +6,12 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import register_accounts
-from xget_pipelines.emulator.proxy_servers import start_http_proxy
 from xget_pipelines.core.db.engine import get_engine
-from xget_pipelines.core.errors import NoAccountAvailable
+from xget_pipelines.core.errors import NoAccountAvailable, XRequestError
 from xget_pipelines.core.pools.proxies import ACTIVE, INACTIVE, ProxyPool, parse_proxy_lines
 from xget_pipelines.core.x import watch
 from xget_pipelines.core.x.client import XClient
+from xget_pipelines.emulator.proxy_servers import start_http_proxy, start_socks5_proxy
 
 
 @pytest.fixture
@@ -31,6 +31,51 @@ def setup_pool(emu, engine, proxies, names):
     results = proxy_pool.check(ids, target_url=f"{emu.url}/_emulator/whoami", attempts=1)
     assert all(r.status == ACTIVE for r in results)
     return pool, proxy_pool, ids
+
+
+def test_proxies_with_credentials_carry_the_traffic(emulator_factory, sqlite_url, tmp_path):
+    """The bound proxy's password (encrypted at rest) reaches the proxy: HTTP basic auth and SOCKS5."""
+    servers = [start_http_proxy(tmp_path / "http", "puser", "http-pw"),
+               start_socks5_proxy(tmp_path / "socks", "suser", "socks-pw")]
+    try:
+        emu = emulator_factory(window_seconds=5)
+        engine = get_engine(sqlite_url)
+        pool, _, ids = setup_pool(emu, engine, servers, ["c1", "c2"])
+        for name in ("c1", "c2"):
+            with XClient(emu.graphql_url, pool, account=name) as client:
+                for _ in range(2):
+                    assert client.fetch("SearchTimeline", watch.search_variables("python", 20)).status == 200
+        assert sorted(bindings(engine).values()) == sorted(ids)
+        port = int(emu.url.rsplit(":", 1)[1])
+        assert all(s.connections_to(port) >= 1 for s in servers), [s.log_text()[-500:] for s in servers]
+        assert "ProxyAuthenticationFailed" not in servers[0].log_text()
+        assert "Unauthorized" not in servers[1].log_text()
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def test_wrong_proxy_credentials_take_the_proxy_out_not_the_account(emulator_factory, sqlite_url, tmp_path):
+    server = start_http_proxy(tmp_path / "http", "puser", "right-pw")
+    try:
+        emu = emulator_factory(window_seconds=5)
+        engine = get_engine(sqlite_url)
+        pool = register_accounts(emu, engine, ["w1"])
+        proxy_pool = ProxyPool(engine)
+        records, _ = parse_proxy_lines(server.url(password="wrong-pw"))
+        proxy_pool.import_proxies(records)
+        with engine.begin() as conn:  # as if a check had passed before the provider changed the password
+            conn.execute(sa.text("update proxies set status = 'ACTIVE'"))
+        with XClient(emu.graphql_url, pool, lease_deadline_s=2, backoff_base_s=0.01) as client:
+            with pytest.raises((XRequestError, NoAccountAvailable)) as err:
+                client.fetch("SearchTimeline", watch.search_variables("python", 20))
+        assert "X may be degraded" not in str(err.value)
+        (proxy,) = proxy_pool.list()
+        assert proxy.status == INACTIVE and "407" in (proxy.last_error or "")
+        state = next(a for a in pool.status() if a["username"] == "w1")
+        assert state["active"] is True  # the account did nothing wrong
+    finally:
+        server.stop()
 
 
 def bindings(engine):

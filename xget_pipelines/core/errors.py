@@ -34,7 +34,8 @@ class NoAccountAvailable(XGetError):
 class XRequestError(XGetError):
     """X kept failing for one request after bounded retries (5xx, timeouts, transport errors)."""
 
-    def __init__(self, operation: str, detail: str, attempts: int):
+    def __init__(self, operation: str, detail: str, attempts: int,
+                 advice: str | None = "X may be degraded; retry the run later."):
         self.operation = operation
         self.attempts = attempts
-        super().__init__(f"{operation} failed after {attempts} attempts: {detail}. X may be degraded; retry the run later.")
+        super().__init__(f"{operation} failed after {attempts} attempts: {detail}" + (f". {advice}" if advice else ""))

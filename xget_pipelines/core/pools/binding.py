@@ -38,7 +38,8 @@ class Binding:
 
 def _url(conn: Connection, box: SecretBox, proxy_id: int) -> str:
     row = conn.execute(select(Proxy.__table__).where(Proxy.id == proxy_id)).one()
-    return build_url(row.scheme, row.host, row.port, row.username or None, box.decrypt(row.password_enc))
+    return build_url(row.scheme, row.host, row.port, row.username or None, box.decrypt(row.password_enc),
+                     redact=False)
 
 
 def resolve(conn: Connection, box: SecretBox, account_id: int, bound_id: int | None, now: float) -> Binding:

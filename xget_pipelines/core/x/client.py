@@ -178,13 +178,13 @@ class XClient:
             self._clients[proxy_url] = http
         return http
 
-    def _proxy_failed(self, lease: AccountLease, exc: Exception) -> None:
-        """A transport error through a bound proxy counts against the proxy, not against X. Once the
-        proxy is out, the account is returned so its next lease rebinds it (after its windows end)."""
+    def _proxy_failed(self, lease: AccountLease, error: str) -> None:
+        """A transport error (or a 407) through a bound proxy counts against the proxy, not against X. Once
+        the proxy is out, the account is returned so its next lease rebinds it (after its windows end)."""
         from xget_pipelines.core.pools.proxies import ProxyPool
 
         status = ProxyPool(self.pool.engine, secrets=self.pool.secrets).report(
-            lease.proxy_id, ok=False, error=type(exc).__name__)
+            lease.proxy_id, ok=False, error=error)
         self.stats["proxy_failures"] += 1
         if status != "ACTIVE":
             log.warning("proxy %s is %s; account %s will be rebound", lease.proxy_id, status, lease.username)
@@ -207,13 +207,25 @@ class XClient:
             except httpx.TransportError as exc:  # timeouts, resets, refused connections
                 lease.errors += 1
                 if lease.proxy_id is not None:
-                    self._proxy_failed(lease, exc)
+                    self._proxy_failed(lease, type(exc).__name__)
                 else:
                     self.breaker.failure(operation)
                 failures += 1
                 last_error = f"{type(exc).__name__}: {exc}"
                 if failures >= self.max_attempts:
                     raise XRequestError(operation, last_error, failures) from exc
+                self._backoff(failures)
+                continue
+
+            if rep.status_code == 407:  # the proxy refused our credentials: X never saw the request
+                lease.errors += 1
+                last_error = (f"proxy {lease.proxy_id} refused its credentials (HTTP 407): fix the proxy's user "
+                              "and password and re-import it (xget proxies import)")
+                if lease.proxy_id is not None:
+                    self._proxy_failed(lease, "HTTP 407 proxy authentication required")
+                failures += 1
+                if failures >= self.max_attempts:
+                    raise XRequestError(operation, last_error, failures, advice=None)
                 self._backoff(failures)
                 continue
 
