@@ -9,7 +9,7 @@ from tests.conftest import register_accounts
 from xget_pipelines.assets import asset_checks, ingest_assets
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.lake.catalog import connect
-from xget_pipelines.resources import ControlPlaneResource, LakeResource, XApiResource
+from xget_pipelines.resources import AccountPoolResource, ControlPlaneResource, LakeResource, XApiResource
 
 DAY = (dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)).isoformat()
 
@@ -22,6 +22,7 @@ def setup(emulator_factory, sqlite_url, tmp_path, small_world):
         resources = {
             "lake": LakeResource(uri=str(tmp_path / "lake")),
             "control_plane": ControlPlaneResource(database_url=sqlite_url),
+            "account_pool": AccountPoolResource(control_plane=ControlPlaneResource(database_url=sqlite_url)),
             "x_api": XApiResource(graphql_url=emu.graphql_url, lease_deadline_s=10),
         }
         instance = dg.DagsterInstance.ephemeral()

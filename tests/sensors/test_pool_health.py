@@ -2,6 +2,7 @@
 HTTP webhook receiver; the pool statistics asset appends snapshots to the lake."""
 
 import json
+import time
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -11,7 +12,7 @@ import pytest
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.lake.catalog import connect
 from xget_pipelines.core.pools.lease import AccountPool
-from xget_pipelines.resources import ControlPlaneResource, LakeResource
+from xget_pipelines.resources import AccountPoolResource, ControlPlaneResource, LakeResource
 from xget_pipelines.sensors import account_pool_health_sensor
 from xget_pipelines.settings import get_settings
 
@@ -42,16 +43,16 @@ def webhook():
 @pytest.fixture
 def alert_settings(monkeypatch, webhook):
     monkeypatch.setenv("XGET_ALERT_WEBHOOK_URL", webhook[0])
-    monkeypatch.setenv("XGET_POOL_MIN_USABLE", "2")
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
 
 
 def tick(url, cursor):
-    ctx = dg.build_sensor_context(cursor=cursor, resources={"control_plane": ControlPlaneResource(database_url=url)})
-    result = account_pool_health_sensor(ctx)
-    return result, ctx.cursor
+    pool = AccountPoolResource(control_plane=ControlPlaneResource(database_url=url), min_usable=2)
+    with dg.build_sensor_context(cursor=cursor, resources={"account_pool": pool}) as ctx:  # nested resources
+        result = account_pool_health_sensor(ctx)
+        return result, ctx.cursor
 
 
 def test_low_pool_pages_once_and_recovery_is_announced(sqlite_url, webhook, alert_settings):
@@ -66,7 +67,8 @@ def test_low_pool_pages_once_and_recovery_is_announced(sqlite_url, webhook, aler
     pool.quarantine(pool.lease("SearchTimeline", 1), "soft-banned: 3 429s in a row")
     result, cursor = tick(sqlite_url, cursor)
     (alert,) = received
-    assert "pool is low: 1 of 3 X accounts can serve (1 quarantined, 1 inactive" in alert["text"]
+    assert "pool is low for SearchTimeline, UserByScreenName, UserTweetsAndReplies" in alert["text"]
+    assert "1 of 3 X accounts can serve (1 quarantined, 1 inactive" in alert["text"]
     assert "suspended (X code 64)" in alert["text"] and "soft-banned" in alert["text"]
     _, cursor = tick(sqlite_url, cursor)
     assert len(received) == 1  # still low: no second page
@@ -74,6 +76,29 @@ def test_low_pool_pages_once_and_recovery_is_announced(sqlite_url, webhook, aler
     pool.add_accounts([("a4", COOKIES)])
     _, cursor = tick(sqlite_url, cursor)
     assert len(received) == 2 and "recovered: 2 of 4" in received[1]["text"]
+
+
+def test_one_operation_running_low_pages_for_that_operation(sqlite_url, webhook, alert_settings):
+    """Soft bans rest an account on one operation: that operation alone can run low."""
+    _, received = webhook
+    engine = get_engine(sqlite_url)
+    pool = AccountPool(engine)
+    pool.add_accounts([("b1", COOKIES), ("b2", COOKIES), ("b3", COOKIES)])
+    _, cursor = tick(sqlite_url, None)
+    for name in ("b1", "b2"):  # two accounts resting on SearchTimeline after 429s while X said requests remained
+        lease = pool.lease("SearchTimeline", 1, username=name)
+        lease.soft_bans, lease.remaining, lease.reset_at = 1, 0, time.time() + 600
+        pool.release(lease)
+    result, cursor = tick(sqlite_url, cursor)
+    (alert,) = received
+    assert "pool is low for SearchTimeline (fewer than 2 accounts)" in alert["text"]
+    assert "UserByScreenName 3" in alert["text"] and "SearchTimeline 1" in alert["text"]
+    _, cursor = tick(sqlite_url, cursor)
+    assert len(received) == 1
+
+    pool.add_accounts([("b4", COOKIES)])
+    _, cursor = tick(sqlite_url, cursor)
+    assert len(received) == 2 and "recovered" in received[1]["text"]
 
 
 def test_an_unreachable_webhook_does_not_break_the_sensor(sqlite_url, monkeypatch):
@@ -84,7 +109,7 @@ def test_an_unreachable_webhook_does_not_break_the_sensor(sqlite_url, monkeypatc
     monkeypatch.setattr(alerts.time, "sleep", lambda s: None)
     try:
         result, cursor = tick(sqlite_url, None)  # no accounts at all: low
-        assert "webhook failed" in result.skip_message and json.loads(cursor)["low"] is True
+        assert "webhook failed" in result.skip_message and "SearchTimeline" in json.loads(cursor)["low_ops"]
     finally:
         get_settings.cache_clear()
 
@@ -94,7 +119,7 @@ def test_pool_stats_asset_appends_snapshots(sqlite_url, tmp_path):
 
     AccountPool(get_engine(sqlite_url)).add_accounts([("a1", COOKIES), ("a2", COOKIES)])
     resources = {"lake": LakeResource(uri=str(tmp_path / "lake")),
-                 "control_plane": ControlPlaneResource(database_url=sqlite_url)}
+                 "account_pool": AccountPoolResource(control_plane=ControlPlaneResource(database_url=sqlite_url))}
     for _ in range(2):
         assert dg.materialize([account_pool_stats], resources=resources).success
     con = connect(resources["lake"].lake())

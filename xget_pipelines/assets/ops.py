@@ -5,8 +5,7 @@ import datetime as dt
 import dagster as dg
 import pyarrow as pa
 
-from xget_pipelines.core.pools.health import pool_health
-from xget_pipelines.resources import ControlPlaneResource, LakeResource
+from xget_pipelines.resources import AccountPoolResource, LakeResource
 
 POOL_TABLE = "ops/account_pool"
 POOL_SCHEMA = pa.schema([
@@ -17,12 +16,12 @@ POOL_SCHEMA = pa.schema([
 
 
 @dg.asset(group_name="ops", kinds={"deltalake"}, metadata={"table": POOL_TABLE})
-def account_pool_stats(lake: LakeResource, control_plane: ControlPlaneResource) -> dg.MaterializeResult:
+def account_pool_stats(lake: LakeResource, account_pool: AccountPoolResource) -> dg.MaterializeResult:
     """A snapshot of the account pool (usable, quarantined, inactive accounts and why) appended to
     ``ops/account_pool`` at each materialization: the pool's history, queryable with SQL."""
     import json
 
-    health = pool_health(control_plane.engine())
+    health = account_pool.health()
     now = dt.datetime.now(dt.timezone.utc)
     row = {"observed_at": now, **{k: getattr(health, k) for k in ("total", "usable", "quarantined", "inactive")},
            "reasons": json.dumps(dict(health.reasons)), "day": now.date()}

@@ -6,7 +6,7 @@ import dagster as dg
 
 from xget_pipelines.core.x.scrape import scrape_partition
 from xget_pipelines.partitions import split_partition_key, watch_daily_partitions
-from xget_pipelines.resources import ControlPlaneResource, LakeResource, XApiResource
+from xget_pipelines.resources import AccountPoolResource, LakeResource, XApiResource
 
 
 @dg.asset(
@@ -19,7 +19,7 @@ from xget_pipelines.resources import ControlPlaneResource, LakeResource, XApiRes
     metadata={"table": "raw/x_pages"},
 )
 def raw_x_pages(
-    context: dg.AssetExecutionContext, x_api: XApiResource, lake: LakeResource, control_plane: ControlPlaneResource
+    context: dg.AssetExecutionContext, x_api: XApiResource, lake: LakeResource, account_pool: AccountPoolResource
 ) -> dg.MaterializeResult:
     """Raw X GraphQL pages for one watchlist key and day (table ``raw/x_pages``).
 
@@ -30,12 +30,12 @@ def raw_x_pages(
     """
     day, key = split_partition_key(context.partition_key)
     _refuse_concurrent_collection(context)
-    pool = control_plane.account_pool()
+    pool = account_pool.pool()
     the_lake = lake.lake()
     with x_api.client(pool) as client:
         try:
             result = scrape_partition(
-                client, the_lake, control_plane.engine(), key=key, day=dt.date.fromisoformat(day),
+                client, the_lake, pool.engine, key=key, day=dt.date.fromisoformat(day),
                 run_id=context.run.run_id, max_pages=x_api.max_pages_per_partition, page_size=x_api.page_size,
                 timeline_days=x_api.timeline_days,
             )

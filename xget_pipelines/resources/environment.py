@@ -2,6 +2,7 @@
 
 from xget_pipelines.resources.control_plane import ControlPlaneResource
 from xget_pipelines.resources.lake import LakeResource
+from xget_pipelines.resources.pools import AccountPoolResource, ProxyPoolResource
 from xget_pipelines.resources.x_api import XApiResource
 from xget_pipelines.settings import Settings
 
@@ -11,11 +12,14 @@ def resources_for(settings: Settings) -> dict:
     emulator); production differs only by the URLs it sets, so the same code runs everywhere."""
     import json
 
+    control_plane = ControlPlaneResource(database_url=settings.resolved_database_url)
     return {
         "lake": LakeResource(uri=settings.resolved_lake_uri,
                              storage_options_json=json.dumps(settings.lake_storage_options)),
-        "control_plane": ControlPlaneResource(database_url=settings.resolved_database_url,
-                                              pool_strategy=settings.pool_strategy),
+        "control_plane": control_plane,
+        "account_pool": AccountPoolResource(control_plane=control_plane, strategy=settings.pool_strategy,
+                                            min_usable=settings.pool_min_usable),
+        "proxy_pool": ProxyPoolResource(control_plane=control_plane),
         "x_api": XApiResource(
             graphql_url=settings.x_graphql_url,
             timeout_s=settings.x_request_timeout_s,

@@ -1,9 +1,9 @@
 """Alert when the account pool runs low, and say so again when it recovers.
 
 The sensor reads the pool's health (``core/pools/health.py``) each minute. It alerts once when the
-accounts that can serve fall below ``XGET_POOL_MIN_USABLE`` (a warning in the sensor's log and, with
+accounts that can serve an X operation fall below ``XGET_POOL_MIN_USABLE`` (a warning in the sensor's log and, with
 ``XGET_ALERT_WEBHOOK_URL``, a Slack-compatible webhook), and once when the pool is back above it; its
-JSON cursor remembers which state was last announced, so a 3 a.m. outage pages once, not every minute.
+JSON cursor remembers which operations were last announced low, so a 3 a.m. outage pages once, not every minute.
 It never requests runs.
 """
 
@@ -12,29 +12,43 @@ import json
 import dagster as dg
 
 from xget_pipelines.core.alerts import post_webhook
-from xget_pipelines.core.pools.health import pool_health
-from xget_pipelines.resources import ControlPlaneResource
+from xget_pipelines.resources import AccountPoolResource
 from xget_pipelines.settings import get_settings
 
 
 def _describe(health) -> str:
     reasons = ", ".join(f"{n} {why}" for why, n in health.reasons.most_common()) or "none"
+    per_op = ", ".join(f"{op} {n}" for op, n in health.operations.items())
     return (f"{health.usable} of {health.total} X accounts can serve ({health.quarantined} quarantined, "
-            f"{health.inactive} inactive; reasons: {reasons})")
+            f"{health.inactive} inactive; reasons: {reasons}; per operation: {per_op})")
+
+
+def _previous(cursor: str | None) -> list[str]:
+    if not cursor:
+        return []
+    state = json.loads(cursor)
+    return state.get("low_ops", ["*"] if state.get("low") else [])  # "*": a cursor from before per-op health
 
 
 @dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
-def account_pool_health_sensor(context: dg.SensorEvaluationContext, control_plane: ControlPlaneResource):
-    """Alert (log + webhook) when fewer accounts than XGET_POOL_MIN_USABLE can serve; again on recovery."""
+def account_pool_health_sensor(context: dg.SensorEvaluationContext, account_pool: AccountPoolResource):
+    """Alert (log + webhook) when fewer accounts than the pool's ``min_usable`` (XGET_POOL_MIN_USABLE) can
+    serve an X operation; again when operations recover. Pages on changes only, never every tick."""
     settings = get_settings()
-    health = pool_health(control_plane.engine())
-    low = health.usable < settings.pool_min_usable
-    was_low = json.loads(context.cursor)["low"] if context.cursor else False
-    cursor = json.dumps({"low": low, "usable": health.usable})
-    if low == was_low:
+    health = account_pool.health()
+    low_ops = health.low_operations(account_pool.min_usable)
+    was_low = _previous(context.cursor)
+    cursor = json.dumps({"low_ops": low_ops, "usable": health.usable})
+    if set(low_ops) == set(was_low):
         return dg.SkipReason(f"no change: {_describe(health)}")
-    if low:
-        text = f":rotating_light: XGet account pool is low: {_describe(health)}. Import or re-login accounts."
+    newly_low = sorted(set(low_ops) - set(was_low))
+    if newly_low:
+        text = (f":rotating_light: XGet account pool is low for {', '.join(low_ops)} (fewer than "
+                f"{account_pool.min_usable} accounts): {_describe(health)}. Import or re-login accounts.")
+        context.log.warning(text)
+    elif low_ops:
+        text = (f":warning: XGet account pool partly recovered; still low for {', '.join(low_ops)}: "
+                f"{_describe(health)}.")
         context.log.warning(text)
     else:
         text = f":white_check_mark: XGet account pool recovered: {_describe(health)}."

@@ -1,4 +1,10 @@
-"""The pool's health at a glance: how many accounts can serve, and why the others cannot."""
+"""The pool's health at a glance: how many accounts can serve, per X operation too, and why the others cannot.
+
+An account can serve when it is active and not quarantined. For one operation it can serve unless it is
+also resting on that operation after a soft ban (429s while X said requests remained): an account that
+merely used up its window comes back within minutes and still counts. The operations are those XGet's
+scrapes use plus any the pool has leased.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, select
 
 from xget_pipelines.core.db.engine import read_only
-from xget_pipelines.core.db.models import Account
+from xget_pipelines.core.db.models import Account, AccountOperation
+
+# The operations XGet's scrapes use (core/x/scrape.py); their health is reported even before first use.
+SCRAPE_OPERATIONS = ("SearchTimeline", "UserByScreenName", "UserTweetsAndReplies")
 
 
 @dataclass
@@ -19,10 +28,14 @@ class PoolHealth:
     quarantined: int = 0
     inactive: int = 0
     reasons: Counter = field(default_factory=Counter)  # why accounts are out, e.g. "suspended (X code 64)"
+    operations: dict[str, int] = field(default_factory=dict)  # accounts that can serve each operation
+
+    def low_operations(self, minimum: int) -> list[str]:
+        return sorted(op for op, n in self.operations.items() if n < minimum)
 
     def as_dict(self) -> dict:
         return {"total": self.total, "usable": self.usable, "quarantined": self.quarantined,
-                "inactive": self.inactive, "reasons": dict(self.reasons)}
+                "inactive": self.inactive, "reasons": dict(self.reasons), "operations": dict(self.operations)}
 
 
 def _reason(message: str | None) -> str:
@@ -35,9 +48,13 @@ def _reason(message: str | None) -> str:
 def pool_health(engine: Engine, now: float | None = None) -> PoolHealth:
     now = time.time() if now is None else now
     health = PoolHealth()
+    ao = AccountOperation
     with read_only(engine) as conn:
-        rows = conn.execute(select(Account.active, Account.quarantined_until, Account.error_msg)).all()
-    for active, quarantined_until, error in rows:
+        rows = conn.execute(select(Account.id, Account.active, Account.quarantined_until, Account.error_msg)).all()
+        operations = set(SCRAPE_OPERATIONS) | set(conn.execute(select(ao.operation).distinct()).scalars())
+        resting = conn.execute(select(ao.operation, ao.account_id).where(ao.soft_bans > 0, ao.reset_at > now)).all()
+    usable_ids = set()
+    for account_id, active, quarantined_until, error in rows:
         health.total += 1
         if not active:
             health.inactive += 1
@@ -47,4 +64,7 @@ def pool_health(engine: Engine, now: float | None = None) -> PoolHealth:
             health.reasons[_reason(error)] += 1
         else:
             health.usable += 1
+            usable_ids.add(account_id)
+    soft_banned = Counter(op for op, account_id in resting if account_id in usable_ids)
+    health.operations = {op: health.usable - soft_banned[op] for op in sorted(operations)}
     return health
