@@ -159,6 +159,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from contextlib import aclosing, contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -281,6 +282,8 @@ class FaultPlan:
 
     def __init__(self, emu: Emulator, faults: dict[str, str], at_s: float):
         self.url, self.faults, self.at_s = emu.url, dict(faults), at_s
+        self.kill: Callable[[], None] | None = None  # the dead proxy (--proxies), right after the POST
+        self.kill_error: str | None = None
         self.t0: float | None = None
         self.sent: float | None = None  # POST sent: no request before this met a fault
         self.applied: float | None = None  # POST answered: every request after this meets the faults
@@ -305,6 +308,11 @@ class FaultPlan:
             self.snapshot = rep.json().get("accounts")
         except Exception as exc:  # reported, never raised into the run
             self.error = repr(exc)
+        if self.kill is not None:
+            try:
+                self.kill()
+            except Exception as exc:  # reported, never raised into the run
+                self.kill_error = repr(exc)
 
     def finish(self) -> None:
         """After the run: stop the timer if it has not fired (reported as not injected) and clear the
@@ -318,6 +326,53 @@ class FaultPlan:
             finally:
                 self._http.close()
                 self._http = None
+
+
+# -- proxies and the dead proxy (--proxies) ------------------------------------------------------------
+
+
+class ProxyFarm:
+    """``--proxies`` real HTTP proxies (proxy.py, ``emulator/proxy_servers.py``) for one contender's run:
+    every account of the run goes through one of them. ``kill`` stops the one carrying the most accounts
+    (the first such on a tie), as a proxy provider's machine dying would: its process group is killed,
+    in-flight requests are cut and its port is closed."""
+
+    def __init__(self, n: int, workdir: Path):
+        from xget_pipelines.emulator.proxy_servers import start_http_proxy
+
+        self.servers = []
+        try:
+            for _ in range(n):
+                self.servers.append(start_http_proxy(workdir))
+        except BaseException:
+            self.stop()
+            raise
+        self.urls = [srv.url() for srv in self.servers]
+        self._by_port = {srv.port: i for i, srv in enumerate(self.servers)}
+        self.bound: Callable[[], dict[str, int | None]] | None = None  # account -> proxy index, now
+        self.dead: int | None = None
+        self.dead_accounts: list[str] = []
+        self.bound_at_kill: dict[str, int] | None = None
+        self.kill_sent: float | None = None
+        self.kill_done: float | None = None
+
+    def index_of(self, url: str | None) -> int | None:
+        return self._by_port.get(urlsplit(url).port) if url else None
+
+    def kill(self) -> None:
+        bound = self.bound() if self.bound is not None else {}
+        load = Counter(i for i in bound.values() if i is not None)
+        victim = min(range(len(self.servers)), key=lambda i: (-load.get(i, 0), i))
+        self.bound_at_kill = dict(sorted(load.items()))
+        self.dead_accounts = sorted(a for a, i in bound.items() if i == victim)
+        self.dead = victim
+        self.kill_sent = time.time()
+        self.servers[victim].stop()
+        self.kill_done = time.time()
+
+    def stop(self) -> None:
+        for srv in self.servers:
+            srv.stop()
 
 
 # -- what both contenders share ---------------------------------------------------------------------
@@ -355,6 +410,7 @@ class Recorder:
         self.received: list[dict] = []  # every response: t, status, account, remaining, reset, key, latency
         self.handed: list[tuple[str, str | None]] = []
         self.blocked = 0  # requests the gate refused after the deadline
+        self.transport_errors: list[dict] = []  # requests that got no HTTP response (t, account, proxy, error)
         self._lock = threading.Lock()
 
     def gate(self) -> None:
@@ -364,14 +420,20 @@ class Recorder:
             raise _Stop()
 
     def response(self, account: str, status: int, headers, key, sent: float,
-                 empty: bool | None = None) -> None:
+                 empty: bool | None = None, proxy: int | None = None) -> None:
         now = time.time()
         row = {"t": now, "status": status, "account": account, "key": key, "latency": now - sent,
-               "empty": empty,
+               "empty": empty, "proxy": proxy,
                "remaining": _int(headers.get("x-rate-limit-remaining")),
                "reset": _num(headers.get("x-rate-limit-reset"))}
         with self._lock:
             self.received.append(row)
+
+    def transport_error(self, account: str, proxy: int | None, error: BaseException, sent: float, key) -> None:
+        row = {"t": time.time(), "sent": sent, "account": account, "proxy": proxy, "key": key,
+               "error": type(error).__name__}
+        with self._lock:
+            self.transport_errors.append(row)
 
     def hand(self, key: tuple[str, str | None]) -> None:
         with self._lock:
@@ -423,19 +485,33 @@ def header_bound(t0: float, duration: float, window: float, limit: int, accounts
 
 
 class _RecordingTransport(httpx.HTTPTransport):
-    def __init__(self, rec: Recorder, names_by_token: dict[str, str]):
-        super().__init__()
+    """httpx's own transport (through ``proxy_url`` when given: ``HTTPTransport(proxy=...)`` is exactly
+    what ``httpx.Client(proxy=...)`` mounts), plus the gate and the recorder."""
+
+    def __init__(self, rec: Recorder, names_by_token: dict[str, str], proxy_url: str | None = None,
+                 proxy_index: int | None = None):
+        super().__init__(proxy=proxy_url)
         self.rec = rec
         self.names = names_by_token
+        self.proxy_index = proxy_index
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.rec.gate()
         sent = time.time()
-        response = super().handle_request(request)
         header = request.headers.get("cookie", "")
         cookies = dict(p.strip().split("=", 1) for p in header.split(";") if "=" in p)
-        self.rec.response(self.names.get(cookies.get("auth_token", ""), "?"), response.status_code,
-                          response.headers, _key_from_variables(request.url.params.get("variables")), sent)
+        account = self.names.get(cookies.get("auth_token", ""), "?")
+        key = _key_from_variables(request.url.params.get("variables"))
+        response = None
+        try:
+            response = super().handle_request(request)
+            response.read()  # the body too: a page cut in transit (a proxy dying) is not "received"
+        except httpx.TransportError as exc:  # no response: recorded, then XClient sees it as usual
+            if response is not None:
+                response.close()
+            self.rec.transport_error(account, self.proxy_index, exc, sent, key)
+            raise
+        self.rec.response(account, response.status_code, response.headers, key, sent, proxy=self.proxy_index)
         return response
 
 
@@ -472,8 +548,11 @@ def xget_database(url: str | None, workdir: Path):
 
 
 def run_xget(args, emu: Emulator, accounts: list[dict], workdir: Path,
-             plan: FaultPlan | None = None) -> dict:
-    from xget_pipelines.core.db.engine import get_engine
+             plan: FaultPlan | None = None, farm: ProxyFarm | None = None) -> dict:
+    from sqlalchemy import select
+
+    from xget_pipelines.core.db.engine import get_engine, read_only
+    from xget_pipelines.core.db.models import Account
     from xget_pipelines.core.errors import NoAccountAvailable, XRequestError
     from xget_pipelines.core.pools.lease import AccountPool
     from xget_pipelines.core.x.client import XClient
@@ -506,13 +585,39 @@ def run_xget(args, emu: Emulator, accounts: list[dict], workdir: Path,
             finally:
                 timing["release_s"] += time.perf_counter() - started
 
+    class ProxiedXClient(XClient):
+        """XClient with the bench's recording transport on the proxied route too. XClient gives a bound
+        proxy to ``httpx.Client(proxy=...)``, which then ignores the ``transport`` it is given; here the
+        client of a proxy gets ``_RecordingTransport(proxy_url=...)``, i.e. the ``HTTPTransport(proxy=...)``
+        httpx would have mounted, wrapped by the gate and the recorder. Nothing else of XClient changes."""
+
+        def _http_for(self, proxy_url: str | None) -> httpx.Client:
+            if proxy_url is None:
+                return super()._http_for(proxy_url)
+            http = self._clients.get(proxy_url)
+            if http is None:
+                http = httpx.Client(timeout=self._timeout_s, transport=_RecordingTransport(
+                    rec, names, proxy_url=proxy_url, proxy_index=farm.index_of(proxy_url)))
+                self._clients[proxy_url] = http
+            return http
+
     timing = Counter()
     names = {a["auth_token"]: a["username"] for a in accounts}
     errors: list[str] = []
+    proxy_out: dict = {}
     with xget_database(args.database_url, workdir) as db_url:
         engine = get_engine(db_url)
         AccountPool(engine).add_accounts(
             [(a["username"], {"auth_token": a["auth_token"], "ct0": a["ct0"]}) for a in accounts])
+        if farm is not None:
+            proxies, index_by_id = xget_import_proxies(engine, emu, farm)
+
+            def bound_now() -> dict[str, int | None]:
+                with read_only(engine) as conn:
+                    rows = conn.execute(select(Account.username, Account.proxy_id)).all()
+                return {r.username: index_by_id.get(r.proxy_id) for r in rows}
+
+            farm.bound = bound_now
         queries = Queries(emu.terms)
         emu.reset()
         t0 = aligned_start()
@@ -523,8 +628,8 @@ def run_xget(args, emu: Emulator, accounts: list[dict], workdir: Path,
 
         def worker() -> None:
             pool = TimedPool(engine)
-            client = XClient(emu.graphql_url, pool, lease_deadline_s=args.duration,
-                             transport=_RecordingTransport(rec, names))
+            client = (ProxiedXClient if farm is not None else XClient)(
+                emu.graphql_url, pool, lease_deadline_s=args.duration, transport=_RecordingTransport(rec, names))
             try:
                 while time.time() < rec.deadline:
                     query = queries.next()
@@ -557,6 +662,14 @@ def run_xget(args, emu: Emulator, accounts: list[dict], workdir: Path,
             plan.finish()
         # What the pool concluded about each account (read from the DB the workers shared).
         status = AccountPool(engine).status()
+        if farm is not None:  # and about each proxy, and where each account is bound now
+            proxy_out = {
+                "pool_proxies": {index_by_id[p.id]: {"status": p.status, "failures": p.failures,
+                                                     "consecutive_failures": p.consecutive_failures,
+                                                     "last_error": p.last_error}
+                                 for p in proxies.list()},
+                "binding_at_end": bound_now(),
+            }
         engine.dispose()
     extra = {"lease_wait_s": round(timing["lease_wait_s"], 3), "leases": timing["leases"],
              "try_lease_ms_mean": round(1000 * timing["try_lease_s"] / max(1, timing["try_leases"]), 2),
@@ -566,18 +679,40 @@ def run_xget(args, emu: Emulator, accounts: list[dict], workdir: Path,
         extra["pool_accounts"] = {a["username"]: {"active": bool(a["active"]), "error": a["error"],
                                                   "quarantined_until": a["quarantined_until"]}
                                   for a in status}
-    return summarize("xget", args, rec, stats, t0, wall, queries, {**cpu, **extra}, plan)
+    return summarize("xget", args, rec, stats, t0, wall, queries, {**cpu, **extra, **proxy_out}, plan, farm)
+
+
+def xget_import_proxies(engine, emu: Emulator, farm: ProxyFarm):
+    """The farm's proxies into XGet's proxy pool (``xget proxies import``), checked once through each to the
+    emulator so they are ACTIVE (``xget proxies check``). Returns the pool and {proxy id: farm index}."""
+    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.proxies import ACTIVE, ProxyPool
+    from xget_pipelines.core.pools.proxy_records import parse_proxy_lines
+
+    proxies = ProxyPool(engine, secrets=AccountPool(engine).secrets)
+    parsed = parse_proxy_lines("\n".join(farm.urls))
+    if parsed.errors or len(parsed.records) != len(farm.urls):
+        raise RuntimeError(f"proxy import: {parsed.errors}")
+    ids = proxies.import_proxies(parsed.records).ids
+    checked = proxies.check(ids, target_url=f"{emu.url}/_emulator/whoami", attempts=1)
+    down = [(c.proxy, c.status, c.error) for c in checked if c.status != ACTIVE]
+    if down:
+        raise RuntimeError(f"proxies not ACTIVE after their check: {down}")
+    index_by_id = {p.id: farm.index_of(f"http://{p.host}:{p.port}") for p in proxies.list()}
+    return proxies, index_by_id
 
 
 # -- twscrape ----------------------------------------------------------------------------------------
 
 
 def run_twscrape(args, emu: Emulator, accounts: list[dict], workdir: Path, wait_interval: float = 5.0,
-                 label: str = "twscrape", plan: FaultPlan | None = None) -> dict:
+                 label: str = "twscrape", plan: FaultPlan | None = None, farm: ProxyFarm | None = None) -> dict:
     from xget_pipelines.emulator.twscrape_compat import point_twscrape_at
 
     patch = point_twscrape_at(emu.graphql_url)
     from twscrape import API, AccountsPool, queue_client
+    from twscrape.http import ConnectError as TwsConnectError
+    from twscrape.http import NetworkError as TwsNetworkError
 
     original_req = queue_client.Ctx.req
     box: dict = {}
@@ -586,7 +721,13 @@ def run_twscrape(args, emu: Emulator, accounts: list[dict], workdir: Path, wait_
         rec: Recorder = box["rec"]
         rec.gate()
         sent = time.time()
-        rep = await original_req(self, method, url, params=params)
+        proxy = farm.index_of(self.proxy) if farm is not None else None
+        try:
+            rep = await original_req(self, method, url, params=params)
+        except (httpx.TransportError, TwsConnectError, TwsNetworkError) as exc:  # no response
+            rec.transport_error(self.acc.username, proxy, exc, sent,
+                                _key_from_variables((params or {}).get("variables")) if params else None)
+            raise
         key = _key_from_variables((params or {}).get("variables")) if params else _key_from_url(rep.url)
         empty = None
         if rep.status_code == 200:
@@ -594,7 +735,7 @@ def run_twscrape(args, emu: Emulator, accounts: list[dict], workdir: Path, wait_
                 empty = _content_entries(rep.json()) == 0  # twscrape caches the parsed body: no extra cost
             except ValueError:
                 empty = None
-        rec.response(self.acc.username, rep.status_code, rep.headers, key, sent, empty)
+        rec.response(self.acc.username, rep.status_code, rep.headers, key, sent, empty, proxy=proxy)
         return rep
 
     async def main() -> dict:
@@ -604,9 +745,15 @@ def run_twscrape(args, emu: Emulator, accounts: list[dict], workdir: Path, wait_
         # event loop that waits on it; each run has its own loop, so each gets a fresh lock.
         twscrape.db._lock = asyncio.Lock()
         pool = AccountsPool(str(workdir / f"tws-{uuid.uuid4().hex[:8]}.db"), wait_interval=wait_interval)
+        # With --proxies: twscrape's own per-account proxy field, the accounts spread evenly (account i
+        # through proxy i mod N), fixed for the run (twscrape has no rebinding).
+        bound = {a["username"]: i % len(farm.urls) for i, a in enumerate(accounts)} if farm else {}
         for a in accounts:
             await pool.add_account(a["username"], "_", f"{a['username']}@bench.invalid", "_",
+                                   proxy=farm.urls[bound[a["username"]]] if farm else None,
                                    cookies=f"auth_token={a['auth_token']}; ct0={a['ct0']}")
+        if farm is not None:
+            farm.bound = lambda: dict(bound)
         api = API(pool)
         queries = Queries(emu.terms)
         emu.reset()
@@ -642,8 +789,10 @@ def run_twscrape(args, emu: Emulator, accounts: list[dict], workdir: Path, wait_
         # What twscrape's pool concluded about each account (its own DB).
         pool_accounts = {acc.username: {"active": bool(acc.active), "error": acc.error_msg}
                          for acc in await pool.get_all()}
+        proxy_out = {"binding_at_end": dict(bound)} if farm is not None else {}
         return {"rec": rec, "t0": t0, "wall": wall, "queries": queries, "cpu": cpu,
-                "cancelled": len(pending), "failures": failures, "pool_accounts": pool_accounts}
+                "cancelled": len(pending), "failures": failures, "pool_accounts": pool_accounts,
+                "proxy_out": proxy_out}
 
     queue_client.Ctx.req = hooked_req
     try:
@@ -658,7 +807,8 @@ def run_twscrape(args, emu: Emulator, accounts: list[dict], workdir: Path, wait_
              "errors": len(out["failures"]), "error_sample": out["failures"][:2]}
     if plan is not None:
         extra["pool_accounts"] = out["pool_accounts"]
-    return summarize(label, args, out["rec"], stats, out["t0"], out["wall"], out["queries"], extra, plan)
+    extra.update(out["proxy_out"])
+    return summarize(label, args, out["rec"], stats, out["t0"], out["wall"], out["queries"], extra, plan, farm)
 
 
 # -- accounting -------------------------------------------------------------------------------------
@@ -723,8 +873,83 @@ def fault_report(args, rec: Recorder, per_account: dict, handed: int, t0: float,
     return out
 
 
+def proxy_report(args, rec: Recorder, per_account: dict, t0: float, farm: ProxyFarm, plan: FaultPlan | None,
+                 proxy_out: dict) -> dict:
+    """The proxied route (``--proxies``) and the dead proxy (see "Dead proxy" in the docstring)."""
+    n = len(farm.servers)
+    responses = Counter(r["proxy"] for r in rec.received)
+    errors = Counter(e["proxy"] for e in rec.transport_errors)
+    out: dict = {
+        "proxies": n,
+        "responses_per_proxy": [responses.get(i, 0) for i in range(n)],
+        "transport_errors_per_proxy": [errors.get(i, 0) for i in range(n)],
+        "responses_direct": responses.get(None, 0),  # 0: every account went through a proxy
+    }
+    if "pool_proxies" in proxy_out:
+        out["pool_proxies"] = proxy_out["pool_proxies"]
+    if plan is None:
+        return out
+    if farm.dead is None:
+        out["dead_proxy_error"] = plan.kill_error or "the proxy was not killed before the run ended"
+        return out
+    dead, killed = farm.dead, farm.kill_sent
+    served_by = {acc: row.get("pages", 0) for acc, row in per_account.items()}
+    received_200 = Counter(r["account"] for r in rec.received if r["status"] == 200)
+    at_end = proxy_out.get("binding_at_end") or {}
+    detail = {}
+    for a in farm.dead_accounts:
+        after = [r for r in rec.received if r["account"] == a and r["t"] - r["latency"] >= killed]
+        elsewhere = [r for r in after if r["proxy"] != dead]
+        pages_elsewhere = [r for r in elsewhere if r["status"] == 200]
+        failed_here = [e for e in rec.transport_errors if e["account"] == a and e["proxy"] == dead]
+        detail[a] = {
+            "failed_at_x": plan.faults.get(a), "pages": served_by.get(a, 0),
+            "served_not_received": served_by.get(a, 0) - received_200.get(a, 0),
+            "requests_failed_at_dead_proxy": len(failed_here),
+            "rebound_to": sorted({r["proxy"] for r in elsewhere}),
+            "pages_after_kill": len(pages_elsewhere),
+            "statuses_after_kill": dict(Counter(str(r["status"]) for r in elsewhere)),
+            "first_page_after_kill_s": (round(min(r["t"] - r["latency"] for r in pages_elsewhere) - killed, 3)
+                                        if pages_elsewhere else None),
+            "bound_at_end": at_end.get(a),
+        }
+    healthy_at_x = [a for a in farm.dead_accounts if a not in plan.faults]
+    cap = len(healthy_at_x) * args.limit * windows_in(args.duration, args.window)
+    dead_served = sum(served_by.get(a, 0) for a in healthy_at_x)
+    live = [a for a in per_account if a not in plan.faults and a not in detail]
+    live_cap = len(live) * args.limit * windows_in(args.duration, args.window)
+    live_served = sum(served_by.get(a, 0) for a in live)
+    failed_at_dead = [e for e in rec.transport_errors if e["proxy"] == dead]
+    handed_keys = set(rec.handed)
+    cut = sum(max(0, d["served_not_received"]) for d in detail.values())
+    out.update({
+        "dead_proxy": dead, "dead_proxy_port": farm.servers[dead].port,
+        "dead_proxy_at_s": round(killed - t0, 3),
+        "dead_proxy_stop_ms": round(1000 * (farm.kill_done - killed), 1),
+        "accounts_per_proxy_at_kill": farm.bound_at_kill,
+        "dead_proxy_accounts": farm.dead_accounts,
+        "dead_proxy_accounts_failed_at_x": sorted(set(farm.dead_accounts) & set(plan.faults)),
+        "requests_failed_at_dead_proxy": len(failed_at_dead),
+        "requests_failed_at_dead_proxy_in_flight_at_kill": sum(1 for e in failed_at_dead if e["sent"] < killed),
+        "transport_errors_elsewhere": sum(v for k, v in errors.items() if k != dead),
+        "dead_proxy_accounts_rebound": sum(1 for d in detail.values() if d["rebound_to"]),
+        "dead_proxy_accounts_served_again": sum(1 for a in healthy_at_x if detail[a]["pages_after_kill"]),
+        "dead_proxy_accounts_healthy_at_x": len(healthy_at_x),
+        "lost_in_transit_at_dead_proxy": cut,
+        # The (query, cursor) of each request that failed at the dead proxy, handed later from another
+        # request: a page cut in transit still costs its request, but its content is not missing.
+        "failed_at_dead_proxy_then_handed": sum(1 for e in failed_at_dead if e["key"] in handed_keys),
+        "dead_proxy_capacity": cap, "dead_proxy_served": dead_served,
+        "dead_proxy_fill": round(dead_served / cap, 4) if cap else None,
+        "live_proxy_capacity": live_cap, "live_proxy_served": live_served,
+        "live_proxy_fill": round(live_served / live_cap, 4) if live_cap else None,
+        "dead_proxy_detail": detail,
+    })
+    return out
+
+
 def summarize(name: str, args, rec: Recorder, stats: dict, t0: float, wall: float, queries: Queries,
-              extra: dict, plan: FaultPlan | None = None) -> dict:
+              extra: dict, plan: FaultPlan | None = None, farm: ProxyFarm | None = None) -> dict:
     per_account = {acc: ops.get(OPERATION, {}) for acc, ops in stats["accounts"].items()}
     served = sum(row.get("pages", 0) for row in per_account.values())
     rate_limited = sum(row.get("rate_limited", 0) for row in per_account.values())
@@ -807,8 +1032,11 @@ def summarize(name: str, args, rec: Recorder, stats: dict, t0: float, wall: floa
     if served > capacity:
         result["warning"] = f"served {served} > capacity {capacity}: the capacity formula is wrong"
     pool_accounts = result.pop("pool_accounts", None)
+    proxy_out = {k: result.pop(k) for k in ("pool_proxies", "binding_at_end") if k in result}
     if plan is not None:
         result.update(fault_report(args, rec, per_account, handed, t0, plan, pool_accounts))
+    if farm is not None:
+        result.update(proxy_report(args, rec, per_account, t0, farm, plan, proxy_out))
     return result
 
 
@@ -831,6 +1059,10 @@ def main() -> None:
     ap.add_argument("--fail-fraction", type=float, default=0.0,
                     help="share of the accounts failed halfway through each run (suspended, locked, "
                          "bad auth in turn; see 'Failing accounts'); default 0: no failures")
+    ap.add_argument("--proxies", type=int, default=0,
+                    help="route every account through N real local HTTP proxies (proxy.py), started afresh "
+                         "for each contender; with --fail-fraction one of them dies halfway (see 'Dead "
+                         "proxy'); default 0: no proxies, direct connections")
     ap.add_argument("--users", type=int, default=400)
     ap.add_argument("--tweets", type=int, default=20000)
     ap.add_argument("--days", type=int, default=10)
@@ -841,6 +1073,9 @@ def main() -> None:
         ap.error(f"unknown contenders: {sorted(unknown)}")
     if not 0.0 <= args.fail_fraction < 1.0:
         ap.error("--fail-fraction must be in [0, 1)")
+    if args.proxies < 0 or (args.fail_fraction > 0 and args.proxies == 1):
+        ap.error("--proxies must be 0 or more, and at least 2 with --fail-fraction (one dies: the accounts "
+                 "behind it need another to be rebound to)")
     if args.quick:
         args.window, args.windows = 3.0, 4
         contenders = [c for c in contenders if c != "twscrape_poll_scaled"]
@@ -862,21 +1097,28 @@ def main() -> None:
             workdir = Path(tmp)
             for name in contenders:
                 plan = FaultPlan(emu, failing, args.duration / 2) if failing else None
-                if name == "xget":
-                    results[name] = run_xget(args, emu, accounts, workdir, plan=plan)
-                elif name == "twscrape":
-                    results[name] = run_twscrape(args, emu, accounts, workdir, plan=plan)
-                else:
-                    interval = round(5.0 * args.window / 900.0, 4)
-                    results[name] = run_twscrape(args, emu, accounts, workdir, wait_interval=interval,
-                                                 label=name, plan=plan)
+                farm = ProxyFarm(args.proxies, workdir / f"proxies-{name}") if args.proxies else None
+                if plan is not None and farm is not None:
+                    plan.kill = farm.kill
+                try:
+                    if name == "xget":
+                        results[name] = run_xget(args, emu, accounts, workdir, plan=plan, farm=farm)
+                    elif name == "twscrape":
+                        results[name] = run_twscrape(args, emu, accounts, workdir, plan=plan, farm=farm)
+                    else:
+                        interval = round(5.0 * args.window / 900.0, 4)
+                        results[name] = run_twscrape(args, emu, accounts, workdir, wait_interval=interval,
+                                                     label=name, plan=plan, farm=farm)
+                finally:
+                    if farm is not None:
+                        farm.stop()
                 emit(results[name])
     finally:
         emu.close()
     xget, tws = results.get("xget", {}), results.get("twscrape", {})
     headline = {
         "bench": "scrape", "accounts": args.accounts, "window_s": args.window, "limit": args.limit,
-        "windows": args.windows, "workers": args.workers,
+        "windows": args.windows, "workers": args.workers, **({"proxies": args.proxies} if args.proxies else {}),
         "capacity": xget.get("capacity", tws.get("capacity")),
         "xget_utilisation": xget.get("utilisation"), "twscrape_utilisation": tws.get("utilisation"),
         "xget_lost": xget.get("lost"), "xget_duplicated": xget.get("duplicated"),
@@ -902,6 +1144,19 @@ def main() -> None:
                 f"{key}_marked_equals_injected": doc.get("marked_equals_injected"),
                 f"{key}_requests_to_failed_after_fault": doc.get("requests_to_failed_after_fault"),
             })
+        if args.proxies:
+            for key, doc in (("xget", xget), ("twscrape", tws)):
+                if not doc:
+                    continue
+                headline.update({
+                    f"{key}_dead_proxy": doc.get("dead_proxy"),
+                    f"{key}_dead_proxy_accounts": len(doc.get("dead_proxy_accounts") or []),
+                    f"{key}_dead_proxy_accounts_rebound": doc.get("dead_proxy_accounts_rebound"),
+                    f"{key}_dead_proxy_accounts_served_again": doc.get("dead_proxy_accounts_served_again"),
+                    f"{key}_requests_failed_at_dead_proxy": doc.get("requests_failed_at_dead_proxy"),
+                    f"{key}_lost_in_transit_at_dead_proxy": doc.get("lost_in_transit_at_dead_proxy"),
+                    f"{key}_dead_proxy_fill": doc.get("dead_proxy_fill"),
+                })
         headline.update({
             "fail_fraction": args.fail_fraction, "failed_accounts": failing,
             "fail_target_utilisation_of_remaining": FAIL_TARGET,

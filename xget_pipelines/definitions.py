@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from xget_pipelines.assets import asset_checks, ingest_assets, ops_assets, pool_stats_schedule
-from xget_pipelines.jobs import x_ingest_job
+from xget_pipelines.assets import asset_checks, entity_assets, ingest_assets, ops_assets, pool_stats_schedule
+from xget_pipelines.jobs import entities_job, x_ingest_job
 from xget_pipelines.resources.environment import resources_for
 from xget_pipelines.sensors import account_pool_health_sensor, daily_ingest_schedule, watchlist_sensor
 from xget_pipelines.settings import get_settings
@@ -12,9 +12,9 @@ from xget_pipelines.settings import get_settings
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions(
-        assets=[*ingest_assets, *ops_assets],
+        assets=[*ingest_assets, *entity_assets, *ops_assets],
         asset_checks=asset_checks,
-        jobs=[x_ingest_job],
+        jobs=[x_ingest_job, entities_job],
         sensors=[watchlist_sensor, account_pool_health_sensor],
         schedules=[daily_ingest_schedule, pool_stats_schedule],
         resources=resources_for(get_settings()),

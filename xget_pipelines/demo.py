@@ -170,6 +170,13 @@ def run_demo(console: Console, *, serve_ui: bool = True, days: int | None = None
                 if not result.success:
                     failed.append(f"{day}|{key}")
                 progress.advance(task)
+        with console.status(f"merging {days} days into the entity tables (one run over the range)"):
+            entities = defs.resolve_job_def("entities").execute_in_process(
+                instance=instance, raise_on_error=False, run_config=_QUIET,
+                tags={"xget/source": "demo", "dagster/asset_partition_range_start": partitions[-1][0].isoformat(),
+                      "dagster/asset_partition_range_end": today.isoformat()})
+        if not entities.success:
+            failed.append("entities")
         from xget_pipelines.assets import account_pool_stats
 
         dg.materialize([account_pool_stats], resources=defs.resources, instance=instance, run_config=_QUIET,
@@ -200,6 +207,9 @@ def _summary(console: Console, lake, con) -> None:
         "select count(distinct tweet_id), count(distinct author_id), min(created_at), max(created_at) from cleaned_tweets"
     ).fetchone()
     console.print(f"{facts[0]:,} distinct tweets by {facts[1]:,} authors, {facts[2]} .. {facts[3]}")
+    merged = con.execute("select (select count(*) from entities_tweets), (select count(*) from entities_users), "
+                         "(select count(*) from entities_tweets where tombstone is not null)").fetchone()
+    console.print(f"entities: {merged[0]:,} tweets ({merged[2]:,} deleted or withheld), {merged[1]:,} users")
 
 
 def _serve_ui(console: Console, home: Path) -> None:

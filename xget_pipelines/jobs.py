@@ -1,4 +1,5 @@
-"""Jobs: the ingest job runs one (date, watchlist key) partition of the raw and cleaned layers."""
+"""Jobs: ``x_ingest`` runs one (date, watchlist key) partition of the raw and cleaned layers; ``entities``
+merges days of the cleaned layer into the entity tables (a backfill range runs as one run)."""
 
 import dagster as dg
 
@@ -7,4 +8,11 @@ x_ingest_job = dg.define_asset_job(
     "x_ingest",
     selection=dg.AssetSelection.groups("raw", "cleaned"),
     description="Collect one watchlist key for one day from X and parse it into the cleaned tables.",
+)
+
+
+entities_job = dg.define_asset_job(
+    "entities",
+    selection=dg.AssetSelection.groups("entities"),
+    description="Merge the cleaned observations of a day into deduplicated tweets, users and metric histories.",
 )

@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 
 from tests.conftest import register_accounts
-from xget_pipelines.assets import asset_checks, ingest_assets
+from xget_pipelines.assets import asset_checks, entity_assets, ingest_assets
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.lake.catalog import connect
 from xget_pipelines.resources import AccountPoolResource, ControlPlaneResource, LakeResource, XApiResource
@@ -97,3 +97,28 @@ def test_a_partition_already_being_collected_is_refused(setup):
     assert not result.success
     failure = result.failure_data_for_node("raw_x_pages")
     assert f"being collected by run {other.run_id}" in failure.error.message
+
+
+def test_entities_merge_the_day_of_every_key_and_their_checks_pass(setup, small_world):
+    emu, resources, instance, key = setup()
+    second = small_world.watchlist_suggestions()["terms"][1]
+    instance.add_dynamic_partitions("watchlist", [second])
+    for k in (key, second):
+        assert run(resources, instance, k).success
+    entity_checks = [c for c in asset_checks if "entities" in str(c.check_specs_by_output_name)]
+    result = dg.materialize([*entity_assets, *entity_checks], resources=resources, instance=instance,
+                            partition_key=DAY, selection=[*entity_assets, *entity_checks])
+    assert result.success
+    merged = metadata(result, "entities_tweets")
+    con = connect(resources["lake"].lake())
+    cleaned_distinct = con.execute("select count(distinct tweet_id) from cleaned_tweets").fetchone()[0]
+    assert merged["source_rows"] == merged["inserted"] == cleaned_distinct  # both keys' tweets, once each
+    assert con.execute("select count(*), count(distinct tweet_id) from entities_tweets").fetchone() == (
+        cleaned_distinct, cleaned_distinct)
+    checks = result.get_asset_check_evaluations()
+    assert {c.check_name for c in checks} == {"entities_tweets_key_unique_and_present",
+                                              "entities_users_key_unique_and_present"}
+    assert all(c.passed for c in checks)
+    again = dg.materialize([*entity_assets], resources=resources, instance=instance, partition_key=DAY)
+    assert metadata(again, "entities_tweets")["inserted"] == 0
+    assert con.execute("select count(*) from entities_tweets").fetchone()[0] == cleaned_distinct

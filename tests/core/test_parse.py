@@ -414,3 +414,27 @@ def test_core_x_never_imports_dagster() -> None:
     code = ("import sys; import xget_pipelines.core.x.parse, xget_pipelines.core.x.schema; "
             "sys.exit('dagster' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_gone_tweets_are_recorded_by_the_id_in_their_entry() -> None:
+    """Deleted (empty result), tombstoned and unavailable tweets: no content, but their ids from the entry
+    ids, so the entities can mark them; a quoted tombstone inside a live tweet marks nothing."""
+    def entry(eid: str, result: dict) -> dict:
+        return {"entryId": eid, "sortIndex": "1", "content": {
+            "entryType": "TimelineTimelineItem", "__typename": "TimelineTimelineItem",
+            "itemContent": {"itemType": "TimelineTweet", "__typename": "TimelineTweet", "tweet_results": result}}}
+
+    tombstone = {"result": {"__typename": "TweetTombstone", "tombstone": {
+        "__typename": "TextTombstone", "text": {"text": "This Post was deleted by the Post author."}}}}
+    body = {"data": {"search_by_raw_query": {"search_timeline": {"timeline": {"instructions": [
+        {"type": "TimelineAddEntries", "entries": [
+            entry("tweet-111", {}),
+            entry("tweet-222", tombstone),
+            entry("conversationthread-5-tweet-333", {"result": {"__typename": "TweetUnavailable", "reason": "Suspended"}}),
+            entry("cursor-ish-444", {}),  # an entry id that names no tweet: counted, not recorded
+        ]}]}}}}}
+    page = parse_page(json.dumps(body), "SearchTimeline")
+    assert page.tombstones.to_pylist() == [{"tweet_id": 111, "reason": "deleted"},
+                                           {"tweet_id": 222, "reason": "tombstone"},
+                                           {"tweet_id": 333, "reason": "unavailable"}]
+    assert page.unavailable == 4 and page.parse_errors == [] and page.tweets.num_rows == 0

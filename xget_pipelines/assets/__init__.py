@@ -1,11 +1,15 @@
 from xget_pipelines.assets.checks import asset_checks
 from xget_pipelines.assets.cleaned import cleaned_tables
+from xget_pipelines.assets.entities import entity_tables
 from xget_pipelines.assets.ops import account_pool_stats, pool_stats_schedule
 from xget_pipelines.assets.raw import raw_x_pages
 
 ingest_assets = [raw_x_pages, cleaned_tables]
 
+entity_assets = [entity_tables]
+
 ops_assets = [account_pool_stats]
 
-__all__ = ["account_pool_stats", "asset_checks", "cleaned_tables", "ingest_assets", "ops_assets",
+__all__ = ["account_pool_stats", "asset_checks", "cleaned_tables", "entity_assets", "entity_tables",
+           "ingest_assets", "ops_assets",
            "pool_stats_schedule", "raw_x_pages"]

@@ -40,9 +40,23 @@ def cleaned_tweets_complete(lake: LakeResource) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=bad == 0, metadata={"rows": total, "incomplete_rows": bad})
 
 
+def _entity_key_check(asset: str, table: str, key: str):
+    @dg.asset_check(asset=asset, name=f"{asset}_key_unique_and_present",
+                    description=f"After the merge: exactly one row per {key}, none without a {key}.")
+    def _check(lake: LakeResource) -> dg.AssetCheckResult:
+        row = _scalar(lake, table, f"select count(*), count(distinct {key}), count(*) filter (where {key} is null) from {{t}}")
+        total, distinct, missing = row or (0, 0, 0)
+        return dg.AssetCheckResult(passed=total == distinct and missing == 0,
+                                   metadata={"rows": total, "duplicates": total - distinct - missing, "null_keys": missing})
+
+    return _check
+
+
 asset_checks = [
     raw_pages_unique,
     cleaned_tweets_complete,
     _unique_check("cleaned_tweets", "cleaned/tweets", "tweet_id"),
     _unique_check("cleaned_users", "cleaned/users", "user_id"),
+    _entity_key_check("entities_tweets", "entities/tweets", "tweet_id"),
+    _entity_key_check("entities_users", "entities/users", "user_id"),
 ]

@@ -16,6 +16,7 @@ _DESCRIPTIONS = {
     "cleaned/hashtags": "Hashtags of the partition's tweets, as written and lower-cased.",
     "cleaned/mentions": "User mentions of the partition's tweets.",
     "cleaned/urls": "Links of the partition's tweets with expanded URL and domain.",
+    "cleaned/tombstones": "Tweets X answered as deleted, tombstoned or unavailable (withheld...), by id.",
 }
 
 

@@ -21,6 +21,11 @@ KNOWN_TABLES = (
     "cleaned/hashtags",
     "cleaned/mentions",
     "cleaned/urls",
+    "cleaned/tombstones",
+    "entities/tweets",
+    "entities/users",
+    "entities/tweet_metrics_history",
+    "entities/user_metrics_history",
     "ops/account_pool",
 )
 

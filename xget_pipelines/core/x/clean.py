@@ -28,6 +28,7 @@ CLEANED = {
     "cleaned/hashtags": ("hashtags", schema.HASHTAGS, ("tweet_id", "tag_lower")),
     "cleaned/mentions": ("mentions", schema.MENTIONS, ("tweet_id", "user_id")),
     "cleaned/urls": ("urls", schema.URLS, ("tweet_id", "url")),
+    "cleaned/tombstones": ("tombstones", schema.TOMBSTONES, ("tweet_id",)),
 }
 OBSERVATION_FIELDS = [
     pa.field("watch_key", pa.string()),

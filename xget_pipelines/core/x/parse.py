@@ -70,6 +70,7 @@ class ParsedPage:
     mentions: pa.Table
     urls: pa.Table
     trends: pa.Table
+    tombstones: pa.Table
     timeline_user_ids: list[int] = field(default_factory=list)
     cursor_bottom: str | None = None
     cursor_top: str | None = None
@@ -211,6 +212,7 @@ def _finish(page: PageBuilder, operation: str, root: d.Root) -> ParsedPage:
         tweets=tweets,
         users=users,
         trends=_table(page.trends, schema.TRENDS, "trend", errors)[0],
+        tombstones=_table(list(page.tombstones.values()), schema.TOMBSTONES, "tombstone", errors)[0],
         timeline_user_ids=[u for u in page.timeline_user_ids if u not in bad_users],
         cursor_bottom=page.cursor_bottom,
         cursor_top=page.cursor_top,

@@ -13,6 +13,8 @@ never raised, so one corrupted tweet cannot cost the rest of a page.
 
 from __future__ import annotations
 
+import re
+
 from xget_pipelines.core.x import _decode as d
 from xget_pipelines.core.x import _decode_objects as o
 from xget_pipelines.core.x.parse_rows import (
@@ -28,6 +30,7 @@ from xget_pipelines.core.x.parse_rows import (
 from xget_pipelines.core.x.parse_values import domain_of, opt_int, source_label, trend_query, x_time_us
 
 UNAVAILABLE_TWEETS = frozenset({"TweetTombstone", "TweetUnavailable"})
+_ENTRY_TWEET_ID = re.compile(r"(?:^|-)tweet-(\d+)$")
 UNREADABLE = "XGetUnreadable"  # marker ``parse._repair`` puts in place of an object it had to drop
 _VIA_RANK = {"timeline": 0, "quoted": 1, "retweeted": 2}
 _LABELS: dict[str, str | None] = {}  # source HTML -> client name; a few dozen distinct values
@@ -53,6 +56,7 @@ class PageBuilder:
         self.cursor_bottom: str | None = None
         self.entry_count = 0
         self.unavailable = 0
+        self.tombstones: dict[int, tuple] = {}  # tweet id -> (id, reason), ids from the entry ids
         self.errors: list[str] = []
 
     # ---- timelines --------------------------------------------------------------------------------
@@ -95,6 +99,7 @@ class PageBuilder:
         if ic.tweet_results is not None:
             if ic.tweet_results.result is None:
                 self.unavailable += 1  # X sends ``tweet_results: {}`` for a deleted tweet
+                self._tombstone(where, "deleted")
             else:
                 self.tweet(ic.tweet_results.result, "timeline", where)
         elif ic.user_results is not None:
@@ -105,8 +110,16 @@ class PageBuilder:
             self._trend(ic, where)
         elif ic.typename == "TimelineTombstone" or ic.itemType == "TimelineTombstone":
             self.unavailable += 1
+            self._tombstone(where, "tombstone")
         if ic.promotedMetadata is not None and ic.promotedMetadata.advertiser_results is not None:
             self.user(ic.promotedMetadata.advertiser_results.result, where + " (advertiser)")
+
+    def _tombstone(self, where: str, reason: str) -> None:
+        """Record a gone tweet whose id the timeline entry id names (``tweet-<id>``, ``...-tweet-<id>``)."""
+        match = _ENTRY_TWEET_ID.search(where)
+        if match:
+            tid = int(match.group(1))
+            self.tombstones[tid] = (tid, reason)
 
     def _timeline_user(self, uid: int | None) -> None:
         """Keep a timeline's own user (a follower, a member...) once, in page order."""
@@ -165,6 +178,8 @@ class PageBuilder:
             return None
         if tn in UNAVAILABLE_TWEETS:
             self.unavailable += 1
+            if via == "timeline":  # a quoted/retweeted one has no id of its own here
+                self._tombstone(where, "tombstone" if tn == "TweetTombstone" else "unavailable")
             return None
         if tn == "Tweet" and res.legacy is not None:  # the common case, without a call
             t, leg = res, res.legacy

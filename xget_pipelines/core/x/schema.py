@@ -123,6 +123,13 @@ TRENDS = _schema(
     ("grouped_trends", pa.list_(_STR), True),
 )
 
+# Tweets X answered as gone: deleted (empty result), a tombstone, or unavailable (withheld, suspended
+# author...), with the id read from the timeline entry that held them.
+TOMBSTONES = _schema(
+    ("tweet_id", _ID, False),
+    ("reason", _STR, False),  # deleted | tombstone | unavailable
+)
+
 ALL: dict[str, pa.Schema] = {
     "tweets": TWEETS,
     "users": USERS,
@@ -131,4 +138,5 @@ ALL: dict[str, pa.Schema] = {
     "mentions": MENTIONS,
     "urls": URLS,
     "trends": TRENDS,
+    "tombstones": TOMBSTONES,
 }

@@ -1,0 +1,63 @@
+"""Gold: the day's cleaned observations merged into deduplicated tweets and users, with metric histories."""
+
+import datetime as dt
+import warnings
+
+import dagster as dg
+
+from xget_pipelines.core.entities import TWEET_METRICS, TWEETS, USER_METRICS, USERS, merge_day
+from xget_pipelines.partitions import daily_partitions
+from xget_pipelines.resources import LakeResource
+
+_DESCRIPTIONS = {
+    TWEETS: "One row per tweet, newest observation wins; first_seen/last_seen; tombstone when X answers it as "
+            "deleted or withheld. Partitioned by created_date.",
+    USERS: "One row per user, newest observation wins; first_seen/last_seen. Partitioned by user_id % 16.",
+    TWEET_METRICS: "Every observed like/retweet/reply/quote/bookmark/view count with its time (velocity).",
+    USER_METRICS: "Every observed follower/following/tweet count with its time (growth).",
+}
+_SOURCES = {TWEETS: "cleaned_tweets", TWEET_METRICS: "cleaned_tweets", USERS: "cleaned_users",
+            USER_METRICS: "cleaned_users"}
+with warnings.catch_warnings():  # beta in Dagster 1.13, and the way to map (date, key) partitions to dates
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    _BY_DATE = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")
+
+
+def asset_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey(table.replace("/", "_"))
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            asset_key(table), group_name="entities", kinds={"deltalake"}, description=_DESCRIPTIONS[table],
+            metadata={"table": table},
+            deps=[dg.AssetDep(_SOURCES[table], partition_mapping=_BY_DATE)]
+            + ([dg.AssetDep("cleaned_tombstones", partition_mapping=_BY_DATE)] if table == TWEETS else []),
+        )
+        for table in (TWEETS, USERS, TWEET_METRICS, USER_METRICS)
+    ],
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    can_subset=False,
+)
+def entity_tables(context: dg.AssetExecutionContext, lake: LakeResource):
+    """Merge each day of the run (one, or a whole backfill range in a single run) into the entities."""
+    the_lake = lake.lake()
+    totals: dict[str, dict] = {t: {"source_rows": 0, "inserted": 0, "updated": 0, "files_scanned": 0}
+                               for t in _DESCRIPTIONS}
+    tombstoned = 0
+    versions: dict[str, int] = {}
+    for key in context.partition_keys:
+        result = merge_day(the_lake, dt.date.fromisoformat(key))
+        for table in totals:
+            for name in ("source_rows", "inserted", "updated", "files_scanned"):
+                totals[table][name] += getattr(result, name).get(table, 0)
+        tombstoned += result.tombstoned
+        versions.update(result.versions)
+        context.log.info(f"{key}: merged {result.source_rows} (inserted {result.inserted}, updated {result.updated})")
+    for table, figures in totals.items():
+        metadata = {**figures, "days": len(context.partition_keys), "lake_version": versions.get(table, -1)}
+        if table == TWEETS:
+            metadata["tombstoned"] = tombstoned
+        yield dg.MaterializeResult(asset_key=asset_key(table), metadata=metadata)

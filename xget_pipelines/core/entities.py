@@ -1,0 +1,208 @@
+"""Gold entities: the cleaned observations of a day merged into one row per tweet and per user.
+
+``merge_day(lake, day)`` reads every cleaned partition of ``day`` (all watchlist keys) and merges it:
+
+- ``entities/tweets`` (one row per ``tweet_id``) and ``entities/users`` (one row per ``user_id``) by Delta
+  MERGE. The newest observation wins: a row is replaced only by an observation fetched later than its
+  ``last_seen``; an older observation (a backfill of an earlier day run after a later one) only moves
+  ``first_seen`` back. Re-merging a day changes nothing (idempotent), whatever the order days run in.
+- ``entities/tweet_metrics_history`` and ``entities/user_metrics_history``: every observed engagement
+  count (likes, retweets, replies, quotes, bookmarks, views) and follower/following count with the time it
+  was observed, inserted once per (id, observed_at), so velocity and growth can be computed. A re-scrape
+  adds its observations; the older ones stay.
+
+Cost in proportion to the day, not the table: ``entities/tweets`` is partitioned by the tweet's
+``created_date`` (immutable) and the merge joins on it, so delta-rs prunes the target to the partitions
+the day's tweets fall in (mostly that day and the few before it); histories are partitioned by the
+observation date, likewise. ``entities/users`` is partitioned by ``bucket = user_id % 16``: a user has no
+immutable date, and a day's users touch most buckets, so a users merge reads up to the whole table, which
+stays small next to tweets (one row per user, not per tweet).
+
+Tombstones: tweets X answered as deleted or withheld (``cleaned/tombstones``) keep their last content and
+get ``tombstone`` (the reason) and ``tombstoned_at``; a later observation of the tweet clears them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+from deltalake import DeltaTable, write_deltalake
+
+from xget_pipelines.core.lake.delta import Lake, sql_literal
+from xget_pipelines.core.x import schema
+
+TWEETS = "entities/tweets"
+USERS = "entities/users"
+TWEET_METRICS = "entities/tweet_metrics_history"
+USER_METRICS = "entities/user_metrics_history"
+ENTITY_TABLES = (TWEETS, USERS, TWEET_METRICS, USER_METRICS)
+USER_BUCKETS = 16
+
+_TS = pa.timestamp("us", tz="UTC")
+_SEEN = [pa.field("first_seen", _TS, False), pa.field("last_seen", _TS, False)]
+TWEETS_SCHEMA = pa.schema([*schema.TWEETS, *_SEEN, pa.field("tombstone", pa.string()),
+                           pa.field("tombstoned_at", _TS), pa.field("created_date", pa.date32(), False)])
+USERS_SCHEMA = pa.schema([*schema.USERS, *_SEEN, pa.field("bucket", pa.int32(), False)])
+TWEET_METRIC_COLUMNS = ("like_count", "retweet_count", "reply_count", "quote_count", "bookmark_count", "view_count")
+USER_METRIC_COLUMNS = ("followers_count", "following_count", "tweet_count", "listed_count", "favourites_count",
+                       "media_count")
+TWEET_METRICS_SCHEMA = pa.schema([pa.field("tweet_id", pa.int64(), False), pa.field("observed_at", _TS, False),
+                                  *[schema.TWEETS.field(c) for c in TWEET_METRIC_COLUMNS],
+                                  pa.field("observed_date", pa.date32(), False)])
+USER_METRICS_SCHEMA = pa.schema([pa.field("user_id", pa.int64(), False), pa.field("observed_at", _TS, False),
+                                 *[schema.USERS.field(c) for c in USER_METRIC_COLUMNS],
+                                 pa.field("observed_date", pa.date32(), False)])
+EPOCH_DATE = "DATE '1970-01-01'"  # created_date of a tweet without created_at (a partition value is needed)
+
+
+@dataclass
+class MergeResult:
+    day: dt.date
+    source_rows: dict[str, int] = field(default_factory=dict)  # deduplicated rows merged per table
+    inserted: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    tombstoned: int = 0
+    versions: dict[str, int] = field(default_factory=dict)
+    files_scanned: dict[str, int] = field(default_factory=dict)  # target files the merge had to read
+
+
+def _cleaned(lake: Lake, table: str, day: dt.date) -> pa.Table | None:
+    return lake.read(table, where={"day": day})
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, sql: str, target_schema: pa.Schema) -> pa.Table:
+    return con.sql(sql).to_arrow_table().select(target_schema.names).cast(target_schema)
+
+
+def tweets_source(con: duckdb.DuckDBPyConnection, tombstones: pa.Table | None) -> pa.Table:
+    """One row per tweet of the day's cleaned rows (registered as ``src``): the newest observation,
+    with the first and last time it was seen that day; tombstone columns null."""
+    cols = ", ".join(f'"{c}"' for c in schema.TWEETS.names)
+    return _prepare(con, f"""
+        select {cols}, first_seen, fetched_at as last_seen, null::varchar as tombstone,
+               null::timestamptz as tombstoned_at,
+               coalesce(cast(created_at at time zone 'UTC' as date), {EPOCH_DATE}) as created_date
+        from (select *, row_number() over (partition by tweet_id order by fetched_at desc, page_key desc) as rn,
+                     min(fetched_at) over (partition by tweet_id) as first_seen
+              from src)
+        where rn = 1
+    """, TWEETS_SCHEMA)
+
+
+def users_source(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    cols = ", ".join(f'"{c}"' for c in schema.USERS.names)
+    return _prepare(con, f"""
+        select {cols}, first_seen, fetched_at as last_seen, cast(user_id % {USER_BUCKETS} as integer) as bucket
+        from (select *, row_number() over (partition by user_id order by fetched_at desc, page_key desc) as rn,
+                     min(fetched_at) over (partition by user_id) as first_seen
+              from src)
+        where rn = 1
+    """, USERS_SCHEMA)
+
+
+def metrics_source(con: duckdb.DuckDBPyConnection, key: str, columns: tuple[str, ...], target: pa.Schema) -> pa.Table:
+    cols = ", ".join(f'any_value("{c}") as "{c}"' for c in columns)
+    return _prepare(con, f"""
+        select {key}, fetched_at as observed_at, {cols},
+               cast(fetched_at at time zone 'UTC' as date) as observed_date
+        from src group by {key}, fetched_at
+    """, target)
+
+
+def _merge(lake: Lake, table: str, source: pa.Table, on: list[str], partition_by: list[str],
+           updates: dict[str, str] | None, keep_older: dict[str, str] | None = None,
+           newest: str = "last_seen") -> dict:
+    """MERGE ``source`` into ``table`` on ``on`` (partition columns first, so the target is pruned).
+
+    ``updates``: column -> expression applied when the source row is newer (``s.<newest> > t.<newest>``);
+    ``keep_older``: applied when it is older. None: insert-only (histories). Creates the table on first use.
+    """
+    path = lake.path(table)
+    dtable = lake.table(table)
+    if dtable is None:
+        write_deltalake(path, source, mode="append", partition_by=partition_by or None,
+                        storage_options=lake.storage_options or None)
+        return {"num_target_rows_inserted": source.num_rows, "num_target_rows_updated": 0, "num_target_files_scanned": 0}
+    if source.num_rows == 0:
+        return {"num_target_rows_inserted": 0, "num_target_rows_updated": 0, "num_target_files_scanned": 0}
+    # delta-rs prunes target files by literal predicates only (a join condition alone scans every file):
+    # name the partition values the source holds, so the merge reads those partitions and no others.
+    prune = [f"t.{c} IN ({', '.join(sql_literal(v) for v in sorted(set(source[c].to_pylist())))})"
+             for c in partition_by]
+    predicate = " AND ".join(prune + [f"t.{c} = s.{c}" for c in on])
+    merger = dtable.merge(source=source, predicate=predicate, source_alias="s", target_alias="t",
+                          merge_schema=True)
+    if updates is not None:
+        merger = merger.when_matched_update(updates=updates, predicate=f"s.{newest} > t.{newest}")
+        if keep_older:
+            merger = merger.when_matched_update(updates=keep_older, predicate=f"s.{newest} < t.{newest}")
+    return merger.when_not_matched_insert_all().execute()
+
+
+def _entity_updates(target: pa.Schema, skip: tuple[str, ...]) -> dict[str, str]:
+    updates = {c: f"s.{c}" for c in target.names if c not in skip}
+    updates["first_seen"] = "CASE WHEN s.first_seen < t.first_seen THEN s.first_seen ELSE t.first_seen END"
+    return updates
+
+
+_FIRST_SEEN_ONLY = {"first_seen": "CASE WHEN s.first_seen < t.first_seen THEN s.first_seen ELSE t.first_seen END"}
+
+
+def merge_day(lake: Lake, day: dt.date) -> MergeResult:
+    """Merge the cleaned observations of ``day`` into the entity tables; returns what changed."""
+    result = MergeResult(day)
+    con = duckdb.connect()
+    tweets = _cleaned(lake, "cleaned/tweets", day)
+    users = _cleaned(lake, "cleaned/users", day)
+    tombstones = _cleaned(lake, "cleaned/tombstones", day)
+    plans = []
+    if tweets is not None and tweets.num_rows:
+        con.register("src", tweets)
+        plans.append((TWEETS, tweets_source(con, tombstones), ["created_date", "tweet_id"], ["created_date"],
+                      _entity_updates(TWEETS_SCHEMA, ("created_date",)), _FIRST_SEEN_ONLY))
+        plans.append((TWEET_METRICS, metrics_source(con, "tweet_id", TWEET_METRIC_COLUMNS, TWEET_METRICS_SCHEMA),
+                      ["observed_date", "tweet_id", "observed_at"], ["observed_date"], None, None))
+        con.unregister("src")
+    if users is not None and users.num_rows:
+        con.register("src", users)
+        plans.append((USERS, users_source(con), ["bucket", "user_id"], ["bucket"],
+                      _entity_updates(USERS_SCHEMA, ("bucket",)), _FIRST_SEEN_ONLY))
+        plans.append((USER_METRICS, metrics_source(con, "user_id", USER_METRIC_COLUMNS, USER_METRICS_SCHEMA),
+                      ["observed_date", "user_id", "observed_at"], ["observed_date"], None, None))
+        con.unregister("src")
+    for table, source, on, partition_by, updates, keep_older in plans:
+        metrics = _merge(lake, table, source, on, partition_by, updates, keep_older)
+        result.source_rows[table] = source.num_rows
+        result.inserted[table] = int(metrics.get("num_target_rows_inserted", 0))
+        result.updated[table] = int(metrics.get("num_target_rows_updated", 0))
+        result.files_scanned[table] = int(metrics.get("num_target_files_scanned", 0))
+    if tombstones is not None and tombstones.num_rows and lake.table(TWEETS) is not None:
+        result.tombstoned = _apply_tombstones(lake, con, tombstones)
+    for table in ENTITY_TABLES:
+        version = lake.version(table)
+        if version is not None:
+            result.versions[table] = version
+    return result
+
+
+def _apply_tombstones(lake: Lake, con: duckdb.DuckDBPyConnection, tombstones: pa.Table) -> int:
+    """Mark known tweets X now answers as deleted/withheld, unless seen alive after the tombstone."""
+    con.register("tomb", tombstones)
+    latest = con.sql("""
+        select tweet_id, arg_max(reason, fetched_at) as tombstone, max(fetched_at) as tombstoned_at
+        from tomb group by tweet_id
+    """).to_arrow_table()
+    con.unregister("tomb")
+    dtable = DeltaTable(lake.path(TWEETS), storage_options=lake.storage_options or None)
+    ids = latest["tweet_id"].to_pylist()
+    bounds = f"t.tweet_id >= {min(ids)} AND t.tweet_id <= {max(ids)}"  # file statistics prune the rest
+    metrics = (dtable.merge(source=latest, predicate=f"{bounds} AND t.tweet_id = s.tweet_id", source_alias="s",
+                            target_alias="t")
+               .when_matched_update(updates={"tombstone": "s.tombstone", "tombstoned_at": "s.tombstoned_at"},
+                                    predicate="s.tombstoned_at > t.last_seen AND "
+                                              "(t.tombstoned_at IS NULL OR s.tombstoned_at > t.tombstoned_at)")
+               .execute())
+    return int(metrics.get("num_target_rows_updated", 0))
