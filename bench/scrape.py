@@ -91,16 +91,8 @@ thread of the bench (not a thread or task of the contender) sends ``POST /_emula
 ``{"accounts": {username: kind}}``; from then on the emulator answers every request of those accounts
 with X's 403 body for that kind (checked before the rate limit; the rate-limit headers still carry the
 account's window). After the run, and again before the next contender, ``DELETE /_emulator/faults``
-clears them. Both contenders lose the same accounts at the same point of their run.
-
-Dead proxy: not simulated. XGet's account<->proxy binding (``core/pools/binding.py``) is recent: with
-proxies in the pool every account goes through one, so simulating a dead proxy honestly means running
-real proxies for every account of the run (a different route from the other figures of this bench)
-and killing one mid-run, and the accounts bound to it are not failed at X: they rest until their
-windows end and are rebound, which needs its own capacity formula. Also, ``XClient`` builds its
-``httpx.Client`` with both the ``transport`` it is given and the account's proxy, and httpx then sends
-through its own proxy transport, bypassing the given one, so this bench's gate and recorder would not
-see a proxied request. Left for a run of its own.
+clears them. Both contenders lose the same accounts at the same point of their run. With
+``--proxies N`` one proxy dies at the same moment (see "Proxies and the dead proxy" at the end).
 
 ``remaining_capacity = limit x ((accounts - n) x ceil(D / window) + n x ceil(Tf / window))``, with
 ``Tf`` (``fault_at_s``) the time from ``t0`` to the answer of the faults POST: the latest moment the
@@ -141,6 +133,68 @@ hands an account back when the window can really have ended, so its cycle is sho
 ``W + 1`` and ``utilisation_of_header_bound`` can exceed 1; ``rate_limited_429`` shows it never asks
 early. twscrape loses the page that arrives with ``remaining: 0`` (it re-sends it on another
 account), which ``lost_discarded_at_remaining_0`` counts.
+
+Proxies and the dead proxy (``--proxies N``)
+--------------------------------------------
+Run: ``.venv/bin/python bench/scrape.py --fail-fraction 0.1 --accounts 20 --proxies 3`` (about 70 s).
+Default 0: no proxy, direct connections, nothing below happens. With ``N > 0`` each contender's run
+gets ``N`` fresh real HTTP proxies (proxy.py, ``emulator/proxy_servers.py``, on 127.0.0.1) and every
+account of the run goes through one of them:
+
+- XGet: they are imported into its proxy pool (``ProxyPool.import_proxies``) and checked once through
+  each to ``/_emulator/whoami`` so they are ACTIVE, as ``xget proxies import`` / ``check`` would; XGet
+  binds the accounts itself (``core/pools/binding.py``: on its first lease an account is bound to the
+  ACTIVE proxy with the fewest accounts). ``XClient`` hands a bound proxy to ``httpx.Client(proxy=...)``,
+  which then ignores the ``transport`` it is given, so the bench's gate and recorder would not see a
+  proxied request. The bench therefore subclasses ``XClient`` and overrides ``_http_for`` only: the client
+  for a proxy gets ``_RecordingTransport(proxy_url=...)``, i.e. the ``httpx.HTTPTransport(proxy=...)``
+  that httpx mounts for ``proxy=``, wrapped by the gate and the recorder. Nothing else of XClient changes.
+- twscrape 0.20.1: its own per-account ``proxy`` field, account ``i`` through proxy ``i mod N``, fixed
+  for the run (twscrape has no rebinding). Its gate and recorder sit above its HTTP client, unchanged.
+
+The recording transport reads a response's body before recording it, so a 200 whose body is cut in
+transit is not counted as received. Without ``--fail-fraction`` this only measures the proxied route.
+
+With ``--fail-fraction`` too, the same timer, right after the faults POST, kills the proxy that carries
+the most accounts at that moment (the first such on a tie; XGet: its bindings read from the DB): its
+process group is killed and its port closed, cutting requests in flight, as when a provider's machine
+dies. The accounts behind it (``dead_proxy_accounts``, about ``accounts / N`` of them: 7 of 20 with
+``N = 3``, on top of the ``n`` failed at X) are not failed at X. XGet counts each transport error
+against the proxy (``XClient._proxy_failed``), takes it out (INACTIVE) after 3 in a row, and its
+accounts rest until their running windows end, then are rebound to another ACTIVE proxy. twscrape
+retries the same account through the same proxy (2 s, then 4 s), then locks it for 60 s, after which it
+would go through the dead proxy again.
+
+Capacity with a dead proxy: the accounts behind it count as healthy, so ``remaining_capacity`` keeps its
+formula (``n`` = accounts failed at X; an account both behind the dead proxy and failed at X counts as
+failed). The bound still holds: X never refused them, so each is bounded like any account, at most
+``ceil(D / window)`` windows starting in ``[t0, t0 + D)``, each at most ``limit`` pages. It gives no
+credit for what the failure costs: the rest of the window in progress when the proxy died, the
+requests until the client notices, the wait until the window ends before rebinding (XGet's choice: one
+address per account per window, not an X rule). All of that counts against the contender.
+``dead_proxy_fill`` (their pages over their capacity) and ``live_proxy_fill`` (the other healthy
+accounts') show where it went.
+
+A page can be lost in transit: a request in flight through the proxy when it dies may have been served
+by the emulator (counted in its stats and in the account's window) and cut before its body arrived. No
+client can receive that page; it counts in ``lost`` like any other, and ``lost_in_transit_at_dead_proxy``
+(per dead-proxy account: emulator pages minus 200s received in full) isolates it.
+``failed_at_dead_proxy_then_handed`` counts requests that failed at the dead proxy whose (query,
+cursor) was handed later from a retry through another account: such a request costs quota, not the
+page's content. ``xget_meets_fail_target`` stays strict (``lost == 0``).
+
+Reported per contender: ``proxies``, ``responses_per_proxy``, ``transport_errors_per_proxy``,
+``responses_direct`` (0: nothing bypassed the proxies), XGet's ``pool_proxies`` (each proxy's status
+and failures in its pool after the run); with the kill: ``dead_proxy`` (index), ``dead_proxy_at_s``,
+``accounts_per_proxy_at_kill``, ``dead_proxy_accounts``, ``dead_proxy_accounts_failed_at_x``,
+``requests_failed_at_dead_proxy`` (``..._in_flight_at_kill``: sent before the kill),
+``transport_errors_elsewhere`` (through live proxies), ``dead_proxy_accounts_rebound`` (sent through
+another proxy after the kill), ``dead_proxy_accounts_served_again`` (got a page after the kill, out of
+``dead_proxy_accounts_healthy_at_x``), the fills above and ``dead_proxy_detail`` per account (pages,
+failed requests, proxies used after the kill, first page after it, XGet's binding at the end). The
+headline adds ``proxies`` and, per contender, ``*_dead_proxy``, ``*_dead_proxy_accounts`` (count),
+``*_dead_proxy_accounts_rebound``, ``*_dead_proxy_accounts_served_again``,
+``*_requests_failed_at_dead_proxy``, ``*_lost_in_transit_at_dead_proxy`` and ``*_dead_proxy_fill``.
 """
 
 from __future__ import annotations
@@ -410,7 +464,7 @@ class Recorder:
         self.received: list[dict] = []  # every response: t, status, account, remaining, reset, key, latency
         self.handed: list[tuple[str, str | None]] = []
         self.blocked = 0  # requests the gate refused after the deadline
-        self.transport_errors: list[dict] = []  # requests that got no HTTP response (t, account, proxy, error)
+        self.transport_errors: list[dict] = []  # requests that got no HTTP response
         self._lock = threading.Lock()
 
     def gate(self) -> None:
@@ -429,7 +483,8 @@ class Recorder:
         with self._lock:
             self.received.append(row)
 
-    def transport_error(self, account: str, proxy: int | None, error: BaseException, sent: float, key) -> None:
+    def transport_error(self, account: str, proxy: int | None, error: BaseException, sent: float,
+                        key) -> None:
         row = {"t": time.time(), "sent": sent, "account": account, "proxy": proxy, "key": key,
                "error": type(error).__name__}
         with self._lock:
@@ -629,7 +684,8 @@ def run_xget(args, emu: Emulator, accounts: list[dict], workdir: Path,
         def worker() -> None:
             pool = TimedPool(engine)
             client = (ProxiedXClient if farm is not None else XClient)(
-                emu.graphql_url, pool, lease_deadline_s=args.duration, transport=_RecordingTransport(rec, names))
+                emu.graphql_url, pool, lease_deadline_s=args.duration,
+                transport=_RecordingTransport(rec, names))
             try:
                 while time.time() < rec.deadline:
                     query = queries.next()
@@ -664,10 +720,11 @@ def run_xget(args, emu: Emulator, accounts: list[dict], workdir: Path,
         status = AccountPool(engine).status()
         if farm is not None:  # and about each proxy, and where each account is bound now
             proxy_out = {
-                "pool_proxies": {index_by_id[p.id]: {"status": p.status, "failures": p.failures,
-                                                     "consecutive_failures": p.consecutive_failures,
-                                                     "last_error": p.last_error}
-                                 for p in proxies.list()},
+                "pool_proxies": dict(sorted(
+                    (index_by_id[p.id], {"status": p.status, "failures": p.failures,
+                                         "consecutive_failures": p.consecutive_failures,
+                                         "last_error": p.last_error})
+                    for p in proxies.list())),
                 "binding_at_end": bound_now(),
             }
         engine.dispose()
@@ -706,7 +763,8 @@ def xget_import_proxies(engine, emu: Emulator, farm: ProxyFarm):
 
 
 def run_twscrape(args, emu: Emulator, accounts: list[dict], workdir: Path, wait_interval: float = 5.0,
-                 label: str = "twscrape", plan: FaultPlan | None = None, farm: ProxyFarm | None = None) -> dict:
+                 label: str = "twscrape", plan: FaultPlan | None = None,
+                 farm: ProxyFarm | None = None) -> dict:
     from xget_pipelines.emulator.twscrape_compat import point_twscrape_at
 
     patch = point_twscrape_at(emu.graphql_url)
@@ -808,7 +866,8 @@ def run_twscrape(args, emu: Emulator, accounts: list[dict], workdir: Path, wait_
     if plan is not None:
         extra["pool_accounts"] = out["pool_accounts"]
     extra.update(out["proxy_out"])
-    return summarize(label, args, out["rec"], stats, out["t0"], out["wall"], out["queries"], extra, plan, farm)
+    return summarize(label, args, out["rec"], stats, out["t0"], out["wall"], out["queries"], extra, plan,
+                     farm)
 
 
 # -- accounting -------------------------------------------------------------------------------------
@@ -930,7 +989,8 @@ def proxy_report(args, rec: Recorder, per_account: dict, t0: float, farm: ProxyF
         "dead_proxy_accounts": farm.dead_accounts,
         "dead_proxy_accounts_failed_at_x": sorted(set(farm.dead_accounts) & set(plan.faults)),
         "requests_failed_at_dead_proxy": len(failed_at_dead),
-        "requests_failed_at_dead_proxy_in_flight_at_kill": sum(1 for e in failed_at_dead if e["sent"] < killed),
+        "requests_failed_at_dead_proxy_in_flight_at_kill": sum(1 for e in failed_at_dead
+                                                               if e["sent"] < killed),
         "transport_errors_elsewhere": sum(v for k, v in errors.items() if k != dead),
         "dead_proxy_accounts_rebound": sum(1 for d in detail.values() if d["rebound_to"]),
         "dead_proxy_accounts_served_again": sum(1 for a in healthy_at_x if detail[a]["pages_after_kill"]),
@@ -1118,7 +1178,8 @@ def main() -> None:
     xget, tws = results.get("xget", {}), results.get("twscrape", {})
     headline = {
         "bench": "scrape", "accounts": args.accounts, "window_s": args.window, "limit": args.limit,
-        "windows": args.windows, "workers": args.workers, **({"proxies": args.proxies} if args.proxies else {}),
+        "windows": args.windows, "workers": args.workers,
+        **({"proxies": args.proxies} if args.proxies else {}),
         "capacity": xget.get("capacity", tws.get("capacity")),
         "xget_utilisation": xget.get("utilisation"), "twscrape_utilisation": tws.get("utilisation"),
         "xget_lost": xget.get("lost"), "xget_duplicated": xget.get("duplicated"),

@@ -17,11 +17,15 @@ def test_assets_checks_jobs_sensors_schedules_exist():
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     assert keys == {
         "raw_x_pages", "cleaned_tweets", "cleaned_users", "cleaned_media",
-        "cleaned_hashtags", "cleaned_mentions", "cleaned_urls", "account_pool_stats",
+        "cleaned_hashtags", "cleaned_mentions", "cleaned_urls", "cleaned_tombstones", "account_pool_stats",
+        "entities_tweets", "entities_users", "entities_tweet_metrics_history", "entities_user_metrics_history",
+        "analytics_trends",
     }
     checks = {c.name for c in defs.resolve_asset_graph().asset_check_keys}
     assert {"raw_pages_unique", "cleaned_tweets_complete", "cleaned_tweets_unique_per_partition",
-            "cleaned_users_unique_per_partition"} <= checks
+            "cleaned_users_unique_per_partition", "entities_tweets_key_unique_and_present",
+            "entities_users_key_unique_and_present"} <= checks
+    assert defs.resolve_job_def("entities").partitions_def is not None
     assert defs.resolve_job_def("x_ingest").partitions_def is not None
     assert defs.resolve_sensor_def("watchlist_sensor")
     assert defs.resolve_sensor_def("account_pool_health_sensor")
@@ -35,6 +39,9 @@ def test_lineage_and_groups():
     assert dg.AssetKey("raw_x_pages") in cleaned.parent_keys
     assert graph.get(dg.AssetKey("raw_x_pages")).group_name == "raw"
     assert cleaned.group_name == "cleaned"
+    entities = graph.get(dg.AssetKey("entities_tweets"))
+    assert {dg.AssetKey("cleaned_tweets"), dg.AssetKey("cleaned_tombstones")} <= entities.parent_keys
+    assert dg.AssetKey("entities_tweets") in graph.get(dg.AssetKey("analytics_trends")).parent_keys
 
 
 def test_dagster_definitions_validate_passes(tmp_path):

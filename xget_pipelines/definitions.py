@@ -2,7 +2,14 @@
 
 import dagster as dg
 
-from xget_pipelines.assets import asset_checks, entity_assets, ingest_assets, ops_assets, pool_stats_schedule
+from xget_pipelines.assets import (
+    analytics_assets,
+    asset_checks,
+    entity_assets,
+    ingest_assets,
+    ops_assets,
+    pool_stats_schedule,
+)
 from xget_pipelines.jobs import entities_job, x_ingest_job
 from xget_pipelines.resources.environment import resources_for
 from xget_pipelines.sensors import account_pool_health_sensor, daily_ingest_schedule, watchlist_sensor
@@ -12,7 +19,7 @@ from xget_pipelines.settings import get_settings
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions(
-        assets=[*ingest_assets, *entity_assets, *ops_assets],
+        assets=[*ingest_assets, *entity_assets, *analytics_assets, *ops_assets],
         asset_checks=asset_checks,
         jobs=[x_ingest_job, entities_job],
         sensors=[watchlist_sensor, account_pool_health_sensor],

@@ -170,13 +170,15 @@ def run_demo(console: Console, *, serve_ui: bool = True, days: int | None = None
                 if not result.success:
                     failed.append(f"{day}|{key}")
                 progress.advance(task)
-        with console.status(f"merging {days} days into the entity tables (one run over the range)"):
+        with console.status(f"merging {days} days into the entity tables, then trends (one run over the range)"):
             entities = defs.resolve_job_def("entities").execute_in_process(
                 instance=instance, raise_on_error=False, run_config=_QUIET,
                 tags={"xget/source": "demo", "dagster/asset_partition_range_start": partitions[-1][0].isoformat(),
                       "dagster/asset_partition_range_end": today.isoformat()})
         if not entities.success:
             failed.append("entities")
+        else:
+            _trend_summary(console, instance)
         from xget_pipelines.assets import account_pool_stats
 
         dg.materialize([account_pool_stats], resources=defs.resources, instance=instance, run_config=_QUIET,
@@ -194,6 +196,21 @@ def run_demo(console: Console, *, serve_ui: bool = True, days: int | None = None
         for server in proxies:
             server.stop()
         emu.stop()
+
+
+def _trend_summary(console: Console, instance) -> None:
+    """The burst detection's score against the emulator's injected bursts, from the latest materialization."""
+    import dagster as dg
+
+    event = instance.get_latest_materialization_event(dg.AssetKey("analytics_trends"))
+    if event is None or event.asset_materialization is None:
+        return
+    md = {k: v.value for k, v in event.asset_materialization.metadata.items()}
+    if "ground_truth_injected_bursts" in md:
+        console.print(f"trends: {md['global_hashtag_bursts']} hashtag bursts detected; the emulator injected "
+                      f"{md['ground_truth_injected_bursts']} bursts in the collected days (after a day of warm-up): "
+                      f"precision {md.get('ground_truth_precision', 'n/a')}, recall {md.get('ground_truth_recall', 'n/a')}"
+                      " (the watchlist sees only part of the world's tweets)")
 
 
 def _summary(console: Console, lake, con) -> None:

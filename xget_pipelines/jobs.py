@@ -13,6 +13,7 @@ x_ingest_job = dg.define_asset_job(
 
 entities_job = dg.define_asset_job(
     "entities",
-    selection=dg.AssetSelection.groups("entities"),
-    description="Merge the cleaned observations of a day into deduplicated tweets, users and metric histories.",
+    selection=dg.AssetSelection.groups("entities", "analytics"),
+    description="Merge the cleaned observations of a day into deduplicated tweets, users and metric histories, "
+                "then the analytics over them (trends).",
 )

@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     emulator_days: int = 30
     emulator_window_s: float = Field(default=900.0, description="Rate-limit window of the emulator (X: 900 s).")
 
+    trend_bucket_minutes: int = Field(default=60, description="Trend bucket width in minutes (a divisor of 1440).")
+    trend_baseline_buckets: int = Field(default=24, description="Buckets before each bucket that form its baseline.")
+    trend_z_threshold: float = Field(default=4.0, description="Burst score a bucket needs to be flagged.")
+    trend_min_count: int = Field(default=5, description="Tweets a bucket needs to be flagged.")
+
     partitions_start_date: str = Field(
         default="2026-01-01", description="First day of the daily partitions (YYYY-MM-DD)."
     )

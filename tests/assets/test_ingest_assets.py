@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 
 from tests.conftest import register_accounts
-from xget_pipelines.assets import asset_checks, entity_assets, ingest_assets
+from xget_pipelines.assets import analytics_trends, asset_checks, entity_assets, ingest_assets
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.lake.catalog import connect
 from xget_pipelines.resources import AccountPoolResource, ControlPlaneResource, LakeResource, XApiResource
@@ -122,3 +122,23 @@ def test_entities_merge_the_day_of_every_key_and_their_checks_pass(setup, small_
     again = dg.materialize([*entity_assets], resources=resources, instance=instance, partition_key=DAY)
     assert metadata(again, "entities_tweets")["inserted"] == 0
     assert con.execute("select count(*) from entities_tweets").fetchone()[0] == cleaned_distinct
+
+
+def test_trends_over_the_entities_with_the_emulators_ground_truth_in_metadata(setup):
+    emu, resources, instance, key = setup()
+    assert run(resources, instance, key).success
+    assert dg.materialize([*entity_assets], resources=resources, instance=instance, partition_key=DAY).success
+    result = dg.materialize([analytics_trends], resources=resources, instance=instance, partition_key=DAY)
+    assert result.success
+    md = metadata(result, "analytics_trends")
+    con = connect(resources["lake"].lake())
+    rows, keys, days = con.execute("select count(*), count(distinct scope), count(distinct day) "
+                                   "from analytics_trends").fetchone()
+    assert rows == md["rows"] > 0 and days == 1
+    assert keys == 2  # global and the watchlist key
+    assert con.execute("select count(*) from analytics_trends where kind = 'volume' and name = ?",
+                       [key]).fetchone()[0] > 0
+    assert "ground_truth_injected_bursts" in md and "ground_truth_detected_events" in md
+    again = dg.materialize([analytics_trends], resources=resources, instance=instance, partition_key=DAY)
+    assert metadata(again, "analytics_trends")["rows"] == rows  # replaced, not appended
+    assert con.execute("select count(*) from analytics_trends").fetchone()[0] == rows

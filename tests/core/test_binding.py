@@ -2,6 +2,8 @@
 
 import time
 
+import httpx
+
 import pytest
 import sqlalchemy as sa
 
@@ -120,6 +122,21 @@ def test_a_dead_proxy_is_taken_out_and_its_account_rebound_after_its_window(emul
     assert second != first and second in ids
     # its window with the dead proxy had to end first: never two proxies in one window
     assert time.time() - started >= 1
+
+
+def test_scattered_failures_through_a_working_proxy_never_add_up_to_taking_it_out(
+        emulator_factory, sqlite_url, proxies):
+    emu = emulator_factory(window_seconds=5)
+    engine = get_engine(sqlite_url)
+    pool, proxy_pool, ids = setup_pool(emu, engine, proxies[:1], ["s1"])
+    with XClient(emu.graphql_url, pool, timeout_s=0.5, backoff_base_s=0.01) as client:
+        for _ in range(4):  # each time one request times out through the proxy, the retry gets through
+            httpx.post(f"{emu.url}/_emulator/faults", timeout=10,
+                       json={"rules": [{"kind": "slow", "delay": 1.5, "count": 1}]}).raise_for_status()
+            assert client.fetch("SearchTimeline", watch.search_variables("python", 20)).status == 200
+        assert client.stats["proxy_failures"] == 4
+    (proxy,) = proxy_pool.list()
+    assert proxy.status == ACTIVE and proxy.consecutive_failures == 0
 
 
 def test_with_every_proxy_dead_accounts_rest_instead_of_going_direct(emulator_factory, sqlite_url, proxies):

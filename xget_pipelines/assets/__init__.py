@@ -1,3 +1,4 @@
+from xget_pipelines.assets.analytics import analytics_trends
 from xget_pipelines.assets.checks import asset_checks
 from xget_pipelines.assets.cleaned import cleaned_tables
 from xget_pipelines.assets.entities import entity_tables
@@ -8,8 +9,10 @@ ingest_assets = [raw_x_pages, cleaned_tables]
 
 entity_assets = [entity_tables]
 
+analytics_assets = [analytics_trends]
+
 ops_assets = [account_pool_stats]
 
-__all__ = ["account_pool_stats", "asset_checks", "cleaned_tables", "entity_assets", "entity_tables",
+__all__ = ["analytics_assets", "analytics_trends", "account_pool_stats", "asset_checks", "cleaned_tables", "entity_assets", "entity_tables",
            "ingest_assets", "ops_assets",
            "pool_stats_schedule", "raw_x_pages"]

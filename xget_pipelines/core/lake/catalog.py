@@ -26,6 +26,7 @@ KNOWN_TABLES = (
     "entities/users",
     "entities/tweet_metrics_history",
     "entities/user_metrics_history",
+    "analytics/trends",
     "ops/account_pool",
 )
 

@@ -110,6 +110,9 @@ class XClient:
         self._timeout_s, self._transport = timeout_s, transport
         self._clients: dict[str | None, httpx.Client] = {}  # one connection pool per proxy (None: direct)
         self._leases: dict[str, AccountLease] = {}
+        # Proxies this client saw fail; the next answer through one resets its failures-in-a-row, so
+        # scattered errors over a long run never add up to taking a working proxy out.
+        self._failed_proxies: set[int] = set()
         self.stats = {"pages": 0, "rate_limited": 0, "retries": 0, "accounts_lost": 0, "accounts_quarantined": 0,
                       "proxy_failures": 0}
 
@@ -183,6 +186,7 @@ class XClient:
         the proxy is out, the account is returned so its next lease rebinds it (after its windows end)."""
         from xget_pipelines.core.pools.proxies import ProxyPool
 
+        self._failed_proxies.add(lease.proxy_id)
         status = ProxyPool(self.pool.engine, secrets=self.pool.secrets).report(
             lease.proxy_id, ok=False, error=error)
         self.stats["proxy_failures"] += 1
@@ -229,6 +233,12 @@ class XClient:
                 self._backoff(failures)
                 continue
 
+            if lease.proxy_id in self._failed_proxies:  # the proxy carried a request again
+                from xget_pipelines.core.pools.proxies import ProxyPool
+
+                self._failed_proxies.discard(lease.proxy_id)
+                ProxyPool(self.pool.engine, secrets=self.pool.secrets).report(
+                    lease.proxy_id, ok=True, latency_ms=(time.time() - sent_at) * 1000)
             lease.record(rep.headers, sent_at=sent_at, received_at=time.time())
             status = rep.status_code
             if status >= 500:

@@ -1,0 +1,96 @@
+"""Analytics over the entities: trends and bursts per hour (or configured bucket), per term and global."""
+
+import datetime as dt
+import warnings
+
+import dagster as dg
+import httpx
+
+from xget_pipelines.core.lake.catalog import connect, register
+from xget_pipelines.core.lake.preview import markdown_preview
+from xget_pipelines.core.trends import TRENDS_TABLE, TrendConfig, evaluate_stored, trends_for_day
+from xget_pipelines.partitions import daily_partitions
+from xget_pipelines.resources import LakeResource, XApiResource
+from xget_pipelines.settings import get_settings
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    _BY_DATE = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")
+
+
+class TrendsConfig(dg.Config):
+    """Burst detection settings (defaults from XGET_TREND_*); see core/trends.py for the score."""
+
+    bucket_minutes: int = get_settings().trend_bucket_minutes
+    baseline_buckets: int = get_settings().trend_baseline_buckets
+    z_threshold: float = get_settings().trend_z_threshold
+    min_count: int = get_settings().trend_min_count
+    min_ratio: float = 2.0
+
+
+def ground_truth(graphql_url: str) -> list[dict] | None:
+    """The emulator's injected bursts, when X is the emulator (real X has no such endpoint)."""
+    base = graphql_url.removesuffix("/").removesuffix("/i/api/graphql")
+    try:
+        rep = httpx.get(f"{base}/_emulator/ground_truth", timeout=5)
+        rep.raise_for_status()
+        return rep.json()["bursts"]
+    except (httpx.HTTPError, ValueError, KeyError):
+        return None
+
+
+@dg.asset(
+    key="analytics_trends",
+    group_name="analytics",
+    kinds={"deltalake", "duckdb"},
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=["entities_tweets", dg.AssetDep("cleaned_hashtags", partition_mapping=_BY_DATE)],
+    metadata={"table": TRENDS_TABLE},
+)
+def analytics_trends(context: dg.AssetExecutionContext, config: TrendsConfig, lake: LakeResource,
+                     x_api: XApiResource) -> dg.MaterializeResult:
+    """Hashtag counts per bucket over all tweets and per watchlist key, each watchlist key's volume, a
+    rolling baseline, a burst score and flag. With the emulator as X, precision and recall of the
+    detected bursts against its injected ones (over every stored day) are in the metadata."""
+    cfg = TrendConfig(config.bucket_minutes, config.baseline_buckets, config.z_threshold, config.min_count,
+                      config.min_ratio)
+    the_lake = lake.lake()
+    con = connect(the_lake)
+    events = []
+    rows = 0
+    for key in context.partition_keys:
+        day = dt.date.fromisoformat(key)
+        result = trends_for_day(con, day, cfg)
+        the_lake.replace_where(TRENDS_TABLE, result.table, {"day": day}, ["day"])
+        rows += result.table.num_rows
+        events += result.events
+    register(con, the_lake, TRENDS_TABLE)
+    top = [e for e in events if e.scope == "global"]
+    top.sort(key=lambda e: -e.peak_z)
+    metadata = {
+        "rows": rows,
+        "burst_events": len(events),
+        "global_hashtag_bursts": len(top),
+        "top_bursts": dg.MetadataValue.md(markdown_preview(_events_table(top[:10]))) if top else "none",
+        "bucket_minutes": cfg.bucket_minutes,
+    }
+    truth = ground_truth(x_api.graphql_url)
+    if truth is not None:
+        evaluation = evaluate_stored(con, truth, cfg)
+        if evaluation is not None:
+            metadata.update({f"ground_truth_{k}": v for k, v in evaluation.as_metadata().items()})
+            metadata["ground_truth_missed"] = dg.MetadataValue.json(evaluation.missed)
+            metadata["ground_truth_false_events"] = dg.MetadataValue.json(evaluation.false_events)
+            context.log.info(f"bursts vs the emulator's ground truth: precision {evaluation.precision}, "
+                             f"recall {evaluation.recall}")
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def _events_table(events):
+    import pyarrow as pa
+
+    return pa.table({
+        "tag": [f"#{e.name}" for e in events], "start": [e.start for e in events], "end": [e.end for e in events],
+        "tweets": [e.tweets for e in events], "peak_z": [round(e.peak_z, 1) for e in events],
+    })
