@@ -19,7 +19,7 @@ def test_assets_checks_jobs_sensors_schedules_exist():
         "raw_x_pages", "cleaned_tweets", "cleaned_users", "cleaned_media",
         "cleaned_hashtags", "cleaned_mentions", "cleaned_urls", "cleaned_tombstones", "account_pool_stats",
         "entities_tweets", "entities_users", "entities_tweet_metrics_history", "entities_user_metrics_history",
-        "analytics_trends",
+        "analytics_trends", "marts_daily_volume_per_term", "marts_top_users_per_term", "marts_hashtag_bursts_daily",
     }
     checks = {c.name for c in defs.resolve_asset_graph().asset_check_keys}
     assert {"raw_pages_unique", "cleaned_tweets_complete", "cleaned_tweets_unique_per_partition",
@@ -42,6 +42,10 @@ def test_lineage_and_groups():
     entities = graph.get(dg.AssetKey("entities_tweets"))
     assert {dg.AssetKey("cleaned_tweets"), dg.AssetKey("cleaned_tombstones")} <= entities.parent_keys
     assert dg.AssetKey("entities_tweets") in graph.get(dg.AssetKey("analytics_trends")).parent_keys
+    # dbt sources are the Python assets: one graph from raw pages to the marts
+    assert graph.get(dg.AssetKey("marts_daily_volume_per_term")).parent_keys == {
+        dg.AssetKey("cleaned_tweets"), dg.AssetKey("entities_tweets")}
+    assert graph.get(dg.AssetKey("marts_hashtag_bursts_daily")).group_name == "marts"
 
 
 def test_dagster_definitions_validate_passes(tmp_path):

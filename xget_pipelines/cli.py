@@ -121,12 +121,16 @@ def sql(
     query: str = typer.Argument(..., help="SQL over the lake; tables are views such as cleaned_tweets."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
 ) -> None:
-    """Run SQL (DuckDB) over the Delta tables; each table is a view named like cleaned_tweets."""
+    """Run SQL (DuckDB) over the Delta tables (each a view named like cleaned_tweets) and the dbt marts
+    (``marts.daily_volume_per_term`` ...)."""
     import duckdb
 
     from xget_pipelines.core.lake.catalog import connect
 
-    con = connect(_lake())
+    try:
+        con = connect(_lake(), marts=get_settings().resolved_marts_path)
+    except duckdb.IOException as exc:  # dbt is writing the marts right now
+        _fail(f"cannot open the marts database: {exc}; retry when the dbt run has finished")
     try:
         rel = con.sql(query)
     except duckdb.Error as exc:

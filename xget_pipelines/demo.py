@@ -179,6 +179,11 @@ def run_demo(console: Console, *, serve_ui: bool = True, days: int | None = None
             failed.append("entities")
         else:
             _trend_summary(console, instance)
+        with console.status("dbt build: the marts and their tests"):
+            marts = defs.resolve_job_def("marts").execute_in_process(
+                instance=instance, raise_on_error=False, run_config=_QUIET, tags={"xget/source": "demo"})
+        if not marts.success:
+            failed.append("marts")
         from xget_pipelines.assets import account_pool_stats
 
         dg.materialize([account_pool_stats], resources=defs.resources, instance=instance, run_config=_QUIET,
@@ -189,7 +194,7 @@ def run_demo(console: Console, *, serve_ui: bool = True, days: int | None = None
         if failed:
             console.print(f"[red]{len(failed)} partitions failed[/]: {', '.join(failed[:10])} — see the runs in the UI")
             raise SystemExit(1)
-        console.print('try: xget sql "select count(*) from cleaned_tweets"')
+        console.print('try: xget sql "select * from marts.daily_volume_per_term order by day desc limit 10"')
         if serve_ui:
             _serve_ui(console, home)
     finally:

@@ -17,3 +17,10 @@ entities_job = dg.define_asset_job(
     description="Merge the cleaned observations of a day into deduplicated tweets, users and metric histories, "
                 "then the analytics over them (trends).",
 )
+
+
+marts_job = dg.define_asset_job(
+    "marts",
+    selection=dg.AssetSelection.groups("marts"),
+    description="dbt build: the marts over the entities and trends, with their dbt tests as checks.",
+)

@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     emulator_days: int = 30
     emulator_window_s: float = Field(default=900.0, description="Rate-limit window of the emulator (X: 900 s).")
 
+    dbt_duckdb_path: str = Field(default="", description="DuckDB file of the dbt marts (default $XGET_HOME/marts.duckdb).")
     trend_bucket_minutes: int = Field(default=60, description="Trend bucket width in minutes (a divisor of 1440).")
     trend_baseline_buckets: int = Field(default=24, description="Buckets before each bucket that form its baseline.")
     trend_z_threshold: float = Field(default=4.0, description="Burst score a bucket needs to be flagged.")
@@ -114,6 +115,11 @@ class Settings(BaseSettings):
     @property
     def resolved_login_url(self) -> str:
         return self.x_login_url or self.x_graphql_url.removesuffix("/").removesuffix("/i/api/graphql")
+
+    @property
+    def resolved_marts_path(self) -> Path:
+        """The DuckDB database dbt writes the marts to; ``xget sql`` attaches it as ``marts``."""
+        return Path(self.dbt_duckdb_path) if self.dbt_duckdb_path else (self.home / "marts.duckdb").absolute()
 
     @property
     def resolved_lake_uri(self) -> str:

@@ -142,3 +142,28 @@ def test_trends_over_the_entities_with_the_emulators_ground_truth_in_metadata(se
     again = dg.materialize([analytics_trends], resources=resources, instance=instance, partition_key=DAY)
     assert metadata(again, "analytics_trends")["rows"] == rows  # replaced, not appended
     assert con.execute("select count(*) from analytics_trends").fetchone()[0] == rows
+
+
+def test_dbt_builds_the_marts_over_the_entities_with_its_tests_as_checks(setup, xget_settings, tmp_path):
+    from xget_pipelines.assets.dbt import dbt_marts, dbt_resource
+    from xget_pipelines.core.lake.catalog import connect as lake_sql
+
+    settings = xget_settings(home=tmp_path / "home")
+    emu, resources, instance, key = setup()
+    assert run(resources, instance, key).success
+    assert dg.materialize([*entity_assets, analytics_trends], resources=resources, instance=instance,
+                          partition_key=DAY).success
+    result = dg.materialize([dbt_marts], resources={**resources, "dbt": dbt_resource()}, instance=instance)
+    assert result.success
+    built = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert built == {"marts_daily_volume_per_term", "marts_top_users_per_term", "marts_hashtag_bursts_daily"}
+    checks = result.get_asset_check_evaluations()
+    assert len(checks) == 6 and all(c.passed for c in checks)  # the dbt tests of the three marts
+    assert settings.resolved_marts_path.exists()
+    con = lake_sql(resources["lake"].lake(), marts=settings.resolved_marts_path)
+    per_day = con.execute("select sum(tweets) from marts.daily_volume_per_term where watch_key = ?", [key]).fetchall()
+    hits = con.execute("select count(distinct tweet_id) from cleaned_tweets c join entities_tweets e using (tweet_id) "
+                       "where c.via = 'timeline' and not e.is_retweet").fetchall()
+    assert per_day == hits and per_day[0][0] > 20
+    top = con.execute("select rank from marts.top_users_per_term order by rank").fetchall()
+    assert [r[0] for r in top] == list(range(1, len(top) + 1)) and 1 <= len(top) <= 10

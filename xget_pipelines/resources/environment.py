@@ -20,6 +20,7 @@ def resources_for(settings: Settings) -> dict:
         "account_pool": AccountPoolResource(control_plane=control_plane, strategy=settings.pool_strategy,
                                             min_usable=settings.pool_min_usable),
         "proxy_pool": ProxyPoolResource(control_plane=control_plane),
+        "dbt": _dbt(),
         "x_api": XApiResource(
             graphql_url=settings.x_graphql_url,
             timeout_s=settings.x_request_timeout_s,
@@ -31,3 +32,9 @@ def resources_for(settings: Settings) -> dict:
             quarantine_s=settings.quarantine_s,
         ),
     }
+
+
+def _dbt():
+    from xget_pipelines.assets.dbt import dbt_resource  # dagster-dbt loads only with the code location
+
+    return dbt_resource()

@@ -8,6 +8,8 @@ used because it downloads at run time. Partition columns come back from the hive
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pyarrow as pa
 
@@ -39,13 +41,16 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def connect(lake: Lake, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with one view per Delta table of ``lake``."""
+def connect(lake: Lake, database: str = ":memory:", marts: str | Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with one view per Delta table of ``lake``, and the dbt marts database
+    attached read-only as ``marts`` when ``marts`` names one that exists (``marts.daily_volume_per_term``)."""
     con = duckdb.connect(database)
     if not lake.is_local:
         con.execute("INSTALL httpfs; LOAD httpfs;")  # needs the httpfs extension available offline
     for table in lake.list_tables():
         register(con, lake, table)
+    if marts is not None and Path(marts).exists():
+        con.execute(f"ATTACH {_quote(str(marts))} AS marts (READ_ONLY)")
     return con
 
 

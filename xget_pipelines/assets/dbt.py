@@ -1,0 +1,73 @@
+"""The dbt project (``dbt_project/``, dbt-duckdb) as Dagster assets: marts over the entities and analytics.
+
+The translator names each dbt source after the Python asset that writes that Delta table
+(``lake.entities_tweets`` -> ``entities_tweets``), so the asset graph runs unbroken from raw pages to
+the marts; the marts are ``marts_<model>`` in group ``marts``. dbt reads the Delta tables through the
+``deltalake`` package (the dbt-duckdb ``delta`` plugin) and writes the marts to ``$XGET_HOME/marts.duckdb``,
+which ``xget sql`` attaches as ``marts``. The manifest is made with ``dbt parse`` when it is missing (the
+production image makes it at build time).
+"""
+
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from xget_pipelines.resources import LakeResource
+from xget_pipelines.settings import get_settings
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))  # the venv's dbt, whatever PATH says
+
+
+def dbt_env(lake_uri: str | None = None) -> dict[str, str]:
+    """What the dbt project reads from the environment: the lake root and the marts database."""
+    settings = get_settings()
+    return {"XGET_LAKE_URI": lake_uri or settings.resolved_lake_uri,
+            "XGET_DBT_DUCKDB_PATH": str(settings.resolved_marts_path)}
+
+
+def _prepare(project: DbtProject) -> None:
+    if Path(project.manifest_path).exists():
+        return
+    env = {**os.environ, **dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    proc = subprocess.run([DBT_EXECUTABLE, "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+                           str(DBT_PROJECT_DIR), "--quiet"], env=env, capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        raise RuntimeError(f"dbt parse failed in {DBT_PROJECT_DIR}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+_prepare(dbt_project)
+
+
+class XGetDbtTranslator(DagsterDbtTranslator):
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey(dbt_resource_props["name"])  # the Python asset writing that Delta table
+        return dg.AssetKey(f"marts_{dbt_resource_props['name']}")
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        return "marts"
+
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
+        # Declarative automation: a mart rebuilds once its inputs (entities, trends) have new data.
+        return dg.AutomationCondition.eager()
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=XGetDbtTranslator(), name="dbt_marts")
+def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource):
+    """``dbt build``: the marts and their tests (as asset checks) over the current lake."""
+    os.environ.update(dbt_env(lake.uri))  # the dbt subprocess inherits the lake root and the marts database
+    Path(os.environ["XGET_DBT_DUCKDB_PATH"]).parent.mkdir(parents=True, exist_ok=True)
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE)
