@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -64,9 +65,26 @@ class XGetDbtTranslator(DagsterDbtTranslator):
 @dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=XGetDbtTranslator(), name="dbt_marts")
 def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource):
     """``dbt build``: the marts and their tests (as asset checks) over the current lake."""
-    os.environ.update(dbt_env(lake.uri))  # the dbt subprocess inherits the lake root and the marts database
-    Path(os.environ["XGET_DBT_DUCKDB_PATH"]).parent.mkdir(parents=True, exist_ok=True)
-    yield from dbt.cli(["build"], context=context).stream()
+    env = dbt_env(lake.uri)
+    Path(env["XGET_DBT_DUCKDB_PATH"]).parent.mkdir(parents=True, exist_ok=True)
+    with _environment(env):  # the dbt subprocess copies the environment when it starts, inside cli()
+        invocation = dbt.cli(["build"], context=context)
+    yield from invocation.stream()
+
+
+@contextmanager
+def _environment(values: dict[str, str]):
+    """Set environment variables for the duration of the block only (nothing leaks into the process)."""
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def dbt_resource() -> DbtCliResource:
