@@ -14,6 +14,9 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.lock
 	$(BIN)/python -m pip install -q --no-deps -e .
+	# The VADER 2014 rated tweets ship only in vaderSentiment's sdist: keep it beside the venv's data.
+	test -f $(VENV)/share/xget/vaderSentiment-3.3.2.tar.gz || $(BIN)/python -m pip download -q --no-deps \
+	  --no-binary :all: vaderSentiment==3.3.2 -d $(VENV)/share/xget
 	touch $(STAMP)
 
 demo: install
@@ -38,7 +41,8 @@ lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
 	.lockenv/bin/python -m pip install -q --upgrade pip
 	.lockenv/bin/python -m pip install -q -e '.[test]'
-	.lockenv/bin/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+	.lockenv/bin/python -m pip freeze --exclude-editable | grep -v '^-e' \
+	  | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' > requirements.lock  # the local CPU build, by its public version
 	rm -rf .lockenv
 
 clean:

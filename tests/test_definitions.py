@@ -20,6 +20,7 @@ def test_assets_checks_jobs_sensors_schedules_exist():
         "cleaned_hashtags", "cleaned_mentions", "cleaned_urls", "cleaned_tombstones", "account_pool_stats",
         "entities_tweets", "entities_users", "entities_tweet_metrics_history", "entities_user_metrics_history",
         "analytics_trends", "marts_daily_volume_per_term", "marts_top_users_per_term", "marts_hashtag_bursts_daily",
+        "sentiment_model", "tweet_sentiment", "sentiment_daily", "marts_sentiment_by_day",
     }
     checks = {c.name for c in defs.resolve_asset_graph().asset_check_keys}
     assert {"raw_pages_unique", "cleaned_tweets_complete", "cleaned_tweets_unique_per_partition",
@@ -46,6 +47,8 @@ def test_lineage_and_groups():
     assert graph.get(dg.AssetKey("marts_daily_volume_per_term")).parent_keys == {
         dg.AssetKey("cleaned_tweets"), dg.AssetKey("entities_tweets")}
     assert graph.get(dg.AssetKey("marts_hashtag_bursts_daily")).group_name == "marts"
+    assert graph.get(dg.AssetKey("marts_sentiment_by_day")).parent_keys == {dg.AssetKey("sentiment_daily")}
+    assert dg.AssetKey("sentiment_model") in graph.get(dg.AssetKey("tweet_sentiment")).parent_keys
 
 
 def test_dagster_definitions_validate_passes(tmp_path):

@@ -25,10 +25,12 @@ lake_app = typer.Typer(help="The Delta lakehouse.", no_args_is_help=True)
 x_app = typer.Typer(help="X pages and requests.", no_args_is_help=True)
 accounts_app = typer.Typer(help="The pool of X accounts.", no_args_is_help=True)
 watch_app = typer.Typer(help="The watchlist: search terms and @accounts to collect.", no_args_is_help=True)
+sentiment_app = typer.Typer(help="Tweet sentiment models.", no_args_is_help=True)
 app.add_typer(lake_app, name="lake")
 app.add_typer(x_app, name="x")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(watch_app, name="watch")
+app.add_typer(sentiment_app, name="sentiment")
 app.add_typer(proxies_app, name="proxies")
 
 console = Console()
@@ -376,3 +378,36 @@ def watch_remove(key: str) -> None:
 
 if __name__ == "__main__":
     app()
+
+
+@sentiment_app.command("score")
+def sentiment_score(
+    model: str = typer.Option("current", help="current (the trained model), vader, transformers:<path or id>, "
+                                              "or a model folder."),
+    batch_size: int = typer.Option(64, min=1, help="Texts scored at once."),
+) -> None:
+    """Score texts read from standard input, one per line: one JSON line each with label and score
+    (polarity in [-1, 1]) and confidence."""
+    from xget_pipelines.core.errors import XGetError
+    from xget_pipelines.core.sentiment.models import load_model
+
+    try:
+        scorer = load_model(model)
+    except XGetError as exc:
+        _fail(str(exc))
+    batch: list[str] = []
+
+    def flush() -> None:
+        for text, p in zip(batch, scorer.predict(batch)):
+            sys.stdout.write(json.dumps({"text": text, "label": p.label, "score": p.score,
+                                         "confidence": p.confidence, "model": scorer.version},
+                                        ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        batch.clear()
+
+    for line in sys.stdin:
+        batch.append(line.rstrip("\n"))
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()

@@ -9,9 +9,10 @@ from xget_pipelines.assets import (
     ingest_assets,
     ops_assets,
     pool_stats_schedule,
+    sentiment_assets,
 )
 from xget_pipelines.assets.dbt import dbt_marts
-from xget_pipelines.jobs import entities_job, marts_job, x_ingest_job
+from xget_pipelines.jobs import entities_job, marts_job, sentiment_training_job, x_ingest_job
 from xget_pipelines.resources.environment import resources_for
 from xget_pipelines.sensors import account_pool_health_sensor, daily_ingest_schedule, watchlist_sensor
 from xget_pipelines.settings import get_settings
@@ -20,9 +21,9 @@ from xget_pipelines.settings import get_settings
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions(
-        assets=[*ingest_assets, *entity_assets, *analytics_assets, dbt_marts, *ops_assets],
+        assets=[*ingest_assets, *entity_assets, *analytics_assets, *sentiment_assets, dbt_marts, *ops_assets],
         asset_checks=asset_checks,
-        jobs=[x_ingest_job, entities_job, marts_job],
+        jobs=[x_ingest_job, entities_job, marts_job, sentiment_training_job],
         sensors=[watchlist_sensor, account_pool_health_sensor],
         schedules=[daily_ingest_schedule, pool_stats_schedule],
         resources=resources_for(get_settings()),

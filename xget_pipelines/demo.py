@@ -179,7 +179,16 @@ def run_demo(console: Console, *, serve_ui: bool = True, days: int | None = None
             failed.append("entities")
         else:
             _trend_summary(console, instance)
-        with console.status("dbt build: the marts and their tests"):
+        limit = settings.demo_sentiment_limit
+        with console.status(f"training the sentiment model on {limit or 'all'} labelled tweets (MiniLM + head)"):
+            trained = defs.resolve_job_def("sentiment_training").execute_in_process(
+                instance=instance, raise_on_error=False, tags={"xget/source": "demo"},
+                run_config={**_QUIET, "ops": {"sentiment_model": {"config": {"limit": limit}}}})
+        if not trained.success:
+            failed.append("sentiment_training")
+        else:
+            _sentiment_summary(console, instance)
+        with console.status("scoring tweet sentiment, then dbt build: the marts and their tests"):
             marts = defs.resolve_job_def("marts").execute_in_process(
                 instance=instance, raise_on_error=False, run_config=_QUIET, tags={"xget/source": "demo"})
         if not marts.success:
@@ -201,6 +210,17 @@ def run_demo(console: Console, *, serve_ui: bool = True, days: int | None = None
         for server in proxies:
             server.stop()
         emu.stop()
+
+
+def _sentiment_summary(console: Console, instance) -> None:
+    import dagster as dg
+
+    event = instance.get_latest_materialization_event(dg.AssetKey("sentiment_model"))
+    if event is not None and event.asset_materialization is not None:
+        md = {k: v.value for k, v in event.asset_materialization.metadata.items()}
+        console.print(f"sentiment model {md['version']}: macro recall {md['macro_recall']}, accuracy {md['accuracy']} "
+                      f"on {md['test_examples']} held-out tweets (VADER on the same: {md['vader_macro_recall']}, "
+                      f"{md['vader_accuracy']})")
 
 
 def _trend_summary(console: Console, instance) -> None:

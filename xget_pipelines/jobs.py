@@ -21,6 +21,13 @@ entities_job = dg.define_asset_job(
 
 marts_job = dg.define_asset_job(
     "marts",
-    selection=dg.AssetSelection.groups("marts"),
-    description="dbt build: the marts over the entities and trends, with their dbt tests as checks.",
+    selection=dg.AssetSelection.assets("tweet_sentiment", "sentiment_daily") | dg.AssetSelection.groups("marts"),
+    description="Score new tweets' sentiment and aggregate it per day, then dbt build: the marts over the "
+                "entities, trends and sentiment, with their dbt tests as checks.",
+)
+
+sentiment_training_job = dg.define_asset_job(
+    "sentiment_training",
+    selection=dg.AssetSelection.assets("sentiment_model"),
+    description="Train the tweet sentiment model on the labelled tweets (about 40k; set limit for a quick one).",
 )

@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     emulator_days: int = 30
     emulator_window_s: float = Field(default=900.0, description="Rate-limit window of the emulator (X: 900 s).")
 
+    sentiment_model: str = Field(
+        default="current", description="Model scoring tweets: current (trained), vader, transformers:<path or id>."
+    )
+    sentiment_train_limit: int | None = Field(
+        default=None, description="Labelled tweets the sentiment model trains on (None: all, about 40k)."
+    )
     dbt_duckdb_path: str = Field(default="", description="DuckDB file of the dbt marts (default $XGET_HOME/marts.duckdb).")
     trend_bucket_minutes: int = Field(default=60, description="Trend bucket width in minutes (a divisor of 1440).")
     trend_baseline_buckets: int = Field(default=24, description="Buckets before each bucket that form its baseline.")
@@ -98,6 +104,9 @@ class Settings(BaseSettings):
     )
     demo_days: int = 14
     demo_accounts: int = 8
+    demo_sentiment_limit: int | None = Field(
+        default=10_000, description="Labelled tweets the demo trains the sentiment model on (None: all 42k)."
+    )
     demo_window_s: float = Field(
         default=60.0, description="Rate-limit window the demo's emulator uses (compressed so the demo never idles)."
     )

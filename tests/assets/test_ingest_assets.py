@@ -6,7 +6,14 @@ import dagster as dg
 import pytest
 
 from tests.conftest import register_accounts
-from xget_pipelines.assets import analytics_trends, asset_checks, entity_assets, ingest_assets
+from xget_pipelines.assets import (
+    analytics_trends,
+    asset_checks,
+    entity_assets,
+    ingest_assets,
+    sentiment_daily,
+    tweet_sentiment,
+)
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.lake.catalog import connect
 from xget_pipelines.resources import AccountPoolResource, ControlPlaneResource, LakeResource, XApiResource
@@ -153,12 +160,27 @@ def test_dbt_builds_the_marts_over_the_entities_with_its_tests_as_checks(setup, 
     assert run(resources, instance, key).success
     assert dg.materialize([*entity_assets, analytics_trends], resources=resources, instance=instance,
                           partition_key=DAY).success
+    vader = {"ops": {name: {"config": {"model": "vader"}} for name in ("tweet_sentiment", "sentiment_daily")}}
+    scored = dg.materialize([tweet_sentiment, sentiment_daily], resources=resources, instance=instance,
+                            run_config=vader)
+    assert scored.success
+    con = lake_sql(resources["lake"].lake())
+    originals = con.execute("select count(*) from entities_tweets where not is_retweet and length(trim(text)) > 0"
+                            ).fetchall()[0][0]
+    assert metadata(scored, "tweet_sentiment")["scored"] == originals > 20
+    assert metadata(scored, "sentiment_daily")["rows"] > 0
+    again = dg.materialize([tweet_sentiment], resources=resources, instance=instance,
+                           run_config={"ops": {"tweet_sentiment": {"config": {"model": "vader"}}}})
+    assert metadata(again, "tweet_sentiment")["scored"] == 0  # only tweets not yet scored by that model
+    assert metadata(again, "tweet_sentiment")["already_scored"] == originals
+
     result = dg.materialize([dbt_marts], resources={**resources, "dbt": dbt_resource()}, instance=instance)
     assert result.success
     built = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert built == {"marts_daily_volume_per_term", "marts_top_users_per_term", "marts_hashtag_bursts_daily"}
+    assert built == {"marts_daily_volume_per_term", "marts_top_users_per_term", "marts_hashtag_bursts_daily",
+                     "marts_sentiment_by_day"}
     checks = result.get_asset_check_evaluations()
-    assert len(checks) == 6 and all(c.passed for c in checks)  # the dbt tests of the three marts
+    assert len(checks) == 9 and all(c.passed for c in checks)  # the dbt tests of the four marts
     assert settings.resolved_marts_path.exists()
     con = lake_sql(resources["lake"].lake(), marts=settings.resolved_marts_path)
     per_day = con.execute("select sum(tweets) from marts.daily_volume_per_term where watch_key = ?", [key]).fetchall()
@@ -167,3 +189,18 @@ def test_dbt_builds_the_marts_over_the_entities_with_its_tests_as_checks(setup, 
     assert per_day == hits and per_day[0][0] > 20
     top = con.execute("select rank from marts.top_users_per_term order by rank").fetchall()
     assert [r[0] for r in top] == list(range(1, len(top) + 1)) and 1 <= len(top) <= 10
+    days = con.execute("select count(*), min(model_version) from marts.sentiment_by_day").fetchall()[0]
+    assert days[0] >= 1 and days[1] == "vader-3.3.2"
+
+
+def test_sentiment_model_trains_from_the_packages_and_reports_against_vader(xget_settings, tmp_path):
+    from xget_pipelines.assets import sentiment_model
+
+    xget_settings(home=tmp_path / "home")
+    result = dg.materialize([sentiment_model], run_config={"ops": {"sentiment_model": {"config": {"limit": 1500}}}})
+    assert result.success
+    md = metadata(result, "sentiment_model")
+    assert md["train_examples"] + md["test_examples"] == 1500
+    assert md["macro_recall"] > md["vader_macro_recall"] and md["accuracy"] > 0.45
+    assert set(md["per_class_recall"]) == {"negative", "neutral", "positive"}
+    assert (tmp_path / "home" / "models" / "sentiment" / "current.json").exists()

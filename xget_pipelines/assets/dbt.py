@@ -4,8 +4,8 @@ The translator names each dbt source after the Python asset that writes that Del
 (``lake.entities_tweets`` -> ``entities_tweets``), so the asset graph runs unbroken from raw pages to
 the marts; the marts are ``marts_<model>`` in group ``marts``. dbt reads the Delta tables through the
 ``deltalake`` package (the dbt-duckdb ``delta`` plugin) and writes the marts to ``$XGET_HOME/marts.duckdb``,
-which ``xget sql`` attaches as ``marts``. The manifest is made with ``dbt parse`` when it is missing (the
-production image makes it at build time).
+which ``xget sql`` attaches as ``marts``. The manifest is made with ``dbt parse`` when it is missing or
+older than a project file (the production image makes it at build time).
 """
 
 
@@ -34,8 +34,19 @@ def dbt_env(lake_uri: str | None = None) -> dict[str, str]:
             "XGET_DBT_DUCKDB_PATH": str(settings.resolved_marts_path)}
 
 
+def _stale(manifest: Path) -> bool:
+    """No manifest, or a project file changed after it was made."""
+    if not manifest.exists():
+        return True
+    made = manifest.stat().st_mtime
+    files = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    for folder in ("models", "macros", "tests"):
+        files += [p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file()]
+    return any(p.exists() and p.stat().st_mtime > made for p in files)
+
+
 def _prepare(project: DbtProject) -> None:
-    if Path(project.manifest_path).exists():
+    if not _stale(Path(project.manifest_path)):
         return
     env = {**os.environ, **dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     proc = subprocess.run([DBT_EXECUTABLE, "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",

@@ -29,6 +29,8 @@ KNOWN_TABLES = (
     "entities/tweet_metrics_history",
     "entities/user_metrics_history",
     "analytics/trends",
+    "analytics/tweet_sentiment",
+    "analytics/sentiment_daily",
     "ops/account_pool",
 )
 

