@@ -12,6 +12,7 @@ from xget_pipelines.assets import (
     sentiment_assets,
 )
 from xget_pipelines.assets.dbt import dbt_marts
+from xget_pipelines.assets.quality import freshness_sensor, quality_checks
 from xget_pipelines.jobs import entities_job, marts_job, sentiment_training_job, x_ingest_job
 from xget_pipelines.resources.environment import resources_for
 from xget_pipelines.sensors import account_pool_health_sensor, daily_ingest_schedule, watchlist_sensor
@@ -22,9 +23,9 @@ from xget_pipelines.settings import get_settings
 def defs() -> dg.Definitions:
     return dg.Definitions(
         assets=[*ingest_assets, *entity_assets, *analytics_assets, *sentiment_assets, dbt_marts, *ops_assets],
-        asset_checks=asset_checks,
+        asset_checks=[*asset_checks, *quality_checks],
         jobs=[x_ingest_job, entities_job, marts_job, sentiment_training_job],
-        sensors=[watchlist_sensor, account_pool_health_sensor],
+        sensors=[watchlist_sensor, account_pool_health_sensor, freshness_sensor],
         schedules=[daily_ingest_schedule, pool_stats_schedule],
         resources=resources_for(get_settings()),
     )

@@ -1,0 +1,55 @@
+"""Quality checks a user sees in the UI: row-volume anomalies and freshness of the daily layers."""
+
+import datetime as dt
+
+import dagster as dg
+import pyarrow as pa
+
+from xget_pipelines.assets.quality import cleaned_tweets_volume, freshness_checks
+from xget_pipelines.core.x.clean import cleaned_schema
+from xget_pipelines.resources import LakeResource
+
+D0 = dt.date(2026, 4, 1)
+
+
+def fill(lake_uri: str, counts: list[int]) -> None:
+    from xget_pipelines.core.lake.delta import Lake
+
+    lake = Lake(lake_uri)
+    next_id = 1
+    for i, n in enumerate(counts):
+        day = D0 + dt.timedelta(days=i)
+        rows = [{"tweet_id": next_id + k, "like_count": 0, "retweet_count": 0, "reply_count": 0, "quote_count": 0,
+                 "bookmark_count": 0, "is_quote": False, "is_retweet": False, "has_media": False,
+                 "visibility": "visible", "via": "timeline", "watch_key": "python", "day": day} for k in range(n)]
+        next_id += n
+        lake.replace_where("cleaned/tweets", pa.Table.from_pylist(rows, schema=cleaned_schema("cleaned/tweets")),
+                           {"day": day, "watch_key": "python"}, ["day"])
+
+
+def check(lake_uri: str) -> dg.AssetCheckResult:
+    return cleaned_tweets_volume(lake=LakeResource(uri=lake_uri))
+
+
+def test_a_collapsed_day_fails_the_volume_check_with_the_figures(tmp_path):
+    uri = str(tmp_path / "lake")
+    fill(uri, [100, 120, 90, 110, 8])
+    result = check(uri)
+    assert result.passed is False and result.severity == dg.AssetCheckSeverity.WARN
+    md = {k: v.value for k, v in result.metadata.items()}
+    assert md["rows"] == 8 and md["median_of_previous_days"] == 105 and md["day"] == "2026-04-05"
+
+
+def test_a_normal_day_passes_and_too_little_history_is_not_judged(tmp_path):
+    normal = str(tmp_path / "normal")
+    fill(normal, [100, 120, 90, 110, 97])
+    assert check(normal).passed is True
+    young = str(tmp_path / "young")
+    fill(young, [100, 3])
+    result = check(young)
+    assert result.passed is True and "too few" in result.metadata["reason"].value
+
+
+def test_freshness_checks_watch_the_daily_entity_and_trend_partitions():
+    keys = {key.asset_key.to_user_string() for c in freshness_checks for key in c.check_keys}
+    assert {"entities_tweets", "entities_users", "analytics_trends"} <= keys
