@@ -32,6 +32,13 @@ def test_assets_checks_jobs_sensors_schedules_exist():
     assert defs.resolve_sensor_def("account_pool_health_sensor")
     assert defs.resolve_schedule_def("daily_ingest_schedule")
     assert defs.resolve_schedule_def("account_pool_stats_hourly")
+    assert defs.resolve_schedule_def("hourly_ingest_schedule").cron_schedule == "5 * * * *"
+    assert defs.resolve_sensor_def("xget_automation_sensor")
+    assert defs.resolve_sensor_def("freshness_checks_sensor")
+    graph = defs.resolve_asset_graph()
+    for key in ("entities_tweets", "analytics_trends", "tweet_sentiment", "marts_daily_volume_per_term"):
+        assert graph.get(dg.AssetKey(key)).automation_condition is not None, key
+    assert graph.get(dg.AssetKey("sentiment_model")).automation_condition is None  # training is on demand
 
 
 def test_lineage_and_groups():

@@ -15,8 +15,22 @@ from xget_pipelines.assets.dbt import dbt_marts
 from xget_pipelines.assets.quality import freshness_sensor, quality_checks
 from xget_pipelines.jobs import entities_job, marts_job, sentiment_training_job, x_ingest_job
 from xget_pipelines.resources.environment import resources_for
-from xget_pipelines.sensors import account_pool_health_sensor, daily_ingest_schedule, watchlist_sensor
+from xget_pipelines.sensors import (
+    account_pool_health_sensor,
+    daily_ingest_schedule,
+    hourly_ingest_schedule,
+    watchlist_sensor,
+)
 from xget_pipelines.settings import get_settings
+
+
+# Declarative automation: the entities, trends, sentiment and marts (eager conditions on the assets)
+# follow the ingest on their own once a day's cleaned data lands; the scrape itself is driven by the
+# watchlist sensor and the schedules.
+automation_sensor = dg.AutomationConditionSensorDefinition(
+    "xget_automation_sensor", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+)
 
 
 @dg.definitions
@@ -25,7 +39,7 @@ def defs() -> dg.Definitions:
         assets=[*ingest_assets, *entity_assets, *analytics_assets, *sentiment_assets, dbt_marts, *ops_assets],
         asset_checks=[*asset_checks, *quality_checks],
         jobs=[x_ingest_job, entities_job, marts_job, sentiment_training_job],
-        sensors=[watchlist_sensor, account_pool_health_sensor, freshness_sensor],
-        schedules=[daily_ingest_schedule, pool_stats_schedule],
+        sensors=[watchlist_sensor, account_pool_health_sensor, freshness_sensor, automation_sensor],
+        schedules=[daily_ingest_schedule, hourly_ingest_schedule, pool_stats_schedule],
         resources=resources_for(get_settings()),
     )

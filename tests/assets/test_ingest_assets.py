@@ -204,3 +204,36 @@ def test_sentiment_model_trains_from_the_packages_and_reports_against_vader(xget
     assert md["macro_recall"] > md["vader_macro_recall"] and md["accuracy"] > 0.45
     assert set(md["per_class_recall"]) == {"negative", "neutral", "positive"}
     assert (tmp_path / "home" / "models" / "sentiment" / "current.json").exists()
+
+
+def test_a_30_day_single_run_backfill_of_the_entities_is_idempotent(setup):
+    emu, resources, instance, key = setup()
+    assert run(resources, instance, key).success
+    end = dt.date.fromisoformat(DAY) + dt.timedelta(days=1)
+    tags = {"dagster/asset_partition_range_start": (end - dt.timedelta(days=29)).isoformat(),
+            "dagster/asset_partition_range_end": end.isoformat()}
+    con = connect(resources["lake"].lake())
+
+    tables = ("entities/tweets", "entities/users", "entities/tweet_metrics_history", "analytics/trends")
+
+    def snapshot():
+        from xget_pipelines.core.lake.catalog import register
+
+        out = {}
+        for table in tables:
+            register(con, resources["lake"].lake(), table)  # the table's current Delta snapshot
+            view = table.replace("/", "_")
+            out[table] = con.execute(f"select count(*), sum(hash(columns(*))) from {view}").fetchall()
+        return out
+
+    first = dg.materialize([*entity_assets, analytics_trends], resources=resources, instance=instance, tags=tags)
+    assert first.success
+    partitions = {e.partition for e in first.get_asset_materialization_events()
+                  if e.asset_key.to_user_string() == "entities_tweets"}
+    assert len(partitions) == 30  # one run materialized all 30 days (a single-run backfill)
+    assert metadata(first, "entities_tweets")["days"] == 30
+    before = snapshot()
+    assert before["entities/tweets"][0][0] > 20
+    second = dg.materialize([*entity_assets, analytics_trends], resources=resources, instance=instance, tags=tags)
+    assert second.success and metadata(second, "entities_tweets")["inserted"] == 0
+    assert snapshot() == before  # same rows, same values: counts and checksums

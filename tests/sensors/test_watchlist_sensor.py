@@ -57,3 +57,29 @@ def test_days_already_collected_are_not_requested_again(sqlite_url):
     result = evaluate(instance, None, sqlite_url)
     days = {r.partition_key.keys_by_dimension["date"] for r in result.run_requests}
     assert today not in days and len(days) == get_settings().watch_backfill_days - 1
+
+
+def test_schedules_request_the_right_days_for_active_keys_only(sqlite_url):
+    import datetime as dt
+
+    from xget_pipelines.sensors import daily_ingest_schedule, hourly_ingest_schedule
+
+    engine = get_engine(sqlite_url)
+    add_keys(engine, ["python", "@alice", "#ai"])
+    deactivate(engine, "#ai")
+    when = dt.datetime(2026, 5, 3, 14, 5, tzinfo=dt.timezone.utc)
+    resources = {"control_plane": ControlPlaneResource(database_url=sqlite_url)}
+    with dg.instance_for_test() as instance:  # a schedule context needs an instance with a reference
+        instance.add_dynamic_partitions("watchlist", ["python", "@alice", "#ai"])
+
+        def tick(schedule, at):
+            return schedule(dg.build_schedule_context(instance=instance, scheduled_execution_time=at,
+                                                      resources=resources))
+
+        hourly = tick(hourly_ingest_schedule, when)
+        assert sorted(r.partition_key.keys_by_dimension["watch"] for r in hourly) == ["@alice", "python"]
+        assert {r.partition_key.keys_by_dimension["date"] for r in hourly} == {"2026-05-03"}
+        later = tick(hourly_ingest_schedule, when + dt.timedelta(hours=1))
+        assert not {r.run_key for r in hourly} & {r.run_key for r in later}  # a new run every hour
+        daily = tick(daily_ingest_schedule, when)
+        assert {r.partition_key.keys_by_dimension["date"] for r in daily} == {"2026-05-02", "2026-05-03"}

@@ -45,6 +45,7 @@ def ground_truth(graphql_url: str) -> list[dict] | None:
     kinds={"deltalake", "duckdb"},
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    automation_condition=dg.AutomationCondition.eager(),
     deps=["entities_tweets", dg.AssetDep("cleaned_hashtags", partition_mapping=_BY_DATE)],
     metadata={"table": TRENDS_TABLE},
 )

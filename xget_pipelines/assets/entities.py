@@ -32,6 +32,7 @@ def asset_key(table: str) -> dg.AssetKey:
         dg.AssetSpec(
             asset_key(table), group_name="entities", kinds={"deltalake"}, description=_DESCRIPTIONS[table],
             metadata={"table": table},
+            automation_condition=dg.AutomationCondition.eager(),  # a day merges once its cleaned data changed
             deps=[dg.AssetDep(_SOURCES[table], partition_mapping=_BY_DATE)]
             + ([dg.AssetDep("cleaned_tombstones", partition_mapping=_BY_DATE)] if table == TWEETS else []),
         )

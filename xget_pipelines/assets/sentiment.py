@@ -49,7 +49,7 @@ def sentiment_model(context: dg.AssetExecutionContext, config: SentimentModelCon
 
 
 @dg.asset(group_name="sentiment", kinds={"deltalake"}, deps=["entities_tweets", sentiment_model],
-          metadata={"table": TWEET_SENTIMENT})
+          metadata={"table": TWEET_SENTIMENT}, automation_condition=dg.AutomationCondition.eager())
 def tweet_sentiment(context: dg.AssetExecutionContext, config: TweetSentimentConfig,
                     lake: LakeResource) -> dg.MaterializeResult:
     """Score the merged tweets not yet scored by the model's version (shortest texts first, in batches)."""
@@ -66,7 +66,7 @@ def tweet_sentiment(context: dg.AssetExecutionContext, config: TweetSentimentCon
 
 
 @dg.asset(group_name="sentiment", kinds={"deltalake"}, deps=[tweet_sentiment, "cleaned_tweets"],
-          metadata={"table": SENTIMENT_DAILY})
+          metadata={"table": SENTIMENT_DAILY}, automation_condition=dg.AutomationCondition.eager())
 def sentiment_daily(context: dg.AssetExecutionContext, config: TweetSentimentConfig,
                     lake: LakeResource) -> dg.MaterializeResult:
     """Per watchlist key and day: tweets scored, label shares and mean polarity (the scoring model's version)."""

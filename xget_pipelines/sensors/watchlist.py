@@ -57,3 +57,15 @@ def daily_ingest_schedule(context: dg.ScheduleEvaluationContext, control_plane: 
     known = set(context.instance.get_dynamic_partitions(watchlist_partitions.name))
     keys = [k for k in active_keys(control_plane.engine()) if k in known]
     return [_request(day, key, "daily") for key in keys for day in (today - dt.timedelta(days=1), today)]
+
+
+@dg.schedule(job=x_ingest_job, cron_schedule="5 * * * *", execution_timezone="UTC")
+def hourly_ingest_schedule(context: dg.ScheduleEvaluationContext, control_plane: ControlPlaneResource):
+    """Every hour: today's partition of every active key again. Each run is a new scrape session (a new
+    observation in raw; engagement counts and the day's newest tweets), so trends and the entities stay
+    current during the day. Off by default: it spends an hour's worth of rate limit per key."""
+    today = context.scheduled_execution_time.date()
+    known = set(context.instance.get_dynamic_partitions(watchlist_partitions.name))
+    keys = [k for k in active_keys(control_plane.engine()) if k in known]
+    hour = context.scheduled_execution_time.strftime("%H")
+    return [_request(today, key, f"hourly-{hour}") for key in keys]
