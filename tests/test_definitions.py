@@ -21,6 +21,7 @@ def test_assets_checks_jobs_sensors_schedules_exist():
         "entities_tweets", "entities_users", "entities_tweet_metrics_history", "entities_user_metrics_history",
         "analytics_trends", "marts_daily_volume_per_term", "marts_top_users_per_term", "marts_hashtag_bursts_daily",
         "sentiment_model", "tweet_sentiment", "sentiment_daily", "marts_sentiment_by_day",
+        "analytics_graph_metrics", "analytics_user_profiles", "analytics_cotag_network",
     }
     checks = {c.name for c in defs.resolve_asset_graph().asset_check_keys}
     assert {"raw_pages_unique", "cleaned_tweets_complete", "cleaned_tweets_unique_per_partition",

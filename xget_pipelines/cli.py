@@ -26,11 +26,13 @@ x_app = typer.Typer(help="X pages and requests.", no_args_is_help=True)
 accounts_app = typer.Typer(help="The pool of X accounts.", no_args_is_help=True)
 watch_app = typer.Typer(help="The watchlist: search terms and @accounts to collect.", no_args_is_help=True)
 sentiment_app = typer.Typer(help="Tweet sentiment models.", no_args_is_help=True)
+graph_app = typer.Typer(help="Networks from the lake, for Gephi.", no_args_is_help=True)
 app.add_typer(lake_app, name="lake")
 app.add_typer(x_app, name="x")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(watch_app, name="watch")
 app.add_typer(sentiment_app, name="sentiment")
+app.add_typer(graph_app, name="graph")
 app.add_typer(proxies_app, name="proxies")
 
 console = Console()
@@ -411,3 +413,46 @@ def sentiment_score(
             flush()
     if batch:
         flush()
+
+
+class GraphFormat(str, Enum):
+    gexf = "gexf"
+    graphml = "graphml"
+
+
+@graph_app.command("export")
+def graph_export(
+    out: Path = typer.Argument(..., dir_okay=False, help="File to write (.gexf or .graphml)."),
+    kind: str = typer.Option("hashtag", help="hashtag (co-hashtags) or mention (co-mentions)."),
+    since: Optional[str] = typer.Option(None, help="First day (YYYY-MM-DD) of the window; default: all."),
+    until: Optional[str] = typer.Option(None, help="Last day (YYYY-MM-DD) of the window; default: all."),
+    fmt: Optional[GraphFormat] = typer.Option(None, "--format", "-f", help="Default: from the file's extension."),
+) -> None:
+    """Export the co-hashtag or co-mention network of a time window (analytics_cotag_network) for Gephi."""
+    import datetime as dt
+
+    import networkx as nx
+
+    from xget_pipelines.core.lake.catalog import connect
+    from xget_pipelines.core.profiles import to_graph
+
+    if kind not in ("hashtag", "mention"):
+        _fail(f"--kind {kind!r}: use hashtag or mention")
+    chosen = fmt.value if fmt else out.suffix.lstrip(".").lower()
+    if chosen not in ("gexf", "graphml"):
+        _fail(f"cannot tell the format of {out.name}: name it .gexf or .graphml, or pass --format")
+    try:
+        bounds = [dt.date.fromisoformat(d) if d else None for d in (since, until)]
+    except ValueError as exc:
+        _fail(f"bad day: {exc}; use YYYY-MM-DD")
+    con = connect(_lake())
+    if not con.execute("select count(*) from duckdb_views() where view_name = 'analytics_cotag_network'").fetchall()[0][0]:
+        _fail("no co-hashtag network yet: materialize analytics_cotag_network (the marts job does)")
+    edges = con.sql(
+        "select * from analytics_cotag_network where kind = ? and (?::date is null or day >= ?::date) "
+        "and (?::date is null or day <= ?::date)",
+        params=[kind, bounds[0], bounds[0], bounds[1], bounds[1]]).to_arrow_table()
+    graph = to_graph(edges)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    (nx.write_gexf if chosen == "gexf" else nx.write_graphml)(graph, str(out))
+    console.print(f"{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges ({kind}) written to {out}")

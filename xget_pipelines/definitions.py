@@ -9,6 +9,7 @@ from xget_pipelines.assets import (
     ingest_assets,
     ops_assets,
     pool_stats_schedule,
+    profile_assets,
     sentiment_assets,
 )
 from xget_pipelines.assets.dbt import dbt_marts
@@ -36,7 +37,8 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions(
-        assets=[*ingest_assets, *entity_assets, *analytics_assets, *sentiment_assets, dbt_marts, *ops_assets],
+        assets=[*ingest_assets, *entity_assets, *analytics_assets, *sentiment_assets, *profile_assets, dbt_marts,
+                *ops_assets],
         asset_checks=[*asset_checks, *quality_checks],
         jobs=[x_ingest_job, entities_job, marts_job, sentiment_training_job],
         sensors=[watchlist_sensor, account_pool_health_sensor, freshness_sensor, automation_sensor],

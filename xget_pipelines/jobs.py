@@ -21,9 +21,10 @@ entities_job = dg.define_asset_job(
 
 marts_job = dg.define_asset_job(
     "marts",
-    selection=dg.AssetSelection.assets("tweet_sentiment", "sentiment_daily") | dg.AssetSelection.groups("marts"),
-    description="Score new tweets' sentiment and aggregate it per day, then dbt build: the marts over the "
-                "entities, trends and sentiment, with their dbt tests as checks.",
+    selection=dg.AssetSelection.assets("tweet_sentiment", "sentiment_daily")
+    | dg.AssetSelection.groups("profiles", "marts"),
+    description="Score new tweets' sentiment and aggregate it per day, the user profiles, graph metrics and "
+                "co-hashtag network, then dbt build: the marts, with their dbt tests as checks.",
 )
 
 sentiment_training_job = dg.define_asset_job(

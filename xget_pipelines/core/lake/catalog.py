@@ -31,6 +31,9 @@ KNOWN_TABLES = (
     "analytics/trends",
     "analytics/tweet_sentiment",
     "analytics/sentiment_daily",
+    "analytics/graph_metrics",
+    "analytics/user_profiles",
+    "analytics/cotag_network",
     "ops/account_pool",
 )
 

@@ -78,6 +78,13 @@ class Lake:
         )
         return self.version(table)  # type: ignore[return-value]
 
+    def overwrite(self, table: str, data: pa.Table) -> int:
+        """Replace the whole table with ``data`` (a snapshot recomputed from the lake); earlier versions
+        stay readable by Delta time travel until vacuumed."""
+        write_deltalake(self.path(table), data, mode="overwrite", schema_mode="overwrite",
+                        storage_options=self.storage_options or None)
+        return self.version(table)  # type: ignore[return-value]
+
     def replace_where(
         self, table: str, data: pa.Table, where: Mapping[str, object], partition_by: Sequence[str] | None = None
     ) -> int:

@@ -1,0 +1,306 @@
+"""User profiles, the mention graph's metrics and the co-hashtag / co-mention network, from the lake.
+
+``user_profiles`` (one row per author of a merged tweet): activity (tweets, tweets per active day, the
+three busiest UTC hours, the reply/retweet/quote/original mix), top hashtags and mentions, mean sentiment
+(newest model version scored), engagement rate (mean of likes+retweets+replies+quotes over followers, on
+original tweets), follower/following counts and their growth over the observed history, influence
+(PageRank on the mention graph; on the follow graph once follows are collected), an embedding (mean
+all-MiniLM-L6-v2 embedding of up to ``tweets_per_user`` of the user's tweets, for the
+``embed_users`` most active users) and ``similar_users`` (the five nearest by cosine similarity), and
+bot-likeness signals, each with its reason.
+
+``graph_metrics``: per user of the mention graph (author -> mentioned user, weighted by mentions) in/out
+degree and weighted degree, PageRank and a Louvain community (seeded: the same lake gives the same
+communities). ``cotag_edges``: per UTC day, pairs of hashtags used in the same tweet and pairs of users
+mentioned in the same tweet, weighted by tweets; ``to_graph`` turns a day's edges into a networkx graph for
+GEXF/GraphML export (Gephi).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+BOT_RULES = {
+    "no_sleep": "tweets in 20 or more distinct hours of the day",
+    "high_volume": "more than 50 tweets per active day",
+    "retweet_only": "more than 90% of its tweets are retweets (5+ tweets)",
+    "repeats_itself": "more than half of its tweets repeat the same text (5+ tweets)",
+    "follow_spam": "follows more than 10x as many accounts as follow it (following > 500)",
+    "empty_profile": "no description and default profile image",
+}
+
+
+@dataclass
+class ProfileConfig:
+    embed_users: int = 300  # the most active users get an embedding (each costs a MiniLM pass per tweet)
+    tweets_per_user: int = 10
+    similar: int = 5
+    top: int = 5
+
+
+def _exists(con, view: str) -> bool:
+    return con.execute("select count(*) from duckdb_views() where view_name = ?", [view]).fetchall()[0][0] > 0
+
+
+def mention_edges(con) -> pa.Table:
+    """(src author, dst mentioned user, weight) over merged tweets."""
+    if not (_exists(con, "cleaned_mentions") and _exists(con, "entities_tweets")):
+        return pa.table({"src": pa.array([], pa.int64()), "dst": pa.array([], pa.int64()),
+                         "weight": pa.array([], pa.int64())})
+    return con.sql("""
+        with m as (select distinct tweet_id, user_id from cleaned_mentions where user_id is not null)
+        select t.author_id as src, m.user_id as dst, count(*) as weight
+        from m join entities_tweets t using (tweet_id)
+        where t.author_id is not null and t.author_id <> m.user_id
+        group by 1, 2
+    """).to_arrow_table()
+
+
+def graph_metrics(con, seed: int = 7) -> pa.Table:
+    import networkx as nx
+
+    edges = mention_edges(con)
+    graph = nx.DiGraph()
+    graph.add_weighted_edges_from(zip(edges["src"].to_pylist(), edges["dst"].to_pylist(), edges["weight"].to_pylist()))
+    schema = pa.schema([("user_id", pa.int64()), ("in_degree", pa.int64()), ("out_degree", pa.int64()),
+                        ("weighted_in", pa.int64()), ("weighted_out", pa.int64()), ("pagerank", pa.float64()),
+                        ("community", pa.int64()), ("graph", pa.string())])
+    if graph.number_of_nodes() == 0:
+        return schema.empty_table()
+    rank = nx.pagerank(graph, weight="weight")
+    communities = nx.community.louvain_communities(graph.to_undirected(), weight="weight", seed=seed)
+    ordered = sorted(communities, key=lambda c: (-len(c), min(c)))  # community 0 is the largest
+    member = {node: i for i, nodes in enumerate(ordered) for node in nodes}
+    nodes = sorted(graph.nodes)
+    return pa.table({
+        "user_id": nodes, "in_degree": [graph.in_degree(n) for n in nodes],
+        "out_degree": [graph.out_degree(n) for n in nodes],
+        "weighted_in": [int(graph.in_degree(n, weight="weight")) for n in nodes],
+        "weighted_out": [int(graph.out_degree(n, weight="weight")) for n in nodes],
+        "pagerank": [rank[n] for n in nodes], "community": [member[n] for n in nodes],
+        "graph": ["mention"] * len(nodes),
+    }, schema=schema)
+
+
+def cotag_edges(con) -> pa.Table:
+    """Per UTC day (of the tweet), co-hashtag and co-mention pairs with the tweets that carry both."""
+    schema = pa.schema([("day", pa.date32()), ("kind", pa.string()), ("a", pa.string()), ("b", pa.string()),
+                        ("weight", pa.int64())])
+    if not _exists(con, "entities_tweets"):
+        return schema.empty_table()
+    parts = []
+    if _exists(con, "cleaned_hashtags"):
+        parts.append("""
+            with tags as (select distinct tweet_id, tag_lower as x from cleaned_hashtags)
+            select cast(t.created_at at time zone 'UTC' as date) as day, 'hashtag' as kind, a.x as a, b.x as b,
+                   count(*) as weight
+            from tags a join tags b on a.tweet_id = b.tweet_id and a.x < b.x
+            join entities_tweets t on t.tweet_id = a.tweet_id
+            where t.created_at is not null and not t.is_retweet
+            group by all""")
+    if _exists(con, "cleaned_mentions"):
+        parts.append("""
+            with men as (select distinct tweet_id, lower(username) as x from cleaned_mentions where username is not null)
+            select cast(t.created_at at time zone 'UTC' as date), 'mention', a.x, b.x, count(*)
+            from men a join men b on a.tweet_id = b.tweet_id and a.x < b.x
+            join entities_tweets t on t.tweet_id = a.tweet_id
+            where t.created_at is not null and not t.is_retweet
+            group by all""")
+    if not parts:
+        return schema.empty_table()
+    union = " union all ".join(f"select * from ({part})" for part in parts)
+    return con.sql(union + " order by 1, 2, 5 desc, 3, 4").to_arrow_table().cast(schema)
+
+
+def to_graph(edges: pa.Table):
+    """An undirected weighted networkx graph of some ``cotag_edges`` rows (node attribute ``kind``)."""
+    import networkx as nx
+
+    graph = nx.Graph()
+    for row in edges.to_pylist():
+        for node in (row["a"], row["b"]):
+            graph.add_node(node, kind=row["kind"])
+        weight = graph.get_edge_data(row["a"], row["b"], {}).get("weight", 0) + row["weight"]
+        graph.add_edge(row["a"], row["b"], weight=weight)
+    return graph
+
+
+def _latest_model(con) -> str | None:
+    if not _exists(con, "analytics_tweet_sentiment"):
+        return None
+    row = con.execute("select model_version from analytics_tweet_sentiment group by 1 "
+                      "order by max(scored_at) desc limit 1").fetchall()
+    return row[0][0] if row else None
+
+
+def user_profiles(con, cfg: ProfileConfig, metrics: pa.Table | None = None, encoder=None) -> pa.Table:
+    """One row per author (see the module doc). ``metrics`` is ``graph_metrics``' output (PageRank)."""
+    if not (_exists(con, "entities_tweets") and _exists(con, "entities_users")):
+        return pa.table({})
+    con.register("gm", metrics if metrics is not None else graph_metrics(con))
+    model = _latest_model(con)
+    sentiment = ("(select tweet_id, score from analytics_tweet_sentiment where model_version = ?)"
+                 if model else "(select null::bigint as tweet_id, null::double as score where ? is null)")
+    hashtags = "cleaned_hashtags" if _exists(con, "cleaned_hashtags") else \
+        "(select null::bigint as tweet_id, null::varchar as tag_lower where false)"
+    mentions = "cleaned_mentions" if _exists(con, "cleaned_mentions") else \
+        "(select null::bigint as tweet_id, null::bigint as user_id, null::varchar as username where false)"
+    history = "entities_user_metrics_history" if _exists(con, "entities_user_metrics_history") else \
+        "(select null::bigint as user_id, null::timestamptz as observed_at, null::bigint as followers_count, " \
+        "null::bigint as following_count where false)"
+    base = con.sql(f"""
+        with t as (select * from entities_tweets where author_id is not null),
+        act as (
+            select author_id as user_id, count(*) as tweets,
+                   count(distinct cast(created_at at time zone 'UTC' as date)) as active_days,
+                   count(*) / greatest(count(distinct cast(created_at at time zone 'UTC' as date)), 1) as tweets_per_day,
+                   avg(case when is_retweet then 1.0 else 0.0 end) as retweet_share,
+                   avg(case when reply_to_tweet_id is not null and not is_retweet then 1.0 else 0.0 end) as reply_share,
+                   avg(case when is_quote and not is_retweet then 1.0 else 0.0 end) as quote_share,
+                   count(distinct hour(created_at at time zone 'UTC')) as distinct_hours,
+                   max(text_repeats) as top_text_repeats
+            from (select *, count(*) over (partition by author_id, text) as text_repeats from t)
+            group by 1
+        ),
+        hours as (
+            select user_id, list(h order by n desc, h)[1:3] as active_hours from (
+                select author_id as user_id, hour(created_at at time zone 'UTC') as h, count(*) as n
+                from t where created_at is not null group by 1, 2) group by 1
+        ),
+        tags as (
+            select user_id, list(tag order by n desc, tag)[1:{cfg.top}] as top_hashtags from (
+                select t.author_id as user_id, h.tag_lower as tag, count(distinct t.tweet_id) as n
+                from t join {hashtags} h using (tweet_id) group by 1, 2) group by 1
+        ),
+        men as (
+            select user_id, list(name order by n desc, name)[1:{cfg.top}] as top_mentions from (
+                select t.author_id as user_id, lower(m.username) as name, count(distinct t.tweet_id) as n
+                from t join {mentions} m using (tweet_id)
+                where m.username is not null and m.user_id is distinct from t.author_id group by 1, 2) group by 1
+        ),
+        sent as (
+            select t.author_id as user_id, avg(s.score) as mean_sentiment
+            from t join {sentiment} s using (tweet_id) group by 1
+        ),
+        eng as (
+            select t.author_id as user_id,
+                   avg((like_count + retweet_count + reply_count + quote_count) / greatest(u.followers_count, 1))
+                       as engagement_rate
+            from t join entities_users u on u.user_id = t.author_id
+            where not t.is_retweet group by 1
+        ),
+        growth as (
+            select user_id,
+                   arg_max(followers_count, observed_at) - arg_min(followers_count, observed_at) as followers_growth,
+                   arg_max(following_count, observed_at) - arg_min(following_count, observed_at) as following_growth,
+                   date_diff('second', min(observed_at), max(observed_at)) / 86400.0 as growth_days
+            from {history} group by 1
+        )
+        select u.user_id, u.username, u.display_name, act.tweets, act.active_days, act.tweets_per_day,
+               hours.active_hours, 1 - act.retweet_share - act.reply_share - act.quote_share as original_share,
+               act.reply_share, act.retweet_share, act.quote_share,
+               tags.top_hashtags, men.top_mentions, sent.mean_sentiment, eng.engagement_rate,
+               u.followers_count, u.following_count, growth.followers_growth, growth.following_growth,
+               growth.growth_days, gm.pagerank as pagerank_mention, null::double as pagerank_follow,
+               gm.community as mention_community,
+               act.distinct_hours, act.top_text_repeats, u.description, u.profile_image_url
+        from act join entities_users u using (user_id)
+        left join hours using (user_id) left join tags using (user_id) left join men using (user_id)
+        left join sent using (user_id) left join eng using (user_id) left join growth using (user_id)
+        left join gm on gm.user_id = act.user_id
+        order by act.tweets desc, u.user_id
+    """, params=[model] if model else [None]).to_arrow_table()
+    con.unregister("gm")
+    rows = base.to_pylist()
+    for row in rows:
+        reasons = _bot_reasons(row)
+        row["bot_signals"] = reasons
+        row["bot_score"] = round(len(reasons) / len(BOT_RULES), 3)
+        for key in ("distinct_hours", "top_text_repeats", "description", "profile_image_url"):
+            row.pop(key)
+    _embed(con, rows, cfg, encoder)
+    row_schema = _profile_schema()
+    return pa.Table.from_pylist(rows, schema=row_schema)
+
+
+def _bot_reasons(row: dict) -> list[str]:
+    reasons = []
+    tweets = row["tweets"] or 0
+    if (row["distinct_hours"] or 0) >= 20:
+        reasons.append(BOT_RULES["no_sleep"])
+    if (row["tweets_per_day"] or 0) > 50:
+        reasons.append(BOT_RULES["high_volume"])
+    if tweets >= 5 and (row["retweet_share"] or 0) > 0.9:
+        reasons.append(BOT_RULES["retweet_only"])
+    if tweets >= 5 and (row["top_text_repeats"] or 0) > tweets / 2:
+        reasons.append(BOT_RULES["repeats_itself"])
+    following, followers = row["following_count"] or 0, row["followers_count"] or 0
+    if following > 500 and following > 10 * max(followers, 1):
+        reasons.append(BOT_RULES["follow_spam"])
+    if not (row["description"] or "").strip() and "default_profile" in (row["profile_image_url"] or "default_profile"):
+        reasons.append(BOT_RULES["empty_profile"])
+    return reasons
+
+
+def _embed(con, rows: list[dict], cfg: ProfileConfig, encoder) -> None:
+    """Mean MiniLM embedding for the most active users, and their nearest neighbours by cosine."""
+    for row in rows:
+        row["embedding"], row["similar_users"] = None, None
+    chosen = [r for r in rows if (r["tweets"] or 0) - round((r["retweet_share"] or 0) * r["tweets"]) >= 2]
+    chosen = chosen[:cfg.embed_users]
+    if len(chosen) < 2:
+        return
+    import torch
+
+    if encoder is None:
+        from xget_pipelines.core.sentiment.models import Encoder
+
+        encoder = Encoder()
+    ids = [r["user_id"] for r in chosen]
+    texts = con.sql(f"""
+        select author_id, text from (
+            select author_id, text, row_number() over (partition by author_id order by created_at desc, tweet_id) as k
+            from entities_tweets
+            where not is_retweet and text is not null and length(trim(text)) > 0
+              and author_id in (select unnest(?::bigint[])))
+        where k <= {int(cfg.tweets_per_user)}
+    """, params=[ids]).to_arrow_table()
+    authors, bodies = texts["author_id"].to_pylist(), texts["text"].to_pylist()
+    vectors = encoder.embed(bodies)
+    index = {uid: i for i, uid in enumerate(ids)}
+    sums = torch.zeros((len(ids), vectors.shape[1]))
+    counts = torch.zeros(len(ids))
+    for author, vector in zip(authors, vectors):
+        sums[index[author]] += vector
+        counts[index[author]] += 1
+    keep = counts > 0
+    means = torch.nn.functional.normalize(sums[keep] / counts[keep].unsqueeze(1), dim=1)
+    kept = [uid for uid, k in zip(ids, keep.tolist()) if k]
+    similarity = means @ means.T
+    similarity.fill_diagonal_(-2.0)
+    k = min(cfg.similar, len(kept) - 1)
+    top = torch.topk(similarity, k, dim=1)
+    by_id = {r["user_id"]: r for r in rows}
+    for i, uid in enumerate(kept):
+        by_id[uid]["embedding"] = [round(x, 5) for x in means[i].tolist()]
+        by_id[uid]["similar_users"] = [{"user_id": kept[j], "similarity": round(s, 4)}
+                                       for s, j in zip(top.values[i].tolist(), top.indices[i].tolist())]
+
+
+def _profile_schema() -> pa.Schema:
+    return pa.schema([
+        ("user_id", pa.int64()), ("username", pa.string()), ("display_name", pa.string()), ("tweets", pa.int64()),
+        ("active_days", pa.int64()), ("tweets_per_day", pa.float64()), ("active_hours", pa.list_(pa.int64())),
+        ("original_share", pa.float64()), ("reply_share", pa.float64()), ("retweet_share", pa.float64()),
+        ("quote_share", pa.float64()), ("top_hashtags", pa.list_(pa.string())),
+        ("top_mentions", pa.list_(pa.string())), ("mean_sentiment", pa.float64()),
+        ("engagement_rate", pa.float64()), ("followers_count", pa.int64()), ("following_count", pa.int64()),
+        ("followers_growth", pa.int64()), ("following_growth", pa.int64()), ("growth_days", pa.float64()),
+        ("pagerank_mention", pa.float64()), ("pagerank_follow", pa.float64()), ("mention_community", pa.int64()),
+        ("bot_signals", pa.list_(pa.string())), ("bot_score", pa.float64()),
+        ("embedding", pa.list_(pa.float32())),
+        ("similar_users", pa.list_(pa.struct([("user_id", pa.int64()), ("similarity", pa.float64())]))),
+    ])
+
