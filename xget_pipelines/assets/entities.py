@@ -45,14 +45,15 @@ def asset_key(table: str) -> dg.AssetKey:
 def entity_tables(context: dg.AssetExecutionContext, lake: LakeResource):
     """Merge each day of the run (one, or a whole backfill range in a single run) into the entities."""
     the_lake = lake.lake()
-    totals: dict[str, dict] = {t: {"source_rows": 0, "inserted": 0, "updated": 0, "files_scanned": 0}
+    totals: dict[str, dict] = {t: {"source_rows": 0, "inserted": 0, "updated": 0, "files_scanned": 0, "files_rewritten": 0,
+                                        "rows_copied": 0}
                                for t in _DESCRIPTIONS}
     tombstoned = 0
     versions: dict[str, int] = {}
     for key in context.partition_keys:
         result = merge_day(the_lake, dt.date.fromisoformat(key))
         for table in totals:
-            for name in ("source_rows", "inserted", "updated", "files_scanned"):
+            for name in ("source_rows", "inserted", "updated", "files_scanned", "files_rewritten", "rows_copied"):
                 totals[table][name] += getattr(result, name).get(table, 0)
         tombstoned += result.tombstoned
         versions.update(result.versions)

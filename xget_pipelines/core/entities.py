@@ -66,7 +66,11 @@ class MergeResult:
     updated: dict[str, int] = field(default_factory=dict)
     tombstoned: int = 0
     versions: dict[str, int] = field(default_factory=dict)
-    files_scanned: dict[str, int] = field(default_factory=dict)  # target files the merge had to read
+    # The merge's cost: target files it read (after pruning), files it rewrote and the unchanged rows it
+    # copied into them (delta-rs rewrites a touched file whole: there are no deletion vectors).
+    files_scanned: dict[str, int] = field(default_factory=dict)
+    files_rewritten: dict[str, int] = field(default_factory=dict)
+    rows_copied: dict[str, int] = field(default_factory=dict)
 
 
 def _cleaned(lake: Lake, table: str, day: dt.date) -> pa.Table | None:
@@ -125,9 +129,9 @@ def _merge(lake: Lake, table: str, source: pa.Table, on: list[str], partition_by
     if dtable is None:
         write_deltalake(path, source, mode="append", partition_by=partition_by or None,
                         storage_options=lake.storage_options or None)
-        return {"num_target_rows_inserted": source.num_rows, "num_target_rows_updated": 0, "num_target_files_scanned": 0}
+        return {"num_target_rows_inserted": source.num_rows}
     if source.num_rows == 0:
-        return {"num_target_rows_inserted": 0, "num_target_rows_updated": 0, "num_target_files_scanned": 0}
+        return {}
     # delta-rs prunes target files by literal predicates only (a join condition alone scans every file):
     # name the partition values the source holds, so the merge reads those partitions and no others.
     prune = [f"t.{c} IN ({', '.join(sql_literal(v) for v in sorted(set(source[c].to_pylist())))})"
@@ -179,6 +183,8 @@ def merge_day(lake: Lake, day: dt.date) -> MergeResult:
         result.inserted[table] = int(metrics.get("num_target_rows_inserted", 0))
         result.updated[table] = int(metrics.get("num_target_rows_updated", 0))
         result.files_scanned[table] = int(metrics.get("num_target_files_scanned", 0))
+        result.files_rewritten[table] = int(metrics.get("num_target_files_removed", 0))
+        result.rows_copied[table] = int(metrics.get("num_target_rows_copied", 0))
     if tombstones is not None and tombstones.num_rows and lake.table(TWEETS) is not None:
         result.tombstoned = _apply_tombstones(lake, con, tombstones)
     for table in ENTITY_TABLES:
