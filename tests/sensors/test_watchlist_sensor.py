@@ -1,4 +1,5 @@
 import json
+import tempfile
 
 import dagster as dg
 
@@ -69,17 +70,25 @@ def test_schedules_request_the_right_days_for_active_keys_only(sqlite_url):
     deactivate(engine, "#ai")
     when = dt.datetime(2026, 5, 3, 14, 5, tzinfo=dt.timezone.utc)
     resources = {"control_plane": ControlPlaneResource(database_url=sqlite_url)}
-    with dg.instance_for_test() as instance:  # a schedule context needs an instance with a reference
-        instance.add_dynamic_partitions("watchlist", ["python", "@alice", "#ai"])
+    # A schedule context needs an instance with a reference (an ephemeral one has none); the context opens
+    # its own instance from it and must be closed, or Dagster's definitions-state storage stays pointed at
+    # a dead instance and later definition loads in this process fail.
+    with tempfile.TemporaryDirectory() as home:
+        instance = dg.DagsterInstance.local_temp(home)
+        try:
+            instance.add_dynamic_partitions("watchlist", ["python", "@alice", "#ai"])
 
-        def tick(schedule, at):
-            return schedule(dg.build_schedule_context(instance=instance, scheduled_execution_time=at,
-                                                      resources=resources))
+            def tick(schedule, at):  # closed after each tick: the instance it opened is disposed
+                with dg.build_schedule_context(instance=instance, scheduled_execution_time=at,
+                                               resources=resources) as ctx:
+                    return schedule(ctx)
 
-        hourly = tick(hourly_ingest_schedule, when)
-        assert sorted(r.partition_key.keys_by_dimension["watch"] for r in hourly) == ["@alice", "python"]
-        assert {r.partition_key.keys_by_dimension["date"] for r in hourly} == {"2026-05-03"}
-        later = tick(hourly_ingest_schedule, when + dt.timedelta(hours=1))
-        assert not {r.run_key for r in hourly} & {r.run_key for r in later}  # a new run every hour
-        daily = tick(daily_ingest_schedule, when)
-        assert {r.partition_key.keys_by_dimension["date"] for r in daily} == {"2026-05-02", "2026-05-03"}
+            hourly = tick(hourly_ingest_schedule, when)
+            assert sorted(r.partition_key.keys_by_dimension["watch"] for r in hourly) == ["@alice", "python"]
+            assert {r.partition_key.keys_by_dimension["date"] for r in hourly} == {"2026-05-03"}
+            later = tick(hourly_ingest_schedule, when + dt.timedelta(hours=1))
+            assert not {r.run_key for r in hourly} & {r.run_key for r in later}  # a new run every hour
+            daily = tick(daily_ingest_schedule, when)
+            assert {r.partition_key.keys_by_dimension["date"] for r in daily} == {"2026-05-02", "2026-05-03"}
+        finally:
+            instance.dispose()
