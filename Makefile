@@ -29,6 +29,8 @@ bench: install
 	$(BIN)/python bench/parse.py
 	$(BIN)/python bench/scrape.py
 	$(BIN)/python bench/lease.py
+	$(BIN)/python bench/merge.py
+	$(BIN)/python bench/sentiment.py
 
 validate: install
 	$(BIN)/dagster definitions validate -w workspace.yaml
