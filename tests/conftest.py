@@ -91,6 +91,15 @@ def emulator_factory(small_world):
         server.stop()
 
 
+def emulator_tokens(emulator, username: str) -> dict:
+    """The session cookies the emulator holds for an account (what a successful login must yield)."""
+    import httpx
+
+    rep = httpx.get(f"{emulator.url}/_emulator/accounts", timeout=10).raise_for_status()
+    acc = next(a for a in rep.json() if a["username"] == username)
+    return {"auth_token": acc["auth_token"], "ct0": acc["ct0"]}
+
+
 def register_accounts(emulator, engine, names):
     """Create accounts in the emulator and put them in XGet's pool; returns the pool."""
     import httpx

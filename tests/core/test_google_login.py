@@ -7,6 +7,7 @@ import httpx
 import pyotp
 import pytest
 
+from tests.conftest import emulator_tokens
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
 from xget_pipelines.core.pools.google_login import login_with_google
@@ -35,12 +36,6 @@ def add_google_account(emu, username: str, email: str, mfa_secret: str | None = 
         {"username": username, "password": GOOGLE_PASSWORD, "email": email, "mfa_secret": mfa_secret,
          "login_method": "GOOGLE"}]})
     rep.raise_for_status()
-
-
-def emulator_tokens(emu, username: str) -> dict:
-    rep = httpx.get(f"{emu.url}/_emulator/accounts", timeout=10).raise_for_status()
-    acc = next(a for a in rep.json() if a["username"] == username)
-    return {"auth_token": acc["auth_token"], "ct0": acc["ct0"]}
 
 
 def test_google_account_logs_in_through_chromium_and_its_cookies_serve_graphql(emu, engine, xget_settings, tmp_path):

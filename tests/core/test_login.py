@@ -6,6 +6,7 @@ import httpx
 import pyotp
 import pytest
 
+from tests.conftest import emulator_tokens
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
 from xget_pipelines.core.pools.lease import AccountPool
@@ -32,12 +33,6 @@ def add_login_accounts(emu, *accounts: dict) -> list[dict]:
     rep = httpx.post(f"{emu.url}/_emulator/login_accounts", json={"accounts": list(accounts)}, timeout=10)
     rep.raise_for_status()
     return rep.json()
-
-
-def emulator_tokens(emu, username: str) -> dict:
-    rep = httpx.get(f"{emu.url}/_emulator/accounts", timeout=10).raise_for_status()
-    acc = next(a for a in rep.json() if a["username"] == username)
-    return {"auth_token": acc["auth_token"], "ct0": acc["ct0"]}
 
 
 def mailbox(emu, username: str):

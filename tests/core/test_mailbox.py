@@ -10,6 +10,7 @@ import uuid
 import httpx
 import pytest
 
+from tests.conftest import emulator_tokens
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
 from xget_pipelines.core.pools.lease import AccountPool
@@ -49,12 +50,6 @@ def _account(emu, engine, mail_server, *, mail_password=MAIL_PASSWORD) -> tuple[
     return name, address
 
 
-def _tokens(emu, username: str) -> dict:
-    rep = httpx.get(f"{emu.url}/_emulator/accounts", timeout=10).raise_for_status()
-    acc = next(a for a in rep.json() if a["username"] == username)
-    return {"auth_token": acc["auth_token"], "ct0": acc["ct0"]}
-
-
 def test_login_reads_the_emailed_code_over_imaps(emu, engine, mail_server, xget_settings):
     xget_settings(imap_server=f"127.0.0.1:{mail_server.imaps_port}", imap_ca_file=mail_server.ca_file,
                   imap_poll_s=0.2)
@@ -62,7 +57,7 @@ def test_login_reads_the_emailed_code_over_imaps(emu, engine, mail_server, xget_
 
     cookies = login_account(engine, emu.url, name)
 
-    assert cookies == _tokens(emu, name)
+    assert cookies == emulator_tokens(emu, name)
     state = next(a for a in AccountPool(engine).status() if a["username"] == name)
     assert state["active"] is True and state["error"] is None
     # The code really went through the mailbox: the message is there, from X, and unread by XGet.
@@ -80,7 +75,7 @@ def test_plain_imap_by_setting_and_a_second_login_uses_the_new_code(emu, engine,
     first = login_account(engine, emu.url, name)
     time.sleep(1.1)  # the second code arrives in a later second than the first
     second = login_account(engine, emu.url, name)  # two X emails in the box now: the newest one is used
-    assert first == second == _tokens(emu, name)
+    assert first == second == emulator_tokens(emu, name)
 
 
 def test_wrong_mailbox_password_fails_at_the_code_step_without_leaking_it(emu, engine, mail_server, xget_settings):

@@ -30,7 +30,7 @@ import pyotp
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from .login import LoginAccount, login_state
+from .login import LoginAccount, app_state, login_state
 
 SESSION_TTL_S = 900.0
 CLIENT_ID = "x-web.apps.googleusercontent.com"
@@ -61,11 +61,7 @@ class GoogleState:
 
 
 def google_state(request: Request) -> GoogleState:
-    state = getattr(request.app.state, "emulator_google", None)
-    if state is None:
-        state = GoogleState()
-        request.app.state.emulator_google = state
-    return state
+    return app_state(request, "emulator_google", GoogleState)
 
 
 def _bg_token(tl: str) -> str:

@@ -129,13 +129,17 @@ class LoginState:
         return self.flows.get(token) if isinstance(token, str) else None
 
 
-def login_state(request: Request) -> LoginState:
-    """The app's login state, created on first use (kept beside `app.state.emulator`)."""
-    state = getattr(request.app.state, "emulator_login", None)
+def app_state(request: Request, name: str, factory):
+    """A piece of the app's state kept beside ``app.state.emulator``, created on first use."""
+    state = getattr(request.app.state, name, None)
     if state is None:
-        state = LoginState()
-        request.app.state.emulator_login = state
+        state = factory()
+        setattr(request.app.state, name, state)
     return state
+
+
+def login_state(request: Request) -> LoginState:
+    return app_state(request, "emulator_login", LoginState)
 
 
 def _subtask(subtask_id: str) -> dict:
