@@ -192,8 +192,8 @@ def accounts_add(
     cookies: str = typer.Option(..., help="Cookie header of a logged-in session: 'auth_token=...; ct0=...'."),
 ) -> None:
     """Add (or refresh) an account that authenticates with session cookies."""
-    from xget_pipelines.core.pools.lease import AccountPool
     from xget_pipelines.core.pools.cookies import parse_cookie_header
+    from xget_pipelines.core.pools.lease import AccountPool
 
     try:
         jar = parse_cookie_header(cookies)

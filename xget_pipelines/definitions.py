@@ -24,7 +24,6 @@ from xget_pipelines.sensors import (
 )
 from xget_pipelines.settings import get_settings
 
-
 # Declarative automation: the entities, trends, sentiment and marts (eager conditions on the assets)
 # follow the ingest on their own once a day's cleaned data lands; the scrape itself is driven by the
 # watchlist sensor and the schedules.

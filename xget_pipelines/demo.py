@@ -25,7 +25,6 @@ from rich.table import Table
 
 from xget_pipelines.settings import Settings, get_settings
 
-
 # The progress bar tells the story; Dagster's step logs stay in the runs (see them in the UI).
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 

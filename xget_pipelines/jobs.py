@@ -3,7 +3,6 @@ merges days of the cleaned layer into the entity tables (a backfill range runs a
 
 import dagster as dg
 
-
 x_ingest_job = dg.define_asset_job(
     "x_ingest",
     selection=dg.AssetSelection.groups("raw", "cleaned"),

@@ -5,6 +5,8 @@ added by the watchlist sensor) crossed with the day the data belongs to. Multi-p
 ``<date>|<key>`` (Dagster orders dimensions by name).
 """
 
+import warnings
+
 import dagster as dg
 
 from xget_pipelines.settings import get_settings
@@ -16,6 +18,11 @@ daily_partitions = dg.DailyPartitionsDefinition(
 )
 
 watch_daily_partitions = dg.MultiPartitionsDefinition({"date": daily_partitions, "watch": watchlist_partitions})
+
+# A daily asset downstream of the (date, key) assets depends on every key of its date.
+with warnings.catch_warnings():  # beta in Dagster 1.13, and the way to map (date, key) partitions to dates
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    BY_DATE = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")
 
 
 def split_partition_key(partition_key: dg.MultiPartitionKey | str) -> tuple[str, str]:

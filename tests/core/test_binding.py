@@ -3,7 +3,6 @@
 import time
 
 import httpx
-
 import pytest
 import sqlalchemy as sa
 

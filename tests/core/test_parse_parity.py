@@ -41,7 +41,6 @@ Documented differences, where XGet deliberately differs from twscrape (each chec
 from __future__ import annotations
 
 import html
-
 import json
 import os
 from pathlib import Path
@@ -51,9 +50,8 @@ import pytest
 os.environ.setdefault("TWS_TELEMETRY", "0")
 from twscrape.models import parse_tweets, parse_users  # noqa: E402
 
-from xget_pipelines.core.x.parse import parse_page  # noqa: E402
-
 from tests.core.test_parse import CAPTURES, OPERATION_OF  # noqa: E402  (one list of what needs naming)
+from xget_pipelines.core.x.parse import parse_page  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

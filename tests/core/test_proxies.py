@@ -13,13 +13,6 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from typer.testing import CliRunner
 
-from xget_pipelines.emulator.proxy_servers import (
-    Blackhole,
-    ProxyServerError,
-    free_port,
-    start_http_proxy,
-    start_socks5_proxy,
-)
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.pools.proxies import (
     ACTIVE,
@@ -30,6 +23,13 @@ from xget_pipelines.core.pools.proxies import (
     redact_url,
 )
 from xget_pipelines.core.secrets import SecretBox
+from xget_pipelines.emulator.proxy_servers import (
+    Blackhole,
+    ProxyServerError,
+    free_port,
+    start_http_proxy,
+    start_socks5_proxy,
+)
 
 HTTP_USER, HTTP_PASS = "alice", "Open-Sesame-42"
 SOCKS_USER, SOCKS_PASS = "bob", "Hunter2-socks!"

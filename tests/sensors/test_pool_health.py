@@ -2,8 +2,8 @@
 HTTP webhook receiver; the pool statistics asset appends snapshots to the lake."""
 
 import json
-import time
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import dagster as dg

@@ -1,7 +1,6 @@
 """Analytics over the entities: trends and bursts per hour (or configured bucket), per term and global."""
 
 import datetime as dt
-import warnings
 
 import dagster as dg
 import httpx
@@ -9,13 +8,9 @@ import httpx
 from xget_pipelines.core.lake.catalog import connect, register
 from xget_pipelines.core.lake.preview import markdown_preview
 from xget_pipelines.core.trends import TRENDS_TABLE, TrendConfig, evaluate_stored, trends_for_day
-from xget_pipelines.partitions import daily_partitions
+from xget_pipelines.partitions import BY_DATE, daily_partitions
 from xget_pipelines.resources import LakeResource, XApiResource
 from xget_pipelines.settings import get_settings
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", dg.BetaWarning)
-    _BY_DATE = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")
 
 
 class TrendsConfig(dg.Config):
@@ -46,7 +41,7 @@ def ground_truth(graphql_url: str) -> list[dict] | None:
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     automation_condition=dg.AutomationCondition.eager(),
-    deps=["entities_tweets", dg.AssetDep("cleaned_hashtags", partition_mapping=_BY_DATE)],
+    deps=["entities_tweets", dg.AssetDep("cleaned_hashtags", partition_mapping=BY_DATE)],
     metadata={"table": TRENDS_TABLE},
 )
 def analytics_trends(context: dg.AssetExecutionContext, config: TrendsConfig, lake: LakeResource,

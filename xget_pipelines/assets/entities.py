@@ -1,12 +1,11 @@
 """Gold: the day's cleaned observations merged into deduplicated tweets and users, with metric histories."""
 
 import datetime as dt
-import warnings
 
 import dagster as dg
 
 from xget_pipelines.core.entities import TWEET_METRICS, TWEETS, USER_METRICS, USERS, merge_day
-from xget_pipelines.partitions import daily_partitions
+from xget_pipelines.partitions import BY_DATE, daily_partitions
 from xget_pipelines.resources import LakeResource
 
 _DESCRIPTIONS = {
@@ -18,9 +17,6 @@ _DESCRIPTIONS = {
 }
 _SOURCES = {TWEETS: "cleaned_tweets", TWEET_METRICS: "cleaned_tweets", USERS: "cleaned_users",
             USER_METRICS: "cleaned_users"}
-with warnings.catch_warnings():  # beta in Dagster 1.13, and the way to map (date, key) partitions to dates
-    warnings.simplefilter("ignore", dg.BetaWarning)
-    _BY_DATE = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")
 
 
 def asset_key(table: str) -> dg.AssetKey:
@@ -33,8 +29,8 @@ def asset_key(table: str) -> dg.AssetKey:
             asset_key(table), group_name="entities", kinds={"deltalake"}, description=_DESCRIPTIONS[table],
             metadata={"table": table},
             automation_condition=dg.AutomationCondition.eager(),  # a day merges once its cleaned data changed
-            deps=[dg.AssetDep(_SOURCES[table], partition_mapping=_BY_DATE)]
-            + ([dg.AssetDep("cleaned_tombstones", partition_mapping=_BY_DATE)] if table == TWEETS else []),
+            deps=[dg.AssetDep(_SOURCES[table], partition_mapping=BY_DATE)]
+            + ([dg.AssetDep("cleaned_tombstones", partition_mapping=BY_DATE)] if table == TWEETS else []),
         )
         for table in (TWEETS, USERS, TWEET_METRICS, USER_METRICS)
     ],

@@ -32,8 +32,8 @@ import secrets
 import smtplib
 import time
 from dataclasses import dataclass, field
-from typing import Literal
 from email.message import EmailMessage
+from typing import Literal
 
 import orjson
 import pyotp

@@ -16,8 +16,8 @@ server that does not come up raises :class:`MailServerError` with its log, so te
 from __future__ import annotations
 
 import datetime as dt
-import os
 import grp
+import os
 import pwd
 import socket
 import subprocess
