@@ -26,7 +26,8 @@ def test_assets_checks_jobs_sensors_schedules_exist():
     checks = {c.name for c in defs.resolve_asset_graph().asset_check_keys}
     assert {"raw_pages_unique", "cleaned_tweets_complete", "cleaned_tweets_unique_per_partition",
             "cleaned_users_unique_per_partition", "entities_tweets_key_unique_and_present",
-            "entities_users_key_unique_and_present"} <= checks
+            "entities_users_key_unique_and_present", "cleaned_tweets_volume",
+            "cleaned_tweets_expectations"} <= checks
     assert defs.resolve_job_def("entities").partitions_def is not None
     assert defs.resolve_job_def("x_ingest").partitions_def is not None
     assert defs.resolve_sensor_def("watchlist_sensor")

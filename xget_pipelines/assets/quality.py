@@ -45,4 +45,18 @@ def cleaned_tweets_volume(lake: LakeResource) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=passed, severity=dg.AssetCheckSeverity.WARN, metadata=result)
 
 
-quality_checks = [*freshness_checks, cleaned_tweets_volume]
+@dg.asset_check(asset="cleaned_tweets", description=(
+    "Great Expectations suite on the newest day: ids present and unique per partition, counts never negative, "
+    "visibility/via from the parser's sets, texts within X's 25,000-character limit."))
+def cleaned_tweets_expectations(lake: LakeResource) -> dg.AssetCheckResult:
+    from xget_pipelines.core.expectations import validate_latest_day
+
+    result = validate_latest_day(connect(lake.lake()))
+    if result is None:
+        return dg.AssetCheckResult(passed=True, metadata={"reason": "no cleaned tweets yet"})
+    return dg.AssetCheckResult(passed=result.success, metadata={
+        "day": result.day, "rows": result.rows, "expectations": result.evaluated,
+        "failed_expectations": len(result.failed), "failures": dg.MetadataValue.json(result.failed)})
+
+
+quality_checks = [*freshness_checks, cleaned_tweets_volume, cleaned_tweets_expectations]
