@@ -63,6 +63,7 @@ def test_partition_materializes_with_metadata_and_passing_checks(setup, tmp_path
     tweets = metadata(result, "cleaned_tweets")
     assert raw["pages"] >= 2 and raw["malformed_pages"] == 0
     assert tweets["rows"] > 20 and tweets["parse_errors"] == 0 and "| tweet_id |" in tweets["preview"]
+    assert tweets["missing_text"] == 0 and 0 <= tweets["long_texts"] < tweets["rows"]  # counted in metadata
     checks = result.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks)
     con = connect(resources["lake"].lake())
@@ -237,3 +238,12 @@ def test_a_30_day_single_run_backfill_of_the_entities_is_idempotent(setup):
     second = dg.materialize([*entity_assets, analytics_trends], resources=resources, instance=instance, tags=tags)
     assert second.success and metadata(second, "entities_tweets")["inserted"] == 0
     assert snapshot() == before  # same rows, same values: counts and checksums
+
+
+def test_without_a_trained_model_sentiment_falls_back_to_vader(setup, xget_settings, tmp_path):
+    xget_settings(home=tmp_path / "fresh-home")  # no model trained here
+    emu, resources, instance, key = setup()
+    assert run(resources, instance, key).success
+    assert dg.materialize([*entity_assets], resources=resources, instance=instance, partition_key=DAY).success
+    result = dg.materialize([tweet_sentiment], resources=resources, instance=instance)
+    assert result.success and metadata(result, "tweet_sentiment")["model_version"] == "vader-3.3.2"

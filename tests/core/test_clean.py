@@ -22,3 +22,11 @@ def test_dedupe_keeps_one_row_per_key_from_the_newest_page():
 def test_dedupe_of_an_empty_table_keeps_its_schema():
     empty = pa.table({"tweet_id": pa.array([], pa.int64()), "fetched_at": pa.array([], pa.timestamp("us", tz="UTC"))})
     assert _dedupe(empty, ("tweet_id",)).schema == empty.schema
+
+
+def test_text_quality_counts_missing_long_and_odd_texts_without_failing():
+    from xget_pipelines.core.x.clean import text_quality
+
+    texts = ["plain", None, "", "x" * 281, "zero\u200bwidth", "bidi \u202e override", "bad \ufffd bytes",
+             "ctrl \x07 bell", "tabs\tand\nnewlines are fine", "emoji 🎉 and ünïcödé are fine"]
+    assert text_quality(texts) == {"missing_text": 2, "long_texts": 1, "odd_unicode_texts": 4}

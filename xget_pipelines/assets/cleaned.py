@@ -5,7 +5,7 @@ import datetime as dt
 import dagster as dg
 
 from xget_pipelines.core.lake.preview import markdown_preview
-from xget_pipelines.core.x.clean import CLEANED, clean_partition
+from xget_pipelines.core.x.clean import CLEANED, clean_partition, text_quality
 from xget_pipelines.partitions import split_partition_key, watch_daily_partitions
 from xget_pipelines.resources import ControlPlaneResource, LakeResource
 
@@ -52,8 +52,10 @@ def cleaned_tables(context: dg.AssetExecutionContext, lake: LakeResource, contro
             "lake_version": result.versions.get(table, 0),
             "session_id": result.session_id or "",
         }
-        if result.parse_errors and table == "cleaned/tweets":
-            metadata["parse_error_examples"] = dg.MetadataValue.json(result.parse_errors[:10])
+        if table == "cleaned/tweets":
+            metadata.update(text_quality(data["text"].to_pylist()))
+            if result.parse_errors:
+                metadata["parse_error_examples"] = dg.MetadataValue.json(result.parse_errors[:10])
         if data.num_rows:
             metadata["preview"] = dg.MetadataValue.md(markdown_preview(data.select(shown)))
         yield dg.MaterializeResult(asset_key=asset_key(table), metadata=metadata)

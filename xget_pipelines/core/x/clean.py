@@ -10,6 +10,7 @@ counted and reported, never fatal.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -53,6 +54,25 @@ class CleanResult:
     unavailable: int = 0
     tables: dict[str, pa.Table] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
+
+
+# Characters that make a text odd rather than wrong: C0/C1 controls other than tab/newline, the replacement
+# character (bytes that were not UTF-8), lone surrogates, zero-width and bidi controls, private use.
+_ODD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ud800-\udfff\u200b-\u200f\u202a-\u202e"
+                  "\u2066-\u2069\ue000-\uf8ff]")
+LONG_TEXT = 280  # X's classic limit; longer ones are long posts (note tweets), kept whole
+
+
+def text_quality(texts: list[str | None]) -> dict[str, int]:
+    """How many texts are missing, long posts, or carry odd characters (counted, never fatal)."""
+    missing = long = odd = 0
+    for text in texts:
+        if not text:
+            missing += 1
+            continue
+        long += len(text) > LONG_TEXT
+        odd += _ODD.search(text) is not None
+    return {"missing_text": missing, "long_texts": long, "odd_unicode_texts": odd}
 
 
 def _with_observation(table: pa.Table, key: str, page: str, fetched_at, day: dt.date) -> pa.Table:
