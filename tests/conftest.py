@@ -91,6 +91,20 @@ def emulator_factory(small_world):
         server.stop()
 
 
+@pytest.fixture
+def engine(sqlite_url):
+    """The control-plane engine on the test's SQLite file."""
+    from xget_pipelines.core.db.engine import get_engine
+
+    return get_engine(sqlite_url)
+
+
+@pytest.fixture
+def emu(emulator_factory):
+    """An emulator with a 5 s rate-limit window (modules may define their own)."""
+    return emulator_factory(window_seconds=5)
+
+
 def emulator_tokens(emulator, username: str) -> dict:
     """The session cookies the emulator holds for an account (what a successful login must yield)."""
     import httpx

@@ -6,15 +6,9 @@ import httpx
 import pytest
 
 from tests.conftest import register_accounts
-from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.errors import NoAccountAvailable, XRequestError
 from xget_pipelines.core.x import watch
 from xget_pipelines.core.x.client import XClient
-
-
-@pytest.fixture
-def engine(sqlite_url):
-    return get_engine(sqlite_url)
 
 
 def search_vars(count=20):

@@ -8,7 +8,6 @@ import pyotp
 import pytest
 
 from tests.conftest import emulator_tokens
-from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
 from xget_pipelines.core.pools.google_login import login_with_google
 from xget_pipelines.core.pools.lease import AccountPool
@@ -19,16 +18,6 @@ from xget_pipelines.core.x.client import XClient
 
 GOOGLE_PASSWORD = "g00gle-Very-Secret"
 MFA_SECRET = "KRSXG5CTMVRXEZLUKN2XAZLSKRSXG5CT"
-
-
-@pytest.fixture
-def engine(sqlite_url):
-    return get_engine(sqlite_url)
-
-
-@pytest.fixture
-def emu(emulator_factory):
-    return emulator_factory(window_seconds=5)
 
 
 def add_google_account(emu, username: str, email: str, mfa_secret: str | None = None) -> None:

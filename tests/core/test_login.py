@@ -7,7 +7,6 @@ import pyotp
 import pytest
 
 from tests.conftest import emulator_tokens
-from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
 from xget_pipelines.core.pools.lease import AccountPool
 from xget_pipelines.core.pools.login import LoginError, login_account, login_with_password
@@ -17,16 +16,6 @@ from xget_pipelines.core.x.client import XClient
 
 PASSWORD = "hunter2-Very-Secret"
 MFA_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-
-
-@pytest.fixture
-def engine(sqlite_url):
-    return get_engine(sqlite_url)
-
-
-@pytest.fixture
-def emu(emulator_factory):
-    return emulator_factory(window_seconds=5)
 
 
 def add_login_accounts(emu, *accounts: dict) -> list[dict]:

@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from tests.conftest import emulator_tokens
-from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
 from xget_pipelines.core.pools.lease import AccountPool
 from xget_pipelines.core.pools.login import LoginError, login_account
@@ -26,11 +25,6 @@ from xget_pipelines.core.pools.secrets_config import configured_secret_box
 
 PASSWORD = "hunter2-Very-Secret"
 MAIL_PASSWORD = "mailbox-Pa55-secret"
-
-
-@pytest.fixture
-def engine(sqlite_url):
-    return get_engine(sqlite_url)
 
 
 @pytest.fixture

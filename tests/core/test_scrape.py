@@ -20,11 +20,6 @@ def served_pages(emulator) -> int:
     return sum(op.get("pages", 0) for acc in stats["accounts"].values() for op in acc.values())
 
 
-@pytest.fixture
-def engine(sqlite_url):
-    return get_engine(sqlite_url)
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def any_engine(request, sqlite_url):
     """The control plane on the embedded default and on the real PostgreSQL server."""
