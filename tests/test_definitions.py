@@ -17,7 +17,8 @@ def test_assets_checks_jobs_sensors_schedules_exist():
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     assert keys == {
         "raw_x_pages", "cleaned_tweets", "cleaned_users", "cleaned_media",
-        "cleaned_hashtags", "cleaned_mentions", "cleaned_urls", "cleaned_tombstones", "account_pool_stats",
+        "cleaned_hashtags", "cleaned_mentions", "cleaned_urls", "cleaned_tombstones", "cleaned_follows",
+        "entities_follows", "account_pool_stats",
         "entities_tweets", "entities_users", "entities_tweet_metrics_history", "entities_user_metrics_history",
         "analytics_trends", "marts_daily_volume_per_term", "marts_top_users_per_term", "marts_hashtag_bursts_daily",
         "sentiment_model", "tweet_sentiment", "sentiment_daily", "marts_sentiment_by_day",

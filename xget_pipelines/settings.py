@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     )
     x_max_pages_per_partition: int = Field(default=50, description="Page budget for one (term, day) partition.")
     x_page_size: int = 20
+    x_follow_pages: int = Field(
+        default=2, description="Followers and Following pages collected per @account key in today's partition."
+    )
     x_timeline_days: int = Field(
         default=2, description="Days back an @account is read from its timeline; older days use search by author."
     )

@@ -247,3 +247,31 @@ def test_without_a_trained_model_sentiment_falls_back_to_vader(setup, xget_setti
     assert dg.materialize([*entity_assets], resources=resources, instance=instance, partition_key=DAY).success
     result = dg.materialize([tweet_sentiment], resources=resources, instance=instance)
     assert result.success and metadata(result, "tweet_sentiment")["model_version"] == "vader-3.3.2"
+
+
+def test_an_account_key_collects_follows_today_and_they_feed_the_follow_graph(setup, small_world):
+    from xget_pipelines.core.profiles import graph_metrics
+
+    emu, resources, instance, _ = setup()
+    handle = "@" + small_world.watchlist_suggestions()["users"][0]
+    instance.add_dynamic_partitions("watchlist", [handle])
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    resources = {**resources, "x_api": XApiResource(graphql_url=emu.graphql_url, lease_deadline_s=10, follow_pages=1)}
+    result = dg.materialize([*ingest_assets], resources=resources, instance=instance,
+                            partition_key=dg.MultiPartitionKey({"date": today, "watch": handle}))
+    assert result.success
+    con = connect(resources["lake"].lake())
+    ops = dict(con.execute("select operation, count(*) from raw_x_pages group by 1").fetchall())
+    assert ops["Followers"] == 1 and ops["Following"] == 1  # one page each, as configured
+    (target,) = con.execute("select distinct user_id from cleaned_users where lower(username) = ?",
+                            [handle[1:].lower()]).fetchall()[0]
+    edges = con.execute("select count(*) filter (where followed_id = ?), count(*) filter (where follower_id = ?) "
+                        "from cleaned_follows", [target, target]).fetchall()[0]
+    assert edges[0] > 0 and edges[1] > 0  # its followers -> it, it -> whom it follows
+    assert dg.materialize([*entity_assets], resources=resources, instance=instance, partition_key=today).success
+    from xget_pipelines.core.lake.catalog import register
+
+    register(con, resources["lake"].lake(), "entities/follows")
+    assert con.execute("select count(*) from entities_follows").fetchall()[0][0] == sum(edges)
+    follow_graph = [r for r in graph_metrics(con).to_pylist() if r["graph"] == "follow"]
+    assert max(follow_graph, key=lambda r: r["in_degree"])["user_id"] == target  # the watched account

@@ -17,6 +17,7 @@ _DESCRIPTIONS = {
     "cleaned/mentions": "User mentions of the partition's tweets.",
     "cleaned/urls": "Links of the partition's tweets with expanded URL and domain.",
     "cleaned/tombstones": "Tweets X answered as deleted, tombstoned or unavailable (withheld...), by id.",
+    "cleaned/follows": "Follow edges from the Followers/Following pages of watched accounts (today's partition).",
 }
 
 

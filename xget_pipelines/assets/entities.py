@@ -4,7 +4,7 @@ import datetime as dt
 
 import dagster as dg
 
-from xget_pipelines.core.entities import TWEET_METRICS, TWEETS, USER_METRICS, USERS, merge_day
+from xget_pipelines.core.entities import FOLLOWS, TWEET_METRICS, TWEETS, USER_METRICS, USERS, merge_day
 from xget_pipelines.partitions import BY_DATE, daily_partitions
 from xget_pipelines.resources import LakeResource
 
@@ -14,9 +14,11 @@ _DESCRIPTIONS = {
     USERS: "One row per user, newest observation wins; first_seen/last_seen. Partitioned by user_id % 16.",
     TWEET_METRICS: "Every observed like/retweet/reply/quote/bookmark/view count with its time (velocity).",
     USER_METRICS: "Every observed follower/following/tweet count with its time (growth).",
+    FOLLOWS: "Follow edges (follower -> followed) seen on watched accounts' Followers/Following pages; "
+             "first_seen/last_seen.",
 }
 _SOURCES = {TWEETS: "cleaned_tweets", TWEET_METRICS: "cleaned_tweets", USERS: "cleaned_users",
-            USER_METRICS: "cleaned_users"}
+            USER_METRICS: "cleaned_users", FOLLOWS: "cleaned_follows"}
 
 
 def asset_key(table: str) -> dg.AssetKey:
@@ -32,7 +34,7 @@ def asset_key(table: str) -> dg.AssetKey:
             deps=[dg.AssetDep(_SOURCES[table], partition_mapping=BY_DATE)]
             + ([dg.AssetDep("cleaned_tombstones", partition_mapping=BY_DATE)] if table == TWEETS else []),
         )
-        for table in (TWEETS, USERS, TWEET_METRICS, USER_METRICS)
+        for table in (TWEETS, USERS, TWEET_METRICS, USER_METRICS, FOLLOWS)
     ],
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),

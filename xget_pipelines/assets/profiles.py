@@ -14,10 +14,12 @@ class ProfilesConfig(dg.Config):
     tweets_per_user: int = 10
 
 
-@dg.asset(group_name="profiles", kinds={"deltalake", "networkx"}, deps=["entities_tweets", "cleaned_mentions"],
+@dg.asset(group_name="profiles", kinds={"deltalake", "networkx"},
+          deps=["entities_tweets", "cleaned_mentions", "entities_follows"],
           metadata={"table": GRAPH_METRICS}, automation_condition=dg.AutomationCondition.eager())
 def analytics_graph_metrics(lake: LakeResource) -> dg.MaterializeResult:
-    """The mention graph (author -> mentioned user): degrees, weighted degrees, PageRank, Louvain communities."""
+    """The mention graph (author -> mentioned user) and the follow graph: degrees, weighted degrees,
+    PageRank, Louvain communities (column ``graph``)."""
     from xget_pipelines.core.profiles import graph_metrics
 
     table = graph_metrics(connect(lake.lake()))
@@ -25,7 +27,7 @@ def analytics_graph_metrics(lake: LakeResource) -> dg.MaterializeResult:
     md = {"users": table.num_rows, "lake_version": version}
     if table.num_rows:
         top = table.sort_by([("pagerank", "descending")]).slice(0, 10)
-        md["communities"] = len(set(table["community"].to_pylist()))
+        md["graphs"] = dg.MetadataValue.json({g: table["graph"].to_pylist().count(g) for g in ("mention", "follow")})
         md["top_by_pagerank"] = dg.MetadataValue.md(markdown_preview(top))
     return dg.MaterializeResult(metadata=md)
 

@@ -37,7 +37,7 @@ def raw_x_pages(
             result = scrape_partition(
                 client, the_lake, pool.engine, key=key, day=dt.date.fromisoformat(day),
                 run_id=context.run.run_id, max_pages=x_api.max_pages_per_partition, page_size=x_api.page_size,
-                timeline_days=x_api.timeline_days,
+                timeline_days=x_api.timeline_days, follow_pages=x_api.follow_pages,
             )
         except LookupError as exc:  # the watched account does not exist: retrying cannot help
             raise dg.Failure(str(exc), allow_retries=False) from exc

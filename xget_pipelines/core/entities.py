@@ -6,6 +6,9 @@
   MERGE. The newest observation wins: a row is replaced only by an observation fetched later than its
   ``last_seen``; an older observation (a backfill of an earlier day run after a later one) only moves
   ``first_seen`` back. Re-merging a day changes nothing (idempotent), whatever the order days run in.
+- ``entities/follows`` (one row per follower -> followed edge seen on a watched account's Followers or
+  Following pages, partitioned by ``follower_id % 16``): ``first_seen``/``last_seen``. An edge not seen
+  again is not taken for an unfollow: the pages are a sample (the newest followers first), not the list.
 - ``entities/tweet_metrics_history`` and ``entities/user_metrics_history``: every observed engagement
   count (likes, retweets, replies, quotes, bookmarks, views) and follower/following count with the time it
   was observed, inserted once per (id, observed_at), so velocity and growth can be computed. A re-scrape
@@ -38,7 +41,8 @@ TWEETS = "entities/tweets"
 USERS = "entities/users"
 TWEET_METRICS = "entities/tweet_metrics_history"
 USER_METRICS = "entities/user_metrics_history"
-ENTITY_TABLES = (TWEETS, USERS, TWEET_METRICS, USER_METRICS)
+FOLLOWS = "entities/follows"
+ENTITY_TABLES = (TWEETS, USERS, TWEET_METRICS, USER_METRICS, FOLLOWS)
 USER_BUCKETS = 16
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -46,6 +50,8 @@ _SEEN = [pa.field("first_seen", _TS, False), pa.field("last_seen", _TS, False)]
 TWEETS_SCHEMA = pa.schema([*schema.TWEETS, *_SEEN, pa.field("tombstone", pa.string()),
                            pa.field("tombstoned_at", _TS), pa.field("created_date", pa.date32(), False)])
 USERS_SCHEMA = pa.schema([*schema.USERS, *_SEEN, pa.field("bucket", pa.int32(), False)])
+FOLLOWS_SCHEMA = pa.schema([pa.field("follower_id", pa.int64(), False), pa.field("followed_id", pa.int64(), False),
+                            *_SEEN, pa.field("bucket", pa.int32(), False)])
 TWEET_METRIC_COLUMNS = ("like_count", "retweet_count", "reply_count", "quote_count", "bookmark_count", "view_count")
 USER_METRIC_COLUMNS = ("followers_count", "following_count", "tweet_count", "listed_count", "favourites_count",
                        "media_count")
@@ -107,6 +113,15 @@ def users_source(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """, USERS_SCHEMA)
 
 
+def follows_source(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """One row per edge of the day's follows (registered as ``src``), first and last time seen."""
+    return _prepare(con, f"""
+        select follower_id, followed_id, min(fetched_at) as first_seen, max(fetched_at) as last_seen,
+               cast(follower_id % {USER_BUCKETS} as integer) as bucket
+        from src group by 1, 2
+    """, FOLLOWS_SCHEMA)
+
+
 def metrics_source(con: duckdb.DuckDBPyConnection, key: str, columns: tuple[str, ...], target: pa.Schema) -> pa.Table:
     cols = ", ".join(f'any_value("{c}") as "{c}"' for c in columns)
     return _prepare(con, f"""
@@ -162,6 +177,7 @@ def merge_day(lake: Lake, day: dt.date) -> MergeResult:
     tweets = _cleaned(lake, "cleaned/tweets", day)
     users = _cleaned(lake, "cleaned/users", day)
     tombstones = _cleaned(lake, "cleaned/tombstones", day)
+    follows = _cleaned(lake, "cleaned/follows", day)
     plans = []
     if tweets is not None and tweets.num_rows:
         con.register("src", tweets)
@@ -176,6 +192,11 @@ def merge_day(lake: Lake, day: dt.date) -> MergeResult:
                       _entity_updates(USERS_SCHEMA, ("bucket",)), _FIRST_SEEN_ONLY))
         plans.append((USER_METRICS, metrics_source(con, "user_id", USER_METRIC_COLUMNS, USER_METRICS_SCHEMA),
                       ["observed_date", "user_id", "observed_at"], ["observed_date"], None, None))
+        con.unregister("src")
+    if follows is not None and follows.num_rows:
+        con.register("src", follows)
+        plans.append((FOLLOWS, follows_source(con), ["bucket", "follower_id", "followed_id"], ["bucket"],
+                      {"last_seen": "s.last_seen", **_FIRST_SEEN_ONLY}, _FIRST_SEEN_ONLY))
         con.unregister("src")
     for table, source, on, partition_by, updates, keep_older in plans:
         metrics = _merge(lake, table, source, on, partition_by, updates, keep_older)

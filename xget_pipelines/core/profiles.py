@@ -4,13 +4,13 @@
 three busiest UTC hours, the reply/retweet/quote/original mix), top hashtags and mentions, mean sentiment
 (newest model version scored), engagement rate (mean of likes+retweets+replies+quotes over followers, on
 original tweets), follower/following counts and their growth over the observed history, influence
-(PageRank on the mention graph; on the follow graph once follows are collected), an embedding (mean
+(PageRank on the mention graph and on the follow graph of the collected follows), an embedding (mean
 all-MiniLM-L6-v2 embedding of up to ``tweets_per_user`` of the user's tweets, for the
 ``embed_users`` most active users) and ``similar_users`` (the five nearest by cosine similarity), and
 bot-likeness signals, each with its reason.
 
-``graph_metrics``: per user of the mention graph (author -> mentioned user, weighted by mentions) in/out
-degree and weighted degree, PageRank and a Louvain community (seeded: the same lake gives the same
+``graph_metrics``: per user of the mention graph (author -> mentioned user, weighted by mentions) and of
+the follow graph (``entities/follows``) in/out degree and weighted degree, PageRank and a Louvain community (seeded: the same lake gives the same
 communities). ``cotag_edges``: per UTC day, pairs of hashtags used in the same tweet and pairs of users
 mentioned in the same tweet, weighted by tweets; ``to_graph`` turns a day's edges into a networkx graph for
 GEXF/GraphML export (Gephi).
@@ -58,17 +58,27 @@ def mention_edges(con) -> pa.Table:
     """).to_arrow_table()
 
 
-def graph_metrics(con, seed: int = 7) -> pa.Table:
+def follow_edges(con) -> pa.Table:
+    """(src follower, dst followed, weight 1) from the merged follows."""
+    if not _exists(con, "entities_follows"):
+        return pa.table({"src": pa.array([], pa.int64()), "dst": pa.array([], pa.int64()),
+                         "weight": pa.array([], pa.int64())})
+    return con.sql("select follower_id as src, followed_id as dst, 1::bigint as weight from entities_follows "
+                   "where follower_id <> followed_id").to_arrow_table()
+
+
+GRAPH_SCHEMA = pa.schema([("user_id", pa.int64()), ("in_degree", pa.int64()), ("out_degree", pa.int64()),
+                          ("weighted_in", pa.int64()), ("weighted_out", pa.int64()), ("pagerank", pa.float64()),
+                          ("community", pa.int64()), ("graph", pa.string())])
+
+
+def _metrics(edges: pa.Table, name: str, seed: int) -> pa.Table:
     import networkx as nx
 
-    edges = mention_edges(con)
     graph = nx.DiGraph()
     graph.add_weighted_edges_from(zip(edges["src"].to_pylist(), edges["dst"].to_pylist(), edges["weight"].to_pylist()))
-    schema = pa.schema([("user_id", pa.int64()), ("in_degree", pa.int64()), ("out_degree", pa.int64()),
-                        ("weighted_in", pa.int64()), ("weighted_out", pa.int64()), ("pagerank", pa.float64()),
-                        ("community", pa.int64()), ("graph", pa.string())])
     if graph.number_of_nodes() == 0:
-        return schema.empty_table()
+        return GRAPH_SCHEMA.empty_table()
     rank = nx.pagerank(graph, weight="weight")
     communities = nx.community.louvain_communities(graph.to_undirected(), weight="weight", seed=seed)
     ordered = sorted(communities, key=lambda c: (-len(c), min(c)))  # community 0 is the largest
@@ -80,8 +90,13 @@ def graph_metrics(con, seed: int = 7) -> pa.Table:
         "weighted_in": [int(graph.in_degree(n, weight="weight")) for n in nodes],
         "weighted_out": [int(graph.out_degree(n, weight="weight")) for n in nodes],
         "pagerank": [rank[n] for n in nodes], "community": [member[n] for n in nodes],
-        "graph": ["mention"] * len(nodes),
-    }, schema=schema)
+        "graph": [name] * len(nodes),
+    }, schema=GRAPH_SCHEMA)
+
+
+def graph_metrics(con, seed: int = 7) -> pa.Table:
+    """Metrics of the mention graph and of the follow graph (column ``graph``), one row per user of each."""
+    return pa.concat_tables([_metrics(mention_edges(con), "mention", seed), _metrics(follow_edges(con), "follow", seed)])
 
 
 def cotag_edges(con) -> pa.Table:
@@ -203,13 +218,14 @@ def user_profiles(con, cfg: ProfileConfig, metrics: pa.Table | None = None, enco
                act.reply_share, act.retweet_share, act.quote_share,
                tags.top_hashtags, men.top_mentions, sent.mean_sentiment, eng.engagement_rate,
                u.followers_count, u.following_count, growth.followers_growth, growth.following_growth,
-               growth.growth_days, gm.pagerank as pagerank_mention, null::double as pagerank_follow,
+               growth.growth_days, gm.pagerank as pagerank_mention, gf.pagerank as pagerank_follow,
                gm.community as mention_community,
                act.distinct_hours, act.top_text_repeats, u.description, u.profile_image_url
         from act join entities_users u using (user_id)
         left join hours using (user_id) left join tags using (user_id) left join men using (user_id)
         left join sent using (user_id) left join eng using (user_id) left join growth using (user_id)
-        left join gm on gm.user_id = act.user_id
+        left join (select * from gm where graph = 'mention') gm on gm.user_id = act.user_id
+        left join (select user_id, pagerank from gm where graph = 'follow') gf on gf.user_id = act.user_id
         order by act.tweets desc, u.user_id
     """, params=[model] if model else [None]).to_arrow_table()
     con.unregister("gm")

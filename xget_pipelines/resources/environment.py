@@ -28,6 +28,7 @@ def resources_for(settings: Settings) -> dict:
             max_pages_per_partition=settings.x_max_pages_per_partition,
             page_size=settings.x_page_size,
             timeline_days=settings.x_timeline_days,
+            follow_pages=settings.x_follow_pages,
             soft_ban_threshold=settings.soft_ban_threshold,
             quarantine_s=settings.quarantine_s,
         ),

@@ -13,6 +13,7 @@ class XApiResource(dg.ConfigurableResource):
     max_pages_per_partition: int = 50
     page_size: int = 20
     timeline_days: int = 2
+    follow_pages: int = 2  # Followers and Following pages per @account, in today's partition (0: none)
     soft_ban_threshold: int = 3
     quarantine_s: float = 3600.0
 

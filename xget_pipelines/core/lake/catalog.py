@@ -24,6 +24,8 @@ KNOWN_TABLES = (
     "cleaned/mentions",
     "cleaned/urls",
     "cleaned/tombstones",
+    "cleaned/follows",
+    "entities/follows",
     "entities/tweets",
     "entities/users",
     "entities/tweet_metrics_history",

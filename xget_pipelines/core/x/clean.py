@@ -13,6 +13,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+import orjson
 import pyarrow as pa
 from sqlalchemy import Engine
 
@@ -30,7 +31,9 @@ CLEANED = {
     "cleaned/mentions": ("mentions", schema.MENTIONS, ("tweet_id", "user_id")),
     "cleaned/urls": ("urls", schema.URLS, ("tweet_id", "url")),
     "cleaned/tombstones": ("tombstones", schema.TOMBSTONES, ("tweet_id",)),
+    "cleaned/follows": ("follows", schema.FOLLOWS, ("follower_id", "followed_id")),
 }
+FOLLOW_OPERATIONS = ("Followers", "Following")
 OBSERVATION_FIELDS = [
     pa.field("watch_key", pa.string()),
     pa.field("page_key", pa.string()),
@@ -92,12 +95,26 @@ def _dedupe(table: pa.Table, keys: tuple[str, ...]) -> pa.Table:
     return table.take(indices).sort_by([(k, "ascending") for k in keys])
 
 
+def _follows(parsed: ParsedPage, operation: str | None, variables: str | None) -> pa.Table:
+    """Follow edges of a Followers/Following page: its listed users and the account the request named."""
+    if operation not in FOLLOW_OPERATIONS or not parsed.timeline_user_ids:
+        return schema.FOLLOWS.empty_table()
+    try:
+        target = int(orjson.loads(variables or "{}").get("userId"))
+    except (ValueError, TypeError, orjson.JSONDecodeError):
+        return schema.FOLLOWS.empty_table()
+    listed = parsed.timeline_user_ids
+    pairs = [(u, target) for u in listed] if operation == "Followers" else [(target, u) for u in listed]
+    return pa.table({"follower_id": [a for a, _ in pairs], "followed_id": [b for _, b in pairs]}, schema=schema.FOLLOWS)
+
+
 def parse_raw_pages(pages: pa.Table, key: str, day: dt.date, result: CleanResult) -> dict[str, pa.Table]:
     """Parse raw rows into the cleaned tables (with observation columns), updating ``result``."""
     parts: dict[str, list[pa.Table]] = {t: [] for t in CLEANED}
-    for body, pkey, fetched_at, operation in zip(
+    variables_column = pages["variables"].to_pylist() if "variables" in pages.column_names else [None] * pages.num_rows
+    for body, pkey, fetched_at, operation, variables in zip(
         pages["body"].to_pylist(), pages["page_key"].to_pylist(),
-        pages["fetched_at"].to_pylist(), pages["operation"].to_pylist(),
+        pages["fetched_at"].to_pylist(), pages["operation"].to_pylist(), variables_column,
     ):
         result.pages += 1
         try:
@@ -110,7 +127,7 @@ def parse_raw_pages(pages: pa.Table, key: str, day: dt.date, result: CleanResult
         result.api_errors += len(parsed.api_errors)
         result.unavailable += parsed.unavailable
         for table, (attr, _, _) in CLEANED.items():
-            data = getattr(parsed, attr)
+            data = _follows(parsed, operation, variables) if attr == "follows" else getattr(parsed, attr)
             if data.num_rows:
                 parts[table].append(_with_observation(data, key, pkey, fetched_at, day))
     out = {}
@@ -128,11 +145,12 @@ def clean_partition(lake: Lake, engine: Engine, *, key: str, day: dt.date) -> Cl
     pages = None
     if session_id is not None:
         pages = lake.read(RAW_TABLE, {"day": day, "watch_key": key, "session_id": session_id},
-                          columns=["body", "page_key", "fetched_at", "operation", "seq"])
+                          columns=["body", "page_key", "fetched_at", "operation", "seq", "variables"])
     if pages is None or session_id is None:
         pages = pa.table({"body": pa.array([], pa.large_binary()), "page_key": pa.array([], pa.string()),
                           "fetched_at": pa.array([], pa.timestamp("us", tz="UTC")),
-                          "operation": pa.array([], pa.string()), "seq": pa.array([], pa.int32())})
+                          "operation": pa.array([], pa.string()), "seq": pa.array([], pa.int32()),
+                          "variables": pa.array([], pa.string())})
     result.tables = parse_raw_pages(pages.sort_by("seq"), key, day, result)
     for table, data in result.tables.items():
         result.versions[table] = lake.replace_where(table, data, {"day": day, "watch_key": key}, ["day"])

@@ -130,6 +130,14 @@ TOMBSTONES = _schema(
     ("reason", _STR, False),  # deleted | tombstone | unavailable
 )
 
+# Follow edges read from Followers / Following pages of a watched account (follower follows followed);
+# made by the cleaning step from a page's listed users and the account its request named (not in ALL:
+# the parser alone cannot know that account).
+FOLLOWS = _schema(
+    ("follower_id", _ID, False),
+    ("followed_id", _ID, False),
+)
+
 ALL: dict[str, pa.Schema] = {
     "tweets": TWEETS,
     "users": USERS,

@@ -155,6 +155,7 @@ def scrape_partition(
     flush_every: int = 5,
     timeline_days: int = 2,
     on_page: Callable[[FetchedPage], None] | None = None,
+    follow_pages: int = 0,
 ) -> ScrapeResult:
     """Fetch every page of the (key, day) partition into ``raw/x_pages``; see the module docstring."""
     wk = watch.parse_watch_key(key)
@@ -194,6 +195,12 @@ def scrape_partition(
                 query = watch.search_query(wk, day)
                 _paginate(client, "SearchTimeline", watch.search_variables(query, page_size), query,
                           done, max_pages, record)
+            if follow_pages > 0 and day >= dt.datetime.now(dt.timezone.utc).date():
+                # Followers and following are a snapshot of now: collected in today's partition only,
+                # never again for every backfilled day.
+                for operation in ("Followers", "Following"):
+                    _paginate(client, operation, watch.follows_variables(user_id, page_size), wk.key,
+                              done, follow_pages, record)
         writer.flush()
     except BaseException as exc:
         writer.flush()  # whatever was fetched is kept, so the next run resumes after it

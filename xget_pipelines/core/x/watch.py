@@ -68,6 +68,11 @@ def user_by_screen_name_variables(handle: str) -> dict:
     return {"screen_name": handle, "withSafetyModeUserFields": True}
 
 
+def follows_variables(user_id: str, count: int) -> dict:
+    """Variables of Followers and Following (the same shape for both)."""
+    return {"userId": str(user_id), "count": count, "includePromotedContent": False}
+
+
 def user_tweets_variables(user_id: str, count: int) -> dict:
     return {
         "userId": str(user_id), "count": count, "includePromotedContent": False,
