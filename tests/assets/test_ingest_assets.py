@@ -207,15 +207,20 @@ def test_sentiment_model_trains_from_the_packages_and_reports_against_vader(xget
     assert (tmp_path / "home" / "models" / "sentiment" / "current.json").exists()
 
 
-def test_a_30_day_single_run_backfill_of_the_entities_is_idempotent(setup):
-    emu, resources, instance, key = setup()
-    assert run(resources, instance, key).success
-    end = dt.date.fromisoformat(DAY) + dt.timedelta(days=1)
-    tags = {"dagster/asset_partition_range_start": (end - dt.timedelta(days=29)).isoformat(),
-            "dagster/asset_partition_range_end": end.isoformat()}
-    con = connect(resources["lake"].lake())
+def test_a_30_day_single_run_backfill_of_the_cleaned_and_entity_layers_is_idempotent(setup):
+    from xget_pipelines.assets import cleaned_tables
 
-    tables = ("entities/tweets", "entities/users", "entities/tweet_metrics_history", "analytics/trends")
+    emu, resources, instance, key = setup()
+    assert run(resources, instance, key).success  # raw pages for one day; the other 29 have none
+    end = dt.date.fromisoformat(DAY) + dt.timedelta(days=1)
+    first_day = end - dt.timedelta(days=29)
+    cleaned_range = {"dagster/asset_partition_range_start": f"{first_day.isoformat()}|{key}",
+                     "dagster/asset_partition_range_end": f"{end.isoformat()}|{key}"}
+    entity_range = {"dagster/asset_partition_range_start": first_day.isoformat(),
+                    "dagster/asset_partition_range_end": end.isoformat()}
+    con = connect(resources["lake"].lake())
+    tables = ("cleaned/tweets", "cleaned/users", "cleaned/hashtags", "entities/tweets", "entities/users",
+              "entities/tweet_metrics_history", "analytics/trends")
 
     def snapshot():
         from xget_pipelines.core.lake.catalog import register
@@ -227,16 +232,23 @@ def test_a_30_day_single_run_backfill_of_the_entities_is_idempotent(setup):
             out[table] = con.execute(f"select count(*), sum(hash(columns(*))) from {view}").fetchall()
         return out
 
-    first = dg.materialize([*entity_assets, analytics_trends], resources=resources, instance=instance, tags=tags)
-    assert first.success
-    partitions = {e.partition for e in first.get_asset_materialization_events()
-                  if e.asset_key.to_user_string() == "entities_tweets"}
-    assert len(partitions) == 30  # one run materialized all 30 days (a single-run backfill)
-    assert metadata(first, "entities_tweets")["days"] == 30
+    def backfill():
+        cleaned = dg.materialize([cleaned_tables], resources=resources, instance=instance, tags=cleaned_range)
+        assert cleaned.success
+        assert len({e.partition for e in cleaned.get_asset_materialization_events()
+                    if e.asset_key.to_user_string() == "cleaned_tweets"}) == 30  # 30 days, one run
+        merged = dg.materialize([*entity_assets, analytics_trends], resources=resources, instance=instance,
+                                tags=entity_range)
+        assert merged.success
+        assert len({e.partition for e in merged.get_asset_materialization_events()
+                    if e.asset_key.to_user_string() == "entities_tweets"}) == 30
+        return merged
+
+    backfill()
     before = snapshot()
-    assert before["entities/tweets"][0][0] > 20
-    second = dg.materialize([*entity_assets, analytics_trends], resources=resources, instance=instance, tags=tags)
-    assert second.success and metadata(second, "entities_tweets")["inserted"] == 0
+    assert before["cleaned/tweets"][0][0] > 20 and before["entities/tweets"][0][0] > 20
+    again = backfill()
+    assert metadata(again, "entities_tweets")["inserted"] == 0
     assert snapshot() == before  # same rows, same values: counts and checksums
 
 

@@ -34,10 +34,35 @@ def asset_key(table: str) -> dg.AssetKey:
         for table in CLEANED
     ],
     partitions_def=watch_daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     can_subset=False,
 )
 def cleaned_tables(context: dg.AssetExecutionContext, lake: LakeResource, control_plane: ControlPlaneResource):
-    """Parse the partition's latest complete scrape into the cleaned tables (idempotent per partition)."""
+    """Parse the partition's latest complete scrape into the cleaned tables (idempotent per partition). A
+    backfill of many partitions runs as one run (single-run policy): each is rebuilt from raw in turn."""
+    keys = context.partition_keys
+    if len(keys) == 1:
+        yield from _one_partition(context, lake, control_plane)
+        return
+    totals = {table: {"rows": 0, "pages": 0, "malformed_pages": 0, "parse_errors": 0} for table in CLEANED}
+    empty = 0
+    for partition in keys:
+        day, key = split_partition_key(partition)
+        result = clean_partition(lake.lake(), control_plane.engine(), key=key, day=dt.date.fromisoformat(day))
+        empty += result.session_id is None
+        for table, data in result.tables.items():
+            figures = totals[table]
+            figures["rows"] += data.num_rows
+            figures["pages"] += result.pages
+            figures["malformed_pages"] += result.malformed_pages
+            figures["parse_errors"] += len(result.parse_errors)
+    context.log.info(f"rebuilt {len(keys)} partitions from raw ({empty} without a complete scrape session)")
+    for table, figures in totals.items():
+        yield dg.MaterializeResult(asset_key=asset_key(table), metadata={
+            **figures, "partitions": len(keys), "partitions_without_session": empty})
+
+
+def _one_partition(context: dg.AssetExecutionContext, lake: LakeResource, control_plane: ControlPlaneResource):
     day, key = split_partition_key(context.partition_key)
     result = clean_partition(lake.lake(), control_plane.engine(), key=key, day=dt.date.fromisoformat(day))
     if result.session_id is None:
