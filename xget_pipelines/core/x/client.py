@@ -181,9 +181,10 @@ class XClient:
             self._clients[proxy_url] = http
         return http
 
-    def _proxy_failed(self, lease: AccountLease, error: str) -> None:
+    def _proxy_failed(self, lease: AccountLease, error: str) -> bool:
         """A transport error (or a 407) through a bound proxy counts against the proxy, not against X. Once
-        the proxy is out, the account is returned so its next lease rebinds it (after its windows end)."""
+        the proxy is out, the account is returned so its next lease rebinds it (after its windows end), and
+        True is returned: the retry goes out through another account at once, with no backoff."""
         from xget_pipelines.core.pools.proxies import ProxyPool
 
         self._failed_proxies.add(lease.proxy_id)
@@ -193,6 +194,8 @@ class XClient:
         if status != "ACTIVE":
             log.warning("proxy %s is %s; account %s will be rebound", lease.proxy_id, status, lease.username)
             self._return(lease.operation)
+            return True
+        return False
 
     def _backoff(self, attempt: int) -> None:
         self.stats["retries"] += 1
@@ -210,27 +213,30 @@ class XClient:
                 rep = self._request(lease, operation, variables)
             except httpx.TransportError as exc:  # timeouts, resets, refused connections
                 lease.errors += 1
+                proxy_out = False
                 if lease.proxy_id is not None:
-                    self._proxy_failed(lease, type(exc).__name__)
+                    proxy_out = self._proxy_failed(lease, type(exc).__name__)
                 else:
                     self.breaker.failure(operation)
                 failures += 1
                 last_error = f"{type(exc).__name__}: {exc}"
                 if failures >= self.max_attempts:
                     raise XRequestError(operation, last_error, failures) from exc
-                self._backoff(failures)
+                if not proxy_out:
+                    self._backoff(failures)
                 continue
 
             if rep.status_code == 407:  # the proxy refused our credentials: X never saw the request
                 lease.errors += 1
                 last_error = (f"proxy {lease.proxy_id} refused its credentials (HTTP 407): fix the proxy's user "
                               "and password and re-import it (xget proxies import)")
-                if lease.proxy_id is not None:
-                    self._proxy_failed(lease, "HTTP 407 proxy authentication required")
+                proxy_out = lease.proxy_id is not None and self._proxy_failed(
+                    lease, "HTTP 407 proxy authentication required")
                 failures += 1
                 if failures >= self.max_attempts:
                     raise XRequestError(operation, last_error, failures, advice=None)
-                self._backoff(failures)
+                if not proxy_out:
+                    self._backoff(failures)
                 continue
 
             if lease.proxy_id in self._failed_proxies:  # the proxy carried a request again
