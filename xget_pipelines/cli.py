@@ -433,7 +433,7 @@ def graph_export(
 
     import networkx as nx
 
-    from xget_pipelines.core.lake.catalog import connect
+    from xget_pipelines.core.lake.catalog import connect, has_view
     from xget_pipelines.core.profiles import to_graph
 
     if kind not in ("hashtag", "mention"):
@@ -446,7 +446,7 @@ def graph_export(
     except ValueError as exc:
         _fail(f"bad day: {exc}; use YYYY-MM-DD")
     con = connect(_lake())
-    if not con.execute("select count(*) from duckdb_views() where view_name = 'analytics_cotag_network'").fetchall()[0][0]:
+    if not has_view(con, "analytics_cotag_network"):
         _fail("no co-hashtag network yet: materialize analytics_cotag_network (the marts job does)")
     edges = con.sql(
         "select * from analytics_cotag_network where kind = ? and (?::date is null or day >= ?::date) "

@@ -107,3 +107,18 @@ def test_cli_scores_stdin_one_json_line_per_text():
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [x["label"] for x in lines] == ["positive", "negative", "neutral"]
     assert all(set(x) >= {"label", "score", "confidence"} for x in lines)
+
+
+def test_model_versions_resolve_without_loading_weights(tmp_path, xget_settings):
+    from xget_pipelines.core.sentiment.models import model_version
+
+    xget_settings(home=tmp_path / "home")
+    assert model_version("vader") == "vader-3.3.2"
+    assert model_version("transformers:some/model") == "transformers:some/model"
+    with pytest.raises(ModelError, match="no trained sentiment model yet"):
+        model_version("current")
+    folder = tmp_path / "home" / "models" / "sentiment" / "minilm-head-abc"
+    folder.mkdir(parents=True)
+    (folder / "meta.json").write_text(json.dumps({"version": "minilm-head-abc"}))
+    (folder.parent / "current.json").write_text(json.dumps({"version": "minilm-head-abc"}))
+    assert model_version("current") == model_version(str(folder)) == "minilm-head-abc"

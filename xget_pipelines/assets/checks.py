@@ -2,15 +2,14 @@
 
 import dagster as dg
 
-from xget_pipelines.core.lake.catalog import connect
+from xget_pipelines.core.lake.catalog import connect, has_view
 from xget_pipelines.resources import LakeResource
 
 
 def _scalar(lake: LakeResource, table: str, sql: str):
     con = connect(lake.lake())
     view = table.replace("/", "_")
-    exists = con.execute("select count(*) from duckdb_views() where view_name = ?", [view]).fetchone()[0]
-    return None if not exists else con.execute(sql.format(t=view)).fetchone()
+    return None if not has_view(con, view) else con.execute(sql.format(t=view)).fetchone()
 
 
 @dg.asset_check(asset="raw_x_pages", description="No page is stored twice (page_key is unique).")

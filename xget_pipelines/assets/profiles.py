@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from xget_pipelines.core.lake.catalog import connect
+from xget_pipelines.core.lake.catalog import connect, has_view
 from xget_pipelines.core.lake.preview import markdown_preview
 from xget_pipelines.resources import LakeResource
 
@@ -44,8 +44,8 @@ def analytics_user_profiles(context: dg.AssetExecutionContext, config: ProfilesC
 
     the_lake = lake.lake()
     con = connect(the_lake)
-    metrics = con.sql("select * from analytics_graph_metrics").to_arrow_table() if con.execute(
-        "select count(*) from duckdb_views() where view_name = 'analytics_graph_metrics'").fetchall()[0][0] else None
+    metrics = con.sql("select * from analytics_graph_metrics").to_arrow_table() if has_view(
+        con, "analytics_graph_metrics") else None
     table = user_profiles(con, ProfileConfig(embed_users=config.embed_users, tweets_per_user=config.tweets_per_user),
                           metrics)
     if table.num_rows == 0:

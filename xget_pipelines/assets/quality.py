@@ -4,7 +4,7 @@ import dagster as dg
 
 from xget_pipelines.assets.analytics import analytics_trends
 from xget_pipelines.assets.entities import entity_tables
-from xget_pipelines.core.lake.catalog import connect
+from xget_pipelines.core.lake.catalog import connect, has_view
 from xget_pipelines.resources import LakeResource
 
 # Yesterday's partition of the entities and the trends must exist by 04:00 UTC (the nightly ingest runs
@@ -37,8 +37,7 @@ def volume_anomaly(con, view: str = "cleaned_tweets") -> dict:
     "collapse means accounts or the parser broke, a surge a runaway query."))
 def cleaned_tweets_volume(lake: LakeResource) -> dg.AssetCheckResult:
     con = connect(lake.lake())
-    exists = con.execute("select count(*) from duckdb_views() where view_name = 'cleaned_tweets'").fetchall()[0][0]
-    if not exists:
+    if not has_view(con, "cleaned_tweets"):
         return dg.AssetCheckResult(passed=True, metadata={"reason": "no cleaned tweets yet"})
     result = volume_anomaly(con)
     passed = result.pop("passed")

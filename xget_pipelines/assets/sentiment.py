@@ -27,18 +27,15 @@ class TweetSentimentConfig(dg.Config):
     batch_size: int = 512
 
 
-def _model(context, name: str):
-    """The configured model; ``current`` before any model was trained falls back to VADER (said in the log)
+def _resolve(context, name: str) -> str:
+    """The model name to use: ``current`` before any model was trained falls back to VADER (said in the log)
     rather than failing every automated run until someone trains one."""
-    from xget_pipelines.core.sentiment.models import ModelError, VaderModel, load_model
+    from xget_pipelines.core.sentiment.models import current_version
 
-    try:
-        return load_model(name)
-    except ModelError as exc:
-        if name not in ("", "current"):
-            raise
-        context.log.warning(f"{exc}; scoring with VADER, the fallback, until a model is trained")
-        return VaderModel()
+    if name in ("", "current") and current_version() is None:
+        context.log.warning("no trained sentiment model yet; scoring with VADER, the fallback, until one is trained")
+        return "vader"
+    return name
 
 
 @dg.asset(group_name="sentiment", kinds={"pytorch"})
@@ -67,9 +64,10 @@ def sentiment_model(context: dg.AssetExecutionContext, config: SentimentModelCon
 def tweet_sentiment(context: dg.AssetExecutionContext, config: TweetSentimentConfig,
                     lake: LakeResource) -> dg.MaterializeResult:
     """Score the merged tweets not yet scored by the model's version (shortest texts first, in batches)."""
+    from xget_pipelines.core.sentiment.models import load_model
     from xget_pipelines.core.sentiment.scoring import score_new_tweets
 
-    model = _model(context, config.model)
+    model = load_model(_resolve(context, config.model))
     result = score_new_tweets(lake.lake(), model, batch_size=config.batch_size, log=context.log.info)
     rate = result.scored / result.seconds if result.seconds > 0 and result.scored else 0.0
     return dg.MaterializeResult(metadata={
@@ -84,11 +82,12 @@ def sentiment_daily(context: dg.AssetExecutionContext, config: TweetSentimentCon
                     lake: LakeResource) -> dg.MaterializeResult:
     """Per watchlist key and day: tweets scored, label shares and mean polarity (the scoring model's version)."""
     from xget_pipelines.core.lake.preview import markdown_preview
+    from xget_pipelines.core.sentiment.models import model_version
     from xget_pipelines.core.sentiment.scoring import sentiment_daily as daily
 
-    version = _model(context, config.model).version
-    table = daily(lake.lake(), version)
+    version = model_version(_resolve(context, config.model))  # the version only: no weights loaded
     the_lake = lake.lake()
+    table = daily(the_lake, version)
     the_lake.replace_where(SENTIMENT_DAILY, table, {"model_version": version})  # creates it even when empty
     md = {"rows": table.num_rows, "model_version": version}
     if table.num_rows:

@@ -64,7 +64,9 @@ def validate(frame) -> SuiteResult:
 
 def validate_latest_day(con) -> SuiteResult | None:
     """The suite over the newest day of ``cleaned_tweets`` (a DuckDB connection with the lake's views)."""
-    if not con.execute("select count(*) from duckdb_views() where view_name = 'cleaned_tweets'").fetchall()[0][0]:
+    from xget_pipelines.core.lake.catalog import has_view
+
+    if not has_view(con, "cleaned_tweets"):
         return None
     day = con.execute("select max(day) from cleaned_tweets").fetchall()[0][0]
     if day is None:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from xget_pipelines.core.lake.catalog import has_view
+
 BOT_RULES = {
     "no_sleep": "tweets in 20 or more distinct hours of the day",
     "high_volume": "more than 50 tweets per active day",
@@ -40,13 +42,10 @@ class ProfileConfig:
     top: int = 5
 
 
-def _exists(con, view: str) -> bool:
-    return con.execute("select count(*) from duckdb_views() where view_name = ?", [view]).fetchall()[0][0] > 0
-
 
 def mention_edges(con) -> pa.Table:
     """(src author, dst mentioned user, weight) over merged tweets."""
-    if not (_exists(con, "cleaned_mentions") and _exists(con, "entities_tweets")):
+    if not (has_view(con, "cleaned_mentions") and has_view(con, "entities_tweets")):
         return pa.table({"src": pa.array([], pa.int64()), "dst": pa.array([], pa.int64()),
                          "weight": pa.array([], pa.int64())})
     return con.sql("""
@@ -60,7 +59,7 @@ def mention_edges(con) -> pa.Table:
 
 def follow_edges(con) -> pa.Table:
     """(src follower, dst followed, weight 1) from the merged follows."""
-    if not _exists(con, "entities_follows"):
+    if not has_view(con, "entities_follows"):
         return pa.table({"src": pa.array([], pa.int64()), "dst": pa.array([], pa.int64()),
                          "weight": pa.array([], pa.int64())})
     return con.sql("select follower_id as src, followed_id as dst, 1::bigint as weight from entities_follows "
@@ -103,10 +102,10 @@ def cotag_edges(con) -> pa.Table:
     """Per UTC day (of the tweet), co-hashtag and co-mention pairs with the tweets that carry both."""
     schema = pa.schema([("day", pa.date32()), ("kind", pa.string()), ("a", pa.string()), ("b", pa.string()),
                         ("weight", pa.int64())])
-    if not _exists(con, "entities_tweets"):
+    if not has_view(con, "entities_tweets"):
         return schema.empty_table()
     parts = []
-    if _exists(con, "cleaned_hashtags"):
+    if has_view(con, "cleaned_hashtags"):
         parts.append("""
             with tags as (select distinct tweet_id, tag_lower as x from cleaned_hashtags)
             select cast(t.created_at at time zone 'UTC' as date) as day, 'hashtag' as kind, a.x as a, b.x as b,
@@ -115,7 +114,7 @@ def cotag_edges(con) -> pa.Table:
             join entities_tweets t on t.tweet_id = a.tweet_id
             where t.created_at is not null and not t.is_retweet
             group by all""")
-    if _exists(con, "cleaned_mentions"):
+    if has_view(con, "cleaned_mentions"):
         parts.append("""
             with men as (select distinct tweet_id, lower(username) as x from cleaned_mentions where username is not null)
             select cast(t.created_at at time zone 'UTC' as date), 'mention', a.x, b.x, count(*)
@@ -143,7 +142,7 @@ def to_graph(edges: pa.Table):
 
 
 def _latest_model(con) -> str | None:
-    if not _exists(con, "analytics_tweet_sentiment"):
+    if not has_view(con, "analytics_tweet_sentiment"):
         return None
     row = con.execute("select model_version from analytics_tweet_sentiment group by 1 "
                       "order by max(scored_at) desc limit 1").fetchall()
@@ -152,17 +151,17 @@ def _latest_model(con) -> str | None:
 
 def user_profiles(con, cfg: ProfileConfig, metrics: pa.Table | None = None, encoder=None) -> pa.Table:
     """One row per author (see the module doc). ``metrics`` is ``graph_metrics``' output (PageRank)."""
-    if not (_exists(con, "entities_tweets") and _exists(con, "entities_users")):
+    if not (has_view(con, "entities_tweets") and has_view(con, "entities_users")):
         return pa.table({})
     con.register("gm", metrics if metrics is not None else graph_metrics(con))
     model = _latest_model(con)
     sentiment = ("(select tweet_id, score from analytics_tweet_sentiment where model_version = ?)"
                  if model else "(select null::bigint as tweet_id, null::double as score where ? is null)")
-    hashtags = "cleaned_hashtags" if _exists(con, "cleaned_hashtags") else \
+    hashtags = "cleaned_hashtags" if has_view(con, "cleaned_hashtags") else \
         "(select null::bigint as tweet_id, null::varchar as tag_lower where false)"
-    mentions = "cleaned_mentions" if _exists(con, "cleaned_mentions") else \
+    mentions = "cleaned_mentions" if has_view(con, "cleaned_mentions") else \
         "(select null::bigint as tweet_id, null::bigint as user_id, null::varchar as username where false)"
-    history = "entities_user_metrics_history" if _exists(con, "entities_user_metrics_history") else \
+    history = "entities_user_metrics_history" if has_view(con, "entities_user_metrics_history") else \
         "(select null::bigint as user_id, null::timestamptz as observed_at, null::bigint as followers_count, " \
         "null::bigint as following_count where false)"
     base = con.sql(f"""

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
+from xget_pipelines.core.lake.catalog import has_view
+
 TRENDS_TABLE = "analytics/trends"
 TRENDS_SCHEMA = pa.schema([
     pa.field("scope", pa.string(), False),  # "global" or a watchlist key
@@ -277,8 +279,7 @@ def trends_for_day(con: duckdb.DuckDBPyConnection, day: dt.date, cfg: TrendConfi
 
 def evaluate_stored(con: duckdb.DuckDBPyConnection, bursts: list[dict], cfg: TrendConfig) -> Evaluation | None:
     """Every stored trend day (``analytics_trends``) against the injected bursts, over the days stored."""
-    exists = con.execute("select count(*) from duckdb_views() where view_name = 'analytics_trends'").fetchall()[0][0]
-    if not exists:
+    if not has_view(con, "analytics_trends"):
         return None
     stored = con.sql("select * from analytics_trends").to_arrow_table()
     if stored.num_rows == 0:

@@ -61,6 +61,11 @@ def connect(lake: Lake, database: str = ":memory:", marts: str | Path | None = N
     return con
 
 
+def has_view(con: duckdb.DuckDBPyConnection, view: str) -> bool:
+    """Whether ``connect`` registered a view of that name (the table exists in the lake)."""
+    return con.execute("select count(*) from duckdb_views() where view_name = ?", [view]).fetchall()[0][0] > 0
+
+
 def register(con: duckdb.DuckDBPyConnection, lake: Lake, table: str) -> None:
     dtable = lake.table(table)
     if dtable is None:

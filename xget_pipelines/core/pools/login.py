@@ -257,34 +257,37 @@ def login_account(
     password = box.decrypt(account.password_enc)
     if not password:
         raise LoginError(username, "credentials", "no password stored: re-import the account with its password")
+    mfa_secret = box.decrypt(account.mfa_secret_enc)
+    user_agent = account.user_agent  # stored with the new session only when the login chose it
     if method == "GOOGLE":
-        return _login_google(pool, engine, box, account, password, base_url, timeout_s)
-    if email_code is None:  # X may email a code: read it from the account's mailbox (IMAP) when we can
-        try:
-            email_code = reader_for_account(account.email, box.decrypt(account.email_password_enc))
-        except MailboxError as exc:
-            raise LoginError(username, "credentials", str(exc)) from None
+        user_agent = user_agent or DEFAULT_USER_AGENT  # X ties the session to the browser that made it
+
+        def sign_in() -> dict[str, str]:
+            return _google_sign_in(account, password, mfa_secret, user_agent, base_url, timeout_s)
+    else:
+        if email_code is None:  # X may email a code: read it from the account's mailbox (IMAP) when we can
+            try:
+                email_code = reader_for_account(account.email, box.decrypt(account.email_password_enc))
+            except MailboxError as exc:
+                raise LoginError(username, "credentials", str(exc)) from None
+
+        def sign_in() -> dict[str, str]:
+            return login_with_password(
+                base_url, username, password, email=account.email, mfa_secret=mfa_secret, email_code=email_code,
+                timeout_s=timeout_s, proxy_url=account.proxy_url, user_agent=account.user_agent, transport=transport)
     try:
-        cookies = login_with_password(
-            base_url, username, password, email=account.email, mfa_secret=box.decrypt(account.mfa_secret_enc),
-            email_code=email_code, timeout_s=timeout_s, proxy_url=account.proxy_url,
-            user_agent=account.user_agent, transport=transport,
-        )
+        cookies = sign_in()
     except LoginError as exc:
-        pool.set_active(username, False, str(exc))
+        pool.set_active(username, False, str(exc))  # whichever method: out of the pool, with the reason
         raise
-    upsert_accounts(engine, box, [AccountRecord(username=username, cookies=cookies)])
+    upsert_accounts(engine, box, [AccountRecord(username=username, cookies=cookies, user_agent=user_agent)])
     return cookies
 
 
-def _login_google(pool, engine: Engine, box, account, password: str, base_url: str,
-                  timeout_s: float) -> dict[str, str]:
-    """"Sign in with Google" in Chromium for a GOOGLE account; stores the cookies and the browser's user agent.
-
-    The sign-in starts on X's web site: ``XGET_X_WEB_URL`` when set, else ``base_url`` (the emulator serves
-    both on one address).
-    """
-    from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
+def _google_sign_in(account, password: str, mfa_secret: str | None, user_agent: str, base_url: str,
+                    timeout_s: float) -> dict[str, str]:
+    """"Sign in with Google" in Chromium for a GOOGLE account. The sign-in starts on X's web site:
+    ``XGET_X_WEB_URL`` when set, else ``base_url`` (the emulator serves both on one address)."""
     from xget_pipelines.core.pools.google_login import login_with_google
     from xget_pipelines.settings import get_settings
 
@@ -292,17 +295,9 @@ def _login_google(pool, engine: Engine, box, account, password: str, base_url: s
     if not account.email:
         raise LoginError(account.username, "credentials",
                          "a GOOGLE account needs its email (the Google account): re-import it with the email")
-    user_agent = account.user_agent or DEFAULT_USER_AGENT
-    try:
-        cookies = login_with_google(
-            settings.x_web_url or base_url, account.username, account.email, password,
-            box.decrypt(account.mfa_secret_enc), proxy_url=account.proxy_url, user_agent=user_agent,
-            timeout_s=max(timeout_s, settings.google_login_timeout_s), chromium_path=settings.chromium_path,
-            screenshot_dir=settings.home / "login-screens",
-        )
-    except LoginError as exc:
-        pool.set_active(account.username, False, str(exc))
-        raise
-    # X ties a session to the browser that made it: API requests go out with the same user agent.
-    upsert_accounts(engine, box, [AccountRecord(username=account.username, cookies=cookies, user_agent=user_agent)])
-    return cookies
+    return login_with_google(
+        settings.x_web_url or base_url, account.username, account.email, password, mfa_secret,
+        proxy_url=account.proxy_url, user_agent=user_agent,
+        timeout_s=max(timeout_s, settings.google_login_timeout_s), chromium_path=settings.chromium_path,
+        screenshot_dir=settings.home / "login-screens",
+    )

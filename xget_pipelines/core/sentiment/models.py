@@ -208,14 +208,40 @@ def models_dir() -> Path:
     return get_settings().home / "models" / "sentiment"
 
 
+def current_version() -> str | None:
+    """The trained model's version that ``current`` names, or None before any training."""
+    pointer = models_dir() / "current.json"
+    return json.loads(pointer.read_text())["version"] if pointer.exists() else None
+
+
+def model_version(name: str | None = None) -> str:
+    """The version ``load_model(name)`` would score with, without loading any weights."""
+    if name in (None, "", "current"):
+        version = current_version()
+        if version is None:
+            raise ModelError("no trained sentiment model yet: materialize sentiment_model, or pass --model vader")
+        return version
+    if name == "vader":
+        return VaderModel.version
+    if name.startswith("transformers:"):
+        return name
+    meta = Path(name) / "meta.json"
+    if meta.exists():
+        return json.loads(meta.read_text())["version"]
+    if Path(name).is_dir():
+        return f"transformers:{name}"
+    raise ModelError(f"unknown sentiment model {name!r}: use current, vader, transformers:<path or id>, "
+                     "or a model folder")
+
+
 def load_model(name: str | None = None):
     """``None``/``current``: the current trained model; ``vader``; ``transformers:<ref>``; or a model folder."""
     if name in (None, "", "current"):
-        pointer = models_dir() / "current.json"
-        if not pointer.exists():
-            raise ModelError(f"no trained sentiment model yet ({pointer} is missing): materialize sentiment_model, "
-                             "or pass --model vader")
-        return HeadModel(models_dir() / json.loads(pointer.read_text())["version"])
+        version = current_version()
+        if version is None:
+            raise ModelError(f"no trained sentiment model yet ({models_dir() / 'current.json'} is missing): "
+                             "materialize sentiment_model, or pass --model vader")
+        return HeadModel(models_dir() / version)
     if name == "vader":
         return VaderModel()
     if name.startswith("transformers:"):

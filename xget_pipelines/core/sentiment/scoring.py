@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from xget_pipelines.core.lake.catalog import connect
+from xget_pipelines.core.lake.catalog import connect, has_view
 from xget_pipelines.core.lake.delta import Lake
 
 TWEET_SENTIMENT = "analytics/tweet_sentiment"
@@ -46,16 +46,13 @@ class ScoreResult:
     seconds: float
 
 
-def _exists(con, view: str) -> bool:
-    return con.execute("select count(*) from duckdb_views() where view_name = ?", [view]).fetchall()[0][0] > 0
-
 
 def pending(lake: Lake, model_version: str, limit: int | None = None) -> tuple[pa.Table, int]:
     """Tweets not yet scored by ``model_version`` (tweet_id, text), shortest first; and how many were."""
     con = connect(lake)
-    if not _exists(con, "entities_tweets"):
+    if not has_view(con, "entities_tweets"):
         return pa.table({"tweet_id": pa.array([], pa.int64()), "text": pa.array([], pa.string())}), 0
-    done = "select tweet_id from analytics_tweet_sentiment where model_version = ?" if _exists(
+    done = "select tweet_id from analytics_tweet_sentiment where model_version = ?" if has_view(
         con, "analytics_tweet_sentiment") else "select null::bigint as tweet_id where ? is null"
     sql = f"""
         select tweet_id, text from entities_tweets
@@ -96,8 +93,8 @@ def score_new_tweets(lake: Lake, model, batch_size: int = 512, limit: int | None
 def sentiment_daily(lake: Lake, model_version: str) -> pa.Table:
     """Per watchlist key and day the tweet was posted: tweets scored, label shares, mean polarity."""
     con = connect(lake)
-    if not (_exists(con, "analytics_tweet_sentiment") and _exists(con, "cleaned_tweets")
-            and _exists(con, "entities_tweets")):
+    if not (has_view(con, "analytics_tweet_sentiment") and has_view(con, "cleaned_tweets")
+            and has_view(con, "entities_tweets")):
         return SENTIMENT_DAILY_SCHEMA.empty_table()
     return con.sql("""
         with hits as (select distinct watch_key, tweet_id from cleaned_tweets where via = 'timeline'),
