@@ -99,6 +99,34 @@ class Settings(BaseSettings):
     trend_z_threshold: float = Field(default=4.0, description="Burst score a bucket needs to be flagged.")
     trend_min_count: int = Field(default=5, description="Tweets a bucket needs to be flagged.")
 
+    api_host: str = Field(default="127.0.0.1", description="Address `xget api` binds.")
+    api_port: int = Field(default=8000, description="Port of the serving API.")
+    api_public_url: str = Field(default="", description="Base URL clients use (links in responses); default http://host:port.")
+    jwt_secret: SecretStr | None = Field(
+        default=None, description="Signing key of the API's tokens; default: generated into <home>/jwt.key."
+    )
+    api_access_token_ttl_s: int = Field(default=900, description="Lifetime of an access token.")
+    api_refresh_token_ttl_s: int = Field(default=14 * 86400, description="Lifetime of a refresh token.")
+    api_registration: Literal["closed", "approval", "open"] = Field(
+        default="closed", description="Who may register: nobody (admins create users), anyone pending approval, anyone."
+    )
+    api_cors_origins: str = Field(default="", description="Comma-separated origins allowed by CORS (* for any); empty: CORS off.")
+    api_rate_limit_per_minute: int = Field(default=600, description="Requests a user or API key may make per minute.")
+    api_rate_limit_burst: int = Field(default=100, description="Requests a user or key may make at once above the rate.")
+    api_max_page_size: int = Field(default=1000, description="Largest `limit` of a list endpoint (exports stream all).")
+    api_lake_refresh_s: float = Field(
+        default=2.0, description="How often the API looks for new Delta table versions (seconds)."
+    )
+    search_url: str = Field(
+        default="", description="Search backend (Elasticsearch/OpenSearch) for /v1/data/search; empty: the lake."
+    )
+    search_index: str = Field(default="xget-tweets", description="Index (or alias) of tweets in the search backend.")
+    oidc_issuer: str = Field(default="", description="Issuer of external OpenID Connect tokens to accept; empty: none.")
+    oidc_audience: str = Field(default="xget", description="Audience those tokens must name.")
+    oidc_jwks_url: str = Field(default="", description="JWKS of the provider; default: from its discovery document.")
+    oidc_role_claim: str = Field(default="xget_role", description="Claim naming the XGet role (a string or a list).")
+    oidc_default_role: Literal["viewer", "analyst", "operator", "admin"] = "viewer"
+
     partitions_start_date: str = Field(
         default="2026-01-01", description="First day of the daily partitions (YYYY-MM-DD)."
     )
@@ -132,6 +160,10 @@ class Settings(BaseSettings):
     def resolved_marts_path(self) -> Path:
         """The DuckDB database dbt writes the marts to; ``xget sql`` attaches it as ``marts``."""
         return Path(self.dbt_duckdb_path) if self.dbt_duckdb_path else (self.home / "marts.duckdb").absolute()
+
+    @property
+    def resolved_api_url(self) -> str:
+        return (self.api_public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
 
     @property
     def resolved_lake_uri(self) -> str:

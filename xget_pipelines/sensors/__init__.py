@@ -1,4 +1,6 @@
 from xget_pipelines.sensors.pool_health import account_pool_health_sensor
+from xget_pipelines.sensors.tasks import scrape_task_sensor
 from xget_pipelines.sensors.watchlist import daily_ingest_schedule, hourly_ingest_schedule, watchlist_sensor
 
-__all__ = ["account_pool_health_sensor", "daily_ingest_schedule", "hourly_ingest_schedule", "watchlist_sensor"]
+__all__ = ["account_pool_health_sensor", "daily_ingest_schedule", "hourly_ingest_schedule", "scrape_task_sensor",
+           "watchlist_sensor"]

@@ -124,3 +124,108 @@ class Proxy(Base):
     status: Mapped[str] = mapped_column(String(16), default="CHECKING", index=True)  # ACTIVE | INACTIVE | CHECKING
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# -- the serving API (see core/auth and core/tasks.py) ------------------------------------------------
+
+class User(Base):
+    """A person (or a machine's service user) of the API. ``role`` is one of core.auth.permissions.ROLES;
+    ``status`` is active, pending (open registration awaiting an admin) or disabled."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    password_hash: Mapped[str | None] = mapped_column(Text)  # argon2id; None for users of an external IdP
+    role: Mapped[str] = mapped_column(String(16), default="viewer")
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    preferences: Mapped[dict | None] = mapped_column(JSON)
+    external_subject: Mapped[str | None] = mapped_column(String(320), unique=True)  # OIDC "iss|sub"
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKey(Base):
+    """A machine credential: ``xk_<key_id>_<secret>``; only an argon2 hash of the whole key is stored.
+    ``key_id`` is the OAuth2 client id of the client-credentials flow."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    key_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str | None] = mapped_column(String(16))  # narrower than the user's, or None: the user's
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RefreshToken(Base):
+    """An issued refresh token (by its JWT id). Refreshing rotates it: the old one is revoked, and a revoked
+    one presented again revokes the whole family (a stolen token is then useless to both holders)."""
+
+    __tablename__ = "refresh_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    family: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Task(Base):
+    """A scrape task created over the API; the task sensor turns it into Dagster runs (one per day)."""
+
+    __tablename__ = "tasks"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    type: Mapped[str] = mapped_column(String(16))  # USER_INFO | USER_TWEETS | SEARCH | TOPIC | FOLLOWERS
+    target: Mapped[str] = mapped_column(String(256))
+    watch_key: Mapped[str] = mapped_column(String(256))
+    since: Mapped[str] = mapped_column(String(10))  # first day (YYYY-MM-DD)
+    until: Mapped[str] = mapped_column(String(10))  # last day, inclusive
+    params: Mapped[dict | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # CREATED PENDING RUNNING COMPLETED FAILED STOPPED
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    result_count: Mapped[int | None] = mapped_column(Integer)
+    runs: Mapped[dict | None] = mapped_column(JSON)  # {"<day>": {"run_id": ..., "status": ...}}
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Who changed what over the API (data corrections, users, keys, accounts, proxies)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(256), index=True)
+    detail: Mapped[dict | None] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class IdempotencyRecord(Base):
+    """The stored answer to a POST sent with an ``Idempotency-Key``: a retry gets it again, unexecuted."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("principal", "key", name="uq_idempotency_principal_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    principal: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(128))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer)  # None while the first request runs
+    body: Mapped[str | None] = mapped_column(Text)
+    content_type: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

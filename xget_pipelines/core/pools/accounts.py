@@ -110,3 +110,46 @@ def upsert_accounts(
         if progress:
             progress(len(batch))
     return result
+
+
+def account_views(engine: Engine, username: str | None = None) -> list[dict]:
+    """Accounts as the API and UI show them: state, login method, bound proxy and which credentials are
+    stored (as booleans: never a secret), plus the per-operation windows."""
+    from xget_pipelines.core.db.models import AccountOperation
+
+    query = select(Account).order_by(Account.username)
+    if username is not None:
+        query = query.where(Account.username == username)
+    with read_only(engine) as conn:
+        accounts = conn.execute(query).all()
+        ids = [a.id for a in accounts]
+        ops = conn.execute(select(AccountOperation).where(AccountOperation.account_id.in_(ids))).all() if ids else []
+    by_account: dict[int, list] = {}
+    for op in ops:
+        by_account.setdefault(op.account_id, []).append(
+            {"operation": op.operation, "remaining": op.remaining, "limit": op.window_limit, "reset_at": op.reset_at,
+             "requests": op.requests, "errors": op.errors, "soft_bans": op.soft_bans})
+    now = datetime.now(timezone.utc).timestamp()
+    return [{
+        "username": a.username, "email": a.email, "login_method": a.login_method, "active": a.active,
+        "error": a.error_msg, "quarantined_until": a.quarantined_until if (a.quarantined_until or 0) > now else None,
+        "proxy_id": a.proxy_id, "has_password": a.password_enc is not None,
+        "has_email_password": a.email_password_enc is not None, "has_mfa_secret": a.mfa_secret_enc is not None,
+        "has_cookies": a.cookies_enc is not None, "last_used": a.last_used, "created_at": a.created_at,
+        "operations": by_account.get(a.id, []),
+    } for a in accounts]
+
+
+def delete_account(engine: Engine, username: str) -> bool:
+    """Remove an account and its windows (its pages in the lake stay, with its id)."""
+    from sqlalchemy import delete
+
+    from xget_pipelines.core.db.models import AccountOperation
+
+    with engine.begin() as conn:
+        account_id = conn.execute(select(Account.id).where(Account.username == username)).scalar_one_or_none()
+        if account_id is None:
+            return False
+        conn.execute(delete(AccountOperation).where(AccountOperation.account_id == account_id))
+        conn.execute(delete(Account).where(Account.id == account_id))
+    return True

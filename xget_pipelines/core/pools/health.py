@@ -68,3 +68,12 @@ def pool_health(engine: Engine, now: float | None = None) -> PoolHealth:
     soft_banned = Counter(op for op, account_id in resting if account_id in usable_ids)
     health.operations = {op: health.usable - soft_banned[op] for op in sorted(operations)}
     return health
+
+
+def rate_limited(engine: Engine, now: float | None = None) -> dict[str, int]:
+    """Accounts per operation that used up their window and wait for it to reopen."""
+    now = time.time() if now is None else now
+    ao = AccountOperation
+    with read_only(engine) as conn:
+        rows = conn.execute(select(ao.operation).where(ao.remaining == 0, ao.reset_at > now)).scalars()
+        return dict(Counter(rows))

@@ -1,0 +1,127 @@
+"""Scrape tasks created in the control plane become x_ingest runs; the runs' states flow back into the task.
+
+The runs execute for real (in process) against the emulator over HTTP; the sensor is evaluated tick by tick.
+"""
+
+import datetime as dt
+
+import dagster as dg
+import pytest
+
+from tests.conftest import register_accounts
+from xget_pipelines.assets import ingest_assets
+from xget_pipelines.core.db.engine import get_engine
+from xget_pipelines.core.lake.query import LakeReader
+from xget_pipelines.core.tasks import TaskStore, build_spec
+from xget_pipelines.jobs import x_ingest_job
+from xget_pipelines.resources import AccountPoolResource, ControlPlaneResource, LakeResource, XApiResource
+from xget_pipelines.sensors.tasks import TASK_TAG, scrape_task_sensor
+
+TODAY = dt.datetime.now(dt.timezone.utc).date()
+
+
+@pytest.fixture
+def world(emulator_factory, sqlite_url, tmp_path, small_world):
+    emu = emulator_factory(window_seconds=2)
+    engine = get_engine(sqlite_url)
+    register_accounts(emu, engine, ["t1", "t2"])
+    resources = {
+        "lake": LakeResource(uri=str(tmp_path / "lake")),
+        "control_plane": ControlPlaneResource(database_url=sqlite_url),
+        "account_pool": AccountPoolResource(control_plane=ControlPlaneResource(database_url=sqlite_url)),
+        "x_api": XApiResource(graphql_url=emu.graphql_url, lease_deadline_s=3),
+    }
+    defs = dg.Definitions(assets=ingest_assets, jobs=[x_ingest_job], resources=resources)
+    return engine, resources, defs, small_world.watchlist_suggestions()["terms"][0]
+
+
+def tick(instance, resources):
+    ctx = dg.build_sensor_context(instance=instance, resources={k: resources[k] for k in ("control_plane", "lake")})
+    result = scrape_task_sensor(ctx)
+    for request in result.dynamic_partitions_requests:
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    return result
+
+
+def launch(defs, instance, requests):
+    job = defs.resolve_job_def("x_ingest")
+    return [job.execute_in_process(partition_key=r.partition_key, tags=r.tags, instance=instance,
+                                   raise_on_error=False) for r in requests]
+
+
+def test_a_task_becomes_one_run_per_day_and_completes_with_its_results(world, tmp_path):
+    engine, resources, defs, term = world
+    store = TaskStore(engine)
+    task = store.create(build_spec("SEARCH", term, TODAY - dt.timedelta(days=1), TODAY), user_id=None)
+    instance = dg.DagsterInstance.ephemeral()
+
+    first = tick(instance, resources)
+    assert len(first.run_requests) == 2
+    assert {r.partition_key.keys_by_dimension["date"] for r in first.run_requests} == {
+        TODAY.isoformat(), (TODAY - dt.timedelta(days=1)).isoformat()}
+    assert all(r.tags[TASK_TAG] == task["id"] for r in first.run_requests)
+    assert instance.has_dynamic_partition("watchlist", term)
+    assert store.get(task["id"])["status"] == "RUNNING"
+
+    # A tick before any run exists asks again under the same run keys (Dagster launches each once).
+    again = tick(instance, resources)
+    assert sorted(r.run_key for r in again.run_requests) == sorted(r.run_key for r in first.run_requests)
+
+    results = launch(defs, instance, first.run_requests[:1])
+    assert results[0].success
+    tick(instance, resources)
+    halfway = store.get(task["id"])
+    assert halfway["status"] == "RUNNING" and halfway["progress"] == 0.5
+    assert [r["status"] for r in halfway["runs"]].count("SUCCESS") == 1
+
+    launch(defs, instance, first.run_requests[1:])
+    done = tick(instance, resources)
+    assert done.run_requests == []
+    finished = store.get(task["id"])
+    assert finished["status"] == "COMPLETED" and finished["progress"] == 1.0
+    assert {r["run_id"] for r in finished["runs"]} == {r.run_id for r in results} | {
+        r.run_id for r in instance.get_runs(filters=dg.RunsFilter(tags={TASK_TAG: task["id"]}))}
+    reader = LakeReader(resources["lake"].lake(), refresh_s=0)
+    page = reader.task_results(finished, limit=10_000)
+    assert finished["result_count"] == len(page.rows) > 0
+    assert all(term.lower() in row["text"].lower() for row in page.rows)
+
+
+def test_a_failed_day_fails_the_task_naming_the_day_and_run(world):
+    engine, resources, defs, term = world
+    store = TaskStore(engine)
+    task = store.create(build_spec("USER_TWEETS", "@nobody_here_x"), user_id=None)  # X: "not found"
+    instance = dg.DagsterInstance.ephemeral()
+    requests = tick(instance, resources).run_requests
+    (result,) = launch(defs, instance, requests)
+    assert not result.success
+    tick(instance, resources)
+    failed = store.get(task["id"])
+    assert failed["status"] == "FAILED"
+    assert TODAY.isoformat() in failed["error"] and result.run_id in failed["error"]
+
+
+def test_stopping_a_task_cancels_its_runs_that_have_not_started(world):
+    engine, resources, defs, term = world
+    store = TaskStore(engine)
+    task = store.create(build_spec("SEARCH", term, TODAY - dt.timedelta(days=2), TODAY), user_id=None)
+    instance = dg.DagsterInstance.ephemeral()
+    requests = tick(instance, resources).run_requests
+    job = defs.resolve_job_def("x_ingest")
+    queued = [instance.create_run_for_job(job, tags=r.tags) for r in requests]  # created, not yet launched
+    tick(instance, resources)
+    assert store.get(task["id"])["status"] == "RUNNING"
+
+    store.stop(task["id"], owner=None, actor=None)
+    assert store.get(task["id"])["status"] == "STOPPING"
+    stopped = tick(instance, resources)
+    assert stopped.run_requests == []  # a stopping task asks for nothing more
+    assert {instance.get_run_by_id(r.run_id).status for r in queued} == {dg.DagsterRunStatus.CANCELED}
+    tick(instance, resources)
+    assert store.get(task["id"])["status"] == "STOPPED"
+
+    # Started again: a new attempt with new run keys, so Dagster launches the days again.
+    restarted = store.start(task["id"], owner=None, actor=None)
+    assert restarted["attempt"] == 2
+    fresh = tick(instance, resources).run_requests
+    assert len(fresh) == 3 and not {r.run_key for r in fresh} & {r.run_key for r in requests}

@@ -1,0 +1,190 @@
+"""Users: registration, password login, roles, status, preferences; the principal a request acts as.
+
+Registration (``XGET_API_REGISTRATION``): ``closed`` (only admins create users), ``approval`` (anyone
+registers; the account is ``pending`` until an admin activates it) or ``open`` (active at once, as a viewer).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, func, insert, select, update
+
+from xget_pipelines.core.auth.passwords import hash_password, needs_rehash, verify_password
+from xget_pipelines.core.auth.permissions import Permission, allows, check_role
+from xget_pipelines.core.db.engine import read_only
+from xget_pipelines.core.db.models import AuditEntry, User
+from xget_pipelines.core.errors import XGetError
+
+_USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
+STATUSES = ("active", "pending", "disabled")
+MAX_PREFERENCES_BYTES = 16_384
+
+
+class UserError(XGetError):
+    """A user operation that cannot be done (name taken, no such user, bad value)."""
+
+
+class AuthError(XGetError):
+    """Credentials that do not authenticate (wrong, expired, revoked, disabled user)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts as: a user, through a password/refresh token, an API key, or an external IdP."""
+
+    user_id: int
+    username: str
+    role: str
+    via: str  # password | api_key | client_credentials | oidc
+    key_id: str | None = None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def name(self) -> str:
+        """A stable name for rate limits, idempotency keys and logs (never a secret)."""
+        return f"key:{self.key_id}" if self.key_id else f"user:{self.user_id}"
+
+    def can(self, permission: Permission) -> bool:
+        return allows(self.role, permission)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def public(row) -> dict:
+    """A user as the API shows it (never the password hash)."""
+    return {"id": row.id, "username": row.username, "email": row.email, "role": row.role, "status": row.status,
+            "preferences": row.preferences or {}, "created_at": row.created_at, "last_login_at": row.last_login_at}
+
+
+def check_username(username: str) -> str:
+    if not _USERNAME.match(username or ""):
+        raise UserError(f"bad username {username!r}: 3-64 letters, digits, '_', '.' or '-'")
+    return username
+
+
+def audit(conn, user_id: int | None, action: str, subject: str, detail: dict | None = None) -> None:
+    conn.execute(insert(AuditEntry).values(user_id=user_id, action=action, subject=subject, detail=detail, at=_now()))
+
+
+def create_user(engine: Engine, username: str, password: str | None, role: str = "viewer", *,
+                email: str | None = None, status: str = "active", actor: int | None = None,
+                external_subject: str | None = None) -> dict:
+    check_username(username)
+    check_role(role)
+    if status not in STATUSES:
+        raise UserError(f"bad status {status!r}: use one of {', '.join(STATUSES)}")
+    try:
+        hashed = hash_password(password) if password is not None else None
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    now = _now()
+    with engine.begin() as conn:
+        if conn.execute(select(User.id).where(func.lower(User.username) == username.lower())).first():
+            raise UserError(f"username {username!r} is taken")
+        user_id = conn.execute(insert(User).values(
+            username=username, email=email, password_hash=hashed, role=role, status=status, preferences={},
+            external_subject=external_subject, created_at=now, updated_at=now)).inserted_primary_key[0]
+        audit(conn, actor, "user.create", f"user:{user_id}", {"role": role, "status": status})
+        return public(conn.execute(select(User).where(User.id == user_id)).one())
+
+
+def authenticate(engine: Engine, username: str, password: str) -> Principal:
+    """The principal for a username and password; AuthError says why not (without telling which was wrong)."""
+    with read_only(engine) as conn:
+        row = conn.execute(select(User).where(func.lower(User.username) == (username or "").lower())).first()
+    if not verify_password(row.password_hash if row else None, password or ""):
+        raise AuthError("wrong username or password")
+    if row.status != "active":
+        raise AuthError(f"user {row.username!r} is {row.status}"
+                        + (": an admin must activate it" if row.status == "pending" else ""))
+    with engine.begin() as conn:
+        values = {"last_login_at": _now()}
+        if needs_rehash(row.password_hash):
+            values["password_hash"] = hash_password(password)
+        conn.execute(update(User).where(User.id == row.id).values(**values))
+    return Principal(row.id, row.username, row.role, "password")
+
+
+def active_principal(engine: Engine, user_id: int, via: str, key_id: str | None = None,
+                     role_cap: str | None = None) -> Principal:
+    """The principal of a user id from a token, if the user still exists and is active (checked on
+    every request, so disabling a user or lowering a role takes effect at once)."""
+    from xget_pipelines.core.auth.permissions import narrower
+
+    with read_only(engine) as conn:
+        row = conn.execute(select(User.id, User.username, User.role, User.status).where(User.id == user_id)).first()
+    if row is None or row.status != "active":
+        raise AuthError("the user of this token no longer exists or is not active")
+    role = narrower(role_cap, row.role) if role_cap else row.role
+    return Principal(row.id, row.username, role, via, key_id)
+
+
+def get_user(engine: Engine, user_id: int) -> dict:
+    with read_only(engine) as conn:
+        row = conn.execute(select(User).where(User.id == user_id)).first()
+    if row is None:
+        raise UserError(f"no user {user_id}")
+    return public(row)
+
+
+def list_users(engine: Engine) -> list[dict]:
+    with read_only(engine) as conn:
+        return [public(r) for r in conn.execute(select(User).order_by(User.id))]
+
+
+def update_user(engine: Engine, user_id: int, *, actor: int | None, role: str | None = None,
+                status: str | None = None, email: str | None = None, password: str | None = None) -> dict:
+    values: dict = {}
+    if role is not None:
+        values["role"] = check_role(role)
+    if status is not None:
+        if status not in STATUSES:
+            raise UserError(f"bad status {status!r}: use one of {', '.join(STATUSES)}")
+        values["status"] = status
+    if email is not None:
+        values["email"] = email
+    if password is not None:
+        try:
+            values["password_hash"] = hash_password(password)
+        except ValueError as exc:
+            raise UserError(str(exc)) from exc
+    with engine.begin() as conn:
+        if conn.execute(select(User.id).where(User.id == user_id)).first() is None:
+            raise UserError(f"no user {user_id}")
+        if values:
+            values["updated_at"] = _now()
+            conn.execute(update(User).where(User.id == user_id).values(**values))
+            audit(conn, actor, "user.update", f"user:{user_id}",
+                  {k: v for k, v in values.items() if k in ("role", "status", "email")}
+                  | ({"password": "changed"} if password is not None else {}))
+        return public(conn.execute(select(User).where(User.id == user_id)).one())
+
+
+def set_preferences(engine: Engine, user_id: int, preferences: dict, replace: bool = False) -> dict:
+    """Merge (or replace) a user's preferences: a JSON object of at most 16 KiB."""
+    import json
+
+    with engine.begin() as conn:
+        current = conn.execute(select(User.preferences).where(User.id == user_id)).scalar_one_or_none() or {}
+        merged = dict(preferences) if replace else {**current, **preferences}
+        merged = {k: v for k, v in merged.items() if v is not None}
+        if len(json.dumps(merged)) > MAX_PREFERENCES_BYTES:
+            raise UserError(f"preferences too large: at most {MAX_PREFERENCES_BYTES} bytes of JSON")
+        conn.execute(update(User).where(User.id == user_id).values(preferences=merged, updated_at=_now()))
+    return merged
+
+
+def delete_user(engine: Engine, user_id: int, actor: int | None) -> None:
+    """Disable rather than delete, so the audit log and tasks keep their owner."""
+    update_user(engine, user_id, actor=actor, status="disabled")
+
+
+def count_admins(engine: Engine) -> int:
+    with read_only(engine) as conn:
+        return conn.execute(select(func.count()).select_from(User).where(
+            User.role == "admin", User.status == "active")).scalar_one()

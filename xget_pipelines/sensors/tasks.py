@@ -1,0 +1,134 @@
+"""The scrape task sensor: tasks created over the API become runs, and the runs' states flow back.
+
+Each tick (every 15 s):
+- PENDING tasks: the task's watchlist key becomes a dynamic partition (if new) and each of its days a run
+  request of the ``x_ingest`` job, with ``run_key`` ``task:<id>:<attempt>:<day>`` (a repeated tick never
+  launches twice) and tags ``xget/task_id``, ``xget/task_attempt``, ``xget/task_day``; the task is RUNNING.
+- RUNNING tasks: their runs are looked up by tag; progress is the share of days finished; when every day's
+  run has finished the task is COMPLETED (with the result count read from the lake) or FAILED (naming the
+  failed days and their runs). A day whose run is missing is requested again under the same run key (if
+  the tick that requested it was lost, this recovers it; if it was launched, Dagster skips it).
+- STOPPING tasks: their unfinished runs are cancelled (queued runs are dequeued, started runs
+  terminated); once none is left running the task is STOPPED.
+Sensors never scrape: the runs do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+
+from xget_pipelines.core.lake.query import LakeReader
+from xget_pipelines.core.tasks import TaskStatus, TaskStore
+from xget_pipelines.jobs import x_ingest_job
+from xget_pipelines.partitions import watchlist_partitions
+from xget_pipelines.resources import ControlPlaneResource
+from xget_pipelines.resources.lake import LakeResource
+
+TASK_TAG = "xget/task_id"
+ATTEMPT_TAG = "xget/task_attempt"
+DAY_TAG = "xget/task_day"
+_DONE = {dg.DagsterRunStatus.SUCCESS}
+_FAILED = {dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+_UNFINISHED = {dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+               dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.MANAGED}
+
+
+def _days(task: dict) -> list[str]:
+    first, last = dt.date.fromisoformat(task["since"]), dt.date.fromisoformat(task["until"])
+    return [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+
+
+def run_request(task: dict, day: str) -> dg.RunRequest:
+    return dg.RunRequest(
+        run_key=f"task:{task['id']}:{task['attempt']}:{day}",
+        partition_key=dg.MultiPartitionKey({"date": day, "watch": task["watch_key"]}),
+        tags={TASK_TAG: task["id"], ATTEMPT_TAG: str(task["attempt"]), DAY_TAG: day, "xget/reason": "task",
+              "xget/watch_key": task["watch_key"]},
+    )
+
+
+def _runs_by_day(instance: dg.DagsterInstance, task: dict) -> dict[str, dg.DagsterRun]:
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={TASK_TAG: task["id"], ATTEMPT_TAG: str(task["attempt"])}))
+    by_day: dict[str, dg.DagsterRun] = {}
+    for run in sorted(runs, key=lambda r: r.run_id):
+        by_day[run.tags.get(DAY_TAG, "")] = run
+    return by_day
+
+
+def _cancel(instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
+    """Dequeue a queued run (it never starts); ask the launcher to terminate a started one."""
+    if run.status in (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED):
+        instance.report_run_canceled(run, message="stopped over the XGet API")
+    elif run.status in (dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED):
+        instance.run_coordinator.cancel_run(run.run_id)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dg.sensor(job=x_ingest_job, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING)
+def scrape_task_sensor(context: dg.SensorEvaluationContext, control_plane: ControlPlaneResource,
+                       lake: LakeResource) -> dg.SensorResult:
+    """Turn scrape tasks created over the API into x_ingest runs and report the runs' states back."""
+    store = TaskStore(control_plane.engine())
+    instance = context.instance
+    known = set(instance.get_dynamic_partitions(watchlist_partitions.name))
+    new_keys: list[str] = []
+    requests: list[dg.RunRequest] = []
+    started: set[str] = set()
+
+    for task in store.in_states(TaskStatus.PENDING):
+        if task["watch_key"] not in known and task["watch_key"] not in new_keys:
+            new_keys.append(task["watch_key"])
+        days = _days(task)
+        requests += [run_request(task, day) for day in days]
+        runs = {"attempt": task["attempt"], "days": {day: {"status": "REQUESTED"} for day in days}}
+        if store.record(task["id"], expect=TaskStatus.PENDING.value, status=TaskStatus.RUNNING.value,
+                        started_at=_now(), runs=runs):
+            started.add(task["id"])
+            context.log.info(f"task {task['id']}: {len(days)} run(s) of x_ingest for {task['watch_key']}")
+
+    reader = None
+    for task in store.in_states(TaskStatus.RUNNING, TaskStatus.STOPPING):
+        if task["id"] in started:
+            continue
+        by_day = _runs_by_day(instance, task)
+        days = _days(task)
+        states: dict[str, dict] = {}
+        for day in days:
+            run = by_day.get(day)
+            states[day] = {"status": "REQUESTED"} if run is None else {
+                "run_id": run.run_id, "status": run.status.value}
+        stopping = task["status"] == TaskStatus.STOPPING.value
+        if stopping:
+            for run in by_day.values():
+                _cancel(instance, run)
+            if all(by_day.get(d) is None or by_day[d].status not in _UNFINISHED for d in days):
+                store.record(task["id"], expect=TaskStatus.STOPPING.value, status=TaskStatus.STOPPED.value,
+                             finished_at=_now(), runs={"attempt": task["attempt"], "days": states})
+            continue
+        missing = [d for d in days if d not in by_day]
+        requests += [run_request(task, d) for d in missing]
+        finished = [d for d in days if d in by_day and by_day[d].status not in _UNFINISHED]
+        values: dict = {"progress": round(len(finished) / len(days), 4),
+                        "runs": {"attempt": task["attempt"], "days": states}}
+        if len(finished) == len(days):
+            failed = [d for d in days if by_day[d].status in _FAILED]
+            if reader is None:
+                reader = LakeReader(lake.lake(), refresh_s=0)
+            values |= {"finished_at": _now(), "result_count": reader.task_result_count(task)}
+            if failed:
+                values |= {"status": TaskStatus.FAILED.value,
+                           "error": f"{len(failed)} of {len(days)} day(s) failed: " + ", ".join(
+                               f"{d} (run {by_day[d].run_id})" for d in failed[:10])}
+            else:
+                values["status"] = TaskStatus.COMPLETED.value
+        store.record(task["id"], expect=TaskStatus.RUNNING.value, **values)
+
+    return dg.SensorResult(
+        run_requests=requests,
+        dynamic_partitions_requests=[watchlist_partitions.build_add_request(new_keys)] if new_keys else [],
+    )
