@@ -17,6 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from xget_pipelines.cli_api import api as api_command
+from xget_pipelines.cli_api import users_app
 from xget_pipelines.cli_proxies import proxies_app
 from xget_pipelines.settings import get_settings
 
@@ -34,6 +36,8 @@ app.add_typer(watch_app, name="watch")
 app.add_typer(sentiment_app, name="sentiment")
 app.add_typer(graph_app, name="graph")
 app.add_typer(proxies_app, name="proxies")
+app.add_typer(users_app, name="users")
+app.command("api")(api_command)
 
 console = Console()
 err = Console(stderr=True)
@@ -143,6 +147,90 @@ def sql(
     if rel is None:
         return
     _print_rows(rel.columns, rel.fetchall(), fmt)
+
+
+class ExportFormat(str, Enum):
+    json = "json"
+    ndjson = "ndjson"
+    csv = "csv"
+    parquet = "parquet"
+    xlsx = "xlsx"
+
+
+@app.command()
+def export(
+    source: str = typer.Argument(
+        ..., metavar="TABLE_OR_SQL", help="A table (entities_tweets, entities/tweets, marts.<name>) or SQL."),
+    fmt: Optional[ExportFormat] = typer.Option(None, "--format", "-f", help="Default: --out's extension."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", dir_okay=False, help="File (default: stdout)."),
+    where: Optional[str] = typer.Option(None, help="SQL condition the rows must meet."),
+    limit: Optional[int] = typer.Option(None, min=0, help="At most this many rows."),
+    ids_as_strings: bool = typer.Option(
+        False, "--ids-as-strings", help="json/ndjson: int64 id columns as strings (JavaScript rounds them)."),
+) -> None:
+    """Export a lake table or a query's result as json, ndjson, csv, parquet or xlsx, streamed batch by batch
+    (any size; xlsx stops at Excel's 1,048,575 rows)."""
+    import os
+    import re
+
+    import duckdb
+
+    from xget_pipelines.core.lake.catalog import connect, has_view, view_name
+    from xget_pipelines.serving.export import ExportTooLarge, write_export
+
+    if fmt is None:
+        suffix = out.suffix.lstrip(".").lower() if out else ""
+        if suffix not in ExportFormat.__members__:
+            _fail("pass --format (json, ndjson, csv, parquet or xlsx)")
+        fmt = ExportFormat(suffix)
+    if out is None and fmt in (ExportFormat.parquet, ExportFormat.xlsx) and sys.stdout.isatty():
+        _fail(f"{fmt.value} is binary: write it to a file with --out, or redirect stdout")
+    try:
+        con = connect(_lake(), marts=get_settings().resolved_marts_path)
+    except duckdb.IOException as exc:  # dbt is writing the marts right now
+        _fail(f"cannot open the marts database: {exc}; retry when the dbt run has finished")
+
+    def views() -> str:
+        rows = con.execute("select view_name from duckdb_views() where not internal").fetchall()
+        names = [r[0] for r in rows]
+        return f"views available: {', '.join(sorted(names)) or 'none (run `xget demo` first)'}"
+
+    name = source.strip()
+    if re.fullmatch(r"\w+(/\w+)?", name):  # a table of the lake, not SQL
+        if not has_view(con, view_name(name)):
+            _fail(f"no table {name!r} in the lake\n{views()}")
+        query = f'select * from "{view_name(name)}"'
+    elif re.fullmatch(r"marts\.\w+", name):  # a dbt mart
+        query = f"select * from {name}"
+    else:
+        query = f"select * from ({name.rstrip(';')}\n) as q" if where or limit is not None else name
+    if where:
+        query += f" where {where}"
+    if limit is not None:
+        query += f" limit {limit}"
+    try:
+        rel = con.sql(query)
+        if rel is None:
+            _fail("the SQL returns no rows to export (use a query: select ..., from ..., show ...)")
+        reader = rel.to_arrow_reader(50_000)
+    except duckdb.Error as exc:
+        _fail(f"{exc}\n{views()}")
+    part = out.with_name(out.name + ".part") if out else None
+    try:
+        if out is None:
+            rows = write_export(reader, fmt.value, sys.stdout.buffer, ids_as_strings)
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with open(part, "wb") as fh:
+                rows = write_export(reader, fmt.value, fh, ids_as_strings)
+            os.replace(part, out)
+    except (ExportTooLarge, duckdb.Error) as exc:
+        _fail(str(exc))
+    finally:
+        if part is not None and part.exists():
+            part.unlink()
+    if out is not None:
+        err.print(f"{rows:,} rows written to {out}", highlight=False)
 
 
 @lake_app.command("tables")
@@ -378,10 +466,6 @@ def watch_remove(key: str) -> None:
     console.print(f"stopped watching {key}")
 
 
-if __name__ == "__main__":
-    app()
-
-
 @sentiment_app.command("score")
 def sentiment_score(
     model: str = typer.Option("current", help="current (the trained model), vader, transformers:<path or id>, "
@@ -456,3 +540,7 @@ def graph_export(
     out.parent.mkdir(parents=True, exist_ok=True)
     (nx.write_gexf if chosen == "gexf" else nx.write_graphml)(graph, str(out))
     console.print(f"{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges ({kind}) written to {out}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,86 @@
+"""``xget api`` (serve the REST/GraphQL API) and ``xget users`` (create the first admin, list users, keys)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+users_app = typer.Typer(help="Users of the serving API.", no_args_is_help=True)
+
+
+def _cli():
+    from xget_pipelines import cli
+
+    return cli
+
+
+def api(
+    host: str = typer.Option(None, help="Address to bind (default XGET_API_HOST, 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (default XGET_API_PORT, 8000)."),
+    workers: int = typer.Option(1, min=1, help="Worker processes."),
+) -> None:
+    """Serve the REST API (/v1, OpenAPI page at /docs) and GraphQL (/v1/graphql) until Ctrl-C."""
+    from xget_pipelines.serving.app import serve
+
+    serve(host, port, workers)
+
+
+@users_app.command("create-admin")
+def create_admin(
+    username: str = typer.Argument(..., help="Name of the admin."),
+    password: Optional[str] = typer.Option(None, help="Password (default: asked, hidden; or XGET_ADMIN_PASSWORD)."),
+    email: Optional[str] = typer.Option(None),
+) -> None:
+    """Create an admin user (the first one especially: admins create everyone else)."""
+    import os
+
+    from xget_pipelines.core.auth.users import UserError, create_user
+
+    cli = _cli()
+    password = password or os.environ.get("XGET_ADMIN_PASSWORD") or typer.prompt(
+        "password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_user(cli._engine(), username, password, "admin", email=email)
+    except UserError as exc:
+        cli._fail(str(exc))
+    cli.console.print(f"admin {user['username']} created (id {user['id']}); get a token with "
+                      "POST /v1/auth/token")
+
+
+@users_app.command("list")
+def list_users() -> None:
+    """Users with their role and status."""
+    from xget_pipelines.core.auth.users import list_users as all_users
+
+    cli = _cli()
+    rows = [(u["id"], u["username"], u["role"], u["status"], u["email"] or "") for u in all_users(cli._engine())]
+    cli._print_rows(["id", "username", "role", "status", "email"], rows, cli.OutputFormat.table)
+
+
+@users_app.command("create-key")
+def create_key(
+    username: str = typer.Argument(..., help="The user the key acts as."),
+    name: str = typer.Option(..., help="What uses the key."),
+    role: Optional[str] = typer.Option(None, help="A narrower role for the key (viewer, analyst, operator)."),
+    expires_in_days: Optional[int] = typer.Option(None, min=1),
+) -> None:
+    """Create an API key for a user and print it (once: it is stored hashed)."""
+    from sqlalchemy import select
+
+    from xget_pipelines.core.auth.keys import create_key as new_key
+    from xget_pipelines.core.auth.users import UserError
+    from xget_pipelines.core.db.models import User
+
+    cli = _cli()
+    engine = cli._engine()
+    with engine.connect() as conn:
+        user_id = conn.execute(select(User.id).where(User.username == username)).scalar_one_or_none()
+    if user_id is None:
+        cli._fail(f"no user {username!r} (see `xget users list`)")
+    try:
+        record, key = new_key(engine, user_id, name, role, expires_in_days)
+    except (UserError, ValueError) as exc:
+        cli._fail(str(exc))
+    cli.err.print(f"key {record['key_id']} for {username}; store it now, it is not shown again:")
+    print(key)
