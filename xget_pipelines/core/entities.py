@@ -23,6 +23,11 @@ stays small next to tweets (one row per user, not per tweet).
 
 Tombstones: tweets X answered as deleted or withheld (``cleaned/tombstones``) keep their last content and
 get ``tombstone`` (the reason) and ``tombstoned_at``; a later observation of the tweet clears them.
+
+Corrections (``cleaned/corrections``, ``core/corrections.py``): tweets a user supplied for the day are
+observations of it, seen when supplied (``via = 'supplied'``); after the tweets and tombstones, every
+correction of the tweets merged and of the day's corrected tweets is applied again (text/lang/... updates,
+soft deletes as ``tombstone = 'deleted_by_user'``, restores), so corrections outlive later observations.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import duckdb
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
+from xget_pipelines.core.corrections import CORRECTABLE, CORRECTIONS, USER_DELETED, fold, supplied_observations
 from xget_pipelines.core.lake.delta import Lake, sql_literal
 from xget_pipelines.core.x import schema
 
@@ -71,6 +77,7 @@ class MergeResult:
     inserted: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
     tombstoned: int = 0
+    corrected: int = 0  # entities/tweets rows a correction changed (core/corrections.py)
     versions: dict[str, int] = field(default_factory=dict)
     # The merge's cost: target files it read (after pruning), files it rewrote and the unchanged rows it
     # copied into them (delta-rs rewrites a touched file whole: there are no deletion vectors).
@@ -178,11 +185,22 @@ def merge_day(lake: Lake, day: dt.date) -> MergeResult:
     users = _cleaned(lake, "cleaned/users", day)
     tombstones = _cleaned(lake, "cleaned/tombstones", day)
     follows = _cleaned(lake, "cleaned/follows", day)
+    # Tweets users supplied for this day are observations of it too, seen when supplied (fetched_at =
+    # corrected_at): entities/tweets takes them like any other, and a later real observation replaces them.
+    # They add nothing to the metric histories (their counts were not observed).
+    corrections = lake.read(CORRECTIONS)  # small: one row per change a person made
+    observed = _with_supplied(tweets, supplied_observations(corrections, day))
     plans = []
+    merged_ids: list[int] = []
+    if observed is not None and observed.num_rows:
+        con.register("src", observed)
+        source = tweets_source(con, tombstones)
+        merged_ids = source["tweet_id"].to_pylist()
+        plans.append((TWEETS, source, ["created_date", "tweet_id"], ["created_date"],
+                      _entity_updates(TWEETS_SCHEMA, ("created_date",)), _FIRST_SEEN_ONLY))
+        con.unregister("src")
     if tweets is not None and tweets.num_rows:
         con.register("src", tweets)
-        plans.append((TWEETS, tweets_source(con, tombstones), ["created_date", "tweet_id"], ["created_date"],
-                      _entity_updates(TWEETS_SCHEMA, ("created_date",)), _FIRST_SEEN_ONLY))
         plans.append((TWEET_METRICS, metrics_source(con, "tweet_id", TWEET_METRIC_COLUMNS, TWEET_METRICS_SCHEMA),
                       ["observed_date", "tweet_id", "observed_at"], ["observed_date"], None, None))
         con.unregister("src")
@@ -208,11 +226,51 @@ def merge_day(lake: Lake, day: dt.date) -> MergeResult:
         result.rows_copied[table] = int(metrics.get("num_target_rows_copied", 0))
     if tombstones is not None and tombstones.num_rows and lake.table(TWEETS) is not None:
         result.tombstoned = _apply_tombstones(lake, con, tombstones)
+    # Corrections last, so they win over what this merge just wrote (a newer observation resets text and
+    # clears tombstones): all corrections of the tweets merged or tombstoned now, and of the tweets corrected
+    # for this day (which may have no observation today). Applying them again changes nothing.
+    if corrections is not None and corrections.num_rows and lake.table(TWEETS) is not None:
+        touched = merged_ids + (tombstones["tweet_id"].to_pylist() if tombstones is not None else [])
+        result.corrected = _apply_corrections(lake, fold(corrections, touched, day))
     for table in ENTITY_TABLES:
         version = lake.version(table)
         if version is not None:
             result.versions[table] = version
     return result
+
+
+def _with_supplied(tweets: pa.Table | None, supplied: pa.Table | None) -> pa.Table | None:
+    """The day's cleaned tweets plus the supplied records (both in the cleaned/tweets schema)."""
+    if supplied is None:
+        return tweets
+    if tweets is None or tweets.num_rows == 0:
+        return supplied
+    return pa.concat_tables([tweets.select(supplied.schema.names).cast(supplied.schema), supplied])
+
+
+def _apply_corrections(lake: Lake, folded: pa.Table) -> int:
+    """Apply the net corrections (one row per tweet, ``corrections.fold``) with one MERGE into entities/tweets:
+    a corrected field takes its value, a soft delete sets ``tombstone = 'deleted_by_user'`` (``tombstoned_at``
+    = when), a restore clears that tombstone (not X's). Only rows that would change are rewritten."""
+    if folded.num_rows == 0:
+        return 0
+    days = ", ".join(sql_literal(d) for d in sorted(set(folded["created_date"].to_pylist())))
+    deleted = sql_literal(USER_DELETED)
+    restored = f"(s.user_deleted = false AND t.tombstone = {deleted})"
+    updates = {c: f"coalesce(s.{c}, t.{c})" for c in CORRECTABLE}
+    updates["tombstone"] = f"CASE WHEN s.user_deleted = true THEN {deleted} WHEN {restored} THEN NULL " \
+                           "ELSE t.tombstone END"
+    updates["tombstoned_at"] = f"CASE WHEN s.user_deleted = true THEN s.deleted_at WHEN {restored} THEN NULL " \
+                               "ELSE t.tombstoned_at END"
+    # (DataFusion needs the parentheses around IS DISTINCT FROM inside AND/OR.)
+    changed = [f"(s.{c} IS NOT NULL AND (s.{c} IS DISTINCT FROM t.{c}))" for c in CORRECTABLE] + [
+        f"(s.user_deleted = true AND ((t.tombstone IS DISTINCT FROM {deleted}) OR "
+        "(t.tombstoned_at IS DISTINCT FROM s.deleted_at)))", restored]
+    metrics = (lake.table(TWEETS).merge(source=folded, source_alias="s", target_alias="t",
+                                        predicate=f"t.created_date IN ({days}) AND t.tweet_id = s.tweet_id")
+               .when_matched_update(updates=updates, predicate=" OR ".join(changed))
+               .execute())
+    return int(metrics.get("num_target_rows_updated", 0))
 
 
 def _apply_tombstones(lake: Lake, con: duckdb.DuckDBPyConnection, tombstones: pa.Table) -> int:
@@ -230,6 +288,8 @@ def _apply_tombstones(lake: Lake, con: duckdb.DuckDBPyConnection, tombstones: pa
                             target_alias="t")
                .when_matched_update(updates={"tombstone": "s.tombstone", "tombstoned_at": "s.tombstoned_at"},
                                     predicate="s.tombstoned_at > t.last_seen AND "
-                                              "(t.tombstoned_at IS NULL OR s.tombstoned_at > t.tombstoned_at)")
+                                              "(t.tombstoned_at IS NULL OR s.tombstoned_at > t.tombstoned_at) AND "
+                                              # a user's soft delete stays (corrections own it)
+                                              f"(t.tombstone IS NULL OR t.tombstone <> {sql_literal(USER_DELETED)})")
                .execute())
     return int(metrics.get("num_target_rows_updated", 0))

@@ -25,6 +25,7 @@ KNOWN_TABLES = (
     "cleaned/urls",
     "cleaned/tombstones",
     "cleaned/follows",
+    "cleaned/corrections",
     "entities/follows",
     "entities/tweets",
     "entities/users",
