@@ -18,6 +18,7 @@ from xget_pipelines.jobs import entities_job, marts_job, sentiment_training_job,
 from xget_pipelines.resources.environment import resources_for
 from xget_pipelines.sensors import (
     account_pool_health_sensor,
+    corrections_sensor,
     daily_ingest_schedule,
     hourly_ingest_schedule,
     scrape_task_sensor,
@@ -41,7 +42,7 @@ def defs() -> dg.Definitions:
                 *ops_assets],
         asset_checks=[*asset_checks, *quality_checks],
         jobs=[x_ingest_job, entities_job, marts_job, sentiment_training_job],
-        sensors=[watchlist_sensor, scrape_task_sensor, account_pool_health_sensor, freshness_sensor, automation_sensor],
+        sensors=[watchlist_sensor, scrape_task_sensor, corrections_sensor, account_pool_health_sensor, freshness_sensor, automation_sensor],
         schedules=[daily_ingest_schedule, hourly_ingest_schedule, pool_stats_schedule],
         resources=resources_for(get_settings()),
     )

@@ -1,6 +1,7 @@
+from xget_pipelines.sensors.corrections import corrections_sensor
 from xget_pipelines.sensors.pool_health import account_pool_health_sensor
 from xget_pipelines.sensors.tasks import scrape_task_sensor
 from xget_pipelines.sensors.watchlist import daily_ingest_schedule, hourly_ingest_schedule, watchlist_sensor
 
-__all__ = ["account_pool_health_sensor", "daily_ingest_schedule", "hourly_ingest_schedule", "scrape_task_sensor",
+__all__ = ["account_pool_health_sensor", "corrections_sensor", "daily_ingest_schedule", "hourly_ingest_schedule", "scrape_task_sensor",
            "watchlist_sensor"]

@@ -110,15 +110,19 @@ class TokenService:
     def refresh(self, refresh_token: str) -> TokenPair:
         claims = self._decode_own(refresh_token, "refresh")
         now = dt.datetime.now(dt.timezone.utc)
+        replayed = False
         with self.engine.begin() as conn:
             row = conn.execute(select(RefreshToken).where(RefreshToken.jti == claims["jti"])).first()
             if row is None:
                 raise AuthError("unknown refresh token: log in again")
-            if row.revoked_at is not None:  # replayed: someone else may hold the family; end it
+            if row.revoked_at is not None:  # replayed: someone else may hold the family; end it (committed)
                 conn.execute(update(RefreshToken).where(RefreshToken.family == row.family,
                                                         RefreshToken.revoked_at.is_(None)).values(revoked_at=now))
-                raise AuthError("refresh token already used: every session of this login is ended; log in again")
-            conn.execute(update(RefreshToken).where(RefreshToken.jti == row.jti).values(revoked_at=now))
+                replayed = True
+            else:
+                conn.execute(update(RefreshToken).where(RefreshToken.jti == row.jti).values(revoked_at=now))
+        if replayed:
+            raise AuthError("refresh token already used: every session of this login is ended; log in again")
         principal = active_principal(self.engine, int(claims["sub"]), "password")
         return self.issue(principal, family=claims["fam"])
 

@@ -89,6 +89,25 @@ def decode_cursor(cursor: str, arity: int) -> list:
     return values
 
 
+def cursor_id(value) -> int:
+    """An id out of a decoded cursor: a 64-bit integer, or BadQuery (a cursor this API did not issue)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise BadQuery("cursor is not one this API issued: pass next_cursor of the previous page", "cursor") from None
+    if not -(2**63) <= number < 2**63 or isinstance(value, bool):
+        raise BadQuery("cursor is not one this API issued: pass next_cursor of the previous page", "cursor")
+    return number
+
+
+def cursor_time(value) -> dt.datetime:
+    """A timestamp out of a decoded cursor (ISO 8601), or BadQuery."""
+    try:
+        return dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise BadQuery("cursor is not one this API issued: pass next_cursor of the previous page", "cursor") from None
+
+
 def snowflake_date(tweet_id: int) -> dt.date | None:
     """The UTC day a snowflake id was minted (None for ids older than snowflakes)."""
     ms = (tweet_id >> 22) + TWITTER_EPOCH_MS
@@ -158,11 +177,16 @@ class LakeReader:
         return dict(self._versions)
 
     def ping(self) -> dict[str, int]:
-        """Check the lake is readable now (for /readyz): re-list the tables and their versions."""
+        """Check the lake is readable now (for /readyz): list the tables, and every table this reader serves
+        must still open (a lake that lost its tables is not ready, an empty new lake is)."""
         try:
-            return {t: self.lake.version(t) for t in self.lake.list_tables()}
+            versions = {t: self.lake.version(t) for t in self.lake.list_tables()}
+            lost = sorted(t for t in self._versions if versions.get(t) is None)
         except Exception as exc:  # noqa: BLE001 - any storage error means not ready
             raise LakeUnavailable(f"cannot read the lake at {self.lake.uri}: {exc}") from exc
+        if lost:
+            raise LakeUnavailable(f"tables served before are gone from the lake at {self.lake.uri}: {', '.join(lost)}")
+        return versions
 
     def _query(self, sql: str, params: list | None = None) -> pa.Table:
         try:
@@ -179,7 +203,9 @@ class LakeReader:
     def resolve_user(self, user: str) -> int:
         """A user id from a numeric id, ``handle`` or ``@handle``."""
         text = user.strip().removeprefix("@")
-        if text.isdigit():
+        if text.isascii() and text.isdigit():  # str.isdigit() alone takes "²", which int() refuses
+            if not 0 < int(text) < 2**63:
+                raise BadQuery(f"user id {text[:30]} is not a positive 64-bit integer", "user")
             return int(text)
         if not text:
             raise BadQuery("empty user", "user")
@@ -233,8 +259,11 @@ class LakeReader:
             where.append("(t.like_count + t.retweet_count + t.reply_count + t.quote_count) >= ?")
             params.append(f.min_engagement)
         if f.watch_key:
-            where.append("t.tweet_id in (select tweet_id from cleaned_tweets where watch_key = ?)")
-            params.append(f.watch_key)
+            if self.has("cleaned/tweets"):
+                where.append("t.tweet_id in (select tweet_id from cleaned_tweets where watch_key = ?)")
+                params.append(f.watch_key)
+            else:  # nothing collected for any key yet (the view would not exist: a CatalogException)
+                where.append("false")
         return where
 
     def tweets(self, f: TweetFilter, limit: int = 50, cursor: str | None = None) -> Page:
@@ -245,11 +274,7 @@ class LakeReader:
         where = self._tweet_where(f, params)
         if cursor:
             created, tweet_id = decode_cursor(cursor, 2)
-            try:
-                at = dt.datetime.fromisoformat(created)
-                tweet_id = int(tweet_id)
-            except (TypeError, ValueError):
-                raise BadQuery("cursor is not one this API issued", "cursor") from None
+            at, tweet_id = cursor_time(created), cursor_id(tweet_id)
             where.append("t.created_date <= ?::date and (t.created_at < ? or (t.created_at = ? and t.tweet_id < ?))")
             params += [at.date(), at, at, tweet_id]
         users = "left join entities_users u on u.user_id = p.author_id and u.bucket = p.author_id % 16" \
@@ -410,7 +435,7 @@ class LakeReader:
         if cursor:
             (last,) = decode_cursor(cursor, 1)
             after = f"and f.{other} > ?"
-            params.append(int(last))
+            params.append(cursor_id(last))
         users = "left join entities_users u on u.user_id = f.{o} and u.bucket = f.{o} % 16".format(o=other) \
             if self.has("entities/users") else "left join (select null::bigint as user_id, null::varchar as username) u on false"
         rows = self._query(f"""
@@ -451,14 +476,14 @@ class LakeReader:
                                [task["watch_key"], days, task["watch_key"].lstrip("@")]).to_pylist()
             return Page(rows, None, list(rows[0]) if rows else [])
         if task["type"] == "FOLLOWERS":
-            if not self.has("cleaned/follows"):
+            if not self.has("cleaned/follows") or not self.has("cleaned/users"):
                 return Page([], None, ["follower_id", "followed_id"])
             params: list = [task["watch_key"], days]
             after = ""
             if cursor:
                 (last,) = decode_cursor(cursor, 1)
                 after = "and follower_id > ?"
-                params.append(int(last))
+                params.append(cursor_id(last))
             rows = self._query(f"""
                 select distinct f.follower_id, f.followed_id from cleaned_follows f
                 where f.watch_key = ? and f.day in (select unnest(?)) {after}
@@ -475,7 +500,7 @@ class LakeReader:
         """Tweets of (key, day) partitions of the cleaned layer, newest observation of each, newest first."""
         columns = ["tweet_id", "author_id", "created_at", "text", "lang", "like_count", "retweet_count",
                    "reply_count", "quote_count", "has_media", "fetched_at"]
-        if not self.has("cleaned/tweets"):
+        if not self.has("cleaned/tweets") or (author and not self.has("cleaned/users")):
             return Page([], None, columns)
         params: list = [watch_key, days]
         extra = ""
@@ -484,8 +509,9 @@ class LakeReader:
             params += [watch_key, author.lstrip("@")]
         if cursor:
             created, tweet_id = decode_cursor(cursor, 2)
+            cursor_time(created)  # a cursor this API issued names an ISO time (DuckDB casts the text)
             extra += " and (created_at < ?::timestamptz or (created_at = ?::timestamptz and tweet_id < ?))"
-            params += [created, created, int(tweet_id)]
+            params += [created, created, cursor_id(tweet_id)]
         rows = self._query(f"""
             select {', '.join(columns)} from cleaned_tweets
             where watch_key = ? and day in (select unnest(?)) and via = 'timeline' {extra}

@@ -1,0 +1,85 @@
+"""The FastAPI application: ``create_app()`` builds it from settings; ``xget api`` serves it with uvicorn.
+
+Layout: ``routes/`` holds one router per group of endpoints (auth and users, accounts, proxies, tasks,
+data, analytics, operations); ``graphql.py`` mounts ``/v1/graphql``; ``gateway.py`` the middleware;
+``errors.py`` the error shape. The OpenAPI page is ``/docs`` (schema at ``/openapi.json``).
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+
+from xget_pipelines.serving import errors
+from xget_pipelines.serving.gateway import GatewayMiddleware, IdempotencyMiddleware
+from xget_pipelines.serving.metrics import Metrics
+from xget_pipelines.serving.state import ServingState
+from xget_pipelines.settings import Settings, get_settings
+
+API_VERSION = "1"
+
+TAGS = [
+    {"name": "auth", "description": "Tokens (OAuth2 password, refresh, client credentials), registration, "
+                                    "your profile, preferences and API keys."},
+    {"name": "users", "description": "User management and the audit log (admin)."},
+    {"name": "accounts", "description": "The pool of X accounts (operator)."},
+    {"name": "proxies", "description": "The proxy pool (operator)."},
+    {"name": "tasks", "description": "Scrape tasks: each becomes Dagster runs of the x_ingest job."},
+    {"name": "data", "description": "Tweets from the lake: filters, cursor pages, search, exports, corrections."},
+    {"name": "analytics", "description": "Trends, sentiment, user profiles, similar users, the graph."},
+    {"name": "operations", "description": "Health, readiness and Prometheus metrics (no authentication)."},
+]
+
+
+def create_app(settings: Settings | None = None, state: ServingState | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    state = state or ServingState.build(settings)
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+
+    app = FastAPI(
+        title="XGet API", version=f"{API_VERSION}.0", lifespan=lifespan, openapi_tags=TAGS,
+        description="Collect and analyse X data: scrape tasks run on Dagster, data comes from the Delta lake. "
+                    "Authenticate with `POST /v1/auth/token` (OAuth2 password or client credentials) and send "
+                    "`Authorization: Bearer <token>`, or send an API key as `X-API-Key`.",
+    )
+    app.state.xget = state
+    app.state.metrics = metrics
+    metrics.add_pool_collector(state)
+    errors.install(app)
+
+    from xget_pipelines.serving.routes import accounts, analytics, auth, corrections, data, ops, proxies, tasks, users
+
+    for module in (auth, users, accounts, proxies, tasks, corrections, data, analytics):
+        app.include_router(module.router, prefix=f"/v{API_VERSION}")
+    app.include_router(ops.router)
+    from xget_pipelines.serving.graphql import graphql_router
+
+    app.include_router(graphql_router(), prefix=f"/v{API_VERSION}/graphql", tags=["graphql"])
+
+    # Middleware runs outside-in in the reverse order of adding: gateway (ids, metrics) outermost.
+    app.add_middleware(IdempotencyMiddleware, engine_factory=lambda: state.engine)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    origins = [o.strip() for o in settings.api_cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials="*" not in origins,
+                           allow_methods=["*"], allow_headers=["*"], expose_headers=["X-Request-ID", "Retry-After"])
+    app.add_middleware(GatewayMiddleware, metrics=metrics)
+    return app
+
+
+def serve(host: str | None = None, port: int | None = None, workers: int = 1) -> None:
+    import logging
+
+    import uvicorn
+
+    settings = get_settings()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    uvicorn.run("xget_pipelines.serving.app:create_app", factory=True, host=host or settings.api_host,
+                port=port or settings.api_port, workers=workers, log_level="info", access_log=False)

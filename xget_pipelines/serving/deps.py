@@ -1,0 +1,88 @@
+"""Authentication and permissions as FastAPI dependencies.
+
+Credentials: ``Authorization: Bearer <access token>`` (XGet's JWT or the OIDC provider's), or an API key
+as ``Authorization: Bearer xk_...`` or ``X-API-Key: xk_...``. Every authenticated request also takes a
+token from the principal's rate-limit bucket (429 with ``Retry-After`` when empty).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from pydantic import AfterValidator
+from starlette.concurrency import run_in_threadpool
+
+from xget_pipelines.core.auth.keys import PREFIX, authenticate_key
+from xget_pipelines.core.auth.permissions import Permission
+from xget_pipelines.core.auth.users import AuthError, Principal
+from xget_pipelines.serving.errors import ApiError
+from xget_pipelines.serving.state import ServingState, state
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
+
+
+UtcDateTime = Annotated[dt.datetime, AfterValidator(_utc)]
+"""A datetime of a response model: the control-plane DB keeps UTC, but SQLite hands back naive values; this
+makes every time the API returns carry its offset (RFC 3339 ``date-time``, as the OpenAPI document says)."""
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def principal_from(st: ServingState, bearer: str | None, api_key: str | None) -> Principal:
+    if api_key:
+        return authenticate_key(st.engine, api_key)
+    if not bearer:
+        raise _unauthorized("authentication required: send 'Authorization: Bearer <token>' (POST /v1/auth/token) "
+                            "or 'X-API-Key: <key>'")
+    if bearer.startswith(PREFIX):
+        return authenticate_key(st.engine, bearer)
+    return st.tokens.principal(bearer)
+
+
+async def current_principal(request: Request, bearer: str | None = Depends(oauth2),
+                            api_key: str | None = Depends(api_key_header)) -> Principal:
+    st = state(request)
+    try:
+        principal = await run_in_threadpool(principal_from, st, bearer, api_key)
+    except AuthError as exc:
+        raise _unauthorized(str(exc)) from exc
+    request.state.principal = principal.name
+    wait = st.limiter.take(principal.name)
+    if wait:
+        raise ApiError(429, "rate_limited", f"rate limit of {st.settings.api_rate_limit_per_minute} requests a "
+                       f"minute reached for {principal.name}; retry after the Retry-After seconds",
+                       headers={"Retry-After": st.limiter.retry_after(wait)})
+    return principal
+
+
+def require(permission: Permission):
+    """A dependency that lets the request through only if the principal's role grants ``permission``."""
+
+    async def check(principal: Principal = Depends(current_principal)) -> Principal:
+        if not principal.can(permission):
+            raise ApiError(403, "forbidden", f"role {principal.role!r} may not do this (needs {permission.value}); "
+                           "ask an admin for a role that grants it")
+        return principal
+
+    check.__name__ = f"require_{permission.name.lower()}"
+    return check
+
+
+def limit_anonymous(request: Request) -> None:
+    """Rate limit for unauthenticated endpoints (token, register) by client address."""
+    st = state(request)
+    client = request.client.host if request.client else "unknown"
+    wait = st.limiter.take(f"ip:{client}")
+    if wait:
+        raise ApiError(429, "rate_limited", "too many requests from this address; retry later",
+                       headers={"Retry-After": st.limiter.retry_after(wait)})

@@ -1,0 +1,238 @@
+"""Gateway behaviour as ASGI middleware: request ids, access logs, Prometheus request metrics, and
+idempotency keys on POST.
+
+- Every response carries ``X-Request-ID`` (the caller's, if it sent a sane one, else a new one); the access
+  log line and error bodies carry the same id.
+- Metrics are labelled by route template (``/v1/data/{tweet_id}``), never the raw path, so their number
+  stays bounded.
+- ``Idempotency-Key`` on a POST: the first request runs and its answer is stored (per credential and key);
+  a retry with the same key and body gets the stored answer without running again; the same key with a
+  different body is a 422; a retry while the first is still running is a 409.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import time
+import uuid
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from xget_pipelines.core.db.models import IdempotencyRecord
+from xget_pipelines.serving.metrics import Metrics
+
+log = logging.getLogger("xget.api.access")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+IDEMPOTENCY_TTL_S = 24 * 3600
+
+
+def _header(scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _template(route) -> str | None:
+    """A route's path as the OpenAPI document names it (``{proxy_id:int}`` is ``{proxy_id}`` there)."""
+    return getattr(route, "path_format", None) or getattr(route, "path", None)
+
+
+def _allowed_methods(scope) -> str | None:
+    """The methods of the path (the route template) a request landed on. Starlette answers a 405 from the
+    first route whose path matches, so ``Allow`` would name only that route's methods where one path has
+    several routes (``GET`` and ``POST /v1/me/keys``); RFC 9110 wants all of them. As in OpenAPI, a concrete
+    path wins over a templated one: ``/v1/accounts/status`` allows GET, not the methods of
+    ``/v1/accounts/{username}``."""
+    from starlette.routing import Match
+
+    routes = getattr(scope.get("app"), "routes", None)
+    if routes is None:
+        return None
+    try:  # FastAPI keeps included routers as branches; this walks them with their prefixes
+        from fastapi.routing import iter_route_contexts
+
+        candidates = iter_route_contexts(routes)
+    except ImportError:
+        candidates = routes
+    by_template: dict[str, set[str]] = {}
+    for route in candidates:
+        route_methods = getattr(route, "methods", None)
+        template = _template(route)
+        if not route_methods or template is None:
+            continue
+        try:
+            match, _ = route.matches(scope)
+        except Exception:  # noqa: BLE001 - a route that cannot say keeps its methods out of Allow
+            continue
+        if match is not Match.NONE:
+            by_template.setdefault(template, set()).update(route_methods)
+    if not by_template:
+        return None
+    template = min(by_template, key=lambda t: t.count("{"))  # the fewest parameters: the most concrete path
+    return ", ".join(sorted(by_template[template]))
+
+
+class GatewayMiddleware:
+    def __init__(self, app, metrics: Metrics):
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        given = _header(scope, b"x-request-id")
+        request_id = given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def send_wrapper(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                message.setdefault("headers", [])
+                headers = list(message["headers"])
+                if message["status"] == 405 and (allow := _allowed_methods(scope)):
+                    headers = [(k, v) for k, v in headers if k.lower() != b"allow"] + [(b"allow", allow.encode())]
+                message["headers"] = headers + [(b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            if scope["path"].startswith("/v1/") and template.startswith("/") and not template.startswith("/v1"):
+                template = "/v1" + template  # routers mounted under /v1 know their path without the prefix
+            self.metrics.observe(scope["method"], template, status["code"], elapsed)
+            log.info(json.dumps({"request_id": request_id, "method": scope["method"], "route": template,
+                                 "path": scope["path"], "status": status["code"], "ms": round(elapsed * 1000, 2),
+                                 "principal": scope["state"].get("principal")}))
+
+
+class IdempotencyMiddleware:
+    """Replays stored answers of POSTs sent with an ``Idempotency-Key`` (see the module docstring)."""
+
+    def __init__(self, app, engine_factory):
+        self.app = app
+        self.engine_factory = engine_factory
+
+    async def __call__(self, scope, receive, send):
+        key = _header(scope, b"idempotency-key") if scope["type"] == "http" and scope["method"] == "POST" else None
+        if not key:
+            return await self.app(scope, receive, send)
+        from starlette.concurrency import run_in_threadpool
+        from starlette.responses import JSONResponse
+
+        if len(key) > 128:
+            return await JSONResponse({"error": {"code": "invalid", "field": "Idempotency-Key",
+                                                 "message": "Idempotency-Key is at most 128 characters",
+                                                 "request_id": scope["state"].get("request_id")}},
+                                      422)(scope, receive, send)
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        credential = (_header(scope, b"authorization") or "") + "|" + (_header(scope, b"x-api-key") or "")
+        principal = hashlib.sha256(credential.encode()).hexdigest()[:32]
+        request_hash = hashlib.sha256(scope["path"].encode() + b"\0" + body).hexdigest()
+        engine = self.engine_factory()
+        outcome = await run_in_threadpool(_claim, engine, principal, key, request_hash)
+        if isinstance(outcome, tuple):
+            status, stored, content_type = outcome
+            headers = {"idempotent-replayed": "true", "content-type": content_type or "application/json"}
+            from starlette.responses import Response
+
+            return await Response(stored, status, headers=headers)(scope, receive, send)
+        if outcome == "mismatch":
+            return await JSONResponse({"error": {"code": "invalid", "field": "Idempotency-Key", "request_id":
+                                                 scope["state"].get("request_id"),
+                                                 "message": "this Idempotency-Key was used with a different "
+                                                            "request; use a new key for a new request"}},
+                                      422)(scope, receive, send)
+        if outcome == "in_progress":
+            return await JSONResponse({"error": {"code": "conflict", "field": "Idempotency-Key", "request_id":
+                                                 scope["state"].get("request_id"),
+                                                 "message": "a request with this Idempotency-Key is still running; "
+                                                            "retry in a moment"}},
+                                      409, headers={"Retry-After": "1"})(scope, receive, send)
+
+        sent = False
+
+        async def replay_receive():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        captured: dict = {"status": 500, "body": b"", "content_type": None}
+
+        async def capture_send(message):
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+                for k, v in message.get("headers", ()):
+                    if k.lower() == b"content-type":
+                        captured["content_type"] = v.decode("latin-1")
+            elif message["type"] == "http.response.body":
+                captured["body"] += message.get("body", b"")
+            await send(message)
+
+        try:
+            await self.app(scope, replay_receive, capture_send)
+        finally:
+            # Only answers that settle the request are kept; a 5xx or 429 may be retried for real.
+            keep = captured["status"] < 500 and captured["status"] != 429 and len(captured["body"]) < 1_000_000
+            await run_in_threadpool(_finish, engine, principal, key, captured if keep else None)
+
+
+def _claim(engine, principal: str, key: str, request_hash: str):
+    now = time.time()
+    import datetime as dt
+
+    with engine.begin() as conn:
+        row = conn.execute(select(IdempotencyRecord).where(IdempotencyRecord.principal == principal,
+                                                           IdempotencyRecord.key == key)).first()
+        if row is not None and (now - _ts(row.created_at)) > IDEMPOTENCY_TTL_S:
+            conn.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == row.id))
+            row = None
+        if row is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(IdempotencyRecord).values(
+                        principal=principal, key=key, request_hash=request_hash,
+                        created_at=dt.datetime.now(dt.timezone.utc)))
+                return "claimed"
+            except IntegrityError:
+                return "in_progress"
+        if row.request_hash != request_hash:
+            return "mismatch"
+        if row.status_code is None:
+            return "in_progress"
+        return row.status_code, (row.body or "").encode(), row.content_type
+
+
+def _finish(engine, principal: str, key: str, captured: dict | None) -> None:
+    with engine.begin() as conn:
+        where = (IdempotencyRecord.principal == principal, IdempotencyRecord.key == key)
+        if captured is None:
+            conn.execute(delete(IdempotencyRecord).where(*where))
+        else:
+            conn.execute(update(IdempotencyRecord).where(*where).values(
+                status_code=captured["status"], body=captured["body"].decode("utf-8", "replace"),
+                content_type=captured["content_type"]))
+
+
+def _ts(value) -> float:
+    import datetime as dt
+
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.timestamp()

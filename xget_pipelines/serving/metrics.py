@@ -1,0 +1,90 @@
+"""Prometheus metrics of the API (``/metrics``): requests and latencies by route template and status,
+and gauges of the pool read at scrape time (accounts by state, healthy proxies, tasks by state, lake
+table versions)."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+
+_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        self.requests = Counter("xget_api_requests_total", "API requests", ["method", "route", "status"],
+                                registry=self.registry)
+        self.latency = Histogram("xget_api_request_duration_seconds", "API request latency",
+                                 ["method", "route"], buckets=_BUCKETS, registry=self.registry)
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
+
+    def add_pool_collector(self, state) -> None:
+        self.registry.register(_PoolCollector(state))
+
+
+class _PoolCollector:
+    """Read the control plane when Prometheus scrapes (cached 5 s so a busy scraper costs little)."""
+
+    def __init__(self, state):
+        self.state = state
+        self._cache: tuple[float, list] = (0.0, [])
+
+    def collect(self):
+        now = time.monotonic()
+        if now - self._cache[0] < 5.0:
+            yield from self._cache[1]
+            return
+        families = []
+        try:
+            families = list(self._families())
+        except Exception:  # noqa: BLE001 - a DB outage must not break /metrics; the request metrics still serve
+            families = []
+        self._cache = (now, families)
+        yield from families
+
+    def _families(self):
+        from xget_pipelines.core.pools.health import pool_health, rate_limited
+        from xget_pipelines.core.pools.proxies import ProxyPool
+
+        health = pool_health(self.state.engine)
+        accounts = GaugeMetricFamily("xget_accounts", "X accounts by state", labels=["state"])
+        for key in ("total", "usable", "quarantined", "inactive"):
+            accounts.add_metric([key], float(getattr(health, key)))
+        yield accounts
+        reasons = GaugeMetricFamily("xget_accounts_out", "Accounts out of the pool by reason (suspended, locked...)",
+                                    labels=["reason"])
+        for reason, n in health.reasons.items():
+            reasons.add_metric([reason], float(n))
+        yield reasons
+        per_op = GaugeMetricFamily("xget_accounts_usable", "Accounts that can serve each X operation",
+                                   labels=["operation"])
+        for operation, n in health.operations.items():
+            per_op.add_metric([operation], float(n))
+        yield per_op
+        limited = GaugeMetricFamily("xget_accounts_rate_limited", "Accounts waiting for a window to reopen",
+                                    labels=["operation"])
+        for operation, n in rate_limited(self.state.engine).items():
+            limited.add_metric([operation], float(n))
+        yield limited
+        proxies = GaugeMetricFamily("xget_proxies", "Proxies by status", labels=["status"])
+        counts: dict[str, int] = {}
+        for proxy in ProxyPool(self.state.engine).list():
+            counts[proxy.status] = counts.get(proxy.status, 0) + 1
+        for status in ("ACTIVE", "INACTIVE", "CHECKING"):
+            proxies.add_metric([status], float(counts.get(status, 0)))
+        yield proxies
+        tasks = GaugeMetricFamily("xget_tasks", "Scrape tasks by state", labels=["state"])
+        task_counts = self.state.tasks.counts()
+        for status in ("CREATED", "PENDING", "RUNNING", "STOPPING", "STOPPED", "COMPLETED", "FAILED"):
+            tasks.add_metric([status], float(task_counts.get(status, 0)))
+        yield tasks
+        versions = GaugeMetricFamily("xget_lake_table_version", "Delta version of each lake table", labels=["table"])
+        for table, version in self.state.reader.versions().items():
+            versions.add_metric([table], float(version or 0))
+        yield versions

@@ -1,0 +1,199 @@
+"""The pool of X accounts (operators): list, create, change, delete, import, log in, pool status.
+Secrets go in (passwords, cookies, MFA secrets) and never come out: responses say only which are stored."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from xget_pipelines.core.auth.permissions import Permission
+from xget_pipelines.core.auth.users import Principal, audit
+from xget_pipelines.core.errors import XGetError
+from xget_pipelines.core.pools import accounts as core_accounts
+from xget_pipelines.core.pools.importing import parse_account_file
+from xget_pipelines.core.pools.secrets_config import configured_secret_box
+from xget_pipelines.serving.deps import require
+from xget_pipelines.serving.errors import ERROR_RESPONSES, ApiError
+from xget_pipelines.serving.state import state
+
+router = APIRouter(tags=["accounts"], responses=ERROR_RESPONSES)
+read_dep = require(Permission.ACCOUNTS_READ)
+write_dep = require(Permission.ACCOUNTS_WRITE)
+Username = Path(..., min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_]+$")
+
+
+class AccountIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_]+$")
+    password: str | None = Field(default=None, max_length=1024)
+    email: str | None = Field(default=None, max_length=320)
+    email_password: str | None = Field(default=None, max_length=1024)
+    mfa_secret: str | None = Field(default=None, max_length=256)
+    cookies: dict[str, str] | None = Field(default=None, description="e.g. {\"auth_token\": ..., \"ct0\": ...}")
+    login_method: Literal["TWITTER", "GOOGLE"] | None = None
+    user_agent: str | None = Field(default=None, max_length=512)
+    proxy_url: str | None = Field(default=None, max_length=512)
+
+
+class AccountPatch(BaseModel):
+    active: bool | None = Field(default=None, description="false takes the account out of the pool")
+    reason: str | None = Field(default=None, max_length=500, description="Why (when disabling)")
+    password: str | None = Field(default=None, max_length=1024)
+    email: str | None = Field(default=None, max_length=320)
+    email_password: str | None = Field(default=None, max_length=1024)
+    mfa_secret: str | None = Field(default=None, max_length=256)
+    cookies: dict[str, str] | None = None
+    login_method: Literal["TWITTER", "GOOGLE"] | None = None
+    user_agent: str | None = Field(default=None, max_length=512)
+
+
+class OperationOut(BaseModel):
+    operation: str
+    remaining: int | None
+    limit: int | None
+    reset_at: float | None
+    requests: int
+    errors: int
+    soft_bans: int
+
+
+class AccountOut(BaseModel):
+    username: str
+    email: str | None
+    login_method: str
+    active: bool
+    error: str | None
+    quarantined_until: float | None
+    proxy_id: int | None
+    has_password: bool
+    has_email_password: bool
+    has_mfa_secret: bool
+    has_cookies: bool
+    last_used: Any = None
+    created_at: Any = None
+    operations: list[OperationOut]
+
+
+class ImportOut(BaseModel):
+    created: int
+    updated: int
+    skipped: list[str]
+
+
+def _one(request: Request, username: str) -> dict:
+    found = core_accounts.account_views(state(request).engine, username)
+    if not found:
+        raise ApiError(404, "not_found", f"no account {username!r} (GET /v1/accounts lists them)")
+    return found[0]
+
+
+def _upsert(request: Request, record: core_accounts.AccountRecord, principal: Principal, action: str) -> None:
+    st = state(request)
+    core_accounts.upsert_accounts(st.engine, configured_secret_box(), [record])
+    with st.engine.begin() as conn:
+        audit(conn, principal.user_id, action, f"account:{record.username}")
+
+
+@router.get("/accounts", response_model=list[AccountOut], summary="Every account with its state and windows")
+async def list_accounts(request: Request, active: bool | None = None, _: Principal = Depends(read_dep)) -> list[dict]:
+    rows = await run_in_threadpool(core_accounts.account_views, state(request).engine)
+    return [r for r in rows if active is None or r["active"] == active]
+
+
+@router.get("/accounts/status", response_model=dict[str, Any], summary="Pool health: usable, quarantined, "
+            "inactive accounts (with reasons), per X operation")
+async def pool_status(request: Request, _: Principal = Depends(read_dep)) -> dict:
+    from xget_pipelines.core.pools.health import pool_health, rate_limited
+
+    st = state(request)
+    health = await run_in_threadpool(pool_health, st.engine)
+    return {**health.as_dict(), "rate_limited": await run_in_threadpool(rate_limited, st.engine)}
+
+
+@router.post("/accounts", status_code=201, response_model=AccountOut, summary="Add an account (or update it)")
+async def create_account(request: Request, body: AccountIn, principal: Principal = Depends(write_dep)) -> dict:
+    if not (body.cookies or body.password):
+        raise ApiError(422, "invalid", "an account needs a password (to log in) or cookies of a session", "password")
+    record = core_accounts.AccountRecord(**body.model_dump())
+    await run_in_threadpool(_upsert, request, record, principal, "account.create")
+    return await run_in_threadpool(_one, request, body.username)
+
+
+@router.post("/accounts/import", response_model=ImportOut, summary="Import accounts from a file's text "
+             "(twscrape lines, CSV or JSON); bad lines are listed, good ones imported")
+async def import_accounts(request: Request, body: str = Body(..., media_type="text/plain", min_length=1,
+                                                           max_length=20_000_000),
+                          format: Literal["lines", "csv", "json"] = "lines",
+                          columns: str = Query("username:password:email:email_password:mfa_secret", max_length=300),
+                          login_method: Literal["TWITTER", "GOOGLE"] = "TWITTER",
+                          principal: Principal = Depends(write_dep)) -> dict:
+    st = state(request)
+    try:
+        parsed = parse_account_file(body, format, columns, login_method)
+    except ValueError as exc:
+        raise ApiError(422, "invalid", str(exc), "body") from exc
+    result = await run_in_threadpool(core_accounts.upsert_accounts, st.engine, configured_secret_box(), parsed.records)
+    with st.engine.begin() as conn:
+        audit(conn, principal.user_id, "account.import", "accounts", {"created": result.created,
+                                                                       "updated": result.updated})
+    return {"created": result.created, "updated": result.updated, "skipped": [str(e) for e in parsed.errors]}
+
+
+@router.get("/accounts/{username}", response_model=AccountOut, summary="One account")
+async def get_account(request: Request, username: str = Username, _: Principal = Depends(read_dep)) -> dict:
+    return await run_in_threadpool(_one, request, username)
+
+
+@router.patch("/accounts/{username}", response_model=AccountOut, summary="Enable/disable an account or change "
+              "its credentials")
+async def update_account(request: Request, body: AccountPatch, username: str = Username,
+                         principal: Principal = Depends(write_dep)) -> dict:
+    from xget_pipelines.core.pools.lease import AccountPool
+
+    await run_in_threadpool(_one, request, username)
+    secrets = body.model_dump(exclude={"active", "reason"}, exclude_none=True)
+    if secrets:
+        await run_in_threadpool(_upsert, request, core_accounts.AccountRecord(username=username, **secrets),
+                                principal, "account.update")
+    if body.active is not None:
+        pool = AccountPool(state(request).engine)
+        await run_in_threadpool(pool.set_active, username, body.active, body.reason or "disabled over the API")
+        with state(request).engine.begin() as conn:
+            audit(conn, principal.user_id, "account.enable" if body.active else "account.disable",
+                  f"account:{username}", {"reason": body.reason})
+    return await run_in_threadpool(_one, request, username)
+
+
+@router.delete("/accounts/{username}", status_code=204, summary="Remove an account from the pool")
+async def delete_account(request: Request, username: str = Username, principal: Principal = Depends(write_dep)) -> None:
+    if not await run_in_threadpool(core_accounts.delete_account, state(request).engine, username):
+        raise ApiError(404, "not_found", f"no account {username!r}")
+    with state(request).engine.begin() as conn:
+        audit(conn, principal.user_id, "account.delete", f"account:{username}")
+
+
+class LoginIn(BaseModel):
+    email_code: str | None = Field(default=None, max_length=32, description="A code X emailed (default: read the "
+                                   "mailbox over IMAP)")
+
+
+@router.post("/accounts/{username}/login", response_model=AccountOut, summary="Log the account in (X password "
+             "flow or Google) and store the new session")
+async def login(request: Request, username: str = Username, body: LoginIn | None = None,
+                principal: Principal = Depends(write_dep)) -> dict:
+    from xget_pipelines.core.pools.login import login_account
+
+    st = state(request)
+    await run_in_threadpool(_one, request, username)
+    code = body.email_code if body else None
+    try:
+        await run_in_threadpool(login_account, st.engine, st.settings.resolved_login_url, username,
+                                (lambda: code) if code else None)
+    except XGetError as exc:
+        raise ApiError(422, "login_failed", str(exc)) from exc
+    finally:
+        with st.engine.begin() as conn:
+            audit(conn, principal.user_id, "account.login", f"account:{username}")
+    return await run_in_threadpool(_one, request, username)

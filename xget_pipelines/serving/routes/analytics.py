@@ -1,0 +1,132 @@
+"""Analytics from the lake: trends, sentiment, users, profiles, similar users, the graph."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from xget_pipelines.core.auth.permissions import Permission
+from xget_pipelines.core.auth.users import Principal
+from xget_pipelines.core.lake.query import BadQuery
+from xget_pipelines.serving.deps import require
+from xget_pipelines.serving.errors import ERROR_RESPONSES
+from xget_pipelines.serving.export import export_response
+from xget_pipelines.serving.routes.data import EXPORT_RESPONSES, _aware
+from xget_pipelines.serving.state import state
+
+router = APIRouter(tags=["analytics"], responses=ERROR_RESPONSES)
+read_dep = require(Permission.ANALYTICS_READ)
+UserRef = Path(..., min_length=1, max_length=64, description="Numeric user id, handle or @handle")
+
+
+class Trend(BaseModel):
+    name: str
+    count: int
+    peak_z: float | None
+    peak_bucket: dt.datetime | None
+    burst: bool | None
+    burst_buckets: int
+
+
+class Items(BaseModel):
+    items: list[dict[str, Any]]
+    next_cursor: str | None = None
+
+
+def _window(since: dt.datetime | None, until: dt.datetime | None, default_days: int) -> tuple[dt.datetime, dt.datetime]:
+    until = _aware(until, "until") or dt.datetime.now(dt.timezone.utc)
+    since = _aware(since, "since") or until - dt.timedelta(days=default_days)
+    if since >= until:
+        raise BadQuery("since must be before until", "since")
+    if (until - since).days > 366:
+        raise BadQuery("a window spans at most 366 days", "since")
+    return since, until
+
+
+@router.get("/trends", response_model=list[Trend], summary="Top hashtags (or watchlist keys) of a window, with "
+            "their peak burst score")
+async def trends(request: Request, since: dt.datetime | None = None, until: dt.datetime | None = None,
+                 scope: str = Query("global", max_length=256, description="global or a watchlist key"),
+                 kind: Literal["hashtag", "volume"] = "hashtag", bursts_only: bool = False,
+                 limit: int = Query(50, ge=1, le=1000), _: Principal = Depends(read_dep)) -> list[dict]:
+    since, until = _window(since, until, 1)
+    return await run_in_threadpool(state(request).reader.trends, since, until, scope, kind, bursts_only, limit)
+
+
+@router.get("/trends/{name}", response_model=Items, summary="One term's buckets: count, baseline, burst score")
+async def trend_series(request: Request, name: str = Path(..., min_length=1, max_length=256),
+                       since: dt.datetime | None = None, until: dt.datetime | None = None,
+                       scope: str = Query("global", max_length=256), kind: Literal["hashtag", "volume"] = "hashtag",
+                       _: Principal = Depends(read_dep)) -> dict:
+    since, until = _window(since, until, 7)
+    rows = await run_in_threadpool(state(request).reader.trend_series, name, since, until, scope, kind)
+    return {"items": rows}
+
+
+@router.get("/sentiment", response_model=Items | list[dict[str, Any]], responses=EXPORT_RESPONSES,
+            summary="Daily sentiment per watchlist key (format= downloads it)")
+async def sentiment(request: Request, watch_key: str | None = Query(None, max_length=256),
+                    since: dt.date | None = None, until: dt.date | None = None,
+                    format: Literal["json", "ndjson", "csv", "parquet", "xlsx"] | None = None,
+                    _: Principal = Depends(read_dep)):
+    if since and until and since > until:
+        raise BadQuery("since must not be after until", "since")
+    rows = await run_in_threadpool(state(request).reader.sentiment, watch_key, since, until)
+    if format:
+        import pyarrow as pa
+
+        table = pa.Table.from_pylist(rows)
+        return export_response(pa.RecordBatchReader.from_batches(table.schema, table.to_batches()), format,
+                               "sentiment")
+    return {"items": rows}
+
+
+@router.get("/users/{user}", response_model=dict[str, Any], summary="A user as last observed")
+async def user(request: Request, user: str = UserRef, _: Principal = Depends(read_dep)) -> dict:
+    return await run_in_threadpool(state(request).reader.user, user)
+
+
+@router.get("/users/{user}/profile", response_model=dict[str, Any], summary="A user's profile: activity, topics, "
+            "sentiment, engagement, influence, bot signals")
+async def profile(request: Request, user: str = UserRef, _: Principal = Depends(read_dep)) -> dict:
+    return await run_in_threadpool(state(request).reader.profile, user)
+
+
+@router.get("/users/{user}/similar", response_model=Items, summary="The most similar users (tweet embeddings)")
+async def similar(request: Request, user: str = UserRef, limit: int = Query(5, ge=1, le=50),
+                  _: Principal = Depends(read_dep)) -> dict:
+    return {"items": await run_in_threadpool(state(request).reader.similar, user, limit)}
+
+
+@router.get("/users/{user}/tweets", response_model=Items, summary="A user's tweets, newest first")
+async def user_tweets(request: Request, user: str = UserRef, cursor: str | None = Query(None, max_length=512),
+                      limit: int = Query(50, ge=1, le=1000), _: Principal = Depends(read_dep)) -> dict:
+    from xget_pipelines.core.lake.query import TweetFilter
+
+    page = await run_in_threadpool(state(request).reader.tweets, TweetFilter(user=user), limit, cursor)
+    return {"items": page.rows, "next_cursor": page.next_cursor}
+
+
+@router.get("/graph/top", response_model=Items, summary="Most central users of the mention or follow graph")
+async def graph_top(request: Request, graph: Literal["mention", "follow"] = "mention",
+                    order: Literal["pagerank", "in_degree", "out_degree", "weighted_in", "weighted_out"] = "pagerank",
+                    limit: int = Query(50, ge=1, le=1000), _: Principal = Depends(read_dep)) -> dict:
+    return {"items": await run_in_threadpool(state(request).reader.graph_top, graph, limit, order)}
+
+
+@router.get("/graph/{user}/followers", response_model=Items, summary="A user's collected followers")
+async def followers(request: Request, user: str = UserRef, cursor: str | None = Query(None, max_length=512),
+                    limit: int = Query(100, ge=1, le=1000), _: Principal = Depends(read_dep)) -> dict:
+    page = await run_in_threadpool(state(request).reader.neighbors, user, "followers", limit, cursor)
+    return {"items": page.rows, "next_cursor": page.next_cursor}
+
+
+@router.get("/graph/{user}/following", response_model=Items, summary="The accounts a user follows (collected)")
+async def following(request: Request, user: str = UserRef, cursor: str | None = Query(None, max_length=512),
+                    limit: int = Query(100, ge=1, le=1000), _: Principal = Depends(read_dep)) -> dict:
+    page = await run_in_threadpool(state(request).reader.neighbors, user, "following", limit, cursor)
+    return {"items": page.rows, "next_cursor": page.next_cursor}

@@ -1,0 +1,123 @@
+"""Tweets from the lake: filtered lists with cursor pages, search, one tweet, exports.
+
+Writes (records a user supplies, corrections, soft deletes) are in ``corrections.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from xget_pipelines.core.auth.permissions import Permission
+from xget_pipelines.core.auth.users import Principal
+from xget_pipelines.core.lake.query import BadQuery, TweetFilter
+from xget_pipelines.serving.deps import require
+from xget_pipelines.serving.errors import ERROR_RESPONSES
+from xget_pipelines.serving.export import MEDIA_TYPES, export_response
+from xget_pipelines.serving.routes.corrections import TweetIdRoute
+from xget_pipelines.serving.state import state
+
+router = APIRouter(tags=["data"], responses=ERROR_RESPONSES)
+read_dep = require(Permission.DATA_READ)
+Format = Literal["json", "ndjson", "csv", "parquet", "xlsx"]
+
+
+def _export_content() -> dict:
+    content = {}
+    for fmt, media_type in MEDIA_TYPES.items():
+        if fmt != "json":  # JSON is the page model, or with format=json an array of rows (the response_model)
+            binary = fmt in ("parquet", "xlsx")
+            content[media_type.split(";")[0]] = {"schema": {"type": "string"} | ({"format": "binary"} if binary else {})}
+    return content
+
+
+EXPORT_RESPONSES = {200: {"description": "A page; with format= every match as a download (format=json: an array "
+                                         "of rows)", "content": _export_content()}}
+"""``responses=`` of endpoints with ``format=`` exports: the file types they may answer with."""
+
+
+class TweetPage(BaseModel):
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    backend: str | None = None
+
+
+def _aware(value: dt.datetime | None, field: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    if value.year < 2006 or value.year > 2100:
+        raise BadQuery(f"{field} {value.isoformat()} is outside 2006-2100", field)
+    return value
+
+
+def tweet_filter(
+    term: str | None = Query(None, max_length=500, description="Every word must occur in the text"),
+    user: str | None = Query(None, max_length=64, description="Author: @handle, handle or numeric id"),
+    since: dt.datetime | None = Query(None, description="Created at or after (ISO 8601; UTC if no zone)"),
+    until: dt.datetime | None = Query(None, description="Created before"),
+    lang: str | None = Query(None, min_length=2, max_length=8, pattern=r"^[A-Za-z-]+$"),
+    has_media: bool | None = Query(None),
+    min_engagement: int | None = Query(None, ge=0, le=10**12, description="likes + retweets + replies + quotes"),
+    watch_key: str | None = Query(None, max_length=256, description="Only tweets collected for this watchlist key"),
+) -> TweetFilter:
+    since, until = _aware(since, "since"), _aware(until, "until")
+    if since and until and since >= until:
+        raise BadQuery("since must be before until", "since")
+    return TweetFilter(term=term or None, user=user, since=since, until=until, lang=lang, has_media=has_media,
+                       min_engagement=min_engagement, watch_key=watch_key)
+
+
+def _exported(request: Request, f: TweetFilter, fmt: str, stem: str, ids_as_strings: bool):
+    reader = state(request).reader.stream_tweets(f)
+    return export_response(reader, fmt, stem, ids_as_strings=ids_as_strings)
+
+
+@router.get("/data", response_model=TweetPage | list[dict[str, Any]],
+            summary="Tweets, newest first, with filters and cursor pages; format= streams every match as a file",
+            responses=EXPORT_RESPONSES)
+async def list_data(request: Request, _: Principal = Depends(read_dep), f: TweetFilter = Depends(tweet_filter),
+                    cursor: str | None = Query(None, max_length=512),
+                    limit: int = Query(50, ge=1, le=1000),
+                    format: Format | None = Query(None, description="json, ndjson, csv, parquet or xlsx: all matches"),
+                    ids_as_strings: bool = Query(False, description="Render ids as strings (JavaScript clients)")):
+    if format:
+        return await run_in_threadpool(_exported, request, f, format, "tweets", ids_as_strings)
+    page = await run_in_threadpool(state(request).reader.tweets, f, limit, cursor)
+    return {"items": page.rows, "next_cursor": page.next_cursor}
+
+
+@router.get("/data/search", response_model=TweetPage | list[dict[str, Any]],
+            summary="Full-text search (the search index when configured, else the lake; X-Search-Backend says "
+            "which answered)", responses=EXPORT_RESPONSES)
+async def search(request: Request, response: Response, _: Principal = Depends(read_dep),
+                 q: str = Query(..., min_length=1, max_length=500, description="Words that must all occur"),
+                 f: TweetFilter = Depends(tweet_filter), cursor: str | None = Query(None, max_length=512),
+                 limit: int = Query(50, ge=1, le=1000), format: Format | None = Query(None),
+                 ids_as_strings: bool = Query(False)):
+    if not q.strip():
+        raise BadQuery("q is empty: give words to search for", "q")
+    f.term = " ".join(filter(None, [q, f.term]))
+    if format:
+        return await run_in_threadpool(_exported, request, f, format, "search", ids_as_strings)
+    page, backend = await run_in_threadpool(state(request).search.search, f, limit, cursor)
+    response.headers["X-Search-Backend"] = backend.split(" ")[0]
+    return {"items": page.rows, "next_cursor": page.next_cursor, "backend": backend}
+
+
+async def get_tweet(request: Request, tweet_id: int = Path(..., ge=1, le=2**63 - 1, description="A positive "
+                                                           "64-bit tweet id"),
+                    _: Principal = Depends(read_dep)) -> dict:
+    return await run_in_threadpool(state(request).reader.tweet, tweet_id)
+
+
+# The route class of corrections' /data/{tweet_id} routes: GET /v1/data/batch is a 405 (only POST is served
+# there), not a 422 about tweet_id.
+router.add_api_route("/data/{tweet_id}", get_tweet, methods=["GET"], route_class_override=TweetIdRoute,
+                     response_model=dict[str, Any],
+                     summary="One tweet with its author, hashtags, mentions and sentiment")

@@ -1,0 +1,187 @@
+"""Scrape tasks: create, list, get, update, delete, start, stop, status, results.
+
+A task is recorded here; the ``scrape_task_sensor`` turns it into Dagster runs of the ``x_ingest`` job
+(one per day, tagged ``xget/task_id``) and reports their state back. Analysts see and manage their own
+tasks; operators and admins everyone's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from xget_pipelines.core.auth.permissions import Permission
+from xget_pipelines.core.auth.users import Principal
+from xget_pipelines.core.tasks import TaskError, TaskStatus, TaskType, build_spec
+from xget_pipelines.serving.deps import UtcDateTime, require
+from xget_pipelines.serving.errors import ERROR_RESPONSES
+from xget_pipelines.serving.export import FORMATS, export_response
+from xget_pipelines.serving.routes.data import EXPORT_RESPONSES
+from xget_pipelines.serving.state import state
+
+router = APIRouter(tags=["tasks"], responses=ERROR_RESPONSES)
+reader_dep = require(Permission.TASKS_READ)
+writer_dep = require(Permission.TASKS_WRITE)
+
+
+class TaskIn(BaseModel):
+    type: TaskType = Field(description="USER_INFO, USER_TWEETS, SEARCH, TOPIC or FOLLOWERS")
+    target: str = Field(min_length=1, max_length=200, description="@handle, a search, or a topic/hashtag")
+    since: dt.date | None = Field(default=None, description="First day (UTC); default: until")
+    until: dt.date | None = Field(default=None, description="Last day, inclusive (UTC); default: today")
+    params: dict[str, Any] = Field(default_factory=dict, description="Free-form labels kept with the task")
+    start: bool = Field(default=True, description="Start at once (false: CREATED, start later)")
+
+
+class TaskPatch(BaseModel):
+    type: TaskType | None = None
+    target: str | None = Field(default=None, min_length=1, max_length=200)
+    since: dt.date | None = None
+    until: dt.date | None = None
+    params: dict[str, Any] | None = None
+
+
+class RunOut(BaseModel):
+    day: str
+    run_id: str | None = None
+    status: str | None = None
+    run_key: str | None = None
+    url: str | None = None
+
+
+class TaskOut(BaseModel):
+    id: str
+    type: str
+    target: str
+    watch_key: str
+    since: str
+    until: str
+    params: dict[str, Any]
+    status: str
+    progress: float
+    result_count: int | None
+    error: str | None
+    attempt: int
+    runs: list[RunOut]
+    created_by: int | None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+    started_at: UtcDateTime | None
+    finished_at: UtcDateTime | None
+
+
+class TaskList(BaseModel):
+    items: list[TaskOut]
+    next_cursor: str | None
+
+
+class TaskStatusOut(BaseModel):
+    id: str
+    status: str
+    progress: float
+    result_count: int | None
+    error: str | None
+    runs: list[RunOut]
+
+
+class ResultsOut(BaseModel):
+    task_id: str
+    status: str
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def _owner(principal: Principal) -> int | None:
+    return None if principal.can(Permission.TASKS_ADMIN) else principal.user_id
+
+
+def _first_day(request: Request) -> dt.date:
+    return dt.date.fromisoformat(state(request).settings.partitions_start_date)
+
+
+@router.post("/tasks", status_code=201, response_model=TaskOut, summary="Create a scrape task (started by default)")
+async def create_task(request: Request, body: TaskIn, principal: Principal = Depends(writer_dep)) -> dict:
+    spec = build_spec(body.type.value, body.target, body.since, body.until, _first_day(request))
+    return await run_in_threadpool(state(request).tasks.create, spec, principal.user_id, body.params, body.start)
+
+
+@router.get("/tasks", response_model=TaskList, summary="Tasks, newest first (yours; everyone's for operators)")
+async def list_tasks(request: Request, status: TaskStatus | None = None, type: TaskType | None = None,
+                     cursor: str | None = Query(None, max_length=64), limit: int = Query(50, ge=1, le=500),
+                     principal: Principal = Depends(reader_dep)) -> dict:
+    items = await run_in_threadpool(state(request).tasks.list, _owner(principal), status and status.value,
+                                    type and type.value, cursor, limit + 1)
+    return {"items": items[:limit], "next_cursor": items[limit - 1]["id"] if len(items) > limit else None}
+
+
+@router.get("/tasks/{task_id}", response_model=TaskOut, summary="One task")
+async def get_task(request: Request, task_id: str, principal: Principal = Depends(reader_dep)) -> dict:
+    return await run_in_threadpool(state(request).tasks.get, task_id, _owner(principal))
+
+
+@router.patch("/tasks/{task_id}", response_model=TaskOut, summary="Change a task that has not started")
+async def update_task(request: Request, task_id: str, body: TaskPatch, principal: Principal = Depends(writer_dep)) -> dict:
+    st = state(request)
+    current = await run_in_threadpool(st.tasks.get, task_id, _owner(principal))
+    spec = None
+    if any(v is not None for v in (body.type, body.target, body.since, body.until)):
+        spec = build_spec((body.type or TaskType(current["type"])).value, body.target or current["target"],
+                          body.since or (None if body.type else dt.date.fromisoformat(current["since"])),
+                          body.until or (None if body.type else dt.date.fromisoformat(current["until"])),
+                          _first_day(request))
+    return await run_in_threadpool(st.tasks.update, task_id, spec, body.params, _owner(principal), principal.user_id)
+
+
+@router.delete("/tasks/{task_id}", status_code=204, summary="Delete a task that is not running")
+async def delete_task(request: Request, task_id: str, principal: Principal = Depends(writer_dep)) -> None:
+    await run_in_threadpool(state(request).tasks.delete, task_id, _owner(principal), principal.user_id)
+
+
+@router.post("/tasks/{task_id}/start", response_model=TaskOut, summary="Start (or re-run) a task")
+async def start_task(request: Request, task_id: str, principal: Principal = Depends(writer_dep)) -> dict:
+    return await run_in_threadpool(state(request).tasks.start, task_id, _owner(principal), principal.user_id)
+
+
+@router.post("/tasks/{task_id}/stop", response_model=TaskOut, summary="Stop a task (its runs are terminated)")
+async def stop_task(request: Request, task_id: str, principal: Principal = Depends(writer_dep)) -> dict:
+    return await run_in_threadpool(state(request).tasks.stop, task_id, _owner(principal), principal.user_id)
+
+
+@router.get("/tasks/{task_id}/status", response_model=TaskStatusOut, summary="State, progress and runs of a task")
+async def task_status(request: Request, task_id: str, principal: Principal = Depends(reader_dep)) -> dict:
+    return await run_in_threadpool(state(request).tasks.get, task_id, _owner(principal))
+
+
+@router.get("/tasks/{task_id}/results", response_model=ResultsOut | list[dict[str, Any]],
+            summary="What the task collected, from the lake (tweets, the profile, or follower edges)",
+            responses=EXPORT_RESPONSES)
+async def task_results(request: Request, task_id: str, cursor: str | None = Query(None, max_length=512),
+                       limit: int = Query(100, ge=1, le=1000),
+                       format: Literal["json", "ndjson", "csv", "parquet", "xlsx"] | None = Query(
+                           None, description=f"Stream every result as a file: {', '.join(FORMATS)}"),
+                       principal: Principal = Depends(reader_dep)):
+    st = state(request)
+    task = await run_in_threadpool(st.tasks.get, task_id, _owner(principal))
+    if task["status"] in (TaskStatus.CREATED.value,):
+        raise TaskError(f"task {task_id} has not started: POST /v1/tasks/{task_id}/start", "status", 409)
+    if format:
+        import pyarrow as pa
+
+        def all_rows():
+            rows, cursor_ = [], None
+            while True:
+                page = st.reader.task_results(task, 10_000, cursor_)
+                rows += page.rows
+                if page.next_cursor is None:
+                    return pa.Table.from_pylist(rows) if rows else pa.table({c: [] for c in page.columns})
+                cursor_ = page.next_cursor
+
+        table = await run_in_threadpool(all_rows)
+        return export_response(pa.RecordBatchReader.from_batches(table.schema, table.to_batches(50_000)),
+                               format, f"task-{task_id}")
+    page = await run_in_threadpool(st.reader.task_results, task, limit, cursor)
+    return {"task_id": task_id, "status": task["status"], "items": page.rows, "next_cursor": page.next_cursor}

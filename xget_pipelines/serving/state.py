@@ -1,0 +1,48 @@
+"""What the application holds for its lifetime: settings, the DB engine, the lake reader, the token
+service, the task store, the rate limiter, the search backend. Built once by ``create_app``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+from sqlalchemy import Engine
+
+from xget_pipelines.core.auth.tokens import OidcConfig, TokenService, load_or_create_signing_key
+from xget_pipelines.core.db.engine import get_engine
+from xget_pipelines.core.lake.delta import Lake
+from xget_pipelines.core.lake.query import LakeReader
+from xget_pipelines.core.tasks import TaskStore
+from xget_pipelines.serving.limits import RateLimiter
+from xget_pipelines.serving.search import SearchService
+from xget_pipelines.settings import Settings
+
+
+@dataclass
+class ServingState:
+    settings: Settings
+    engine: Engine
+    lake: Lake
+    reader: LakeReader
+    tokens: TokenService
+    tasks: TaskStore
+    limiter: RateLimiter
+    search: SearchService
+
+    @classmethod
+    def build(cls, settings: Settings) -> ServingState:
+        engine = get_engine(settings.resolved_database_url)
+        lake = Lake(settings.resolved_lake_uri, settings.lake_storage_options)
+        reader = LakeReader(lake, str(settings.resolved_marts_path), refresh_s=settings.api_lake_refresh_s)
+        key = settings.jwt_secret.get_secret_value() if settings.jwt_secret else \
+            load_or_create_signing_key(settings.home / "jwt.key")
+        oidc = OidcConfig(settings.oidc_issuer, settings.oidc_audience, settings.oidc_jwks_url,
+                          settings.oidc_role_claim, settings.oidc_default_role) if settings.oidc_issuer else None
+        tokens = TokenService(engine, key, settings.api_access_token_ttl_s, settings.api_refresh_token_ttl_s, oidc)
+        return cls(settings, engine, lake, reader, tokens, TaskStore(engine),
+                   RateLimiter(settings.api_rate_limit_per_minute, settings.api_rate_limit_burst),
+                   SearchService(reader, settings.search_url, settings.search_index))
+
+
+def state(request: Request) -> ServingState:
+    return request.app.state.xget
