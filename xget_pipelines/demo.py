@@ -3,8 +3,10 @@
 Starts the emulator with the demo world and three real local proxies (HTTP, HTTP with basic auth,
 SOCKS5 with a user) that the accounts bind to, registers its accounts in the pool, puts a watchlist the
 world has plenty of data for on the control plane, runs the ``x_ingest`` job for every (day, key)
-partition on a persistent Dagster instance (so the runs show in the UI), prints a summary of the lake
-and, unless told not to, serves the Dagster UI until Ctrl-C.
+partition on a persistent Dagster instance (so the runs show in the UI), prints a summary of the lake,
+creates the API's ``admin`` user (password in ``.xget/demo/admin-password``) and, unless told not to,
+serves the Dagster UI (webserver and daemon) and the API until Ctrl-C, creating one scrape task over the
+API to show it run in Dagster and its results come back.
 """
 
 from __future__ import annotations
@@ -203,8 +205,9 @@ def run_demo(console: Console, *, serve_ui: bool = True, days: int | None = None
             console.print(f"[red]{len(failed)} partitions failed[/]: {', '.join(failed[:10])} — see the runs in the UI")
             raise SystemExit(1)
         console.print('try: xget sql "select * from marts.daily_volume_per_term order by day desc limit 10"')
+        password_file = demo_admin(engine, settings.home / "demo")
         if serve_ui:
-            _serve_ui(console, home)
+            _serve(console, home, settings, password_file, keys[0])
     finally:
         for server in proxies:
             server.stop()
@@ -253,21 +256,81 @@ def _summary(console: Console, lake, con) -> None:
     console.print(f"entities: {merged[0]:,} tweets ({merged[2]:,} deleted or withheld), {merged[1]:,} users")
 
 
-def _serve_ui(console: Console, home: Path) -> None:
-    port = os.environ.get("XGET_DAGSTER_PORT", "3000")
-    console.print(f"Dagster UI on http://127.0.0.1:{port} (DAGSTER_HOME={home}); the emulator keeps running. Ctrl-C stops both.")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", port],
-        start_new_session=True,  # its own process group, so Ctrl-C here can stop all of it
-    )
+def demo_admin(engine, folder: Path) -> Path:
+    """The demo's admin user ``admin``, its password in ``<folder>/admin-password`` (0600, made once)."""
+    import secrets
+
+    from xget_pipelines.core.auth.users import UserError, create_user
+
+    path = folder / "admin-password"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(18))
     try:
-        proc.wait()
+        create_user(engine, "admin", path.read_text().strip(), "admin")
+    except UserError:  # made by an earlier demo (with this password file)
+        pass
+    return path
+
+
+def _serve(console: Console, home: Path, settings: Settings, password_file: Path, term: str) -> None:
+    """Serve the Dagster UI (webserver + daemon) and the API until Ctrl-C; create one scrape task over the API
+    to show it become a Dagster run and its results come back."""
+    import threading
+
+    port = os.environ.get("XGET_DAGSTER_PORT", "3000")
+    api_url = settings.resolved_api_url
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", port],
+                         start_new_session=True),  # own process groups, so Ctrl-C here can stop all of it
+        subprocess.Popen([sys.executable, "-m", "xget_pipelines.cli", "api"], start_new_session=True),
+    ]
+    console.print(f"Dagster UI on http://127.0.0.1:{port} (DAGSTER_HOME={home}); API on {api_url} (docs: {api_url}/docs)")
+    console.print(f"API login: user admin, password in {password_file} (see the README for tokens and curl examples)")
+    threading.Thread(target=_show_a_task, args=(console, api_url, password_file, term, port), daemon=True).start()
+    try:
+        while all(p.poll() is None for p in procs):
+            time.sleep(1)
     except KeyboardInterrupt:
-        console.print("stopping the Dagster UI and the emulator…")
+        console.print("stopping the Dagster UI, the API and the emulator…")
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _show_a_task(console: Console, api_url: str, password_file: Path, term: str, ui_port: str) -> None:
+    """Create a SEARCH task for today over the API, then report its run and results as the daemon runs it."""
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"{api_url}/readyz", timeout=5).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    try:
+        token = httpx.post(f"{api_url}/v1/auth/token", data={
+            "grant_type": "password", "username": "admin", "password": password_file.read_text().strip()},
+            timeout=30).raise_for_status().json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        task = httpx.post(f"{api_url}/v1/tasks", headers=auth, json={"type": "SEARCH", "target": term},
+                          timeout=30).raise_for_status().json()
+        console.print(f"task {task['id']} (SEARCH {term!r}, today) created over the API; the task sensor turns it "
+                      "into an x_ingest run")
+        while time.time() < deadline + 600:
+            time.sleep(5)
+            task = httpx.get(f"{api_url}/v1/tasks/{task['id']}", headers=auth, timeout=30).json()
+            if task["status"] in ("COMPLETED", "FAILED", "STOPPED"):
+                break
+        runs = ", ".join(f"http://127.0.0.1:{ui_port}/runs/{r['run_id']}" for r in task["runs"] if r.get("run_id"))
+        console.print(f"task {task['id']}: {task['status']}, {task['result_count']} tweets "
+                      f"(GET {api_url}/v1/tasks/{task['id']}/results); run: {runs or 'none'}")
+    except (httpx.HTTPError, KeyError, OSError) as exc:
+        console.print(f"[yellow]the demo task over the API did not complete: {exc}[/]")

@@ -4,6 +4,7 @@ import datetime as dt
 
 import dagster as dg
 
+from xget_pipelines.core.secrets import SecretKeyError
 from xget_pipelines.core.x.scrape import scrape_partition
 from xget_pipelines.partitions import split_partition_key, watch_daily_partitions
 from xget_pipelines.resources import AccountPoolResource, LakeResource, XApiResource
@@ -39,7 +40,7 @@ def raw_x_pages(
                 run_id=context.run.run_id, max_pages=x_api.max_pages_per_partition, page_size=x_api.page_size,
                 timeline_days=x_api.timeline_days, follow_pages=x_api.follow_pages,
             )
-        except LookupError as exc:  # the watched account does not exist: retrying cannot help
+        except (LookupError, SecretKeyError) as exc:  # no such account / the wrong key: retrying cannot help
             raise dg.Failure(str(exc), allow_retries=False) from exc
         stats = dict(client.stats)
     context.log.info(
