@@ -30,15 +30,17 @@ of any size holds one batch (plus the format's overhead) in memory. Decisions:
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import contextlib
 import itertools
+import json
 import math
 import os
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 import numpy as np
 import orjson
@@ -361,3 +363,94 @@ def _excel_text_cells(ws):
 
 
 _ENCODERS = {"json": _json, "ndjson": _ndjson, "csv": _csv, "parquet": _parquet, "xlsx": _xlsx}
+
+
+def rows_response(rows: list[dict], fmt: str, filename_stem: str, ids_as_strings: bool = False,
+                  columns: list[str] | None = None) -> StreamingResponse:
+    """``export_response`` of rows already in memory (bounded lists: trends, a task's results, the pool);
+    ``columns`` name the header of an empty export."""
+    if fmt in ("json", "ndjson"):  # free-form values (preferences, params) stay JSON objects
+        return _json_rows_response(rows, fmt, filename_stem, ids_as_strings)
+    table = _table_of(rows) if rows else pa.table({c: pa.array([], pa.string()) for c in columns or []})
+    return export_response(pa.RecordBatchReader.from_batches(table.schema, table.to_batches(50_000)), fmt,
+                           filename_stem, ids_as_strings=ids_as_strings)
+
+
+def _json_value(value, key: str, ids_as_strings: bool):
+    if isinstance(value, dt.datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).isoformat()
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if ids_as_strings and isinstance(value, int) and not isinstance(value, bool) and (key == "id" or key.endswith("_id")):
+        return str(value)
+    return value
+
+
+def _json_rows_response(rows: list[dict], fmt: str, filename_stem: str, ids_as_strings: bool) -> StreamingResponse:
+    def encode(row: dict) -> str:
+        return json.dumps({k: _json_value(v, k, ids_as_strings) for k, v in row.items()}, default=str,
+                          ensure_ascii=False)
+
+    if fmt == "ndjson":
+        body = "".join(encode(r) + "\n" for r in rows)
+    else:
+        body = "[" + ",".join(encode(r) for r in rows) + "]"
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", filename_stem).strip("._") or "export"
+    return StreamingResponse(iter((body.encode(),)), media_type=MEDIA_TYPES[fmt],
+                             headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'})
+
+
+def _table_of(rows: list[dict]) -> pa.Table:
+    """Rows as an Arrow table; a column Arrow cannot type (free-form values such as user preferences or audit
+    details: objects and lists of different shapes from row to row) becomes JSON text. Times without a zone
+    are UTC (SQLite hands the control plane's UTC times back naive) and say so."""
+    try:
+        return _utc(pa.Table.from_pylist(rows))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    names = list(dict.fromkeys(k for row in rows for k in row))
+    arrays = []
+    for name in names:
+        values = [row.get(name) for row in rows]
+        try:
+            arrays.append(pa.array(values))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            # stdlib json: free-form values may hold integers beyond 64 bits, which orjson refuses
+            arrays.append(pa.array([None if v is None else json.dumps(v, default=str, ensure_ascii=False)
+                                    for v in values], pa.string()))
+    return _utc(pa.Table.from_arrays(arrays, names=names))
+
+
+def _utc(table: pa.Table) -> pa.Table:
+    for i, f in enumerate(table.schema):
+        if pa.types.is_timestamp(f.type) and f.type.tz is None:
+            table = table.set_column(i, f.name, table.column(i).cast(pa.timestamp(f.type.unit, tz="UTC")))
+    return table
+
+
+def all_pages(fetch, page_size: int = 10_000, max_rows: int = 5_000_000) -> list[dict]:
+    """Every row of a cursor-paged read (``fetch(limit, cursor) -> Page``), for a list's ``format=`` export."""
+    rows, cursor = [], None
+    while True:
+        page = fetch(page_size, cursor)
+        rows += page.rows
+        if page.next_cursor is None or len(rows) >= max_rows:
+            return rows[:max_rows]
+        cursor = page.next_cursor
+
+
+Format = Literal["json", "ndjson", "csv", "parquet", "xlsx"]
+
+
+def _export_content() -> dict:
+    content = {}
+    for fmt, media_type in MEDIA_TYPES.items():
+        if fmt != "json":  # JSON is the page model, or with format=json an array of rows (the response_model)
+            binary = fmt in ("parquet", "xlsx")
+            content[media_type.split(";")[0]] = {"schema": {"type": "string"} | ({"format": "binary"} if binary else {})}
+    return content
+
+
+EXPORT_RESPONSES = {200: {"description": "A page; with format= every match as a download (format=json: an array "
+                                         "of rows)", "content": _export_content()}}
+"""``responses=`` of endpoints with ``format=`` exports: the file types they may answer with."""

@@ -17,6 +17,7 @@ from xget_pipelines.core.pools.importing import parse_account_file
 from xget_pipelines.core.pools.secrets_config import configured_secret_box
 from xget_pipelines.serving.deps import require
 from xget_pipelines.serving.errors import ERROR_RESPONSES, ApiError
+from xget_pipelines.serving.export import EXPORT_RESPONSES, Format, rows_response
 from xget_pipelines.serving.state import state
 
 router = APIRouter(tags=["accounts"], responses=ERROR_RESPONSES)
@@ -96,10 +97,13 @@ def _upsert(request: Request, record: core_accounts.AccountRecord, principal: Pr
         audit(conn, principal.user_id, action, f"account:{record.username}")
 
 
-@router.get("/accounts", response_model=list[AccountOut], summary="Every account with its state and windows")
-async def list_accounts(request: Request, active: bool | None = None, _: Principal = Depends(read_dep)) -> list[dict]:
+@router.get("/accounts", response_model=list[AccountOut], responses=EXPORT_RESPONSES,
+            summary="Every account with its state and windows")
+async def list_accounts(request: Request, active: bool | None = None, format: Format | None = Query(None, description="json, ndjson, csv, parquet or xlsx: download every row"),
+                        _: Principal = Depends(read_dep)):
     rows = await run_in_threadpool(core_accounts.account_views, state(request).engine)
-    return [r for r in rows if active is None or r["active"] == active]
+    rows = [r for r in rows if active is None or r["active"] == active]
+    return await run_in_threadpool(rows_response, rows, format, "accounts") if format else rows
 
 
 @router.get("/accounts/status", response_model=dict[str, Any], summary="Pool health: usable, quarantined, "

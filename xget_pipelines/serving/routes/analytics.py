@@ -14,8 +14,8 @@ from xget_pipelines.core.auth.users import Principal
 from xget_pipelines.core.lake.query import BadQuery
 from xget_pipelines.serving.deps import require
 from xget_pipelines.serving.errors import ERROR_RESPONSES
-from xget_pipelines.serving.export import export_response
-from xget_pipelines.serving.routes.data import EXPORT_RESPONSES, _aware
+from xget_pipelines.serving.export import EXPORT_RESPONSES, Format, all_pages, export_response, rows_response
+from xget_pipelines.serving.routes.data import _aware
 from xget_pipelines.serving.state import state
 
 router = APIRouter(tags=["analytics"], responses=ERROR_RESPONSES)
@@ -37,6 +37,17 @@ class Items(BaseModel):
     next_cursor: str | None = None
 
 
+FormatQuery = Query(None, description="json, ndjson, csv, parquet or xlsx: download every row instead of a page")
+
+
+async def _maybe_export(rows: list[dict], fmt: str | None, stem: str, wrap: bool = True):
+    """The rows as a download when ``format=`` asks for one, else the list's JSON body (``{"items": rows}``,
+    or the bare list when ``wrap`` is false)."""
+    if fmt:
+        return await run_in_threadpool(rows_response, rows, fmt, stem)
+    return {"items": rows} if wrap else rows
+
+
 def _window(since: dt.datetime | None, until: dt.datetime | None, default_days: int) -> tuple[dt.datetime, dt.datetime]:
     until = _aware(until, "until") or dt.datetime.now(dt.timezone.utc)
     since = _aware(since, "since") or until - dt.timedelta(days=default_days)
@@ -47,42 +58,38 @@ def _window(since: dt.datetime | None, until: dt.datetime | None, default_days: 
     return since, until
 
 
-@router.get("/trends", response_model=list[Trend], summary="Top hashtags (or watchlist keys) of a window, with "
-            "their peak burst score")
+@router.get("/trends", response_model=list[Trend], responses=EXPORT_RESPONSES,
+            summary="Top hashtags (or watchlist keys) of a window, with their peak burst score")
 async def trends(request: Request, since: dt.datetime | None = None, until: dt.datetime | None = None,
                  scope: str = Query("global", max_length=256, description="global or a watchlist key"),
                  kind: Literal["hashtag", "volume"] = "hashtag", bursts_only: bool = False,
-                 limit: int = Query(50, ge=1, le=1000), _: Principal = Depends(read_dep)) -> list[dict]:
+                 limit: int = Query(50, ge=1, le=1000), format: Format | None = FormatQuery,
+                 _: Principal = Depends(read_dep)):
     since, until = _window(since, until, 1)
-    return await run_in_threadpool(state(request).reader.trends, since, until, scope, kind, bursts_only, limit)
+    rows = await run_in_threadpool(state(request).reader.trends, since, until, scope, kind, bursts_only, limit)
+    return await _maybe_export(rows, format, "trends", wrap=False)
 
 
-@router.get("/trends/{name}", response_model=Items, summary="One term's buckets: count, baseline, burst score")
+@router.get("/trends/{name}", response_model=Items | list[dict[str, Any]], responses=EXPORT_RESPONSES,
+            summary="One term's buckets: count, baseline, burst score")
 async def trend_series(request: Request, name: str = Path(..., min_length=1, max_length=256),
                        since: dt.datetime | None = None, until: dt.datetime | None = None,
                        scope: str = Query("global", max_length=256), kind: Literal["hashtag", "volume"] = "hashtag",
-                       _: Principal = Depends(read_dep)) -> dict:
+                       format: Format | None = FormatQuery, _: Principal = Depends(read_dep)):
     since, until = _window(since, until, 7)
     rows = await run_in_threadpool(state(request).reader.trend_series, name, since, until, scope, kind)
-    return {"items": rows}
+    return await _maybe_export(rows, format, f"trend-{name}")
 
 
 @router.get("/sentiment", response_model=Items | list[dict[str, Any]], responses=EXPORT_RESPONSES,
             summary="Daily sentiment per watchlist key (format= downloads it)")
 async def sentiment(request: Request, watch_key: str | None = Query(None, max_length=256),
                     since: dt.date | None = None, until: dt.date | None = None,
-                    format: Literal["json", "ndjson", "csv", "parquet", "xlsx"] | None = None,
-                    _: Principal = Depends(read_dep)):
+                    format: Format | None = FormatQuery, _: Principal = Depends(read_dep)):
     if since and until and since > until:
         raise BadQuery("since must not be after until", "since")
     rows = await run_in_threadpool(state(request).reader.sentiment, watch_key, since, until)
-    if format:
-        import pyarrow as pa
-
-        table = pa.Table.from_pylist(rows)
-        return export_response(pa.RecordBatchReader.from_batches(table.schema, table.to_batches()), format,
-                               "sentiment")
-    return {"items": rows}
+    return await _maybe_export(rows, format, "sentiment")
 
 
 @router.get("/users/{user}", response_model=dict[str, Any], summary="A user as last observed")
@@ -96,37 +103,60 @@ async def profile(request: Request, user: str = UserRef, _: Principal = Depends(
     return await run_in_threadpool(state(request).reader.profile, user)
 
 
-@router.get("/users/{user}/similar", response_model=Items, summary="The most similar users (tweet embeddings)")
+@router.get("/users/{user}/similar", response_model=Items | list[dict[str, Any]], responses=EXPORT_RESPONSES,
+            summary="The most similar users (tweet embeddings)")
 async def similar(request: Request, user: str = UserRef, limit: int = Query(5, ge=1, le=50),
-                  _: Principal = Depends(read_dep)) -> dict:
-    return {"items": await run_in_threadpool(state(request).reader.similar, user, limit)}
+                  format: Format | None = FormatQuery, _: Principal = Depends(read_dep)):
+    rows = await run_in_threadpool(state(request).reader.similar, user, limit)
+    return await _maybe_export(rows, format, "similar")
 
 
-@router.get("/users/{user}/tweets", response_model=Items, summary="A user's tweets, newest first")
+@router.get("/users/{user}/tweets", response_model=Items | list[dict[str, Any]], responses=EXPORT_RESPONSES,
+            summary="A user's tweets, newest first")
 async def user_tweets(request: Request, user: str = UserRef, cursor: str | None = Query(None, max_length=512),
-                      limit: int = Query(50, ge=1, le=1000), _: Principal = Depends(read_dep)) -> dict:
+                      limit: int = Query(50, ge=1, le=1000), format: Format | None = FormatQuery,
+                      _: Principal = Depends(read_dep)):
     from xget_pipelines.core.lake.query import TweetFilter
 
-    page = await run_in_threadpool(state(request).reader.tweets, TweetFilter(user=user), limit, cursor)
+    reader = state(request).reader
+    if format:
+        stream = await run_in_threadpool(reader.stream_tweets, TweetFilter(user=user))
+        return await run_in_threadpool(export_response, stream, format, "user-tweets")
+    page = await run_in_threadpool(reader.tweets, TweetFilter(user=user), limit, cursor)
     return {"items": page.rows, "next_cursor": page.next_cursor}
 
 
-@router.get("/graph/top", response_model=Items, summary="Most central users of the mention or follow graph")
+@router.get("/graph/top", response_model=Items | list[dict[str, Any]], responses=EXPORT_RESPONSES,
+            summary="Most central users of the mention or follow graph")
 async def graph_top(request: Request, graph: Literal["mention", "follow"] = "mention",
                     order: Literal["pagerank", "in_degree", "out_degree", "weighted_in", "weighted_out"] = "pagerank",
-                    limit: int = Query(50, ge=1, le=1000), _: Principal = Depends(read_dep)) -> dict:
-    return {"items": await run_in_threadpool(state(request).reader.graph_top, graph, limit, order)}
+                    limit: int = Query(50, ge=1, le=1000), format: Format | None = FormatQuery,
+                    _: Principal = Depends(read_dep)):
+    rows = await run_in_threadpool(state(request).reader.graph_top, graph, limit, order)
+    return await _maybe_export(rows, format, f"graph-{graph}")
 
 
-@router.get("/graph/{user}/followers", response_model=Items, summary="A user's collected followers")
+@router.get("/graph/{user}/followers", response_model=Items | list[dict[str, Any]], responses=EXPORT_RESPONSES,
+            summary="A user's collected followers")
 async def followers(request: Request, user: str = UserRef, cursor: str | None = Query(None, max_length=512),
-                    limit: int = Query(100, ge=1, le=1000), _: Principal = Depends(read_dep)) -> dict:
-    page = await run_in_threadpool(state(request).reader.neighbors, user, "followers", limit, cursor)
+                    limit: int = Query(100, ge=1, le=1000), format: Format | None = FormatQuery,
+                    _: Principal = Depends(read_dep)):
+    reader = state(request).reader
+    if format:
+        rows = await run_in_threadpool(all_pages, lambda n, c: reader.neighbors(user, "followers", n, c))
+        return await _maybe_export(rows, format, "followers")
+    page = await run_in_threadpool(reader.neighbors, user, "followers", limit, cursor)
     return {"items": page.rows, "next_cursor": page.next_cursor}
 
 
-@router.get("/graph/{user}/following", response_model=Items, summary="The accounts a user follows (collected)")
+@router.get("/graph/{user}/following", response_model=Items | list[dict[str, Any]], responses=EXPORT_RESPONSES,
+            summary="The accounts a user follows (collected)")
 async def following(request: Request, user: str = UserRef, cursor: str | None = Query(None, max_length=512),
-                    limit: int = Query(100, ge=1, le=1000), _: Principal = Depends(read_dep)) -> dict:
-    page = await run_in_threadpool(state(request).reader.neighbors, user, "following", limit, cursor)
+                    limit: int = Query(100, ge=1, le=1000), format: Format | None = FormatQuery,
+                    _: Principal = Depends(read_dep)):
+    reader = state(request).reader
+    if format:
+        rows = await run_in_threadpool(all_pages, lambda n, c: reader.neighbors(user, "following", n, c))
+        return await _maybe_export(rows, format, "following")
+    page = await run_in_threadpool(reader.neighbors, user, "following", limit, cursor)
     return {"items": page.rows, "next_cursor": page.next_cursor}

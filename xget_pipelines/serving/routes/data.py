@@ -6,7 +6,7 @@ Writes (records a user supplies, corrections, soft deletes) are in ``corrections
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
@@ -17,27 +17,12 @@ from xget_pipelines.core.auth.users import Principal
 from xget_pipelines.core.lake.query import BadQuery, TweetFilter
 from xget_pipelines.serving.deps import require
 from xget_pipelines.serving.errors import ERROR_RESPONSES
-from xget_pipelines.serving.export import MEDIA_TYPES, export_response
+from xget_pipelines.serving.export import EXPORT_RESPONSES, Format, export_response
 from xget_pipelines.serving.routes.corrections import TweetIdRoute
 from xget_pipelines.serving.state import state
 
 router = APIRouter(tags=["data"], responses=ERROR_RESPONSES)
 read_dep = require(Permission.DATA_READ)
-Format = Literal["json", "ndjson", "csv", "parquet", "xlsx"]
-
-
-def _export_content() -> dict:
-    content = {}
-    for fmt, media_type in MEDIA_TYPES.items():
-        if fmt != "json":  # JSON is the page model, or with format=json an array of rows (the response_model)
-            binary = fmt in ("parquet", "xlsx")
-            content[media_type.split(";")[0]] = {"schema": {"type": "string"} | ({"format": "binary"} if binary else {})}
-    return content
-
-
-EXPORT_RESPONSES = {200: {"description": "A page; with format= every match as a download (format=json: an array "
-                                         "of rows)", "content": _export_content()}}
-"""``responses=`` of endpoints with ``format=`` exports: the file types they may answer with."""
 
 
 class TweetPage(BaseModel):

@@ -16,6 +16,7 @@ from xget_pipelines.core.pools.proxy_records import ProxyError, check_country, p
 from xget_pipelines.core.pools.secrets_config import configured_secret_box
 from xget_pipelines.serving.deps import UtcDateTime, require
 from xget_pipelines.serving.errors import ERROR_RESPONSES, ApiError
+from xget_pipelines.serving.export import EXPORT_RESPONSES, Format, rows_response
 from xget_pipelines.serving.state import state
 
 router = APIRouter(tags=["proxies"], responses=ERROR_RESPONSES)
@@ -83,11 +84,12 @@ def _audit(request: Request, principal: Principal, action: str, subject: str, de
         audit(conn, principal.user_id, action, subject, detail)
 
 
-@router.get("/proxies", response_model=list[ProxyOut], summary="Proxies, best first")
+@router.get("/proxies", response_model=list[ProxyOut], responses=EXPORT_RESPONSES, summary="Proxies, best first")
 async def list_proxies(request: Request, status: Status | None = None, country: str | None = Country,
-                       _: Principal = Depends(read_dep)) -> list[dict]:
-    rows = await run_in_threadpool(_pool(request).list, status, country and country.upper())
-    return [p.as_dict() | {"checks": p.checks, "failures": p.failures} for p in rows]
+                       format: Format | None = Query(None, description="json, ndjson, csv, parquet or xlsx: download every row"), _: Principal = Depends(read_dep)):
+    found = await run_in_threadpool(_pool(request).list, status, country and country.upper())
+    rows = [p.as_dict() | {"checks": p.checks, "failures": p.failures} for p in found]
+    return await run_in_threadpool(rows_response, rows, format, "proxies") if format else rows
 
 
 @router.get("/proxies/available", response_model=list[ProxyOut], summary="ACTIVE proxies, best first")

@@ -19,8 +19,7 @@ from xget_pipelines.core.auth.users import Principal
 from xget_pipelines.core.tasks import TaskError, TaskStatus, TaskType, build_spec
 from xget_pipelines.serving.deps import UtcDateTime, require
 from xget_pipelines.serving.errors import ERROR_RESPONSES
-from xget_pipelines.serving.export import FORMATS, export_response
-from xget_pipelines.serving.routes.data import EXPORT_RESPONSES
+from xget_pipelines.serving.export import EXPORT_RESPONSES, FORMATS, Format, all_pages, rows_response
 from xget_pipelines.serving.state import state
 
 router = APIRouter(tags=["tasks"], responses=ERROR_RESPONSES)
@@ -109,10 +108,16 @@ async def create_task(request: Request, body: TaskIn, principal: Principal = Dep
     return await run_in_threadpool(state(request).tasks.create, spec, principal.user_id, body.params, body.start)
 
 
-@router.get("/tasks", response_model=TaskList, summary="Tasks, newest first (yours; everyone's for operators)")
+@router.get("/tasks", response_model=TaskList | list[TaskOut], responses=EXPORT_RESPONSES,
+            summary="Tasks, newest first (yours; everyone's for operators)")
 async def list_tasks(request: Request, status: TaskStatus | None = None, type: TaskType | None = None,
                      cursor: str | None = Query(None, max_length=64), limit: int = Query(50, ge=1, le=500),
-                     principal: Principal = Depends(reader_dep)) -> dict:
+                     format: Format | None = Query(None, description="json, ndjson, csv, parquet or xlsx: download every row"),
+                     principal: Principal = Depends(reader_dep)):
+    if format:
+        rows = await run_in_threadpool(state(request).tasks.list, _owner(principal), status and status.value,
+                                       type and type.value, cursor, 1_000_000)
+        return await run_in_threadpool(rows_response, rows, format, "tasks")
     items = await run_in_threadpool(state(request).tasks.list, _owner(principal), status and status.value,
                                     type and type.value, cursor, limit + 1)
     return {"items": items[:limit], "next_cursor": items[limit - 1]["id"] if len(items) > limit else None}
@@ -168,20 +173,9 @@ async def task_results(request: Request, task_id: str, cursor: str | None = Quer
     task = await run_in_threadpool(st.tasks.get, task_id, _owner(principal))
     if task["status"] in (TaskStatus.CREATED.value,):
         raise TaskError(f"task {task_id} has not started: POST /v1/tasks/{task_id}/start", "status", 409)
-    if format:
-        import pyarrow as pa
-
-        def all_rows():
-            rows, cursor_ = [], None
-            while True:
-                page = st.reader.task_results(task, 10_000, cursor_)
-                rows += page.rows
-                if page.next_cursor is None:
-                    return pa.Table.from_pylist(rows) if rows else pa.table({c: [] for c in page.columns})
-                cursor_ = page.next_cursor
-
-        table = await run_in_threadpool(all_rows)
-        return export_response(pa.RecordBatchReader.from_batches(table.schema, table.to_batches(50_000)),
-                               format, f"task-{task_id}")
+    if format:  # a task's results are bounded (one key, at most 31 days): assembled, then streamed out
+        rows = await run_in_threadpool(all_pages, lambda n, c: st.reader.task_results(task, n, c))
+        columns = st.reader.task_results(task, 1).columns if not rows else None
+        return await run_in_threadpool(rows_response, rows, format, f"task-{task_id}", False, columns)
     page = await run_in_threadpool(st.reader.task_results, task, limit, cursor)
     return {"task_id": task_id, "status": task["status"], "items": page.rows, "next_cursor": page.next_cursor}

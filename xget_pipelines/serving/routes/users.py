@@ -18,6 +18,7 @@ from xget_pipelines.core.db.engine import read_only
 from xget_pipelines.core.db.models import AuditEntry
 from xget_pipelines.serving.deps import UtcDateTime, require
 from xget_pipelines.serving.errors import ERROR_RESPONSES, ApiError
+from xget_pipelines.serving.export import EXPORT_RESPONSES, Format, rows_response
 from xget_pipelines.serving.routes.auth import KeyOut, UserOut
 from xget_pipelines.serving.state import state
 
@@ -50,9 +51,10 @@ class AuditOut(BaseModel):
     at: UtcDateTime
 
 
-@router.get("/admin/users", response_model=list[UserOut], summary="Every user")
-async def list_users(request: Request, _: Principal = Depends(admin)) -> list[dict]:
-    return await run_in_threadpool(users.list_users, state(request).engine)
+@router.get("/admin/users", response_model=list[UserOut], responses=EXPORT_RESPONSES, summary="Every user")
+async def list_users(request: Request, format: Format | None = Query(None, description="json, ndjson, csv, parquet or xlsx: download every row"), _: Principal = Depends(admin)):
+    rows = await run_in_threadpool(users.list_users, state(request).engine)
+    return await run_in_threadpool(rows_response, rows, format, "users") if format else rows
 
 
 @router.post("/admin/users", status_code=201, response_model=UserOut, summary="Create a user")
