@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     api_lake_refresh_s: float = Field(
         default=2.0, description="How often the API looks for new Delta table versions (seconds)."
     )
+    api_hot_tweets: int = Field(
+        default=200_000, description="Newest tweets the API keeps in memory (whole days): most pages read them."
+    )
     search_url: str = Field(
         default="", description="Search backend (Elasticsearch/OpenSearch) for /v1/data/search; empty: the lake."
     )

@@ -33,7 +33,8 @@ class ServingState:
     def build(cls, settings: Settings) -> ServingState:
         engine = get_engine(settings.resolved_database_url)
         lake = Lake(settings.resolved_lake_uri, settings.lake_storage_options)
-        reader = LakeReader(lake, str(settings.resolved_marts_path), refresh_s=settings.api_lake_refresh_s)
+        reader = LakeReader(lake, str(settings.resolved_marts_path), refresh_s=settings.api_lake_refresh_s,
+                            hot_rows=settings.api_hot_tweets)
         key = settings.jwt_secret.get_secret_value() if settings.jwt_secret else \
             load_or_create_signing_key(settings.home / "jwt.key")
         oidc = OidcConfig(settings.oidc_issuer, settings.oidc_audience, settings.oidc_jwks_url,

@@ -129,14 +129,26 @@ def _like(word: str) -> str:
     return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+# Kept warm per table version (``LakeReader._warm``): the created dates of the tweet files (pages read the
+# newest days first) and the newest days themselves in memory, up to ``hot_rows`` tweets
+# (``XGET_API_HOT_TWEETS``: most pages are of the last day or two); user id -> username (every page names
+# its authors); the trends (a small, hot aggregate: each request would otherwise re-read 30+ files'
+# footers). Measured by bench/api.py.
+HOT_TABLES = ("entities/tweets", "entities/users", "analytics/trends")
+LATE_MATERIALIZATION_ROWS = 1001
+
+
 class LakeReader:
-    def __init__(self, lake: Lake, marts: str | None = None, refresh_s: float = 2.0):
+    def __init__(self, lake: Lake, marts: str | None = None, refresh_s: float = 2.0, hot_rows: int = 200_000):
         self.lake = lake
         self.marts = marts
         self.refresh_s = refresh_s
         self._lock = threading.Lock()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._versions: dict[str, int] = {}
+        self._tweet_days: list[dt.date] = []  # created_date partitions of entities/tweets, newest first
+        self._hot_days: set[dt.date] = set()  # the newest of them, held in memory (hot_tweets)
+        self.hot_rows = hot_rows
         self._checked = 0.0
 
     # -- the connection ----------------------------------------------------------------------------------
@@ -150,19 +162,58 @@ class LakeReader:
                 return
             try:
                 if self._con is None:
-                    self._con = connect(self.lake)
-                    self._versions = {t: self.lake.version(t) for t in self.lake.list_tables()}
+                    con = connect(self.lake)
+                    # A page is up to 1,000 rows: DuckDB then reads the other columns of the winners only.
+                    con.execute(f"SET late_materialization_max_rows = {LATE_MATERIALIZATION_ROWS}")
+                    versions = {t: self.lake.version(t) for t in self.lake.list_tables()}
+                    for table in HOT_TABLES:
+                        self._warm(con, table, versions.get(table))
+                    self._con, self._versions = con, versions
                 else:
                     for table in self.lake.list_tables():
                         version = self.lake.version(table)
                         if self._versions.get(table) != version:
                             register(self._con, self.lake, table)
+                            if table in HOT_TABLES:
+                                self._warm(self._con, table, version)
                             self._versions[table] = version
             except (OSError, duckdb.Error, Exception) as exc:  # deltalake raises its own error types
                 if self._con is None:
                     raise LakeUnavailable(f"cannot read the lake at {self.lake.uri}: {exc}") from exc
                 # keep serving the last snapshot; try again next time
             self._checked = time.monotonic()
+
+    def _warm(self, con: duckdb.DuckDBPyConnection, table: str, version: int | None) -> None:
+        """Keep what every request needs of a table ready, once per table version (see HOT_TABLES)."""
+        if table == "entities/tweets":
+            days: list[dt.date] = []
+            hot: list[dt.date] = []
+            if version is not None:
+                actions = self.lake.table(table).get_add_actions(flatten=True)
+                actions = actions if isinstance(actions, pa.Table) else pa.table(actions)
+                rows_per_day: dict[dt.date, int] = {}
+                for day, n in zip(actions["partition.created_date"].to_pylist(), actions["num_records"].to_pylist()):
+                    if day is not None:
+                        rows_per_day[day] = rows_per_day.get(day, 0) + int(n or 0)
+                days = sorted(rows_per_day, reverse=True)
+                total = 0
+                for day in days:  # the newest days, as many as fit in hot_rows
+                    total += rows_per_day[day]
+                    if total > self.hot_rows:
+                        break
+                    hot.append(day)
+            literals = ", ".join(f"DATE '{d.isoformat()}'" for d in hot) or "NULL"
+            con.execute("create or replace table hot_tweets as select * from entities_tweets "
+                        f"where created_date in ({literals}) order by created_at desc, tweet_id desc"
+                        if version is not None else "create or replace table hot_tweets as select 1 where false")
+            self._tweet_days, self._hot_days = days, set(hot)
+        elif table == "entities/users":
+            source = "select user_id, username from entities_users" if version is not None else \
+                "select null::bigint as user_id, null::varchar as username where false"
+            con.execute(f"create or replace table hot_usernames as {source}")
+        elif table == "analytics/trends" and version is not None:
+            con.execute("create or replace table hot_trends as select * from analytics_trends "
+                        "order by day, scope, kind, bucket_start")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         self._refresh()
@@ -267,34 +318,45 @@ class LakeReader:
         return where
 
     def tweets(self, f: TweetFilter, limit: int = 50, cursor: str | None = None) -> Page:
-        """Tweets newest first (keyset pages); each row with its author's username."""
+        """Tweets newest first (keyset pages); each row with its author's username.
+
+        The newest ``created_date`` partitions are read first, in windows of 1, 4, 16... days, until the page
+        is full: a page of the newest tweets reads one day's file, not the month's (same rows, same order)."""
+        columns = list(TWEET_COLUMNS) + ["username"]
         if not self.has("entities/tweets"):
-            return Page([], None, list(TWEET_COLUMNS) + ["username"])
+            return Page([], None, columns)
         params: list = []
         where = self._tweet_where(f, params)
+        newest = f.until.date() if f.until else None
+        oldest = f.since.date() if f.since else None
         if cursor:
             created, tweet_id = decode_cursor(cursor, 2)
             at, tweet_id = cursor_time(created), cursor_id(tweet_id)
-            where.append("t.created_date <= ?::date and (t.created_at < ? or (t.created_at = ? and t.tweet_id < ?))")
-            params += [at.date(), at, at, tweet_id]
-        users = "left join entities_users u on u.user_id = p.author_id and u.bucket = p.author_id % 16" \
-            if self.has("entities/users") else "left join (select null::bigint as user_id, null::varchar as username) u on false"
-        sql = f"""
-            with p as (
-                select {', '.join('t.' + c for c in TWEET_COLUMNS)} from entities_tweets t
-                {'where ' + ' and '.join(where) if where else ''}
-                order by t.created_at desc nulls last, t.tweet_id desc limit {int(limit) + 1}
-            )
-            select p.*, u.username from p {users}
-            order by p.created_at desc nulls last, p.tweet_id desc
-        """
-        rows = self._query(sql, params).to_pylist()
+            where.append("(t.created_at < ? or (t.created_at = ? and t.tweet_id < ?))")
+            params += [at, at, tweet_id]
+            newest = min(newest, at.date()) if newest else at.date()
+        days = [d for d in self._tweet_days if (oldest is None or d >= oldest) and (newest is None or d <= newest)]
+        select = ", ".join("t." + c for c in TWEET_COLUMNS)
+        rows: list[dict] = []
+        start, span = 0, 1
+        while start < len(days) and len(rows) <= limit:
+            window = days[start:start + span]
+            in_window = "t.created_date in (" + ", ".join("?::date" for _ in window) + ")"
+            source = "hot_tweets" if self._hot_days.issuperset(window) else "entities_tweets"
+            rows += self._query(f"""
+                with p as (
+                    select {select} from {source} t where {' and '.join(where + [in_window])}
+                    order by t.created_at desc nulls last, t.tweet_id desc limit {int(limit) + 1 - len(rows)}
+                )
+                select p.*, u.username from p left join hot_usernames u on u.user_id = p.author_id
+                order by p.created_at desc nulls last, p.tweet_id desc""", params + window).to_pylist()
+            start, span = start + span, span * 4
         more = len(rows) > limit
         rows = rows[:limit]
         nxt = None
         if more and rows and rows[-1]["created_at"] is not None:
             nxt = encode_cursor(rows[-1]["created_at"].isoformat(), rows[-1]["tweet_id"])
-        return Page(rows, nxt, list(TWEET_COLUMNS) + ["username"])
+        return Page(rows, nxt, columns)
 
     def tweet(self, tweet_id: int, include_deleted: bool = False) -> dict:
         if not self.has("entities/tweets"):
@@ -349,7 +411,7 @@ class LakeReader:
             select name, sum(count)::bigint as count, max(z) as peak_z,
                    arg_max(bucket_start, z) as peak_bucket, bool_or(burst) as burst,
                    sum(case when burst then 1 else 0 end)::bigint as burst_buckets
-            from analytics_trends where {where}
+            from hot_trends where {where}
             group by name {'having bool_or(burst)' if bursts_only else ''}
             order by {'peak_z desc' if bursts_only else 'count desc'}, name limit {int(limit)}
         """
