@@ -31,6 +31,7 @@ bench: install
 	$(BIN)/python bench/lease.py
 	$(BIN)/python bench/merge.py
 	$(BIN)/python bench/sentiment.py
+	$(BIN)/python bench/api.py
 
 validate: install
 	$(BIN)/dagster definitions validate -w workspace.yaml

@@ -110,9 +110,10 @@ class GatewayMiddleware:
             if scope["path"].startswith("/v1/") and template.startswith("/") and not template.startswith("/v1"):
                 template = "/v1" + template  # routers mounted under /v1 know their path without the prefix
             self.metrics.observe(scope["method"], template, status["code"], elapsed)
-            log.info(json.dumps({"request_id": request_id, "method": scope["method"], "route": template,
-                                 "path": scope["path"], "status": status["code"], "ms": round(elapsed * 1000, 2),
-                                 "principal": scope["state"].get("principal")}))
+            if log.isEnabledFor(logging.INFO):
+                log.info(json.dumps({"request_id": request_id, "method": scope["method"], "route": template,
+                                     "path": scope["path"], "status": status["code"],
+                                     "ms": round(elapsed * 1000, 2), "principal": scope["state"].get("principal")}))
 
 
 class IdempotencyMiddleware:

@@ -14,7 +14,14 @@ from xget_pipelines.core.auth.users import Principal
 from xget_pipelines.core.lake.query import BadQuery
 from xget_pipelines.serving.deps import require
 from xget_pipelines.serving.errors import ERROR_RESPONSES
-from xget_pipelines.serving.export import EXPORT_RESPONSES, Format, all_pages, export_response, rows_response
+from xget_pipelines.serving.export import (
+    EXPORT_RESPONSES,
+    Format,
+    all_pages,
+    export_response,
+    json_response,
+    rows_response,
+)
 from xget_pipelines.serving.routes.data import _aware
 from xget_pipelines.serving.state import state
 
@@ -45,7 +52,7 @@ async def _maybe_export(rows: list[dict], fmt: str | None, stem: str, wrap: bool
     or the bare list when ``wrap`` is false)."""
     if fmt:
         return await run_in_threadpool(rows_response, rows, fmt, stem)
-    return {"items": rows} if wrap else rows
+    return json_response({"items": rows} if wrap else rows)
 
 
 def _window(since: dt.datetime | None, until: dt.datetime | None, default_days: int) -> tuple[dt.datetime, dt.datetime]:
@@ -123,7 +130,7 @@ async def user_tweets(request: Request, user: str = UserRef, cursor: str | None 
         stream = await run_in_threadpool(reader.stream_tweets, TweetFilter(user=user))
         return await run_in_threadpool(export_response, stream, format, "user-tweets")
     page = await run_in_threadpool(reader.tweets, TweetFilter(user=user), limit, cursor)
-    return {"items": page.rows, "next_cursor": page.next_cursor}
+    return json_response({"items": page.rows, "next_cursor": page.next_cursor})
 
 
 @router.get("/graph/top", response_model=Items | list[dict[str, Any]], responses=EXPORT_RESPONSES,
@@ -136,17 +143,21 @@ async def graph_top(request: Request, graph: Literal["mention", "follow"] = "men
     return await _maybe_export(rows, format, f"graph-{graph}")
 
 
+async def _neighbors(request: Request, user: str, direction: str, cursor: str | None, limit: int, fmt: str | None):
+    reader = state(request).reader
+    if fmt:
+        rows = await run_in_threadpool(all_pages, lambda n, c: reader.neighbors(user, direction, n, c))
+        return await _maybe_export(rows, fmt, direction)
+    page = await run_in_threadpool(reader.neighbors, user, direction, limit, cursor)
+    return json_response({"items": page.rows, "next_cursor": page.next_cursor})
+
+
 @router.get("/graph/{user}/followers", response_model=Items | list[dict[str, Any]], responses=EXPORT_RESPONSES,
             summary="A user's collected followers")
 async def followers(request: Request, user: str = UserRef, cursor: str | None = Query(None, max_length=512),
                     limit: int = Query(100, ge=1, le=1000), format: Format | None = FormatQuery,
                     _: Principal = Depends(read_dep)):
-    reader = state(request).reader
-    if format:
-        rows = await run_in_threadpool(all_pages, lambda n, c: reader.neighbors(user, "followers", n, c))
-        return await _maybe_export(rows, format, "followers")
-    page = await run_in_threadpool(reader.neighbors, user, "followers", limit, cursor)
-    return {"items": page.rows, "next_cursor": page.next_cursor}
+    return await _neighbors(request, user, "followers", cursor, limit, format)
 
 
 @router.get("/graph/{user}/following", response_model=Items | list[dict[str, Any]], responses=EXPORT_RESPONSES,
@@ -154,9 +165,4 @@ async def followers(request: Request, user: str = UserRef, cursor: str | None = 
 async def following(request: Request, user: str = UserRef, cursor: str | None = Query(None, max_length=512),
                     limit: int = Query(100, ge=1, le=1000), format: Format | None = FormatQuery,
                     _: Principal = Depends(read_dep)):
-    reader = state(request).reader
-    if format:
-        rows = await run_in_threadpool(all_pages, lambda n, c: reader.neighbors(user, "following", n, c))
-        return await _maybe_export(rows, format, "following")
-    page = await run_in_threadpool(reader.neighbors, user, "following", limit, cursor)
-    return {"items": page.rows, "next_cursor": page.next_cursor}
+    return await _neighbors(request, user, "following", cursor, limit, format)

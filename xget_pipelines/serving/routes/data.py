@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -17,7 +17,7 @@ from xget_pipelines.core.auth.users import Principal
 from xget_pipelines.core.lake.query import BadQuery, TweetFilter
 from xget_pipelines.serving.deps import require
 from xget_pipelines.serving.errors import ERROR_RESPONSES
-from xget_pipelines.serving.export import EXPORT_RESPONSES, Format, export_response
+from xget_pipelines.serving.export import EXPORT_RESPONSES, Format, export_response, json_response
 from xget_pipelines.serving.routes.corrections import TweetIdRoute
 from xget_pipelines.serving.state import state
 
@@ -74,13 +74,13 @@ async def list_data(request: Request, _: Principal = Depends(read_dep), f: Tweet
     if format:
         return await run_in_threadpool(_exported, request, f, format, "tweets", ids_as_strings)
     page = await run_in_threadpool(state(request).reader.tweets, f, limit, cursor)
-    return {"items": page.rows, "next_cursor": page.next_cursor}
+    return json_response({"items": page.rows, "next_cursor": page.next_cursor})
 
 
 @router.get("/data/search", response_model=TweetPage | list[dict[str, Any]],
             summary="Full-text search (the search index when configured, else the lake; X-Search-Backend says "
             "which answered)", responses=EXPORT_RESPONSES)
-async def search(request: Request, response: Response, _: Principal = Depends(read_dep),
+async def search(request: Request, _: Principal = Depends(read_dep),
                  q: str = Query(..., min_length=1, max_length=500, description="Words that must all occur"),
                  f: TweetFilter = Depends(tweet_filter), cursor: str | None = Query(None, max_length=512),
                  limit: int = Query(50, ge=1, le=1000), format: Format | None = Query(None),
@@ -91,8 +91,9 @@ async def search(request: Request, response: Response, _: Principal = Depends(re
     if format:
         return await run_in_threadpool(_exported, request, f, format, "search", ids_as_strings)
     page, backend = await run_in_threadpool(state(request).search.search, f, limit, cursor)
-    response.headers["X-Search-Backend"] = backend.split(" ")[0]
-    return {"items": page.rows, "next_cursor": page.next_cursor, "backend": backend}
+    answer = json_response({"items": page.rows, "next_cursor": page.next_cursor, "backend": backend})
+    answer.headers["X-Search-Backend"] = backend.split(" ")[0]
+    return answer
 
 
 async def get_tweet(request: Request, tweet_id: int = Path(..., ge=1, le=2**63 - 1, description="A positive "
