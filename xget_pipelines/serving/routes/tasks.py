@@ -46,10 +46,8 @@ class TaskPatch(BaseModel):
 
 class RunOut(BaseModel):
     day: str
-    run_id: str | None = None
-    status: str | None = None
-    run_key: str | None = None
-    url: str | None = None
+    run_id: str | None = Field(default=None, description="The Dagster run (open it in the UI at /runs/<run_id>)")
+    status: str | None = Field(default=None, description="REQUESTED until the run exists, then its Dagster status")
 
 
 class TaskOut(BaseModel):
