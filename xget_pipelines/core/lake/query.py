@@ -148,7 +148,8 @@ class LakeReader:
         self._versions: dict[str, int] = {}
         self._tweet_days: list[dt.date] = []  # created_date partitions of entities/tweets, newest first
         self._hot_days: set[dt.date] = set()  # the newest of them, held in memory (hot_tweets)
-        self.hot_rows = hot_rows
+        self.hot_rows = hot_rows  # 0: nothing held in memory (one-off readers: sensors, the CLI)
+        self._kind = "table" if hot_rows > 0 else "view"
         self._checked = 0.0
 
     # -- the connection ----------------------------------------------------------------------------------
@@ -202,17 +203,17 @@ class LakeReader:
                     if total > self.hot_rows:
                         break
                     hot.append(day)
-            literals = ", ".join(f"DATE '{d.isoformat()}'" for d in hot) or "NULL"
-            con.execute("create or replace table hot_tweets as select * from entities_tweets "
-                        f"where created_date in ({literals}) order by created_at desc, tweet_id desc"
-                        if version is not None else "create or replace table hot_tweets as select 1 where false")
+            if hot:
+                literals = ", ".join(f"DATE '{d.isoformat()}'" for d in hot)
+                con.execute("create or replace table hot_tweets as select * from entities_tweets "
+                            f"where created_date in ({literals}) order by created_at desc, tweet_id desc")
             self._tweet_days, self._hot_days = days, set(hot)
         elif table == "entities/users":
             source = "select user_id, username from entities_users" if version is not None else \
                 "select null::bigint as user_id, null::varchar as username where false"
-            con.execute(f"create or replace table hot_usernames as {source}")
+            con.execute(f"create or replace {self._kind} hot_usernames as {source}")
         elif table == "analytics/trends" and version is not None:
-            con.execute("create or replace table hot_trends as select * from analytics_trends "
+            con.execute(f"create or replace {self._kind} hot_trends as select * from analytics_trends "
                         "order by day, scope, kind, bucket_start")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
