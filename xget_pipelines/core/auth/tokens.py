@@ -13,6 +13,7 @@ Connect provider.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import secrets
 import threading
@@ -34,16 +35,20 @@ _ALGORITHM = "HS256"
 
 
 def load_or_create_signing_key(path: Path) -> str:
+    """The key in ``path``, made on first use: created 0600 (never readable by others, not even briefly) and
+    moved into place atomically, so two processes starting at once agree on one key."""
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(key)
-    tmp.chmod(0o600)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(48))
     try:
-        tmp.rename(path) if not path.exists() else tmp.unlink()
+        os.link(tmp, path)  # fails if another process made the key first: theirs wins
     except FileExistsError:
+        pass
+    finally:
         tmp.unlink()
     return path.read_text().strip()
 
