@@ -11,8 +11,7 @@
   twice, the newest score wins), ``analytics/sentiment_daily`` (two days of ``#python``) and
   ``analytics/user_profiles`` (alice and bob, each the other's most similar user).
 
-The tweets, users and trends are the same rows as ``tests/serving/_lake.py`` writes. Returns the ids it
-wrote, so tests compare against them rather than against copies of these numbers.
+Returns the ids it wrote, so tests compare against them rather than against copies of these numbers.
 """
 
 from __future__ import annotations
