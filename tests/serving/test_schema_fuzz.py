@@ -31,6 +31,8 @@ import schemathesis
 from hypothesis import HealthCheck
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
+from xget_pipelines.serving.graphql import build_schema
+
 MAX_EXAMPLES = 20
 
 # positive_data_acceptance (a schema-valid request must not get 400/422) is off: the API validates what a
@@ -112,16 +114,8 @@ def test_openapi_fuzz(case, api_server):
 # answers (NOT_FOUND, BAD_USER_INPUT, FORBIDDEN, the query limits) are fine; schemathesis' own GraphQL
 # "server error" check would count every error with a path as a crash, so it is not used.
 
-def graphql_sdl() -> str | None:
-    try:
-        from xget_pipelines.serving.graphql import build_schema
-    except ImportError:  # not mounted in this build
-        return None
-    return build_schema().as_str()
-
-
-GRAPHQL_SDL = graphql_sdl()
-graphql_schema = schemathesis.graphql.from_file(GRAPHQL_SDL) if GRAPHQL_SDL else None
+GRAPHQL_SDL = build_schema().as_str()
+graphql_schema = schemathesis.graphql.from_file(GRAPHQL_SDL)
 
 
 def no_unexpected_graphql_error(ctx, response, case):
@@ -137,10 +131,6 @@ def test_the_fuzzed_graphql_schema_is_the_served_one(api_server):
     import graphql
     import httpx
 
-    if GRAPHQL_SDL is None:
-        import pytest
-
-        pytest.skip("no GraphQL schema in this build (xget_pipelines.serving.graphql.build_schema)")
     rep = httpx.post(f"{api_server.base_url}/v1/graphql", headers=api_server.headers("admin"), timeout=30,
                      json={"query": graphql.get_introspection_query(
                          specified_by_url=True, directive_is_repeatable=True, input_value_deprecation=True)})
@@ -152,10 +142,9 @@ def test_the_fuzzed_graphql_schema_is_the_served_one(api_server):
     assert printed(graphql.build_client_schema(rep.json()["data"])) == printed(graphql.build_schema(GRAPHQL_SDL))
 
 
-if graphql_schema is not None:
-    @graphql_schema.parametrize()
-    @hypothesis.settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-                         suppress_health_check=list(HealthCheck), print_blob=False)
-    def test_graphql_fuzz(case, api_server):
-        case.call_and_validate(base_url=f"{api_server.base_url}/v1/graphql", headers=api_server.headers("admin"),
-                               timeout=60, checks=[no_unexpected_graphql_error])
+@graphql_schema.parametrize()
+@hypothesis.settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
+                     suppress_health_check=list(HealthCheck), print_blob=False)
+def test_graphql_fuzz(case, api_server):
+    case.call_and_validate(base_url=f"{api_server.base_url}/v1/graphql", headers=api_server.headers("admin"),
+                           timeout=60, checks=[no_unexpected_graphql_error])

@@ -115,9 +115,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(UserError)
     async def _user(request: Request, exc: UserError):
-        message = str(exc)
-        status = 404 if message.startswith("no user") else 409 if "taken" in message else 422
-        return respond(request, status, _CODES[status], message)
+        return respond(request, exc.status, _CODES[exc.status], str(exc), exc.field)
 
     @app.exception_handler(TaskError)
     async def _task(request: Request, exc: TaskError):

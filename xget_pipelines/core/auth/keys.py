@@ -44,11 +44,11 @@ def create_key(engine: Engine, user_id: int, name: str, role: str | None = None,
                expires_in_days: int | None = None) -> tuple[dict, str]:
     """A new key for a user; returns (its public record, the key itself: shown this once)."""
     if not name or len(name) > 128:
-        raise UserError("an API key needs a name of 1-128 characters (what uses it)")
+        raise UserError("an API key needs a name of 1-128 characters (what uses it)", "name")
     if role is not None:
         check_role(role)
     if expires_in_days is not None and expires_in_days < 1:
-        raise UserError("expires_in_days must be at least 1")
+        raise UserError("expires_in_days must be at least 1", "expires_in_days")
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     now = dt.datetime.now(dt.timezone.utc)

@@ -24,7 +24,13 @@ MAX_PREFERENCES_BYTES = 16_384
 
 
 class UserError(XGetError):
-    """A user operation that cannot be done (name taken, no such user, bad value)."""
+    """A user operation that cannot be done: ``status`` 404 (no such user), 409 (name taken) or 422 (a bad
+    value, named by ``field``)."""
+
+    def __init__(self, message: str, field: str | None = None, status: int = 422):
+        super().__init__(message)
+        self.field = field
+        self.status = status
 
 
 class AuthError(XGetError):
@@ -63,7 +69,7 @@ def public(row) -> dict:
 
 def check_username(username: str) -> str:
     if not _USERNAME.match(username or ""):
-        raise UserError(f"bad username {username!r}: 3-64 letters, digits, '_', '.' or '-'")
+        raise UserError(f"bad username {username!r}: 3-64 letters, digits, '_', '.' or '-'", "username")
     return username
 
 
@@ -77,15 +83,15 @@ def create_user(engine: Engine, username: str, password: str | None, role: str =
     check_username(username)
     check_role(role)
     if status not in STATUSES:
-        raise UserError(f"bad status {status!r}: use one of {', '.join(STATUSES)}")
+        raise UserError(f"bad status {status!r}: use one of {', '.join(STATUSES)}", "status")
     try:
         hashed = hash_password(password) if password is not None else None
     except ValueError as exc:
-        raise UserError(str(exc)) from exc
+        raise UserError(str(exc), "password") from exc
     now = _now()
     with engine.begin() as conn:
         if conn.execute(select(User.id).where(func.lower(User.username) == username.lower())).first():
-            raise UserError(f"username {username!r} is taken")
+            raise UserError(f"username {username!r} is taken", "username", 409)
         user_id = conn.execute(insert(User).values(
             username=username, email=email, password_hash=hashed, role=role, status=status, preferences={},
             external_subject=external_subject, created_at=now, updated_at=now)).inserted_primary_key[0]
@@ -128,7 +134,7 @@ def get_user(engine: Engine, user_id: int) -> dict:
     with read_only(engine) as conn:
         row = conn.execute(select(User).where(User.id == user_id)).first()
     if row is None:
-        raise UserError(f"no user {user_id}")
+        raise UserError(f"no user {user_id}", status=404)
     return public(row)
 
 
@@ -144,7 +150,7 @@ def update_user(engine: Engine, user_id: int, *, actor: int | None, role: str | 
         values["role"] = check_role(role)
     if status is not None:
         if status not in STATUSES:
-            raise UserError(f"bad status {status!r}: use one of {', '.join(STATUSES)}")
+            raise UserError(f"bad status {status!r}: use one of {', '.join(STATUSES)}", "status")
         values["status"] = status
     if email is not None:
         values["email"] = email
@@ -152,10 +158,10 @@ def update_user(engine: Engine, user_id: int, *, actor: int | None, role: str | 
         try:
             values["password_hash"] = hash_password(password)
         except ValueError as exc:
-            raise UserError(str(exc)) from exc
+            raise UserError(str(exc), "password") from exc
     with engine.begin() as conn:
         if conn.execute(select(User.id).where(User.id == user_id)).first() is None:
-            raise UserError(f"no user {user_id}")
+            raise UserError(f"no user {user_id}", status=404)
         if values:
             values["updated_at"] = _now()
             conn.execute(update(User).where(User.id == user_id).values(**values))
@@ -174,7 +180,7 @@ def set_preferences(engine: Engine, user_id: int, preferences: dict, replace: bo
         merged = dict(preferences) if replace else {**current, **preferences}
         merged = {k: v for k, v in merged.items() if v is not None}
         if len(json.dumps(merged)) > MAX_PREFERENCES_BYTES:
-            raise UserError(f"preferences too large: at most {MAX_PREFERENCES_BYTES} bytes of JSON")
+            raise UserError(f"preferences too large: at most {MAX_PREFERENCES_BYTES} bytes of JSON", "preferences")
         conn.execute(update(User).where(User.id == user_id).values(preferences=merged, updated_at=_now()))
     return merged
 
