@@ -123,7 +123,42 @@ class Settings(BaseSettings):
     search_url: str = Field(
         default="", description="Search backend (Elasticsearch/OpenSearch) for /v1/data/search; empty: the lake."
     )
-    search_index: str = Field(default="xget-tweets", description="Index (or alias) of tweets in the search backend.")
+    search_index: str = Field(default="xget-tweets", description="Alias of the tweets index in the search backend.")
+    search_users_index: str = Field(default="xget-users", description="Alias of the users index in the search backend.")
+    search_compat: Literal["auto", "elasticsearch", "opensearch"] = Field(
+        default="auto", description="Search server flavour: OpenSearch refuses the Elasticsearch client's "
+        "compatible-with media types, so they are sent as plain JSON; auto asks the server once.",
+    )
+    search_username: str = Field(default="", description="Basic-auth user of the search backend (empty: none).")
+    search_password: SecretStr | None = Field(default=None, description="Its password (never logged).")
+    search_batch_size: int = Field(default=2_000, description="Documents per bulk request when indexing.")
+
+    # -- optional sinks (each off until its URL is set) --------------------------------------------------
+    archive_url: SecretStr | None = Field(
+        default=None, description="MongoDB URL of the raw-page archive (mongodb://...); empty: no archive. "
+        "A secret: it may carry a password.",
+    )
+    archive_database: str = Field(default="xget", description="MongoDB database of the archive.")
+    events_url: SecretStr | None = Field(
+        default=None, description="Where lake events go: amqp://user:pass@host:5672/vhost (RabbitMQ) or "
+        "kafka://host:9092[,host2:9092] (Kafka); empty: no events.",
+    )
+    events_topic: str = Field(
+        default="xget.lake", description="Kafka topic, or RabbitMQ topic exchange (routing key: <layer>.<table>)."
+    )
+    media_download: bool = Field(default=True, description="Download the media of collected tweets into <lake>/media.")
+    media_max_bytes: int = Field(default=16 * 1024 * 1024, description="Largest media file kept (the best video "
+                                 "variant under it is chosen; larger files are recorded as skipped).")
+    media_url_map: dict[str, str] = Field(
+        default_factory=dict, description="JSON map of media URL prefixes to where they are fetched from; default: "
+        "X's media hosts to the emulator when X is the emulator, none for real X.",
+    )
+    media_attempts: int = Field(default=3, description="Download attempts per media file in one run.")
+    lake_vacuum_retention_hours: int = Field(
+        default=168, description="Files no longer in the table are deleted by lake_maintenance after this long "
+        "(time travel and `xget sql --as-of` reach back this far).",
+    )
+    lake_maintenance_cron: str = Field(default="30 3 * * *", description="When lake_maintenance runs (UTC).")
     oidc_issuer: str = Field(default="", description="Issuer of external OpenID Connect tokens to accept; empty: none.")
     oidc_audience: str = Field(default="xget", description="Audience those tokens must name.")
     oidc_jwks_url: str = Field(default="", description="JWKS of the provider; default: from its discovery document.")
@@ -145,14 +180,14 @@ class Settings(BaseSettings):
         default=60.0, description="Rate-limit window the demo's emulator uses (compressed so the demo never idles)."
     )
 
-    @field_validator("lake_storage_options", mode="before")
+    @field_validator("lake_storage_options", "media_url_map", mode="before")
     @classmethod
     def _parse_json(cls, value: object) -> object:
         if isinstance(value, str):
             try:
                 return json.loads(value) if value.strip() else {}
             except json.JSONDecodeError as exc:
-                raise ValueError(f"XGET_LAKE_STORAGE_OPTIONS must be a JSON object: {exc}") from exc
+                raise ValueError(f"must be a JSON object: {exc}") from exc
         return value
 
     @property
@@ -167,6 +202,15 @@ class Settings(BaseSettings):
     @property
     def resolved_api_url(self) -> str:
         return (self.api_public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+    @property
+    def resolved_media_url_map(self) -> dict[str, str]:
+        """Media URL prefixes rewritten before download: X's media hosts to the emulator's ``/_media/<host>/``
+        when the X endpoint is the emulator (its media live nowhere else), unless set explicitly."""
+        if self.media_url_map or "://x.com" in self.x_graphql_url or ".x.com" in self.x_graphql_url:
+            return dict(self.media_url_map)
+        base = self.resolved_login_url.rstrip("/")
+        return {f"https://{host}/": f"{base}/_media/{host}/" for host in ("pbs.twimg.com", "video.twimg.com")}
 
     @property
     def resolved_lake_uri(self) -> str:
