@@ -21,7 +21,11 @@ def test_demo_runs_every_partition_and_leaves_a_queryable_lake(tmp_path):
         "XGET_EMULATOR_USERS": "300", "XGET_EMULATOR_TWEETS": "6000", "XGET_EMULATOR_DAYS": "10",
         "XGET_DEMO_DAYS": "2", "XGET_DEMO_ACCOUNTS": "3", "XGET_DEMO_SENTIMENT_LIMIT": "1500", "COLUMNS": "200",
     }
-    demo = subprocess.run([str(xget), "demo", "--no-serve"], env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.Popen([str(xget), "demo", "--no-serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    backup = _backup_while_the_demo_writes(xget, env, tmp_path, proc)
+    stdout, stderr = proc.communicate(timeout=600)
+    demo = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
     assert "XGet lake" in demo.stdout and "cleaned/tweets" in demo.stdout
     assert "demo finished" in demo.stdout
@@ -61,3 +65,43 @@ def test_demo_runs_every_partition_and_leaves_a_queryable_lake(tmp_path):
     instance = dg.DagsterInstance.from_config(str(Path(env["XGET_HOME"], "dagster")))
     runs = instance.get_runs(dg.RunsFilter(job_name="x_ingest"))
     assert len(runs) == 2 * len(keys) and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+    _restore_matches_the_backup(xget, env, tmp_path, backup)
+
+
+def _backup_while_the_demo_writes(xget, env, tmp_path, proc) -> dict:
+    """`xget lake backup` once the demo has landed pages, while its runs keep writing."""
+    import time
+
+    log = Path(env["XGET_HOME"], "lake", "raw", "x_pages", "_delta_log")
+    deadline = time.monotonic() + 300
+    while len(list(log.glob("*.json"))) < 3:  # a few page batches in: the lake is being written
+        assert proc.poll() is None, "the demo ended before the backup could start"
+        assert time.monotonic() < deadline, "the demo wrote no pages within 5 minutes"
+        time.sleep(0.5)
+    out = subprocess.run([str(xget), "lake", "backup", str(tmp_path / "backup")], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return json.loads((tmp_path / "backup" / "manifest.json").read_text())
+
+
+def _restore_matches_the_backup(xget, env, tmp_path, manifest) -> None:
+    """The backup restores to the versions and row counts it recorded, which are the source lake's rows at
+    those versions (time travel), and the restored control plane has the recorded rows."""
+    from deltalake import DeltaTable
+
+    out = subprocess.run([str(xget), "lake", "restore", str(tmp_path / "backup"), "--lake", str(tmp_path / "restored"),
+                          "--database-url", f"sqlite:///{tmp_path / 'restored.db'}"], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "checksums, versions and row counts verified" in out.stdout
+    assert any(t["name"] == "raw/x_pages" and t["rows"] > 0 for t in manifest["tables"])
+    for table in manifest["tables"]:
+        restored = DeltaTable(str(tmp_path / "restored" / table["name"]))
+        source = DeltaTable(str(Path(env["XGET_HOME"], "lake", table["name"])), version=table["version"])
+        assert restored.version() == table["version"]
+        assert restored.to_pyarrow_dataset().count_rows() == table["rows"] == source.to_pyarrow_dataset().count_rows()
+    import sqlalchemy as sa
+
+    with sa.create_engine(f"sqlite:///{tmp_path / 'restored.db'}").connect() as conn:
+        for name, rows in manifest["control_plane"]["rows"].items():
+            assert conn.execute(sa.text(f'select count(*) from "{name}"')).scalar() == rows, name

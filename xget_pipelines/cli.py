@@ -128,17 +128,29 @@ def demo(
 def sql(
     query: str = typer.Argument(..., help="SQL over the lake; tables are views such as cleaned_tweets."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
+    as_of: Optional[str] = typer.Option(
+        None, "--as-of", help="Time travel: a table version (12) or a time (2026-11-28T10:00:00Z) for every table.",
+    ),
 ) -> None:
     """Run SQL (DuckDB) over the Delta tables (each a view named like cleaned_tweets) and the dbt marts
     (``marts.daily_volume_per_term`` ...)."""
     import duckdb
 
     from xget_pipelines.core.lake.catalog import connect
+    from xget_pipelines.core.lake.maintenance import parse_as_of
 
+    missing: list[str] = []
     try:
-        con = connect(_lake(), marts=get_settings().resolved_marts_path)
+        when = parse_as_of(as_of) if as_of is not None else None
+    except ValueError as exc:
+        _fail(str(exc))
+    try:
+        con = connect(_lake(), marts=get_settings().resolved_marts_path, as_of=when, missing=missing)
     except duckdb.IOException as exc:  # dbt is writing the marts right now
         _fail(f"cannot open the marts database: {exc}; retry when the dbt run has finished")
+    if missing:
+        err.print(f"as of {as_of} these tables have no snapshot, so no view: {', '.join(missing)}. Time travel "
+                  "reaches back XGET_LAKE_VACUUM_RETENTION_HOURS.")
     try:
         rel = con.sql(query)
     except duckdb.Error as exc:
@@ -239,6 +251,91 @@ def lake_tables(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format",
     infos = _lake().describe()
     rows = [(i.name, i.version, i.rows, i.files, _size(i.size_bytes)) for i in infos]
     _print_rows(["table", "version", "rows", "files", "size"], rows, fmt, title=f"lake {get_settings().resolved_lake_uri}")
+
+
+@lake_app.command("backup")
+def lake_backup(
+    target: str = typer.Argument(..., help="An empty (or new) folder, or s3://bucket/prefix, to write the backup to."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Back up each table as it was at this time."),
+    control_plane: bool = typer.Option(True, help="Include the control-plane DB (SQLite copy or pg_dump)."),
+) -> None:
+    """Back up every Delta table (one consistent version each), the media objects and the control-plane DB,
+    with a manifest of checksums. Safe while pipelines write."""
+    from xget_pipelines.core.db.dump import DumpError
+    from xget_pipelines.core.lake.backup import BackupError, backup_lake
+    from xget_pipelines.core.lake.maintenance import parse_as_of
+
+    settings = get_settings()
+    try:
+        when = parse_as_of(as_of) if as_of else None
+        if isinstance(when, int):
+            raise ValueError("--as-of for a backup takes a time (versions differ between tables)")
+        manifest = backup_lake(_lake(), target, settings.resolved_database_url if control_plane else None,
+                               as_of=when, target_options=settings.lake_storage_options, progress=err.print)
+    except (BackupError, DumpError, ValueError) as exc:
+        _fail(str(exc))
+    files = sum(len(t["files"]) + len(t["log"]) for t in manifest["tables"]) + len(manifest["media"])
+    console.print(f"backed up {len(manifest['tables'])} tables, {len(manifest['media'])} media objects"
+                  f"{' and the control-plane DB' if manifest['control_plane'] else ''} ({files} files) to {target}")
+
+
+@lake_app.command("restore")
+def lake_restore(
+    backup: str = typer.Argument(..., help="A folder (or s3://...) written by `xget lake backup`."),
+    lake_uri: Optional[str] = typer.Option(None, "--lake", help="Lake root to restore into (default XGET_LAKE_URI)."),
+    database_url: Optional[str] = typer.Option(
+        None, "--database-url", help="Control-plane DB to restore into (default XGET_DATABASE_URL)."),
+    control_plane: bool = typer.Option(True, help="Restore the control-plane DB too."),
+    replace: bool = typer.Option(False, "--replace", help="Restore over existing tables/DB (they are moved aside)."),
+) -> None:
+    """Restore a backup and verify it: every file's checksum, every table's version and row count."""
+    from xget_pipelines.core.db.dump import DumpError
+    from xget_pipelines.core.lake.backup import BackupError
+    from xget_pipelines.core.lake.delta import Lake
+    from xget_pipelines.core.lake.restore import restore_lake
+
+    settings = get_settings()
+    lake = Lake(lake_uri, settings.lake_storage_options) if lake_uri else _lake()
+    url = (database_url or settings.resolved_database_url) if control_plane else None
+    try:
+        report = restore_lake(backup, lake, url, replace=replace, backup_options=settings.lake_storage_options,
+                              progress=err.print)
+    except (BackupError, DumpError) as exc:
+        _fail(str(exc))
+    rows = sum(r for _, r in report.tables.values())
+    console.print(f"restored {len(report.tables)} tables ({rows} rows), {report.media} media objects"
+                  f"{' and the control-plane DB' if report.control_plane_rows is not None else ''} into {lake.uri}; "
+                  "checksums, versions and row counts verified")
+    for moved in report.moved_aside:
+        console.print(f"the table that was there is kept at {moved}")
+
+
+@lake_app.command("verify")
+def lake_verify(backup: str = typer.Argument(..., help="A backup folder.")) -> None:
+    """Check every file of a backup against its manifest's checksums."""
+    from xget_pipelines.core.lake.backup import BackupError, verify_backup
+
+    try:
+        manifest = verify_backup(backup, get_settings().lake_storage_options)
+    except BackupError as exc:
+        _fail(str(exc))
+    console.print(f"{backup}: {len(manifest['tables'])} tables, {len(manifest['media'])} media objects, all checksums match")
+
+
+@lake_app.command("maintain")
+def lake_maintain(
+    retention_hours: Optional[int] = typer.Option(
+        None, help="Vacuum files unused for this long (default XGET_LAKE_VACUUM_RETENTION_HOURS)."),
+    table: Optional[list[str]] = typer.Option(None, "--table", help="Only these tables (repeatable)."),
+) -> None:
+    """Compact small files, checkpoint and vacuum every table (what the lake_maintenance job runs)."""
+    from xget_pipelines.core.lake.maintenance import maintain
+
+    hours = get_settings().lake_vacuum_retention_hours if retention_hours is None else retention_hours
+    done = maintain(_lake(), hours, table or None)
+    _print_rows(["table", "version", "files before", "files after", "compacted", "vacuumed", "error"],
+                [(d.table, d.version, d.files_before, d.files_after, d.files_compacted, d.files_vacuumed, d.error or "")
+                 for d in done], OutputFormat.table)
 
 
 def _size(n: int) -> str:

@@ -15,6 +15,7 @@ from xget_pipelines.assets import (
 from xget_pipelines.assets.dbt import dbt_marts
 from xget_pipelines.assets.quality import freshness_sensor, quality_checks
 from xget_pipelines.jobs import entities_job, marts_job, sentiment_training_job, x_ingest_job
+from xget_pipelines.maintenance import lake_maintenance, maintenance_schedule
 from xget_pipelines.resources.environment import resources_for
 from xget_pipelines.sensors import (
     account_pool_health_sensor,
@@ -37,12 +38,14 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    settings = get_settings()
     return dg.Definitions(
         assets=[*ingest_assets, *entity_assets, *analytics_assets, *sentiment_assets, *profile_assets, dbt_marts,
                 *ops_assets],
         asset_checks=[*asset_checks, *quality_checks],
-        jobs=[x_ingest_job, entities_job, marts_job, sentiment_training_job],
+        jobs=[x_ingest_job, entities_job, marts_job, sentiment_training_job, lake_maintenance],
         sensors=[watchlist_sensor, scrape_task_sensor, corrections_sensor, account_pool_health_sensor, freshness_sensor, automation_sensor],
-        schedules=[daily_ingest_schedule, hourly_ingest_schedule, pool_stats_schedule],
-        resources=resources_for(get_settings()),
+        schedules=[daily_ingest_schedule, hourly_ingest_schedule, pool_stats_schedule,
+                   maintenance_schedule(settings.lake_maintenance_cron, settings.lake_vacuum_retention_hours)],
+        resources=resources_for(settings),
     )

@@ -8,12 +8,14 @@ used because it downloads at run time. Partition columns come back from the hive
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+from deltalake import DeltaTable
 
-from xget_pipelines.core.lake.delta import Lake
+from xget_pipelines.core.lake.delta import Lake, load_as_of
 
 KNOWN_TABLES = (
     "raw/x_pages",
@@ -49,14 +51,39 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def connect(lake: Lake, database: str = ":memory:", marts: str | Path | None = None) -> duckdb.DuckDBPyConnection:
+def connect(
+    lake: Lake, database: str = ":memory:", marts: str | Path | None = None,
+    as_of: int | dt.datetime | None = None, missing: list[str] | None = None,
+) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with one view per Delta table of ``lake``, and the dbt marts database
-    attached read-only as ``marts`` when ``marts`` names one that exists (``marts.daily_volume_per_term``)."""
+    attached read-only as ``marts`` when ``marts`` names one that exists (``marts.daily_volume_per_term``).
+
+    ``as_of`` travels back in time: a version number shows each table at that version, a time shows
+    each table as it was then. Tables with no such version (created later, or vacuumed past) get no
+    view; their names are appended to ``missing`` with the reason."""
     con = duckdb.connect(database)
     if not lake.is_local:
         con.execute("INSTALL httpfs; LOAD httpfs;")  # needs the httpfs extension available offline
     for table in lake.list_tables():
-        register(con, lake, table)
+        dtable = lake.table(table)
+        if dtable is None:
+            continue
+        if as_of is not None:
+            newest = dtable.version()
+            try:
+                load_as_of(dtable, as_of)
+            except Exception:  # noqa: BLE001 - deltalake raises several kinds for "no such version"
+                if missing is not None:
+                    missing.append(f"{table} (newest version {newest})" if isinstance(as_of, int)
+                                   else f"{table} (created later, or its history was vacuumed)")
+                continue
+            try:
+                register(con, lake, table, dtable)
+            except duckdb.IOException:  # the log knows the version, but vacuum deleted its files
+                if missing is not None:
+                    missing.append(f"{table} (version {dtable.version()}'s files were vacuumed)")
+            continue
+        register(con, lake, table, dtable)
     if marts is not None and Path(marts).exists():
         con.execute(f"ATTACH {_quote(str(marts))} AS marts (READ_ONLY)")
     return con
@@ -67,8 +94,9 @@ def has_view(con: duckdb.DuckDBPyConnection, view: str) -> bool:
     return con.execute("select count(*) from duckdb_views() where view_name = ?", [view]).fetchall()[0][0] > 0
 
 
-def register(con: duckdb.DuckDBPyConnection, lake: Lake, table: str) -> None:
-    dtable = lake.table(table)
+def register(con: duckdb.DuckDBPyConnection, lake: Lake, table: str, dtable: DeltaTable | None = None) -> None:
+    """A view of ``table`` at the snapshot of ``dtable`` (default: the current one)."""
+    dtable = dtable if dtable is not None else lake.table(table)
     if dtable is None:
         return
     name = view_name(table)

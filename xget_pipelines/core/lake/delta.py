@@ -45,6 +45,16 @@ def predicate(where: Mapping[str, object]) -> str:
     return " AND ".join(f"{col} = {sql_literal(val)}" for col, val in where.items())
 
 
+def load_as_of(dtable: DeltaTable, as_of: int | dt.datetime) -> None:
+    """Move ``dtable`` to a version, or to the version current at a time. A time before the table's first
+    commit is an error (deltalake would quietly answer version 0)."""
+    if isinstance(as_of, dt.datetime):
+        first_ms = min((c.get("timestamp", 0) for c in dtable.history()), default=0)
+        if first_ms / 1000 > as_of.timestamp():
+            raise ValueError(f"the table did not exist yet at {as_of.isoformat()}")
+    dtable.load_as_version(as_of)
+
+
 class Lake:
     """A Delta lakehouse rooted at ``uri`` (a folder or an object-store prefix)."""
 
@@ -131,6 +141,10 @@ class Lake:
         root = self.uri.removeprefix("file://")
         found = []
         for dirpath, dirnames, _ in os.walk(root):
+            # _replaced/ (tables a restore moved aside), media/ objects and hidden folders hold no live tables
+            dirnames[:] = [d for d in dirnames if d == "_delta_log" or not d.startswith(("_", "."))]
+            if dirpath == root:
+                dirnames[:] = [d for d in dirnames if d != "media"]
             if "_delta_log" in dirnames:
                 found.append(os.path.relpath(dirpath, root).replace(os.sep, "/"))
                 dirnames.clear()
