@@ -41,23 +41,33 @@ def sqlite_url(tmp_path) -> str:
 
 
 @pytest.fixture
-def postgres_url():
-    """A fresh database on the real PostgreSQL server, dropped afterwards. Fails if the server is down."""
+def postgres_databases():
+    """Make fresh databases on the real PostgreSQL server (``make()`` -> URL), all dropped afterwards.
+    Fails if the server is down."""
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"xget_test_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is required for this test and is not reachable at {POSTGRES_ADMIN_URL}: {exc}")
-    url = sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    yield url
-    from xget_pipelines.core.db.engine import get_engine
+    made: list[str] = []
 
-    get_engine(url).dispose()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    def make() -> str:
+        name = f"xget_test_{uuid.uuid4().hex[:10]}"
+        try:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        except sa.exc.OperationalError as exc:
+            pytest.fail(f"PostgreSQL is required for this test and is not reachable at {POSTGRES_ADMIN_URL}: {exc}")
+        made.append(name)
+        return sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    with admin.connect() as conn:  # FORCE ends the connections engines of this process still pool
+        for name in made:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_databases):
+    """A fresh database on the real PostgreSQL server, dropped afterwards. Fails if the server is down."""
+    return postgres_databases()
 
 
 # -- the emulator over real HTTP ------------------------------------------------------------------------

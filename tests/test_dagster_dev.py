@@ -1,7 +1,8 @@
 """End to end, as a user sees it: `dagster dev -w workspace.yaml` (webserver + daemon) and `xget api` as real
-processes, the emulator as X. The UI serves XGet's asset graph; a scrape task created over the API becomes a
-run in Dagster (found through the webserver's GraphQL, as the UI finds it), and its results come back over
-the API."""
+processes, the emulator as X, and the Dagster instance on the machine's PostgreSQL (dagster-postgres run,
+event and schedule storage, as in production). The UI serves XGet's asset graph; a scrape task created over
+the API becomes a run in Dagster through a sensor tick (found through the webserver's GraphQL, as the UI
+finds it), its results come back over the API, and a schedule tick launches lake_maintenance."""
 
 import datetime as dt
 import os
@@ -12,6 +13,7 @@ import sys
 import time
 
 import httpx
+from sqlalchemy.engine import make_url as sa_url
 
 from tests.conftest import register_accounts
 from xget_pipelines.core.auth.users import create_user
@@ -54,7 +56,8 @@ def _wait(check, timeout_s, what, procs=()):
 
 
 def test_a_task_created_over_the_api_runs_in_dagster_and_its_results_come_back(tmp_path, emulator_factory,
-                                                                               small_world, monkeypatch):
+                                                                               small_world, monkeypatch,
+                                                                               postgres_databases):
     from xget_pipelines.settings import get_settings
 
     emu = emulator_factory(window_seconds=2)
@@ -62,8 +65,11 @@ def test_a_task_created_over_the_api_runs_in_dagster_and_its_results_come_back(t
     monkeypatch.setenv("XGET_HOME", str(home))  # the accounts' secrets are encrypted with this home's key
     get_settings.cache_clear()
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "XGET_HOME": str(home),
-           "XGET_X_GRAPHQL_URL": emu.graphql_url, "XGET_API_RATE_LIMIT_PER_MINUTE": "0"}
-    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+           "XGET_X_GRAPHQL_URL": emu.graphql_url, "XGET_API_RATE_LIMIT_PER_MINUTE": "0",
+           "XGET_LAKE_MAINTENANCE_CRON": "* * * * *"}  # a schedule tick every minute
+    dagster_pg = sa_url(postgres_databases()).set(drivername="postgresql").render_as_string(hide_password=False)
+    (tmp_path / "dagster.yaml").write_text(
+        f"telemetry:\n  enabled: false\nstorage:\n  postgres:\n    postgres_url: {dagster_pg}\n")
     engine = get_engine(f"sqlite:///{(home / 'xget.db').absolute()}")
     register_accounts(emu, engine, ["e2e1", "e2e2"])
     create_user(engine, "ana", "analyst password 1", "analyst")
@@ -112,7 +118,33 @@ def test_a_task_created_over_the_api_runs_in_dagster_and_its_results_come_back(t
         assert all(term.lower() in item["text"].lower() for item in results["items"])
         csv_text = httpx.get(f"{base}/v1/tasks/{task_id}/results?format=csv", headers=auth, timeout=30).text
         assert len(csv_text.strip().splitlines()) == task["result_count"] + 1  # header + one line a tweet
+
+        # Everything above lives in PostgreSQL: the sensor's ticks, the run and its materializations, and
+        # the schedule's ticks, whose lake_maintenance runs succeed.
+        import dagster as dg
+
+        instance = dg.DagsterInstance.from_config(str(tmp_path))
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert instance.get_runs(dg.RunsFilter(run_ids=[run["run_id"]]))[0].status == dg.DagsterRunStatus.SUCCESS
+        assert instance.get_latest_materialization_event(dg.AssetKey("cleaned_tweets")) is not None
+        assert any(run["run_id"] in t.run_ids for t in _ticks(instance, "scrape_task_sensor")), "the sensor's tick"
+
+        def maintained():
+            runs = instance.get_runs(dg.RunsFilter(job_name="lake_maintenance",
+                                                   statuses=[dg.DagsterRunStatus.SUCCESS]))
+            return runs[0] if runs else None
+
+        maintenance = _wait(maintained, 180, "a lake_maintenance run from the schedule", [api, ui])
+        assert maintenance.tags.get("dagster/schedule_name") == "lake_maintenance_schedule"
+        assert any(maintenance.run_id in t.run_ids for t in _ticks(instance, "lake_maintenance_schedule"))
+        instance.dispose()
     finally:
         _stop(api)
         _stop(ui)
         get_settings.cache_clear()
+
+
+def _ticks(instance, name: str) -> list:
+    """The ticks stored for the sensor or schedule called ``name``."""
+    (state,) = [st for st in instance.all_instigator_state() if st.name == name]
+    return instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=100)

@@ -334,7 +334,7 @@ def lake_maintain(
     hours = get_settings().lake_vacuum_retention_hours if retention_hours is None else retention_hours
     done = maintain(_lake(), hours, table or None)
     _print_rows(["table", "version", "files before", "files after", "compacted", "vacuumed", "error"],
-                [(d.table, d.version, d.files_before, d.files_after, d.files_compacted, d.files_vacuumed, d.error or "")
+                [(d.table, d.version, d.files_before, d.files_after, d.files_compacted, d.files_vacuumed, d.error or d.skipped or "")
                  for d in done], OutputFormat.table)
 
 

@@ -24,7 +24,7 @@ def compact_and_vacuum(context: dg.OpExecutionContext, config: MaintenanceConfig
     failed = [d for d in done if d.error]
     for d in done:
         context.log.info(f"{d.table} v{d.version}: {d.files_before} -> {d.files_after} files, "
-                         f"{d.files_compacted} compacted, {d.files_vacuumed} vacuumed" + (f"; {d.error}" if d.error else ""))
+                         f"{d.files_compacted} compacted, {d.files_vacuumed} vacuumed" + (f"; {d.error or d.skipped}" if d.error or d.skipped else ""))
     table = "| table | version | files before | files after | compacted | vacuumed |\n|---|---|---|---|---|---|\n" + "\n".join(
         f"| {d.table} | {d.version} | {d.files_before} | {d.files_after} | {d.files_compacted} | {d.files_vacuumed} |"
         for d in done)

@@ -5,7 +5,7 @@ and every read pays per file. Compaction rewrites them into few large files (a c
 rows: readers and the sinks' incremental feed see the same data). Vacuum then deletes files that
 left the table more than ``retention_hours`` ago; time travel (``xget sql --as-of``) reaches back only
 that far. Both are safe beside running writers: a compaction that loses a commit race is retried once
-and otherwise reported, never forced.
+and otherwise left for the next run, never forced.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ class TableUpkeep:
     files_compacted: int
     files_vacuumed: int
     version: int
-    error: str | None = None
+    error: str | None = None  # the table's upkeep failed (the run fails, naming it)
+    skipped: str | None = None  # compaction left for the next run: writers kept committing (not a failure)
 
 
 def maintain(lake: Lake, retention_hours: int, tables: Sequence[str] | None = None,
@@ -52,20 +53,20 @@ def maintain(lake: Lake, retention_hours: int, tables: Sequence[str] | None = No
 def _maintain_table(lake: Lake, name: str, retention_hours: int, target_size: int | None) -> TableUpkeep:
     dtable = lake.table(name)
     before = len(dtable.file_uris())
-    compacted, error = 0, None
+    compacted, skipped = 0, None
     for _attempt in range(2):
         try:
             compacted = int(dtable.optimize.compact(target_size=target_size).get("numFilesRemoved", 0))
-            error = None
+            skipped = None
             break
         except CommitFailedError as exc:  # a writer committed meanwhile: reload and try once more
-            error = f"compaction skipped, writers committed meanwhile twice: {exc}"
+            skipped = f"compaction left for the next run, writers committed meanwhile twice ({exc})"
             dtable = lake.table(name)
     dtable = lake.table(name)
     dtable.create_checkpoint()
     vacuumed = dtable.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False)
     dtable = lake.table(name)
-    return TableUpkeep(name, before, len(dtable.file_uris()), compacted, len(vacuumed), dtable.version(), error)
+    return TableUpkeep(name, before, len(dtable.file_uris()), compacted, len(vacuumed), dtable.version(), None, skipped)
 
 
 def parse_as_of(text: str) -> int | dt.datetime:
