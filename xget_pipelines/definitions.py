@@ -22,6 +22,7 @@ from xget_pipelines.sensors import (
     corrections_sensor,
     daily_ingest_schedule,
     hourly_ingest_schedule,
+    run_failure_alert_sensor,
     scrape_task_sensor,
     watchlist_sensor,
 )
@@ -44,7 +45,8 @@ def defs() -> dg.Definitions:
                 *ops_assets],
         asset_checks=[*asset_checks, *quality_checks],
         jobs=[x_ingest_job, entities_job, marts_job, sentiment_training_job, lake_maintenance],
-        sensors=[watchlist_sensor, scrape_task_sensor, corrections_sensor, account_pool_health_sensor, freshness_sensor, automation_sensor],
+        sensors=[watchlist_sensor, scrape_task_sensor, corrections_sensor, account_pool_health_sensor, freshness_sensor,
+                 automation_sensor, run_failure_alert_sensor],
         schedules=[daily_ingest_schedule, hourly_ingest_schedule, pool_stats_schedule,
                    maintenance_schedule(settings.lake_maintenance_cron, settings.lake_vacuum_retention_hours)],
         resources=resources_for(settings),

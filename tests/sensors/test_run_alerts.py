@@ -1,0 +1,68 @@
+"""A failed run pages the webhook once, naming the job, partition, step and error; a webhook that is down
+fails the tick so the page is retried, never lost; secrets in the URL never reach the message."""
+
+import dagster as dg
+import pytest
+
+from tests.sensors.test_pool_health import webhook  # noqa: F401 - the real HTTP receiver fixture
+from xget_pipelines.sensors.run_alerts import run_failure_alert_sensor
+from xget_pipelines.settings import get_settings
+
+days = dg.DailyPartitionsDefinition(start_date="2026-11-01")
+
+
+@dg.op
+def fetch_pages():
+    raise ValueError("account pool exhausted: 0 of 3 accounts can serve SearchTimeline")
+
+
+@dg.job(partitions_def=days)
+def scrape():
+    fetch_pages()
+
+
+def _failed_run(instance):
+    result = scrape.execute_in_process(instance=instance, partition_key="2026-11-27", raise_on_error=False)
+    assert not result.success
+    run = instance.get_run_by_id(result.run_id)
+    (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE]
+    return run, failure
+
+
+def _evaluate(instance, run, failure):
+    context = dg.build_run_status_sensor_context(
+        sensor_name="run_failure_alert_sensor", dagster_instance=instance, dagster_run=run, dagster_event=failure,
+    ).for_run_failure()
+    return run_failure_alert_sensor(context)
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+def test_a_failed_run_posts_job_partition_step_and_error(instance, webhook, monkeypatch):  # noqa: F811
+    url, received = webhook
+    monkeypatch.setenv("XGET_ALERT_WEBHOOK_URL", url + "?token=s3cret")
+    get_settings.cache_clear()
+    run, failure = _failed_run(instance)
+    _evaluate(instance, run, failure)
+    (message,) = received
+    text = message["text"]
+    assert "scrape" in text and "2026-11-27" in text and "fetch_pages" in text
+    assert "account pool exhausted" in text and run.run_id in text
+    assert "s3cret" not in text
+    get_settings.cache_clear()
+
+
+def test_a_webhook_that_stays_down_fails_the_tick_so_it_is_retried(instance, monkeypatch):
+    monkeypatch.setenv("XGET_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/hook")  # nothing listens on port 9
+    get_settings.cache_clear()
+    monkeypatch.setattr("xget_pipelines.sensors.run_alerts.post_webhook",
+                        lambda url, text: __import__("xget_pipelines.core.alerts", fromlist=["x"]).post_webhook(
+                            url, text, attempts=2, backoff_s=0.01))
+    run, failure = _failed_run(instance)
+    with pytest.raises(RuntimeError, match="retried on the next tick"):
+        _evaluate(instance, run, failure)
+    get_settings.cache_clear()
