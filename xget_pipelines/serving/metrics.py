@@ -1,13 +1,14 @@
 """Prometheus metrics of the API (``/metrics``): requests and latencies by route template and status,
-and gauges of the pool read at scrape time (accounts by state, healthy proxies, tasks by state, lake
-table versions)."""
+and what is read at scrape time: accounts by state, proxies, tasks by state, X requests and pages (the
+scrape workers record them in the control plane), lake table versions and last commit times.
+deploy/monitoring/ holds the Grafana dashboard and the alert rules over these names."""
 
 from __future__ import annotations
 
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -88,3 +89,45 @@ class _PoolCollector:
         for table, version in self.state.reader.versions().items():
             versions.add_metric([table], float(version or 0))
         yield versions
+        yield from _x_traffic(self.state.engine)
+        yield _lake_freshness(self.state.reader.lake)
+
+
+def _x_traffic(engine):
+    """Cumulative X traffic from the control plane: every process that scrapes records it there, so the API
+    can report what the Dagster run workers did without a push gateway."""
+    import sqlalchemy as sa
+
+    from xget_pipelines.core.db.models import AccountOperation, ScrapeSession
+
+    with engine.connect() as conn:
+        per_op = conn.execute(sa.select(AccountOperation.operation, sa.func.sum(AccountOperation.requests),
+                                        sa.func.sum(AccountOperation.errors))
+                              .group_by(AccountOperation.operation)).all()
+        sessions = conn.execute(sa.select(ScrapeSession.status, sa.func.count(), sa.func.sum(ScrapeSession.pages))
+                                .group_by(ScrapeSession.status)).all()
+    requests = CounterMetricFamily("xget_x_requests", "X requests made, by operation", labels=["operation"])
+    errors = CounterMetricFamily("xget_x_errors", "X requests that failed (5xx, timeouts, refusals)", labels=["operation"])
+    for operation, n_requests, n_errors in per_op:
+        requests.add_metric([operation], float(n_requests or 0))
+        errors.add_metric([operation], float(n_errors or 0))
+    pages = CounterMetricFamily("xget_pages_fetched", "X pages stored in raw/x_pages, by scrape session status",
+                                labels=["status"])
+    by_status = GaugeMetricFamily("xget_scrape_sessions", "Scrape sessions (one per key and day) by status",
+                                  labels=["status"])
+    for status, n_sessions, n_pages in sessions:
+        pages.add_metric([status], float(n_pages or 0))
+        by_status.add_metric([status], float(n_sessions))
+    return [requests, errors, pages, by_status]
+
+
+def _lake_freshness(lake):
+    """When each table last changed (the newest Delta commit), for freshness alerts."""
+    fresh = GaugeMetricFamily("xget_lake_table_last_commit_timestamp_seconds",
+                              "Unix time of the newest commit of each lake table", labels=["table"])
+    for table in lake.list_tables():
+        dtable = lake.table(table)
+        history = dtable.history(1) if dtable is not None else []
+        if history:
+            fresh.add_metric([table], history[0]["timestamp"] / 1000)
+    return fresh

@@ -71,9 +71,11 @@ def pool_health(engine: Engine, now: float | None = None) -> PoolHealth:
 
 
 def rate_limited(engine: Engine, now: float | None = None) -> dict[str, int]:
-    """Accounts per operation that used up their window and wait for it to reopen."""
+    """Accounts per operation that used up their window and wait for it to reopen (0 for every operation an
+    account has used, so a dashboard shows a flat line rather than no data)."""
     now = time.time() if now is None else now
     ao = AccountOperation
     with read_only(engine) as conn:
+        known = conn.execute(select(ao.operation).distinct()).scalars().all()
         rows = conn.execute(select(ao.operation).where(ao.remaining == 0, ao.reset_at > now)).scalars()
-        return dict(Counter(rows))
+        return {**dict.fromkeys(known, 0), **Counter(rows)}
