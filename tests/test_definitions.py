@@ -22,7 +22,7 @@ def test_assets_checks_jobs_sensors_schedules_exist():
         "entities_tweets", "entities_users", "entities_tweet_metrics_history", "entities_user_metrics_history",
         "analytics_trends", "marts_daily_volume_per_term", "marts_top_users_per_term", "marts_hashtag_bursts_daily",
         "sentiment_model", "tweet_sentiment", "sentiment_daily", "marts_sentiment_by_day",
-        "analytics_graph_metrics", "analytics_user_profiles", "analytics_cotag_network",
+        "analytics_graph_metrics", "analytics_user_profiles", "analytics_cotag_network", "x_media",
     }
     checks = {c.name for c in defs.resolve_asset_graph().asset_check_keys}
     assert {"raw_pages_unique", "cleaned_tweets_complete", "cleaned_tweets_unique_per_partition",
@@ -72,3 +72,29 @@ def test_dagster_definitions_validate_passes(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Validation successful" in proc.stdout + proc.stderr
+
+
+def test_sinks_appear_when_their_urls_are_set_and_never_show_secrets(monkeypatch):
+    from xget_pipelines.settings import get_settings
+
+    monkeypatch.setenv("XGET_SEARCH_URL", "http://127.0.0.1:9200")
+    monkeypatch.setenv("XGET_ARCHIVE_URL", "mongodb://xget:archive-pass@127.0.0.1:27017/")
+    monkeypatch.setenv("XGET_EVENTS_URL", "amqp://guest:events-pass@127.0.0.1:5672/%2F")
+    get_settings.cache_clear()
+    try:
+        defs = load()
+        keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+        assert {"search_tweets", "search_users", "raw_pages_archive"} <= keys
+        assert defs.resolve_sensor_def("lake_events_sensor")
+        graph = defs.resolve_asset_graph()
+        assert dg.AssetKey("entities_tweets") in graph.get(dg.AssetKey("search_tweets")).parent_keys
+        assert dg.AssetKey("raw_x_pages") in graph.get(dg.AssetKey("raw_pages_archive")).parent_keys
+        shown = repr(defs.resources)
+        assert "archive-pass" not in shown and "events-pass" not in shown
+    finally:
+        for name in ("XGET_SEARCH_URL", "XGET_ARCHIVE_URL", "XGET_EVENTS_URL"):
+            monkeypatch.delenv(name)
+        get_settings.cache_clear()
+    defs = load()  # without the URLs: no sink assets, no events sensor
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert not {"search_tweets", "raw_pages_archive"} & keys

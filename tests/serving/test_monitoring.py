@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import httpx
-import sqlalchemy as sa
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 

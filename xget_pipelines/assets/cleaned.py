@@ -12,7 +12,8 @@ from xget_pipelines.resources import ControlPlaneResource, LakeResource
 _DESCRIPTIONS = {
     "cleaned/tweets": "Tweets observed in the partition's pages (timeline hits, quoted and retweeted originals), one row per tweet.",
     "cleaned/users": "Users observed in the partition's pages (authors, mentioned profiles), one row per user.",
-    "cleaned/media": "Photos, videos (best mp4 variant) and GIFs attached to the partition's tweets.",
+    "cleaned/media": "Photos, videos (every variant, the best mp4 named) and GIFs attached to the partition's "
+                     "tweets; object_path points at the stored file once x_media has downloaded it.",
     "cleaned/hashtags": "Hashtags of the partition's tweets, as written and lower-cased.",
     "cleaned/mentions": "User mentions of the partition's tweets.",
     "cleaned/urls": "Links of the partition's tweets with expanded URL and domain.",

@@ -21,10 +21,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import google, login, ops_detail, ops_search, ops_tweets, ops_users
+from . import google, login, media_route, ops_detail, ops_search, ops_tweets, ops_users
 from .engagement import Engagement
 from .faults import ERRORS, SERVER_ERRORS, FaultInjector
 from .jsonio import json_body, json_response
+from .media_files import MediaFiles, MediaStats
 from .ratelimit import RateLimiter, Stats
 from .render_tweet import TweetRenderer
 from .render_user import UserRenderer
@@ -73,6 +74,8 @@ class EmulatorState:
         self.limiter = RateLimiter(settings.window_seconds)
         self.stats = Stats()
         self.faults = FaultInjector(settings.faults, settings.fault_seed)
+        self.media = MediaFiles(world, settings.media_size_cap)
+        self.media_stats = MediaStats()
         self.cache: dict = {}
         self.accounts: dict[str, Account] = {}
         self._by_token: dict[str, Account] = {}
@@ -168,6 +171,9 @@ async def graphql(request: Request) -> Response:
         payload = st.last_page((account, operation, str(cursor))) or payload
     elif ctx.bottom is not None and st.faults.repeats_cursors:
         st.remember_page((account, operation, ctx.bottom), payload)
+    if triggered.drop:
+        st.stats.record(account, operation, "errors", time.time())
+        return media_route.CutOffResponse([payload], len(payload), 200, headers, "application/json")
     if triggered.malformed:
         st.stats.record(account, operation, "errors", time.time())
         return Response(
@@ -244,6 +250,8 @@ def create_app(world: World, settings: EmulatorSettings | None = None) -> Starle
             Route("/_emulator/stats/reset", stats_reset, methods=["POST"]),
             Route("/_emulator/ground_truth", ground_truth, methods=["GET"]),
             Route("/_emulator/whoami", whoami, methods=["GET"]),
+            Route("/_media/{host}/{path:path}", media_route.media, methods=["GET", "HEAD"]),
+            Route("/_emulator/media_stats", media_route.media_stats, methods=["GET", "DELETE"]),
             Route("/1.1/guest/activate.json", login.guest_activate, methods=["POST"]),
             Route("/1.1/onboarding/task.json", login.onboarding_task, methods=["POST"]),
             Route("/_emulator/login_accounts", login.login_accounts, methods=["GET", "POST"]),

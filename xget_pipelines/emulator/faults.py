@@ -56,6 +56,7 @@ class Triggered:
     status: int | None = None  # a 5xx to answer instead of the page
     delay: float = 0.0
     malformed: bool = False
+    drop: bool = False  # headers and half the body, then the connection closes
     kinds: list[str] = field(default_factory=list)
 
 
@@ -101,13 +102,16 @@ class FaultInjector:
             return self._rng.random() < rule.probability
         return True
 
-    def pick(self, account: str, operation: str) -> Triggered:
+    def pick(self, account: str, operation: str, target: str | None = None) -> Triggered:
+        """The faults for one request; ``target`` is a media file's path (GraphQL requests have none)."""
         out = Triggered()
         with self._lock:
             if not self._faults.rules:
                 return out
             for rule in self._faults.rules:
                 if rule.operation not in (None, operation) or rule.account not in (None, account):
+                    continue
+                if rule.target is not None and (target is None or rule.target not in target):
                     continue
                 if rule.kind == "repeat_cursor" or not self._fires(rule):
                     # repeat_cursor is decided when a timeline actually ends (`consume_repeat`).
@@ -119,6 +123,8 @@ class FaultInjector:
                     out.delay += rule.delay
                 elif rule.kind == "malformed":
                     out.malformed = True
+                elif rule.kind == "drop":
+                    out.drop = True
         return out
 
     def consume_repeat(self, account: str, operation: str) -> bool:

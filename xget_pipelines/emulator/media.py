@@ -1,7 +1,8 @@
 """Media entities (photos, videos with mp4 variants, animated gifs) and link cards.
 
 URLs point at X's media hosts with synthetic file names, so URL handling in a pipeline
-behaves as in production; nothing is served behind them.
+behaves as in production. The URL builders below are shared with ``media_files.py``, which serves
+the bytes behind them at ``/_media/<host>/<path>``.
 """
 
 from __future__ import annotations
@@ -44,9 +45,44 @@ def _aspect(w: int, h: int) -> list[int]:
     return [w // a, h // a]
 
 
+def _code(m: Media) -> str:
+    return short_code("media", m.id, length=15)
+
+
+def photo_url(m: Media) -> str:
+    return f"https://pbs.twimg.com/media/{_code(m)}.jpg"
+
+
+def gif_thumb_url(m: Media) -> str:
+    return f"https://pbs.twimg.com/tweet_video_thumb/{_code(m)}.jpg"
+
+
+def gif_url(m: Media) -> str:
+    return f"https://video.twimg.com/tweet_video/{_code(m)}.mp4"
+
+
+def video_thumb_url(m: Media) -> str:
+    return f"https://pbs.twimg.com/amplify_video_thumb/{m.id}/img/{_code(m)}.jpg"
+
+
+def playlist_url(m: Media) -> str:
+    return f"https://video.twimg.com/amplify_video/{m.id}/pl/{_code(m)}.m3u8?tag=14"
+
+
+def video_variants(m: Media) -> list[tuple[int, int, int, str]]:
+    """(bitrate, width, height, url) of a video's mp4 variants, lowest bitrate first."""
+    out = []
+    for bitrate, height in zip(_BITRATES, (270, 360, 720)):
+        w = m.width * height // max(1, m.height) if m.width >= m.height else height
+        h = height if m.width >= m.height else m.height * height // max(1, m.width)
+        code = short_code("v", m.id, bitrate)
+        url = f"https://video.twimg.com/amplify_video/{m.id}/vid/avc1/{w}x{h}/{code}.mp4?tag=14"
+        out.append((bitrate, w, h, url))
+    return out
+
+
 def media_entity(t: Tweet, m: Media, i: int, short: str, span: list[int], users: UserRenderer) -> dict:
     """One entry of `legacy.entities.media` / `legacy.extended_entities.media`."""
-    code = short_code("media", m.id, length=15)
     kind = "photo" if m.kind == "photo" else "video"
     obj: dict = {
         "display_url": "pic.x.com/" + short.rsplit("/", 1)[1],
@@ -64,7 +100,7 @@ def media_entity(t: Tweet, m: Media, i: int, short: str, span: list[int], users:
     if m.alt:
         obj["ext_alt_text"] = m.alt
     if m.kind == "photo":
-        obj["media_url_https"] = f"https://pbs.twimg.com/media/{code}.jpg"
+        obj["media_url_https"] = photo_url(m)
         w, h = m.width, m.height
         obj["original_info"]["focus_rects"] = [  # 16:9, 1:1, 4:5, 3:4 and full crops
             {"h": min(h, w * 9 // 16), "w": w, "x": 0, "y": 0},
@@ -91,31 +127,21 @@ def media_entity(t: Tweet, m: Media, i: int, short: str, span: list[int], users:
         obj["allow_download_status"] = {"allow_download": True}
         return obj
     if m.kind == "animated_gif":
-        obj["media_url_https"] = f"https://pbs.twimg.com/tweet_video_thumb/{code}.jpg"
+        obj["media_url_https"] = gif_thumb_url(m)
         obj["video_info"] = {
             "aspect_ratio": _aspect(m.width, m.height),
             "variants": [
                 {
                     "bitrate": 0,
                     "content_type": "video/mp4",
-                    "url": f"https://video.twimg.com/tweet_video/{code}.mp4",
+                    "url": gif_url(m),
                 }
             ],
         }
         return obj
-    base = f"https://video.twimg.com/amplify_video/{m.id}"
-    variants: list[dict] = [{"content_type": "application/x-mpegURL", "url": f"{base}/pl/{code}.m3u8?tag=14"}]
-    for bitrate, height in zip(_BITRATES, (270, 360, 720)):
-        w = m.width * height // max(1, m.height) if m.width >= m.height else height
-        h = height if m.width >= m.height else m.height * height // max(1, m.width)
-        variants.append(
-            {
-                "bitrate": bitrate,
-                "content_type": "video/mp4",
-                "url": f"{base}/vid/avc1/{w}x{h}/{short_code('v', m.id, bitrate)}.mp4?tag=14",
-            }
-        )
-    obj["media_url_https"] = f"https://pbs.twimg.com/amplify_video_thumb/{m.id}/img/{code}.jpg"
+    variants: list[dict] = [{"content_type": "application/x-mpegURL", "url": playlist_url(m)}]
+    variants += [{"bitrate": b, "content_type": "video/mp4", "url": u} for b, _, _, u in video_variants(m)]
+    obj["media_url_https"] = video_thumb_url(m)
     obj["video_info"] = {
         "aspect_ratio": _aspect(m.width, m.height),
         "duration_millis": m.duration_ms,

@@ -26,11 +26,14 @@ DEFAULT_RATE_LIMITS: dict[str, int] = {
 }
 
 AccountFault = Literal["suspended", "locked", "bad_auth", "soft_ban"]
-FaultKind = Literal["http_5xx", "slow", "malformed", "repeat_cursor"]
+FaultKind = Literal["http_5xx", "slow", "malformed", "repeat_cursor", "drop"]
 
 
 class FaultRule(BaseModel):
-    """A request-level fault. Matches every request unless `operation`/`account` narrow it.
+    """A request-level fault. Matches every request unless `operation`/`account`/`target` narrow it.
+
+    Media files (`/_media/...`) are requests of the operation `media` with no account; `target`
+    narrows a rule to media paths containing it (e.g. a file name), and never matches GraphQL.
 
     Fires with `probability` (seeded RNG) or on exactly the next `count` matching requests;
     with neither, it fires on every match.
@@ -38,11 +41,14 @@ class FaultRule(BaseModel):
       slow:          wait `delay` seconds, then answer normally
       malformed:     answer 200 with the JSON body cut in half
       repeat_cursor: at the end of a timeline, serve the last page again with the same cursor
+      drop:          send the headers and half the body, then close the connection (a reset mid-transfer);
+                     `malformed` does the same to a media file
     """
 
     kind: FaultKind
     operation: str | None = None
     account: str | None = None
+    target: str | None = None
     probability: float | None = Field(default=None, ge=0.0, le=1.0)
     count: int | None = Field(default=None, ge=0)
     status: Literal[500, 502, 503] | None = None
@@ -74,6 +80,9 @@ class EmulatorSettings(BaseModel):
     # mail_server.py. Unset: codes are only readable from /_emulator/login_codes/{user}.
     mail_lmtp: str | None = None
     google_popup: bool = False  # "Sign in with Google" opens a popup window (x.com) instead of navigating
+    # Largest media file served: a video variant is bitrate x duration / 8 bytes up to this, so a test or a
+    # demo downloading every clip stays light (photos are tens to hundreds of KB anyway).
+    media_size_cap: int = Field(default=2 * 1024 * 1024, ge=4096)
 
     def limit_for(self, operation: str) -> int:
         if operation in self.rate_limits:

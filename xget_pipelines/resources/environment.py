@@ -1,8 +1,14 @@
 """The one place that decides which resources an environment gets (local, CI, production)."""
 
+import dagster as dg
+
+from xget_pipelines.resources.archive import ArchiveResource
 from xget_pipelines.resources.control_plane import ControlPlaneResource
+from xget_pipelines.resources.events import LakeEventsResource
 from xget_pipelines.resources.lake import LakeResource
+from xget_pipelines.resources.media import MediaResource
 from xget_pipelines.resources.pools import AccountPoolResource, ProxyPoolResource
+from xget_pipelines.resources.search import SearchIndexResource
 from xget_pipelines.resources.x_api import XApiResource
 from xget_pipelines.settings import Settings
 
@@ -32,7 +38,32 @@ def resources_for(settings: Settings) -> dict:
             soft_ban_threshold=settings.soft_ban_threshold,
             quarantine_s=settings.quarantine_s,
         ),
+        "media": MediaResource(
+            enabled=settings.media_download,
+            max_bytes=settings.media_max_bytes,
+            url_map_json=json.dumps(settings.resolved_media_url_map),
+            attempts=settings.media_attempts,
+        ),
+        **sink_resources(settings),
     }
+
+
+def sink_resources(settings: Settings) -> dict:
+    """The optional sinks, each only when its URL is set. Secrets (passwords, URLs that carry them) are
+    passed as ``dg.EnvVar`` so the UI shows the variable's name, never the value."""
+    resources: dict = {}
+    if settings.search_url:
+        resources["search"] = SearchIndexResource(
+            url=settings.search_url, tweets_alias=settings.search_index, users_alias=settings.search_users_index,
+            compat=settings.search_compat, username=settings.search_username,
+            password=dg.EnvVar("XGET_SEARCH_PASSWORD") if settings.search_password else "",
+            batch_size=settings.search_batch_size,
+        )
+    if settings.archive_url:
+        resources["archive"] = ArchiveResource(url=dg.EnvVar("XGET_ARCHIVE_URL"), database=settings.archive_database)
+    if settings.events_url:
+        resources["lake_events"] = LakeEventsResource(url=dg.EnvVar("XGET_EVENTS_URL"), topic=settings.events_topic)
+    return resources
 
 
 def _dbt():

@@ -42,7 +42,11 @@ class ServingState:
         tokens = TokenService(engine, key, settings.api_access_token_ttl_s, settings.api_refresh_token_ttl_s, oidc)
         return cls(settings, engine, lake, reader, tokens, TaskStore(engine),
                    RateLimiter(settings.api_rate_limit_per_minute, settings.api_rate_limit_burst),
-                   SearchService(reader, settings.search_url, settings.search_index))
+                   SearchService(reader, settings.search_url, settings.search_index,
+                                 users_index=settings.search_users_index, compat=settings.search_compat,
+                                 username=settings.search_username,
+                                 password=settings.search_password.get_secret_value()
+                                 if settings.search_password else None))
 
 
 def state(request: Request) -> ServingState:

@@ -22,6 +22,7 @@ KNOWN_TABLES = (
     "cleaned/tweets",
     "cleaned/users",
     "cleaned/media",
+    "cleaned/media_objects",
     "cleaned/hashtags",
     "cleaned/mentions",
     "cleaned/urls",

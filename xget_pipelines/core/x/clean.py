@@ -18,6 +18,7 @@ import pyarrow as pa
 from sqlalchemy import Engine
 
 from xget_pipelines.core.lake.delta import Lake
+from xget_pipelines.core.media.pointers import OBJECT_PATH, fill_object_paths
 from xget_pipelines.core.x import schema
 from xget_pipelines.core.x.parse import MalformedPage, ParsedPage, parse_page
 from xget_pipelines.core.x.scrape import RAW_TABLE, latest_complete_session
@@ -33,6 +34,9 @@ CLEANED = {
     "cleaned/tombstones": ("tombstones", schema.TOMBSTONES, ("tweet_id",)),
     "cleaned/follows": ("follows", schema.FOLLOWS, ("follower_id", "followed_id")),
 }
+# Columns of a cleaned table the parser does not make: the media row's stored object (core/media), kept
+# from ``cleaned/media_objects`` on every re-parse.
+CLEANED_EXTRA = {"cleaned/media": [OBJECT_PATH]}
 FOLLOW_OPERATIONS = ("Followers", "Following")
 OBSERVATION_FIELDS = [
     pa.field("watch_key", pa.string()),
@@ -44,7 +48,7 @@ OBSERVATION_FIELDS = [
 
 def cleaned_schema(table: str) -> pa.Schema:
     base = CLEANED[table][1]
-    return pa.schema(list(base) + OBSERVATION_FIELDS)
+    return pa.schema(list(base) + CLEANED_EXTRA.get(table, []) + OBSERVATION_FIELDS)
 
 
 @dataclass
@@ -108,6 +112,12 @@ def _follows(parsed: ParsedPage, operation: str | None, variables: str | None) -
     return pa.table({"follower_id": [a for a, _ in pairs], "followed_id": [b for _, b in pairs]}, schema=schema.FOLLOWS)
 
 
+def _conform(data: pa.Table, target: pa.Schema) -> pa.Table:
+    """``data`` with ``target``'s columns in order; the ones the parser does not make start null."""
+    return pa.table({f.name: data[f.name] if f.name in data.column_names else pa.nulls(data.num_rows, f.type)
+                     for f in target}).cast(target)
+
+
 def parse_raw_pages(pages: pa.Table, key: str, day: dt.date, result: CleanResult) -> dict[str, pa.Table]:
     """Parse raw rows into the cleaned tables (with observation columns), updating ``result``."""
     parts: dict[str, list[pa.Table]] = {t: [] for t in CLEANED}
@@ -133,7 +143,7 @@ def parse_raw_pages(pages: pa.Table, key: str, day: dt.date, result: CleanResult
     out = {}
     for table, (_, _, unique) in CLEANED.items():
         target = cleaned_schema(table)
-        merged = pa.concat_tables(parts[table]).cast(target) if parts[table] else target.empty_table()
+        merged = _conform(pa.concat_tables(parts[table]), target) if parts[table] else target.empty_table()
         out[table] = _dedupe(merged, unique)
     return out
 
@@ -152,6 +162,7 @@ def clean_partition(lake: Lake, engine: Engine, *, key: str, day: dt.date) -> Cl
                           "operation": pa.array([], pa.string()), "seq": pa.array([], pa.int32()),
                           "variables": pa.array([], pa.string())})
     result.tables = parse_raw_pages(pages.sort_by("seq"), key, day, result)
+    result.tables["cleaned/media"] = fill_object_paths(lake, result.tables["cleaned/media"])
     for table, data in result.tables.items():
         result.versions[table] = lake.replace_where(table, data, {"day": day, "watch_key": key}, ["day"])
     return result

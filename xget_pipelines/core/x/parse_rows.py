@@ -69,15 +69,16 @@ def view_count(t: o.TweetResult | None) -> int | None:
 def media_row(tid: int, m: o.MediaEntity) -> tuple:
     oi = m.original_info
     vi = m.video_info
-    best_url = best_rate = None
+    best_url = best_rate = variants = None
     if vi is not None:
+        variants = [(v.bitrate, v.content_type, v.url) for v in vi.variants]
         for v in vi.variants:
             if v.content_type == "video/mp4" and v.bitrate is not None and (
                     best_rate is None or v.bitrate > best_rate):
                 best_url, best_rate = v.url, v.bitrate
     return (tid, m.media_key, m.type, m.media_url_https, m.expanded_url,
             oi.width if oi else None, oi.height if oi else None,
-            vi.duration_millis if vi else None, best_url, best_rate, m.ext_alt_text)
+            vi.duration_millis if vi else None, best_url, best_rate, m.ext_alt_text, variants)
 
 
 def _first_url(ents: o.UserEntities | None) -> str | None:

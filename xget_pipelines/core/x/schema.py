@@ -76,6 +76,9 @@ USERS = _schema(
     ("profile_banner_url", _STR, True),
 )
 
+# A video's or GIF's files as X lists them (mp4 variants with a bitrate, the HLS playlist without one).
+VARIANT = pa.struct([("bitrate", _I64), ("content_type", _STR), ("url", _STR)])
+
 MEDIA = _schema(
     ("tweet_id", _ID, False),
     ("media_key", _STR, True),
@@ -88,6 +91,7 @@ MEDIA = _schema(
     ("best_variant_url", _STR, True),  # highest-bitrate mp4
     ("best_bitrate", _I64, True),
     ("alt_text", _STR, True),
+    ("variants", pa.list_(VARIANT), True),  # every variant, so a download can pick the best under a size
 )
 
 HASHTAGS = _schema(

@@ -1,0 +1,121 @@
+"""Media objects under ``<lake root>/media/``, content-addressed: ``media/<sha[:2]>/<sha>.<ext>``.
+
+The address is the SHA-256 of the bytes, so the same file fetched for two tweets (or from two URLs) is
+one object, and an object, once written, never changes. The lake root is a folder or an object store
+(``s3://bucket/prefix``) reached through ``pyarrow.fs``, with the lake's deltalake storage options
+translated for S3 (keys, region, endpoint), so one setting serves the tables and the media.
+
+Downloads are written to a temporary file first. For a local lake it lives in ``media/.tmp`` on the
+same filesystem, so storing is a rename: a reader never sees half an object.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+
+import pyarrow.fs as pafs
+
+MEDIA_DIR = "media"
+
+
+def object_path(sha256: str, ext: str) -> str:
+    """The object's path relative to the lake root."""
+    return f"{MEDIA_DIR}/{sha256[:2]}/{sha256}.{ext}"
+
+
+def _s3(bucket_path: str, options: Mapping[str, str]) -> tuple[pafs.FileSystem, str]:
+    """An S3 filesystem from deltalake-style storage options (``AWS_ACCESS_KEY_ID``, ``AWS_REGION``,
+    ``AWS_ENDPOINT_URL``, ``AWS_ALLOW_HTTP``...); unset ones fall back to the usual AWS environment."""
+    opts = {k.lower(): str(v) for k, v in options.items()}
+
+    def first(*names: str) -> str | None:
+        return next((opts[n] for n in names if opts.get(n)), None)
+
+    kwargs: dict = {}
+    if key := first("aws_access_key_id", "access_key_id"):
+        kwargs["access_key"] = key
+        kwargs["secret_key"] = first("aws_secret_access_key", "secret_access_key") or ""
+        if token := first("aws_session_token", "session_token", "token"):
+            kwargs["session_token"] = token
+    if region := first("aws_region", "region", "aws_default_region"):
+        kwargs["region"] = region
+    if endpoint := first("aws_endpoint_url", "aws_endpoint", "endpoint_url", "endpoint"):
+        scheme, sep, host = endpoint.partition("://")
+        kwargs["endpoint_override"] = host.rstrip("/") if sep else scheme
+        plain = first("aws_allow_http", "allow_http") == "true"
+        kwargs["scheme"] = scheme if sep else ("http" if plain else "https")
+    return pafs.S3FileSystem(**kwargs), bucket_path.rstrip("/")
+
+
+def filesystem(lake_uri: str,
+               storage_options: Mapping[str, str] | None = None) -> tuple[pafs.FileSystem, str]:
+    """(filesystem, root path inside it) of a lake root."""
+    if "://" not in lake_uri or lake_uri.startswith("file://"):
+        return pafs.LocalFileSystem(), os.path.abspath(lake_uri.removeprefix("file://"))
+    scheme, _, rest = lake_uri.partition("://")
+    if scheme in ("s3", "s3a"):
+        return _s3(rest, storage_options or {})
+    return pafs.FileSystem.from_uri(lake_uri)
+
+
+class ObjectStore:
+    """Put, test and read media objects below a lake root."""
+
+    def __init__(self, lake_uri: str, storage_options: Mapping[str, str] | None = None):
+        self.fs, self.root = filesystem(lake_uri, storage_options)
+        self.is_local = isinstance(self.fs, pafs.LocalFileSystem)
+        self._swept = False
+        self._lock = threading.Lock()
+        # one writer per object in a process, so a file fetched twice at once is stored (and counted) once
+        self._writing: dict[str, threading.Lock] = {}
+
+    def _full(self, rel: str) -> str:
+        return f"{self.root}/{rel}"
+
+    def exists(self, rel: str) -> bool:
+        return self.fs.get_file_info(self._full(rel)).type == pafs.FileType.File
+
+    def temp_dir(self) -> str:
+        """Where downloads are spooled: beside the objects for a local lake (storing is a rename)."""
+        if not self.is_local:
+            return tempfile.gettempdir()
+        path = self._full(f"{MEDIA_DIR}/.tmp")
+        with self._lock:
+            if not self._swept:
+                os.makedirs(path, exist_ok=True)
+                self._swept = True
+                # Spool files of a process killed mid-download: an hour old, no live download owns them.
+                for entry in os.scandir(path):
+                    if entry.name.startswith("download-") and entry.stat().st_mtime < time.time() - 3600:
+                        os.unlink(entry.path)
+        return path
+
+    def put(self, local_file: str, rel: str) -> bool:
+        """Store ``local_file`` as ``rel`` unless an object is already there; True if it was written.
+        The local file is consumed either way."""
+        with self._lock:
+            lock = self._writing.setdefault(rel, threading.Lock())
+        with lock:
+            try:
+                if self.exists(rel):
+                    return False
+                target = self._full(rel)
+                self.fs.create_dir(target.rsplit("/", 1)[0], recursive=True)
+                if self.is_local:
+                    os.replace(local_file, target)
+                else:
+                    with open(local_file, "rb") as src, self.fs.open_output_stream(target) as out:
+                        while chunk := src.read(1 << 20):
+                            out.write(chunk)
+                return True
+            finally:
+                if os.path.exists(local_file):
+                    os.unlink(local_file)
+
+    def read(self, rel: str) -> bytes:
+        with self.fs.open_input_stream(self._full(rel)) as src:
+            return src.read()
