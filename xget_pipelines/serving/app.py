@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
 
     app = FastAPI(
         title="XGet API", version=f"{API_VERSION}.0", lifespan=lifespan, openapi_tags=TAGS,
+        docs_url=None, redoc_url=None,  # served below from local files: FastAPI's own load them from a CDN
         description="Collect and analyse X data: scrape tasks run on Dagster, data comes from the Delta lake. "
                     "Authenticate with `POST /v1/auth/token` (OAuth2 password or client credentials) and send "
                     "`Authorization: Bearer <token>`, or send an API key as `X-API-Key`.",
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
     for module in (auth, users, accounts, proxies, tasks, corrections, data, analytics):
         app.include_router(module.router, prefix=f"/v{API_VERSION}")
     app.include_router(ops.router)
+    _offline_docs(app)
     from xget_pipelines.serving.graphql import graphql_router
 
     app.include_router(graphql_router(), prefix=f"/v{API_VERSION}/graphql", tags=["graphql"])
@@ -83,3 +85,33 @@ def serve(host: str | None = None, port: int | None = None, workers: int = 1) ->
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     uvicorn.run("xget_pipelines.serving.app:create_app", factory=True, host=host or settings.api_host,
                 port=port or settings.api_port, workers=workers, log_level="info", access_log=False)
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """/docs (Swagger UI) and /redoc from files in the fastapi-offline package, so the interactive docs work
+    on machines with no route to a CDN (air-gapped clusters, these build machines)."""
+    from pathlib import Path
+
+    import fastapi_offline
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+    from fastapi.staticfiles import StaticFiles
+
+    static = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/docs-static", StaticFiles(directory=static), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui():
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} - docs",
+                                   oauth2_redirect_url="/docs/oauth2-redirect",
+                                   swagger_js_url="/docs-static/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-static/swagger-ui.css",
+                                   swagger_favicon_url="/docs-static/favicon.png")
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    async def swagger_ui_redirect():
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc():
+        return get_redoc_html(openapi_url=app.openapi_url, title=f"{app.title} - ReDoc",
+                              redoc_js_url="/docs-static/redoc.standalone.js", redoc_favicon_url="/docs-static/favicon.png")
