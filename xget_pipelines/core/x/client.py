@@ -35,6 +35,7 @@ from xget_pipelines.core.errors import XRequestError  # noqa: E402
 from xget_pipelines.core.pools.lease import AccountLease, AccountPool  # noqa: E402
 from xget_pipelines.core.x.breaker import CircuitBreaker  # noqa: E402
 from xget_pipelines.core.x.cursors import PageSummary, summarize_page  # noqa: E402
+from xget_pipelines.logs import lease_context
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +193,8 @@ class XClient:
             lease.proxy_id, ok=False, error=error)
         self.stats["proxy_failures"] += 1
         if status != "ACTIVE":
-            log.warning("proxy %s is %s; account %s will be rebound", lease.proxy_id, status, lease.username)
+            log.warning("proxy %s is %s; account %s will be rebound", lease.proxy_id, status, lease.username,
+                        extra=lease_context(lease))
             self._return(lease.operation)
             return True
         return False
@@ -269,7 +271,8 @@ class XClient:
             refused = next((c for c in codes if c in ACCOUNT_FAULTS), None)
             if refused is not None:
                 reason = f"{ACCOUNT_FAULTS[refused]} (X code {refused})"
-                log.warning("account %s refused by X for %s: %s", lease.username, operation, reason)
+                log.warning("account %s refused by X for %s: %s", lease.username, operation, reason,
+                            extra=lease_context(lease))
                 self._leases.pop(operation, None)
                 lease.errors += 1
                 self.pool.mark_inactive(lease.account_id, reason)
@@ -292,17 +295,19 @@ class XClient:
                             lease, f"soft-banned: {lease.soft_bans} 429s in a row while X said requests remained",
                             base_s=self.quarantine_s)
                         log.warning("account %s quarantined until %s (soft ban on %s)", lease.username,
-                                    datetime.fromtimestamp(until, timezone.utc).isoformat(), operation)
+                                    datetime.fromtimestamp(until, timezone.utc).isoformat(), operation,
+                                    extra=lease_context(lease))
                         self.stats["accounts_quarantined"] += 1
                         continue
                     log.warning("account %s got 429 while X said requests remained (%d in a row) on %s; "
-                                "resting it for a window", lease.username, lease.soft_bans, operation)
+                                "resting it for a window", lease.username, lease.soft_bans, operation,
+                                extra=lease_context(lease))
                 self._return(operation)
                 continue
             if status in (401, 403):
                 # Refused without a code we know: the session is gone or the account blocked.
                 reason = f"refused with HTTP {status} (no known X error code)"
-                log.warning("account %s %s on %s", lease.username, reason, operation)
+                log.warning("account %s %s on %s", lease.username, reason, operation, extra=lease_context(lease))
                 self._leases.pop(operation, None)
                 self.pool.mark_inactive(lease.account_id, reason)
                 self.pool.release(lease)
