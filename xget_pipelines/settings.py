@@ -154,6 +154,9 @@ class Settings(BaseSettings):
         "X's media hosts to the emulator when X is the emulator, none for real X.",
     )
     media_attempts: int = Field(default=3, description="Download attempts per media file in one run.")
+    otlp_endpoint: str = Field(
+        default="", description="OTLP/HTTP endpoint (http://collector:4318) for traces of API and X requests; empty: none."
+    )
     lake_vacuum_retention_hours: int = Field(
         default=168, description="Files no longer in the table are deleted by lake_maintenance after this long "
         "(time travel and `xget sql --as-of` reach back this far).",

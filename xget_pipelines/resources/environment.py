@@ -37,6 +37,7 @@ def resources_for(settings: Settings) -> dict:
             follow_pages=settings.x_follow_pages,
             soft_ban_threshold=settings.soft_ban_threshold,
             quarantine_s=settings.quarantine_s,
+            otlp_endpoint=settings.otlp_endpoint,
         ),
         "media": MediaResource(
             enabled=settings.media_download,

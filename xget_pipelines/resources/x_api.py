@@ -16,7 +16,11 @@ class XApiResource(dg.ConfigurableResource):
     follow_pages: int = 2  # Followers and Following pages per @account, in today's partition (0: none)
     soft_ban_threshold: int = 3
     quarantine_s: float = 3600.0
+    otlp_endpoint: str = ""  # traces of the X requests (XGET_OTLP_ENDPOINT); empty: none
 
     def client(self, pool: AccountPool) -> XClient:
+        from xget_pipelines.tracing import setup_tracing
+
+        setup_tracing(self.otlp_endpoint, "xget-pipelines")
         return XClient(self.graphql_url, pool, timeout_s=self.timeout_s, lease_deadline_s=self.lease_deadline_s,
                        soft_ban_threshold=self.soft_ban_threshold, quarantine_s=self.quarantine_s)

@@ -73,6 +73,9 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials="*" not in origins,
                            allow_methods=["*"], allow_headers=["*"], expose_headers=["X-Request-ID", "Retry-After"])
     app.add_middleware(GatewayMiddleware, metrics=metrics)
+    from xget_pipelines.tracing import setup_tracing
+
+    setup_tracing(settings.otlp_endpoint, "xget-api")  # FastAPI's own telemetry then traces every request
     return app
 
 

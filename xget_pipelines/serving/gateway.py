@@ -19,6 +19,7 @@ import re
 import time
 import uuid
 
+from opentelemetry import trace
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -88,6 +89,7 @@ class GatewayMiddleware:
         given = _header(scope, b"x-request-id")
         request_id = given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        trace.get_current_span().set_attribute("xget.request_id", request_id)  # FastAPI's server span, if traced
         started = time.perf_counter()
         status = {"code": 500}
 

@@ -36,6 +36,7 @@ from xget_pipelines.core.pools.lease import AccountLease, AccountPool  # noqa: E
 from xget_pipelines.core.x.breaker import CircuitBreaker  # noqa: E402
 from xget_pipelines.core.x.cursors import PageSummary, summarize_page  # noqa: E402
 from xget_pipelines.logs import lease_context
+from xget_pipelines.tracing import record_x_response, x_request_span
 
 log = logging.getLogger(__name__)
 
@@ -169,8 +170,11 @@ class XClient:
             "x-csrf-token": cookies.get("ct0", ""),
             "cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
         }
-        return self._http_for(lease.proxy_url).get(f"{self.graphql_url}/{query_id(operation)}", params=params,
-                                                   headers=headers)
+        with x_request_span(operation, lease.account_id, lease.proxy_id) as span:
+            rep = self._http_for(lease.proxy_url).get(f"{self.graphql_url}/{query_id(operation)}", params=params,
+                                                      headers=headers)
+            record_x_response(span, rep.status_code, rep.headers)
+        return rep
 
     def _http_for(self, proxy_url: str | None) -> httpx.Client:
         # httpx ignores a custom ``transport`` once a proxy is set: the transport argument is for tests
