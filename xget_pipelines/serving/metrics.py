@@ -126,8 +126,8 @@ def _lake_freshness(lake):
     fresh = GaugeMetricFamily("xget_lake_table_last_commit_timestamp_seconds",
                               "Unix time of the newest commit of each lake table", labels=["table"])
     for table in lake.list_tables():
-        dtable = lake.table(table)
-        history = dtable.history(1) if dtable is not None else []
-        if history:
-            fresh.add_metric([table], history[0]["timestamp"] / 1000)
+        version = lake.version(table)
+        commit = lake.commits(table, [version]) if version is not None else []
+        if commit and commit[0].get("timestamp"):
+            fresh.add_metric([table], commit[0]["timestamp"] / 1000)
     return fresh

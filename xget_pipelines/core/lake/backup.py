@@ -58,7 +58,7 @@ def backup_lake(
             raise BackupError(f"no table {name} in the lake {lake.uri}; `xget lake tables` lists them")
         if as_of is not None:
             try:
-                load_as_of(dtable, as_of)
+                load_as_of(dtable, as_of, lake, name)
             except Exception as exc:  # noqa: BLE001 - created after as_of, or its history was vacuumed
                 progress(f"skip {name}: no version at {as_of.isoformat()} ({exc})")
                 continue

@@ -1,9 +1,10 @@
 """SQL over the lake: DuckDB views over the current snapshot of every Delta table.
 
 Each table becomes a view named after its path with ``/`` replaced by ``_`` (``cleaned/tweets`` ->
-``cleaned_tweets``). A view reads the snapshot's parquet files with ``read_parquet`` (measured 2-3x
-faster than scanning a registered ``to_pyarrow_dataset()``); DuckDB's own ``delta`` extension is not
-used because it downloads at run time. Partition columns come back from the hive-style paths.
+``cleaned_tweets``). On a local lake a view reads the snapshot's parquet files with ``read_parquet``
+(measured 2-3x faster than scanning a registered ``to_pyarrow_dataset()``); on object storage it scans
+that dataset, since DuckDB's ``httpfs`` and ``delta`` extensions download at run time. Partition columns
+come back from the hive-style paths.
 """
 
 from __future__ import annotations
@@ -63,8 +64,6 @@ def connect(
     each table as it was then. Tables with no such version (created later, or vacuumed past) get no
     view; their names are appended to ``missing`` with the reason."""
     con = duckdb.connect(database)
-    if not lake.is_local:
-        con.execute("INSTALL httpfs; LOAD httpfs;")  # needs the httpfs extension available offline
     for table in lake.list_tables():
         dtable = lake.table(table)
         if dtable is None:
@@ -72,7 +71,7 @@ def connect(
         if as_of is not None:
             newest = dtable.version()
             try:
-                load_as_of(dtable, as_of)
+                load_as_of(dtable, as_of, lake, table)
             except Exception:  # noqa: BLE001 - deltalake raises several kinds for "no such version"
                 if missing is not None:
                     missing.append(f"{table} (newest version {newest})" if isinstance(as_of, int)
@@ -101,6 +100,13 @@ def register(con: duckdb.DuckDBPyConnection, lake: Lake, table: str, dtable: Del
     if dtable is None:
         return
     name = view_name(table)
+    if not lake.is_local:
+        # Object storage: DuckDB scans deltalake's own Arrow dataset (its S3 client and credentials), because
+        # DuckDB's httpfs extension would have to be downloaded at run time.
+        con.register(f"__ds_{name}", dtable.to_pyarrow_dataset())
+        columns = ", ".join(f'"{f.name}"' for f in pa.schema(dtable.schema()))
+        con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT {columns} FROM "__ds_{name}"')
+        return
     files = dtable.file_uris()
     partition_cols = dtable.metadata().partition_columns
     schema = pa.schema(dtable.schema())

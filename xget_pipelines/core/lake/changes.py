@@ -75,7 +75,7 @@ def changes_since(lake: Lake, table: str, version: int | None) -> Changes | None
     paths = _files(current)
     if version is None or version > head:  # never shipped, or the table was recreated under the sink
         return Changes(table, version, head, True, current, paths)
-    if version == head or _only_rearranged(current, version, head):
+    if version == head or _only_rearranged(lake, table, version, head):
         return Changes(table, version, head, False, current, frozenset())
     try:
         base = DeltaTable(lake.path(table), version=version, storage_options=lake.storage_options or None)
@@ -99,6 +99,8 @@ def _relative(path: str) -> str:
     return decoded.lstrip("/")
 
 
-def _only_rearranged(dtable: DeltaTable, since: int, head: int) -> bool:
-    commits = [c for c in dtable.history(limit=head - since) if since < int(c.get("version", -1)) <= head]
+def _only_rearranged(lake: Lake, table: str, since: int, head: int) -> bool:
+    if head - since > 50:  # a long span almost surely holds new data: not worth reading every commit
+        return False
+    commits = lake.commits(table, range(since + 1, head + 1))
     return len(commits) == head - since and all(c.get("operation") in _REARRANGING for c in commits)

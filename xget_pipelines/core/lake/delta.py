@@ -45,12 +45,13 @@ def predicate(where: Mapping[str, object]) -> str:
     return " AND ".join(f"{col} = {sql_literal(val)}" for col, val in where.items())
 
 
-def load_as_of(dtable: DeltaTable, as_of: int | dt.datetime) -> None:
-    """Move ``dtable`` to a version, or to the version current at a time. A time before the table's first
-    commit is an error (deltalake would quietly answer version 0)."""
-    if isinstance(as_of, dt.datetime):
-        first_ms = min((c.get("timestamp", 0) for c in dtable.history()), default=0)
-        if first_ms / 1000 > as_of.timestamp():
+def load_as_of(dtable: DeltaTable, as_of: int | dt.datetime, lake: "Lake | None" = None,
+               table: str | None = None) -> None:
+    """Move ``dtable`` to a version, or to the version current at a time. A time before the table's oldest
+    commit still in the log is an error (deltalake would quietly answer that commit)."""
+    if isinstance(as_of, dt.datetime) and lake is not None and table is not None:
+        oldest = lake.commits(table, oldest=True)
+        if oldest and oldest[0].get("timestamp", 0) / 1000 > as_of.timestamp():
             raise ValueError(f"the table did not exist yet at {as_of.isoformat()}")
     dtable.load_as_version(as_of)
 
@@ -119,6 +120,36 @@ class Lake:
             schema_mode="merge",
         )
         return self.version(table)  # type: ignore[return-value]
+
+    def commits(self, table: str, versions: Sequence[int] = (), oldest: bool = False) -> list[dict]:
+        """The ``commitInfo`` of the given versions (operation, timestamp in ms), read from the log files
+        themselves: cheaper than ``DeltaTable.history()``, which reads every commit, and it works against
+        S3 servers whose listings make ``history()`` loop. ``oldest``: the oldest commit still in the log."""
+        import json
+
+        from xget_pipelines.core.lake.files import root_for
+
+        root = root_for(self.path(table), self.storage_options)
+        if oldest:
+            logs = [p.rsplit("/", 1)[1] for p in root.list("_delta_log") if p.endswith(".json")]
+            names = [n for n in logs if n.split(".")[0].isdigit()][:1]
+        else:
+            names = [f"{v:020d}.json" for v in versions]
+        found = []
+        for name in names:
+            try:
+                with root.fs.open_input_stream(root.path(f"_delta_log/{name}"), compression=None) as src:
+                    lines = src.read().decode().splitlines()
+            except FileNotFoundError:
+                continue
+            for line in lines:
+                action = json.loads(line) if line.strip() else {}
+                if "commitInfo" in action:
+                    found.append({**action["commitInfo"], "version": int(name.split(".")[0])})
+                    break
+            else:
+                found.append({"version": int(name.split(".")[0])})
+        return found
 
     # -- reads ----------------------------------------------------------------------------------------
 
