@@ -147,6 +147,11 @@ def test_trends_over_the_entities_with_the_emulators_ground_truth_in_metadata(se
     assert con.execute("select count(*) from analytics_trends where kind = 'volume' and name = ?",
                        [key]).fetchone()[0] > 0
     assert "ground_truth_injected_bursts" in md and "ground_truth_detected_events" in md
+    # the busiest hashtags' trend lines: one row each, a sparkline over the day's buckets
+    (top,) = con.execute("select name from analytics_trends where scope = 'global' and kind = 'hashtag' "
+                         "group by name order by sum(count) desc limit 1").fetchone()
+    line = next(row for row in md["trend_lines"].splitlines() if row.startswith(f"| #{top} |"))
+    assert set(line.split("`")[1]) <= set("▁▂▃▄▅▆▇█ ") and "█" in line and "tweets" in line
     again = dg.materialize([analytics_trends], resources=resources, instance=instance, partition_key=DAY)
     assert metadata(again, "analytics_trends")["rows"] == rows  # replaced, not appended
     assert con.execute("select count(*) from analytics_trends").fetchone()[0] == rows
@@ -170,6 +175,8 @@ def test_dbt_builds_the_marts_over_the_entities_with_its_tests_as_checks(setup, 
                             ).fetchall()[0][0]
     assert metadata(scored, "tweet_sentiment")["scored"] == originals > 20
     assert metadata(scored, "sentiment_daily")["rows"] > 0
+    over_time = metadata(scored, "sentiment_daily")["sentiment_over_time"]
+    assert f"| {key} |" in over_time and "on the last day" in over_time  # polarity per key over its days
     again = dg.materialize([tweet_sentiment], resources=resources, instance=instance,
                            run_config={"ops": {"tweet_sentiment": {"config": {"model": "vader"}}}})
     assert metadata(again, "tweet_sentiment")["scored"] == 0  # only tweets not yet scored by that model

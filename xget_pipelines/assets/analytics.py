@@ -71,6 +71,9 @@ def analytics_trends(context: dg.AssetExecutionContext, config: TrendsConfig, la
         "top_bursts": dg.MetadataValue.md(markdown_preview(_events_table(top[:10]))) if top else "none",
         "bucket_minutes": cfg.bucket_minutes,
     }
+    lines = _trend_lines(con, context.partition_keys[-1])
+    if lines:
+        metadata["trend_lines"] = dg.MetadataValue.md(lines)
     truth = ground_truth(x_api.graphql_url)
     if truth is not None:
         evaluation = evaluate_stored(con, truth, cfg)
@@ -81,6 +84,30 @@ def analytics_trends(context: dg.AssetExecutionContext, config: TrendsConfig, la
             context.log.info(f"bursts vs the emulator's ground truth: precision {evaluation.precision}, "
                              f"recall {evaluation.recall}")
     return dg.MaterializeResult(metadata=metadata)
+
+
+def _trend_lines(con, day: str) -> str | None:
+    """The day's busiest hashtags as trend lines over its buckets (bursts marked), a Markdown table."""
+    from xget_pipelines.core.lake.preview import sparkline_table
+
+    rows = con.execute("""
+        with top as (select name from analytics_trends where day = ? and scope = 'global' and kind = 'hashtag'
+                     group by name order by sum(count) desc limit 8)
+        select t.name, t.bucket_start, t.count, t.burst from analytics_trends t join top using (name)
+        where t.day = ? and t.scope = 'global' and t.kind = 'hashtag' order by t.name, t.bucket_start
+    """, [day, day]).fetchall()
+    if not rows:
+        return None
+    buckets = sorted({r[1] for r in rows})
+    series: dict[str, list] = {}
+    summary: dict[str, str] = {}
+    for name, bucket, count, burst in rows:
+        series.setdefault(f"#{name}", [0] * len(buckets))[buckets.index(bucket)] = count
+        if burst:
+            summary[f"#{name}"] = f"burst at {bucket:%H:%M}" if f"#{name}" not in summary else summary[f"#{name}"]
+    totals = {name: f"{sum(v)} tweets" for name, v in series.items()}
+    summary = {name: ", ".join(x for x in (totals[name], summary.get(name)) if x) for name in series}
+    return sparkline_table(series, "hashtag", f"{buckets[0]:%H:%M}", f"{buckets[-1]:%H:%M} UTC", summary)
 
 
 def _events_table(events):

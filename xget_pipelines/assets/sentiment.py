@@ -92,4 +92,18 @@ def sentiment_daily(context: dg.AssetExecutionContext, config: TweetSentimentCon
     md = {"rows": table.num_rows, "model_version": version}
     if table.num_rows:
         md["preview"] = dg.MetadataValue.md(markdown_preview(table.sort_by([("day", "descending")]).slice(0, 15)))
+        md["sentiment_over_time"] = dg.MetadataValue.md(_sentiment_lines(table))
     return dg.MaterializeResult(metadata=md)
+
+
+def _sentiment_lines(table) -> str:
+    """Mean polarity per watchlist key over its days, as trend lines (a Markdown table)."""
+    from xget_pipelines.core.lake.preview import sparkline_table
+
+    rows = table.select(["watch_key", "day", "mean_score", "tweets"]).to_pylist()
+    days = sorted({r["day"] for r in rows})
+    series: dict[str, list] = {}
+    for r in rows:
+        series.setdefault(r["watch_key"] or "(none)", [None] * len(days))[days.index(r["day"])] = r["mean_score"]
+    latest = {k: next((f"{v:+.2f} on the last day" for v in reversed(vals) if v is not None), "") for k, vals in series.items()}
+    return sparkline_table(series, "watch key", str(days[0]), str(days[-1]), latest)
