@@ -167,3 +167,17 @@ def xget_settings(monkeypatch):
 
     yield apply
     get_settings.cache_clear()
+
+
+def stop_process_group(proc, timeout_s: float = 30) -> None:
+    """Stop a server started with ``start_new_session=True`` and every process it spawned."""
+    import os
+    import signal
+    import subprocess
+
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)

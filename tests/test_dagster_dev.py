@@ -6,7 +6,6 @@ finds it), its results come back over the API, and a schedule tick launches lake
 
 import datetime as dt
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import time
 import httpx
 from sqlalchemy.engine import make_url as sa_url
 
-from tests.conftest import register_accounts
+from tests.conftest import register_accounts, stop_process_group
 from xget_pipelines.core.auth.users import create_user
 from xget_pipelines.core.db.engine import get_engine
 
@@ -29,15 +28,6 @@ def free_port() -> int:
 def _start(args, env):
     return subprocess.Popen([sys.executable, "-m", *args], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def _stop(proc):
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _wait(check, timeout_s, what, procs=()):
@@ -139,8 +129,8 @@ def test_a_task_created_over_the_api_runs_in_dagster_and_its_results_come_back(t
         assert any(maintenance.run_id in t.run_ids for t in _ticks(instance, "lake_maintenance_schedule"))
         instance.dispose()
     finally:
-        _stop(api)
-        _stop(ui)
+        stop_process_group(api)
+        stop_process_group(ui)
         get_settings.cache_clear()
 
 

@@ -5,7 +5,6 @@ test-artifacts/screenshots/ (or $XGET_SCREENSHOTS_DIR) for a person to look at."
 
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.conftest import stop_process_group
 
 REPO = Path(__file__).resolve().parents[1]
 SHOTS = Path(os.environ.get("XGET_SCREENSHOTS_DIR", REPO / "test-artifacts" / "screenshots"))
@@ -32,15 +33,6 @@ def _free_port() -> int:
 def _start(args, env, log: Path):
     return subprocess.Popen([sys.executable, "-m", *args], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
                             start_new_session=True, cwd=REPO)
-
-
-def _stop(proc):
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _wait_http(url: str, proc, log: Path, timeout_s: float = 240) -> None:
@@ -72,8 +64,8 @@ def servers(tmp_path):
         _wait_http(f"http://127.0.0.1:{api_port}/healthz", api, tmp_path / "api.log")
         yield f"http://127.0.0.1:{ui_port}", f"http://127.0.0.1:{api_port}", tmp_path
     finally:
-        _stop(api)
-        _stop(ui)
+        stop_process_group(api)
+        stop_process_group(ui)
 
 
 def test_the_dagster_ui_and_the_api_docs_in_a_real_browser(servers):
