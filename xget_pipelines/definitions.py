@@ -12,11 +12,9 @@ from xget_pipelines.assets import (
     profile_assets,
     sentiment_assets,
 )
-from xget_pipelines.assets.archive import raw_pages_archive
 from xget_pipelines.assets.dbt import dbt_marts
 from xget_pipelines.assets.media import x_media
 from xget_pipelines.assets.quality import freshness_sensor, quality_checks
-from xget_pipelines.assets.search import search_assets
 from xget_pipelines.jobs import entities_job, marts_job, sentiment_training_job, x_ingest_job
 from xget_pipelines.maintenance import lake_maintenance, maintenance_schedule
 from xget_pipelines.resources.environment import resources_for
@@ -29,7 +27,6 @@ from xget_pipelines.sensors import (
     scrape_task_sensor,
     watchlist_sensor,
 )
-from xget_pipelines.sensors.events import lake_events_sensor
 from xget_pipelines.settings import get_settings
 
 # Declarative automation: the entities, trends, sentiment and marts (eager conditions on the assets)
@@ -44,16 +41,34 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
 @dg.definitions
 def defs() -> dg.Definitions:
     settings = get_settings()
-    # The optional sinks appear only when their URL is set (README, "Sinks"); the lake never depends on them.
-    sinks = [*(search_assets if settings.search_url else []), *([raw_pages_archive] if settings.archive_url else [])]
+    sink_assets, sink_sensors = _sinks(settings)
     return dg.Definitions(
         assets=[*ingest_assets, *entity_assets, *analytics_assets, *sentiment_assets, *profile_assets, dbt_marts,
-                *ops_assets, x_media, *sinks],
+                *ops_assets, x_media, *sink_assets],
         asset_checks=[*asset_checks, *quality_checks],
         jobs=[x_ingest_job, entities_job, marts_job, sentiment_training_job, lake_maintenance],
         sensors=[watchlist_sensor, scrape_task_sensor, corrections_sensor, account_pool_health_sensor, freshness_sensor,
-                 automation_sensor, run_failure_alert_sensor, *([lake_events_sensor] if settings.events_url else [])],
+                 automation_sensor, run_failure_alert_sensor, *sink_sensors],
         schedules=[daily_ingest_schedule, hourly_ingest_schedule, pool_stats_schedule,
                    maintenance_schedule(settings.lake_maintenance_cron, settings.lake_vacuum_retention_hours)],
         resources=resources_for(settings),
     )
+
+
+def _sinks(settings) -> tuple[list, list]:
+    """The optional sinks, only when their URL is set (README, "Media and the optional sinks"): the lake never
+    depends on them, and their clients (elasticsearch, pymongo, pika, confluent-kafka) are imported only then."""
+    assets, sensors = [], []
+    if settings.search_url:
+        from xget_pipelines.assets.search import search_assets
+
+        assets += search_assets
+    if settings.archive_url:
+        from xget_pipelines.assets.archive import raw_pages_archive
+
+        assets.append(raw_pages_archive)
+    if settings.events_url:
+        from xget_pipelines.sensors.events import lake_events_sensor
+
+        sensors.append(lake_events_sensor)
+    return assets, sensors

@@ -16,10 +16,10 @@ from cryptography.fernet import Fernet
 
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.lake.delta import Lake
+from xget_pipelines.core.lake.files import root_for
 from xget_pipelines.core.media import registry
 from xget_pipelines.core.media.collect import collect_partition, download
 from xget_pipelines.core.media.fetch import FetchConfig
-from xget_pipelines.core.media.store import filesystem
 from xget_pipelines.core.media.targets import extension, map_url, target_for
 from xget_pipelines.core.pools.proxies import ACTIVE, INACTIVE, ProxyPool, parse_proxy_lines
 from xget_pipelines.core.secrets import SecretBox
@@ -118,11 +118,11 @@ def test_targets_urls_and_extensions(small_world):
 
 
 def test_an_s3_lake_root_gets_an_s3_filesystem_from_the_lakes_storage_options():
-    fs, root = filesystem("s3://bucket/lake/", {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
-                                               "AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": "http://minio:9000"})
-    assert isinstance(fs, pafs.S3FileSystem) and root == "bucket/lake" and fs.region == "eu-west-1"
-    local, path = filesystem("file:///tmp/x/lake")
-    assert isinstance(local, pafs.LocalFileSystem) and path == "/tmp/x/lake"
+    s3 = root_for("s3://bucket/lake/", {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
+                                        "AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": "http://minio:9000"})
+    assert isinstance(s3.fs, pafs.S3FileSystem) and s3.base == "bucket/lake" and s3.fs.region == "eu-west-1"
+    local = root_for("file:///tmp/x/lake")
+    assert isinstance(local.fs, pafs.LocalFileSystem) and local.base == "/tmp/x/lake"
 
 
 # -- downloads --------------------------------------------------------------------------------------------

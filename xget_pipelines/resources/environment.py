@@ -2,13 +2,10 @@
 
 import dagster as dg
 
-from xget_pipelines.resources.archive import ArchiveResource
 from xget_pipelines.resources.control_plane import ControlPlaneResource
-from xget_pipelines.resources.events import LakeEventsResource
 from xget_pipelines.resources.lake import LakeResource
 from xget_pipelines.resources.media import MediaResource
 from xget_pipelines.resources.pools import AccountPoolResource, ProxyPoolResource
-from xget_pipelines.resources.search import SearchIndexResource
 from xget_pipelines.resources.x_api import XApiResource
 from xget_pipelines.settings import Settings
 
@@ -50,10 +47,12 @@ def resources_for(settings: Settings) -> dict:
 
 
 def sink_resources(settings: Settings) -> dict:
-    """The optional sinks, each only when its URL is set. Secrets (passwords, URLs that carry them) are
+    """The optional sinks, each only when its URL is set (their client libraries are imported only then). Secrets (passwords, URLs that carry them) are
     passed as ``dg.EnvVar`` so the UI shows the variable's name, never the value."""
     resources: dict = {}
     if settings.search_url:
+        from xget_pipelines.resources.search import SearchIndexResource
+
         resources["search"] = SearchIndexResource(
             url=settings.search_url, tweets_alias=settings.search_index, users_alias=settings.search_users_index,
             compat=settings.search_compat, username=settings.search_username,
@@ -61,8 +60,12 @@ def sink_resources(settings: Settings) -> dict:
             batch_size=settings.search_batch_size,
         )
     if settings.archive_url:
+        from xget_pipelines.resources.archive import ArchiveResource
+
         resources["archive"] = ArchiveResource(url=dg.EnvVar("XGET_ARCHIVE_URL"), database=settings.archive_database)
     if settings.events_url:
+        from xget_pipelines.resources.events import LakeEventsResource
+
         resources["lake_events"] = LakeEventsResource(url=dg.EnvVar("XGET_EVENTS_URL"), topic=settings.events_topic)
     return resources
 

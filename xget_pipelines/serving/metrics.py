@@ -86,11 +86,12 @@ class _PoolCollector:
             tasks.add_metric([status], float(task_counts.get(status, 0)))
         yield tasks
         versions = GaugeMetricFamily("xget_lake_table_version", "Delta version of each lake table", labels=["table"])
-        for table, version in self.state.reader.versions().items():
+        current = self.state.reader.versions()
+        for table, version in current.items():
             versions.add_metric([table], float(version or 0))
         yield versions
         yield from _x_traffic(self.state.engine)
-        yield _lake_freshness(self.state.reader.lake)
+        yield _lake_freshness(self.state.reader.lake, current)
 
 
 def _x_traffic(engine):
@@ -121,12 +122,11 @@ def _x_traffic(engine):
     return [requests, errors, pages, by_status]
 
 
-def _lake_freshness(lake):
-    """When each table last changed (the newest Delta commit), for freshness alerts."""
+def _lake_freshness(lake, versions: dict[str, int | None]):
+    """When each table last changed (its newest commit, read from that one log file), for freshness alerts."""
     fresh = GaugeMetricFamily("xget_lake_table_last_commit_timestamp_seconds",
                               "Unix time of the newest commit of each lake table", labels=["table"])
-    for table in lake.list_tables():
-        version = lake.version(table)
+    for table, version in versions.items():
         commit = lake.commits(table, [version]) if version is not None else []
         if commit and commit[0].get("timestamp"):
             fresh.add_metric([table], commit[0]["timestamp"] / 1000)

@@ -131,7 +131,7 @@ def verify_backup(backup: str, options: dict[str, str] | None = None) -> dict:
 
 def _lake_files(manifest: dict) -> list[dict]:
     files = [f for t in manifest["tables"] for f in (*t["files"], *t["log"])]
-    return files + [{**m, "path": m["path"]} for m in manifest.get("media", [])]
+    return files + manifest.get("media", [])
 
 
 def _matches(root: Root, rel: str, expected: dict) -> bool:

@@ -45,11 +45,10 @@ def predicate(where: Mapping[str, object]) -> str:
     return " AND ".join(f"{col} = {sql_literal(val)}" for col, val in where.items())
 
 
-def load_as_of(dtable: DeltaTable, as_of: int | dt.datetime, lake: "Lake | None" = None,
-               table: str | None = None) -> None:
+def load_as_of(dtable: DeltaTable, as_of: int | dt.datetime, lake: "Lake", table: str) -> None:
     """Move ``dtable`` to a version, or to the version current at a time. A time before the table's oldest
     commit still in the log is an error (deltalake would quietly answer that commit)."""
-    if isinstance(as_of, dt.datetime) and lake is not None and table is not None:
+    if isinstance(as_of, dt.datetime):
         oldest = lake.commits(table, oldest=True)
         if oldest and oldest[0].get("timestamp", 0) / 1000 > as_of.timestamp():
             raise ValueError(f"the table did not exist yet at {as_of.isoformat()}")

@@ -68,20 +68,32 @@ def root_for(uri: str, storage_options: Mapping[str, str] | None = None) -> Root
 
         return Root(pafs.LocalFileSystem(), os.path.abspath(path))
     if parsed.scheme in ("s3", "s3a"):
-        opts = {k.upper(): v for k, v in (storage_options or {}).items()}
-        endpoint = opts.get("AWS_ENDPOINT_URL") or opts.get("AWS_ENDPOINT")
-        kwargs: dict = {}
-        if endpoint:
-            ep = urlparse(endpoint)
-            kwargs["endpoint_override"] = ep.netloc or ep.path
-            kwargs["scheme"] = ep.scheme or "https"
-        if opts.get("AWS_ACCESS_KEY_ID"):
-            kwargs["access_key"] = opts["AWS_ACCESS_KEY_ID"]
-            kwargs["secret_key"] = opts.get("AWS_SECRET_ACCESS_KEY", "")
-        if opts.get("AWS_REGION"):
-            kwargs["region"] = opts["AWS_REGION"]
-        return Root(pafs.S3FileSystem(**kwargs), f"{parsed.netloc}{parsed.path}".rstrip("/"))
+        return Root(_s3(storage_options or {}), f"{parsed.netloc}{parsed.path}".rstrip("/"))
     raise ValueError(f"unsupported location {uri!r}: use a folder, file:// or s3://bucket/prefix")
+
+
+def _s3(options: Mapping[str, str]) -> pafs.S3FileSystem:
+    """An S3 filesystem from deltalake-style storage options (``AWS_ACCESS_KEY_ID``, ``AWS_REGION``,
+    ``AWS_ENDPOINT_URL``, ``AWS_ALLOW_HTTP``...); unset ones fall back to the usual AWS environment."""
+    opts = {k.lower(): str(v) for k, v in options.items()}
+
+    def first(*names: str) -> str | None:
+        return next((opts[n] for n in names if opts.get(n)), None)
+
+    kwargs: dict = {}
+    if key := first("aws_access_key_id", "access_key_id"):
+        kwargs["access_key"] = key
+        kwargs["secret_key"] = first("aws_secret_access_key", "secret_access_key") or ""
+        if token := first("aws_session_token", "session_token", "token"):
+            kwargs["session_token"] = token
+    if region := first("aws_region", "region", "aws_default_region"):
+        kwargs["region"] = region
+    if endpoint := first("aws_endpoint_url", "aws_endpoint", "endpoint_url", "endpoint"):
+        scheme, sep, host = endpoint.partition("://")
+        kwargs["endpoint_override"] = host.rstrip("/") if sep else scheme
+        plain = first("aws_allow_http", "allow_http") == "true"
+        kwargs["scheme"] = scheme if sep else ("http" if plain else "https")
+    return pafs.S3FileSystem(**kwargs)
 
 
 def copy_file(src: Root, src_rel: str, dst: Root, dst_rel: str) -> tuple[int, str]:

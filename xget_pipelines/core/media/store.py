@@ -2,8 +2,8 @@
 
 The address is the SHA-256 of the bytes, so the same file fetched for two tweets (or from two URLs) is
 one object, and an object, once written, never changes. The lake root is a folder or an object store
-(``s3://bucket/prefix``) reached through ``pyarrow.fs``, with the lake's deltalake storage options
-translated for S3 (keys, region, endpoint), so one setting serves the tables and the media.
+(``s3://bucket/prefix``) reached through ``pyarrow.fs`` (``core/lake/files.root_for``: the lake's deltalake
+storage options translated for S3), so one setting serves the tables, the media and the backups.
 
 Downloads are written to a temporary file first. For a local lake it lives in ``media/.tmp`` on the
 same filesystem, so storing is a rename: a reader never sees half an object.
@@ -19,6 +19,8 @@ from collections.abc import Mapping
 
 import pyarrow.fs as pafs
 
+from xget_pipelines.core.lake.files import root_for
+
 MEDIA_DIR = "media"
 
 
@@ -27,46 +29,12 @@ def object_path(sha256: str, ext: str) -> str:
     return f"{MEDIA_DIR}/{sha256[:2]}/{sha256}.{ext}"
 
 
-def _s3(bucket_path: str, options: Mapping[str, str]) -> tuple[pafs.FileSystem, str]:
-    """An S3 filesystem from deltalake-style storage options (``AWS_ACCESS_KEY_ID``, ``AWS_REGION``,
-    ``AWS_ENDPOINT_URL``, ``AWS_ALLOW_HTTP``...); unset ones fall back to the usual AWS environment."""
-    opts = {k.lower(): str(v) for k, v in options.items()}
-
-    def first(*names: str) -> str | None:
-        return next((opts[n] for n in names if opts.get(n)), None)
-
-    kwargs: dict = {}
-    if key := first("aws_access_key_id", "access_key_id"):
-        kwargs["access_key"] = key
-        kwargs["secret_key"] = first("aws_secret_access_key", "secret_access_key") or ""
-        if token := first("aws_session_token", "session_token", "token"):
-            kwargs["session_token"] = token
-    if region := first("aws_region", "region", "aws_default_region"):
-        kwargs["region"] = region
-    if endpoint := first("aws_endpoint_url", "aws_endpoint", "endpoint_url", "endpoint"):
-        scheme, sep, host = endpoint.partition("://")
-        kwargs["endpoint_override"] = host.rstrip("/") if sep else scheme
-        plain = first("aws_allow_http", "allow_http") == "true"
-        kwargs["scheme"] = scheme if sep else ("http" if plain else "https")
-    return pafs.S3FileSystem(**kwargs), bucket_path.rstrip("/")
-
-
-def filesystem(lake_uri: str,
-               storage_options: Mapping[str, str] | None = None) -> tuple[pafs.FileSystem, str]:
-    """(filesystem, root path inside it) of a lake root."""
-    if "://" not in lake_uri or lake_uri.startswith("file://"):
-        return pafs.LocalFileSystem(), os.path.abspath(lake_uri.removeprefix("file://"))
-    scheme, _, rest = lake_uri.partition("://")
-    if scheme in ("s3", "s3a"):
-        return _s3(rest, storage_options or {})
-    return pafs.FileSystem.from_uri(lake_uri)
-
-
 class ObjectStore:
     """Put, test and read media objects below a lake root."""
 
     def __init__(self, lake_uri: str, storage_options: Mapping[str, str] | None = None):
-        self.fs, self.root = filesystem(lake_uri, storage_options)
+        root = root_for(lake_uri, storage_options)
+        self.fs, self.root = root.fs, root.base
         self.is_local = isinstance(self.fs, pafs.LocalFileSystem)
         self._swept = False
         self._lock = threading.Lock()
