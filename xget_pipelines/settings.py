@@ -35,6 +35,17 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8765/i/api/graphql",
         description="X GraphQL base URL: the emulator by default, https://x.com/i/api/graphql for real X.",
     )
+    x_hosts: dict[str, str] = Field(
+        default_factory=dict, description="JSON map of X's web hosts to where they are reached, for page loads "
+        "(transaction ids, query ids); default: none for real X, X's hosts onto the server behind "
+        "XGET_X_GRAPHQL_URL otherwise (the emulator serves X's paths).",
+    )
+    x_transaction_ttl_s: float = Field(
+        default=3600.0, description="How long a transaction-id generator (one page load per account) is reused.",
+    )
+    x_operations_refresh_cron: str = Field(
+        default="17 */6 * * *", description="When x_operations_refresh reads X's bundles for query ids (UTC).",
+    )
     pool_strategy: Literal["lru", "round_robin", "health"] = Field(
         default="lru", description="Which free account the lease picks next (see core/pools/lease.py)."
     )
@@ -183,7 +194,7 @@ class Settings(BaseSettings):
         default=60.0, description="Rate-limit window the demo's emulator uses (compressed so the demo never idles)."
     )
 
-    @field_validator("lake_storage_options", "media_url_map", mode="before")
+    @field_validator("lake_storage_options", "media_url_map", "x_hosts", mode="before")
     @classmethod
     def _parse_json(cls, value: object) -> object:
         if isinstance(value, str):

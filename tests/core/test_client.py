@@ -109,13 +109,14 @@ def test_malformed_page_is_returned_for_storage_then_the_cursor_is_asked_again(e
 
 
 def test_a_wrong_request_fails_at_once_without_burning_retries(emulator_factory, engine, monkeypatch):
-    from xget_pipelines.core.x import client as client_module
+    from xget_pipelines.core.x.operations import Operation
 
     emu = emulator_factory(window_seconds=5)
     pool = register_accounts(emu, engine, ["w1"])
-    monkeypatch.setattr(client_module, "query_id", lambda op: "abc/NoSuchOperation")
+    real = Operation.params
+    monkeypatch.setattr(Operation, "params", lambda op, variables: {**real(op, variables), "variables": "[1]"})
     with XClient(emu.graphql_url, pool, backoff_base_s=0.01) as client:
-        with pytest.raises(XRequestError, match="after 1 attempts: HTTP 404"):
+        with pytest.raises(XRequestError, match="after 1 attempts: HTTP 400.*Invalid variables"):
             client.fetch("SearchTimeline", search_vars())
         assert client.stats["retries"] == 0
     assert pool.status()[0]["active"] is True

@@ -17,6 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
+from xget_pipelines.core.x.browser import DEFAULT_USER_AGENT, api_headers
+from xget_pipelines.core.x.transaction import TransactionIds
+from xget_pipelines.core.x.web import XWeb
 from xget_pipelines.emulator import DEFAULT_RATE_LIMITS, EmulatorServer, EmulatorSettings, World, WorldConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +33,9 @@ def captures_dir() -> Path:
 
 
 class XClient:
-    """An httpx client authenticated as one emulator account, with a GraphQL helper."""
+    """An httpx client authenticated as one emulator account that sends what X's web client sends: the
+    current release's query id and feature switches, the bearer, cookies and csrf header, and a
+    transaction id made from the account's own page load (twscrape's xclid, through XGet's wrapper)."""
 
     def __init__(self, server: EmulatorServer, username: str, **kwargs: Any):
         acc = (
@@ -38,19 +43,28 @@ class XClient:
             .raise_for_status()
             .json()[0]
         )
+        self.server = server
         self.username = username
         self.auth_token, self.ct0 = acc["auth_token"], acc["ct0"]
-        self.http = httpx.Client(
-            base_url=server.graphql_url,
-            cookies={"auth_token": self.auth_token, "ct0": self.ct0},
-            headers={"x-csrf-token": self.ct0},
-            timeout=30,
-            **kwargs,
-        )
+        self.cookies = {"auth_token": self.auth_token, "ct0": self.ct0}
+        self.transactions = TransactionIds(XWeb.for_graphql_url(server.graphql_url))
+        self.http = httpx.Client(base_url=server.graphql_url, timeout=30, **kwargs)
+
+    def headers(self, operation: str, query_id: str | None = None) -> dict[str, str]:
+        path = f"{self.server.graphql_url}/{query_id or self.query_id(operation)}/{operation}"
+        txid = self.transactions.header(0, self.username, self.cookies, proxy_url=None,
+                                        user_agent=DEFAULT_USER_AGENT, method="GET", url=path)
+        return api_headers(DEFAULT_USER_AGENT, self.cookies, txid)
+
+    def query_id(self, operation: str) -> str:
+        return self.server.state.releases.current.query_ids.get(operation, "NoSuchQueryId000000000")
+
+    def params(self, **variables: Any) -> dict[str, str]:
+        return {"variables": json.dumps(variables), "features": json.dumps(self.server.state.releases.current.features)}
 
     def get(self, operation: str, **variables: Any) -> httpx.Response:
-        params = {"variables": json.dumps(variables), "features": json.dumps({"some_feature": True})}
-        return self.http.get(f"/QUERYID123/{operation}", params=params)
+        return self.http.get(f"/{self.query_id(operation)}/{operation}", params=self.params(**variables),
+                             headers=self.headers(operation))
 
     def gql(self, operation: str, **variables: Any) -> dict:
         rep = self.get(operation, **variables)
@@ -59,6 +73,19 @@ class XClient:
 
     def close(self) -> None:
         self.http.close()
+
+
+def raw_request(server: EmulatorServer, operation: str, *, cookies: dict | None = None, csrf: str | None = None,
+                bearer: bool = True, **variables: Any) -> httpx.Response:
+    """One GraphQL request of an operation X does not gate by transaction id, with exactly the session given
+    (for the authentication rules)."""
+    release = server.state.releases.current
+    headers = {"authorization": api_headers(DEFAULT_USER_AGENT, {}, None)["authorization"]} if bearer else {}
+    if csrf is not None:
+        headers["x-csrf-token"] = csrf
+    return httpx.get(f"{server.graphql_url}/{release.query_ids[operation]}/{operation}", cookies=cookies,
+                     headers=headers, params={"variables": json.dumps(variables),
+                                              "features": json.dumps(release.features)})
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,9 @@ import threading
 import httpx
 
 from xget_pipelines.emulator import EmulatorServer, EmulatorSettings, World, WorldConfig
+from xget_pipelines.emulator.settings import lenient_contract
 
-from .conftest import UNLIMITED, WORLD_END, XClient
+from .conftest import UNLIMITED, WORLD_END, XClient, raw_request
 
 
 def test_accounts_are_deterministic_and_listed(server: EmulatorServer) -> None:
@@ -24,12 +25,7 @@ def test_accounts_are_deterministic_and_listed(server: EmulatorServer) -> None:
 def test_auto_register_accepts_any_token(world: World) -> None:
     with EmulatorServer(world, EmulatorSettings(auto_register=True)) as emu:
         cookies = {"auth_token": "anything-goes-1234", "ct0": "abc"}
-        rep = httpx.get(
-            emu.graphql_url + "/Q/UserByScreenName",
-            cookies=cookies,
-            headers={"x-csrf-token": "abc"},
-            params={"variables": json.dumps({"screen_name": world.users[0].screen_name})},
-        )
+        rep = raw_request(emu, "UserByScreenName", cookies=cookies, csrf="abc", screen_name=world.users[0].screen_name)
         assert rep.status_code == 200 and rep.headers["x-rate-limit-remaining"] == "94"
         assert any(
             a["auth_token"] == "anything-goes-1234" for a in httpx.get(emu.url + "/_emulator/accounts").json()
@@ -55,8 +51,9 @@ def test_stats_count_pages_and_reset(world: World) -> None:
         row = stats["accounts"]["counted"]["UserByRestId"]
         assert (row["requests"], row["pages"], row["rate_limited"], row["errors"]) == (2, 1, 1, 0)
         assert row["first"] <= row["last"]
-        assert stats["accounts"]["counted"]["UnknownOperation"]["errors"] == 1
-        assert stats["totals"]["requests"] == 3
+        # an operation X does not have is refused before any account is known, as a stale query id is
+        assert stats["accounts"]["<anonymous>"]["UnknownOperation"]["refused"] == 1
+        assert stats["totals"]["requests"] == 3 and stats["totals"]["refused"] == 1
         httpx.post(emu.url + "/_emulator/stats/reset").raise_for_status()
         assert httpx.get(emu.url + "/_emulator/stats").json()["accounts"] == {}
         c.close()
@@ -72,19 +69,24 @@ def test_not_found_answers(client: XClient, world: World) -> None:
     result = client.gql("UserByScreenName", screen_name=gone.screen_name)["data"]["user"]["result"]
     assert result["__typename"] == "UserUnavailable"
     assert client.get("NoSuchOperation").status_code == 404
-    bad = client.http.get("/Q/UserByScreenName", params={"variables": "{not json"})
-    assert bad.status_code == 400
+    qid = client.query_id("UserByScreenName")
+    bad = client.http.get(f"/{qid}/UserByScreenName", params={**client.params(), "variables": "{not json"},
+                          headers=client.headers("UserByScreenName"))
+    assert bad.status_code == 400 and bad.json()["errors"][0]["code"] == 214
 
 
-def test_any_query_id_is_accepted(client: XClient, world: World) -> None:
-    for query_id in ("Gb-d6r0vxPOADdG62OEBpQ", "x", "another_id_123"):
-        rep = client.http.get(
-            f"/{query_id}/UserByScreenName",
-            params={"variables": json.dumps({"screen_name": world.users[0].screen_name})},
-        )
-        assert rep.status_code == 200 and rep.json()["data"]["user"]["result"]["rest_id"] == str(
-            world.users[0].id
-        )
+def test_the_lenient_contract_accepts_any_query_id(world: World) -> None:
+    """What X did before 2025 (and the emulator before it checked): any query id, no features, no transaction id."""
+    with EmulatorServer(world, EmulatorSettings(contract=lenient_contract())) as emu:
+        c = XClient(emu, "old-times")
+        for query_id in ("Gb-d6r0vxPOADdG62OEBpQ", "x", "another_id_123"):
+            rep = c.http.get(f"/{query_id}/UserByScreenName",
+                             params={"variables": json.dumps({"screen_name": world.users[0].screen_name})},
+                             headers={"x-csrf-token": c.ct0, "cookie": f"auth_token={c.auth_token}; ct0={c.ct0}"})
+            assert rep.status_code == 200 and rep.json()["data"]["user"]["result"]["rest_id"] == str(
+                world.users[0].id
+            )
+        c.close()
 
 
 def test_server_lifecycle_leaves_no_threads() -> None:

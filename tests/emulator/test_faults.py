@@ -11,7 +11,7 @@ import pytest
 
 from xget_pipelines.emulator import EmulatorServer, FaultRule, Faults, World
 
-from .conftest import UNLIMITED, XClient, bottom_cursor, tweet_ids
+from .conftest import UNLIMITED, XClient, bottom_cursor, raw_request, tweet_ids
 
 
 @pytest.fixture(scope="module")
@@ -35,30 +35,35 @@ def code(rep: httpx.Response) -> int:
     return rep.json()["errors"][0]["code"]
 
 
-def test_missing_or_wrong_auth_is_403_code_32(faulty: EmulatorServer, world: World) -> None:
-    url = faulty.graphql_url + "/Q/UserByScreenName"
-    params = {"variables": json.dumps({"screen_name": world.users[0].screen_name})}
-    rep = httpx.get(url, params=params)
-    assert rep.status_code == 403 and rep.json() == {
-        "errors": [{"code": 32, "message": "Could not authenticate you."}]
-    }
+def test_a_missing_or_unknown_session_is_401_code_32_and_a_csrf_mismatch_403_code_353(
+    faulty: EmulatorServer, world: World
+) -> None:
+    """As X answers (twscrape's queue_client, field notes of 2026-09-05): an unknown session 401 code 32; a
+    csrf header that is not the ct0 cookie 403 code 353 with the session's ct0 in Set-Cookie."""
+    name = world.users[0].screen_name
+    rep = raw_request(faulty, "UserByScreenName", screen_name=name)
+    assert rep.status_code == 401 and rep.json() == {"errors": [{"code": 32, "message": "Could not authenticate you."}]}
+    rep = raw_request(faulty, "UserByScreenName", cookies={"auth_token": "unknown", "ct0": "x"}, csrf="x",
+                      screen_name=name)
+    assert rep.status_code == 401 and code(rep) == 32
     c = XClient(faulty, "csrf")
-    rep = httpx.get(
-        url,
-        params=params,
-        cookies={"auth_token": c.auth_token, "ct0": c.ct0},
-        headers={"x-csrf-token": "nope"},
-    )
-    assert rep.status_code == 403 and code(rep) == 32
-    rep = httpx.get(
-        url, params=params, cookies={"auth_token": "unknown", "ct0": "x"}, headers={"x-csrf-token": "x"}
-    )
-    assert rep.status_code == 403 and code(rep) == 32
+    rep = raw_request(faulty, "UserByScreenName", cookies=c.cookies, csrf="nope", screen_name=name)
+    assert rep.status_code == 403 and rep.json()["errors"][0] == {
+        "code": 353, "message": "This request requires a matching csrf cookie and header."}
+    assert rep.headers["set-cookie"].startswith(f"ct0={c.ct0};") and "Domain=.x.com" in rep.headers["set-cookie"]
+    assert raw_request(faulty, "UserByScreenName", cookies=c.cookies, csrf=c.ct0, screen_name=name).status_code == 200
+
+
+def test_a_request_without_a_bearer_is_400_code_215(faulty: EmulatorServer, world: World) -> None:
+    c = XClient(faulty, "nobearer")
+    rep = raw_request(faulty, "UserByScreenName", cookies=c.cookies, csrf=c.ct0, bearer=False,
+                      screen_name=world.users[0].screen_name)
+    assert rep.status_code == 400 and code(rep) == 215
 
 
 @pytest.mark.parametrize(
     ("username", "status", "error"),
-    [("susp", 403, 64), ("lock", 403, 326), ("expired", 403, 32), ("shadow", 429, 88)],
+    [("susp", 403, 64), ("lock", 403, 326), ("expired", 401, 32), ("shadow", 429, 88)],
 )
 def test_account_faults(faulty: EmulatorServer, world: World, username: str, status: int, error: int) -> None:
     c = XClient(faulty, username)

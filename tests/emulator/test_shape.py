@@ -21,7 +21,7 @@ import pytest
 
 from xget_pipelines.emulator import EmulatorServer
 
-from .conftest import XClient, captures_dir
+from .conftest import XClient, captures_dir, entries
 
 TRENDING = "VGltZWxpbmU6DAC2CwABAAAACHRyZW5kaW5nAAA"
 
@@ -188,3 +188,83 @@ def test_ordinary_pages_only_use_keys_x_sends(server: EmulatorServer, client: XC
         ours |= {p.split(":", 1)[1] if p.startswith("ROOT:") else p for p in typed_paths(body)}
     unknown = sorted(ours - known)
     assert not unknown, "keys no real capture has on that type:\n" + "\n".join(unknown)
+
+
+# -- orderings and values the real captures show (found by pointing an independent client at the emulator) --
+
+
+def _capture(name: str) -> dict:
+    return json.loads((captures_dir() / f"{name}.json").read_text())
+
+
+def _cursor_order(body: dict) -> list[str]:
+    return [e["content"]["cursorType"] for e in entries(body) if e["content"].get("cursorType")]
+
+
+def test_retweeters_end_with_top_then_bottom_as_x_does(server: EmulatorServer, client: XClient) -> None:
+    real = _capture("raw_retweeters")
+    assert _cursor_order(real) == ["Top", "Bottom"] and entries(real)[-1]["content"]["cursorType"] == "Bottom"
+    tweet = max(server.world.tweets, key=lambda t: len(t.retweeters))
+    ours = client.gql("Retweeters", tweetId=str(tweet.id), count=20)
+    assert _cursor_order(ours) == ["Top", "Bottom"]
+    assert entries(ours)[-1]["content"]["cursorType"] == "Bottom"  # clients taking the last entry page forward
+    followers = client.gql("Followers", userId=str(tweet.author.id), count=20)
+    assert _cursor_order(followers) == _cursor_order(_capture("raw_followers")) == ["Bottom", "Top"]
+
+
+def _heads_and_standalone(body: dict) -> tuple[set[str], set[str]]:
+    heads, standalone = set(), set()
+    for e in entries(body):
+        if e["entryId"].startswith("profile-conversation-"):
+            heads.add(e["content"]["items"][0]["entryId"].rsplit("-", 1)[1])
+        elif e["entryId"].startswith("tweet-"):
+            standalone.add(e["entryId"].removeprefix("tweet-"))
+    return heads, standalone
+
+
+def test_a_profile_conversation_head_is_not_also_a_standalone_entry(server: EmulatorServer, client: XClient) -> None:
+    for name in ("raw_user_tweets", "raw_user_tweets_and_replies"):
+        heads, standalone = _heads_and_standalone(_capture(name))
+        assert heads and not heads & standalone
+    checked = 0
+    for user in sorted(server.world.users, key=lambda u: -len(u.tweets))[:15]:
+        body = client.gql("UserTweetsAndReplies", userId=str(user.id), count=40)
+        heads, standalone = _heads_and_standalone(body)
+        assert not heads & standalone, f"@{user.screen_name}: {heads & standalone} served twice"
+        checked += len(heads)
+    assert checked > 0  # the pages did have conversation modules
+
+
+def _display_types(body: dict) -> dict[str, str]:
+    out = {}
+    for e in entries(body):
+        content = e["content"]
+        for item in [content] if "itemContent" in content else [i["item"] for i in content.get("items", [])]:
+            ic = item.get("itemContent", {})
+            result = ic.get("tweet_results", {}).get("result", {})
+            if "tweetDisplayType" in ic:
+                out[result.get("rest_id") or result.get("tweet", {}).get("rest_id")] = ic["tweetDisplayType"]
+    return out
+
+
+def test_the_authors_own_thread_under_a_focal_post_is_selfthread(server: EmulatorServer, client: XClient) -> None:
+    real = _capture("raw_tweet_details")
+    kinds = _display_types(real)
+    assert list(kinds.values()).count("SelfThread") == 4  # the focal post and the 3 posts of its author's thread
+    world = server.world
+    focal = next(t for t in sorted(world.tweets, key=lambda t: -len(t.replies))
+                 if not t.hidden and any(r.author is t.author and not r.hidden for r in t.replies))
+    body = client.gql("TweetDetail", focalTweetId=str(focal.id), count=100)
+    ours = _display_types(body)
+    own = {str(r.id) for r in focal.replies if r.author is focal.author and not r.hidden}
+    assert ours[str(focal.id)] == "SelfThread" and own and all(ours[i] == "SelfThread" for i in own)
+    others = {str(r.id) for r in focal.replies if r.author is not focal.author and not r.hidden} & set(ours)
+    assert others and all(ours[i] == "Tweet" for i in others)
+
+
+def test_tweet_detail_pages_replies_with_a_bottom_cursor_as_in_2026(server: EmulatorServer, client: XClient) -> None:
+    real = entries(_capture("raw_tweet_details"))[-1]
+    assert real["entryId"].startswith("cursor-bottom-") and real["content"]["cursorType"] == "Bottom"
+    focal = max(server.world.tweets, key=lambda t: len(t.replies))
+    last = entries(client.gql("TweetDetail", focalTweetId=str(focal.id), count=5))[-1]
+    assert last["entryId"].startswith("cursor-bottom-") and last["content"]["cursorType"] == "Bottom"

@@ -9,8 +9,9 @@ import httpx
 import pytest
 from twscrape import API, AccountsPool
 
-from xget_pipelines.emulator import EmulatorServer, World, point_twscrape_at
+from xget_pipelines.emulator import EmulatorServer, EmulatorSettings, World, point_twscrape_at
 
+from .conftest import UNLIMITED
 from .test_search import searchable, words
 
 
@@ -22,12 +23,9 @@ def run(coro):
     return asyncio.run(coro)
 
 
-@pytest.fixture(scope="module")
-def api(server: EmulatorServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[API]:
-    accounts = httpx.post(
-        server.url + "/_emulator/accounts", json={"usernames": ["tws1", "tws2", "tws3"]}
-    ).json()
-    pool = AccountsPool(str(tmp_path_factory.mktemp("tws") / "accounts.db"))
+def _api(server: EmulatorServer, folder, usernames: list[str]) -> API:
+    accounts = httpx.post(server.url + "/_emulator/accounts", json={"usernames": usernames}).json()
+    pool = AccountsPool(str(folder / "accounts.db"))
     for acc in accounts:
         run(
             pool.add_account(
@@ -38,8 +36,14 @@ def api(server: EmulatorServer, tmp_path_factory: pytest.TempPathFactory) -> Ite
                 cookies=f"auth_token={acc['auth_token']}; ct0={acc['ct0']}",
             )
         )
+    return API(pool)
+
+
+@pytest.fixture(scope="module")
+def api(server: EmulatorServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[API]:
+    api = _api(server, tmp_path_factory.mktemp("tws"), ["tws1", "tws2", "tws3"])
     with point_twscrape_at(server.graphql_url):
-        yield API(pool)
+        yield api
 
 
 def test_search_pages_through_everything(api: API, world: World, server: EmulatorServer) -> None:
@@ -92,8 +96,24 @@ def test_tweet_details_and_replies(api: API, world: World) -> None:
     focal = max((t for t in world.tweets if not t.hidden), key=lambda t: len(t.replies))
     detail = run(api.tweet_details(focal.id))
     assert detail is not None and detail.id == focal.id and detail.user.id == focal.author.id
-    replies = run(_collect(api.tweet_replies(focal.id, kv={"count": 5})))  # ShowMoreThreads paging
-    assert {t.id for t in replies} == {r.id for r in focal.replies if not r.hidden}
+    direct = {r.id for r in focal.replies if not r.hidden}
+    # X's 2026 TweetDetail pages replies with a Bottom cursor (raw_tweet_details.json); tweet_thread follows it
+    thread = run(_collect(api.tweet_thread(focal.id, kv={"count": 5})))
+    assert {t.id for t in thread if t.inReplyToTweetId == focal.id} == direct
+    # twscrape 0.20.1's tweet_replies follows ShowMoreThreads cursors only: on the 2026 shape it reads one page
+    first = run(_collect(api.tweet_replies(focal.id, kv={"count": 5})))
+    assert {t.id for t in first} < direct and 0 < len(first) <= 5
+
+
+def test_tweet_replies_page_through_on_the_older_shape(world: World, tmp_path) -> None:
+    """With the ShowMoreThreads cursor of the 2024 captures (card_poll.json), tweet_replies pages to the end."""
+    with EmulatorServer(world, EmulatorSettings(detail_cursor_type="ShowMoreThreads", default_rate_limit=10_000,
+                                                rate_limits=UNLIMITED.rate_limits)) as emu:
+        api = _api(emu, tmp_path, ["old1"])
+        focal = max((t for t in world.tweets if not t.hidden), key=lambda t: len(t.replies))
+        with point_twscrape_at(emu.graphql_url):
+            replies = run(_collect(api.tweet_replies(focal.id, kv={"count": 5})))
+        assert {t.id for t in replies} == {r.id for r in focal.replies if not r.hidden}
 
 
 def test_list_timeline_and_trends(api: API, world: World) -> None:

@@ -57,6 +57,11 @@ def raw_x_pages(
             "rate_limited_responses": stats["rate_limited"],
             "retries": stats["retries"],
             "accounts_taken_out": stats["accounts_lost"],
+            # X's request contract: 404s with an empty body (stale transaction or query id), looks at X's
+            # bundles they caused, session cookies X rotated and XGet stored
+            "contract_refusals": stats["refused_404"],
+            "query_id_refreshes": stats["operation_refreshes"],
+            "cookies_rotated": stats["cookies_rotated"],
             "operations": result.operations,
             "lake_version": the_lake.version("raw/x_pages") or 0,
         }

@@ -1,8 +1,10 @@
-"""The emulator's HTTP application: X's GraphQL endpoint plus `/_emulator/*` admin routes.
+"""The emulator's HTTP application: X's GraphQL endpoint, its web pages, plus `/_emulator/*` admin routes.
 
-A GraphQL request goes through the same gates as on X, in X's order: cookie + CSRF
-authentication, standing account state (suspended, locked, soft-banned), the per-account
-per-operation rate limit, then injected infrastructure faults, and only then the page.
+A GraphQL request goes through the same gates as on X (``contract.py``), in this order: the query id
+(404, empty body), the bearer, cookie + CSRF authentication, standing account state (suspended, locked,
+soft-banned), the per-account per-operation rate limit, the transaction id (404, empty body, after the
+rate limit counted the request: field notes of 2026-09-05 saw the gated 404 spend a request), the
+required feature switches, then injected infrastructure faults, and only then the page.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import google, login, media_route, ops_detail, ops_search, ops_tweets, ops_users
+from . import google, login, media_route, ops_detail, ops_search, ops_tweets, ops_users, web
+from .contract import BAD_BEARER, BAD_SESSION, CSRF_MISMATCH, NO_BEARER, WEB_BEARER, Releases, features_error
 from .engagement import Engagement
 from .faults import ERRORS, SERVER_ERRORS, FaultInjector
 from .jsonio import json_body, json_response
 from .media_files import MediaFiles, MediaStats
+from .model import User, snowflake
 from .ratelimit import RateLimiter, Stats
 from .render_tweet import TweetRenderer
 from .render_user import UserRenderer
@@ -78,9 +82,16 @@ class EmulatorState:
         self.media_stats = MediaStats()
         self.cache: dict = {}
         self.accounts: dict[str, Account] = {}
+        self.members: dict[str, User] = {}
         self._by_token: dict[str, Account] = {}
         self._pages: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
         self._token_seed = world.cfg.seed if settings.token_seed is None else settings.token_seed
+        web_seed = world.cfg.seed if settings.web_seed is None else settings.web_seed
+        self.releases = Releases(web_seed, tuple(OPERATIONS), settings.contract)
+
+    @staticmethod
+    def clock() -> float:
+        return time.time()
 
     def register(self, username: str) -> Account:
         account = self.accounts.get(username)
@@ -89,23 +100,43 @@ class EmulatorState:
             account = Account(username, digest[:40], hashlib.sha256(digest.encode()).hexdigest())
             self.accounts[username] = account
             self._by_token[account.auth_token] = account
+            self._add_member(username, digest)
         return account
+
+    def _add_member(self, username: str, digest: str) -> None:
+        """The account's own profile: on X every account that signs in is a user too (no posts, no follows)."""
+        if self.world.user_by_screen_name(username) is not None or username.lower() in self.members:
+            return
+        created = self.world.cfg.end_ms - 400 * 86_400_000
+        self.members[username.lower()] = User(
+            idx=-1 - len(self.members), id=snowflake(created, int(digest[:6], 16) & 0x3FFFFF), screen_name=username,
+            name=username, bio="", location="", created_ms=created, lang="en", topics=(), activity=0.0,
+            popularity=0.0)
 
     def account_for_token(self, auth_token: str) -> Account | None:
         return self._by_token.get(auth_token)
 
-    def authenticate(self, request: Request) -> str | None:
-        token, ct0 = request.cookies.get("auth_token"), request.cookies.get("ct0")
-        if not token or not ct0 or request.headers.get("x-csrf-token") != ct0:
-            return None
-        account = self._by_token.get(token)
+    def rotate_ct0(self, username: str) -> Account | None:
+        """X rotates a session's csrf token: the stored ``ct0`` stops matching (403 code 353, with the new one
+        in Set-Cookie)."""
+        account = self.accounts.get(username)
         if account is not None:
-            return account.username if account.ct0 == ct0 else None
-        if self.settings.auto_register:
+            account.ct0 = hashlib.sha256(f"{account.ct0}:rotated".encode()).hexdigest()
+        return account
+
+    def authenticate(self, request: Request) -> tuple[str | None, tuple[int, bytes] | None]:
+        """(account, None) for a valid session, else (None, X's refusal): an unknown ``auth_token`` is
+        401 code 32, a ``x-csrf-token`` that is not the ``ct0`` cookie 403 code 353."""
+        token, ct0 = request.cookies.get("auth_token"), request.cookies.get("ct0")
+        account = self._by_token.get(token) if token else None
+        if account is None and token and ct0 and self.settings.auto_register:
             account = Account(f"auto-{token[:12]}", token, ct0)
             self.accounts.setdefault(account.username, account)
-            return account.username
-        return None
+        if account is None:
+            return None, BAD_SESSION
+        if not ct0 or request.headers.get("x-csrf-token") != ct0 or ct0 != account.ct0:
+            return None, CSRF_MISMATCH
+        return account.username, None
 
     def remember_page(self, key: tuple[str, str, str], payload: bytes) -> None:
         self._pages[key] = payload
@@ -116,15 +147,55 @@ class EmulatorState:
         return self._pages.get(key)
 
 
+def _refuse(st: EmulatorState, account: str, operation: str, status: int, body: bytes = b"",
+            headers: dict[str, str] | None = None) -> Response:
+    st.stats.record(account, operation, "refused", time.time())
+    return Response(body, status_code=status, headers=headers,
+                    media_type="application/json" if body else "text/plain")
+
+
+def _gate(request: Request, st: EmulatorState, operation: str, now: float) -> Response | str:
+    """The contract checks that come before the account's rate limit; the account's name if all pass."""
+    if not st.releases.query_id_ok(request.path_params["query_id"], operation, now):
+        return _refuse(st, ANONYMOUS, operation, 404)  # X: 404 and an empty body (twscrape #306)
+    if st.settings.contract.bearer:
+        bearer = request.headers.get("authorization")
+        if bearer != WEB_BEARER:
+            return _refuse(st, ANONYMOUS, operation, *(NO_BEARER if not bearer else BAD_BEARER))
+    account, refusal = st.authenticate(request)
+    if account is None:
+        status, body = refusal
+        headers = None
+        if status == CSRF_MISMATCH[0]:  # X hands out the session's ct0 with the refusal (field notes 2026-09-05)
+            known = st.account_for_token(request.cookies.get("auth_token", ""))
+            ct0 = known.ct0 if known is not None else hashlib.sha256(str(now).encode()).hexdigest()
+            headers = {"set-cookie": f"ct0={ct0}; Max-Age=21600; Path=/; Domain=.x.com; Secure; SameSite=Lax"}
+        return _refuse(st, ANONYMOUS, operation, status, body, headers)
+    return account
+
+
+def _after_limit(request: Request, st: EmulatorState, account: str, operation: str, now: float,
+                 headers: dict[str, str]) -> Response | None:
+    """The contract checks that come after the request was counted: transaction id, then features."""
+    contract = st.settings.contract
+    if contract.transaction_id and operation in contract.transaction_id_operations:
+        value = request.headers.get("x-client-transaction-id")
+        if not st.releases.transaction_id_ok(value, request.method, request.url.path, account, now):
+            return _refuse(st, account, operation, 404, headers=headers)
+    missing = st.releases.missing_features(operation, request.query_params.get("features"))
+    if missing:
+        return _refuse(st, account, operation, 400, features_error(missing), headers)
+    return None
+
+
 async def graphql(request: Request) -> Response:
     st: EmulatorState = request.app.state.emulator
     operation = request.path_params["operation"]
     now = time.time()
-    account = st.authenticate(request)
-    if account is None:
-        st.stats.record(ANONYMOUS, operation, "errors", now)
-        status, body = ERRORS["bad_auth"]
-        return json_response(body, status)
+    st.releases.tick(now)
+    account = _gate(request, st, operation, now)
+    if isinstance(account, Response):
+        return account
     limit = st.settings.limit_for(operation)
     standing = st.faults.account_fault(account)
     if standing is not None:
@@ -137,15 +208,14 @@ async def graphql(request: Request) -> Response:
         st.stats.record(account, operation, "errors", now)
         status, body = ERRORS[standing]
         return json_response(body, status, headers)
-    handler = OPERATIONS.get(operation)
-    if handler is None:
-        st.stats.record(account, operation, "errors", now)
-        return json_response({"errors": [{"message": f"Unknown operation {operation}", "code": 34}]}, 404)
     decision = st.limiter.acquire(account, operation, limit, now)
     headers = decision.headers()
     if not decision.allowed:
         st.stats.record(account, operation, "rate_limited", now)
         return json_response(ERRORS["rate_limited"][1], 429, headers)
+    refusal = _after_limit(request, st, account, operation, now, headers)
+    if refusal is not None:
+        return refusal
     triggered = st.faults.pick(account, operation)
     if triggered.delay:
         await asyncio.sleep(triggered.delay)
@@ -162,10 +232,15 @@ async def graphql(request: Request) -> Response:
         return json_response(
             {"errors": [{"message": f"Invalid variables: {exc}", "code": 214}]}, 400, headers
         )
+    return _page(st, account, operation, variables, triggered, headers)
+
+
+def _page(st: EmulatorState, account: str, operation: str, variables: dict, triggered, headers: dict) -> Response:
     ctx = Ctx(
-        st.world, st.settings, st.users, st.tweets, st.search, int(time.time() * 1000), variables, st.cache
+        st.world, st.settings, st.users, st.tweets, st.search, int(time.time() * 1000), variables, st.cache,
+        st.members,
     )
-    payload = orjson.dumps(handler(ctx))
+    payload = orjson.dumps(OPERATIONS[operation](ctx))
     cursor = variables.get("cursor")
     if ctx.ended and cursor and st.faults.consume_repeat(account, operation):
         payload = st.last_page((account, operation, str(cursor))) or payload
@@ -200,6 +275,14 @@ async def accounts(request: Request) -> Response:
             return body
         return json_response([st.register(name).public() for name in body.usernames])
     return json_response([a.public() for a in st.accounts.values()])
+
+
+async def rotate_ct0(request: Request) -> Response:
+    st: EmulatorState = request.app.state.emulator
+    account = st.rotate_ct0(request.path_params["username"])
+    if account is None:
+        return json_response({"error": "no such account"}, 404)
+    return json_response(account.public())
 
 
 async def faults(request: Request) -> Response:
@@ -259,12 +342,16 @@ def create_app(world: World, settings: EmulatorSettings | None = None) -> Starle
             Route("/_emulator/login_settings", login.login_settings, methods=["GET", "POST"]),
             Route("/i/flow/login", google.x_login_page, methods=["GET"]),
             Route("/i/sso/google/callback", google.x_callback, methods=["GET"]),
-            Route("/home", google.x_home, methods=["GET"]),
+            Route("/home", web.home, methods=["GET"]),
             Route("/_google/o/oauth2/v2/auth", google.oauth_entry, methods=["GET"]),
             Route("/_google/v3/signin/identifier", google.identifier, methods=["GET", "POST"]),
             Route("/_google/v3/signin/challenge/pwd", google.password, methods=["GET", "POST"]),
             Route("/_google/v3/signin/challenge/totp", google.totp, methods=["GET", "POST"]),
             Route("/_google/signin/oauth/consent", google.consent, methods=["GET", "POST"]),
+            Route("/_emulator/releases", web.releases, methods=["GET", "POST"]),
+            Route("/_emulator/accounts/{username}/ct0", rotate_ct0, methods=["POST"]),
+            Route("/x-web/x-web/assets/{name}", web.asset, methods=["GET"]),
+            Route("/{handle}", web.profile, methods=["GET"]),  # last: any other one-segment path
         ]
     )
     app.state.emulator = EmulatorState(world, settings or EmulatorSettings())

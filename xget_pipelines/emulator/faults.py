@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from .settings import FaultRule, Faults
 
 ERRORS: dict[str, tuple[int, dict]] = {
-    "bad_auth": (403, {"errors": [{"code": 32, "message": "Could not authenticate you."}]}),
+    # A session X no longer knows: 401, code 32 (twscrape's queue_client and the 2026-09 field notes; the
+    # emulator answered 403 before, which X does not).
+    "bad_auth": (401, {"errors": [{"code": 32, "message": "Could not authenticate you."}]}),
     "suspended": (
         403,
         {

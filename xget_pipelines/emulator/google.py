@@ -150,13 +150,6 @@ async def x_callback(request: Request) -> Response:
     return rep
 
 
-async def x_home(request: Request) -> Response:
-    account = request.app.state.emulator.account_for_token(request.cookies.get("auth_token", ""))
-    if account is None:
-        return RedirectResponse("/i/flow/login", status_code=302)
-    return _page("Home / X", f'<p data-testid="primaryColumn">Home of @{html.escape(account.username)}</p>')
-
-
 # -- Google's side ---------------------------------------------------------------------------------------
 
 

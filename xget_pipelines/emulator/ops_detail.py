@@ -36,7 +36,7 @@ MISSING_TWEET = {
 def tweet_detail(ctx: Ctx) -> dict:
     """First page: ancestors, the focal post, then one module per direct reply (ranked by
     popularity) holding the reply and up to two follow-ups. Later pages carry modules only. The
-    "more replies" cursor (ShowMoreThreads by default, see settings) is present only while
+    "more replies" cursor (Bottom by default, as in the 2026 captures; see settings) is present only while
     replies remain, which is how clients know the thread is complete."""
     focal = ctx.world.tweet_by_id(ctx.variables.get("focalTweetId", ""))
     if focal is None or focal.ms > ctx.visible_ms:
@@ -83,6 +83,9 @@ def tweet_detail(ctx: Ctx) -> dict:
                 break
             thread.append(node)
         sort = ctx.sort_base - 10 * (off + i + 1)
+        # The focal author's own thread under it: its items are "SelfThread" in X's 2026 capture
+        # (raw_tweet_details.json, the first module), every other reply module's are "Tweet".
+        own = all(t.author is focal.author for t in thread)
         entries.append(
             conversation_module(
                 f"conversationthread-{reply.id}",
@@ -92,6 +95,7 @@ def tweet_detail(ctx: Ctx) -> dict:
                 {"component": "tweet", "details": _THREAD_DETAILS},
                 {"component": "tweet", "details": _THREAD_DETAILS, "element": "tweet"},
                 top=top,
+                display="SelfThread" if own else "Tweet",
             )
         )
     if off + len(page) < len(replies):

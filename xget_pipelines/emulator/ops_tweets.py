@@ -75,7 +75,7 @@ def user_tweets(ctx: Ctx, with_replies: bool = False) -> dict:
     """A profile timeline. Replies show under their parent in a profile-conversation module
     (UserTweets keeps only self-threads); the first page adds the pinned post and a
     who-to-follow module, as X's does."""
-    user = ctx.world.user_by_id(ctx.variables.get("userId", ""))
+    user = ctx.user_by_id(ctx.variables.get("userId", ""))
     if user is None:
         return {"data": {"user": {}}}
     if user.unavailable:
@@ -91,8 +91,13 @@ def user_tweets(ctx: Ctx, with_replies: bool = False) -> dict:
     )
     top = ctx.top_fields()
     entries = []
+    # A post that heads a conversation module on this page is not also served on its own (0 of the 8 modules
+    # in raw_user_tweets.json and raw_user_tweets_and_replies.json repeat their head as an entry).
+    heads = {item[0].id for item in items if len(item) > 1}
     for i, item in enumerate(items):
         sort = ctx.sort_base - 1 - i
+        if len(item) == 1 and item[0].id in heads:
+            continue
         if len(item) == 1:
             content = tweet_content(ctx.tweet_result(item[0], top), _PROFILE_EVENT)
             entries.append(entry(f"tweet-{item[0].id}", sort, content))

@@ -24,17 +24,19 @@ _TAG_TOPIC = {tag: topic for topic, (_, tags) in vocab.TOPICS.items() for tag in
 
 def user_by_screen_name(ctx: Ctx) -> dict:
     """The full profile; an unknown name is answered 200 with an empty user, as X does."""
-    user = ctx.world.user_by_screen_name(str(ctx.variables.get("screen_name", "")))
+    user = ctx.user_by_screen_name(str(ctx.variables.get("screen_name", "")))
     return {"data": {"user": {"result": ctx.users.profile(user)} if user else {}}}
 
 
 def user_by_rest_id(ctx: Ctx) -> dict:
-    user = ctx.world.user_by_id(ctx.variables.get("userId", ""))
+    user = ctx.user_by_id(ctx.variables.get("userId", ""))
     return {"data": {"user": {"result": ctx.users.profile(user)} if user else {}}}
 
 
-def _user_page(ctx: Ctx, users: list[User], event: dict | None) -> tuple[list[dict], str, int]:
-    """Offset paging over `users`; returns (entries incl. cursors, bottom cursor, page length)."""
+def _user_page(ctx: Ctx, users: list[User], event: dict | None, top_first: bool = False) -> tuple[list[dict], str, int]:
+    """Offset paging over `users`; returns (entries incl. cursors, bottom cursor, page length). The two
+    cursors close the page Bottom then Top (Followers, Following: raw_followers.json), or Top then Bottom
+    (``top_first``: Retweeters, raw_retweeters.json)."""
     off, count = offset_cursor(ctx), ctx.count()
     page = users[off : off + count]
     entries = [
@@ -47,15 +49,16 @@ def _user_page(ctx: Ctx, users: list[User], event: dict | None) -> tuple[list[di
         ctx.ended = True
         bottom = ctx.variables.get("cursor") or encode_cursor("end")
     ctx.bottom = bottom
-    entries += [
+    cursors = [
         cursor_entry("Bottom", bottom, ctx.sort_base - len(page) - 1),
         cursor_entry("Top", encode_cursor("top", ctx.sort_base), ctx.sort_base + 1),
     ]
+    entries += cursors[::-1] if top_first else cursors
     return entries, bottom, len(page)
 
 
 def _graph(ctx: Ctx, followers: bool) -> dict:
-    user = ctx.world.user_by_id(ctx.variables.get("userId", ""))
+    user = ctx.user_by_id(ctx.variables.get("userId", ""))
     if user is None:
         return {"data": {"user": {}}}
     if user.unavailable:
@@ -101,8 +104,8 @@ def retweeters(ctx: Ctx) -> dict:
             if ms <= ctx.visible_ms
         ]
     )
-    entries, _, _ = _user_page(ctx, people, None)
-    entries[-2]["content"]["stopOnEmptyResponse"] = True  # as X marks the Bottom cursor here
+    entries, _, _ = _user_page(ctx, people, None, top_first=True)
+    entries[-1]["content"]["stopOnEmptyResponse"] = True  # as X marks the Bottom cursor here
     return {
         "data": {
             "retweeters_timeline": {

@@ -63,7 +63,8 @@ class RateLimiter:
 
 
 class Stats:
-    """Counts per account and operation: pages (200 with data), 429s, other errors."""
+    """Counts per account and operation: pages (200 with data), 429s, refusals of the request contract
+    (query id, bearer, session, transaction id, features: ``contract.py``), other errors."""
 
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], dict] = {}
@@ -77,6 +78,7 @@ class Stats:
                     "requests": 0,
                     "pages": 0,
                     "rate_limited": 0,
+                    "refused": 0,
                     "errors": 0,
                     "first": now,
                     "last": now,
@@ -88,7 +90,7 @@ class Stats:
     def snapshot(self) -> dict:
         with self._lock:
             accounts: dict[str, dict] = {}
-            totals = {"requests": 0, "pages": 0, "rate_limited": 0, "errors": 0}
+            totals = {"requests": 0, "pages": 0, "rate_limited": 0, "refused": 0, "errors": 0}
             for (account, operation), row in sorted(self._rows.items()):
                 accounts.setdefault(account, {})[operation] = dict(row)
                 for key in totals:

@@ -62,6 +62,41 @@ class Faults(BaseModel):
     rules: list[FaultRule] = Field(default_factory=list)
 
 
+# Operations X answers with 404 and an empty body unless a valid x-client-transaction-id comes with them:
+# SearchTimeline first (twscrape #248, 2025-04), UserTweetsAndReplies (twscrape #245), Followers (public field
+# notes of 2026-09-05, measured on x.com: "SearchTimeline, Followers, UserTweetsAndReplies: 404, 0-byte body
+# without the header"), and at times TweetDetail (twitter-api-client #249).
+TRANSACTION_ID_OPERATIONS = ("SearchTimeline", "UserTweetsAndReplies", "Followers", "TweetDetail")
+
+
+class Contract(BaseModel):
+    """The request contract X enforces, rule by rule; each can be turned off to reproduce older X.
+
+    bearer:          no ``authorization`` -> 400 code 215; a bearer X does not know -> 401 code 89
+    query_ids:       a query id that is not the operation's current one (or the one before it, for
+                     ``query_id_grace_s`` after a rotation) -> 404 with an empty body (twscrape #306)
+    features:        a feature switch the operation requires, missing or null -> 400 code 336 naming them
+    transaction_id:  on ``transaction_id_operations``, a missing, malformed, foreign or stale
+                     ``x-client-transaction-id`` -> 404 with an empty body (twscrape #248, #312)
+    rotate_every_s:  rotate the web client's release (query ids, bundles, keys) this often; None: only
+                     when asked (``POST /_emulator/releases``)
+    """
+
+    bearer: bool = True
+    query_ids: bool = True
+    query_id_grace_s: float = Field(default=60.0, ge=0)
+    features: bool = True
+    transaction_id: bool = True
+    transaction_id_operations: list[str] = Field(default_factory=lambda: list(TRANSACTION_ID_OPERATIONS))
+    transaction_id_max_age_s: float = Field(default=300.0, gt=0)
+    rotate_every_s: float | None = Field(default=None, gt=0)
+
+
+def lenient_contract() -> Contract:
+    """X before 2025: any query id, no features, no transaction id (what the emulator used to accept)."""
+    return Contract(bearer=False, query_ids=False, features=False, transaction_id=False)
+
+
 class EmulatorSettings(BaseModel):
     window_seconds: float = Field(default=900.0, gt=0)  # rate-limit window (the "scalable clock")
     rate_limits: dict[str, int] = Field(default_factory=dict)  # overrides of DEFAULT_RATE_LIMITS
@@ -70,8 +105,12 @@ class EmulatorSettings(BaseModel):
     growth_per_hour: float = Field(default=1.0, ge=0)  # engagement growth rate, see engagement.py
     faults: Faults = Field(default_factory=Faults)
     fault_seed: int = 0
+    contract: Contract = Field(default_factory=Contract)
     token_seed: int | None = None  # seed of account tokens; default: the world seed
-    detail_cursor_type: Literal["ShowMoreThreads", "Bottom"] = "ShowMoreThreads"
+    web_seed: int | None = None  # seed of the web client's releases (keys, bundles, ids); default: the world seed
+    # TweetDetail's "more replies" cursor: a Bottom cursor in the 2026 captures (raw_tweet_details.json),
+    # ShowMoreThreads in the older ones (card_poll.json, 2024).
+    detail_cursor_type: Literal["ShowMoreThreads", "Bottom"] = "Bottom"
     search_replace_cursors: bool = True  # pages after the first carry cursors in TimelineReplaceEntry
     hide_future_tweets: bool = True  # posts dated after "now" are not served yet
     max_page_size: int = Field(default=100, ge=1)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model import Tweet, snowflake
+from .model import Tweet, User, snowflake
 from .render_tweet import TweetRenderer
 from .render_user import UserRenderer
 from .search import SearchIndex
@@ -48,12 +48,23 @@ class Ctx:
     now_ms: int
     variables: dict[str, Any]
     cache: dict = field(default_factory=dict)  # per-server memo of static per-entity lists
+    members: dict[str, User] = field(default_factory=dict)  # the emulator's own accounts, by lower-case name
     ended: bool = False  # set when the answer is the empty end-of-timeline page
     bottom: str | None = None  # the Bottom cursor served, for the repeat_cursor fault
     sort_base: int = field(init=False)
 
     def __post_init__(self) -> None:
         self.sort_base = snowflake(self.now_ms, 0)
+
+    def user_by_screen_name(self, name: str) -> User | None:
+        """A user of the world, or one of the accounts clients sign in with (every account is a user on X)."""
+        return self.world.user_by_screen_name(name) or self.members.get(name.lstrip("@").lower())
+
+    def user_by_id(self, uid: object) -> User | None:
+        user = self.world.user_by_id(uid)
+        if user is None:
+            user = next((m for m in self.members.values() if str(m.id) == str(uid)), None)
+        return user
 
     @property
     def visible_ms(self) -> int:
@@ -150,15 +161,17 @@ def conversation_module(
     item_event: dict | None = None,
     dispensable: bool = False,
     top: dict | None = None,
+    display: str = "Tweet",
 ) -> dict:
-    """A VerticalConversation module: a reply shown under its parent(s)."""
+    """A VerticalConversation module: a reply shown under its parent(s). ``display`` is the items'
+    ``tweetDisplayType`` ("SelfThread" for the author's own thread under a TweetDetail focal post)."""
     items = []
     for i, tweet in enumerate(tweets):
         item: dict = {
             "entryId": f"{entry_id}-tweet-{tweet.id}",
             "item": {
                 "clientEventInfo": item_event or event,
-                "itemContent": tweet_content(ctx.tweet_result(tweet, top))["itemContent"],
+                "itemContent": tweet_content(ctx.tweet_result(tweet, top), display=display)["itemContent"],
             },
         }
         if dispensable:

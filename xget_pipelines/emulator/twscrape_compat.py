@@ -1,30 +1,18 @@
-"""Pointing twscrape 0.20.1 at the emulator (it has no base-URL setting).
+"""Pointing twscrape 0.20.1 at the emulator (it has no base-URL setting), as an independent client.
 
-Three patches, as twscrape's own tests do: the GraphQL base URL, the x-client-transaction-id
-generator (which would otherwise fetch x.com's home page) and telemetry (off).
+Two routes change, nothing else: twscrape's GraphQL base URL (``twscrape.api.GQL_URL``), and where its
+transaction-id generator loads X's web app from. ``twscrape.xclid.XClIdGen.create`` fetches
+``https://x.com/<handle>`` and the ``https://abs.twimg.com/x-web/...`` bundles through the HTTP client
+``xclid`` makes; that client is swapped for one that sends X's hosts to the emulator. twscrape's own
+page parsing, key derivation and request loop run unchanged, so the emulator's contract checks
+(``contract.py``) see exactly what twscrape would send to X. (twscrape's unit tests stub the generator
+instead, which would hide the contract.) Telemetry stays off.
 """
 
 from __future__ import annotations
 
 import os
-import zlib
 from typing import Any, Self
-
-
-class _TransactionIds:
-    """Stands in for twscrape's XClIdGen: any non-empty header value is accepted."""
-
-    def calc(self, method: str, path: str) -> str:
-        return f"emulator-{method.lower()}-{zlib.crc32(path.encode()):08x}"
-
-
-_GEN = _TransactionIds()
-
-
-async def _get(
-    cls: Any, username: str, proxy: str | None = None, cookies: dict | None = None, fresh: bool = False
-) -> _TransactionIds:
-    return _GEN
 
 
 class TwscrapePatch:
@@ -32,19 +20,26 @@ class TwscrapePatch:
 
     def __init__(self, graphql_url: str):
         import twscrape.api
-        import twscrape.queue_client
+        import twscrape.xclid
 
-        self._api = twscrape.api
-        self._store = twscrape.queue_client.XClIdGenStore
-        self._saved = (twscrape.api.GQL_URL, self._store.__dict__["get"], os.environ.get("TWS_TELEMETRY"))
+        from xget_pipelines.core.x.browser import DEFAULT_USER_AGENT
+        from xget_pipelines.core.x.web import WebClient, XWeb
+
+        web = XWeb.for_graphql_url(graphql_url)
+
+        def make_client(*_: Any, proxy: str | None = None, cookies: dict | None = None, **__: Any) -> WebClient:
+            return WebClient(web, proxy_url=proxy, cookies=cookies or {}, user_agent=DEFAULT_USER_AGENT)
+
+        self._api, self._xclid = twscrape.api, twscrape.xclid
+        self._saved = (twscrape.api.GQL_URL, twscrape.xclid._make_http_client, os.environ.get("TWS_TELEMETRY"))
         os.environ["TWS_TELEMETRY"] = "0"
         twscrape.api.GQL_URL = graphql_url.rstrip("/")
-        self._store.get = classmethod(_get)  # type: ignore[method-assign,assignment]
+        twscrape.xclid._make_http_client = make_client
 
     def restore(self) -> None:
-        url, getter, telemetry = self._saved
+        url, make_client, telemetry = self._saved
         self._api.GQL_URL = url
-        self._store.get = getter  # type: ignore[method-assign]
+        self._xclid._make_http_client = make_client
         if telemetry is None:
             os.environ.pop("TWS_TELEMETRY", None)
         else:
@@ -58,5 +53,6 @@ class TwscrapePatch:
 
 
 def point_twscrape_at(graphql_url: str) -> TwscrapePatch:
-    """Makes twscrape send its GraphQL requests to `graphql_url` (e.g. `EmulatorServer.graphql_url`)."""
+    """Makes twscrape send its GraphQL requests, and its page loads for transaction ids, to the emulator
+    behind `graphql_url` (e.g. `EmulatorServer.graphql_url`)."""
     return TwscrapePatch(graphql_url)

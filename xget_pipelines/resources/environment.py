@@ -26,6 +26,8 @@ def resources_for(settings: Settings) -> dict:
         "dbt": _dbt(),
         "x_api": XApiResource(
             graphql_url=settings.x_graphql_url,
+            hosts_json=json.dumps(settings.x_hosts),
+            transaction_ttl_s=settings.x_transaction_ttl_s,
             timeout_s=settings.x_request_timeout_s,
             lease_deadline_s=settings.x_lease_deadline_s,
             max_pages_per_partition=settings.x_max_pages_per_partition,

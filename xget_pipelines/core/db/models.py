@@ -126,6 +126,22 @@ class Proxy(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class XOperation(Base):
+    """An X GraphQL operation as last found in X's web bundles (``core/x/operations.py``): its query id,
+    the feature switches it requires with their values, its field toggles, the bundle it was read from,
+    when that id was first seen and when a refresh last confirmed it."""
+
+    __tablename__ = "x_operations"
+
+    operation: Mapped[str] = mapped_column(String(64), primary_key=True)
+    query_id: Mapped[str] = mapped_column(String(64))
+    features: Mapped[dict] = mapped_column(JSON)
+    field_toggles: Mapped[list] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(512))
+    found_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 # -- the serving API (see core/auth and core/tasks.py) ------------------------------------------------
 
 class User(Base):

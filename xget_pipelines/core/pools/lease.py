@@ -83,6 +83,18 @@ class AccountPool:
                 .values(active=False, error_msg=reason, updated_at=datetime.now(timezone.utc))
             )
 
+    def store_cookies(self, account_id: int, cookies: Mapping[str, str]) -> None:
+        """Keep the session cookies X rotated (``Set-Cookie``), encrypted like every secret."""
+        with self.engine.begin() as conn:
+            conn.execute(update(Account).where(Account.id == account_id).values(
+                cookies_enc=self.secrets.encrypt(json.dumps(dict(cookies))), updated_at=datetime.now(timezone.utc)))
+
+    def set_user_agent(self, account_id: int, user_agent: str) -> None:
+        """Give an account without one the browser it keeps from now on (only if it still has none)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(Account).where(Account.id == account_id, Account.user_agent.is_(None))
+                         .values(user_agent=user_agent))
+
     def set_active(self, username: str, active: bool, reason: str | None = None) -> bool:
         """Disable an account by hand (with a reason), or enable it again (clears errors and quarantine)."""
         values = ({"active": False, "error_msg": reason or "disabled by hand"} if not active

@@ -1,14 +1,21 @@
-"""The X client: one GraphQL page at a time, through leased accounts, never losing a served page.
+"""The X client: one GraphQL page at a time, through leased accounts, as X's web client sends it.
 
-It is twscrape-based: operation ids (``twscrape.api.OP_*``), feature flags (``GQL_FEATURES``) and the
-web client's bearer token come from twscrape, so XGet asks X exactly what twscrape asks. The request
-loop is XGet's own, because twscrape's drops the page that arrives with ``x-rate-limit-remaining: 0``,
-leaves suspended accounts active and can wait forever on 5xx. Here:
+What goes out is what X's web client sends (``browser.py``): the web bearer, the account's cookies and a
+matching ``x-csrf-token``, one user agent per account with its client hints, and an
+``x-client-transaction-id`` made from the account's own page load (``transaction.py``), with the query id
+and feature switches X's current bundles name (``operations.py``). The request loop is XGet's own,
+because twscrape's drops the page that arrives with ``x-rate-limit-remaining: 0``, leaves suspended
+accounts active and can wait forever on 5xx. Here:
 
 - every 200 response is returned to the caller (who stores it raw before parsing), including the one
   that spends the last request of a window, and malformed bodies;
 - 429 parks the account until its reset; codes 64/326/32 (and a 401/403 without a known code) take
-  the account out with the reason;
+  the account out with the reason; a 403 code 353 with a fresh ``ct0`` adopts it and retries once;
+  cookies X rotates with ``Set-Cookie`` are stored back into the pool, encrypted;
+- 404 with an empty body is how X refuses a stale query id or transaction id: the request is retried
+  with a freshly made transaction id (and whatever another worker found meanwhile), then after a fresh
+  look at X's bundles, then it fails naming what was tried; 400 code 336 (a feature switch X now
+  requires) gets one fresh look too;
 - 5xx, timeouts and transport errors are retried with capped exponential backoff, a bounded number of
   times, then ``XRequestError``; other 4xx fail at once (retrying a wrong request cannot help);
 - waiting for an account is bounded by a deadline (``NoAccountAvailable`` says when one frees up);
@@ -18,42 +25,34 @@ leaves suspended accounts active and can wait forever on 5xx. Here:
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from http.cookies import SimpleCookie
 
 import httpx
 import orjson
 
-os.environ.setdefault("TWS_TELEMETRY", "0")  # twscrape must never phone home from XGet
-from twscrape import api as tws_api  # noqa: E402
-from twscrape.account import TOKEN  # noqa: E402
-
-from xget_pipelines.core.errors import XRequestError  # noqa: E402
-from xget_pipelines.core.pools.lease import AccountLease, AccountPool  # noqa: E402
-from xget_pipelines.core.x.breaker import CircuitBreaker  # noqa: E402
-from xget_pipelines.core.x.cursors import PageSummary, summarize_page  # noqa: E402
+from xget_pipelines.core.errors import XRequestError
+from xget_pipelines.core.pools.lease import AccountLease, AccountPool
+from xget_pipelines.core.x.breaker import CircuitBreaker
+from xget_pipelines.core.x.browser import api_headers, user_agent_for
+from xget_pipelines.core.x.cursors import PageSummary, summarize_page
+from xget_pipelines.core.x.operations import Discovery, Operation, OperationCatalog, discover
+from xget_pipelines.core.x.transaction import TransactionIds, TransactionIdUnavailable
+from xget_pipelines.core.x.web import HttpStatusError, WebClient, XWeb, run
 from xget_pipelines.logs import lease_context
 from xget_pipelines.tracing import record_x_response, x_request_span
 
 log = logging.getLogger(__name__)
 
-DEFAULT_USER_AGENT = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
-)
 # X error codes that mean the account itself is refused; it leaves the pool with the reason.
 ACCOUNT_FAULTS = {64: "suspended", 326: "locked", 32: "bad auth"}
+CSRF_MISMATCH = 353
+FEATURES_MISSING = 336
 FALLBACK_WINDOW_S = 900.0  # X's window, used when a 429 arrives without headers
-
-
-def query_id(operation: str) -> str:
-    """``<queryId>/<Operation>`` as twscrape knows it."""
-    op = getattr(tws_api, f"OP_{operation}", None)
-    if op is None:
-        raise ValueError(f"unknown X operation {operation!r}; twscrape {tws_api.__name__} has no OP_{operation}")
-    return op
+SESSION_COOKIES = ("ct0", "auth_token")
 
 
 @dataclass
@@ -69,6 +68,8 @@ class FetchedPage:
     body: bytes
     summary: PageSummary
     rate_remaining: int | None = None
+    rate_limit: int | None = None  # the account's window for the operation, as X reported it
+    rate_reset_at: float | None = None
 
     @property
     def cursor_out(self) -> str | None:
@@ -77,6 +78,20 @@ class FetchedPage:
     @property
     def malformed(self) -> bool:
         return self.summary.malformed
+
+
+@dataclass
+class _Attempt:
+    """What one ``fetch`` has been through so far."""
+
+    operation: str
+    failures: int = 0
+    last_error: str = ""
+    refusals_404: int = 0  # 404s with an empty body (stale transaction id or query id)
+    looked_again: bool = False  # X's bundles were read again for this request
+    csrf_retried: bool = False
+    tried: list[str] = field(default_factory=list)  # what was done about contract refusals, for the error
+    transaction_problem: str | None = None
 
 
 class XClient:
@@ -97,6 +112,10 @@ class XClient:
         soft_ban_threshold: int = 3,
         quarantine_s: float = 3600.0,
         account: str | None = None,
+        web: XWeb | None = None,
+        catalog: OperationCatalog | None = None,
+        transactions: TransactionIds | None = None,
+        send_transaction_id: bool = True,
     ):
         self.graphql_url = graphql_url.rstrip("/")
         self.pool = pool
@@ -109,6 +128,10 @@ class XClient:
         self.account = account  # use only this account (checks); None: any from the pool
         self.soft_ban_threshold = soft_ban_threshold
         self.quarantine_s = quarantine_s
+        self.web = web or XWeb.for_graphql_url(graphql_url)
+        self.catalog = catalog or OperationCatalog(pool.engine)
+        self.transactions = transactions or TransactionIds(self.web, timeout_s=timeout_s)
+        self.send_transaction_id = send_transaction_id  # off only to show what X does without it
         self._timeout_s, self._transport = timeout_s, transport
         self._clients: dict[str | None, httpx.Client] = {}  # one connection pool per proxy (None: direct)
         self._leases: dict[str, AccountLease] = {}
@@ -116,7 +139,8 @@ class XClient:
         # scattered errors over a long run never add up to taking a working proxy out.
         self._failed_proxies: set[int] = set()
         self.stats = {"pages": 0, "rate_limited": 0, "retries": 0, "accounts_lost": 0, "accounts_quarantined": 0,
-                      "proxy_failures": 0}
+                      "proxy_failures": 0, "refused_404": 0, "transaction_reloads": 0, "operation_refreshes": 0,
+                      "cookies_rotated": 0}
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -151,28 +175,87 @@ class XClient:
         if lease is not None:
             self.pool.release(lease)
 
+    def _take_out(self, lease: AccountLease, reason: str) -> None:
+        """The account is refused by X: out of the pool with the reason; the next lease is another one."""
+        log.warning("account %s refused by X for %s: %s", lease.username, lease.operation, reason,
+                    extra=lease_context(lease))
+        self._leases.pop(lease.operation, None)
+        lease.errors += 1
+        self.pool.mark_inactive(lease.account_id, reason)
+        self.pool.release(lease)
+        self.transactions.forget(lease.account_id)
+        self.stats["accounts_lost"] += 1
+
+    # -- the account's browser ------------------------------------------------------------------------
+
+    def user_agent(self, lease: AccountLease) -> str:
+        """The account's browser: its stored user agent, or one picked now and stored for good."""
+        if not lease.user_agent:
+            lease.user_agent = user_agent_for(lease.username)
+            self.pool.set_user_agent(lease.account_id, lease.user_agent)
+        return lease.user_agent
+
+    def _transaction_id(self, lease: AccountLease, url: str, attempt: _Attempt) -> str | None:
+        if not self.send_transaction_id:
+            return None
+        try:
+            return self.transactions.header(lease.account_id, lease.username, lease.cookies,
+                                            proxy_url=lease.proxy_url, user_agent=self.user_agent(lease),
+                                            method="GET", url=url)
+        except TransactionIdUnavailable as exc:
+            if exc.signed_out:
+                raise
+            attempt.transaction_problem = exc.reason  # sent without: operations X does not gate still work
+            return None
+
+    def _keep_cookies(self, lease: AccountLease, rep: httpx.Response) -> bool:
+        """Store session cookies X rotated with ``Set-Cookie``; True when one changed."""
+        jar = SimpleCookie()
+        for value in rep.headers.get_list("set-cookie"):
+            try:
+                jar.load(value)
+            except Exception:  # noqa: BLE001 - a cookie Python cannot parse is not one of X's session cookies
+                continue
+        changed = {name: jar[name].value for name in SESSION_COOKIES
+                   if name in jar and jar[name].value and jar[name].value != lease.cookies.get(name)}
+        if not changed:
+            return False
+        lease.cookies.update(changed)
+        self.pool.store_cookies(lease.account_id, lease.cookies)
+        self.stats["cookies_rotated"] += 1
+        log.info("account %s: X rotated %s; stored", lease.username, ", ".join(sorted(changed)),
+                 extra=lease_context(lease))
+        return True
+
+    def look_at_x(self, lease: AccountLease) -> Discovery:
+        """Read X's web bundles as this account's browser would (``operations.discover``)."""
+        self.stats["operation_refreshes"] += 1
+
+        async def go() -> Discovery:
+            async with WebClient(self.web, proxy_url=lease.proxy_url, cookies=lease.cookies,
+                                 user_agent=self.user_agent(lease), timeout_s=self._timeout_s) as client:
+                return await discover(client, self.web.web_url)
+
+        return run(go())
+
+    def refresh_operations(self, known: tuple[str, ...] = ()):
+        """Read X's bundles now through any free account and keep what they name (``RefreshReport``)."""
+        lease = self.pool.lease("UserByScreenName", self.lease_deadline_s, username=self.account)
+        try:
+            return self.catalog.store(self.look_at_x(lease), known)
+        finally:
+            self.pool.release(lease)
+
     # -- requests -------------------------------------------------------------------------------------
 
-    def _request(self, lease: AccountLease, operation: str, variables: dict) -> httpx.Response:
-        params = {
-            "variables": orjson.dumps(variables).decode(),
-            "features": orjson.dumps(tws_api.GQL_FEATURES).decode(),
-        }
-        if operation in ("SearchTimeline", "ListLatestTweetsTimeline"):
-            params["fieldToggles"] = '{"withArticleRichContentState":false}'
-        cookies = lease.cookies
-        headers = {
-            "authorization": TOKEN,
-            "user-agent": lease.user_agent or DEFAULT_USER_AGENT,
-            "x-twitter-active-user": "yes",
-            "x-twitter-client-language": "en",
-            "x-twitter-auth-type": "OAuth2Session",
-            "x-csrf-token": cookies.get("ct0", ""),
-            "cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
-        }
-        with x_request_span(operation, lease.account_id, lease.proxy_id) as span:
-            rep = self._http_for(lease.proxy_url).get(f"{self.graphql_url}/{query_id(operation)}", params=params,
-                                                      headers=headers)
+    def _request(self, lease: AccountLease, op: Operation, variables: dict, attempt: _Attempt) -> httpx.Response:
+        url = f"{self.graphql_url}/{op.path}"
+        headers = api_headers(self.user_agent(lease), lease.cookies, self._transaction_id(lease, url, attempt),
+                              web_url=self.web.web_url)
+        with x_request_span(op.name, lease.account_id, lease.proxy_id) as span:
+            http = self._http_for(lease.proxy_url)
+            rep = http.get(url, params=op.params(variables), headers=headers)
+            http.cookies.clear()  # the client is shared by accounts: cookies go by hand, per account
             record_x_response(span, rep.status_code, rep.headers)
         return rep
 
@@ -203,127 +286,186 @@ class XClient:
             return True
         return False
 
+    def _proxy_answered(self, lease: AccountLease, sent_at: float) -> None:
+        if lease.proxy_id in self._failed_proxies:  # the proxy carried a request again
+            from xget_pipelines.core.pools.proxies import ProxyPool
+
+            self._failed_proxies.discard(lease.proxy_id)
+            ProxyPool(self.pool.engine, secrets=self.pool.secrets).report(
+                lease.proxy_id, ok=True, latency_ms=(time.time() - sent_at) * 1000)
+
     def _backoff(self, attempt: int) -> None:
         self.stats["retries"] += 1
         time.sleep(min(self.backoff_base_s * 2 ** (attempt - 1), self.backoff_max_s))
 
+    def _transient(self, lease: AccountLease, attempt: _Attempt, error: str, *, proxy_error: str | None = None,
+                   advice: str | None = "X may be degraded; retry the run later.") -> None:
+        """A failure worth retrying (transport, 407, 5xx): count it, back off unless the proxy was swapped."""
+        lease.errors += 1
+        proxy_out = False
+        if proxy_error is not None and lease.proxy_id is not None:
+            proxy_out = self._proxy_failed(lease, proxy_error)
+        elif proxy_error is not None:
+            self.breaker.failure(attempt.operation)
+        attempt.failures += 1
+        attempt.last_error = error
+        if attempt.failures >= self.max_attempts:
+            raise XRequestError(attempt.operation, error, attempt.failures, advice=advice)
+        if not proxy_out:
+            self._backoff(attempt.failures)
+
     def fetch(self, operation: str, variables: dict) -> FetchedPage:
         """Fetch one page, rotating accounts on rate limits and refusals, retrying transient errors."""
-        failures = 0
-        last_error = ""
+        attempt = _Attempt(operation)
         while True:
             lease = self._lease_for(operation)
             self.breaker.before_request(operation)  # raises CircuitOpen while X is failing this operation
+            op = self.catalog.get(operation)
             sent_at = time.time()
             try:
-                rep = self._request(lease, operation, variables)
+                rep = self._request(lease, op, variables, attempt)
             except httpx.TransportError as exc:  # timeouts, resets, refused connections
-                lease.errors += 1
-                proxy_out = False
-                if lease.proxy_id is not None:
-                    proxy_out = self._proxy_failed(lease, type(exc).__name__)
-                else:
-                    self.breaker.failure(operation)
-                failures += 1
-                last_error = f"{type(exc).__name__}: {exc}"
-                if failures >= self.max_attempts:
-                    raise XRequestError(operation, last_error, failures) from exc
-                if not proxy_out:
-                    self._backoff(failures)
+                self._transient(lease, attempt, f"{type(exc).__name__}: {exc}", proxy_error=type(exc).__name__)
                 continue
-
+            except TransactionIdUnavailable as exc:  # X showed the account the signed-out app
+                self._take_out(lease, exc.reason)
+                continue
             if rep.status_code == 407:  # the proxy refused our credentials: X never saw the request
-                lease.errors += 1
-                last_error = (f"proxy {lease.proxy_id} refused its credentials (HTTP 407): fix the proxy's user "
-                              "and password and re-import it (xget proxies import)")
-                proxy_out = lease.proxy_id is not None and self._proxy_failed(
-                    lease, "HTTP 407 proxy authentication required")
-                failures += 1
-                if failures >= self.max_attempts:
-                    raise XRequestError(operation, last_error, failures, advice=None)
-                if not proxy_out:
-                    self._backoff(failures)
+                self._transient(lease, attempt, f"proxy {lease.proxy_id} refused its credentials (HTTP 407): fix "
+                                "the proxy's user and password and re-import it (xget proxies import)",
+                                proxy_error="HTTP 407 proxy authentication required", advice=None)
                 continue
-
-            if lease.proxy_id in self._failed_proxies:  # the proxy carried a request again
-                from xget_pipelines.core.pools.proxies import ProxyPool
-
-                self._failed_proxies.discard(lease.proxy_id)
-                ProxyPool(self.pool.engine, secrets=self.pool.secrets).report(
-                    lease.proxy_id, ok=True, latency_ms=(time.time() - sent_at) * 1000)
-            lease.record(rep.headers, sent_at=sent_at, received_at=time.time())
-            status = rep.status_code
-            if status >= 500:
-                self.breaker.failure(operation)
-                lease.errors += 1
-            else:
-                self.breaker.success(operation)  # X answered: it is up, whatever it said
-            if status == 200:
-                self.stats["pages"] += 1
-                lease.successes += 1
-                lease.soft_bans = 0
-                page = FetchedPage(
-                    operation=operation, variables=variables, cursor_in=variables.get("cursor"),
-                    status=status, account=lease.username, fetched_at=datetime.now(timezone.utc),
-                    body=rep.content, summary=summarize_page(rep.content), rate_remaining=lease.remaining,
-                )
-                if lease.exhausted:
-                    self._return(operation)  # the page is kept; the account rests until its reset
+            page = self._answered(lease, op, variables, rep, sent_at, attempt)
+            if page is not None:
                 return page
 
-            codes = _error_codes(rep.content)
-            refused = next((c for c in codes if c in ACCOUNT_FAULTS), None)
-            if refused is not None:
-                reason = f"{ACCOUNT_FAULTS[refused]} (X code {refused})"
-                log.warning("account %s refused by X for %s: %s", lease.username, operation, reason,
+    def _answered(self, lease: AccountLease, op: Operation, variables: dict, rep: httpx.Response, sent_at: float,
+                  attempt: _Attempt) -> FetchedPage | None:
+        """X answered: the page, or None after dealing with the answer (the caller tries again)."""
+        self._proxy_answered(lease, sent_at)
+        lease.record(rep.headers, sent_at=sent_at, received_at=time.time())
+        rotated = self._keep_cookies(lease, rep)
+        status = rep.status_code
+        if status >= 500:
+            self.breaker.failure(op.name)
+            self._transient(lease, attempt, f"HTTP {status} {rep.content[:200]!r}")
+            return None
+        self.breaker.success(op.name)  # X answered: it is up, whatever it said
+        if status == 200:
+            return self._page(lease, op.name, variables, rep)
+        codes = _error_codes(rep.content)
+        refused = next((c for c in codes if c in ACCOUNT_FAULTS), None)
+        if refused is not None:
+            self._take_out(lease, f"{ACCOUNT_FAULTS[refused]} (X code {refused})")
+        elif status == 429:
+            self._rate_limited(lease, op.name)
+        elif CSRF_MISMATCH in codes:
+            self._csrf_refused(lease, attempt, rotated)
+        elif status == 404 and not rep.content.strip():
+            self._refused_404(lease, op, attempt)
+        elif status == 400 and FEATURES_MISSING in codes:
+            self._features_refused(lease, op, attempt, rep)
+        elif status in (401, 403):  # refused without a code we know: the session is gone or the account blocked
+            self._take_out(lease, f"refused with HTTP {status} (no known X error code)")
+        else:  # the request itself is wrong (bad variables, unknown operation): no retry
+            raise XRequestError(op.name, f"HTTP {status} {rep.content[:200]!r}", attempt.failures + 1)
+        return None
+
+    def _page(self, lease: AccountLease, operation: str, variables: dict, rep: httpx.Response) -> FetchedPage:
+        self.stats["pages"] += 1
+        lease.successes += 1
+        lease.soft_bans = 0
+        page = FetchedPage(
+            operation=operation, variables=variables, cursor_in=variables.get("cursor"),
+            status=rep.status_code, account=lease.username, fetched_at=datetime.now(timezone.utc),
+            body=rep.content, summary=summarize_page(rep.content), rate_remaining=lease.remaining,
+            rate_limit=lease.limit, rate_reset_at=lease.reset_at,
+        )
+        if lease.exhausted:
+            self._return(operation)  # the page is kept; the account rests until its reset
+        return page
+
+    def _rate_limited(self, lease: AccountLease, operation: str) -> None:
+        self.stats["rate_limited"] += 1
+        lease.window_started_at = None  # X refused: trust only its reset header from here on
+        if not lease.exhausted or lease.reset_at is None:
+            # 429 while X says requests remain (or says nothing): a soft ban or a missing header. Rest the
+            # account for a full window rather than hammering it; after `soft_ban_threshold` in a row,
+            # quarantine it for every operation.
+            lease.soft_bans += 1
+            lease.remaining = 0
+            lease.reset_at = time.time() + FALLBACK_WINDOW_S
+            if lease.soft_bans >= self.soft_ban_threshold:
+                self._leases.pop(operation, None)
+                until = self.pool.quarantine(
+                    lease, f"soft-banned: {lease.soft_bans} 429s in a row while X said requests remained",
+                    base_s=self.quarantine_s)
+                log.warning("account %s quarantined until %s (soft ban on %s)", lease.username,
+                            datetime.fromtimestamp(until, timezone.utc).isoformat(), operation,
                             extra=lease_context(lease))
-                self._leases.pop(operation, None)
-                lease.errors += 1
-                self.pool.mark_inactive(lease.account_id, reason)
-                self.pool.release(lease)
-                self.stats["accounts_lost"] += 1
-                continue
-            if status == 429:
-                self.stats["rate_limited"] += 1
-                lease.window_started_at = None  # X refused: trust only its reset header from here on
-                if not lease.exhausted or lease.reset_at is None:
-                    # 429 while X says requests remain (or says nothing): a soft ban or a missing
-                    # header. Rest the account for a full window rather than hammering it; after
-                    # `soft_ban_threshold` in a row, quarantine it for every operation.
-                    lease.soft_bans += 1
-                    lease.remaining = 0
-                    lease.reset_at = time.time() + FALLBACK_WINDOW_S
-                    if lease.soft_bans >= self.soft_ban_threshold:
-                        self._leases.pop(operation, None)
-                        until = self.pool.quarantine(
-                            lease, f"soft-banned: {lease.soft_bans} 429s in a row while X said requests remained",
-                            base_s=self.quarantine_s)
-                        log.warning("account %s quarantined until %s (soft ban on %s)", lease.username,
-                                    datetime.fromtimestamp(until, timezone.utc).isoformat(), operation,
-                                    extra=lease_context(lease))
-                        self.stats["accounts_quarantined"] += 1
-                        continue
-                    log.warning("account %s got 429 while X said requests remained (%d in a row) on %s; "
-                                "resting it for a window", lease.username, lease.soft_bans, operation,
-                                extra=lease_context(lease))
-                self._return(operation)
-                continue
-            if status in (401, 403):
-                # Refused without a code we know: the session is gone or the account blocked.
-                reason = f"refused with HTTP {status} (no known X error code)"
-                log.warning("account %s %s on %s", lease.username, reason, operation, extra=lease_context(lease))
-                self._leases.pop(operation, None)
-                self.pool.mark_inactive(lease.account_id, reason)
-                self.pool.release(lease)
-                self.stats["accounts_lost"] += 1
-                continue
-            last_error = f"HTTP {status} {rep.content[:200]!r}"
-            if status < 500:  # the request itself is wrong (bad variables, unknown operation): no retry
-                raise XRequestError(operation, last_error, failures + 1)
-            failures += 1
-            if failures >= self.max_attempts:
-                raise XRequestError(operation, last_error, failures)
-            self._backoff(failures)
+                self.stats["accounts_quarantined"] += 1
+                return
+            log.warning("account %s got 429 while X said requests remained (%d in a row) on %s; "
+                        "resting it for a window", lease.username, lease.soft_bans, operation,
+                        extra=lease_context(lease))
+        self._return(operation)
+
+    def _csrf_refused(self, lease: AccountLease, attempt: _Attempt, rotated: bool) -> None:
+        """403 code 353: X's ``ct0`` is not the one sent. With a fresh one in Set-Cookie (stored above), try
+        once more; otherwise, or if that fails too, the session is gone."""
+        if rotated and not attempt.csrf_retried:
+            attempt.csrf_retried = True
+            return
+        self._take_out(lease, f"csrf token refused (X code {CSRF_MISMATCH}): log in again or import fresh cookies")
+
+    def _refused_404(self, lease: AccountLease, op: Operation, attempt: _Attempt) -> None:
+        """404 with an empty body: X refused the transaction id or the query id. First a new transaction
+        id (and another worker's newer query id, if any), then a fresh look at X's bundles, then give up."""
+        attempt.refusals_404 += 1
+        self.stats["refused_404"] += 1
+        if attempt.refusals_404 == 1:
+            self.transactions.forget(lease.account_id)
+            self.stats["transaction_reloads"] += 1
+            self.catalog.reload()
+            attempt.tried.append("a transaction id from a fresh page load")
+            return
+        if not attempt.looked_again:
+            attempt.looked_again = True
+            tried = len(attempt.tried)
+            newer = self._recover(lease, op, attempt)
+            if newer is not None:
+                attempt.tried.append(f"query id {newer.query_id} from {newer.source}")
+                log.warning("%s: query id %s refused by X; X's bundles now name %s", op.name, op.query_id,
+                            newer.query_id, extra=lease_context(lease))
+                return
+            if len(attempt.tried) == tried:
+                attempt.tried.append(f"a fresh look at X's web bundles (they still name {op.query_id})")
+        why = f"; no transaction id could be made ({attempt.transaction_problem})" if attempt.transaction_problem else ""
+        raise XRequestError(
+            op.name, f"X answered 404 with an empty body to query id {op.query_id} after "
+                     f"{', then '.join(attempt.tried) or 'a retry'}{why}",
+            attempt.refusals_404,
+            advice="X refuses this request's transaction id or query id. Run `xget x doctor` to see which; "
+                   "`xget x ops --refresh` reads X's bundles again; if X changed how its web client signs "
+                   "requests, upgrade twscrape (its xclid module reads X's page).")
+
+    def _recover(self, lease: AccountLease, op: Operation, attempt: _Attempt, features: bool = False) -> Operation | None:
+        try:
+            return self.catalog.recover(op, lambda: self.look_at_x(lease), features=features)
+        except (httpx.HTTPError, LookupError, HttpStatusError) as exc:
+            attempt.tried.append(f"a look at X's web bundles, which failed ({type(exc).__name__}: {exc})")
+            return None
+
+    def _features_refused(self, lease: AccountLease, op: Operation, attempt: _Attempt, rep: httpx.Response) -> None:
+        message = next((e.get("message", "") for e in _errors(rep.content) if e.get("code") == FEATURES_MISSING), "")
+        if not attempt.looked_again:
+            attempt.looked_again = True
+            if self._recover(lease, op, attempt, features=True) is not None:
+                return
+        raise XRequestError(op.name, f"X requires feature switches XGet does not send: {message}",
+                            attempt.failures + 1,
+                            advice="Run `xget x ops --refresh` to read X's current switches; if they stay "
+                                   "missing, X's bundles no longer list them: report it.")
 
     def paginate(
         self,
@@ -364,10 +506,14 @@ class XClient:
             cursor = nxt
 
 
-def _error_codes(body: bytes) -> list[int]:
+def _errors(body: bytes) -> list[dict]:
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError:
         return []
     errors = doc.get("errors") if isinstance(doc, dict) else None
-    return [e.get("code") for e in errors or [] if isinstance(e, dict)]
+    return [e for e in errors or [] if isinstance(e, dict)]
+
+
+def _error_codes(body: bytes) -> list[int]:
+    return [e.get("code") for e in _errors(body)]
