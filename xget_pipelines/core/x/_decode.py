@@ -192,6 +192,8 @@ class Data(View):
     threaded_conversation_with_injections_v2: Timeline | None = None
     timeline: TimelineHolder | None = None
     communityResults: CommunityResults | None = None
+    # TweetResultByRestId (one tweet: X's embeds and logged-out pages) and TweetResultsByRestIds (a list).
+    tweetResult: TweetResults | list[TweetResults] | None = None
 
 
 class Root(View):

@@ -26,10 +26,17 @@ def inspect_file(path: Path, operation: str | None = None) -> dict:
             # parse the same way: use the first, and say which others it could be.
             report["operation"] = exc.candidates[0]
             report["operation_candidates"] = list(exc.candidates)
+        except UnknownOperation:
+            pass  # a root this parser does not know: parse_page walks it generically, or says why not
         parsed = parse_page(body, report["operation"])
     except (MalformedPage, UnknownOperation) as exc:
         report["errors"].append(str(exc))
         return report
+    if parsed.generic_root is not None:
+        report["operation"] = report["operation"] or parsed.operation
+        report["generic"] = True
+        report["notes"] = [f"unknown root (data holds {parsed.generic_root}): tweets and users found by a "
+                           "generic walk of the body"]
     report["tweet_ids"] = [str(t) for t in parsed.tweets["tweet_id"].to_pylist()]
     report["user_ids"] = [str(u) for u in parsed.users["user_id"].to_pylist()]
     report["cursor_bottom"] = parsed.cursor_bottom

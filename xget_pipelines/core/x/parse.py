@@ -11,9 +11,11 @@ bodies as X sends them, about 5x on the pretty-printed capture files, whose inde
 their bytes) costs this decoder proportionally more than twscrape (``bench/parse.py``).
 
 Failure policy: only a body that is not a JSON object raises (``MalformedPage``). A bad object is
-skipped and described in ``parse_errors``; an unknown or ambiguous root raises ``UnknownOperation``
-only when the caller did not say which operation the page answers, so callers that know it (the
-raw layer stores it with every page) should always pass it.
+skipped and described in ``parse_errors``. A root this parser does not know (an operation X added or
+renamed) is walked generically (``parse_generic``): its tweets and users still come out, and
+``generic_root`` says so. ``UnknownOperation`` is raised only for a body that holds nothing to walk (no
+``data``, or an empty one) or an ambiguous root, when the caller did not say which operation the page
+answers; callers that know it (the raw layer stores it with every page) should always pass it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from xget_pipelines.core.x.parse_detect import (
     locate,
     narrow,
 )
+from xget_pipelines.core.x.parse_generic import walk_generic
 from xget_pipelines.core.x.parse_walk import UNREADABLE, PageBuilder
 
 __all__ = [
@@ -59,7 +62,8 @@ class ParsedPage:
     ``next_cursor``). ``entry_count``: content entries, cursors excluded (1 for a single user).
     ``unavailable``: tombstones and Tweet/UserUnavailable, skipped but counted. ``api_errors``: X's
     ``errors`` items as sent. ``parse_errors``: objects that could not be read, each with its id and
-    entry or JSON path; they were skipped, everything else on the page was kept.
+    entry or JSON path; they were skipped, everything else on the page was kept. ``generic_root``: the
+    keys of ``data`` when the root was unknown and the body was walked generically (None otherwise).
     """
 
     operation: str
@@ -78,6 +82,7 @@ class ParsedPage:
     unavailable: int = 0  # tombstones, TweetUnavailable, UserUnavailable, empty tweet_results
     api_errors: list[dict] = field(default_factory=list)
     parse_errors: list[str] = field(default_factory=list)
+    generic_root: list[str] | None = None
 
 
 def detect_operation(body: bytes | str) -> str:
@@ -99,27 +104,29 @@ def detect_operation(body: bytes | str) -> str:
 def parse_page(body: bytes | str, operation: str | None = None) -> ParsedPage:
     """Parse one response body into tables; ``operation`` names the request (``None``: detect it).
 
-    Raises ``MalformedPage`` if the body is not a JSON object and ``UnknownOperation`` for an
-    operation name not in ``OPERATIONS``, or, without ``operation``, a body whose operation cannot
-    be told. Everything else (bad objects, a root that does not match ``operation``) is reported in
-    ``parse_errors`` of the returned page.
+    Raises ``MalformedPage`` if the body is not a JSON object, and, without ``operation``,
+    ``UnknownOperation`` for a body with nothing to walk or whose operation cannot be told among several.
+    A root this parser does not know (or an ``operation`` it does not know) is walked generically and
+    flagged in ``generic_root``. Everything else (bad objects, a root that does not match ``operation``)
+    is reported in ``parse_errors`` of the returned page.
     """
-    if operation is not None and operation not in OPERATIONS:
-        raise UnknownOperation(f"operation {operation!r} is not one this parser knows: {OPERATIONS}")
     root, problems = _decode(body)
     page = PageBuilder()
     page.errors += problems
     try:
         path, kind, node, candidates = locate(root)
     except UnknownOperation:
+        keys = _data_keys(body) if root.data is not None else []
+        if keys:  # a root this parser does not know: whatever tweets and users it holds still count
+            walk_generic(page, _generic(body)["data"])
+            return _finish(page, operation or "unknown", root, generic_root=keys)
         if operation is None:
             raise _explain(body) from None
-        keys = _data_keys(body) if root.data is not None else []
-        if keys:  # ``data: {}`` is X's "nothing found"; an errors-only body is just empty
-            page.errors.append(f"body has no root of {operation} (data holds {keys})")
     else:
         if operation is None:
             operation = narrow(path, kind, node, candidates)
+        elif operation not in OPERATIONS:  # a name this parser does not know, on a root it does
+            page.errors.append(f"operation {operation!r} is not one this parser knows; read as {'/'.join(candidates)}")
         elif candidates and operation not in candidates:
             page.errors.append(f"body has the root {path} of {'/'.join(candidates)}, not {operation}")
         _walk_root(page, kind, node)
@@ -164,6 +171,11 @@ def _walk_root(page: PageBuilder, kind: str, node: Any) -> None:
     elif kind == "user" and node is not None and node.typename != UNREADABLE:
         if page.user(node, "data") is not None:
             page.entry_count = 1
+    elif kind == "tweets":
+        for i, item in enumerate(node):
+            if item is not None and item.result is not None:
+                page.entry_count += 1
+                page.tweet(item.result, "timeline", f"data.tweetResult[{i}]")
 
 
 _STRUCTS = {id(sch): pa.struct(list(sch)) for sch in schema.ALL.values()}
@@ -197,7 +209,7 @@ def _table(rows: list[tuple], sch: pa.Schema, what: str, errors: list[str]) -> t
     return (pa.Table.from_struct_array(pa.array(kept, type=struct)) if kept else _EMPTY[id(sch)]), dropped
 
 
-def _finish(page: PageBuilder, operation: str, root: d.Root) -> ParsedPage:
+def _finish(page: PageBuilder, operation: str, root: d.Root, generic_root: list[str] | None = None) -> ParsedPage:
     errors = page.errors
     tweets, bad_tweets = _table(list(page.tweets.values()), schema.TWEETS, "tweet", errors)
     users, bad_users = _table(list(page.users.values()), schema.USERS, "user", errors)
@@ -220,6 +232,7 @@ def _finish(page: PageBuilder, operation: str, root: d.Root) -> ParsedPage:
         unavailable=page.unavailable,
         api_errors=[e for e in root.errors or () if isinstance(e, dict)],
         parse_errors=errors,
+        generic_root=generic_root,
         **children,
     )
 

@@ -20,7 +20,7 @@ OPERATIONS: tuple[str, ...] = (
     "SearchTimeline", *USER_LOOKUPS, "AboutAccountQuery", *USER_TIMELINES, *USER_LISTS,
     "Retweeters", "TweetDetail", "ListLatestTweetsTimeline", "ListMembers", "GenericTimelineById",
     "CommunityQuery", "CommunityTweetsTimeline", "membersSliceTimeline_Query",
-    "moderatorsSliceTimeline_Query",
+    "moderatorsSliceTimeline_Query", "TweetResultByRestId", "TweetResultsByRestIds",
 )
 _SCRIBE_PAGES = {"profileBest": "UserTweets", "profileAll": "UserTweetsAndReplies", "media": "UserMedia"}
 _COMPONENTS = {
@@ -47,7 +47,8 @@ def _tl(holder: d.TimelineHolder | None) -> d.Timeline | None:
 
 
 def locate(root: d.Root) -> tuple[str, str, object, tuple[str, ...]]:
-    """(root path, kind, node, candidate operations) of a decoded body; kind is timeline|slice|user|entry.
+    """(root path, kind, node, candidate operations) of a decoded body; kind is
+    timeline|slice|user|entry|tweets.
 
     Raises ``UnknownOperation`` when no known root is present.
     """
@@ -57,6 +58,10 @@ def locate(root: d.Root) -> tuple[str, str, object, tuple[str, ...]]:
             return "entry", "entry", root, ()
         raise UnknownOperation("body has no 'data' object" + (
             f" (X errors: {[e.get('message') for e in root.errors]})" if root.errors else ""))
+    if data.tweetResult is not None:
+        if isinstance(data.tweetResult, list):
+            return "data.tweetResult[]", "tweets", data.tweetResult, ("TweetResultsByRestIds",)
+        return "data.tweetResult", "tweets", [data.tweetResult], ("TweetResultByRestId",)
     if data.search_by_raw_query is not None:
         return ("data.search_by_raw_query.search_timeline", "timeline",
                 _tl(data.search_by_raw_query.search_timeline), ("SearchTimeline",))
