@@ -38,6 +38,7 @@ def test_assets_checks_jobs_sensors_schedules_exist():
     assert defs.resolve_schedule_def("daily_ingest_schedule")
     assert defs.resolve_schedule_def("account_pool_stats_hourly")
     assert defs.resolve_schedule_def("lake_maintenance_schedule").job_name == "lake_maintenance"
+    assert defs.resolve_schedule_def("x_operations_refresh_schedule").job_name == "x_operations_refresh"
     assert defs.resolve_schedule_def("hourly_ingest_schedule").cron_schedule == "5 * * * *"
     assert defs.resolve_sensor_def("xget_automation_sensor")
     assert defs.resolve_sensor_def("freshness_checks_sensor")

@@ -5,8 +5,6 @@ Heavy imports happen inside commands so ``xget --help`` stays fast.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from enum import Enum
@@ -14,17 +12,16 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from xget_pipelines.cli_api import api as api_command
 from xget_pipelines.cli_api import users_app
+from xget_pipelines.cli_output import OutputFormat, console, err, fail, print_rows
 from xget_pipelines.cli_proxies import proxies_app
+from xget_pipelines.cli_x import x_app
 from xget_pipelines.settings import get_settings
 
 app = typer.Typer(help="XGet: collect and analyse X data on Dagster and Delta Lake.", no_args_is_help=True)
 lake_app = typer.Typer(help="The Delta lakehouse.", no_args_is_help=True)
-x_app = typer.Typer(help="X pages and requests.", no_args_is_help=True)
 accounts_app = typer.Typer(help="The pool of X accounts.", no_args_is_help=True)
 watch_app = typer.Typer(help="The watchlist: search terms and @accounts to collect.", no_args_is_help=True)
 sentiment_app = typer.Typer(help="Tweet sentiment models.", no_args_is_help=True)
@@ -39,19 +36,8 @@ app.add_typer(proxies_app, name="proxies")
 app.add_typer(users_app, name="users")
 app.command("api")(api_command)
 
-console = Console()
-err = Console(stderr=True)
-
-
-class OutputFormat(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
+_fail = fail
+_print_rows = print_rows
 
 
 def _lake():
@@ -65,25 +51,6 @@ def _engine():
     from xget_pipelines.core.db.engine import get_engine
 
     return get_engine(get_settings().resolved_database_url)
-
-
-def _print_rows(columns: list[str], rows: list[tuple], fmt: OutputFormat, title: str | None = None) -> None:
-    if fmt is OutputFormat.json:
-        for row in rows:
-            sys.stdout.write(json.dumps(dict(zip(columns, row)), default=str, ensure_ascii=False) + "\n")
-    elif fmt is OutputFormat.csv:
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(columns)
-        writer.writerows(rows)
-        sys.stdout.write(buf.getvalue())
-    else:
-        table = Table(title=title)
-        for col in columns:
-            table.add_column(col, overflow="fold")
-        for row in rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
-        console.print(table)
 
 
 # -- emulator and demo ---------------------------------------------------------------------------------
@@ -344,29 +311,6 @@ def _size(n: int) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return str(n)
-
-
-# -- parsing saved pages --------------------------------------------------------------------------------
-
-@x_app.command("parse")
-def x_parse(
-    files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, help="Saved X response bodies (JSON)."),
-    operation: Optional[str] = typer.Option(None, help="GraphQL operation; detected from the body if omitted."),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
-) -> None:
-    """Parse saved X response bodies the way the pipeline does and show what it extracts."""
-    from xget_pipelines.core.x.inspect import inspect_file
-
-    reports = [inspect_file(path, operation) for path in files]
-    if fmt is OutputFormat.json:
-        for report in reports:
-            sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
-    else:
-        rows = [(r["file"], r["operation"], len(r["tweet_ids"]), len(r["user_ids"]), r["cursor_bottom"] or "",
-                 "; ".join(r["errors"])[:120]) for r in reports]
-        _print_rows(["file", "operation", "tweets", "users", "next cursor", "errors"], rows, OutputFormat(fmt.value))
-    if any(r["errors"] and r["operation"] is None for r in reports):
-        raise typer.Exit(1)
 
 
 # -- accounts and watchlist --------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from xget_pipelines.sensors import (
     watchlist_sensor,
 )
 from xget_pipelines.settings import get_settings
+from xget_pipelines.x_upkeep import operations_refresh_schedule, x_operations_refresh
 
 # Declarative automation: the entities, trends, sentiment and marts (eager conditions on the assets)
 # follow the ingest on their own once a day's cleaned data lands; the scrape itself is driven by the
@@ -46,11 +47,12 @@ def defs() -> dg.Definitions:
         assets=[*ingest_assets, *entity_assets, *analytics_assets, *sentiment_assets, *profile_assets, dbt_marts,
                 *ops_assets, x_media, *sink_assets],
         asset_checks=[*asset_checks, *quality_checks],
-        jobs=[x_ingest_job, entities_job, marts_job, sentiment_training_job, lake_maintenance],
+        jobs=[x_ingest_job, entities_job, marts_job, sentiment_training_job, lake_maintenance, x_operations_refresh],
         sensors=[watchlist_sensor, scrape_task_sensor, corrections_sensor, account_pool_health_sensor, freshness_sensor,
                  automation_sensor, run_failure_alert_sensor, *sink_sensors],
         schedules=[daily_ingest_schedule, hourly_ingest_schedule, pool_stats_schedule,
-                   maintenance_schedule(settings.lake_maintenance_cron, settings.lake_vacuum_retention_hours)],
+                   maintenance_schedule(settings.lake_maintenance_cron, settings.lake_vacuum_retention_hours),
+                   operations_refresh_schedule(settings.x_operations_refresh_cron)],
         resources=resources_for(settings),
     )
 
