@@ -34,4 +34,4 @@ class XApiResource(dg.ConfigurableResource):
         web = self.web()
         return XClient(self.graphql_url, pool, timeout_s=self.timeout_s, lease_deadline_s=self.lease_deadline_s,
                        soft_ban_threshold=self.soft_ban_threshold, quarantine_s=self.quarantine_s, account=account,
-                       web=web, transactions=TransactionIds(web, ttl_s=self.transaction_ttl_s, timeout_s=self.timeout_s))
+                       web=web, transactions=TransactionIds.shared(web, self.transaction_ttl_s))

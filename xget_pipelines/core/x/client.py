@@ -130,7 +130,7 @@ class XClient:
         self.quarantine_s = quarantine_s
         self.web = web or XWeb.for_graphql_url(graphql_url)
         self.catalog = catalog or OperationCatalog(pool.engine)
-        self.transactions = transactions or TransactionIds(self.web, timeout_s=timeout_s)
+        self.transactions = transactions or TransactionIds.shared(self.web)
         self.send_transaction_id = send_transaction_id  # off only to show what X does without it
         self._timeout_s, self._transport = timeout_s, transport
         self._clients: dict[str | None, httpx.Client] = {}  # one connection pool per proxy (None: direct)

@@ -13,6 +13,8 @@ browser would, through the account's proxy and with its cookies.
 generator never serves another, nor a new session of the same account) for ``ttl_s``; ``fresh=True``
 loads the page again (after X refused an id). A page that cannot be read is remembered for a minute
 (``TransactionIdUnavailable``), so a broken page costs one load per minute, not one per request.
+``TransactionIds.shared(web)`` is the process's store for a web, so the clients of one process (worker
+threads, the API server) load each account's page once, and never twice at the same time.
 """
 
 from __future__ import annotations
@@ -52,12 +54,26 @@ class _Entry:
 class TransactionIds:
     """Transaction-id generators per account session, made from that account's own page load."""
 
+    _shared: dict[tuple, TransactionIds] = {}
+    _shared_lock = threading.Lock()
+
     def __init__(self, web: XWeb, *, ttl_s: float = 3600.0, timeout_s: float = 20.0,
                  clock: Callable[[], float] = time.time):
         self.web, self.ttl_s, self.timeout_s, self.clock = web, ttl_s, timeout_s, clock
         self._entries: dict[tuple[int, str], _Entry] = {}
         self._lock = threading.Lock()
+        self._loading: dict[tuple[int, str], threading.Lock] = {}
         self.page_loads = 0
+
+    @classmethod
+    def shared(cls, web: XWeb, ttl_s: float = 3600.0) -> TransactionIds:
+        """The process's store for ``web`` (and ``ttl_s``)."""
+        key = (web.web_url, tuple(sorted(web.hosts.items())), ttl_s)
+        with cls._shared_lock:
+            store = cls._shared.get(key)
+            if store is None:
+                store = cls._shared[key] = cls(web, ttl_s=ttl_s)
+            return store
 
     def header(self, account_id: int, username: str, cookies: Mapping[str, str], *, proxy_url: str | None,
                user_agent: str, method: str, url: str, fresh: bool = False) -> str:
@@ -68,24 +84,28 @@ class TransactionIds:
     def generator(self, account_id: int, username: str, cookies: Mapping[str, str], *, proxy_url: str | None,
                   user_agent: str, fresh: bool = False) -> XClIdGen:
         key = (account_id, hashlib.sha256(cookies.get("auth_token", "").encode()).hexdigest()[:16])
-        now = self.clock()
+        asked_at = self.clock()
         with self._lock:
-            entry = self._entries.get(key)
-        if entry is not None and not fresh:
-            if entry.generator is not None and now - entry.made_at < self.ttl_s:
-                return entry.generator
-            if entry.error is not None and now - entry.made_at < _FAILURE_MEMORY_S:
-                raise entry.error
-        try:
-            gen = run(self._load(username, cookies, proxy_url, user_agent))
-        except TransactionIdUnavailable as exc:
+            loading = self._loading.setdefault(key, threading.Lock())
+        with loading:  # one page load per account at a time; the others wait for it and use its result
             with self._lock:
-                self._entries[key] = _Entry(None, now, exc)
-            raise
-        with self._lock:
-            self._entries = {k: v for k, v in self._entries.items() if k[0] != account_id}  # older sessions
-            self._entries[key] = _Entry(gen, now)
-        return gen
+                entry = self._entries.get(key)
+            now = self.clock()
+            if entry is not None and (not fresh or entry.made_at >= asked_at):
+                if entry.generator is not None and now - entry.made_at < self.ttl_s:
+                    return entry.generator
+                if entry.error is not None and now - entry.made_at < _FAILURE_MEMORY_S:
+                    raise entry.error
+            try:
+                gen = run(self._load(username, cookies, proxy_url, user_agent))
+            except TransactionIdUnavailable as exc:
+                with self._lock:
+                    self._entries[key] = _Entry(None, now, exc)
+                raise
+            with self._lock:
+                self._entries = {k: v for k, v in self._entries.items() if k[0] != account_id}  # older sessions
+                self._entries[key] = _Entry(gen, now)
+            return gen
 
     def forget(self, account_id: int) -> None:
         with self._lock:
