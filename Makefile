@@ -23,6 +23,7 @@ demo: install
 	$(BIN)/xget demo $(if $(filter 0,$(SERVE)),--no-serve,--serve)
 
 test: install
+	tests/services/prepare.sh
 	$(BIN)/python -m pytest -q
 
 bench: install
