@@ -16,6 +16,8 @@ from xget_pipelines.core.pools.lease import AccountPool
 from xget_pipelines.core.x import watch
 from xget_pipelines.core.x.browser import USER_AGENTS
 from xget_pipelines.core.x.client import XClient
+from xget_pipelines.core.x.transaction import TransactionIds
+from xget_pipelines.core.x.web import XWeb
 from xget_pipelines.emulator.settings import Contract
 
 
@@ -153,3 +155,14 @@ def test_without_a_transaction_id_x_refuses_and_the_error_says_what_was_tried(em
     assert "a transaction id from a fresh page load, then a fresh look at X's web bundles" in message
     assert "xget x doctor" in message
     assert {a["username"]: a for a in pool.status()}["notx"]["active"] is True  # not the account's fault
+
+
+def test_sessions_prepared_ahead_cost_the_requests_no_page_load(emulator_factory, engine):
+    emu = strict(emulator_factory)
+    pool = register_accounts(emu, engine, ["pre1", "pre2", "pre3"])
+    transactions = TransactionIds(XWeb.for_graphql_url(emu.graphql_url))
+    with XClient(emu.graphql_url, pool, transactions=transactions) as client:
+        assert client.prepare_sessions("SearchTimeline", ["pre1", "pre2", "pre3"]) == 3
+        loads = transactions.page_loads
+        pages = [client.fetch("SearchTimeline", watch.search_variables("the", 20)) for _ in range(6)]
+    assert {p.status for p in pages} == {200} and transactions.page_loads == loads

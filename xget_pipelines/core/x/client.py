@@ -238,6 +238,25 @@ class XClient:
 
         return run(go())
 
+    def prepare_sessions(self, operation: str, usernames: list[str]) -> int:
+        """Load each account's web app now (its transaction-id generator), as a worker that has been running
+        a while already has: the first request of each account then pays no page load. Accounts that cannot
+        be leased right away are skipped (their first request loads it). Returns the page loads made."""
+        before = self.transactions.page_loads
+        for name in usernames:
+            lease = self.pool.try_lease(operation, name)
+            if lease is None:
+                continue
+            try:
+                self.transactions.generator(lease.account_id, lease.username, lease.cookies,
+                                            proxy_url=lease.proxy_url, user_agent=self.user_agent(lease))
+            except TransactionIdUnavailable as exc:
+                if exc.signed_out:
+                    self._take_out(lease, exc.reason)
+                    continue
+            self.pool.release(lease)
+        return self.transactions.page_loads - before
+
     def refresh_operations(self, known: tuple[str, ...] = ()):
         """Read X's bundles now through any free account and keep what they name (``RefreshReport``)."""
         lease = self.pool.lease("UserByScreenName", self.lease_deadline_s, username=self.account)

@@ -18,6 +18,7 @@ take another worker's newer find, else look again (at most once a minute), else 
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -50,8 +51,9 @@ MAX_SCRIPTS = 3000  # X's page and lazy chunks are about 1,100 files (field note
 MIN_REDISCOVERY_S = 60.0
 
 
+@functools.cache
 def known_operations() -> dict[str, str]:
-    """``{operation: query id}`` of twscrape's constants (``OP_*``)."""
+    """``{operation: query id}`` of twscrape's constants (``OP_*``). Do not mutate the answer (it is cached)."""
     out = {}
     for name in dir(tws_api):
         if name.startswith("OP_"):
