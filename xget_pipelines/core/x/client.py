@@ -205,6 +205,9 @@ class XClient:
         except TransactionIdUnavailable as exc:
             if exc.signed_out:
                 raise
+            if attempt.transaction_problem is None:
+                log.warning("%s: sending without x-client-transaction-id: %s", attempt.operation, exc,
+                            extra=lease_context(lease))
             attempt.transaction_problem = exc.reason  # sent without: operations X does not gate still work
             return None
 
