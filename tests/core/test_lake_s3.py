@@ -86,3 +86,40 @@ def test_the_pipeline_on_s3_by_settings_alone(s3, emulator_factory, sqlite_url, 
     assert {i.name: (i.version, i.rows) for i in restored.describe()} == \
            {i.name: (i.version, i.rows) for i in lake.describe()}
     assert report.media == len(manifest["media"]) > 0
+
+
+def test_unsafe_commit_modes_are_refused_and_conditional_puts_are_set():
+    from xget_pipelines.core.lake.delta import UnsafeCommitMode
+
+    with pytest.raises(UnsafeCommitMode, match="Remove it and set \"aws_conditional_put\": \"etag\""):
+        Lake("s3://b/lake", {"AWS_S3_ALLOW_UNSAFE_RENAME": "true"})
+    with pytest.raises(UnsafeCommitMode, match="disable conditional puts"):
+        Lake("s3://b/lake", {"aws_conditional_put": "disabled"})
+    assert Lake("s3://b/lake", {"AWS_REGION": "eu-west-1"}).storage_options["aws_conditional_put"] == "etag"
+    assert "aws_conditional_put" not in Lake("/tmp/lake").storage_options  # local: atomic renames
+
+
+def test_concurrent_writers_on_s3_lose_and_double_nothing(s3):
+    """Eight first appends and four overlapping merges as processes against the S3 server: every row once,
+    no key twice, no gap in the log (the server's conditional puts refuse a second commit of a version)."""
+    import time
+
+    from tests.core.test_lake_concurrency import _append, _merge, _run
+
+    client, options = s3
+    root = ("s3://xget-lake/concurrency", options)
+    start = time.time() + 2.0
+    _run(_append, [(root, list(range(w * 100, w * 100 + 20)), start) for w in range(8)])
+    start = time.time() + 2.0
+    _run(_merge, [(root, list(range(0, 300)), 1, start), (root, list(range(150, 450)), 2, start),
+                            (root, list(range(250, 600)), 3, start), (root, list(range(0, 600)), 4, start)])
+    lake = Lake(*root)
+    appended = lake.read("raw/t")
+    assert appended.num_rows == 160 and len(set(appended["id"].to_pylist())) == 160
+    merged = lake.read("entities/t")
+    ids = merged["id"].to_pylist()
+    assert len(ids) == len(set(ids)) == 600 and set(merged["seen"].to_pylist()) == {4}
+    logs = [o["Key"] for o in client.list_objects_v2(Bucket="xget-lake", Prefix="concurrency/raw/t/_delta_log/")
+            ["Contents"] if o["Key"].endswith(".json")]
+    versions = sorted(int(k.rsplit("/", 1)[1].split(".")[0]) for k in logs)
+    assert versions == list(range(len(versions)))  # no gap in the log

@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
-from deltalake import DeltaTable, write_deltalake
 
 from xget_pipelines.core.corrections import CORRECTABLE, CORRECTIONS, USER_DELETED, fold, supplied_observations
 from xget_pipelines.core.lake.delta import Lake, sql_literal
@@ -138,34 +137,33 @@ def metrics_source(con: duckdb.DuckDBPyConnection, key: str, columns: tuple[str,
     """, target)
 
 
-def _merge(lake: Lake, table: str, source: pa.Table, on: list[str], partition_by: list[str],
+def _merge(lake: Lake, table: str, schema: pa.Schema, source: pa.Table, on: list[str], partition_by: list[str],
            updates: dict[str, str] | None, keep_older: dict[str, str] | None = None,
            newest: str = "last_seen") -> dict:
     """MERGE ``source`` into ``table`` on ``on`` (partition columns first, so the target is pruned).
 
     ``updates``: column -> expression applied when the source row is newer (``s.<newest> > t.<newest>``);
-    ``keep_older``: applied when it is older. None: insert-only (histories). Creates the table on first use.
+    ``keep_older``: applied when it is older. None: insert-only (histories). The table is created empty
+    first if it is missing, so even a first merge is a MERGE: two runs merging at once into a new table
+    conflict and are retried (``Lake.merge``), they never both insert the same key.
     """
-    path = lake.path(table)
-    dtable = lake.table(table)
-    if dtable is None:
-        write_deltalake(path, source, mode="append", partition_by=partition_by or None,
-                        storage_options=lake.storage_options or None)
-        return {"num_target_rows_inserted": source.num_rows}
     if source.num_rows == 0:
+        lake.ensure(table, schema, partition_by)
         return {}
     # delta-rs prunes target files by literal predicates only (a join condition alone scans every file):
     # name the partition values the source holds, so the merge reads those partitions and no others.
     prune = [f"t.{c} IN ({', '.join(sql_literal(v) for v in sorted(set(source[c].to_pylist())))})"
              for c in partition_by]
     predicate = " AND ".join(prune + [f"t.{c} = s.{c}" for c in on])
-    merger = dtable.merge(source=source, predicate=predicate, source_alias="s", target_alias="t",
-                          merge_schema=True)
-    if updates is not None:
-        merger = merger.when_matched_update(updates=updates, predicate=f"s.{newest} > t.{newest}")
-        if keep_older:
-            merger = merger.when_matched_update(updates=keep_older, predicate=f"s.{newest} < t.{newest}")
-    return merger.when_not_matched_insert_all().execute()
+
+    def clauses(merger):
+        if updates is not None:
+            merger = merger.when_matched_update(updates=updates, predicate=f"s.{newest} > t.{newest}")
+            if keep_older:
+                merger = merger.when_matched_update(updates=keep_older, predicate=f"s.{newest} < t.{newest}")
+        return merger.when_not_matched_insert_all()
+
+    return lake.merge(table, source, predicate, clauses, schema=schema, partition_by=partition_by, merge_schema=True)
 
 
 def _entity_updates(target: pa.Schema, skip: tuple[str, ...]) -> dict[str, str]:
@@ -196,28 +194,30 @@ def merge_day(lake: Lake, day: dt.date) -> MergeResult:
         con.register("src", observed)
         source = tweets_source(con, tombstones)
         merged_ids = source["tweet_id"].to_pylist()
-        plans.append((TWEETS, source, ["created_date", "tweet_id"], ["created_date"],
+        plans.append((TWEETS, TWEETS_SCHEMA, source, ["created_date", "tweet_id"], ["created_date"],
                       _entity_updates(TWEETS_SCHEMA, ("created_date",)), _FIRST_SEEN_ONLY))
         con.unregister("src")
     if tweets is not None and tweets.num_rows:
         con.register("src", tweets)
-        plans.append((TWEET_METRICS, metrics_source(con, "tweet_id", TWEET_METRIC_COLUMNS, TWEET_METRICS_SCHEMA),
+        plans.append((TWEET_METRICS, TWEET_METRICS_SCHEMA,
+                      metrics_source(con, "tweet_id", TWEET_METRIC_COLUMNS, TWEET_METRICS_SCHEMA),
                       ["observed_date", "tweet_id", "observed_at"], ["observed_date"], None, None))
         con.unregister("src")
     if users is not None and users.num_rows:
         con.register("src", users)
-        plans.append((USERS, users_source(con), ["bucket", "user_id"], ["bucket"],
+        plans.append((USERS, USERS_SCHEMA, users_source(con), ["bucket", "user_id"], ["bucket"],
                       _entity_updates(USERS_SCHEMA, ("bucket",)), _FIRST_SEEN_ONLY))
-        plans.append((USER_METRICS, metrics_source(con, "user_id", USER_METRIC_COLUMNS, USER_METRICS_SCHEMA),
+        plans.append((USER_METRICS, USER_METRICS_SCHEMA,
+                      metrics_source(con, "user_id", USER_METRIC_COLUMNS, USER_METRICS_SCHEMA),
                       ["observed_date", "user_id", "observed_at"], ["observed_date"], None, None))
         con.unregister("src")
     if follows is not None and follows.num_rows:
         con.register("src", follows)
-        plans.append((FOLLOWS, follows_source(con), ["bucket", "follower_id", "followed_id"], ["bucket"],
+        plans.append((FOLLOWS, FOLLOWS_SCHEMA, follows_source(con), ["bucket", "follower_id", "followed_id"], ["bucket"],
                       {"last_seen": "s.last_seen", **_FIRST_SEEN_ONLY}, _FIRST_SEEN_ONLY))
         con.unregister("src")
-    for table, source, on, partition_by, updates, keep_older in plans:
-        metrics = _merge(lake, table, source, on, partition_by, updates, keep_older)
+    for table, table_schema, source, on, partition_by, updates, keep_older in plans:
+        metrics = _merge(lake, table, table_schema, source, on, partition_by, updates, keep_older)
         result.source_rows[table] = source.num_rows
         result.inserted[table] = int(metrics.get("num_target_rows_inserted", 0))
         result.updated[table] = int(metrics.get("num_target_rows_updated", 0))
@@ -266,10 +266,8 @@ def _apply_corrections(lake: Lake, folded: pa.Table) -> int:
     changed = [f"(s.{c} IS NOT NULL AND (s.{c} IS DISTINCT FROM t.{c}))" for c in CORRECTABLE] + [
         f"(s.user_deleted = true AND ((t.tombstone IS DISTINCT FROM {deleted}) OR "
         "(t.tombstoned_at IS DISTINCT FROM s.deleted_at)))", restored]
-    metrics = (lake.table(TWEETS).merge(source=folded, source_alias="s", target_alias="t",
-                                        predicate=f"t.created_date IN ({days}) AND t.tweet_id = s.tweet_id")
-               .when_matched_update(updates=updates, predicate=" OR ".join(changed))
-               .execute())
+    metrics = lake.merge(TWEETS, folded, f"t.created_date IN ({days}) AND t.tweet_id = s.tweet_id",
+                         lambda m: m.when_matched_update(updates=updates, predicate=" OR ".join(changed)))
     return int(metrics.get("num_target_rows_updated", 0))
 
 
@@ -281,15 +279,12 @@ def _apply_tombstones(lake: Lake, con: duckdb.DuckDBPyConnection, tombstones: pa
         from tomb group by tweet_id
     """).to_arrow_table()
     con.unregister("tomb")
-    dtable = DeltaTable(lake.path(TWEETS), storage_options=lake.storage_options or None)
     ids = latest["tweet_id"].to_pylist()
     bounds = f"t.tweet_id >= {min(ids)} AND t.tweet_id <= {max(ids)}"  # file statistics prune the rest
-    metrics = (dtable.merge(source=latest, predicate=f"{bounds} AND t.tweet_id = s.tweet_id", source_alias="s",
-                            target_alias="t")
-               .when_matched_update(updates={"tombstone": "s.tombstone", "tombstoned_at": "s.tombstoned_at"},
-                                    predicate="s.tombstoned_at > t.last_seen AND "
-                                              "(t.tombstoned_at IS NULL OR s.tombstoned_at > t.tombstoned_at) AND "
-                                              # a user's soft delete stays (corrections own it)
-                                              f"(t.tombstone IS NULL OR t.tombstone <> {sql_literal(USER_DELETED)})")
-               .execute())
+    metrics = lake.merge(TWEETS, latest, f"{bounds} AND t.tweet_id = s.tweet_id", lambda m: m.when_matched_update(
+        updates={"tombstone": "s.tombstone", "tombstoned_at": "s.tombstoned_at"},
+        predicate="s.tombstoned_at > t.last_seen AND "
+                  "(t.tombstoned_at IS NULL OR s.tombstoned_at > t.tombstoned_at) AND "
+                  # a user's soft delete stays (corrections own it)
+                  f"(t.tombstone IS NULL OR t.tombstone <> {sql_literal(USER_DELETED)})"))
     return int(metrics.get("num_target_rows_updated", 0))

@@ -64,7 +64,10 @@ def _maintain_table(lake: Lake, name: str, retention_hours: int, target_size: in
             dtable = lake.table(name)
     dtable = lake.table(name)
     dtable.create_checkpoint()
-    vacuumed = dtable.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False)
+    # full: also the files no commit ever referenced (a commit that lost to a concurrent writer leaves its
+    # data files behind); lite mode only removes files that a commit removed.
+    vacuumed = dtable.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False,
+                             full=True)
     dtable = lake.table(name)
     return TableUpkeep(name, before, len(dtable.file_uris()), compacted, len(vacuumed), dtable.version(), None, skipped)
 

@@ -3,17 +3,14 @@
 Re-runs read it to skip what is stored and retry what failed; the cleaned media rows take their
 ``object_path`` from it (``object_paths``). Rows are MERGEd on ``url``, so nothing is ever duplicated
 and a later outcome replaces an earlier one. The table is small (one row per media file) and not
-partitioned; two runs merging at once conflict in Delta, so a merge is retried on a fresh snapshot.
+partitioned.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 
 import pyarrow as pa
-from deltalake import write_deltalake
-from deltalake.exceptions import CommitFailedError, DeltaError
 
 from xget_pipelines.core.lake.delta import Lake
 
@@ -34,22 +31,15 @@ SCHEMA = pa.schema([
     pa.field("max_bytes", pa.int64()),  # the limit it was judged against (a larger one judges it again)
     pa.field("fetched_at", pa.timestamp("us", tz="UTC"), nullable=False),
 ])
-_MERGE_TRIES = 8
 
 
 def read(lake: Lake, urls: Iterable[str] | None = None) -> dict[str, dict]:
     """Registry rows by source URL (all of them, or those of ``urls``)."""
-    dtable = lake.table(TABLE)
-    if dtable is None:
+    wanted = None if urls is None else set(urls)
+    if wanted is not None and not wanted:
         return {}
-    if urls is None:
-        data = dtable.to_pyarrow_table()
-    else:
-        wanted = sorted(set(urls))
-        if not wanted:
-            return {}
-        data = dtable.to_pyarrow_table(filters=[("url", "in", wanted)])
-    return {row["url"]: row for row in data.to_pylist()}
+    data = lake.read(TABLE, None if wanted is None else {"url": wanted})
+    return {} if data is None else {row["url"]: row for row in data.to_pylist()}
 
 
 def object_paths(lake: Lake, urls: Iterable[str]) -> dict[str, str]:
@@ -59,31 +49,12 @@ def object_paths(lake: Lake, urls: Iterable[str]) -> dict[str, str]:
 
 
 def merge(lake: Lake, rows: list[Mapping]) -> int | None:
-    """Insert or replace ``rows`` by ``url``; the table's new version (None: nothing to write)."""
+    """Insert or replace ``rows`` by ``url``; the table's new version. Two runs merging at once conflict in
+    Delta; ``Lake.merge`` retries the loser on a fresh snapshot."""
     if not rows:
         return lake.version(TABLE)
     latest = {row["url"]: row for row in rows}  # a source holding a key twice makes MERGE fail
     source = pa.Table.from_pylist([{f.name: r.get(f.name) for f in SCHEMA} for r in latest.values()], SCHEMA)
-    for attempt in range(_MERGE_TRIES):
-        try:
-            dtable = lake.table(TABLE)
-            if dtable is None:
-                write_deltalake(lake.path(TABLE), source, mode="append",
-                                storage_options=lake.storage_options or None)
-            else:
-                (dtable.merge(source=source, predicate="t.url = s.url", source_alias="s", target_alias="t",
-                              merge_schema=True, streamed_exec=False)
-                 .when_matched_update_all().when_not_matched_insert_all().execute())
-            return lake.version(TABLE)
-        except (CommitFailedError, DeltaError) as exc:
-            # Another run committed first (a concurrent create or merge): merge again on its snapshot.
-            if attempt == _MERGE_TRIES - 1 or not _is_conflict(exc):
-                raise
-            time.sleep(0.05 * (attempt + 1))
-    return None  # unreachable
-
-
-def _is_conflict(exc: Exception) -> bool:
-    text = str(exc).lower()
-    return isinstance(exc, CommitFailedError) or any(
-        word in text for word in ("conflict", "concurrent", "already exists", "version"))
+    lake.merge(TABLE, source, "t.url = s.url", lambda m: m.when_matched_update_all().when_not_matched_insert_all(),
+               schema=SCHEMA, merge_schema=True, streamed_exec=False)
+    return lake.version(TABLE)
