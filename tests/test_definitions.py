@@ -99,3 +99,34 @@ def test_sinks_appear_when_their_urls_are_set_and_never_show_secrets(monkeypatch
     defs = load()  # without the URLs: no sink assets, no events sensor
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     assert not {"search_tweets", "raw_pages_archive"} & keys
+
+
+def test_the_unpartitioned_snapshots_follow_their_partitioned_parents_on_their_own():
+    """eager() alone never fires on an unpartitioned asset whose parent is daily-partitioned (most days are
+    always missing): tweet_sentiment, sentiment_daily and the three profile assets must request a run as soon
+    as a parent partition is materialized, and not before."""
+    from xget_pipelines.assets import profile_assets, sentiment_assets
+    from xget_pipelines.partitions import daily_partitions, watch_daily_partitions
+
+    watched = ["cleaned_tweets", "cleaned_mentions"]
+    daily = ["entities_tweets", "entities_follows"]
+    parents = [dg.AssetSpec(k, partitions_def=watch_daily_partitions) for k in watched] + [
+        dg.AssetSpec(k, partitions_def=daily_partitions) for k in daily]
+    model = next(a for a in sentiment_assets if a.key == dg.AssetKey("sentiment_model"))
+    children = [a for a in [*sentiment_assets, *profile_assets] if a is not model]
+    from xget_pipelines.resources import LakeResource
+
+    defs = dg.Definitions(assets=[*parents, dg.AssetSpec("sentiment_model"), *children],
+                          resources={"lake": LakeResource(uri="/nonexistent")})  # evaluated, never run
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("watchlist", ["python"])
+    first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    assert first.total_requested == 0
+    instance.report_runless_asset_event(dg.AssetMaterialization("entities_tweets", partition="2026-03-01"))
+    instance.report_runless_asset_event(dg.AssetMaterialization(
+        "cleaned_tweets", partition=dg.MultiPartitionKey({"date": "2026-03-01", "watch": "python"})))
+    after = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
+    requested = {k.to_user_string() for k in (a.key for a in children)
+                 if after.get_requested_partitions(k) == {None}}
+    assert requested >= {"tweet_sentiment", "analytics_graph_metrics", "analytics_user_profiles",
+                         "analytics_cotag_network"}, requested

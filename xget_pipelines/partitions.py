@@ -32,3 +32,14 @@ def split_partition_key(partition_key: dg.MultiPartitionKey | str) -> tuple[str,
         return dims["date"], dims["watch"]
     day, _, key = str(partition_key).partition("|")
     return day, key
+
+
+# Lake writes retry commit conflicts on their own (core/lake/delta.py); a run that still fails (a writer
+# that kept winning for minutes, an object store that blinked) is tried again by Dagster: the writes are
+# idempotent (partition replaces and key merges), so a retry never doubles anything.
+LAKE_WRITE_RETRY = dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+
+# Unpartitioned assets downstream of partitioned ones (the sentiment, profile and graph snapshots, the sinks):
+# plain eager() waits until no parent partition is missing, which never happens for a daily parent (most days
+# of the calendar hold no run), so they would never fire. They fire when any parent partition is updated.
+ON_PARENT_UPDATES = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())

@@ -6,7 +6,11 @@ from xget_pipelines.assets.checks import asset_checks
 from xget_pipelines.assets.cleaned import cleaned_tables
 from xget_pipelines.assets.entities import entity_tables
 from xget_pipelines.assets.ops import account_pool_stats, pool_stats_schedule
-from xget_pipelines.assets.profiles import analytics_cotag_network, analytics_graph_metrics, analytics_user_profiles
+from xget_pipelines.assets.profiles import (
+           analytics_cotag_network,
+           analytics_graph_metrics,
+           analytics_user_profiles,
+)
 from xget_pipelines.assets.raw import raw_x_pages
 from xget_pipelines.assets.sentiment import sentiment_daily, sentiment_model, tweet_sentiment
 

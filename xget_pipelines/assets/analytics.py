@@ -8,7 +8,7 @@ import httpx
 from xget_pipelines.core.lake.catalog import connect, register
 from xget_pipelines.core.lake.preview import markdown_preview
 from xget_pipelines.core.trends import TRENDS_TABLE, TrendConfig, evaluate_stored, trends_for_day
-from xget_pipelines.partitions import BY_DATE, daily_partitions
+from xget_pipelines.partitions import BY_DATE, LAKE_WRITE_RETRY, daily_partitions
 from xget_pipelines.resources import LakeResource, XApiResource
 from xget_pipelines.settings import get_settings
 
@@ -40,6 +40,7 @@ def ground_truth(graphql_url: str) -> list[dict] | None:
     kinds={"deltalake", "duckdb"},
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    retry_policy=LAKE_WRITE_RETRY,
     automation_condition=dg.AutomationCondition.eager(),
     deps=["entities_tweets", dg.AssetDep("cleaned_hashtags", partition_mapping=BY_DATE)],
     metadata={"table": TRENDS_TABLE},

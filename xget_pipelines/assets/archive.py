@@ -3,13 +3,9 @@
 import dagster as dg
 
 from xget_pipelines.core.sinks.archive import ArchiveError, ArchiveUnavailable
+from xget_pipelines.partitions import ON_PARENT_UPDATES
 from xget_pipelines.resources.archive import ArchiveResource
 from xget_pipelines.resources.lake import LakeResource
-
-# eager() waits while any dependency partition is missing, and most (day, key) partitions of raw_x_pages
-# always are: the archive ships whatever pages exist, so it follows every new raw batch regardless.
-ON_NEW_RAW_PAGES = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
-
 
 # A server down for a minute should not need a person: three retries, about 30, 60 and 120 s apart. Only an
 # unreachable server is retried; refused credentials or a rejected write would fail the same way again.
@@ -20,7 +16,7 @@ def archive_asset(retry_policy: dg.RetryPolicy | None = RETRY_POLICY) -> dg.Asse
     """The archive asset (tests build one with a retry policy that does not wait)."""
 
     @dg.asset(name="raw_pages_archive", group_name="sinks", kinds={"mongodb"}, deps=["raw_x_pages"],
-              automation_condition=ON_NEW_RAW_PAGES, retry_policy=retry_policy)
+              automation_condition=ON_PARENT_UPDATES, retry_policy=retry_policy)
     def _archive(context: dg.AssetExecutionContext, lake: LakeResource,
                  archive: ArchiveResource) -> dg.MaterializeResult:
         """Every page of ``raw/x_pages`` as a document of the MongoDB collection ``raw_pages`` (``_id`` = page

@@ -40,8 +40,9 @@ def cleaned_tweets_complete(lake: LakeResource) -> dg.AssetCheckResult:
 
 
 def _entity_key_check(asset: str, table: str, key: str):
-    @dg.asset_check(asset=asset, name=f"{asset}_key_unique_and_present",
-                    description=f"After the merge: exactly one row per {key}, none without a {key}.")
+    @dg.asset_check(asset=asset, name=f"{asset}_key_unique_and_present", blocking=True,
+                    description=f"After the merge: exactly one row per {key}, none without a {key} (blocking: "
+                                "nothing downstream runs on a table that fails it).")
     def _check(lake: LakeResource) -> dg.AssetCheckResult:
         row = _scalar(lake, table, f"select count(*), count(distinct {key}), count(*) filter (where {key} is null) from {{t}}")
         total, distinct, missing = row or (0, 0, 0)

@@ -6,7 +6,7 @@ import dagster as dg
 
 from xget_pipelines.core.lake.preview import markdown_preview
 from xget_pipelines.core.x.clean import CLEANED, clean_partition, text_quality
-from xget_pipelines.partitions import split_partition_key, watch_daily_partitions
+from xget_pipelines.partitions import LAKE_WRITE_RETRY, split_partition_key, watch_daily_partitions
 from xget_pipelines.resources import ControlPlaneResource, LakeResource
 
 _DESCRIPTIONS = {
@@ -36,6 +36,7 @@ def asset_key(table: str) -> dg.AssetKey:
     ],
     partitions_def=watch_daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    retry_policy=LAKE_WRITE_RETRY,
     can_subset=False,
 )
 def cleaned_tables(context: dg.AssetExecutionContext, lake: LakeResource, control_plane: ControlPlaneResource):

@@ -5,7 +5,7 @@ import datetime as dt
 import dagster as dg
 
 from xget_pipelines.core.entities import FOLLOWS, TWEET_METRICS, TWEETS, USER_METRICS, USERS, merge_day
-from xget_pipelines.partitions import BY_DATE, daily_partitions
+from xget_pipelines.partitions import BY_DATE, LAKE_WRITE_RETRY, daily_partitions
 from xget_pipelines.resources import LakeResource
 
 _DESCRIPTIONS = {
@@ -38,6 +38,7 @@ def asset_key(table: str) -> dg.AssetKey:
     ],
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    retry_policy=LAKE_WRITE_RETRY,
     can_subset=False,
 )
 def entity_tables(context: dg.AssetExecutionContext, lake: LakeResource):

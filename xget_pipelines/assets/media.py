@@ -6,7 +6,7 @@ import dagster as dg
 
 from xget_pipelines.core.media.collect import MediaResult, collect_partition
 from xget_pipelines.core.media.registry import TABLE as REGISTRY
-from xget_pipelines.partitions import split_partition_key, watch_daily_partitions
+from xget_pipelines.partitions import LAKE_WRITE_RETRY, split_partition_key, watch_daily_partitions
 from xget_pipelines.resources.lake import LakeResource
 from xget_pipelines.resources.media import MediaResource
 from xget_pipelines.resources.pools import ProxyPoolResource
@@ -33,6 +33,7 @@ def failures_markdown(failures: list[dict], limit: int = 20) -> str:
     deps=["cleaned_media"],
     partitions_def=watch_daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    retry_policy=LAKE_WRITE_RETRY,
     group_name="media",
     kinds={"deltalake"},
     automation_condition=dg.AutomationCondition.eager(),

@@ -4,6 +4,7 @@ import dagster as dg
 
 from xget_pipelines.core.lake.catalog import connect, has_view
 from xget_pipelines.core.lake.preview import markdown_preview
+from xget_pipelines.partitions import ON_PARENT_UPDATES
 from xget_pipelines.resources import LakeResource
 
 GRAPH_METRICS, USER_PROFILES, COTAG = "analytics/graph_metrics", "analytics/user_profiles", "analytics/cotag_network"
@@ -16,7 +17,7 @@ class ProfilesConfig(dg.Config):
 
 @dg.asset(group_name="profiles", kinds={"deltalake", "networkx"},
           deps=["entities_tweets", "cleaned_mentions", "entities_follows"],
-          metadata={"table": GRAPH_METRICS}, automation_condition=dg.AutomationCondition.eager())
+          metadata={"table": GRAPH_METRICS}, automation_condition=ON_PARENT_UPDATES)
 def analytics_graph_metrics(lake: LakeResource) -> dg.MaterializeResult:
     """The mention graph (author -> mentioned user) and the follow graph: degrees, weighted degrees,
     PageRank, Louvain communities (column ``graph``)."""
@@ -35,7 +36,7 @@ def analytics_graph_metrics(lake: LakeResource) -> dg.MaterializeResult:
 @dg.asset(group_name="profiles", kinds={"deltalake", "pytorch"},
           deps=["entities_tweets", "entities_users", "entities_user_metrics_history", "tweet_sentiment",
                 analytics_graph_metrics, "cleaned_hashtags"],
-          metadata={"table": USER_PROFILES}, automation_condition=dg.AutomationCondition.eager())
+          metadata={"table": USER_PROFILES}, automation_condition=ON_PARENT_UPDATES)
 def analytics_user_profiles(context: dg.AssetExecutionContext, config: ProfilesConfig,
                             lake: LakeResource) -> dg.MaterializeResult:
     """Per author: activity, mix, top hashtags/mentions, mean sentiment, engagement rate, follower growth,
@@ -64,7 +65,7 @@ def analytics_user_profiles(context: dg.AssetExecutionContext, config: ProfilesC
 
 
 @dg.asset(group_name="profiles", kinds={"deltalake"}, deps=["entities_tweets", "cleaned_hashtags", "cleaned_mentions"],
-          metadata={"table": COTAG}, automation_condition=dg.AutomationCondition.eager())
+          metadata={"table": COTAG}, automation_condition=ON_PARENT_UPDATES)
 def analytics_cotag_network(lake: LakeResource) -> dg.MaterializeResult:
     """Per day: hashtags used together and users mentioned together, weighted by tweets. Export a window
     for Gephi with ``xget graph export``."""

@@ -9,17 +9,13 @@ import dagster as dg
 
 from xget_pipelines.core.sinks.search import SearchIndex, SyncResult
 from xget_pipelines.core.sinks.search_client import SearchError, SearchUnavailable
+from xget_pipelines.partitions import ON_PARENT_UPDATES
 from xget_pipelines.resources.lake import LakeResource
 from xget_pipelines.resources.search import SearchIndexResource
 
 # A server down for a minute should not need a person: three retries, about 30, 60 and 120 s apart.
 RETRY_POLICY = dg.RetryPolicy(max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL,
                               jitter=dg.Jitter.PLUS_MINUS)
-
-# Eager without its "every dependency materialized" guard: the entity tables are daily-partitioned, and an
-# unpartitioned asset downstream of them would otherwise wait until every day since the start date exists.
-# The sink indexes whatever the lake holds, so it follows each merged day.
-EAGER = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
 
 _DESCRIPTIONS = {
     "tweets": "Every tweet of entities/tweets in the search index (alias xget-tweets by default) for "
@@ -42,7 +38,7 @@ def search_asset(kind: str, retry_policy: dg.RetryPolicy | None = RETRY_POLICY) 
     """The sink asset of ``kind`` (``tweets`` or ``users``)."""
 
     @dg.asset(name=f"search_{kind}", group_name="sinks", kinds={"elasticsearch", "opensearch"},
-              deps=_DEPS[kind], automation_condition=EAGER, retry_policy=retry_policy,
+              deps=_DEPS[kind], automation_condition=ON_PARENT_UPDATES, retry_policy=retry_policy,
               pool="search_sink",  # with a limit of 1, two runs never rebuild the same alias at once
               description=_DESCRIPTIONS[kind])
     def _sink(context: dg.AssetExecutionContext, config: SearchSinkConfig, search: SearchIndexResource,

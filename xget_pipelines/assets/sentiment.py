@@ -4,6 +4,7 @@ and the daily sentiment per watchlist key."""
 import dagster as dg
 
 from xget_pipelines.core.sentiment.scoring import SENTIMENT_DAILY, TWEET_SENTIMENT
+from xget_pipelines.partitions import ON_PARENT_UPDATES
 from xget_pipelines.resources import LakeResource
 from xget_pipelines.settings import get_settings
 
@@ -60,7 +61,7 @@ def sentiment_model(context: dg.AssetExecutionContext, config: SentimentModelCon
 
 
 @dg.asset(group_name="sentiment", kinds={"deltalake"}, deps=["entities_tweets", sentiment_model],
-          metadata={"table": TWEET_SENTIMENT}, automation_condition=dg.AutomationCondition.eager())
+          metadata={"table": TWEET_SENTIMENT}, automation_condition=ON_PARENT_UPDATES)
 def tweet_sentiment(context: dg.AssetExecutionContext, config: TweetSentimentConfig,
                     lake: LakeResource) -> dg.MaterializeResult:
     """Score the merged tweets not yet scored by the model's version (shortest texts first, in batches)."""
@@ -77,7 +78,7 @@ def tweet_sentiment(context: dg.AssetExecutionContext, config: TweetSentimentCon
 
 
 @dg.asset(group_name="sentiment", kinds={"deltalake"}, deps=[tweet_sentiment, "cleaned_tweets"],
-          metadata={"table": SENTIMENT_DAILY}, automation_condition=dg.AutomationCondition.eager())
+          metadata={"table": SENTIMENT_DAILY}, automation_condition=ON_PARENT_UPDATES)
 def sentiment_daily(context: dg.AssetExecutionContext, config: TweetSentimentConfig,
                     lake: LakeResource) -> dg.MaterializeResult:
     """Per watchlist key and day: tweets scored, label shares and mean polarity (the scoring model's version)."""
