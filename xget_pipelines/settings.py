@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     api_cors_origins: str = Field(default="", description="Comma-separated origins allowed by CORS (* for any); empty: CORS off.")
     api_rate_limit_per_minute: int = Field(default=600, description="Requests a user or API key may make per minute.")
     api_rate_limit_burst: int = Field(default=100, description="Requests a user or key may make at once above the rate.")
+    redis_url: SecretStr | None = Field(
+        default=None, description="Redis (redis://[:password@]host:6379/0) holding the API's rate-limit buckets, "
+        "shared by every replica; empty: each API process limits on its own. A secret: it may carry a password.",
+    )
     api_max_page_size: int = Field(default=1000, description="Largest `limit` of a list endpoint (exports stream all).")
     api_lake_refresh_s: float = Field(
         default=2.0, description="How often the API looks for new Delta table versions (seconds)."

@@ -2,8 +2,8 @@
 # What the test suite needs beyond Python packages, on a fresh machine: `make test` runs this first.
 # - PostgreSQL and RabbitMQ (the lease, dagster dev and lake-events tests use the machine's servers):
 #   started if they are installed and down.
-# - Debian's Dovecot (IMAP + LMTP: the emailed login codes) and Chromium (Google sign-in and the UI tests
-#   through Playwright): installed if missing.
+# - Debian's Dovecot (IMAP + LMTP: the emailed login codes), Chromium (Google sign-in and the UI tests
+#   through Playwright) and redis-server (the API replicas' shared rate limits): installed if missing.
 # The OpenSearch-API, MongoDB-wire and Kafka servers come from PyPI with the test dependencies; the tests
 # start them, and the emulator, on free ports.
 set -euo pipefail
@@ -23,6 +23,7 @@ fi
 need=()
 { [ -x /usr/sbin/dovecot ] && [ -x /usr/lib/dovecot/imap ] && [ -x /usr/lib/dovecot/lmtp ]; } || need+=(dovecot-imapd dovecot-lmtpd)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v redis-server >/dev/null || need+=(redis-server)  # the API replicas test starts its own
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing ${need[*]} from Debian's packages (the tests use them)"
   $SUDO apt-get update -qq

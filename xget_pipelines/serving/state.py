@@ -13,7 +13,7 @@ from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.lake.delta import Lake
 from xget_pipelines.core.lake.query import LakeReader
 from xget_pipelines.core.tasks import TaskStore
-from xget_pipelines.serving.limits import RateLimiter
+from xget_pipelines.serving.limits import RateLimiter, RedisRateLimiter
 from xget_pipelines.serving.search import SearchService
 from xget_pipelines.settings import Settings
 
@@ -40,8 +40,10 @@ class ServingState:
         oidc = OidcConfig(settings.oidc_issuer, settings.oidc_audience, settings.oidc_jwks_url,
                           settings.oidc_role_claim, settings.oidc_default_role) if settings.oidc_issuer else None
         tokens = TokenService(engine, key, settings.api_access_token_ttl_s, settings.api_refresh_token_ttl_s, oidc)
-        return cls(settings, engine, lake, reader, tokens, TaskStore(engine),
-                   RateLimiter(settings.api_rate_limit_per_minute, settings.api_rate_limit_burst),
+        limiter = RedisRateLimiter(settings.redis_url.get_secret_value(), settings.api_rate_limit_per_minute,
+                                   settings.api_rate_limit_burst) if settings.redis_url else \
+            RateLimiter(settings.api_rate_limit_per_minute, settings.api_rate_limit_burst)
+        return cls(settings, engine, lake, reader, tokens, TaskStore(engine), limiter,
                    SearchService(reader, settings.search_url, settings.search_index,
                                  users_index=settings.search_users_index, compat=settings.search_compat,
                                  username=settings.search_username,
