@@ -69,7 +69,24 @@ def test_demo_runs_every_partition_and_leaves_a_queryable_lake(tmp_path):
     instance = dg.DagsterInstance.from_config(str(Path(env["XGET_HOME"], "dagster")))
     runs = instance.get_runs(dg.RunsFilter(job_name="x_ingest"))
     assert len(runs) == 2 * len(keys) and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+    _an_independent_reader_reads_every_table(xget, env)
     _restore_matches_the_backup(xget, env, tmp_path, backup)
+
+
+def _an_independent_reader_reads_every_table(xget, env) -> None:
+    """A Delta reader XGet does not write with (delta-kernel-rs, through polars-deltalake) reads every table of the
+    demo's lake with the row counts `xget lake tables` gives: other engines can take the lake as it is."""
+    import polars_deltalake
+
+    out = subprocess.run([str(xget), "lake", "tables", "--format", "json"], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    tables = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(tables) >= 15
+    lake = Path(env["XGET_HOME"], "lake")
+    for table in tables:
+        rows = polars_deltalake.read_delta(str(lake / table["table"])).height
+        assert rows == table["rows"], table
 
 
 def _backup_while_the_demo_writes(xget, env, tmp_path, proc) -> dict:
