@@ -1,7 +1,8 @@
 """Many writers on one lake, as real processes (Dagster runs are processes): nothing lost, nothing doubled.
 
-Each test starts its writers at the same instant (a shared start time) so their commits collide; delta-rs
-refuses the losers (``CommitFailedError``) and ``Lake`` tries them again on a fresh snapshot.
+Each test starts its writers at the same instant (a barrier: every process waits until all are loaded, so
+a slow start on a busy machine cannot serialise them) so their commits collide; delta-rs refuses the
+losers (``CommitFailedError``) and ``Lake`` tries them again on a fresh snapshot.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import datetime as dt
 import glob
 import json
 import multiprocessing as mp
+import os
 import time
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -28,8 +31,15 @@ def _rows(ids, seen=0, day=D) -> pa.Table:
                     schema=SCHEMA)
 
 
-def _at(start: float) -> None:
-    while time.time() < start:
+def _at(start: tuple[str, int]) -> None:
+    """Wait until all ``n`` writers are ready (a file each in ``folder``), then go at once."""
+    folder, n = start
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / f"ready-{os.getpid()}").touch()
+    deadline = time.monotonic() + 120
+    while len(list(path.glob("ready-*"))) < n:
+        assert time.monotonic() < deadline, "the other writers never started"
         time.sleep(0.0005)
 
 
@@ -83,7 +93,7 @@ def _creates(root: str, table: str) -> int:
 @pytest.mark.parametrize("trial", range(2))
 def test_concurrent_first_appends_create_the_table_once_and_keep_every_row(tmp_path, trial):
     root = str(tmp_path / "lake")
-    start = time.time() + 1.5
+    start = (str(tmp_path / "barrier"), 8)
     _run(_append, [(root, list(range(w * 100, w * 100 + 50)), start) for w in range(8)])
     table = Lake(root).read("raw/t")
     assert table.num_rows == 400 and len(set(table["id"].to_pylist())) == 400
@@ -92,7 +102,7 @@ def test_concurrent_first_appends_create_the_table_once_and_keep_every_row(tmp_p
 
 def test_concurrent_partition_replaces_of_a_new_table_all_land(tmp_path):
     root = str(tmp_path / "lake")
-    start = time.time() + 1.5
+    start = (str(tmp_path / "barrier"), 8)
     _run(_replace, [(root, f"key{w}", list(range(w * 10, w * 10 + 5)), start) for w in range(8)])
     lake = Lake(root)
     table = lake.read("cleaned/t")
@@ -105,7 +115,7 @@ def test_concurrent_merges_of_overlapping_keys_never_double_a_key(tmp_path, tria
     """Four merges into a table none of them found, inserting overlapping keys: every key once, the newest
     observation kept, and the conflicts were retried (not lost, not failed)."""
     root = str(tmp_path / "lake")
-    start = time.time() + 1.5
+    start = (str(tmp_path / "barrier"), 4)
     retried = _run(_merge, [(root, list(range(0, 600)), 1, start), (root, list(range(300, 900)), 2, start),
                             (root, list(range(500, 1200)), 3, start), (root, list(range(0, 1200)), 4, start)])
     table = Lake(root).read("entities/t")

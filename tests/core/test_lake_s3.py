@@ -99,20 +99,18 @@ def test_unsafe_commit_modes_are_refused_and_conditional_puts_are_set():
     assert "aws_conditional_put" not in Lake("/tmp/lake").storage_options  # local: atomic renames
 
 
-def test_concurrent_writers_on_s3_lose_and_double_nothing(s3):
+def test_concurrent_writers_on_s3_lose_and_double_nothing(s3, tmp_path):
     """Eight first appends and four overlapping merges as processes against the S3 server: every row once,
     no key twice, no gap in the log (the server's conditional puts refuse a second commit of a version)."""
-    import time
-
     from tests.core.test_lake_concurrency import _append, _merge, _run
 
     client, options = s3
     root = ("s3://xget-lake/concurrency", options)
-    start = time.time() + 2.0
+    start = (str(tmp_path / "appends"), 8)  # a barrier: every writer goes once all are loaded
     _run(_append, [(root, list(range(w * 100, w * 100 + 20)), start) for w in range(8)])
-    start = time.time() + 2.0
+    start = (str(tmp_path / "merges"), 4)
     _run(_merge, [(root, list(range(0, 300)), 1, start), (root, list(range(150, 450)), 2, start),
-                            (root, list(range(250, 600)), 3, start), (root, list(range(0, 600)), 4, start)])
+                  (root, list(range(250, 600)), 3, start), (root, list(range(0, 600)), 4, start)])
     lake = Lake(*root)
     appended = lake.read("raw/t")
     assert appended.num_rows == 160 and len(set(appended["id"].to_pylist())) == 160
