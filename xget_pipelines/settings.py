@@ -124,9 +124,15 @@ class Settings(BaseSettings):
     api_cors_origins: str = Field(default="", description="Comma-separated origins allowed by CORS (* for any); empty: CORS off.")
     api_rate_limit_per_minute: int = Field(default=600, description="Requests a user or API key may make per minute.")
     api_rate_limit_burst: int = Field(default=100, description="Requests a user or key may make at once above the rate.")
+    api_auth_cache_s: float = Field(
+        default=5.0, ge=0, le=300,
+        description="Seconds the API keeps a credential's principal (a burst of requests costs one lookup); "
+        "changes made through another process count within this. 0: look up every request.",
+    )
     redis_url: SecretStr | None = Field(
-        default=None, description="Redis (redis://[:password@]host:6379/0) holding the API's rate-limit buckets, "
-        "shared by every replica; empty: each API process limits on its own. A secret: it may carry a password.",
+        default=None, description="Redis (redis://[:password@]host:6379/0) holding the API's rate-limit buckets "
+        "and idempotency keys, shared by every replica; empty: each API process limits on its own and keeps "
+        "idempotency keys in the control plane. A secret: it may carry a password.",
     )
     api_max_page_size: int = Field(default=1000, description="Largest `limit` of a list endpoint (exports stream all).")
     api_lake_refresh_s: float = Field(
@@ -191,6 +197,11 @@ class Settings(BaseSettings):
     )
     demo_days: int = 14
     demo_accounts: int = 8
+    demo_runs: int = Field(
+        default=4, ge=1, le=32,
+        description="Partition runs the demo keeps going at once (each its own process; scrape steps share the "
+                    "instance's x_api pool).",
+    )
     demo_sentiment_limit: int | None = Field(
         default=10_000, description="Labelled tweets the demo trains the sentiment model on (None: all 42k)."
     )

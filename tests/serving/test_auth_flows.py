@@ -168,3 +168,52 @@ def test_registration_modes(tmp_path, mode):
         assert taken.status_code == 409
         short = httpx.post(f"{base}/v1/auth/register", json={"username": "other", "password": "short"})
         assert short.status_code == 422 and short.json()["error"]["field"] == "password"
+
+
+def test_a_burst_with_one_key_reads_it_once_and_a_change_elsewhere_counts_within_the_cache_time(tmp_path):
+    """Principals are cached per credential (XGET_API_AUTH_CACHE_S): twenty requests with one API key read
+    the key from the control plane once; a key revoked outside this API process (the CLI, another replica)
+    is refused within the cache time."""
+    from sqlalchemy import event
+
+    from xget_pipelines.core.auth.keys import revoke_key
+    from xget_pipelines.core.db.engine import get_engine
+
+    with start_api_server(tmp_path / "cache", api_auth_cache_s=1.5) as server:
+        base = server.base_url
+        made = httpx.post(f"{base}/v1/me/keys", headers=server.headers("analyst"), json={"name": "burst"}).json()
+        key = {"X-API-Key": made["api_key"]}
+        engine = get_engine(server.settings.resolved_database_url)
+        reads = []
+
+        def count(conn, cursor, statement, *args):
+            if "FROM api_keys" in statement:
+                reads.append(statement)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert [httpx.get(f"{base}/v1/me", headers=key).status_code for _ in range(20)] == [200] * 20
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert len(reads) == 1
+
+        assert revoke_key(engine, made["key_id"], server.users["admin"]["id"])  # as `xget keys revoke` does
+        deadline = time.monotonic() + 1.5 + 2.0
+        while (answer := httpx.get(f"{base}/v1/me", headers=key)).status_code == 200:
+            assert time.monotonic() < deadline, "a revoked key was still accepted after the cache time"
+            time.sleep(0.1)
+        assert answer.status_code == 401 and "revoked" in answer.json()["error"]["message"]
+
+
+def test_the_principal_cache_never_outlives_the_credential():
+    from xget_pipelines.core.auth.cache import PrincipalCache
+    from xget_pipelines.core.auth.users import Principal
+
+    cache = PrincipalCache(ttl_s=60)
+    cache.put("token-a", Principal(1, "a", "viewer", "password", valid_until=time.time() + 0.3))
+    cache.put("token-b", Principal(2, "b", "viewer", "password"))
+    assert cache.get("token-a").username == "a" and cache.get("token-b").username == "b"
+    time.sleep(0.4)
+    assert cache.get("token-a") is None  # its token expired: verified again (and refused) on the next request
+    assert cache.get("token-b").username == "b"
+    assert PrincipalCache(ttl_s=0).get("token-b") is None

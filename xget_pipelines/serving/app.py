@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
     app.include_router(graphql_router(), prefix=f"/v{API_VERSION}/graphql", tags=["graphql"])
 
     # Middleware runs outside-in in the reverse order of adding: gateway (ids, metrics) outermost.
-    app.add_middleware(IdempotencyMiddleware, engine_factory=lambda: state.engine)
+    app.add_middleware(IdempotencyMiddleware, store_factory=lambda: state.idempotency)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     origins = [o.strip() for o in settings.api_cors_origins.split(",") if o.strip()]
     if origins:

@@ -2,7 +2,8 @@
 
 Credentials: ``Authorization: Bearer <access token>`` (XGet's JWT or the OIDC provider's), or an API key
 as ``Authorization: Bearer xk_...`` or ``X-API-Key: xk_...``. Every authenticated request also takes a
-token from the principal's rate-limit bucket (429 with ``Retry-After`` when empty).
+token from the principal's rate-limit bucket (429 with ``Retry-After`` when empty). Principals are cached
+for a few seconds per credential (``core.auth.cache``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,15 @@ def _unauthorized(message: str) -> ApiError:
 
 
 def principal_from(st: ServingState, bearer: str | None, api_key: str | None) -> Principal:
+    credential = api_key or bearer
+    principal = st.principals.get(credential) if credential else None
+    if principal is None:
+        principal = _authenticate(st, bearer, api_key)
+        st.principals.put(credential, principal)
+    return principal
+
+
+def _authenticate(st: ServingState, bearer: str | None, api_key: str | None) -> Principal:
     if api_key:
         return authenticate_key(st.engine, api_key)
     if not bearer:
@@ -52,8 +62,10 @@ def principal_from(st: ServingState, bearer: str | None, api_key: str | None) ->
 async def current_principal(request: Request, bearer: str | None = Depends(oauth2),
                             api_key: str | None = Depends(api_key_header)) -> Principal:
     st = state(request)
-    try:
-        principal = await run_in_threadpool(principal_from, st, bearer, api_key)
+    try:  # a principal seen within XGET_API_AUTH_CACHE_S is answered here, without a thread or the database
+        principal = st.principals.get(api_key or bearer) if (api_key or bearer) else None
+        if principal is None:
+            principal = await run_in_threadpool(principal_from, st, bearer, api_key)
     except AuthError as exc:
         raise _unauthorized(str(exc)) from exc
     request.state.principal = principal.name

@@ -7,7 +7,9 @@ idempotency keys on POST.
   stays bounded.
 - ``Idempotency-Key`` on a POST: the first request runs and its answer is stored (per credential and key);
   a retry with the same key and body gets the stored answer without running again; the same key with a
-  different body is a 422; a retry while the first is still running is a 409.
+  different body is a 422; a retry while the first is still running is a 409. The answers live in the
+  control plane, or in Redis with ``XGET_REDIS_URL`` (``idempotency``); a keyed POST is a 503 while its
+  store is unreachable.
 """
 
 from __future__ import annotations
@@ -20,15 +22,12 @@ import time
 import uuid
 
 from opentelemetry import trace
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
-from xget_pipelines.core.db.models import IdempotencyRecord
+from xget_pipelines.serving.idempotency import StoreUnavailable
 from xget_pipelines.serving.metrics import Metrics
 
 log = logging.getLogger("xget.api.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-IDEMPOTENCY_TTL_S = 24 * 3600
 
 
 def _header(scope, name: bytes) -> str | None:
@@ -121,9 +120,9 @@ class GatewayMiddleware:
 class IdempotencyMiddleware:
     """Replays stored answers of POSTs sent with an ``Idempotency-Key`` (see the module docstring)."""
 
-    def __init__(self, app, engine_factory):
+    def __init__(self, app, store_factory):
         self.app = app
-        self.engine_factory = engine_factory
+        self.store_factory = store_factory
 
     async def __call__(self, scope, receive, send):
         key = _header(scope, b"idempotency-key") if scope["type"] == "http" and scope["method"] == "POST" else None
@@ -146,8 +145,15 @@ class IdempotencyMiddleware:
         credential = (_header(scope, b"authorization") or "") + "|" + (_header(scope, b"x-api-key") or "")
         principal = hashlib.sha256(credential.encode()).hexdigest()[:32]
         request_hash = hashlib.sha256(scope["path"].encode() + b"\0" + body).hexdigest()
-        engine = self.engine_factory()
-        outcome = await run_in_threadpool(_claim, engine, principal, key, request_hash)
+        store = self.store_factory()
+        try:
+            outcome = await run_in_threadpool(store.claim, principal, key, request_hash)
+        except StoreUnavailable as exc:
+            return await JSONResponse({"error": {"code": "unavailable", "field": "Idempotency-Key", "request_id":
+                                                 scope["state"].get("request_id"),
+                                                 "message": f"{exc}; retry later (a POST without an "
+                                                            "Idempotency-Key is not guarded against repeats)"}},
+                                      503, headers={"Retry-After": "5"})(scope, receive, send)
         if isinstance(outcome, tuple):
             status, stored, content_type = outcome
             headers = {"idempotent-replayed": "true", "content-type": content_type or "application/json"}
@@ -193,49 +199,5 @@ class IdempotencyMiddleware:
         finally:
             # Only answers that settle the request are kept; a 5xx or 429 may be retried for real.
             keep = captured["status"] < 500 and captured["status"] != 429 and len(captured["body"]) < 1_000_000
-            await run_in_threadpool(_finish, engine, principal, key, captured if keep else None)
-
-
-def _claim(engine, principal: str, key: str, request_hash: str):
-    now = time.time()
-    import datetime as dt
-
-    with engine.begin() as conn:
-        row = conn.execute(select(IdempotencyRecord).where(IdempotencyRecord.principal == principal,
-                                                           IdempotencyRecord.key == key)).first()
-        if row is not None and (now - _ts(row.created_at)) > IDEMPOTENCY_TTL_S:
-            conn.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == row.id))
-            row = None
-        if row is None:
-            try:
-                with conn.begin_nested():
-                    conn.execute(insert(IdempotencyRecord).values(
-                        principal=principal, key=key, request_hash=request_hash,
-                        created_at=dt.datetime.now(dt.timezone.utc)))
-                return "claimed"
-            except IntegrityError:
-                return "in_progress"
-        if row.request_hash != request_hash:
-            return "mismatch"
-        if row.status_code is None:
-            return "in_progress"
-        return row.status_code, (row.body or "").encode(), row.content_type
-
-
-def _finish(engine, principal: str, key: str, captured: dict | None) -> None:
-    with engine.begin() as conn:
-        where = (IdempotencyRecord.principal == principal, IdempotencyRecord.key == key)
-        if captured is None:
-            conn.execute(delete(IdempotencyRecord).where(*where))
-        else:
-            conn.execute(update(IdempotencyRecord).where(*where).values(
-                status_code=captured["status"], body=captured["body"].decode("utf-8", "replace"),
-                content_type=captured["content_type"]))
-
-
-def _ts(value) -> float:
-    import datetime as dt
-
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.timestamp()
+            answer = (captured["status"], captured["body"], captured["content_type"]) if keep else None
+            await run_in_threadpool(store.finish, principal, key, answer)

@@ -1,5 +1,6 @@
 """What the application holds for its lifetime: settings, the DB engine, the lake reader, the token
-service, the task store, the rate limiter, the search backend. Built once by ``create_app``."""
+service, the task store, the rate limiter, the search backend, the idempotency store. Built once by
+``create_app``."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from dataclasses import dataclass
 from fastapi import Request
 from sqlalchemy import Engine
 
+from xget_pipelines.core.auth.cache import PrincipalCache
 from xget_pipelines.core.auth.tokens import OidcConfig, TokenService, load_or_create_signing_key
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.lake.delta import Lake
 from xget_pipelines.core.lake.query import LakeReader
 from xget_pipelines.core.tasks import TaskStore
+from xget_pipelines.serving.idempotency import RedisIdempotencyStore, SqlIdempotencyStore
 from xget_pipelines.serving.limits import RateLimiter, RedisRateLimiter
 from xget_pipelines.serving.search import SearchService
 from xget_pipelines.settings import Settings
@@ -28,6 +31,8 @@ class ServingState:
     tasks: TaskStore
     limiter: RateLimiter
     search: SearchService
+    idempotency: SqlIdempotencyStore | RedisIdempotencyStore
+    principals: PrincipalCache
 
     @classmethod
     def build(cls, settings: Settings) -> ServingState:
@@ -40,15 +45,17 @@ class ServingState:
         oidc = OidcConfig(settings.oidc_issuer, settings.oidc_audience, settings.oidc_jwks_url,
                           settings.oidc_role_claim, settings.oidc_default_role) if settings.oidc_issuer else None
         tokens = TokenService(engine, key, settings.api_access_token_ttl_s, settings.api_refresh_token_ttl_s, oidc)
-        limiter = RedisRateLimiter(settings.redis_url.get_secret_value(), settings.api_rate_limit_per_minute,
-                                   settings.api_rate_limit_burst) if settings.redis_url else \
-            RateLimiter(settings.api_rate_limit_per_minute, settings.api_rate_limit_burst)
+        redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+        limiter = RedisRateLimiter(redis_url, settings.api_rate_limit_per_minute, settings.api_rate_limit_burst) \
+            if redis_url else RateLimiter(settings.api_rate_limit_per_minute, settings.api_rate_limit_burst)
+        idempotency = RedisIdempotencyStore(redis_url) if redis_url else SqlIdempotencyStore(engine)
         return cls(settings, engine, lake, reader, tokens, TaskStore(engine), limiter,
                    SearchService(reader, settings.search_url, settings.search_index,
                                  users_index=settings.search_users_index, compat=settings.search_compat,
                                  username=settings.search_username,
                                  password=settings.search_password.get_secret_value()
-                                 if settings.search_password else None))
+                                 if settings.search_password else None),
+                   idempotency, PrincipalCache(settings.api_auth_cache_s))
 
 
 def state(request: Request) -> ServingState:

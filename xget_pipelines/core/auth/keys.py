@@ -7,6 +7,7 @@ is for passwords people choose. The key id is public (lists, logs, the OAuth2 cl
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -89,6 +90,8 @@ def authenticate_client(engine: Engine, key_id: str, secret: str, via: str = "cl
     if row.expires_at is not None and _aware(row.expires_at) <= now:
         raise AuthError(f"API key {key_id} expired: create a new one")
     principal = active_principal(engine, row.user_id, via, key_id=key_id, role_cap=row.role)
+    if row.expires_at is not None:
+        principal = dataclasses.replace(principal, valid_until=_aware(row.expires_at).timestamp())
     if row.last_used_at is None or (now - _aware(row.last_used_at)).total_seconds() > 60:
         with engine.begin() as conn:  # at most once a minute per key: no write on every request
             conn.execute(update(ApiKey).where(ApiKey.key_id == key_id).values(last_used_at=now))

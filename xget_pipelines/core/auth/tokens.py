@@ -12,6 +12,7 @@ Connect provider.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -161,8 +162,9 @@ class TokenService:
             raise AuthError(f"malformed bearer token ({exc})") from exc
         if issuer == ISSUER:
             claims = self._decode_own(token, "access")
-            return active_principal(self.engine, int(claims["sub"]), claims.get("via", "password"),
-                                    key_id=claims.get("kid"), role_cap=claims.get("role_cap"))
+            principal = active_principal(self.engine, int(claims["sub"]), claims.get("via", "password"),
+                                         key_id=claims.get("kid"), role_cap=claims.get("role_cap"))
+            return dataclasses.replace(principal, valid_until=float(claims["exp"]))
         if self.oidc is not None and issuer == self.oidc.issuer:
             return self._oidc_principal(token)
         raise AuthError(f"tokens of issuer {issuer!r} are not accepted here")
@@ -194,7 +196,8 @@ class TokenService:
             user_id = row.id
         principal = active_principal(self.engine, user_id, "oidc")
         # The provider decides the role on each token; a lowered role takes effect at once.
-        return Principal(principal.user_id, principal.username, self._role(claims), "oidc")
+        return Principal(principal.user_id, principal.username, self._role(claims), "oidc",
+                         valid_until=float(claims["exp"]))
 
     def _role(self, claims: dict) -> str:
         value = claims.get(self.oidc.role_claim)

@@ -47,6 +47,7 @@ class Principal:
     via: str  # password | api_key | client_credentials | oidc
     key_id: str | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
+    valid_until: float | None = None  # when its credential expires (epoch s): a token's exp, a key's expiry
 
     @property
     def name(self) -> str:

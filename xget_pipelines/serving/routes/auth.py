@@ -185,8 +185,10 @@ async def create_my_key(request: Request, body: KeyIn, principal: Principal = De
 
 @router.delete("/me/keys/{key_id}", status_code=204, summary="Revoke one of your API keys")
 async def revoke_my_key(request: Request, key_id: str, principal: Principal = Depends(current_principal)) -> None:
-    if not await run_in_threadpool(api_keys.revoke_key, state(request).engine, key_id, principal.user_id,
-                                   principal.user_id):
+    revoked = await run_in_threadpool(api_keys.revoke_key, state(request).engine, key_id, principal.user_id,
+                                      principal.user_id)
+    state(request).principals.clear()
+    if not revoked:
         raise ApiError(404, "not_found", f"you have no active API key {key_id!r}")
 
 

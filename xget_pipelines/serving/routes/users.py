@@ -81,14 +81,17 @@ async def update_user(request: Request, body: UserPatch, user_id: int = UserId,
                       principal: Principal = Depends(admin)) -> dict:
     await _keep_an_admin(request, user_id, principal,
                          (body.role not in (None, "admin")) or body.status in ("pending", "disabled"))
-    return await run_in_threadpool(users.update_user, state(request).engine, user_id, actor=principal.user_id,
-                                   role=body.role, status=body.status, email=body.email, password=body.password)
+    updated = await run_in_threadpool(users.update_user, state(request).engine, user_id, actor=principal.user_id,
+                                      role=body.role, status=body.status, email=body.email, password=body.password)
+    state(request).principals.clear()  # a lowered role or a disabled user counts from the next request
+    return updated
 
 
 @router.delete("/admin/users/{user_id}", status_code=204, summary="Disable a user (kept for the audit log)")
 async def delete_user(request: Request, user_id: int = UserId, principal: Principal = Depends(admin)) -> None:
     await _keep_an_admin(request, user_id, principal, True)
     await run_in_threadpool(users.delete_user, state(request).engine, user_id, principal.user_id)
+    state(request).principals.clear()
 
 
 @router.get("/admin/users/{user_id}/keys", response_model=list[KeyOut], summary="A user's API keys")
@@ -99,7 +102,9 @@ async def user_keys(request: Request, user_id: int = UserId, _: Principal = Depe
 
 @router.delete("/admin/keys/{key_id}", status_code=204, summary="Revoke any API key")
 async def revoke_key(request: Request, key_id: str, principal: Principal = Depends(admin)) -> None:
-    if not await run_in_threadpool(api_keys.revoke_key, state(request).engine, key_id, principal.user_id):
+    revoked = await run_in_threadpool(api_keys.revoke_key, state(request).engine, key_id, principal.user_id)
+    state(request).principals.clear()
+    if not revoked:
         raise ApiError(404, "not_found", f"no active API key {key_id!r}")
 
 
