@@ -132,6 +132,54 @@ def test_entities_merge_the_day_of_every_key_and_their_checks_pass(setup, small_
     assert con.execute("select count(*) from entities_tweets").fetchone()[0] == cleaned_distinct
 
 
+def test_checks_look_at_the_partitions_their_run_wrote(setup):
+    """The key checks of a run read only what the run wrote: a stray duplicate in a partition the merge
+    never touched is not theirs to find (a check executed on its own, over the whole table, finds it), a
+    duplicate where the merge wrote fails the run's blocking check."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    emu, resources, instance, key = setup()
+    ingest = run(resources, instance, key)
+    assert ingest.success
+    scopes = {c.check_name: c.metadata["scope"].value for c in ingest.get_asset_check_evaluations()}
+    assert scopes["raw_pages_unique"] == f"day = {DAY}, watch_key = {key}"
+    entity_checks = [c for c in asset_checks if "entities" in str(c.check_specs_by_output_name)]
+    check_name = "entities_tweets_key_unique_and_present"
+
+    def merge(raise_on_error=True):
+        result = dg.materialize([*entity_assets, *entity_checks], resources=resources, instance=instance,
+                                partition_key=DAY, selection=[*entity_assets, *entity_checks],
+                                raise_on_error=raise_on_error)
+        return result, {c.check_name: c for c in result.get_asset_check_evaluations()}
+
+    first, checks = merge()
+    written = metadata(first, "entities_tweets")["partitions_written"]
+    assert written and checks[check_name].passed
+    assert checks[check_name].metadata["scope"].value == f"created_date in {len(written)} values"
+    lake = resources["lake"].lake()
+    tweets = lake.read("entities/tweets")
+    assert checks[check_name].metadata["rows"].value == tweets.num_rows  # one day: all of it, no more
+
+    stray = tweets.slice(0, 1)
+    stray = stray.set_column(stray.schema.get_field_index("created_date"), "created_date",
+                             pa.array([dt.date(2001, 1, 1)], pa.date32()))
+    lake.append("entities/tweets", pa.concat_tables([stray, stray]), partition_by=["created_date"])
+    _, checks = merge()
+    assert checks[check_name].passed and checks[check_name].metadata["rows"].value == tweets.num_rows
+    alone = dg.materialize([*entity_assets, *entity_checks], resources=resources, instance=instance,
+                           selection=dg.AssetSelection.checks(*entity_checks), raise_on_error=False)
+    whole = {c.check_name: c for c in alone.get_asset_check_evaluations()}[check_name]
+    assert not whole.passed and whole.metadata["duplicates"].value == 2  # the tweet in its own day, and twice more
+    assert whole.metadata["scope"].value == "whole table"
+
+    twin = tweets.filter(pc.equal(tweets["tweet_id"], tweets["tweet_id"][0]))
+    lake.append("entities/tweets", twin, partition_by=["created_date"])
+    failed, checks = merge(raise_on_error=False)
+    assert not checks[check_name].passed and checks[check_name].metadata["duplicates"].value == 1
+    assert not failed.success  # blocking: the run fails, nothing downstream of it starts
+
+
 def test_trends_over_the_entities_with_the_emulators_ground_truth_in_metadata(setup):
     emu, resources, instance, key = setup()
     assert run(resources, instance, key).success

@@ -21,6 +21,11 @@ _SOURCES = {TWEETS: "cleaned_tweets", TWEET_METRICS: "cleaned_tweets", USERS: "c
             USER_METRICS: "cleaned_users", FOLLOWS: "cleaned_follows"}
 
 
+# Materialization metadata: the values of the table's partition column this run merged into (the key checks
+# of the same run look only there).
+PARTITIONS_WRITTEN = "partitions_written"
+
+
 def asset_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(table.replace("/", "_"))
 
@@ -49,6 +54,7 @@ def entity_tables(context: dg.AssetExecutionContext, lake: LakeResource):
                                for t in _DESCRIPTIONS}
     tombstoned = 0
     versions: dict[str, int] = {}
+    touched: dict[str, set] = {t: set() for t in _DESCRIPTIONS}
     for key in context.partition_keys:
         result = merge_day(the_lake, dt.date.fromisoformat(key))
         for table in totals:
@@ -56,9 +62,12 @@ def entity_tables(context: dg.AssetExecutionContext, lake: LakeResource):
                 totals[table][name] += getattr(result, name).get(table, 0)
         tombstoned += result.tombstoned
         versions.update(result.versions)
+        for table, values in result.partitions.items():
+            touched[table].update(values)
         context.log.info(f"{key}: merged {result.source_rows} (inserted {result.inserted}, updated {result.updated})")
     for table, figures in totals.items():
-        metadata = {**figures, "days": len(context.partition_keys), "lake_version": versions.get(table, -1)}
+        metadata = {**figures, "days": len(context.partition_keys), "lake_version": versions.get(table, -1),
+                    PARTITIONS_WRITTEN: dg.MetadataValue.json(sorted(str(v) for v in touched[table]))}
         if table == TWEETS:
             metadata["tombstoned"] = tombstoned
         yield dg.MaterializeResult(asset_key=asset_key(table), metadata=metadata)

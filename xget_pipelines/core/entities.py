@@ -83,6 +83,9 @@ class MergeResult:
     files_scanned: dict[str, int] = field(default_factory=dict)
     files_rewritten: dict[str, int] = field(default_factory=dict)
     rows_copied: dict[str, int] = field(default_factory=dict)
+    # The values of each table's partition column its merge wrote into: where a key it inserted can be
+    # (the entity key checks look there, not at the whole table).
+    partitions: dict[str, list] = field(default_factory=dict)
 
 
 def _cleaned(lake: Lake, table: str, day: dt.date) -> pa.Table | None:
@@ -219,6 +222,7 @@ def merge_day(lake: Lake, day: dt.date) -> MergeResult:
     for table, table_schema, source, on, partition_by, updates, keep_older in plans:
         metrics = _merge(lake, table, table_schema, source, on, partition_by, updates, keep_older)
         result.source_rows[table] = source.num_rows
+        result.partitions[table] = sorted(set(source[partition_by[0]].to_pylist()))
         result.inserted[table] = int(metrics.get("num_target_rows_inserted", 0))
         result.updated[table] = int(metrics.get("num_target_rows_updated", 0))
         result.files_scanned[table] = int(metrics.get("num_target_files_scanned", 0))
