@@ -3,7 +3,7 @@
 Starts the emulator with the demo world and three real local proxies (HTTP, HTTP with basic auth,
 SOCKS5 with a user) that the accounts bind to, registers its accounts in the pool, puts a watchlist the
 world has plenty of data for on the control plane, runs the ``x_ingest`` job for every (day, key)
-partition on a persistent Dagster instance (so the runs show in the UI), prints a summary of the lake,
+partition as concurrent runs on a persistent Dagster instance (so the runs show in the UI), prints a summary of the lake,
 creates the API's ``admin`` user (password in ``.xget/demo/admin-password``) and, unless told not to,
 serves the Dagster UI (webserver and daemon) and the API until Ctrl-C, creating one scrape task over the
 API to show it run in Dagster and its results come back.
@@ -31,8 +31,9 @@ from xget_pipelines.settings import Settings, get_settings
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-# The local instance: no telemetry; at most 4 runs at once, and at most 2 steps at a time in each
-# concurrency pool, among them ``x_api``, which every scrape step uses (the account pool is shared).
+# The local instance: no telemetry; at most 4 queued runs at once (the UI's launches; the demo's own
+# collection keeps XGET_DEMO_RUNS going), and at most 2 steps at a time in each concurrency pool, among
+# them ``x_api``, which every scrape step of every run claims (the account pool is shared).
 _INSTANCE_YAML = """\
 telemetry:
   enabled: false
@@ -99,6 +100,68 @@ def start_demo_proxies(workdir: Path, engine, console: Console, check_url: str) 
     return servers
 
 
+# One demo run worker's definitions and instance, loaded once per process (see ``collect``).
+_WORKER: dict = {}
+
+
+def _worker_start() -> None:
+    import dagster as dg
+
+    from xget_pipelines.definitions import defs as load_defs
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
+    _WORKER["job"] = load_defs().resolve_job_def("x_ingest")
+    _WORKER["instance"] = dg.DagsterInstance.get()
+
+
+def _run_partition(day: str, key: str) -> tuple[bool, str]:
+    """One ``x_ingest`` run of partition (day, key) on the demo's instance: (success, what failed)."""
+    import dagster as dg
+
+    pk = dg.MultiPartitionKey({"date": day, "watch": key})
+    try:
+        result = _WORKER["job"].execute_in_process(partition_key=pk, instance=_WORKER["instance"], raise_on_error=False,
+                                                   tags={"xget/source": "demo"}, run_config=_QUIET)
+    except Exception as exc:  # the run could not even start: report it with the rest
+        return False, f"{type(exc).__name__}: {exc}"
+    if result.success:
+        return True, ""
+    errors = [e.event_specific_data.error.message.strip() for e in result.all_events
+              if e.is_step_failure and e.event_specific_data and e.event_specific_data.error]
+    return False, errors[0] if errors else "failed"
+
+
+def collect(console: Console, partitions: list[tuple[dt.date, str]], runs: int) -> list[str]:
+    """Materialize ``x_ingest`` for every (day, key) partition as concurrent runs, as a deployment's run
+    launcher would: ``runs`` worker processes (each loads the definitions once) start one run after another
+    on the persistent instance, so every run shows in the UI, and the scrape steps of all of them share
+    the instance's ``x_api`` concurrency pool (the account pool is one). Returns the partitions that failed."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    failed: list[str] = []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    # spawn, not fork: this process serves the emulator and the proxies from threads
+    with Progress(*columns, console=console) as progress, ProcessPoolExecutor(
+            max_workers=min(runs, len(partitions)) or 1, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_start) as pool:
+        task = progress.add_task(f"x_ingest: {len(partitions)} partitions, {runs} runs at a time", total=len(partitions))
+        futures = {pool.submit(_run_partition, day.isoformat(), key): (day, key) for day, key in partitions}
+        try:
+            for future in as_completed(futures):
+                day, key = futures[future]
+                ok, error = future.result()
+                if not ok:
+                    failed.append(f"{day}|{key}")
+                    progress.console.print(f"[red]x_ingest {day} {key} failed[/]: {error[:300]}")
+                progress.advance(task)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return failed
+
+
 def _median(values: list[float]) -> float:
     values = sorted(values)
     return values[len(values) // 2] if values else float("nan")
@@ -154,23 +217,11 @@ def run_demo(console: Console, *, serve_ui: bool = True, days: int | None = None
         from xget_pipelines.definitions import defs as load_defs
 
         defs = load_defs()
-        job = defs.resolve_job_def("x_ingest")
         instance = dg.DagsterInstance.get()
         instance.add_dynamic_partitions("watchlist", [k for k in keys if not instance.has_dynamic_partition("watchlist", k)])
         today = dt.datetime.now(dt.timezone.utc).date()
         partitions = [(today - dt.timedelta(days=i), k) for i in range(days) for k in keys]
-        failed = []
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=console) as progress:
-            task = progress.add_task("materializing partitions", total=len(partitions))
-            for day, key in partitions:
-                progress.update(task, description=f"x_ingest {day} {key}")
-                pk = dg.MultiPartitionKey({"date": day.isoformat(), "watch": key})
-                result = job.execute_in_process(partition_key=pk, instance=instance, raise_on_error=False,
-                                                tags={"xget/source": "demo"}, run_config=_QUIET)
-                if not result.success:
-                    failed.append(f"{day}|{key}")
-                progress.advance(task)
+        failed = collect(console, partitions, settings.demo_runs)
         with console.status(f"merging {days} days into the entity tables, then trends (one run over the range)"):
             entities = defs.resolve_job_def("entities").execute_in_process(
                 instance=instance, raise_on_error=False, run_config=_QUIET,
