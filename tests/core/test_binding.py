@@ -23,6 +23,12 @@ def proxies(tmp_path):
         server.stop()
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def control_url(request, sqlite_url):
+    """Both control planes: on PostgreSQL a lease takes its row in one statement and rebinds afterwards."""
+    return sqlite_url if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+
+
 def setup_pool(emu, engine, proxies, names):
     pool = register_accounts(emu, engine, names)
     records, errors = parse_proxy_lines("\n".join(s.url() for s in proxies))
@@ -85,10 +91,10 @@ def bindings(engine):
 
 
 def test_accounts_are_spread_over_proxies_stick_to_them_and_traffic_goes_through(
-    emulator_factory, sqlite_url, proxies
+    emulator_factory, control_url, proxies
 ):
     emu = emulator_factory(window_seconds=5)
-    engine = get_engine(sqlite_url)
+    engine = get_engine(control_url)
     pool, _, ids = setup_pool(emu, engine, proxies, ["b1", "b2"])
     with XClient(emu.graphql_url, pool) as client:
         for _ in range(2):
@@ -104,9 +110,9 @@ def test_accounts_are_spread_over_proxies_stick_to_them_and_traffic_goes_through
     assert again == bound  # sticky
 
 
-def test_a_dead_proxy_is_taken_out_and_its_account_rebound_after_its_window(emulator_factory, sqlite_url, proxies):
+def test_a_dead_proxy_is_taken_out_and_its_account_rebound_after_its_window(emulator_factory, control_url, proxies):
     emu = emulator_factory(window_seconds=2, rate_limits={"SearchTimeline": 50})
-    engine = get_engine(sqlite_url)
+    engine = get_engine(control_url)
     pool, proxy_pool, ids = setup_pool(emu, engine, proxies, ["solo"])
     with XClient(emu.graphql_url, pool, backoff_base_s=0.01, lease_deadline_s=5) as client:
         assert client.fetch("SearchTimeline", watch.search_variables("python", 20)).status == 200
@@ -139,9 +145,9 @@ def test_scattered_failures_through_a_working_proxy_never_add_up_to_taking_it_ou
     assert proxy.status == ACTIVE and proxy.consecutive_failures == 0
 
 
-def test_with_every_proxy_dead_accounts_rest_instead_of_going_direct(emulator_factory, sqlite_url, proxies):
+def test_with_every_proxy_dead_accounts_rest_instead_of_going_direct(emulator_factory, control_url, proxies):
     emu = emulator_factory(window_seconds=2)
-    engine = get_engine(sqlite_url)
+    engine = get_engine(control_url)
     pool, proxy_pool, ids = setup_pool(emu, engine, proxies, ["x1"])
     for server in proxies:
         server.stop()

@@ -235,3 +235,25 @@ def test_health_strategy_prefers_accounts_that_fail_less(engine):
     for _ in range(3):
         order.append(pool.lease("SearchTimeline", 1).username)
     assert order == ["acc1", "acc2", "acc0"]
+
+
+def test_a_lease_survives_the_database_dropping_its_connections(postgres_url):
+    """PostgreSQL restarted or an idle timeout: the lease's pooled connections are dead, and the next lease
+    and release still work (the statement is run again on a fresh connection)."""
+    import sqlalchemy as sa
+
+    from tests.conftest import POSTGRES_ADMIN_URL
+
+    engine = get_engine(postgres_url)
+    pool = make_pool(engine, 2)
+    pool.release(pool.lease("SearchTimeline", 1))
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        ended = conn.execute(sa.text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                     "WHERE datname = :db AND pid <> pg_backend_pid()"),
+                             {"db": engine.url.database}).scalar()
+    admin.dispose()
+    assert ended >= 1
+    lease = pool.lease("SearchTimeline", 1)
+    pool.release(lease)
+    assert {a["username"] for a in pool.status() if a["operations"]} == {"acc0", "acc1"}

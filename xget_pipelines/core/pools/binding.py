@@ -42,6 +42,26 @@ def _url(conn: Connection, box: SecretBox, proxy_id: int) -> str:
                      redact=False)
 
 
+def bound_columns() -> list:
+    """Columns a lease's candidate query adds (outer join of the account's proxy) so that ``settled`` can
+    decide the common cases without a query of its own."""
+    return [select(Proxy.id).limit(1).exists().label("any_proxy"), Proxy.status.label("proxy_status"),
+            Proxy.scheme.label("proxy_scheme"), Proxy.host.label("proxy_host"), Proxy.port.label("proxy_port"),
+            Proxy.username.label("proxy_username"), Proxy.password_enc.label("proxy_password_enc")]
+
+
+def settled(box: SecretBox, row) -> Binding | None:
+    """The binding of a candidate row carrying ``bound_columns``, when nothing needs to change: no proxy in
+    the pool (direct), or the account's proxy is ACTIVE. None: ``resolve`` must decide (a rebind)."""
+    if not row.any_proxy:
+        return Binding()
+    if row.proxy_id is not None and row.proxy_status == ACTIVE:
+        return Binding(row.proxy_id, build_url(row.proxy_scheme, row.proxy_host, row.proxy_port,
+                                               row.proxy_username or None, box.decrypt(row.proxy_password_enc),
+                                               redact=False))
+    return None
+
+
 def resolve(conn: Connection, box: SecretBox, account_id: int, bound_id: int | None, now: float) -> Binding:
     if conn.execute(select(func.count()).select_from(Proxy)).scalar() == 0:
         return Binding()

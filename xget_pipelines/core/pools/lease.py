@@ -22,15 +22,15 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Engine, and_, func, literal, or_, select, update
+from sqlalchemy import Boolean, Engine, Float, Insert, Integer, and_, bindparam, case, func, literal, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from xget_pipelines.core.db.engine import is_sqlite, read_only
-from xget_pipelines.core.db.models import Account, AccountOperation
+from xget_pipelines.core.db.engine import autocommit_engine, is_sqlite, read_only, run_once
+from xget_pipelines.core.db.models import Account, AccountOperation, Proxy
 from xget_pipelines.core.errors import NoAccountAvailable
 from xget_pipelines.core.pools import binding
 from xget_pipelines.core.pools.window import AccountLease
@@ -40,6 +40,12 @@ from xget_pipelines.core.secrets import SecretBox
 # round_robin: the next account id after the last one leased for the operation (a fixed cycle);
 # health: the lowest share of failed requests for the operation first, then lru.
 STRATEGIES = ("lru", "round_robin", "health")
+# How often a pool gives every account a row for an operation it leases (and always when it finds no
+# candidate): accounts added by another process are seen within this, or at once when none is free.
+SEED_EVERY_S = 2.0
+# An account's ``last_used`` (shown by the API) is rewritten at most this often: a release per request
+# would otherwise rewrite the account's whole row every time.
+LAST_USED_PRECISION = timedelta(seconds=60)
 
 
 def _now() -> float:
@@ -64,6 +70,12 @@ class AccountPool:
         self.engine = engine
         self.lease_ttl_s = lease_ttl_s
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._seeded: dict[str, float] = {}  # operation -> when this pool last gave every account its row
+        self._cookie_cache: dict[str | None, dict] = {}
+        self._built: dict = {}  # statements built once: the lease's (by whether they pick a username), release's
+        # PostgreSQL: a lease and a release are one statement each, committed on its own (no BEGIN/COMMIT
+        # or ping round trips); SQLite serialises them in BEGIN IMMEDIATE transactions.
+        self._fast = None if is_sqlite(engine) else autocommit_engine(engine)
 
     # -- accounts -------------------------------------------------------------------------------------
 
@@ -124,20 +136,19 @@ class AccountPool:
 
     # -- leasing -----------------------------------------------------------------------------------
 
-    def _seed_operation(self, conn, operation: str) -> None:
-        """Give every account a state row for this operation (rows are what leases lock).
+    def _seeding(self, operation: str) -> Insert:
+        """The statement that gives every account a state row for this operation (rows are what leases lock).
 
-        Runs on every lease, so accounts added by another process since are seen at once.
+        Run every SEED_EVERY_S per pool and whenever a lease finds no candidate, so an account added by
+        another process is seen within seconds, and at once when it is the only one free.
         """
         ao = AccountOperation
         missing = select(Account.id, literal(operation), literal(0)).where(
             ~select(ao.id).where(ao.account_id == Account.id, ao.operation == operation).exists()
         )
         insert = sqlite_insert if is_sqlite(self.engine) else pg_insert
-        conn.execute(
-            insert(ao).from_select(["account_id", "operation", "requests"], missing)
-            .on_conflict_do_nothing(index_elements=["account_id", "operation"])
-        )
+        return (insert(ao).from_select(["account_id", "operation", "requests"], missing)
+                .on_conflict_do_nothing(index_elements=["account_id", "operation"]))
 
     def _available(self, now: float):
         ao = AccountOperation
@@ -163,82 +174,173 @@ class AccountPool:
         """Lease the next account (by the pool's strategy) whose window for ``operation`` is open, or None.
 
         The account comes with its proxy (``binding.py``); an account that cannot be bound right now
-        rests, with the reason, and the next candidate is tried.
+        rests, with the reason, and the next candidate is tried. On PostgreSQL taking the candidate is one
+        statement (``_take``): the common lease costs one round trip; a rebind takes a transaction more.
         """
-        now = _now()
         ao = AccountOperation
-        with self.engine.begin() as conn:
-            self._seed_operation(conn, operation)
-            stmt = (
-                select(ao.id, ao.account_id, ao.window_limit, ao.remaining, ao.reset_at, ao.window_s,
-                       ao.window_started_at, ao.soft_bans,
-                       Account.username, Account.cookies_enc, Account.user_agent, Account.proxy_url,
-                       Account.proxy_id)
-                .join(Account, Account.id == ao.account_id)
-                .where(ao.operation == operation, self._available(now),
-                       *([Account.username == username] if username else []))
-                .order_by(*self._order(operation))
-                .limit(1)
-            )
-            if not is_sqlite(self.engine):
-                stmt = stmt.with_for_update(of=ao, skip_locked=True)
-            for _ in range(8):  # candidates that must rest for their proxy are skipped
-                state = conn.execute(stmt).first()
-                if state is None:
-                    return None
-                bound = binding.resolve(conn, self.secrets, state.account_id, state.proxy_id, now)
-                if bound.rest_until is None:
-                    break
-                conn.execute(update(Account).where(Account.id == state.account_id).values(
-                    quarantined_until=bound.rest_until, error_msg=bound.reason,
-                    updated_at=datetime.now(timezone.utc)))
-            else:
+        for _ in range(8):  # candidates that must rest for their proxy are skipped
+            now = _now()
+            state = self._take(operation, username, now)
+            if state is None:
                 return None
-            window_open = state.reset_at is None or state.reset_at <= now
-            conn.execute(
-                update(ao)
-                .where(ao.id == state.id)
-                .values(
-                    leased_until=now + self.lease_ttl_s,
-                    lease_owner=self.owner,
-                    last_used=now,
-                    **({"remaining": None, "reset_at": None} if window_open else {}),
-                )
+            bound = binding.settled(self.secrets, state)
+            if bound is None:
+                with self.engine.begin() as conn:
+                    bound = binding.resolve(conn, self.secrets, state.account_id, state.proxy_id, now)
+                    if bound.rest_until is not None:
+                        conn.execute(update(Account).where(Account.id == state.account_id).values(
+                            quarantined_until=bound.rest_until, error_msg=bound.reason,
+                            updated_at=datetime.now(timezone.utc)))
+                        conn.execute(update(ao).where(ao.id == state.id, ao.lease_owner == self.owner)
+                                     .values(leased_until=None, lease_owner=None))
+                if bound.rest_until is not None:
+                    continue
+            window_open = state.reset_at is None  # ``_take`` cleared an ended window's figures
+            return AccountLease(
+                account_id=state.account_id, username=state.username,
+                cookies=self._cookies(state.cookies_enc),
+                user_agent=state.user_agent, proxy_url=bound.proxy_url or state.proxy_url,
+                proxy_id=bound.proxy_id, operation=operation, row_id=state.id,
+                limit=state.window_limit, remaining=state.remaining, reset_at=state.reset_at,
+                window_s=state.window_s,
+                window_started_at=None if window_open else state.window_started_at,
+                soft_bans=state.soft_bans or 0,
             )
-        return AccountLease(
-            account_id=state.account_id, username=state.username,
-            cookies=json.loads(self.secrets.decrypt(state.cookies_enc) or "{}"),
-            user_agent=state.user_agent, proxy_url=bound.proxy_url or state.proxy_url,
-            proxy_id=bound.proxy_id, operation=operation, row_id=state.id,
-            limit=state.window_limit,
-            remaining=None if window_open else state.remaining,
-            reset_at=None if window_open else state.reset_at,
-            window_s=state.window_s,
-            window_started_at=None if window_open else state.window_started_at,
-            soft_bans=state.soft_bans or 0,
+        return None
+
+    def _take(self, operation: str, username: str | None, now: float):
+        """Mark the best available row leased by this pool and return it with its account and proxy
+        columns (``binding.bound_columns``), or None. An ended window's figures are cleared as it is taken.
+
+        PostgreSQL: one statement, in autocommit -- the update picks its row with ``FOR UPDATE SKIP LOCKED``
+        and a data-modifying CTE returns it joined to its account. SQLite: the same update and a select in
+        one ``BEGIN IMMEDIATE`` transaction. The statements are built once per pool (SQLAlchemy then finds
+        their compiled form by a memoised cache key instead of walking them on every lease).
+        """
+        params = {"p_operation": operation, "p_now": now, "p_until": now + self.lease_ttl_s, "p_owner": self.owner,
+                  "p_username": username}
+        take, details = self._statements(username is not None)
+        if self._fast is not None:
+            return self._seeded_take(lambda stmt, p: run_once(self._fast, stmt, p), take, params, operation, now)
+        with self.engine.begin() as conn:
+            def run(stmt, p):
+                result = conn.execute(stmt, p)
+                return result.first() if result.returns_rows else None
+
+            row = self._seeded_take(run, take, params, operation, now)
+            return None if row is None else conn.execute(details, {"p_row_id": row.id}).first()
+
+    def _seeded_take(self, run: Callable, take, params: dict, operation: str, now: float):
+        """``take`` run by ``run``, seeding the operation's rows first when due and again on a miss (an
+        account added since the last seeding has no row for the operation yet)."""
+        if now - self._seeded.get(operation, 0.0) > SEED_EVERY_S:
+            run(self._seeding(operation), {})
+            self._seeded[operation] = now
+        row = run(take, params)
+        if row is None and self._seeded[operation] != now:
+            run(self._seeding(operation), {})
+            self._seeded[operation] = now
+            row = run(take, params)
+        return row
+
+    def _statements(self, by_username: bool) -> tuple:
+        built = self._built.get(by_username)
+        if built is not None:
+            return built
+        ao = AccountOperation
+        now = bindparam("p_now", type_=Float)
+        candidate = (
+            select(ao.id).join(Account, Account.id == ao.account_id)
+            .where(ao.operation == bindparam("p_operation"), self._available(now),
+                   *([Account.username == bindparam("p_username")] if by_username else []))
+            .order_by(*self._order(bindparam("p_operation")))
+            .limit(1)
         )
+        if not is_sqlite(self.engine):
+            candidate = candidate.with_for_update(of=ao, skip_locked=True)
+        window_open = or_(ao.reset_at.is_(None), ao.reset_at <= now)
+        take = (
+            update(ao).where(ao.id == candidate.scalar_subquery())
+            .values(leased_until=bindparam("p_until"), lease_owner=bindparam("p_owner"), last_used=now,
+                    remaining=case((window_open, null()), else_=ao.remaining),
+                    reset_at=case((window_open, null()), else_=ao.reset_at))
+            .returning(ao.id)
+        )
+        columns = (ao.id, ao.account_id, ao.window_limit, ao.remaining, ao.reset_at, ao.window_s,
+                   ao.window_started_at, ao.soft_bans)
+        account = (Account.username, Account.cookies_enc, Account.user_agent, Account.proxy_url,
+                   Account.proxy_id, *binding.bound_columns())
+        details = (select(*columns, *account).join(Account, Account.id == ao.account_id)
+                   .outerjoin(Proxy, Proxy.id == Account.proxy_id).where(ao.id == bindparam("p_row_id")))
+        if not is_sqlite(self.engine):
+            taken = take.returning(*columns[1:]).cte("taken")
+            take = (select(*(taken.c[c.key] for c in columns), *account)
+                    .select_from(taken.join(Account, Account.id == taken.c.account_id)
+                                 .outerjoin(Proxy, Proxy.id == Account.proxy_id)))
+        self._built[by_username] = (take, details)
+        return take, details
+
+    def _cookies(self, cookies_enc: str | None) -> dict:
+        """An account's cookies, decrypted once per stored value (a lease per request would otherwise pay
+        the decryption every time); a copy, so a caller that changes it changes nothing here."""
+        cached = self._cookie_cache.get(cookies_enc)
+        if cached is None:
+            cached = json.loads(self.secrets.decrypt(cookies_enc) or "{}")
+            if len(self._cookie_cache) > 10_000:
+                self._cookie_cache.clear()
+            self._cookie_cache[cookies_enc] = cached
+        return dict(cached)
 
     def release(self, lease: AccountLease) -> None:
-        """Return the account, storing what the last response said about its window."""
-        ao = AccountOperation
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(ao)
-                .where(ao.id == lease.row_id, ao.lease_owner == self.owner)
-                .values(
-                    leased_until=None, lease_owner=None, window_limit=lease.limit,
-                    remaining=lease.remaining, reset_at=lease.reopens_at, window_s=lease.window_s,
-                    window_started_at=lease.window_started_at,
-                    requests=ao.requests + lease.requests, errors=ao.errors + lease.errors,
-                    soft_bans=lease.soft_bans, last_used=_now(),
-                )
-            )
-            served = {"quarantines": 0} if lease.successes else {}  # the recheck after a quarantine passed
-            conn.execute(
-                update(Account).where(Account.id == lease.account_id)
-                .values(last_used=datetime.now(timezone.utc), **served)
-            )
+        """Return the account, storing what the last response said about its window (one statement on
+        PostgreSQL: the account's row is updated in a CTE of the operation row's update)."""
+        used_at = datetime.now(timezone.utc)
+        params = {"p_row_id": lease.row_id, "p_owner": self.owner, "p_limit": lease.limit,
+                  "p_remaining": lease.remaining, "p_reset_at": lease.reopens_at, "p_window_s": lease.window_s,
+                  "p_window_started_at": lease.window_started_at, "p_requests": lease.requests,
+                  "p_errors": lease.errors, "p_soft_bans": lease.soft_bans, "p_now": _now(),
+                  "p_used_at": used_at, "p_stale_before": used_at - LAST_USED_PRECISION,
+                  "p_served": bool(lease.successes),  # the recheck after a quarantine passed
+                  "p_account_id": lease.account_id}
+        released, account = self._release_statements()
+        if self._fast is not None:
+            run_once(self._fast, account, params)
+        else:
+            with self.engine.begin() as conn:
+                conn.execute(released, params)
+                conn.execute(account, params)
         lease.requests = lease.successes = lease.errors = 0
+
+    def _release_statements(self) -> tuple:
+        built = self._built.get("release")
+        if built is not None:
+            return built
+        ao = AccountOperation
+        released = (
+            update(ao)
+            .where(ao.id == bindparam("p_row_id"), ao.lease_owner == bindparam("p_owner"))
+            .values(
+                leased_until=None, lease_owner=None, window_limit=bindparam("p_limit"),
+                remaining=bindparam("p_remaining"), reset_at=bindparam("p_reset_at"),
+                window_s=bindparam("p_window_s"), window_started_at=bindparam("p_window_started_at"),
+                requests=ao.requests + bindparam("p_requests", type_=Integer),
+                errors=ao.errors + bindparam("p_errors", type_=Integer),
+                soft_bans=bindparam("p_soft_bans"), last_used=bindparam("p_now"),
+            )
+        )
+        # The account's own row (wide: its encrypted cookies) is written only when there is news: its
+        # ``last_used`` is kept to the minute (as an API key's), and a served recheck ends a quarantine series.
+        served = bindparam("p_served", type_=Boolean)
+        account = update(Account).where(
+            Account.id == bindparam("p_account_id"),
+            or_(Account.last_used.is_(None), Account.last_used < bindparam("p_stale_before", type_=Account.last_used.type),
+                and_(served, Account.quarantines > 0)),
+        ).values(last_used=bindparam("p_used_at"), quarantines=case((served, 0), else_=Account.quarantines))
+        if self._fast is not None:  # one statement: the account is updated only if its row was ours to release
+            mine = released.returning(ao.account_id).cte("released")
+            account = account.where(Account.id.in_(select(mine.c.account_id)))
+        self._built["release"] = (released, account)
+        return released, account
 
     def quarantine(self, lease: AccountLease, reason: str, base_s: float = 3600.0, max_s: float = 86400.0) -> float:
         """Rest a soft-banned account for every operation; the rest doubles with each quarantine in a
