@@ -33,3 +33,28 @@ def test_pages_are_the_same_from_memory_and_from_files(tmp_path):
     recent = TweetFilter(since=since, term="python")
     assert _walk(warm, recent, 1) == _walk(cold, recent, 1) != []
     assert warm.trends(since=since) == cold.trends(since=since) != []
+
+
+def test_new_days_reach_the_pages_and_old_in_memory_copies_are_dropped(tmp_path):
+    """Each version of the tweets table gets its own in-memory copy of the newest days, swapped whole (a page
+    being read keeps a consistent snapshot); after the next swap the copy before is dropped, not kept."""
+    from tests.serving.lake_fixture import rows_for, snowflake
+    from xget_pipelines.core.entities import TWEETS_SCHEMA
+
+    written = build_small_lake(tmp_path / "lake")
+    lake = Lake(str(tmp_path / "lake"))
+    reader = LakeReader(lake, refresh_s=0)
+    before = _walk(reader, TweetFilter(), 50)
+    first = reader.tweets(TweetFilter(), 50).rows[0]
+    added = []
+    for n in range(1, 4):  # three more versions, each a tweet a minute newer than the one before
+        created = written["base"] + dt.timedelta(minutes=n)
+        row = dict(first, tweet_id=snowflake(created, 100 + n), conversation_id=snowflake(created, 100 + n),
+                   created_at=created, created_date=created.date(), text=f"newer {n}", visibility="visible",
+                   via="timeline", first_seen=created, last_seen=created, tombstone=None)
+        lake.append("entities/tweets", rows_for(TWEETS_SCHEMA, [row]), partition_by=["created_date"])
+        added.insert(0, row["tweet_id"])
+        assert _walk(reader, TweetFilter(), 2) == added + before
+    hot = [r[0] for r in reader.cursor().execute(
+        "select table_name from duckdb_tables() where table_name like 'hot_tweets_%'").fetchall()]
+    assert len(hot) == 2  # the current copy and the one before it, for a page still reading it

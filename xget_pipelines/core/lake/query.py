@@ -146,8 +146,10 @@ class LakeReader:
         self._lock = threading.Lock()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._versions: dict[str, int] = {}
-        self._tweet_days: list[dt.date] = []  # created_date partitions of entities/tweets, newest first
-        self._hot_days: set[dt.date] = set()  # the newest of them, held in memory (hot_tweets)
+        # (in-memory table, created_date partitions of entities/tweets newest first, the newest of them held
+        # in that table): swapped whole, so a request that took it reads one consistent snapshot.
+        self._hot: tuple[str | None, list[dt.date], set[dt.date]] = (None, [], set())
+        self._retired: str | None = None  # the hot table before the current one, dropped at the next swap
         self.hot_rows = hot_rows  # 0: nothing held in memory (one-off readers: sensors, the CLI)
         self._kind = "table" if hot_rows > 0 else "view"
         self._checked = 0.0
@@ -155,10 +157,15 @@ class LakeReader:
     # -- the connection ----------------------------------------------------------------------------------
 
     def _refresh(self) -> None:
+        """Open the connection, or look for new table versions every ``refresh_s``. Once a connection is
+        open, one thread refreshes and the others go on with the snapshot they have (DuckDB swaps a view
+        between their queries), rather than queue behind it: a refresh must not become every request's p99."""
         now = time.monotonic()
         if self._con is not None and now - self._checked < self.refresh_s:
             return
-        with self._lock:
+        if not self._lock.acquire(blocking=self._con is None):
+            return
+        try:
             if self._con is not None and time.monotonic() - self._checked < self.refresh_s:
                 return
             try:
@@ -183,6 +190,8 @@ class LakeReader:
                     raise LakeUnavailable(f"cannot read the lake at {self.lake.uri}: {exc}") from exc
                 # keep serving the last snapshot; try again next time
             self._checked = time.monotonic()
+        finally:
+            self._lock.release()
 
     def _warm(self, con: duckdb.DuckDBPyConnection, table: str, version: int | None) -> None:
         """Keep what every request needs of a table ready, once per table version (see HOT_TABLES)."""
@@ -203,11 +212,16 @@ class LakeReader:
                     if total > self.hot_rows:
                         break
                     hot.append(day)
-            if hot:
+            name = None
+            if hot:  # a table per version: requests still reading the previous one are not cut short
+                name = f"hot_tweets_{version}"
                 literals = ", ".join(f"DATE '{d.isoformat()}'" for d in hot)
-                con.execute("create or replace table hot_tweets as select * from entities_tweets "
+                con.execute(f"create or replace table {name} as select * from entities_tweets "
                             f"where created_date in ({literals}) order by created_at desc, tweet_id desc")
-            self._tweet_days, self._hot_days = days, set(hot)
+            if self._retired and self._retired != name:
+                con.execute(f"drop table if exists {self._retired}")
+            self._retired = self._hot[0] if self._hot[0] != name else None
+            self._hot = (name, days, set(hot))
         elif table == "entities/users":
             source = "select user_id, username from entities_users" if version is not None else \
                 "select null::bigint as user_id, null::varchar as username where false"
@@ -326,6 +340,7 @@ class LakeReader:
         columns = list(TWEET_COLUMNS) + ["username"]
         if not self.has("entities/tweets"):
             return Page([], None, columns)
+        hot_table, tweet_days, hot_days = self._hot
         params: list = []
         where = self._tweet_where(f, params)
         newest = f.until.date() if f.until else None
@@ -336,14 +351,14 @@ class LakeReader:
             where.append("(t.created_at < ? or (t.created_at = ? and t.tweet_id < ?))")
             params += [at, at, tweet_id]
             newest = min(newest, at.date()) if newest else at.date()
-        days = [d for d in self._tweet_days if (oldest is None or d >= oldest) and (newest is None or d <= newest)]
+        days = [d for d in tweet_days if (oldest is None or d >= oldest) and (newest is None or d <= newest)]
         select = ", ".join("t." + c for c in TWEET_COLUMNS)
         rows: list[dict] = []
         start, span = 0, 1
         while start < len(days) and len(rows) <= limit:
             window = days[start:start + span]
             in_window = "t.created_date in (" + ", ".join("?::date" for _ in window) + ")"
-            source = "hot_tweets" if self._hot_days.issuperset(window) else "entities_tweets"
+            source = hot_table if hot_table and hot_days.issuperset(window) else "entities_tweets"
             rows += self._query(f"""
                 with p as (
                     select {select} from {source} t where {' and '.join(where + [in_window])}
