@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from xget_pipelines.core.corrections import CORRECTABLE, CORRECTIONS, USER_DELETED, fold, supplied_observations
 from xget_pipelines.core.lake.delta import Lake, sql_literal
@@ -155,8 +156,7 @@ def _merge(lake: Lake, table: str, schema: pa.Schema, source: pa.Table, on: list
         return {}
     # delta-rs prunes target files by literal predicates only (a join condition alone scans every file):
     # name the partition values the source holds, so the merge reads those partitions and no others.
-    prune = [f"t.{c} IN ({', '.join(sql_literal(v) for v in sorted(set(source[c].to_pylist())))})"
-             for c in partition_by]
+    prune = [f"t.{c} IN ({', '.join(sql_literal(v) for v in _values(source, c))})" for c in partition_by]
     predicate = " AND ".join(prune + [f"t.{c} = s.{c}" for c in on])
 
     def clauses(merger):
@@ -167,6 +167,11 @@ def _merge(lake: Lake, table: str, schema: pa.Schema, source: pa.Table, on: list
         return merger.when_not_matched_insert_all()
 
     return lake.merge(table, source, predicate, clauses, schema=schema, partition_by=partition_by, merge_schema=True)
+
+
+def _values(source: pa.Table, column: str) -> list:
+    """The distinct values of a (partition) column, sorted."""
+    return sorted(pc.unique(source[column]).to_pylist(), key=lambda v: (v is None, v))
 
 
 def _entity_updates(target: pa.Schema, skip: tuple[str, ...]) -> dict[str, str]:
@@ -222,7 +227,7 @@ def merge_day(lake: Lake, day: dt.date) -> MergeResult:
     for table, table_schema, source, on, partition_by, updates, keep_older in plans:
         metrics = _merge(lake, table, table_schema, source, on, partition_by, updates, keep_older)
         result.source_rows[table] = source.num_rows
-        result.partitions[table] = sorted(set(source[partition_by[0]].to_pylist()))
+        result.partitions[table] = _values(source, partition_by[0])
         result.inserted[table] = int(metrics.get("num_target_rows_inserted", 0))
         result.updated[table] = int(metrics.get("num_target_rows_updated", 0))
         result.files_scanned[table] = int(metrics.get("num_target_files_scanned", 0))

@@ -208,11 +208,13 @@ class Lake:
         when-matched / when-not-matched clauses to a ``TableMerger``. With ``schema`` the table is created
         first if it is missing (a merge never appends blindly into a table it did not read). Retried on a
         commit conflict, each time on a fresh snapshot; returns delta-rs's metrics."""
-        if schema is not None:
+        loaded = self.table(table)  # the first attempt merges into this snapshot; a retry loads afresh
+        if loaded is None and schema is not None:
             self.ensure(table, schema, partition_by)
+        snapshots = [loaded] if loaded is not None else []
 
         def write() -> dict:
-            dtable = self.table(table)
+            dtable = snapshots.pop() if snapshots else self.table(table)
             if dtable is None:
                 raise TableNotFoundError(f"no table {table} to merge into")
             merger = dtable.merge(source=source, predicate=predicate, source_alias="s", target_alias="t", **options)
