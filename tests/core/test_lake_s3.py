@@ -109,8 +109,8 @@ def test_concurrent_writers_on_s3_lose_and_double_nothing(s3, tmp_path):
     start = (str(tmp_path / "appends"), 8)  # a barrier: every writer goes once all are loaded
     _run(_append, [(root, list(range(w * 100, w * 100 + 20)), start) for w in range(8)])
     start = (str(tmp_path / "merges"), 4)
-    _run(_merge, [(root, list(range(0, 300)), 1, start), (root, list(range(150, 450)), 2, start),
-                  (root, list(range(250, 600)), 3, start), (root, list(range(0, 600)), 4, start)])
+    _run(_merge, [(root, list(range(0, 300)), 1, start, False), (root, list(range(150, 450)), 2, start, False),
+                  (root, list(range(250, 600)), 3, start, False), (root, list(range(0, 600)), 4, start, False)])
     lake = Lake(*root)
     appended = lake.read("raw/t")
     assert appended.num_rows == 160 and len(set(appended["id"].to_pylist())) == 160
