@@ -3,7 +3,9 @@
 Run: ``.venv/bin/python bench/api.py`` (1M tweets, 50k users, 30 days; the lake is built once and cached
 under ``--root``, default ``.xget/bench-api``: ~6 s to build, 127 MB, ~0.8 GB peak; then the load: ~20
 minutes on 2 idle cores, most of it the search sets, which scan every day of the table at ~4 requests/s).
-``--side duckdb`` runs the peer alone (no server); ``--endpoints`` and ``--clients`` narrow the run. Prints
+``--side duckdb`` runs the peer alone (no server); ``--endpoints`` and ``--clients`` narrow the run;
+``--profile`` runs each API set once more under py-spy (not installed by ``make install``: ``pip install
+py-spy``) and prints where the server's busy samples went (lake query, HTTP, routing, auth, gzip, JSON). Prints
 the lake's build figures, one JSON line per (endpoint, clients, side), one per (endpoint, clients) with the
 overhead ratios, then a headline JSON line (the last line).
 
@@ -594,6 +596,49 @@ def api_worker(base_url: str, key: str, variants):
     return make
 
 
+# Where a sample of the server is, by the deepest frame that names a part (the leaf first): what it computes.
+PROFILE_PARTS = (
+    ("lake query (DuckDB, Arrow)", ("duckdb/", "core/lake/query.py", "pyarrow/", "deltalake/")),
+    ("gzip", ("gzip.py", "zlib")),
+    ("JSON encoding", ("orjson", "serving/export.py")),
+    ("auth and rate limit", ("core/auth/", "serving/deps.py", "serving/ratelimit.py")),
+    ("gateway and idempotency middleware", ("serving/gateway.py", "serving/idempotency.py")),
+    ("FastAPI routing, dependencies, validation", ("fastapi/", "pydantic")),
+    ("HTTP and ASGI (uvicorn, Starlette, asyncio)", ("uvicorn/", "starlette/", "asyncio/", "anyio/")),
+)
+IDLE_LEAVES = ("wait (threading", "select (selectors", "get (queue", "_worker (concurrent", "acquire", "Runner.run",
+               "run_forever", "_run_once", "poll")
+
+
+def profile(pid: int, load) -> dict:
+    """Run ``load()`` with py-spy sampling the server; the share of its busy samples in each PROFILE_PARTS."""
+    import collections
+    import signal
+
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
+    out = Path(tempfile.mktemp(prefix="xget-bench-api-", suffix=".txt"))
+    rec = subprocess.Popen([spy, "record", "-p", str(pid), "-f", "raw", "-o", str(out), "-r", "200", "--threads",
+                            "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # attached
+    load()
+    rec.send_signal(signal.SIGINT)
+    rec.wait(60)
+    parts: collections.Counter = collections.Counter()
+    for line in out.read_text().splitlines() if out.exists() else []:
+        stack, _, n = line.rpartition(" ")
+        frames = stack.split(";")
+        if not n.isdigit() or any(frames[-1].startswith(i) or i in frames[-1] for i in IDLE_LEAVES):
+            continue
+        part = next((name for frame in reversed(frames) for name, marks in PROFILE_PARTS
+                     if any(m in frame for m in marks)), "other")
+        parts[part] += int(n)
+    out.unlink(missing_ok=True)
+    busy = sum(parts.values())
+    return {"busy_samples": busy, **{k: round(v / busy, 3) for k, v in parts.most_common()}} if busy else {}
+
+
 # -- the server ----------------------------------------------------------------------------------------------
 
 
@@ -669,6 +714,9 @@ def main() -> None:
     ap.add_argument("--root", default=str(REPO / ".xget" / "bench-api"),
                     help="the lake (cached between runs)")
     ap.add_argument("--side", choices=("both", "duckdb", "api"), default="both")
+    ap.add_argument("--profile", action="store_true",
+                    help="after each measured API set, run it again under py-spy (pip install py-spy) and print "
+                         "where the server's samples went")
     ap.add_argument("--keep", action="store_true",
                     help="leave the server running (and its folder) at the end")
     args = ap.parse_args()
@@ -722,6 +770,9 @@ def main() -> None:
                     results[(name, c, side)] = res
                     emit({"bench": "api", "endpoint": name, "path": label, "side": side, "clients": c, **res,
                           "example": variants[0][0] + "?" + urlencode(variants[0][1])})
+                    if side == "api" and args.profile:
+                        emit({"bench": "api", "endpoint": name, "clients": c, "profile": profile(
+                            proc.pid, lambda: run_load(make, len(variants), args.requests, c, cpu))})
                 if len(makers) == 2:
                     d, a = results[(name, c, "duckdb")], results[(name, c, "api")]
                     emit({"bench": "api", "endpoint": name, "clients": c,
