@@ -152,6 +152,11 @@ def _restore_matches_the_backup(xget, env, tmp_path, manifest) -> None:
 AUTOMATED = ("tweet_sentiment", "analytics_graph_metrics", "analytics_user_profiles", "analytics_cotag_network")
 
 
+SERVE_S = float(os.environ.get("XGET_TEST_SERVE_S", "180"))
+
+
+# The pipeline again (about 7 minutes here), then serving: the suite's 600 s would cut a longer serve short.
+@pytest.mark.timeout(int(1500 + SERVE_S))
 def test_the_demo_served_again_on_its_folder_has_no_failed_run(first_demo):
     """`make demo` a second time on the same folder, serving: the pipeline again, then the Dagster webserver
     and daemon (sensors, schedules, automation), the API and a task created over it, for
@@ -161,7 +166,7 @@ def test_the_demo_served_again_on_its_folder_has_no_failed_run(first_demo):
     import dagster as dg
 
     assert first_demo.result.returncode == 0, "the first demo failed: see the test before this one"
-    serve_s = float(os.environ.get("XGET_TEST_SERVE_S", "180"))
+    serve_s = SERVE_S
     env = {**first_demo.env, "XGET_EMULATOR_PORT": str(free_port()), "XGET_DAGSTER_PORT": str(free_port()),
            "XGET_API_PORT": str(free_port())}
     log = first_demo.tmp_path / "served.log"
