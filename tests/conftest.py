@@ -40,6 +40,28 @@ def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'xget.db'}"
 
 
+@pytest.fixture(scope="module")
+def s3_server():
+    """A real S3 server (moto's, conditional puts included) for the module: ``(url, boto3 client, deltalake
+    storage options)``; tests create their own buckets."""
+    import logging
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    client = boto3.client("s3", endpoint_url=url, aws_access_key_id="xget", aws_secret_access_key="xget-secret",
+                          region_name="us-east-1")
+    options = {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "xget", "AWS_SECRET_ACCESS_KEY": "xget-secret",
+               "AWS_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true"}
+    yield url, client, options
+    server.stop()
+
+
 @pytest.fixture
 def postgres_databases():
     """Make fresh databases on the real PostgreSQL server (``make()`` -> URL), all dropped afterwards.

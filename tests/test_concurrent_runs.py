@@ -57,22 +57,10 @@ def _log_versions(lake: Lake, table: str) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def moto_s3():
-    import logging
-
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    boto3.client("s3", endpoint_url=url, aws_access_key_id="xget", aws_secret_access_key="xget-secret",
-                 region_name="us-east-1").create_bucket(Bucket="xget-stress")
-    yield {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "xget", "AWS_SECRET_ACCESS_KEY": "xget-secret",
-           "AWS_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true"}
-    server.stop()
+def moto_s3(s3_server):
+    _, client, options = s3_server
+    client.create_bucket(Bucket="xget-stress")
+    return options
 
 
 def _keys(world) -> list[str]:

@@ -5,9 +5,7 @@ change feed follows it, and a backup of it restores to another prefix identical.
 
 import datetime as dt
 import json
-import logging
 
-import boto3
 import dagster as dg
 import pytest
 
@@ -24,21 +22,10 @@ DAY = (dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)).isoformat
 
 
 @pytest.fixture(scope="module")
-def s3():
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    client = boto3.client("s3", endpoint_url=url, aws_access_key_id="xget", aws_secret_access_key="xget-secret",
-                          region_name="us-east-1")
+def s3(s3_server):
+    _, client, options = s3_server
     client.create_bucket(Bucket="xget-lake")
-    options = {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "xget", "AWS_SECRET_ACCESS_KEY": "xget-secret",
-               "AWS_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true"}
-    yield client, options
-    server.stop()
+    return client, options
 
 
 def test_the_pipeline_on_s3_by_settings_alone(s3, emulator_factory, sqlite_url, small_world, monkeypatch, tmp_path):
