@@ -93,19 +93,27 @@ GEN_VERSION = 1  # bump when the generator changes, so cached lakes are rebuilt
 ROW_GROUP = 65_536
 N_TAGS = 200
 USER_BUCKETS = 16
-KEYWORDS = {"python": 0.005, "dagster": 0.01, "election": 0.02, "climate": 0.03, "football": 0.04,
-            "coffee": 0.05}
+KEYWORDS = {
+    "python": 0.005,
+    "dagster": 0.01,
+    "election": 0.02,
+    "climate": 0.03,
+    "football": 0.04,
+    "coffee": 0.05,
+}
 LANGS = ["en", "es", "ja", "pt", "fr", "de", "ar", "hi", "tr", "und"]
 LANG_P = [0.70, 0.08, 0.06, 0.05, 0.03, 0.03, 0.02, 0.01, 0.01, 0.01]
 SOURCES = ["Twitter for iPhone", "Twitter for Android", "Twitter Web App", "TweetDeck Web App", "Buffer"]
 SOURCE_P = [0.40, 0.35, 0.20, 0.03, 0.02]
-COMMON = ("the be to of and a in that have it for not on with he as you do at this but his by from they we "
-          "say her she or an will my one all would there their what so up out if about who get which go me "
-          "when make can like time no just him know take people into year your good some could them see "
-          "other than then now look only come its over think also back after use two how our work first well "
-          "way even new want because any these give day most us today really great love big small news world "
-          "game city team week night "
-          "morning thanks happy best free data open live video photo music food").split()
+COMMON = (
+    "the be to of and a in that have it for not on with he as you do at this but his by from they we "
+    "say her she or an will my one all would there their what so up out if about who get which go me "
+    "when make can like time no just him know take people into year your good some could them see "
+    "other than then now look only come its over think also back after use two how our work first well "
+    "way even new want because any these give day most us today really great love big small news world "
+    "game city team week night "
+    "morning thanks happy best free data open live video photo music food"
+).split()
 TARGETS = {"p99_ms": 100, "overhead_ratio": 1.5}
 
 
@@ -118,8 +126,36 @@ def emit(doc: dict) -> None:
 
 def _pseudo_words(rng: np.random.Generator, n: int) -> list[str]:
     """Pronounceable made-up words that contain none of the search words."""
-    onsets = ["b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z",
-              "br", "cr", "dr", "gr", "pl", "st", "tr", "sh", "ch", "th"]
+    onsets = [
+        "b",
+        "c",
+        "d",
+        "f",
+        "g",
+        "h",
+        "j",
+        "k",
+        "l",
+        "m",
+        "n",
+        "p",
+        "r",
+        "s",
+        "t",
+        "v",
+        "w",
+        "z",
+        "br",
+        "cr",
+        "dr",
+        "gr",
+        "pl",
+        "st",
+        "tr",
+        "sh",
+        "ch",
+        "th",
+    ]
     vowels = ["a", "e", "i", "o", "u", "ai", "ea", "ou"]
     codas = ["", "n", "r", "s", "t", "l", "m", "nd", "st", "ck"]
     seen: set[str] = set(COMMON)
@@ -177,15 +213,19 @@ def _users(n: int, seed: int) -> tuple[pa.Table, np.ndarray, np.ndarray]:
     ts = pa.timestamp("us", tz="UTC")
     seen_ms = END_MS - rng.integers(1, 3 * DAY_MS, n)
     has_desc = rng.random(n) < 0.7
-    desc = pc.if_else(pa.array(has_desc), pc.binary_join_element_wise(pa.array(["bio of"] * n), names, " "),
-                      pa.nulls(n, pa.string()))
+    desc = pc.if_else(
+        pa.array(has_desc),
+        pc.binary_join_element_wise(pa.array(["bio of"] * n), names, " "),
+        pa.nulls(n, pa.string()),
+    )
     cols = {
         "user_id": pa.array(ids, pa.int64()),
         "username": names,
         "display_name": pc.utf8_upper(names),
         "description": desc,
-        "location": pa.array(np.array(["", "Berlin", "New York", "Tokyo", "London", "Paris"])[
-            rng.integers(0, 6, n)]),
+        "location": pa.array(
+            np.array(["", "Berlin", "New York", "Tokyo", "London", "Paris"])[rng.integers(0, 6, n)]
+        ),
         "url": pa.nulls(n, pa.string()),
         "created_at": pa.array(created_ms * 1000, pa.int64()).cast(ts),
         "followers_count": pa.array(followers),
@@ -198,8 +238,9 @@ def _users(n: int, seed: int) -> tuple[pa.Table, np.ndarray, np.ndarray]:
         "verified_type": pa.nulls(n, pa.string()),
         "blue_verified": pa.array(rng.random(n) < 0.05),
         "protected": pa.array(np.zeros(n, bool)),
-        "profile_image_url": pc.binary_join_element_wise(pa.array(["https://pbs.twimg.com/p/"] * n),
-                                                          names, ""),
+        "profile_image_url": pc.binary_join_element_wise(
+            pa.array(["https://pbs.twimg.com/p/"] * n), names, ""
+        ),
         "profile_banner_url": pa.nulls(n, pa.string()),
         "first_seen": pa.array((seen_ms - 20 * DAY_MS) * 1000, pa.int64()).cast(ts),
         "last_seen": pa.array(seen_ms * 1000, pa.int64()).cast(ts),
@@ -210,9 +251,20 @@ def _users(n: int, seed: int) -> tuple[pa.Table, np.ndarray, np.ndarray]:
     return table, ids, popularity
 
 
-def _day_tweets(day_index: int, count: int, first_seq: int, seed: int, vocab: Vocab, user_ids: np.ndarray,
-                user_names: pa.Array, popularity: np.ndarray, bursts: list, days: int,
-                tag_counts: np.ndarray, kw_counts: np.ndarray) -> pa.Table:
+def _day_tweets(
+    day_index: int,
+    count: int,
+    first_seq: int,
+    seed: int,
+    vocab: Vocab,
+    user_ids: np.ndarray,
+    user_names: pa.Array,
+    popularity: np.ndarray,
+    bursts: list,
+    days: int,
+    tag_counts: np.ndarray,
+    kw_counts: np.ndarray,
+) -> pa.Table:
     """One day's tweets (rows in time order); adds the day's hourly hashtag and keyword counts."""
     from xget_pipelines.core import entities
 
@@ -254,21 +306,23 @@ def _day_tweets(day_index: int, count: int, first_seq: int, seed: int, vocab: Vo
         add = in_burst & (n_tags == 0)  # no hashtag: the last word becomes the tag
         tokens[offsets[1:][add] - 1] = vocab.tag_base + tag
         tag_counts_add = np.bincount(hours[add], minlength=24)
-        tag_counts[day_index * 24:(day_index + 1) * 24, tag] += tag_counts_add
+        tag_counts[day_index * 24 : (day_index + 1) * 24, tag] += tag_counts_add
     tokens = np.where(is_tag, vocab.tag_base + tag_ix, tokens)
-    for k, (word, rate) in enumerate(KEYWORDS.items()):
+    for k, rate in enumerate(KEYWORDS.values()):
         has = rng.random(n) < rate
         at = offsets[:-1][has] + rng.integers(0, n_words[has] - 1)  # never the last word (a burst tag)
         tokens[at] = vocab.kw_base + k
-        kw_counts[day_index * 24:(day_index + 1) * 24, k] += np.bincount(hours[has], minlength=24)
+        kw_counts[day_index * 24 : (day_index + 1) * 24, k] += np.bincount(hours[has], minlength=24)
     # hashtag counts per hour (distinct tweets per tag, like trends.series_counts)
     tag_rows = row[is_tag]
     pairs = np.unique(tag_rows * N_TAGS + tag_ix[is_tag])
-    tag_counts[day_index * 24:(day_index + 1) * 24] += np.bincount(
-        hours[pairs // N_TAGS] * N_TAGS + pairs % N_TAGS, minlength=24 * N_TAGS).reshape(24, N_TAGS)
+    tag_counts[day_index * 24 : (day_index + 1) * 24] += np.bincount(
+        hours[pairs // N_TAGS] * N_TAGS + pairs % N_TAGS, minlength=24 * N_TAGS
+    ).reshape(24, N_TAGS)
 
-    words = pa.ListArray.from_arrays(pa.array(offsets, pa.int32() if total < 2**31 else pa.int64()),
-                                     vocab.tokens.take(pa.array(tokens)))
+    words = pa.ListArray.from_arrays(
+        pa.array(offsets, pa.int32() if total < 2**31 else pa.int64()), vocab.tokens.take(pa.array(tokens))
+    )
     text = pc.binary_join(words, " ")
 
     kind = rng.random(n)
@@ -312,8 +366,9 @@ def _day_tweets(day_index: int, count: int, first_seq: int, seed: int, vocab: Vo
         "created_at": pa.array(ms * 1000, pa.int64()).cast(ts),
         "text": text,
         "lang": pa.array(lang),
-        "source_label": pa.array(np.array(SOURCES)[
-            np.searchsorted(np.cumsum(SOURCE_P), rng.random(n) * 0.999999)]),
+        "source_label": pa.array(
+            np.array(SOURCES)[np.searchsorted(np.cumsum(SOURCE_P), rng.random(n) * 0.999999)]
+        ),
         "reply_to_tweet_id": opt(is_reply, earlier_id),
         "reply_to_user_id": opt(is_reply, user_ids[authors[np.maximum(earlier, 0)]]),
         "quoted_tweet_id": opt(is_quote, earlier_id),
@@ -353,7 +408,7 @@ def _trend_rows(counts: np.ndarray, names: list[str], scope: list[str], kind: st
     med = np.empty((hours, k))
     std = np.empty((hours, k))
     for h in range(hours):  # hours x (k x b): small (720 x 200 x 24)
-        w = win[h][:, b - avail[h]:] if avail[h] else None
+        w = win[h][:, b - avail[h] :] if avail[h] else None
         if w is None:
             med[h], std[h] = 0.0, 0.0
             continue
@@ -372,18 +427,20 @@ def _trend_rows(counts: np.ndarray, names: list[str], scope: list[str], kind: st
     start_ms = END_MS - days * DAY_MS
     bucket_ms = start_ms + h_ix.astype(np.int64) * HOUR_MS
     ts = pa.timestamp("us", tz="UTC")
-    table = pa.table({
-        "scope": pa.array(np.array(scope)[s_ix]),
-        "kind": pa.array([kind] * len(h_ix), pa.string()),
-        "name": pa.array(np.array(names)[s_ix]),
-        "bucket_start": pa.array(bucket_ms * 1000, pa.int64()).cast(ts),
-        "count": pa.array(counts[h_ix, s_ix].astype(np.int64)),
-        "baseline_mean": pa.array(med[h_ix, s_ix]),
-        "baseline_std": pa.array(std[h_ix, s_ix]),
-        "z": pa.array(z[h_ix, s_ix]),
-        "burst": pa.array(burst[h_ix, s_ix]),
-        "day": pa.array((bucket_ms // DAY_MS).astype(np.int32), pa.int32()).cast(pa.date32()),
-    })
+    table = pa.table(
+        {
+            "scope": pa.array(np.array(scope)[s_ix]),
+            "kind": pa.array([kind] * len(h_ix), pa.string()),
+            "name": pa.array(np.array(names)[s_ix]),
+            "bucket_start": pa.array(bucket_ms * 1000, pa.int64()).cast(ts),
+            "count": pa.array(counts[h_ix, s_ix].astype(np.int64)),
+            "baseline_mean": pa.array(med[h_ix, s_ix]),
+            "baseline_std": pa.array(std[h_ix, s_ix]),
+            "z": pa.array(z[h_ix, s_ix]),
+            "burst": pa.array(burst[h_ix, s_ix]),
+            "day": pa.array((bucket_ms // DAY_MS).astype(np.int32), pa.int32()).cast(pa.date32()),
+        }
+    )
     return table.cast(TRENDS_SCHEMA)
 
 
@@ -391,8 +448,9 @@ def _du(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def build_lake(root: str | Path, tweets: int = 1_000_000, users: int = 50_000, days: int = 30,
-               seed: int = 1) -> dict:
+def build_lake(
+    root: str | Path, tweets: int = 1_000_000, users: int = 50_000, days: int = 30, seed: int = 1
+) -> dict:
     """Build (or reuse) the bench lake at ``root``; returns its parameters and build figures."""
     from deltalake import WriterProperties, write_deltalake
 
@@ -400,8 +458,15 @@ def build_lake(root: str | Path, tweets: int = 1_000_000, users: int = 50_000, d
     from xget_pipelines.core.trends import TRENDS_SCHEMA, TRENDS_TABLE
 
     root = Path(root).absolute()
-    params = {"tweets": tweets, "users": users, "days": days, "seed": seed, "end": END.isoformat(),
-              "row_group": ROW_GROUP, "version": GEN_VERSION}
+    params = {
+        "tweets": tweets,
+        "users": users,
+        "days": days,
+        "seed": seed,
+        "end": END.isoformat(),
+        "row_group": ROW_GROUP,
+        "version": GEN_VERSION,
+    }
     marker = root / ".complete"
     if marker.exists():
         try:
@@ -429,34 +494,65 @@ def build_lake(root: str | Path, tweets: int = 1_000_000, users: int = 50_000, d
 
     def batches():
         for d in range(days):
-            t = _day_tweets(d, int(per_day[d]), int(starts[d]), seed, vocab, user_ids, user_names, popularity,
-                            bursts, days, tag_counts, kw_counts)
+            t = _day_tweets(
+                d,
+                int(per_day[d]),
+                int(starts[d]),
+                seed,
+                vocab,
+                user_ids,
+                user_names,
+                popularity,
+                bursts,
+                days,
+                tag_counts,
+                kw_counts,
+            )
             yield from t.to_batches(max_chunksize=ROW_GROUP)
 
     t1 = time.perf_counter()
     reader = pa.RecordBatchReader.from_batches(entities.TWEETS_SCHEMA, batches())
-    write_deltalake(str(root / entities.TWEETS), reader, partition_by=["created_date"],
-                    writer_properties=WriterProperties(max_row_group_size=ROW_GROUP, compression="SNAPPY"))
+    write_deltalake(
+        str(root / entities.TWEETS),
+        reader,
+        partition_by=["created_date"],
+        writer_properties=WriterProperties(max_row_group_size=ROW_GROUP, compression="SNAPPY"),
+    )
     t_tweets = time.perf_counter() - t1
 
     t2 = time.perf_counter()
-    trends = pa.concat_tables([
-        _trend_rows(tag_counts, vocab.tags, ["global"] * N_TAGS, "hashtag", days),
-        _trend_rows(kw_counts, list(KEYWORDS), list(KEYWORDS), "volume", days),
-    ])
-    write_deltalake(str(root / TRENDS_TABLE), trends, partition_by=["day"],
-                    writer_properties=WriterProperties(max_row_group_size=ROW_GROUP))
+    trends = pa.concat_tables(
+        [
+            _trend_rows(tag_counts, vocab.tags, ["global"] * N_TAGS, "hashtag", days),
+            _trend_rows(kw_counts, list(KEYWORDS), list(KEYWORDS), "volume", days),
+        ]
+    )
+    write_deltalake(
+        str(root / TRENDS_TABLE),
+        trends,
+        partition_by=["day"],
+        writer_properties=WriterProperties(max_row_group_size=ROW_GROUP),
+    )
     t_trends = time.perf_counter() - t2
 
     from deltalake import DeltaTable
 
-    files = {name: len(DeltaTable(str(root / name)).file_uris())
-             for name in (entities.TWEETS, entities.USERS, TRENDS_TABLE)}
-    done = {"params": params, "build_s": round(time.perf_counter() - t0, 1), "users_s": round(t_users, 1),
-            "tweets_s": round(t_tweets, 1), "trends_s": round(t_trends, 1), "trend_rows": trends.num_rows,
-            "trend_bursts": int(pc.sum(trends["burst"]).as_py()), "files": files,
-            "lake_mb": round(_du(root) / 1e6, 1),
-            "tweets_mb": round(_du(root / entities.TWEETS) / 1e6, 1)}
+    files = {
+        name: len(DeltaTable(str(root / name)).file_uris())
+        for name in (entities.TWEETS, entities.USERS, TRENDS_TABLE)
+    }
+    done = {
+        "params": params,
+        "build_s": round(time.perf_counter() - t0, 1),
+        "users_s": round(t_users, 1),
+        "tweets_s": round(t_tweets, 1),
+        "trends_s": round(t_trends, 1),
+        "trend_rows": trends.num_rows,
+        "trend_bursts": int(pc.sum(trends["burst"]).as_py()),
+        "files": files,
+        "lake_mb": round(_du(root) / 1e6, 1),
+        "tweets_mb": round(_du(root / entities.TWEETS) / 1e6, 1),
+    }
     assert TRENDS_SCHEMA.names == trends.schema.names
     marker.write_text(json.dumps(done))
     return done | {"cached": False}
@@ -477,19 +573,38 @@ def endpoints(days: int) -> dict[str, list[tuple[str, dict, object]]]:
     week = dt.timedelta(days=min(7, days))
     out: dict[str, list] = {"search": [], "data": [], "data_filtered": [], "trends": []}
     for word in KEYWORDS:
-        out["search"].append(("/v1/data/search", {"q": word, "limit": 50},
-                              lambda r, w=word: r.tweets(TweetFilter(term=w), 50).rows))
+        out["search"].append(
+            (
+                "/v1/data/search",
+                {"q": word, "limit": 50},
+                lambda r, w=word: r.tweets(TweetFilter(term=w), 50).rows,
+            )
+        )
     for k in range(6):
         since = end - week - dt.timedelta(hours=3 * k)
-        out["data"].append(("/v1/data", {"limit": 50, "since": _iso(since)},
-                            lambda r, s=since: r.tweets(TweetFilter(since=s), 50).rows))
+        out["data"].append(
+            (
+                "/v1/data",
+                {"limit": 50, "since": _iso(since)},
+                lambda r, s=since: r.tweets(TweetFilter(since=s), 50).rows,
+            )
+        )
         out["data_filtered"].append(
-            ("/v1/data", {"limit": 50, "since": _iso(since), "lang": "en", "min_engagement": 10},
-             lambda r, s=since: r.tweets(TweetFilter(since=s, lang="en", min_engagement=10), 50).rows))
+            (
+                "/v1/data",
+                {"limit": 50, "since": _iso(since), "lang": "en", "min_engagement": 10},
+                lambda r, s=since: r.tweets(TweetFilter(since=s, lang="en", min_engagement=10), 50).rows,
+            )
+        )
         until = end - dt.timedelta(hours=6 * k)
         t_since = until - week
-        out["trends"].append(("/v1/trends", {"since": _iso(t_since), "until": _iso(until), "limit": 20},
-                              lambda r, s=t_since, u=until: r.trends(s, u, limit=20)))
+        out["trends"].append(
+            (
+                "/v1/trends",
+                {"since": _iso(t_since), "until": _iso(until), "limit": 20},
+                lambda r, s=t_since, u=until: r.trends(s, u, limit=20),
+            )
+        )
     return out
 
 
@@ -544,14 +659,19 @@ def run_load(make_worker, variants: int, n: int, clients: int, cpu_s=time.proces
         th.join()
     wall, cpu, own = time.perf_counter() - t0, cpu_s() - c0, time.process_time() - own0
     ms = np.array(lat) * 1e3
-    return {"requests": n, "p50_ms": round(float(np.percentile(ms, 50)), 2),
-            "p99_ms": round(float(np.percentile(ms, 99)), 2), "mean_ms": round(float(ms.mean()), 2),
-            "max_ms": round(float(ms.max()), 2), "rps": round(n / wall, 1),
-            "cpu_ms_per_req": round(cpu / n * 1e3, 2),
-            # api side: the load generator's own CPU, on the same cores as the server (0 extra for the peer)
-            **({"client_cpu_ms_per_req": round(own / n * 1e3, 2)} if cpu_s is not time.process_time else {}),
-            "errors": len(errors),
-            **({"first_error": errors[0]} if errors else {})}
+    return {
+        "requests": n,
+        "p50_ms": round(float(np.percentile(ms, 50)), 2),
+        "p99_ms": round(float(np.percentile(ms, 99)), 2),
+        "mean_ms": round(float(ms.mean()), 2),
+        "max_ms": round(float(ms.max()), 2),
+        "rps": round(n / wall, 1),
+        "cpu_ms_per_req": round(cpu / n * 1e3, 2),
+        # api side: the load generator's own CPU, on the same cores as the server (0 extra for the peer)
+        **({"client_cpu_ms_per_req": round(own / n * 1e3, 2)} if cpu_s is not time.process_time else {}),
+        "errors": len(errors),
+        **({"first_error": errors[0]} if errors else {}),
+    }
 
 
 def duckdb_worker(reader, variants):
@@ -606,8 +726,17 @@ PROFILE_PARTS = (
     ("FastAPI routing, dependencies, validation", ("fastapi/", "pydantic")),
     ("HTTP and ASGI (uvicorn, Starlette, asyncio)", ("uvicorn/", "starlette/", "asyncio/", "anyio/")),
 )
-IDLE_LEAVES = ("wait (threading", "select (selectors", "get (queue", "_worker (concurrent", "acquire", "Runner.run",
-               "run_forever", "_run_once", "poll")
+IDLE_LEAVES = (
+    "wait (threading",
+    "select (selectors",
+    "get (queue",
+    "_worker (concurrent",
+    "acquire",
+    "Runner.run",
+    "run_forever",
+    "_run_once",
+    "poll",
+)
 
 
 def profile(pid: int, load) -> dict:
@@ -619,8 +748,24 @@ def profile(pid: int, load) -> dict:
     if not Path(spy).exists():
         raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
     out = Path(tempfile.mktemp(prefix="xget-bench-api-", suffix=".txt"))
-    rec = subprocess.Popen([spy, "record", "-p", str(pid), "-f", "raw", "-o", str(out), "-r", "200", "--threads",
-                            "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rec = subprocess.Popen(
+        [
+            spy,
+            "record",
+            "-p",
+            str(pid),
+            "-f",
+            "raw",
+            "-o",
+            str(out),
+            "-r",
+            "200",
+            "--threads",
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(1.0)  # attached
     load()
     rec.send_signal(signal.SIGINT)
@@ -631,8 +776,15 @@ def profile(pid: int, load) -> dict:
         frames = stack.split(";")
         if not n.isdigit() or any(frames[-1].startswith(i) or i in frames[-1] for i in IDLE_LEAVES):
             continue
-        part = next((name for frame in reversed(frames) for name, marks in PROFILE_PARTS
-                     if any(m in frame for m in marks)), "other")
+        part = next(
+            (
+                name
+                for frame in reversed(frames)
+                for name, marks in PROFILE_PARTS
+                if any(m in frame for m in marks)
+            ),
+            "other",
+        )
         parts[part] += int(n)
     out.unlink(missing_ok=True)
     busy = sum(parts.values())
@@ -649,15 +801,38 @@ def free_port() -> int:
 
 
 def start_server(lake_root: Path, home: Path, port: int) -> tuple[subprocess.Popen, str, Path]:
-    env = dict(os.environ, XGET_HOME=str(home), XGET_LAKE_URI=str(lake_root),
-               XGET_DATABASE_URL=f"sqlite:///{home}/xget.db", XGET_API_RATE_LIMIT_PER_MINUTE="0",
-               PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(
+        os.environ,
+        XGET_HOME=str(home),
+        XGET_LAKE_URI=str(lake_root),
+        XGET_DATABASE_URL=f"sqlite:///{home}/xget.db",
+        XGET_API_RATE_LIMIT_PER_MINUTE="0",
+        PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    )
     log = home / "server.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "xget_pipelines.serving.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning",
-         "--no-access-log"],
-        cwd=str(home), env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "xget_pipelines.serving.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=str(home),
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     return proc, f"http://127.0.0.1:{port}", log
 
 
@@ -711,14 +886,19 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=300, help="requests per endpoint, client count and side")
     ap.add_argument("--clients", default="1,8,32", help="client counts, comma-separated")
     ap.add_argument("--endpoints", default="search,data,data_filtered,trends")
-    ap.add_argument("--root", default=str(REPO / ".xget" / "bench-api"),
-                    help="the lake (cached between runs)")
+    ap.add_argument(
+        "--root", default=str(REPO / ".xget" / "bench-api"), help="the lake (cached between runs)"
+    )
     ap.add_argument("--side", choices=("both", "duckdb", "api"), default="both")
-    ap.add_argument("--profile", action="store_true",
-                    help="after each measured API set, run it again under py-spy (pip install py-spy) and print "
-                         "where the server's samples went")
-    ap.add_argument("--keep", action="store_true",
-                    help="leave the server running (and its folder) at the end")
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="after each measured API set, run it again under py-spy (pip install py-spy) and print "
+        "where the server's samples went",
+    )
+    ap.add_argument(
+        "--keep", action="store_true", help="leave the server running (and its folder) at the end"
+    )
     args = ap.parse_args()
     started = time.perf_counter()
     load_start = os.getloadavg()
@@ -768,33 +948,63 @@ def main() -> None:
                     cpu = time.process_time if side == "duckdb" else (lambda: proc_cpu_s(proc.pid))
                     res = run_load(make, len(variants), args.requests, c, cpu)
                     results[(name, c, side)] = res
-                    emit({"bench": "api", "endpoint": name, "path": label, "side": side, "clients": c, **res,
-                          "example": variants[0][0] + "?" + urlencode(variants[0][1])})
+                    emit(
+                        {
+                            "bench": "api",
+                            "endpoint": name,
+                            "path": label,
+                            "side": side,
+                            "clients": c,
+                            **res,
+                            "example": variants[0][0] + "?" + urlencode(variants[0][1]),
+                        }
+                    )
                     if side == "api" and args.profile:
-                        emit({"bench": "api", "endpoint": name, "clients": c, "profile": profile(
-                            proc.pid, lambda: run_load(make, len(variants), args.requests, c, cpu))})
+                        emit(
+                            {
+                                "bench": "api",
+                                "endpoint": name,
+                                "clients": c,
+                                "profile": profile(
+                                    proc.pid,
+                                    lambda make=make, variants=variants, c=c, cpu=cpu: run_load(
+                                        make, len(variants), args.requests, c, cpu
+                                    ),
+                                ),
+                            }
+                        )
                 if len(makers) == 2:
                     d, a = results[(name, c, "duckdb")], results[(name, c, "api")]
-                    emit({"bench": "api", "endpoint": name, "clients": c,
-                          "overhead_ratio": round(a["p50_ms"] / d["p50_ms"], 2),
-                          "overhead_ratio_p99": round(a["p99_ms"] / d["p99_ms"], 2),
-                          "api_p50_ms": a["p50_ms"], "duckdb_p50_ms": d["p50_ms"],
-                          "api_p99_ms": a["p99_ms"], "duckdb_p99_ms": d["p99_ms"],
-                          "cpu_overhead_ratio": round(a["cpu_ms_per_req"] / d["cpu_ms_per_req"], 2)
-                          if d["cpu_ms_per_req"] else None,
-                          "api_server_cpu_ms_per_req": a["cpu_ms_per_req"],
-                          "duckdb_cpu_ms_per_req": d["cpu_ms_per_req"],
-                          # where the API's extra time goes: HTTP, routing, auth, middleware, JSON, gzip
-                          # (a py-spy profile of the server splits it further, see the issue-14 note)
-                          "api_only_cpu_ms_per_req": round(a["cpu_ms_per_req"] - d["cpu_ms_per_req"], 2),
-                          "client_cpu_ms_per_req": a.get("client_cpu_ms_per_req")})
+                    emit(
+                        {
+                            "bench": "api",
+                            "endpoint": name,
+                            "clients": c,
+                            "overhead_ratio": round(a["p50_ms"] / d["p50_ms"], 2),
+                            "overhead_ratio_p99": round(a["p99_ms"] / d["p99_ms"], 2),
+                            "api_p50_ms": a["p50_ms"],
+                            "duckdb_p50_ms": d["p50_ms"],
+                            "api_p99_ms": a["p99_ms"],
+                            "duckdb_p99_ms": d["p99_ms"],
+                            "cpu_overhead_ratio": round(a["cpu_ms_per_req"] / d["cpu_ms_per_req"], 2)
+                            if d["cpu_ms_per_req"]
+                            else None,
+                            "api_server_cpu_ms_per_req": a["cpu_ms_per_req"],
+                            "duckdb_cpu_ms_per_req": d["cpu_ms_per_req"],
+                            # where the API's extra time goes: HTTP, routing, auth, middleware, JSON, gzip
+                            # (a py-spy profile of the server splits it further, see the issue-14 note)
+                            "api_only_cpu_ms_per_req": round(a["cpu_ms_per_req"] - d["cpu_ms_per_req"], 2),
+                            "client_cpu_ms_per_req": a.get("client_cpu_ms_per_req"),
+                        }
+                    )
     finally:
         if proc is not None and not args.keep:
             stop_server(proc)
             shutil.rmtree(home, ignore_errors=True)
         elif proc is not None:
-            emit({"bench": "api", "kept_server": base_url, "pid": proc.pid, "home": str(home),
-                  "api_key": key})
+            emit(
+                {"bench": "api", "kept_server": base_url, "pid": proc.pid, "home": str(home), "api_key": key}
+            )
 
     def fig(name: str, c: int, side: str, k: str):
         r = results.get((name, c, side))
@@ -805,29 +1015,53 @@ def main() -> None:
         return round(a / d, 2) if a and d else None
 
     ref = 8 if 8 in clients else clients[len(clients) // 2]
-    head = {"bench": "api", "headline": True, "clients_ref": ref,
-            f"p99_ms_data_{ref}": fig("data", ref, "api", "p99_ms"),
-            f"p99_ms_trends_{ref}": fig("trends", ref, "api", "p99_ms"),
-            f"overhead_ratio_data_{ref}": ratio("data", ref),
-            f"overhead_ratio_trends_{ref}": ratio("trends", ref),
-            f"p99_ms_search_{ref}": fig("search", ref, "api", "p99_ms"),
-            f"p99_ms_data_filtered_{ref}": fig("data_filtered", ref, "api", "p99_ms"),
-            f"overhead_ratio_search_{ref}": ratio("search", ref),
-            f"overhead_ratio_data_filtered_{ref}": ratio("data_filtered", ref),
-            f"duckdb_p99_ms_data_{ref}": fig("data", ref, "duckdb", "p99_ms"),
-            f"duckdb_p99_ms_trends_{ref}": fig("trends", ref, "duckdb", "p99_ms"),
-            **{f"{side}_cpu_ms_per_req_{name}_{ref}": fig(name, ref, side, "cpu_ms_per_req")
-               for name in ("data", "trends") for side in ("api", "duckdb")},
-            "targets": TARGETS}
-    core = [head[f"p99_ms_data_{ref}"], head[f"p99_ms_trends_{ref}"], head[f"overhead_ratio_data_{ref}"],
-            head[f"overhead_ratio_trends_{ref}"]]
-    head["met"] = (None not in core and core[0] <= TARGETS["p99_ms"] and core[1] <= TARGETS["p99_ms"]
-                   and core[2] <= TARGETS["overhead_ratio"] and core[3] <= TARGETS["overhead_ratio"])
-    head.update({"tweets": args.tweets, "users": args.users, "days": args.days, "requests": args.requests,
-                 "clients": clients, "cores": os.cpu_count(),
-                 "loadavg_start": [round(x, 2) for x in load_start],
-                 "loadavg_end": [round(x, 2) for x in os.getloadavg()],
-                 "seconds": round(time.perf_counter() - started, 1)})
+    head = {
+        "bench": "api",
+        "headline": True,
+        "clients_ref": ref,
+        f"p99_ms_data_{ref}": fig("data", ref, "api", "p99_ms"),
+        f"p99_ms_trends_{ref}": fig("trends", ref, "api", "p99_ms"),
+        f"overhead_ratio_data_{ref}": ratio("data", ref),
+        f"overhead_ratio_trends_{ref}": ratio("trends", ref),
+        f"p99_ms_search_{ref}": fig("search", ref, "api", "p99_ms"),
+        f"p99_ms_data_filtered_{ref}": fig("data_filtered", ref, "api", "p99_ms"),
+        f"overhead_ratio_search_{ref}": ratio("search", ref),
+        f"overhead_ratio_data_filtered_{ref}": ratio("data_filtered", ref),
+        f"duckdb_p99_ms_data_{ref}": fig("data", ref, "duckdb", "p99_ms"),
+        f"duckdb_p99_ms_trends_{ref}": fig("trends", ref, "duckdb", "p99_ms"),
+        **{
+            f"{side}_cpu_ms_per_req_{name}_{ref}": fig(name, ref, side, "cpu_ms_per_req")
+            for name in ("data", "trends")
+            for side in ("api", "duckdb")
+        },
+        "targets": TARGETS,
+    }
+    core = [
+        head[f"p99_ms_data_{ref}"],
+        head[f"p99_ms_trends_{ref}"],
+        head[f"overhead_ratio_data_{ref}"],
+        head[f"overhead_ratio_trends_{ref}"],
+    ]
+    head["met"] = (
+        None not in core
+        and core[0] <= TARGETS["p99_ms"]
+        and core[1] <= TARGETS["p99_ms"]
+        and core[2] <= TARGETS["overhead_ratio"]
+        and core[3] <= TARGETS["overhead_ratio"]
+    )
+    head.update(
+        {
+            "tweets": args.tweets,
+            "users": args.users,
+            "days": args.days,
+            "requests": args.requests,
+            "clients": clients,
+            "cores": os.cpu_count(),
+            "loadavg_start": [round(x, 2) for x in load_start],
+            "loadavg_end": [round(x, 2) for x in os.getloadavg()],
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+    )
     emit(head)
 
 

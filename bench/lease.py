@@ -70,8 +70,11 @@ def emit(doc: dict) -> None:
 
 
 def _write(out_path: str, leases: list, misses: int, errors: list[str], waits: list[float]) -> None:
-    Path(out_path).write_text(json.dumps({"pid": os.getpid(), "leases": leases, "misses": misses,
-                                          "errors": errors, "waits_ms": waits}))
+    Path(out_path).write_text(
+        json.dumps(
+            {"pid": os.getpid(), "leases": leases, "misses": misses, "errors": errors, "waits_ms": waits}
+        )
+    )
 
 
 def xget_worker(url: str, seconds: float, hold_s: float, out_path: str, barrier) -> None:
@@ -196,8 +199,10 @@ def run_contender(name: str, target, arg: str, args, tmp: Path) -> dict:
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(args.workers + 1)
     outs = [tmp / f"{name}-{i}.json" for i in range(args.workers)]
-    procs = [ctx.Process(target=target, args=(arg, args.seconds, args.hold_ms / 1000, str(out), barrier))
-             for out in outs]
+    procs = [
+        ctx.Process(target=target, args=(arg, args.seconds, args.hold_ms / 1000, str(out), barrier))
+        for out in outs
+    ]
     for p in procs:
         p.start()
     barrier.wait(timeout=300)  # every worker is connected and ready
@@ -205,24 +210,35 @@ def run_contender(name: str, target, arg: str, args, tmp: Path) -> dict:
         p.join(timeout=args.seconds + 120)
         if p.is_alive():
             p.kill()
-    results = [json.loads(out.read_text()) if out.exists() else {"leases": [], "misses": 0, "waits_ms": [],
-                                                                   "errors": ["no result"]} for out in outs]
+    results = [
+        json.loads(out.read_text())
+        if out.exists()
+        else {"leases": [], "misses": 0, "waits_ms": [], "errors": ["no result"]}
+        for out in outs
+    ]
     waits = sorted(w for r in results for w in r["waits_ms"])
     leases = [tuple(x) for r in results for x in r["leases"]]
     per_account = Counter(account for account, _, _ in leases)
     errors = [e for r in results for e in r["errors"]]
     return {
-        "bench": "lease", "contender": name, "workers": args.workers, "accounts": args.accounts,
-        "seconds": args.seconds, "hold_ms": args.hold_ms,
-        "leases": len(leases), "leases_per_s": round(len(leases) / args.seconds, 1),
+        "bench": "lease",
+        "contender": name,
+        "workers": args.workers,
+        "accounts": args.accounts,
+        "seconds": args.seconds,
+        "hold_ms": args.hold_ms,
+        "leases": len(leases),
+        "leases_per_s": round(len(leases) / args.seconds, 1),
         "per_worker": [len(r["leases"]) for r in results],
-        "lease_p50_ms": percentile(waits, 0.50), "lease_p99_ms": percentile(waits, 0.99),
+        "lease_p50_ms": percentile(waits, 0.50),
+        "lease_p99_ms": percentile(waits, 0.99),
         "double_leases": double_leases(leases),
         "accounts_used": len(per_account),
         "top8_share": round(sum(n for _, n in per_account.most_common(8)) / max(len(leases), 1), 3),
         "most_used": per_account.most_common(3),
         "misses": sum(r["misses"] for r in results),
-        "errors": len(errors), "first_errors": errors[:3],
+        "errors": len(errors),
+        "first_errors": errors[:3],
     }
 
 
@@ -246,8 +262,13 @@ def twscrape_setup(db_file: str, n: int) -> None:
     async def add() -> None:
         pool = AccountsPool(db_file)
         for username, c in accounts(n):
-            await pool.add_account(username, "_", f"{username}@example.com", "_",
-                                   cookies=f"auth_token={c['auth_token']}; ct0={c['ct0']}")
+            await pool.add_account(
+                username,
+                "_",
+                f"{username}@example.com",
+                "_",
+                cookies=f"auth_token={c['auth_token']}; ct0={c['ct0']}",
+            )
         assert len([a for a in await pool.get_all() if a.active]) == n
 
     asyncio.run(add())
@@ -277,7 +298,9 @@ def run_once(name: str, args, tmp: Path) -> dict:
         db = f"xget_bench_{uuid.uuid4().hex[:10]}"
         with admin.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{db}"'))
-        url = sa.engine.make_url(args.postgres_admin_url).set(database=db).render_as_string(hide_password=False)
+        url = (
+            sa.engine.make_url(args.postgres_admin_url).set(database=db).render_as_string(hide_password=False)
+        )
         try:
             xget_setup(url, args.accounts)
             return run_contender(name, xget_worker, url, args, tmp)
@@ -301,16 +324,22 @@ def median_run(rounds: list[dict]) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--seconds", type=float, default=10.0, help="length of each contender's run")
     ap.add_argument("--accounts", type=int, default=50)
     ap.add_argument("--workers", type=int, default=8, help="worker processes")
     ap.add_argument("--hold-ms", type=float, default=1.0, help="how long each lease is held")
-    ap.add_argument("--postgres-admin-url", default=POSTGRES_ADMIN_URL,
-                    help="admin URL of the PostgreSQL server; a scratch database is created and dropped")
+    ap.add_argument(
+        "--postgres-admin-url",
+        default=POSTGRES_ADMIN_URL,
+        help="admin URL of the PostgreSQL server; a scratch database is created and dropped",
+    )
     ap.add_argument("--contenders", default="xget_sqlite,xget_postgres,twscrape")
-    ap.add_argument("--rounds", type=int, default=3, help="runs of each contender (interleaved); the median counts")
+    ap.add_argument(
+        "--rounds", type=int, default=3, help="runs of each contender (interleaved); the median counts"
+    )
     args = ap.parse_args()
     _selfcheck()
     contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
@@ -331,21 +360,29 @@ def main() -> None:
         theirs = rate("twscrape")
         return round(rate(name) / theirs, 2) if rate(name) is not None and theirs else None
 
-    emit({
-        "bench": "lease", "workers": args.workers, "accounts": args.accounts, "seconds": args.seconds,
-        "hold_ms": args.hold_ms, "rounds": args.rounds,
-        "xget_sqlite_leases_per_s": rate("xget_sqlite"),
-        "xget_postgres_leases_per_s": rate("xget_postgres"),
-        "twscrape_leases_per_s": rate("twscrape"),
-        "ratio_sqlite": ratio("xget_sqlite"),
-        "ratio_postgres": ratio("xget_postgres"),
-        "lease_p99_ms": {name: r["lease_p99_ms"] for name, r in median.items()},
-        "leases_per_s_each_round": {name: [r["leases_per_s"] for r in rounds] for name, rounds in runs.items()},
-        # across every round: a double lease or an error in any round counts
-        "double_leases": {name: sum(r["double_leases"] for r in rounds) for name, rounds in runs.items()},
-        "accounts_used": {name: min(r["accounts_used"] for r in rounds) for name, rounds in runs.items()},
-        "errors": {name: sum(r["errors"] for r in rounds) for name, rounds in runs.items()},
-    })
+    emit(
+        {
+            "bench": "lease",
+            "workers": args.workers,
+            "accounts": args.accounts,
+            "seconds": args.seconds,
+            "hold_ms": args.hold_ms,
+            "rounds": args.rounds,
+            "xget_sqlite_leases_per_s": rate("xget_sqlite"),
+            "xget_postgres_leases_per_s": rate("xget_postgres"),
+            "twscrape_leases_per_s": rate("twscrape"),
+            "ratio_sqlite": ratio("xget_sqlite"),
+            "ratio_postgres": ratio("xget_postgres"),
+            "lease_p99_ms": {name: r["lease_p99_ms"] for name, r in median.items()},
+            "leases_per_s_each_round": {
+                name: [r["leases_per_s"] for r in rounds] for name, rounds in runs.items()
+            },
+            # across every round: a double lease or an error in any round counts
+            "double_leases": {name: sum(r["double_leases"] for r in rounds) for name, rounds in runs.items()},
+            "accounts_used": {name: min(r["accounts_used"] for r in rounds) for name, rounds in runs.items()},
+            "errors": {name: sum(r["errors"] for r in rounds) for name, rounds in runs.items()},
+        }
+    )
 
 
 if __name__ == "__main__":

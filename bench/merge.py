@@ -233,10 +233,12 @@ class Replicator:
         self.tail = n - (self.periods - 1) * self.period_rows
         self.keep: list[np.ndarray] | None = None
         if self.tail < self.period_rows:
-            created = [self.rotate_ms(cols["ms"][self.spread(self.copy_rows(j))], j) for j in range(self.per_period)]
+            created = [
+                self.rotate_ms(cols["ms"][self.spread(self.copy_rows(j))], j) for j in range(self.per_period)
+            ]
             flat = np.concatenate(created)
             keep = np.zeros(len(flat), dtype=bool)
-            keep[np.argsort(flat, kind="stable")[len(flat) - self.tail:]] = True
+            keep[np.argsort(flat, kind="stable")[len(flat) - self.tail :]] = True
             self.keep = np.split(keep, np.cumsum([len(c) for c in created])[:-1])
 
     def copy_rows(self, j: int) -> int:
@@ -273,14 +275,22 @@ class Replicator:
     def created_ms(self, i: int) -> np.ndarray:
         return self.rotate_ms(self.cols["ms"][self.index(i)], i)
 
-    def table(self, k: int, ids: np.ndarray | None = None, created: np.ndarray | None = None,
-              idx: np.ndarray | None = None) -> pa.Table:
+    def table(
+        self,
+        k: int,
+        ids: np.ndarray | None = None,
+        created: np.ndarray | None = None,
+        idx: np.ndarray | None = None,
+    ) -> pa.Table:
         """Piece k as ``entities.TWEETS_SCHEMA`` rows (``ids``/``created``/``idx`` given: the new-tweet variant)."""
         from xget_pipelines.core.entities import TWEETS_SCHEMA
 
         idx = self.index(k) if idx is None else idx
         rows = len(idx)
-        c = {name: (v[idx] if isinstance(v, np.ndarray) else v.take(pa.array(idx))) for name, v in self.cols.items()}
+        c = {
+            name: (v[idx] if isinstance(v, np.ndarray) else v.take(pa.array(idx)))
+            for name, v in self.cols.items()
+        }
         created = self.rotate_ms(c["ms"], k) if created is None else created
         own = self.move_ids(c["id"], k) if ids is None else ids
         root = c["conversation_id"] == c["id"]
@@ -294,16 +304,41 @@ class Replicator:
         ts = pa.timestamp("us", tz="UTC")
         arrays = {
             "tweet_id": pa.array(own, pa.int64()),
-            "conversation_id": pa.array(np.where(root, own, self.move_ids(c["conversation_id"], k)), pa.int64()),
+            "conversation_id": pa.array(
+                np.where(root, own, self.move_ids(c["conversation_id"], k)), pa.int64()
+            ),
             "author_id": c["author_id"],
             "created_at": pa.array(created * 1000, pa.int64()).cast(ts),
-            "text": c["text"], "lang": c["lang"], "source_label": c["source_label"],
-            "reply_to_tweet_id": moved("reply_to_tweet_id"), "reply_to_user_id": c["reply_to_user_id"],
-            "quoted_tweet_id": moved("quoted_tweet_id"), "retweeted_tweet_id": moved("retweeted_tweet_id"),
-            **{n: pa.array(c[n], pa.int64()) for n in ("like_count", "retweet_count", "reply_count", "quote_count",
-                                                       "bookmark_count", "view_count")},
-            **{n: c[n] for n in ("possibly_sensitive", "is_quote", "is_retweet", "has_media", "visibility", "via",
-                                 "card_name")},
+            "text": c["text"],
+            "lang": c["lang"],
+            "source_label": c["source_label"],
+            "reply_to_tweet_id": moved("reply_to_tweet_id"),
+            "reply_to_user_id": c["reply_to_user_id"],
+            "quoted_tweet_id": moved("quoted_tweet_id"),
+            "retweeted_tweet_id": moved("retweeted_tweet_id"),
+            **{
+                n: pa.array(c[n], pa.int64())
+                for n in (
+                    "like_count",
+                    "retweet_count",
+                    "reply_count",
+                    "quote_count",
+                    "bookmark_count",
+                    "view_count",
+                )
+            },
+            **{
+                n: c[n]
+                for n in (
+                    "possibly_sensitive",
+                    "is_quote",
+                    "is_retweet",
+                    "has_media",
+                    "visibility",
+                    "via",
+                    "card_name",
+                )
+            },
             "first_seen": pa.array(first * 1000, pa.int64()).cast(ts),
             "last_seen": pa.array(last * 1000, pa.int64()).cast(ts),
             "tombstone": pa.nulls(rows, pa.string()),
@@ -359,23 +394,34 @@ def user_rows(users: list, observed_ms: int) -> tuple[pa.Table, pa.Table]:
 
     ts = pa.timestamp("us", tz="UTC")
     rows = {
-        "user_id": [u.id for u in users], "username": [u.screen_name for u in users],
-        "display_name": [u.name for u in users], "description": [u.bio for u in users],
-        "location": [u.location for u in users], "url": [u.website for u in users],
+        "user_id": [u.id for u in users],
+        "username": [u.screen_name for u in users],
+        "display_name": [u.name for u in users],
+        "description": [u.bio for u in users],
+        "location": [u.location for u in users],
+        "url": [u.website for u in users],
         "created_at": [dt.datetime.fromtimestamp(u.created_ms / 1000, dt.UTC) for u in users],
-        "followers_count": [len(u.followers) for u in users], "following_count": [len(u.following) for u in users],
-        "tweet_count": [len(u.tweets) + u.extra_statuses for u in users], "listed_count": [u.listed for u in users],
-        "favourites_count": [u.favourites for u in users], "media_count": [u.media_count for u in users],
-        "verified": [False for _ in users], "verified_type": [u.verified_type for u in users],
-        "blue_verified": [u.blue for u in users], "protected": [u.protected for u in users],
-        "profile_image_url": [u.avatar_url for u in users], "profile_banner_url": [u.banner_url for u in users],
+        "followers_count": [len(u.followers) for u in users],
+        "following_count": [len(u.following) for u in users],
+        "tweet_count": [len(u.tweets) + u.extra_statuses for u in users],
+        "listed_count": [u.listed for u in users],
+        "favourites_count": [u.favourites for u in users],
+        "media_count": [u.media_count for u in users],
+        "verified": [False for _ in users],
+        "verified_type": [u.verified_type for u in users],
+        "blue_verified": [u.blue for u in users],
+        "protected": [u.protected for u in users],
+        "profile_image_url": [u.avatar_url for u in users],
+        "profile_banner_url": [u.banner_url for u in users],
     }
     base = pa.Table.from_pydict(rows, schema=schema.USERS)
     n = base.num_rows
     at = pa.array([observed_ms * 1000] * n, pa.int64()).cast(ts)
     hist = {c: base[c] for c in USER_METRICS_SCHEMA.names if c in base.column_names}
     hist["observed_at"] = at
-    hist["observed_date"] = pa.array([dt.datetime.fromtimestamp(observed_ms / 1000, dt.UTC).date()] * n, pa.date32())
+    hist["observed_date"] = pa.array(
+        [dt.datetime.fromtimestamp(observed_ms / 1000, dt.UTC).date()] * n, pa.date32()
+    )
     return base, pa.table(hist).select(USER_METRICS_SCHEMA.names).cast(USER_METRICS_SCHEMA)
 
 
@@ -422,9 +468,14 @@ def generate(root: str, n: int, fixed_rows: int | None, opts: dict, out: str) ->
     for v, d in variants.items():
         want_older = min(round(d * opts["older_share"]), len(older_u))
         want_recent = min(round(d * (1 - NEW_SHARE)) - want_older, len(recent_u))
-        plan[v] = {"rows": d, "recent_thr": threshold(recent_u, want_recent),
-                   "older_thr": threshold(older_u, want_older), "new": d - want_recent - want_older,
-                   "picked": [], "like_old": 0}
+        plan[v] = {
+            "rows": d,
+            "recent_thr": threshold(recent_u, want_recent),
+            "older_thr": threshold(older_u, want_older),
+            "new": d - want_recent - want_older,
+            "picked": [],
+            "like_old": 0,
+        }
     del recent_u, older_u
 
     # Pass 2: write the base table from a stream of copies, collecting the delta rows on the way.
@@ -454,8 +505,12 @@ def generate(root: str, n: int, fixed_rows: int | None, opts: dict, out: str) ->
     groups = [range(rep.copies)] if opts["layout"] == "dense" else rep.period_pieces()
     for g, pieces in enumerate(groups):
         reader = pa.RecordBatchReader.from_batches(entities.TWEETS_SCHEMA, batches(pieces))
-        write_deltalake(base.path(entities.TWEETS), reader, mode="error" if g == 0 else "append",
-                        partition_by=["created_date"])
+        write_deltalake(
+            base.path(entities.TWEETS),
+            reader,
+            mode="error" if g == 0 else "append",
+            partition_by=["created_date"],
+        )
     t_write = time.perf_counter() - t1
     write_peak_mb = peak_mb()
 
@@ -463,9 +518,13 @@ def generate(root: str, n: int, fixed_rows: int | None, opts: dict, out: str) ->
     user_base, user_hist = user_rows(users, END_MS - DAY_MS)
     ts = pa.timestamp("us", tz="UTC")
     seen = pa.array([(END_MS - DAY_MS) * 1000] * user_base.num_rows, pa.int64()).cast(ts)
-    users_t = (user_base.append_column("first_seen", seen).append_column("last_seen", seen)
-               .append_column("bucket", pc.cast(pc.bit_wise_and(user_base["user_id"], entities.USER_BUCKETS - 1),
-                                                pa.int32())))
+    users_t = (
+        user_base.append_column("first_seen", seen)
+        .append_column("last_seen", seen)
+        .append_column(
+            "bucket", pc.cast(pc.bit_wise_and(user_base["user_id"], entities.USER_BUCKETS - 1), pa.int32())
+        )
+    )
     write_deltalake(base.path(entities.USERS), users_t.cast(entities.USERS_SCHEMA), partition_by=["bucket"])
     write_deltalake(base.path(entities.USER_METRICS), user_hist, partition_by=["observed_date"])
     first_copy = rep.table(0)
@@ -474,17 +533,32 @@ def generate(root: str, n: int, fixed_rows: int | None, opts: dict, out: str) ->
     hist["tweet_id"] = last_day["tweet_id"]
     hist["observed_at"] = pa.array([(END_MS - 3_600_000) * 1000] * last_day.num_rows, pa.int64()).cast(ts)
     hist["observed_date"] = pa.array([END - dt.timedelta(days=1)] * last_day.num_rows, pa.date32())
-    write_deltalake(base.path(entities.TWEET_METRICS),
-                    pa.table(hist).select(entities.TWEET_METRICS_SCHEMA.names).cast(entities.TWEET_METRICS_SCHEMA),
-                    partition_by=["observed_date"])
+    write_deltalake(
+        base.path(entities.TWEET_METRICS),
+        pa.table(hist).select(entities.TWEET_METRICS_SCHEMA.names).cast(entities.TWEET_METRICS_SCHEMA),
+        partition_by=["observed_date"],
+    )
 
     # The cleaned day of each delta variant.
-    result = {"n": n, "layout": opts["layout"], "rows": base_stats["rows"], "copies": rep.copies,
-              "periods": rep.periods, "period_rows": rep.period_rows, "stride_days": rep.stride,
-              "base_world_tweets": rep.base, "base_world_users": len(users), "span_days": rep.span,
-              "table_days": len(table_days), "rows_per_day": round(base_stats["rows"] / len(table_days), 1),
-              "commits": len(groups), "world_s": round(t_world, 2), "write_base_s": round(t_write, 2),
-              "write_peak_mb": round(write_peak_mb, 1), "variants": {}}
+    result = {
+        "n": n,
+        "layout": opts["layout"],
+        "rows": base_stats["rows"],
+        "copies": rep.copies,
+        "periods": rep.periods,
+        "period_rows": rep.period_rows,
+        "stride_days": rep.stride,
+        "base_world_tweets": rep.base,
+        "base_world_users": len(users),
+        "span_days": rep.span,
+        "table_days": len(table_days),
+        "rows_per_day": round(base_stats["rows"] / len(table_days), 1),
+        "commits": len(groups),
+        "world_s": round(t_world, 2),
+        "write_base_s": round(t_write, 2),
+        "write_peak_mb": round(write_peak_mb, 1),
+        "variants": {},
+    }
     new_all = rep.new_tweets(max(p["new"] for p in plan.values()))
     for v, p in plan.items():
         reobs = pa.concat_tables(p["picked"])
@@ -497,23 +571,37 @@ def generate(root: str, n: int, fixed_rows: int | None, opts: dict, out: str) ->
         lake = Lake(f"{root}/delta_{v}")
         lake.replace_where("cleaned/tweets", rows, {"day": END, "watch_key": WATCH_KEY}, ["day"])
         obs_users, _ = user_rows(users, END_MS + 12 * 3_600_000)
-        obs_users = obs_users.set_column(obs_users.schema.get_field_index("followers_count"), "followers_count",
-                                         pc.add(obs_users["followers_count"], 1))
+        obs_users = obs_users.set_column(
+            obs_users.schema.get_field_index("followers_count"),
+            "followers_count",
+            pc.add(obs_users["followers_count"], 1),
+        )
         n_u = obs_users.num_rows
-        obs_users = (obs_users.append_column("watch_key", pa.array([WATCH_KEY] * n_u, pa.string()))
-                     .append_column("page_key", pa.array([f"bench-u{i // 20:06d}" for i in range(n_u)], pa.string()))
-                     .append_column("fetched_at", pa.array([(END_MS + 12 * 3_600_000) * 1000] * n_u,
-                                                           pa.int64()).cast(ts))
-                     .append_column("day", pa.array([END] * n_u, pa.date32())))
-        lake.replace_where("cleaned/users", obs_users.cast(cleaned_schema("cleaned/users")),
-                           {"day": END, "watch_key": WATCH_KEY}, ["day"])
+        obs_users = (
+            obs_users.append_column("watch_key", pa.array([WATCH_KEY] * n_u, pa.string()))
+            .append_column("page_key", pa.array([f"bench-u{i // 20:06d}" for i in range(n_u)], pa.string()))
+            .append_column(
+                "fetched_at", pa.array([(END_MS + 12 * 3_600_000) * 1000] * n_u, pa.int64()).cast(ts)
+            )
+            .append_column("day", pa.array([END] * n_u, pa.date32()))
+        )
+        lake.replace_where(
+            "cleaned/users",
+            obs_users.cast(cleaned_schema("cleaned/users")),
+            {"day": END, "watch_key": WATCH_KEY},
+            ["day"],
+        )
         new_ids = new["tweet_id"].to_numpy()
         result["variants"][v] = {
-            "delta_rows": rows.num_rows, "reobserved": reobs.num_rows, "new": new.num_rows,
+            "delta_rows": rows.num_rows,
+            "reobserved": reobs.num_rows,
+            "new": new.num_rows,
             "reobserved_days": sorted({d.isoformat() for d in reobs["created_date"].to_pylist()}),
             "expect_rows": base_stats["rows"] + new.num_rows,
             "expect_id_sum": (base_stats["id_sum"] + id_sum(new_ids)) % 2**64,
-            "expect_like_sum": base_stats["like_sum"] - p["like_old"] + int(pc.sum(reobs["like_count"]).as_py())
+            "expect_like_sum": base_stats["like_sum"]
+            - p["like_old"]
+            + int(pc.sum(reobs["like_count"]).as_py())
             + int(pc.sum(new["like_count"]).as_py()),
             "cleaned_users": n_u,
         }
@@ -534,9 +622,19 @@ def run_merge(root: str, out: str) -> None:
     t0 = time.perf_counter()
     res = merge_day(lake, END)
     elapsed = time.perf_counter() - t0
-    Path(out).write_text(json.dumps({
-        "seconds": elapsed, "peak_mb": peak_mb(), "base_mb": base, "source_rows": res.source_rows,
-        "inserted": res.inserted, "updated": res.updated, "files_scanned": res.files_scanned}))
+    Path(out).write_text(
+        json.dumps(
+            {
+                "seconds": elapsed,
+                "peak_mb": peak_mb(),
+                "base_mb": base,
+                "source_rows": res.source_rows,
+                "inserted": res.inserted,
+                "updated": res.updated,
+                "files_scanned": res.files_scanned,
+            }
+        )
+    )
 
 
 def run_rewrite(root: str, out: str) -> None:
@@ -563,24 +661,43 @@ def run_rewrite(root: str, out: str) -> None:
     con.register("s", src)
     con.register("t", old)
     names = entities.TWEETS_SCHEMA.names
-    newest = ", ".join(f'case when s.last_seen > t.last_seen then s."{c}" else t."{c}" end as "{c}"'
-                       for c in names if c not in ("tweet_id", "first_seen", "created_date"))
-    merged = con.sql(f"""
+    newest = ", ".join(
+        f'case when s.last_seen > t.last_seen then s."{c}" else t."{c}" end as "{c}"'
+        for c in names
+        if c not in ("tweet_id", "first_seen", "created_date")
+    )
+    merged = (
+        con.sql(f"""
         select tweet_id, {newest}, least(s.first_seen, t.first_seen) as first_seen, t.created_date
         from s join t using (tweet_id)
         union all by name
         select s.* from s anti join t using (tweet_id)
-    """).to_arrow_table().select(names).cast(entities.TWEETS_SCHEMA)
+    """)
+        .to_arrow_table()
+        .select(names)
+        .cast(entities.TWEETS_SCHEMA)
+    )
     con.close()
     result = pa.concat_tables([rest, merged])
     del rest, old
     t_apply = time.perf_counter() - t0 - t_read
     write_deltalake(path, result, mode="overwrite", partition_by=["created_date"])
     elapsed = time.perf_counter() - t0
-    Path(out).write_text(json.dumps({
-        "seconds": elapsed, "read_s": t_read, "apply_s": t_apply, "write_s": elapsed - t_read - t_apply,
-        "peak_mb": peak_mb(), "base_mb": base, "source_rows": src.num_rows,
-        "replaced": int(pc.sum(hit).as_py()), "inserted": src.num_rows - int(pc.sum(hit).as_py())}))
+    Path(out).write_text(
+        json.dumps(
+            {
+                "seconds": elapsed,
+                "read_s": t_read,
+                "apply_s": t_apply,
+                "write_s": elapsed - t_read - t_apply,
+                "peak_mb": peak_mb(),
+                "base_mb": base,
+                "source_rows": src.num_rows,
+                "replaced": int(pc.sum(hit).as_py()),
+                "inserted": src.num_rows - int(pc.sum(hit).as_py()),
+            }
+        )
+    )
 
 
 def spawn(target, *args) -> dict:
@@ -609,18 +726,27 @@ def add_actions(path: str) -> pa.Table:
 def check(path: str) -> dict:
     from deltalake import DeltaTable
 
-    t = DeltaTable(path).to_pyarrow_table(columns=["tweet_id", "like_count", "view_count", "first_seen",
-                                                    "last_seen", "created_date"])
+    t = DeltaTable(path).to_pyarrow_table(
+        columns=["tweet_id", "like_count", "view_count", "first_seen", "last_seen", "created_date"]
+    )
     ids = t["tweet_id"].to_numpy()
     k1, k2, k3 = U64(0x9E3779B97F4A7C15), U64(0xC2B2AE3D27D4EB4F), U64(0x165667B19E3779F9)
     with np.errstate(over="ignore"):
-        h = (ids.astype(U64) * k1 + t["like_count"].to_numpy().astype(U64) * k2
-             + t["view_count"].to_numpy().astype(U64) * k3
-             + t["first_seen"].cast(pa.int64()).to_numpy().astype(U64)
-             + (t["last_seen"].cast(pa.int64()).to_numpy().astype(U64) << U64(1))
-             + t["created_date"].cast(pa.int32()).to_numpy().astype(U64) * k1)
-    return {"rows": len(ids), "distinct_ids": int(len(np.unique(ids))), "id_sum": id_sum(ids),
-            "like_sum": int(pc.sum(t["like_count"]).as_py()), "content_checksum": int(h.sum(dtype=U64))}
+        h = (
+            ids.astype(U64) * k1
+            + t["like_count"].to_numpy().astype(U64) * k2
+            + t["view_count"].to_numpy().astype(U64) * k3
+            + t["first_seen"].cast(pa.int64()).to_numpy().astype(U64)
+            + (t["last_seen"].cast(pa.int64()).to_numpy().astype(U64) << U64(1))
+            + t["created_date"].cast(pa.int32()).to_numpy().astype(U64) * k1
+        )
+    return {
+        "rows": len(ids),
+        "distinct_ids": int(len(np.unique(ids))),
+        "id_sum": id_sum(ids),
+        "like_sum": int(pc.sum(t["like_count"]).as_py()),
+        "content_checksum": int(h.sum(dtype=U64)),
+    }
 
 
 def measure(contender: str, size_dir: Path, variant: str, expect: dict) -> dict:
@@ -638,14 +764,25 @@ def measure(contender: str, size_dir: Path, variant: str, expect: dict) -> dict:
     added = after.filter(pc.invert(pc.is_in(after["path"], value_set=pa.array(sorted(b_paths), pa.string()))))
     got = check(tpath)
     shutil.rmtree(run)
-    ok = (got["rows"] == expect["expect_rows"] and got["distinct_ids"] == got["rows"]
-          and got["id_sum"] == expect["expect_id_sum"] and got["like_sum"] == expect["expect_like_sum"])
-    removed = before.filter(pc.invert(pc.is_in(before["path"], value_set=pa.array(sorted(a_paths), pa.string()))))
-    return {**doc, "files_before": len(b_paths), "files_removed": len(b_paths - a_paths),
-            "rows_rewritten": int(pc.sum(removed["num_records"]).as_py() or 0),
-            "files_added": len(a_paths - b_paths),
-            "mb_written": round(int(pc.sum(added["size_bytes"]).as_py() or 0) / 2**20, 1), "check": got,
-            "correct": ok}
+    ok = (
+        got["rows"] == expect["expect_rows"]
+        and got["distinct_ids"] == got["rows"]
+        and got["id_sum"] == expect["expect_id_sum"]
+        and got["like_sum"] == expect["expect_like_sum"]
+    )
+    removed = before.filter(
+        pc.invert(pc.is_in(before["path"], value_set=pa.array(sorted(a_paths), pa.string())))
+    )
+    return {
+        **doc,
+        "files_before": len(b_paths),
+        "files_removed": len(b_paths - a_paths),
+        "rows_rewritten": int(pc.sum(removed["num_records"]).as_py() or 0),
+        "files_added": len(a_paths - b_paths),
+        "mb_written": round(int(pc.sum(added["size_bytes"]).as_py() or 0) / 2**20, 1),
+        "check": got,
+        "correct": ok,
+    }
 
 
 # -- main -----------------------------------------------------------------------------------------------
@@ -655,26 +792,48 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1000000,10000000", help="table sizes in tweets, comma separated")
     ap.add_argument("--quick", action="store_true", help="sizes 200000,1000000")
-    ap.add_argument("--layout", choices=("history", "dense"), default="history",
-                    help="history: constant tweets per day, a bigger table spans more days (default); "
-                         "dense: every size spans --span-days, a bigger table has more tweets per day")
-    ap.add_argument("--span-days", type=int, default=90,
-                    help="days of the base world; dense: days every table covers; history: days of one period")
-    ap.add_argument("--daily-rows", type=float, default=None,
-                    help="history: tweets per day (default 1,000,000 / --span-days: a 1M table spans --span-days)")
+    ap.add_argument(
+        "--layout",
+        choices=("history", "dense"),
+        default="history",
+        help="history: constant tweets per day, a bigger table spans more days (default); "
+        "dense: every size spans --span-days, a bigger table has more tweets per day",
+    )
+    ap.add_argument(
+        "--span-days",
+        type=int,
+        default=90,
+        help="days of the base world; dense: days every table covers; history: days of one period",
+    )
+    ap.add_argument(
+        "--daily-rows",
+        type=float,
+        default=None,
+        help="history: tweets per day (default 1,000,000 / --span-days: a 1M table spans --span-days)",
+    )
     ap.add_argument("--base-tweets", type=int, default=200_000, help="tweets of the emulator's base world")
     ap.add_argument("--base-users", type=int, default=5_000)
-    ap.add_argument("--older-share", type=float, default=0.05,
-                    help="share of the delta re-observing tweets 3-7 days old (the rest of the 80%%: last 2 days)")
+    ap.add_argument(
+        "--older-share",
+        type=float,
+        default=0.05,
+        help="share of the delta re-observing tweets 3-7 days old (the rest of the 80%%: last 2 days)",
+    )
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--workdir", default=None, help="parent of the temporary directory (default /tmp)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
     sizes = sorted({int(s) for s in ("200000,1000000" if args.quick else args.sizes).split(",")})
     daily_rows = args.daily_rows or 1_000_000 / args.span_days
-    opts = {"seed": args.seed, "base_users": args.base_users, "base_tweets": args.base_tweets,
-            "span_days": args.span_days, "older_share": args.older_share, "layout": args.layout,
-            "period_rows": round(daily_rows * args.span_days)}
+    opts = {
+        "seed": args.seed,
+        "base_users": args.base_users,
+        "base_tweets": args.base_tweets,
+        "span_days": args.span_days,
+        "older_share": args.older_share,
+        "layout": args.layout,
+        "period_rows": round(daily_rows * args.span_days),
+    }
     work = Path(tempfile.mkdtemp(prefix="xget-bench-merge-", dir=args.workdir))
     fixed_rows = round(sizes[0] * DELTA_FRACTION)
     rows: dict[tuple[int, str, str], dict] = {}
@@ -683,18 +842,37 @@ def main() -> None:
         for n in sizes:
             size_dir = work / label(n)
             gen = gens[n] = spawn(generate, str(size_dir), n, fixed_rows if n > sizes[0] else None, opts)
-            emit({"size": n, "contender": "generate", **{k: v for k, v in gen.items() if k != "variants"},
-                  "variants": {v: {k: x for k, x in d.items() if not k.startswith("expect")}
-                               for v, d in gen["variants"].items()}})
+            emit(
+                {
+                    "size": n,
+                    "contender": "generate",
+                    **{k: v for k, v in gen.items() if k != "variants"},
+                    "variants": {
+                        v: {k: x for k, x in d.items() if not k.startswith("expect")}
+                        for v, d in gen["variants"].items()
+                    },
+                }
+            )
             for variant, expect in gen["variants"].items():
-                for contender in (("merge", "rewrite") if variant == "pct" else ("merge",)):
+                for contender in ("merge", "rewrite") if variant == "pct" else ("merge",):
                     doc = measure(contender, size_dir, variant, expect)
                     rows[(n, contender, variant)] = doc
-                    emit({"size": n, "contender": contender, "delta": variant, "delta_rows": expect["delta_rows"],
-                          "seconds": round(doc["seconds"], 3), "peak_mb": round(doc["peak_mb"], 1),
-                          "base_mb": round(doc["base_mb"], 1),
-                          **{k: (round(v, 3) if isinstance(v, float) else v) for k, v in doc.items()
-                             if k not in ("seconds", "peak_mb", "base_mb")}})
+                    emit(
+                        {
+                            "size": n,
+                            "contender": contender,
+                            "delta": variant,
+                            "delta_rows": expect["delta_rows"],
+                            "seconds": round(doc["seconds"], 3),
+                            "peak_mb": round(doc["peak_mb"], 1),
+                            "base_mb": round(doc["base_mb"], 1),
+                            **{
+                                k: (round(v, 3) if isinstance(v, float) else v)
+                                for k, v in doc.items()
+                                if k not in ("seconds", "peak_mb", "base_mb")
+                            },
+                        }
+                    )
             m, r = rows[(n, "merge", "pct")], rows[(n, "rewrite", "pct")]
             if m["check"]["content_checksum"] != r["check"]["content_checksum"]:
                 rows[(n, "merge", "pct")]["correct"] = rows[(n, "rewrite", "pct")]["correct"] = False
@@ -705,8 +883,13 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     lo, hi = sizes[0], sizes[-1]
-    head: dict = {"headline": True, "layout": args.layout, "sizes": sizes, "span_days": args.span_days,
-                  "older_share": args.older_share}
+    head: dict = {
+        "headline": True,
+        "layout": args.layout,
+        "sizes": sizes,
+        "span_days": args.span_days,
+        "older_share": args.older_share,
+    }
     if args.layout == "history":
         head["daily_rows"] = round(daily_rows, 1)
     for n in sizes:
@@ -720,15 +903,21 @@ def main() -> None:
         if fixed is not None:
             head[f"merge_fixed_s_{lab}"] = round(fixed["seconds"], 3)
             head[f"merge_fixed_rows_rewritten_{lab}"] = fixed["rows_rewritten"]
-        head[f"speedup_{lab}"] = round(rows[(n, "rewrite", "pct")]["seconds"] / rows[(n, "merge", "pct")]["seconds"], 2)
+        head[f"speedup_{lab}"] = round(
+            rows[(n, "rewrite", "pct")]["seconds"] / rows[(n, "merge", "pct")]["seconds"], 2
+        )
     if hi > lo:
         head["table_growth"] = round(hi / lo, 2)
         head["delta_growth"] = round(hi / lo, 2)
-        head["merge_growth"] = round(rows[(hi, "merge", "pct")]["seconds"] / rows[(lo, "merge", "pct")]["seconds"], 2)
-        head["rewrite_growth"] = round(rows[(hi, "rewrite", "pct")]["seconds"]
-                                       / rows[(lo, "rewrite", "pct")]["seconds"], 2)
-        head["merge_growth_fixed_delta"] = round(rows[(hi, "merge", "fixed")]["seconds"]
-                                                 / rows[(lo, "merge", "pct")]["seconds"], 2)
+        head["merge_growth"] = round(
+            rows[(hi, "merge", "pct")]["seconds"] / rows[(lo, "merge", "pct")]["seconds"], 2
+        )
+        head["rewrite_growth"] = round(
+            rows[(hi, "rewrite", "pct")]["seconds"] / rows[(lo, "rewrite", "pct")]["seconds"], 2
+        )
+        head["merge_growth_fixed_delta"] = round(
+            rows[(hi, "merge", "fixed")]["seconds"] / rows[(lo, "merge", "pct")]["seconds"], 2
+        )
         head["meets_target"] = head["merge_growth_fixed_delta"] < 3
         head["pct_delta_growth_below_3"] = head["merge_growth"] < 3
     head["all_correct"] = all(d["correct"] for d in rows.values())

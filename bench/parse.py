@@ -84,24 +84,50 @@ def emulator_pages() -> tuple[list[tuple[str, bytes, str]], str]:
         search = SearchIndex(world)
         picks = world.watchlist_suggestions()
         top_user = world.user_by_screen_name(picks["users"][0])
-        popular = max((t for t in world.tweets if not (t.retweeted or t.hidden or t.reply_to)),
-                      key=lambda t: len(getattr(t, "replies", ()) or ()))
-        requests = [(f"search {term!r}", ops_tweets.search_timeline, "SearchTimeline",
-                     {"rawQuery": term, "product": "Latest", "count": 20}) for term in picks["terms"][:3]]
+        popular = max(
+            (t for t in world.tweets if not (t.retweeted or t.hidden or t.reply_to)),
+            key=lambda t: len(getattr(t, "replies", ()) or ()),
+        )
+        requests = [
+            (
+                f"search {term!r}",
+                ops_tweets.search_timeline,
+                "SearchTimeline",
+                {"rawQuery": term, "product": "Latest", "count": 20},
+            )
+            for term in picks["terms"][:3]
+        ]
         requests += [
-            ("search count=100", ops_tweets.search_timeline, "SearchTimeline",
-             {"rawQuery": picks["terms"][0], "product": "Latest", "count": 100}),
+            (
+                "search count=100",
+                ops_tweets.search_timeline,
+                "SearchTimeline",
+                {"rawQuery": picks["terms"][0], "product": "Latest", "count": 100},
+            ),
             ("user tweets", ops_tweets.user_tweets, "UserTweets", {"userId": str(top_user.id), "count": 40}),
             ("tweet detail", ops_tweets.tweet_detail, "TweetDetail", {"focalTweetId": str(popular.id)}),
             ("followers", ops_users.followers, "Followers", {"userId": str(top_user.id), "count": 50}),
         ]
         if picks["lists"]:
-            requests.append(("list timeline", ops_tweets.list_timeline, "ListLatestTweetsTimeline",
-                             {"listId": picks["lists"][0], "count": 40}))
+            requests.append(
+                (
+                    "list timeline",
+                    ops_tweets.list_timeline,
+                    "ListLatestTweetsTimeline",
+                    {"listId": picks["lists"][0], "count": 40},
+                )
+            )
         pages = []
         for name, handler, op, variables in requests:
-            ctx = Ctx(world=world, settings=settings, users=users, tweets=tweets, search=search,
-                      now_ms=world.cfg.end_ms, variables=variables)
+            ctx = Ctx(
+                world=world,
+                settings=settings,
+                users=users,
+                tweets=tweets,
+                search=search,
+                now_ms=world.cfg.end_ms,
+                variables=variables,
+            )
             pages.append((f"emulator {name}", orjson.dumps(handler(ctx)), op))
         return pages, f"{len(pages)} pages rendered by the emulator's handlers (world seed 5, 8000 tweets)"
     except Exception as exc:  # noqa: BLE001 - the emulator is work in progress; never fail the bench
@@ -157,14 +183,22 @@ def bench_page(name: str, body: bytes, op: str) -> dict:
     x, t = min(xs), min(ts)
     mb = len(body) / 1e6
     return {
-        "bench": "parse", "page": name, "operation": op, "bytes": len(body),
-        "tweets": tweets, "users": users, "xget_tweet_rows": page.tweets.num_rows,
+        "bench": "parse",
+        "page": name,
+        "operation": op,
+        "bytes": len(body),
+        "tweets": tweets,
+        "users": users,
+        "xget_tweet_rows": page.tweets.num_rows,
         "xget_user_rows": page.users.num_rows,
-        "xget_ms": round(x * 1e3, 4), "twscrape_ms": round(t * 1e3, 4),
+        "xget_ms": round(x * 1e3, 4),
+        "twscrape_ms": round(t * 1e3, 4),
         "xget_median_ms": round(statistics.median(xs) * 1e3, 4),
         "twscrape_median_ms": round(statistics.median(ts) * 1e3, 4),
-        "xget_mb_per_s": round(mb / x, 1), "twscrape_mb_per_s": round(mb / t, 1),
-        "xget_tweets_per_s": round(tweets / x), "twscrape_tweets_per_s": round(tweets / t),
+        "xget_mb_per_s": round(mb / x, 1),
+        "twscrape_mb_per_s": round(mb / t, 1),
+        "xget_tweets_per_s": round(tweets / x),
+        "twscrape_tweets_per_s": round(tweets / t),
         "ratio": round(t / x, 2),
     }
 
@@ -176,12 +210,19 @@ def summary(rows: list[dict], label: str) -> dict:
     mb = sum(r["bytes"] for r in rows) / 1e6
     with_tweets = [r for r in rows if r["tweets"]]
     return {
-        f"{label}pages": len(rows), f"{label}bytes": int(mb * 1e6), f"{label}tweets": tweets,
-        f"{label}xget_tweets_per_s": round(tweets / x), f"{label}twscrape_tweets_per_s": round(tweets / t),
-        f"{label}xget_mb_per_s": round(mb / x, 1), f"{label}twscrape_mb_per_s": round(mb / t, 1),
+        f"{label}pages": len(rows),
+        f"{label}bytes": int(mb * 1e6),
+        f"{label}tweets": tweets,
+        f"{label}xget_tweets_per_s": round(tweets / x),
+        f"{label}twscrape_tweets_per_s": round(tweets / t),
+        f"{label}xget_mb_per_s": round(mb / x, 1),
+        f"{label}twscrape_mb_per_s": round(mb / t, 1),
         f"{label}ratio": round(t / x, 2),
-        f"{label}ratio_tweet_pages": round(sum(r["twscrape_ms"] for r in with_tweets)
-                                           / sum(r["xget_ms"] for r in with_tweets), 2) if with_tweets else None,
+        f"{label}ratio_tweet_pages": round(
+            sum(r["twscrape_ms"] for r in with_tweets) / sum(r["xget_ms"] for r in with_tweets), 2
+        )
+        if with_tweets
+        else None,
         f"{label}median_page_ratio": round(statistics.median(r["ratio"] for r in rows), 2),
         f"{label}min_page_ratio": min(r["ratio"] for r in with_tweets) if with_tweets else None,
     }
@@ -216,10 +257,12 @@ def main() -> None:
     if results["emulator"]:
         head.update(summary(results["emulator"], "emulator_"))
     head["emulator"] = note
-    head["method"] = (f"best of {REPEATS} interleaved samples per page, same bytes, one process; "
-                      "tweets/s = twscrape's tweet count / summed best times. Headline: the pages as X sends "
-                      "them (compact captures + emulator pages); stored_*: the raw_* capture files as stored "
-                      "(pretty-printed); compact_*, emulator_*: each set alone")
+    head["method"] = (
+        f"best of {REPEATS} interleaved samples per page, same bytes, one process; "
+        "tweets/s = twscrape's tweet count / summed best times. Headline: the pages as X sends "
+        "them (compact captures + emulator pages); stored_*: the raw_* capture files as stored "
+        "(pretty-printed); compact_*, emulator_*: each set alone"
+    )
     head["seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(head), flush=True)
 

@@ -221,13 +221,13 @@ from contextlib import aclosing, contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
+
 os.environ["TWS_TELEMETRY"] = "0"  # before twscrape is imported
 os.environ.setdefault("TWS_LOG_LEVEL", "ERROR")
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-
-import httpx
 
 OPERATION = "SearchTimeline"
 PAGE_COUNT = 20  # twscrape's search_raw asks 20 per page; XGet is asked the same
@@ -258,10 +258,15 @@ def _serve_emulator(conn, world_kwargs: dict, settings_kwargs: dict) -> None:
     started = time.perf_counter()
     world = World.generate(WorldConfig(**world_kwargs))
     with EmulatorServer(world, EmulatorSettings(**settings_kwargs)) as emu:
-        conn.send({"url": emu.url, "graphql_url": emu.graphql_url,
-                   "terms": list(world.watchlist_suggestions()["terms"]),
-                   "world": {"users": len(world.users), "tweets": len(world.tweets)},
-                   "startup_s": round(time.perf_counter() - started, 2)})
+        conn.send(
+            {
+                "url": emu.url,
+                "graphql_url": emu.graphql_url,
+                "terms": list(world.watchlist_suggestions()["terms"]),
+                "world": {"users": len(world.users), "tweets": len(world.tweets)},
+                "startup_s": round(time.perf_counter() - started, 2),
+            }
+        )
         conn.recv()  # parent says stop
 
 
@@ -278,8 +283,9 @@ class Emulator:
     def __init__(self, world_kwargs: dict, settings_kwargs: dict):
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve_emulator, args=(child, world_kwargs, settings_kwargs),
-                                daemon=True)
+        self.proc = ctx.Process(
+            target=_serve_emulator, args=(child, world_kwargs, settings_kwargs), daemon=True
+        )
         self.proc.start()
         if not self._conn.poll(120):
             self.proc.kill()
@@ -476,20 +482,42 @@ class Recorder:
                 self.blocked += 1
             raise _Stop()
 
-    def response(self, account: str, status: int, headers, key, sent: float,
-                 empty: bool | None = None, proxy: int | None = None) -> None:
+    def response(
+        self,
+        account: str,
+        status: int,
+        headers,
+        key,
+        sent: float,
+        empty: bool | None = None,
+        proxy: int | None = None,
+    ) -> None:
         now = time.time()
-        row = {"t": now, "status": status, "account": account, "key": key, "latency": now - sent,
-               "empty": empty, "proxy": proxy,
-               "remaining": _int(headers.get("x-rate-limit-remaining")),
-               "reset": _num(headers.get("x-rate-limit-reset"))}
+        row = {
+            "t": now,
+            "status": status,
+            "account": account,
+            "key": key,
+            "latency": now - sent,
+            "empty": empty,
+            "proxy": proxy,
+            "remaining": _int(headers.get("x-rate-limit-remaining")),
+            "reset": _num(headers.get("x-rate-limit-reset")),
+        }
         with self._lock:
             self.received.append(row)
 
-    def transport_error(self, account: str, proxy: int | None, error: BaseException, sent: float,
-                        key) -> None:
-        row = {"t": time.time(), "sent": sent, "account": account, "proxy": proxy, "key": key,
-               "error": type(error).__name__}
+    def transport_error(
+        self, account: str, proxy: int | None, error: BaseException, sent: float, key
+    ) -> None:
+        row = {
+            "t": time.time(),
+            "sent": sent,
+            "account": account,
+            "proxy": proxy,
+            "key": key,
+            "error": type(error).__name__,
+        }
         with self._lock:
             self.transport_errors.append(row)
 
@@ -516,8 +544,12 @@ def _content_entries(doc) -> int:
     """Timeline entries other than cursors in a SearchTimeline body."""
     try:
         timeline = doc["data"]["search_by_raw_query"]["search_timeline"]["timeline"]
-        return sum(1 for ins in timeline.get("instructions", []) for e in ins.get("entries", [])
-                   if not str(e.get("entryId", "")).startswith("cursor-"))
+        return sum(
+            1
+            for ins in timeline.get("instructions", [])
+            for e in ins.get("entries", [])
+            if not str(e.get("entryId", "")).startswith("cursor-")
+        )
     except (KeyError, TypeError, AttributeError):
         return 0
 
@@ -529,8 +561,9 @@ def aligned_start() -> float:
     return t0
 
 
-def header_bound(t0: float, duration: float, window: float, limit: int, accounts: int,
-                 eps: float = 0.001) -> int:
+def header_bound(
+    t0: float, duration: float, window: float, limit: int, accounts: int, eps: float = 0.001
+) -> int:
     """Most pages a client that waits for each announced (whole-second) reset can get in the run."""
     windows, start = 0, t0 + eps
     while start < t0 + duration:
@@ -546,8 +579,13 @@ class _RecordingTransport(httpx.HTTPTransport):
     """httpx's own transport (through ``proxy_url`` when given: ``HTTPTransport(proxy=...)`` is exactly
     what ``httpx.Client(proxy=...)`` mounts), plus the gate and the recorder."""
 
-    def __init__(self, rec: Recorder, names_by_token: dict[str, str], proxy_url: str | None = None,
-                 proxy_index: int | None = None):
+    def __init__(
+        self,
+        rec: Recorder,
+        names_by_token: dict[str, str],
+        proxy_url: str | None = None,
+        proxy_index: int | None = None,
+    ):
         super().__init__(proxy=proxy_url)
         self.rec = rec
         self.names = names_by_token
@@ -605,8 +643,14 @@ def xget_database(url: str | None, workdir: Path):
         admin.dispose()
 
 
-def run_xget(args, emu: Emulator, accounts: list[dict], workdir: Path,
-             plan: FaultPlan | None = None, farm: ProxyFarm | None = None) -> dict:
+def run_xget(
+    args,
+    emu: Emulator,
+    accounts: list[dict],
+    workdir: Path,
+    plan: FaultPlan | None = None,
+    farm: ProxyFarm | None = None,
+) -> dict:
     from sqlalchemy import select
 
     from xget_pipelines.core.db.engine import get_engine, read_only
@@ -654,8 +698,12 @@ def run_xget(args, emu: Emulator, accounts: list[dict], workdir: Path,
                 return super()._http_for(proxy_url)
             http = self._clients.get(proxy_url)
             if http is None:
-                http = httpx.Client(timeout=self._timeout_s, transport=_RecordingTransport(
-                    rec, names, proxy_url=proxy_url, proxy_index=farm.index_of(proxy_url)))
+                http = httpx.Client(
+                    timeout=self._timeout_s,
+                    transport=_RecordingTransport(
+                        rec, names, proxy_url=proxy_url, proxy_index=farm.index_of(proxy_url)
+                    ),
+                )
                 self._clients[proxy_url] = http
             return http
 
@@ -666,7 +714,8 @@ def run_xget(args, emu: Emulator, accounts: list[dict], workdir: Path,
     with xget_database(args.database_url, workdir) as db_url:
         engine = get_engine(db_url)
         AccountPool(engine).add_accounts(
-            [(a["username"], {"auth_token": a["auth_token"], "ct0": a["ct0"]}) for a in accounts])
+            [(a["username"], {"auth_token": a["auth_token"], "ct0": a["ct0"]}) for a in accounts]
+        )
         if farm is not None:
             proxies, index_by_id = xget_import_proxies(engine, emu, farm)
 
@@ -681,7 +730,9 @@ def run_xget(args, emu: Emulator, accounts: list[dict], workdir: Path,
         # run for a while has it: one load per account and process, then ids cost a hash each.
         started = time.perf_counter()
         with XClient(emu.graphql_url, AccountPool(engine)) as warm:
-            timing["transaction_page_loads"] = warm.prepare_sessions(OPERATION, [a["username"] for a in accounts])
+            timing["transaction_page_loads"] = warm.prepare_sessions(
+                OPERATION, [a["username"] for a in accounts]
+            )
         timing["transaction_setup_s"] = time.perf_counter() - started
         emu.reset()
         t0 = aligned_start()
@@ -693,15 +744,19 @@ def run_xget(args, emu: Emulator, accounts: list[dict], workdir: Path,
         def worker() -> None:
             pool = TimedPool(engine)
             client = (ProxiedXClient if farm is not None else XClient)(
-                emu.graphql_url, pool, lease_deadline_s=args.duration,
-                transport=_RecordingTransport(rec, names))
+                emu.graphql_url,
+                pool,
+                lease_deadline_s=args.duration,
+                transport=_RecordingTransport(rec, names),
+            )
             try:
                 while time.time() < rec.deadline:
                     query = queries.next()
                     client.lease_deadline_s = max(0.0, rec.deadline - time.time())
                     try:
-                        for page in client.paginate(OPERATION, search_variables(query, PAGE_COUNT),
-                                                    max_pages=10**9):
+                        for page in client.paginate(
+                            OPERATION, search_variables(query, PAGE_COUNT), max_pages=10**9
+                        ):
                             rec.hand((query, page.cursor_in))
                             left = rec.deadline - time.time()
                             if left <= 0:
@@ -720,8 +775,10 @@ def run_xget(args, emu: Emulator, accounts: list[dict], workdir: Path,
         for t in threads:
             t.join()
         wall = time.time() - t0
-        cpu = {"emulator_cpu_s": round(emu.cpu_seconds() - cpu_emu, 2),
-               "bench_cpu_s": round(time.process_time() - cpu_self, 2)}
+        cpu = {
+            "emulator_cpu_s": round(emu.cpu_seconds() - cpu_emu, 2),
+            "bench_cpu_s": round(time.process_time() - cpu_self, 2),
+        }
         stats = emu.stats()
         if plan is not None:
             plan.finish()
@@ -729,24 +786,43 @@ def run_xget(args, emu: Emulator, accounts: list[dict], workdir: Path,
         status = AccountPool(engine).status()
         if farm is not None:  # and about each proxy, and where each account is bound now
             proxy_out = {
-                "pool_proxies": dict(sorted(
-                    (index_by_id[p.id], {"status": p.status, "failures": p.failures,
-                                         "consecutive_failures": p.consecutive_failures,
-                                         "last_error": p.last_error})
-                    for p in proxies.list())),
+                "pool_proxies": dict(
+                    sorted(
+                        (
+                            index_by_id[p.id],
+                            {
+                                "status": p.status,
+                                "failures": p.failures,
+                                "consecutive_failures": p.consecutive_failures,
+                                "last_error": p.last_error,
+                            },
+                        )
+                        for p in proxies.list()
+                    )
+                ),
                 "binding_at_end": bound_now(),
             }
         engine.dispose()
-    extra = {"lease_wait_s": round(timing["lease_wait_s"], 3), "leases": timing["leases"],
-             "try_lease_ms_mean": round(1000 * timing["try_lease_s"] / max(1, timing["try_leases"]), 2),
-             "try_leases": timing["try_leases"], "release_s": round(timing["release_s"], 3),
-             "transaction_page_loads": timing["transaction_page_loads"],
-             "transaction_setup_s": round(timing["transaction_setup_s"], 3),
-             "errors": len(errors), "error_sample": errors[:2]}
+    extra = {
+        "lease_wait_s": round(timing["lease_wait_s"], 3),
+        "leases": timing["leases"],
+        "try_lease_ms_mean": round(1000 * timing["try_lease_s"] / max(1, timing["try_leases"]), 2),
+        "try_leases": timing["try_leases"],
+        "release_s": round(timing["release_s"], 3),
+        "transaction_page_loads": timing["transaction_page_loads"],
+        "transaction_setup_s": round(timing["transaction_setup_s"], 3),
+        "errors": len(errors),
+        "error_sample": errors[:2],
+    }
     if plan is not None:
-        extra["pool_accounts"] = {a["username"]: {"active": bool(a["active"]), "error": a["error"],
-                                                  "quarantined_until": a["quarantined_until"]}
-                                  for a in status}
+        extra["pool_accounts"] = {
+            a["username"]: {
+                "active": bool(a["active"]),
+                "error": a["error"],
+                "quarantined_until": a["quarantined_until"],
+            }
+            for a in status
+        }
     return summarize("xget", args, rec, stats, t0, wall, queries, {**cpu, **extra, **proxy_out}, plan, farm)
 
 
@@ -773,9 +849,16 @@ def xget_import_proxies(engine, emu: Emulator, farm: ProxyFarm):
 # -- twscrape ----------------------------------------------------------------------------------------
 
 
-def run_twscrape(args, emu: Emulator, accounts: list[dict], workdir: Path, wait_interval: float = 5.0,
-                 label: str = "twscrape", plan: FaultPlan | None = None,
-                 farm: ProxyFarm | None = None) -> dict:
+def run_twscrape(
+    args,
+    emu: Emulator,
+    accounts: list[dict],
+    workdir: Path,
+    wait_interval: float = 5.0,
+    label: str = "twscrape",
+    plan: FaultPlan | None = None,
+    farm: ProxyFarm | None = None,
+) -> dict:
     from xget_pipelines.emulator.twscrape_compat import point_twscrape_at
 
     patch = point_twscrape_at(emu.graphql_url)
@@ -794,8 +877,13 @@ def run_twscrape(args, emu: Emulator, accounts: list[dict], workdir: Path, wait_
         try:
             rep = await original_req(self, method, url, params=params)
         except (httpx.TransportError, TwsConnectError, TwsNetworkError) as exc:  # no response
-            rec.transport_error(self.acc.username, proxy, exc, sent,
-                                _key_from_variables((params or {}).get("variables")) if params else None)
+            rec.transport_error(
+                self.acc.username,
+                proxy,
+                exc,
+                sent,
+                _key_from_variables((params or {}).get("variables")) if params else None,
+            )
             raise
         key = _key_from_variables((params or {}).get("variables")) if params else _key_from_url(rep.url)
         empty = None
@@ -818,9 +906,14 @@ def run_twscrape(args, emu: Emulator, accounts: list[dict], workdir: Path, wait_
         # through proxy i mod N), fixed for the run (twscrape has no rebinding).
         bound = {a["username"]: i % len(farm.urls) for i, a in enumerate(accounts)} if farm else {}
         for a in accounts:
-            await pool.add_account(a["username"], "_", f"{a['username']}@bench.invalid", "_",
-                                   proxy=farm.urls[bound[a["username"]]] if farm else None,
-                                   cookies=f"auth_token={a['auth_token']}; ct0={a['ct0']}")
+            await pool.add_account(
+                a["username"],
+                "_",
+                f"{a['username']}@bench.invalid",
+                "_",
+                proxy=farm.urls[bound[a["username"]]] if farm else None,
+                cookies=f"auth_token={a['auth_token']}; ct0={a['ct0']}",
+            )
         if farm is not None:
             farm.bound = lambda: dict(bound)
         api = API(pool)
@@ -829,8 +922,11 @@ def run_twscrape(args, emu: Emulator, accounts: list[dict], workdir: Path, wait_
         started = time.perf_counter()
         for a in accounts:
             await queue_client.XClIdGenStore.get(
-                a["username"], proxy=farm.urls[bound[a["username"]]] if farm else None,
-                cookies={"auth_token": a["auth_token"], "ct0": a["ct0"]}, fresh=True)
+                a["username"],
+                proxy=farm.urls[bound[a["username"]]] if farm else None,
+                cookies={"auth_token": a["auth_token"], "ct0": a["ct0"]},
+                fresh=True,
+            )
         box["setup_s"] = time.perf_counter() - started
         emu.reset()
         t0 = aligned_start()
@@ -856,19 +952,33 @@ def run_twscrape(args, emu: Emulator, accounts: list[dict], workdir: Path, wait_
         for task in pending:
             task.cancel()
         results = await asyncio.gather(*tasks, return_exceptions=True)
-        failures = [repr(r) for r in results if isinstance(r, BaseException)
-                    and not isinstance(r, (asyncio.CancelledError, _Stop))]
+        failures = [
+            repr(r)
+            for r in results
+            if isinstance(r, BaseException) and not isinstance(r, (asyncio.CancelledError, _Stop))
+        ]
         failures += [f"HTTP {r['status']}" for r in rec.received if r["status"] not in (200, 429)]
         wall = time.time() - t0
-        cpu = {"emulator_cpu_s": round(emu.cpu_seconds() - cpu_emu, 2),
-               "bench_cpu_s": round(time.process_time() - cpu_self, 2)}
+        cpu = {
+            "emulator_cpu_s": round(emu.cpu_seconds() - cpu_emu, 2),
+            "bench_cpu_s": round(time.process_time() - cpu_self, 2),
+        }
         # What twscrape's pool concluded about each account (its own DB).
-        pool_accounts = {acc.username: {"active": bool(acc.active), "error": acc.error_msg}
-                         for acc in await pool.get_all()}
+        pool_accounts = {
+            acc.username: {"active": bool(acc.active), "error": acc.error_msg} for acc in await pool.get_all()
+        }
         proxy_out = {"binding_at_end": dict(bound)} if farm is not None else {}
-        return {"rec": rec, "t0": t0, "wall": wall, "queries": queries, "cpu": cpu,
-                "cancelled": len(pending), "failures": failures, "pool_accounts": pool_accounts,
-                "proxy_out": proxy_out}
+        return {
+            "rec": rec,
+            "t0": t0,
+            "wall": wall,
+            "queries": queries,
+            "cpu": cpu,
+            "cancelled": len(pending),
+            "failures": failures,
+            "pool_accounts": pool_accounts,
+            "proxy_out": proxy_out,
+        }
 
     queue_client.Ctx.req = hooked_req
     try:
@@ -879,14 +989,20 @@ def run_twscrape(args, emu: Emulator, accounts: list[dict], workdir: Path, wait_
     stats = emu.stats()
     if plan is not None:
         plan.finish()
-    extra = {**out["cpu"], "transaction_setup_s": round(box.get("setup_s", 0.0), 3),
-             "wait_interval_s": wait_interval, "cancelled_in_wait": out["cancelled"],
-             "errors": len(out["failures"]), "error_sample": out["failures"][:2]}
+    extra = {
+        **out["cpu"],
+        "transaction_setup_s": round(box.get("setup_s", 0.0), 3),
+        "wait_interval_s": wait_interval,
+        "cancelled_in_wait": out["cancelled"],
+        "errors": len(out["failures"]),
+        "error_sample": out["failures"][:2],
+    }
     if plan is not None:
         extra["pool_accounts"] = out["pool_accounts"]
     extra.update(out["proxy_out"])
-    return summarize(label, args, out["rec"], stats, out["t0"], out["wall"], out["queries"], extra, plan,
-                     farm)
+    return summarize(
+        label, args, out["rec"], stats, out["t0"], out["wall"], out["queries"], extra, plan, farm
+    )
 
 
 # -- accounting -------------------------------------------------------------------------------------
@@ -897,13 +1013,23 @@ def windows_in(span: float, window: float) -> int:
     return max(0, math.ceil(span / window - 1e-9))
 
 
-def fault_report(args, rec: Recorder, per_account: dict, handed: int, t0: float, plan: FaultPlan,
-                 pool_accounts: dict | None) -> dict:
+def fault_report(
+    args,
+    rec: Recorder,
+    per_account: dict,
+    handed: int,
+    t0: float,
+    plan: FaultPlan,
+    pool_accounts: dict | None,
+) -> dict:
     """The figures of a run in which ``plan`` failed some accounts mid-run (see "Failing accounts")."""
     failed = plan.faults
     if plan.applied is None:  # never injected: say so rather than report a run without failures
-        return {"fail_fraction": args.fail_fraction, "failed_accounts": failed,
-                "fault_error": plan.error or "the faults were not injected before the run ended"}
+        return {
+            "fail_fraction": args.fail_fraction,
+            "failed_accounts": failed,
+            "fault_error": plan.error or "the faults were not injected before the run ended",
+        }
     failed_span = min(max(plan.applied - t0, 0.0), args.duration)
     healthy_n = args.accounts - len(failed)
     healthy_cap = healthy_n * args.limit * windows_in(args.duration, args.window)
@@ -917,21 +1043,31 @@ def fault_report(args, rec: Recorder, per_account: dict, handed: int, t0: float,
         if r["account"] in after and r["t"] - r["latency"] >= plan.sent:
             after[r["account"]][str(r["status"])] += 1
     per_failed = {
-        a: {"kind": kind, "pages": served_by.get(a, 0),
-            "requests_after_fault": sum(after[a].values()), "statuses_after_fault": dict(after[a]),
-            **({"pool_active": pool_accounts[a]["active"], "pool_error": pool_accounts[a]["error"]}
-               if pool_accounts and a in pool_accounts else {})}
+        a: {
+            "kind": kind,
+            "pages": served_by.get(a, 0),
+            "requests_after_fault": sum(after[a].values()),
+            "statuses_after_fault": dict(after[a]),
+            **(
+                {"pool_active": pool_accounts[a]["active"], "pool_error": pool_accounts[a]["error"]}
+                if pool_accounts and a in pool_accounts
+                else {}
+            ),
+        }
         for a, kind in failed.items()
     }
     out = {
-        "fail_fraction": args.fail_fraction, "failed_accounts": failed,
+        "fail_fraction": args.fail_fraction,
+        "failed_accounts": failed,
         "fault_at_s": round(plan.applied - t0, 3),
         "fault_post_ms": round(1000 * (plan.applied - plan.sent), 1),
         "remaining_capacity": remaining,
         "utilisation_of_remaining": round(handed / remaining, 4) if remaining else None,
-        "healthy_capacity": healthy_cap, "healthy_served": healthy_served,
+        "healthy_capacity": healthy_cap,
+        "healthy_served": healthy_served,
         "healthy_fill": round(healthy_served / healthy_cap, 4) if healthy_cap else None,
-        "failed_capacity_to_fault": failed_cap, "failed_served": failed_served,
+        "failed_capacity_to_fault": failed_cap,
+        "failed_served": failed_served,
         "failed_fill_to_fault": round(failed_served / failed_cap, 4) if failed_cap else None,
         "requests_to_failed_after_fault": sum(v["requests_after_fault"] for v in per_failed.values()),
         "failed_detail": per_failed,
@@ -942,8 +1078,9 @@ def fault_report(args, rec: Recorder, per_account: dict, handed: int, t0: float,
         out["failed_accounts_marked"] = sorted(a for a in failed if a in inactive)
         out["failed_accounts_still_active"] = sorted(a for a in failed if a not in inactive)
         out["marked_equals_injected"] = set(inactive) == set(failed)
-        quarantined = {a: v["quarantined_until"] for a, v in pool_accounts.items()
-                       if v.get("quarantined_until")}
+        quarantined = {
+            a: v["quarantined_until"] for a, v in pool_accounts.items() if v.get("quarantined_until")
+        }
         if quarantined:
             out["pool_quarantined"] = quarantined
     if failed_served > failed_cap or healthy_served > healthy_cap:
@@ -951,8 +1088,15 @@ def fault_report(args, rec: Recorder, per_account: dict, handed: int, t0: float,
     return out
 
 
-def proxy_report(args, rec: Recorder, per_account: dict, t0: float, farm: ProxyFarm, plan: FaultPlan | None,
-                 proxy_out: dict) -> dict:
+def proxy_report(
+    args,
+    rec: Recorder,
+    per_account: dict,
+    t0: float,
+    farm: ProxyFarm,
+    plan: FaultPlan | None,
+    proxy_out: dict,
+) -> dict:
     """The proxied route (``--proxies``) and the dead proxy (see "Dead proxy" in the docstring)."""
     n = len(farm.servers)
     responses = Counter(r["proxy"] for r in rec.received)
@@ -981,14 +1125,18 @@ def proxy_report(args, rec: Recorder, per_account: dict, t0: float, farm: ProxyF
         pages_elsewhere = [r for r in elsewhere if r["status"] == 200]
         failed_here = [e for e in rec.transport_errors if e["account"] == a and e["proxy"] == dead]
         detail[a] = {
-            "failed_at_x": plan.faults.get(a), "pages": served_by.get(a, 0),
+            "failed_at_x": plan.faults.get(a),
+            "pages": served_by.get(a, 0),
             "served_not_received": served_by.get(a, 0) - received_200.get(a, 0),
             "requests_failed_at_dead_proxy": len(failed_here),
             "rebound_to": sorted({r["proxy"] for r in elsewhere}),
             "pages_after_kill": len(pages_elsewhere),
             "statuses_after_kill": dict(Counter(str(r["status"]) for r in elsewhere)),
-            "first_page_after_kill_s": (round(min(r["t"] - r["latency"] for r in pages_elsewhere) - killed, 3)
-                                        if pages_elsewhere else None),
+            "first_page_after_kill_s": (
+                round(min(r["t"] - r["latency"] for r in pages_elsewhere) - killed, 3)
+                if pages_elsewhere
+                else None
+            ),
             "bound_at_end": at_end.get(a),
         }
     healthy_at_x = [a for a in farm.dead_accounts if a not in plan.faults]
@@ -1000,35 +1148,51 @@ def proxy_report(args, rec: Recorder, per_account: dict, t0: float, farm: ProxyF
     failed_at_dead = [e for e in rec.transport_errors if e["proxy"] == dead]
     handed_keys = set(rec.handed)
     cut = sum(max(0, d["served_not_received"]) for d in detail.values())
-    out.update({
-        "dead_proxy": dead, "dead_proxy_port": farm.servers[dead].port,
-        "dead_proxy_at_s": round(killed - t0, 3),
-        "dead_proxy_stop_ms": round(1000 * (farm.kill_done - killed), 1),
-        "accounts_per_proxy_at_kill": farm.bound_at_kill,
-        "dead_proxy_accounts": farm.dead_accounts,
-        "dead_proxy_accounts_failed_at_x": sorted(set(farm.dead_accounts) & set(plan.faults)),
-        "requests_failed_at_dead_proxy": len(failed_at_dead),
-        "requests_failed_at_dead_proxy_in_flight_at_kill": sum(1 for e in failed_at_dead
-                                                               if e["sent"] < killed),
-        "transport_errors_elsewhere": sum(v for k, v in errors.items() if k != dead),
-        "dead_proxy_accounts_rebound": sum(1 for d in detail.values() if d["rebound_to"]),
-        "dead_proxy_accounts_served_again": sum(1 for a in healthy_at_x if detail[a]["pages_after_kill"]),
-        "dead_proxy_accounts_healthy_at_x": len(healthy_at_x),
-        "lost_in_transit_at_dead_proxy": cut,
-        # The (query, cursor) of each request that failed at the dead proxy, handed later from another
-        # request: a page cut in transit still costs its request, but its content is not missing.
-        "failed_at_dead_proxy_then_handed": sum(1 for e in failed_at_dead if e["key"] in handed_keys),
-        "dead_proxy_capacity": cap, "dead_proxy_served": dead_served,
-        "dead_proxy_fill": round(dead_served / cap, 4) if cap else None,
-        "live_proxy_capacity": live_cap, "live_proxy_served": live_served,
-        "live_proxy_fill": round(live_served / live_cap, 4) if live_cap else None,
-        "dead_proxy_detail": detail,
-    })
+    out.update(
+        {
+            "dead_proxy": dead,
+            "dead_proxy_port": farm.servers[dead].port,
+            "dead_proxy_at_s": round(killed - t0, 3),
+            "dead_proxy_stop_ms": round(1000 * (farm.kill_done - killed), 1),
+            "accounts_per_proxy_at_kill": farm.bound_at_kill,
+            "dead_proxy_accounts": farm.dead_accounts,
+            "dead_proxy_accounts_failed_at_x": sorted(set(farm.dead_accounts) & set(plan.faults)),
+            "requests_failed_at_dead_proxy": len(failed_at_dead),
+            "requests_failed_at_dead_proxy_in_flight_at_kill": sum(
+                1 for e in failed_at_dead if e["sent"] < killed
+            ),
+            "transport_errors_elsewhere": sum(v for k, v in errors.items() if k != dead),
+            "dead_proxy_accounts_rebound": sum(1 for d in detail.values() if d["rebound_to"]),
+            "dead_proxy_accounts_served_again": sum(1 for a in healthy_at_x if detail[a]["pages_after_kill"]),
+            "dead_proxy_accounts_healthy_at_x": len(healthy_at_x),
+            "lost_in_transit_at_dead_proxy": cut,
+            # The (query, cursor) of each request that failed at the dead proxy, handed later from another
+            # request: a page cut in transit still costs its request, but its content is not missing.
+            "failed_at_dead_proxy_then_handed": sum(1 for e in failed_at_dead if e["key"] in handed_keys),
+            "dead_proxy_capacity": cap,
+            "dead_proxy_served": dead_served,
+            "dead_proxy_fill": round(dead_served / cap, 4) if cap else None,
+            "live_proxy_capacity": live_cap,
+            "live_proxy_served": live_served,
+            "live_proxy_fill": round(live_served / live_cap, 4) if live_cap else None,
+            "dead_proxy_detail": detail,
+        }
+    )
     return out
 
 
-def summarize(name: str, args, rec: Recorder, stats: dict, t0: float, wall: float, queries: Queries,
-              extra: dict, plan: FaultPlan | None = None, farm: ProxyFarm | None = None) -> dict:
+def summarize(
+    name: str,
+    args,
+    rec: Recorder,
+    stats: dict,
+    t0: float,
+    wall: float,
+    queries: Queries,
+    extra: dict,
+    plan: FaultPlan | None = None,
+    farm: ProxyFarm | None = None,
+) -> dict:
     per_account = {acc: ops.get(OPERATION, {}) for acc, ops in stats["accounts"].items()}
     served = sum(row.get("pages", 0) for row in per_account.values())
     rate_limited = sum(row.get("rate_limited", 0) for row in per_account.values())
@@ -1056,8 +1220,9 @@ def summarize(name: str, args, rec: Recorder, stats: dict, t0: float, wall: floa
             first[r["reset"]] = sent
     # The first window opens whenever the run starts; later ones open when the client saw it could
     # reopen, so the cycle is measured between the 2nd and later windows.
-    gaps = [b - a for by_reset in starts.values()
-            for a, b in itertools.pairwise(sorted(by_reset.values())[1:])]
+    gaps = [
+        b - a for by_reset in starts.values() for a, b in itertools.pairwise(sorted(by_reset.values())[1:])
+    ]
     cycle = statistics.mean(gaps) if gaps else None
     # Which received pages were handed: the ones not handed are, first, those that came with
     # remaining 0 (what twscrape discards), then any other copy of the key.
@@ -1068,23 +1233,38 @@ def summarize(name: str, args, rec: Recorder, stats: dict, t0: float, wall: floa
             left[r["key"]] -= 1
         else:
             handed_in[(r["account"], r["reset"])] += 1
-    complete = [(acc, reset) for acc, by_reset in starts.items() for reset, sent in by_reset.items()
-                if sent + args.window <= t0 + args.duration]
+    complete = [
+        (acc, reset)
+        for acc, by_reset in starts.items()
+        for reset, sent in by_reset.items()
+        if sent + args.window <= t0 + args.duration
+    ]
     fill_complete = (sum(handed_in[w] for w in complete) / (len(complete) * args.limit)) if complete else None
     ends: dict[tuple[str, float], float] = {}
     for r in ok:
         ends[(r["account"], r["reset"])] = max(ends.get((r["account"], r["reset"]), 0.0), r["t"])
-    drains = [ends[(acc, reset)] - sent
-              for acc, by_reset in starts.items() for reset, sent in by_reset.items()]
+    drains = [
+        ends[(acc, reset)] - sent for acc, by_reset in starts.items() for reset, sent in by_reset.items()
+    ]
     pages_by_account = sorted(row.get("pages", 0) for row in per_account.values())
     latencies = [r["latency"] for r in rec.received]
     result = {
-        "bench": "scrape", "contender": name, "accounts": args.accounts, "window_s": args.window,
-        "limit": args.limit, "windows": args.windows, "workers": args.workers,
-        "duration_s": args.duration, "wall_s": round(wall, 2),
-        "capacity": capacity, "served": served, "handed": handed, "distinct": distinct,
+        "bench": "scrape",
+        "contender": name,
+        "accounts": args.accounts,
+        "window_s": args.window,
+        "limit": args.limit,
+        "windows": args.windows,
+        "workers": args.workers,
+        "duration_s": args.duration,
+        "wall_s": round(wall, 2),
+        "capacity": capacity,
+        "served": served,
+        "handed": handed,
+        "distinct": distinct,
         "utilisation": round(handed / capacity, 4) if capacity else None,
-        "lost": served - handed, "duplicated": handed - distinct,
+        "lost": served - handed,
+        "duplicated": handed - distinct,
         "lost_discarded_at_remaining_0": discarded_at_zero,
         "lost_empty_page": empty_dropped,
         "lost_other_received": sum(not_handed.values()) - discarded_at_zero - empty_dropped,
@@ -1096,16 +1276,22 @@ def summarize(name: str, args, rec: Recorder, stats: dict, t0: float, wall: floa
         "window_drain_s_mean": round(statistics.mean(drains), 3) if drains else None,
         "complete_windows": len(complete),
         "complete_window_fill": round(fill_complete, 4) if fill_complete is not None else None,
-        "steady_state_utilisation": (round(fill_complete * args.window / cycle, 4)
-                                     if cycle and fill_complete is not None else None),
+        "steady_state_utilisation": (
+            round(fill_complete * args.window / cycle, 4) if cycle and fill_complete is not None else None
+        ),
         "header_bound": bound,
         "utilisation_of_header_bound": round(handed / bound, 4) if bound else None,
-        "pages_per_account_min_max": ([pages_by_account[0], pages_by_account[-1]]
-                                      if pages_by_account else None),
+        "pages_per_account_min_max": (
+            [pages_by_account[0], pages_by_account[-1]] if pages_by_account else None
+        ),
         "accounts_used": sum(1 for p in pages_by_account if p),
-        "latency_ms_p50_max": ([round(statistics.median(latencies) * 1000, 1),
-                                round(max(latencies) * 1000, 1)] if latencies else None),
-        "queries_started": queries.taken, "blocked_at_deadline": rec.blocked,
+        "latency_ms_p50_max": (
+            [round(statistics.median(latencies) * 1000, 1), round(max(latencies) * 1000, 1)]
+            if latencies
+            else None
+        ),
+        "queries_started": queries.taken,
+        "blocked_at_deadline": rec.blocked,
         **extra,
     }
     if served > capacity:
@@ -1120,28 +1306,43 @@ def summarize(name: str, args, rec: Recorder, stats: dict, t0: float, wall: floa
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--accounts", type=int, default=8)
     ap.add_argument("--window", type=float, default=4.0, help="rate-limit window in seconds (X: 900)")
-    ap.add_argument("--limit", type=int, default=10,
-                    help="SearchTimeline requests per window per account (X: 50)")
+    ap.add_argument(
+        "--limit", type=int, default=10, help="SearchTimeline requests per window per account (X: 50)"
+    )
     ap.add_argument("--windows", type=int, default=5, help="run length in windows")
     ap.add_argument("--workers", type=int, default=4, help="concurrent paginations")
     ap.add_argument("--quick", action="store_true", help="4 windows of 3 s, no poll-scaled twscrape run")
-    ap.add_argument("--database-url", default=None,
-                    help="PostgreSQL server for XGet's control-plane DB (a scratch database is created on "
-                         "it and dropped); default: a SQLite file in a temporary directory")
-    ap.add_argument("--contenders", default="xget,twscrape,twscrape_poll_scaled",
-                    help="comma-separated subset of xget, twscrape, twscrape_poll_scaled, "
-                         "run in the order given")
-    ap.add_argument("--fail-fraction", type=float, default=0.0,
-                    help="share of the accounts failed halfway through each run (suspended, locked, "
-                         "bad auth in turn; see 'Failing accounts'); default 0: no failures")
-    ap.add_argument("--proxies", type=int, default=0,
-                    help="route every account through N real local HTTP proxies (proxy.py), started afresh "
-                         "for each contender; with --fail-fraction one of them dies halfway (see 'Dead "
-                         "proxy'); default 0: no proxies, direct connections")
+    ap.add_argument(
+        "--database-url",
+        default=None,
+        help="PostgreSQL server for XGet's control-plane DB (a scratch database is created on "
+        "it and dropped); default: a SQLite file in a temporary directory",
+    )
+    ap.add_argument(
+        "--contenders",
+        default="xget,twscrape,twscrape_poll_scaled",
+        help="comma-separated subset of xget, twscrape, twscrape_poll_scaled, run in the order given",
+    )
+    ap.add_argument(
+        "--fail-fraction",
+        type=float,
+        default=0.0,
+        help="share of the accounts failed halfway through each run (suspended, locked, "
+        "bad auth in turn; see 'Failing accounts'); default 0: no failures",
+    )
+    ap.add_argument(
+        "--proxies",
+        type=int,
+        default=0,
+        help="route every account through N real local HTTP proxies (proxy.py), started afresh "
+        "for each contender; with --fail-fraction one of them dies halfway (see 'Dead "
+        "proxy'); default 0: no proxies, direct connections",
+    )
     ap.add_argument("--users", type=int, default=400)
     ap.add_argument("--tweets", type=int, default=20000)
     ap.add_argument("--days", type=int, default=10)
@@ -1153,8 +1354,10 @@ def main() -> None:
     if not 0.0 <= args.fail_fraction < 1.0:
         ap.error("--fail-fraction must be in [0, 1)")
     if args.proxies < 0 or (args.fail_fraction > 0 and args.proxies == 1):
-        ap.error("--proxies must be 0 or more, and at least 2 with --fail-fraction (one dies: the accounts "
-                 "behind it need another to be rebound to)")
+        ap.error(
+            "--proxies must be 0 or more, and at least 2 with --fail-fraction (one dies: the accounts "
+            "behind it need another to be rebound to)"
+        )
     if args.quick:
         args.window, args.windows = 3.0, 4
         contenders = [c for c in contenders if c != "twscrape_poll_scaled"]
@@ -1165,8 +1368,17 @@ def main() -> None:
         {"window_seconds": args.window, "rate_limits": {OPERATION: args.limit}},
     )
     try:
-        emit({"bench": "scrape", "measurement": "setup", "emulator": emu.url, **emu.info["world"],
-              "emulator_startup_s": emu.info["startup_s"], "cpus": os.cpu_count(), "terms": emu.terms})
+        emit(
+            {
+                "bench": "scrape",
+                "measurement": "setup",
+                "emulator": emu.url,
+                **emu.info["world"],
+                "emulator_startup_s": emu.info["startup_s"],
+                "cpus": os.cpu_count(),
+                "terms": emu.terms,
+            }
+        )
         accounts = emu.accounts([f"bench_acc_{i:03d}" for i in range(args.accounts)])
         failing = pick_failing(accounts, args.fail_fraction)
         if args.fail_fraction > 0 and not failing:
@@ -1186,8 +1398,16 @@ def main() -> None:
                         results[name] = run_twscrape(args, emu, accounts, workdir, plan=plan, farm=farm)
                     else:
                         interval = round(5.0 * args.window / 900.0, 4)
-                        results[name] = run_twscrape(args, emu, accounts, workdir, wait_interval=interval,
-                                                     label=name, plan=plan, farm=farm)
+                        results[name] = run_twscrape(
+                            args,
+                            emu,
+                            accounts,
+                            workdir,
+                            wait_interval=interval,
+                            label=name,
+                            plan=plan,
+                            farm=farm,
+                        )
                 finally:
                     if farm is not None:
                         farm.stop()
@@ -1196,56 +1416,81 @@ def main() -> None:
         emu.close()
     xget, tws = results.get("xget", {}), results.get("twscrape", {})
     headline = {
-        "bench": "scrape", "accounts": args.accounts, "window_s": args.window, "limit": args.limit,
-        "windows": args.windows, "workers": args.workers,
+        "bench": "scrape",
+        "accounts": args.accounts,
+        "window_s": args.window,
+        "limit": args.limit,
+        "windows": args.windows,
+        "workers": args.workers,
         **({"proxies": args.proxies} if args.proxies else {}),
         "capacity": xget.get("capacity", tws.get("capacity")),
-        "xget_utilisation": xget.get("utilisation"), "twscrape_utilisation": tws.get("utilisation"),
-        "xget_lost": xget.get("lost"), "xget_duplicated": xget.get("duplicated"),
-        "twscrape_lost": tws.get("lost"), "twscrape_duplicated": tws.get("duplicated"),
+        "xget_utilisation": xget.get("utilisation"),
+        "twscrape_utilisation": tws.get("utilisation"),
+        "xget_lost": xget.get("lost"),
+        "xget_duplicated": xget.get("duplicated"),
+        "twscrape_lost": tws.get("lost"),
+        "twscrape_duplicated": tws.get("duplicated"),
         "xget_steady_state_utilisation": xget.get("steady_state_utilisation"),
         "twscrape_steady_state_utilisation": tws.get("steady_state_utilisation"),
         "xget_window_cycle_s": xget.get("window_cycle_s_mean"),
         "twscrape_window_cycle_s": tws.get("window_cycle_s_mean"),
         "target_utilisation": TARGET,
-        "xget_meets_target": (bool(xget["utilisation"] >= TARGET and xget["lost"] == 0
-                                   and xget["duplicated"] == 0) if xget else None),
+        "xget_meets_target": (
+            bool(xget["utilisation"] >= TARGET and xget["lost"] == 0 and xget["duplicated"] == 0)
+            if xget
+            else None
+        ),
     }
     if args.fail_fraction > 0:
         for key, doc in (("xget", xget), ("twscrape", tws)):
             if not doc:
                 continue
-            headline.update({
-                f"{key}_remaining_capacity": doc.get("remaining_capacity"),
-                f"{key}_handed": doc.get("handed"),
-                f"{key}_utilisation_of_remaining": doc.get("utilisation_of_remaining"),
-                f"{key}_failed_accounts_marked": doc.get("failed_accounts_marked"),
-                f"{key}_failed_accounts_still_active": doc.get("failed_accounts_still_active"),
-                f"{key}_marked_equals_injected": doc.get("marked_equals_injected"),
-                f"{key}_requests_to_failed_after_fault": doc.get("requests_to_failed_after_fault"),
-            })
+            headline.update(
+                {
+                    f"{key}_remaining_capacity": doc.get("remaining_capacity"),
+                    f"{key}_handed": doc.get("handed"),
+                    f"{key}_utilisation_of_remaining": doc.get("utilisation_of_remaining"),
+                    f"{key}_failed_accounts_marked": doc.get("failed_accounts_marked"),
+                    f"{key}_failed_accounts_still_active": doc.get("failed_accounts_still_active"),
+                    f"{key}_marked_equals_injected": doc.get("marked_equals_injected"),
+                    f"{key}_requests_to_failed_after_fault": doc.get("requests_to_failed_after_fault"),
+                }
+            )
         if args.proxies:
             for key, doc in (("xget", xget), ("twscrape", tws)):
                 if not doc:
                     continue
-                headline.update({
-                    f"{key}_dead_proxy": doc.get("dead_proxy"),
-                    f"{key}_dead_proxy_accounts": len(doc.get("dead_proxy_accounts") or []),
-                    f"{key}_dead_proxy_accounts_rebound": doc.get("dead_proxy_accounts_rebound"),
-                    f"{key}_dead_proxy_accounts_served_again": doc.get("dead_proxy_accounts_served_again"),
-                    f"{key}_requests_failed_at_dead_proxy": doc.get("requests_failed_at_dead_proxy"),
-                    f"{key}_lost_in_transit_at_dead_proxy": doc.get("lost_in_transit_at_dead_proxy"),
-                    f"{key}_dead_proxy_fill": doc.get("dead_proxy_fill"),
-                })
-        headline.update({
-            "fail_fraction": args.fail_fraction, "failed_accounts": failing,
-            "fail_target_utilisation_of_remaining": FAIL_TARGET,
-            "xget_meets_fail_target": (bool(xget.get("utilisation_of_remaining") is not None
-                                            and xget["utilisation_of_remaining"] >= FAIL_TARGET
-                                            and xget["lost"] == 0 and xget["duplicated"] == 0
-                                            and xget.get("marked_equals_injected"))
-                                       if xget else None),
-        })
+                headline.update(
+                    {
+                        f"{key}_dead_proxy": doc.get("dead_proxy"),
+                        f"{key}_dead_proxy_accounts": len(doc.get("dead_proxy_accounts") or []),
+                        f"{key}_dead_proxy_accounts_rebound": doc.get("dead_proxy_accounts_rebound"),
+                        f"{key}_dead_proxy_accounts_served_again": doc.get(
+                            "dead_proxy_accounts_served_again"
+                        ),
+                        f"{key}_requests_failed_at_dead_proxy": doc.get("requests_failed_at_dead_proxy"),
+                        f"{key}_lost_in_transit_at_dead_proxy": doc.get("lost_in_transit_at_dead_proxy"),
+                        f"{key}_dead_proxy_fill": doc.get("dead_proxy_fill"),
+                    }
+                )
+        headline.update(
+            {
+                "fail_fraction": args.fail_fraction,
+                "failed_accounts": failing,
+                "fail_target_utilisation_of_remaining": FAIL_TARGET,
+                "xget_meets_fail_target": (
+                    bool(
+                        xget.get("utilisation_of_remaining") is not None
+                        and xget["utilisation_of_remaining"] >= FAIL_TARGET
+                        and xget["lost"] == 0
+                        and xget["duplicated"] == 0
+                        and xget.get("marked_equals_injected")
+                    )
+                    if xget
+                    else None
+                ),
+            }
+        )
     emit(headline)
 
 

@@ -47,14 +47,28 @@ def world_lake(root: Path, tweets: int):
 
     world = World.generate(WorldConfig(seed=5, users=2000, tweets=int(tweets * 1.3) + 100, days=20))
     originals = [t for t in world.tweets if not t.retweeted and t.text][:tweets]
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     rows = {name: [] for name in TWEETS_SCHEMA.names}
     for t in originals:
-        created = dt.datetime.fromtimestamp(t.ms / 1000, dt.timezone.utc)
-        values = {"tweet_id": t.id, "text": t.text, "created_at": created, "like_count": 0, "retweet_count": 0,
-                  "reply_count": 0, "quote_count": 0, "bookmark_count": 0, "is_quote": False, "is_retweet": False,
-                  "has_media": False, "visibility": "visible", "via": "timeline", "first_seen": now, "last_seen": now,
-                  "created_date": created.date()}
+        created = dt.datetime.fromtimestamp(t.ms / 1000, dt.UTC)
+        values = {
+            "tweet_id": t.id,
+            "text": t.text,
+            "created_at": created,
+            "like_count": 0,
+            "retweet_count": 0,
+            "reply_count": 0,
+            "quote_count": 0,
+            "bookmark_count": 0,
+            "is_quote": False,
+            "is_retweet": False,
+            "has_media": False,
+            "visibility": "visible",
+            "via": "timeline",
+            "first_seen": now,
+            "last_seen": now,
+            "created_date": created.date(),
+        }
         for name in TWEETS_SCHEMA.names:
             rows[name].append(values.get(name))
     lake = Lake(str(root))
@@ -81,29 +95,57 @@ def main() -> None:
         train, test = corpora.split(corpora.load(cfg.sources), cfg.test_fraction, cfg.seed, cfg.limit)
         encoder = Encoder()
         result = train_head(train, test, cfg, out_root=work / "models", encoder=encoder)
-        emit({"bench": "sentiment", "what": "quality", "train_examples": len(train), "test_examples": len(test),
-              "minilm_head": result.evaluation.__dict__, "vader": result.vader.__dict__,
-              "train_seconds": round(result.seconds, 1), "torch_threads": torch.get_num_threads(),
-              "cpus": os.cpu_count()})
+        emit(
+            {
+                "bench": "sentiment",
+                "what": "quality",
+                "train_examples": len(train),
+                "test_examples": len(test),
+                "minilm_head": result.evaluation.__dict__,
+                "vader": result.vader.__dict__,
+                "train_seconds": round(result.seconds, 1),
+                "torch_threads": torch.get_num_threads(),
+                "cpus": os.cpu_count(),
+            }
+        )
 
         speeds = {}
         base, n = world_lake(work / "lake", args.tweets)
-        for name, model in (("minilm_head", HeadModel(result.directory, encoder=encoder)), ("vader", VaderModel())):
+        for name, model in (
+            ("minilm_head", HeadModel(result.directory, encoder=encoder)),
+            ("vader", VaderModel()),
+        ):
             copy = work / f"lake-{name}"
             shutil.copytree(base.uri, copy)
             started = time.perf_counter()
             scored = score_new_tweets(Lake(str(copy)), model)
             seconds = time.perf_counter() - started
             speeds[name] = scored.scored / seconds
-            emit({"bench": "sentiment", "what": "speed", "model": name, "tweets": scored.scored,
-                  "seconds": round(seconds, 2), "tweets_per_s": round(speeds[name], 1)})
-        emit({"bench": "sentiment", "train_examples": len(train), "test_examples": len(test),
-              "minilm_head_macro_recall": result.evaluation.macro_recall,
-              "minilm_head_accuracy": result.evaluation.accuracy,
-              "vader_macro_recall": result.vader.macro_recall, "vader_accuracy": result.vader.accuracy,
-              "minilm_head_tweets_per_s": round(speeds["minilm_head"], 1),
-              "vader_tweets_per_s": round(speeds["vader"], 1), "lake_tweets": n,
-              "train_seconds": round(result.seconds, 1)})
+            emit(
+                {
+                    "bench": "sentiment",
+                    "what": "speed",
+                    "model": name,
+                    "tweets": scored.scored,
+                    "seconds": round(seconds, 2),
+                    "tweets_per_s": round(speeds[name], 1),
+                }
+            )
+        emit(
+            {
+                "bench": "sentiment",
+                "train_examples": len(train),
+                "test_examples": len(test),
+                "minilm_head_macro_recall": result.evaluation.macro_recall,
+                "minilm_head_accuracy": result.evaluation.accuracy,
+                "vader_macro_recall": result.vader.macro_recall,
+                "vader_accuracy": result.vader.accuracy,
+                "minilm_head_tweets_per_s": round(speeds["minilm_head"], 1),
+                "vader_tweets_per_s": round(speeds["vader"], 1),
+                "lake_tweets": n,
+                "train_seconds": round(result.seconds, 1),
+            }
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -18,7 +18,9 @@ os.environ.setdefault("DAGSTER_TELEMETRY_DISABLED", "1")
 
 REPO = Path(__file__).resolve().parents[1]
 CAPTURES = Path(os.environ.get("XGET_CAPTURES_DIR", REPO.parent / "shared" / "x-captures" / "twscrape"))
-POSTGRES_ADMIN_URL = os.environ.get("XGET_TEST_POSTGRES_URL", "postgresql+psycopg2://root@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "XGET_TEST_POSTGRES_URL", "postgresql+psycopg2://root@127.0.0.1:5432/postgres"
+)
 
 
 @pytest.fixture(scope="session")
@@ -54,10 +56,20 @@ def s3_server():
     server.start()
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"
-    client = boto3.client("s3", endpoint_url=url, aws_access_key_id="xget", aws_secret_access_key="xget-secret",
-                          region_name="us-east-1")
-    options = {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "xget", "AWS_SECRET_ACCESS_KEY": "xget-secret",
-               "AWS_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true"}
+    client = boto3.client(
+        "s3",
+        endpoint_url=url,
+        aws_access_key_id="xget",
+        aws_secret_access_key="xget-secret",
+        region_name="us-east-1",
+    )
+    options = {
+        "AWS_ENDPOINT_URL": url,
+        "AWS_ACCESS_KEY_ID": "xget",
+        "AWS_SECRET_ACCESS_KEY": "xget-secret",
+        "AWS_REGION": "us-east-1",
+        "AWS_ALLOW_HTTP": "true",
+    }
     yield url, client, options
     server.stop()
 
@@ -75,7 +87,9 @@ def postgres_databases():
             with admin.connect() as conn:
                 conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
         except sa.exc.OperationalError as exc:
-            pytest.fail(f"PostgreSQL is required for this test and is not reachable at {POSTGRES_ADMIN_URL}: {exc}")
+            pytest.fail(
+                f"PostgreSQL is required for this test and is not reachable at {POSTGRES_ADMIN_URL}: {exc}"
+            )
         made.append(name)
         return sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
@@ -166,7 +180,9 @@ def mail_server():
 
     from xget_pipelines.emulator.mail_server import MailServerError, start_dovecot
 
-    directory = tempfile.mkdtemp(prefix="xget-dovecot-")  # pytest's tmp dirs are 0700: Dovecot's users need in
+    directory = tempfile.mkdtemp(
+        prefix="xget-dovecot-"
+    )  # pytest's tmp dirs are 0700: Dovecot's users need in
     try:
         server = start_dovecot(directory)
     except MailServerError as exc:

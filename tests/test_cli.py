@@ -33,7 +33,7 @@ def test_x_parse_reports_what_the_pipeline_extracts(captures_dir):
     assert result.exit_code == 0, result.output
     reports = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["operation"] for r in reports] == ["SearchTimeline", "Followers"]
-    for report, path in zip(reports, files):
+    for report, path in zip(reports, files, strict=False):
         assert set(report) >= {"file", "operation", "tweet_ids", "user_ids", "errors"}
         doc = json.loads(path.read_bytes())  # the reference parser's view of the same file
         assert set(report["user_ids"]) == {str(u.id) for u in parse_users(doc)}
@@ -54,9 +54,16 @@ def write_tweets(home):
     from xget_pipelines.core.lake.delta import Lake
 
     day = dt.date(2026, 11, 1)
-    table = pa.table({"tweet_id": pa.array([1, 2], pa.int64()), "watch_key": ["python", "python"],
-                      "day": pa.array([day, day], pa.date32())})
-    Lake(str(home / "lake")).replace_where("cleaned/tweets", table, {"day": day, "watch_key": "python"}, ["day"])
+    table = pa.table(
+        {
+            "tweet_id": pa.array([1, 2], pa.int64()),
+            "watch_key": ["python", "python"],
+            "day": pa.array([day, day], pa.date32()),
+        }
+    )
+    Lake(str(home / "lake")).replace_where(
+        "cleaned/tweets", table, {"day": day, "watch_key": "python"}, ["day"]
+    )
 
 
 def test_sql_formats_and_lake_tables(home):
@@ -67,7 +74,9 @@ def test_sql_formats_and_lake_tables(home):
     assert as_csv.stdout.splitlines() == ["tweet_id", "1", "2"]
     assert "cleaned_tweets" not in xget("sql", "select 1").stdout
     tables = [json.loads(x) for x in xget("lake", "tables", "--format", "json").stdout.splitlines()]
-    assert tables == [{"table": "cleaned/tweets", "version": 0, "rows": 2, "files": 1, "size": tables[0]["size"]}]
+    assert tables == [
+        {"table": "cleaned/tweets", "version": 0, "rows": 2, "files": 1, "size": tables[0]["size"]}
+    ]
 
 
 def test_sql_error_lists_the_views(home):
@@ -114,7 +123,9 @@ def test_accounts_import_reports_bad_lines_imports_good_ones_and_updates_on_reim
     path.write_text("alice:pw1-new:a@example.org:m1\n")
     again = xget("accounts", "import", str(path))
     assert "0 accounts added, 1 updated" in again.stdout
-    names = [json.loads(x)["username"] for x in xget("accounts", "list", "--format", "json").stdout.splitlines()]
+    names = [
+        json.loads(x)["username"] for x in xget("accounts", "list", "--format", "json").stdout.splitlines()
+    ]
     assert names == ["alice", "bob"]
     nothing = tmp_path / "bad.csv"
     nothing.write_text("who,what\n1,2\n")
@@ -129,15 +140,26 @@ def test_accounts_check_disable_enable(emulator_factory, monkeypatch):
     get_settings.cache_clear()
     accounts = httpx.post(f"{emu.url}/_emulator/accounts", json={"usernames": ["good", "bad"]}).json()
     for acc in accounts:
-        assert xget("accounts", "add", acc["username"], "--cookies",
-                    f"auth_token={acc['auth_token']}; ct0={acc['ct0']}").exit_code == 0
+        assert (
+            xget(
+                "accounts",
+                "add",
+                acc["username"],
+                "--cookies",
+                f"auth_token={acc['auth_token']}; ct0={acc['ct0']}",
+            ).exit_code
+            == 0
+        )
     httpx.post(f"{emu.url}/_emulator/faults", json={"accounts": {"bad": "suspended"}}).raise_for_status()
     result = xget("accounts", "check", "--format", "json")
     rows = {r["username"]: r for r in map(json.loads, result.stdout.splitlines())}
     assert rows["good"]["ok"] is True and rows["bad"]["ok"] is False
     assert rows["bad"]["detail"] == "suspended (X code 64)"
     assert xget("accounts", "disable", "good", "--reason", "lent to a colleague").exit_code == 0
-    listing = {json.loads(x)["username"]: json.loads(x) for x in xget("accounts", "list", "-f", "json").stdout.splitlines()}
+    listing = {
+        json.loads(x)["username"]: json.loads(x)
+        for x in xget("accounts", "list", "-f", "json").stdout.splitlines()
+    }
     assert listing["good"]["state"] == "inactive" and listing["good"]["last error"] == "lent to a colleague"
     assert xget("accounts", "enable", "good").exit_code == 0
     assert xget("accounts", "enable", "nobody").exit_code == 1
@@ -149,17 +171,25 @@ def test_accounts_login_stores_a_session_and_reports_failures(emulator_factory, 
     emu = emulator_factory(window_seconds=5)
     monkeypatch.setenv("XGET_X_GRAPHQL_URL", emu.graphql_url)
     get_settings.cache_clear()
-    httpx.post(f"{emu.url}/_emulator/login_accounts", json={"accounts": [
-        {"username": "pw_ok", "password": "right-pw", "email": "ok@example.org"},
-        {"username": "pw_bad", "password": "other-pw", "email": "bad@example.org"},
-    ]}).raise_for_status()
+    httpx.post(
+        f"{emu.url}/_emulator/login_accounts",
+        json={
+            "accounts": [
+                {"username": "pw_ok", "password": "right-pw", "email": "ok@example.org"},
+                {"username": "pw_bad", "password": "other-pw", "email": "bad@example.org"},
+            ]
+        },
+    ).raise_for_status()
     path = tmp_path / "accounts.txt"
     path.write_text("pw_ok:right-pw:ok@example.org:mailpw\npw_bad:WRONG-pw:bad@example.org:mailpw\n")
     assert xget("accounts", "import", str(path)).exit_code == 0
     result = xget("accounts", "login")
     assert "pw_ok: logged in" in result.output and "wrong password" in result.output
     assert "right-pw" not in result.output and "WRONG-pw" not in result.output
-    rows = {json.loads(x)["username"]: json.loads(x) for x in xget("accounts", "list", "-f", "json").stdout.splitlines()}
+    rows = {
+        json.loads(x)["username"]: json.loads(x)
+        for x in xget("accounts", "list", "-f", "json").stdout.splitlines()
+    }
     assert rows["pw_ok"]["state"] == "active" and rows["pw_bad"]["state"] == "inactive"
     checked = xget("accounts", "check", "pw_ok", "--format", "json")
     assert json.loads(checked.stdout)["ok"] is True  # the stored session really works

@@ -21,30 +21,52 @@ from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.lake.catalog import connect
 from xget_pipelines.core.lake.delta import Lake
 
-INGEST = "raw_x_pages,cleaned_tweets,cleaned_users,cleaned_media,cleaned_hashtags,cleaned_mentions,cleaned_urls," \
-         "cleaned_tombstones,cleaned_follows"
-ENTITIES = "entities_tweets,entities_users,entities_tweet_metrics_history,entities_user_metrics_history," \
-           "entities_follows"
-TODAY = dt.datetime.now(dt.timezone.utc).date()
+INGEST = (
+    "raw_x_pages,cleaned_tweets,cleaned_users,cleaned_media,cleaned_hashtags,cleaned_mentions,cleaned_urls,"
+    "cleaned_tombstones,cleaned_follows"
+)
+ENTITIES = (
+    "entities_tweets,entities_users,entities_tweet_metrics_history,entities_user_metrics_history,"
+    "entities_follows"
+)
+TODAY = dt.datetime.now(dt.UTC).date()
 DAYS = [(TODAY - dt.timedelta(days=d)).isoformat() for d in (2, 1)]
 
 
 # A partition's tweets of its own day. An @account's timeline pages also carry the newer tweets above the day
 # (today's, which keep appearing as the emulator's clock runs, and the reference was collected minutes
 # earlier), so the comparison is of the day's own tweets, which no later collection can change.
-DAY_TWEETS = ("select day, watch_key, list_sort(list(distinct tweet_id)) from cleaned_tweets "
-              "where cast(created_at at time zone 'UTC' as date) = day group by 1, 2")
+DAY_TWEETS = (
+    "select day, watch_key, list_sort(list(distinct tweet_id)) from cleaned_tweets "
+    "where cast(created_at at time zone 'UTC' as date) = day group by 1, 2"
+)
 
 
 def _materialize(env: dict, select: str, partition: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "dagster", "asset", "materialize", "-m",
-                             "xget_pipelines.definitions", "--select", select, "--partition", partition],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dagster",
+            "asset",
+            "materialize",
+            "-m",
+            "xget_pipelines.definitions",
+            "--select",
+            select,
+            "--partition",
+            partition,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _all(procs: list[subprocess.Popen]) -> None:
     outputs = [p.communicate(timeout=900)[0] for p in procs]
-    failed = [out[-3000:] for p, out in zip(procs, outputs) if p.returncode != 0]
+    failed = [out[-3000:] for p, out in zip(procs, outputs, strict=False) if p.returncode != 0]
     assert not failed, failed[0]
 
 
@@ -52,8 +74,11 @@ def _log_versions(lake: Lake, table: str) -> list[int]:
     from xget_pipelines.core.lake.files import root_for
 
     root = root_for(lake.path(table), lake.storage_options)
-    return sorted(int(p.rsplit("/", 1)[1].split(".")[0]) for p in root.list("_delta_log")
-                  if p.endswith(".json") and p.rsplit("/", 1)[1].split(".")[0].isdigit())
+    return sorted(
+        int(p.rsplit("/", 1)[1].split(".")[0])
+        for p in root.list("_delta_log")
+        if p.endswith(".json") and p.rsplit("/", 1)[1].split(".")[0].isdigit()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +90,14 @@ def moto_s3(s3_server):
 
 def _keys(world) -> list[str]:
     suggested = world.watchlist_suggestions()
-    busy = [u.screen_name for u in sorted(world.users, key=lambda u: -len(u.tweets))
-            if not (u.protected or u.unavailable) and u.screen_name not in suggested["users"]]
-    return suggested["terms"][:4] + ["@" + u for u in [*suggested["users"], *busy][:4]]  # searches and accounts
+    busy = [
+        u.screen_name
+        for u in sorted(world.users, key=lambda u: -len(u.tweets))
+        if not (u.protected or u.unavailable) and u.screen_name not in suggested["users"]
+    ]
+    return suggested["terms"][:4] + [
+        "@" + u for u in [*suggested["users"], *busy][:4]
+    ]  # searches and accounts
 
 
 @pytest.fixture(scope="module")
@@ -83,15 +113,17 @@ def emu(small_world):
 def reference(emu, small_world, tmp_path_factory) -> dict:
     """The cleaned tweet ids of every (day, key) collected one partition after another, in this process."""
     keys = _keys(small_world)
-    return _sequential_reference(tmp_path_factory.mktemp("reference"), emu, keys,
-                                 [f"{day}|{key}" for day in DAYS for key in keys])
+    return _sequential_reference(
+        tmp_path_factory.mktemp("reference"), emu, keys, [f"{day}|{key}" for day in DAYS for key in keys]
+    )
 
 
 # On S3 half the partitions (8, both days): the S3 test server answers every request of 16 processes in one
 # Python process, and twice the runs would cost the suite minutes without a different kind of collision.
 @pytest.mark.parametrize("where,keys_per_day", [("local", 8), ("s3", 4)])
-def test_sixteen_partitions_and_two_merges_at_once_store_everything_once(where, keys_per_day, tmp_path, emu,
-                                                                         small_world, moto_s3, reference):
+def test_sixteen_partitions_and_two_merges_at_once_store_everything_once(
+    where, keys_per_day, tmp_path, emu, small_world, moto_s3, reference
+):
     keys = _keys(small_world)[:keys_per_day] if keys_per_day == 8 else _keys(small_world)[2:6]
     partitions = [f"{day}|{key}" for day in DAYS for key in keys]
     options = moto_s3 if where == "s3" else {}
@@ -101,9 +133,16 @@ def test_sixteen_partitions_and_two_merges_at_once_store_everything_once(where, 
     (tmp_path / "dagster").mkdir()
     (tmp_path / "dagster" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     # XGET_HOME stays the test session's: the runs decrypt the accounts' cookies with its key
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster"),
-           "XGET_DATABASE_URL": database, "XGET_LAKE_URI": uri, "XGET_LAKE_STORAGE_OPTIONS": json.dumps(options),
-           "XGET_X_GRAPHQL_URL": emu.graphql_url, "XGET_X_LEASE_DEADLINE_S": "60", "XGET_MEDIA_DOWNLOAD": "false"}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path / "dagster"),
+        "XGET_DATABASE_URL": database,
+        "XGET_LAKE_URI": uri,
+        "XGET_LAKE_STORAGE_OPTIONS": json.dumps(options),
+        "XGET_X_GRAPHQL_URL": emu.graphql_url,
+        "XGET_X_LEASE_DEADLINE_S": "60",
+        "XGET_MEDIA_DOWNLOAD": "false",
+    }
     instance = dg.DagsterInstance.from_config(str(tmp_path / "dagster"))
     instance.add_dynamic_partitions("watchlist", keys)
 
@@ -116,7 +155,9 @@ def test_sixteen_partitions_and_two_merges_at_once_store_everything_once(where, 
     served = httpx.get(f"{emu.url}/_emulator/stats").json()["totals"]["pages"] - before
     stored, distinct = con.execute("select count(*), count(distinct page_key) from raw_x_pages").fetchone()
     assert stored == distinct == served  # every page the emulator served, once
-    assert con.execute("select count(distinct (day, watch_key)) from raw_x_pages").fetchone()[0] == len(partitions)
+    assert con.execute("select count(distinct (day, watch_key)) from raw_x_pages").fetchone()[0] == len(
+        partitions
+    )
     total, ids = con.execute("select count(*), count(distinct tweet_id) from entities_tweets").fetchone()
     cleaned = con.execute("select count(distinct tweet_id) from cleaned_tweets").fetchone()[0]
     assert total == ids == cleaned  # no key twice, none missing
@@ -126,8 +167,7 @@ def test_sixteen_partitions_and_two_merges_at_once_store_everything_once(where, 
         versions = _log_versions(lake, table)
         assert versions == list(range(len(versions))), (table, versions)  # no gap
 
-    ours = {(r[0].isoformat(), r[1]): r[2] for r in con.execute(
-        DAY_TWEETS).fetchall()}
+    ours = {(r[0].isoformat(), r[1]): r[2] for r in con.execute(DAY_TWEETS).fetchall()}
     assert ours == {k: v for k, v in reference.items() if f"{k[0]}|{k[1]}" in partitions}
 
 
@@ -138,15 +178,21 @@ def _sequential_reference(folder, emu, keys, partitions) -> dict:
     database = f"sqlite:///{folder / 'reference.db'}"
     register_accounts(emu, get_engine(database), [f"ref{i}" for i in range(4)])
     control = ControlPlaneResource(database_url=database)
-    resources = {"lake": LakeResource(uri=str(folder / "lake")), "control_plane": control,
-                 "account_pool": AccountPoolResource(control_plane=control),
-                 "x_api": XApiResource(graphql_url=emu.graphql_url, lease_deadline_s=60)}
+    resources = {
+        "lake": LakeResource(uri=str(folder / "lake")),
+        "control_plane": control,
+        "account_pool": AccountPoolResource(control_plane=control),
+        "x_api": XApiResource(graphql_url=emu.graphql_url, lease_deadline_s=60),
+    }
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("watchlist", keys)
     for partition in partitions:
         day, key = partition.split("|")
-        assert dg.materialize(ingest_assets, resources=resources, instance=instance,
-                              partition_key=dg.MultiPartitionKey({"date": day, "watch": key})).success
+        assert dg.materialize(
+            ingest_assets,
+            resources=resources,
+            instance=instance,
+            partition_key=dg.MultiPartitionKey({"date": day, "watch": key}),
+        ).success
     con = connect(Lake(str(folder / "lake")))
-    return {(r[0].isoformat(), r[1]): r[2] for r in con.execute(
-        DAY_TWEETS).fetchall()}
+    return {(r[0].isoformat(), r[1]): r[2] for r in con.execute(DAY_TWEETS).fetchall()}

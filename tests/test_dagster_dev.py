@@ -26,8 +26,13 @@ def free_port() -> int:
 
 
 def _start(args, env):
-    return subprocess.Popen([sys.executable, "-m", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def _wait(check, timeout_s, what, procs=()):
@@ -45,21 +50,29 @@ def _wait(check, timeout_s, what, procs=()):
     raise AssertionError(f"{what} did not happen within {timeout_s} s")
 
 
-def test_a_task_created_over_the_api_runs_in_dagster_and_its_results_come_back(tmp_path, emulator_factory,
-                                                                               small_world, monkeypatch,
-                                                                               postgres_databases):
+def test_a_task_created_over_the_api_runs_in_dagster_and_its_results_come_back(
+    tmp_path, emulator_factory, small_world, monkeypatch, postgres_databases
+):
     from xget_pipelines.settings import get_settings
 
     emu = emulator_factory(window_seconds=2)
     home = tmp_path / "xget"
     monkeypatch.setenv("XGET_HOME", str(home))  # the accounts' secrets are encrypted with this home's key
     get_settings.cache_clear()
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "XGET_HOME": str(home),
-           "XGET_X_GRAPHQL_URL": emu.graphql_url, "XGET_API_RATE_LIMIT_PER_MINUTE": "0",
-           "XGET_LAKE_MAINTENANCE_CRON": "* * * * *"}  # a schedule tick every minute
-    dagster_pg = sa_url(postgres_databases()).set(drivername="postgresql").render_as_string(hide_password=False)
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path),
+        "XGET_HOME": str(home),
+        "XGET_X_GRAPHQL_URL": emu.graphql_url,
+        "XGET_API_RATE_LIMIT_PER_MINUTE": "0",
+        "XGET_LAKE_MAINTENANCE_CRON": "* * * * *",
+    }  # a schedule tick every minute
+    dagster_pg = (
+        sa_url(postgres_databases()).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
     (tmp_path / "dagster.yaml").write_text(
-        f"telemetry:\n  enabled: false\nstorage:\n  postgres:\n    postgres_url: {dagster_pg}\n")
+        f"telemetry:\n  enabled: false\nstorage:\n  postgres:\n    postgres_url: {dagster_pg}\n"
+    )
     engine = get_engine(f"sqlite:///{(home / 'xget.db').absolute()}")
     register_accounts(emu, engine, ["e2e1", "e2e2"])
     create_user(engine, "ana", "analyst password 1", "analyst")
@@ -69,13 +82,18 @@ def test_a_task_created_over_the_api_runs_in_dagster_and_its_results_come_back(t
     try:
         base, ui_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{ui_port}"
         _wait(lambda: httpx.get(f"{base}/readyz", timeout=5).status_code == 200, 60, "the API ready", [api])
-        token = httpx.post(f"{base}/v1/auth/token", data={"grant_type": "password", "username": "ana",
-                                                          "password": "analyst password 1"}).json()["access_token"]
+        token = httpx.post(
+            f"{base}/v1/auth/token",
+            data={"grant_type": "password", "username": "ana", "password": "analyst password 1"},
+        ).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
         term = small_world.watchlist_suggestions()["terms"][0]
-        yesterday = (dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)).isoformat()
-        created = httpx.post(f"{base}/v1/tasks", headers=auth,
-                             json={"type": "SEARCH", "target": term, "since": yesterday, "until": yesterday})
+        yesterday = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
+        created = httpx.post(
+            f"{base}/v1/tasks",
+            headers=auth,
+            json={"type": "SEARCH", "target": term, "since": yesterday, "until": yesterday},
+        )
         assert created.status_code == 201, created.text
         task_id = created.json()["id"]
         assert created.json()["status"] == "PENDING"
@@ -91,17 +109,23 @@ def test_a_task_created_over_the_api_runs_in_dagster_and_its_results_come_back(t
         assert run["day"] == yesterday and run["status"] == "SUCCESS"
 
         # The UI serves the asset graph, and the run is in Dagster, tagged with the task, as the UI lists it.
-        nodes = httpx.post(f"{ui_url}/graphql", json={"query": "{ assetNodes { assetKey { path } groupName } }"},
-                           timeout=30).json()["data"]["assetNodes"]
+        nodes = httpx.post(
+            f"{ui_url}/graphql", json={"query": "{ assetNodes { assetKey { path } groupName } }"}, timeout=30
+        ).json()["data"]["assetNodes"]
         groups = {"/".join(n["assetKey"]["path"]): n["groupName"] for n in nodes}
         assert groups["raw_x_pages"] == "raw" and groups["cleaned_tweets"] == "cleaned"
         assert groups["entities_tweets"] == "entities"
         assert httpx.get(ui_url, timeout=10).status_code == 200  # the UI page itself
         query = """query($tags: [ExecutionTag!]) { runsOrError(filter: {tags: $tags}) {
                      ... on Runs { results { runId status jobName tags { key value } } } } }"""
-        runs = httpx.post(f"{ui_url}/graphql", json={"query": query, "variables": {
-            "tags": [{"key": "xget/task_id", "value": task_id}]}}, timeout=30).json()["data"]["runsOrError"]["results"]
-        assert [(r["runId"], r["status"], r["jobName"]) for r in runs] == [(run["run_id"], "SUCCESS", "x_ingest")]
+        runs = httpx.post(
+            f"{ui_url}/graphql",
+            json={"query": query, "variables": {"tags": [{"key": "xget/task_id", "value": task_id}]}},
+            timeout=30,
+        ).json()["data"]["runsOrError"]["results"]
+        assert [(r["runId"], r["status"], r["jobName"]) for r in runs] == [
+            (run["run_id"], "SUCCESS", "x_ingest")
+        ]
 
         results = httpx.get(f"{base}/v1/tasks/{task_id}/results?limit=1000", headers=auth, timeout=30).json()
         assert len(results["items"]) == task["result_count"]
@@ -115,13 +139,18 @@ def test_a_task_created_over_the_api_runs_in_dagster_and_its_results_come_back(t
 
         instance = dg.DagsterInstance.from_config(str(tmp_path))
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
-        assert instance.get_runs(dg.RunsFilter(run_ids=[run["run_id"]]))[0].status == dg.DagsterRunStatus.SUCCESS
+        assert (
+            instance.get_runs(dg.RunsFilter(run_ids=[run["run_id"]]))[0].status == dg.DagsterRunStatus.SUCCESS
+        )
         assert instance.get_latest_materialization_event(dg.AssetKey("cleaned_tweets")) is not None
-        assert any(run["run_id"] in t.run_ids for t in _ticks(instance, "scrape_task_sensor")), "the sensor's tick"
+        assert any(run["run_id"] in t.run_ids for t in _ticks(instance, "scrape_task_sensor")), (
+            "the sensor's tick"
+        )
 
         def maintained():
-            runs = instance.get_runs(dg.RunsFilter(job_name="lake_maintenance",
-                                                   statuses=[dg.DagsterRunStatus.SUCCESS]))
+            runs = instance.get_runs(
+                dg.RunsFilter(job_name="lake_maintenance", statuses=[dg.DagsterRunStatus.SUCCESS])
+            )
             return runs[0] if runs else None
 
         maintenance = _wait(maintained, 180, "a lake_maintenance run from the schedule", [api, ui])

@@ -16,19 +16,45 @@ def test_assets_checks_jobs_sensors_schedules_exist():
     defs = load()
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     assert keys == {
-        "raw_x_pages", "cleaned_tweets", "cleaned_users", "cleaned_media",
-        "cleaned_hashtags", "cleaned_mentions", "cleaned_urls", "cleaned_tombstones", "cleaned_follows",
-        "entities_follows", "account_pool_stats",
-        "entities_tweets", "entities_users", "entities_tweet_metrics_history", "entities_user_metrics_history",
-        "analytics_trends", "marts_daily_volume_per_term", "marts_top_users_per_term", "marts_hashtag_bursts_daily",
-        "sentiment_model", "tweet_sentiment", "sentiment_daily", "marts_sentiment_by_day",
-        "analytics_graph_metrics", "analytics_user_profiles", "analytics_cotag_network", "x_media",
+        "raw_x_pages",
+        "cleaned_tweets",
+        "cleaned_users",
+        "cleaned_media",
+        "cleaned_hashtags",
+        "cleaned_mentions",
+        "cleaned_urls",
+        "cleaned_tombstones",
+        "cleaned_follows",
+        "entities_follows",
+        "account_pool_stats",
+        "entities_tweets",
+        "entities_users",
+        "entities_tweet_metrics_history",
+        "entities_user_metrics_history",
+        "analytics_trends",
+        "marts_daily_volume_per_term",
+        "marts_top_users_per_term",
+        "marts_hashtag_bursts_daily",
+        "sentiment_model",
+        "tweet_sentiment",
+        "sentiment_daily",
+        "marts_sentiment_by_day",
+        "analytics_graph_metrics",
+        "analytics_user_profiles",
+        "analytics_cotag_network",
+        "x_media",
     }
     checks = {c.name for c in defs.resolve_asset_graph().asset_check_keys}
-    assert {"raw_pages_unique", "cleaned_tweets_complete", "cleaned_tweets_unique_per_partition",
-            "cleaned_users_unique_per_partition", "entities_tweets_key_unique_and_present",
-            "entities_users_key_unique_and_present", "cleaned_tweets_volume",
-            "cleaned_tweets_expectations"} <= checks
+    assert {
+        "raw_pages_unique",
+        "cleaned_tweets_complete",
+        "cleaned_tweets_unique_per_partition",
+        "cleaned_users_unique_per_partition",
+        "entities_tweets_key_unique_and_present",
+        "entities_users_key_unique_and_present",
+        "cleaned_tweets_volume",
+        "cleaned_tweets_expectations",
+    } <= checks
     assert defs.resolve_job_def("entities").partitions_def is not None
     assert defs.resolve_job_def("x_ingest").partitions_def is not None
     assert defs.resolve_sensor_def("watchlist_sensor")
@@ -59,7 +85,9 @@ def test_lineage_and_groups():
     assert dg.AssetKey("entities_tweets") in graph.get(dg.AssetKey("analytics_trends")).parent_keys
     # dbt sources are the Python assets: one graph from raw pages to the marts
     assert graph.get(dg.AssetKey("marts_daily_volume_per_term")).parent_keys == {
-        dg.AssetKey("cleaned_tweets"), dg.AssetKey("entities_tweets")}
+        dg.AssetKey("cleaned_tweets"),
+        dg.AssetKey("entities_tweets"),
+    }
     assert graph.get(dg.AssetKey("marts_hashtag_bursts_daily")).group_name == "marts"
     assert graph.get(dg.AssetKey("marts_sentiment_by_day")).parent_keys == {dg.AssetKey("sentiment_daily")}
     assert dg.AssetKey("sentiment_model") in graph.get(dg.AssetKey("tweet_sentiment")).parent_keys
@@ -68,7 +96,9 @@ def test_lineage_and_groups():
 def test_dagster_definitions_validate_passes(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**__import__("os").environ, "XGET_HOME": str(tmp_path), "DAGSTER_HOME": str(tmp_path)},
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -111,22 +141,33 @@ def test_the_unpartitioned_snapshots_follow_their_partitioned_parents_on_their_o
     watched = ["cleaned_tweets", "cleaned_mentions"]
     daily = ["entities_tweets", "entities_follows"]
     parents = [dg.AssetSpec(k, partitions_def=watch_daily_partitions) for k in watched] + [
-        dg.AssetSpec(k, partitions_def=daily_partitions) for k in daily]
+        dg.AssetSpec(k, partitions_def=daily_partitions) for k in daily
+    ]
     model = next(a for a in sentiment_assets if a.key == dg.AssetKey("sentiment_model"))
     children = [a for a in [*sentiment_assets, *profile_assets] if a is not model]
     from xget_pipelines.resources import LakeResource
 
-    defs = dg.Definitions(assets=[*parents, dg.AssetSpec("sentiment_model"), *children],
-                          resources={"lake": LakeResource(uri="/nonexistent")})  # evaluated, never run
+    defs = dg.Definitions(
+        assets=[*parents, dg.AssetSpec("sentiment_model"), *children],
+        resources={"lake": LakeResource(uri="/nonexistent")},
+    )  # evaluated, never run
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("watchlist", ["python"])
     first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
     assert first.total_requested == 0
     instance.report_runless_asset_event(dg.AssetMaterialization("entities_tweets", partition="2026-03-01"))
-    instance.report_runless_asset_event(dg.AssetMaterialization(
-        "cleaned_tweets", partition=dg.MultiPartitionKey({"date": "2026-03-01", "watch": "python"})))
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(
+            "cleaned_tweets", partition=dg.MultiPartitionKey({"date": "2026-03-01", "watch": "python"})
+        )
+    )
     after = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
-    requested = {k.to_user_string() for k in (a.key for a in children)
-                 if after.get_requested_partitions(k) == {None}}
-    assert requested >= {"tweet_sentiment", "analytics_graph_metrics", "analytics_user_profiles",
-                         "analytics_cotag_network"}, requested
+    requested = {
+        k.to_user_string() for k in (a.key for a in children) if after.get_requested_partitions(k) == {None}
+    }
+    assert requested >= {
+        "tweet_sentiment",
+        "analytics_graph_metrics",
+        "analytics_user_profiles",
+        "analytics_cotag_network",
+    }, requested

@@ -32,16 +32,33 @@ def first_demo(tmp_path_factory):
     """`xget demo --no-serve` on a fresh folder, a lake backup taken while its runs write."""
     tmp_path = tmp_path_factory.mktemp("demo")
     env = {
-        **os.environ, "XGET_HOME": str(tmp_path / "home"), "XGET_EMULATOR_PORT": str(free_port()),
-        "XGET_EMULATOR_USERS": "300", "XGET_EMULATOR_TWEETS": "6000", "XGET_EMULATOR_DAYS": "10",
-        "XGET_DEMO_DAYS": "2", "XGET_DEMO_ACCOUNTS": "3", "XGET_DEMO_SENTIMENT_LIMIT": "1500", "COLUMNS": "200",
+        **os.environ,
+        "XGET_HOME": str(tmp_path / "home"),
+        "XGET_EMULATOR_PORT": str(free_port()),
+        "XGET_EMULATOR_USERS": "300",
+        "XGET_EMULATOR_TWEETS": "6000",
+        "XGET_EMULATOR_DAYS": "10",
+        "XGET_DEMO_DAYS": "2",
+        "XGET_DEMO_ACCOUNTS": "3",
+        "XGET_DEMO_SENTIMENT_LIMIT": "1500",
+        "COLUMNS": "200",
     }
-    proc = subprocess.Popen([str(XGET), "demo", "--no-serve"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=REPO)
+    proc = subprocess.Popen(
+        [str(XGET), "demo", "--no-serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
     backup = _backup_while_the_demo_writes(XGET, env, tmp_path, proc)
     stdout, stderr = proc.communicate(timeout=900)
-    return SimpleNamespace(env=env, tmp_path=tmp_path, backup=backup,
-                           result=subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr))
+    return SimpleNamespace(
+        env=env,
+        tmp_path=tmp_path,
+        backup=backup,
+        result=subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr),
+    )
 
 
 def test_demo_runs_every_partition_and_leaves_a_queryable_lake(first_demo):
@@ -55,8 +72,13 @@ def test_demo_runs_every_partition_and_leaves_a_queryable_lake(first_demo):
     assert "14 partitions, 4 runs at a time" in demo.stdout  # collected as concurrent runs
 
     def sql(query):
-        out = subprocess.run([str(xget), "sql", query, "--format", "json"], env=env, capture_output=True,
-                             text=True, timeout=120)
+        out = subprocess.run(
+            [str(xget), "sql", query, "--format", "json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert out.returncode == 0, out.stderr
         return [json.loads(line) for line in out.stdout.splitlines()]
 
@@ -64,15 +86,19 @@ def test_demo_runs_every_partition_and_leaves_a_queryable_lake(first_demo):
     keys = sql("select distinct watch_key from raw_x_pages order by 1")
     assert collected["n"] == 2 * len(keys) and len(keys) == 7  # 4 terms + 3 accounts, 2 days each
     # yesterday is whole, so every key has tweets then; today may still be empty for a term early in the UTC day
-    (parts,) = sql("select count(distinct watch_key) as n from cleaned_tweets "
-                   "where day = (select min(day) from raw_x_pages)")
+    (parts,) = sql(
+        "select count(distinct watch_key) as n from cleaned_tweets "
+        "where day = (select min(day) from raw_x_pages)"
+    )
     assert parts["n"] == len(keys)
     (counts,) = sql("select count(*) as n, count(distinct tweet_id) as d from cleaned_tweets")
     assert counts["n"] > 100
     (merged,) = sql("select count(*) as n from entities_tweets")
     assert merged["n"] == counts["d"]  # every collected tweet once
     (scored,) = sql("select count(distinct tweet_id) as n from analytics_tweet_sentiment")
-    (originals,) = sql("select count(*) as n from entities_tweets where not is_retweet and length(trim(text)) > 0")
+    (originals,) = sql(
+        "select count(*) as n from entities_tweets where not is_retweet and length(trim(text)) > 0"
+    )
     assert scored["n"] == originals["n"] > 50
     volume = sql("select watch_key, sum(tweets) as tweets from marts.daily_volume_per_term group by 1")
     assert len(volume) == len(keys) and all(v["tweets"] > 0 for v in volume)  # the dbt marts, via xget sql
@@ -99,8 +125,13 @@ def _an_independent_reader_reads_every_table(xget, env) -> None:
     demo's lake with the row counts `xget lake tables` gives: other engines can take the lake as it is."""
     import polars_deltalake
 
-    out = subprocess.run([str(xget), "lake", "tables", "--format", "json"], env=env, capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run(
+        [str(xget), "lake", "tables", "--format", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     tables = [json.loads(line) for line in out.stdout.splitlines()]
     assert len(tables) >= 15
@@ -120,8 +151,13 @@ def _backup_while_the_demo_writes(xget, env, tmp_path, proc) -> dict:
         assert proc.poll() is None, "the demo ended before the backup could start"
         assert time.monotonic() < deadline, "the demo wrote no pages within 5 minutes"
         time.sleep(0.5)
-    out = subprocess.run([str(xget), "lake", "backup", str(tmp_path / "backup")], env=env, capture_output=True,
-                         text=True, timeout=300)
+    out = subprocess.run(
+        [str(xget), "lake", "backup", str(tmp_path / "backup")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     return json.loads((tmp_path / "backup" / "manifest.json").read_text())
 
@@ -131,9 +167,22 @@ def _restore_matches_the_backup(xget, env, tmp_path, manifest) -> None:
     those versions (time travel), and the restored control plane has the recorded rows."""
     from deltalake import DeltaTable
 
-    out = subprocess.run([str(xget), "lake", "restore", str(tmp_path / "backup"), "--lake", str(tmp_path / "restored"),
-                          "--database-url", f"sqlite:///{tmp_path / 'restored.db'}"], env=env, capture_output=True,
-                         text=True, timeout=300)
+    out = subprocess.run(
+        [
+            str(xget),
+            "lake",
+            "restore",
+            str(tmp_path / "backup"),
+            "--lake",
+            str(tmp_path / "restored"),
+            "--database-url",
+            f"sqlite:///{tmp_path / 'restored.db'}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "checksums, versions and row counts verified" in out.stdout
     assert any(t["name"] == "raw/x_pages" and t["rows"] > 0 for t in manifest["tables"])
@@ -141,7 +190,11 @@ def _restore_matches_the_backup(xget, env, tmp_path, manifest) -> None:
         restored = DeltaTable(str(tmp_path / "restored" / table["name"]))
         source = DeltaTable(str(Path(env["XGET_HOME"], "lake", table["name"])), version=table["version"])
         assert restored.version() == table["version"]
-        assert restored.to_pyarrow_dataset().count_rows() == table["rows"] == source.to_pyarrow_dataset().count_rows()
+        assert (
+            restored.to_pyarrow_dataset().count_rows()
+            == table["rows"]
+            == source.to_pyarrow_dataset().count_rows()
+        )
     import sqlalchemy as sa
 
     with sa.create_engine(f"sqlite:///{tmp_path / 'restored.db'}").connect() as conn:
@@ -149,7 +202,12 @@ def _restore_matches_the_backup(xget, env, tmp_path, manifest) -> None:
             assert conn.execute(sa.text(f'select count(*) from "{name}"')).scalar() == rows, name
 
 
-AUTOMATED = ("tweet_sentiment", "analytics_graph_metrics", "analytics_user_profiles", "analytics_cotag_network")
+AUTOMATED = (
+    "tweet_sentiment",
+    "analytics_graph_metrics",
+    "analytics_user_profiles",
+    "analytics_cotag_network",
+)
 
 
 SERVE_S = float(os.environ.get("XGET_TEST_SERVE_S", "180"))
@@ -167,12 +225,22 @@ def test_the_demo_served_again_on_its_folder_has_no_failed_run(first_demo):
 
     assert first_demo.result.returncode == 0, "the first demo failed: see the test before this one"
     serve_s = SERVE_S
-    env = {**first_demo.env, "XGET_EMULATOR_PORT": str(free_port()), "XGET_DAGSTER_PORT": str(free_port()),
-           "XGET_API_PORT": str(free_port())}
+    env = {
+        **first_demo.env,
+        "XGET_EMULATOR_PORT": str(free_port()),
+        "XGET_DAGSTER_PORT": str(free_port()),
+        "XGET_API_PORT": str(free_port()),
+    }
     log = first_demo.tmp_path / "served.log"
     with log.open("w") as out:
-        proc = subprocess.Popen([str(XGET), "demo"], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [str(XGET), "demo"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            start_new_session=True,
+        )
     instance = None
     try:
         served_at = _wait_for(proc, log, "Dagster UI on", 900)
@@ -187,12 +255,15 @@ def test_the_demo_served_again_on_its_folder_has_no_failed_run(first_demo):
             assert proc.poll() is None, "the demo stopped serving:\n" + log.read_text()[-3000:]
             assert time.time() < served_at + serve_s + 600, (
                 f"automation did not materialize {sorted(set(AUTOMATED) - set(fired))} within "
-                f"{serve_s + 600:.0f} s of serving")
+                f"{serve_s + 600:.0f} s of serving"
+            )
             time.sleep(5)
         _no_failed_run(instance)
     finally:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: the demo stops the UI, the API, the emulator
+            os.killpg(
+                proc.pid, signal.SIGINT
+            )  # what Ctrl-C does: the demo stops the UI, the API, the emulator
             try:
                 proc.wait(timeout=90)
             except subprocess.TimeoutExpired:
@@ -206,7 +277,9 @@ def _wait_for(proc, log: Path, text: str, timeout_s: float, instance=None) -> fl
     deadline = time.time() + timeout_s
     while text not in log.read_text():
         assert proc.poll() is None, f"the demo ended (exit {proc.returncode}):\n" + log.read_text()[-4000:]
-        assert time.time() < deadline, f"{text!r} not printed within {timeout_s:.0f} s:\n" + log.read_text()[-3000:]
+        assert time.time() < deadline, (
+            f"{text!r} not printed within {timeout_s:.0f} s:\n" + log.read_text()[-3000:]
+        )
         if instance is not None:
             _no_failed_run(instance)
         time.sleep(2)
@@ -221,9 +294,11 @@ def _no_failed_run(instance) -> None:
         return
     reasons = []
     for run in failed:
-        errors = [e.dagster_event.event_specific_data.error.message.strip()[:600]
-                  for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
-                  if e.dagster_event.event_specific_data.error] or ["(no step failed: see the run's logs)"]
+        errors = [
+            e.dagster_event.event_specific_data.error.message.strip()[:600]
+            for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+            if e.dagster_event.event_specific_data.error
+        ] or ["(no step failed: see the run's logs)"]
         reasons.append(f"{run.job_name} {run.run_id} {dict(run.tags)}: {errors[0]}")
     raise AssertionError(f"{len(failed)} failed runs:\n" + "\n".join(reasons))
 

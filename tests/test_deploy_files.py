@@ -61,8 +61,15 @@ def test_api_probes_and_secrets():
 def test_production_dagster_yaml_validates_with_dagsters_schema(tmp_path, monkeypatch):
     from dagster._core.instance.config import dagster_instance_config
 
-    for name in ("DAGSTER_PG_HOST", "DAGSTER_PG_DB", "DAGSTER_PG_USER", "DAGSTER_PG_PASSWORD",
-                 "XGET_COMPUTE_LOGS_BUCKET", "AWS_ENDPOINT_URL", "AWS_REGION"):
+    for name in (
+        "DAGSTER_PG_HOST",
+        "DAGSTER_PG_DB",
+        "DAGSTER_PG_USER",
+        "DAGSTER_PG_PASSWORD",
+        "XGET_COMPUTE_LOGS_BUCKET",
+        "AWS_ENDPOINT_URL",
+        "AWS_REGION",
+    ):
         monkeypatch.setenv(name, "x")
     (tmp_path / "dagster.yaml").write_text((DEPLOY / "dagster.yaml").read_text())
     config, _ = dagster_instance_config(str(tmp_path))
@@ -86,23 +93,39 @@ def test_helm_values_match_dagsters_launcher_coordinator_and_log_manager():
     config["env_secrets"] = [s["name"] for s in launcher["envSecrets"]]
     config["run_k8s_config"] = {"pod_spec_config": launcher["runK8sConfig"]["podSpecConfig"]}
     # what the chart itself fills in
-    config.update(instance_config_map="dagster-instance", service_account_name="dagster", dagster_home="/opt/dagster/dagster_home",
-                  postgres_password_secret="xget-dagster-postgresql")
+    config.update(
+        instance_config_map="dagster-instance",
+        service_account_name="dagster",
+        dagster_home="/opt/dagster/dagster_home",
+        postgres_password_secret="xget-dagster-postgresql",
+    )
     _check(K8sRunLauncher.config_type(), config)
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "run"},
-           "spec": {**launcher["runK8sConfig"]["podSpecConfig"],
-                    "containers": [{"name": "run", "image": "xget", "resources": launcher["resources"]}]}}
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "run"},
+        "spec": {
+            **launcher["runK8sConfig"]["podSpecConfig"],
+            "containers": [{"name": "run", "image": "xget", "resources": launcher["resources"]}],
+        },
+    }
     kubernetes_validate.validate(pod, K8S_VERSION, strict=True)
 
     queued = _snake(values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"])
     queued["tag_concurrency_limits"] = [
-        {**limit, "value": {"applyLimitPerUniqueValue": True}} for limit in queued["tag_concurrency_limits"]]
+        {**limit, "value": {"applyLimitPerUniqueValue": True}} for limit in queued["tag_concurrency_limits"]
+    ]
     _check(QueuedRunCoordinator.config_type(), queued)
-    _check(S3ComputeLogManager.config_type(), _snake(values["computeLogManager"]["config"]["s3ComputeLogManager"]))
+    _check(
+        S3ComputeLogManager.config_type(),
+        _snake(values["computeLogManager"]["config"]["s3ComputeLogManager"]),
+    )
 
 
 def test_user_deployment_serves_the_xget_definitions():
-    (deployment,) = yaml.safe_load((DEPLOY / "helm" / "user-deployments-values.yaml").read_text())["deployments"]
+    (deployment,) = yaml.safe_load((DEPLOY / "helm" / "user-deployments-values.yaml").read_text())[
+        "deployments"
+    ]
     assert deployment["includeConfigInLaunchedRuns"]["enabled"] is True
     args = deployment["dagsterApiGrpcArgs"]
     module = args[args.index("--module-name") + 1]
@@ -126,7 +149,9 @@ def test_compose_commands_and_mounts_exist():
     compose_dir = DEPLOY / "compose"
     compose = yaml.safe_load((compose_dir / "compose.yaml").read_text())
     services = compose["services"]
-    assert {"postgres", "minio", "code-server", "webserver", "daemon", "api", "prometheus", "grafana"} <= set(services)
+    assert {"postgres", "minio", "code-server", "webserver", "daemon", "api", "prometheus", "grafana"} <= set(
+        services
+    )
     for name, service in services.items():
         for volume in service.get("volumes", []):
             source = volume.split(":")[0]
@@ -135,8 +160,13 @@ def test_compose_commands_and_mounts_exist():
         command = service.get("command")
         if service.get("image") == "xget:latest":
             assert (BIN / command[0]).exists(), f"{name} runs {command[0]}, which the image does not install"
-            help_text = subprocess.run([str(BIN / command[0]), *command[1:2], "--help"] if command[0] == "xget"
-                                       else [str(BIN / command[0]), "--help"], capture_output=True, text=True).stdout
+            help_text = subprocess.run(
+                [str(BIN / command[0]), *command[1:2], "--help"]
+                if command[0] == "xget"
+                else [str(BIN / command[0]), "--help"],
+                capture_output=True,
+                text=True,
+            ).stdout
             assert help_text, f"{name}: {command[0]} --help printed nothing"
     workspace = yaml.safe_load((compose_dir / "workspace.yaml").read_text())
     assert workspace["load_from"][0]["grpc_server"]["host"] == "code-server"
@@ -150,7 +180,7 @@ def test_dockerfile_copies_what_exists_and_runs_the_code_server():
         for source in sources:
             assert (repo / source).exists(), f"the Dockerfile copies {source}, which does not exist"
     assert "USER 10001" in text and "torch==2.13.0" in text and "dbt parse" in text
-    cmd = re.search(r'^CMD (\[.*\])$', text, flags=re.M).group(1)
+    cmd = re.search(r"^CMD (\[.*\])$", text, flags=re.M).group(1)
     args = yaml.safe_load(cmd)
     module = args[args.index("--module-name") + 1]
     assert hasattr(importlib.import_module(module), "defs")

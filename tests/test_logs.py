@@ -18,29 +18,39 @@ from xget_pipelines.logs import JsonFormatter, mask
 from xget_pipelines.resources import AccountPoolResource, ControlPlaneResource, LakeResource, XApiResource
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
-DAY = (dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)).isoformat()
+DAY = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
 
 
-def test_a_run_logs_json_with_run_asset_and_account_and_no_secrets(emulator_factory, sqlite_url, tmp_path,
-                                                                     small_world, capfd):
+def test_a_run_logs_json_with_run_asset_and_account_and_no_secrets(
+    emulator_factory, sqlite_url, tmp_path, small_world, capfd
+):
     emu = emulator_factory(window_seconds=2)
     register_accounts(emu, get_engine(sqlite_url), ["logs_banned", "logs_ok"])  # the first leased: banned
     cookies = httpx.get(f"{emu.url}/_emulator/accounts", timeout=10).json()  # [{username, auth_token, ct0}]
     with get_engine(sqlite_url).connect() as conn:
-        banned_id = conn.execute(sa.text("select id from accounts where username = 'logs_banned'")).scalar_one()
-    httpx.post(f"{emu.url}/_emulator/faults", json={"accounts": {"logs_banned": "suspended"}}).raise_for_status()
+        banned_id = conn.execute(
+            sa.text("select id from accounts where username = 'logs_banned'")
+        ).scalar_one()
+    httpx.post(
+        f"{emu.url}/_emulator/faults", json={"accounts": {"logs_banned": "suspended"}}
+    ).raise_for_status()
     key = small_world.watchlist_suggestions()["terms"][0]
     python_logs = yaml.safe_load((DEPLOY / "dagster.yaml").read_text())["python_logs"]
     with dg.instance_for_test(overrides={"python_logs": python_logs}) as instance:
         instance.add_dynamic_partitions("watchlist", [key])
         result = dg.materialize(
-            [*ingest_assets], instance=instance, partition_key=dg.MultiPartitionKey({"date": DAY, "watch": key}),
+            [*ingest_assets],
+            instance=instance,
+            partition_key=dg.MultiPartitionKey({"date": DAY, "watch": key}),
             resources={
                 "lake": LakeResource(uri=str(tmp_path / "lake")),
                 "control_plane": ControlPlaneResource(database_url=sqlite_url),
-                "account_pool": AccountPoolResource(control_plane=ControlPlaneResource(database_url=sqlite_url)),
+                "account_pool": AccountPoolResource(
+                    control_plane=ControlPlaneResource(database_url=sqlite_url)
+                ),
                 "x_api": XApiResource(graphql_url=emu.graphql_url, lease_deadline_s=10),
-            })
+            },
+        )
     assert result.success
     out = capfd.readouterr().out
     lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
@@ -58,8 +68,16 @@ def test_a_run_logs_json_with_run_asset_and_account_and_no_secrets(emulator_fact
 def test_secrets_in_messages_are_masked():
     import logging
 
-    record = logging.LogRecord("xget", logging.INFO, __file__, 1, "cookie auth_token=abc123; ct0=zz9 via "
-                               "http://user:hunter2@proxy:8080 with Bearer eyJhbGciOi.x.y and xk_12_s3cr3t", (), None)
+    record = logging.LogRecord(
+        "xget",
+        logging.INFO,
+        __file__,
+        1,
+        "cookie auth_token=abc123; ct0=zz9 via "
+        "http://user:hunter2@proxy:8080 with Bearer eyJhbGciOi.x.y and xk_12_s3cr3t",
+        (),
+        None,
+    )
     line = json.loads(JsonFormatter().format(record))
     for secret in ("abc123", "zz9", "hunter2", "eyJhbGciOi", "s3cr3t"):
         assert secret not in line["message"]

@@ -24,13 +24,24 @@ def receiver():
             request = ExportTraceServiceRequest()
             request.ParseFromString(body)
             for resource_spans in request.resource_spans:
-                service = {a.key: a.value.string_value for a in resource_spans.resource.attributes}["service.name"]
+                service = {a.key: a.value.string_value for a in resource_spans.resource.attributes}[
+                    "service.name"
+                ]
                 for scope_spans in resource_spans.scope_spans:
                     for span in scope_spans.spans:
-                        attributes = {a.key: getattr(a.value, a.value.WhichOneof("value")) for a in span.attributes}
-                        spans.append({"service": service, "name": span.name, "trace_id": span.trace_id.hex(),
-                                      "parent": span.parent_span_id.hex(), "attributes": attributes,
-                                      "path": self.path})
+                        attributes = {
+                            a.key: getattr(a.value, a.value.WhichOneof("value")) for a in span.attributes
+                        }
+                        spans.append(
+                            {
+                                "service": service,
+                                "name": span.name,
+                                "trace_id": span.trace_id.hex(),
+                                "parent": span.parent_span_id.hex(),
+                                "attributes": attributes,
+                                "path": self.path,
+                            }
+                        )
             self.send_response(200)
             self.send_header("content-type", "application/x-protobuf")
             self.end_headers()
@@ -58,13 +69,19 @@ def test_api_requests_are_spans_named_by_route_and_continue_the_callers_trace(re
     tracing.flush()
     served = [s for s in receiver if s["attributes"].get("http.route") == "/v1/data/{tweet_id}"]
     assert served and served[0]["name"] == "GET /v1/data/{tweet_id}"
-    assert served[0]["trace_id"] == caller_trace and served[0]["attributes"]["http.response.status_code"] == 404
-    assert served[0]["attributes"].get("xget.request_id"), [(s["name"], s["parent"], sorted(s["attributes"])) for s in receiver]
+    assert (
+        served[0]["trace_id"] == caller_trace and served[0]["attributes"]["http.response.status_code"] == 404
+    )
+    assert served[0]["attributes"].get("xget.request_id"), [
+        (s["name"], s["parent"], sorted(s["attributes"])) for s in receiver
+    ]
     assert served[0]["path"] == "/v1/traces"
     assert any(s["attributes"].get("http.route") == "/v1/data" for s in receiver)
 
 
-def test_x_requests_are_client_spans_with_operation_account_and_status(receiver, emulator_factory, sqlite_url):
+def test_x_requests_are_client_spans_with_operation_account_and_status(
+    receiver, emulator_factory, sqlite_url
+):
     from xget_pipelines.core.x.client import XClient
 
     emu = emulator_factory(window_seconds=2)

@@ -20,8 +20,15 @@ REPO = Path(__file__).resolve().parents[1]
 SHOTS = Path(os.environ.get("XGET_SCREENSHOTS_DIR", REPO / "test-artifacts" / "screenshots"))
 CHROMIUM = "/usr/bin/chromium"
 # As root on a machine with no route out: no sandbox, and none of Chromium's calls home.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _free_port() -> int:
@@ -31,8 +38,14 @@ def _free_port() -> int:
 
 
 def _start(args, env, log: Path):
-    return subprocess.Popen([sys.executable, "-m", *args], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                            start_new_session=True, cwd=REPO)
+    return subprocess.Popen(
+        [sys.executable, "-m", *args],
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        cwd=REPO,
+    )
 
 
 def _wait_http(url: str, proc, log: Path, timeout_s: float = 240) -> None:
@@ -56,8 +69,11 @@ def servers(tmp_path):
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "XGET_HOME": str(home)}
     (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     ui_port, api_port = _free_port(), _free_port()
-    ui = _start(["dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(ui_port)], env,
-                tmp_path / "dagster-dev.log")
+    ui = _start(
+        ["dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(ui_port)],
+        env,
+        tmp_path / "dagster-dev.log",
+    )
     api = _start(["xget_pipelines.cli", "api", "--port", str(api_port)], env, tmp_path / "api.log")
     try:
         _wait_http(f"http://127.0.0.1:{ui_port}/server_info", ui, tmp_path / "dagster-dev.log")
@@ -92,8 +108,11 @@ def test_the_dagster_ui_and_the_api_docs_in_a_real_browser(servers):
             for asset in ("account_pool_stats", "analytics_trends", "cleaned_tweets"):
                 expect(_asset_link(page, asset)).to_be_visible()
             page.screenshot(path=str(SHOTS / "02-catalog.png"))
-            for asset, described in (("raw_x_pages", "Raw X GraphQL pages"), ("entities_tweets", "One row per tweet"),
-                                     ("x_media", "downloaded through the proxy pool")):
+            for asset, described in (
+                ("raw_x_pages", "Raw X GraphQL pages"),
+                ("entities_tweets", "One row per tweet"),
+                ("x_media", "downloaded through the proxy pool"),
+            ):
                 page.goto(f"{ui_url}/assets/{asset}")
                 expect(page.get_by_text(described).first).to_be_visible()
 
@@ -109,8 +128,12 @@ def test_the_dagster_ui_and_the_api_docs_in_a_real_browser(servers):
             page.screenshot(path=str(SHOTS / "04-asset-materialized.png"))
             page.goto(f"{ui_url}/runs")
             _dismiss_community_dialog(page)
-            expect(page.get_by_text("account_pool_stats", exact=True).first).to_be_visible()  # the run's target
-            expect(page.get_by_text("Success", exact=True).first).to_be_visible()  # its status: checked below too
+            expect(
+                page.get_by_text("account_pool_stats", exact=True).first
+            ).to_be_visible()  # the run's target
+            expect(
+                page.get_by_text("Success", exact=True).first
+            ).to_be_visible()  # its status: checked below too
             page.screenshot(path=str(SHOTS / "05-runs.png"))
 
             # The API's interactive documentation lists its routes.
@@ -129,7 +152,14 @@ def test_the_dagster_ui_and_the_api_docs_in_a_real_browser(servers):
     instance = dg.DagsterInstance.from_config(str(dagster_home))
     runs = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.SUCCESS]))
     assert any("account_pool_stats" in str(instance.get_run_by_id(r.run_id).asset_selection) for r in runs)
-    for name in ("01-lineage", "02-catalog", "03-run-launched", "04-asset-materialized", "05-runs", "06-api-docs"):
+    for name in (
+        "01-lineage",
+        "02-catalog",
+        "03-run-launched",
+        "04-asset-materialized",
+        "05-runs",
+        "06-api-docs",
+    ):
         assert (SHOTS / f"{name}.png").stat().st_size > 10_000  # a rendered page, not a blank one
 
 

@@ -9,7 +9,6 @@ import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -55,6 +54,7 @@ def _engine():
 
 # -- emulator and demo ---------------------------------------------------------------------------------
 
+
 @app.command()
 def emulator(
     host: str = typer.Option(None, help="Address to bind (default XGET_EMULATOR_HOST)."),
@@ -71,16 +71,28 @@ def emulator(
     from xget_pipelines.emulator.world import WorldConfig
 
     s = get_settings()
-    cfg = WorldConfig(seed=seed if seed is not None else s.emulator_seed, users=users or s.emulator_users,
-                      tweets=tweets or s.emulator_tweets, days=days or s.emulator_days)
-    console.print(f"emulator: building a world of {cfg.users:,} users and {cfg.tweets:,} tweets over {cfg.days} days…")
-    serve(cfg, EmulatorSettings(window_seconds=window or s.emulator_window_s),
-          host=host or s.emulator_host, port=port or s.emulator_port)
+    cfg = WorldConfig(
+        seed=seed if seed is not None else s.emulator_seed,
+        users=users or s.emulator_users,
+        tweets=tweets or s.emulator_tweets,
+        days=days or s.emulator_days,
+    )
+    console.print(
+        f"emulator: building a world of {cfg.users:,} users and {cfg.tweets:,} tweets over {cfg.days} days…"
+    )
+    serve(
+        cfg,
+        EmulatorSettings(window_seconds=window or s.emulator_window_s),
+        host=host or s.emulator_host,
+        port=port or s.emulator_port,
+    )
 
 
 @app.command()
 def demo(
-    serve_ui: bool = typer.Option(True, "--serve/--no-serve", help="Keep the Dagster UI and emulator running after the summary."),
+    serve_ui: bool = typer.Option(
+        True, "--serve/--no-serve", help="Keep the Dagster UI and emulator running after the summary."
+    ),
     days: int = typer.Option(None, help="Days of the watchlist to collect (default XGET_DEMO_DAYS)."),
 ) -> None:
     """Run XGet end to end offline: emulator, accounts, watchlist, every asset, a summary of the lake."""
@@ -91,12 +103,15 @@ def demo(
 
 # -- SQL and the lake ----------------------------------------------------------------------------------
 
+
 @app.command()
 def sql(
     query: str = typer.Argument(..., help="SQL over the lake; tables are views such as cleaned_tweets."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
-    as_of: Optional[str] = typer.Option(
-        None, "--as-of", help="Time travel: a table version (12) or a time (2026-11-28T10:00:00Z) for every table.",
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="Time travel: a table version (12) or a time (2026-11-28T10:00:00Z) for every table.",
     ),
 ) -> None:
     """Run SQL (DuckDB) over the Delta tables (each a view named like cleaned_tweets) and the dbt marts
@@ -116,12 +131,16 @@ def sql(
     except duckdb.IOException as exc:  # dbt is writing the marts right now
         _fail(f"cannot open the marts database: {exc}; retry when the dbt run has finished")
     if missing:
-        err.print(f"as of {as_of} these tables have no snapshot, so no view: {', '.join(missing)}. Time travel "
-                  "reaches back XGET_LAKE_VACUUM_RETENTION_HOURS.")
+        err.print(
+            f"as of {as_of} these tables have no snapshot, so no view: {', '.join(missing)}. Time travel "
+            "reaches back XGET_LAKE_VACUUM_RETENTION_HOURS."
+        )
     try:
         rel = con.sql(query)
     except duckdb.Error as exc:
-        views = [r[0] for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()]
+        views = [
+            r[0] for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()
+        ]
         _fail(f"{exc}\nviews available: {', '.join(sorted(views)) or 'none (run `xget demo` first)'}")
     if rel is None:
         return
@@ -139,13 +158,15 @@ class ExportFormat(str, Enum):
 @app.command()
 def export(
     source: str = typer.Argument(
-        ..., metavar="TABLE_OR_SQL", help="A table (entities_tweets, entities/tweets, marts.<name>) or SQL."),
-    fmt: Optional[ExportFormat] = typer.Option(None, "--format", "-f", help="Default: --out's extension."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", dir_okay=False, help="File (default: stdout)."),
-    where: Optional[str] = typer.Option(None, help="SQL condition the rows must meet."),
-    limit: Optional[int] = typer.Option(None, min=0, help="At most this many rows."),
+        ..., metavar="TABLE_OR_SQL", help="A table (entities_tweets, entities/tweets, marts.<name>) or SQL."
+    ),
+    fmt: ExportFormat | None = typer.Option(None, "--format", "-f", help="Default: --out's extension."),
+    out: Path | None = typer.Option(None, "--out", "-o", dir_okay=False, help="File (default: stdout)."),
+    where: str | None = typer.Option(None, help="SQL condition the rows must meet."),
+    limit: int | None = typer.Option(None, min=0, help="At most this many rows."),
     ids_as_strings: bool = typer.Option(
-        False, "--ids-as-strings", help="json/ndjson: int64 id columns as strings (JavaScript rounds them)."),
+        False, "--ids-as-strings", help="json/ndjson: int64 id columns as strings (JavaScript rounds them)."
+    ),
 ) -> None:
     """Export a lake table or a query's result as json, ndjson, csv, parquet or xlsx, streamed batch by batch
     (any size; xlsx stops at Excel's 1,048,575 rows)."""
@@ -217,13 +238,20 @@ def lake_tables(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format",
     """Every Delta table: name, version, rows, files, size."""
     infos = _lake().describe()
     rows = [(i.name, i.version, i.rows, i.files, _size(i.size_bytes)) for i in infos]
-    _print_rows(["table", "version", "rows", "files", "size"], rows, fmt, title=f"lake {get_settings().resolved_lake_uri}")
+    _print_rows(
+        ["table", "version", "rows", "files", "size"],
+        rows,
+        fmt,
+        title=f"lake {get_settings().resolved_lake_uri}",
+    )
 
 
 @lake_app.command("backup")
 def lake_backup(
-    target: str = typer.Argument(..., help="An empty (or new) folder, or s3://bucket/prefix, to write the backup to."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Back up each table as it was at this time."),
+    target: str = typer.Argument(
+        ..., help="An empty (or new) folder, or s3://bucket/prefix, to write the backup to."
+    ),
+    as_of: str | None = typer.Option(None, "--as-of", help="Back up each table as it was at this time."),
     control_plane: bool = typer.Option(True, help="Include the control-plane DB (SQLite copy or pg_dump)."),
 ) -> None:
     """Back up every Delta table (one consistent version each), the media objects and the control-plane DB,
@@ -237,23 +265,36 @@ def lake_backup(
         when = parse_as_of(as_of) if as_of else None
         if isinstance(when, int):
             raise ValueError("--as-of for a backup takes a time (versions differ between tables)")
-        manifest = backup_lake(_lake(), target, settings.resolved_database_url if control_plane else None,
-                               as_of=when, target_options=settings.lake_storage_options, progress=err.print)
+        manifest = backup_lake(
+            _lake(),
+            target,
+            settings.resolved_database_url if control_plane else None,
+            as_of=when,
+            target_options=settings.lake_storage_options,
+            progress=err.print,
+        )
     except (BackupError, DumpError, ValueError) as exc:
         _fail(str(exc))
     files = sum(len(t["files"]) + len(t["log"]) for t in manifest["tables"]) + len(manifest["media"])
-    console.print(f"backed up {len(manifest['tables'])} tables, {len(manifest['media'])} media objects"
-                  f"{' and the control-plane DB' if manifest['control_plane'] else ''} ({files} files) to {target}")
+    console.print(
+        f"backed up {len(manifest['tables'])} tables, {len(manifest['media'])} media objects"
+        f"{' and the control-plane DB' if manifest['control_plane'] else ''} ({files} files) to {target}"
+    )
 
 
 @lake_app.command("restore")
 def lake_restore(
     backup: str = typer.Argument(..., help="A folder (or s3://...) written by `xget lake backup`."),
-    lake_uri: Optional[str] = typer.Option(None, "--lake", help="Lake root to restore into (default XGET_LAKE_URI)."),
-    database_url: Optional[str] = typer.Option(
-        None, "--database-url", help="Control-plane DB to restore into (default XGET_DATABASE_URL)."),
+    lake_uri: str | None = typer.Option(
+        None, "--lake", help="Lake root to restore into (default XGET_LAKE_URI)."
+    ),
+    database_url: str | None = typer.Option(
+        None, "--database-url", help="Control-plane DB to restore into (default XGET_DATABASE_URL)."
+    ),
     control_plane: bool = typer.Option(True, help="Restore the control-plane DB too."),
-    replace: bool = typer.Option(False, "--replace", help="Restore over existing tables/DB (they are moved aside)."),
+    replace: bool = typer.Option(
+        False, "--replace", help="Restore over existing tables/DB (they are moved aside)."
+    ),
 ) -> None:
     """Restore a backup and verify it: every file's checksum, every table's version and row count."""
     from xget_pipelines.core.db.dump import DumpError
@@ -265,14 +306,22 @@ def lake_restore(
     lake = Lake(lake_uri, settings.lake_storage_options) if lake_uri else _lake()
     url = (database_url or settings.resolved_database_url) if control_plane else None
     try:
-        report = restore_lake(backup, lake, url, replace=replace, backup_options=settings.lake_storage_options,
-                              progress=err.print)
+        report = restore_lake(
+            backup,
+            lake,
+            url,
+            replace=replace,
+            backup_options=settings.lake_storage_options,
+            progress=err.print,
+        )
     except (BackupError, DumpError) as exc:
         _fail(str(exc))
     rows = sum(r for _, r in report.tables.values())
-    console.print(f"restored {len(report.tables)} tables ({rows} rows), {report.media} media objects"
-                  f"{' and the control-plane DB' if report.control_plane_rows is not None else ''} into {lake.uri}; "
-                  "checksums, versions and row counts verified")
+    console.print(
+        f"restored {len(report.tables)} tables ({rows} rows), {report.media} media objects"
+        f"{' and the control-plane DB' if report.control_plane_rows is not None else ''} into {lake.uri}; "
+        "checksums, versions and row counts verified"
+    )
     for moved in report.moved_aside:
         console.print(f"the table that was there is kept at {moved}")
 
@@ -286,23 +335,39 @@ def lake_verify(backup: str = typer.Argument(..., help="A backup folder.")) -> N
         manifest = verify_backup(backup, get_settings().lake_storage_options)
     except BackupError as exc:
         _fail(str(exc))
-    console.print(f"{backup}: {len(manifest['tables'])} tables, {len(manifest['media'])} media objects, all checksums match")
+    console.print(
+        f"{backup}: {len(manifest['tables'])} tables, {len(manifest['media'])} media objects, all checksums match"
+    )
 
 
 @lake_app.command("maintain")
 def lake_maintain(
-    retention_hours: Optional[int] = typer.Option(
-        None, help="Vacuum files unused for this long (default XGET_LAKE_VACUUM_RETENTION_HOURS)."),
-    table: Optional[list[str]] = typer.Option(None, "--table", help="Only these tables (repeatable)."),
+    retention_hours: int | None = typer.Option(
+        None, help="Vacuum files unused for this long (default XGET_LAKE_VACUUM_RETENTION_HOURS)."
+    ),
+    table: list[str] | None = typer.Option(None, "--table", help="Only these tables (repeatable)."),
 ) -> None:
     """Compact small files, checkpoint and vacuum every table (what the lake_maintenance job runs)."""
     from xget_pipelines.core.lake.maintenance import maintain
 
     hours = get_settings().lake_vacuum_retention_hours if retention_hours is None else retention_hours
     done = maintain(_lake(), hours, table or None)
-    _print_rows(["table", "version", "files before", "files after", "compacted", "vacuumed", "error"],
-                [(d.table, d.version, d.files_before, d.files_after, d.files_compacted, d.files_vacuumed, d.error or d.skipped or "")
-                 for d in done], OutputFormat.table)
+    _print_rows(
+        ["table", "version", "files before", "files after", "compacted", "vacuumed", "error"],
+        [
+            (
+                d.table,
+                d.version,
+                d.files_before,
+                d.files_after,
+                d.files_compacted,
+                d.files_vacuumed,
+                d.error or d.skipped or "",
+            )
+            for d in done
+        ],
+        OutputFormat.table,
+    )
 
 
 def _size(n: int) -> str:
@@ -314,6 +379,7 @@ def _size(n: int) -> str:
 
 
 # -- accounts and watchlist --------------------------------------------------------------------------
+
 
 @accounts_app.command("add")
 def accounts_add(
@@ -342,10 +408,13 @@ class AccountFileFormat(str, Enum):
 @accounts_app.command("import")
 def accounts_import(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Account file."),
-    fmt: AccountFileFormat = typer.Option(AccountFileFormat.auto, "--format",
-                                          help="lines (twscrape's), csv or json; auto: by file extension."),
-    columns: str = typer.Option("username:password:email:email_password:mfa_secret",
-                                help="Column order of a lines file (add cookies, user_agent, proxy, _ to skip)."),
+    fmt: AccountFileFormat = typer.Option(
+        AccountFileFormat.auto, "--format", help="lines (twscrape's), csv or json; auto: by file extension."
+    ),
+    columns: str = typer.Option(
+        "username:password:email:email_password:mfa_secret",
+        help="Column order of a lines file (add cookies, user_agent, proxy, _ to skip).",
+    ),
     delimiter: str = typer.Option(":", help="Field delimiter of a lines file."),
     login_method: str = typer.Option("TWITTER", help="TWITTER or GOOGLE, for rows that do not say."),
 ) -> None:
@@ -357,8 +426,11 @@ def accounts_import(
     from xget_pipelines.core.pools.importing import parse_csv, parse_json, parse_lines
     from xget_pipelines.core.pools.secrets_config import configured_secret_box
 
-    kind = fmt.value if fmt is not AccountFileFormat.auto else {".csv": "csv", ".json": "json"}.get(
-        file.suffix.lower(), "lines")
+    kind = (
+        fmt.value
+        if fmt is not AccountFileFormat.auto
+        else {".csv": "csv", ".json": "json"}.get(file.suffix.lower(), "lines")
+    )
     text = file.read_text(encoding="utf-8-sig")
     try:
         if kind == "csv":
@@ -371,8 +443,9 @@ def accounts_import(
         _fail(str(exc))
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"importing {len(parsed.records):,} accounts", total=len(parsed.records))
-        result = upsert_accounts(_engine(), configured_secret_box(), parsed.records,
-                                 progress=lambda n: progress.advance(task, n))
+        result = upsert_accounts(
+            _engine(), configured_secret_box(), parsed.records, progress=lambda n: progress.advance(task, n)
+        )
     console.print(f"{result.created:,} accounts added, {result.updated:,} updated from {file.name} ({kind})")
     if parsed.errors:
         err.print(f"[yellow]{len(parsed.errors)} lines skipped:[/]")
@@ -391,14 +464,16 @@ def accounts_list(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format
 
     rows = []
     for acc in AccountPool(_engine()).status():
-        ops = ", ".join(f"{o['operation']}:{o['remaining']}/{o['limit']}" for o in acc["operations"] if o["limit"])
+        ops = ", ".join(
+            f"{o['operation']}:{o['remaining']}/{o['limit']}" for o in acc["operations"] if o["limit"]
+        )
         rows.append((acc["username"], "active" if acc["active"] else "inactive", acc["error"] or "", ops))
     _print_rows(["username", "state", "last error", "windows (remaining/limit)"], rows, fmt)
 
 
 @accounts_app.command("check")
 def accounts_check(
-    usernames: Optional[list[str]] = typer.Argument(None, help="Accounts to check (default: every active one)."),
+    usernames: list[str] | None = typer.Argument(None, help="Accounts to check (default: every active one)."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
 ) -> None:
     """Verify accounts with one cheap request each; refused ones leave the pool with the reason."""
@@ -424,9 +499,12 @@ def accounts_check(
 
 @accounts_app.command("login")
 def accounts_login(
-    usernames: Optional[list[str]] = typer.Argument(None, help="Accounts to log in (default: those without cookies)."),
-    email_code: Optional[str] = typer.Option(
-        None, help="An email confirmation code X sent (default: read from the account's mailbox over IMAP)."),
+    usernames: list[str] | None = typer.Argument(
+        None, help="Accounts to log in (default: those without cookies)."
+    ),
+    email_code: str | None = typer.Option(
+        None, help="An email confirmation code X sent (default: read from the account's mailbox over IMAP)."
+    ),
 ) -> None:
     """Log accounts in and store the new session cookies: X's password flow (2FA from the MFA secret, emailed
     code over IMAP) for TWITTER accounts, "Sign in with Google" in Chromium for GOOGLE accounts."""
@@ -438,16 +516,26 @@ def accounts_login(
     engine = _engine()
     if not usernames:
         with engine.connect() as conn:
-            usernames = [r[0] for r in conn.execute(sa.text(
-                "select username from accounts where cookies_enc is null and password_enc is not null "
-                "order by username"))]
+            usernames = [
+                r[0]
+                for r in conn.execute(
+                    sa.text(
+                        "select username from accounts where cookies_enc is null and password_enc is not null "
+                        "order by username"
+                    )
+                )
+            ]
     if not usernames:
         _fail("no account to log in: every account has cookies (name some to log them in again)")
     failed = 0
     for name in usernames:
         try:
-            login_account(engine, get_settings().resolved_login_url, name,
-                          email_code=(lambda: email_code) if email_code else None)
+            login_account(
+                engine,
+                get_settings().resolved_login_url,
+                name,
+                email_code=(lambda: email_code) if email_code else None,
+            )
             console.print(f"[green]{name}[/]: logged in, session stored")
         except XGetError as exc:
             failed += 1
@@ -457,7 +545,9 @@ def accounts_login(
 
 
 @accounts_app.command("disable")
-def accounts_disable(username: str, reason: str = typer.Option("disabled by hand", help="Why (shown in lists).")) -> None:
+def accounts_disable(
+    username: str, reason: str = typer.Option("disabled by hand", help="Why (shown in lists).")
+) -> None:
     """Take an account out of the pool."""
     from xget_pipelines.core.pools.lease import AccountPool
 
@@ -509,8 +599,9 @@ def watch_remove(key: str) -> None:
 
 @sentiment_app.command("score")
 def sentiment_score(
-    model: str = typer.Option("current", help="current (the trained model), vader, transformers:<path or id>, "
-                                              "or a model folder."),
+    model: str = typer.Option(
+        "current", help="current (the trained model), vader, transformers:<path or id>, or a model folder."
+    ),
     batch_size: int = typer.Option(64, min=1, help="Texts scored at once."),
 ) -> None:
     """Score texts read from standard input, one per line: one JSON line each with label and score
@@ -525,10 +616,20 @@ def sentiment_score(
     batch: list[str] = []
 
     def flush() -> None:
-        for text, p in zip(batch, scorer.predict(batch)):
-            sys.stdout.write(json.dumps({"text": text, "label": p.label, "score": p.score,
-                                         "confidence": p.confidence, "model": scorer.version},
-                                        ensure_ascii=False) + "\n")
+        for text, p in zip(batch, scorer.predict(batch), strict=False):
+            sys.stdout.write(
+                json.dumps(
+                    {
+                        "text": text,
+                        "label": p.label,
+                        "score": p.score,
+                        "confidence": p.confidence,
+                        "model": scorer.version,
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
         sys.stdout.flush()
         batch.clear()
 
@@ -549,9 +650,11 @@ class GraphFormat(str, Enum):
 def graph_export(
     out: Path = typer.Argument(..., dir_okay=False, help="File to write (.gexf or .graphml)."),
     kind: str = typer.Option("hashtag", help="hashtag (co-hashtags) or mention (co-mentions)."),
-    since: Optional[str] = typer.Option(None, help="First day (YYYY-MM-DD) of the window; default: all."),
-    until: Optional[str] = typer.Option(None, help="Last day (YYYY-MM-DD) of the window; default: all."),
-    fmt: Optional[GraphFormat] = typer.Option(None, "--format", "-f", help="Default: from the file's extension."),
+    since: str | None = typer.Option(None, help="First day (YYYY-MM-DD) of the window; default: all."),
+    until: str | None = typer.Option(None, help="Last day (YYYY-MM-DD) of the window; default: all."),
+    fmt: GraphFormat | None = typer.Option(
+        None, "--format", "-f", help="Default: from the file's extension."
+    ),
 ) -> None:
     """Export the co-hashtag or co-mention network of a time window (analytics_cotag_network) for Gephi."""
     import datetime as dt
@@ -576,11 +679,14 @@ def graph_export(
     edges = con.sql(
         "select * from analytics_cotag_network where kind = ? and (?::date is null or day >= ?::date) "
         "and (?::date is null or day <= ?::date)",
-        params=[kind, bounds[0], bounds[0], bounds[1], bounds[1]]).to_arrow_table()
+        params=[kind, bounds[0], bounds[0], bounds[1], bounds[1]],
+    ).to_arrow_table()
     graph = to_graph(edges)
     out.parent.mkdir(parents=True, exist_ok=True)
     (nx.write_gexf if chosen == "gexf" else nx.write_graphml)(graph, str(out))
-    console.print(f"{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges ({kind}) written to {out}")
+    console.print(
+        f"{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges ({kind}) written to {out}"
+    )
 
 
 if __name__ == "__main__":

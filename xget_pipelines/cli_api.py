@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 users_app = typer.Typer(help="Users of the serving API.", no_args_is_help=True)
@@ -29,8 +27,10 @@ def api(
 @users_app.command("create-admin")
 def create_admin(
     username: str = typer.Argument(..., help="Name of the admin."),
-    password: Optional[str] = typer.Option(None, help="Password (default: asked, hidden; or XGET_ADMIN_PASSWORD)."),
-    email: Optional[str] = typer.Option(None),
+    password: str | None = typer.Option(
+        None, help="Password (default: asked, hidden; or XGET_ADMIN_PASSWORD)."
+    ),
+    email: str | None = typer.Option(None),
 ) -> None:
     """Create an admin user (the first one especially: admins create everyone else)."""
     import os
@@ -38,14 +38,18 @@ def create_admin(
     from xget_pipelines.core.auth.users import UserError, create_user
 
     cli = _cli()
-    password = password or os.environ.get("XGET_ADMIN_PASSWORD") or typer.prompt(
-        "password", hide_input=True, confirmation_prompt=True)
+    password = (
+        password
+        or os.environ.get("XGET_ADMIN_PASSWORD")
+        or typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    )
     try:
         user = create_user(cli._engine(), username, password, "admin", email=email)
     except UserError as exc:
         cli._fail(str(exc))
-    cli.console.print(f"admin {user['username']} created (id {user['id']}); get a token with "
-                      "POST /v1/auth/token")
+    cli.console.print(
+        f"admin {user['username']} created (id {user['id']}); get a token with POST /v1/auth/token"
+    )
 
 
 @users_app.command("list")
@@ -54,7 +58,9 @@ def list_users() -> None:
     from xget_pipelines.core.auth.users import list_users as all_users
 
     cli = _cli()
-    rows = [(u["id"], u["username"], u["role"], u["status"], u["email"] or "") for u in all_users(cli._engine())]
+    rows = [
+        (u["id"], u["username"], u["role"], u["status"], u["email"] or "") for u in all_users(cli._engine())
+    ]
     cli._print_rows(["id", "username", "role", "status", "email"], rows, cli.OutputFormat.table)
 
 
@@ -62,8 +68,8 @@ def list_users() -> None:
 def create_key(
     username: str = typer.Argument(..., help="The user the key acts as."),
     name: str = typer.Option(..., help="What uses the key."),
-    role: Optional[str] = typer.Option(None, help="A narrower role for the key (viewer, analyst, operator)."),
-    expires_in_days: Optional[int] = typer.Option(None, min=1),
+    role: str | None = typer.Option(None, help="A narrower role for the key (viewer, analyst, operator)."),
+    expires_in_days: int | None = typer.Option(None, min=1),
 ) -> None:
     """Create an API key for a user and print it (once: it is stored hashed)."""
     from sqlalchemy import select

@@ -32,7 +32,9 @@ def fail(message: str, code: int = 1) -> None:
 def print_rows(columns: list[str], rows: list[tuple], fmt: OutputFormat, title: str | None = None) -> None:
     if fmt is OutputFormat.json:
         for row in rows:
-            sys.stdout.write(json.dumps(dict(zip(columns, row)), default=str, ensure_ascii=False) + "\n")
+            sys.stdout.write(
+                json.dumps(dict(zip(columns, row, strict=False)), default=str, ensure_ascii=False) + "\n"
+            )
     elif fmt is OutputFormat.csv:
         buf = io.StringIO()
         writer = csv.writer(buf)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -55,10 +54,11 @@ def _rate(value: float | None) -> float | None:
 
 @proxies_app.command("import")
 def proxies_import(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False,
-                                help="One proxy a line (URL or host:port:user:pass)."),
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="One proxy a line (URL or host:port:user:pass)."
+    ),
     scheme: Scheme = typer.Option(Scheme.http, help="Scheme of lines without one (host:port[:user:pass])."),
-    country: Optional[str] = typer.Option(None, help="Country (2-letter code) of lines without one."),
+    country: str | None = typer.Option(None, help="Country (2-letter code) of lines without one."),
 ) -> None:
     """Import proxies, one a line: a URL (http://, https://, socks5://, with credentials) or
     host:port[:user:pass], optionally followed by '# country=DE; city=Berlin; isp=...'.
@@ -78,8 +78,10 @@ def proxies_import(
     with Progress(console=cli.err, transient=True) as progress:
         task = progress.add_task(f"importing {len(parsed.records):,} proxies", total=len(parsed.records))
         result = pool.import_proxies(parsed.records, progress=lambda n: progress.advance(task, n))
-    cli.console.print(f"{result.created:,} proxies added, {result.updated:,} updated from {file.name}; "
-                      "run `xget proxies check` to verify them")
+    cli.console.print(
+        f"{result.created:,} proxies added, {result.updated:,} updated from {file.name}; "
+        "run `xget proxies check` to verify them"
+    )
     if parsed.errors:
         cli.err.print(f"[yellow]{len(parsed.errors)} lines skipped:[/]")
         for bad in parsed.errors[:50]:
@@ -92,11 +94,12 @@ def proxies_import(
 
 @proxies_app.command("list")
 def proxies_list(
-    status: Optional[Status] = typer.Option(None, help="Only proxies in this status."),
+    status: Status | None = typer.Option(None, help="Only proxies in this status."),
     available: bool = typer.Option(False, "--available", help="Only usable ones (ACTIVE), best first."),
-    country: Optional[str] = typer.Option(None, help="Only proxies in this country (2-letter code)."),
-    max_latency: Optional[float] = typer.Option(None, "--max-latency",
-                                                help="Only proxies whose latency is at most this (ms)."),
+    country: str | None = typer.Option(None, help="Only proxies in this country (2-letter code)."),
+    max_latency: float | None = typer.Option(
+        None, "--max-latency", help="Only proxies whose latency is at most this (ms)."
+    ),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
 ) -> None:
     """Proxies with their geography and health; ACTIVE first, best (latency / success rate) first."""
@@ -112,28 +115,78 @@ def proxies_list(
         cli._fail(str(exc))
     title = f"{len(proxies)} proxies" + (" available" if available else "")
     if fmt is OutputFormat.table:  # fewer, combined columns so the table fits a terminal
-        rows = [(p.id, p.url, p.status, " ".join(filter(None, (p.country, p.city, p.isp and f"({p.isp})"))),
-                 _ms(p.latency_ms), "" if p.success_rate is None else f"{p.success_rate:.0%}",
-                 f"{p.checks - p.failures}/{p.checks}",
-                 p.last_check_at.strftime("%Y-%m-%d %H:%M:%S") if p.last_check_at else None, p.last_error)
-                for p in proxies]
-        cli._print_rows(["id", "proxy", "status", "where", "latency ms", "success", "ok/checks", "last check",
-                         "last error"], rows, cli.OutputFormat.table, title=title)
+        rows = [
+            (
+                p.id,
+                p.url,
+                p.status,
+                " ".join(filter(None, (p.country, p.city, p.isp and f"({p.isp})"))),
+                _ms(p.latency_ms),
+                "" if p.success_rate is None else f"{p.success_rate:.0%}",
+                f"{p.checks - p.failures}/{p.checks}",
+                p.last_check_at.strftime("%Y-%m-%d %H:%M:%S") if p.last_check_at else None,
+                p.last_error,
+            )
+            for p in proxies
+        ]
+        cli._print_rows(
+            [
+                "id",
+                "proxy",
+                "status",
+                "where",
+                "latency ms",
+                "success",
+                "ok/checks",
+                "last check",
+                "last error",
+            ],
+            rows,
+            cli.OutputFormat.table,
+            title=title,
+        )
         return
-    columns = ["id", "proxy", "status", "country", "city", "isp", "latency_ms", "success_rate", "checks",
-               "failures", "last_check_at", "last_error"]
-    rows = [(p.id, p.url, p.status, p.country, p.city, p.isp, _ms(p.latency_ms), _rate(p.success_rate),
-             p.checks, p.failures, p.last_check_at.isoformat(timespec="seconds") if p.last_check_at else None,
-             p.last_error) for p in proxies]
+    columns = [
+        "id",
+        "proxy",
+        "status",
+        "country",
+        "city",
+        "isp",
+        "latency_ms",
+        "success_rate",
+        "checks",
+        "failures",
+        "last_check_at",
+        "last_error",
+    ]
+    rows = [
+        (
+            p.id,
+            p.url,
+            p.status,
+            p.country,
+            p.city,
+            p.isp,
+            _ms(p.latency_ms),
+            _rate(p.success_rate),
+            p.checks,
+            p.failures,
+            p.last_check_at.isoformat(timespec="seconds") if p.last_check_at else None,
+            p.last_error,
+        )
+        for p in proxies
+    ]
     cli._print_rows(columns, rows, cli.OutputFormat(fmt.value), title=title)
 
 
 @proxies_app.command("check")
 def proxies_check(
-    ids: Optional[list[int]] = typer.Argument(None, help="Proxy ids (default: all, or those of --status)."),
-    status: Optional[Status] = typer.Option(None, help="Only proxies in this status (INACTIVE: revive)."),
-    target: Optional[str] = typer.Option(None, help="URL to fetch through each proxy "
-                                                    "(default: the emulator's /_emulator/whoami)."),
+    ids: list[int] | None = typer.Argument(None, help="Proxy ids (default: all, or those of --status)."),
+    status: Status | None = typer.Option(None, help="Only proxies in this status (INACTIVE: revive)."),
+    target: str | None = typer.Option(
+        None, help="URL to fetch through each proxy (default: the emulator's /_emulator/whoami)."
+    ),
     timeout: float = typer.Option(5.0, help="Seconds one attempt may take, all in."),
     attempts: int = typer.Option(3, min=1, help="Requests through each proxy."),
     concurrency: int = typer.Option(16, min=1, help="Proxies checked at once."),
@@ -159,15 +212,37 @@ def proxies_check(
     try:
         with Progress(*columns, console=cli.err, transient=True) as progress:
             task = progress.add_task("check", total=total)
-            results = pool.check(ids or None, target, timeout_s=timeout, attempts=attempts,
-                                 concurrency=concurrency, max_failures=max_failures, status=wanted,
-                                 progress=lambda _r: progress.advance(task))
+            results = pool.check(
+                ids or None,
+                target,
+                timeout_s=timeout,
+                attempts=attempts,
+                concurrency=concurrency,
+                max_failures=max_failures,
+                status=wanted,
+                progress=lambda _r: progress.advance(task),
+            )
     except ProxyError as exc:
         cli._fail(str(exc))
-    rows = [(r.proxy_id, r.proxy, r.status, _ms(r.latency_ms), f"{r.successes}/{r.attempts}",
-             _rate(r.success_rate), r.exit_ip, r.error) for r in results]
-    cli._print_rows(["id", "proxy", "status", "latency_ms", "ok", "success_rate", "exit_ip", "error"], rows,
-                    cli.OutputFormat(fmt.value), title=f"checked through {_redacted(target)}")
+    rows = [
+        (
+            r.proxy_id,
+            r.proxy,
+            r.status,
+            _ms(r.latency_ms),
+            f"{r.successes}/{r.attempts}",
+            _rate(r.success_rate),
+            r.exit_ip,
+            r.error,
+        )
+        for r in results
+    ]
+    cli._print_rows(
+        ["id", "proxy", "status", "latency_ms", "ok", "success_rate", "exit_ip", "error"],
+        rows,
+        cli.OutputFormat(fmt.value),
+        title=f"checked through {_redacted(target)}",
+    )
     counts = {s: sum(r.status == s for r in results) for s in ("ACTIVE", "INACTIVE", "CHECKING")}
     cli.err.print(", ".join(f"{n} {s.lower()}" for s, n in counts.items() if n), highlight=False)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -28,14 +27,21 @@ def _client(pool, account: str | None = None):
     from xget_pipelines.core.x.web import XWeb
 
     settings = get_settings()
-    return XClient(settings.x_graphql_url, pool, account=account, lease_deadline_s=30.0,
-                   web=XWeb.for_graphql_url(settings.x_graphql_url, settings.x_hosts))
+    return XClient(
+        settings.x_graphql_url,
+        pool,
+        account=account,
+        lease_deadline_s=30.0,
+        web=XWeb.for_graphql_url(settings.x_graphql_url, settings.x_hosts),
+    )
 
 
 @x_app.command("parse")
 def x_parse(
-    files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, help="Saved X response bodies (JSON)."),
-    operation: Optional[str] = typer.Option(None, help="GraphQL operation; detected from the body if omitted."),
+    files: list[Path] = typer.Argument(
+        ..., exists=True, dir_okay=False, help="Saved X response bodies (JSON)."
+    ),
+    operation: str | None = typer.Option(None, help="GraphQL operation; detected from the body if omitted."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
 ) -> None:
     """Parse saved X response bodies the way the pipeline does and show what it extracts (a root the
@@ -47,17 +53,29 @@ def x_parse(
         for report in reports:
             sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
     else:
-        rows = [(r["file"], r["operation"] + (" (generic)" if r.get("generic") else "") if r["operation"] else None,
-                 len(r["tweet_ids"]), len(r["user_ids"]), r["cursor_bottom"] or "",
-                 "; ".join(r["errors"])[:120]) for r in reports]
-        print_rows(["file", "operation", "tweets", "users", "next cursor", "errors"], rows, OutputFormat(fmt.value))
+        rows = [
+            (
+                r["file"],
+                r["operation"] + (" (generic)" if r.get("generic") else "") if r["operation"] else None,
+                len(r["tweet_ids"]),
+                len(r["user_ids"]),
+                r["cursor_bottom"] or "",
+                "; ".join(r["errors"])[:120],
+            )
+            for r in reports
+        ]
+        print_rows(
+            ["file", "operation", "tweets", "users", "next cursor", "errors"], rows, OutputFormat(fmt.value)
+        )
     if any(r["errors"] and r["operation"] is None for r in reports):
         raise typer.Exit(1)
 
 
 @x_app.command("ops")
 def x_ops(
-    refresh: bool = typer.Option(False, "--refresh", help="Read X's web bundles now (through a pool account)."),
+    refresh: bool = typer.Option(
+        False, "--refresh", help="Read X's web bundles now (through a pool account)."
+    ),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
 ) -> None:
     """The query id XGet sends for each GraphQL operation, where it was found and how old it is.
@@ -77,11 +95,13 @@ def x_ops(
             except XGetError as exc:
                 fail(f"cannot read X's web bundles: {exc}")
             changed = "; ".join(f"{op} {old} -> {new}" for op, old, new in report.changed) or "none"
-            console.print(f"read {report.scripts} bundles ({report.failed} failed) from {report.page_url}: "
-                          f"{report.found} operations; changed: {changed}")
+            console.print(
+                f"read {report.scripts} bundles ({report.failed} failed) from {report.page_url}: "
+                f"{report.found} operations; changed: {changed}"
+            )
             if report.missing:
                 console.print(f"[yellow]X's bundles no longer name: {', '.join(report.missing)}[/]")
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         rows = []
         for op in client.catalog.listing():
             age = f"{(now - op.found_at).total_seconds() / 3600:.1f} h" if op.found_at else ""
@@ -92,9 +112,12 @@ def x_ops(
 
 @x_app.command("doctor")
 def x_doctor(
-    account: Optional[str] = typer.Argument(None, help="The account to diagnose (default: the first usable one)."),
-    proxy_target: Optional[str] = typer.Option(
-        None, help="URL proxy checks fetch through the proxy (default: the emulator's /_emulator/whoami)."),
+    account: str | None = typer.Argument(
+        None, help="The account to diagnose (default: the first usable one)."
+    ),
+    proxy_target: str | None = typer.Option(
+        None, help="URL proxy checks fetch through the proxy (default: the emulator's /_emulator/whoami)."
+    ),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
 ) -> None:
     """Check one account against X, link by link: cookies, proxy and exit address, transaction id, query ids,
@@ -104,9 +127,13 @@ def x_doctor(
     from xget_pipelines.core.x.doctor import diagnose
 
     settings = get_settings()
-    findings = diagnose(_pool(), settings.x_graphql_url, account, proxy_check_url=proxy_target,
-                        hosts=settings.x_hosts)
-    print_rows(["check", "status", "detail", "what to do"],
-               [(f.check, f.status, f.detail, f.fix) for f in findings], fmt)
+    findings = diagnose(
+        _pool(), settings.x_graphql_url, account, proxy_check_url=proxy_target, hosts=settings.x_hosts
+    )
+    print_rows(
+        ["check", "status", "detail", "what to do"],
+        [(f.check, f.status, f.detail, f.fix) for f in findings],
+        fmt,
+    )
     if not all(f.ok for f in findings):
         raise typer.Exit(1)

@@ -34,7 +34,9 @@ from xget_pipelines.x_upkeep import operations_refresh_schedule, x_operations_re
 # follow the ingest on their own once a day's cleaned data lands; the scrape itself is driven by the
 # watchlist sensor and the schedules.
 automation_sensor = dg.AutomationConditionSensorDefinition(
-    "xget_automation_sensor", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.RUNNING,
+    "xget_automation_sensor",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=60,
 )
 
@@ -44,15 +46,43 @@ def defs() -> dg.Definitions:
     settings = get_settings()
     sink_assets, sink_sensors = _sinks(settings)
     return dg.Definitions(
-        assets=[*ingest_assets, *entity_assets, *analytics_assets, *sentiment_assets, *profile_assets, dbt_marts,
-                *ops_assets, x_media, *sink_assets],
+        assets=[
+            *ingest_assets,
+            *entity_assets,
+            *analytics_assets,
+            *sentiment_assets,
+            *profile_assets,
+            dbt_marts,
+            *ops_assets,
+            x_media,
+            *sink_assets,
+        ],
         asset_checks=[*asset_checks, *quality_checks],
-        jobs=[x_ingest_job, entities_job, marts_job, sentiment_training_job, lake_maintenance, x_operations_refresh],
-        sensors=[watchlist_sensor, scrape_task_sensor, corrections_sensor, account_pool_health_sensor, freshness_sensor,
-                 automation_sensor, run_failure_alert_sensor, *sink_sensors],
-        schedules=[daily_ingest_schedule, hourly_ingest_schedule, pool_stats_schedule,
-                   maintenance_schedule(settings.lake_maintenance_cron, settings.lake_vacuum_retention_hours),
-                   operations_refresh_schedule(settings.x_operations_refresh_cron)],
+        jobs=[
+            x_ingest_job,
+            entities_job,
+            marts_job,
+            sentiment_training_job,
+            lake_maintenance,
+            x_operations_refresh,
+        ],
+        sensors=[
+            watchlist_sensor,
+            scrape_task_sensor,
+            corrections_sensor,
+            account_pool_health_sensor,
+            freshness_sensor,
+            automation_sensor,
+            run_failure_alert_sensor,
+            *sink_sensors,
+        ],
+        schedules=[
+            daily_ingest_schedule,
+            hourly_ingest_schedule,
+            pool_stats_schedule,
+            maintenance_schedule(settings.lake_maintenance_cron, settings.lake_vacuum_retention_hours),
+            operations_refresh_schedule(settings.x_operations_refresh_cron),
+        ],
         resources=resources_for(settings),
         # Steps of a run in its own process, one after another: a run is I/O-bound (X, the lake) and gets one
         # CPU in production (deploy/helm), while the multiprocess executor spent a Python start and an import

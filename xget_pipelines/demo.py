@@ -66,8 +66,13 @@ def write_emulator_accounts(emulator_url: str, count: int, path: Path) -> Path:
         writer = csv.writer(handle)
         writer.writerow(["username", "email", "cookies"])
         for acc in rep.json():
-            writer.writerow([acc["username"], f"{acc['username']}@example.org",
-                             f"auth_token={acc['auth_token']}; ct0={acc['ct0']}"])
+            writer.writerow(
+                [
+                    acc["username"],
+                    f"{acc['username']}@example.org",
+                    f"auth_token={acc['auth_token']}; ct0={acc['ct0']}",
+                ]
+            )
     os.chmod(path, 0o600)  # it holds session cookies
     return path
 
@@ -85,18 +90,26 @@ def start_demo_proxies(workdir: Path, engine, console: Console, check_url: str) 
     if path.exists():  # an earlier demo's proxies listen no more: take them out of the pool
         old = {(r.host, r.port) for r in parse_proxy_lines(path.read_text()).records}
         pool.remove([p.id for p in pool.list() if (p.host, p.port) in old])
-    servers = [start_http_proxy(workdir / "proxies"),
-               start_http_proxy(workdir / "proxies", "demo", "demo-proxy-pw"),
-               start_socks5_proxy(workdir / "proxies", "demo", "demo-socks-pw")]
+    servers = [
+        start_http_proxy(workdir / "proxies"),
+        start_http_proxy(workdir / "proxies", "demo", "demo-proxy-pw"),
+        start_socks5_proxy(workdir / "proxies", "demo", "demo-socks-pw"),
+    ]
     path.write_text("".join(f"{srv.url()}  # country=ZZ; city=Localhost; isp=demo\n" for srv in servers))
     os.chmod(path, 0o600)  # it holds proxy credentials
     pool.import_proxies(parse_proxy_lines(path.read_text()).records)
-    results = pool.check([p.id for p in pool.list() if (p.host, p.port) in {("127.0.0.1", s.port) for s in servers}],
-                         check_url, timeout_s=5, attempts=2)
+    results = pool.check(
+        [p.id for p in pool.list() if (p.host, p.port) in {("127.0.0.1", s.port) for s in servers}],
+        check_url,
+        timeout_s=5,
+        attempts=2,
+    )
     live = sum(r.status == "ACTIVE" for r in results)
-    console.print(f"{live}/{len(results)} proxies ACTIVE after a check through each to {check_url} "
-                  f"(median latency {_median([r.latency_ms for r in results if r.latency_ms]):.1f} ms); "
-                  "accounts bind to them on first lease")
+    console.print(
+        f"{live}/{len(results)} proxies ACTIVE after a check through each to {check_url} "
+        f"(median latency {_median([r.latency_ms for r in results if r.latency_ms]):.1f} ms); "
+        "accounts bind to them on first lease"
+    )
     return servers
 
 
@@ -120,14 +133,22 @@ def _run_partition(day: str, key: str) -> tuple[bool, str]:
 
     pk = dg.MultiPartitionKey({"date": day, "watch": key})
     try:
-        result = _WORKER["job"].execute_in_process(partition_key=pk, instance=_WORKER["instance"], raise_on_error=False,
-                                                   tags={"xget/source": "demo"}, run_config=_QUIET)
+        result = _WORKER["job"].execute_in_process(
+            partition_key=pk,
+            instance=_WORKER["instance"],
+            raise_on_error=False,
+            tags={"xget/source": "demo"},
+            run_config=_QUIET,
+        )
     except Exception as exc:  # the run could not even start: report it with the rest
         return False, f"{type(exc).__name__}: {exc}"
     if result.success:
         return True, ""
-    errors = [e.event_specific_data.error.message.strip() for e in result.all_events
-              if e.is_step_failure and e.event_specific_data and e.event_specific_data.error]
+    errors = [
+        e.event_specific_data.error.message.strip()
+        for e in result.all_events
+        if e.is_step_failure and e.event_specific_data and e.event_specific_data.error
+    ]
     return False, errors[0] if errors else "failed"
 
 
@@ -142,10 +163,17 @@ def collect(console: Console, partitions: list[tuple[dt.date, str]], runs: int) 
     failed: list[str] = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     # spawn, not fork: this process serves the emulator and the proxies from threads
-    with Progress(*columns, console=console) as progress, ProcessPoolExecutor(
-            max_workers=min(runs, len(partitions)) or 1, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_worker_start) as pool:
-        task = progress.add_task(f"x_ingest: {len(partitions)} partitions, {runs} runs at a time", total=len(partitions))
+    with (
+        Progress(*columns, console=console) as progress,
+        ProcessPoolExecutor(
+            max_workers=min(runs, len(partitions)) or 1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_start,
+        ) as pool,
+    ):
+        task = progress.add_task(
+            f"x_ingest: {len(partitions)} partitions, {runs} runs at a time", total=len(partitions)
+        )
         futures = {pool.submit(_run_partition, day.isoformat(), key): (day, key) for day, key in partitions}
         try:
             for future in as_completed(futures):
@@ -183,77 +211,122 @@ def run_demo(console: Console, *, serve_ui: bool = True, days: int | None = None
 
     settings = get_settings()
     days = days or settings.demo_days
-    os.environ["XGET_X_GRAPHQL_URL"] = f"http://{settings.emulator_host}:{settings.emulator_port}/i/api/graphql"
+    os.environ["XGET_X_GRAPHQL_URL"] = (
+        f"http://{settings.emulator_host}:{settings.emulator_port}/i/api/graphql"
+    )
     get_settings.cache_clear()
     settings = get_settings()
     home = _dagster_home(settings)
 
     t0 = time.perf_counter()
-    cfg = WorldConfig(seed=settings.emulator_seed, users=settings.emulator_users,
-                      tweets=settings.emulator_tweets, days=settings.emulator_days)
-    with console.status(f"building the emulator's world: {cfg.users:,} users, {cfg.tweets:,} tweets, {cfg.days} days"):
+    cfg = WorldConfig(
+        seed=settings.emulator_seed,
+        users=settings.emulator_users,
+        tweets=settings.emulator_tweets,
+        days=settings.emulator_days,
+    )
+    with console.status(
+        f"building the emulator's world: {cfg.users:,} users, {cfg.tweets:,} tweets, {cfg.days} days"
+    ):
         world = World.generate(cfg)
     try:
-        emu = EmulatorServer(world, EmulatorSettings(window_seconds=settings.demo_window_s),
-                             host=settings.emulator_host, port=settings.emulator_port)
+        emu = EmulatorServer(
+            world,
+            EmulatorSettings(window_seconds=settings.demo_window_s),
+            host=settings.emulator_host,
+            port=settings.emulator_port,
+        )
     except OSError as exc:
-        console.print(f"[red]cannot serve the emulator on {settings.emulator_host}:{settings.emulator_port}: "
-                      f"{exc.strerror}[/]. Stop what uses that port or set XGET_EMULATOR_PORT.")
+        console.print(
+            f"[red]cannot serve the emulator on {settings.emulator_host}:{settings.emulator_port}: "
+            f"{exc.strerror}[/]. Stop what uses that port or set XGET_EMULATOR_PORT."
+        )
         raise SystemExit(2) from exc
     emu.start()
-    console.print(f"emulator serving X at {emu.url} (rate-limit window {settings.demo_window_s:g} s, X uses 900 s)")
+    console.print(
+        f"emulator serving X at {emu.url} (rate-limit window {settings.demo_window_s:g} s, X uses 900 s)"
+    )
     proxies: list = []
     try:
         engine = get_engine(settings.resolved_database_url)
         proxies = start_demo_proxies(settings.home / "demo", engine, console, f"{emu.url}/_emulator/whoami")
-        account_file = write_emulator_accounts(emu.url, settings.demo_accounts, settings.home / "demo" / "accounts.csv")
+        account_file = write_emulator_accounts(
+            emu.url, settings.demo_accounts, settings.home / "demo" / "accounts.csv"
+        )
         parsed = parse_csv(account_file.read_text())
         imported = upsert_accounts(engine, configured_secret_box(), parsed.records)
         suggestions = world.watchlist_suggestions()
         keys = add_keys(engine, suggestions["terms"] + [f"@{h}" for h in suggestions["users"][:3]])
-        console.print(f"{imported.created + imported.updated} accounts imported from {account_file} "
-                      f"(as `xget accounts import` does); watchlist: {', '.join(keys)}")
+        console.print(
+            f"{imported.created + imported.updated} accounts imported from {account_file} "
+            f"(as `xget accounts import` does); watchlist: {', '.join(keys)}"
+        )
 
         from xget_pipelines.definitions import defs as load_defs
 
         defs = load_defs()
         instance = dg.DagsterInstance.get()
-        instance.add_dynamic_partitions("watchlist", [k for k in keys if not instance.has_dynamic_partition("watchlist", k)])
-        today = dt.datetime.now(dt.timezone.utc).date()
+        instance.add_dynamic_partitions(
+            "watchlist", [k for k in keys if not instance.has_dynamic_partition("watchlist", k)]
+        )
+        today = dt.datetime.now(dt.UTC).date()
         partitions = [(today - dt.timedelta(days=i), k) for i in range(days) for k in keys]
         failed = collect(console, partitions, settings.demo_runs)
-        with console.status(f"merging {days} days into the entity tables, then trends (one run over the range)"):
+        with console.status(
+            f"merging {days} days into the entity tables, then trends (one run over the range)"
+        ):
             entities = defs.resolve_job_def("entities").execute_in_process(
-                instance=instance, raise_on_error=False, run_config=_QUIET,
-                tags={"xget/source": "demo", "dagster/asset_partition_range_start": partitions[-1][0].isoformat(),
-                      "dagster/asset_partition_range_end": today.isoformat()})
+                instance=instance,
+                raise_on_error=False,
+                run_config=_QUIET,
+                tags={
+                    "xget/source": "demo",
+                    "dagster/asset_partition_range_start": partitions[-1][0].isoformat(),
+                    "dagster/asset_partition_range_end": today.isoformat(),
+                },
+            )
         if not entities.success:
             failed.append("entities")
         else:
             _trend_summary(console, instance)
         limit = settings.demo_sentiment_limit
-        with console.status(f"training the sentiment model on {limit or 'all'} labelled tweets (MiniLM + head)"):
+        with console.status(
+            f"training the sentiment model on {limit or 'all'} labelled tweets (MiniLM + head)"
+        ):
             trained = defs.resolve_job_def("sentiment_training").execute_in_process(
-                instance=instance, raise_on_error=False, tags={"xget/source": "demo"},
-                run_config={**_QUIET, "ops": {"sentiment_model": {"config": {"limit": limit}}}})
+                instance=instance,
+                raise_on_error=False,
+                tags={"xget/source": "demo"},
+                run_config={**_QUIET, "ops": {"sentiment_model": {"config": {"limit": limit}}}},
+            )
         if not trained.success:
             failed.append("sentiment_training")
         else:
             _sentiment_summary(console, instance)
         with console.status("scoring tweet sentiment, then dbt build: the marts and their tests"):
             marts = defs.resolve_job_def("marts").execute_in_process(
-                instance=instance, raise_on_error=False, run_config=_QUIET, tags={"xget/source": "demo"})
+                instance=instance, raise_on_error=False, run_config=_QUIET, tags={"xget/source": "demo"}
+            )
         if not marts.success:
             failed.append("marts")
         from xget_pipelines.assets import account_pool_stats
 
-        dg.materialize([account_pool_stats], resources=defs.resources, instance=instance, run_config=_QUIET,
-                       tags={"xget/source": "demo"})
+        dg.materialize(
+            [account_pool_stats],
+            resources=defs.resources,
+            instance=instance,
+            run_config=_QUIET,
+            tags={"xget/source": "demo"},
+        )
         lake = Lake(settings.resolved_lake_uri, settings.lake_storage_options)
         _summary(console, lake, connect(lake))
-        console.print(f"demo finished in {time.perf_counter() - t0:.0f} s; lake at {settings.resolved_lake_uri}")
+        console.print(
+            f"demo finished in {time.perf_counter() - t0:.0f} s; lake at {settings.resolved_lake_uri}"
+        )
         if failed:
-            console.print(f"[red]{len(failed)} partitions failed[/]: {', '.join(failed[:10])} — see the runs in the UI")
+            console.print(
+                f"[red]{len(failed)} partitions failed[/]: {', '.join(failed[:10])} — see the runs in the UI"
+            )
             raise SystemExit(1)
         console.print('try: xget sql "select * from marts.daily_volume_per_term order by day desc limit 10"')
         password_file = demo_admin(engine, settings.home / "demo")
@@ -271,9 +344,11 @@ def _sentiment_summary(console: Console, instance) -> None:
     event = instance.get_latest_materialization_event(dg.AssetKey("sentiment_model"))
     if event is not None and event.asset_materialization is not None:
         md = {k: v.value for k, v in event.asset_materialization.metadata.items()}
-        console.print(f"sentiment model {md['version']}: macro recall {md['macro_recall']}, accuracy {md['accuracy']} "
-                      f"on {md['test_examples']} held-out tweets (VADER on the same: {md['vader_macro_recall']}, "
-                      f"{md['vader_accuracy']})")
+        console.print(
+            f"sentiment model {md['version']}: macro recall {md['macro_recall']}, accuracy {md['accuracy']} "
+            f"on {md['test_examples']} held-out tweets (VADER on the same: {md['vader_macro_recall']}, "
+            f"{md['vader_accuracy']})"
+        )
 
 
 def _trend_summary(console: Console, instance) -> None:
@@ -285,10 +360,12 @@ def _trend_summary(console: Console, instance) -> None:
         return
     md = {k: v.value for k, v in event.asset_materialization.metadata.items()}
     if "ground_truth_injected_bursts" in md:
-        console.print(f"trends: {md['global_hashtag_bursts']} hashtag bursts detected; the emulator injected "
-                      f"{md['ground_truth_injected_bursts']} bursts in the collected days (after a day of warm-up): "
-                      f"precision {md.get('ground_truth_precision', 'n/a')}, recall {md.get('ground_truth_recall', 'n/a')}"
-                      " (the watchlist sees only part of the world's tweets)")
+        console.print(
+            f"trends: {md['global_hashtag_bursts']} hashtag bursts detected; the emulator injected "
+            f"{md['ground_truth_injected_bursts']} bursts in the collected days (after a day of warm-up): "
+            f"precision {md.get('ground_truth_precision', 'n/a')}, recall {md.get('ground_truth_recall', 'n/a')}"
+            " (the watchlist sees only part of the world's tweets)"
+        )
 
 
 def _summary(console: Console, lake, con) -> None:
@@ -296,14 +373,18 @@ def _summary(console: Console, lake, con) -> None:
     for col in ("table", "version", "rows", "files", "MiB"):
         table.add_column(col, justify="right" if col != "table" else "left")
     for info in lake.describe():
-        table.add_row(info.name, str(info.version), f"{info.rows:,}", str(info.files), f"{info.size_bytes / 2**20:.1f}")
+        table.add_row(
+            info.name, str(info.version), f"{info.rows:,}", str(info.files), f"{info.size_bytes / 2**20:.1f}"
+        )
     console.print(table)
     facts = con.execute(
         "select count(distinct tweet_id), count(distinct author_id), min(created_at), max(created_at) from cleaned_tweets"
     ).fetchone()
     console.print(f"{facts[0]:,} distinct tweets by {facts[1]:,} authors, {facts[2]} .. {facts[3]}")
-    merged = con.execute("select (select count(*) from entities_tweets), (select count(*) from entities_users), "
-                         "(select count(*) from entities_tweets where tombstone is not null)").fetchone()
+    merged = con.execute(
+        "select (select count(*) from entities_tweets), (select count(*) from entities_users), "
+        "(select count(*) from entities_tweets where tombstone is not null)"
+    ).fetchone()
     console.print(f"entities: {merged[0]:,} tweets ({merged[2]:,} deleted or withheld), {merged[1]:,} users")
 
 
@@ -333,13 +414,21 @@ def _serve(console: Console, home: Path, settings: Settings, password_file: Path
     port = os.environ.get("XGET_DAGSTER_PORT", "3000")
     api_url = settings.resolved_api_url
     procs = [
-        subprocess.Popen([sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", port],
-                         start_new_session=True),  # own process groups, so Ctrl-C here can stop all of it
+        subprocess.Popen(
+            [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", port],
+            start_new_session=True,
+        ),  # own process groups, so Ctrl-C here can stop all of it
         subprocess.Popen([sys.executable, "-m", "xget_pipelines.cli", "api"], start_new_session=True),
     ]
-    console.print(f"Dagster UI on http://127.0.0.1:{port} (DAGSTER_HOME={home}); API on {api_url} (docs: {api_url}/docs)")
-    console.print(f"API login: user admin, password in {password_file} (see the README for tokens and curl examples)")
-    threading.Thread(target=_show_a_task, args=(console, api_url, password_file, term, port), daemon=True).start()
+    console.print(
+        f"Dagster UI on http://127.0.0.1:{port} (DAGSTER_HOME={home}); API on {api_url} (docs: {api_url}/docs)"
+    )
+    console.print(
+        f"API login: user admin, password in {password_file} (see the README for tokens and curl examples)"
+    )
+    threading.Thread(
+        target=_show_a_task, args=(console, api_url, password_file, term, port), daemon=True
+    ).start()
     try:
         while all(p.poll() is None for p in procs):
             time.sleep(1)
@@ -367,21 +456,42 @@ def _show_a_task(console: Console, api_url: str, password_file: Path, term: str,
             pass
         time.sleep(1)
     try:
-        token = httpx.post(f"{api_url}/v1/auth/token", data={
-            "grant_type": "password", "username": "admin", "password": password_file.read_text().strip()},
-            timeout=30).raise_for_status().json()["access_token"]
+        token = (
+            httpx.post(
+                f"{api_url}/v1/auth/token",
+                data={
+                    "grant_type": "password",
+                    "username": "admin",
+                    "password": password_file.read_text().strip(),
+                },
+                timeout=30,
+            )
+            .raise_for_status()
+            .json()["access_token"]
+        )
         auth = {"Authorization": f"Bearer {token}"}
-        task = httpx.post(f"{api_url}/v1/tasks", headers=auth, json={"type": "SEARCH", "target": term},
-                          timeout=30).raise_for_status().json()
-        console.print(f"task {task['id']} (SEARCH {term!r}, today) created over the API; the task sensor turns it "
-                      "into an x_ingest run")
+        task = (
+            httpx.post(
+                f"{api_url}/v1/tasks", headers=auth, json={"type": "SEARCH", "target": term}, timeout=30
+            )
+            .raise_for_status()
+            .json()
+        )
+        console.print(
+            f"task {task['id']} (SEARCH {term!r}, today) created over the API; the task sensor turns it "
+            "into an x_ingest run"
+        )
         while time.time() < deadline + 600:
             time.sleep(5)
             task = httpx.get(f"{api_url}/v1/tasks/{task['id']}", headers=auth, timeout=30).json()
             if task["status"] in ("COMPLETED", "FAILED", "STOPPED"):
                 break
-        runs = ", ".join(f"http://127.0.0.1:{ui_port}/runs/{r['run_id']}" for r in task["runs"] if r.get("run_id"))
-        console.print(f"task {task['id']}: {task['status']}, {task['result_count']} tweets "
-                      f"(GET {api_url}/v1/tasks/{task['id']}/results); run: {runs or 'none'}")
+        runs = ", ".join(
+            f"http://127.0.0.1:{ui_port}/runs/{r['run_id']}" for r in task["runs"] if r.get("run_id")
+        )
+        console.print(
+            f"task {task['id']}: {task['status']}, {task['result_count']} tweets "
+            f"(GET {api_url}/v1/tasks/{task['id']}/results); run: {runs or 'none'}"
+        )
     except (httpx.HTTPError, KeyError, OSError) as exc:
         console.print(f"[yellow]the demo task over the API did not complete: {exc}[/]")

@@ -14,7 +14,7 @@ entities_job = dg.define_asset_job(
     "entities",
     selection=dg.AssetSelection.groups("entities", "analytics"),
     description="Merge the cleaned observations of a day into deduplicated tweets, users and metric histories, "
-                "then the analytics over them (trends).",
+    "then the analytics over them (trends).",
 )
 
 
@@ -23,7 +23,7 @@ marts_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets("tweet_sentiment", "sentiment_daily")
     | dg.AssetSelection.groups("profiles", "marts"),
     description="Score new tweets' sentiment and aggregate it per day, the user profiles, graph metrics and "
-                "co-hashtag network, then dbt build: the marts, with their dbt tests as checks.",
+    "co-hashtag network, then dbt build: the marts, with their dbt tests as checks.",
 )
 
 sentiment_training_job = dg.define_asset_job(

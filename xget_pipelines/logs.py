@@ -14,7 +14,16 @@ import json
 import logging
 import re
 
-CONTEXT_FIELDS = ("account", "account_id", "operation", "proxy_id", "request_id", "task_id", "table", "partition")
+CONTEXT_FIELDS = (
+    "account",
+    "account_id",
+    "operation",
+    "proxy_id",
+    "request_id",
+    "task_id",
+    "table",
+    "partition",
+)
 _SECRET_FIELDS = {"password", "cookies", "auth_token", "ct0", "token", "secret", "api_key", "authorization"}
 _MASKS = (
     (re.compile(r"(auth_token|ct0|kdt|twid|password|secret|api_key)=([^;&\s]+)", re.I), r"\1=***"),
@@ -33,9 +42,13 @@ def mask(text: str) -> str:
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         meta = getattr(record, "dagster_meta", None) or {}
-        message = meta.get("orig_message") if isinstance(meta, dict) and meta.get("orig_message") else record.getMessage()
+        message = (
+            meta.get("orig_message")
+            if isinstance(meta, dict) and meta.get("orig_message")
+            else record.getMessage()
+        )
         out: dict = {
-            "ts": dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat(timespec="milliseconds"),
+            "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": mask(str(message)),
@@ -44,7 +57,9 @@ class JsonFormatter(logging.Formatter):
             for key in ("run_id", "job_name", "step_key"):
                 if meta.get(key):
                     out[key] = meta[key]
-            if meta.get("step_key"):  # an asset's step is named after its op: the asset key in the lake's terms
+            if meta.get(
+                "step_key"
+            ):  # an asset's step is named after its op: the asset key in the lake's terms
                 out["asset"] = meta["step_key"].split("[")[0]
         for key in CONTEXT_FIELDS:
             value = getattr(record, key, None)
@@ -57,5 +72,9 @@ class JsonFormatter(logging.Formatter):
 
 def lease_context(lease) -> dict:
     """``extra=`` for a log line about an account lease: who, for what, through which proxy (no secrets)."""
-    return {"account": lease.username, "account_id": lease.account_id, "operation": lease.operation,
-            "proxy_id": lease.proxy_id}
+    return {
+        "account": lease.username,
+        "account_id": lease.account_id,
+        "operation": lease.operation,
+        "proxy_id": lease.proxy_id,
+    }

@@ -17,38 +17,61 @@ class MaintenanceConfig(dg.Config):
 
 
 @dg.op(tags={"kind": "deltalake"})
-def compact_and_vacuum(context: dg.OpExecutionContext, config: MaintenanceConfig, lake: LakeResource) -> dg.Output:
+def compact_and_vacuum(
+    context: dg.OpExecutionContext, config: MaintenanceConfig, lake: LakeResource
+) -> dg.Output:
     """Compact, checkpoint and vacuum each table; a table that fails is reported and the rest go on."""
-    done = maintain(lake.lake(), config.retention_hours, config.tables or None,
-                    target_size=config.target_size_mb * 1024 * 1024 or None)
+    done = maintain(
+        lake.lake(),
+        config.retention_hours,
+        config.tables or None,
+        target_size=config.target_size_mb * 1024 * 1024 or None,
+    )
     failed = [d for d in done if d.error]
     for d in done:
-        context.log.info(f"{d.table} v{d.version}: {d.files_before} -> {d.files_after} files, "
-                         f"{d.files_compacted} compacted, {d.files_vacuumed} vacuumed" + (f"; {d.error or d.skipped}" if d.error or d.skipped else ""))
-    table = "| table | version | files before | files after | compacted | vacuumed |\n|---|---|---|---|---|---|\n" + "\n".join(
-        f"| {d.table} | {d.version} | {d.files_before} | {d.files_after} | {d.files_compacted} | {d.files_vacuumed} |"
-        for d in done)
+        context.log.info(
+            f"{d.table} v{d.version}: {d.files_before} -> {d.files_after} files, "
+            f"{d.files_compacted} compacted, {d.files_vacuumed} vacuumed"
+            + (f"; {d.error or d.skipped}" if d.error or d.skipped else "")
+        )
+    table = (
+        "| table | version | files before | files after | compacted | vacuumed |\n|---|---|---|---|---|---|\n"
+        + "\n".join(
+            f"| {d.table} | {d.version} | {d.files_before} | {d.files_after} | {d.files_compacted} | {d.files_vacuumed} |"
+            for d in done
+        )
+    )
     if failed:
-        raise dg.Failure(f"{len(failed)} table(s) could not be compacted: "
-                         + "; ".join(f"{d.table}: {d.error}" for d in failed),
-                         metadata={"tables": dg.MetadataValue.md(table)})
-    return dg.Output(None, metadata={
-        "tables": dg.MetadataValue.md(table),
-        "files_compacted": sum(d.files_compacted for d in done),
-        "files_vacuumed": sum(d.files_vacuumed for d in done),
-        "retention_hours": config.retention_hours,
-    })
+        raise dg.Failure(
+            f"{len(failed)} table(s) could not be compacted: "
+            + "; ".join(f"{d.table}: {d.error}" for d in failed),
+            metadata={"tables": dg.MetadataValue.md(table)},
+        )
+    return dg.Output(
+        None,
+        metadata={
+            "tables": dg.MetadataValue.md(table),
+            "files_compacted": sum(d.files_compacted for d in done),
+            "files_vacuumed": sum(d.files_vacuumed for d in done),
+            "retention_hours": config.retention_hours,
+        },
+    )
 
 
-@dg.job(description="Compact small files, checkpoint the log and vacuum unused files of every lake table "
-                    "(XGET_LAKE_VACUUM_RETENTION_HOURS bounds time travel).")
+@dg.job(
+    description="Compact small files, checkpoint the log and vacuum unused files of every lake table "
+    "(XGET_LAKE_VACUUM_RETENTION_HOURS bounds time travel)."
+)
 def lake_maintenance():
     compact_and_vacuum()
 
 
 def maintenance_schedule(cron: str, retention_hours: int) -> dg.ScheduleDefinition:
     return dg.ScheduleDefinition(
-        name="lake_maintenance_schedule", job=lake_maintenance, cron_schedule=cron, execution_timezone="UTC",
+        name="lake_maintenance_schedule",
+        job=lake_maintenance,
+        cron_schedule=cron,
+        execution_timezone="UTC",
         run_config={"ops": {"compact_and_vacuum": {"config": {"retention_hours": retention_hours}}}},
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description="Lake upkeep once a day (XGET_LAKE_MAINTENANCE_CRON).",

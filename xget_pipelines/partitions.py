@@ -17,7 +17,9 @@ daily_partitions = dg.DailyPartitionsDefinition(
     start_date=get_settings().partitions_start_date, end_offset=1, timezone="UTC"
 )
 
-watch_daily_partitions = dg.MultiPartitionsDefinition({"date": daily_partitions, "watch": watchlist_partitions})
+watch_daily_partitions = dg.MultiPartitionsDefinition(
+    {"date": daily_partitions, "watch": watchlist_partitions}
+)
 
 # A daily asset downstream of the (date, key) assets depends on every key of its date.
 with warnings.catch_warnings():  # beta in Dagster 1.13, and the way to map (date, key) partitions to dates
@@ -37,7 +39,9 @@ def split_partition_key(partition_key: dg.MultiPartitionKey | str) -> tuple[str,
 # Lake writes retry commit conflicts on their own (core/lake/delta.py); a run that still fails (a writer
 # that kept winning for minutes, an object store that blinked) is tried again by Dagster: the writes are
 # idempotent (partition replaces and key merges), so a retry never doubles anything.
-LAKE_WRITE_RETRY = dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+LAKE_WRITE_RETRY = dg.RetryPolicy(
+    max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
 
 # Unpartitioned assets downstream of partitioned ones (the sentiment, profile and graph snapshots, the sinks):
 # plain eager() waits until no parent partition is missing, which never happens for a daily parent (most days

@@ -21,14 +21,19 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="XGET_", env_file=".env", extra="ignore")
 
     env: Literal["local", "ci", "production"] = "local"
-    home: Path = Field(default=Path(".xget"), description="Folder for embedded state (SQLite DB, lake, logs).")
-    lake_uri: str = Field(default="", description="Delta lake root; default <home>/lake. s3://bucket/prefix in production.")
+    home: Path = Field(
+        default=Path(".xget"), description="Folder for embedded state (SQLite DB, lake, logs)."
+    )
+    lake_uri: str = Field(
+        default="", description="Delta lake root; default <home>/lake. s3://bucket/prefix in production."
+    )
     lake_storage_options: dict[str, str] = Field(
         default_factory=dict, description="deltalake storage options as JSON (S3 endpoint, keys, region)."
     )
     database_url: str = Field(default="", description="Control-plane DB; default sqlite:///<home>/xget.db.")
     secret_key: SecretStr | None = Field(
-        default=None, description="Fernet key encrypting secrets at rest; default: generated into <home>/secret.key."
+        default=None,
+        description="Fernet key encrypting secrets at rest; default: generated into <home>/secret.key.",
     )
 
     x_graphql_url: str = Field(
@@ -36,15 +41,18 @@ class Settings(BaseSettings):
         description="X GraphQL base URL: the emulator by default, https://x.com/i/api/graphql for real X.",
     )
     x_hosts: dict[str, str] = Field(
-        default_factory=dict, description="JSON map of X's web hosts to where they are reached, for page loads "
+        default_factory=dict,
+        description="JSON map of X's web hosts to where they are reached, for page loads "
         "(transaction ids, query ids); default: none for real X, X's hosts onto the server behind "
         "XGET_X_GRAPHQL_URL otherwise (the emulator serves X's paths).",
     )
     x_transaction_ttl_s: float = Field(
-        default=3600.0, description="How long a transaction-id generator (one page load per account) is reused.",
+        default=3600.0,
+        description="How long a transaction-id generator (one page load per account) is reused.",
     )
     x_operations_refresh_cron: str = Field(
-        default="17 */6 * * *", description="When x_operations_refresh reads X's bundles for query ids (UTC).",
+        default="17 */6 * * *",
+        description="When x_operations_refresh reads X's bundles for query ids (UTC).",
     )
     pool_strategy: Literal["lru", "round_robin", "health"] = Field(
         default="lru", description="Which free account the lease picks next (see core/pools/lease.py)."
@@ -52,7 +60,9 @@ class Settings(BaseSettings):
     soft_ban_threshold: int = Field(
         default=3, description="429s in a row while X says requests remain before an account is quarantined."
     )
-    quarantine_s: float = Field(default=3600.0, description="First quarantine; each one in a row doubles it (max 1 day).")
+    quarantine_s: float = Field(
+        default=3600.0, description="First quarantine; each one in a row doubles it (max 1 day)."
+    )
     pool_min_usable: int = Field(
         default=2, description="The pool health sensor alerts when fewer accounts than this can serve."
     )
@@ -60,34 +70,49 @@ class Settings(BaseSettings):
         default=None, description="Slack-compatible webhook for alerts (the URL is a secret: never logged)."
     )
     x_login_url: str = Field(
-        default="", description="Base URL of X's login API; default: the emulator's (real X: https://api.x.com)."
+        default="",
+        description="Base URL of X's login API; default: the emulator's (real X: https://api.x.com).",
     )
     x_web_url: str = Field(
-        default="", description="X's web site, where Google sign-in starts; default: the emulator's (real X: https://x.com)."
+        default="",
+        description="X's web site, where Google sign-in starts; default: the emulator's (real X: https://x.com).",
     )
-    chromium_path: str = Field(default="/usr/bin/chromium", description="Chromium that Playwright drives for Google sign-in.")
+    chromium_path: str = Field(
+        default="/usr/bin/chromium", description="Chromium that Playwright drives for Google sign-in."
+    )
     google_login_timeout_s: float = Field(default=90.0, description="Longest one Google sign-in may take.")
     imap_server: str = Field(
-        default="", description="IMAP server (host[:port]) of the accounts' mailboxes; default: by email domain."
+        default="",
+        description="IMAP server (host[:port]) of the accounts' mailboxes; default: by email domain.",
     )
-    imap_ssl: bool = Field(default=True, description="IMAPS (TLS, port 993); false for plain IMAP (port 143).")
+    imap_ssl: bool = Field(
+        default=True, description="IMAPS (TLS, port 993); false for plain IMAP (port 143)."
+    )
     imap_ca_file: str = Field(default="", description="CA bundle to trust for IMAPS (default: the system's).")
     imap_folders: str = Field(
-        default="INBOX", description="Comma-separated folders searched for X's confirmation code (e.g. INBOX,Spam)."
+        default="INBOX",
+        description="Comma-separated folders searched for X's confirmation code (e.g. INBOX,Spam).",
     )
-    imap_timeout_s: float = Field(default=60.0, description="Longest a login waits for X's confirmation email.")
+    imap_timeout_s: float = Field(
+        default=60.0, description="Longest a login waits for X's confirmation email."
+    )
     imap_poll_s: float = 2.0
     x_request_timeout_s: float = 20.0
     x_lease_deadline_s: float = Field(
-        default=120.0, description="Longest a scrape waits for a free account before failing with a clear error."
+        default=120.0,
+        description="Longest a scrape waits for a free account before failing with a clear error.",
     )
-    x_max_pages_per_partition: int = Field(default=50, description="Page budget for one (term, day) partition.")
+    x_max_pages_per_partition: int = Field(
+        default=50, description="Page budget for one (term, day) partition."
+    )
     x_page_size: int = 20
     x_follow_pages: int = Field(
-        default=2, description="Followers and Following pages collected per @account key in today's partition."
+        default=2,
+        description="Followers and Following pages collected per @account key in today's partition.",
     )
     x_timeline_days: int = Field(
-        default=2, description="Days back an @account is read from its timeline; older days use search by author."
+        default=2,
+        description="Days back an @account is read from its timeline; older days use search by author.",
     )
 
     emulator_host: str = "127.0.0.1"
@@ -96,97 +121,146 @@ class Settings(BaseSettings):
     emulator_users: int = 3000
     emulator_tweets: int = 100_000
     emulator_days: int = 30
-    emulator_window_s: float = Field(default=900.0, description="Rate-limit window of the emulator (X: 900 s).")
+    emulator_window_s: float = Field(
+        default=900.0, description="Rate-limit window of the emulator (X: 900 s)."
+    )
 
     sentiment_model: str = Field(
-        default="current", description="Model scoring tweets: current (trained), vader, transformers:<path or id>."
+        default="current",
+        description="Model scoring tweets: current (trained), vader, transformers:<path or id>.",
     )
     sentiment_train_limit: int | None = Field(
         default=None, description="Labelled tweets the sentiment model trains on (None: all, about 40k)."
     )
-    dbt_duckdb_path: str = Field(default="", description="DuckDB file of the dbt marts (default $XGET_HOME/marts.duckdb).")
-    trend_bucket_minutes: int = Field(default=60, description="Trend bucket width in minutes (a divisor of 1440).")
-    trend_baseline_buckets: int = Field(default=24, description="Buckets before each bucket that form its baseline.")
+    dbt_duckdb_path: str = Field(
+        default="", description="DuckDB file of the dbt marts (default $XGET_HOME/marts.duckdb)."
+    )
+    trend_bucket_minutes: int = Field(
+        default=60, description="Trend bucket width in minutes (a divisor of 1440)."
+    )
+    trend_baseline_buckets: int = Field(
+        default=24, description="Buckets before each bucket that form its baseline."
+    )
     trend_z_threshold: float = Field(default=4.0, description="Burst score a bucket needs to be flagged.")
     trend_min_count: int = Field(default=5, description="Tweets a bucket needs to be flagged.")
 
     api_host: str = Field(default="127.0.0.1", description="Address `xget api` binds.")
     api_port: int = Field(default=8000, description="Port of the serving API.")
-    api_public_url: str = Field(default="", description="Base URL clients use (links in responses); default http://host:port.")
+    api_public_url: str = Field(
+        default="", description="Base URL clients use (links in responses); default http://host:port."
+    )
     jwt_secret: SecretStr | None = Field(
         default=None, description="Signing key of the API's tokens; default: generated into <home>/jwt.key."
     )
     api_access_token_ttl_s: int = Field(default=900, description="Lifetime of an access token.")
     api_refresh_token_ttl_s: int = Field(default=14 * 86400, description="Lifetime of a refresh token.")
     api_registration: Literal["closed", "approval", "open"] = Field(
-        default="closed", description="Who may register: nobody (admins create users), anyone pending approval, anyone."
+        default="closed",
+        description="Who may register: nobody (admins create users), anyone pending approval, anyone.",
     )
-    api_cors_origins: str = Field(default="", description="Comma-separated origins allowed by CORS (* for any); empty: CORS off.")
-    api_rate_limit_per_minute: int = Field(default=600, description="Requests a user or API key may make per minute.")
-    api_rate_limit_burst: int = Field(default=100, description="Requests a user or key may make at once above the rate.")
+    api_cors_origins: str = Field(
+        default="", description="Comma-separated origins allowed by CORS (* for any); empty: CORS off."
+    )
+    api_rate_limit_per_minute: int = Field(
+        default=600, description="Requests a user or API key may make per minute."
+    )
+    api_rate_limit_burst: int = Field(
+        default=100, description="Requests a user or key may make at once above the rate."
+    )
     api_auth_cache_s: float = Field(
-        default=5.0, ge=0, le=300,
+        default=5.0,
+        ge=0,
+        le=300,
         description="Seconds the API keeps a credential's principal (a burst of requests costs one lookup); "
         "changes made through another process count within this. 0: look up every request.",
     )
     redis_url: SecretStr | None = Field(
-        default=None, description="Redis (redis://[:password@]host:6379/0) holding the API's rate-limit buckets "
+        default=None,
+        description="Redis (redis://[:password@]host:6379/0) holding the API's rate-limit buckets "
         "and idempotency keys, shared by every replica; empty: each API process limits on its own and keeps "
         "idempotency keys in the control plane. A secret: it may carry a password.",
     )
-    api_max_page_size: int = Field(default=1000, description="Largest `limit` of a list endpoint (exports stream all).")
+    api_max_page_size: int = Field(
+        default=1000, description="Largest `limit` of a list endpoint (exports stream all)."
+    )
     api_lake_refresh_s: float = Field(
         default=2.0, description="How often the API looks for new Delta table versions (seconds)."
     )
     api_hot_tweets: int = Field(
-        default=200_000, description="Newest tweets the API keeps in memory (whole days): most pages read them."
+        default=200_000,
+        description="Newest tweets the API keeps in memory (whole days): most pages read them.",
     )
     search_url: str = Field(
-        default="", description="Search backend (Elasticsearch/OpenSearch) for /v1/data/search; empty: the lake."
+        default="",
+        description="Search backend (Elasticsearch/OpenSearch) for /v1/data/search; empty: the lake.",
     )
-    search_index: str = Field(default="xget-tweets", description="Alias of the tweets index in the search backend.")
-    search_users_index: str = Field(default="xget-users", description="Alias of the users index in the search backend.")
+    search_index: str = Field(
+        default="xget-tweets", description="Alias of the tweets index in the search backend."
+    )
+    search_users_index: str = Field(
+        default="xget-users", description="Alias of the users index in the search backend."
+    )
     search_compat: Literal["auto", "elasticsearch", "opensearch"] = Field(
-        default="auto", description="Search server flavour: OpenSearch refuses the Elasticsearch client's "
+        default="auto",
+        description="Search server flavour: OpenSearch refuses the Elasticsearch client's "
         "compatible-with media types, so they are sent as plain JSON; auto asks the server once.",
     )
-    search_username: str = Field(default="", description="Basic-auth user of the search backend (empty: none).")
+    search_username: str = Field(
+        default="", description="Basic-auth user of the search backend (empty: none)."
+    )
     search_password: SecretStr | None = Field(default=None, description="Its password (never logged).")
     search_batch_size: int = Field(default=2_000, description="Documents per bulk request when indexing.")
 
     # -- optional sinks (each off until its URL is set) --------------------------------------------------
     archive_url: SecretStr | None = Field(
-        default=None, description="MongoDB URL of the raw-page archive (mongodb://...); empty: no archive. "
+        default=None,
+        description="MongoDB URL of the raw-page archive (mongodb://...); empty: no archive. "
         "A secret: it may carry a password.",
     )
     archive_database: str = Field(default="xget", description="MongoDB database of the archive.")
     events_url: SecretStr | None = Field(
-        default=None, description="Where lake events go: amqp://user:pass@host:5672/vhost (RabbitMQ) or "
+        default=None,
+        description="Where lake events go: amqp://user:pass@host:5672/vhost (RabbitMQ) or "
         "kafka://host:9092[,host2:9092] (Kafka); empty: no events.",
     )
     events_topic: str = Field(
-        default="xget.lake", description="Kafka topic, or RabbitMQ topic exchange (routing key: <layer>.<table>)."
+        default="xget.lake",
+        description="Kafka topic, or RabbitMQ topic exchange (routing key: <layer>.<table>).",
     )
-    media_download: bool = Field(default=True, description="Download the media of collected tweets into <lake>/media.")
-    media_max_bytes: int = Field(default=16 * 1024 * 1024, description="Largest media file kept (the best video "
-                                 "variant under it is chosen; larger files are recorded as skipped).")
+    media_download: bool = Field(
+        default=True, description="Download the media of collected tweets into <lake>/media."
+    )
+    media_max_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        description="Largest media file kept (the best video "
+        "variant under it is chosen; larger files are recorded as skipped).",
+    )
     media_url_map: dict[str, str] = Field(
-        default_factory=dict, description="JSON map of media URL prefixes to where they are fetched from; default: "
+        default_factory=dict,
+        description="JSON map of media URL prefixes to where they are fetched from; default: "
         "X's media hosts to the emulator when X is the emulator, none for real X.",
     )
     media_attempts: int = Field(default=3, description="Download attempts per media file in one run.")
     otlp_endpoint: str = Field(
-        default="", description="OTLP/HTTP endpoint (http://collector:4318) for traces of API and X requests; empty: none."
+        default="",
+        description="OTLP/HTTP endpoint (http://collector:4318) for traces of API and X requests; empty: none.",
     )
     lake_vacuum_retention_hours: int = Field(
-        default=168, description="Files no longer in the table are deleted by lake_maintenance after this long "
+        default=168,
+        description="Files no longer in the table are deleted by lake_maintenance after this long "
         "(time travel and `xget sql --as-of` reach back this far).",
     )
     lake_maintenance_cron: str = Field(default="30 3 * * *", description="When lake_maintenance runs (UTC).")
-    oidc_issuer: str = Field(default="", description="Issuer of external OpenID Connect tokens to accept; empty: none.")
+    oidc_issuer: str = Field(
+        default="", description="Issuer of external OpenID Connect tokens to accept; empty: none."
+    )
     oidc_audience: str = Field(default="xget", description="Audience those tokens must name.")
-    oidc_jwks_url: str = Field(default="", description="JWKS of the provider; default: from its discovery document.")
-    oidc_role_claim: str = Field(default="xget_role", description="Claim naming the XGet role (a string or a list).")
+    oidc_jwks_url: str = Field(
+        default="", description="JWKS of the provider; default: from its discovery document."
+    )
+    oidc_role_claim: str = Field(
+        default="xget_role", description="Claim naming the XGet role (a string or a list)."
+    )
     oidc_default_role: Literal["viewer", "analyst", "operator", "admin"] = "viewer"
 
     partitions_start_date: str = Field(
@@ -198,15 +272,18 @@ class Settings(BaseSettings):
     demo_days: int = 14
     demo_accounts: int = 8
     demo_runs: int = Field(
-        default=4, ge=1, le=32,
+        default=4,
+        ge=1,
+        le=32,
         description="Partition runs the demo keeps going at once (each its own process; scrape steps share the "
-                    "instance's x_api pool).",
+        "instance's x_api pool).",
     )
     demo_sentiment_limit: int | None = Field(
         default=10_000, description="Labelled tweets the demo trains the sentiment model on (None: all 42k)."
     )
     demo_window_s: float = Field(
-        default=60.0, description="Rate-limit window the demo's emulator uses (compressed so the demo never idles)."
+        default=60.0,
+        description="Rate-limit window the demo's emulator uses (compressed so the demo never idles).",
     )
 
     @field_validator("lake_storage_options", "media_url_map", "x_hosts", mode="before")

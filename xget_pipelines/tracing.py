@@ -35,7 +35,9 @@ def setup_tracing(endpoint: str | None, service_name: str) -> bool:
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
         provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces")))
+        provider.add_span_processor(
+            BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces"))
+        )
         trace.set_tracer_provider(provider)
         _provider = provider
     return True
@@ -64,8 +66,10 @@ def x_request_span(operation: str, account_id: int, proxy_id: int | None):
 
 def record_x_response(span, status: int, headers) -> None:
     span.set_attribute("http.response.status_code", status)
-    for header, attribute in (("x-rate-limit-remaining", "x.rate_limit.remaining"),
-                              ("x-rate-limit-reset", "x.rate_limit.reset")):
+    for header, attribute in (
+        ("x-rate-limit-remaining", "x.rate_limit.remaining"),
+        ("x-rate-limit-reset", "x.rate_limit.reset"),
+    ):
         value = headers.get(header)
         if value is not None and str(value).isdigit():
             span.set_attribute(attribute, int(value))

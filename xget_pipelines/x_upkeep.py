@@ -16,8 +16,9 @@ from xget_pipelines.resources import AccountPoolResource, XApiResource
 
 
 @dg.op(tags={"kind": "x"})
-def refresh_x_operations(context: dg.OpExecutionContext, x_api: XApiResource,
-                         account_pool: AccountPoolResource) -> dg.Output:
+def refresh_x_operations(
+    context: dg.OpExecutionContext, x_api: XApiResource, account_pool: AccountPoolResource
+) -> dg.Output:
     """Load X's web app through a pool account and keep the query ids and switches its bundles name."""
     with x_api.client(account_pool.pool()) as client:
         try:
@@ -26,30 +27,46 @@ def refresh_x_operations(context: dg.OpExecutionContext, x_api: XApiResource,
             raise dg.Failure(f"cannot read X's web bundles: {exc}") from exc
         listing = client.catalog.listing()
     changed = "| operation | old query id | new query id |\n|---|---|---|\n" + "\n".join(
-        f"| {op} | {old} | {new} |" for op, old, new in report.changed)
+        f"| {op} | {old} | {new} |" for op, old, new in report.changed
+    )
     ids = "| operation | query id | source |\n|---|---|---|\n" + "\n".join(
-        f"| {op.name} | {op.query_id} | {op.source} |" for op in listing if op.name in OPERATIONS)
+        f"| {op.name} | {op.query_id} | {op.source} |" for op in listing if op.name in OPERATIONS
+    )
     metadata = {
-        "operations_found": report.found, "bundles_read": report.scripts, "bundles_failed": report.failed,
-        "changed": len(report.changed), "changed_ids": dg.MetadataValue.md(changed),
-        "query_ids": dg.MetadataValue.md(ids), "page": report.page_url,
+        "operations_found": report.found,
+        "bundles_read": report.scripts,
+        "bundles_failed": report.failed,
+        "changed": len(report.changed),
+        "changed_ids": dg.MetadataValue.md(changed),
+        "query_ids": dg.MetadataValue.md(ids),
+        "page": report.page_url,
     }
-    context.log.info(f"{report.found} operations in {report.scripts} bundles; {len(report.changed)} query ids changed")
+    context.log.info(
+        f"{report.found} operations in {report.scripts} bundles; {len(report.changed)} query ids changed"
+    )
     if report.missing:
-        raise dg.Failure(f"X's web bundles no longer name {', '.join(report.missing)}: X renamed or removed "
-                         "operations XGet collects with; upgrade XGet/twscrape", metadata=metadata)
+        raise dg.Failure(
+            f"X's web bundles no longer name {', '.join(report.missing)}: X renamed or removed "
+            "operations XGet collects with; upgrade XGet/twscrape",
+            metadata=metadata,
+        )
     return dg.Output(None, metadata=metadata)
 
 
-@dg.job(description="Read X's web bundles for the current GraphQL query ids and feature switches "
-                    "(`xget x ops` lists them).")
+@dg.job(
+    description="Read X's web bundles for the current GraphQL query ids and feature switches "
+    "(`xget x ops` lists them)."
+)
 def x_operations_refresh():
     refresh_x_operations()
 
 
 def operations_refresh_schedule(cron: str) -> dg.ScheduleDefinition:
     return dg.ScheduleDefinition(
-        name="x_operations_refresh_schedule", job=x_operations_refresh, cron_schedule=cron, execution_timezone="UTC",
+        name="x_operations_refresh_schedule",
+        job=x_operations_refresh,
+        cron_schedule=cron,
+        execution_timezone="UTC",
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description="Query ids and feature switches from X's bundles, every 6 hours (XGET_X_OPERATIONS_REFRESH_CRON).",
     )

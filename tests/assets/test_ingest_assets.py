@@ -18,7 +18,7 @@ from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.lake.catalog import connect
 from xget_pipelines.resources import AccountPoolResource, ControlPlaneResource, LakeResource, XApiResource
 
-DAY = (dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)).isoformat()
+DAY = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
 
 
 @pytest.fixture
@@ -42,14 +42,19 @@ def setup(emulator_factory, sqlite_url, tmp_path, small_world):
 
 def run(resources, instance, key):
     return dg.materialize(
-        [*ingest_assets, *asset_checks], resources=resources, instance=instance,
+        [*ingest_assets, *asset_checks],
+        resources=resources,
+        instance=instance,
         partition_key=dg.MultiPartitionKey({"date": DAY, "watch": key}),
     )
 
 
 def metadata(result, asset):
-    mats = result.asset_materializations_for_node(asset) if asset == "raw_x_pages" else [
-        m for m in result.get_asset_materialization_events() if m.asset_key.to_user_string() == asset]
+    mats = (
+        result.asset_materializations_for_node(asset)
+        if asset == "raw_x_pages"
+        else [m for m in result.get_asset_materialization_events() if m.asset_key.to_user_string() == asset]
+    )
     event = mats[0]
     md = event.metadata if hasattr(event, "metadata") else event.materialization.metadata
     return {k: v.value for k, v in md.items()}
@@ -82,7 +87,9 @@ def test_rerunning_a_partition_never_duplicates_cleaned_rows(setup):
 
 
 def test_malformed_pages_are_kept_raw_reported_and_do_not_stop_the_partition(setup):
-    emu, resources, instance, key = setup(faults={"rules": [{"kind": "malformed", "operation": "SearchTimeline", "count": 1}]})
+    emu, resources, instance, key = setup(
+        faults={"rules": [{"kind": "malformed", "operation": "SearchTimeline", "count": 1}]}
+    )
     result = run(resources, instance, key)
     assert result.success
     raw = metadata(result, "raw_x_pages")
@@ -96,12 +103,21 @@ def test_malformed_pages_are_kept_raw_reported_and_do_not_stop_the_partition(set
 def test_a_partition_already_being_collected_is_refused(setup):
     _, resources, instance, key = setup()
     partition = f"{DAY}|{key}"
-    other = instance.add_run(dg.DagsterRun(  # another run of the same partition, in progress
-        job_name="x_ingest", run_id="0f0f0f0f-0000-4000-8000-000000000001",
-        status=dg.DagsterRunStatus.STARTED, tags={"dagster/partition": partition},
-    ))
-    result = dg.materialize([*ingest_assets], resources=resources, instance=instance,
-                            partition_key=dg.MultiPartitionKey({"date": DAY, "watch": key}), raise_on_error=False)
+    other = instance.add_run(
+        dg.DagsterRun(  # another run of the same partition, in progress
+            job_name="x_ingest",
+            run_id="0f0f0f0f-0000-4000-8000-000000000001",
+            status=dg.DagsterRunStatus.STARTED,
+            tags={"dagster/partition": partition},
+        )
+    )
+    result = dg.materialize(
+        [*ingest_assets],
+        resources=resources,
+        instance=instance,
+        partition_key=dg.MultiPartitionKey({"date": DAY, "watch": key}),
+        raise_on_error=False,
+    )
     assert not result.success
     failure = result.failure_data_for_node("raw_x_pages")
     assert f"being collected by run {other.run_id}" in failure.error.message
@@ -114,18 +130,27 @@ def test_entities_merge_the_day_of_every_key_and_their_checks_pass(setup, small_
     for k in (key, second):
         assert run(resources, instance, k).success
     entity_checks = [c for c in asset_checks if "entities" in str(c.check_specs_by_output_name)]
-    result = dg.materialize([*entity_assets, *entity_checks], resources=resources, instance=instance,
-                            partition_key=DAY, selection=[*entity_assets, *entity_checks])
+    result = dg.materialize(
+        [*entity_assets, *entity_checks],
+        resources=resources,
+        instance=instance,
+        partition_key=DAY,
+        selection=[*entity_assets, *entity_checks],
+    )
     assert result.success
     merged = metadata(result, "entities_tweets")
     con = connect(resources["lake"].lake())
     cleaned_distinct = con.execute("select count(distinct tweet_id) from cleaned_tweets").fetchone()[0]
     assert merged["source_rows"] == merged["inserted"] == cleaned_distinct  # both keys' tweets, once each
     assert con.execute("select count(*), count(distinct tweet_id) from entities_tweets").fetchone() == (
-        cleaned_distinct, cleaned_distinct)
+        cleaned_distinct,
+        cleaned_distinct,
+    )
     checks = result.get_asset_check_evaluations()
-    assert {c.check_name for c in checks} == {"entities_tweets_key_unique_and_present",
-                                              "entities_users_key_unique_and_present"}
+    assert {c.check_name for c in checks} == {
+        "entities_tweets_key_unique_and_present",
+        "entities_users_key_unique_and_present",
+    }
     assert all(c.passed for c in checks)
     again = dg.materialize([*entity_assets], resources=resources, instance=instance, partition_key=DAY)
     assert metadata(again, "entities_tweets")["inserted"] == 0
@@ -148,9 +173,14 @@ def test_checks_look_at_the_partitions_their_run_wrote(setup):
     check_name = "entities_tweets_key_unique_and_present"
 
     def merge(raise_on_error=True):
-        result = dg.materialize([*entity_assets, *entity_checks], resources=resources, instance=instance,
-                                partition_key=DAY, selection=[*entity_assets, *entity_checks],
-                                raise_on_error=raise_on_error)
+        result = dg.materialize(
+            [*entity_assets, *entity_checks],
+            resources=resources,
+            instance=instance,
+            partition_key=DAY,
+            selection=[*entity_assets, *entity_checks],
+            raise_on_error=raise_on_error,
+        )
         return result, {c.check_name: c for c in result.get_asset_check_evaluations()}
 
     first, checks = merge()
@@ -162,15 +192,25 @@ def test_checks_look_at_the_partitions_their_run_wrote(setup):
     assert checks[check_name].metadata["rows"].value == tweets.num_rows  # one day: all of it, no more
 
     stray = tweets.slice(0, 1)
-    stray = stray.set_column(stray.schema.get_field_index("created_date"), "created_date",
-                             pa.array([dt.date(2001, 1, 1)], pa.date32()))
+    stray = stray.set_column(
+        stray.schema.get_field_index("created_date"),
+        "created_date",
+        pa.array([dt.date(2001, 1, 1)], pa.date32()),
+    )
     lake.append("entities/tweets", pa.concat_tables([stray, stray]), partition_by=["created_date"])
     _, checks = merge()
     assert checks[check_name].passed and checks[check_name].metadata["rows"].value == tweets.num_rows
-    alone = dg.materialize([*entity_assets, *entity_checks], resources=resources, instance=instance,
-                           selection=dg.AssetSelection.checks(*entity_checks), raise_on_error=False)
+    alone = dg.materialize(
+        [*entity_assets, *entity_checks],
+        resources=resources,
+        instance=instance,
+        selection=dg.AssetSelection.checks(*entity_checks),
+        raise_on_error=False,
+    )
     whole = {c.check_name: c for c in alone.get_asset_check_evaluations()}[check_name]
-    assert not whole.passed and whole.metadata["duplicates"].value == 2  # the tweet in its own day, and twice more
+    assert (
+        not whole.passed and whole.metadata["duplicates"].value == 2
+    )  # the tweet in its own day, and twice more
     assert whole.metadata["scope"].value == "whole table"
 
     twin = tweets.filter(pc.equal(tweets["tweet_id"], tweets["tweet_id"][0]))
@@ -188,16 +228,23 @@ def test_trends_over_the_entities_with_the_emulators_ground_truth_in_metadata(se
     assert result.success
     md = metadata(result, "analytics_trends")
     con = connect(resources["lake"].lake())
-    rows, keys, days = con.execute("select count(*), count(distinct scope), count(distinct day) "
-                                   "from analytics_trends").fetchone()
+    rows, keys, days = con.execute(
+        "select count(*), count(distinct scope), count(distinct day) from analytics_trends"
+    ).fetchone()
     assert rows == md["rows"] > 0 and days == 1
     assert keys == 2  # global and the watchlist key
-    assert con.execute("select count(*) from analytics_trends where kind = 'volume' and name = ?",
-                       [key]).fetchone()[0] > 0
+    assert (
+        con.execute(
+            "select count(*) from analytics_trends where kind = 'volume' and name = ?", [key]
+        ).fetchone()[0]
+        > 0
+    )
     assert "ground_truth_injected_bursts" in md and "ground_truth_detected_events" in md
     # the busiest hashtags' trend lines: one row each, a sparkline over the day's buckets
-    (top,) = con.execute("select name from analytics_trends where scope = 'global' and kind = 'hashtag' "
-                         "group by name order by sum(count) desc limit 1").fetchone()
+    (top,) = con.execute(
+        "select name from analytics_trends where scope = 'global' and kind = 'hashtag' "
+        "group by name order by sum(count) desc limit 1"
+    ).fetchone()
     line = next(row for row in md["trend_lines"].splitlines() if row.startswith(f"| #{top} |"))
     assert set(line.split("`")[1]) <= set("▁▂▃▄▅▆▇█ ") and "█" in line and "tweets" in line
     again = dg.materialize([analytics_trends], resources=resources, instance=instance, partition_key=DAY)
@@ -212,36 +259,51 @@ def test_dbt_builds_the_marts_over_the_entities_with_its_tests_as_checks(setup, 
     settings = xget_settings(home=tmp_path / "home")
     emu, resources, instance, key = setup()
     assert run(resources, instance, key).success
-    assert dg.materialize([*entity_assets, analytics_trends], resources=resources, instance=instance,
-                          partition_key=DAY).success
+    assert dg.materialize(
+        [*entity_assets, analytics_trends], resources=resources, instance=instance, partition_key=DAY
+    ).success
     vader = {"ops": {name: {"config": {"model": "vader"}} for name in ("tweet_sentiment", "sentiment_daily")}}
-    scored = dg.materialize([tweet_sentiment, sentiment_daily], resources=resources, instance=instance,
-                            run_config=vader)
+    scored = dg.materialize(
+        [tweet_sentiment, sentiment_daily], resources=resources, instance=instance, run_config=vader
+    )
     assert scored.success
     con = lake_sql(resources["lake"].lake())
-    originals = con.execute("select count(*) from entities_tweets where not is_retweet and length(trim(text)) > 0"
-                            ).fetchall()[0][0]
+    originals = con.execute(
+        "select count(*) from entities_tweets where not is_retweet and length(trim(text)) > 0"
+    ).fetchall()[0][0]
     assert metadata(scored, "tweet_sentiment")["scored"] == originals > 20
     assert metadata(scored, "sentiment_daily")["rows"] > 0
     over_time = metadata(scored, "sentiment_daily")["sentiment_over_time"]
     assert f"| {key} |" in over_time and "on the last day" in over_time  # polarity per key over its days
-    again = dg.materialize([tweet_sentiment], resources=resources, instance=instance,
-                           run_config={"ops": {"tweet_sentiment": {"config": {"model": "vader"}}}})
+    again = dg.materialize(
+        [tweet_sentiment],
+        resources=resources,
+        instance=instance,
+        run_config={"ops": {"tweet_sentiment": {"config": {"model": "vader"}}}},
+    )
     assert metadata(again, "tweet_sentiment")["scored"] == 0  # only tweets not yet scored by that model
     assert metadata(again, "tweet_sentiment")["already_scored"] == originals
 
     result = dg.materialize([dbt_marts], resources={**resources, "dbt": dbt_resource()}, instance=instance)
     assert result.success
     built = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert built == {"marts_daily_volume_per_term", "marts_top_users_per_term", "marts_hashtag_bursts_daily",
-                     "marts_sentiment_by_day"}
+    assert built == {
+        "marts_daily_volume_per_term",
+        "marts_top_users_per_term",
+        "marts_hashtag_bursts_daily",
+        "marts_sentiment_by_day",
+    }
     checks = result.get_asset_check_evaluations()
     assert len(checks) == 9 and all(c.passed for c in checks)  # the dbt tests of the four marts
     assert settings.resolved_marts_path.exists()
     con = lake_sql(resources["lake"].lake(), marts=settings.resolved_marts_path)
-    per_day = con.execute("select sum(tweets) from marts.daily_volume_per_term where watch_key = ?", [key]).fetchall()
-    hits = con.execute("select count(distinct tweet_id) from cleaned_tweets c join entities_tweets e using (tweet_id) "
-                       "where c.via = 'timeline' and not e.is_retweet").fetchall()
+    per_day = con.execute(
+        "select sum(tweets) from marts.daily_volume_per_term where watch_key = ?", [key]
+    ).fetchall()
+    hits = con.execute(
+        "select count(distinct tweet_id) from cleaned_tweets c join entities_tweets e using (tweet_id) "
+        "where c.via = 'timeline' and not e.is_retweet"
+    ).fetchall()
     assert per_day == hits and per_day[0][0] > 20
     top = con.execute("select rank from marts.top_users_per_term order by rank").fetchall()
     assert [r[0] for r in top] == list(range(1, len(top) + 1)) and 1 <= len(top) <= 10
@@ -253,7 +315,9 @@ def test_sentiment_model_trains_from_the_packages_and_reports_against_vader(xget
     from xget_pipelines.assets import sentiment_model
 
     xget_settings(home=tmp_path / "home")
-    result = dg.materialize([sentiment_model], run_config={"ops": {"sentiment_model": {"config": {"limit": 1500}}}})
+    result = dg.materialize(
+        [sentiment_model], run_config={"ops": {"sentiment_model": {"config": {"limit": 1500}}}}
+    )
     assert result.success
     md = metadata(result, "sentiment_model")
     assert md["train_examples"] + md["test_examples"] == 1500
@@ -269,13 +333,24 @@ def test_a_30_day_single_run_backfill_of_the_cleaned_and_entity_layers_is_idempo
     assert run(resources, instance, key).success  # raw pages for one day; the other 29 have none
     end = dt.date.fromisoformat(DAY) + dt.timedelta(days=1)
     first_day = end - dt.timedelta(days=29)
-    cleaned_range = {"dagster/asset_partition_range_start": f"{first_day.isoformat()}|{key}",
-                     "dagster/asset_partition_range_end": f"{end.isoformat()}|{key}"}
-    entity_range = {"dagster/asset_partition_range_start": first_day.isoformat(),
-                    "dagster/asset_partition_range_end": end.isoformat()}
+    cleaned_range = {
+        "dagster/asset_partition_range_start": f"{first_day.isoformat()}|{key}",
+        "dagster/asset_partition_range_end": f"{end.isoformat()}|{key}",
+    }
+    entity_range = {
+        "dagster/asset_partition_range_start": first_day.isoformat(),
+        "dagster/asset_partition_range_end": end.isoformat(),
+    }
     con = connect(resources["lake"].lake())
-    tables = ("cleaned/tweets", "cleaned/users", "cleaned/hashtags", "entities/tweets", "entities/users",
-              "entities/tweet_metrics_history", "analytics/trends")
+    tables = (
+        "cleaned/tweets",
+        "cleaned/users",
+        "cleaned/hashtags",
+        "entities/tweets",
+        "entities/users",
+        "entities/tweet_metrics_history",
+        "analytics/trends",
+    )
 
     def snapshot():
         from xget_pipelines.core.lake.catalog import register
@@ -290,13 +365,30 @@ def test_a_30_day_single_run_backfill_of_the_cleaned_and_entity_layers_is_idempo
     def backfill():
         cleaned = dg.materialize([cleaned_tables], resources=resources, instance=instance, tags=cleaned_range)
         assert cleaned.success
-        assert len({e.partition for e in cleaned.get_asset_materialization_events()
-                    if e.asset_key.to_user_string() == "cleaned_tweets"}) == 30  # 30 days, one run
-        merged = dg.materialize([*entity_assets, analytics_trends], resources=resources, instance=instance,
-                                tags=entity_range)
+        assert (
+            len(
+                {
+                    e.partition
+                    for e in cleaned.get_asset_materialization_events()
+                    if e.asset_key.to_user_string() == "cleaned_tweets"
+                }
+            )
+            == 30
+        )  # 30 days, one run
+        merged = dg.materialize(
+            [*entity_assets, analytics_trends], resources=resources, instance=instance, tags=entity_range
+        )
         assert merged.success
-        assert len({e.partition for e in merged.get_asset_materialization_events()
-                    if e.asset_key.to_user_string() == "entities_tweets"}) == 30
+        assert (
+            len(
+                {
+                    e.partition
+                    for e in merged.get_asset_materialization_events()
+                    if e.asset_key.to_user_string() == "entities_tweets"
+                }
+            )
+            == 30
+        )
         return merged
 
     backfill()
@@ -322,20 +414,33 @@ def test_an_account_key_collects_follows_today_and_they_feed_the_follow_graph(se
     emu, resources, instance, _ = setup()
     handle = "@" + small_world.watchlist_suggestions()["users"][0]
     instance.add_dynamic_partitions("watchlist", [handle])
-    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
-    resources = {**resources, "x_api": XApiResource(graphql_url=emu.graphql_url, lease_deadline_s=10, follow_pages=1)}
-    result = dg.materialize([*ingest_assets], resources=resources, instance=instance,
-                            partition_key=dg.MultiPartitionKey({"date": today, "watch": handle}))
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    resources = {
+        **resources,
+        "x_api": XApiResource(graphql_url=emu.graphql_url, lease_deadline_s=10, follow_pages=1),
+    }
+    result = dg.materialize(
+        [*ingest_assets],
+        resources=resources,
+        instance=instance,
+        partition_key=dg.MultiPartitionKey({"date": today, "watch": handle}),
+    )
     assert result.success
     con = connect(resources["lake"].lake())
     ops = dict(con.execute("select operation, count(*) from raw_x_pages group by 1").fetchall())
     assert ops["Followers"] == 1 and ops["Following"] == 1  # one page each, as configured
-    (target,) = con.execute("select distinct user_id from cleaned_users where lower(username) = ?",
-                            [handle[1:].lower()]).fetchall()[0]
-    edges = con.execute("select count(*) filter (where followed_id = ?), count(*) filter (where follower_id = ?) "
-                        "from cleaned_follows", [target, target]).fetchall()[0]
+    (target,) = con.execute(
+        "select distinct user_id from cleaned_users where lower(username) = ?", [handle[1:].lower()]
+    ).fetchall()[0]
+    edges = con.execute(
+        "select count(*) filter (where followed_id = ?), count(*) filter (where follower_id = ?) "
+        "from cleaned_follows",
+        [target, target],
+    ).fetchall()[0]
     assert edges[0] > 0 and edges[1] > 0  # its followers -> it, it -> whom it follows
-    assert dg.materialize([*entity_assets], resources=resources, instance=instance, partition_key=today).success
+    assert dg.materialize(
+        [*entity_assets], resources=resources, instance=instance, partition_key=today
+    ).success
     from xget_pipelines.core.lake.catalog import register
 
     register(con, resources["lake"].lake(), "entities/follows")
@@ -357,8 +462,11 @@ def test_an_ingest_run_survives_a_query_id_rotation_in_the_middle(emulator_facto
     key = small_world.watchlist_suggestions()["terms"][0]
 
     def collect(name: str, rotate_after: int | None):
-        emu = emulator_factory(window_seconds=60, contract=Contract(query_id_grace_s=0.0),
-                               faults={"rules": [{"kind": "slow", "operation": "SearchTimeline", "delay": 0.25}]})
+        emu = emulator_factory(
+            window_seconds=60,
+            contract=Contract(query_id_grace_s=0.0),
+            faults={"rules": [{"kind": "slow", "operation": "SearchTimeline", "delay": 0.25}]},
+        )
         url = f"sqlite:///{tmp_path / name}.db"
         register_accounts(emu, get_engine(url), ["r1", "r2"])
         resources = {
@@ -388,7 +496,12 @@ def test_an_ingest_run_survives_a_query_id_rotation_in_the_middle(emulator_facto
         con = connect(resources["lake"].lake())
         pages = con.execute("select cursor_in, cursor_out from raw_x_pages order by seq").fetchall()
         tweets = {r[0] for r in con.execute("select tweet_id from cleaned_tweets").fetchall()}
-        return pages, tweets, metadata(result, "raw_x_pages"), httpx.get(f"{emu.url}/_emulator/releases").json()
+        return (
+            pages,
+            tweets,
+            metadata(result, "raw_x_pages"),
+            httpx.get(f"{emu.url}/_emulator/releases").json(),
+        )
 
     reference, reference_tweets, _, untouched = collect("reference", None)
     pages, tweets, raw, releases = collect("rotated", 2)

@@ -32,7 +32,7 @@ from xget_pipelines.resources import (
 from xget_pipelines.resources.media import MediaResource
 from xget_pipelines.settings import Settings
 
-DAY = (dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)).isoformat()
+DAY = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,9 @@ def scraped(emulator_factory, sqlite_url, tmp_path, small_world, http_proxy):
     key = max(small_world.watchlist_suggestions()["terms"][:3], key=len)
     instance.add_dynamic_partitions("watchlist", [key])
     partition = dg.MultiPartitionKey({"date": DAY, "watch": key})
-    assert dg.materialize(ingest_assets, resources=resources, instance=instance, partition_key=partition).success
+    assert dg.materialize(
+        ingest_assets, resources=resources, instance=instance, partition_key=partition
+    ).success
     return emu, resources, instance, partition, ids[0]
 
 
@@ -84,7 +86,9 @@ def materialize_media(scraped, **media_overrides):
 
 def media_rows(resources) -> list[dict]:
     con = connect(resources["lake"].lake())
-    return con.execute("select * from cleaned_media order by tweet_id, media_key").to_arrow_table().to_pylist()
+    return (
+        con.execute("select * from cleaned_media order by tweet_id, media_key").to_arrow_table().to_pylist()
+    )
 
 
 def test_scrape_clean_and_media_fill_object_path_for_every_media_row(scraped, http_proxy):
@@ -114,8 +118,10 @@ def test_scrape_clean_and_media_fill_object_path_for_every_media_row(scraped, ht
             assert rec["bytes"] <= 3_000_000 and rec["bitrate"] in {v["bitrate"] for v in row["variants"]}
     # the tweet's media with SQL, as the README shows
     con = connect(resources["lake"].lake())
-    joined = con.execute("select count(*) from cleaned_media m join cleaned_tweets t using (tweet_id) "
-                         "where m.object_path is not null").fetchone()[0]
+    joined = con.execute(
+        "select count(*) from cleaned_media m join cleaned_tweets t using (tweet_id) "
+        "where m.object_path is not null"
+    ).fetchone()[0]
     assert joined == len(rows)
     assert wait_for_log(http_proxy, f"127.0.0.1:{emu.port}/_media/")
 
@@ -139,7 +145,9 @@ def test_a_reparse_keeps_object_path_and_a_second_run_fetches_nothing(scraped):
     assert pointed and None not in pointed.values()
 
     # re-parse the partition from raw (what a backfill of the cleaned layer does): the pointers stay
-    assert dg.materialize([cleaned_tables], resources=resources, instance=instance, partition_key=partition).success
+    assert dg.materialize(
+        [cleaned_tables], resources=resources, instance=instance, partition_key=partition
+    ).success
     assert {(r["tweet_id"], r["media_key"]): r["object_path"] for r in media_rows(resources)} == pointed
 
     emu.state.media_stats.reset()
@@ -151,7 +159,9 @@ def test_a_reparse_keeps_object_path_and_a_second_run_fetches_nothing(scraped):
     assert resources["lake"].lake().version(registry.TABLE) == version
     con = connect(resources["lake"].lake())
     assert con.execute("select count(*), count(distinct url) from cleaned_media_objects").fetchone() == (
-        md["files"], md["files"])
+        md["files"],
+        md["files"],
+    )
 
 
 def test_a_file_that_keeps_failing_is_recorded_and_the_run_succeeds(scraped):
@@ -162,7 +172,11 @@ def test_a_file_that_keeps_failing_is_recorded_and_the_run_succeeds(scraped):
     httpx.post(f"{emu.url}/_emulator/faults", json={"rules": [rule]}).raise_for_status()
     md = materialize_media(scraped)
     assert md["failed"] == 1 and md["downloaded"] + md["deduplicated"] == md["files"] - 1
-    assert doomed.split("://", 1)[1] in md["failures"] and "| 3 |" in md["failures"] and "HTTP 503" in md["failures"]
+    assert (
+        doomed.split("://", 1)[1] in md["failures"]
+        and "| 3 |" in md["failures"]
+        and "HTTP 503" in md["failures"]
+    )
     rec = registry.read(resources["lake"].lake())[doomed]
     assert (rec["status"], rec["attempts"]) == ("failed", 3)
     after = media_rows(resources)

@@ -19,14 +19,34 @@ def fill(lake_uri: str, counts: list[int]) -> None:
     next_id = 1
     for i, n in enumerate(counts):
         day = D0 + dt.timedelta(days=i)
-        rows = [{"tweet_id": next_id + k, "author_id": 7, "text": "hello", "like_count": 0,
-                 "created_at": dt.datetime.combine(day, dt.time(12), dt.timezone.utc),
-                 "retweet_count": 0, "reply_count": 0, "quote_count": 0,
-                 "bookmark_count": 0, "is_quote": False, "is_retweet": False, "has_media": False,
-                 "visibility": "visible", "via": "timeline", "watch_key": "python", "day": day} for k in range(n)]
+        rows = [
+            {
+                "tweet_id": next_id + k,
+                "author_id": 7,
+                "text": "hello",
+                "like_count": 0,
+                "created_at": dt.datetime.combine(day, dt.time(12), dt.UTC),
+                "retweet_count": 0,
+                "reply_count": 0,
+                "quote_count": 0,
+                "bookmark_count": 0,
+                "is_quote": False,
+                "is_retweet": False,
+                "has_media": False,
+                "visibility": "visible",
+                "via": "timeline",
+                "watch_key": "python",
+                "day": day,
+            }
+            for k in range(n)
+        ]
         next_id += n
-        lake.replace_where("cleaned/tweets", pa.Table.from_pylist(rows, schema=cleaned_schema("cleaned/tweets")),
-                           {"day": day, "watch_key": "python"}, ["day"])
+        lake.replace_where(
+            "cleaned/tweets",
+            pa.Table.from_pylist(rows, schema=cleaned_schema("cleaned/tweets")),
+            {"day": day, "watch_key": "python"},
+            ["day"],
+        )
 
 
 def check(lake_uri: str) -> dg.AssetCheckResult:
@@ -67,12 +87,31 @@ def test_great_expectations_suite_passes_clean_rows_and_names_what_is_wrong(tmp_
     assert good.passed is True and good.metadata["expectations"].value >= 15
 
     day = D0 + dt.timedelta(days=2)  # a newer day with broken rows: that day is the one validated
-    rows = [{"tweet_id": 9000 + k, "like_count": -3 if k == 0 else 0, "retweet_count": 0, "reply_count": 0,
-             "quote_count": 0, "bookmark_count": 0, "is_quote": False, "is_retweet": False, "has_media": False,
-             "visibility": "strange" if k == 1 else "visible", "via": "timeline", "text": "x" * (30_000 if k == 2 else 5),
-             "watch_key": "python", "day": day} for k in range(5)]
-    Lake(uri).replace_where("cleaned/tweets", pa.Table.from_pylist(rows, schema=cleaned_schema("cleaned/tweets")),
-                            {"day": day, "watch_key": "python"}, ["day"])
+    rows = [
+        {
+            "tweet_id": 9000 + k,
+            "like_count": -3 if k == 0 else 0,
+            "retweet_count": 0,
+            "reply_count": 0,
+            "quote_count": 0,
+            "bookmark_count": 0,
+            "is_quote": False,
+            "is_retweet": False,
+            "has_media": False,
+            "visibility": "strange" if k == 1 else "visible",
+            "via": "timeline",
+            "text": "x" * (30_000 if k == 2 else 5),
+            "watch_key": "python",
+            "day": day,
+        }
+        for k in range(5)
+    ]
+    Lake(uri).replace_where(
+        "cleaned/tweets",
+        pa.Table.from_pylist(rows, schema=cleaned_schema("cleaned/tweets")),
+        {"day": day, "watch_key": "python"},
+        ["day"],
+    )
     bad = cleaned_tweets_expectations(lake=LakeResource(uri=uri))
     assert bad.passed is False and bad.metadata["day"].value == "2026-04-03"
     failures = {(f["expectation"], str(f["column"])): f for f in bad.metadata["failures"].value}

@@ -10,7 +10,9 @@ from xget_pipelines.core.pools.checks import check_account
 def test_check_marks_refused_accounts_and_keeps_good_ones(emulator_factory, sqlite_url):
     emu = emulator_factory(window_seconds=5)
     pool = register_accounts(emu, get_engine(sqlite_url), ["ok1", "susp", "lock"])
-    httpx.post(f"{emu.url}/_emulator/faults", json={"accounts": {"susp": "suspended", "lock": "locked"}}).raise_for_status()
+    httpx.post(
+        f"{emu.url}/_emulator/faults", json={"accounts": {"susp": "suspended", "lock": "locked"}}
+    ).raise_for_status()
     results = {name: check_account(pool, emu.graphql_url, name) for name in ("ok1", "susp", "lock", "ghost")}
     assert results["ok1"].ok and "session works" in results["ok1"].detail
     assert not results["susp"].ok and results["susp"].detail == "suspended (X code 64)"

@@ -26,9 +26,20 @@ def test_key_file_is_private_and_stable(tmp_path):
 
 def test_secrets_are_encrypted_at_rest_and_come_back_through_the_lease(sqlite_url, box):
     engine = get_engine(sqlite_url)
-    upsert_accounts(engine, box, [AccountRecord("alice", password="hunter2", email="a@example.org",
-                                                email_password="mailpw", mfa_secret="JBSWY3DPEHPK3PXP",
-                                                cookies={"auth_token": "tok123", "ct0": "csrf456"})])
+    upsert_accounts(
+        engine,
+        box,
+        [
+            AccountRecord(
+                "alice",
+                password="hunter2",
+                email="a@example.org",
+                email_password="mailpw",
+                mfa_secret="JBSWY3DPEHPK3PXP",
+                cookies={"auth_token": "tok123", "ct0": "csrf456"},
+            )
+        ],
+    )
     with engine.connect() as conn:
         row = conn.execute(sa.text("select * from accounts")).mappings().one()
     dump = json.dumps({k: str(v) for k, v in row.items()})
@@ -42,16 +53,27 @@ def test_secrets_are_encrypted_at_rest_and_come_back_through_the_lease(sqlite_ur
 
 def test_reimport_updates_instead_of_duplicating(sqlite_url, box):
     engine = get_engine(sqlite_url)
-    first = upsert_accounts(engine, box, [AccountRecord("a", password="p1"), AccountRecord("b", password="p2")])
+    first = upsert_accounts(
+        engine, box, [AccountRecord("a", password="p1"), AccountRecord("b", password="p2")]
+    )
     pool = AccountPool(engine, secrets=box)
     pool.mark_inactive(1, "suspended (X code 64)")
-    again = upsert_accounts(engine, box, [AccountRecord("a", password="p1-new"), AccountRecord("c"),
-                                          AccountRecord("c", email="last@wins.org")])
+    again = upsert_accounts(
+        engine,
+        box,
+        [
+            AccountRecord("a", password="p1-new"),
+            AccountRecord("c"),
+            AccountRecord("c", email="last@wins.org"),
+        ],
+    )
     assert (first.created, first.updated, again.created, again.updated) == (2, 0, 1, 1)
     with engine.connect() as conn:
         rows = {r.username: r for r in conn.execute(sa.text("select * from accounts"))}
     assert set(rows) == {"a", "b", "c"}
-    assert box.decrypt(rows["a"].password_enc) == "p1-new" and rows["a"].active and rows["a"].error_msg is None
+    assert (
+        box.decrypt(rows["a"].password_enc) == "p1-new" and rows["a"].active and rows["a"].error_msg is None
+    )
     assert box.decrypt(rows["b"].password_enc) == "p2"  # untouched
     assert rows["c"].email == "last@wins.org"
 
@@ -59,7 +81,9 @@ def test_reimport_updates_instead_of_duplicating(sqlite_url, box):
 def test_ten_thousand_accounts_import_in_one_call(sqlite_url, box):
     engine = get_engine(sqlite_url)
     seen = []
-    records = [AccountRecord(f"user{i:05d}", password=f"pw{i}", email=f"u{i}@example.org") for i in range(10_000)]
+    records = [
+        AccountRecord(f"user{i:05d}", password=f"pw{i}", email=f"u{i}@example.org") for i in range(10_000)
+    ]
     result = upsert_accounts(engine, box, records, progress=seen.append)
     assert result.created == 10_000 and sum(seen) == 10_000
     with engine.connect() as conn:
@@ -93,8 +117,12 @@ def test_migration_0003_encrypts_existing_plaintext_cookies(tmp_path, monkeypatc
     with raw.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0002")
-        conn.execute(sa.text("insert into accounts (username, cookies, active, created_at, updated_at) "
-                             "values ('old', '{\"auth_token\": \"t0\", \"ct0\": \"c0\"}', 1, '2026-01-01', '2026-01-01')"))
+        conn.execute(
+            sa.text(
+                "insert into accounts (username, cookies, active, created_at, updated_at) "
+                "values ('old', '{\"auth_token\": \"t0\", \"ct0\": \"c0\"}', 1, '2026-01-01', '2026-01-01')"
+            )
+        )
     try:
         pool = AccountPool(get_engine(url))  # migrates to head with the configured key
         assert pool.lease("UserTweets", 1).cookies == {"auth_token": "t0", "ct0": "c0"}

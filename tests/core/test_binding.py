@@ -42,8 +42,10 @@ def setup_pool(emu, engine, proxies, names):
 
 def test_proxies_with_credentials_carry_the_traffic(emulator_factory, sqlite_url, tmp_path):
     """The bound proxy's password (encrypted at rest) reaches the proxy: HTTP basic auth and SOCKS5."""
-    servers = [start_http_proxy(tmp_path / "http", "puser", "http-pw"),
-               start_socks5_proxy(tmp_path / "socks", "suser", "socks-pw")]
+    servers = [
+        start_http_proxy(tmp_path / "http", "puser", "http-pw"),
+        start_socks5_proxy(tmp_path / "socks", "suser", "socks-pw"),
+    ]
     try:
         emu = emulator_factory(window_seconds=5)
         engine = get_engine(sqlite_url)
@@ -98,8 +100,10 @@ def test_accounts_are_spread_over_proxies_stick_to_them_and_traffic_goes_through
     pool, _, ids = setup_pool(emu, engine, proxies, ["b1", "b2"])
     with XClient(emu.graphql_url, pool) as client:
         for _ in range(2):
-            for op, variables in (("SearchTimeline", watch.search_variables("python", 20)),
-                                  ("UserByScreenName", watch.user_by_screen_name_variables("xget_showcase"))):
+            for op, variables in (
+                ("SearchTimeline", watch.search_variables("python", 20)),
+                ("UserByScreenName", watch.user_by_screen_name_variables("xget_showcase")),
+            ):
                 assert client.fetch(op, variables).status == 200
             client.close()
     bound = bindings(engine)
@@ -110,14 +114,16 @@ def test_accounts_are_spread_over_proxies_stick_to_them_and_traffic_goes_through
     assert again == bound  # sticky
 
 
-def test_a_dead_proxy_is_taken_out_and_its_account_rebound_after_its_window(emulator_factory, control_url, proxies):
+def test_a_dead_proxy_is_taken_out_and_its_account_rebound_after_its_window(
+    emulator_factory, control_url, proxies
+):
     emu = emulator_factory(window_seconds=2, rate_limits={"SearchTimeline": 50})
     engine = get_engine(control_url)
     pool, proxy_pool, ids = setup_pool(emu, engine, proxies, ["solo"])
     with XClient(emu.graphql_url, pool, backoff_base_s=0.01, lease_deadline_s=5) as client:
         assert client.fetch("SearchTimeline", watch.search_variables("python", 20)).status == 200
         first = bindings(engine)["solo"]
-        dead = next(s for s, i in zip(proxies, ids) if i == first)
+        dead = next(s for s, i in zip(proxies, ids, strict=False) if i == first)
         dead.stop()
         started = time.time()
         page = client.fetch("SearchTimeline", watch.search_variables("python", 20))
@@ -131,14 +137,18 @@ def test_a_dead_proxy_is_taken_out_and_its_account_rebound_after_its_window(emul
 
 
 def test_scattered_failures_through_a_working_proxy_never_add_up_to_taking_it_out(
-        emulator_factory, sqlite_url, proxies):
+    emulator_factory, sqlite_url, proxies
+):
     emu = emulator_factory(window_seconds=5)
     engine = get_engine(sqlite_url)
     pool, proxy_pool, ids = setup_pool(emu, engine, proxies[:1], ["s1"])
     with XClient(emu.graphql_url, pool, timeout_s=0.5, backoff_base_s=0.01) as client:
         for _ in range(4):  # each time one request times out through the proxy, the retry gets through
-            httpx.post(f"{emu.url}/_emulator/faults", timeout=10,
-                       json={"rules": [{"kind": "slow", "delay": 1.5, "count": 1}]}).raise_for_status()
+            httpx.post(
+                f"{emu.url}/_emulator/faults",
+                timeout=10,
+                json={"rules": [{"kind": "slow", "delay": 1.5, "count": 1}]},
+            ).raise_for_status()
             assert client.fetch("SearchTimeline", watch.search_variables("python", 20)).status == 200
         assert client.stats["proxy_failures"] == 4
     (proxy,) = proxy_pool.list()

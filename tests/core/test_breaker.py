@@ -55,7 +55,9 @@ def test_client_stops_asking_a_failing_x_and_says_until_when(emulator_factory, s
     pool = register_accounts(emu, get_engine(sqlite_url), ["cb1"])
     import httpx
 
-    httpx.post(f"{emu.url}/_emulator/faults", json={"rules": [{"kind": "http_5xx", "status": 503}]}).raise_for_status()
+    httpx.post(
+        f"{emu.url}/_emulator/faults", json={"rules": [{"kind": "http_5xx", "status": 503}]}
+    ).raise_for_status()
     breaker = CircuitBreaker(failure_threshold=4, window_s=60, cooldown_s=60)
     with XClient(emu.graphql_url, pool, backoff_base_s=0.01, max_attempts=10, breaker=breaker) as client:
         with pytest.raises(CircuitOpen, match="not asking again until"):
@@ -65,4 +67,7 @@ def test_client_stops_asking_a_failing_x_and_says_until_when(emulator_factory, s
             client.fetch("SearchTimeline", watch.search_variables("python", 20))
         httpx.delete(f"{emu.url}/_emulator/faults").raise_for_status()
         # another operation still works: the breaker is per operation
-        assert client.fetch("UserByScreenName", watch.user_by_screen_name_variables("xget_showcase")).status == 200
+        assert (
+            client.fetch("UserByScreenName", watch.user_by_screen_name_variables("xget_showcase")).status
+            == 200
+        )

@@ -19,9 +19,14 @@ def set_faults(emu, **faults):
     httpx.post(f"{emu.url}/_emulator/faults", json=faults, timeout=5).raise_for_status()
 
 
-@pytest.mark.parametrize("fault,reason", [
-    ("suspended", "suspended (X code 64)"), ("locked", "locked (X code 326)"), ("bad_auth", "bad auth (X code 32)"),
-])
+@pytest.mark.parametrize(
+    "fault,reason",
+    [
+        ("suspended", "suspended (X code 64)"),
+        ("locked", "locked (X code 326)"),
+        ("bad_auth", "bad auth (X code 32)"),
+    ],
+)
 def test_refused_account_leaves_the_pool_with_its_reason_and_the_page_still_comes(
     emulator_factory, engine, fault, reason
 ):
@@ -41,7 +46,9 @@ def test_when_every_account_is_refused_the_error_says_so(emulator_factory, engin
     pool = register_accounts(emu, engine, ["s1", "s2"])
     set_faults(emu, accounts={"s1": "suspended", "s2": "locked"})
     with XClient(emu.graphql_url, pool, lease_deadline_s=5) as client:
-        with pytest.raises(NoAccountAvailable, match=r"No active X account can serve SearchTimeline.*2 inactive"):
+        with pytest.raises(
+            NoAccountAvailable, match=r"No active X account can serve SearchTimeline.*2 inactive"
+        ):
             client.fetch("SearchTimeline", search_vars())
 
 
@@ -114,7 +121,9 @@ def test_a_wrong_request_fails_at_once_without_burning_retries(emulator_factory,
     emu = emulator_factory(window_seconds=5)
     pool = register_accounts(emu, engine, ["w1"])
     real = Operation.params
-    monkeypatch.setattr(Operation, "params", lambda op, variables: {**real(op, variables), "variables": "[1]"})
+    monkeypatch.setattr(
+        Operation, "params", lambda op, variables: {**real(op, variables), "variables": "[1]"}
+    )
     with XClient(emu.graphql_url, pool, backoff_base_s=0.01) as client:
         with pytest.raises(XRequestError, match="after 1 attempts: HTTP 400.*Invalid variables"):
             client.fetch("SearchTimeline", search_vars())

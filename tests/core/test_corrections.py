@@ -18,7 +18,7 @@ from xget_pipelines.core.entities import TWEET_METRICS, TWEETS, merge_day
 from xget_pipelines.core.lake.query import LakeReader, NotFound
 from xget_pipelines.core.x.clean import cleaned_schema
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @dataclass
@@ -31,8 +31,14 @@ ANN, BOB = Who(1, "ann"), Who(2, "bob")
 
 
 def record(tweet_id: int, day: dt.date = D1, text: str = "supplied text", **extra) -> dict:
-    return {"tweet_id": tweet_id, "text": text, "created_at": ts(day, 9).isoformat(), "author_id": 10,
-            "lang": "en", **extra}
+    return {
+        "tweet_id": tweet_id,
+        "text": text,
+        "created_at": ts(day, 9).isoformat(),
+        "author_id": 10,
+        "lang": "en",
+        **extra,
+    }
 
 
 def later(hours: float = 1) -> dt.datetime:
@@ -47,13 +53,23 @@ def tweet_row(lake, tweet_id: int) -> dict:
 
 def test_a_tweet_supplied_for_a_day_never_collected_lands_in_the_entities(lake):
     (row,) = core.supply(lake, [record(7, like_count=4)], ANN, reason="from the archive")
-    assert (row["action"], row["day"], row["username"], row["reason"]) == ("insert", D1, "ann", "from the archive")
+    assert (row["action"], row["day"], row["username"], row["reason"]) == (
+        "insert",
+        D1,
+        "ann",
+        "from the archive",
+    )
     assert lake.read("cleaned/tweets") is None  # nothing was ever collected
 
     result = merge_day(lake, D1)
     assert result.source_rows[TWEETS] == 1 and result.inserted[TWEETS] == 1
     t = tweet_row(lake, 7)
-    assert (t["text"], t["via"], t["visibility"], t["created_date"]) == ("supplied text", "supplied", "visible", D1)
+    assert (t["text"], t["via"], t["visibility"], t["created_date"]) == (
+        "supplied text",
+        "supplied",
+        "visible",
+        D1,
+    )
     assert t["like_count"] == 4 and t["retweet_count"] == 0 and t["view_count"] is None
     assert t["first_seen"] == t["last_seen"] == row["corrected_at"]
     assert lake.table(TWEET_METRICS) is None  # supplied counts were not observed: no metric history
@@ -75,7 +91,12 @@ def test_a_real_observation_replaces_a_supplied_tweet_and_keeps_its_corrections(
 
 
 def test_a_correction_outlives_newer_observations_and_a_later_update_wins(lake):
-    put(lake, "cleaned/tweets", D1, [tweet(1, ts(D1, 8), ts(D1, 12), D1, likes=3), tweet(2, ts(D1, 9), ts(D1, 12), D1)])
+    put(
+        lake,
+        "cleaned/tweets",
+        D1,
+        [tweet(1, ts(D1, 8), ts(D1, 12), D1, likes=3), tweet(2, ts(D1, 9), ts(D1, 12), D1)],
+    )
     merge_day(lake, D1)
     row = core.correct(lake, 1, {"text": "first fix", "possibly_sensitive": True}, "typo", ANN, D1)
     assert (row["action"], row["fields"]) == ("update", {"text": "first fix", "possibly_sensitive": True})
@@ -97,7 +118,9 @@ def test_a_correction_outlives_newer_observations_and_a_later_update_wins(lake):
 
 
 def test_soft_delete_tombstones_until_restored_even_when_the_day_is_merged_again(lake):
-    put(lake, "cleaned/tweets", D1, [tweet(1, ts(D1, 8), ts(D1, 12), D1), tweet(2, ts(D1, 8), ts(D1, 12), D1)])
+    put(
+        lake, "cleaned/tweets", D1, [tweet(1, ts(D1, 8), ts(D1, 12), D1), tweet(2, ts(D1, 8), ts(D1, 12), D1)]
+    )
     merge_day(lake, D1)
     deleted = core.soft_delete(lake, 1, "spam", ANN, D1)
     with pytest.raises(CorrectionError) as already:
@@ -106,22 +129,42 @@ def test_soft_delete_tombstones_until_restored_even_when_the_day_is_merged_again
 
     assert merge_day(lake, D1).corrected == 1
     t1 = tweet_row(lake, 1)
-    assert (t1["tombstone"], t1["tombstoned_at"], t1["text"]) == (USER_DELETED, deleted["corrected_at"], "hello")
+    assert (t1["tombstone"], t1["tombstoned_at"], t1["text"]) == (
+        USER_DELETED,
+        deleted["corrected_at"],
+        "hello",
+    )
     reader = LakeReader(lake, refresh_s=0)
     with pytest.raises(NotFound):
         reader.tweet(1)
     assert reader.tweet(1, include_deleted=True)["tombstone"] == USER_DELETED
 
     # The day is collected again: the newer observation resets tombstone to null; the corrections re-mark it.
-    put(lake, "cleaned/tweets", D1, [tweet(1, ts(D1, 8), later(), D1, likes=2), tweet(2, ts(D1, 8), later(), D1)])
+    put(
+        lake,
+        "cleaned/tweets",
+        D1,
+        [tweet(1, ts(D1, 8), later(), D1, likes=2), tweet(2, ts(D1, 8), later(), D1)],
+    )
     result = merge_day(lake, D1)
     assert result.updated[TWEETS] == 2 and result.corrected == 1
     t1 = tweet_row(lake, 1)
     assert (t1["tombstone"], t1["like_count"]) == (USER_DELETED, 2)
 
     # An X tombstone later on does not replace the user's delete.
-    tomb = pa.Table.from_pylist([{"tweet_id": 1, "reason": "deleted", "watch_key": "python", "page_key": "p",
-                                  "fetched_at": later(2), "day": D2}], schema=cleaned_schema("cleaned/tombstones"))
+    tomb = pa.Table.from_pylist(
+        [
+            {
+                "tweet_id": 1,
+                "reason": "deleted",
+                "watch_key": "python",
+                "page_key": "p",
+                "fetched_at": later(2),
+                "day": D2,
+            }
+        ],
+        schema=cleaned_schema("cleaned/tombstones"),
+    )
     lake.replace_where("cleaned/tombstones", tomb, {"day": D2, "watch_key": "python"}, ["day"])
     result = merge_day(lake, D2)
     assert (result.tombstoned, result.corrected) == (0, 0) and tweet_row(lake, 1)["tombstone"] == USER_DELETED
@@ -137,7 +180,9 @@ def test_soft_delete_tombstones_until_restored_even_when_the_day_is_merged_again
 
 
 def test_remerging_with_corrections_changes_nothing(lake):
-    put(lake, "cleaned/tweets", D1, [tweet(1, ts(D1, 8), ts(D1, 12), D1), tweet(2, ts(D1, 8), ts(D1, 12), D1)])
+    put(
+        lake, "cleaned/tweets", D1, [tweet(1, ts(D1, 8), ts(D1, 12), D1), tweet(2, ts(D1, 8), ts(D1, 12), D1)]
+    )
     put(lake, "cleaned/users", D1, [user(10, ts(D1, 12), D1, 100)])  # (_state reads every entity table)
     merge_day(lake, D1)
     core.supply(lake, [record(5), record(6, D2)], ANN)
@@ -173,8 +218,10 @@ def test_a_batch_is_one_commit_and_a_bad_record_writes_nothing(lake):
     rows_ = core.supply(lake, [record(1), record(2), naive], ANN)
     assert lake.version(CORRECTIONS) == 0  # three records over two days: one commit
     assert [r["day"] for r in rows_] == [D1, D1, D2]
-    assert json.loads(lake.read(CORRECTIONS, where={"day": D2})["fields"][0].as_py())["created_at"] == \
-        "2026-03-02T23:30:00+00:00"
+    assert (
+        json.loads(lake.read(CORRECTIONS, where={"day": D2})["fields"][0].as_py())["created_at"]
+        == "2026-03-02T23:30:00+00:00"
+    )
 
 
 def test_unknown_or_uncorrectable_fields_are_named(lake):
@@ -185,9 +232,15 @@ def test_unknown_or_uncorrectable_fields_are_named(lake):
     with pytest.raises(CorrectionError) as system:
         core.supply(lake, [record(1, via="timeline")], ANN)
     assert system.value.field == "via"
-    for broken, field in (({"text": ""}, "text"), ({"text": "x" * 25_001}, "text"), ({"tweet_id": 0}, "tweet_id"),
-                          ({"tweet_id": 2**63}, "tweet_id"), ({"created_at": "yesterday"}, "created_at"),
-                          ({"author_id": -1}, "author_id"), ({"lang": "e n"}, "lang")):
+    for broken, field in (
+        ({"text": ""}, "text"),
+        ({"text": "x" * 25_001}, "text"),
+        ({"tweet_id": 0}, "tweet_id"),
+        ({"tweet_id": 2**63}, "tweet_id"),
+        ({"created_at": "yesterday"}, "created_at"),
+        ({"author_id": -1}, "author_id"),
+        ({"lang": "e n"}, "lang"),
+    ):
         with pytest.raises(CorrectionError) as err:
             core.supply(lake, [{**record(1), **broken}], ANN)
         assert err.value.field == field, broken
@@ -235,15 +288,22 @@ def test_the_sensor_requests_one_entities_run_per_corrected_day(lake):
     from xget_pipelines.sensors.corrections import corrections_sensor
 
     def tick(cursor):
-        ctx = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), cursor=cursor,
-                                      resources={"lake": LakeResource(uri=lake.uri)})
+        ctx = dg.build_sensor_context(
+            instance=dg.DagsterInstance.ephemeral(),
+            cursor=cursor,
+            resources={"lake": LakeResource(uri=lake.uri)},
+        )
         return corrections_sensor(ctx)
 
     assert isinstance(tick(None), dg.SkipReason)  # no table yet
-    core.supply(lake, [record(1), record(2, D2), record(3, dt.date(2005, 6, 1) + dt.timedelta(days=400))], ANN)
+    core.supply(
+        lake, [record(1), record(2, D2), record(3, dt.date(2005, 6, 1) + dt.timedelta(days=400))], ANN
+    )
     first = tick(None)
     assert [(r.partition_key, r.run_key) for r in first.run_requests] == [
-        (D1.isoformat(), f"corrections:{D1}:0"), (D2.isoformat(), f"corrections:{D2}:0")]  # 2006: before the partitions
+        (D1.isoformat(), f"corrections:{D1}:0"),
+        (D2.isoformat(), f"corrections:{D2}:0"),
+    ]  # 2006: before the partitions
     cursor = json.loads(first.cursor)
     assert cursor["version"] == 0 and cursor["corrected_at"]
     assert isinstance(tick(first.cursor), dg.SkipReason)  # unchanged

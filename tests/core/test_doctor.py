@@ -51,7 +51,9 @@ def test_a_suspended_account_a_dead_proxy_and_rotated_ids_are_named(emulator_fac
     assert findings["proxy"].status == FAIL and f"proxy {bound}" in findings["proxy"].detail
     assert "xget proxies" in findings["proxy"].fix
     failed = [f for f in findings.values() if f.status == FAIL]
-    assert any("suspended (X code 64)" in f.detail for f in failed), findings  # reached X through the other proxy
+    assert any("suspended (X code 64)" in f.detail for f in failed), (
+        findings
+    )  # reached X through the other proxy
     assert {a["username"]: a for a in pool.status()}["sick"]["active"] is False
 
 
@@ -62,12 +64,17 @@ def test_the_proxy_line_shows_the_exit_address(emulator_factory, engine, tmp_pat
     server = start_http_proxy(tmp_path / "proxy")
     try:
         proxies = ProxyPool(engine)
-        proxies.check(proxies.import_proxies(parse_proxy_lines(server.url())[0]).ids, target_url=whoami, attempts=1)
+        proxies.check(
+            proxies.import_proxies(parse_proxy_lines(server.url())[0]).ids, target_url=whoami, attempts=1
+        )
         findings = by_check(diagnose(pool, emu.graphql_url, "viaproxy", proxy_check_url=whoami))
     finally:
         server.stop()
     assert all(f.status == OK for f in findings.values()), findings
-    assert findings["proxy"].detail.startswith("proxy 1 ") and "exit address 127.0.0.1" in findings["proxy"].detail
+    assert (
+        findings["proxy"].detail.startswith("proxy 1 ")
+        and "exit address 127.0.0.1" in findings["proxy"].detail
+    )
 
 
 def test_rotated_ids_are_reported_and_kept(emulator_factory, engine):
@@ -77,7 +84,10 @@ def test_rotated_ids_are_reported_and_kept(emulator_factory, engine):
     new = httpx.post(f"{emu.url}/_emulator/releases", json={}).json()["releases"][-1]["query_ids"]
     findings = by_check(diagnose(pool, emu.graphql_url, "rot"))
     assert findings["query ids"].status == WARN
-    assert f"SearchTimeline " in findings["query ids"].detail and new["SearchTimeline"] in findings["query ids"].detail
+    assert (
+        "SearchTimeline " in findings["query ids"].detail
+        and new["SearchTimeline"] in findings["query ids"].detail
+    )
     assert all(findings[op].status == OK for op in OPERATIONS)
 
 
@@ -86,7 +96,11 @@ def test_an_inactive_account_stops_at_the_first_line(emulator_factory, engine):
     pool = register_accounts(emu, engine, ["off"])
     pool.set_active("off", False, "locked (X code 326)")
     (finding,) = diagnose(pool, emu.graphql_url, "off")
-    assert finding.status == FAIL and "locked (X code 326)" in finding.detail and "xget accounts login off" in finding.fix
+    assert (
+        finding.status == FAIL
+        and "locked (X code 326)" in finding.detail
+        and "xget accounts login off" in finding.fix
+    )
 
 
 @pytest.fixture
@@ -108,11 +122,16 @@ def test_the_doctor_and_ops_commands(cli):
     assert '"status": "fail"' not in result.stdout and '"check": "transaction id"' in result.stdout
     ops = xget("x", "ops", "--format", "json")
     assert ops.exit_code == 0 and "twscrape" in ops.stdout and '"operation": "SearchTimeline"' in ops.stdout
-    new = httpx.post(f"{emu.url}/_emulator/releases", json={}).json()["releases"][-1]["query_ids"]["SearchTimeline"]
+    new = httpx.post(f"{emu.url}/_emulator/releases", json={}).json()["releases"][-1]["query_ids"][
+        "SearchTimeline"
+    ]
     refreshed = xget("x", "ops", "--refresh", "--format", "json")
     assert refreshed.exit_code == 0, refreshed.output
-    row = next(json.loads(line) for line in refreshed.stdout.splitlines()
-               if line.startswith("{") and '"SearchTimeline"' in line)
+    row = next(
+        json.loads(line)
+        for line in refreshed.stdout.splitlines()
+        if line.startswith("{") and '"SearchTimeline"' in line
+    )
     assert row["query id"] == new and "/x-web/x-web/assets/" in row["source"]
     httpx.post(f"{emu.url}/_emulator/faults", json={"accounts": {"cli1": "locked"}}).raise_for_status()
     result = xget("x", "doctor", "cli1", "--format", "json")

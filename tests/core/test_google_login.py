@@ -1,4 +1,4 @@
-""""Sign in with Google": Playwright drives Debian's Chromium through the emulator's X login page and
+""" "Sign in with Google": Playwright drives Debian's Chromium through the emulator's X login page and
 Google-style sign-in pages; the harvested X cookies must serve GraphQL through the pool."""
 
 from __future__ import annotations
@@ -21,18 +21,42 @@ MFA_SECRET = "KRSXG5CTMVRXEZLUKN2XAZLSKRSXG5CT"
 
 
 def add_google_account(emu, username: str, email: str, mfa_secret: str | None = None) -> None:
-    rep = httpx.post(f"{emu.url}/_emulator/login_accounts", timeout=10, json={"accounts": [
-        {"username": username, "password": GOOGLE_PASSWORD, "email": email, "mfa_secret": mfa_secret,
-         "login_method": "GOOGLE"}]})
+    rep = httpx.post(
+        f"{emu.url}/_emulator/login_accounts",
+        timeout=10,
+        json={
+            "accounts": [
+                {
+                    "username": username,
+                    "password": GOOGLE_PASSWORD,
+                    "email": email,
+                    "mfa_secret": mfa_secret,
+                    "login_method": "GOOGLE",
+                }
+            ]
+        },
+    )
     rep.raise_for_status()
 
 
-def test_google_account_logs_in_through_chromium_and_its_cookies_serve_graphql(emu, engine, xget_settings, tmp_path):
+def test_google_account_logs_in_through_chromium_and_its_cookies_serve_graphql(
+    emu, engine, xget_settings, tmp_path
+):
     xget_settings(home=tmp_path / "home")
     add_google_account(emu, "gina", "gina@gmail.test", mfa_secret=MFA_SECRET)
-    upsert_accounts(engine, configured_secret_box(), [AccountRecord(
-        username="gina", email="gina@gmail.test", password=GOOGLE_PASSWORD, mfa_secret=MFA_SECRET,
-        login_method="GOOGLE")])
+    upsert_accounts(
+        engine,
+        configured_secret_box(),
+        [
+            AccountRecord(
+                username="gina",
+                email="gina@gmail.test",
+                password=GOOGLE_PASSWORD,
+                mfa_secret=MFA_SECRET,
+                login_method="GOOGLE",
+            )
+        ],
+    )
 
     cookies = login_account(engine, emu.url, "gina")
 
@@ -41,23 +65,35 @@ def test_google_account_logs_in_through_chromium_and_its_cookies_serve_graphql(e
     state = next(a for a in pool.status() if a["username"] == "gina")
     assert state["active"] is True and state["error"] is None
     with engine.connect() as conn:  # still a GOOGLE account, now with the browser's user agent
-        row = conn.exec_driver_sql("select login_method, user_agent from accounts where username='gina'").one()
+        row = conn.exec_driver_sql(
+            "select login_method, user_agent from accounts where username='gina'"
+        ).one()
     assert tuple(row) == ("GOOGLE", DEFAULT_USER_AGENT)
     with XClient(emu.graphql_url, pool, lease_deadline_s=5, account="gina") as client:
         page = client.fetch("SearchTimeline", watch.search_variables("python", 20))
     assert page.status == 200 and page.account == "gina"
 
     # A second sign-in skips the consent screen (already granted) and gives the same session.
-    assert login_with_google(emu.url, "gina", "gina@gmail.test", GOOGLE_PASSWORD, MFA_SECRET,
-                             timeout_s=60) == cookies
+    assert (
+        login_with_google(emu.url, "gina", "gina@gmail.test", GOOGLE_PASSWORD, MFA_SECRET, timeout_s=60)
+        == cookies
+    )
 
 
 def test_wrong_google_password_names_the_step_saves_a_screenshot_and_never_the_password(
-        emu, engine, xget_settings, tmp_path):
+    emu, engine, xget_settings, tmp_path
+):
     xget_settings(home=tmp_path / "home")
     add_google_account(emu, "hank", "hank@gmail.test")
-    upsert_accounts(engine, configured_secret_box(), [AccountRecord(
-        username="hank", email="hank@gmail.test", password="wrong-google-pw", login_method="GOOGLE")])
+    upsert_accounts(
+        engine,
+        configured_secret_box(),
+        [
+            AccountRecord(
+                username="hank", email="hank@gmail.test", password="wrong-google-pw", login_method="GOOGLE"
+            )
+        ],
+    )
 
     with pytest.raises(LoginError) as err:
         login_account(engine, emu.url, "hank")
@@ -75,7 +111,7 @@ def test_wrong_google_password_names_the_step_saves_a_screenshot_and_never_the_p
 def test_google_sign_in_in_a_popup_window_like_x_com(emulator_factory):
     popup = emulator_factory(window_seconds=5, google_popup=True)
     add_google_account(popup, "mona", "mona@gmail.test")
-    assert 'window.open(' in httpx.get(f"{popup.url}/i/flow/login", timeout=10).text
+    assert "window.open(" in httpx.get(f"{popup.url}/i/flow/login", timeout=10).text
     cookies = login_with_google(popup.url, "mona", "mona@gmail.test", GOOGLE_PASSWORD, timeout_s=60)
     assert cookies == emulator_tokens(popup, "mona")
 
@@ -91,7 +127,9 @@ def test_unknown_google_account_and_missing_2fa_secret(emu):
     assert err.value.step == "google_totp" and "add the account's MFA secret" in str(err.value)
 
     with pytest.raises(LoginError) as err:
-        login_with_google(emu.url, "jack", "jack@gmail.test", GOOGLE_PASSWORD, pyotp.random_base32(), timeout_s=60)
+        login_with_google(
+            emu.url, "jack", "jack@gmail.test", GOOGLE_PASSWORD, pyotp.random_base32(), timeout_s=60
+        )
     assert err.value.step == "google_totp" and "Wrong code" in str(err.value)
 
 
@@ -99,7 +137,9 @@ def test_headless_user_agent_is_refused_like_google_does(emu):
     add_google_account(emu, "kate", "kate@gmail.test")
     headless = DEFAULT_USER_AGENT.replace("Chrome/", "HeadlessChrome/")
     with pytest.raises(LoginError) as err:
-        login_with_google(emu.url, "kate", "kate@gmail.test", GOOGLE_PASSWORD, user_agent=headless, timeout_s=60)
+        login_with_google(
+            emu.url, "kate", "kate@gmail.test", GOOGLE_PASSWORD, user_agent=headless, timeout_s=60
+        )
     assert "Google refused the browser as automated" in str(err.value)
 
 
@@ -116,10 +156,16 @@ def test_google_pages_need_a_browser(emu):
 
 
 def test_chromium_missing_is_a_clear_error(emu):
-    with pytest.raises(LoginError, match="cannot start Chromium at /nonexistent/chromium.*XGET_CHROMIUM_PATH"):
-        login_with_google(emu.url, "x", "x@gmail.test", "pw", chromium_path="/nonexistent/chromium", timeout_s=20)
+    with pytest.raises(
+        LoginError, match="cannot start Chromium at /nonexistent/chromium.*XGET_CHROMIUM_PATH"
+    ):
+        login_with_google(
+            emu.url, "x", "x@gmail.test", "pw", chromium_path="/nonexistent/chromium", timeout_s=20
+        )
 
 
 def test_socks_proxy_with_credentials_is_refused_before_starting_a_browser():
     with pytest.raises(LoginError, match="SOCKS5 proxy with credentials"):
-        login_with_google("http://127.0.0.1:9", "x", "x@gmail.test", "pw", proxy_url="socks5://u:p@127.0.0.1:1080")
+        login_with_google(
+            "http://127.0.0.1:9", "x", "x@gmail.test", "pw", proxy_url="socks5://u:p@127.0.0.1:1080"
+        )

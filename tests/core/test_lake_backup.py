@@ -20,7 +20,11 @@ from xget_pipelines.core.lake.restore import restore_lake
 def _control_plane(url: str) -> None:
     engine = get_engine(url)  # migrated: every control-plane table exists
     with engine.begin() as conn:
-        conn.execute(sa.text("insert into watchlist (key, active, added_at) values ('#python', true, current_timestamp)"))
+        conn.execute(
+            sa.text(
+                "insert into watchlist (key, active, added_at) values ('#python', true, current_timestamp)"
+            )
+        )
 
 
 def _counts(lake: Lake) -> dict[str, tuple[int, int]]:
@@ -47,8 +51,11 @@ def test_backup_restores_identical_tables_and_sqlite_db(tmp_path):
     assert report.tables == {n: v for n, v in _counts(lake).items()}
     assert (tmp_path / "restored" / media.relative_to(tmp_path / "lake")).read_bytes() == media.read_bytes()
     for name in lake.list_tables():  # the same rows, not only as many
-        assert target.read(name).sort_by([(lake.read(name).column_names[0], "ascending")]).equals(
-            lake.read(name).sort_by([(lake.read(name).column_names[0], "ascending")]))
+        assert (
+            target.read(name)
+            .sort_by([(lake.read(name).column_names[0], "ascending")])
+            .equals(lake.read(name).sort_by([(lake.read(name).column_names[0], "ascending")]))
+        )
     with sa.create_engine(f"sqlite:///{tmp_path / 'restored.db'}").connect() as conn:
         assert conn.execute(sa.text("select key from watchlist")).scalars().all() == ["#python"]
 
@@ -80,7 +87,10 @@ def test_a_backup_taken_while_a_writer_appends_restores_its_snapshot(tmp_path):
     at_backup = lake.table("raw/pages")
     at_backup.load_as_version(entry["version"])
     assert restored.to_pyarrow_table().sort_by("n").equals(at_backup.to_pyarrow_table().sort_by("n"))
-    assert restored.to_pyarrow_table()["n"].to_pylist() != [] and entry["rows"] == restored.to_pyarrow_table().num_rows
+    assert (
+        restored.to_pyarrow_table()["n"].to_pylist() != []
+        and entry["rows"] == restored.to_pyarrow_table().num_rows
+    )
 
 
 def test_restore_never_overwrites_and_replace_moves_the_old_tables_aside(tmp_path):
@@ -98,7 +108,9 @@ def test_restore_never_overwrites_and_replace_moves_the_old_tables_aside(tmp_pat
     report = restore_lake(str(tmp_path / "backup"), lake, replace=True)
     assert sorted(lake.read("cleaned/x")["v"].to_pylist()) == [1, 2]
     (kept,) = report.moved_aside
-    assert sorted(Lake(str(tmp_path / "lake" / kept.rsplit("/cleaned/x", 1)[0])).read("cleaned/x")["v"].to_pylist()) == [1, 2, 3]
+    assert sorted(
+        Lake(str(tmp_path / "lake" / kept.rsplit("/cleaned/x", 1)[0])).read("cleaned/x")["v"].to_pylist()
+    ) == [1, 2, 3]
     assert lake.list_tables() == ["cleaned/x"]  # what was moved aside is not a live table
 
 
@@ -133,11 +145,15 @@ def test_postgres_control_plane_round_trip(tmp_path, postgres_url):
     with pytest.raises(DumpError, match="already has tables"):  # the source DB itself is not empty
         restore_lake(str(tmp_path / "backup"), Lake(str(tmp_path / "restored")), postgres_url)
     with pytest.raises(BackupError, match="sqlite"):
-        restore_lake(str(tmp_path / "backup"), Lake(str(tmp_path / "restored")), f"sqlite:///{tmp_path / 'x.db'}")
+        restore_lake(
+            str(tmp_path / "backup"), Lake(str(tmp_path / "restored")), f"sqlite:///{tmp_path / 'x.db'}"
+        )
 
     with get_engine(postgres_url).begin() as conn:  # lose the data, then get it back
         conn.execute(sa.text("delete from watchlist"))
-    report = restore_lake(str(tmp_path / "backup"), Lake(str(tmp_path / "restored")), postgres_url, replace=True)
+    report = restore_lake(
+        str(tmp_path / "backup"), Lake(str(tmp_path / "restored")), postgres_url, replace=True
+    )
     assert report.control_plane_rows["watchlist"] == 1
     with get_engine(postgres_url).connect() as conn:
         assert conn.execute(sa.text("select key from watchlist")).scalars().all() == ["#python"]
@@ -161,8 +177,18 @@ def test_cli_backup_restore_and_verify(tmp_path, monkeypatch):
     assert runner.invoke(app, ["lake", "verify", str(tmp_path / "b")]).exit_code == 0
     refused = runner.invoke(app, ["lake", "restore", str(tmp_path / "b")])
     assert refused.exit_code == 1 and "--replace" in refused.output
-    done = runner.invoke(app, ["lake", "restore", str(tmp_path / "b"), "--lake", str(tmp_path / "new"),
-                               "--database-url", f"sqlite:///{tmp_path / 'new.db'}"])
+    done = runner.invoke(
+        app,
+        [
+            "lake",
+            "restore",
+            str(tmp_path / "b"),
+            "--lake",
+            str(tmp_path / "new"),
+            "--database-url",
+            f"sqlite:///{tmp_path / 'new.db'}",
+        ],
+    )
     assert done.exit_code == 0, done.output
     assert "restored 3 tables (20 rows)" in done.output and Path(tmp_path / "new.db").exists()
     get_settings.cache_clear()

@@ -21,14 +21,26 @@ import pytest
 from xget_pipelines.core.lake.delta import Lake
 
 D = dt.date(2026, 11, 1)
-SCHEMA = pa.schema([pa.field("part", pa.int32(), False), pa.field("id", pa.int64(), False),
-                    pa.field("seen", pa.int64(), False), pa.field("day", pa.date32(), False)])
+SCHEMA = pa.schema(
+    [
+        pa.field("part", pa.int32(), False),
+        pa.field("id", pa.int64(), False),
+        pa.field("seen", pa.int64(), False),
+        pa.field("day", pa.date32(), False),
+    ]
+)
 
 
 def _rows(ids, seen=0, day=D) -> pa.Table:
-    return pa.table({"part": pa.array([i % 4 for i in ids], pa.int32()), "id": pa.array(ids, pa.int64()),
-                     "seen": pa.array([seen] * len(ids), pa.int64()), "day": pa.array([day] * len(ids), pa.date32())},
-                    schema=SCHEMA)
+    return pa.table(
+        {
+            "part": pa.array([i % 4 for i in ids], pa.int32()),
+            "id": pa.array(ids, pa.int64()),
+            "seen": pa.array([seen] * len(ids), pa.int64()),
+            "day": pa.array([day] * len(ids), pa.date32()),
+        },
+        schema=SCHEMA,
+    )
 
 
 def _at(start: tuple[str, int]) -> None:
@@ -60,8 +72,12 @@ def _replace(args) -> int:
     root, key, ids, start = args
     lake = _lake(root)
     _at(start)
-    lake.replace_where("cleaned/t", _rows(ids).append_column("watch_key", pa.array([key] * len(ids))),
-                       {"day": D, "watch_key": key}, ["day"])
+    lake.replace_where(
+        "cleaned/t",
+        _rows(ids).append_column("watch_key", pa.array([key] * len(ids))),
+        {"day": D, "watch_key": key},
+        ["day"],
+    )
     return lake.conflicts_retried
 
 
@@ -89,9 +105,16 @@ def _merge(args) -> int:
         lake = _lake(root)
         _at(start)
     source = _rows(ids, seen)
-    lake.merge("entities/t", source, "t.part IN (0, 1, 2, 3) AND t.part = s.part AND t.id = s.id",
-               lambda m: m.when_matched_update(updates={"seen": "s.seen"}, predicate="s.seen > t.seen")
-               .when_not_matched_insert_all(), schema=None if same_snapshot else SCHEMA, partition_by=["part"])
+    lake.merge(
+        "entities/t",
+        source,
+        "t.part IN (0, 1, 2, 3) AND t.part = s.part AND t.id = s.id",
+        lambda m: m.when_matched_update(
+            updates={"seen": "s.seen"}, predicate="s.seen > t.seen"
+        ).when_not_matched_insert_all(),
+        schema=None if same_snapshot else SCHEMA,
+        partition_by=["part"],
+    )
     return lake.conflicts_retried
 
 
@@ -129,7 +152,9 @@ def test_concurrent_partition_replaces_of_a_new_table_all_land(tmp_path):
     _run(_replace, [(root, f"key{w}", list(range(w * 10, w * 10 + 5)), start) for w in range(8)])
     lake = Lake(root)
     table = lake.read("cleaned/t")
-    assert sorted(set(table["watch_key"].to_pylist())) == [f"key{w}" for w in range(8)] and table.num_rows == 40
+    assert (
+        sorted(set(table["watch_key"].to_pylist())) == [f"key{w}" for w in range(8)] and table.num_rows == 40
+    )
     assert _creates(root, "cleaned/t") == 1
 
 
@@ -139,8 +164,15 @@ def test_concurrent_first_merges_into_a_missing_table_never_double_a_key(tmp_pat
     every key lands once and the newest observation is kept, whatever the order they ran in."""
     root = str(tmp_path / "lake")
     start = (str(tmp_path / "barrier"), 4)
-    _run(_merge, [(root, list(range(0, 600)), 1, start, False), (root, list(range(300, 900)), 2, start, False),
-                  (root, list(range(500, 1200)), 3, start, False), (root, list(range(0, 1200)), 4, start, False)])
+    _run(
+        _merge,
+        [
+            (root, list(range(0, 600)), 1, start, False),
+            (root, list(range(300, 900)), 2, start, False),
+            (root, list(range(500, 1200)), 3, start, False),
+            (root, list(range(0, 1200)), 4, start, False),
+        ],
+    )
     table = Lake(root).read("entities/t")
     ids = table["id"].to_pylist()
     assert len(ids) == len(set(ids)) == 1200
@@ -154,10 +186,19 @@ def test_merges_planned_on_the_same_snapshot_are_refused_and_retried_never_doubl
     root = str(tmp_path / "lake")
     Lake(root).ensure("entities/t", SCHEMA, ["part"])
     start = (str(tmp_path / "barrier"), 4)
-    retried = _run(_merge, [(root, list(range(0, 600)), 1, start, True), (root, list(range(300, 900)), 2, start, True),
-                            (root, list(range(500, 1200)), 3, start, True), (root, list(range(0, 1200)), 4, start, True)])
+    retried = _run(
+        _merge,
+        [
+            (root, list(range(0, 600)), 1, start, True),
+            (root, list(range(300, 900)), 2, start, True),
+            (root, list(range(500, 1200)), 3, start, True),
+            (root, list(range(0, 1200)), 4, start, True),
+        ],
+    )
     table = Lake(root).read("entities/t")
     ids = table["id"].to_pylist()
     assert len(ids) == len(set(ids)) == 1200
     assert set(table["seen"].to_pylist()) == {4}
-    assert sum(retried) >= 3  # only one of four commits on a snapshot can win; the others were retried, not lost
+    assert (
+        sum(retried) >= 3
+    )  # only one of four commits on a snapshot can win; the others were retried, not lost

@@ -48,7 +48,7 @@ def test_retention_keeps_time_travel_until_it_expires(lake):
 def test_sql_as_of_a_version_and_a_time(lake):
     lake.append("cleaned/t", _day("2026-11-01", [1, 2]))
     time.sleep(0.05)
-    middle = dt.datetime.now(dt.timezone.utc)
+    middle = dt.datetime.now(dt.UTC)
     time.sleep(0.05)
     lake.append("cleaned/t", _day("2026-11-01", [3]))
     lake.append("cleaned/u", _day("2026-11-01", [9]))
@@ -60,7 +60,7 @@ def test_sql_as_of_a_version_and_a_time(lake):
     missing.clear()
     connect(lake, as_of=5, missing=missing)
     assert missing == ["cleaned/t (newest version 1)", "cleaned/u (newest version 0)"]
-    assert parse_as_of("2026-11-28T10:00:00Z") == dt.datetime(2026, 11, 28, 10, tzinfo=dt.timezone.utc)
+    assert parse_as_of("2026-11-28T10:00:00Z") == dt.datetime(2026, 11, 28, 10, tzinfo=dt.UTC)
     assert parse_as_of("12") == 12
     with pytest.raises(ValueError, match="neither a version"):
         parse_as_of("yesterday")
@@ -75,7 +75,12 @@ def test_changes_since_a_version(lake):
     lake.replace_where("cleaned/t", _day("2026-11-01", [1, 2, 4]), {"day": "2026-11-01"}, ["day"])
     later = changes_since(lake, "cleaned/t", first.version)
     assert not later.full and later.version == first.version + 2
-    assert sorted(r["id"] for b in later.batches() for r in b.to_pylist()) == [1, 2, 3, 4]  # rewritten day in full
+    assert sorted(r["id"] for b in later.batches() for r in b.to_pylist()) == [
+        1,
+        2,
+        3,
+        4,
+    ]  # rewritten day in full
     assert changes_since(lake, "cleaned/t", later.version).empty
     assert changes_since(lake, "cleaned/t", 99).full  # a watermark from a table since recreated: everything
 

@@ -24,8 +24,11 @@ def test_pages_are_the_same_from_memory_and_from_files(tmp_path):
     lake = Lake(str(tmp_path / "lake"))
     warm, cold = LakeReader(lake, refresh_s=0), LakeReader(lake, refresh_s=0, hot_rows=0)
     table = lake.read("entities/tweets").to_pylist()
-    newest_first = [r["tweet_id"] for r in sorted(table, key=lambda r: (r["created_at"], r["tweet_id"]), reverse=True)
-                    if r["tombstone"] != "deleted_by_user"]
+    newest_first = [
+        r["tweet_id"]
+        for r in sorted(table, key=lambda r: (r["created_at"], r["tweet_id"]), reverse=True)
+        if r["tombstone"] != "deleted_by_user"
+    ]
     assert sorted(newest_first) == sorted(written["tweets"])
     for limit in (1, 2, 3, 50):
         assert _walk(warm, TweetFilter(), limit) == _walk(cold, TweetFilter(), limit) == newest_first
@@ -49,12 +52,26 @@ def test_new_days_reach_the_pages_and_old_in_memory_copies_are_dropped(tmp_path)
     added = []
     for n in range(1, 4):  # three more versions, each a tweet a minute newer than the one before
         created = written["base"] + dt.timedelta(minutes=n)
-        row = dict(first, tweet_id=snowflake(created, 100 + n), conversation_id=snowflake(created, 100 + n),
-                   created_at=created, created_date=created.date(), text=f"newer {n}", visibility="visible",
-                   via="timeline", first_seen=created, last_seen=created, tombstone=None)
+        row = dict(
+            first,
+            tweet_id=snowflake(created, 100 + n),
+            conversation_id=snowflake(created, 100 + n),
+            created_at=created,
+            created_date=created.date(),
+            text=f"newer {n}",
+            visibility="visible",
+            via="timeline",
+            first_seen=created,
+            last_seen=created,
+            tombstone=None,
+        )
         lake.append("entities/tweets", rows_for(TWEETS_SCHEMA, [row]), partition_by=["created_date"])
         added.insert(0, row["tweet_id"])
         assert _walk(reader, TweetFilter(), 2) == added + before
-    hot = [r[0] for r in reader.cursor().execute(
-        "select table_name from duckdb_tables() where table_name like 'hot_tweets_%'").fetchall()]
+    hot = [
+        r[0]
+        for r in reader.cursor()
+        .execute("select table_name from duckdb_tables() where table_name like 'hot_tweets_%'")
+        .fetchall()
+    ]
     assert len(hot) == 2  # the current copy and the one before it, for a page still reading it

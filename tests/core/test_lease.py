@@ -42,7 +42,9 @@ def test_exhausted_account_rests_until_its_reset_and_comes_back_on_time(engine):
     pool = make_pool(engine, 1)
     lease = pool.lease("SearchTimeline", 1)
     reset = time.time() + 0.6
-    lease.record({"x-rate-limit-limit": "50", "x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)})
+    lease.record(
+        {"x-rate-limit-limit": "50", "x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)}
+    )
     assert lease.exhausted
     pool.release(lease)
     assert pool.try_lease("SearchTimeline") is None
@@ -121,16 +123,25 @@ def test_window_length_is_learned_from_headers_and_never_reopens_early():
 
     lease = AccountLease(1, "a", {}, None, None, "SearchTimeline", row_id=1)
     # first request of a window sent at 995.3; X says the window resets at the whole second 1000
-    lease.record({"x-rate-limit-limit": "10", "x-rate-limit-remaining": "9", "x-rate-limit-reset": "1000"},
-                 sent_at=995.3, received_at=995.35)
+    lease.record(
+        {"x-rate-limit-limit": "10", "x-rate-limit-remaining": "9", "x-rate-limit-reset": "1000"},
+        sent_at=995.3,
+        received_at=995.35,
+    )
     assert lease.window_s == pytest.approx(4.7)
     assert lease.reopens_at == 1000  # the window may really be 4.7 s long: not before the header
-    lease.record({"x-rate-limit-limit": "10", "x-rate-limit-remaining": "0", "x-rate-limit-reset": "1000"},
-                 sent_at=996, received_at=996.01)
+    lease.record(
+        {"x-rate-limit-limit": "10", "x-rate-limit-remaining": "0", "x-rate-limit-reset": "1000"},
+        sent_at=996,
+        received_at=996.01,
+    )
     assert lease.window_s == pytest.approx(4.7)  # only a window's first request bounds its length
     # next window starts at 1000.01: header says 1005, the learned bound says 1000.06 + 4.7
-    lease.record({"x-rate-limit-limit": "10", "x-rate-limit-remaining": "9", "x-rate-limit-reset": "1005"},
-                 sent_at=1000.01, received_at=1000.06)
+    lease.record(
+        {"x-rate-limit-limit": "10", "x-rate-limit-remaining": "9", "x-rate-limit-reset": "1005"},
+        sent_at=1000.01,
+        received_at=1000.06,
+    )
     assert lease.reopens_at == pytest.approx(1004.76)
 
 
@@ -138,9 +149,14 @@ def test_learned_window_survives_release_and_release_stores_the_reopening(engine
     pool = make_pool(engine, 1)
     lease = pool.lease("SearchTimeline", 1)
     now = time.time()
-    lease.record({"x-rate-limit-limit": "2", "x-rate-limit-remaining": "1", "x-rate-limit-reset": str(int(now) + 3)},
-                 sent_at=now, received_at=now)
-    lease.record({"x-rate-limit-limit": "2", "x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(now) + 3)})
+    lease.record(
+        {"x-rate-limit-limit": "2", "x-rate-limit-remaining": "1", "x-rate-limit-reset": str(int(now) + 3)},
+        sent_at=now,
+        received_at=now,
+    )
+    lease.record(
+        {"x-rate-limit-limit": "2", "x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(now) + 3)}
+    )
     expected = lease.reopens_at
     pool.release(lease)
     assert pool.next_free_at("SearchTimeline") == pytest.approx(expected)
@@ -169,14 +185,23 @@ def test_a_window_whose_first_response_was_missed_is_not_reopened_early():
     from xget_pipelines.core.pools.lease import AccountLease
 
     lease = AccountLease(1, "a", {}, None, None, "SearchTimeline", row_id=1)
-    lease.record({"x-rate-limit-limit": "3", "x-rate-limit-remaining": "2", "x-rate-limit-reset": "101"},
-                 sent_at=100.0, received_at=100.01)
+    lease.record(
+        {"x-rate-limit-limit": "3", "x-rate-limit-remaining": "2", "x-rate-limit-reset": "101"},
+        sent_at=100.0,
+        received_at=100.01,
+    )
     assert lease.window_s == pytest.approx(1.0)
     # the next window's first response was lost (a timeout): we only see its 2nd and 3rd requests
-    lease.record({"x-rate-limit-limit": "3", "x-rate-limit-remaining": "1", "x-rate-limit-reset": "102"},
-                 sent_at=100.7, received_at=100.71)
-    lease.record({"x-rate-limit-limit": "3", "x-rate-limit-remaining": "0", "x-rate-limit-reset": "102"},
-                 sent_at=100.8, received_at=100.81)
+    lease.record(
+        {"x-rate-limit-limit": "3", "x-rate-limit-remaining": "1", "x-rate-limit-reset": "102"},
+        sent_at=100.7,
+        received_at=100.71,
+    )
+    lease.record(
+        {"x-rate-limit-limit": "3", "x-rate-limit-remaining": "0", "x-rate-limit-reset": "102"},
+        sent_at=100.8,
+        received_at=100.81,
+    )
     assert lease.exhausted and lease.reopens_at == 102  # not the stale 100.01 + 1.0
 
 
@@ -228,7 +253,7 @@ def test_health_strategy_prefers_accounts_that_fail_less(engine):
     pool = AccountPool(engine, strategy="health")
     pool.add_accounts([(f"acc{i}", COOKIES) for i in range(3)])
     leases = [pool.lease("SearchTimeline", 1) for _ in range(3)]
-    for lease, errors in zip(leases, (5, 0, 1)):
+    for lease, errors in zip(leases, (5, 0, 1), strict=False):
         lease.requests, lease.errors = 10, errors
         pool.release(lease)
     order = []
@@ -249,9 +274,13 @@ def test_a_lease_survives_the_database_dropping_its_connections(postgres_url):
     pool.release(pool.lease("SearchTimeline", 1))
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        ended = conn.execute(sa.text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                     "WHERE datname = :db AND pid <> pg_backend_pid()"),
-                             {"db": engine.url.database}).scalar()
+        ended = conn.execute(
+            sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = :db AND pid <> pg_backend_pid()"
+            ),
+            {"db": engine.url.database},
+        ).scalar()
     admin.dispose()
     assert ended >= 1
     lease = pool.lease("SearchTimeline", 1)

@@ -99,8 +99,14 @@ def lease_worker(index: int, out_path: str, state, lock, leases_taken, barrier) 
             t_leased = time.time()
             with leases_taken.get_lock():
                 leases_taken.value += 1
-            record = {"account": lease.username, "pid": pid, "t_leased": t_leased,
-                      "remaining_at_lease": lease.remaining, "reset_at_lease": lease.reset_at, "requests": 0}
+            record = {
+                "account": lease.username,
+                "pid": pid,
+                "t_leased": t_leased,
+                "remaining_at_lease": lease.remaining,
+                "reset_at_lease": lease.reset_at,
+                "requests": 0,
+            }
             # how many requests this lease serves: often one, sometimes until the window is used up
             budget = rng.choice([1, 1, 1, 2, LIMIT])
             if lease.remaining is not None:
@@ -112,8 +118,15 @@ def lease_worker(index: int, out_path: str, state, lock, leases_taken, barrier) 
                 received_at = time.time()
                 lease.record(reply["headers"], sent_at=sent_at, received_at=received_at)
                 record["requests"] += 1
-                requests.append({"account": lease.username, "pid": pid, "t": reply["t"], "status": reply["status"],
-                                 "remaining": int(reply["headers"]["x-rate-limit-remaining"])})
+                requests.append(
+                    {
+                        "account": lease.username,
+                        "pid": pid,
+                        "t": reply["t"],
+                        "status": reply["status"],
+                        "remaining": int(reply["headers"]["x-rate-limit-remaining"]),
+                    }
+                )
                 if reply["status"] != 200 or lease.exhausted:
                     break
             record["exhausted"] = lease.exhausted
@@ -125,7 +138,9 @@ def lease_worker(index: int, out_path: str, state, lock, leases_taken, barrier) 
 
         errors.append("".join(traceback.format_exception(exc)))
     finally:
-        Path(out_path).write_text(json.dumps({"pid": pid, "leases": leases, "requests": requests, "errors": errors}))
+        Path(out_path).write_text(
+            json.dumps({"pid": pid, "leases": leases, "requests": requests, "errors": errors})
+        )
 
 
 # -- the detectors (pure functions over the logs) ---------------------------------------------------
@@ -172,12 +187,20 @@ def over_limit(requests: list[dict], limit: int = LIMIT, window_s: float = WINDO
     for account, cut in windows_of(requests, window_s).items():
         for window in cut:
             if len(window) > limit or any(r["status"] != 200 for r in window):
-                bad.append({"account": account, "window_start": window[0]["t"], "requests": len(window),
-                            "pids": sorted({r["pid"] for r in window})})
+                bad.append(
+                    {
+                        "account": account,
+                        "window_start": window[0]["t"],
+                        "requests": len(window),
+                        "pids": sorted({r["pid"] for r in window}),
+                    }
+                )
     return bad
 
 
-def leased_before_reopening(leases: list[dict], requests: list[dict], window_s: float = WINDOW_S) -> list[dict]:
+def leased_before_reopening(
+    leases: list[dict], requests: list[dict], window_s: float = WINDOW_S
+) -> list[dict]:
     """Leases of an account taken before the window that a previous lease used up had ended."""
     ends: dict[str, list[float]] = {}  # account -> end of each window that was used up
     for account, cut in windows_of(requests, window_s).items():
@@ -188,14 +211,22 @@ def leased_before_reopening(leases: list[dict], requests: list[dict], window_s: 
         by_account[lease["account"]].append(lease)
     for account, items in by_account.items():
         items.sort(key=lambda r: r["t_leased"])
-        for before, after in zip(items, items[1:]):
+        for before, after in zip(items, items[1:], strict=False):
             if not before.get("exhausted"):
                 continue
             # the used-up window is the last one that started before this lease was released
-            end = max((e for e in ends.get(account, []) if e - window_s <= before["t_released"]), default=None)
+            end = max(
+                (e for e in ends.get(account, []) if e - window_s <= before["t_released"]), default=None
+            )
             if end is not None and after["t_leased"] < end:
-                bad.append({"account": account, "exhausted_until": end, "leased_again_at": after["t_leased"],
-                            "early_by_s": end - after["t_leased"]})
+                bad.append(
+                    {
+                        "account": account,
+                        "exhausted_until": end,
+                        "leased_again_at": after["t_leased"],
+                        "early_by_s": end - after["t_leased"],
+                    }
+                )
     return bad
 
 
@@ -256,8 +287,10 @@ def test_processes_never_share_an_account_or_exceed_its_window(database_url, tmp
         leases_taken = ctx.Value("i", 0)
         barrier = ctx.Barrier(WORKERS)
         outs = [tmp_path / f"worker{i}.json" for i in range(WORKERS)]
-        procs = [ctx.Process(target=lease_worker, args=(i, str(outs[i]), state, x_lock, leases_taken, barrier))
-                 for i in range(WORKERS)]
+        procs = [
+            ctx.Process(target=lease_worker, args=(i, str(outs[i]), state, x_lock, leases_taken, barrier))
+            for i in range(WORKERS)
+        ]
         started = time.time()
         for p in procs:
             p.start()
@@ -277,9 +310,11 @@ def test_processes_never_share_an_account_or_exceed_its_window(database_url, tmp
         per_pid = {r["pid"]: len(r["leases"]) for r in results}
 
         windows = sum(len(cut) for cut in windows_of(requests).values())
-        print(f"{len(leases)} leases, {len(requests)} requests, {windows} windows, "
-              f"{sum(lease['exhausted'] for lease in leases)} used-up windows, {len(per_pid)} processes, "
-              f"{elapsed:.1f} s")
+        print(
+            f"{len(leases)} leases, {len(requests)} requests, {windows} windows, "
+            f"{sum(lease['exhausted'] for lease in leases)} used-up windows, {len(per_pid)} processes, "
+            f"{elapsed:.1f} s"
+        )
         # (a) no account held by two processes at once
         overlaps = find_overlaps(leases)
         assert overlaps == [], f"{len(overlaps)} double leases, first: {overlaps[:3]}"
@@ -305,7 +340,9 @@ def test_processes_never_share_an_account_or_exceed_its_window(database_url, tmp
         from xget_pipelines.core.db.models import AccountOperation
 
         with engine.connect() as conn:  # every lease was handed back
-            held = conn.execute(select(AccountOperation.id).where(AccountOperation.leased_until.is_not(None))).all()
+            held = conn.execute(
+                select(AccountOperation.id).where(AccountOperation.leased_until.is_not(None))
+            ).all()
         assert held == []
     finally:
         get_settings.cache_clear()

@@ -26,7 +26,12 @@ def add_login_accounts(emu, *accounts: dict) -> list[dict]:
 
 def mailbox(emu, username: str):
     def read() -> str:
-        return httpx.get(f"{emu.url}/_emulator/login_codes/{username}", timeout=5).raise_for_status().json()["code"]
+        return (
+            httpx.get(f"{emu.url}/_emulator/login_codes/{username}", timeout=5)
+            .raise_for_status()
+            .json()["code"]
+        )
+
     return read
 
 
@@ -38,8 +43,11 @@ def assert_no_secret(message: str, *secrets: str) -> None:
 def test_password_login_gives_cookies_that_serve_graphql_through_the_pool(emu, engine):
     admin = add_login_accounts(emu, {"username": "alice", "password": PASSWORD, "email": "alice@example.org"})
     assert "password" not in admin[0]
-    upsert_accounts(engine, configured_secret_box(),
-                    [AccountRecord(username="alice", password=PASSWORD, email="alice@example.org")])
+    upsert_accounts(
+        engine,
+        configured_secret_box(),
+        [AccountRecord(username="alice", password=PASSWORD, email="alice@example.org")],
+    )
     pool = AccountPool(engine)
     pool.set_active("alice", False, "cookies expired")
 
@@ -55,16 +63,29 @@ def test_password_login_gives_cookies_that_serve_graphql_through_the_pool(emu, e
 
 def test_wrong_password_names_the_step_and_deactivates_the_account(emu, engine):
     add_login_accounts(emu, {"username": "bob", "password": PASSWORD, "email": "bob@example.org"})
-    upsert_accounts(engine, configured_secret_box(),
-                    [AccountRecord(username="bob", password="not-the-password", email="bob@example.org",
-                                   cookies={"auth_token": "old-token-value", "ct0": "old-ct0-value"})])
+    upsert_accounts(
+        engine,
+        configured_secret_box(),
+        [
+            AccountRecord(
+                username="bob",
+                password="not-the-password",
+                email="bob@example.org",
+                cookies={"auth_token": "old-token-value", "ct0": "old-ct0-value"},
+            )
+        ],
+    )
     with pytest.raises(LoginError) as err:
         login_account(engine, emu.url, "bob")
     msg = str(err.value)
     assert err.value.step == "LoginEnterPassword" and "wrong password" in msg and "bob" in msg
     assert_no_secret(msg, PASSWORD, "not-the-password", "old-token-value", "old-ct0-value")
     state = next(a for a in AccountPool(engine).status() if a["username"] == "bob")
-    assert state["active"] is False and "LoginEnterPassword" in state["error"] and "wrong password" in state["error"]
+    assert (
+        state["active"] is False
+        and "LoginEnterPassword" in state["error"]
+        and "wrong password" in state["error"]
+    )
     assert_no_secret(state["error"], "not-the-password")
 
 
@@ -76,8 +97,9 @@ def test_unknown_user_fails_at_the_identifier_step(emu):
 
 
 def test_totp_account_logs_in_with_its_secret_and_not_with_another(emu, engine):
-    add_login_accounts(emu, {"username": "carol", "password": PASSWORD, "email": "c@example.org",
-                             "mfa_secret": MFA_SECRET})
+    add_login_accounts(
+        emu, {"username": "carol", "password": PASSWORD, "email": "c@example.org", "mfa_secret": MFA_SECRET}
+    )
     cookies = login_with_password(emu.url, "carol", PASSWORD, mfa_secret=MFA_SECRET)
     assert cookies == emulator_tokens(emu, "carol")
 
@@ -92,20 +114,31 @@ def test_totp_account_logs_in_with_its_secret_and_not_with_another(emu, engine):
         login_with_password(emu.url, "carol", PASSWORD)
 
     # Through the pool: the stored (encrypted) secret is used.
-    upsert_accounts(engine, configured_secret_box(),
-                    [AccountRecord(username="carol", password=PASSWORD, mfa_secret=MFA_SECRET)])
+    upsert_accounts(
+        engine,
+        configured_secret_box(),
+        [AccountRecord(username="carol", password=PASSWORD, mfa_secret=MFA_SECRET)],
+    )
     assert login_account(engine, emu.url, "carol") == cookies
 
 
 def test_email_code_account_needs_the_mailbox(emu, engine):
-    add_login_accounts(emu, {"username": "dave", "password": PASSWORD, "email": "d@example.org", "acid": True})
-    upsert_accounts(engine, configured_secret_box(),
-                    [AccountRecord(username="dave", password=PASSWORD, email="d@example.org")])
+    add_login_accounts(
+        emu, {"username": "dave", "password": PASSWORD, "email": "d@example.org", "acid": True}
+    )
+    upsert_accounts(
+        engine,
+        configured_secret_box(),
+        [AccountRecord(username="dave", password=PASSWORD, email="d@example.org")],
+    )
     pool = AccountPool(engine)
 
     with pytest.raises(LoginError) as err:
         login_account(pool, emu.url, "dave")
-    assert err.value.step == "LoginAcid" and "email confirmation code needed: import the account with its email password" in str(err.value)
+    assert (
+        err.value.step == "LoginAcid"
+        and "email confirmation code needed: import the account with its email password" in str(err.value)
+    )
     assert next(a for a in pool.status() if a["username"] == "dave")["active"] is False
 
     with pytest.raises(LoginError, match="email confirmation code rejected"):
@@ -120,13 +153,17 @@ def test_alternate_identifier_step_asks_for_the_email(emu):
     add_login_accounts(emu, {"username": "erin", "password": PASSWORD, "email": "erin@example.org"})
     httpx.post(f"{emu.url}/_emulator/login_settings", json={"alternate_identifier": True}).raise_for_status()
 
-    assert login_with_password(emu.url, "erin", PASSWORD, email="erin@example.org") == emulator_tokens(emu, "erin")
+    assert login_with_password(emu.url, "erin", PASSWORD, email="erin@example.org") == emulator_tokens(
+        emu, "erin"
+    )
     with pytest.raises(LoginError, match="add the email") as err:
         login_with_password(emu.url, "erin", PASSWORD)
     assert err.value.step == "LoginEnterAlternateIdentifierSubtask"
     with pytest.raises(LoginError) as err:
         login_with_password(emu.url, "erin", PASSWORD, email="someone-else@example.org")
-    assert err.value.step == "LoginEnterAlternateIdentifierSubtask" and "check the account's email" in str(err.value)
+    assert err.value.step == "LoginEnterAlternateIdentifierSubtask" and "check the account's email" in str(
+        err.value
+    )
 
 
 def test_flow_shape_and_guards(emu):
@@ -135,14 +172,26 @@ def test_flow_shape_and_guards(emu):
 
     add_login_accounts(emu, {"username": "frank", "password": PASSWORD})
     http = httpx.Client(base_url=emu.url, headers={"authorization": TOKEN}, timeout=10)
-    assert http.post("/1.1/onboarding/task.json", params={"flow_name": "login"}, json={}).json()["errors"][0]["code"] == 239
+    assert (
+        http.post("/1.1/onboarding/task.json", params={"flow_name": "login"}, json={}).json()["errors"][0][
+            "code"
+        ]
+        == 239
+    )
     assert httpx.post(f"{emu.url}/1.1/guest/activate.json").status_code == 401
     http.headers["x-guest-token"] = http.post("/1.1/guest/activate.json").json()["guest_token"]
     rep = http.post("/1.1/onboarding/task.json", params={"flow_name": "login"}, json={}).json()
     assert rep["status"] == "success" and rep["subtasks"][0]["subtask_id"] == "LoginJsInstrumentationSubtask"
     stale = rep["flow_token"]
-    step = {"flow_token": stale, "subtask_inputs": [{"subtask_id": "LoginJsInstrumentationSubtask",
-                                                     "js_instrumentation": {"response": "{}", "link": "next_link"}}]}
+    step = {
+        "flow_token": stale,
+        "subtask_inputs": [
+            {
+                "subtask_id": "LoginJsInstrumentationSubtask",
+                "js_instrumentation": {"response": "{}", "link": "next_link"},
+            }
+        ],
+    }
     nxt = http.post("/1.1/onboarding/task.json", json=step).json()
     assert nxt["subtasks"][0]["subtask_id"] == "LoginEnterUserIdentifierSSO" and nxt["flow_token"] != stale
     again = http.post("/1.1/onboarding/task.json", json=step)  # a used flow token is gone
@@ -159,10 +208,18 @@ def test_twscrape_login_works_against_the_emulator(emu, monkeypatch):
     from twscrape import login as tws_login
     from twscrape.account import Account as TwsAccount
 
-    add_login_accounts(emu, {"username": "gina", "password": PASSWORD, "email": "g@example.org",
-                             "mfa_secret": MFA_SECRET})
-    acc = TwsAccount(username="gina", password=PASSWORD, email="g@example.org", email_password="x",
-                     user_agent="test-agent", active=False, mfa_code=MFA_SECRET)
+    add_login_accounts(
+        emu, {"username": "gina", "password": PASSWORD, "email": "g@example.org", "mfa_secret": MFA_SECRET}
+    )
+    acc = TwsAccount(
+        username="gina",
+        password=PASSWORD,
+        email="g@example.org",
+        email_password="x",
+        user_agent="test-agent",
+        active=False,
+        mfa_code=MFA_SECRET,
+    )
     orig_post = tws_http.HttpClient.post
 
     async def post(self, url, **kwargs):

@@ -37,16 +37,23 @@ def _account(emu, engine, mail_server, *, mail_password=MAIL_PASSWORD) -> tuple[
     name = f"acid_{uuid.uuid4().hex[:6]}"
     address = f"{name}@mail.test"
     mail_server.add_user(address, MAIL_PASSWORD)
-    httpx.post(f"{emu.url}/_emulator/login_accounts", timeout=10, json={"accounts": [
-        {"username": name, "password": PASSWORD, "email": address, "acid": True}]}).raise_for_status()
-    upsert_accounts(engine, configured_secret_box(), [AccountRecord(
-        username=name, password=PASSWORD, email=address, email_password=mail_password)])
+    httpx.post(
+        f"{emu.url}/_emulator/login_accounts",
+        timeout=10,
+        json={"accounts": [{"username": name, "password": PASSWORD, "email": address, "acid": True}]},
+    ).raise_for_status()
+    upsert_accounts(
+        engine,
+        configured_secret_box(),
+        [AccountRecord(username=name, password=PASSWORD, email=address, email_password=mail_password)],
+    )
     return name, address
 
 
 def test_login_reads_the_emailed_code_over_imaps(emu, engine, mail_server, xget_settings):
-    xget_settings(imap_server=f"127.0.0.1:{mail_server.imaps_port}", imap_ca_file=mail_server.ca_file,
-                  imap_poll_s=0.2)
+    xget_settings(
+        imap_server=f"127.0.0.1:{mail_server.imaps_port}", imap_ca_file=mail_server.ca_file, imap_poll_s=0.2
+    )
     name, address = _account(emu, engine, mail_server)
 
     cookies = login_account(engine, emu.url, name)
@@ -72,7 +79,9 @@ def test_plain_imap_by_setting_and_a_second_login_uses_the_new_code(emu, engine,
     assert first == second == emulator_tokens(emu, name)
 
 
-def test_wrong_mailbox_password_fails_at_the_code_step_without_leaking_it(emu, engine, mail_server, xget_settings):
+def test_wrong_mailbox_password_fails_at_the_code_step_without_leaking_it(
+    emu, engine, mail_server, xget_settings
+):
     xget_settings(imap_server=f"127.0.0.1:{mail_server.imaps_port}", imap_ca_file=mail_server.ca_file)
     name, address = _account(emu, engine, mail_server, mail_password="not-the-mail-password")
 
@@ -88,7 +97,9 @@ def test_wrong_mailbox_password_fails_at_the_code_step_without_leaking_it(emu, e
     assert state["active"] is False and "IMAP login" in state["error"]
 
 
-def test_tls_to_an_untrusted_server_is_refused_with_the_setting_to_fix(emu, engine, mail_server, xget_settings):
+def test_tls_to_an_untrusted_server_is_refused_with_the_setting_to_fix(
+    emu, engine, mail_server, xget_settings
+):
     xget_settings(imap_server=f"127.0.0.1:{mail_server.imaps_port}")  # the test CA is not trusted
     name, _ = _account(emu, engine, mail_server)
     with pytest.raises(LoginError, match="TLS with imaps://127.0.0.1.*XGET_IMAP_CA_FILE"):
@@ -97,8 +108,13 @@ def test_tls_to_an_untrusted_server_is_refused_with_the_setting_to_fix(emu, engi
 
 def test_no_email_in_time_names_the_mailbox_and_folders(emulator_factory, engine, mail_server, xget_settings):
     silent = emulator_factory(window_seconds=5)  # this X never mails its codes
-    xget_settings(imap_server=f"127.0.0.1:{mail_server.imap_port}", imap_ssl="false", imap_timeout_s=1,
-                  imap_poll_s=0.2, imap_folders="INBOX")
+    xget_settings(
+        imap_server=f"127.0.0.1:{mail_server.imap_port}",
+        imap_ssl="false",
+        imap_timeout_s=1,
+        imap_poll_s=0.2,
+        imap_folders="INBOX",
+    )
     name, address = _account(silent, engine, mail_server)
     started = time.monotonic()
     with pytest.raises(LoginError) as err:
@@ -112,13 +128,24 @@ def test_reader_ignores_old_mail_and_other_senders(mail_server):
     mail_server.add_user(address, MAIL_PASSWORD)
     conn = imaplib.IMAP4("127.0.0.1", mail_server.imap_port)
     conn.login(address, MAIL_PASSWORD)
-    old = ("From: X <verify@x.com>\r\nTo: " + address + "\r\nSubject: Your X confirmation code is oldcode1\r\n\r\nold\r\n")
+    old = (
+        "From: X <verify@x.com>\r\nTo: "
+        + address
+        + "\r\nSubject: Your X confirmation code is oldcode1\r\n\r\nold\r\n"
+    )
     conn.append("INBOX", None, imaplib.Time2Internaldate(time.time() - 3600), old.encode())
     conn.logout()
 
-    reader = ImapCodeReader(address, MAIL_PASSWORD, ImapServer("127.0.0.1", mail_server.imap_port, False),
-                            timeout_s=1.5, poll_s=0.2)
-    mail_server.deliver(address, "Your X confirmation code is phish999", "click here", sender="X <x@evil.test>")
+    reader = ImapCodeReader(
+        address,
+        MAIL_PASSWORD,
+        ImapServer("127.0.0.1", mail_server.imap_port, False),
+        timeout_s=1.5,
+        poll_s=0.2,
+    )
+    mail_server.deliver(
+        address, "Your X confirmation code is phish999", "click here", sender="X <x@evil.test>"
+    )
     with pytest.raises(MailboxError, match="no X confirmation code arrived"):
         reader()  # neither the hour-old code nor a stranger's mail counts
     mail_server.deliver(address, "Login attempt", "Your confirmation code is:\n\n  ab12cd34\n")
@@ -145,6 +172,6 @@ def test_imap_server_by_domain():
 
 def test_code_from_message_subject_and_html_body():
     assert code_from_message(b"Subject: Your X confirmation code is k3j4h5g6\r\n\r\nbody") == "k3j4h5g6"
-    html = (b"Subject: Confirm\r\nContent-Type: text/html\r\n\r\n<p>Your confirmation code:</p><b>9f8e7d6c</b>")
+    html = b"Subject: Confirm\r\nContent-Type: text/html\r\n\r\n<p>Your confirmation code:</p><b>9f8e7d6c</b>"
     assert code_from_message(html) == "9f8e7d6c"
     assert code_from_message(b"Subject: hello\r\n\r\nnothing here") is None

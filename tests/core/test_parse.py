@@ -81,8 +81,10 @@ def encode(obj: dict) -> bytes:
 # ---- detection --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in CAPTURES.glob("*.json") if p.name != "__meta.json")
-                         or ["<no captures found>"])
+@pytest.mark.parametrize(
+    "name",
+    sorted(p.name for p in CAPTURES.glob("*.json") if p.name != "__meta.json") or ["<no captures found>"],
+)
 def test_detect_operation_on_every_capture(name: str) -> None:
     raw = body(name)
     if name in DETECTED:
@@ -144,9 +146,18 @@ def test_unknown_operation_messages() -> None:
 # ---- failure policy ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("raw", [
-    b"", b"   ", b'{"data": {"search_by_raw_query": {"search_timeline"', b"not json", b"[1, 2]", b'"text"', b"null",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"   ",
+        b'{"data": {"search_by_raw_query": {"search_timeline"',
+        b"not json",
+        b"[1, 2]",
+        b'"text"',
+        b"null",
+    ],
+)
 def test_malformed_bodies_raise(raw: bytes) -> None:
     with pytest.raises(MalformedPage):
         parse_page(raw, "SearchTimeline")
@@ -253,10 +264,33 @@ def _paths(node, path=()):
 def test_damaged_captures_never_raise() -> None:
     """Seeded fuzzing: values replaced or deleted anywhere; only MalformedPage may be raised."""
     rng = random.Random(20260807)
-    junk = [None, 0, -1, "x", "", [], {}, {"__typename": "Tweet"}, {"__typename": "User"}, True, 1.5,
-            "99999999999999999999999", 2**64, [None], {"result": None}, "Xed Jul 99 99:99:99 +0000 2026"]
-    names = ["raw_search.json", "raw_user_tweets.json", "raw_followers.json", "raw_tweet_details.json",
-             "raw_community_members.json", "raw_trends.json", "manual_tweet_with_video_2.json"]
+    junk = [
+        None,
+        0,
+        -1,
+        "x",
+        "",
+        [],
+        {},
+        {"__typename": "Tweet"},
+        {"__typename": "User"},
+        True,
+        1.5,
+        "99999999999999999999999",
+        2**64,
+        [None],
+        {"result": None},
+        "Xed Jul 99 99:99:99 +0000 2026",
+    ]
+    names = [
+        "raw_search.json",
+        "raw_user_tweets.json",
+        "raw_followers.json",
+        "raw_tweet_details.json",
+        "raw_community_members.json",
+        "raw_trends.json",
+        "manual_tweet_with_video_2.json",
+    ]
     originals = {name: doc(name) for name in names}
     paths = {name: list(_paths(d)) for name, d in originals.items()}
     for _ in range(150):
@@ -290,8 +324,9 @@ def test_x_errors_are_reported_not_raised() -> None:
     assert page.parse_errors == [] and page.tweets.num_rows == 0 and page.entry_count == 0
     with pytest.raises(UnknownOperation, match="Rate limit exceeded"):
         parse_page(raw)
-    partial = parse_page(b'{"data": {"user": {}}, "errors": [{"code": 50, "message": "User not found."}]}',
-                         "UserByScreenName")
+    partial = parse_page(
+        b'{"data": {"user": {}}, "errors": [{"code": 50, "message": "User not found."}]}', "UserByScreenName"
+    )
     assert partial.users.num_rows == 0 and partial.api_errors[0]["code"] == 50 and not partial.parse_errors
 
 
@@ -299,7 +334,8 @@ def test_wrong_operation_is_noted_but_parsed() -> None:
     page = parse_page(body("raw_search.json"), "Followers")
     assert page.tweets.num_rows == 25
     assert page.parse_errors == [
-        "body has the root data.search_by_raw_query.search_timeline of SearchTimeline, not Followers"]
+        "body has the root data.search_by_raw_query.search_timeline of SearchTimeline, not Followers"
+    ]
 
 
 # ---- contents ---------------------------------------------------------------------------------------
@@ -322,8 +358,12 @@ def test_cursors_and_counts() -> None:
     thread = parse_page(body("card_summary.json"))  # TweetDetail: ShowMoreThreads is the next page
     assert thread.cursor_bottom and thread.cursor_top is None
     members = parse_page(body("raw_community_members.json"))
-    assert members.cursor_bottom == doc("raw_community_members.json")["data"]["communityResults"][
-        "result"]["members_slice"]["slice_info"]["next_cursor"]
+    assert (
+        members.cursor_bottom
+        == doc("raw_community_members.json")["data"]["communityResults"]["result"]["members_slice"][
+            "slice_info"
+        ]["next_cursor"]
+    )
     assert parse_page(body("raw_community_moderators.json")).cursor_bottom is None
 
 
@@ -348,14 +388,17 @@ def test_tweets_via_visibility_and_dedup() -> None:
     assert all(vias[r["retweeted_tweet_id"]] in ("retweeted", "timeline", "quoted") for r in retweets)
     limited = parse_page(body("manual_tweet_with_video_2.json")).tweets.to_pylist()
     assert [(r["tweet_id"], r["visibility"]) for r in limited if r["visibility"] != "visible"] == [
-        (1667220696295178240, "limited")]
+        (1667220696295178240, "limited")
+    ]
 
 
 def test_tombstones_are_counted_not_parsed() -> None:
     d = doc("raw_search.json")
     entries = _search_entries(d)
     entries[0]["content"]["itemContent"]["tweet_results"]["result"] = {
-        "__typename": "TweetTombstone", "tombstone": {"text": {"text": "This Post was deleted."}}}
+        "__typename": "TweetTombstone",
+        "tombstone": {"text": {"text": "This Post was deleted."}},
+    }
     entries[1]["content"]["itemContent"]["tweet_results"] = {}
     page = parse_page(encode(d))
     assert page.unavailable == 2 and page.parse_errors == []
@@ -382,11 +425,19 @@ def test_media_hashtags_urls_and_trends() -> None:
     assert video["best_bitrate"] == 2176000 and video["best_variant_url"].endswith(".mp4?tag=12")
     assert video["duration_ms"] == 5434 and (video["width"], video["height"]) == (1080, 1920)
     tags = parse_page(body("raw_community_tweets.json")).hashtags.to_pylist()
-    assert all(t["tag_lower"] == t["tag"].lower() for t in tags) and {"Mets", "LGM"} <= {t["tag"] for t in tags}
+    assert all(t["tag_lower"] == t["tag"].lower() for t in tags) and {"Mets", "LGM"} <= {
+        t["tag"] for t in tags
+    }
     urls = parse_page(body("raw_search.json")).urls.to_pylist()
-    assert urls == [{"tweet_id": 2072535265533456878, "url": "https://t.co/LlA3cHBiBV",
-                     "expanded_url": "https://teslascope.com/software/2026.20.6.1",
-                     "display_url": "teslascope.com/software/2026.…", "domain": "teslascope.com"}]
+    assert urls == [
+        {
+            "tweet_id": 2072535265533456878,
+            "url": "https://t.co/LlA3cHBiBV",
+            "expanded_url": "https://teslascope.com/software/2026.20.6.1",
+            "display_url": "teslascope.com/software/2026.…",
+            "domain": "teslascope.com",
+        }
+    ]
     trends = parse_page(body("raw_trends.json")).trends.to_pylist()
     assert [t["position"] for t in trends] == [1, 2, 3, 4, 5]
     assert trends[0]["name"] == "Football Legend Kevin Keegan Dies at 75 After Cancer Battle"
@@ -407,34 +458,78 @@ def test_compact_bodies_parse_the_same() -> None:
         for name in schema.ALL:
             assert getattr(a, name).equals(getattr(b, name)), (path.name, name)
         assert (a.cursor_bottom, a.timeline_user_ids, a.entry_count) == (
-            b.cursor_bottom, b.timeline_user_ids, b.entry_count)
+            b.cursor_bottom,
+            b.timeline_user_ids,
+            b.entry_count,
+        )
 
 
 def test_core_x_never_imports_dagster() -> None:
-    code = ("import sys; import xget_pipelines.core.x.parse, xget_pipelines.core.x.schema; "
-            "sys.exit('dagster' in sys.modules)")
+    code = (
+        "import sys; import xget_pipelines.core.x.parse, xget_pipelines.core.x.schema; "
+        "sys.exit('dagster' in sys.modules)"
+    )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
 def test_gone_tweets_are_recorded_by_the_id_in_their_entry() -> None:
     """Deleted (empty result), tombstoned and unavailable tweets: no content, but their ids from the entry
     ids, so the entities can mark them; a quoted tombstone inside a live tweet marks nothing."""
-    def entry(eid: str, result: dict) -> dict:
-        return {"entryId": eid, "sortIndex": "1", "content": {
-            "entryType": "TimelineTimelineItem", "__typename": "TimelineTimelineItem",
-            "itemContent": {"itemType": "TimelineTweet", "__typename": "TimelineTweet", "tweet_results": result}}}
 
-    tombstone = {"result": {"__typename": "TweetTombstone", "tombstone": {
-        "__typename": "TextTombstone", "text": {"text": "This Post was deleted by the Post author."}}}}
-    body = {"data": {"search_by_raw_query": {"search_timeline": {"timeline": {"instructions": [
-        {"type": "TimelineAddEntries", "entries": [
-            entry("tweet-111", {}),
-            entry("tweet-222", tombstone),
-            entry("conversationthread-5-tweet-333", {"result": {"__typename": "TweetUnavailable", "reason": "Suspended"}}),
-            entry("cursor-ish-444", {}),  # an entry id that names no tweet: counted, not recorded
-        ]}]}}}}}
+    def entry(eid: str, result: dict) -> dict:
+        return {
+            "entryId": eid,
+            "sortIndex": "1",
+            "content": {
+                "entryType": "TimelineTimelineItem",
+                "__typename": "TimelineTimelineItem",
+                "itemContent": {
+                    "itemType": "TimelineTweet",
+                    "__typename": "TimelineTweet",
+                    "tweet_results": result,
+                },
+            },
+        }
+
+    tombstone = {
+        "result": {
+            "__typename": "TweetTombstone",
+            "tombstone": {
+                "__typename": "TextTombstone",
+                "text": {"text": "This Post was deleted by the Post author."},
+            },
+        }
+    }
+    body = {
+        "data": {
+            "search_by_raw_query": {
+                "search_timeline": {
+                    "timeline": {
+                        "instructions": [
+                            {
+                                "type": "TimelineAddEntries",
+                                "entries": [
+                                    entry("tweet-111", {}),
+                                    entry("tweet-222", tombstone),
+                                    entry(
+                                        "conversationthread-5-tweet-333",
+                                        {"result": {"__typename": "TweetUnavailable", "reason": "Suspended"}},
+                                    ),
+                                    entry(
+                                        "cursor-ish-444", {}
+                                    ),  # an entry id that names no tweet: counted, not recorded
+                                ],
+                            }
+                        ]
+                    }
+                }
+            }
+        }
+    }
     page = parse_page(json.dumps(body), "SearchTimeline")
-    assert page.tombstones.to_pylist() == [{"tweet_id": 111, "reason": "deleted"},
-                                           {"tweet_id": 222, "reason": "tombstone"},
-                                           {"tweet_id": 333, "reason": "unavailable"}]
+    assert page.tombstones.to_pylist() == [
+        {"tweet_id": 111, "reason": "deleted"},
+        {"tweet_id": 222, "reason": "tombstone"},
+        {"tweet_id": 333, "reason": "unavailable"},
+    ]
     assert page.unavailable == 4 and page.parse_errors == [] and page.tweets.num_rows == 0

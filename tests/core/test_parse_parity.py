@@ -175,8 +175,9 @@ def _ids_outside_retweets(doc) -> set[int]:
                 found.add(int(node["rest_id"]))
             for key, value in node.items():
                 # the retweet's original sits at retweeted_status_result.result(.tweet)
-                stack.append((value, key == "retweeted_status_result" or (under_rt and key in (
-                    "result", "tweet"))))
+                stack.append(
+                    (value, key == "retweeted_status_result" or (under_rt and key in ("result", "tweet")))
+                )
         elif isinstance(node, list):
             stack.extend((x, False) for x in node)
     return found
@@ -207,8 +208,11 @@ def test_users_match_twscrape(name: str) -> None:
         ours = rows[theirs.id]
         assert ours["username"] == theirs.username, theirs.id
         assert ours["display_name"] == theirs.displayname, theirs.id
-        for col, attr in (("followers_count", "followersCount"), ("following_count", "friendsCount"),
-                          ("tweet_count", "statusesCount")):
+        for col, attr in (
+            ("followers_count", "followersCount"),
+            ("following_count", "friendsCount"),
+            ("tweet_count", "statusesCount"),
+        ):
             value = getattr(theirs, attr)
             observed = seen[theirs.id][col]
             if ours[col] is None:  # difference 5: X sent no count, twscrape says 0

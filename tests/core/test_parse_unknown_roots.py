@@ -23,7 +23,9 @@ from .test_parse import body, doc, encode
 def search_tweets() -> list[dict]:
     """The timeline tweet objects of the real SearchTimeline capture."""
     out = []
-    for ins in doc("raw_search.json")["data"]["search_by_raw_query"]["search_timeline"]["timeline"]["instructions"]:
+    for ins in doc("raw_search.json")["data"]["search_by_raw_query"]["search_timeline"]["timeline"][
+        "instructions"
+    ]:
         for entry in ins.get("entries", []):
             result = entry["content"].get("itemContent", {}).get("tweet_results", {}).get("result")
             if result:
@@ -69,9 +71,14 @@ def test_an_unknown_timeline_root_is_walked_generically_and_flagged() -> None:
 def test_tweets_and_users_are_found_wherever_an_unknown_root_puts_them() -> None:
     tweets = search_tweets()
     user = doc("raw_user_by_login.json")["data"]["user"]["result"]
-    page_body = {"data": {"renamedThing": {"blocks": [{"payload": {"tweet": tweets[0]}},
-                                                      {"payload": {"owner": user}}],
-                                           "pinned": {"result": tweets[1]}}}}
+    page_body = {
+        "data": {
+            "renamedThing": {
+                "blocks": [{"payload": {"tweet": tweets[0]}}, {"payload": {"owner": user}}],
+                "pinned": {"result": tweets[1]},
+            }
+        }
+    }
     page = parse_page(encode(page_body), "RenamedThing")
     assert page.operation == "RenamedThing" and page.generic_root == ["renamedThing"]
     assert set(page.tweets["tweet_id"].to_pylist()) == twscrape_ids(page_body)
@@ -82,8 +89,12 @@ def test_xget_x_parse_gives_the_ids_of_an_unknown_root(tmp_path) -> None:
     tweet = search_tweets()[0]
     path = tmp_path / "tweet_result.json"
     path.write_text(json.dumps({"data": {"tweetResultV2": {"result": tweet}}}))
-    run = subprocess.run([sys.executable, "-m", "xget_pipelines.cli", "x", "parse", str(path), "--format", "json"],
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "xget_pipelines.cli", "x", "parse", str(path), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     assert report["generic"] is True and tweet["rest_id"] in report["tweet_ids"] and not report["errors"]

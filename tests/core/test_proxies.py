@@ -38,6 +38,7 @@ WRONG_PASS = "Not-The-Password-99"
 
 # -- servers (module scope: started once, each test checks through them) ---------------------------------
 
+
 @pytest.fixture(scope="module")
 def servers_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("proxy-servers")
@@ -103,23 +104,26 @@ def _ids(pool, text):
 
 # -- parsing and import -----------------------------------------------------------------------------------
 
+
 def test_parse_reports_bad_lines_with_number_and_reason_and_keeps_the_good():
-    text = "\n".join([
-        "# my proxies",                                              # 1 comment
-        "http://alice:p%40ss%3Aword@10.0.0.1:8080",                  # 2
-        "socks5://bob:pw@proxy.example.com:1080 # country=de; city=Frankfurt am Main; isp=Hetzner Online",
-        "10.0.0.2:3128",                                             # 4 host:port, default scheme
-        "10.0.0.3:3128:carol:s3:cr3t country=US city=New York",      # 5 password with a colon
-        "",                                                          # 6 blank
-        "ftp://10.0.0.4:21",                                         # 7 bad scheme
-        "10.0.0.5",                                                  # 8 no port
-        "10.0.0.6:99999:dave:TopSecretPw",                           # 9 port out of range
-        "10.0.0.7:80:erin",                                          # 10 three fields
-        "10.0.0.8:80 country=Germany",                               # 11 bad country
-        "https://frank:pw@10.0.0.9:443/path",                        # 12 path
-        "10.0.0.10:80 # colour=blue",                                # 13 unknown metadata
-        "https://frank:pw@10.0.0.9:443",                             # 14
-    ])
+    text = "\n".join(
+        [
+            "# my proxies",  # 1 comment
+            "http://alice:p%40ss%3Aword@10.0.0.1:8080",  # 2
+            "socks5://bob:pw@proxy.example.com:1080 # country=de; city=Frankfurt am Main; isp=Hetzner Online",
+            "10.0.0.2:3128",  # 4 host:port, default scheme
+            "10.0.0.3:3128:carol:s3:cr3t country=US city=New York",  # 5 password with a colon
+            "",  # 6 blank
+            "ftp://10.0.0.4:21",  # 7 bad scheme
+            "10.0.0.5",  # 8 no port
+            "10.0.0.6:99999:dave:TopSecretPw",  # 9 port out of range
+            "10.0.0.7:80:erin",  # 10 three fields
+            "10.0.0.8:80 country=Germany",  # 11 bad country
+            "https://frank:pw@10.0.0.9:443/path",  # 12 path
+            "10.0.0.10:80 # colour=blue",  # 13 unknown metadata
+            "https://frank:pw@10.0.0.9:443",  # 14
+        ]
+    )
     records, errors = parse_proxy_lines(text)
     assert [(r.scheme, r.host, r.port, r.username, r.password) for r in records] == [
         ("http", "10.0.0.1", 8080, "alice", "p@ss:word"),
@@ -129,7 +133,10 @@ def test_parse_reports_bad_lines_with_number_and_reason_and_keeps_the_good():
         ("https", "10.0.0.9", 443, "frank", "pw"),
     ]
     assert (records[1].country, records[1].city, records[1].isp) == (
-        "DE", "Frankfurt am Main", "Hetzner Online")
+        "DE",
+        "Frankfurt am Main",
+        "Hetzner Online",
+    )
     assert (records[3].country, records[3].city) == ("US", "New York")
     reasons = {e.line: e.reason for e in errors}
     assert sorted(reasons) == [7, 8, 9, 10, 11, 12, 13]
@@ -148,20 +155,26 @@ def test_parse_reports_bad_lines_with_number_and_reason_and_keeps_the_good():
 
 
 def test_reimport_updates_instead_of_duplicating_and_secrets_are_encrypted(pool):
-    first = pool.import_proxies(parse_proxy_lines(
-        "http://alice:FirstSecret-1@10.0.0.1:8080 country=DE\n"
-        "10.0.0.2:3128\n"
-        "socks5://bob:SocksSecret-2@10.0.0.3:1080\n").records)
+    first = pool.import_proxies(
+        parse_proxy_lines(
+            "http://alice:FirstSecret-1@10.0.0.1:8080 country=DE\n"
+            "10.0.0.2:3128\n"
+            "socks5://bob:SocksSecret-2@10.0.0.3:1080\n"
+        ).records
+    )
     assert (first.created, first.updated) == (3, 0)
     assert [p.status for p in pool.list()] == [CHECKING] * 3  # unverified: not handed out yet
     assert pool.available() == []
 
     # The same endpoints again: new password for alice, a city, plus one new proxy.
-    again = pool.import_proxies(parse_proxy_lines(
-        "http://alice:SecondSecret-3@10.0.0.1:8080 city=Berlin\n"
-        "10.0.0.2:3128 country=fr\n"
-        "socks5://bob:SocksSecret-2@10.0.0.3:1080\n"
-        "socks5://bob:SocksSecret-2@10.0.0.4:1080\n").records)
+    again = pool.import_proxies(
+        parse_proxy_lines(
+            "http://alice:SecondSecret-3@10.0.0.1:8080 city=Berlin\n"
+            "10.0.0.2:3128 country=fr\n"
+            "socks5://bob:SocksSecret-2@10.0.0.3:1080\n"
+            "socks5://bob:SocksSecret-2@10.0.0.4:1080\n"
+        ).records
+    )
     assert (again.created, again.updated) == (1, 3)
     assert again.ids[:3] == first.ids
     rows = {p.id: p for p in pool.list()}
@@ -186,19 +199,23 @@ def test_import_and_health_on_postgres(postgres_url):
     pool = ProxyPool(get_engine(postgres_url), SecretBox(Fernet.generate_key()))
     ids = _ids(pool, "socks5://bob:PgSecret-1@10.1.0.1:1080 country=NL\n10.1.0.2:8080\n")
     again = pool.import_proxies(
-        parse_proxy_lines("socks5://bob:PgSecret-1@10.1.0.1:1080 city=Amsterdam\n").records)
+        parse_proxy_lines("socks5://bob:PgSecret-1@10.1.0.1:1080 city=Amsterdam\n").records
+    )
     assert (again.created, again.updated, again.ids) == (0, 1, ids[:1])
     assert pool.report(ids[0], ok=True, latency_ms=42.0) == ACTIVE
     assert [(p.id, p.country, p.city, p.latency_ms) for p in pool.available(country="nl")] == [
-        (ids[0], "NL", "Amsterdam", 42.0)]
+        (ids[0], "NL", "Amsterdam", 42.0)
+    ]
     with pool.engine.connect() as conn:
         assert "PgSecret-1" not in repr(conn.execute(sa.text("select * from proxies")).all())
 
 
 # -- health checks through real proxies -------------------------------------------------------------------
 
-def test_check_through_live_http_and_socks5_proxies(pool, whoami, emulator, http_proxy, http_auth_proxy,
-                                                     socks_proxy, caplog):
+
+def test_check_through_live_http_and_socks5_proxies(
+    pool, whoami, emulator, http_proxy, http_auth_proxy, socks_proxy, caplog
+):
     caplog.set_level(logging.DEBUG)
     ids = _ids(pool, f"{http_proxy.url()}\n{http_auth_proxy.url()}\n{socks_proxy.url()}\n")
     before = [s.connections_to(emulator.port) for s in (http_proxy, http_auth_proxy, socks_proxy)]
@@ -210,7 +227,7 @@ def test_check_through_live_http_and_socks5_proxies(pool, whoami, emulator, http
         assert r.exit_ip == "127.0.0.1" and r.exit_port  # the address the emulator saw
     # The requests really went through each proxy: each logged exactly our two requests to the emulator.
     after = [s.connections_to(emulator.port) for s in (http_proxy, http_auth_proxy, socks_proxy)]
-    assert [a - b for a, b in zip(after, before)] == [2, 2, 2]
+    assert [a - b for a, b in zip(after, before, strict=False)] == [2, 2, 2]
     stored = {p.id: p for p in pool.available()}
     assert set(stored) == set(ids)
     for p in stored.values():
@@ -221,8 +238,9 @@ def test_check_through_live_http_and_socks5_proxies(pool, whoami, emulator, http
     assert HTTP_PASS not in caplog.text and SOCKS_PASS not in caplog.text
 
 
-def test_wrong_credentials_take_the_proxy_out_with_the_reason(pool, whoami, http_auth_proxy, socks_proxy,
-                                                              caplog):
+def test_wrong_credentials_take_the_proxy_out_with_the_reason(
+    pool, whoami, http_auth_proxy, socks_proxy, caplog
+):
     caplog.set_level(logging.DEBUG)
     ids = _ids(pool, f"{http_auth_proxy.url(password=WRONG_PASS)}\n{socks_proxy.url(password=WRONG_PASS)}\n")
     results = pool.check(target_url=whoami, timeout_s=5, attempts=3)
@@ -241,13 +259,16 @@ def test_a_proxy_killed_midway_goes_inactive_and_comes_back(pool, whoami, emulat
     server = start_http_proxy(tmp_path / "doomed")
     try:
         nobody = free_port()
-        doomed, dead, alive = _ids(pool, f"{server.url()} country=DE\n127.0.0.1:{nobody} country=DE\n"
-                                         f"{socks_proxy.url()} country=DE\n")
+        doomed, dead, alive = _ids(
+            pool,
+            f"{server.url()} country=DE\n127.0.0.1:{nobody} country=DE\n{socks_proxy.url()} country=DE\n",
+        )
         first = {r.proxy_id: r for r in pool.check(target_url=whoami, timeout_s=3, attempts=3)}
         assert first[doomed].status == ACTIVE and first[alive].status == ACTIVE
         assert first[dead].status == INACTIVE and "Connect" in first[dead].error  # nothing listens there
-        assert [p.id for p in pool.available(country="DE")] == sorted([doomed, alive],
-                                                                       key=lambda i: pool.get(i).score)
+        assert [p.id for p in pool.available(country="DE")] == sorted(
+            [doomed, alive], key=lambda i: pool.get(i).score
+        )
 
         server.stop()  # the proxy dies; the emulator is still up, reachable directly
         assert httpx.get(whoami, timeout=5).status_code == 200
@@ -288,9 +309,18 @@ def test_a_hanging_proxy_is_bounded_by_the_timeout_and_checks_run_concurrently(p
 
 
 def test_available_filters_by_country_and_latency_best_first(pool):
-    de_fast, de_slow, us_fast, fr_dead, nowhere = _ids(pool, "\n".join([
-        "10.2.0.1:80 country=DE", "10.2.0.2:80 country=DE", "10.2.0.3:80 country=US",
-        "10.2.0.4:80 country=FR", "10.2.0.5:80"]))
+    de_fast, de_slow, us_fast, fr_dead, nowhere = _ids(
+        pool,
+        "\n".join(
+            [
+                "10.2.0.1:80 country=DE",
+                "10.2.0.2:80 country=DE",
+                "10.2.0.3:80 country=US",
+                "10.2.0.4:80 country=FR",
+                "10.2.0.5:80",
+            ]
+        ),
+    )
     pool.report(de_fast, True, 40.0)
     pool.report(de_slow, True, 400.0)
     pool.report(us_fast, True, 60.0)
@@ -324,6 +354,7 @@ def test_available_filters_by_country_and_latency_best_first(pool):
 
 # -- the CLI ------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def cli_home(tmp_path, monkeypatch):
     from xget_pipelines.settings import get_settings
@@ -344,13 +375,17 @@ def test_cli_import_list_check(cli_home, tmp_path, whoami, http_auth_proxy, sock
 
     nobody = free_port()
     listing = tmp_path / "proxies.txt"
-    listing.write_text("\n".join([
-        f"{http_auth_proxy.url()} # country=DE; city=Berlin",
-        f"127.0.0.1:{socks_proxy.port}:{SOCKS_USER}:{SOCKS_PASS} country=NL",
-        "socks4://10.0.0.1:1080",
-        f"127.0.0.1:{nobody} country=DE",
-        "not a proxy",
-    ]))
+    listing.write_text(
+        "\n".join(
+            [
+                f"{http_auth_proxy.url()} # country=DE; city=Berlin",
+                f"127.0.0.1:{socks_proxy.port}:{SOCKS_USER}:{SOCKS_PASS} country=NL",
+                "socks4://10.0.0.1:1080",
+                f"127.0.0.1:{nobody} country=DE",
+                "not a proxy",
+            ]
+        )
+    )
     result = xget("proxies", "import", str(listing))
     assert result.exit_code == 0, result.output
     assert "3 proxies added, 0 updated" in result.output
@@ -367,8 +402,20 @@ def test_cli_import_list_check(cli_home, tmp_path, whoami, http_auth_proxy, sock
     assert len(listed) == 4 and {p["status"] for p in listed} == {CHECKING}
     assert f"http://{HTTP_USER}:***@127.0.0.1:{http_auth_proxy.port}" in {p["proxy"] for p in listed}
 
-    checked = xget("proxies", "check", "--target", whoami, "--timeout", "3", "--attempts", "1",
-                   "--max-failures", "1", "--format", "json")
+    checked = xget(
+        "proxies",
+        "check",
+        "--target",
+        whoami,
+        "--timeout",
+        "3",
+        "--attempts",
+        "1",
+        "--max-failures",
+        "1",
+        "--format",
+        "json",
+    )
     assert checked.exit_code == 0, checked.output
     results = {r["proxy"]: r for r in map(json.loads, checked.stdout.splitlines())}
     assert results[f"http://{HTTP_USER}:***@127.0.0.1:{http_auth_proxy.port}"]["status"] == ACTIVE
@@ -381,10 +428,15 @@ def test_cli_import_list_check(cli_home, tmp_path, whoami, http_auth_proxy, sock
     table = xget("proxies", "list", "--available", "--country", "DE")
     assert table.exit_code == 0 and "1 proxies available" in table.stdout and "ACTIVE" in table.stdout
     assert "INACTIVE" not in table.stdout
-    available = [json.loads(x) for x in xget("proxies", "list", "--available", "--country", "de", "--format",
-                                               "json").stdout.splitlines()]
+    available = [
+        json.loads(x)
+        for x in xget(
+            "proxies", "list", "--available", "--country", "de", "--format", "json"
+        ).stdout.splitlines()
+    ]
     assert [(p["proxy"], p["country"], p["city"]) for p in available] == [
-        (f"http://{HTTP_USER}:***@127.0.0.1:{http_auth_proxy.port}", "DE", "Berlin")]
+        (f"http://{HTTP_USER}:***@127.0.0.1:{http_auth_proxy.port}", "DE", "Berlin")
+    ]
     assert available[0]["latency_ms"] > 0 and available[0]["success_rate"] == 1.0
     as_csv = xget("proxies", "list", "--status", "INACTIVE", "--format", "csv").stdout.splitlines()
     assert as_csv[0].startswith("id,proxy,status") and len(as_csv) == 3

@@ -12,7 +12,7 @@ from xget_pipelines.core.x.clean import clean_partition
 from xget_pipelines.core.x.client import XClient
 from xget_pipelines.core.x.scrape import RAW_TABLE, scrape_partition
 
-YESTERDAY = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
+YESTERDAY = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
 
 
 def served_pages(emulator) -> int:
@@ -104,12 +104,16 @@ def test_interrupted_partition_resumes_without_losing_or_refetching_pages(
     assert not fresh.resumed and fresh.pages == raw.num_rows
 
 
-def test_account_partition_fetches_profile_and_timeline_back_to_the_day(emulator_factory, engine, lake, small_world):
+def test_account_partition_fetches_profile_and_timeline_back_to_the_day(
+    emulator_factory, engine, lake, small_world
+):
     emu = emulator_factory(window_seconds=2)
     pool = register_accounts(emu, engine, ["c1"])
     handle = small_world.watchlist_suggestions()["users"][0]
     with XClient(emu.graphql_url, pool) as client:
-        result = scrape_partition(client, lake, engine, key=f"@{handle}", day=YESTERDAY, run_id="r1", page_size=10)
+        result = scrape_partition(
+            client, lake, engine, key=f"@{handle}", day=YESTERDAY, run_id="r1", page_size=10
+        )
     assert result.operations["UserByScreenName"] == 1 and result.operations["UserTweetsAndReplies"] >= 2
     cleaned = clean_partition(lake, engine, key=f"@{handle}", day=YESTERDAY)
     tweets = cleaned.tables["cleaned/tweets"]
@@ -150,8 +154,12 @@ def _search_ids(emu, pool, term, day):
     return ids
 
 
-def test_a_timeline_whose_end_repeats_its_cursor_stops_and_keeps_no_duplicate(emulator_factory, engine, lake, small_world):
-    emu = emulator_factory(window_seconds=2, faults={"rules": [{"kind": "repeat_cursor", "operation": "SearchTimeline"}]})
+def test_a_timeline_whose_end_repeats_its_cursor_stops_and_keeps_no_duplicate(
+    emulator_factory, engine, lake, small_world
+):
+    emu = emulator_factory(
+        window_seconds=2, faults={"rules": [{"kind": "repeat_cursor", "operation": "SearchTimeline"}]}
+    )
     pool = register_accounts(emu, engine, ["g1"])
     key = term(small_world)
     with XClient(emu.graphql_url, pool) as client:
@@ -166,7 +174,10 @@ def test_a_timeline_whose_end_repeats_its_cursor_stops_and_keeps_no_duplicate(em
 def test_an_unknown_account_fails_with_a_clear_error(emulator_factory, engine, lake):
     emu = emulator_factory(window_seconds=2)
     pool = register_accounts(emu, engine, ["h1"])
-    with XClient(emu.graphql_url, pool) as client, pytest.raises(LookupError, match="X has no user @nobody_here"):
+    with (
+        XClient(emu.graphql_url, pool) as client,
+        pytest.raises(LookupError, match="X has no user @nobody_here"),
+    ):
         scrape_partition(client, lake, engine, key="@nobody_here", day=YESTERDAY, run_id="r1")
     assert lake.read(RAW_TABLE).num_rows == 1  # the answer X gave is kept all the same
 
@@ -184,8 +195,9 @@ def test_a_resumed_account_partition_reuses_the_stored_profile(emulator_factory,
             raise RuntimeError("worker died")
 
     with XClient(emu.graphql_url, pool) as client, pytest.raises(RuntimeError):
-        scrape_partition(client, lake, engine, key=key, day=YESTERDAY, run_id="r1", page_size=10,
-                         on_page=crash_after_two)
+        scrape_partition(
+            client, lake, engine, key=key, day=YESTERDAY, run_id="r1", page_size=10, on_page=crash_after_two
+        )
     with XClient(emu.graphql_url, pool) as client:
         resumed = scrape_partition(client, lake, engine, key=key, day=YESTERDAY, run_id="r2", page_size=10)
     assert resumed.resumed and "UserByScreenName" not in resumed.operations  # the profile was not asked again

@@ -65,7 +65,9 @@ def test_a_small_head_learns_and_is_compared_with_vader_on_the_same_split(exampl
 
 
 def test_vader_is_the_fast_fallback():
-    good, bad, flat = VaderModel().predict(["What a great, wonderful game!", "Worst service ever.", "The bus is at 9."])
+    good, bad, flat = VaderModel().predict(
+        ["What a great, wonderful game!", "Worst service ever.", "The bus is at 9."]
+    )
     assert (good.label, bad.label, flat.label) == ("positive", "negative", "neutral")
     assert good.score > 0 > bad.score and flat.score == 0
 
@@ -76,8 +78,12 @@ def test_any_local_transformers_classifier_loads_with_its_labels_mapped(tmp_path
     path = tmp_path / "clf"
     labels = {0: "Positive", 1: "Negative", 2: "Neutral"}  # an order other than ours: mapped by name
     model = AutoModelForSequenceClassification.from_pretrained(
-        str(encoder_path()), num_labels=3, id2label=labels, label2id={v: k for k, v in labels.items()},
-        local_files_only=True)
+        str(encoder_path()),
+        num_labels=3,
+        id2label=labels,
+        label2id={v: k for k, v in labels.items()},
+        local_files_only=True,
+    )
     model.save_pretrained(path)
     AutoTokenizer.from_pretrained(str(encoder_path()), local_files_only=True).save_pretrained(path)
     loaded = load_model(f"transformers:{path}")
@@ -101,8 +107,11 @@ def test_cli_scores_stdin_one_json_line_per_text():
 
     from xget_pipelines.cli import app
 
-    result = CliRunner().invoke(app, ["sentiment", "score", "--model", "vader"],
-                                input="Great news, I am thrilled!\nThis is a disaster.\n\n")
+    result = CliRunner().invoke(
+        app,
+        ["sentiment", "score", "--model", "vader"],
+        input="Great news, I am thrilled!\nThis is a disaster.\n\n",
+    )
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [x["label"] for x in lines] == ["positive", "negative", "neutral"]

@@ -11,31 +11,57 @@ import pytest
 
 from xget_pipelines.core.trends import TrendConfig, burst_events, detect, evaluate, series_counts
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 T0 = dt.datetime(2026, 5, 1, tzinfo=UTC)
 
 
 def connection(tweets: list[tuple[int, dt.datetime, list[str]]], watched: list[tuple[int, str]] = ()):
     con = duckdb.connect()
-    con.register("tw", pa.table({"tweet_id": pa.array([t[0] for t in tweets], pa.int64()),
-                                 "created_at": pa.array([t[1] for t in tweets], pa.timestamp("us", tz="UTC"))}))
-    con.register("tags", pa.table({"tweet_id": pa.array([t[0] for t in tweets for _ in t[2]], pa.int64()),
-                                   "tag": pa.array([g for t in tweets for g in t[2]], pa.string())}))
-    con.register("watched", pa.table({"tweet_id": pa.array([w[0] for w in watched], pa.int64()),
-                                      "watch_key": pa.array([w[1] for w in watched], pa.string())}))
+    con.register(
+        "tw",
+        pa.table(
+            {
+                "tweet_id": pa.array([t[0] for t in tweets], pa.int64()),
+                "created_at": pa.array([t[1] for t in tweets], pa.timestamp("us", tz="UTC")),
+            }
+        ),
+    )
+    con.register(
+        "tags",
+        pa.table(
+            {
+                "tweet_id": pa.array([t[0] for t in tweets for _ in t[2]], pa.int64()),
+                "tag": pa.array([g for t in tweets for g in t[2]], pa.string()),
+            }
+        ),
+    )
+    con.register(
+        "watched",
+        pa.table(
+            {
+                "tweet_id": pa.array([w[0] for w in watched], pa.int64()),
+                "watch_key": pa.array([w[1] for w in watched], pa.string()),
+            }
+        ),
+    )
     return con
 
 
 def test_the_worlds_injected_bursts_are_found_with_high_precision(small_world):
-    tweets = [(t.id, dt.datetime.fromtimestamp(t.ms / 1000, UTC), [h.lower() for h in t.hashtags])
-              for t in small_world.tweets if not t.retweeted]
+    tweets = [
+        (t.id, dt.datetime.fromtimestamp(t.ms / 1000, UTC), [h.lower() for h in t.hashtags])
+        for t in small_world.tweets
+        if not t.retweeted
+    ]
     con = connection(tweets)
     cfg = TrendConfig()
     series_counts(con, cfg)
     start = min(t[1] for t in tweets).replace(minute=0, second=0, microsecond=0)
     end = max(t[1] for t in tweets).replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
     trends = detect(con, cfg, start, end, observed_from=start)
-    result = evaluate(burst_events(trends, cfg), small_world.ground_truth()["bursts"], start, end, cfg, start, con)
+    result = evaluate(
+        burst_events(trends, cfg), small_world.ground_truth()["bursts"], start, end, cfg, start, con
+    )
     assert result.bursts >= 4  # bursts after the first day's warm-up
     assert result.recall >= 0.9 and result.precision >= 0.9, (result.missed, result.false_events)
 

@@ -95,7 +95,10 @@ def test_a_query_id_rotation_mid_pagination_loses_and_repeats_no_page(emulator_f
 def test_another_workers_find_is_used_without_looking_again(emulator_factory, engine):
     emu = strict(emulator_factory, query_id_grace_s=0.0)
     pool = register_accounts(emu, engine, ["w1", "w2"])
-    with XClient(emu.graphql_url, pool, account="w1") as first, XClient(emu.graphql_url, pool, account="w2") as second:
+    with (
+        XClient(emu.graphql_url, pool, account="w1") as first,
+        XClient(emu.graphql_url, pool, account="w2") as second,
+    ):
         search(first), search(second)  # both know the old ids
         rotate(emu)
         search(first)  # the first worker meets the 404 and looks
@@ -113,7 +116,9 @@ def test_a_feature_switch_x_starts_requiring_is_learnt_from_the_page(emulator_fa
         page = search(client)[0]
     assert page.status == 200 and client.stats["operation_refreshes"] == 1
     with engine.connect() as conn:
-        features = conn.execute(sa.select(XOperation.features).where(XOperation.operation == "SearchTimeline")).scalar()
+        features = conn.execute(
+            sa.select(XOperation.features).where(XOperation.operation == "SearchTimeline")
+        ).scalar()
     assert features["responsive_web_brand_new_thing_enabled"] is True
 
 
@@ -133,7 +138,9 @@ def test_x_rotating_a_sessions_csrf_token_is_followed_and_stored_encrypted(emula
 
 def test_an_account_shown_the_signed_out_app_leaves_the_pool_and_others_serve(emulator_factory, engine):
     emu = strict(emulator_factory)
-    AccountPool(engine).add_accounts([("expired1", {"auth_token": "no-longer-valid", "ct0": "abc"})])  # first in line
+    AccountPool(engine).add_accounts(
+        [("expired1", {"auth_token": "no-longer-valid", "ct0": "abc"})]
+    )  # first in line
     pool = register_accounts(emu, engine, ["fine1"])
     with XClient(emu.graphql_url, pool) as client:
         pages = [client.fetch("SearchTimeline", watch.search_variables("the", 20)) for _ in range(2)]
@@ -147,7 +154,9 @@ def test_without_a_transaction_id_x_refuses_and_the_error_says_what_was_tried(em
     emu = strict(emulator_factory)
     pool = register_accounts(emu, engine, ["notx"])
     with XClient(emu.graphql_url, pool, send_transaction_id=False) as client:
-        assert client.fetch("UserByScreenName", watch.user_by_screen_name_variables("notx")).status == 200  # not gated
+        assert (
+            client.fetch("UserByScreenName", watch.user_by_screen_name_variables("notx")).status == 200
+        )  # not gated
         with pytest.raises(XRequestError) as info:
             client.fetch("SearchTimeline", watch.search_variables("the", 20))
     message = str(info.value)

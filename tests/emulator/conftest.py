@@ -52,19 +52,32 @@ class XClient:
 
     def headers(self, operation: str, query_id: str | None = None) -> dict[str, str]:
         path = f"{self.server.graphql_url}/{query_id or self.query_id(operation)}/{operation}"
-        txid = self.transactions.header(0, self.username, self.cookies, proxy_url=None,
-                                        user_agent=DEFAULT_USER_AGENT, method="GET", url=path)
+        txid = self.transactions.header(
+            0,
+            self.username,
+            self.cookies,
+            proxy_url=None,
+            user_agent=DEFAULT_USER_AGENT,
+            method="GET",
+            url=path,
+        )
         return api_headers(DEFAULT_USER_AGENT, self.cookies, txid)
 
     def query_id(self, operation: str) -> str:
         return self.server.state.releases.current.query_ids.get(operation, "NoSuchQueryId000000000")
 
     def params(self, **variables: Any) -> dict[str, str]:
-        return {"variables": json.dumps(variables), "features": json.dumps(self.server.state.releases.current.features)}
+        return {
+            "variables": json.dumps(variables),
+            "features": json.dumps(self.server.state.releases.current.features),
+        }
 
     def get(self, operation: str, **variables: Any) -> httpx.Response:
-        return self.http.get(f"/{self.query_id(operation)}/{operation}", params=self.params(**variables),
-                             headers=self.headers(operation))
+        return self.http.get(
+            f"/{self.query_id(operation)}/{operation}",
+            params=self.params(**variables),
+            headers=self.headers(operation),
+        )
 
     def gql(self, operation: str, **variables: Any) -> dict:
         rep = self.get(operation, **variables)
@@ -75,17 +88,27 @@ class XClient:
         self.http.close()
 
 
-def raw_request(server: EmulatorServer, operation: str, *, cookies: dict | None = None, csrf: str | None = None,
-                bearer: bool = True, **variables: Any) -> httpx.Response:
+def raw_request(
+    server: EmulatorServer,
+    operation: str,
+    *,
+    cookies: dict | None = None,
+    csrf: str | None = None,
+    bearer: bool = True,
+    **variables: Any,
+) -> httpx.Response:
     """One GraphQL request of an operation X does not gate by transaction id, with exactly the session given
     (for the authentication rules)."""
     release = server.state.releases.current
     headers = {"authorization": api_headers(DEFAULT_USER_AGENT, {}, None)["authorization"]} if bearer else {}
     if csrf is not None:
         headers["x-csrf-token"] = csrf
-    return httpx.get(f"{server.graphql_url}/{release.query_ids[operation]}/{operation}", cookies=cookies,
-                     headers=headers, params={"variables": json.dumps(variables),
-                                              "features": json.dumps(release.features)})
+    return httpx.get(
+        f"{server.graphql_url}/{release.query_ids[operation]}/{operation}",
+        cookies=cookies,
+        headers=headers,
+        params={"variables": json.dumps(variables), "features": json.dumps(release.features)},
+    )
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,9 @@ def test_accounts_are_deterministic_and_listed(server: EmulatorServer) -> None:
 def test_auto_register_accepts_any_token(world: World) -> None:
     with EmulatorServer(world, EmulatorSettings(auto_register=True)) as emu:
         cookies = {"auth_token": "anything-goes-1234", "ct0": "abc"}
-        rep = raw_request(emu, "UserByScreenName", cookies=cookies, csrf="abc", screen_name=world.users[0].screen_name)
+        rep = raw_request(
+            emu, "UserByScreenName", cookies=cookies, csrf="abc", screen_name=world.users[0].screen_name
+        )
         assert rep.status_code == 200 and rep.headers["x-rate-limit-remaining"] == "94"
         assert any(
             a["auth_token"] == "anything-goes-1234" for a in httpx.get(emu.url + "/_emulator/accounts").json()
@@ -70,8 +72,11 @@ def test_not_found_answers(client: XClient, world: World) -> None:
     assert result["__typename"] == "UserUnavailable"
     assert client.get("NoSuchOperation").status_code == 404
     qid = client.query_id("UserByScreenName")
-    bad = client.http.get(f"/{qid}/UserByScreenName", params={**client.params(), "variables": "{not json"},
-                          headers=client.headers("UserByScreenName"))
+    bad = client.http.get(
+        f"/{qid}/UserByScreenName",
+        params={**client.params(), "variables": "{not json"},
+        headers=client.headers("UserByScreenName"),
+    )
     assert bad.status_code == 400 and bad.json()["errors"][0]["code"] == 214
 
 
@@ -80,9 +85,11 @@ def test_the_lenient_contract_accepts_any_query_id(world: World) -> None:
     with EmulatorServer(world, EmulatorSettings(contract=lenient_contract())) as emu:
         c = XClient(emu, "old-times")
         for query_id in ("Gb-d6r0vxPOADdG62OEBpQ", "x", "another_id_123"):
-            rep = c.http.get(f"/{query_id}/UserByScreenName",
-                             params={"variables": json.dumps({"screen_name": world.users[0].screen_name})},
-                             headers={"x-csrf-token": c.ct0, "cookie": f"auth_token={c.auth_token}; ct0={c.ct0}"})
+            rep = c.http.get(
+                f"/{query_id}/UserByScreenName",
+                params={"variables": json.dumps({"screen_name": world.users[0].screen_name})},
+                headers={"x-csrf-token": c.ct0, "cookie": f"auth_token={c.auth_token}; ct0={c.ct0}"},
+            )
             assert rep.status_code == 200 and rep.json()["data"]["user"]["result"]["rest_id"] == str(
                 world.users[0].id
             )

@@ -51,13 +51,17 @@ def twscrape_generator(server: EmulatorServer, client: XClient) -> twscrape.xcli
 def variables_for(world: World, operation: str) -> dict:
     user = max(world.users, key=lambda u: len(u.followers))
     focal = max(world.tweets, key=lambda t: len(t.replies))
-    return {"SearchTimeline": {"rawQuery": "python", "count": 20, "product": "Latest"},
-            "UserTweetsAndReplies": {"userId": str(user.id), "count": 20},
-            "Followers": {"userId": str(user.id), "count": 20},
-            "TweetDetail": {"focalTweetId": str(focal.id)}}[operation]
+    return {
+        "SearchTimeline": {"rawQuery": "python", "count": 20, "product": "Latest"},
+        "UserTweetsAndReplies": {"userId": str(user.id), "count": 20},
+        "Followers": {"userId": str(user.id), "count": 20},
+        "TweetDetail": {"focalTweetId": str(focal.id)},
+    }[operation]
 
 
-def send(client: XClient, operation: str, txid: str | None, query_id: str | None = None, **variables) -> httpx.Response:
+def send(
+    client: XClient, operation: str, txid: str | None, query_id: str | None = None, **variables
+) -> httpx.Response:
     headers = client.headers(operation, query_id)
     headers.pop("x-client-transaction-id")
     if txid is not None:
@@ -76,7 +80,9 @@ def test_twscrapes_own_generator_makes_ids_the_emulator_accepts(emu: EmulatorSer
     key, _ = emu.state.releases.key(emu.state.releases.current, "tws-gen")
     assert bytes(gen.vk_bytes) == key  # twscrape read this account's verification key off the emulator's page
     for operation in GATED:
-        rep = send(client, operation, gen.calc("GET", path(client, operation)), **variables_for(world, operation))
+        rep = send(
+            client, operation, gen.calc("GET", path(client, operation)), **variables_for(world, operation)
+        )
         assert rep.status_code == 200, (operation, rep.status_code)
         assert send(client, operation, None, **variables_for(world, operation)).status_code == 404
 
@@ -127,16 +133,23 @@ def test_query_ids_rotate_and_a_retired_one_gets_404_after_the_grace_period(worl
         assert send(client, "UserByScreenName", None, "garbage", screen_name=name).status_code == 404
 
 
-def test_a_missing_or_null_required_feature_is_400_code_336_naming_it(emu: EmulatorServer, world: World) -> None:
+def test_a_missing_or_null_required_feature_is_400_code_336_naming_it(
+    emu: EmulatorServer, world: World
+) -> None:
     client = XClient(emu, "features")
     required = emu.state.releases.current.required["UserByScreenName"]
     features = dict(emu.state.releases.current.features)
     features[required[0]] = None
     del features[required[1]]
     headers = client.headers("UserByScreenName")
-    rep = client.http.get(f"/{client.query_id('UserByScreenName')}/UserByScreenName", headers=headers,
-                          params={"variables": json.dumps({"screen_name": world.users[0].screen_name}),
-                                  "features": json.dumps(features)})
+    rep = client.http.get(
+        f"/{client.query_id('UserByScreenName')}/UserByScreenName",
+        headers=headers,
+        params={
+            "variables": json.dumps({"screen_name": world.users[0].screen_name}),
+            "features": json.dumps(features),
+        },
+    )
     assert rep.status_code == 400
     error = rep.json()["errors"][0]
     assert error["code"] == 336
@@ -166,8 +179,11 @@ def test_twscrapes_own_api_runs_what_it_could_not_before(emu: EmulatorServer, wo
     with point_twscrape_at(emu.graphql_url):
         assert asyncio.run(_collect(api.user_tweets_and_replies(user.id, limit=40)))
         assert {u.id for u in asyncio.run(_collect(api.following(user.id)))} == {
-            world.users[i].id for i in user.following if not world.users[i].unavailable}
-        assert {u.id for u in asyncio.run(_collect(api.retweeters(tweet.id)))} <= {u.id for u in tweet.retweeters}
+            world.users[i].id for i in user.following if not world.users[i].unavailable
+        }
+        assert {u.id for u in asyncio.run(_collect(api.retweeters(tweet.id)))} <= {
+            u.id for u in tweet.retweeters
+        }
         assert asyncio.run(_collect(api.search("python", limit=40)))
     stats = httpx.get(emu.url + "/_emulator/stats").json()["accounts"]
     mine = [row for name, ops in stats.items() if name.startswith("own") for row in ops.values()]
@@ -188,7 +204,9 @@ def test_xclienttransaction_cannot_find_the_signing_script_of_a_2026_page_but_it
     home = bs4.BeautifulSoup(httpx.get(emu.url + "/home", cookies=client.cookies).text, "html.parser")
     with pytest.raises(AttributeError, match="'NoneType' object has no attribute 'group'"):
         get_ondemand_file_url(home)
-    sign = httpx.get(emu.state.releases.current.asset_url("sign.o").replace("https://abs.twimg.com", emu.url)).text
+    sign = httpx.get(
+        emu.state.releases.current.asset_url("sign.o").replace("https://abs.twimg.com", emu.url)
+    ).text
     generator = ClientTransaction(home, sign)
     for operation in GATED:
         txid = generator.generate_transaction_id("GET", path(client, operation))
@@ -205,4 +223,6 @@ def test_the_time_in_an_id_is_what_the_emulator_checks(emu: EmulatorServer, worl
             txid = gen.calc("GET", path(client, "SearchTimeline"))
         assert (send(client, "SearchTimeline", txid, **variables).status_code == 200) is ok, age
     assert TX_EPOCH == 1682924400  # the origin twscrape and X use
-    assert entries(send(client, "SearchTimeline", gen.calc("GET", path(client, "SearchTimeline")), **variables).json())
+    assert entries(
+        send(client, "SearchTimeline", gen.calc("GET", path(client, "SearchTimeline")), **variables).json()
+    )

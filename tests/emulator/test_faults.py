@@ -42,22 +42,38 @@ def test_a_missing_or_unknown_session_is_401_code_32_and_a_csrf_mismatch_403_cod
     csrf header that is not the ct0 cookie 403 code 353 with the session's ct0 in Set-Cookie."""
     name = world.users[0].screen_name
     rep = raw_request(faulty, "UserByScreenName", screen_name=name)
-    assert rep.status_code == 401 and rep.json() == {"errors": [{"code": 32, "message": "Could not authenticate you."}]}
-    rep = raw_request(faulty, "UserByScreenName", cookies={"auth_token": "unknown", "ct0": "x"}, csrf="x",
-                      screen_name=name)
+    assert rep.status_code == 401 and rep.json() == {
+        "errors": [{"code": 32, "message": "Could not authenticate you."}]
+    }
+    rep = raw_request(
+        faulty, "UserByScreenName", cookies={"auth_token": "unknown", "ct0": "x"}, csrf="x", screen_name=name
+    )
     assert rep.status_code == 401 and code(rep) == 32
     c = XClient(faulty, "csrf")
     rep = raw_request(faulty, "UserByScreenName", cookies=c.cookies, csrf="nope", screen_name=name)
     assert rep.status_code == 403 and rep.json()["errors"][0] == {
-        "code": 353, "message": "This request requires a matching csrf cookie and header."}
-    assert rep.headers["set-cookie"].startswith(f"ct0={c.ct0};") and "Domain=.x.com" in rep.headers["set-cookie"]
-    assert raw_request(faulty, "UserByScreenName", cookies=c.cookies, csrf=c.ct0, screen_name=name).status_code == 200
+        "code": 353,
+        "message": "This request requires a matching csrf cookie and header.",
+    }
+    assert (
+        rep.headers["set-cookie"].startswith(f"ct0={c.ct0};") and "Domain=.x.com" in rep.headers["set-cookie"]
+    )
+    assert (
+        raw_request(faulty, "UserByScreenName", cookies=c.cookies, csrf=c.ct0, screen_name=name).status_code
+        == 200
+    )
 
 
 def test_a_request_without_a_bearer_is_400_code_215(faulty: EmulatorServer, world: World) -> None:
     c = XClient(faulty, "nobearer")
-    rep = raw_request(faulty, "UserByScreenName", cookies=c.cookies, csrf=c.ct0, bearer=False,
-                      screen_name=world.users[0].screen_name)
+    rep = raw_request(
+        faulty,
+        "UserByScreenName",
+        cookies=c.cookies,
+        csrf=c.ct0,
+        bearer=False,
+        screen_name=world.users[0].screen_name,
+    )
     assert rep.status_code == 400 and code(rep) == 215
 
 

@@ -19,15 +19,16 @@ def local(emu: EmulatorServer, url: str) -> str:
 
 
 def media_of(world: World, kind: str, reshared: bool = False):
-    return next(m for t in world.tweets for m in t.media
-                if m.kind == kind and (not reshared or m.source is not None))
+    return next(
+        m for t in world.tweets for m in t.media if m.kind == kind and (not reshared or m.source is not None)
+    )
 
 
 def mp4_boxes(body: bytes) -> list[tuple[str, int]]:
     boxes, at = [], 0
     while at < len(body):
-        size = int.from_bytes(body[at:at + 4], "big")
-        boxes.append((body[at + 4:at + 8].decode(), size))
+        size = int.from_bytes(body[at : at + 4], "big")
+        boxes.append((body[at + 4 : at + 8].decode(), size))
         assert size >= 8, boxes
         at += size
     assert at == len(body)  # the boxes tile the file exactly
@@ -89,8 +90,11 @@ def test_a_reshared_clip_is_the_originals_file_under_its_own_url(server, world):
 def test_urls_the_world_does_not_have_are_404(server, world):
     photo = media_of(world, "photo")
     good = local(server, media_urls.photo_url(photo))
-    for url in (good.replace(".jpg", "x.jpg"), good.replace("pbs.twimg.com", "example.com"),
-                f"{server.url}/_media/video.twimg.com/amplify_video/1/vid/avc1/1x1/nope.mp4"):
+    for url in (
+        good.replace(".jpg", "x.jpg"),
+        good.replace("pbs.twimg.com", "example.com"),
+        f"{server.url}/_media/video.twimg.com/amplify_video/1/vid/avc1/1x1/nope.mp4",
+    ):
         assert httpx.get(url).status_code == 404
         assert httpx.head(url).status_code == 404
 
@@ -111,25 +115,32 @@ def test_faults_make_media_requests_fail_5xx_or_drop_mid_body_and_only_where_aim
     assert httpx.get(url).status_code == 503 and httpx.head(url).status_code == 503
     rule = {"kind": "drop", "operation": "media", "target": name, "count": 1}
     httpx.post(f"{faulty.url}/_emulator/faults", json={"rules": [rule]}).raise_for_status()
-    with pytest.raises(httpx.RemoteProtocolError):  # the headers and half the body, then the connection closes
+    with pytest.raises(
+        httpx.RemoteProtocolError
+    ):  # the headers and half the body, then the connection closes
         httpx.get(url)
     good = httpx.get(url)
     assert good.status_code == 200 and len(good.content) == int(good.headers["content-length"])
     # a rule aimed at media paths never touches GraphQL
-    httpx.post(f"{faulty.url}/_emulator/faults",
-               json={"rules": [{"kind": "http_5xx", "target": name, "status": 502}]}).raise_for_status()
+    httpx.post(
+        f"{faulty.url}/_emulator/faults",
+        json={"rules": [{"kind": "http_5xx", "target": name, "status": 502}]},
+    ).raise_for_status()
     client = XClient(faulty, "media-fault-check")
     try:
         assert client.get("UserByScreenName", screen_name=world.users[0].screen_name).status_code == 200
         assert httpx.get(url).status_code == 502
         stats = httpx.get(f"{faulty.url}/_emulator/media_stats").json()
         assert stats["faults"] == 4 and stats["gets_by_path"] == {
-            f"pbs.twimg.com/media/{other_url.rsplit('/', 1)[1]}": 1, f"pbs.twimg.com/media/{name}": 1}
+            f"pbs.twimg.com/media/{other_url.rsplit('/', 1)[1]}": 1,
+            f"pbs.twimg.com/media/{name}": 1,
+        }
         # drop applies to GraphQL answers too: X's pages can be cut off as well
         httpx.delete(f"{faulty.url}/_emulator/faults").raise_for_status()
-        httpx.post(f"{faulty.url}/_emulator/faults",
-                   json={"rules": [{"kind": "drop", "operation": "UserByScreenName", "count": 1}]},
-                   ).raise_for_status()
+        httpx.post(
+            f"{faulty.url}/_emulator/faults",
+            json={"rules": [{"kind": "drop", "operation": "UserByScreenName", "count": 1}]},
+        ).raise_for_status()
         with pytest.raises(httpx.RemoteProtocolError):
             client.get("UserByScreenName", screen_name=world.users[0].screen_name)
         assert client.get("UserByScreenName", screen_name=world.users[0].screen_name).status_code == 200

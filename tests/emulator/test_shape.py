@@ -207,7 +207,9 @@ def test_retweeters_end_with_top_then_bottom_as_x_does(server: EmulatorServer, c
     tweet = max(server.world.tweets, key=lambda t: len(t.retweeters))
     ours = client.gql("Retweeters", tweetId=str(tweet.id), count=20)
     assert _cursor_order(ours) == ["Top", "Bottom"]
-    assert entries(ours)[-1]["content"]["cursorType"] == "Bottom"  # clients taking the last entry page forward
+    assert (
+        entries(ours)[-1]["content"]["cursorType"] == "Bottom"
+    )  # clients taking the last entry page forward
     followers = client.gql("Followers", userId=str(tweet.author.id), count=20)
     assert _cursor_order(followers) == _cursor_order(_capture("raw_followers")) == ["Bottom", "Top"]
 
@@ -222,7 +224,9 @@ def _heads_and_standalone(body: dict) -> tuple[set[str], set[str]]:
     return heads, standalone
 
 
-def test_a_profile_conversation_head_is_not_also_a_standalone_entry(server: EmulatorServer, client: XClient) -> None:
+def test_a_profile_conversation_head_is_not_also_a_standalone_entry(
+    server: EmulatorServer, client: XClient
+) -> None:
     for name in ("raw_user_tweets", "raw_user_tweets_and_replies"):
         heads, standalone = _heads_and_standalone(_capture(name))
         assert heads and not heads & standalone
@@ -247,13 +251,20 @@ def _display_types(body: dict) -> dict[str, str]:
     return out
 
 
-def test_the_authors_own_thread_under_a_focal_post_is_selfthread(server: EmulatorServer, client: XClient) -> None:
+def test_the_authors_own_thread_under_a_focal_post_is_selfthread(
+    server: EmulatorServer, client: XClient
+) -> None:
     real = _capture("raw_tweet_details")
     kinds = _display_types(real)
-    assert list(kinds.values()).count("SelfThread") == 4  # the focal post and the 3 posts of its author's thread
+    assert (
+        list(kinds.values()).count("SelfThread") == 4
+    )  # the focal post and the 3 posts of its author's thread
     world = server.world
-    focal = next(t for t in sorted(world.tweets, key=lambda t: -len(t.replies))
-                 if not t.hidden and any(r.author is t.author and not r.hidden for r in t.replies))
+    focal = next(
+        t
+        for t in sorted(world.tweets, key=lambda t: -len(t.replies))
+        if not t.hidden and any(r.author is t.author and not r.hidden for r in t.replies)
+    )
     body = client.gql("TweetDetail", focalTweetId=str(focal.id), count=100)
     ours = _display_types(body)
     own = {str(r.id) for r in focal.replies if r.author is focal.author and not r.hidden}
@@ -262,7 +273,9 @@ def test_the_authors_own_thread_under_a_focal_post_is_selfthread(server: Emulato
     assert others and all(ours[i] == "Tweet" for i in others)
 
 
-def test_tweet_detail_pages_replies_with_a_bottom_cursor_as_in_2026(server: EmulatorServer, client: XClient) -> None:
+def test_tweet_detail_pages_replies_with_a_bottom_cursor_as_in_2026(
+    server: EmulatorServer, client: XClient
+) -> None:
     real = entries(_capture("raw_tweet_details"))[-1]
     assert real["entryId"].startswith("cursor-bottom-") and real["content"]["cursorType"] == "Bottom"
     focal = max(server.world.tweets, key=lambda t: len(t.replies))

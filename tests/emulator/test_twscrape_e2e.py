@@ -107,8 +107,12 @@ def test_tweet_details_and_replies(api: API, world: World) -> None:
 
 def test_tweet_replies_page_through_on_the_older_shape(world: World, tmp_path) -> None:
     """With the ShowMoreThreads cursor of the 2024 captures (card_poll.json), tweet_replies pages to the end."""
-    with EmulatorServer(world, EmulatorSettings(detail_cursor_type="ShowMoreThreads", default_rate_limit=10_000,
-                                                rate_limits=UNLIMITED.rate_limits)) as emu:
+    with EmulatorServer(
+        world,
+        EmulatorSettings(
+            detail_cursor_type="ShowMoreThreads", default_rate_limit=10_000, rate_limits=UNLIMITED.rate_limits
+        ),
+    ) as emu:
         api = _api(emu, tmp_path, ["old1"])
         focal = max((t for t in world.tweets if not t.hidden), key=lambda t: len(t.replies))
         with point_twscrape_at(emu.graphql_url):

@@ -85,7 +85,10 @@ def test_one_operation_running_low_pages_for_that_operation(sqlite_url, webhook,
     pool = AccountPool(engine)
     pool.add_accounts([("b1", COOKIES), ("b2", COOKIES), ("b3", COOKIES)])
     _, cursor = tick(sqlite_url, None)
-    for name in ("b1", "b2"):  # two accounts resting on SearchTimeline after 429s while X said requests remained
+    for name in (
+        "b1",
+        "b2",
+    ):  # two accounts resting on SearchTimeline after 429s while X said requests remained
         lease = pool.lease("SearchTimeline", 1, username=name)
         lease.soft_bans, lease.remaining, lease.reset_at = 1, 0, time.time() + 600
         pool.release(lease)
@@ -118,9 +121,15 @@ def test_pool_stats_asset_appends_snapshots(sqlite_url, tmp_path):
     from xget_pipelines.assets import account_pool_stats
 
     AccountPool(get_engine(sqlite_url)).add_accounts([("a1", COOKIES), ("a2", COOKIES)])
-    resources = {"lake": LakeResource(uri=str(tmp_path / "lake")),
-                 "account_pool": AccountPoolResource(control_plane=ControlPlaneResource(database_url=sqlite_url))}
+    resources = {
+        "lake": LakeResource(uri=str(tmp_path / "lake")),
+        "account_pool": AccountPoolResource(control_plane=ControlPlaneResource(database_url=sqlite_url)),
+    }
     for _ in range(2):
         assert dg.materialize([account_pool_stats], resources=resources).success
     con = connect(resources["lake"].lake())
-    assert con.execute("select count(*), max(usable), max(total) from ops_account_pool").fetchone() == (2, 2, 2)
+    assert con.execute("select count(*), max(usable), max(total) from ops_account_pool").fetchone() == (
+        2,
+        2,
+        2,
+    )

@@ -31,7 +31,10 @@ def _failed_run(instance):
 
 def _evaluate(instance, run, failure):
     context = dg.build_run_status_sensor_context(
-        sensor_name="run_failure_alert_sensor", dagster_instance=instance, dagster_run=run, dagster_event=failure,
+        sensor_name="run_failure_alert_sensor",
+        dagster_instance=instance,
+        dagster_run=run,
+        dagster_event=failure,
     ).for_run_failure()
     return run_failure_alert_sensor(context)
 
@@ -59,9 +62,12 @@ def test_a_failed_run_posts_job_partition_step_and_error(instance, webhook, monk
 def test_a_webhook_that_stays_down_fails_the_tick_so_it_is_retried(instance, monkeypatch):
     monkeypatch.setenv("XGET_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/hook")  # nothing listens on port 9
     get_settings.cache_clear()
-    monkeypatch.setattr("xget_pipelines.sensors.run_alerts.post_webhook",
-                        lambda url, text: __import__("xget_pipelines.core.alerts", fromlist=["x"]).post_webhook(
-                            url, text, attempts=2, backoff_s=0.01))
+    monkeypatch.setattr(
+        "xget_pipelines.sensors.run_alerts.post_webhook",
+        lambda url, text: __import__("xget_pipelines.core.alerts", fromlist=["x"]).post_webhook(
+            url, text, attempts=2, backoff_s=0.01
+        ),
+    )
     run, failure = _failed_run(instance)
     with pytest.raises(RuntimeError, match="retried on the next tick"):
         _evaluate(instance, run, failure)

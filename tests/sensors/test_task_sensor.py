@@ -17,7 +17,7 @@ from xget_pipelines.jobs import x_ingest_job
 from xget_pipelines.resources import AccountPoolResource, ControlPlaneResource, LakeResource, XApiResource
 from xget_pipelines.sensors.tasks import TASK_TAG, scrape_task_sensor
 
-TODAY = dt.datetime.now(dt.timezone.utc).date()
+TODAY = dt.datetime.now(dt.UTC).date()
 
 
 @pytest.fixture
@@ -36,7 +36,9 @@ def world(emulator_factory, sqlite_url, tmp_path, small_world):
 
 
 def tick(instance, resources):
-    ctx = dg.build_sensor_context(instance=instance, resources={k: resources[k] for k in ("control_plane", "lake")})
+    ctx = dg.build_sensor_context(
+        instance=instance, resources={k: resources[k] for k in ("control_plane", "lake")}
+    )
     result = scrape_task_sensor(ctx)
     for request in result.dynamic_partitions_requests:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
@@ -45,8 +47,12 @@ def tick(instance, resources):
 
 def launch(defs, instance, requests):
     job = defs.resolve_job_def("x_ingest")
-    return [job.execute_in_process(partition_key=r.partition_key, tags=r.tags, instance=instance,
-                                   raise_on_error=False) for r in requests]
+    return [
+        job.execute_in_process(
+            partition_key=r.partition_key, tags=r.tags, instance=instance, raise_on_error=False
+        )
+        for r in requests
+    ]
 
 
 def test_a_task_becomes_one_run_per_day_and_completes_with_its_results(world, tmp_path):
@@ -58,7 +64,9 @@ def test_a_task_becomes_one_run_per_day_and_completes_with_its_results(world, tm
     first = tick(instance, resources)
     assert len(first.run_requests) == 2
     assert {r.partition_key.keys_by_dimension["date"] for r in first.run_requests} == {
-        TODAY.isoformat(), (TODAY - dt.timedelta(days=1)).isoformat()}
+        TODAY.isoformat(),
+        (TODAY - dt.timedelta(days=1)).isoformat(),
+    }
     assert all(r.tags[TASK_TAG] == task["id"] for r in first.run_requests)
     assert instance.has_dynamic_partition("watchlist", term)
     assert store.get(task["id"])["status"] == "RUNNING"
@@ -80,7 +88,8 @@ def test_a_task_becomes_one_run_per_day_and_completes_with_its_results(world, tm
     finished = store.get(task["id"])
     assert finished["status"] == "COMPLETED" and finished["progress"] == 1.0
     assert {r["run_id"] for r in finished["runs"]} == {r.run_id for r in results} | {
-        r.run_id for r in instance.get_runs(filters=dg.RunsFilter(tags={TASK_TAG: task["id"]}))}
+        r.run_id for r in instance.get_runs(filters=dg.RunsFilter(tags={TASK_TAG: task["id"]}))
+    }
     reader = LakeReader(resources["lake"].lake(), refresh_s=0)
     page = reader.task_results(finished, limit=10_000)
     assert finished["result_count"] == len(page.rows) > 0

@@ -11,8 +11,9 @@ from xget_pipelines.settings import get_settings
 
 
 def evaluate(instance, cursor, url):
-    ctx = dg.build_sensor_context(instance=instance, cursor=cursor,
-                                  resources={"control_plane": ControlPlaneResource(database_url=url)})
+    ctx = dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"control_plane": ControlPlaneResource(database_url=url)}
+    )
     return watchlist_sensor(ctx)
 
 
@@ -52,7 +53,7 @@ def test_days_already_collected_are_not_requested_again(sqlite_url):
 
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("watchlist", ["python"])
-    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    today = dt.datetime.now(dt.UTC).date().isoformat()
     instance.report_runless_asset_event(dg.AssetMaterialization("raw_x_pages", partition=f"{today}|python"))
     add_keys(get_engine(sqlite_url), ["python"])
     result = evaluate(instance, None, sqlite_url)
@@ -68,7 +69,7 @@ def test_schedules_request_the_right_days_for_active_keys_only(sqlite_url):
     engine = get_engine(sqlite_url)
     add_keys(engine, ["python", "@alice", "#ai"])
     deactivate(engine, "#ai")
-    when = dt.datetime(2026, 5, 3, 14, 5, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2026, 5, 3, 14, 5, tzinfo=dt.UTC)
     resources = {"control_plane": ControlPlaneResource(database_url=sqlite_url)}
     # A schedule context needs an instance with a reference (an ephemeral one has none); the context opens
     # its own instance from it and must be closed, or Dagster's definitions-state storage stays pointed at
@@ -79,8 +80,9 @@ def test_schedules_request_the_right_days_for_active_keys_only(sqlite_url):
             instance.add_dynamic_partitions("watchlist", ["python", "@alice", "#ai"])
 
             def tick(schedule, at):  # closed after each tick: the instance it opened is disposed
-                with dg.build_schedule_context(instance=instance, scheduled_execution_time=at,
-                                               resources=resources) as ctx:
+                with dg.build_schedule_context(
+                    instance=instance, scheduled_execution_time=at, resources=resources
+                ) as ctx:
                     return schedule(ctx)
 
             hourly = tick(hourly_ingest_schedule, when)

@@ -43,8 +43,11 @@ class ApiServer:
         """An access token of the role's user (cached; ``fresh`` asks for a new one)."""
         with self._lock:
             if fresh or role not in self._tokens:
-                rep = httpx.post(f"{self.base_url}/v1/auth/token", timeout=30, data={
-                    "grant_type": "password", "username": username_of(role), "password": PASSWORD})
+                rep = httpx.post(
+                    f"{self.base_url}/v1/auth/token",
+                    timeout=30,
+                    data={"grant_type": "password", "username": username_of(role), "password": PASSWORD},
+                )
                 assert rep.status_code == 200, f"token for {role}: {rep.status_code} {rep.text}"
                 self._tokens[role] = rep.json()["access_token"]
             return self._tokens[role]
@@ -77,9 +80,15 @@ def start_api_server(root: Path, **overrides) -> Iterator[ApiServer]:
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     lake = build_small_lake(root / "lake")
-    values = dict(home=root, lake_uri=str(root / "lake"), database_url=f"sqlite:///{root / 'xget.db'}",
-                  api_rate_limit_per_minute=0, api_registration="approval", api_lake_refresh_s=0.5,
-                  search_url="")
+    values = dict(
+        home=root,
+        lake_uri=str(root / "lake"),
+        database_url=f"sqlite:///{root / 'xget.db'}",
+        api_rate_limit_per_minute=0,
+        api_registration="approval",
+        api_lake_refresh_s=0.5,
+        search_url="",
+    )
     values.update(overrides)
     settings = Settings(**values)
     engine = get_engine(settings.resolved_database_url)
@@ -88,9 +97,12 @@ def start_api_server(root: Path, **overrides) -> Iterator[ApiServer]:
 
     sock = _free_socket()
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                                           timeout_graceful_shutdown=5))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{port}", daemon=True)
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5)
+    )
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{port}", daemon=True
+    )
     thread.start()
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -17,8 +17,11 @@ from tests.serving.conftest import PASSWORD, start_api_server, username_of
 
 
 def _password_grant(base, username, password=PASSWORD):
-    return httpx.post(f"{base}/v1/auth/token", data={"grant_type": "password", "username": username,
-                                                     "password": password}, timeout=30)
+    return httpx.post(
+        f"{base}/v1/auth/token",
+        data={"grant_type": "password", "username": username, "password": password},
+        timeout=30,
+    )
 
 
 def test_password_login_refresh_rotation_and_replay_ends_the_login(api_server):
@@ -29,15 +32,19 @@ def test_password_login_refresh_rotation_and_replay_ends_the_login(api_server):
     assert "tasks:write" in me["permissions"] and "accounts:read" not in me["permissions"]
     assert "password_hash" not in json.dumps(me)
 
-    rotated = httpx.post(f"{base}/v1/auth/token", data={"grant_type": "refresh_token",
-                                                         "refresh_token": first["refresh_token"]}).json()
+    rotated = httpx.post(
+        f"{base}/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    ).json()
     assert rotated["refresh_token"] != first["refresh_token"]
-    replay = httpx.post(f"{base}/v1/auth/token", data={"grant_type": "refresh_token",
-                                                       "refresh_token": first["refresh_token"]})
+    replay = httpx.post(
+        f"{base}/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    )
     assert replay.status_code == 400 and "already used" in replay.json()["error"]["message"]
     # The replay ended the whole family: the rotated token no longer works either.
-    after = httpx.post(f"{base}/v1/auth/token", data={"grant_type": "refresh_token",
-                                                      "refresh_token": rotated["refresh_token"]})
+    after = httpx.post(
+        f"{base}/v1/auth/token",
+        data={"grant_type": "refresh_token", "refresh_token": rotated["refresh_token"]},
+    )
     assert after.status_code == 400
 
     wrong = _password_grant(base, username_of("analyst"), "not the password")
@@ -48,19 +55,25 @@ def test_password_login_refresh_rotation_and_replay_ends_the_login(api_server):
 def test_api_keys_shown_once_usable_as_header_and_client_credentials_and_revocable(api_server):
     base = api_server.base_url
     operator = api_server.headers("operator")
-    created = httpx.post(f"{base}/v1/me/keys", headers=operator, json={"name": "nightly export", "role": "viewer"})
+    created = httpx.post(
+        f"{base}/v1/me/keys", headers=operator, json={"name": "nightly export", "role": "viewer"}
+    )
     assert created.status_code == 201
     key, key_id = created.json()["api_key"], created.json()["key_id"]
     listed = httpx.get(f"{base}/v1/me/keys", headers=operator).json()
     assert [k["key_id"] for k in listed] == [key_id] and key not in json.dumps(listed)
 
     as_header = httpx.get(f"{base}/v1/me", headers={"X-API-Key": key}).json()
-    assert as_header["role"] == "viewer" and as_header["authenticated_via"] == "api_key"  # the key's narrower role
+    assert (
+        as_header["role"] == "viewer" and as_header["authenticated_via"] == "api_key"
+    )  # the key's narrower role
     assert httpx.get(f"{base}/v1/accounts", headers={"X-API-Key": key}).status_code == 403
     assert httpx.get(f"{base}/v1/me", headers={"Authorization": f"Bearer {key}"}).status_code == 200
 
-    grant = httpx.post(f"{base}/v1/auth/token", data={"grant_type": "client_credentials", "client_id": key_id,
-                                                      "client_secret": key}).json()
+    grant = httpx.post(
+        f"{base}/v1/auth/token",
+        data={"grant_type": "client_credentials", "client_id": key_id, "client_secret": key},
+    ).json()
     assert "refresh_token" not in grant or grant["refresh_token"] is None
     machine = httpx.get(f"{base}/v1/me", headers={"Authorization": f"Bearer {grant['access_token']}"}).json()
     assert machine["role"] == "viewer" and machine["authenticated_via"] == "client_credentials"
@@ -70,8 +83,10 @@ def test_api_keys_shown_once_usable_as_header_and_client_credentials_and_revocab
     assert httpx.delete(f"{base}/v1/me/keys/{key_id}", headers=operator).status_code == 204
     revoked = httpx.get(f"{base}/v1/me", headers={"X-API-Key": key})
     assert revoked.status_code == 401 and "revoked" in revoked.json()["error"]["message"]
-    bad = httpx.post(f"{base}/v1/auth/token", data={"grant_type": "client_credentials", "client_id": key_id,
-                                                    "client_secret": key})
+    bad = httpx.post(
+        f"{base}/v1/auth/token",
+        data={"grant_type": "client_credentials", "client_id": key_id, "client_secret": key},
+    )
     assert bad.status_code == 401 and bad.json()["error"]["code"] == "invalid_client"
 
 
@@ -81,7 +96,12 @@ def test_a_disabled_user_is_out_at_once(api_server):
     assert httpx.get(f"{base}/v1/me", headers=viewer).status_code == 200
     user_id = api_server.users["viewer"]["id"]
     admin = api_server.headers("admin")
-    assert httpx.patch(f"{base}/v1/admin/users/{user_id}", headers=admin, json={"status": "disabled"}).status_code == 200
+    assert (
+        httpx.patch(
+            f"{base}/v1/admin/users/{user_id}", headers=admin, json={"status": "disabled"}
+        ).status_code
+        == 200
+    )
     try:
         assert httpx.get(f"{base}/v1/me", headers=viewer).status_code == 401
     finally:
@@ -114,8 +134,15 @@ class _Jwks:
 
     def token(self, key=None, kid="test-key", **claims):
         now = int(time.time())
-        body = {"iss": "https://idp.example", "aud": "xget", "sub": "u-123", "iat": now, "exp": now + 300,
-                "preferred_username": "dana", **claims}
+        body = {
+            "iss": "https://idp.example",
+            "aud": "xget",
+            "sub": "u-123",
+            "iat": now,
+            "exp": now + 300,
+            "preferred_username": "dana",
+            **claims,
+        }
         return jwt.encode(body, key or self.key, algorithm="RS256", headers={"kid": kid})
 
 
@@ -149,7 +176,9 @@ def test_external_openid_connect_tokens_are_verified_against_the_jwks(tmp_path):
 def test_registration_modes(tmp_path, mode):
     with start_api_server(tmp_path, api_registration=mode) as server:
         base = server.base_url
-        rep = httpx.post(f"{base}/v1/auth/register", json={"username": "newcomer", "password": "a long password"})
+        rep = httpx.post(
+            f"{base}/v1/auth/register", json={"username": "newcomer", "password": "a long password"}
+        )
         if mode == "closed":
             assert rep.status_code == 403 and rep.json()["error"]["code"] == "registration_closed"
             return
@@ -160,11 +189,16 @@ def test_registration_modes(tmp_path, mode):
             return
         assert rep.json()["status"] == "pending"
         assert login.status_code == 400 and "admin must activate" in login.json()["error"]["message"]
-        activated = httpx.patch(f"{base}/v1/admin/users/{rep.json()['id']}", headers=server.headers("admin"),
-                                json={"status": "active"})
+        activated = httpx.patch(
+            f"{base}/v1/admin/users/{rep.json()['id']}",
+            headers=server.headers("admin"),
+            json={"status": "active"},
+        )
         assert activated.status_code == 200
         assert _password_grant(base, "newcomer", "a long password").status_code == 200
-        taken = httpx.post(f"{base}/v1/auth/register", json={"username": "NEWCOMER", "password": "a long password"})
+        taken = httpx.post(
+            f"{base}/v1/auth/register", json={"username": "NEWCOMER", "password": "a long password"}
+        )
         assert taken.status_code == 409
         short = httpx.post(f"{base}/v1/auth/register", json={"username": "other", "password": "short"})
         assert short.status_code == 422 and short.json()["error"]["field"] == "password"
@@ -181,7 +215,9 @@ def test_a_burst_with_one_key_reads_it_once_and_a_change_elsewhere_counts_within
 
     with start_api_server(tmp_path / "cache", api_auth_cache_s=1.5) as server:
         base = server.base_url
-        made = httpx.post(f"{base}/v1/me/keys", headers=server.headers("analyst"), json={"name": "burst"}).json()
+        made = httpx.post(
+            f"{base}/v1/me/keys", headers=server.headers("analyst"), json={"name": "burst"}
+        ).json()
         key = {"X-API-Key": made["api_key"]}
         engine = get_engine(server.settings.resolved_database_url)
         reads = []

@@ -22,9 +22,14 @@ def api(tmp_path):
     from xget_pipelines.serving.app import create_app
     from xget_pipelines.settings import Settings
 
-    settings = Settings(home=tmp_path, lake_uri=str(tmp_path / "lake"),
-                        database_url=f"sqlite:///{tmp_path / 'xget.db'}", api_rate_limit_per_minute=0,
-                        api_lake_refresh_s=0, search_url="")
+    settings = Settings(
+        home=tmp_path,
+        lake_uri=str(tmp_path / "lake"),
+        database_url=f"sqlite:///{tmp_path / 'xget.db'}",
+        api_rate_limit_per_minute=0,
+        api_lake_refresh_s=0,
+        search_url="",
+    )
     app = create_app(settings)
     st = app.state.xget
     for role in ("viewer", "analyst", "admin"):
@@ -39,15 +44,23 @@ def api(tmp_path):
 
 def auth(client, role: str) -> dict:
     if role not in client.tokens:
-        rep = client.post("/v1/auth/token", data={"grant_type": "password", "username": role, "password": PASSWORD})
+        rep = client.post(
+            "/v1/auth/token", data={"grant_type": "password", "username": role, "password": PASSWORD}
+        )
         assert rep.status_code == 200, rep.text
         client.tokens[role] = rep.json()["access_token"]
     return {"Authorization": f"Bearer {client.tokens[role]}"}
 
 
 def record(tweet_id: int, day: dt.date = D2, **extra) -> dict:
-    return {"tweet_id": tweet_id, "text": "a supplied tweet", "created_at": f"{day.isoformat()}T09:00:00Z",
-            "author_id": 10, "lang": "en", **extra}
+    return {
+        "tweet_id": tweet_id,
+        "text": "a supplied tweet",
+        "created_at": f"{day.isoformat()}T09:00:00Z",
+        "author_id": 10,
+        "lang": "en",
+        **extra,
+    }
 
 
 def error(rep) -> dict:
@@ -59,14 +72,22 @@ def test_an_analyst_supplies_corrects_deletes_and_restores_and_each_merge_serves
     rep = api.post("/v1/data", json=record(500), headers=analyst)
     assert rep.status_code == 202, rep.text
     body = rep.json()
-    assert (body["status"], body["action"], body["tweet_id"], body["day"]) == ("accepted", "insert", 500, "2026-03-02")
+    assert (body["status"], body["action"], body["tweet_id"], body["day"]) == (
+        "accepted",
+        "insert",
+        500,
+        "2026-03-02",
+    )
     assert body["applies_at"] == "the next entities merge of 2026-03-02" and body["correction_id"]
     assert api.get("/v1/data/500", headers=viewer).status_code == 404  # not merged yet
     merge_day(api.lake, D2)
     assert api.get("/v1/data/500", headers=viewer).json()["text"] == "a supplied tweet"
 
-    rep = api.put(f"/v1/data/{COLLECTED}", json={"fields": {"text": "fixed text", "lang": "de"}, "reason": "typo"},
-                  headers=analyst)
+    rep = api.put(
+        f"/v1/data/{COLLECTED}",
+        json={"fields": {"text": "fixed text", "lang": "de"}, "reason": "typo"},
+        headers=analyst,
+    )
     assert rep.status_code == 202, rep.text
     assert rep.json()["applies_at"] == "the next entities merge of 2026-03-01"
     assert api.get(f"/v1/data/{COLLECTED}", headers=viewer).json()["text"] == "hello"  # until the merge
@@ -81,7 +102,10 @@ def test_an_analyst_supplies_corrects_deletes_and_restores_and_each_merge_serves
     assert gone.status_code == 404 and error(gone)["code"] == "not_found"
     assert COLLECTED not in [t["tweet_id"] for t in api.get("/v1/data", headers=viewer).json()["items"]]
 
-    assert api.post(f"/v1/data/{COLLECTED}/restore", params={"reason": "not spam"}, headers=analyst).status_code == 202
+    assert (
+        api.post(f"/v1/data/{COLLECTED}/restore", params={"reason": "not spam"}, headers=analyst).status_code
+        == 202
+    )
     merge_day(api.lake, D1)
     assert api.get(f"/v1/data/{COLLECTED}", headers=viewer).json()["text"] == "fixed text"
 
@@ -89,7 +113,10 @@ def test_an_analyst_supplies_corrects_deletes_and_restores_and_each_merge_serves
     assert history.status_code == 200
     items = history.json()["items"]
     assert [(c["action"], c["username"], c["reason"]) for c in items] == [
-        ("update", "analyst", "typo"), ("delete", "analyst", "spam"), ("restore", "analyst", "not spam")]
+        ("update", "analyst", "typo"),
+        ("delete", "analyst", "spam"),
+        ("restore", "analyst", "not spam"),
+    ]
     assert items[0]["fields"] == {"text": "fixed text", "lang": "de"}
 
     admin = auth(api, "admin")
@@ -104,14 +131,19 @@ def test_an_analyst_supplies_corrects_deletes_and_restores_and_each_merge_serves
 
 def test_a_viewer_may_read_the_history_but_not_write(api):
     viewer = auth(api, "viewer")
-    for method, path, kwargs in (("post", "/v1/data", {"json": record(600)}),
-                                 ("post", "/v1/data/batch", {"json": [record(600)]}),
-                                 ("put", f"/v1/data/{COLLECTED}", {"json": {"fields": {"text": "x"}}}),
-                                 ("delete", f"/v1/data/{COLLECTED}", {}),
-                                 ("post", f"/v1/data/{COLLECTED}/restore", {})):
+    for method, path, kwargs in (
+        ("post", "/v1/data", {"json": record(600)}),
+        ("post", "/v1/data/batch", {"json": [record(600)]}),
+        ("put", f"/v1/data/{COLLECTED}", {"json": {"fields": {"text": "x"}}}),
+        ("delete", f"/v1/data/{COLLECTED}", {}),
+        ("post", f"/v1/data/{COLLECTED}/restore", {}),
+    ):
         rep = getattr(api, method)(path, headers=viewer, **kwargs)
         assert rep.status_code == 403 and error(rep)["code"] == "forbidden", (method, path, rep.text)
-    assert api.get(f"/v1/data/{COLLECTED}/corrections", headers=viewer).json() == {"tweet_id": COLLECTED, "items": []}
+    assert api.get(f"/v1/data/{COLLECTED}/corrections", headers=viewer).json() == {
+        "tweet_id": COLLECTED,
+        "items": [],
+    }
     assert api.post("/v1/data", json=record(600)).status_code == 401
     assert api.lake.table(CORRECTIONS) is None
 
@@ -129,9 +161,10 @@ def test_bad_input_is_a_422_naming_the_field_and_writes_nothing(api):
     bad(api.post("/v1/data", json=record(5, text=" "), headers=analyst), "text")
     bad(api.post("/v1/data", json=record(5, text="x" * 25_001), headers=analyst), "text")
     bad(api.post("/v1/data", json=record(-5), headers=analyst), "tweet_id")
-    future = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)).isoformat()
-    assert "future" in bad(api.post("/v1/data", json={**record(5), "created_at": future}, headers=analyst),
-                           "created_at")
+    future = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()
+    assert "future" in bad(
+        api.post("/v1/data", json={**record(5), "created_at": future}, headers=analyst), "created_at"
+    )
 
     batch = [record(10), record(11), record(12), {**record(13), "created_at": future}]
     bad(api.post("/v1/data/batch", json=batch, headers=analyst), "records[3].created_at")
@@ -139,20 +172,35 @@ def test_bad_input_is_a_422_naming_the_field_and_writes_nothing(api):
     bad(api.post("/v1/data/batch", json=[record(10), record(10)], headers=analyst), "records[1].tweet_id")
     bad(api.post("/v1/data/batch", json=[record(i) for i in range(1, 1002)], headers=analyst), "records")
     bad(api.post("/v1/data/batch", json=[], headers=analyst), "records")
-    bad(api.post("/v1/data/batch", json=[record(20), record(COLLECTED, D1)], headers=analyst),
-        "records[1].tweet_id", 409)  # already collected: a conflict
+    bad(
+        api.post("/v1/data/batch", json=[record(20), record(COLLECTED, D1)], headers=analyst),
+        "records[1].tweet_id",
+        409,
+    )  # already collected: a conflict
     assert api.lake.table(CORRECTIONS) is None  # not one record of any bad batch was written
 
-    message = bad(api.put(f"/v1/data/{COLLECTED}", json={"fields": {"text": "ok", "like_count": 3}}, headers=analyst),
-                  "fields.like_count")
+    message = bad(
+        api.put(f"/v1/data/{COLLECTED}", json={"fields": {"text": "ok", "like_count": 3}}, headers=analyst),
+        "fields.like_count",
+    )
     assert "text, lang, possibly_sensitive, has_media" in message
     bad(api.put(f"/v1/data/{COLLECTED}", json={"fields": {}}, headers=analyst), "fields")
-    bad(api.put(f"/v1/data/{COLLECTED}", json={"fields": {"has_media": "maybe"}}, headers=analyst), "fields.has_media")
+    bad(
+        api.put(f"/v1/data/{COLLECTED}", json={"fields": {"has_media": "maybe"}}, headers=analyst),
+        "fields.has_media",
+    )
     bad(api.put("/v1/data/0", json={"fields": {"text": "x"}}, headers=analyst), "tweet_id")
-    bad(api.put(f"/v1/data/{COLLECTED}", json={"fields": {"text": "x"}, "reason": "r" * 1001}, headers=analyst),
-        "reason")
-    for rep in (api.put("/v1/data/424242", json={"fields": {"text": "x"}}, headers=analyst),
-                api.delete("/v1/data/424242", headers=analyst), api.post("/v1/data/424242/restore", headers=analyst)):
+    bad(
+        api.put(
+            f"/v1/data/{COLLECTED}", json={"fields": {"text": "x"}, "reason": "r" * 1001}, headers=analyst
+        ),
+        "reason",
+    )
+    for rep in (
+        api.put("/v1/data/424242", json={"fields": {"text": "x"}}, headers=analyst),
+        api.delete("/v1/data/424242", headers=analyst),
+        api.post("/v1/data/424242/restore", headers=analyst),
+    ):
         assert rep.status_code == 404 and error(rep)["code"] == "not_found", rep.text
     assert api.post(f"/v1/data/{COLLECTED}/restore", headers=analyst).status_code == 409  # not deleted
     assert api.lake.table(CORRECTIONS) is None
@@ -160,7 +208,9 @@ def test_bad_input_is_a_422_naming_the_field_and_writes_nothing(api):
 
 def test_a_batch_is_accepted_whole_in_one_commit_and_pending_records_can_be_corrected(api):
     analyst, viewer = auth(api, "analyst"), auth(api, "viewer")
-    rep = api.post("/v1/data/batch", json=[record(10, D1), record(11), record(12, text="third")], headers=analyst)
+    rep = api.post(
+        "/v1/data/batch", json=[record(10, D1), record(11), record(12, text="third")], headers=analyst
+    )
     assert rep.status_code == 202, rep.text
     body = rep.json()
     assert (body["status"], body["count"]) == ("accepted", 3)
@@ -169,8 +219,12 @@ def test_a_batch_is_accepted_whole_in_one_commit_and_pending_records_can_be_corr
     assert api.lake.version(CORRECTIONS) == 0  # one commit
 
     # Not merged yet, but in the lake as a supplied record: it can be corrected already.
-    assert api.put("/v1/data/12", json={"fields": {"text": "third, fixed"}}, headers=analyst).status_code == 202
-    assert api.post("/v1/data", json=record(12), headers=auth(api, "admin")).status_code == 409  # someone else's
+    assert (
+        api.put("/v1/data/12", json={"fields": {"text": "third, fixed"}}, headers=analyst).status_code == 202
+    )
+    assert (
+        api.post("/v1/data", json=record(12), headers=auth(api, "admin")).status_code == 409
+    )  # someone else's
     merge_day(api.lake, D1)
     merge_day(api.lake, D2)
     assert api.get("/v1/data/12", headers=viewer).json()["text"] == "third, fixed"

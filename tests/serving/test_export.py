@@ -16,20 +16,22 @@ from typer.testing import CliRunner
 from xget_pipelines.serving import export
 from xget_pipelines.serving.export import ExportTooLarge, export_response, iter_export, write_export
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 BIG = 2**62 + 12345  # beyond JavaScript's 2**53 and Excel's 15 digits
 WHEN = dt.datetime(2026, 11, 1, 12, 30, 5, 123456, tzinfo=UTC)
 TEXT = 'say "hi", then\nnew line — ünïcödé 🐍, =1+1'
 
 
 def sample() -> pa.Table:
-    return pa.table({
-        "tweet_id": pa.array([BIG, BIG + 1, 3], pa.int64()),
-        "created_at": pa.array([WHEN, None, WHEN.replace(microsecond=0)], pa.timestamp("us", "UTC")),
-        "text": pa.array([TEXT, None, ""], pa.string()),
-        "like_count": pa.array([7, None, 0], pa.int64()),
-        "hashtags": pa.array([["python", "a,b"], None, []], pa.list_(pa.string())),
-    })
+    return pa.table(
+        {
+            "tweet_id": pa.array([BIG, BIG + 1, 3], pa.int64()),
+            "created_at": pa.array([WHEN, None, WHEN.replace(microsecond=0)], pa.timestamp("us", "UTC")),
+            "text": pa.array([TEXT, None, ""], pa.string()),
+            "like_count": pa.array([7, None, 0], pa.int64()),
+            "hashtags": pa.array([["python", "a,b"], None, []], pa.list_(pa.string())),
+        }
+    )
 
 
 def reader_of(table: pa.Table, batch_rows: int = 1000) -> pa.RecordBatchReader:
@@ -55,13 +57,24 @@ def iso(value):
 
 # -- each format read back -------------------------------------------------------------------------------
 
+
 def test_json_and_ndjson_round_trip():
     expected = [
-        {"tweet_id": BIG, "created_at": "2026-11-01T12:30:05.123456+00:00", "text": TEXT, "like_count": 7,
-         "hashtags": ["python", "a,b"]},
+        {
+            "tweet_id": BIG,
+            "created_at": "2026-11-01T12:30:05.123456+00:00",
+            "text": TEXT,
+            "like_count": 7,
+            "hashtags": ["python", "a,b"],
+        },
         {"tweet_id": BIG + 1, "created_at": None, "text": None, "like_count": None, "hashtags": None},
-        {"tweet_id": 3, "created_at": "2026-11-01T12:30:05+00:00", "text": "", "like_count": 0,
-         "hashtags": []},
+        {
+            "tweet_id": 3,
+            "created_at": "2026-11-01T12:30:05+00:00",
+            "text": "",
+            "like_count": 0,
+            "hashtags": [],
+        },
     ]
     assert json.loads(export_bytes(sample(), "json")) == expected
     lines = export_bytes(sample(), "ndjson").decode().splitlines()
@@ -96,8 +109,9 @@ def test_xlsx_round_trip():
 
 
 def test_xlsx_keeps_formula_like_text_and_drops_control_characters():
-    table = pa.table({"text": ['=HYPERLINK("http://x")', "#N/A", "bell\x07here"],
-                      "n": [1.5, float("nan"), None]})
+    table = pa.table(
+        {"text": ['=HYPERLINK("http://x")', "#N/A", "bell\x07here"], "n": [1.5, float("nan"), None]}
+    )
     wb = openpyxl.load_workbook(io.BytesIO(export_bytes(table, "xlsx")))
     rows = list(wb.active.iter_rows(values_only=True))[1:]
     assert rows == [('=HYPERLINK("http://x")', 1.5), ("#N/A", None), ("bellhere", None)]
@@ -116,8 +130,14 @@ def test_zero_rows_give_valid_empty_files():
 
 
 def test_ids_as_strings_for_javascript():
-    table = pa.table({"tweet_id": pa.array([BIG], pa.int64()), "id": pa.array([BIG], pa.int64()),
-                      "like_count": pa.array([BIG], pa.int64()), "lang_id": ["en"]})
+    table = pa.table(
+        {
+            "tweet_id": pa.array([BIG], pa.int64()),
+            "id": pa.array([BIG], pa.int64()),
+            "like_count": pa.array([BIG], pa.int64()),
+            "lang_id": ["en"],
+        }
+    )
     (row,) = json.loads(export_bytes(table, "json", ids_as_strings=True))
     assert row == {"tweet_id": str(BIG), "id": str(BIG), "like_count": BIG, "lang_id": "en"}
     (line,) = export_bytes(table, "ndjson", ids_as_strings=True).decode().splitlines()
@@ -127,10 +147,15 @@ def test_ids_as_strings_for_javascript():
 
 def test_other_timezones_and_units_are_shown_in_utc_and_duplicate_names_kept_apart():
     paris = dt.timezone(dt.timedelta(hours=1))
-    table = pa.table([pa.array([dt.datetime(2026, 11, 1, 13, 0, tzinfo=paris)],
-                               pa.timestamp("ns", "Europe/Paris")),
-                      pa.array([dt.datetime(2026, 11, 1, 13, 0)], pa.timestamp("ms")),
-                      pa.array([1]), pa.array([2])], names=["at", "naive", "id", "id"])
+    table = pa.table(
+        [
+            pa.array([dt.datetime(2026, 11, 1, 13, 0, tzinfo=paris)], pa.timestamp("ns", "Europe/Paris")),
+            pa.array([dt.datetime(2026, 11, 1, 13, 0)], pa.timestamp("ms")),
+            pa.array([1]),
+            pa.array([2]),
+        ],
+        names=["at", "naive", "id", "id"],
+    )
     (row,) = json.loads(export_bytes(table, "json"))
     assert row == {"at": "2026-11-01T12:00:00+00:00", "naive": "2026-11-01T13:00:00", "id": 1, "id_1": 2}
 
@@ -142,6 +167,7 @@ def test_sums_are_exact_numbers_and_binary_is_base64():
 
 
 # -- streaming ---------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("fmt", ["json", "ndjson", "csv", "parquet"])
 def test_bytes_leave_after_each_batch(fmt):
@@ -201,6 +227,7 @@ def test_export_response_is_a_download():
 
 # -- xget export -----------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def lake_home(tmp_path, monkeypatch):
     from xget_pipelines.core.lake.delta import Lake
@@ -230,8 +257,18 @@ def test_cli_exports_a_table_to_csv_and_parquet(lake_home):
     assert rows[0]["text"] == TEXT and rows[0]["created_at"] == iso(WHEN)
 
     pout = lake_home / "tweets.parquet"
-    result = xget("export", "entities_tweets", "-f", "parquet", "-o", str(pout),
-                  "--where", "like_count is not null", "--limit", "5")
+    result = xget(
+        "export",
+        "entities_tweets",
+        "-f",
+        "parquet",
+        "-o",
+        str(pout),
+        "--where",
+        "like_count is not null",
+        "--limit",
+        "5",
+    )
     assert result.exit_code == 0, result.output
     back = pq.read_table(pout)
     assert sorted(back.column("tweet_id").to_pylist()) == [3, BIG]
@@ -240,8 +277,14 @@ def test_cli_exports_a_table_to_csv_and_parquet(lake_home):
 
 
 def test_cli_exports_sql_to_ndjson_on_stdout(lake_home):
-    result = xget("export", "select tweet_id, text from entities_tweets order by like_count desc nulls last",
-                  "--format", "ndjson", "--limit", "2")
+    result = xget(
+        "export",
+        "select tweet_id, text from entities_tweets order by like_count desc nulls last",
+        "--format",
+        "ndjson",
+        "--limit",
+        "2",
+    )
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.stdout_bytes.splitlines()]
     assert rows == [{"tweet_id": BIG, "text": TEXT}, {"tweet_id": 3, "text": ""}]

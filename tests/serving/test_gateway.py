@@ -45,12 +45,19 @@ def test_request_ids_gzip_and_error_shape(api_server):
 
 def test_cors_by_setting(tmp_path):
     with start_api_server(tmp_path, api_cors_origins="https://app.example") as server:
-        pre = httpx.options(f"{server.base_url}/v1/data", headers={
-            "Origin": "https://app.example", "Access-Control-Request-Method": "GET",
-            "Access-Control-Request-Headers": "authorization"})
+        pre = httpx.options(
+            f"{server.base_url}/v1/data",
+            headers={
+                "Origin": "https://app.example",
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "authorization",
+            },
+        )
         assert pre.status_code == 200 and pre.headers["access-control-allow-origin"] == "https://app.example"
-        other = httpx.options(f"{server.base_url}/v1/data", headers={
-            "Origin": "https://evil.example", "Access-Control-Request-Method": "GET"})
+        other = httpx.options(
+            f"{server.base_url}/v1/data",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+        )
         assert "access-control-allow-origin" not in other.headers
 
 
@@ -64,12 +71,16 @@ def test_idempotency_keys_replay_the_first_answer(api_server):
     tasks = httpx.get(f"{base}/v1/tasks", headers=headers, params={"limit": 500}).json()["items"]
     assert [t["target"] for t in tasks].count("idempotent words") == 1
 
-    other_body = httpx.post(f"{base}/v1/tasks", headers={**headers, "Idempotency-Key": "k-1"},
-                            json={**body, "target": "something else"})
+    other_body = httpx.post(
+        f"{base}/v1/tasks",
+        headers={**headers, "Idempotency-Key": "k-1"},
+        json={**body, "target": "something else"},
+    )
     assert other_body.status_code == 422 and other_body.json()["error"]["field"] == "Idempotency-Key"
     # Another principal's key of the same name is another request.
-    operator = httpx.post(f"{base}/v1/tasks", headers={**api_server.headers("operator"), "Idempotency-Key": "k-1"},
-                          json=body)
+    operator = httpx.post(
+        f"{base}/v1/tasks", headers={**api_server.headers("operator"), "Idempotency-Key": "k-1"}, json=body
+    )
     assert operator.status_code == 201 and operator.json()["id"] != first.json()["id"]
 
 
@@ -106,7 +117,8 @@ def test_a_lost_lake_is_a_503_naming_it(tmp_path):
         # The newest days are held in memory: their pages still answer (the last snapshot read); anything
         # that must read the storage is a 503 naming the lake, and readiness says so.
         assert [t["tweet_id"] for t in httpx.get(f"{base}/v1/data", headers=headers).json()["items"]] == [
-            t["tweet_id"] for t in page]
+            t["tweet_id"] for t in page
+        ]
         rep = httpx.get(f"{base}/v1/data/{tweet_id}", headers=headers)
         assert rep.status_code == 503 and rep.json()["error"]["code"] == "lake_unavailable"
         assert "Retry-After" in rep.headers

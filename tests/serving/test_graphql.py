@@ -62,20 +62,22 @@ def api(tmp_path_factory):
     engine = app.state.xget.engine
     users = {name: create_user(engine, name, PASSWORD, role) for name, role in USERS.items()}
     tasks = app.state.xget.tasks
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = dt.datetime.now(dt.UTC).date()
     for owner, target in (("analyst", "python"), ("analyst", "duckdb"), ("analyst2", "delta lake")):
         tasks.create(build_spec("SEARCH", target, today, today), users[owner]["id"], start=False)
     with TestClient(app) as client:
         tokens = {}
         for name in USERS:
-            rep = client.post("/v1/auth/token",
-                              data={"grant_type": "password", "username": name, "password": PASSWORD})
+            rep = client.post(
+                "/v1/auth/token", data={"grant_type": "password", "username": name, "password": PASSWORD}
+            )
             assert rep.status_code == 200, rep.text
             tokens[name] = rep.json()["access_token"]
         yield Api(client, tokens, users, lake, app)
 
 
 # -- reads -------------------------------------------------------------------------------------------------
+
 
 def test_user_with_nested_tweets_metrics_author_sentiment_profile_and_similar(api):
     data = api.gql("""{ user(ref: "@alice") {
@@ -88,8 +90,12 @@ def test_user_with_nested_tweets_metrics_author_sentiment_profile_and_similar(ap
         similar { userId username similarity } } }""")["user"]
     lake = api.lake
     alice = lake["users"]["alice"]
-    assert (data["id"], data["username"], data["displayName"], data["followersCount"]) == \
-        (str(alice), "alice", "Alice A.", 1200)
+    assert (data["id"], data["username"], data["displayName"], data["followersCount"]) == (
+        str(alice),
+        "alice",
+        "Alice A.",
+        1200,
+    )
     mine = sorted((t for t, a in lake["authors"].items() if a == alice), reverse=True)  # newest first
     nodes = [e["node"] for e in data["tweets"]["edges"]]
     assert [n["id"] for n in nodes] == [str(t) for t in mine]
@@ -97,16 +103,29 @@ def test_user_with_nested_tweets_metrics_author_sentiment_profile_and_similar(ap
     for node in nodes:
         tweet_id = int(node["id"])
         i = lake["tweets"].index(tweet_id)
-        assert node["metrics"] == {"likes": lake["likes"][tweet_id], "retweets": i, "replies": 1, "quotes": 0,
-                                   "bookmarks": 0, "views": 100 + i}
+        assert node["metrics"] == {
+            "likes": lake["likes"][tweet_id],
+            "retweets": i,
+            "replies": 1,
+            "quotes": 0,
+            "bookmarks": 0,
+            "views": 100 + i,
+        }
         assert node["author"] == {"id": str(alice), "username": "alice"} and node["authorId"] == str(alice)
         assert (node["sentiment"] or {}).get("label") == lake["sentiment"].get(tweet_id)
     first = lake["tweets"][0]  # scored twice: the newer score is served
-    assert next(n for n in nodes if n["id"] == str(first))["sentiment"] == \
-        {"label": "positive", "score": 0.8, "modelVersion": "vader-2"}
+    assert next(n for n in nodes if n["id"] == str(first))["sentiment"] == {
+        "label": "positive",
+        "score": 0.8,
+        "modelVersion": "vader-2",
+    }
     assert data["tweets"]["pageInfo"]["hasNextPage"] is False
-    assert data["profile"] == {"userId": str(alice), "tweets": 2, "topHashtags": ["python", "data"],
-                               "activeHours": [8, 9]}
+    assert data["profile"] == {
+        "userId": str(alice),
+        "tweets": 2,
+        "topHashtags": ["python", "data"],
+        "activeHours": [8, 9],
+    }
     assert data["similar"] == [{"userId": str(lake["users"]["bob"]), "username": "bob", "similarity": 0.91}]
 
 
@@ -132,8 +151,10 @@ def test_cursor_pages_walk_every_tweet_once_newest_first(api):
     assert len(set(seen)) == len(seen)
     # any edge's cursor resumes right after that edge
     first_page = api.gql(query)["tweets"]
-    rest = api.gql('query($a: String) { tweets(first: 10, after: $a) { edges { node { id } } } }',
-                   variables={"a": first_page["edges"][0]["cursor"]})["tweets"]["edges"]
+    rest = api.gql(
+        "query($a: String) { tweets(first: 10, after: $a) { edges { node { id } } } }",
+        variables={"a": first_page["edges"][0]["cursor"]},
+    )["tweets"]["edges"]
     assert [e["node"]["id"] for e in rest] == seen[1:]
 
 
@@ -143,27 +164,42 @@ def test_filters_search_and_one_tweet(api):
     data = api.gql("""{ byBob: tweets(filter: {user: "bob"}) { edges { node { author { username } } } }
         media: tweets(filter: {hasMedia: true}) { edges { node { hasMedia } } }
         search(q: "python") { backend edges { node { text } } } }""")
-    assert [e["node"]["author"]["username"] for e in data["byBob"]["edges"]] == \
-        ["bob"] * sum(1 for a in lake["authors"].values() if a == bob)
+    assert [e["node"]["author"]["username"] for e in data["byBob"]["edges"]] == ["bob"] * sum(
+        1 for a in lake["authors"].values() if a == bob
+    )
     assert len(data["media"]["edges"]) == 3 and all(e["node"]["hasMedia"] for e in data["media"]["edges"])
     assert data["search"]["backend"] == "lake"
-    assert sorted(e["node"]["text"] for e in data["search"]["edges"]) == \
-        ["hello #python world", "quarterly numbers #data #python", "ünïcödé 🐍 tweet #python"]
+    assert sorted(e["node"]["text"] for e in data["search"]["edges"]) == [
+        "hello #python world",
+        "quarterly numbers #data #python",
+        "ünïcödé 🐍 tweet #python",
+    ]
     tweet_id = lake["tweets"][0]
-    one = api.gql('query($id: ID!) { tweet(id: $id) { id text sentiment { label } author { username } } }',
-                  variables={"id": str(tweet_id)})["tweet"]
-    assert one == {"id": str(tweet_id), "text": "hello #python world", "sentiment": {"label": "positive"},
-                   "author": {"username": "alice"}}
+    one = api.gql(
+        "query($id: ID!) { tweet(id: $id) { id text sentiment { label } author { username } } }",
+        variables={"id": str(tweet_id)},
+    )["tweet"]
+    assert one == {
+        "id": str(tweet_id),
+        "text": "hello #python world",
+        "sentiment": {"label": "positive"},
+        "author": {"username": "alice"},
+    }
 
 
 def test_trends_and_sentiment_days(api):
     base = api.lake["base"]
-    trends = api.gql("query($s: DateTime, $u: DateTime) {"
-                     " trends(since: $s, until: $u) { name count burst } }",
-                     variables={"s": (base - dt.timedelta(hours=6)).isoformat(),
-                                "u": (base + dt.timedelta(hours=1)).isoformat()})["trends"]
-    assert trends == [{"name": "python", "count": sum(20 - h for h in range(6)), "burst": True},
-                      {"name": "data", "count": sum(5 + h for h in range(6)), "burst": False}]
+    trends = api.gql(
+        "query($s: DateTime, $u: DateTime) { trends(since: $s, until: $u) { name count burst } }",
+        variables={
+            "s": (base - dt.timedelta(hours=6)).isoformat(),
+            "u": (base + dt.timedelta(hours=1)).isoformat(),
+        },
+    )["trends"]
+    assert trends == [
+        {"name": "python", "count": sum(20 - h for h in range(6)), "burst": True},
+        {"name": "data", "count": sum(5 + h for h in range(6)), "burst": False},
+    ]
     days = api.gql('{ sentiment(watchKey: "#python") { watchKey day tweets meanScore } }')["sentiment"]
     assert [d["day"] for d in days] == sorted(d["day"] for d in days) and len(days) == 2
     assert {d["watchKey"] for d in days} == {"#python"} and days[-1]["tweets"] == 10
@@ -171,19 +207,25 @@ def test_trends_and_sentiment_days(api):
 
 # -- limits ------------------------------------------------------------------------------------------------
 
+
 def test_depth_limit(api):
-    deep = "{ tweets(first: 1) { edges { node { author { tweets(first: 1) { edges { node { author { " \
-           "tweets(first: 1) { edges { node { id } } } } } } } } } } } }"
+    deep = (
+        "{ tweets(first: 1) { edges { node { author { tweets(first: 1) { edges { node { author { "
+        "tweets(first: 1) { edges { node { id } } } } } } } } } } } }"
+    )
     errors = api.errors(deep)
     assert any("exceeds maximum operation depth of 8" in e["message"] for e in errors), errors
     # one level of re-nesting is within the limit
-    api.gql("{ tweets(first: 1) { edges { node { author {"
-            " tweets(first: 1) { edges { node { id } } } } } } } }")
+    api.gql(
+        "{ tweets(first: 1) { edges { node { author { tweets(first: 1) { edges { node { id } } } } } } } }"
+    )
 
 
 def test_cost_limit_counts_first_along_nesting_with_variables_and_defaults(api):
-    nested = "query($n: Int!) { tweets(first: $n) { edges { node { author { tweets(first: $n) { " \
-             "edges { node { id } } } } } } } }"
+    nested = (
+        "query($n: Int!) { tweets(first: $n) { edges { node { author { tweets(first: $n) { "
+        "edges { node { id } } } } } } } }"
+    )
     rep = api.post(nested, variables={"n": 101})
     body = rep.json()
     assert body.get("data") is None
@@ -201,7 +243,7 @@ def test_cost_limit_counts_first_along_nesting_with_variables_and_defaults(api):
 
 
 def test_alias_limit(api):
-    query = "{ " + " ".join(f"a{i}: tweet(id: \"1\") {{ id }}" for i in range(31)) + " }"
+    query = "{ " + " ".join(f'a{i}: tweet(id: "1") {{ id }}' for i in range(31)) + " }"
     errors = api.errors(query)
     assert any("31 aliases found. Allowed: 30" in e["message"] for e in errors), errors
 
@@ -214,6 +256,7 @@ def test_first_is_bounded(api):
 
 # -- authentication, permissions, ownership ----------------------------------------------------------------
 
+
 def test_unauthenticated_and_bad_credentials_get_401_in_the_api_error_shape(api):
     rep = api.post("{ tweets { edges { node { id } } } }", who=None)
     assert rep.status_code == 401
@@ -221,8 +264,11 @@ def test_unauthenticated_and_bad_credentials_get_401_in_the_api_error_shape(api)
     error = rep.json()["error"]
     assert error["code"] == "unauthorized" and "authentication required" in error["message"]
     assert error["request_id"] == rep.headers["X-Request-ID"]
-    rep = api.client.post(URL, json={"query": "{ tweets { edges { node { id } } } }"},
-                          headers={"Authorization": "Bearer not-a-token"})
+    rep = api.client.post(
+        URL,
+        json={"query": "{ tweets { edges { node { id } } } }"},
+        headers={"Authorization": "Bearer not-a-token"},
+    )
     assert rep.status_code == 401 and rep.json()["error"]["code"] == "unauthorized"
     assert api.client.get(URL, params={"query": "{ __typename }"}).status_code == 401  # GET queries too
 
@@ -231,8 +277,12 @@ def test_requests_that_are_not_graphql_get_400_in_the_api_error_shape(api):
     headers = {"Authorization": f"Bearer {api.tokens['viewer']}", "Content-Type": "application/json"}
     rep = api.client.post(URL, content=b"{not json", headers=headers)
     assert rep.status_code == 400
-    assert rep.json()["error"] | {"request_id": None} == {"code": "bad_request", "field": None, "request_id": None,
-                                                          "message": "Unable to parse request body as JSON"}
+    assert rep.json()["error"] | {"request_id": None} == {
+        "code": "bad_request",
+        "field": None,
+        "request_id": None,
+        "message": "Unable to parse request body as JSON",
+    }
     rep = api.client.post(URL, json={"variables": {}}, headers=headers)
     assert rep.status_code == 400 and "No GraphQL query" in rep.json()["error"]["message"]
     rep = api.client.post(URL, json=[{"query": "{ __typename }"}] * 2, headers=headers)
@@ -255,8 +305,9 @@ def test_an_api_key_in_x_api_key_authenticates(api):
     from xget_pipelines.core.auth.keys import create_key
 
     _, key = create_key(api.app.state.xget.engine, api.users["viewer"]["id"], "graphql test", None, None)
-    rep = api.client.post(URL, json={"query": "{ tweets(first: 1) { edges { node { id } } } }"},
-                          headers={"X-API-Key": key})
+    rep = api.client.post(
+        URL, json={"query": "{ tweets(first: 1) { edges { node { id } } } }"}, headers={"X-API-Key": key}
+    )
     assert rep.status_code == 200 and len(rep.json()["data"]["tweets"]["edges"]) == 1
 
 
@@ -271,21 +322,30 @@ def test_tasks_are_the_callers_own_unless_tasks_admin(api):
     assert targets("analyst") == {"python": ids["analyst"], "duckdb": ids["analyst"]}
     assert targets("analyst2") == {"delta lake": ids["analyst2"]}
     assert targets("viewer") == {}
-    assert targets("operator") == {"python": ids["analyst"], "duckdb": ids["analyst"],
-                                   "delta lake": ids["analyst2"]}
-    others = api.gql('{ tasks { edges { node { id } } } }', "analyst2")["tasks"]["edges"][0]["node"]["id"]
+    assert targets("operator") == {
+        "python": ids["analyst"],
+        "duckdb": ids["analyst"],
+        "delta lake": ids["analyst2"],
+    }
+    others = api.gql("{ tasks { edges { node { id } } } }", "analyst2")["tasks"]["edges"][0]["node"]["id"]
     (error,) = api.errors("query($id: ID!) { task(id: $id) { id } }", "analyst", {"id": others})
     assert error["extensions"]["code"] == "NOT_FOUND"
     (error,) = api.errors("query($id: ID!) { task(id: $id) { id } }", "viewer", {"id": others})
     assert error["extensions"]["code"] == "NOT_FOUND"
-    task = api.gql("query($id: ID!) { task(id: $id) { id type status since runs { day } } }", "operator",
-                   {"id": others})["task"]
+    task = api.gql(
+        "query($id: ID!) { task(id: $id) { id type status since runs { day } } }", "operator", {"id": others}
+    )["task"]
     assert (task["id"], task["type"], task["status"], task["runs"]) == (others, "SEARCH", "CREATED", [])
     # pages of one
-    page = api.gql("{ tasks(first: 1, status: CREATED) { edges { cursor } "
-                   "pageInfo { hasNextPage endCursor } } }", "analyst")["tasks"]
-    rest = api.gql("query($a: String) { tasks(first: 5, after: $a) { edges { node { id } } } }", "analyst",
-                   {"a": page["pageInfo"]["endCursor"]})["tasks"]["edges"]
+    page = api.gql(
+        "{ tasks(first: 1, status: CREATED) { edges { cursor } pageInfo { hasNextPage endCursor } } }",
+        "analyst",
+    )["tasks"]
+    rest = api.gql(
+        "query($a: String) { tasks(first: 5, after: $a) { edges { node { id } } } }",
+        "analyst",
+        {"a": page["pageInfo"]["endCursor"]},
+    )["tasks"]["edges"]
     assert page["pageInfo"]["hasNextPage"] and len(rest) == 1
 
 
@@ -304,8 +364,9 @@ def test_rate_limit_is_per_principal_like_rest(tmp_path):
     app = create_app(settings_for(tmp_path, api_rate_limit_per_minute=1, api_rate_limit_burst=1))
     create_user(app.state.xget.engine, "viewer", PASSWORD, "viewer")
     with TestClient(app) as client:
-        token = client.post("/v1/auth/token", data={"grant_type": "password", "username": "viewer",
-                                                    "password": PASSWORD}).json()["access_token"]
+        token = client.post(
+            "/v1/auth/token", data={"grant_type": "password", "username": "viewer", "password": PASSWORD}
+        ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         assert client.post(URL, json={"query": "{ __typename }"}, headers=headers).status_code == 200
         rep = client.post(URL, json={"query": "{ __typename }"}, headers=headers)
@@ -315,6 +376,7 @@ def test_rate_limit_is_per_principal_like_rest(tmp_path):
 
 # -- errors ------------------------------------------------------------------------------------------------
 
+
 def test_not_found_and_bad_input_codes(api):
     (error,) = api.errors('{ tweet(id: "1234567890123456789") { id } }')
     assert error["extensions"] == {"code": "NOT_FOUND"} and error["path"] == ["tweet"]
@@ -323,8 +385,10 @@ def test_not_found_and_bad_input_codes(api):
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "id"}
     (error,) = api.errors('{ user(ref: "nobody_here") { id } }')
     assert error["extensions"] == {"code": "NOT_FOUND"}
-    (error,) = api.errors('{ tweets(filter: {since: "2026-01-02T00:00:00Z", until: "2026-01-01T00:00:00Z"}) '
-                          '{ edges { node { id } } } }')
+    (error,) = api.errors(
+        '{ tweets(filter: {since: "2026-01-02T00:00:00Z", until: "2026-01-01T00:00:00Z"}) '
+        "{ edges { node { id } } } }"
+    )
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "filter.since"}
     (error,) = api.errors('{ tweets(after: "not-a-cursor") { edges { node { id } } } }')
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}
@@ -350,11 +414,13 @@ def test_lake_unavailable_is_unavailable_and_unexpected_errors_are_masked(api, m
     assert error["message"] == "unexpected error; quote the request id when reporting it"
     assert error["extensions"] == {"code": "INTERNAL", "request_id": rep.headers["X-Request-ID"]}
     assert "secret" not in rep.text and "Traceback" not in rep.text
-    assert any("unexpected error in GraphQL field trends" in r.getMessage() and r.exc_info
-               for r in caplog.records)
+    assert any(
+        "unexpected error in GraphQL field trends" in r.getMessage() and r.exc_info for r in caplog.records
+    )
 
 
 # -- batching ------------------------------------------------------------------------------------------------
+
 
 def test_authors_load_in_one_users_query_per_request(api, monkeypatch):
     reader = api.app.state.xget.reader

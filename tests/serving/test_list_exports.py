@@ -22,7 +22,9 @@ def _get(server, role, path, **params):
 def test_tweets_download_every_page_in_each_format(api_server):
     pages, cursor = [], None
     while True:
-        page = _get(api_server, "viewer", "/v1/data", limit=2, **({"cursor": cursor} if cursor else {})).json()
+        page = _get(
+            api_server, "viewer", "/v1/data", limit=2, **({"cursor": cursor} if cursor else {})
+        ).json()
         pages += page["items"]
         cursor = page["next_cursor"]
         if cursor is None:
@@ -42,22 +44,29 @@ def test_tweets_download_every_page_in_each_format(api_server):
 
 
 def test_analytics_and_pool_lists_download(api_server):
-    since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=5)).isoformat()
+    since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=5)).isoformat()
     trends = _get(api_server, "viewer", "/v1/trends", since=since).json()
     assert trends
-    rows = list(csv.DictReader(io.StringIO(_get(api_server, "viewer", "/v1/trends", since=since, format="csv").text)))
+    rows = list(
+        csv.DictReader(io.StringIO(_get(api_server, "viewer", "/v1/trends", since=since, format="csv").text))
+    )
     assert [(r["name"], int(r["count"])) for r in rows] == [(t["name"], t["count"]) for t in trends]
 
     tweets = _get(api_server, "viewer", "/v1/users/alice/tweets").json()["items"]
     streamed = _get(api_server, "viewer", "/v1/users/alice/tweets", format="json").json()
     assert [t["tweet_id"] for t in streamed] == [t["tweet_id"] for t in tweets]
 
-    httpx.post(f"{api_server.base_url}/v1/tasks", headers=api_server.headers("analyst"),
-               json={"type": "SEARCH", "target": "exported task", "start": False}).raise_for_status()
+    httpx.post(
+        f"{api_server.base_url}/v1/tasks",
+        headers=api_server.headers("analyst"),
+        json={"type": "SEARCH", "target": "exported task", "start": False},
+    ).raise_for_status()
     tasks = _get(api_server, "analyst", "/v1/tasks", format="ndjson").text.splitlines()
     assert "exported task" in {json.loads(line)["target"] for line in tasks}
 
-    book = openpyxl.load_workbook(io.BytesIO(_get(api_server, "admin", "/v1/admin/users", format="xlsx").content))
+    book = openpyxl.load_workbook(
+        io.BytesIO(_get(api_server, "admin", "/v1/admin/users", format="xlsx").content)
+    )
     sheet = book.worksheets[0]
     header = [c.value for c in sheet[1]]
     names = {row[header.index("username")] for row in sheet.iter_rows(min_row=2, values_only=True)}

@@ -104,19 +104,30 @@ SKIPPED_PATHS = {"/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"}
 SKIPPED_PREFIXES = ("/v1/graphql", "/docs-static")
 
 PATH_VALUES = {  # valid-looking values that name nothing
-    "user_id": "999999", "proxy_id": "999999", "tweet_id": "999999", "key_id": "xk_nokey0000",
-    "username": "nobody", "user": "nobody", "name": "python", "task_id": "00000000-0000-4000-8000-000000000000",
+    "user_id": "999999",
+    "proxy_id": "999999",
+    "tweet_id": "999999",
+    "key_id": "xk_nokey0000",
+    "username": "nobody",
+    "user": "nobody",
+    "name": "python",
+    "task_id": "00000000-0000-4000-8000-000000000000",
 }
 
 # Minimal valid bodies (JSON unless given as ("text", ...) or ("form", ...)). None of them changes a password,
 # disables a user or takes a real proxy/account out of service.
 BODIES: dict[tuple[str, str], object] = {
-    ("POST", "/v1/auth/token"): ("form", {"grant_type": "password", "username": "nobody",
-                                          "password": "not-the-password"}),
+    ("POST", "/v1/auth/token"): (
+        "form",
+        {"grant_type": "password", "username": "nobody", "password": "not-the-password"},
+    ),
     ("POST", "/v1/auth/register"): {"username": "matrix_registrant", "password": "a-long-enough-password"},
     ("POST", "/v1/auth/logout"): {"refresh_token": "not-a-refresh-token"},
     ("PATCH", "/v1/me/preferences"): {"matrix": True},
-    ("POST", "/v1/me/password"): {"current_password": "not-the-password", "new_password": "another-long-password"},
+    ("POST", "/v1/me/password"): {
+        "current_password": "not-the-password",
+        "new_password": "another-long-password",
+    },
     ("POST", "/v1/me/keys"): {"name": "matrix key"},
     ("POST", "/v1/admin/users"): {"username": "matrix_created", "password": "a-long-enough-password"},
     ("PATCH", "/v1/admin/users/{user_id}"): {"email": "nobody@example.com"},
@@ -131,7 +142,9 @@ BODIES: dict[tuple[str, str], object] = {
     ("PATCH", "/v1/tasks/{task_id}"): {"params": {"matrix": 1}},
     # a supplied tweet lands in the test's own lake; its id is not PATH_VALUES' (so PUT/DELETE there stay 404s)
     ("POST", "/v1/data"): {"tweet_id": 123456789, "text": "matrix", "created_at": "2026-01-02T00:00:00Z"},
-    ("POST", "/v1/data/batch"): [{"tweet_id": 123456790, "text": "matrix", "created_at": "2026-01-02T00:00:00Z"}],
+    ("POST", "/v1/data/batch"): [
+        {"tweet_id": 123456790, "text": "matrix", "created_at": "2026-01-02T00:00:00Z"}
+    ],
     ("PUT", "/v1/data/{tweet_id}"): {"fields": {"text": "matrix"}, "reason": "matrix"},
 }
 QUERIES: dict[tuple[str, str], dict] = {  # required query parameters
@@ -174,8 +187,9 @@ def test_every_route_is_in_the_table(api_server):
     served = app_routes(api_server.app)
     missing = sorted(served - set(NEEDS))
     stale = sorted(set(NEEDS) - served)
-    assert not missing, ("routes without a decision on who may call them: add them to NEEDS in "
-                         f"{__file__}: {missing}")
+    assert not missing, (
+        f"routes without a decision on who may call them: add them to NEEDS in {__file__}: {missing}"
+    )
     assert not stale, f"NEEDS names routes the app does not serve (renamed or removed?): {stale}"
 
 
@@ -233,5 +247,7 @@ def test_the_matrix_follows_the_role_hierarchy():
     for need in set(NEEDS.values()):
         if isinstance(need, Permission):
             granted = [allows(role, need) for role in ROLES]
-            assert granted == sorted(granted), f"{need} is granted out of order: {dict(zip(ROLES, granted))}"
+            assert granted == sorted(granted), (
+                f"{need} is granted out of order: {dict(zip(ROLES, granted, strict=False))}"
+            )
             assert granted[-1], f"not even admin has {need}"

@@ -35,9 +35,24 @@ def redis_url(tmp_path):
     if binary is None:
         pytest.fail("redis-server is required for this test: install Debian's redis-server (make test does)")
     port = _port()
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 20
     while True:
         try:
@@ -59,20 +74,33 @@ def _replicas(root: Path, redis_url: str | None, count: int = 2):
     database = f"sqlite:///{root / 'xget.db'}"
     create_user(get_engine(database), "viewer_user", PASSWORD, "viewer")
     create_user(get_engine(database), "writer_user", PASSWORD, "analyst")
-    env = {**os.environ, "XGET_HOME": str(root), "XGET_LAKE_URI": str(root / "lake"), "XGET_DATABASE_URL": database,
-           "XGET_API_RATE_LIMIT_PER_MINUTE": "1", "XGET_API_RATE_LIMIT_BURST": str(BURST),
-           "XGET_JWT_SECRET": "one-signing-key-for-every-replica-0123456789", "XGET_SEARCH_URL": ""}
+    env = {
+        **os.environ,
+        "XGET_HOME": str(root),
+        "XGET_LAKE_URI": str(root / "lake"),
+        "XGET_DATABASE_URL": database,
+        "XGET_API_RATE_LIMIT_PER_MINUTE": "1",
+        "XGET_API_RATE_LIMIT_BURST": str(BURST),
+        "XGET_JWT_SECRET": "one-signing-key-for-every-replica-0123456789",
+        "XGET_SEARCH_URL": "",
+    }
     if redis_url:
         env["XGET_REDIS_URL"] = redis_url
     procs, urls = [], []
     for _ in range(count):
         port = _port()
-        procs.append(subprocess.Popen([sys.executable, "-m", "xget_pipelines.cli", "api", "--port", str(port)],
-                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                                      start_new_session=True))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "xget_pipelines.cli", "api", "--port", str(port)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
         urls.append(f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + 90
-    for url, proc in zip(urls, procs):
+    for url, proc in zip(urls, procs, strict=False):
         while True:
             try:
                 if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
@@ -85,15 +113,22 @@ def _replicas(root: Path, redis_url: str | None, count: int = 2):
 
 
 def _token(url: str, username: str) -> str:
-    return httpx.post(f"{url}/v1/auth/token", timeout=30, data={
-        "grant_type": "password", "username": username, "password": PASSWORD}).json()["access_token"]
+    return httpx.post(
+        f"{url}/v1/auth/token",
+        timeout=30,
+        data={"grant_type": "password", "username": username, "password": PASSWORD},
+    ).json()["access_token"]
 
 
 def _served(urls: list[str], requests: int) -> tuple[int, int]:
     """(200s, 429s) of ``requests`` calls by one user, spread over the replicas in turn."""
     token = _token(urls[0], "viewer_user")
-    codes = [httpx.get(f"{urls[i % len(urls)]}/v1/me", headers={"Authorization": f"Bearer {token}"},
-                       timeout=30).status_code for i in range(requests)]
+    codes = [
+        httpx.get(
+            f"{urls[i % len(urls)]}/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        ).status_code
+        for i in range(requests)
+    ]
     assert set(codes) <= {200, 429}, codes
     return codes.count(200), codes.count(429)
 
@@ -132,10 +167,18 @@ def test_a_post_retried_on_the_other_replica_is_replayed_from_redis(tmp_path, re
     try:
         auth = {"Authorization": f"Bearer {_token(urls[0], 'writer_user')}"}
         body = {"type": "SEARCH", "target": "climate", "start": False}
-        first = httpx.post(f"{urls[0]}/v1/tasks", headers={**auth, "Idempotency-Key": "k-1"}, json=body, timeout=30)
-        again = httpx.post(f"{urls[1]}/v1/tasks", headers={**auth, "Idempotency-Key": "k-1"}, json=body, timeout=30)
-        other = httpx.post(f"{urls[1]}/v1/tasks", headers={**auth, "Idempotency-Key": "k-1"},
-                           json={**body, "target": "football"}, timeout=30)
+        first = httpx.post(
+            f"{urls[0]}/v1/tasks", headers={**auth, "Idempotency-Key": "k-1"}, json=body, timeout=30
+        )
+        again = httpx.post(
+            f"{urls[1]}/v1/tasks", headers={**auth, "Idempotency-Key": "k-1"}, json=body, timeout=30
+        )
+        other = httpx.post(
+            f"{urls[1]}/v1/tasks",
+            headers={**auth, "Idempotency-Key": "k-1"},
+            json={**body, "target": "football"},
+            timeout=30,
+        )
         assert first.status_code == 201, first.text
         assert again.status_code == 201 and again.headers.get("idempotent-replayed") == "true"
         assert again.json()["id"] == first.json()["id"]
@@ -147,11 +190,15 @@ def test_a_post_retried_on_the_other_replica_is_replayed_from_redis(tmp_path, re
         assert len(redis.Redis.from_url(redis_url).keys("xget:idem:*")) == 1
 
         redis.Redis.from_url(redis_url).shutdown(nosave=True)
-        refused = httpx.post(f"{urls[0]}/v1/tasks", headers={**auth, "Idempotency-Key": "k-2"}, json=body, timeout=30)
+        refused = httpx.post(
+            f"{urls[0]}/v1/tasks", headers={**auth, "Idempotency-Key": "k-2"}, json=body, timeout=30
+        )
         assert refused.status_code == 503 and "Redis" in refused.json()["error"]["message"]
         assert refused.headers["Retry-After"]
         unkeyed = httpx.post(f"{urls[0]}/v1/tasks", headers=auth, json=body, timeout=30)
-        assert unkeyed.status_code == 201  # the rest of the API goes on (rate limits fall back to the process)
+        assert (
+            unkeyed.status_code == 201
+        )  # the rest of the API goes on (rate limits fall back to the process)
         with engine.connect() as conn:
             assert conn.execute(select(func.count()).select_from(Task)).scalar() == 2
     finally:

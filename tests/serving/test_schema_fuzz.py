@@ -66,8 +66,11 @@ def openapi_document() -> dict:
     from xget_pipelines.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="xget-openapi-") as home:
-        settings = Settings(home=Path(home), lake_uri=str(Path(home) / "lake"),
-                            database_url=f"sqlite:///{Path(home) / 'xget.db'}")
+        settings = Settings(
+            home=Path(home),
+            lake_uri=str(Path(home) / "lake"),
+            database_url=f"sqlite:///{Path(home) / 'xget.db'}",
+        )
         document = create_app(settings).openapi()
         get_engine(settings.resolved_database_url).dispose()
     return document
@@ -96,14 +99,24 @@ def _touches_the_fuzzing_admin(case, admin_id: int) -> bool:
 
 
 @schema.parametrize()
-@hypothesis.settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-                     suppress_health_check=list(HealthCheck), print_blob=False)
+@hypothesis.settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+    print_blob=False,
+)
 def test_openapi_fuzz(case, api_server):
     hypothesis.assume(not _touches_the_fuzzing_admin(case, api_server.users["admin"]["id"]))
     if case.headers:  # the X-API-Key security scheme makes schemathesis invent keys; the fuzz runs as admin
         case.headers = {k: v for k, v in case.headers.items() if k.lower() != "x-api-key"}
-    case.call_and_validate(base_url=api_server.base_url, headers=api_server.headers("admin"), timeout=60,
-                           excluded_checks=DISABLED_CHECKS)
+    case.call_and_validate(
+        base_url=api_server.base_url,
+        headers=api_server.headers("admin"),
+        timeout=60,
+        excluded_checks=DISABLED_CHECKS,
+    )
 
 
 # -- GraphQL ---------------------------------------------------------------------------------------------
@@ -122,29 +135,53 @@ def no_unexpected_graphql_error(ctx, response, case):
     assert response.status_code < 500, f"{response.status_code}: {response.text[:500]}"
     payload = response.json()
     assert isinstance(payload, dict) and ("data" in payload or "errors" in payload), response.text[:500]
-    internal = [e for e in payload.get("errors") or []
-                if (e.get("extensions") or {}).get("code") in ("INTERNAL", "INTERNAL_SERVER_ERROR")]
-    assert not internal, f"unexpected errors (masked crashes; see the server log for the traceback): {internal}"
+    internal = [
+        e
+        for e in payload.get("errors") or []
+        if (e.get("extensions") or {}).get("code") in ("INTERNAL", "INTERNAL_SERVER_ERROR")
+    ]
+    assert not internal, (
+        f"unexpected errors (masked crashes; see the server log for the traceback): {internal}"
+    )
 
 
 def test_the_fuzzed_graphql_schema_is_the_served_one(api_server):
     import graphql
     import httpx
 
-    rep = httpx.post(f"{api_server.base_url}/v1/graphql", headers=api_server.headers("admin"), timeout=30,
-                     json={"query": graphql.get_introspection_query(
-                         specified_by_url=True, directive_is_repeatable=True, input_value_deprecation=True)})
+    rep = httpx.post(
+        f"{api_server.base_url}/v1/graphql",
+        headers=api_server.headers("admin"),
+        timeout=30,
+        json={
+            "query": graphql.get_introspection_query(
+                specified_by_url=True, directive_is_repeatable=True, input_value_deprecation=True
+            )
+        },
+    )
     assert rep.status_code == 200, rep.text[:500]
 
     def printed(schema) -> str:
         return graphql.print_schema(graphql.lexicographic_sort_schema(schema))
 
-    assert printed(graphql.build_client_schema(rep.json()["data"])) == printed(graphql.build_schema(GRAPHQL_SDL))
+    assert printed(graphql.build_client_schema(rep.json()["data"])) == printed(
+        graphql.build_schema(GRAPHQL_SDL)
+    )
 
 
 @graphql_schema.parametrize()
-@hypothesis.settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-                     suppress_health_check=list(HealthCheck), print_blob=False)
+@hypothesis.settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+    print_blob=False,
+)
 def test_graphql_fuzz(case, api_server):
-    case.call_and_validate(base_url=f"{api_server.base_url}/v1/graphql", headers=api_server.headers("admin"),
-                           timeout=60, checks=[no_unexpected_graphql_error])
+    case.call_and_validate(
+        base_url=f"{api_server.base_url}/v1/graphql",
+        headers=api_server.headers("admin"),
+        timeout=60,
+        checks=[no_unexpected_graphql_error],
+    )

@@ -43,10 +43,20 @@ class TansuBroker:
 
     def start(self) -> None:
         listener = f"tcp://127.0.0.1:{self.port}"
-        command = [str(TANSU), "broker", "--listener-url", listener, "--advertised-listener-url", listener,
-                   "--storage-engine", "memory://tansu/"]
+        command = [
+            str(TANSU),
+            "broker",
+            "--listener-url",
+            listener,
+            "--advertised-listener-url",
+            listener,
+            "--storage-engine",
+            "memory://tansu/",
+        ]
         with self.log.open("a") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         deadline = time.monotonic() + 20
         while True:
             metadata = None
@@ -82,8 +92,15 @@ def read_kafka(url: str, topic: str, expected: int, within_s: float = 20.0) -> l
     """The messages of every partition of ``topic`` from the beginning, once ``expected`` arrived (or the
     bound passed: the caller's assertion then says what is missing)."""
     servers = url.split("://", 1)[1]
-    consumer = Consumer({"bootstrap.servers": servers, "group.id": f"test-{uuid.uuid4().hex[:8]}",
-                         "enable.auto.commit": False, "auto.offset.reset": "earliest", "logger": QUIET})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": servers,
+            "group.id": f"test-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "logger": QUIET,
+        }
+    )
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         consumer.assign([TopicPartition(topic, p, -2) for p in partitions])  # -2: OFFSET_BEGINNING
@@ -105,8 +122,10 @@ class RabbitExchange:
         try:
             self.connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL))
         except pika.exceptions.AMQPError as exc:
-            pytest.fail(f"RabbitMQ is required for this test and is not reachable at 127.0.0.1:5672 ({exc!r}); "
-                        "start it (rabbitmq-server -detached)")
+            pytest.fail(
+                f"RabbitMQ is required for this test and is not reachable at 127.0.0.1:5672 ({exc!r}); "
+                "start it (rabbitmq-server -detached)"
+            )
         self.channel = self.connection.channel()
         self.channel.exchange_declare(self.name, exchange_type="topic", durable=True)
         self.queues: list[str] = []

@@ -44,10 +44,22 @@ class MongoServer:
         return f"mongodb://{USER}:{self.password}@{self.hosts}/?authSource=admin"
 
     def start(self, auth: bool = True) -> None:
-        command = [str(SECANTUSD), "--host", "127.0.0.1", "--port", str(self.port), "--storage-path", str(self.data),
-                   "--log-level", "WARNING", *(["--auth"] if auth else [])]
+        command = [
+            str(SECANTUSD),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--storage-path",
+            str(self.data),
+            "--log-level",
+            "WARNING",
+            *(["--auth"] if auth else []),
+        ]
         with self.log.open("a") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         url = self.url if auth else f"mongodb://{self.hosts}/"
         deadline = time.monotonic() + 30
         while True:
@@ -65,7 +77,9 @@ class MongoServer:
         """First start: create the user without auth, then restart with --auth (SecantusDB's documented way)."""
         self.start(auth=False)
         with MongoClient(f"mongodb://{self.hosts}/", serverSelectionTimeoutMS=5000) as client:
-            client.admin.command("createUser", USER, pwd=self.password, roles=[{"role": "root", "db": "admin"}])
+            client.admin.command(
+                "createUser", USER, pwd=self.password, roles=[{"role": "root", "db": "admin"}]
+            )
             # a journaled write makes the user durable (it flushes the log), so a kill can stand for a
             # shutdown, which takes seconds
             client.get_database("admin", write_concern=WriteConcern(j=True)).provisioned.insert_one({})

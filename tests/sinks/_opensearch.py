@@ -35,8 +35,9 @@ def start_search_server():
     try:
         return OsmemServer.start(japanese=False)
     except OsmemError as exc:
-        pytest.fail(f"the OpenSearch-API test server (osmem-server, in requirements.lock) did not start: "
-                    f"{exc}")
+        pytest.fail(
+            f"the OpenSearch-API test server (osmem-server, in requirements.lock) did not start: {exc}"
+        )
 
 
 class Forwarder:
@@ -128,8 +129,11 @@ class Forwarder:
 def _reset(sock: socket.socket) -> None:
     """Close with a TCP reset (linger 0), as a crashed server's connections end; shutting the reading side
     first wakes a thread blocked in ``recv`` on it (a bare close does not)."""
-    for step in (lambda: sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)),
-                 lambda: sock.shutdown(socket.SHUT_RD), sock.close):
+    for step in (
+        lambda: sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)),
+        lambda: sock.shutdown(socket.SHUT_RD),
+        sock.close,
+    ):
         try:
             step()
         except OSError:

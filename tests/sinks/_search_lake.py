@@ -16,16 +16,21 @@ from xget_pipelines.core.entities import TWEETS, USERS, merge_day
 from xget_pipelines.core.lake.delta import Lake
 from xget_pipelines.core.x.clean import cleaned_schema
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 D1, D2, D3, D4 = (dt.date(2026, 3, d) for d in (1, 2, 3, 4))
 USERS_SEEN = [  # (user_id, username, display name, description)
     (101, "Alice", "Alice A.", "Loves running in the parks"),
     (102, "bob", "Bob B.", "Numbers person"),
     (2**40 + 7, "carol_x", "Carol", None),
 ]
-TEXTS = ["Running late for the #Python meetup with @Alice", "delta lake and duckdb #data",
-         "ünïcödé 🐍 tweet #python", "the who played all night", "quarterly numbers #Data #python",
-         "walking in the parks"]
+TEXTS = [
+    "Running late for the #Python meetup with @Alice",
+    "delta lake and duckdb #data",
+    "ünïcödé 🐍 tweet #python",
+    "the who played all night",
+    "quarterly numbers #Data #python",
+    "walking in the parks",
+]
 KEY = "python"
 
 
@@ -40,21 +45,61 @@ def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 def merge_tweets(lake: Lake, day: dt.date, n: int, tombstones: list[int] = ()) -> None:
     """``n`` new tweets created on ``day``, its users' profiles as seen that day, X's tombstones; merged."""
     fetched = _at(day, 12)
-    tweets = [{
-        "tweet_id": tweet_id(day, i), "conversation_id": tweet_id(day, i), "author_id": USERS_SEEN[i % 3][0],
-        "created_at": _at(day, 8, i), "text": TEXTS[i % len(TEXTS)], "lang": "en" if i % 4 else "de",
-        "like_count": i, "retweet_count": 1, "reply_count": 0, "quote_count": 0, "bookmark_count": 0,
-        "view_count": 100 + i, "is_quote": False, "is_retweet": False, "has_media": i % 2 == 0,
-        "visibility": "visible", "via": "timeline", "watch_key": KEY, "page_key": f"{KEY}:{day}",
-        "fetched_at": fetched, "day": day} for i in range(n)]
-    users = [{"user_id": uid, "username": name, "display_name": display, "description": description,
-              "followers_count": 10 * day.day + k, "following_count": 5, "created_at": _at(D1, 0),
-              "watch_key": KEY, "page_key": f"{KEY}:{day}", "fetched_at": fetched, "day": day}
-             for k, (uid, name, display, description) in enumerate(USERS_SEEN)]
+    tweets = [
+        {
+            "tweet_id": tweet_id(day, i),
+            "conversation_id": tweet_id(day, i),
+            "author_id": USERS_SEEN[i % 3][0],
+            "created_at": _at(day, 8, i),
+            "text": TEXTS[i % len(TEXTS)],
+            "lang": "en" if i % 4 else "de",
+            "like_count": i,
+            "retweet_count": 1,
+            "reply_count": 0,
+            "quote_count": 0,
+            "bookmark_count": 0,
+            "view_count": 100 + i,
+            "is_quote": False,
+            "is_retweet": False,
+            "has_media": i % 2 == 0,
+            "visibility": "visible",
+            "via": "timeline",
+            "watch_key": KEY,
+            "page_key": f"{KEY}:{day}",
+            "fetched_at": fetched,
+            "day": day,
+        }
+        for i in range(n)
+    ]
+    users = [
+        {
+            "user_id": uid,
+            "username": name,
+            "display_name": display,
+            "description": description,
+            "followers_count": 10 * day.day + k,
+            "following_count": 5,
+            "created_at": _at(D1, 0),
+            "watch_key": KEY,
+            "page_key": f"{KEY}:{day}",
+            "fetched_at": fetched,
+            "day": day,
+        }
+        for k, (uid, name, display, description) in enumerate(USERS_SEEN)
+    ]
     _put(lake, "cleaned/tweets", day, tweets)
     _put(lake, "cleaned/users", day, users)
-    gone = [{"tweet_id": t, "reason": "deleted", "watch_key": KEY, "page_key": f"{KEY}:{day}",
-             "fetched_at": _at(day, 13), "day": day} for t in tombstones]
+    gone = [
+        {
+            "tweet_id": t,
+            "reason": "deleted",
+            "watch_key": KEY,
+            "page_key": f"{KEY}:{day}",
+            "fetched_at": _at(day, 13),
+            "day": day,
+        }
+        for t in tombstones
+    ]
     _put(lake, "cleaned/tombstones", day, gone)
     merge_day(lake, day)
 

@@ -34,8 +34,9 @@ def entities_things(lake: LakeResource) -> dg.MaterializeResult:
 @dg.asset(metadata={"table": "cleaned/widgets"}, partitions_def=DAYS)
 def cleaned_widgets(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     day = context.partition_key
-    version = lake.lake().replace_where("cleaned/widgets", pa.table({"day": [day] * 4, "n": [1, 2, 3, 4]}),
-                                        {"day": day}, ["day"])
+    version = lake.lake().replace_where(
+        "cleaned/widgets", pa.table({"day": [day] * 4, "n": [1, 2, 3, 4]}), {"day": day}, ["day"]
+    )
     return dg.MaterializeResult(metadata={"rows": 4, "lake_version": version})
 
 
@@ -49,8 +50,10 @@ def not_a_table() -> dg.MaterializeResult:
 def world(tmp_path, sqlite_url):
     """An instance with materializations of three lake tables (one a real XGet asset) and one non-table asset."""
     control_plane = ControlPlaneResource(database_url=sqlite_url)
-    resources = {"lake": LakeResource(uri=str(tmp_path / "lake")),
-                 "account_pool": AccountPoolResource(control_plane=control_plane)}
+    resources = {
+        "lake": LakeResource(uri=str(tmp_path / "lake")),
+        "account_pool": AccountPoolResource(control_plane=control_plane),
+    }
     assets = [entities_things, cleaned_widgets, not_a_table, account_pool_stats]
     defs = dg.Definitions(assets=assets, sensors=[lake_events_sensor], resources=resources)
     instance = dg.DagsterInstance.ephemeral()
@@ -65,8 +68,9 @@ def world(tmp_path, sqlite_url):
 
 def tick(defs, instance, cursor, url, topic, timeout_s=5.0):
     events = LakeEventsResource(url=url, topic=topic, timeout_s=timeout_s)
-    with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
-                                 resources={"lake_events": events}) as context:
+    with dg.build_sensor_context(
+        instance=instance, cursor=cursor, definitions=defs, resources={"lake_events": events}
+    ) as context:
         result = lake_events_sensor(context)
     moved = result.cursor if isinstance(result, dg.SensorResult) else None  # what the daemon would store
     return result, moved or cursor
@@ -94,17 +98,28 @@ def test_one_event_per_materialization_reaches_rabbitmq_with_its_routing_key_and
     for routing_key, properties, event in received:
         assert properties.message_id == event["event_id"] and properties.content_type == "application/json"
         assert properties.delivery_mode == 2 and event["type"] == "xget.lake.batch"
-        assert routing_key == event["table"].replace("/", ".") and event["layer"] == event["table"].split("/")[0]
-        assert event["event_id"].endswith(f":{event['asset_key']}") and event["materialized_at"].endswith("+00:00")
+        assert (
+            routing_key == event["table"].replace("/", ".") and event["layer"] == event["table"].split("/")[0]
+        )
+        assert event["event_id"].endswith(f":{event['asset_key']}") and event["materialized_at"].endswith(
+            "+00:00"
+        )
     things = [e for _, _, e in received if e["table"] == "entities/things"]
-    assert [e["run_id"] for e in things] == runs["things"] and [e["lake_version"] for e in things] == versions["things"]
-    assert all(e["counts"] == {"rows": 3, "inserted": 2, "updated": 1} and e["partition"] is None for e in things)
+    assert [e["run_id"] for e in things] == runs["things"] and [
+        e["lake_version"] for e in things
+    ] == versions["things"]
+    assert all(
+        e["counts"] == {"rows": 3, "inserted": 2, "updated": 1} and e["partition"] is None for e in things
+    )
     widgets = [e for _, _, e in received if e["table"] == "cleaned/widgets"]
     assert [(e["partition"], e["run_id"], e["counts"]) for e in widgets] == [
-        ("2026-03-01", runs["widgets"][0], {"rows": 4}), ("2026-03-02", runs["widgets"][1], {"rows": 4})]
+        ("2026-03-01", runs["widgets"][0], {"rows": 4}),
+        ("2026-03-02", runs["widgets"][1], {"rows": 4}),
+    ]
     pool = [e for _, _, e in received if e["asset_key"] == "account_pool_stats"]
     assert [(e["table"], e["run_id"], e["lake_version"]) for e in pool] == [
-        ("ops/account_pool", pool_run, lake.version("ops/account_pool"))]
+        ("ops/account_pool", pool_run, lake.version("ops/account_pool"))
+    ]
     assert {e["table"] for _, _, e in rabbit.drain(entities_only)} == {"entities/things"}
     assert after(cursor) == max(int(e["event_id"].split(":")[0]) for _, _, e in received)
 
@@ -135,12 +150,15 @@ def test_events_reach_kafka_keyed_by_table(world, tansu):  # noqa: F811
     messages = read_kafka(tansu.url, topic, expected=2)
     events = [json.loads(m.value()) for m in messages]
     assert sorted(e["table"] for e in events) == ["cleaned/widgets", "entities/things"]
-    for message, event in zip(messages, events):
+    for message, event in zip(messages, events, strict=False):
         assert message.key() == event["table"].encode()
         assert dict(message.headers())["event_id"] == event["event_id"].encode()
     things = next(e for e in events if e["table"] == "entities/things")
     assert (things["run_id"], things["lake_version"], things["counts"]) == (
-        run_id, lake.version("entities/things"), {"rows": 3, "inserted": 2, "updated": 1})
+        run_id,
+        lake.version("entities/things"),
+        {"rows": 3, "inserted": 2, "updated": 1},
+    )
     assert after(cursor) == max(int(e["event_id"].split(":")[0]) for e in events)
 
 
@@ -162,14 +180,19 @@ def test_a_kafka_outage_loses_no_event_and_the_next_tick_publishes_the_missing_o
     assert "0 of 2 event(s) were confirmed" in str(failure.value)
 
     tansu.start()  # same port; this Tansu keeps topics in memory, so it comes back empty (see _brokers.py)
-    result, moved = tick(defs, instance, cursor, tansu.url, topic)  # the same cursor: the failed tick's events
+    result, moved = tick(
+        defs, instance, cursor, tansu.url, topic
+    )  # the same cursor: the failed tick's events
     assert "published 2 event(s)" in result.skip_reason.skip_message and after(moved) > after(cursor)
     received += [json.loads(m.value()) for m in read_kafka(tansu.url, topic, expected=2)]
     unique = {e["event_id"]: e for e in received}
     assert len(unique) == len(received) == 4  # each event once, none missing
     assert sorted(e["partition"] or "-" for e in unique.values()) == ["-", "-", "2026-03-01", "2026-03-02"]
-    materializations = [r.storage_id for key in ("entities_things", "cleaned_widgets")
-                        for r in instance.fetch_materializations(dg.AssetKey(key), limit=10).records]
+    materializations = [
+        r.storage_id
+        for key in ("entities_things", "cleaned_widgets")
+        for r in instance.fetch_materializations(dg.AssetKey(key), limit=10).records
+    ]
     assert sorted(int(i.split(":")[0]) for i in unique) == sorted(materializations)
 
 
@@ -192,9 +215,23 @@ def test_the_consumer_example_prints_each_event_once(world, rabbit):  # noqa: F8
     materialize(entities_things)
     tick(defs, instance, first, RABBITMQ_URL, rabbit.name)
     done = subprocess.run(
-        [sys.executable, str(REPO / "examples" / "lake_events_consumer.py"), "--url", RABBITMQ_URL,
-         "--topic", rabbit.name, "--queue", queue, "--max-events", "3", "--timeout", "60"],
-        capture_output=True, text=True, timeout=90,
+        [
+            sys.executable,
+            str(REPO / "examples" / "lake_events_consumer.py"),
+            "--url",
+            RABBITMQ_URL,
+            "--topic",
+            rabbit.name,
+            "--queue",
+            queue,
+            "--max-events",
+            "3",
+            "--timeout",
+            "60",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
     )
     assert done.returncode == 0, done.stderr
     printed = [json.loads(line) for line in done.stdout.splitlines()]

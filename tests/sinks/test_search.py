@@ -45,13 +45,18 @@ def cluster(search_server) -> str:
         yield clone.url
 
 
-def materialize(lake: Lake, url: str, *assets, batch_size: int = 2000, compat: str = "auto",
-                full: bool = False):
-    resources = {"search": SearchIndexResource(url=url, compat=compat, batch_size=batch_size, timeout_s=10,
-                                               max_retries=1),
-                 "lake": LakeResource(uri=lake.uri)}
-    run_config = {"ops": {a.key.path[-1]: {"config": {"full_reindex": True}} for a in assets}} if full \
-        else None
+def materialize(
+    lake: Lake, url: str, *assets, batch_size: int = 2000, compat: str = "auto", full: bool = False
+):
+    resources = {
+        "search": SearchIndexResource(
+            url=url, compat=compat, batch_size=batch_size, timeout_s=10, max_retries=1
+        ),
+        "lake": LakeResource(uri=lake.uri),
+    }
+    run_config = (
+        {"ops": {a.key.path[-1]: {"config": {"full_reindex": True}} for a in assets}} if full else None
+    )
     return dg.materialize(list(assets), resources=resources, run_config=run_config, raise_on_error=False)
 
 
@@ -93,7 +98,12 @@ def test_round_trip_the_index_holds_exactly_the_lake(lake, cluster):
     assert result.success, failure_text(result)
     md = metadata(result, "search_tweets")
     assert (md["alias"], md["index"], md["full"], md["from_version"], md["to_version"]) == (
-        "xget-tweets", "xget-tweets-v1-1", True, -1, lake.version(TWEETS))
+        "xget-tweets",
+        "xget-tweets-v1-1",
+        True,
+        -1,
+        lake.version(TWEETS),
+    )
     assert (md["documents_indexed"], md["documents_deleted"], md["documents_in_index"]) == (5, 1, 5)
     assert metadata(result, "search_users")["to_version"] == lake.version(USERS)
     assert index_ids(cluster, "xget-tweets") == sorted(findable_ids(lake)) and len(findable_ids(lake)) == 5
@@ -102,9 +112,16 @@ def test_round_trip_the_index_holds_exactly_the_lake(lake, cluster):
     index = SearchIndex(cluster)
     doc = index.client.get(index="xget-tweets", id=str(tweet_id(D1, 0)))["_source"]
     assert (doc["tweet_id"], doc["author_id"], doc["author_username"]) == (
-        str(tweet_id(D1, 0)), "101", "Alice")
+        str(tweet_id(D1, 0)),
+        "101",
+        "Alice",
+    )
     assert (doc["hashtags"], doc["mentions"], doc["lang"], doc["has_media"]) == (
-        ["python"], ["alice"], "de", True)
+        ["python"],
+        ["alice"],
+        "de",
+        True,
+    )
     assert (doc["created_at"], doc["view_count"], doc["engagement"]) == ("2026-03-01T08:00:00+00:00", 100, 1)
     mapping = index.client.indices.get_mapping(index="xget-tweets")["xget-tweets-v1-1"]["mappings"]
     assert mapping["dynamic"] == "strict" and mapping["properties"]["text"]["analyzer"] == "english"
@@ -136,7 +153,11 @@ def test_reruns_send_nothing_and_a_new_day_sends_only_its_rows(lake, cluster):
     day2 = materialize(lake, cluster, search_tweets, search_users)
     md = metadata(day2, "search_tweets")
     assert (md["full"], md["documents_indexed"], md["from_version"], md["to_version"]) == (
-        False, 4, before[0]["lake_version"], lake.version(TWEETS))  # D2's tweets, none of D1's
+        False,
+        4,
+        before[0]["lake_version"],
+        lake.version(TWEETS),
+    )  # D2's tweets, none of D1's
     assert metadata(day2, "search_users")["documents_indexed"] == 3  # each profile was seen again on D2
     assert index_ids(cluster, "xget-tweets") == sorted(findable_ids(lake)) and md["documents_in_index"] == 10
 
@@ -164,7 +185,11 @@ def test_a_new_mapping_version_builds_a_new_index_behind_the_alias(lake, cluster
     result = index.sync(lake, "tweets", on_batch=probe)
 
     assert (result.full, result.index, result.replaced, result.indexed) == (
-        True, "xget-tweets-v2-2", ["xget-tweets-v1-1"], 10)
+        True,
+        "xget-tweets-v2-2",
+        ["xget-tweets-v1-1"],
+        10,
+    )
     assert len(seen) >= 5 and all(s == (["xget-tweets-v1-1"], expected, 10) for s in seen)
     assert index.alias_target("tweets") == ["xget-tweets-v2-2"] and found(index, "python") == expected
     assert not index.client.indices.exists(index="xget-tweets-v1-1")
@@ -176,7 +201,11 @@ def test_a_new_mapping_version_builds_a_new_index_behind_the_alias(lake, cluster
     # An explicit full reindex (the asset's launchpad config) does the same at the same mapping version.
     full = metadata(materialize(lake, cluster, search_tweets, full=True), "search_tweets")
     assert (full["full"], full["index"], full["replaced_indexes"], full["documents_in_index"]) == (
-        True, "xget-tweets-v2-3", "xget-tweets-v2-2", 10)
+        True,
+        "xget-tweets-v2-3",
+        "xget-tweets-v2-2",
+        10,
+    )
     assert index_ids(cluster, "xget-tweets") == sorted(findable_ids(lake))
 
 
@@ -193,8 +222,10 @@ def test_compat_modes_against_opensearch(lake, cluster):
         assert not any(e.event_type_value == "STEP_UP_FOR_RETRY" for e in wrong.all_events)
         # osmem itself sends the header but refuses the compatible-with media types (406)
         refused = failure_text(materialize(lake, cluster, search_tweets, compat="elasticsearch"))
-        assert f"the search server at {cluster} refused the Elasticsearch 9 client's media types (HTTP 406)" \
+        assert (
+            f"the search server at {cluster} refused the Elasticsearch 9 client's media types (HTTP 406)"
             in refused
+        )
         assert SearchIndex(cluster).alias_target("tweets") == []  # nothing was written
 
         for compat in ("auto", "opensearch"):
@@ -239,7 +270,10 @@ def test_a_server_killed_mid_run_is_refilled_when_it_is_back(lake):
             back = metadata(materialize(lake, line.url, search_tweets, batch_size=2), "search_tweets")
 
             assert (back["full"], back["from_version"], back["to_version"]) == (
-                True, -1, lake.version(TWEETS))
+                True,
+                -1,
+                lake.version(TWEETS),
+            )
             assert index_ids(line.url, "xget-tweets") == sorted(findable_ids(lake))
             assert back["documents_in_index"] == len(findable_ids(lake)) == 15
     finally:
@@ -260,8 +294,10 @@ def test_a_line_cut_mid_run_catches_up_from_the_watermark(lake, cluster):
         assert not failed.success and line.bulk_requests == sent + 2  # one answered, one cut
         text = failure_text(failed)
         assert f"the search server at {line.url} cannot be reached" in text
-        assert "The lake is untouched (the sink only reads it); the next run catches up from lake version " \
-               f"{watermark}" in text
+        assert (
+            "The lake is untouched (the sink only reads it); the next run catches up from lake version "
+            f"{watermark}" in text
+        )
         assert len(index_ids(cluster, "xget-tweets")) == 6 + 2  # the answered batch is in, the watermark not
         assert SearchIndex(cluster).state("tweets")["lake_version"] == watermark
         merge_tweets(lake, D3, 4)  # the lake takes its writes while the line is down
@@ -270,7 +306,10 @@ def test_a_line_cut_mid_run_catches_up_from_the_watermark(lake, cluster):
         back = metadata(materialize(lake, line.url, search_tweets, batch_size=2), "search_tweets")
 
     assert (back["full"], back["from_version"], back["to_version"]) == (
-        False, watermark, lake.version(TWEETS))
+        False,
+        watermark,
+        lake.version(TWEETS),
+    )
     assert back["documents_indexed"] == 6 + 4  # D2 (its first batch again: harmless) and D3
     assert index_ids(cluster, "xget-tweets") == sorted(findable_ids(lake))
     assert back["documents_in_index"] == len(findable_ids(lake)) == 16
@@ -282,8 +321,9 @@ def test_a_rejected_document_fails_the_run_and_keeps_the_watermark(lake, cluster
     watermark = index.sync(lake, "tweets").to_version
     merge_tweets(lake, D2, 2)
     document = search_mappings.tweet_document
-    monkeypatch.setattr(search_mappings, "tweet_document",
-                        lambda row, names: {**document(row, names), "stray": 1})
+    monkeypatch.setattr(
+        search_mappings, "tweet_document", lambda row, names: {**document(row, names), "stray": 1}
+    )
 
     with pytest.raises(SearchError) as caught:
         index.sync(lake, "tweets")
@@ -301,8 +341,9 @@ def test_errors_name_the_server_without_its_credentials():
     closed.bind(("127.0.0.1", 0))
     port = closed.getsockname()[1]
     closed.close()  # nothing listens there
-    index = SearchIndex(f"http://xget:s3cret-pw@127.0.0.1:{port}", username="xget", password="s3cret-pw",
-                        max_retries=0)
+    index = SearchIndex(
+        f"http://xget:s3cret-pw@127.0.0.1:{port}", username="xget", password="s3cret-pw", max_retries=0
+    )
 
     with pytest.raises(SearchUnavailable) as caught:
         index.sync(Lake("unused"), "tweets")
@@ -317,10 +358,16 @@ def test_errors_name_the_server_without_its_credentials():
 def test_the_sinks_follow_each_merged_day():
     from xget_pipelines.partitions import daily_partitions
 
-    upstream = [dg.AssetSpec(key, partitions_def=daily_partitions)
-                for key in ("entities_tweets", "entities_users")]
-    defs = dg.Definitions(assets=[*upstream, search_tweets, search_users], resources={
-        "search": SearchIndexResource(url="http://127.0.0.1:9"), "lake": LakeResource(uri="unused")})
+    upstream = [
+        dg.AssetSpec(key, partitions_def=daily_partitions) for key in ("entities_tweets", "entities_users")
+    ]
+    defs = dg.Definitions(
+        assets=[*upstream, search_tweets, search_users],
+        resources={
+            "search": SearchIndexResource(url="http://127.0.0.1:9"),
+            "lake": LakeResource(uri="unused"),
+        },
+    )
     instance = dg.DagsterInstance.ephemeral()
     first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
     instance.report_runless_asset_event(dg.AssetMaterialization("entities_tweets", partition="2026-03-01"))
@@ -343,9 +390,15 @@ def test_the_api_searches_the_index_and_answers_as_the_lake(tmp_path, cluster):
             return rep
 
         window = {"since": (day.replace(hour=0) - dt.timedelta(days=1)).isoformat(), "until": day.isoformat()}
-        for params in ({"q": "python"}, {"q": "python", "user": "@alice"}, {"q": "#data"},
-                       {"q": "python", "has_media": "true"}, {"q": "python", "lang": "en", **window},
-                       {"q": "data", "min_engagement": 20}, {"q": "nothing-like-this"}):
+        for params in (
+            {"q": "python"},
+            {"q": "python", "user": "@alice"},
+            {"q": "#data"},
+            {"q": "python", "has_media": "true"},
+            {"q": "python", "lang": "en", **window},
+            {"q": "data", "min_engagement": 20},
+            {"q": "nothing-like-this"},
+        ):
             rep = get("/v1/data/search", **params)
             assert rep.headers["X-Search-Backend"] == "index"
             lake_params = {k: v for k, v in params.items() if k != "q"} | {"term": params["q"]}
@@ -357,6 +410,9 @@ def test_the_api_searches_the_index_and_answers_as_the_lake(tmp_path, cluster):
         lake_first = get("/v1/data", term="python", limit=1).json()
         from_index = get("/v1/data/search", q="python", limit=5, cursor=lake_first["next_cursor"]).json()
         everything = [t["tweet_id"] for t in get("/v1/data", term="python").json()["items"]]
-        assert [t["tweet_id"] for t in first["items"] + rest["items"]] == everything == \
-            [t["tweet_id"] for t in lake_first["items"] + from_index["items"]]
+        assert (
+            [t["tweet_id"] for t in first["items"] + rest["items"]]
+            == everything
+            == [t["tweet_id"] for t in lake_first["items"] + from_index["items"]]
+        )
         assert len(everything) == 3 and from_index["backend"] == "index"

@@ -7,9 +7,9 @@ from xget_pipelines.assets.cleaned import cleaned_tables
 from xget_pipelines.assets.entities import entity_tables
 from xget_pipelines.assets.ops import account_pool_stats, pool_stats_schedule
 from xget_pipelines.assets.profiles import (
-           analytics_cotag_network,
-           analytics_graph_metrics,
-           analytics_user_profiles,
+    analytics_cotag_network,
+    analytics_graph_metrics,
+    analytics_user_profiles,
 )
 from xget_pipelines.assets.raw import raw_x_pages
 from xget_pipelines.assets.sentiment import sentiment_daily, sentiment_model, tweet_sentiment
@@ -26,7 +26,24 @@ profile_assets = [analytics_graph_metrics, analytics_user_profiles, analytics_co
 
 ops_assets = [account_pool_stats]
 
-__all__ = ["analytics_cotag_network", "analytics_graph_metrics", "analytics_user_profiles", "profile_assets",
-           "analytics_assets", "analytics_trends", "account_pool_stats", "asset_checks", "cleaned_tables", "entity_assets", "entity_tables",
-           "ingest_assets", "ops_assets", "sentiment_assets", "sentiment_daily", "sentiment_model", "tweet_sentiment",
-           "pool_stats_schedule", "raw_x_pages"]
+__all__ = [
+    "analytics_cotag_network",
+    "analytics_graph_metrics",
+    "analytics_user_profiles",
+    "profile_assets",
+    "analytics_assets",
+    "analytics_trends",
+    "account_pool_stats",
+    "asset_checks",
+    "cleaned_tables",
+    "entity_assets",
+    "entity_tables",
+    "ingest_assets",
+    "ops_assets",
+    "sentiment_assets",
+    "sentiment_daily",
+    "sentiment_model",
+    "tweet_sentiment",
+    "pool_stats_schedule",
+    "raw_x_pages",
+]

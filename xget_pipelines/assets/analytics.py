@@ -45,13 +45,15 @@ def ground_truth(graphql_url: str) -> list[dict] | None:
     deps=["entities_tweets", dg.AssetDep("cleaned_hashtags", partition_mapping=BY_DATE)],
     metadata={"table": TRENDS_TABLE},
 )
-def analytics_trends(context: dg.AssetExecutionContext, config: TrendsConfig, lake: LakeResource,
-                     x_api: XApiResource) -> dg.MaterializeResult:
+def analytics_trends(
+    context: dg.AssetExecutionContext, config: TrendsConfig, lake: LakeResource, x_api: XApiResource
+) -> dg.MaterializeResult:
     """Hashtag counts per bucket over all tweets and per watchlist key, each watchlist key's volume, a
     rolling baseline, a burst score and flag. With the emulator as X, precision and recall of the
     detected bursts against its injected ones (over every stored day) are in the metadata."""
-    cfg = TrendConfig(config.bucket_minutes, config.baseline_buckets, config.z_threshold, config.min_count,
-                      config.min_ratio)
+    cfg = TrendConfig(
+        config.bucket_minutes, config.baseline_buckets, config.z_threshold, config.min_count, config.min_ratio
+    )
     the_lake = lake.lake()
     con = connect(the_lake)
     events = []
@@ -82,8 +84,10 @@ def analytics_trends(context: dg.AssetExecutionContext, config: TrendsConfig, la
             metadata.update({f"ground_truth_{k}": v for k, v in evaluation.as_metadata().items()})
             metadata["ground_truth_missed"] = dg.MetadataValue.json(evaluation.missed)
             metadata["ground_truth_false_events"] = dg.MetadataValue.json(evaluation.false_events)
-            context.log.info(f"bursts vs the emulator's ground truth: precision {evaluation.precision}, "
-                             f"recall {evaluation.recall}")
+            context.log.info(
+                f"bursts vs the emulator's ground truth: precision {evaluation.precision}, "
+                f"recall {evaluation.recall}"
+            )
     return dg.MaterializeResult(metadata=metadata)
 
 
@@ -91,12 +95,15 @@ def _trend_lines(con, day: str) -> str | None:
     """The day's busiest hashtags as trend lines over its buckets (bursts marked), a Markdown table."""
     from xget_pipelines.core.lake.preview import sparkline_table
 
-    rows = con.execute("""
+    rows = con.execute(
+        """
         with top as (select name from analytics_trends where day = ? and scope = 'global' and kind = 'hashtag'
                      group by name order by sum(count) desc limit 8)
         select t.name, t.bucket_start, t.count, t.burst from analytics_trends t join top using (name)
         where t.day = ? and t.scope = 'global' and t.kind = 'hashtag' order by t.name, t.bucket_start
-    """, [day, day]).fetchall()
+    """,
+        [day, day],
+    ).fetchall()
     if not rows:
         return None
     buckets = sorted({r[1] for r in rows})
@@ -105,7 +112,9 @@ def _trend_lines(con, day: str) -> str | None:
     for name, bucket, count, burst in rows:
         series.setdefault(f"#{name}", [0] * len(buckets))[buckets.index(bucket)] = count
         if burst:
-            summary[f"#{name}"] = f"burst at {bucket:%H:%M}" if f"#{name}" not in summary else summary[f"#{name}"]
+            summary[f"#{name}"] = (
+                f"burst at {bucket:%H:%M}" if f"#{name}" not in summary else summary[f"#{name}"]
+            )
     totals = {name: f"{sum(v)} tweets" for name, v in series.items()}
     summary = {name: ", ".join(x for x in (totals[name], summary.get(name)) if x) for name in series}
     return sparkline_table(series, "hashtag", f"{buckets[0]:%H:%M}", f"{buckets[-1]:%H:%M} UTC", summary)
@@ -114,7 +123,12 @@ def _trend_lines(con, day: str) -> str | None:
 def _events_table(events):
     import pyarrow as pa
 
-    return pa.table({
-        "tag": [f"#{e.name}" for e in events], "start": [e.start for e in events], "end": [e.end for e in events],
-        "tweets": [e.tweets for e in events], "peak_z": [round(e.peak_z, 1) for e in events],
-    })
+    return pa.table(
+        {
+            "tag": [f"#{e.name}" for e in events],
+            "start": [e.start for e in events],
+            "end": [e.end for e in events],
+            "tweets": [e.tweets for e in events],
+            "peak_z": [round(e.peak_z, 1) for e in events],
+        }
+    )

@@ -23,8 +23,11 @@ def _partition_scope(context: dg.AssetCheckExecutionContext) -> dict | None:
     if not context.has_partition_key:
         return None
     key = context.partition_key
-    dims = key.keys_by_dimension if isinstance(key, dg.MultiPartitionKey) else dict(
-        zip(("date", "watch"), str(key).split("|", 1)))
+    dims = (
+        key.keys_by_dimension
+        if isinstance(key, dg.MultiPartitionKey)
+        else dict(zip(("date", "watch"), str(key).split("|", 1), strict=False))
+    )
     return {"day": dt.date.fromisoformat(dims["date"]), "watch_key": dims["watch"]}
 
 
@@ -36,10 +39,15 @@ def _written_scope(context: dg.AssetCheckExecutionContext, lake, table: str) -> 
     asset = context.check_specs[0].asset_key
     values: set[str] = set()
     found = False
-    for entry in context.instance.all_logs(context.run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
+    for entry in context.instance.all_logs(
+        context.run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    ):
         materialization = entry.asset_materialization
-        if materialization is not None and materialization.asset_key == asset \
-                and PARTITIONS_WRITTEN in materialization.metadata:
+        if (
+            materialization is not None
+            and materialization.asset_key == asset
+            and PARTITIONS_WRITTEN in materialization.metadata
+        ):
             found = True
             values.update(materialization.metadata[PARTITIONS_WRITTEN].value)
     dtable = lake.table(table)
@@ -64,8 +72,11 @@ def _duplicates(rows: pa.Table, columns: list[str]) -> int:
 def _scope_metadata(where: dict | None) -> dict:
     if where is None:
         return {"scope": "whole table"}
-    return {"scope": ", ".join(f"{c} in {len(v)} values" if isinstance(v, set) else f"{c} = {v}"
-                               for c, v in where.items())}
+    return {
+        "scope": ", ".join(
+            f"{c} in {len(v)} values" if isinstance(v, set) else f"{c} = {v}" for c, v in where.items()
+        )
+    }
 
 
 @dg.asset_check(asset="raw_x_pages", description="No page is stored twice (page_key is unique).")
@@ -73,49 +84,71 @@ def raw_pages_unique(context: dg.AssetCheckExecutionContext, lake: LakeResource)
     where = _partition_scope(context)
     rows = _rows(lake.lake(), "raw/x_pages", where, ["page_key"])
     duplicates = _duplicates(rows, ["page_key"])
-    return dg.AssetCheckResult(passed=duplicates == 0, metadata={"pages": rows.num_rows, "duplicates": duplicates,
-                                                                 **_scope_metadata(where)})
+    return dg.AssetCheckResult(
+        passed=duplicates == 0,
+        metadata={"pages": rows.num_rows, "duplicates": duplicates, **_scope_metadata(where)},
+    )
 
 
 def _unique_check(asset: str, table: str, key: str):
-    @dg.asset_check(asset=asset, name=f"{asset}_unique_per_partition",
-                    description=f"One row per {key} per (day, watch_key) partition.")
+    @dg.asset_check(
+        asset=asset,
+        name=f"{asset}_unique_per_partition",
+        description=f"One row per {key} per (day, watch_key) partition.",
+    )
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
         where = _partition_scope(context)
         rows = _rows(lake.lake(), table, where, ["day", "watch_key", key])
         duplicates = _duplicates(rows, ["day", "watch_key", key])
-        return dg.AssetCheckResult(passed=duplicates == 0, metadata={"rows": rows.num_rows, "duplicates": duplicates,
-                                                                     **_scope_metadata(where)})
+        return dg.AssetCheckResult(
+            passed=duplicates == 0,
+            metadata={"rows": rows.num_rows, "duplicates": duplicates, **_scope_metadata(where)},
+        )
 
     return _check
 
 
 @dg.asset_check(asset="cleaned_tweets", description="Every tweet has an id, an author and a creation time.")
-def cleaned_tweets_complete(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
+def cleaned_tweets_complete(
+    context: dg.AssetCheckExecutionContext, lake: LakeResource
+) -> dg.AssetCheckResult:
     where = _partition_scope(context)
     rows = _rows(lake.lake(), "cleaned/tweets", where, ["tweet_id", "author_id", "created_at"])
     bad = 0
     if rows.num_rows:
-        incomplete = pc.or_(pc.or_(pc.is_null(rows["tweet_id"]), pc.is_null(rows["author_id"])),
-                            pc.is_null(rows["created_at"]))
+        incomplete = pc.or_(
+            pc.or_(pc.is_null(rows["tweet_id"]), pc.is_null(rows["author_id"])),
+            pc.is_null(rows["created_at"]),
+        )
         bad = pc.sum(incomplete).as_py() or 0
-    return dg.AssetCheckResult(passed=bad == 0, metadata={"rows": rows.num_rows, "incomplete_rows": bad,
-                                                          **_scope_metadata(where)})
+    return dg.AssetCheckResult(
+        passed=bad == 0, metadata={"rows": rows.num_rows, "incomplete_rows": bad, **_scope_metadata(where)}
+    )
 
 
 def _entity_key_check(asset: str, table: str, key: str):
-    @dg.asset_check(asset=asset, name=f"{asset}_key_unique_and_present", blocking=True,
-                    description=f"After the merge: exactly one row per {key}, none without a {key}, in the partitions "
-                                "the merge wrote (blocking: nothing downstream runs on a table that fails it).")
+    @dg.asset_check(
+        asset=asset,
+        name=f"{asset}_key_unique_and_present",
+        blocking=True,
+        description=f"After the merge: exactly one row per {key}, none without a {key}, in the partitions "
+        "the merge wrote (blocking: nothing downstream runs on a table that fails it).",
+    )
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
         the_lake = lake.lake()
         where = _written_scope(context, the_lake, table)
         rows = _rows(the_lake, table, where, [key])
         missing = (pc.sum(pc.is_null(rows[key])).as_py() or 0) if rows.num_rows else 0
         duplicates = _duplicates(rows, [key]) - max(missing - 1, 0)  # nulls group as one: counted apart
-        return dg.AssetCheckResult(passed=duplicates == 0 and missing == 0,
-                                   metadata={"rows": rows.num_rows, "duplicates": duplicates, "null_keys": missing,
-                                             **_scope_metadata(where)})
+        return dg.AssetCheckResult(
+            passed=duplicates == 0 and missing == 0,
+            metadata={
+                "rows": rows.num_rows,
+                "duplicates": duplicates,
+                "null_keys": missing,
+                **_scope_metadata(where),
+            },
+        )
 
     return _check
 

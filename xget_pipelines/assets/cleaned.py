@@ -13,7 +13,7 @@ _DESCRIPTIONS = {
     "cleaned/tweets": "Tweets observed in the partition's pages (timeline hits, quoted and retweeted originals), one row per tweet.",
     "cleaned/users": "Users observed in the partition's pages (authors, mentioned profiles), one row per user.",
     "cleaned/media": "Photos, videos (every variant, the best mp4 named) and GIFs attached to the partition's "
-                     "tweets; object_path points at the stored file once x_media has downloaded it.",
+    "tweets; object_path points at the stored file once x_media has downloaded it.",
     "cleaned/hashtags": "Hashtags of the partition's tweets, as written and lower-cased.",
     "cleaned/mentions": "User mentions of the partition's tweets.",
     "cleaned/urls": "Links of the partition's tweets with expanded URL and domain.",
@@ -29,8 +29,12 @@ def asset_key(table: str) -> dg.AssetKey:
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            asset_key(table), deps=["raw_x_pages"], group_name="cleaned", kinds={"deltalake"},
-            description=_DESCRIPTIONS[table], metadata={"table": table},
+            asset_key(table),
+            deps=["raw_x_pages"],
+            group_name="cleaned",
+            kinds={"deltalake"},
+            description=_DESCRIPTIONS[table],
+            metadata={"table": table},
         )
         for table in CLEANED
     ],
@@ -39,7 +43,9 @@ def asset_key(table: str) -> dg.AssetKey:
     retry_policy=LAKE_WRITE_RETRY,
     can_subset=False,
 )
-def cleaned_tables(context: dg.AssetExecutionContext, lake: LakeResource, control_plane: ControlPlaneResource):
+def cleaned_tables(
+    context: dg.AssetExecutionContext, lake: LakeResource, control_plane: ControlPlaneResource
+):
     """Parse the partition's latest complete scrape into the cleaned tables (idempotent per partition). A
     backfill of many partitions runs as one run (single-run policy): each is rebuilt from raw in turn."""
     keys = context.partition_keys
@@ -60,11 +66,15 @@ def cleaned_tables(context: dg.AssetExecutionContext, lake: LakeResource, contro
             figures["parse_errors"] += len(result.parse_errors)
     context.log.info(f"rebuilt {len(keys)} partitions from raw ({empty} without a complete scrape session)")
     for table, figures in totals.items():
-        yield dg.MaterializeResult(asset_key=asset_key(table), metadata={
-            **figures, "partitions": len(keys), "partitions_without_session": empty})
+        yield dg.MaterializeResult(
+            asset_key=asset_key(table),
+            metadata={**figures, "partitions": len(keys), "partitions_without_session": empty},
+        )
 
 
-def _one_partition(context: dg.AssetExecutionContext, lake: LakeResource, control_plane: ControlPlaneResource):
+def _one_partition(
+    context: dg.AssetExecutionContext, lake: LakeResource, control_plane: ControlPlaneResource
+):
     day, key = split_partition_key(context.partition_key)
     result = clean_partition(lake.lake(), control_plane.engine(), key=key, day=dt.date.fromisoformat(day))
     if result.session_id is None:

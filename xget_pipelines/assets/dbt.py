@@ -8,7 +8,6 @@ which ``xget sql`` attaches as ``marts``. The manifest is made with ``dbt parse`
 older than a project file (the production image makes it at build time).
 """
 
-
 import os
 import subprocess
 import sys
@@ -30,8 +29,10 @@ DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))  # the venv's dbt, w
 def dbt_env(lake_uri: str | None = None) -> dict[str, str]:
     """What the dbt project reads from the environment: the lake root and the marts database."""
     settings = get_settings()
-    return {"XGET_LAKE_URI": lake_uri or settings.resolved_lake_uri,
-            "XGET_DBT_DUCKDB_PATH": str(settings.resolved_marts_path)}
+    return {
+        "XGET_LAKE_URI": lake_uri or settings.resolved_lake_uri,
+        "XGET_DBT_DUCKDB_PATH": str(settings.resolved_marts_path),
+    }
 
 
 def _stale(manifest: Path) -> bool:
@@ -49,10 +50,25 @@ def _prepare(project: DbtProject) -> None:
     if not _stale(Path(project.manifest_path)):
         return
     env = {**os.environ, **dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    proc = subprocess.run([DBT_EXECUTABLE, "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-                           str(DBT_PROJECT_DIR), "--quiet"], env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            DBT_EXECUTABLE,
+            "parse",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--quiet",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if proc.returncode != 0:
-        raise RuntimeError(f"dbt parse failed in {DBT_PROJECT_DIR}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+        raise RuntimeError(
+            f"dbt parse failed in {DBT_PROJECT_DIR}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
+        )
 
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -68,7 +84,9 @@ class XGetDbtTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:
         return "marts"
 
-    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
+    def get_automation_condition(
+        self, dbt_resource_props: Mapping[str, Any]
+    ) -> dg.AutomationCondition | None:
         # Declarative automation: a mart rebuilds once its inputs (entities, trends) have new data.
         return dg.AutomationCondition.eager()
 
@@ -99,4 +117,6 @@ def _environment(values: dict[str, str]):
 
 
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE)
+    return DbtCliResource(
+        project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE
+    )

@@ -8,11 +8,17 @@ import pyarrow as pa
 from xget_pipelines.resources import AccountPoolResource, LakeResource
 
 POOL_TABLE = "ops/account_pool"
-POOL_SCHEMA = pa.schema([
-    ("observed_at", pa.timestamp("us", tz="UTC")), ("total", pa.int64()), ("usable", pa.int64()),
-    ("quarantined", pa.int64()), ("inactive", pa.int64()), ("reasons", pa.string()),
-    ("day", pa.date32()),
-])
+POOL_SCHEMA = pa.schema(
+    [
+        ("observed_at", pa.timestamp("us", tz="UTC")),
+        ("total", pa.int64()),
+        ("usable", pa.int64()),
+        ("quarantined", pa.int64()),
+        ("inactive", pa.int64()),
+        ("reasons", pa.string()),
+        ("day", pa.date32()),
+    ]
+)
 
 
 @dg.asset(group_name="ops", kinds={"deltalake"}, metadata={"table": POOL_TABLE})
@@ -22,15 +28,29 @@ def account_pool_stats(lake: LakeResource, account_pool: AccountPoolResource) ->
     import json
 
     health = account_pool.health()
-    now = dt.datetime.now(dt.timezone.utc)
-    row = {"observed_at": now, **{k: getattr(health, k) for k in ("total", "usable", "quarantined", "inactive")},
-           "reasons": json.dumps(dict(health.reasons)), "day": now.date()}
-    version = lake.lake().append(POOL_TABLE, pa.Table.from_pylist([row], schema=POOL_SCHEMA), partition_by=["day"])
-    return dg.MaterializeResult(metadata={**health.as_dict(), "reasons": dg.MetadataValue.json(dict(health.reasons)),
-                                          "lake_version": version})
+    now = dt.datetime.now(dt.UTC)
+    row = {
+        "observed_at": now,
+        **{k: getattr(health, k) for k in ("total", "usable", "quarantined", "inactive")},
+        "reasons": json.dumps(dict(health.reasons)),
+        "day": now.date(),
+    }
+    version = lake.lake().append(
+        POOL_TABLE, pa.Table.from_pylist([row], schema=POOL_SCHEMA), partition_by=["day"]
+    )
+    return dg.MaterializeResult(
+        metadata={
+            **health.as_dict(),
+            "reasons": dg.MetadataValue.json(dict(health.reasons)),
+            "lake_version": version,
+        }
+    )
 
 
 pool_stats_schedule = dg.ScheduleDefinition(
-    name="account_pool_stats_hourly", target=[account_pool_stats], cron_schedule="0 * * * *",
-    execution_timezone="UTC", description="Record the account pool's state every hour.",
+    name="account_pool_stats_hourly",
+    target=[account_pool_stats],
+    cron_schedule="0 * * * *",
+    execution_timezone="UTC",
+    description="Record the account pool's state every hour.",
 )

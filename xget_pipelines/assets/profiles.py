@@ -7,7 +7,11 @@ from xget_pipelines.core.lake.preview import markdown_preview
 from xget_pipelines.partitions import ON_PARENT_UPDATES
 from xget_pipelines.resources import LakeResource
 
-GRAPH_METRICS, USER_PROFILES, COTAG = "analytics/graph_metrics", "analytics/user_profiles", "analytics/cotag_network"
+GRAPH_METRICS, USER_PROFILES, COTAG = (
+    "analytics/graph_metrics",
+    "analytics/user_profiles",
+    "analytics/cotag_network",
+)
 
 
 class ProfilesConfig(dg.Config):
@@ -15,9 +19,13 @@ class ProfilesConfig(dg.Config):
     tweets_per_user: int = 10
 
 
-@dg.asset(group_name="profiles", kinds={"deltalake", "networkx"},
-          deps=["entities_tweets", "cleaned_mentions", "entities_follows"],
-          metadata={"table": GRAPH_METRICS}, automation_condition=ON_PARENT_UPDATES)
+@dg.asset(
+    group_name="profiles",
+    kinds={"deltalake", "networkx"},
+    deps=["entities_tweets", "cleaned_mentions", "entities_follows"],
+    metadata={"table": GRAPH_METRICS},
+    automation_condition=ON_PARENT_UPDATES,
+)
 def analytics_graph_metrics(lake: LakeResource) -> dg.MaterializeResult:
     """The mention graph (author -> mentioned user) and the follow graph: degrees, weighted degrees,
     PageRank, Louvain communities (column ``graph``)."""
@@ -28,44 +36,79 @@ def analytics_graph_metrics(lake: LakeResource) -> dg.MaterializeResult:
     md = {"users": table.num_rows, "lake_version": version}
     if table.num_rows:
         top = table.sort_by([("pagerank", "descending")]).slice(0, 10)
-        md["graphs"] = dg.MetadataValue.json({g: table["graph"].to_pylist().count(g) for g in ("mention", "follow")})
+        md["graphs"] = dg.MetadataValue.json(
+            {g: table["graph"].to_pylist().count(g) for g in ("mention", "follow")}
+        )
         md["top_by_pagerank"] = dg.MetadataValue.md(markdown_preview(top))
     return dg.MaterializeResult(metadata=md)
 
 
-@dg.asset(group_name="profiles", kinds={"deltalake", "pytorch"},
-          deps=["entities_tweets", "entities_users", "entities_user_metrics_history", "tweet_sentiment",
-                analytics_graph_metrics, "cleaned_hashtags"],
-          metadata={"table": USER_PROFILES}, automation_condition=ON_PARENT_UPDATES)
-def analytics_user_profiles(context: dg.AssetExecutionContext, config: ProfilesConfig,
-                            lake: LakeResource) -> dg.MaterializeResult:
+@dg.asset(
+    group_name="profiles",
+    kinds={"deltalake", "pytorch"},
+    deps=[
+        "entities_tweets",
+        "entities_users",
+        "entities_user_metrics_history",
+        "tweet_sentiment",
+        analytics_graph_metrics,
+        "cleaned_hashtags",
+    ],
+    metadata={"table": USER_PROFILES},
+    automation_condition=ON_PARENT_UPDATES,
+)
+def analytics_user_profiles(
+    context: dg.AssetExecutionContext, config: ProfilesConfig, lake: LakeResource
+) -> dg.MaterializeResult:
     """Per author: activity, mix, top hashtags/mentions, mean sentiment, engagement rate, follower growth,
     PageRank, a MiniLM embedding with the most similar users, and bot-likeness signals with their reasons."""
     from xget_pipelines.core.profiles import ProfileConfig, user_profiles
 
     the_lake = lake.lake()
     con = connect(the_lake)
-    metrics = con.sql("select * from analytics_graph_metrics").to_arrow_table() if has_view(
-        con, "analytics_graph_metrics") else None
-    table = user_profiles(con, ProfileConfig(embed_users=config.embed_users, tweets_per_user=config.tweets_per_user),
-                          metrics)
+    metrics = (
+        con.sql("select * from analytics_graph_metrics").to_arrow_table()
+        if has_view(con, "analytics_graph_metrics")
+        else None
+    )
+    table = user_profiles(
+        con, ProfileConfig(embed_users=config.embed_users, tweets_per_user=config.tweets_per_user), metrics
+    )
     if table.num_rows == 0:
         context.log.warning("no merged tweets yet: nothing to profile")
         return dg.MaterializeResult(metadata={"users": 0})
     version = the_lake.overwrite(USER_PROFILES, table)
     flagged = [r for r in table.select(["username", "bot_signals"]).to_pylist() if r["bot_signals"]]
-    shown = table.select(["username", "tweets", "tweets_per_day", "engagement_rate", "pagerank_mention",
-                          "mean_sentiment", "bot_score"]).slice(0, 10)
-    return dg.MaterializeResult(metadata={
-        "users": table.num_rows, "lake_version": version,
-        "embedded_users": sum(1 for e in table["embedding"].to_pylist() if e),
-        "users_with_bot_signals": len(flagged), "bot_signal_examples": dg.MetadataValue.json(flagged[:10]),
-        "most_active": dg.MetadataValue.md(markdown_preview(shown)),
-    })
+    shown = table.select(
+        [
+            "username",
+            "tweets",
+            "tweets_per_day",
+            "engagement_rate",
+            "pagerank_mention",
+            "mean_sentiment",
+            "bot_score",
+        ]
+    ).slice(0, 10)
+    return dg.MaterializeResult(
+        metadata={
+            "users": table.num_rows,
+            "lake_version": version,
+            "embedded_users": sum(1 for e in table["embedding"].to_pylist() if e),
+            "users_with_bot_signals": len(flagged),
+            "bot_signal_examples": dg.MetadataValue.json(flagged[:10]),
+            "most_active": dg.MetadataValue.md(markdown_preview(shown)),
+        }
+    )
 
 
-@dg.asset(group_name="profiles", kinds={"deltalake"}, deps=["entities_tweets", "cleaned_hashtags", "cleaned_mentions"],
-          metadata={"table": COTAG}, automation_condition=ON_PARENT_UPDATES)
+@dg.asset(
+    group_name="profiles",
+    kinds={"deltalake"},
+    deps=["entities_tweets", "cleaned_hashtags", "cleaned_mentions"],
+    metadata={"table": COTAG},
+    automation_condition=ON_PARENT_UPDATES,
+)
 def analytics_cotag_network(lake: LakeResource) -> dg.MaterializeResult:
     """Per day: hashtags used together and users mentioned together, weighted by tweets. Export a window
     for Gephi with ``xget graph export``."""
@@ -75,5 +118,7 @@ def analytics_cotag_network(lake: LakeResource) -> dg.MaterializeResult:
     version = lake.lake().overwrite(COTAG, table)
     md = {"edges": table.num_rows, "lake_version": version}
     if table.num_rows:
-        md["heaviest"] = dg.MetadataValue.md(markdown_preview(table.sort_by([("weight", "descending")]).slice(0, 10)))
+        md["heaviest"] = dg.MetadataValue.md(
+            markdown_preview(table.sort_by([("weight", "descending")]).slice(0, 10))
+        )
     return dg.MaterializeResult(metadata=md)

@@ -20,7 +20,10 @@ from xget_pipelines.resources import AccountPoolResource, LakeResource, XApiReso
     metadata={"table": "raw/x_pages"},
 )
 def raw_x_pages(
-    context: dg.AssetExecutionContext, x_api: XApiResource, lake: LakeResource, account_pool: AccountPoolResource
+    context: dg.AssetExecutionContext,
+    x_api: XApiResource,
+    lake: LakeResource,
+    account_pool: AccountPoolResource,
 ) -> dg.MaterializeResult:
     """Raw X GraphQL pages for one watchlist key and day (table ``raw/x_pages``).
 
@@ -36,9 +39,16 @@ def raw_x_pages(
     with x_api.client(pool) as client:
         try:
             result = scrape_partition(
-                client, the_lake, pool.engine, key=key, day=dt.date.fromisoformat(day),
-                run_id=context.run.run_id, max_pages=x_api.max_pages_per_partition, page_size=x_api.page_size,
-                timeline_days=x_api.timeline_days, follow_pages=x_api.follow_pages,
+                client,
+                the_lake,
+                pool.engine,
+                key=key,
+                day=dt.date.fromisoformat(day),
+                run_id=context.run.run_id,
+                max_pages=x_api.max_pages_per_partition,
+                page_size=x_api.page_size,
+                timeline_days=x_api.timeline_days,
+                follow_pages=x_api.follow_pages,
             )
         except (LookupError, SecretKeyError) as exc:  # no such account / the wrong key: retrying cannot help
             raise dg.Failure(str(exc), allow_retries=False) from exc
@@ -71,9 +81,13 @@ def raw_x_pages(
 def _refuse_concurrent_collection(context: dg.AssetExecutionContext) -> None:
     """Two runs collecting one partition at once would resume the same session twice."""
     others = [
-        r.run_id for r in context.instance.get_runs(
-            dg.RunsFilter(tags={"dagster/partition": str(context.partition_key)},
-                          statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING]))
+        r.run_id
+        for r in context.instance.get_runs(
+            dg.RunsFilter(
+                tags={"dagster/partition": str(context.partition_key)},
+                statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
+            )
+        )
         if r.run_id != context.run.run_id
     ]
     if others:

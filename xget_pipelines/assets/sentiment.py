@@ -34,7 +34,9 @@ def _resolve(context, name: str) -> str:
     from xget_pipelines.core.sentiment.models import current_version
 
     if name in ("", "current") and current_version() is None:
-        context.log.warning("no trained sentiment model yet; scoring with VADER, the fallback, until one is trained")
+        context.log.warning(
+            "no trained sentiment model yet; scoring with VADER, the fallback, until one is trained"
+        )
         return "vader"
     return name
 
@@ -46,8 +48,13 @@ def sentiment_model(context: dg.AssetExecutionContext, config: SentimentModelCon
     from xget_pipelines.core.sentiment import corpora
     from xget_pipelines.core.sentiment.models import HeadConfig, train_head
 
-    cfg = HeadConfig(epochs=config.epochs, learning_rate=config.learning_rate, limit=config.limit,
-                     test_fraction=config.test_fraction, seed=config.seed)
+    cfg = HeadConfig(
+        epochs=config.epochs,
+        learning_rate=config.learning_rate,
+        limit=config.limit,
+        test_fraction=config.test_fraction,
+        seed=config.seed,
+    )
     examples = corpora.load(cfg.sources)
     train, test = corpora.split(examples, cfg.test_fraction, cfg.seed, cfg.limit)
     context.log.info(f"training on {len(train)} labelled tweets, testing on {len(test)}")
@@ -60,10 +67,16 @@ def sentiment_model(context: dg.AssetExecutionContext, config: SentimentModelCon
     return dg.MaterializeResult(metadata=md)
 
 
-@dg.asset(group_name="sentiment", kinds={"deltalake"}, deps=["entities_tweets", sentiment_model],
-          metadata={"table": TWEET_SENTIMENT}, automation_condition=ON_PARENT_UPDATES)
-def tweet_sentiment(context: dg.AssetExecutionContext, config: TweetSentimentConfig,
-                    lake: LakeResource) -> dg.MaterializeResult:
+@dg.asset(
+    group_name="sentiment",
+    kinds={"deltalake"},
+    deps=["entities_tweets", sentiment_model],
+    metadata={"table": TWEET_SENTIMENT},
+    automation_condition=ON_PARENT_UPDATES,
+)
+def tweet_sentiment(
+    context: dg.AssetExecutionContext, config: TweetSentimentConfig, lake: LakeResource
+) -> dg.MaterializeResult:
     """Score the merged tweets not yet scored by the model's version (shortest texts first, in batches)."""
     from xget_pipelines.core.sentiment.models import load_model
     from xget_pipelines.core.sentiment.scoring import score_new_tweets
@@ -71,16 +84,27 @@ def tweet_sentiment(context: dg.AssetExecutionContext, config: TweetSentimentCon
     model = load_model(_resolve(context, config.model))
     result = score_new_tweets(lake.lake(), model, batch_size=config.batch_size, log=context.log.info)
     rate = result.scored / result.seconds if result.seconds > 0 and result.scored else 0.0
-    return dg.MaterializeResult(metadata={
-        "model_version": result.model_version, "scored": result.scored, "already_scored": result.already_scored,
-        "batches": result.batches, "tweets_per_s": round(rate, 1),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "model_version": result.model_version,
+            "scored": result.scored,
+            "already_scored": result.already_scored,
+            "batches": result.batches,
+            "tweets_per_s": round(rate, 1),
+        }
+    )
 
 
-@dg.asset(group_name="sentiment", kinds={"deltalake"}, deps=[tweet_sentiment, "cleaned_tweets"],
-          metadata={"table": SENTIMENT_DAILY}, automation_condition=ON_PARENT_UPDATES)
-def sentiment_daily(context: dg.AssetExecutionContext, config: TweetSentimentConfig,
-                    lake: LakeResource) -> dg.MaterializeResult:
+@dg.asset(
+    group_name="sentiment",
+    kinds={"deltalake"},
+    deps=[tweet_sentiment, "cleaned_tweets"],
+    metadata={"table": SENTIMENT_DAILY},
+    automation_condition=ON_PARENT_UPDATES,
+)
+def sentiment_daily(
+    context: dg.AssetExecutionContext, config: TweetSentimentConfig, lake: LakeResource
+) -> dg.MaterializeResult:
     """Per watchlist key and day: tweets scored, label shares and mean polarity (the scoring model's version)."""
     from xget_pipelines.core.lake.preview import markdown_preview
     from xget_pipelines.core.sentiment.models import model_version
@@ -92,7 +116,9 @@ def sentiment_daily(context: dg.AssetExecutionContext, config: TweetSentimentCon
     the_lake.replace_where(SENTIMENT_DAILY, table, {"model_version": version})  # creates it even when empty
     md = {"rows": table.num_rows, "model_version": version}
     if table.num_rows:
-        md["preview"] = dg.MetadataValue.md(markdown_preview(table.sort_by([("day", "descending")]).slice(0, 15)))
+        md["preview"] = dg.MetadataValue.md(
+            markdown_preview(table.sort_by([("day", "descending")]).slice(0, 15))
+        )
         md["sentiment_over_time"] = dg.MetadataValue.md(_sentiment_lines(table))
     return dg.MaterializeResult(metadata=md)
 
@@ -105,6 +131,11 @@ def _sentiment_lines(table) -> str:
     days = sorted({r["day"] for r in rows})
     series: dict[str, list] = {}
     for r in rows:
-        series.setdefault(r["watch_key"] or "(none)", [None] * len(days))[days.index(r["day"])] = r["mean_score"]
-    latest = {k: next((f"{v:+.2f} on the last day" for v in reversed(vals) if v is not None), "") for k, vals in series.items()}
+        series.setdefault(r["watch_key"] or "(none)", [None] * len(days))[days.index(r["day"])] = r[
+            "mean_score"
+        ]
+    latest = {
+        k: next((f"{v:+.2f} on the last day" for v in reversed(vals) if v is not None), "")
+        for k, vals in series.items()
+    }
     return sparkline_table(series, "watch key", str(days[0]), str(days[-1]), latest)

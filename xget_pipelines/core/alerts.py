@@ -10,7 +10,9 @@ import httpx
 log = logging.getLogger(__name__)
 
 
-def post_webhook(url: str, text: str, attempts: int = 3, timeout_s: float = 10.0, backoff_s: float = 1.0) -> bool:
+def post_webhook(
+    url: str, text: str, attempts: int = 3, timeout_s: float = 10.0, backoff_s: float = 1.0
+) -> bool:
     """POST the alert; True once the webhook accepts it (2xx). Failures are logged, not raised:
     an alert that cannot be delivered must not break the sensor that raised it."""
     for attempt in range(1, attempts + 1):

@@ -47,25 +47,33 @@ MAX_TEXT = 25_000
 MAX_REASON = 1_000
 MAX_BATCH = 1_000
 CLOCK_SKEW = dt.timedelta(minutes=5)  # a created_at this far ahead of our clock is still "now"
-EARLIEST = dt.datetime(2006, 3, 21, tzinfo=dt.timezone.utc)  # the first tweet
+EARLIEST = dt.datetime(2006, 3, 21, tzinfo=dt.UTC)  # the first tweet
 _INT64 = 2**63
 
 _TS = pa.timestamp("us", tz="UTC")
-CORRECTIONS_SCHEMA = pa.schema([
-    pa.field("correction_id", pa.string(), False),
-    pa.field("tweet_id", pa.int64(), False),
-    pa.field("action", pa.string(), False),
-    pa.field("fields", pa.string()),  # JSON: insert -> the whole record; update -> the changed fields
-    pa.field("reason", pa.string()),
-    pa.field("user_id", pa.int64()),
-    pa.field("username", pa.string()),
-    pa.field("corrected_at", _TS, False),
-    pa.field("day", pa.date32(), False),
-])
+CORRECTIONS_SCHEMA = pa.schema(
+    [
+        pa.field("correction_id", pa.string(), False),
+        pa.field("tweet_id", pa.int64(), False),
+        pa.field("action", pa.string(), False),
+        pa.field("fields", pa.string()),  # JSON: insert -> the whole record; update -> the changed fields
+        pa.field("reason", pa.string()),
+        pa.field("user_id", pa.int64()),
+        pa.field("username", pa.string()),
+        pa.field("corrected_at", _TS, False),
+        pa.field("day", pa.date32(), False),
+    ]
+)
 
 # What a supplied record may hold: the columns of a tweet, except those XGet sets itself.
-_ID_FIELDS = ("conversation_id", "author_id", "reply_to_tweet_id", "reply_to_user_id", "quoted_tweet_id",
-              "retweeted_tweet_id")
+_ID_FIELDS = (
+    "conversation_id",
+    "author_id",
+    "reply_to_tweet_id",
+    "reply_to_user_id",
+    "quoted_tweet_id",
+    "retweeted_tweet_id",
+)
 _COUNT_FIELDS = ("like_count", "retweet_count", "reply_count", "quote_count", "bookmark_count", "view_count")
 _BOOL_FIELDS = ("possibly_sensitive", "is_quote", "is_retweet", "has_media")
 _STR_FIELDS = {"lang": 8, "source_label": 500, "card_name": 200}
@@ -111,7 +119,7 @@ class Actor(Protocol):
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _int64(value: Any, name: str, *, minimum: int = 1) -> int:
@@ -148,7 +156,9 @@ def _string(value: Any, name: str, max_length: int) -> str:
     if len(value) > max_length:
         raise CorrectionError(f"{name} has {len(value)} characters; at most {max_length}", name)
     _unicode(value, name)
-    if name == "lang" and not (len(value) >= 2 and all(c.isascii() and (c.isalpha() or c == "-") for c in value)):
+    if name == "lang" and not (
+        len(value) >= 2 and all(c.isascii() and (c.isalpha() or c == "-") for c in value)
+    ):
         raise CorrectionError(f"lang must be a language code such as 'en' or 'pt-BR', got {value!r}", name)
     return value
 
@@ -165,12 +175,13 @@ def created_at_of(value: Any, name: str = "created_at", now: dt.datetime | None 
         try:
             value = dt.datetime.fromisoformat(value.strip())
         except ValueError:
-            raise CorrectionError(f"{name} must be an ISO 8601 time such as 2026-03-01T12:00:00Z, got {value!r}",
-                                  name) from None
+            raise CorrectionError(
+                f"{name} must be an ISO 8601 time such as 2026-03-01T12:00:00Z, got {value!r}", name
+            ) from None
     if not isinstance(value, dt.datetime):
         raise CorrectionError(f"{name} must be an ISO 8601 time", name)
     try:
-        value = value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
     except (OverflowError, ValueError):
         raise CorrectionError(f"{name} {value.isoformat()} is out of range", name) from None
     if value > (now or _now()) + CLOCK_SKEW:
@@ -218,8 +229,11 @@ def validate_fields(fields: Any) -> dict:
     out: dict[str, Any] = {}
     for name, value in fields.items():
         if name not in CORRECTABLE:
-            raise CorrectionError(f"{name!r} cannot be corrected: only {', '.join(CORRECTABLE)} can (counts and "
-                                  "ids come with every new observation of the tweet)", name)
+            raise CorrectionError(
+                f"{name!r} cannot be corrected: only {', '.join(CORRECTABLE)} can (counts and "
+                "ids come with every new observation of the tweet)",
+                name,
+            )
         if value is None:
             raise CorrectionError(f"{name} cannot be set to null", name)
         if name == "text":
@@ -264,10 +278,15 @@ def read_corrections(lake: Lake, tweet_ids: Iterable[int] | None = None) -> pa.T
     if dtable is None:
         return CORRECTIONS_SCHEMA.empty_table()
     dataset = dtable.to_pyarrow_dataset()
-    expr = None if tweet_ids is None else pc.field("tweet_id").isin(pa.array(sorted(set(tweet_ids)), pa.int64()))
+    expr = (
+        None if tweet_ids is None else pc.field("tweet_id").isin(pa.array(sorted(set(tweet_ids)), pa.int64()))
+    )
     table = dataset.to_table(filter=expr)
-    return table.select(CORRECTIONS_SCHEMA.names).cast(CORRECTIONS_SCHEMA).sort_by(
-        [("corrected_at", "ascending"), ("correction_id", "ascending")])
+    return (
+        table.select(CORRECTIONS_SCHEMA.names)
+        .cast(CORRECTIONS_SCHEMA)
+        .sort_by([("corrected_at", "ascending"), ("correction_id", "ascending")])
+    )
 
 
 def _as_dict(row: dict) -> dict:
@@ -295,7 +314,8 @@ def _existing_tweets(lake: Lake, tweet_ids: Sequence[int]) -> dict[int, dict]:
         return {}
     found = dtable.to_pyarrow_dataset().to_table(
         columns=["tweet_id", "via", "created_date"],
-        filter=pc.field("tweet_id").isin(pa.array(sorted(set(tweet_ids)), pa.int64())))
+        filter=pc.field("tweet_id").isin(pa.array(sorted(set(tweet_ids)), pa.int64())),
+    )
     return {r["tweet_id"]: r for r in found.to_pylist()}
 
 
@@ -315,15 +335,32 @@ def _write(lake: Lake, rows: list[dict]) -> list[dict]:
     return [_as_dict(r) for r in rows]
 
 
-def _row(tweet_id: int, action: str, fields: dict | None, reason: str | None, user: Actor, day: dt.date,
-         at: dt.datetime) -> dict:
+def _row(
+    tweet_id: int,
+    action: str,
+    fields: dict | None,
+    reason: str | None,
+    user: Actor,
+    day: dt.date,
+    at: dt.datetime,
+) -> dict:
     user_id, username = _actor(user)
-    return {"correction_id": str(uuid.uuid4()), "tweet_id": tweet_id, "action": action,
-            "fields": None if fields is None else _json(fields), "reason": reason, "user_id": user_id,
-            "username": username, "corrected_at": at, "day": day}
+    return {
+        "correction_id": str(uuid.uuid4()),
+        "tweet_id": tweet_id,
+        "action": action,
+        "fields": None if fields is None else _json(fields),
+        "reason": reason,
+        "user_id": user_id,
+        "username": username,
+        "corrected_at": at,
+        "day": day,
+    }
 
 
-def supply(lake: Lake, records: Sequence[Mapping[str, Any]], user: Actor, reason: str | None = None) -> list[dict]:
+def supply(
+    lake: Lake, records: Sequence[Mapping[str, Any]], user: Actor, reason: str | None = None
+) -> list[dict]:
     """Record tweets a user supplies; each becomes an observation at the next merge of its created date.
 
     All or nothing: every record is checked first (CorrectionError with ``index`` and ``field``), then the
@@ -347,8 +384,12 @@ def supply(lake: Lake, records: Sequence[Mapping[str, Any]], user: Actor, reason
             exc.index = i
             raise
         if rec["tweet_id"] in seen:
-            raise CorrectionError(f"tweet {rec['tweet_id']} is also record {seen[rec['tweet_id']]} of this batch",
-                                  "tweet_id", 422, i)
+            raise CorrectionError(
+                f"tweet {rec['tweet_id']} is also record {seen[rec['tweet_id']]} of this batch",
+                "tweet_id",
+                422,
+                i,
+            )
         seen[rec["tweet_id"]] = i
         clean.append(rec)
 
@@ -363,22 +404,39 @@ def supply(lake: Lake, records: Sequence[Mapping[str, Any]], user: Actor, reason
         earlier = supplied.get(tweet_id, [])
         others = sorted({r["username"] or str(r["user_id"]) for r in earlier if r["user_id"] != user_id})
         if others:
-            raise CorrectionError(f"tweet {tweet_id} was supplied by {', '.join(others)}; correct it with "
-                                  f"PUT /v1/data/{tweet_id} instead", "tweet_id", 409, i)
+            raise CorrectionError(
+                f"tweet {tweet_id} was supplied by {', '.join(others)}; correct it with "
+                f"PUT /v1/data/{tweet_id} instead",
+                "tweet_id",
+                409,
+                i,
+            )
         known = existing.get(tweet_id)
         if known is not None and (known["via"] != SUPPLIED or not earlier):
-            raise CorrectionError(f"tweet {tweet_id} is already in the lake; correct it with PUT /v1/data/{tweet_id}",
-                                  "tweet_id", 409, i)
+            raise CorrectionError(
+                f"tweet {tweet_id} is already in the lake; correct it with PUT /v1/data/{tweet_id}",
+                "tweet_id",
+                409,
+                i,
+            )
         old_day = known["created_date"] if known is not None else (earlier[-1]["day"] if earlier else None)
         if old_day is not None and old_day != day:
-            raise CorrectionError(f"tweet {tweet_id} was supplied as created on {old_day}; a record cannot move to "
-                                  f"another day ({day})", "created_at", 409, i)
-    return _write(lake, [_row(rec["tweet_id"], "insert", rec, reason, user, rec["created_at"].date(), now)
-                         for rec in clean])
+            raise CorrectionError(
+                f"tweet {tweet_id} was supplied as created on {old_day}; a record cannot move to "
+                f"another day ({day})",
+                "created_at",
+                409,
+                i,
+            )
+    return _write(
+        lake,
+        [_row(rec["tweet_id"], "insert", rec, reason, user, rec["created_at"].date(), now) for rec in clean],
+    )
 
 
-def correct(lake: Lake, tweet_id: int, fields: Mapping[str, Any], reason: str | None, user: Actor,
-            day: dt.date) -> dict:
+def correct(
+    lake: Lake, tweet_id: int, fields: Mapping[str, Any], reason: str | None, user: Actor, day: dt.date
+) -> dict:
     """Correct some of ``text``, ``lang``, ``possibly_sensitive``, ``has_media`` of a tweet created on ``day``.
 
     Only these are correctable. Counts (likes, views...) and ids (author, conversation, reply, quote) are
@@ -386,14 +444,19 @@ def correct(lake: Lake, tweet_id: int, fields: Mapping[str, Any], reason: str | 
     either be overwritten at the next observation or, re-applied, hide the real one. A later update of the
     same field wins.
     """
-    row = _row(_tweet_id(tweet_id), "update", validate_fields(fields), _reason(reason), user, _day(day), _now())
+    row = _row(
+        _tweet_id(tweet_id), "update", validate_fields(fields), _reason(reason), user, _day(day), _now()
+    )
     return _write(lake, [row])[0]
 
 
 def _deleted(lake: Lake, tweet_id: int) -> bool:
     """Whether the last delete/restore of the tweet is a delete."""
-    states = [r["action"] for r in read_corrections(lake, [tweet_id]).to_pylist()
-              if r["action"] in ("delete", "restore")]
+    states = [
+        r["action"]
+        for r in read_corrections(lake, [tweet_id]).to_pylist()
+        if r["action"] in ("delete", "restore")
+    ]
     return bool(states) and states[-1] == "delete"
 
 
@@ -401,8 +464,11 @@ def soft_delete(lake: Lake, tweet_id: int, reason: str | None, user: Actor, day:
     """Hide a tweet (``tombstone = 'deleted_by_user'``) from the next merge of ``day`` on; content is kept."""
     tweet_id = _tweet_id(tweet_id)
     if _deleted(lake, tweet_id):
-        raise CorrectionError(f"tweet {tweet_id} is already deleted; restore it with POST /v1/data/{tweet_id}/restore",
-                              "tweet_id", 409)
+        raise CorrectionError(
+            f"tweet {tweet_id} is already deleted; restore it with POST /v1/data/{tweet_id}/restore",
+            "tweet_id",
+            409,
+        )
     return _write(lake, [_row(tweet_id, "delete", None, _reason(reason), user, _day(day), _now())])[0]
 
 
@@ -410,7 +476,9 @@ def restore(lake: Lake, tweet_id: int, reason: str | None, user: Actor, day: dt.
     """Undo a soft delete from the next merge of ``day`` on."""
     tweet_id = _tweet_id(tweet_id)
     if not _deleted(lake, tweet_id):
-        raise CorrectionError(f"tweet {tweet_id} is not deleted by a user: nothing to restore", "tweet_id", 409)
+        raise CorrectionError(
+            f"tweet {tweet_id} is not deleted by a user: nothing to restore", "tweet_id", 409
+        )
     return _write(lake, [_row(tweet_id, "restore", None, _reason(reason), user, _day(day), _now())])[0]
 
 
@@ -435,21 +503,31 @@ def supplied_observations(corrections: pa.Table | None, day: dt.date) -> pa.Tabl
         for name in ("like_count", "retweet_count", "reply_count", "quote_count", "bookmark_count"):
             obs[name] = obs[name] or 0
         obs["is_quote"] = bool(obs["is_quote"] if obs["is_quote"] is not None else obs["quoted_tweet_id"])
-        obs["is_retweet"] = bool(obs["is_retweet"] if obs["is_retweet"] is not None else obs["retweeted_tweet_id"])
+        obs["is_retweet"] = bool(
+            obs["is_retweet"] if obs["is_retweet"] is not None else obs["retweeted_tweet_id"]
+        )
         obs["has_media"] = bool(obs["has_media"])
-        obs |= {"visibility": "visible", "via": SUPPLIED, "watch_key": SUPPLIED,
-                "page_key": f"{SUPPLIED}:{row['correction_id']}", "fetched_at": row["corrected_at"], "day": day}
+        obs |= {
+            "visibility": "visible",
+            "via": SUPPLIED,
+            "watch_key": SUPPLIED,
+            "page_key": f"{SUPPLIED}:{row['correction_id']}",
+            "fetched_at": row["corrected_at"],
+            "day": day,
+        }
         rows.append(obs)
     return pa.Table.from_pylist(rows, schema=target)
 
 
-FOLDED_SCHEMA = pa.schema([
-    pa.field("tweet_id", pa.int64(), False),
-    pa.field("created_date", pa.date32(), False),
-    *[schema.TWEETS.field(c).with_nullable(True) for c in CORRECTABLE],  # null: not corrected
-    pa.field("user_deleted", pa.bool_()),  # true: soft-deleted; false: restored; null: neither
-    pa.field("deleted_at", _TS),
-])
+FOLDED_SCHEMA = pa.schema(
+    [
+        pa.field("tweet_id", pa.int64(), False),
+        pa.field("created_date", pa.date32(), False),
+        *[schema.TWEETS.field(c).with_nullable(True) for c in CORRECTABLE],  # null: not corrected
+        pa.field("user_deleted", pa.bool_()),  # true: soft-deleted; false: restored; null: neither
+        pa.field("deleted_at", _TS),
+    ]
+)
 
 
 def fold(corrections: pa.Table | None, tweet_ids: Iterable[int], day: dt.date) -> pa.Table:

@@ -39,7 +39,13 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from xget_pipelines.core.corrections import CORRECTABLE, CORRECTIONS, USER_DELETED, fold, supplied_observations
+from xget_pipelines.core.corrections import (
+    CORRECTABLE,
+    CORRECTIONS,
+    USER_DELETED,
+    fold,
+    supplied_observations,
+)
 from xget_pipelines.core.lake.delta import Lake, sql_literal
 from xget_pipelines.core.x import schema
 
@@ -53,20 +59,56 @@ USER_BUCKETS = 16
 
 _TS = pa.timestamp("us", tz="UTC")
 _SEEN = [pa.field("first_seen", _TS, False), pa.field("last_seen", _TS, False)]
-TWEETS_SCHEMA = pa.schema([*schema.TWEETS, *_SEEN, pa.field("tombstone", pa.string()),
-                           pa.field("tombstoned_at", _TS), pa.field("created_date", pa.date32(), False)])
+TWEETS_SCHEMA = pa.schema(
+    [
+        *schema.TWEETS,
+        *_SEEN,
+        pa.field("tombstone", pa.string()),
+        pa.field("tombstoned_at", _TS),
+        pa.field("created_date", pa.date32(), False),
+    ]
+)
 USERS_SCHEMA = pa.schema([*schema.USERS, *_SEEN, pa.field("bucket", pa.int32(), False)])
-FOLLOWS_SCHEMA = pa.schema([pa.field("follower_id", pa.int64(), False), pa.field("followed_id", pa.int64(), False),
-                            *_SEEN, pa.field("bucket", pa.int32(), False)])
-TWEET_METRIC_COLUMNS = ("like_count", "retweet_count", "reply_count", "quote_count", "bookmark_count", "view_count")
-USER_METRIC_COLUMNS = ("followers_count", "following_count", "tweet_count", "listed_count", "favourites_count",
-                       "media_count")
-TWEET_METRICS_SCHEMA = pa.schema([pa.field("tweet_id", pa.int64(), False), pa.field("observed_at", _TS, False),
-                                  *[schema.TWEETS.field(c) for c in TWEET_METRIC_COLUMNS],
-                                  pa.field("observed_date", pa.date32(), False)])
-USER_METRICS_SCHEMA = pa.schema([pa.field("user_id", pa.int64(), False), pa.field("observed_at", _TS, False),
-                                 *[schema.USERS.field(c) for c in USER_METRIC_COLUMNS],
-                                 pa.field("observed_date", pa.date32(), False)])
+FOLLOWS_SCHEMA = pa.schema(
+    [
+        pa.field("follower_id", pa.int64(), False),
+        pa.field("followed_id", pa.int64(), False),
+        *_SEEN,
+        pa.field("bucket", pa.int32(), False),
+    ]
+)
+TWEET_METRIC_COLUMNS = (
+    "like_count",
+    "retweet_count",
+    "reply_count",
+    "quote_count",
+    "bookmark_count",
+    "view_count",
+)
+USER_METRIC_COLUMNS = (
+    "followers_count",
+    "following_count",
+    "tweet_count",
+    "listed_count",
+    "favourites_count",
+    "media_count",
+)
+TWEET_METRICS_SCHEMA = pa.schema(
+    [
+        pa.field("tweet_id", pa.int64(), False),
+        pa.field("observed_at", _TS, False),
+        *[schema.TWEETS.field(c) for c in TWEET_METRIC_COLUMNS],
+        pa.field("observed_date", pa.date32(), False),
+    ]
+)
+USER_METRICS_SCHEMA = pa.schema(
+    [
+        pa.field("user_id", pa.int64(), False),
+        pa.field("observed_at", _TS, False),
+        *[schema.USERS.field(c) for c in USER_METRIC_COLUMNS],
+        pa.field("observed_date", pa.date32(), False),
+    ]
+)
 EPOCH_DATE = "DATE '1970-01-01'"  # created_date of a tweet without created_at (a partition value is needed)
 
 
@@ -101,7 +143,9 @@ def tweets_source(con: duckdb.DuckDBPyConnection, tombstones: pa.Table | None) -
     """One row per tweet of the day's cleaned rows (registered as ``src``): the newest observation,
     with the first and last time it was seen that day; tombstone columns null."""
     cols = ", ".join(f'"{c}"' for c in schema.TWEETS.names)
-    return _prepare(con, f"""
+    return _prepare(
+        con,
+        f"""
         select {cols}, first_seen, fetched_at as last_seen, null::varchar as tombstone,
                null::timestamptz as tombstoned_at,
                coalesce(cast(created_at at time zone 'UTC' as date), {EPOCH_DATE}) as created_date
@@ -109,41 +153,65 @@ def tweets_source(con: duckdb.DuckDBPyConnection, tombstones: pa.Table | None) -
                      min(fetched_at) over (partition by tweet_id) as first_seen
               from src)
         where rn = 1
-    """, TWEETS_SCHEMA)
+    """,
+        TWEETS_SCHEMA,
+    )
 
 
 def users_source(con: duckdb.DuckDBPyConnection) -> pa.Table:
     cols = ", ".join(f'"{c}"' for c in schema.USERS.names)
-    return _prepare(con, f"""
+    return _prepare(
+        con,
+        f"""
         select {cols}, first_seen, fetched_at as last_seen, cast(user_id % {USER_BUCKETS} as integer) as bucket
         from (select *, row_number() over (partition by user_id order by fetched_at desc, page_key desc) as rn,
                      min(fetched_at) over (partition by user_id) as first_seen
               from src)
         where rn = 1
-    """, USERS_SCHEMA)
+    """,
+        USERS_SCHEMA,
+    )
 
 
 def follows_source(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """One row per edge of the day's follows (registered as ``src``), first and last time seen."""
-    return _prepare(con, f"""
+    return _prepare(
+        con,
+        f"""
         select follower_id, followed_id, min(fetched_at) as first_seen, max(fetched_at) as last_seen,
                cast(follower_id % {USER_BUCKETS} as integer) as bucket
         from src group by 1, 2
-    """, FOLLOWS_SCHEMA)
+    """,
+        FOLLOWS_SCHEMA,
+    )
 
 
-def metrics_source(con: duckdb.DuckDBPyConnection, key: str, columns: tuple[str, ...], target: pa.Schema) -> pa.Table:
+def metrics_source(
+    con: duckdb.DuckDBPyConnection, key: str, columns: tuple[str, ...], target: pa.Schema
+) -> pa.Table:
     cols = ", ".join(f'any_value("{c}") as "{c}"' for c in columns)
-    return _prepare(con, f"""
+    return _prepare(
+        con,
+        f"""
         select {key}, fetched_at as observed_at, {cols},
                cast(fetched_at at time zone 'UTC' as date) as observed_date
         from src group by {key}, fetched_at
-    """, target)
+    """,
+        target,
+    )
 
 
-def _merge(lake: Lake, table: str, schema: pa.Schema, source: pa.Table, on: list[str], partition_by: list[str],
-           updates: dict[str, str] | None, keep_older: dict[str, str] | None = None,
-           newest: str = "last_seen") -> dict:
+def _merge(
+    lake: Lake,
+    table: str,
+    schema: pa.Schema,
+    source: pa.Table,
+    on: list[str],
+    partition_by: list[str],
+    updates: dict[str, str] | None,
+    keep_older: dict[str, str] | None = None,
+    newest: str = "last_seen",
+) -> dict:
     """MERGE ``source`` into ``table`` on ``on`` (partition columns first, so the target is pruned).
 
     ``updates``: column -> expression applied when the source row is newer (``s.<newest> > t.<newest>``);
@@ -166,7 +234,9 @@ def _merge(lake: Lake, table: str, schema: pa.Schema, source: pa.Table, on: list
                 merger = merger.when_matched_update(updates=keep_older, predicate=f"s.{newest} < t.{newest}")
         return merger.when_not_matched_insert_all()
 
-    return lake.merge(table, source, predicate, clauses, schema=schema, partition_by=partition_by, merge_schema=True)
+    return lake.merge(
+        table, source, predicate, clauses, schema=schema, partition_by=partition_by, merge_schema=True
+    )
 
 
 def _values(source: pa.Table, column: str) -> list:
@@ -180,7 +250,9 @@ def _entity_updates(target: pa.Schema, skip: tuple[str, ...]) -> dict[str, str]:
     return updates
 
 
-_FIRST_SEEN_ONLY = {"first_seen": "CASE WHEN s.first_seen < t.first_seen THEN s.first_seen ELSE t.first_seen END"}
+_FIRST_SEEN_ONLY = {
+    "first_seen": "CASE WHEN s.first_seen < t.first_seen THEN s.first_seen ELSE t.first_seen END"
+}
 
 
 def merge_day(lake: Lake, day: dt.date) -> MergeResult:
@@ -202,27 +274,70 @@ def merge_day(lake: Lake, day: dt.date) -> MergeResult:
         con.register("src", observed)
         source = tweets_source(con, tombstones)
         merged_ids = source["tweet_id"].to_pylist()
-        plans.append((TWEETS, TWEETS_SCHEMA, source, ["created_date", "tweet_id"], ["created_date"],
-                      _entity_updates(TWEETS_SCHEMA, ("created_date",)), _FIRST_SEEN_ONLY))
+        plans.append(
+            (
+                TWEETS,
+                TWEETS_SCHEMA,
+                source,
+                ["created_date", "tweet_id"],
+                ["created_date"],
+                _entity_updates(TWEETS_SCHEMA, ("created_date",)),
+                _FIRST_SEEN_ONLY,
+            )
+        )
         con.unregister("src")
     if tweets is not None and tweets.num_rows:
         con.register("src", tweets)
-        plans.append((TWEET_METRICS, TWEET_METRICS_SCHEMA,
-                      metrics_source(con, "tweet_id", TWEET_METRIC_COLUMNS, TWEET_METRICS_SCHEMA),
-                      ["observed_date", "tweet_id", "observed_at"], ["observed_date"], None, None))
+        plans.append(
+            (
+                TWEET_METRICS,
+                TWEET_METRICS_SCHEMA,
+                metrics_source(con, "tweet_id", TWEET_METRIC_COLUMNS, TWEET_METRICS_SCHEMA),
+                ["observed_date", "tweet_id", "observed_at"],
+                ["observed_date"],
+                None,
+                None,
+            )
+        )
         con.unregister("src")
     if users is not None and users.num_rows:
         con.register("src", users)
-        plans.append((USERS, USERS_SCHEMA, users_source(con), ["bucket", "user_id"], ["bucket"],
-                      _entity_updates(USERS_SCHEMA, ("bucket",)), _FIRST_SEEN_ONLY))
-        plans.append((USER_METRICS, USER_METRICS_SCHEMA,
-                      metrics_source(con, "user_id", USER_METRIC_COLUMNS, USER_METRICS_SCHEMA),
-                      ["observed_date", "user_id", "observed_at"], ["observed_date"], None, None))
+        plans.append(
+            (
+                USERS,
+                USERS_SCHEMA,
+                users_source(con),
+                ["bucket", "user_id"],
+                ["bucket"],
+                _entity_updates(USERS_SCHEMA, ("bucket",)),
+                _FIRST_SEEN_ONLY,
+            )
+        )
+        plans.append(
+            (
+                USER_METRICS,
+                USER_METRICS_SCHEMA,
+                metrics_source(con, "user_id", USER_METRIC_COLUMNS, USER_METRICS_SCHEMA),
+                ["observed_date", "user_id", "observed_at"],
+                ["observed_date"],
+                None,
+                None,
+            )
+        )
         con.unregister("src")
     if follows is not None and follows.num_rows:
         con.register("src", follows)
-        plans.append((FOLLOWS, FOLLOWS_SCHEMA, follows_source(con), ["bucket", "follower_id", "followed_id"], ["bucket"],
-                      {"last_seen": "s.last_seen", **_FIRST_SEEN_ONLY}, _FIRST_SEEN_ONLY))
+        plans.append(
+            (
+                FOLLOWS,
+                FOLLOWS_SCHEMA,
+                follows_source(con),
+                ["bucket", "follower_id", "followed_id"],
+                ["bucket"],
+                {"last_seen": "s.last_seen", **_FIRST_SEEN_ONLY},
+                _FIRST_SEEN_ONLY,
+            )
+        )
         con.unregister("src")
     for table, table_schema, source, on, partition_by, updates, keep_older in plans:
         metrics = _merge(lake, table, table_schema, source, on, partition_by, updates, keep_older)
@@ -267,16 +382,25 @@ def _apply_corrections(lake: Lake, folded: pa.Table) -> int:
     deleted = sql_literal(USER_DELETED)
     restored = f"(s.user_deleted = false AND t.tombstone = {deleted})"
     updates = {c: f"coalesce(s.{c}, t.{c})" for c in CORRECTABLE}
-    updates["tombstone"] = f"CASE WHEN s.user_deleted = true THEN {deleted} WHEN {restored} THEN NULL " \
-                           "ELSE t.tombstone END"
-    updates["tombstoned_at"] = f"CASE WHEN s.user_deleted = true THEN s.deleted_at WHEN {restored} THEN NULL " \
-                               "ELSE t.tombstoned_at END"
+    updates["tombstone"] = (
+        f"CASE WHEN s.user_deleted = true THEN {deleted} WHEN {restored} THEN NULL ELSE t.tombstone END"
+    )
+    updates["tombstoned_at"] = (
+        f"CASE WHEN s.user_deleted = true THEN s.deleted_at WHEN {restored} THEN NULL "
+        "ELSE t.tombstoned_at END"
+    )
     # (DataFusion needs the parentheses around IS DISTINCT FROM inside AND/OR.)
     changed = [f"(s.{c} IS NOT NULL AND (s.{c} IS DISTINCT FROM t.{c}))" for c in CORRECTABLE] + [
         f"(s.user_deleted = true AND ((t.tombstone IS DISTINCT FROM {deleted}) OR "
-        "(t.tombstoned_at IS DISTINCT FROM s.deleted_at)))", restored]
-    metrics = lake.merge(TWEETS, folded, f"t.created_date IN ({days}) AND t.tweet_id = s.tweet_id",
-                         lambda m: m.when_matched_update(updates=updates, predicate=" OR ".join(changed)))
+        "(t.tombstoned_at IS DISTINCT FROM s.deleted_at)))",
+        restored,
+    ]
+    metrics = lake.merge(
+        TWEETS,
+        folded,
+        f"t.created_date IN ({days}) AND t.tweet_id = s.tweet_id",
+        lambda m: m.when_matched_update(updates=updates, predicate=" OR ".join(changed)),
+    )
     return int(metrics.get("num_target_rows_updated", 0))
 
 
@@ -290,10 +414,16 @@ def _apply_tombstones(lake: Lake, con: duckdb.DuckDBPyConnection, tombstones: pa
     con.unregister("tomb")
     ids = latest["tweet_id"].to_pylist()
     bounds = f"t.tweet_id >= {min(ids)} AND t.tweet_id <= {max(ids)}"  # file statistics prune the rest
-    metrics = lake.merge(TWEETS, latest, f"{bounds} AND t.tweet_id = s.tweet_id", lambda m: m.when_matched_update(
-        updates={"tombstone": "s.tombstone", "tombstoned_at": "s.tombstoned_at"},
-        predicate="s.tombstoned_at > t.last_seen AND "
-                  "(t.tombstoned_at IS NULL OR s.tombstoned_at > t.tombstoned_at) AND "
-                  # a user's soft delete stays (corrections own it)
-                  f"(t.tombstone IS NULL OR t.tombstone <> {sql_literal(USER_DELETED)})"))
+    metrics = lake.merge(
+        TWEETS,
+        latest,
+        f"{bounds} AND t.tweet_id = s.tweet_id",
+        lambda m: m.when_matched_update(
+            updates={"tombstone": "s.tombstone", "tombstoned_at": "s.tombstoned_at"},
+            predicate="s.tombstoned_at > t.last_seen AND "
+            "(t.tombstoned_at IS NULL OR s.tombstoned_at > t.tombstoned_at) AND "
+            # a user's soft delete stays (corrections own it)
+            f"(t.tombstone IS NULL OR t.tombstone <> {sql_literal(USER_DELETED)})",
+        ),
+    )
     return int(metrics.get("num_target_rows_updated", 0))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 class XGetError(Exception):
@@ -21,7 +21,7 @@ class NoAccountAvailable(XGetError):
                 f"or reactivate them."
             )
         else:
-            when = datetime.fromtimestamp(next_free_at, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+            when = datetime.fromtimestamp(next_free_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
             msg = (
                 f"No X account can serve {operation} before the deadline; the next one frees up at "
                 f"{when}. Add accounts, or raise XGET_X_LEASE_DEADLINE_S."
@@ -34,8 +34,15 @@ class NoAccountAvailable(XGetError):
 class XRequestError(XGetError):
     """X kept failing for one request after bounded retries (5xx, timeouts, transport errors)."""
 
-    def __init__(self, operation: str, detail: str, attempts: int,
-                 advice: str | None = "X may be degraded; retry the run later."):
+    def __init__(
+        self,
+        operation: str,
+        detail: str,
+        attempts: int,
+        advice: str | None = "X may be degraded; retry the run later.",
+    ):
         self.operation = operation
         self.attempts = attempts
-        super().__init__(f"{operation} failed after {attempts} attempts: {detail}" + (f". {advice}" if advice else ""))
+        super().__init__(
+            f"{operation} failed after {attempts} attempts: {detail}" + (f". {advice}" if advice else "")
+        )

@@ -31,10 +31,21 @@ def _suite(gx):
     suite.add_expectation(e.ExpectColumnValuesToNotBeNull(column="author_id", mostly=0.99))
     suite.add_expectation(e.ExpectColumnValuesToNotBeNull(column="created_at", mostly=0.99))
     suite.add_expectation(e.ExpectCompoundColumnsToBeUnique(column_list=["day", "watch_key", "tweet_id"]))
-    for column in ("like_count", "retweet_count", "reply_count", "quote_count", "bookmark_count", "view_count"):
+    for column in (
+        "like_count",
+        "retweet_count",
+        "reply_count",
+        "quote_count",
+        "bookmark_count",
+        "view_count",
+    ):
         suite.add_expectation(e.ExpectColumnValuesToBeBetween(column=column, min_value=0))
-    suite.add_expectation(e.ExpectColumnValuesToBeInSet(column="visibility", value_set=["visible", "limited"]))
-    suite.add_expectation(e.ExpectColumnValuesToBeInSet(column="via", value_set=["timeline", "quoted", "retweeted"]))
+    suite.add_expectation(
+        e.ExpectColumnValuesToBeInSet(column="visibility", value_set=["visible", "limited"])
+    )
+    suite.add_expectation(
+        e.ExpectColumnValuesToBeInSet(column="via", value_set=["timeline", "quoted", "retweeted"])
+    )
     suite.add_expectation(e.ExpectColumnValueLengthsToBeBetween(column="text", max_value=MAX_TEXT))
     return suite
 
@@ -46,20 +57,31 @@ def validate(frame) -> SuiteResult:
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    batch = context.data_sources.add_pandas("xget").add_dataframe_asset("cleaned_tweets") \
+    batch = (
+        context.data_sources.add_pandas("xget")
+        .add_dataframe_asset("cleaned_tweets")
         .add_batch_definition_whole_dataframe("day")
+    )
     suite = context.suites.add(_suite(gx))
-    run = context.validation_definitions.add(gx.ValidationDefinition(data=batch, suite=suite, name="cleaned_tweets"))
+    run = context.validation_definitions.add(
+        gx.ValidationDefinition(data=batch, suite=suite, name="cleaned_tweets")
+    )
     outcome = run.run(batch_parameters={"dataframe": frame})
     failed = []
     for r in outcome.results:
         if not r.success:
             kwargs = r.expectation_config.kwargs
-            failed.append({"expectation": r.expectation_config.type,
-                           "column": kwargs.get("column") or kwargs.get("column_list"),
-                           "unexpected": r.result.get("unexpected_count"),
-                           "examples": [str(v) for v in (r.result.get("partial_unexpected_list") or [])[:5]]})
-    return SuiteResult(bool(outcome.success), None, len(frame), outcome.statistics["evaluated_expectations"], failed)
+            failed.append(
+                {
+                    "expectation": r.expectation_config.type,
+                    "column": kwargs.get("column") or kwargs.get("column_list"),
+                    "unexpected": r.result.get("unexpected_count"),
+                    "examples": [str(v) for v in (r.result.get("partial_unexpected_list") or [])[:5]],
+                }
+            )
+    return SuiteResult(
+        bool(outcome.success), None, len(frame), outcome.statistics["evaluated_expectations"], failed
+    )
 
 
 def validate_latest_day(con) -> SuiteResult | None:

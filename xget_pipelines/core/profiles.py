@@ -42,12 +42,16 @@ class ProfileConfig:
     top: int = 5
 
 
-
 def mention_edges(con) -> pa.Table:
     """(src author, dst mentioned user, weight) over merged tweets."""
     if not (has_view(con, "cleaned_mentions") and has_view(con, "entities_tweets")):
-        return pa.table({"src": pa.array([], pa.int64()), "dst": pa.array([], pa.int64()),
-                         "weight": pa.array([], pa.int64())})
+        return pa.table(
+            {
+                "src": pa.array([], pa.int64()),
+                "dst": pa.array([], pa.int64()),
+                "weight": pa.array([], pa.int64()),
+            }
+        )
     return con.sql("""
         with m as (select distinct tweet_id, user_id from cleaned_mentions where user_id is not null)
         select t.author_id as src, m.user_id as dst, count(*) as weight
@@ -60,22 +64,40 @@ def mention_edges(con) -> pa.Table:
 def follow_edges(con) -> pa.Table:
     """(src follower, dst followed, weight 1) from the merged follows."""
     if not has_view(con, "entities_follows"):
-        return pa.table({"src": pa.array([], pa.int64()), "dst": pa.array([], pa.int64()),
-                         "weight": pa.array([], pa.int64())})
-    return con.sql("select follower_id as src, followed_id as dst, 1::bigint as weight from entities_follows "
-                   "where follower_id <> followed_id").to_arrow_table()
+        return pa.table(
+            {
+                "src": pa.array([], pa.int64()),
+                "dst": pa.array([], pa.int64()),
+                "weight": pa.array([], pa.int64()),
+            }
+        )
+    return con.sql(
+        "select follower_id as src, followed_id as dst, 1::bigint as weight from entities_follows "
+        "where follower_id <> followed_id"
+    ).to_arrow_table()
 
 
-GRAPH_SCHEMA = pa.schema([("user_id", pa.int64()), ("in_degree", pa.int64()), ("out_degree", pa.int64()),
-                          ("weighted_in", pa.int64()), ("weighted_out", pa.int64()), ("pagerank", pa.float64()),
-                          ("community", pa.int64()), ("graph", pa.string())])
+GRAPH_SCHEMA = pa.schema(
+    [
+        ("user_id", pa.int64()),
+        ("in_degree", pa.int64()),
+        ("out_degree", pa.int64()),
+        ("weighted_in", pa.int64()),
+        ("weighted_out", pa.int64()),
+        ("pagerank", pa.float64()),
+        ("community", pa.int64()),
+        ("graph", pa.string()),
+    ]
+)
 
 
 def _metrics(edges: pa.Table, name: str, seed: int) -> pa.Table:
     import networkx as nx
 
     graph = nx.DiGraph()
-    graph.add_weighted_edges_from(zip(edges["src"].to_pylist(), edges["dst"].to_pylist(), edges["weight"].to_pylist()))
+    graph.add_weighted_edges_from(
+        zip(edges["src"].to_pylist(), edges["dst"].to_pylist(), edges["weight"].to_pylist(), strict=False)
+    )
     if graph.number_of_nodes() == 0:
         return GRAPH_SCHEMA.empty_table()
     rank = nx.pagerank(graph, weight="weight")
@@ -83,25 +105,39 @@ def _metrics(edges: pa.Table, name: str, seed: int) -> pa.Table:
     ordered = sorted(communities, key=lambda c: (-len(c), min(c)))  # community 0 is the largest
     member = {node: i for i, nodes in enumerate(ordered) for node in nodes}
     nodes = sorted(graph.nodes)
-    return pa.table({
-        "user_id": nodes, "in_degree": [graph.in_degree(n) for n in nodes],
-        "out_degree": [graph.out_degree(n) for n in nodes],
-        "weighted_in": [int(graph.in_degree(n, weight="weight")) for n in nodes],
-        "weighted_out": [int(graph.out_degree(n, weight="weight")) for n in nodes],
-        "pagerank": [rank[n] for n in nodes], "community": [member[n] for n in nodes],
-        "graph": [name] * len(nodes),
-    }, schema=GRAPH_SCHEMA)
+    return pa.table(
+        {
+            "user_id": nodes,
+            "in_degree": [graph.in_degree(n) for n in nodes],
+            "out_degree": [graph.out_degree(n) for n in nodes],
+            "weighted_in": [int(graph.in_degree(n, weight="weight")) for n in nodes],
+            "weighted_out": [int(graph.out_degree(n, weight="weight")) for n in nodes],
+            "pagerank": [rank[n] for n in nodes],
+            "community": [member[n] for n in nodes],
+            "graph": [name] * len(nodes),
+        },
+        schema=GRAPH_SCHEMA,
+    )
 
 
 def graph_metrics(con, seed: int = 7) -> pa.Table:
     """Metrics of the mention graph and of the follow graph (column ``graph``), one row per user of each."""
-    return pa.concat_tables([_metrics(mention_edges(con), "mention", seed), _metrics(follow_edges(con), "follow", seed)])
+    return pa.concat_tables(
+        [_metrics(mention_edges(con), "mention", seed), _metrics(follow_edges(con), "follow", seed)]
+    )
 
 
 def cotag_edges(con) -> pa.Table:
     """Per UTC day (of the tweet), co-hashtag and co-mention pairs with the tweets that carry both."""
-    schema = pa.schema([("day", pa.date32()), ("kind", pa.string()), ("a", pa.string()), ("b", pa.string()),
-                        ("weight", pa.int64())])
+    schema = pa.schema(
+        [
+            ("day", pa.date32()),
+            ("kind", pa.string()),
+            ("a", pa.string()),
+            ("b", pa.string()),
+            ("weight", pa.int64()),
+        ]
+    )
     if not has_view(con, "entities_tweets"):
         return schema.empty_table()
     parts = []
@@ -144,8 +180,9 @@ def to_graph(edges: pa.Table):
 def _latest_model(con) -> str | None:
     if not has_view(con, "analytics_tweet_sentiment"):
         return None
-    row = con.execute("select model_version from analytics_tweet_sentiment group by 1 "
-                      "order by max(scored_at) desc limit 1").fetchall()
+    row = con.execute(
+        "select model_version from analytics_tweet_sentiment group by 1 order by max(scored_at) desc limit 1"
+    ).fetchall()
     return row[0][0] if row else None
 
 
@@ -155,16 +192,29 @@ def user_profiles(con, cfg: ProfileConfig, metrics: pa.Table | None = None, enco
         return pa.table({})
     con.register("gm", metrics if metrics is not None else graph_metrics(con))
     model = _latest_model(con)
-    sentiment = ("(select tweet_id, score from analytics_tweet_sentiment where model_version = ?)"
-                 if model else "(select null::bigint as tweet_id, null::double as score where ? is null)")
-    hashtags = "cleaned_hashtags" if has_view(con, "cleaned_hashtags") else \
-        "(select null::bigint as tweet_id, null::varchar as tag_lower where false)"
-    mentions = "cleaned_mentions" if has_view(con, "cleaned_mentions") else \
-        "(select null::bigint as tweet_id, null::bigint as user_id, null::varchar as username where false)"
-    history = "entities_user_metrics_history" if has_view(con, "entities_user_metrics_history") else \
-        "(select null::bigint as user_id, null::timestamptz as observed_at, null::bigint as followers_count, " \
+    sentiment = (
+        "(select tweet_id, score from analytics_tweet_sentiment where model_version = ?)"
+        if model
+        else "(select null::bigint as tweet_id, null::double as score where ? is null)"
+    )
+    hashtags = (
+        "cleaned_hashtags"
+        if has_view(con, "cleaned_hashtags")
+        else "(select null::bigint as tweet_id, null::varchar as tag_lower where false)"
+    )
+    mentions = (
+        "cleaned_mentions"
+        if has_view(con, "cleaned_mentions")
+        else "(select null::bigint as tweet_id, null::bigint as user_id, null::varchar as username where false)"
+    )
+    history = (
+        "entities_user_metrics_history"
+        if has_view(con, "entities_user_metrics_history")
+        else "(select null::bigint as user_id, null::timestamptz as observed_at, null::bigint as followers_count, "
         "null::bigint as following_count where false)"
-    base = con.sql(f"""
+    )
+    base = con.sql(
+        f"""
         with t as (select * from entities_tweets where author_id is not null),
         act as (
             select author_id as user_id, count(*) as tweets,
@@ -226,7 +276,9 @@ def user_profiles(con, cfg: ProfileConfig, metrics: pa.Table | None = None, enco
         left join (select * from gm where graph = 'mention') gm on gm.user_id = act.user_id
         left join (select user_id, pagerank from gm where graph = 'follow') gf on gf.user_id = act.user_id
         order by act.tweets desc, u.user_id
-    """, params=[model] if model else [None]).to_arrow_table()
+    """,
+        params=[model] if model else [None],
+    ).to_arrow_table()
     con.unregister("gm")
     rows = base.to_pylist()
     for row in rows:
@@ -254,7 +306,9 @@ def _bot_reasons(row: dict) -> list[str]:
     following, followers = row["following_count"] or 0, row["followers_count"] or 0
     if following > 500 and following > 10 * max(followers, 1):
         reasons.append(BOT_RULES["follow_spam"])
-    if not (row["description"] or "").strip() and "default_profile" in (row["profile_image_url"] or "default_profile"):
+    if not (row["description"] or "").strip() and "default_profile" in (
+        row["profile_image_url"] or "default_profile"
+    ):
         reasons.append(BOT_RULES["empty_profile"])
     return reasons
 
@@ -264,7 +318,7 @@ def _embed(con, rows: list[dict], cfg: ProfileConfig, encoder) -> None:
     for row in rows:
         row["embedding"], row["similar_users"] = None, None
     chosen = [r for r in rows if (r["tweets"] or 0) - round((r["retweet_share"] or 0) * r["tweets"]) >= 2]
-    chosen = chosen[:cfg.embed_users]
+    chosen = chosen[: cfg.embed_users]
     if len(chosen) < 2:
         return
     import torch
@@ -274,25 +328,28 @@ def _embed(con, rows: list[dict], cfg: ProfileConfig, encoder) -> None:
 
         encoder = Encoder()
     ids = [r["user_id"] for r in chosen]
-    texts = con.sql(f"""
+    texts = con.sql(
+        f"""
         select author_id, text from (
             select author_id, text, row_number() over (partition by author_id order by created_at desc, tweet_id) as k
             from entities_tweets
             where not is_retweet and text is not null and length(trim(text)) > 0
               and author_id in (select unnest(?::bigint[])))
         where k <= {int(cfg.tweets_per_user)}
-    """, params=[ids]).to_arrow_table()
+    """,
+        params=[ids],
+    ).to_arrow_table()
     authors, bodies = texts["author_id"].to_pylist(), texts["text"].to_pylist()
     vectors = encoder.embed(bodies)
     index = {uid: i for i, uid in enumerate(ids)}
     sums = torch.zeros((len(ids), vectors.shape[1]))
     counts = torch.zeros(len(ids))
-    for author, vector in zip(authors, vectors):
+    for author, vector in zip(authors, vectors, strict=False):
         sums[index[author]] += vector
         counts[index[author]] += 1
     keep = counts > 0
     means = torch.nn.functional.normalize(sums[keep] / counts[keep].unsqueeze(1), dim=1)
-    kept = [uid for uid, k in zip(ids, keep.tolist()) if k]
+    kept = [uid for uid, k in zip(ids, keep.tolist(), strict=False) if k]
     similarity = means @ means.T
     similarity.fill_diagonal_(-2.0)
     k = min(cfg.similar, len(kept) - 1)
@@ -300,22 +357,41 @@ def _embed(con, rows: list[dict], cfg: ProfileConfig, encoder) -> None:
     by_id = {r["user_id"]: r for r in rows}
     for i, uid in enumerate(kept):
         by_id[uid]["embedding"] = [round(x, 5) for x in means[i].tolist()]
-        by_id[uid]["similar_users"] = [{"user_id": kept[j], "similarity": round(s, 4)}
-                                       for s, j in zip(top.values[i].tolist(), top.indices[i].tolist())]
+        by_id[uid]["similar_users"] = [
+            {"user_id": kept[j], "similarity": round(s, 4)}
+            for s, j in zip(top.values[i].tolist(), top.indices[i].tolist(), strict=False)
+        ]
 
 
 def _profile_schema() -> pa.Schema:
-    return pa.schema([
-        ("user_id", pa.int64()), ("username", pa.string()), ("display_name", pa.string()), ("tweets", pa.int64()),
-        ("active_days", pa.int64()), ("tweets_per_day", pa.float64()), ("active_hours", pa.list_(pa.int64())),
-        ("original_share", pa.float64()), ("reply_share", pa.float64()), ("retweet_share", pa.float64()),
-        ("quote_share", pa.float64()), ("top_hashtags", pa.list_(pa.string())),
-        ("top_mentions", pa.list_(pa.string())), ("mean_sentiment", pa.float64()),
-        ("engagement_rate", pa.float64()), ("followers_count", pa.int64()), ("following_count", pa.int64()),
-        ("followers_growth", pa.int64()), ("following_growth", pa.int64()), ("growth_days", pa.float64()),
-        ("pagerank_mention", pa.float64()), ("pagerank_follow", pa.float64()), ("mention_community", pa.int64()),
-        ("bot_signals", pa.list_(pa.string())), ("bot_score", pa.float64()),
-        ("embedding", pa.list_(pa.float32())),
-        ("similar_users", pa.list_(pa.struct([("user_id", pa.int64()), ("similarity", pa.float64())]))),
-    ])
-
+    return pa.schema(
+        [
+            ("user_id", pa.int64()),
+            ("username", pa.string()),
+            ("display_name", pa.string()),
+            ("tweets", pa.int64()),
+            ("active_days", pa.int64()),
+            ("tweets_per_day", pa.float64()),
+            ("active_hours", pa.list_(pa.int64())),
+            ("original_share", pa.float64()),
+            ("reply_share", pa.float64()),
+            ("retweet_share", pa.float64()),
+            ("quote_share", pa.float64()),
+            ("top_hashtags", pa.list_(pa.string())),
+            ("top_mentions", pa.list_(pa.string())),
+            ("mean_sentiment", pa.float64()),
+            ("engagement_rate", pa.float64()),
+            ("followers_count", pa.int64()),
+            ("following_count", pa.int64()),
+            ("followers_growth", pa.int64()),
+            ("following_growth", pa.int64()),
+            ("growth_days", pa.float64()),
+            ("pagerank_mention", pa.float64()),
+            ("pagerank_follow", pa.float64()),
+            ("mention_community", pa.int64()),
+            ("bot_signals", pa.list_(pa.string())),
+            ("bot_score", pa.float64()),
+            ("embedding", pa.list_(pa.float32())),
+            ("similar_users", pa.list_(pa.struct([("user_id", pa.int64()), ("similarity", pa.float64())]))),
+        ]
+    )

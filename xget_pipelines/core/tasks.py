@@ -87,17 +87,23 @@ class TaskSpec:
 
 
 def _today() -> dt.date:
-    return dt.datetime.now(dt.timezone.utc).date()
+    return dt.datetime.now(dt.UTC).date()
 
 
-def build_spec(task_type: str, target: str, since: dt.date | None = None, until: dt.date | None = None,
-               first_day: dt.date | None = None) -> TaskSpec:
+def build_spec(
+    task_type: str,
+    target: str,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    first_day: dt.date | None = None,
+) -> TaskSpec:
     """Validate a task request; TaskError names the field at fault."""
     try:
         kind = TaskType(task_type)
     except ValueError:
-        raise TaskError(f"unknown task type {task_type!r}: use one of {', '.join(t.value for t in TaskType)}",
-                        "type") from None
+        raise TaskError(
+            f"unknown task type {task_type!r}: use one of {', '.join(t.value for t in TaskType)}", "type"
+        ) from None
     text = (target or "").strip()
     if kind in (TaskType.USER_INFO, TaskType.USER_TWEETS, TaskType.FOLLOWERS):
         key = text if text.startswith("@") else f"@{text}"
@@ -124,29 +130,43 @@ def build_spec(task_type: str, target: str, since: dt.date | None = None, until:
     if since > until:
         raise TaskError(f"since {since} is after until {until}", "since")
     if (until - since).days + 1 > MAX_DAYS:
-        raise TaskError(f"{(until - since).days + 1} days asked; one task covers at most {MAX_DAYS}: split it",
-                        "since")
+        raise TaskError(
+            f"{(until - since).days + 1} days asked; one task covers at most {MAX_DAYS}: split it", "since"
+        )
     if first_day and since < first_day:
-        raise TaskError(f"since {since} is before the first collected day {first_day} "
-                        "(XGET_PARTITIONS_START_DATE)", "since")
+        raise TaskError(
+            f"since {since} is before the first collected day {first_day} (XGET_PARTITIONS_START_DATE)",
+            "since",
+        )
     return TaskSpec(kind, text, key, since, until)
 
 
 def public(row) -> dict:
     runs = row.runs or {}
     return {
-        "id": row.id, "type": row.type, "target": row.target, "watch_key": row.watch_key,
-        "since": row.since, "until": row.until, "params": row.params or {}, "status": row.status,
-        "progress": row.progress, "result_count": row.result_count, "error": row.error,
+        "id": row.id,
+        "type": row.type,
+        "target": row.target,
+        "watch_key": row.watch_key,
+        "since": row.since,
+        "until": row.until,
+        "params": row.params or {},
+        "status": row.status,
+        "progress": row.progress,
+        "result_count": row.result_count,
+        "error": row.error,
         "attempt": runs.get("attempt", 0),
         "runs": [{"day": day, **info} for day, info in sorted(runs.get("days", {}).items())],
-        "created_by": row.created_by, "created_at": row.created_at, "updated_at": row.updated_at,
-        "started_at": row.started_at, "finished_at": row.finished_at,
+        "created_by": row.created_by,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "started_at": row.started_at,
+        "finished_at": row.finished_at,
     }
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class TaskStore:
@@ -155,17 +175,36 @@ class TaskStore:
     def __init__(self, engine: Engine):
         self.engine = engine
 
-    def create(self, spec: TaskSpec, user_id: int | None, params: dict | None = None, start: bool = True) -> dict:
+    def create(
+        self, spec: TaskSpec, user_id: int | None, params: dict | None = None, start: bool = True
+    ) -> dict:
         task_id = str(uuid.uuid4())
         now = _now()
         with self.engine.begin() as conn:
-            conn.execute(Task.__table__.insert().values(
-                id=task_id, type=spec.type.value, target=spec.target, watch_key=spec.watch_key,
-                since=spec.since.isoformat(), until=spec.until.isoformat(), params=params or {},
-                status=(TaskStatus.PENDING if start else TaskStatus.CREATED).value, progress=0.0,
-                runs={"attempt": 1 if start else 0, "days": {}}, created_by=user_id, created_at=now,
-                updated_at=now))
-            audit(conn, user_id, "task.create", f"task:{task_id}", {"type": spec.type.value, "key": spec.watch_key})
+            conn.execute(
+                Task.__table__.insert().values(
+                    id=task_id,
+                    type=spec.type.value,
+                    target=spec.target,
+                    watch_key=spec.watch_key,
+                    since=spec.since.isoformat(),
+                    until=spec.until.isoformat(),
+                    params=params or {},
+                    status=(TaskStatus.PENDING if start else TaskStatus.CREATED).value,
+                    progress=0.0,
+                    runs={"attempt": 1 if start else 0, "days": {}},
+                    created_by=user_id,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            audit(
+                conn,
+                user_id,
+                "task.create",
+                f"task:{task_id}",
+                {"type": spec.type.value, "key": spec.watch_key},
+            )
         return self.get(task_id)
 
     def _row(self, conn, task_id: str, owner: int | None):
@@ -181,8 +220,14 @@ class TaskStore:
         with read_only(self.engine) as conn:
             return public(self._row(conn, task_id, owner))
 
-    def list(self, owner: int | None = None, status: str | None = None, task_type: str | None = None,
-             after: str | None = None, limit: int = 100) -> list[dict]:
+    def list(
+        self,
+        owner: int | None = None,
+        status: str | None = None,
+        task_type: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[dict]:
         """Newest first; ``after`` is the id of the last task of the previous page."""
         query = select(Task).order_by(Task.created_at.desc(), Task.id.desc()).limit(limit)
         if owner is not None:
@@ -196,29 +241,41 @@ class TaskStore:
                 anchor = conn.execute(select(Task.created_at, Task.id).where(Task.id == after)).first()
                 if anchor is None:
                     raise TaskError(f"cursor {after!r} names no task", "cursor", 400)
-                query = query.where((Task.created_at < anchor.created_at)
-                                    | ((Task.created_at == anchor.created_at) & (Task.id < anchor.id)))
+                query = query.where(
+                    (Task.created_at < anchor.created_at)
+                    | ((Task.created_at == anchor.created_at) & (Task.id < anchor.id))
+                )
             return [public(r) for r in conn.execute(query)]
 
     def count(self, status: str) -> int:
         with read_only(self.engine) as conn:
-            return conn.execute(select(func.count()).select_from(Task).where(Task.status == status)).scalar_one()
+            return conn.execute(
+                select(func.count()).select_from(Task).where(Task.status == status)
+            ).scalar_one()
 
     def counts(self) -> dict[str, int]:
         with read_only(self.engine) as conn:
             return {s: n for s, n in conn.execute(select(Task.status, func.count()).group_by(Task.status))}
 
-    def update(self, task_id: str, spec: TaskSpec | None, params: dict | None, owner: int | None,
-               actor: int | None) -> dict:
+    def update(
+        self, task_id: str, spec: TaskSpec | None, params: dict | None, owner: int | None, actor: int | None
+    ) -> dict:
         """Change a task that has not started (CREATED); others must be stopped and re-created."""
         with self.engine.begin() as conn:
             row = self._row(conn, task_id, owner)
             if row.status != TaskStatus.CREATED.value:
-                raise TaskError(f"task {task_id} is {row.status}: only a CREATED task can be changed", "status", 409)
+                raise TaskError(
+                    f"task {task_id} is {row.status}: only a CREATED task can be changed", "status", 409
+                )
             values: dict = {"updated_at": _now()}
             if spec is not None:
-                values |= {"type": spec.type.value, "target": spec.target, "watch_key": spec.watch_key,
-                           "since": spec.since.isoformat(), "until": spec.until.isoformat()}
+                values |= {
+                    "type": spec.type.value,
+                    "target": spec.target,
+                    "watch_key": spec.watch_key,
+                    "since": spec.since.isoformat(),
+                    "until": spec.until.isoformat(),
+                }
             if params is not None:
                 values["params"] = params
             conn.execute(update(Task).where(Task.id == task_id).values(**values))
@@ -229,8 +286,11 @@ class TaskStore:
         with self.engine.begin() as conn:
             row = self._row(conn, task_id, owner)
             if TaskStatus(row.status) in ACTIVE:
-                raise TaskError(f"task {task_id} is {row.status}: stop it first (POST /v1/tasks/{task_id}/stop)",
-                                "status", 409)
+                raise TaskError(
+                    f"task {task_id} is {row.status}: stop it first (POST /v1/tasks/{task_id}/stop)",
+                    "status",
+                    409,
+                )
             conn.execute(delete(Task).where(Task.id == task_id))
             audit(conn, actor, "task.delete", f"task:{task_id}")
 
@@ -241,9 +301,19 @@ class TaskStore:
                 raise TaskError(f"task {task_id} is already {row.status}", "status", 409)
             runs = dict(row.runs or {})
             attempt = int(runs.get("attempt", 0)) + 1  # new run keys: earlier attempts' runs stay in history
-            conn.execute(update(Task).where(Task.id == task_id).values(
-                status=TaskStatus.PENDING.value, progress=0.0, result_count=None, error=None, finished_at=None,
-                runs={"attempt": attempt, "days": {}}, updated_at=_now()))
+            conn.execute(
+                update(Task)
+                .where(Task.id == task_id)
+                .values(
+                    status=TaskStatus.PENDING.value,
+                    progress=0.0,
+                    result_count=None,
+                    error=None,
+                    finished_at=None,
+                    runs={"attempt": attempt, "days": {}},
+                    updated_at=_now(),
+                )
+            )
             audit(conn, actor, "task.start", f"task:{task_id}", {"attempt": attempt})
         return self.get(task_id)
 
@@ -257,8 +327,15 @@ class TaskStore:
                 new = TaskStatus.STOPPING
             else:
                 raise TaskError(f"task {task_id} is {row.status}: nothing to stop", "status", 409)
-            conn.execute(update(Task).where(Task.id == task_id).values(
-                status=new.value, updated_at=_now(), finished_at=_now() if new is TaskStatus.STOPPED else None))
+            conn.execute(
+                update(Task)
+                .where(Task.id == task_id)
+                .values(
+                    status=new.value,
+                    updated_at=_now(),
+                    finished_at=_now() if new is TaskStatus.STOPPED else None,
+                )
+            )
             audit(conn, actor, "task.stop", f"task:{task_id}")
         return self.get(task_id)
 
@@ -266,8 +343,12 @@ class TaskStore:
 
     def in_states(self, *states: TaskStatus, limit: int = 200) -> list[dict]:
         with read_only(self.engine) as conn:
-            rows = conn.execute(select(Task).where(Task.status.in_([s.value for s in states]))
-                                .order_by(Task.created_at).limit(limit))
+            rows = conn.execute(
+                select(Task)
+                .where(Task.status.in_([s.value for s in states]))
+                .order_by(Task.created_at)
+                .limit(limit)
+            )
             return [public(r) for r in rows]
 
     def record(self, task_id: str, *, expect: str, **values) -> bool:
@@ -275,5 +356,9 @@ class TaskStore:
         it meanwhile); returns whether it was updated."""
         values["updated_at"] = _now()
         with self.engine.begin() as conn:
-            return conn.execute(update(Task).where(Task.id == task_id, Task.status == expect)
-                                .values(**values)).rowcount > 0
+            return (
+                conn.execute(
+                    update(Task).where(Task.id == task_id, Task.status == expect).values(**values)
+                ).rowcount
+                > 0
+            )

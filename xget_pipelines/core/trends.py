@@ -39,18 +39,20 @@ import pyarrow as pa
 from xget_pipelines.core.lake.catalog import has_view
 
 TRENDS_TABLE = "analytics/trends"
-TRENDS_SCHEMA = pa.schema([
-    pa.field("scope", pa.string(), False),  # "global" or a watchlist key
-    pa.field("kind", pa.string(), False),  # "hashtag" or "volume" (the watchlist key's own tweets)
-    pa.field("name", pa.string(), False),  # the hashtag (lower case, no #) or the watchlist key
-    pa.field("bucket_start", pa.timestamp("us", tz="UTC"), False),
-    pa.field("count", pa.int64(), False),
-    pa.field("baseline_mean", pa.float64(), False),  # the median of the baseline buckets
-    pa.field("baseline_std", pa.float64(), False),  # their spread: 1.4826 x median absolute deviation
-    pa.field("z", pa.float64(), False),
-    pa.field("burst", pa.bool_(), False),
-    pa.field("day", pa.date32(), False),
-])
+TRENDS_SCHEMA = pa.schema(
+    [
+        pa.field("scope", pa.string(), False),  # "global" or a watchlist key
+        pa.field("kind", pa.string(), False),  # "hashtag" or "volume" (the watchlist key's own tweets)
+        pa.field("name", pa.string(), False),  # the hashtag (lower case, no #) or the watchlist key
+        pa.field("bucket_start", pa.timestamp("us", tz="UTC"), False),
+        pa.field("count", pa.int64(), False),
+        pa.field("baseline_mean", pa.float64(), False),  # the median of the baseline buckets
+        pa.field("baseline_std", pa.float64(), False),  # their spread: 1.4826 x median absolute deviation
+        pa.field("z", pa.float64(), False),
+        pa.field("burst", pa.bool_(), False),
+        pa.field("day", pa.date32(), False),
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,9 @@ class TrendConfig:
 
     def __post_init__(self) -> None:
         if self.bucket_minutes <= 0 or 1440 % self.bucket_minutes:
-            raise ValueError(f"bucket_minutes={self.bucket_minutes}: use a divisor of 1440 (e.g. 15, 30, 60, 120)")
+            raise ValueError(
+                f"bucket_minutes={self.bucket_minutes}: use a divisor of 1440 (e.g. 15, 30, 60, 120)"
+            )
         if self.baseline_buckets < 2:
             raise ValueError("baseline_buckets must be at least 2")
 
@@ -93,10 +97,19 @@ class Evaluation:
 
     def as_metadata(self) -> dict:
         """Figures for asset metadata; precision/recall only when defined (events / bursts to score)."""
-        rates = {k: round(v, 4) for k, v in (("precision", self.precision), ("recall", self.recall)) if v is not None}
-        return {**rates, "detected_events": self.events,
-                "true_events": self.true_events, "co_burst_events": self.co_burst_events,
-                "injected_bursts": self.bursts, "found_bursts": self.found_bursts}
+        rates = {
+            k: round(v, 4)
+            for k, v in (("precision", self.precision), ("recall", self.recall))
+            if v is not None
+        }
+        return {
+            **rates,
+            "detected_events": self.events,
+            "true_events": self.true_events,
+            "co_burst_events": self.co_burst_events,
+            "injected_bursts": self.bursts,
+            "found_bursts": self.found_bursts,
+        }
 
 
 def series_counts(con: duckdb.DuckDBPyConnection, cfg: TrendConfig) -> None:
@@ -124,13 +137,19 @@ def warmed_up(cfg: TrendConfig, observed_from: dt.datetime) -> dt.datetime:
     return observed_from + dt.timedelta(minutes=cfg.bucket_minutes * cfg.baseline_buckets)
 
 
-def detect(con: duckdb.DuckDBPyConnection, cfg: TrendConfig, start: dt.datetime, end: dt.datetime,
-           observed_from: dt.datetime) -> pa.Table:
+def detect(
+    con: duckdb.DuckDBPyConnection,
+    cfg: TrendConfig,
+    start: dt.datetime,
+    end: dt.datetime,
+    observed_from: dt.datetime,
+) -> pa.Table:
     """Score every bucket in ``[start, end)`` of every series of ``trend_counts`` against the
     ``baseline_buckets`` before it (zeros where a series had no tweet); flag bursts after the warm-up."""
     width = f"INTERVAL {cfg.bucket_minutes} MINUTE"
     history_start = start - dt.timedelta(minutes=cfg.bucket_minutes * cfg.baseline_buckets)
-    return con.sql(f"""
+    return con.sql(
+        f"""
         with grid as (select unnest(generate_series(?::timestamptz, ?::timestamptz - {width}, {width})) as bucket_start),
         series as (select distinct scope, kind, name from trend_counts
                    where bucket_start >= ?::timestamptz and bucket_start < ?::timestamptz),
@@ -161,7 +180,9 @@ def detect(con: duckdb.DuckDBPyConnection, cfg: TrendConfig, start: dt.datetime,
         from scored
         where bucket_start >= ?::timestamptz and (count > 0 or baseline_mean > 0)
         order by scope, kind, name, bucket_start
-    """, params=[history_start, end, start, end, warmed_up(cfg, observed_from), start]).to_arrow_table()
+    """,
+        params=[history_start, end, start, end, warmed_up(cfg, observed_from), start],
+    ).to_arrow_table()
 
 
 def burst_events(trends: pa.Table, cfg: TrendConfig) -> list[BurstEvent]:
@@ -169,25 +190,50 @@ def burst_events(trends: pa.Table, cfg: TrendConfig) -> list[BurstEvent]:
     width = dt.timedelta(minutes=cfg.bucket_minutes)
     events: list[BurstEvent] = []
     current: BurstEvent | None = None
-    for row in trends.filter(trends["burst"]).sort_by(
-            [("scope", "ascending"), ("kind", "ascending"), ("name", "ascending"), ("bucket_start", "ascending")]
-    ).to_pylist():
-        same = (current is not None and (current.scope, current.kind, current.name) == (row["scope"], row["kind"], row["name"])
-                and row["bucket_start"] <= current.end)
+    for row in (
+        trends.filter(trends["burst"])
+        .sort_by(
+            [
+                ("scope", "ascending"),
+                ("kind", "ascending"),
+                ("name", "ascending"),
+                ("bucket_start", "ascending"),
+            ]
+        )
+        .to_pylist()
+    ):
+        same = (
+            current is not None
+            and (current.scope, current.kind, current.name) == (row["scope"], row["kind"], row["name"])
+            and row["bucket_start"] <= current.end
+        )
         if same:
             current.end = row["bucket_start"] + width
             current.peak_z = max(current.peak_z, row["z"])
             current.tweets += row["count"]
         else:
-            current = BurstEvent(row["scope"], row["kind"], row["name"], row["bucket_start"],
-                                 row["bucket_start"] + width, row["z"], row["count"])
+            current = BurstEvent(
+                row["scope"],
+                row["kind"],
+                row["name"],
+                row["bucket_start"],
+                row["bucket_start"] + width,
+                row["z"],
+                row["count"],
+            )
             events.append(current)
     return events
 
 
-def evaluate(events: list[BurstEvent], bursts: list[dict], start: dt.datetime, end: dt.datetime,
-             cfg: TrendConfig, observed_from: dt.datetime | None = None,
-             con: duckdb.DuckDBPyConnection | None = None) -> Evaluation:
+def evaluate(
+    events: list[BurstEvent],
+    bursts: list[dict],
+    start: dt.datetime,
+    end: dt.datetime,
+    cfg: TrendConfig,
+    observed_from: dt.datetime | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> Evaluation:
     """Global hashtag events vs injected bursts (``{"term": "#tag", "start": iso, "end": iso}``) in
     [start, end); bursts that begin in the warm-up after ``observed_from`` cannot be detected and are left out.
 
@@ -204,8 +250,14 @@ def evaluate(events: list[BurstEvent], bursts: list[dict], start: dt.datetime, e
         b_start, b_end = dt.datetime.fromisoformat(b["start"]), dt.datetime.fromisoformat(b["end"])
         if b_start >= start and b_end <= end:
             injected.append((b["term"].lstrip("#").lower(), b_start, b_end))
-    every = [(b["term"].lstrip("#").lower(), dt.datetime.fromisoformat(b["start"]), dt.datetime.fromisoformat(b["end"]))
-             for b in bursts]
+    every = [
+        (
+            b["term"].lstrip("#").lower(),
+            dt.datetime.fromisoformat(b["start"]),
+            dt.datetime.fromisoformat(b["end"]),
+        )
+        for b in bursts
+    ]
     global_events = [e for e in events if e.scope == "global" and e.kind == "hashtag"]
 
     def overlaps(e: BurstEvent, b: tuple) -> bool:
@@ -215,12 +267,15 @@ def evaluate(events: list[BurstEvent], bursts: list[dict], start: dt.datetime, e
         running = [b[0] for b in every if e.start < b[2] + slack and e.end > b[1] - slack]
         if con is None or not running:
             return False
-        share = con.execute("""
+        share = con.execute(
+            """
             select avg(case when exists (select 1 from tags b where b.tweet_id = tw.tweet_id
                                          and b.tag in (select unnest(?::varchar[]))) then 1 else 0 end)
             from tw join tags a using (tweet_id)
             where a.tag = ? and tw.created_at >= ? and tw.created_at < ?
-        """, [running, e.name, e.start, e.end]).fetchall()[0][0]
+        """,
+            [running, e.name, e.start, e.end],
+        ).fetchall()[0][0]
         return share is not None and share >= 0.5
 
     direct = [e for e in global_events if any(overlaps(e, b) for b in injected)]
@@ -230,11 +285,17 @@ def evaluate(events: list[BurstEvent], bursts: list[dict], start: dt.datetime, e
     return Evaluation(
         precision=true_events / len(global_events) if global_events else None,
         recall=len(found) / len(injected) if injected else None,
-        events=len(global_events), true_events=true_events, bursts=len(injected), found_bursts=len(found),
+        events=len(global_events),
+        true_events=true_events,
+        bursts=len(injected),
+        found_bursts=len(found),
         co_burst_events=len(co_burst),
         missed=[f"#{b[0]} {b[1].isoformat()}" for b in injected if b not in found],
-        false_events=[f"#{e.name} {e.start.isoformat()} z={e.peak_z:.1f}" for e in global_events
-                      if e not in direct and e not in co_burst][:20],
+        false_events=[
+            f"#{e.name} {e.start.isoformat()} z={e.peak_z:.1f}"
+            for e in global_events
+            if e not in direct and e not in co_burst
+        ][:20],
     )
 
 
@@ -249,27 +310,34 @@ class DayTrends:
     observed_from: dt.datetime | None
 
 
-def register_sources(con: duckdb.DuckDBPyConnection, since: dt.datetime | None = None,
-                     until: dt.datetime | None = None) -> None:
+def register_sources(
+    con: duckdb.DuckDBPyConnection, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> None:
     """``tw``, ``tags`` and ``watched`` over the lake's views (``core.lake.catalog.connect``): merged
     tweets that are not native retweets (a retweet repeats its original's hashtags), created in
     [since, until) when given; their hashtags; the watchlist keys whose searches or timelines hit them."""
     window = ""
     if since is not None and until is not None:
         window = f"and created_at >= TIMESTAMPTZ '{since.isoformat()}' and created_at < TIMESTAMPTZ '{until.isoformat()}'"
-    con.execute(f"create or replace temp view tw as select tweet_id, created_at from entities_tweets "
-                f"where not is_retweet {window}")
-    con.execute("create or replace temp view tags as select distinct tweet_id, tag_lower as tag from cleaned_hashtags")
-    con.execute("create or replace temp view watched as "
-                "select distinct tweet_id, watch_key from cleaned_tweets where via = 'timeline'")
+    con.execute(
+        f"create or replace temp view tw as select tweet_id, created_at from entities_tweets "
+        f"where not is_retweet {window}"
+    )
+    con.execute(
+        "create or replace temp view tags as select distinct tweet_id, tag_lower as tag from cleaned_hashtags"
+    )
+    con.execute(
+        "create or replace temp view watched as "
+        "select distinct tweet_id, watch_key from cleaned_tweets where via = 'timeline'"
+    )
 
 
 def trends_for_day(con: duckdb.DuckDBPyConnection, day: dt.date, cfg: TrendConfig) -> DayTrends:
     """The trend rows of ``day`` (buckets of that UTC day) from a connection with the lake's views."""
-    start = dt.datetime.combine(day, dt.time(), dt.timezone.utc)
+    start = dt.datetime.combine(day, dt.time(), dt.UTC)
     end = start + dt.timedelta(days=1)
     first = con.execute("select min(day) from cleaned_tweets").fetchall()[0][0]
-    observed_from = dt.datetime.combine(first, dt.time(), dt.timezone.utc) if first else None
+    observed_from = dt.datetime.combine(first, dt.time(), dt.UTC) if first else None
     register_sources(con, start - dt.timedelta(minutes=cfg.bucket_minutes * cfg.baseline_buckets), end)
     series_counts(con, cfg)
     table = detect(con, cfg, start, end, observed_from or start)
@@ -277,7 +345,9 @@ def trends_for_day(con: duckdb.DuckDBPyConnection, day: dt.date, cfg: TrendConfi
     return DayTrends(day, table, burst_events(table, cfg), observed_from)
 
 
-def evaluate_stored(con: duckdb.DuckDBPyConnection, bursts: list[dict], cfg: TrendConfig) -> Evaluation | None:
+def evaluate_stored(
+    con: duckdb.DuckDBPyConnection, bursts: list[dict], cfg: TrendConfig
+) -> Evaluation | None:
     """Every stored trend day (``analytics_trends``) against the injected bursts, over the days stored."""
     if not has_view(con, "analytics_trends"):
         return None
@@ -285,9 +355,9 @@ def evaluate_stored(con: duckdb.DuckDBPyConnection, bursts: list[dict], cfg: Tre
     if stored.num_rows == 0:
         return None
     days = sorted(set(stored["day"].to_pylist()))
-    start = dt.datetime.combine(days[0], dt.time(), dt.timezone.utc)
-    end = dt.datetime.combine(days[-1], dt.time(), dt.timezone.utc) + dt.timedelta(days=1)
+    start = dt.datetime.combine(days[0], dt.time(), dt.UTC)
+    end = dt.datetime.combine(days[-1], dt.time(), dt.UTC) + dt.timedelta(days=1)
     first = con.execute("select min(day) from cleaned_tweets").fetchall()[0][0]
-    observed_from = dt.datetime.combine(first, dt.time(), dt.timezone.utc) if first else start
+    observed_from = dt.datetime.combine(first, dt.time(), dt.UTC) if first else start
     register_sources(con)
     return evaluate(burst_events(stored, cfg), bursts, start, end, cfg, observed_from, con)

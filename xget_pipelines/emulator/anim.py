@@ -79,7 +79,7 @@ def _hex_number(value: float) -> str:
 
 def key_at(row: Sequence[int], progress: float) -> str:
     """The animation key for the row's state at ``progress`` (0: start, 1: end of the easing)."""
-    colour = [min(255.0, max(0.0, a + (b - a) * progress)) for a, b in zip(row[0:3], row[3:6])]
+    colour = [min(255.0, max(0.0, a + (b - a) * progress)) for a, b in zip(row[0:3], row[3:6], strict=False)]
     angle = math.floor(row[6] * 300 / 255 + 60) * progress
     rad = math.radians(angle)
     matrix = (math.cos(rad), -math.sin(rad), math.sin(rad), math.cos(rad))
@@ -97,7 +97,9 @@ def frame_time(key: Sequence[int], time_indices: Sequence[int]) -> int:
     return math.floor(product / 10 + 0.5) * 10
 
 
-def animation_key(key: Sequence[int], frames: Sequence[Sequence[Sequence[int]]], indices: Sequence[int]) -> str | None:
+def animation_key(
+    key: Sequence[int], frames: Sequence[Sequence[Sequence[int]]], indices: Sequence[int]
+) -> str | None:
     """The animation key of verification key bytes ``key`` on a page with ``frames`` (4 x 16 rows) and a
     signing script naming ``indices`` (row byte first, then the time bytes); ``None`` when clients that
     bisect the easing could land on another key (the emulator then draws other key bytes)."""

@@ -109,9 +109,18 @@ class EmulatorState:
             return
         created = self.world.cfg.end_ms - 400 * 86_400_000
         self.members[username.lower()] = User(
-            idx=-1 - len(self.members), id=snowflake(created, int(digest[:6], 16) & 0x3FFFFF), screen_name=username,
-            name=username, bio="", location="", created_ms=created, lang="en", topics=(), activity=0.0,
-            popularity=0.0)
+            idx=-1 - len(self.members),
+            id=snowflake(created, int(digest[:6], 16) & 0x3FFFFF),
+            screen_name=username,
+            name=username,
+            bio="",
+            location="",
+            created_ms=created,
+            lang="en",
+            topics=(),
+            activity=0.0,
+            popularity=0.0,
+        )
 
     def account_for_token(self, auth_token: str) -> Account | None:
         return self._by_token.get(auth_token)
@@ -147,11 +156,18 @@ class EmulatorState:
         return self._pages.get(key)
 
 
-def _refuse(st: EmulatorState, account: str, operation: str, status: int, body: bytes = b"",
-            headers: dict[str, str] | None = None) -> Response:
+def _refuse(
+    st: EmulatorState,
+    account: str,
+    operation: str,
+    status: int,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+) -> Response:
     st.stats.record(account, operation, "refused", time.time())
-    return Response(body, status_code=status, headers=headers,
-                    media_type="application/json" if body else "text/plain")
+    return Response(
+        body, status_code=status, headers=headers, media_type="application/json" if body else "text/plain"
+    )
 
 
 def _gate(request: Request, st: EmulatorState, operation: str, now: float) -> Response | str:
@@ -166,7 +182,9 @@ def _gate(request: Request, st: EmulatorState, operation: str, now: float) -> Re
     if account is None:
         status, body = refusal
         headers = None
-        if status == CSRF_MISMATCH[0]:  # X hands out the session's ct0 with the refusal (field notes 2026-09-05)
+        if (
+            status == CSRF_MISMATCH[0]
+        ):  # X hands out the session's ct0 with the refusal (field notes 2026-09-05)
             known = st.account_for_token(request.cookies.get("auth_token", ""))
             ct0 = known.ct0 if known is not None else hashlib.sha256(str(now).encode()).hexdigest()
             headers = {"set-cookie": f"ct0={ct0}; Max-Age=21600; Path=/; Domain=.x.com; Secure; SameSite=Lax"}
@@ -174,8 +192,9 @@ def _gate(request: Request, st: EmulatorState, operation: str, now: float) -> Re
     return account
 
 
-def _after_limit(request: Request, st: EmulatorState, account: str, operation: str, now: float,
-                 headers: dict[str, str]) -> Response | None:
+def _after_limit(
+    request: Request, st: EmulatorState, account: str, operation: str, now: float, headers: dict[str, str]
+) -> Response | None:
     """The contract checks that come after the request was counted: transaction id, then features."""
     contract = st.settings.contract
     if contract.transaction_id and operation in contract.transaction_id_operations:
@@ -235,9 +254,18 @@ async def graphql(request: Request) -> Response:
     return _page(st, account, operation, variables, triggered, headers)
 
 
-def _page(st: EmulatorState, account: str, operation: str, variables: dict, triggered, headers: dict) -> Response:
+def _page(
+    st: EmulatorState, account: str, operation: str, variables: dict, triggered, headers: dict
+) -> Response:
     ctx = Ctx(
-        st.world, st.settings, st.users, st.tweets, st.search, int(time.time() * 1000), variables, st.cache,
+        st.world,
+        st.settings,
+        st.users,
+        st.tweets,
+        st.search,
+        int(time.time() * 1000),
+        variables,
+        st.cache,
         st.members,
     )
     payload = orjson.dumps(OPERATIONS[operation](ctx))

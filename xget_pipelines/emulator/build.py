@@ -69,13 +69,19 @@ class Build:
         core = [n for n in names if rng.random() < 0.5]  # what every timeline-like query asks for
         self.required = {}
         for op in self.operations:
-            extra = [n for n in names if n not in core and _rng("feature", self.seed, self.number, op, n).random() < 0.4]
+            extra = [
+                n
+                for n in names
+                if n not in core and _rng("feature", self.seed, self.number, op, n).random() < 0.4
+            ]
             self.required[op] = tuple(sorted(core + extra))
 
     @cached_property
     def query_ids(self) -> dict[str, str]:
         ids = known_operations() if self.number == 0 else {}
-        return {op: ids.get(op) or _token(_rng("qid", self.seed, self.number, op), 22) for op in self.operations}
+        return {
+            op: ids.get(op) or _token(_rng("qid", self.seed, self.number, op), 22) for op in self.operations
+        }
 
     @cached_property
     def files(self) -> dict[str, str]:
@@ -117,11 +123,18 @@ class Build:
         """The HTML shell X serves for any page of the web app (``/home``, ``/<handle>``)."""
         key, _ = self.verification_key(subject)
         entry = "entry-client" if logged_in else "entry-client-logged-out"
-        entry_url = self.asset_url("entry-client") if logged_in else ASSETS_BASE + self.files["entry-client"].replace(
-            "entry-client", "entry-client-logged-out")
-        preload = "".join(f'<link rel="modulepreload" crossorigin href="{self.asset_url(r)}"/>'
-                          for r in ("vendor-react", "sentry-filter", "i18n-en"))
-        switches = ",".join(f'"{name}":{{"value":{str(v).lower()}}}' for name, v in sorted(self.features.items()))
+        entry_url = (
+            self.asset_url("entry-client")
+            if logged_in
+            else ASSETS_BASE + self.files["entry-client"].replace("entry-client", "entry-client-logged-out")
+        )
+        preload = "".join(
+            f'<link rel="modulepreload" crossorigin href="{self.asset_url(r)}"/>'
+            for r in ("vendor-react", "sentry-filter", "i18n-en")
+        )
+        switches = ",".join(
+            f'"{name}":{{"value":{str(v).lower()}}}' for name, v in sorted(self.features.items())
+        )
         return (
             '<!DOCTYPE html><html dir="ltr" lang="en"><head><meta charset="utf-8"/>'
             '<meta name="viewport" content="width=device-width,initial-scale=1,maximum-scale=1,user-scalable=0"/>'
@@ -140,9 +153,11 @@ class Build:
         out = []
         for i, frame in enumerate(self.frames):
             rows = "C".join(" {},{} {},{} {},{} {},{} {},{} {}".format(*row) for row in frame)
-            out.append(f'<svg id="loading-x-anim-{i}" viewBox="0 0 24 24" aria-hidden="true"><g>'
-                       '<path d="M12 1.5C6.2 1.5 1.5 6.2 1.5 12S6.2 22.5 12 22.5" fill="none"/>'
-                       f'<path d="M 10,30 C{rows}" fill="#1d9bf0"/></g></svg>')
+            out.append(
+                f'<svg id="loading-x-anim-{i}" viewBox="0 0 24 24" aria-hidden="true"><g>'
+                '<path d="M12 1.5C6.2 1.5 1.5 6.2 1.5 12S6.2 22.5 12 22.5" fill="none"/>'
+                f'<path d="M 10,30 C{rows}" fill="#1d9bf0"/></g></svg>'
+            )
         return "".join(out)
 
     def script(self, role: str) -> str:
@@ -150,21 +165,27 @@ class Build:
         files = self.files
         if role == "entry-client":
             ops = [op for op in self.operations if op not in LAZY]
-            return (f'import{{j as e,r as t}}from"./{files["vendor-react"]}";'
-                    f'import"./{files["sentry-filter"]}";'
-                    f'const n=()=>import("./{files["timelines"]}");'
-                    + "".join(self._operation(op) for op in ops)
-                    + 'export{n as loadTimelines};')
+            return (
+                f'import{{j as e,r as t}}from"./{files["vendor-react"]}";'
+                f'import"./{files["sentry-filter"]}";'
+                f'const n=()=>import("./{files["timelines"]}");'
+                + "".join(self._operation(op) for op in ops)
+                + "export{n as loadTimelines};"
+            )
         if role == "timelines":
             return "".join(self._operation(op) for op in self.operations if op in LAZY)
         if role == "sentry-filter":
-            return ('const a=/^(?:chrome|moz)-extension:/;export function f(e){return!a.test(e.filename||"")}'
-                    f'export const s=()=>import("./{files["sign.o"]}");')
+            return (
+                'const a=/^(?:chrome|moz)-extension:/;export function f(e){return!a.test(e.filename||"")}'
+                f'export const s=()=>import("./{files["sign.o"]}");'
+            )
         if role == "sign.o":
             row, *times = self.indices
             product = "*".join(f"parseInt(o[{i}], 16)" for i in times)
-            return (f"export function k(o,c){{return[c[parseInt(o[{row}], 16)%16],"
-                    f"Math.round(({product})/10)*10]}}")
+            return (
+                f"export function k(o,c){{return[c[parseInt(o[{row}], 16)%16],"
+                f"Math.round(({product})/10)*10]}}"
+            )
         if role == "vendor-react":
             return 'export const j=(e,t)=>({type:e,props:t}),r={version:"19.2.0"};'
         return 'export default{"en":{"home":"Home"}};'  # i18n
@@ -172,5 +193,7 @@ class Build:
     def _operation(self, op: str) -> str:
         switches = ",".join(f'"{s}"' for s in self.required[op])
         toggles = ",".join(f'"{t}"' for t in FIELD_TOGGLES.get(op, ()))
-        return (f'e.exports={{queryId:"{self.query_ids[op]}",operationName:"{op}",operationType:"query",'
-                f'metadata:{{featureSwitches:[{switches}],fieldToggles:[{toggles}]}}}};')
+        return (
+            f'e.exports={{queryId:"{self.query_ids[op]}",operationName:"{op}",operationType:"query",'
+            f"metadata:{{featureSwitches:[{switches}],fieldToggles:[{toggles}]}}}};"
+        )

@@ -53,8 +53,13 @@ CSRF_MISMATCH = (403, _error(353, "This request requires a matching csrf cookie 
 
 
 def features_error(missing: list[str]) -> bytes:
-    return _error(336, f"The following features cannot be null: {', '.join(missing)}",
-                  kind="Validation", name="BadRequestError", source="Client")
+    return _error(
+        336,
+        f"The following features cannot be null: {', '.join(missing)}",
+        kind="Validation",
+        name="BadRequestError",
+        source="Client",
+    )
 
 
 @dataclass
@@ -114,8 +119,16 @@ class Releases:
         return cached
 
     def snapshot(self) -> list[dict]:
-        return [{"release": r.build.number, "started": r.started, "retired": r.retired,
-                 "query_ids": r.build.query_ids, "files": r.build.files} for r in self._all]
+        return [
+            {
+                "release": r.build.number,
+                "started": r.started,
+                "retired": r.retired,
+                "query_ids": r.build.query_ids,
+                "files": r.build.files,
+            }
+            for r in self._all
+        ]
 
     # -- the rules ------------------------------------------------------------------------------------
 
@@ -150,12 +163,12 @@ class Releases:
         payload = bytes(b ^ raw[0] for b in raw[1:])
         for build in self.live(now):
             key, anim = self.key(build, subject)
-            if len(payload) != len(key) + 4 + 16 + 1 or not hmac.compare_digest(payload[:len(key)], key):
+            if len(payload) != len(key) + 4 + 16 + 1 or not hmac.compare_digest(payload[: len(key)], key):
                 continue
-            stamp = int.from_bytes(payload[len(key):len(key) + 4], "little")
+            stamp = int.from_bytes(payload[len(key) : len(key) + 4], "little")
             age = (now - TX_EPOCH) - stamp
             if not -60 <= age <= self.contract.transaction_id_max_age_s or payload[-1] != TX_SUFFIX:
                 return False
             digest = hashlib.sha256(f"{method.upper()}!{path}!{stamp}{TX_KEYWORD}{anim}".encode()).digest()
-            return hmac.compare_digest(payload[len(key) + 4:len(key) + 20], digest[:16])
+            return hmac.compare_digest(payload[len(key) + 4 : len(key) + 20], digest[:16])
         return False

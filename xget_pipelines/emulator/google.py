@@ -99,14 +99,22 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(_PAGE.format(title=html.escape(title), body=body), status_code=status)
 
 
-def _form(session: GoogleSession, action: str, fields: str, button_id: str, button: str, error: str = "") -> str:
+def _form(
+    session: GoogleSession, action: str, fields: str, button_id: str, button: str, error: str = ""
+) -> str:
     err = f'<div class="err" role="alert" aria-live="assertive">{html.escape(error)}</div>' if error else ""
-    return _FORM.format(action=action, tl=session.tl, error=err, fields=fields, button_id=button_id, button=button)
+    return _FORM.format(
+        action=action, tl=session.tl, error=err, fields=fields, button_id=button_id, button=button
+    )
 
 
 def _blocked() -> HTMLResponse:
-    return _page("Couldn't sign you in", '<div class="err" role="alert">This browser or app may not be secure. '
-                 "Try using a different browser.</div>", 400)
+    return _page(
+        "Couldn't sign you in",
+        '<div class="err" role="alert">This browser or app may not be secure. '
+        "Try using a different browser.</div>",
+        400,
+    )
 
 
 def _automation(request: Request) -> bool:
@@ -118,15 +126,26 @@ def _automation(request: Request) -> bool:
 
 async def x_login_page(request: Request) -> Response:
     popup = request.app.state.emulator.settings.google_popup
-    query = urlencode({"client_id": CLIENT_ID, "redirect_uri": CALLBACK, "response_type": "code",
-                       "scope": "openid email profile",
-                       "state": ("popup:" if popup else "") + secrets.token_urlsafe(12)})
+    query = urlencode(
+        {
+            "client_id": CLIENT_ID,
+            "redirect_uri": CALLBACK,
+            "response_type": "code",
+            "scope": "openid email profile",
+            "state": ("popup:" if popup else "") + secrets.token_urlsafe(12),
+        }
+    )
     href = f"/_google/o/oauth2/v2/auth?{query}"
-    opener = (f' onclick="window.open(\'{href}\', \'google\', \'width=500,height=600\'); return false;"'
-              if popup else "")
-    body = (f'<p>Sign in to X</p><a role="button" data-testid="google_sign_in" id="google-sign-in" '
-            f'href="{html.escape(href)}"{opener}>Sign in with Google</a>'
-            '<p><input name="text" autocomplete="username" placeholder="Phone, email, or username"></p>')
+    opener = (
+        f" onclick=\"window.open('{href}', 'google', 'width=500,height=600'); return false;\""
+        if popup
+        else ""
+    )
+    body = (
+        f'<p>Sign in to X</p><a role="button" data-testid="google_sign_in" id="google-sign-in" '
+        f'href="{html.escape(href)}"{opener}>Sign in with Google</a>'
+        '<p><input name="text" autocomplete="username" placeholder="Phone, email, or username"></p>'
+    )
     return _page("Log in to X / X", body)
 
 
@@ -134,19 +153,33 @@ async def x_callback(request: Request) -> Response:
     code = request.query_params.get("code", "")
     email = google_state(request).codes.pop(code, None)
     login = login_state(request)
-    account = next((a for a in login.accounts.values()
-                    if a.login_method == "GOOGLE" and (a.email or "").lower() == (email or "").lower()), None)
+    account = next(
+        (
+            a
+            for a in login.accounts.values()
+            if a.login_method == "GOOGLE" and (a.email or "").lower() == (email or "").lower()
+        ),
+        None,
+    )
     if email is None or account is None:
-        return _page("Something went wrong", '<div class="err" role="alert">Something went wrong, but don\'t '
-                     "fret — let's give it another shot.</div>", 400)
+        return _page(
+            "Something went wrong",
+            '<div class="err" role="alert">Something went wrong, but don\'t '
+            "fret — let's give it another shot.</div>",
+            400,
+        )
     session = request.app.state.emulator.register(account.username)
     if request.query_params.get("state", "").startswith("popup:"):  # the popup hands over to X's window
-        rep: Response = HTMLResponse("<!doctype html><script>if (window.opener) { window.opener.location = '/home'; "
-                                     "window.close(); } else { location = '/home'; }</script>")
+        rep: Response = HTMLResponse(
+            "<!doctype html><script>if (window.opener) { window.opener.location = '/home'; "
+            "window.close(); } else { location = '/home'; }</script>"
+        )
     else:
         rep = RedirectResponse("/home", status_code=302)
     for name, value in (("auth_token", session.auth_token), ("ct0", session.ct0)):
-        rep.set_cookie(name, value, path="/", max_age=5 * 365 * 86400, httponly=name == "auth_token", samesite="lax")
+        rep.set_cookie(
+            name, value, path="/", max_age=5 * 365 * 86400, httponly=name == "auth_token", samesite="lax"
+        )
     return rep
 
 
@@ -156,11 +189,16 @@ async def x_callback(request: Request) -> Response:
 async def oauth_entry(request: Request) -> Response:
     params = request.query_params
     if params.get("client_id") != CLIENT_ID or not params.get("redirect_uri", "").startswith("/"):
-        return _page("Error 400: invalid_request", '<div class="err" role="alert">Access blocked: '
-                     "the request is invalid (client_id / redirect_uri).</div>", 400)
+        return _page(
+            "Error 400: invalid_request",
+            '<div class="err" role="alert">Access blocked: '
+            "the request is invalid (client_id / redirect_uri).</div>",
+            400,
+        )
     state = google_state(request)
-    session = GoogleSession(tl=secrets.token_urlsafe(18), redirect_uri=params["redirect_uri"],
-                            state=params.get("state", ""))
+    session = GoogleSession(
+        tl=secrets.token_urlsafe(18), redirect_uri=params["redirect_uri"], state=params.get("state", "")
+    )
     state.sessions[session.tl] = session
     return RedirectResponse(f"/_google/v3/signin/identifier?TL={session.tl}", status_code=302)
 
@@ -177,7 +215,7 @@ def _next(session: GoogleSession, state: GoogleState) -> Response:
     account = session.account
     assert account is not None
     order = ["identifier", "pwd", "totp", "consent"]
-    for step in order[order.index(session.expected) + 1:]:
+    for step in order[order.index(session.expected) + 1 :]:
         if step == "totp" and account.mfa_secret:
             session.expected = step
             return RedirectResponse(f"/_google/v3/signin/challenge/totp?TL={session.tl}", status_code=303)
@@ -187,30 +225,52 @@ def _next(session: GoogleSession, state: GoogleState) -> Response:
     code = secrets.token_urlsafe(24)
     state.codes[code] = account.email or ""
     state.sessions.pop(session.tl, None)
-    return RedirectResponse(f"{session.redirect_uri}?{urlencode({'code': code, 'state': session.state})}",
-                            status_code=303)
+    return RedirectResponse(
+        f"{session.redirect_uri}?{urlencode({'code': code, 'state': session.state})}", status_code=303
+    )
 
 
 async def identifier(request: Request) -> Response:
     state = google_state(request)
     session = state.session(request.query_params.get("TL"))
     if session is None or session.expected != "identifier":
-        return _page("Sign in", '<div class="err" role="alert">Your sign-in session expired. Start again.</div>', 400)
+        return _page(
+            "Sign in", '<div class="err" role="alert">Your sign-in session expired. Start again.</div>', 400
+        )
     if _automation(request):
         return _blocked()
-    fields = ('<input type="email" id="identifierId" name="identifier" autocomplete="username" '
-              'aria-label="Email or phone">')
+    fields = (
+        '<input type="email" id="identifierId" name="identifier" autocomplete="username" '
+        'aria-label="Email or phone">'
+    )
     if request.method == "GET":
-        return _page("Sign in", _form(session, "/_google/v3/signin/identifier", fields, "identifierNext", "Next"))
+        return _page(
+            "Sign in", _form(session, "/_google/v3/signin/identifier", fields, "identifierNext", "Next")
+        )
     values = await _posted(request, session)
     if isinstance(values, Response):
         return values
     email = values.get("identifier", "").strip().lower()
-    account = next((a for a in login_state(request).accounts.values()
-                    if a.login_method == "GOOGLE" and (a.email or "").lower() == email), None)
+    account = next(
+        (
+            a
+            for a in login_state(request).accounts.values()
+            if a.login_method == "GOOGLE" and (a.email or "").lower() == email
+        ),
+        None,
+    )
     if account is None:
-        return _page("Sign in", _form(session, "/_google/v3/signin/identifier", fields, "identifierNext", "Next",
-                                      "Couldn't find your Google Account"))
+        return _page(
+            "Sign in",
+            _form(
+                session,
+                "/_google/v3/signin/identifier",
+                fields,
+                "identifierNext",
+                "Next",
+                "Couldn't find your Google Account",
+            ),
+        )
     session.account = account
     session.expected = "pwd"
     return RedirectResponse(f"/_google/v3/signin/challenge/pwd?TL={session.tl}", status_code=303)
@@ -221,7 +281,9 @@ def _challenge(kind: str, title: str, fields: str, button_id: str, error_text: s
         state = google_state(request)
         session = state.session(request.query_params.get("TL"))
         if session is None or session.expected != kind or session.account is None:
-            return _page(title, '<div class="err" role="alert">Your sign-in session expired. Start again.</div>', 400)
+            return _page(
+                title, '<div class="err" role="alert">Your sign-in session expired. Start again.</div>', 400
+            )
         action = request.url.path
         if request.method == "GET":
             return _page(title, _form(session, action, fields, button_id, "Next"))
@@ -231,6 +293,7 @@ def _challenge(kind: str, title: str, fields: str, button_id: str, error_text: s
         if not check(session.account, values):
             return _page(title, _form(session, action, fields, button_id, "Next", error_text))
         return _next(session, state)
+
     return route
 
 
@@ -246,23 +309,39 @@ def _totp_ok(account: LoginAccount, values: dict[str, str]) -> bool:
 
 
 password = _challenge(
-    "pwd", "Welcome", '<input type="password" name="Passwd" autocomplete="current-password" '
-    'aria-label="Enter your password">', "passwordNext",
-    "Wrong password. Try again or click Forgot password to reset it.", _password_ok)
+    "pwd",
+    "Welcome",
+    '<input type="password" name="Passwd" autocomplete="current-password" aria-label="Enter your password">',
+    "passwordNext",
+    "Wrong password. Try again or click Forgot password to reset it.",
+    _password_ok,
+)
 totp = _challenge(
-    "totp", "2-Step Verification", '<p>Get a verification code from the Google Authenticator app</p>'
+    "totp",
+    "2-Step Verification",
+    "<p>Get a verification code from the Google Authenticator app</p>"
     '<input type="tel" id="totpPin" name="totpPin" autocomplete="one-time-code" aria-label="Enter code">',
-    "totpNext", "Wrong code. Try again.", _totp_ok)
+    "totpNext",
+    "Wrong code. Try again.",
+    _totp_ok,
+)
 
 
 async def consent(request: Request) -> Response:
     state = google_state(request)
     session = state.session(request.query_params.get("TL"))
     if session is None or session.expected != "consent" or session.account is None:
-        return _page("Sign in", '<div class="err" role="alert">Your sign-in session expired. Start again.</div>', 400)
+        return _page(
+            "Sign in", '<div class="err" role="alert">Your sign-in session expired. Start again.</div>', 400
+        )
     if request.method == "GET":
-        body = _form(session, request.url.path, "<p>X wants to access your Google Account</p>"
-                     f"<p>{html.escape(session.account.email or '')}</p>", "submit_approve_access", "Continue")
+        body = _form(
+            session,
+            request.url.path,
+            f"<p>X wants to access your Google Account</p><p>{html.escape(session.account.email or '')}</p>",
+            "submit_approve_access",
+            "Continue",
+        )
         return _page("Sign in to X", body)
     values = await _posted(request, session)
     if isinstance(values, Response):

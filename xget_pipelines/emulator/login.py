@@ -59,7 +59,10 @@ log = logging.getLogger(__name__)
 ERR_BAD_AUTH = (401, {"errors": [{"code": 215, "message": "Bad Authentication data."}]})
 ERR_GUEST = (400, {"errors": [{"code": 239, "message": "Bad guest token."}]})
 ERR_FLOW = (400, {"errors": [{"code": 366, "message": "The flow token is invalid or has expired."}]})
-ERR_UNKNOWN_USER = (400, {"errors": [{"code": 399, "message": "Could not log you in now. Please try again later."}]})
+ERR_UNKNOWN_USER = (
+    400,
+    {"errors": [{"code": 399, "message": "Could not log you in now. Please try again later."}]},
+)
 ERR_PASSWORD = (400, {"errors": [{"code": 399, "message": "Wrong password!"}]})
 ERR_ALTERNATE = (400, {"errors": [{"code": 399, "message": "Incorrect. Please try again."}]})
 ERR_2FA = (400, {"errors": [{"code": 399, "message": "Your code was incorrect. Please try again."}]})
@@ -81,9 +84,14 @@ class LoginAccount:
     login_method: str = "TWITTER"  # GOOGLE: signs in with Google (email + Google password), see google.py
 
     def public(self) -> dict:  # what the admin API echoes back: never the password or the secret
-        return {"username": self.username, "email": self.email, "mfa": self.mfa_secret is not None,
-                "acid": self.acid, "alternate_identifier": self.alternate_identifier,
-                "login_method": self.login_method}
+        return {
+            "username": self.username,
+            "email": self.email,
+            "mfa": self.mfa_secret is not None,
+            "acid": self.acid,
+            "alternate_identifier": self.alternate_identifier,
+            "login_method": self.login_method,
+        }
 
 
 @dataclass
@@ -145,8 +153,11 @@ def login_state(request: Request) -> LoginState:
 def _subtask(subtask_id: str) -> dict:
     sub: dict = {"subtask_id": subtask_id}
     if subtask_id == "LoginAcid":
-        sub["enter_text"] = {"hint_text": "Confirmation code", "keyboard_type": "text",
-                             "primary_text": {"text": "Check your email"}}
+        sub["enter_text"] = {
+            "hint_text": "Confirmation code",
+            "keyboard_type": "text",
+            "primary_text": {"text": "Check your email"},
+        }
     elif subtask_id == "LoginTwoFactorAuthChallenge":
         sub["enter_text"] = {"hint_text": "Enter code", "keyboard_type": "number"}
     elif subtask_id == "LoginEnterAlternateIdentifierSubtask":
@@ -159,8 +170,15 @@ def _step(flow: Flow, state: LoginState, subtask_id: str, cookies: dict[str, str
     subtasks = [] if subtask_id == "" else [_subtask(subtask_id)]
     rep = json_response({"flow_token": token, "status": "success", "subtasks": subtasks})
     for name, value in (cookies or {}).items():
-        rep.set_cookie(name, value, path="/", max_age=5 * 365 * 86400, secure=False, httponly=name == "auth_token",
-                       samesite="lax")
+        rep.set_cookie(
+            name,
+            value,
+            path="/",
+            max_age=5 * 365 * 86400,
+            secure=False,
+            httponly=name == "auth_token",
+            samesite="lax",
+        )
     return rep
 
 
@@ -197,8 +215,10 @@ def _mail_code(lmtp: str, account: LoginAccount, code: str) -> None:
     msg["From"] = "X <verify@x.com>"
     msg["To"] = account.email or ""
     msg["Subject"] = f"Your X confirmation code is {code}"
-    msg.set_content(f"Please enter this verification code to complete your login:\n\n{code}\n\n"
-                    f"Confirmation code for @{account.username}. If you did not request it, change your password.")
+    msg.set_content(
+        f"Please enter this verification code to complete your login:\n\n{code}\n\n"
+        f"Confirmation code for @{account.username}. If you did not request it, change your password."
+    )
     with smtplib.LMTP(host, int(port), timeout=10) as conn:
         conn.send_message(msg)
 
@@ -208,7 +228,7 @@ async def _after_credentials(flow: Flow, state: LoginState, request: Request, do
     account = flow.account
     assert account is not None
     order = ["LoginEnterPassword", "LoginTwoFactorAuthChallenge", "LoginAcid"]
-    for subtask in order[order.index(done) + 1:]:
+    for subtask in order[order.index(done) + 1 :]:
         if subtask == "LoginTwoFactorAuthChallenge" and account.mfa_secret:
             return _step(flow, state, subtask)
         if subtask == "LoginAcid" and account.acid:
@@ -264,8 +284,11 @@ async def onboarding_task(request: Request) -> Response:
         if account is None:
             return _error(ERR_UNKNOWN_USER)
         flow.account = account
-        ask = state.alternate_identifier or account.alternate_identifier or getattr(
-            request.app.state.emulator.settings, "login_alternate_identifier", False)
+        ask = (
+            state.alternate_identifier
+            or account.alternate_identifier
+            or getattr(request.app.state.emulator.settings, "login_alternate_identifier", False)
+        )
         return _step(flow, state, "LoginEnterAlternateIdentifierSubtask" if ask else "LoginEnterPassword")
     account = flow.account
     assert account is not None
@@ -297,8 +320,9 @@ async def onboarding_task(request: Request) -> Response:
         return await _after_credentials(flow, state, request, expected)
     if expected == "AccountDuplicationCheck":
         session = request.app.state.emulator.register(account.username)
-        return _step(flow, state, "LoginSuccessSubtask",
-                     cookies={"auth_token": session.auth_token, "ct0": session.ct0})
+        return _step(
+            flow, state, "LoginSuccessSubtask", cookies={"auth_token": session.auth_token, "ct0": session.ct0}
+        )
     return _error(ERR_FLOW)
 
 

@@ -48,20 +48,31 @@ def _self_signed(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "xget-test-imap")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=7))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host)),
-                                                    x509.DNSName("localhost")]), critical=False)
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=7))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(host)), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     key_path.chmod(0o600)
     return cert_path, key_path
 
@@ -69,9 +80,21 @@ def _self_signed(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
 class MailServer:
     """A running Dovecot instance: IMAP (plain), IMAPS (self-signed, ``ca_file``) and LMTP on 127.0.0.1."""
 
-    def __init__(self, directory: Path, imap_port: int, imaps_port: int, lmtp_port: int, ca_file: Path,
-                 owner: tuple[int, int]):
-        self.directory, self.imap_port, self.imaps_port, self.lmtp_port = directory, imap_port, imaps_port, lmtp_port
+    def __init__(
+        self,
+        directory: Path,
+        imap_port: int,
+        imaps_port: int,
+        lmtp_port: int,
+        ca_file: Path,
+        owner: tuple[int, int],
+    ):
+        self.directory, self.imap_port, self.imaps_port, self.lmtp_port = (
+            directory,
+            imap_port,
+            imaps_port,
+            lmtp_port,
+        )
         self.ca_file, self.owner = ca_file, owner
         self.host = "127.0.0.1"
 
@@ -84,7 +107,9 @@ class MailServer:
         reads it): throwaway test mailboxes only."""
         if ":" in email or "\n" in email + password:
             raise ValueError("mailbox names and passwords cannot contain ':' or newlines here")
-        lines = [ln for ln in self.users_file.read_text().splitlines() if ln and not ln.startswith(f"{email}:")]
+        lines = [
+            ln for ln in self.users_file.read_text().splitlines() if ln and not ln.startswith(f"{email}:")
+        ]
         lines.append(f"{email}:{{PLAIN}}{password}")
         # A new file (new inode) each time: Dovecot notices a change by inode and mtime (whole seconds).
         tmp = self.users_file.with_suffix(".new")
@@ -108,7 +133,9 @@ class MailServer:
             except imaplib.IMAP4.error:
                 conn.shutdown()
                 if time.monotonic() > deadline:
-                    raise MailServerError(f"dovecot does not accept the new mailbox {email}:\n{self.log_text()}") from None
+                    raise MailServerError(
+                        f"dovecot does not accept the new mailbox {email}:\n{self.log_text()}"
+                    ) from None
                 time.sleep(0.2)
 
     def deliver(self, to: str, subject: str, body: str, sender: str = "X <verify@x.com>") -> None:
@@ -131,8 +158,13 @@ class MailServer:
         return f"{self.host}:{self.lmtp_port}"
 
     def stop(self) -> None:
-        subprocess.run([DOVECOT, "-c", str(self.directory / "dovecot.conf"), "stop"],
-                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=20)
+        subprocess.run(
+            [DOVECOT, "-c", str(self.directory / "dovecot.conf"), "stop"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=20,
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and _listening(self.imap_port):
             time.sleep(0.1)
@@ -158,11 +190,15 @@ def _owner() -> tuple[str, str, int, int]:
     return user.pw_name, grp.getgrgid(os.getegid()).gr_name, os.geteuid(), os.getegid()
 
 
-def start_dovecot(directory: Path | str, users: dict[str, str] | None = None, timeout_s: float = 20) -> MailServer:
+def start_dovecot(
+    directory: Path | str, users: dict[str, str] | None = None, timeout_s: float = 20
+) -> MailServer:
     """Start a private Dovecot under ``directory`` (created) with the given mailboxes (email -> password)."""
     if not Path(DOVECOT).exists():
-        raise MailServerError(f"{DOVECOT} not found: install Debian's dovecot-imapd and dovecot-lmtpd "
-                              "(apt-get install dovecot-imapd dovecot-lmtpd; .ci/run does)")
+        raise MailServerError(
+            f"{DOVECOT} not found: install Debian's dovecot-imapd and dovecot-lmtpd "
+            "(apt-get install dovecot-imapd dovecot-lmtpd; .ci/run does)"
+        )
     directory = Path(directory).absolute()
     for sub in ("run", "state", "mail"):
         (directory / sub).mkdir(parents=True, exist_ok=True)
@@ -170,8 +206,10 @@ def start_dovecot(directory: Path | str, users: dict[str, str] | None = None, ti
     directory.chmod(0o755)
     blocked = [p for p in directory.parents if not os.stat(p).st_mode & 0o001]
     if blocked:
-        raise MailServerError(f"{blocked[0]} is not traversable by other users, so Dovecot's unprivileged "
-                              "processes cannot reach the mailboxes: use a directory under /tmp (tempfile.mkdtemp)")
+        raise MailServerError(
+            f"{blocked[0]} is not traversable by other users, so Dovecot's unprivileged "
+            "processes cannot reach the mailboxes: use a directory under /tmp (tempfile.mkdtemp)"
+        )
     user, group, uid, gid = _owner()
     os.chown(directory / "mail", uid, gid)
     cert, key = _self_signed(directory)
@@ -231,8 +269,13 @@ service lmtp {{
     server = MailServer(directory, imap_port, imaps_port, lmtp_port, cert, (uid, gid))
     start_log = directory / "start.log"
     with open(start_log, "w") as out:  # the daemon keeps its output open: a file, never a pipe
-        code = subprocess.run([DOVECOT, "-c", str(conf_path)], stdin=subprocess.DEVNULL, stdout=out,
-                              stderr=subprocess.STDOUT, timeout=timeout_s).returncode
+        code = subprocess.run(
+            [DOVECOT, "-c", str(conf_path)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=timeout_s,
+        ).returncode
     if code != 0:
         raise MailServerError(f"dovecot did not start: {start_log.read_text().strip()}\n{server.log_text()}")
     deadline = time.monotonic() + timeout_s
@@ -243,6 +286,7 @@ service lmtp {{
             return server
         time.sleep(0.1)
     server.stop()
-    raise MailServerError(f"dovecot did not listen on {imap_port}/{imaps_port}/{lmtp_port} "
-                          f"within {timeout_s}s:\n{server.log_text()}")
-
+    raise MailServerError(
+        f"dovecot did not listen on {imap_port}/{imaps_port}/{lmtp_port} "
+        f"within {timeout_s}s:\n{server.log_text()}"
+    )

@@ -72,7 +72,7 @@ def playlist_url(m: Media) -> str:
 def video_variants(m: Media) -> list[tuple[int, int, int, str]]:
     """(bitrate, width, height, url) of a video's mp4 variants, lowest bitrate first."""
     out = []
-    for bitrate, height in zip(_BITRATES, (270, 360, 720)):
+    for bitrate, height in zip(_BITRATES, (270, 360, 720), strict=False):
         w = m.width * height // max(1, m.height) if m.width >= m.height else height
         h = height if m.width >= m.height else m.height * height // max(1, m.width)
         code = short_code("v", m.id, bitrate)

@@ -119,7 +119,8 @@ class MediaFiles:
                     files[_key(urls.gif_thumb_url(m))] = _jpeg(f"gif-thumb:{m.id}", m.width, m.height)
                     ident = f"gif:{m.id}"
                     files[_key(urls.gif_url(m))] = MediaFile(
-                        "video/mp4", min(self._cap, _jitter(ident, m.width * m.height * 2)), ident)
+                        "video/mp4", min(self._cap, _jitter(ident, m.width * m.height * 2)), ident
+                    )
                 else:
                     files.update(self._video(m))
         return files
@@ -128,8 +129,10 @@ class MediaFiles:
         # A re-shared clip is the original's file: same bytes, so one stored object for both tweets.
         source = next((v for v in m.source.media if v.kind == "video"), None) if m.source else None
         content = source or m
-        files = {_key(urls.video_thumb_url(m)): _jpeg(f"video-thumb:{content.id}", m.width, m.height),
-                 _key(urls.playlist_url(m)): _playlist(m)}
+        files = {
+            _key(urls.video_thumb_url(m)): _jpeg(f"video-thumb:{content.id}", m.width, m.height),
+            _key(urls.playlist_url(m)): _playlist(m),
+        }
         for bitrate, _, _, url in urls.video_variants(m):
             size = min(self._cap, max(4096, bitrate * content.duration_ms // 8000))
             files[_key(url)] = MediaFile("video/mp4", size, f"video:{content.id}:{bitrate}")

@@ -26,8 +26,9 @@ class CutOffResponse(Response):
     """Announces ``length`` bytes, sends ``chunks`` up to half of them, then returns without finishing: the
     server closes the connection and the client sees a body cut short."""
 
-    def __init__(self, chunks: Iterable[bytes], length: int, status_code: int, headers: dict[str, str],
-                 media_type: str):
+    def __init__(
+        self, chunks: Iterable[bytes], length: int, status_code: int, headers: dict[str, str], media_type: str
+    ):
         super().__init__(b"", status_code, {**headers, "content-length": str(length)}, media_type)
         self._chunks, self._half = chunks, length // 2
 
@@ -46,8 +47,9 @@ class MediaResponse(Response):
     """A media file streamed in 64 KiB pieces with its exact Content-Length."""
 
     def __init__(self, file: MediaFile):
-        super().__init__(b"", 200, {"content-length": str(file.size), "cache-control": "max-age=604800"},
-                         file.content_type)
+        super().__init__(
+            b"", 200, {"content-length": str(file.size), "cache-control": "max-age=604800"}, file.content_type
+        )
         self._file = file
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

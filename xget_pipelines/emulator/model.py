@@ -207,7 +207,17 @@ def retweet_of(tid: int, ms: int, author: User, target: Tweet, source: int = 0) 
     text = f"RT @{target.author.screen_name}: {target.text}"
     text = text if len(text) <= 140 else text[:139] + "…"
     return Tweet(
-        id=tid, ms=ms, author=author, text=text, lang=target.lang, sentiment=target.sentiment,
-        mentions=(target.author,), retweeted=target, conversation_id=tid, topic=target.topic,
-        burst=target.burst, pop=0.0, source=source,
+        id=tid,
+        ms=ms,
+        author=author,
+        text=text,
+        lang=target.lang,
+        sentiment=target.sentiment,
+        mentions=(target.author,),
+        retweeted=target,
+        conversation_id=tid,
+        topic=target.topic,
+        burst=target.burst,
+        pop=0.0,
+        source=source,
     )

@@ -33,7 +33,9 @@ def user_by_rest_id(ctx: Ctx) -> dict:
     return {"data": {"user": {"result": ctx.users.profile(user)} if user else {}}}
 
 
-def _user_page(ctx: Ctx, users: list[User], event: dict | None, top_first: bool = False) -> tuple[list[dict], str, int]:
+def _user_page(
+    ctx: Ctx, users: list[User], event: dict | None, top_first: bool = False
+) -> tuple[list[dict], str, int]:
     """Offset paging over `users`; returns (entries incl. cursors, bottom cursor, page length). The two
     cursors close the page Bottom then Top (Followers, Following: raw_followers.json), or Top then Bottom
     (``top_first``: Retweeters, raw_retweeters.json)."""
@@ -100,7 +102,7 @@ def retweeters(ctx: Ctx) -> dict:
         if tweet is None
         else [
             u
-            for u, ms in zip(reversed(tweet.retweeters), reversed(tweet.retweeted_at))
+            for u, ms in zip(reversed(tweet.retweeters), reversed(tweet.retweeted_at), strict=False)
             if ms <= ctx.visible_ms
         ]
     )

@@ -36,8 +36,16 @@ class ProxyServerError(RuntimeError):
 
 
 class ProxyServer:
-    def __init__(self, kind: str, scheme: str, proc: subprocess.Popen, log: Path, port: int,
-                 username: str | None, password: str | None):
+    def __init__(
+        self,
+        kind: str,
+        scheme: str,
+        proc: subprocess.Popen,
+        log: Path,
+        port: int,
+        username: str | None,
+        password: str | None,
+    ):
         self.kind, self.scheme, self.proc, self.log, self.port = kind, scheme, proc, log, port
         self.username, self.password = username, password
 
@@ -110,20 +118,44 @@ def _wait(proc: subprocess.Popen, logs: list[Path], find_port, what: str, timeou
     raise ProxyServerError(f"{what} did not start ({why}); its output:\n{tail}")
 
 
-def start_http_proxy(workdir: Path, username: str | None = None, password: str | None = None,
-                     port: int = 0, timeout: float = 30.0) -> ProxyServer:
+def start_http_proxy(
+    workdir: Path,
+    username: str | None = None,
+    password: str | None = None,
+    port: int = 0,
+    timeout: float = 30.0,
+) -> ProxyServer:
     """proxy.py on 127.0.0.1 (``port`` 0: a free one), with basic auth when a user is given."""
     workdir.mkdir(parents=True, exist_ok=True)
     stamp = f"{time.monotonic_ns()}"
     log, port_file = workdir / f"proxy-py-{stamp}.log", workdir / f"proxy-py-{stamp}.port"
-    cmd = [sys.executable, "-m", "proxy", "--hostname", "127.0.0.1", "--port", str(port),
-           "--port-file", str(port_file), "--num-workers", "1", "--num-acceptors", "1",
-           "--log-file", str(log), "--log-level", "INFO", "--timeout", "5"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "proxy",
+        "--hostname",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--port-file",
+        str(port_file),
+        "--num-workers",
+        "1",
+        "--num-acceptors",
+        "1",
+        "--log-file",
+        str(log),
+        "--log-level",
+        "INFO",
+        "--timeout",
+        "5",
+    ]
     if username:
         cmd += ["--basic-auth", f"{username}:{password}"]
     with open(workdir / f"proxy-py-{stamp}.out", "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
 
     def find_port() -> int | None:
         text = port_file.read_text().strip() if port_file.exists() else ""
@@ -133,8 +165,13 @@ def start_http_proxy(workdir: Path, username: str | None = None, password: str |
     return ProxyServer("proxy.py", "http", proc, log, bound, username, password)
 
 
-def start_socks5_proxy(workdir: Path, username: str | None = None, password: str | None = None,
-                       port: int = 0, timeout: float = 30.0) -> ProxyServer:
+def start_socks5_proxy(
+    workdir: Path,
+    username: str | None = None,
+    password: str | None = None,
+    port: int = 0,
+    timeout: float = 30.0,
+) -> ProxyServer:
     """pproxy serving SOCKS5 on 127.0.0.1, with a user and password when given (checked on every
     connection: ``--auth 0`` turns off pproxy's "trust this IP for 30 days after one login")."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -142,8 +179,9 @@ def start_socks5_proxy(workdir: Path, username: str | None = None, password: str
     listen = f"socks5://127.0.0.1:{port}" + (f"#{username}:{password}" if username else "")
     cmd = [sys.executable, "-u", "-c", _PPROXY_LAUNCHER, "-l", listen, "-v", "--auth", "0"]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
 
     def find_port() -> int | None:
         match = re.search(r"Serving on \S+ 127\.0\.0\.1:(\d+)", log.read_text(errors="replace"))

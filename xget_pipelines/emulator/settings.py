@@ -107,7 +107,9 @@ class EmulatorSettings(BaseModel):
     fault_seed: int = 0
     contract: Contract = Field(default_factory=Contract)
     token_seed: int | None = None  # seed of account tokens; default: the world seed
-    web_seed: int | None = None  # seed of the web client's releases (keys, bundles, ids); default: the world seed
+    web_seed: int | None = (
+        None  # seed of the web client's releases (keys, bundles, ids); default: the world seed
+    )
     # TweetDetail's "more replies" cursor: a Bottom cursor in the 2026 captures (raw_tweet_details.json),
     # ShowMoreThreads in the older ones (card_poll.json, 2024).
     detail_cursor_type: Literal["ShowMoreThreads", "Bottom"] = "Bottom"

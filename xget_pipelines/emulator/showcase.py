@@ -196,7 +196,7 @@ def _retweet(tid: int, ms: int, author: User, target: Tweet) -> Tweet:
 def make_tweets(users: list[User], sc_users: list[User], slots: list[tuple[int, int]]) -> dict[str, Tweet]:
     """Builds the showcase posts in the given (id, ms) slots, in `SLOTS` order."""
     me, friend, gone = sc_users
-    slot = dict(zip(SLOTS, slots))
+    slot = dict(zip(SLOTS, slots, strict=False))
     t: dict[str, Tweet] = {}
     sid, sms = slot["S0"]
     t["S0"] = Tweet(

@@ -27,11 +27,17 @@ class TwscrapePatch:
 
         web = XWeb.for_graphql_url(graphql_url)
 
-        def make_client(*_: Any, proxy: str | None = None, cookies: dict | None = None, **__: Any) -> WebClient:
+        def make_client(
+            *_: Any, proxy: str | None = None, cookies: dict | None = None, **__: Any
+        ) -> WebClient:
             return WebClient(web, proxy_url=proxy, cookies=cookies or {}, user_agent=DEFAULT_USER_AGENT)
 
         self._api, self._xclid = twscrape.api, twscrape.xclid
-        self._saved = (twscrape.api.GQL_URL, twscrape.xclid._make_http_client, os.environ.get("TWS_TELEMETRY"))
+        self._saved = (
+            twscrape.api.GQL_URL,
+            twscrape.xclid._make_http_client,
+            os.environ.get("TWS_TELEMETRY"),
+        )
         os.environ["TWS_TELEMETRY"] = "0"
         twscrape.api.GQL_URL = graphql_url.rstrip("/")
         twscrape.xclid._make_http_client = make_client

@@ -68,11 +68,16 @@ async def asset(request: Request) -> Response:
     for number in range(releases.current.number, -1, -1):
         build = releases.build(number)
         role = build.file_role(name)
-        if role is None and name == build.files["entry-client"].replace("entry-client", "entry-client-logged-out"):
+        if role is None and name == build.files["entry-client"].replace(
+            "entry-client", "entry-client-logged-out"
+        ):
             role = "i18n-en"  # the logged-out app: nothing a signed-in client needs is in it
         if role is not None:
-            return Response(build.script(role), media_type="application/javascript",
-                            headers={"cache-control": "public, max-age=31536000, immutable"})
+            return Response(
+                build.script(role),
+                media_type="application/javascript",
+                headers={"cache-control": "public, max-age=31536000, immutable"},
+            )
     return Response(b"", status_code=404, media_type="text/plain")
 
 

@@ -17,11 +17,13 @@ def resources_for(settings: Settings) -> dict:
 
     control_plane = ControlPlaneResource(database_url=settings.resolved_database_url)
     return {
-        "lake": LakeResource(uri=settings.resolved_lake_uri,
-                             storage_options_json=json.dumps(settings.lake_storage_options)),
+        "lake": LakeResource(
+            uri=settings.resolved_lake_uri, storage_options_json=json.dumps(settings.lake_storage_options)
+        ),
         "control_plane": control_plane,
-        "account_pool": AccountPoolResource(control_plane=control_plane, strategy=settings.pool_strategy,
-                                            min_usable=settings.pool_min_usable),
+        "account_pool": AccountPoolResource(
+            control_plane=control_plane, strategy=settings.pool_strategy, min_usable=settings.pool_min_usable
+        ),
         "proxy_pool": ProxyPoolResource(control_plane=control_plane),
         "dbt": _dbt(),
         "x_api": XApiResource(
@@ -56,19 +58,26 @@ def sink_resources(settings: Settings) -> dict:
         from xget_pipelines.resources.search import SearchIndexResource
 
         resources["search"] = SearchIndexResource(
-            url=settings.search_url, tweets_alias=settings.search_index, users_alias=settings.search_users_index,
-            compat=settings.search_compat, username=settings.search_username,
+            url=settings.search_url,
+            tweets_alias=settings.search_index,
+            users_alias=settings.search_users_index,
+            compat=settings.search_compat,
+            username=settings.search_username,
             password=dg.EnvVar("XGET_SEARCH_PASSWORD") if settings.search_password else "",
             batch_size=settings.search_batch_size,
         )
     if settings.archive_url:
         from xget_pipelines.resources.archive import ArchiveResource
 
-        resources["archive"] = ArchiveResource(url=dg.EnvVar("XGET_ARCHIVE_URL"), database=settings.archive_database)
+        resources["archive"] = ArchiveResource(
+            url=dg.EnvVar("XGET_ARCHIVE_URL"), database=settings.archive_database
+        )
     if settings.events_url:
         from xget_pipelines.resources.events import LakeEventsResource
 
-        resources["lake_events"] = LakeEventsResource(url=dg.EnvVar("XGET_EVENTS_URL"), topic=settings.events_topic)
+        resources["lake_events"] = LakeEventsResource(
+            url=dg.EnvVar("XGET_EVENTS_URL"), topic=settings.events_topic
+        )
     return resources
 
 

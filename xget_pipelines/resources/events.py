@@ -10,8 +10,9 @@ class LakeEventsResource(dg.ConfigurableResource):
     ``kafka://``. The URL is a secret (it may carry a password): pass it as ``dg.EnvVar("XGET_EVENTS_URL")``
     and show it only through ``display_url()``."""
 
-    url: str = Field(description="amqp://user:pass@host:5672/vhost or kafka://host:9092[,host2:9092] "
-                                 "(a secret).")
+    url: str = Field(
+        description="amqp://user:pass@host:5672/vhost or kafka://host:9092[,host2:9092] (a secret)."
+    )
     topic: str = Field(default="xget.lake", description="Kafka topic, or RabbitMQ topic exchange.")
     timeout_s: float = Field(default=10.0, description="How long a tick waits for the broker to confirm.")
 

@@ -26,10 +26,12 @@ class MediaResource(dg.ConfigurableResource):
         try:
             url_map = json.loads(self.url_map_json or "{}")
         except json.JSONDecodeError as exc:
-            raise ValueError(f"MediaResource.url_map_json is not JSON ({exc}); set XGET_MEDIA_URL_MAP to "
-                             'an object such as {"https://pbs.twimg.com/": "https://mirror.example/pbs/"}'
-                             ) from exc
+            raise ValueError(
+                f"MediaResource.url_map_json is not JSON ({exc}); set XGET_MEDIA_URL_MAP to "
+                'an object such as {"https://pbs.twimg.com/": "https://mirror.example/pbs/"}'
+            ) from exc
         if not isinstance(url_map, dict):
             raise ValueError("MediaResource.url_map_json must be a JSON object of URL prefix -> replacement")
-        return FetchConfig(max_bytes=self.max_bytes, url_map=url_map, attempts=self.attempts,
-                           backoff_s=self.backoff_s)
+        return FetchConfig(
+            max_bytes=self.max_bytes, url_map=url_map, attempts=self.attempts, backoff_s=self.backoff_s
+        )

@@ -21,6 +21,14 @@ class SearchIndexResource(dg.ConfigurableResource):
     max_retries: int = 2  # per request (timeouts, connection errors); the asset's RetryPolicy is above it
 
     def index(self) -> SearchIndex:
-        return SearchIndex(self.url, tweets_alias=self.tweets_alias, users_alias=self.users_alias,
-                           compat=self.compat, username=self.username, password=self.password or None,
-                           batch_size=self.batch_size, timeout_s=self.timeout_s, max_retries=self.max_retries)
+        return SearchIndex(
+            self.url,
+            tweets_alias=self.tweets_alias,
+            users_alias=self.users_alias,
+            compat=self.compat,
+            username=self.username,
+            password=self.password or None,
+            batch_size=self.batch_size,
+            timeout_s=self.timeout_s,
+            max_retries=self.max_retries,
+        )

@@ -12,7 +12,9 @@ class XApiResource(dg.ConfigurableResource):
     """Where X's GraphQL API is (the offline emulator by default) and how patient to be with it."""
 
     graphql_url: str
-    hosts_json: str = "{}"  # X's web hosts -> where they are reached (XGET_X_HOSTS); {}: derived from graphql_url
+    hosts_json: str = (
+        "{}"  # X's web hosts -> where they are reached (XGET_X_HOSTS); {}: derived from graphql_url
+    )
     timeout_s: float = 20.0
     lease_deadline_s: float = 120.0
     max_pages_per_partition: int = 50
@@ -32,6 +34,14 @@ class XApiResource(dg.ConfigurableResource):
 
         setup_tracing(self.otlp_endpoint, "xget-pipelines")
         web = self.web()
-        return XClient(self.graphql_url, pool, timeout_s=self.timeout_s, lease_deadline_s=self.lease_deadline_s,
-                       soft_ban_threshold=self.soft_ban_threshold, quarantine_s=self.quarantine_s, account=account,
-                       web=web, transactions=TransactionIds.shared(web, self.transaction_ttl_s))
+        return XClient(
+            self.graphql_url,
+            pool,
+            timeout_s=self.timeout_s,
+            lease_deadline_s=self.lease_deadline_s,
+            soft_ban_threshold=self.soft_ban_threshold,
+            quarantine_s=self.quarantine_s,
+            account=account,
+            web=web,
+            transactions=TransactionIds.shared(web, self.transaction_ttl_s),
+        )

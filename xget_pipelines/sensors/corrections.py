@@ -26,16 +26,23 @@ from xget_pipelines.partitions import daily_partitions
 from xget_pipelines.resources.lake import LakeResource
 
 REASON_TAG = "xget/reason"
-LATE_COMMIT = dt.timedelta(minutes=5)  # rows stamped this long before an earlier-committed newer row still count
+LATE_COMMIT = dt.timedelta(
+    minutes=5
+)  # rows stamped this long before an earlier-committed newer row still count
 
 
 def request_for(day: dt.date, version: int) -> dg.RunRequest:
-    return dg.RunRequest(run_key=f"corrections:{day.isoformat()}:{version}", partition_key=day.isoformat(),
-                         tags={REASON_TAG: "corrections", "xget/corrections_version": str(version)})
+    return dg.RunRequest(
+        run_key=f"corrections:{day.isoformat()}:{version}",
+        partition_key=day.isoformat(),
+        tags={REASON_TAG: "corrections", "xget/corrections_version": str(version)},
+    )
 
 
 @dg.sensor(job=entities_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
-def corrections_sensor(context: dg.SensorEvaluationContext, lake: LakeResource) -> dg.SensorResult | dg.SkipReason:
+def corrections_sensor(
+    context: dg.SensorEvaluationContext, lake: LakeResource
+) -> dg.SensorResult | dg.SkipReason:
     """Request an entities run for each day that has new supplied records or corrections."""
     cursor = json.loads(context.cursor) if context.cursor else {}
     the_lake = lake.lake()
@@ -50,7 +57,9 @@ def corrections_sensor(context: dg.SensorEvaluationContext, lake: LakeResource) 
     if seen is not None:
         after = pa.scalar(seen - LATE_COMMIT, rows.schema.field("corrected_at").type)
         rows = rows.filter(pc.greater(rows["corrected_at"], after))
-    newest = max(filter(None, [seen, pc.max(rows["corrected_at"]).as_py() if rows.num_rows else None]), default=None)
+    newest = max(
+        filter(None, [seen, pc.max(rows["corrected_at"]).as_py() if rows.num_rows else None]), default=None
+    )
     requests, skipped = [], []
     for day in sorted(set(rows["day"].to_pylist())):
         if daily_partitions.has_partition_key(day.isoformat()):
@@ -58,9 +67,13 @@ def corrections_sensor(context: dg.SensorEvaluationContext, lake: LakeResource) 
         else:
             skipped.append(day.isoformat())
     if skipped:
-        context.log.warning(f"corrections of days outside the daily partitions cannot be merged by a run: "
-                            f"{', '.join(skipped[:20])}")
+        context.log.warning(
+            f"corrections of days outside the daily partitions cannot be merged by a run: "
+            f"{', '.join(skipped[:20])}"
+        )
     if requests:
         context.log.info(f"{CORRECTIONS} version {version}: entities runs for {len(requests)} day(s)")
-    return dg.SensorResult(run_requests=requests, cursor=json.dumps(
-        {"version": version, "corrected_at": newest.isoformat() if newest else None}))
+    return dg.SensorResult(
+        run_requests=requests,
+        cursor=json.dumps({"version": version, "corrected_at": newest.isoformat() if newest else None}),
+    )

@@ -44,19 +44,24 @@ def lake_tables(repository: dg.RepositoryDefinition | None) -> dict[dg.AssetKey,
     return tables
 
 
-def new_materializations(instance: dg.DagsterInstance, keys: list[dg.AssetKey], after: int,
-                         limit: int = MAX_EVENTS) -> list[dg.EventLogRecord]:
+def new_materializations(
+    instance: dg.DagsterInstance, keys: list[dg.AssetKey], after: int, limit: int = MAX_EVENTS
+) -> list[dg.EventLogRecord]:
     """The first ``limit`` materializations of ``keys`` after storage id ``after``, oldest first. Only the
     assets whose latest materialization is newer than ``after`` are read (one query for all of them)."""
     if not keys:
         return []
-    moved = [r.asset_entry.asset_key for r in instance.get_asset_records(keys)
-             if r.asset_entry.last_materialization_record is not None
-             and r.asset_entry.last_materialization_record.storage_id > after]
+    moved = [
+        r.asset_entry.asset_key
+        for r in instance.get_asset_records(keys)
+        if r.asset_entry.last_materialization_record is not None
+        and r.asset_entry.last_materialization_record.storage_id > after
+    ]
     records: list[dg.EventLogRecord] = []
     for key in moved:
-        page = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key, after_storage_id=after),
-                                               limit=limit, ascending=True)
+        page = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key, after_storage_id=after), limit=limit, ascending=True
+        )
         records.extend(page.records)
     # The first `limit` of the merged lists are the first `limit` overall: an asset's records beyond its own
     # first `limit` all come after those.
@@ -67,9 +72,13 @@ def event_of(record: dg.EventLogRecord, table: str) -> dict:
     materialization = record.asset_materialization
     metadata = {name: value.value for name, value in materialization.metadata.items()}
     return batch_event(
-        storage_id=record.storage_id, asset_key=materialization.asset_key.to_user_string(),
-        table=str(metadata.get("table") or table), partition=materialization.partition, run_id=record.run_id,
-        metadata=metadata, materialized_at=record.timestamp,
+        storage_id=record.storage_id,
+        asset_key=materialization.asset_key.to_user_string(),
+        table=str(metadata.get("table") or table),
+        partition=materialization.partition,
+        run_id=record.run_id,
+        metadata=metadata,
+        materialized_at=record.timestamp,
     )
 
 
@@ -87,7 +96,9 @@ def lake_events_sensor(context: dg.SensorEvaluationContext, lake_events: LakeEve
     with lake_events.publisher() as publisher:
         publisher.publish(events)  # raises (the tick fails, the cursor stays) unless every event is confirmed
     last = records[-1].storage_id
-    message = (f"published {len(events)} event(s) to {lake_events.display_url()} ({lake_events.topic}), "
-               f"events {records[0].storage_id}..{last}")
+    message = (
+        f"published {len(events)} event(s) to {lake_events.display_url()} ({lake_events.topic}), "
+        f"events {records[0].storage_id}..{last}"
+    )
     context.log.info(message)
     return dg.SensorResult(cursor=json.dumps({"after": last}), skip_reason=message)

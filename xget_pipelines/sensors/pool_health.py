@@ -19,8 +19,10 @@ from xget_pipelines.settings import get_settings
 def _describe(health) -> str:
     reasons = ", ".join(f"{n} {why}" for why, n in health.reasons.most_common()) or "none"
     per_op = ", ".join(f"{op} {n}" for op, n in health.operations.items())
-    return (f"{health.usable} of {health.total} X accounts can serve ({health.quarantined} quarantined, "
-            f"{health.inactive} inactive; reasons: {reasons}; per operation: {per_op})")
+    return (
+        f"{health.usable} of {health.total} X accounts can serve ({health.quarantined} quarantined, "
+        f"{health.inactive} inactive; reasons: {reasons}; per operation: {per_op})"
+    )
 
 
 def _previous(cursor: str | None) -> list[str]:
@@ -43,12 +45,16 @@ def account_pool_health_sensor(context: dg.SensorEvaluationContext, account_pool
         return dg.SkipReason(f"no change: {_describe(health)}")
     newly_low = sorted(set(low_ops) - set(was_low))
     if newly_low:
-        text = (f":rotating_light: XGet account pool is low for {', '.join(low_ops)} (fewer than "
-                f"{account_pool.min_usable} accounts): {_describe(health)}. Import or re-login accounts.")
+        text = (
+            f":rotating_light: XGet account pool is low for {', '.join(low_ops)} (fewer than "
+            f"{account_pool.min_usable} accounts): {_describe(health)}. Import or re-login accounts."
+        )
         context.log.warning(text)
     elif low_ops:
-        text = (f":warning: XGet account pool partly recovered; still low for {', '.join(low_ops)}: "
-                f"{_describe(health)}.")
+        text = (
+            f":warning: XGet account pool partly recovered; still low for {', '.join(low_ops)}: "
+            f"{_describe(health)}."
+        )
         context.log.warning(text)
     else:
         text = f":white_check_mark: XGet account pool recovered: {_describe(health)}."
@@ -57,4 +63,6 @@ def account_pool_health_sensor(context: dg.SensorEvaluationContext, account_pool
     if settings.alert_webhook_url:
         delivered = post_webhook(settings.alert_webhook_url.get_secret_value(), text)
     context.update_cursor(cursor)
-    return dg.SkipReason(f"alert sent{'' if delivered is not False else ' (webhook failed, see log)'}: {text}")
+    return dg.SkipReason(
+        f"alert sent{'' if delivered is not False else ' (webhook failed, see log)'}: {text}"
+    )

@@ -18,12 +18,16 @@ def failure_text(run: dg.DagsterRun, event: dg.DagsterEvent | None, step_errors:
     task = run.tags.get("xget/task_id")
     steps = "; ".join(f"{step}: {error}" for step, error in list(step_errors.items())[:3])
     reason = steps or (event.message if event is not None and event.message else "no step error recorded")
-    return (f":red_circle: XGet run of {run.job_name}{where} failed{f' (task {task})' if task else ''}: "
-            f"{reason[:600]}. Run {run.run_id}.")
+    return (
+        f":red_circle: XGet run of {run.job_name}{where} failed{f' (task {task})' if task else ''}: "
+        f"{reason[:600]}. Run {run.run_id}."
+    )
 
 
 @dg.run_failure_sensor(
-    name="run_failure_alert_sensor", default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=30,
+    name="run_failure_alert_sensor",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
     description="Posts each failed run (job, partition, failing step and error) to XGET_ALERT_WEBHOOK_URL.",
 )
 def run_failure_alert_sensor(context: dg.RunFailureSensorContext):
@@ -39,5 +43,7 @@ def run_failure_alert_sensor(context: dg.RunFailureSensorContext):
     url = get_settings().alert_webhook_url
     if url is not None and not post_webhook(url.get_secret_value(), text):
         # Failing the tick makes Dagster evaluate this run again next tick: the page is delayed, not lost.
-        raise RuntimeError(f"the alert webhook did not accept the failure of run {run.run_id} after retries; "
-                           "it is retried on the next tick (check XGET_ALERT_WEBHOOK_URL)")
+        raise RuntimeError(
+            f"the alert webhook did not accept the failure of run {run.run_id} after retries; "
+            "it is retried on the next tick (check XGET_ALERT_WEBHOOK_URL)"
+        )

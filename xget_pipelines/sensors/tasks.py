@@ -31,8 +31,14 @@ ATTEMPT_TAG = "xget/task_attempt"
 DAY_TAG = "xget/task_day"
 _DONE = {dg.DagsterRunStatus.SUCCESS}
 _FAILED = {dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
-_UNFINISHED = {dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-               dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.MANAGED}
+_UNFINISHED = {
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+    dg.DagsterRunStatus.MANAGED,
+}
 
 
 def _days(task: dict) -> list[str]:
@@ -44,13 +50,20 @@ def run_request(task: dict, day: str) -> dg.RunRequest:
     return dg.RunRequest(
         run_key=f"task:{task['id']}:{task['attempt']}:{day}",
         partition_key=dg.MultiPartitionKey({"date": day, "watch": task["watch_key"]}),
-        tags={TASK_TAG: task["id"], ATTEMPT_TAG: str(task["attempt"]), DAY_TAG: day, "xget/reason": "task",
-              "xget/watch_key": task["watch_key"]},
+        tags={
+            TASK_TAG: task["id"],
+            ATTEMPT_TAG: str(task["attempt"]),
+            DAY_TAG: day,
+            "xget/reason": "task",
+            "xget/watch_key": task["watch_key"],
+        },
     )
 
 
 def _runs_by_day(instance: dg.DagsterInstance, task: dict) -> dict[str, dg.DagsterRun]:
-    runs = instance.get_runs(filters=dg.RunsFilter(tags={TASK_TAG: task["id"], ATTEMPT_TAG: str(task["attempt"])}))
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(tags={TASK_TAG: task["id"], ATTEMPT_TAG: str(task["attempt"])})
+    )
     by_day: dict[str, dg.DagsterRun] = {}
     for run in sorted(runs, key=lambda r: r.run_id):
         by_day[run.tags.get(DAY_TAG, "")] = run
@@ -66,12 +79,13 @@ def _cancel(instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 @dg.sensor(job=x_ingest_job, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING)
-def scrape_task_sensor(context: dg.SensorEvaluationContext, control_plane: ControlPlaneResource,
-                       lake: LakeResource) -> dg.SensorResult:
+def scrape_task_sensor(
+    context: dg.SensorEvaluationContext, control_plane: ControlPlaneResource, lake: LakeResource
+) -> dg.SensorResult:
     """Turn scrape tasks created over the API into x_ingest runs and report the runs' states back."""
     store = TaskStore(control_plane.engine())
     instance = context.instance
@@ -86,8 +100,13 @@ def scrape_task_sensor(context: dg.SensorEvaluationContext, control_plane: Contr
         days = _days(task)
         requests += [run_request(task, day) for day in days]
         runs = {"attempt": task["attempt"], "days": {day: {"status": "REQUESTED"} for day in days}}
-        if store.record(task["id"], expect=TaskStatus.PENDING.value, status=TaskStatus.RUNNING.value,
-                        started_at=_now(), runs=runs):
+        if store.record(
+            task["id"],
+            expect=TaskStatus.PENDING.value,
+            status=TaskStatus.RUNNING.value,
+            started_at=_now(),
+            runs=runs,
+        ):
             started.add(task["id"])
             context.log.info(f"task {task['id']}: {len(days)} run(s) of x_ingest for {task['watch_key']}")
 
@@ -100,30 +119,40 @@ def scrape_task_sensor(context: dg.SensorEvaluationContext, control_plane: Contr
         states: dict[str, dict] = {}
         for day in days:
             run = by_day.get(day)
-            states[day] = {"status": "REQUESTED"} if run is None else {
-                "run_id": run.run_id, "status": run.status.value}
+            states[day] = (
+                {"status": "REQUESTED"} if run is None else {"run_id": run.run_id, "status": run.status.value}
+            )
         stopping = task["status"] == TaskStatus.STOPPING.value
         if stopping:
             for run in by_day.values():
                 _cancel(instance, run)
             if all(by_day.get(d) is None or by_day[d].status not in _UNFINISHED for d in days):
-                store.record(task["id"], expect=TaskStatus.STOPPING.value, status=TaskStatus.STOPPED.value,
-                             finished_at=_now(), runs={"attempt": task["attempt"], "days": states})
+                store.record(
+                    task["id"],
+                    expect=TaskStatus.STOPPING.value,
+                    status=TaskStatus.STOPPED.value,
+                    finished_at=_now(),
+                    runs={"attempt": task["attempt"], "days": states},
+                )
             continue
         missing = [d for d in days if d not in by_day]
         requests += [run_request(task, d) for d in missing]
         finished = [d for d in days if d in by_day and by_day[d].status not in _UNFINISHED]
-        values: dict = {"progress": round(len(finished) / len(days), 4),
-                        "runs": {"attempt": task["attempt"], "days": states}}
+        values: dict = {
+            "progress": round(len(finished) / len(days), 4),
+            "runs": {"attempt": task["attempt"], "days": states},
+        }
         if len(finished) == len(days):
             failed = [d for d in days if by_day[d].status in _FAILED]
             if reader is None:
                 reader = LakeReader(lake.lake(), refresh_s=0, hot_rows=0)  # one count: nothing to keep warm
             values |= {"finished_at": _now(), "result_count": reader.task_result_count(task)}
             if failed:
-                values |= {"status": TaskStatus.FAILED.value,
-                           "error": f"{len(failed)} of {len(days)} day(s) failed: " + ", ".join(
-                               f"{d} (run {by_day[d].run_id})" for d in failed[:10])}
+                values |= {
+                    "status": TaskStatus.FAILED.value,
+                    "error": f"{len(failed)} of {len(days)} day(s) failed: "
+                    + ", ".join(f"{d} (run {by_day[d].run_id})" for d in failed[:10]),
+                }
             else:
                 values["status"] = TaskStatus.COMPLETED.value
         store.record(task["id"], expect=TaskStatus.RUNNING.value, **values)

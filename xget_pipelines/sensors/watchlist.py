@@ -30,18 +30,23 @@ def _request(day: dt.date, key: str, reason: str) -> dg.RunRequest:
 
 
 @dg.sensor(job=x_ingest_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
-def watchlist_sensor(context: dg.SensorEvaluationContext, control_plane: ControlPlaneResource) -> dg.SensorResult:
+def watchlist_sensor(
+    context: dg.SensorEvaluationContext, control_plane: ControlPlaneResource
+) -> dg.SensorResult:
     """Turn new watchlist keys into partitions and backfill runs for their recent days."""
     handled = set(json.loads(context.cursor)) if context.cursor else set()
     keys = active_keys(control_plane.engine())
     new = [k for k in keys if k not in handled]
     known = set(context.instance.get_dynamic_partitions(watchlist_partitions.name))
     to_add = [k for k in keys if k not in known]
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = dt.datetime.now(dt.UTC).date()
     days = [today - dt.timedelta(days=i) for i in range(get_settings().watch_backfill_days)]
     done = set(context.instance.get_materialized_partitions(dg.AssetKey("raw_x_pages"))) if new else set()
     requests = [
-        _request(day, key, "watch-added") for key in new for day in days if f"{day.isoformat()}|{key}" not in done
+        _request(day, key, "watch-added")
+        for key in new
+        for day in days
+        if f"{day.isoformat()}|{key}" not in done
     ]
     return dg.SensorResult(
         run_requests=requests,

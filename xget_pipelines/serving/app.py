@@ -22,13 +22,19 @@ from xget_pipelines.settings import Settings, get_settings
 API_VERSION = "1"
 
 TAGS = [
-    {"name": "auth", "description": "Tokens (OAuth2 password, refresh, client credentials), registration, "
-                                    "your profile, preferences and API keys."},
+    {
+        "name": "auth",
+        "description": "Tokens (OAuth2 password, refresh, client credentials), registration, "
+        "your profile, preferences and API keys.",
+    },
     {"name": "users", "description": "User management and the audit log (admin)."},
     {"name": "accounts", "description": "The pool of X accounts (operator)."},
     {"name": "proxies", "description": "The proxy pool (operator)."},
     {"name": "tasks", "description": "Scrape tasks: each becomes Dagster runs of the x_ingest job."},
-    {"name": "data", "description": "Tweets from the lake: filters, cursor pages, search, exports, corrections."},
+    {
+        "name": "data",
+        "description": "Tweets from the lake: filters, cursor pages, search, exports, corrections.",
+    },
     {"name": "analytics", "description": "Trends, sentiment, user profiles, similar users, the graph."},
     {"name": "operations", "description": "Health, readiness and Prometheus metrics (no authentication)."},
 ]
@@ -44,18 +50,32 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
         yield
 
     app = FastAPI(
-        title="XGet API", version=f"{API_VERSION}.0", lifespan=lifespan, openapi_tags=TAGS,
-        docs_url=None, redoc_url=None,  # served below from local files: FastAPI's own load them from a CDN
+        title="XGet API",
+        version=f"{API_VERSION}.0",
+        lifespan=lifespan,
+        openapi_tags=TAGS,
+        docs_url=None,
+        redoc_url=None,  # served below from local files: FastAPI's own load them from a CDN
         description="Collect and analyse X data: scrape tasks run on Dagster, data comes from the Delta lake. "
-                    "Authenticate with `POST /v1/auth/token` (OAuth2 password or client credentials) and send "
-                    "`Authorization: Bearer <token>`, or send an API key as `X-API-Key`.",
+        "Authenticate with `POST /v1/auth/token` (OAuth2 password or client credentials) and send "
+        "`Authorization: Bearer <token>`, or send an API key as `X-API-Key`.",
     )
     app.state.xget = state
     app.state.metrics = metrics
     metrics.add_pool_collector(state)
     errors.install(app)
 
-    from xget_pipelines.serving.routes import accounts, analytics, auth, corrections, data, ops, proxies, tasks, users
+    from xget_pipelines.serving.routes import (
+        accounts,
+        analytics,
+        auth,
+        corrections,
+        data,
+        ops,
+        proxies,
+        tasks,
+        users,
+    )
 
     for module in (auth, users, accounts, proxies, tasks, corrections, data, analytics):
         app.include_router(module.router, prefix=f"/v{API_VERSION}")
@@ -72,8 +92,14 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=5)
     origins = [o.strip() for o in settings.api_cors_origins.split(",") if o.strip()]
     if origins:
-        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials="*" not in origins,
-                           allow_methods=["*"], allow_headers=["*"], expose_headers=["X-Request-ID", "Retry-After"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_credentials="*" not in origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
     app.add_middleware(GatewayMiddleware, metrics=metrics)
     from xget_pipelines.tracing import setup_tracing
 
@@ -88,8 +114,15 @@ def serve(host: str | None = None, port: int | None = None, workers: int = 1) ->
 
     settings = get_settings()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    uvicorn.run("xget_pipelines.serving.app:create_app", factory=True, host=host or settings.api_host,
-                port=port or settings.api_port, workers=workers, log_level="info", access_log=False)
+    uvicorn.run(
+        "xget_pipelines.serving.app:create_app",
+        factory=True,
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+    )
 
 
 def _offline_docs(app: FastAPI) -> None:
@@ -106,11 +139,14 @@ def _offline_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui():
-        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} - docs",
-                                   oauth2_redirect_url="/docs/oauth2-redirect",
-                                   swagger_js_url="/docs-static/swagger-ui-bundle.js",
-                                   swagger_css_url="/docs-static/swagger-ui.css",
-                                   swagger_favicon_url="/docs-static/favicon.png")
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title=f"{app.title} - docs",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+            swagger_js_url="/docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/docs-static/swagger-ui.css",
+            swagger_favicon_url="/docs-static/favicon.png",
+        )
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
     async def swagger_ui_redirect():
@@ -118,5 +154,9 @@ def _offline_docs(app: FastAPI) -> None:
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc():
-        return get_redoc_html(openapi_url=app.openapi_url, title=f"{app.title} - ReDoc",
-                              redoc_js_url="/docs-static/redoc.standalone.js", redoc_favicon_url="/docs-static/favicon.png")
+        return get_redoc_html(
+            openapi_url=app.openapi_url,
+            title=f"{app.title} - ReDoc",
+            redoc_js_url="/docs-static/redoc.standalone.js",
+            redoc_favicon_url="/docs-static/favicon.png",
+        )

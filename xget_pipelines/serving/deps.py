@@ -24,7 +24,7 @@ from xget_pipelines.serving.state import ServingState, state
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
 UtcDateTime = Annotated[dt.datetime, AfterValidator(_utc)]
@@ -52,15 +52,18 @@ def _authenticate(st: ServingState, bearer: str | None, api_key: str | None) -> 
     if api_key:
         return authenticate_key(st.engine, api_key)
     if not bearer:
-        raise _unauthorized("authentication required: send 'Authorization: Bearer <token>' (POST /v1/auth/token) "
-                            "or 'X-API-Key: <key>'")
+        raise _unauthorized(
+            "authentication required: send 'Authorization: Bearer <token>' (POST /v1/auth/token) "
+            "or 'X-API-Key: <key>'"
+        )
     if bearer.startswith(PREFIX):
         return authenticate_key(st.engine, bearer)
     return st.tokens.principal(bearer)
 
 
-async def current_principal(request: Request, bearer: str | None = Depends(oauth2),
-                            api_key: str | None = Depends(api_key_header)) -> Principal:
+async def current_principal(
+    request: Request, bearer: str | None = Depends(oauth2), api_key: str | None = Depends(api_key_header)
+) -> Principal:
     st = state(request)
     try:  # a principal seen within XGET_API_AUTH_CACHE_S is answered here, without a thread or the database
         principal = st.principals.get(api_key or bearer) if (api_key or bearer) else None
@@ -71,9 +74,13 @@ async def current_principal(request: Request, bearer: str | None = Depends(oauth
     request.state.principal = principal.name
     wait = st.limiter.take(principal.name)
     if wait:
-        raise ApiError(429, "rate_limited", f"rate limit of {st.settings.api_rate_limit_per_minute} requests a "
-                       f"minute reached for {principal.name}; retry after the Retry-After seconds",
-                       headers={"Retry-After": st.limiter.retry_after(wait)})
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"rate limit of {st.settings.api_rate_limit_per_minute} requests a "
+            f"minute reached for {principal.name}; retry after the Retry-After seconds",
+            headers={"Retry-After": st.limiter.retry_after(wait)},
+        )
     return principal
 
 
@@ -82,8 +89,12 @@ def require(permission: Permission):
 
     async def check(principal: Principal = Depends(current_principal)) -> Principal:
         if not principal.can(permission):
-            raise ApiError(403, "forbidden", f"role {principal.role!r} may not do this (needs {permission.value}); "
-                           "ask an admin for a role that grants it")
+            raise ApiError(
+                403,
+                "forbidden",
+                f"role {principal.role!r} may not do this (needs {permission.value}); "
+                "ask an admin for a role that grants it",
+            )
         return principal
 
     check.__name__ = f"require_{permission.name.lower()}"
@@ -96,5 +107,9 @@ def limit_anonymous(request: Request) -> None:
     client = request.client.host if request.client else "unknown"
     wait = st.limiter.take(f"ip:{client}")
     if wait:
-        raise ApiError(429, "rate_limited", "too many requests from this address; retry later",
-                       headers={"Retry-After": st.limiter.retry_after(wait)})
+        raise ApiError(
+            429,
+            "rate_limited",
+            "too many requests from this address; retry later",
+            headers={"Retry-After": st.limiter.retry_after(wait)},
+        )

@@ -51,16 +51,24 @@ _DESCRIPTIONS = {
 
 def error_responses(*statuses: int) -> dict[int | str, dict]:
     """OpenAPI ``responses=`` declaring the error shape for ``statuses`` (default: all the API returns)."""
-    return {status: {"model": ErrorOut, "description": _DESCRIPTIONS[status]}
-            for status in (statuses or tuple(_DESCRIPTIONS))}
+    return {
+        status: {"model": ErrorOut, "description": _DESCRIPTIONS[status]}
+        for status in (statuses or tuple(_DESCRIPTIONS))
+    }
 
 
 ERROR_RESPONSES = error_responses()
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, field: str | None = None,
-                 headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.code = code
@@ -70,18 +78,41 @@ class ApiError(Exception):
 
 
 def error_body(request: Request, code: str, message: str, field: str | None = None) -> dict:
-    return {"error": {"code": code, "message": message, "field": field,
-                      "request_id": getattr(request.state, "request_id", None)}}
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "field": field,
+            "request_id": getattr(request.state, "request_id", None),
+        }
+    }
 
 
-def respond(request: Request, status: int, code: str, message: str, field: str | None = None,
-            headers: dict[str, str] | None = None) -> JSONResponse:
+def respond(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     return JSONResponse(error_body(request, code, message, field), status_code=status, headers=headers)
 
 
-_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-          406: "not_acceptable", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-          422: "invalid", 429: "rate_limited", 503: "unavailable"}
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+    503: "unavailable",
+}
 
 
 def _field(loc: tuple, kind: str | None = None) -> str:
@@ -101,7 +132,9 @@ def install(app: FastAPI) -> None:
         errors = exc.errors()
         first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
         field = _field(tuple(first.get("loc", ())), first.get("type"))
-        message = "; ".join(f"{_field(tuple(e.get('loc', ())), e.get('type'))}: {e.get('msg')}" for e in errors[:5])
+        message = "; ".join(
+            f"{_field(tuple(e.get('loc', ())), e.get('type'))}: {e.get('msg')}" for e in errors[:5]
+        )
         return respond(request, 422, "invalid", message, field)
 
     @app.exception_handler(StarletteHTTPException)
@@ -140,8 +173,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     async def _db(request: Request, exc: OperationalError):
         log.warning("control-plane DB unavailable: %s", exc.orig.__class__.__name__ if exc.orig else exc)
-        return respond(request, 503, "database_unavailable",
-                       "the control-plane database cannot be reached; try again shortly", headers={"Retry-After": "5"})
+        return respond(
+            request,
+            503,
+            "database_unavailable",
+            "the control-plane database cannot be reached; try again shortly",
+            headers={"Retry-After": "5"},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

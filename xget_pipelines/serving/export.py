@@ -77,14 +77,16 @@ class _Rows:
 
 # -- public API -----------------------------------------------------------------------------------------
 
+
 def iter_export(reader: pa.RecordBatchReader, fmt: str, ids_as_strings: bool = False) -> Iterator[bytes]:
     """The export of ``reader`` as ``fmt``, chunk by chunk (at least one chunk; each batch's bytes as soon
     as they are encoded). An unknown format raises ValueError here, before anything is read."""
     return _encode(reader, fmt, ids_as_strings, _Rows())
 
 
-def export_response(reader: pa.RecordBatchReader, fmt: str, filename_stem: str,
-                    ids_as_strings: bool = False) -> StreamingResponse:
+def export_response(
+    reader: pa.RecordBatchReader, fmt: str, filename_stem: str, ids_as_strings: bool = False
+) -> StreamingResponse:
     """A streaming download of the export. The first chunk (the whole file for xlsx) is produced here, so
     errors before any byte (a failing query, ``ExportTooLarge``) raise from this call and can become a
     proper 4xx/5xx; call it from a sync route or a thread, not on the event loop."""
@@ -92,8 +94,11 @@ def export_response(reader: pa.RecordBatchReader, fmt: str, filename_stem: str,
     chunks = iter_export(reader, fmt, ids_as_strings)
     first = next(chunks, b"")
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", filename_stem).strip("._") or "export"
-    return StreamingResponse(itertools.chain((first,), chunks), media_type=MEDIA_TYPES[fmt],
-                             headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'})
+    return StreamingResponse(
+        itertools.chain((first,), chunks),
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'},
+    )
 
 
 def write_export(reader: pa.RecordBatchReader, fmt: str, out: BinaryIO, ids_as_strings: bool = False) -> int:
@@ -125,9 +130,13 @@ def _batches(reader: pa.RecordBatchReader, rows: _Rows) -> Iterator[pa.RecordBat
 
 # -- per-batch conversion (Arrow-level wherever possible) ---------------------------------------------------
 
+
 def _prepare(batch: pa.RecordBatch, fmt: str, ids_as_strings: bool = False) -> pa.RecordBatch:
     names = _unique(batch.schema.names)
-    arrays = [_column(name, col, fmt, ids_as_strings) for name, col in zip(batch.schema.names, batch.columns)]
+    arrays = [
+        _column(name, col, fmt, ids_as_strings)
+        for name, col in zip(batch.schema.names, batch.columns, strict=False)
+    ]
     return pa.RecordBatch.from_arrays(arrays, names=names)
 
 
@@ -166,11 +175,14 @@ def _column(name: str, col: pa.Array, fmt: str, ids_as_strings: bool) -> pa.Arra
     if _is_id(name, t) and (ids_as_strings or fmt == "xlsx"):
         return col.cast(pa.string())
     if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
-        return pa.array([None if v is None else base64.b64encode(v).decode() for v in col.to_pylist()],
-                        pa.string())
+        return pa.array(
+            [None if v is None else base64.b64encode(v).decode() for v in col.to_pylist()], pa.string()
+        )
     if fmt in ("csv", "xlsx") and pa.types.is_nested(t):
-        return pa.array([None if v is None else _dumps(v).decode()
-                         for v in col.to_pylist(maps_as_pydicts="lossy")], pa.string())
+        return pa.array(
+            [None if v is None else _dumps(v).decode() for v in col.to_pylist(maps_as_pydicts="lossy")],
+            pa.string(),
+        )
     if fmt == "xlsx" and (pa.types.is_string(t) or pa.types.is_large_string(t)):
         return pc.replace_substring_regex(col, pattern=_EXCEL_ILLEGAL, replacement="")
     return col
@@ -216,6 +228,7 @@ def _default(value):
 
 
 # -- encoders: (batches, schema, ids_as_strings) -> chunks ----------------------------------------------
+
 
 def _json(batches: Iterable[pa.RecordBatch], schema: pa.Schema, ids_as_strings: bool) -> Iterator[bytes]:
     head = b"["
@@ -307,10 +320,13 @@ def _xlsx(batches: Iterable[pa.RecordBatch], schema: pa.Schema, ids_as_strings: 
             if written + batch.num_rows > XLSX_MAX_ROWS:
                 raise ExportTooLarge(
                     f"xlsx holds at most {XLSX_MAX_ROWS:,} rows (Excel's limit) and this export has more: "
-                    "export as csv or parquet, or narrow it (filters, --where, --limit)")
+                    "export as csv or parquet, or narrow it (filters, --where, --limit)"
+                )
             columns = [c.to_pylist() for c in _prepare(batch, "xlsx").columns]
-            columns = [[fix(v) for v in col] if fix else col for fix, col in zip(fixers, columns)]
-            for row in zip(*columns):
+            columns = [
+                [fix(v) for v in col] if fix else col for fix, col in zip(fixers, columns, strict=False)
+            ]
+            for row in zip(*columns, strict=False):
                 ws.append(row)
             written += batch.num_rows
         wb.save(path)
@@ -365,39 +381,59 @@ def _excel_text_cells(ws):
 _ENCODERS = {"json": _json, "ndjson": _ndjson, "csv": _csv, "parquet": _parquet, "xlsx": _xlsx}
 
 
-def rows_response(rows: list[dict], fmt: str, filename_stem: str, ids_as_strings: bool = False,
-                  columns: list[str] | None = None) -> StreamingResponse:
+def rows_response(
+    rows: list[dict],
+    fmt: str,
+    filename_stem: str,
+    ids_as_strings: bool = False,
+    columns: list[str] | None = None,
+) -> StreamingResponse:
     """``export_response`` of rows already in memory (bounded lists: trends, a task's results, the pool);
     ``columns`` name the header of an empty export."""
     if fmt in ("json", "ndjson"):  # free-form values (preferences, params) stay JSON objects
         return _json_rows_response(rows, fmt, filename_stem, ids_as_strings)
     table = _table_of(rows) if rows else pa.table({c: pa.array([], pa.string()) for c in columns or []})
-    return export_response(pa.RecordBatchReader.from_batches(table.schema, table.to_batches(50_000)), fmt,
-                           filename_stem, ids_as_strings=ids_as_strings)
+    return export_response(
+        pa.RecordBatchReader.from_batches(table.schema, table.to_batches(50_000)),
+        fmt,
+        filename_stem,
+        ids_as_strings=ids_as_strings,
+    )
 
 
 def _json_value(value, key: str, ids_as_strings: bool):
     if isinstance(value, dt.datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).isoformat()
+        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
     if isinstance(value, (dt.date, dt.time)):
         return value.isoformat()
-    if ids_as_strings and isinstance(value, int) and not isinstance(value, bool) and (key == "id" or key.endswith("_id")):
+    if (
+        ids_as_strings
+        and isinstance(value, int)
+        and not isinstance(value, bool)
+        and (key == "id" or key.endswith("_id"))
+    ):
         return str(value)
     return value
 
 
-def _json_rows_response(rows: list[dict], fmt: str, filename_stem: str, ids_as_strings: bool) -> StreamingResponse:
+def _json_rows_response(
+    rows: list[dict], fmt: str, filename_stem: str, ids_as_strings: bool
+) -> StreamingResponse:
     def encode(row: dict) -> str:
-        return json.dumps({k: _json_value(v, k, ids_as_strings) for k, v in row.items()}, default=str,
-                          ensure_ascii=False)
+        return json.dumps(
+            {k: _json_value(v, k, ids_as_strings) for k, v in row.items()}, default=str, ensure_ascii=False
+        )
 
     if fmt == "ndjson":
         body = "".join(encode(r) + "\n" for r in rows)
     else:
         body = "[" + ",".join(encode(r) for r in rows) + "]"
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", filename_stem).strip("._") or "export"
-    return StreamingResponse(iter((body.encode(),)), media_type=MEDIA_TYPES[fmt],
-                             headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'})
+    return StreamingResponse(
+        iter((body.encode(),)),
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'},
+    )
 
 
 def _table_of(rows: list[dict]) -> pa.Table:
@@ -416,8 +452,12 @@ def _table_of(rows: list[dict]) -> pa.Table:
             arrays.append(pa.array(values))
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             # stdlib json: free-form values may hold integers beyond 64 bits, which orjson refuses
-            arrays.append(pa.array([None if v is None else json.dumps(v, default=str, ensure_ascii=False)
-                                    for v in values], pa.string()))
+            arrays.append(
+                pa.array(
+                    [None if v is None else json.dumps(v, default=str, ensure_ascii=False) for v in values],
+                    pa.string(),
+                )
+            )
     return _utc(pa.Table.from_arrays(arrays, names=names))
 
 
@@ -447,12 +487,18 @@ def _export_content() -> dict:
     for fmt, media_type in MEDIA_TYPES.items():
         if fmt != "json":  # JSON is the page model, or with format=json an array of rows (the response_model)
             binary = fmt in ("parquet", "xlsx")
-            content[media_type.split(";")[0]] = {"schema": {"type": "string"} | ({"format": "binary"} if binary else {})}
+            content[media_type.split(";")[0]] = {
+                "schema": {"type": "string"} | ({"format": "binary"} if binary else {})
+            }
     return content
 
 
-EXPORT_RESPONSES = {200: {"description": "A page; with format= every match as a download (format=json: an array "
-                                         "of rows)", "content": _export_content()}}
+EXPORT_RESPONSES = {
+    200: {
+        "description": "A page; with format= every match as a download (format=json: an array of rows)",
+        "content": _export_content(),
+    }
+}
 """``responses=`` of endpoints with ``format=`` exports: the file types they may answer with."""
 
 
@@ -460,5 +506,8 @@ def json_response(body, status_code: int = 200) -> Response:
     """A JSON answer encoded by orjson, bypassing FastAPI's re-validation of the response model: for the
     hot read endpoints, whose rows come straight from the lake (their models stay declared for OpenAPI).
     Times render as RFC 3339 with ``Z``, as the model-validated answers do."""
-    return Response(orjson.dumps(body, default=str, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS),
-                    status_code=status_code, media_type="application/json")
+    return Response(
+        orjson.dumps(body, default=str, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS),
+        status_code=status_code,
+        media_type="application/json",
+    )

@@ -88,7 +88,9 @@ class GatewayMiddleware:
         given = _header(scope, b"x-request-id")
         request_id = given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
-        trace.get_current_span().set_attribute("xget.request_id", request_id)  # FastAPI's server span, if traced
+        trace.get_current_span().set_attribute(
+            "xget.request_id", request_id
+        )  # FastAPI's server span, if traced
         started = time.perf_counter()
         status = {"code": 500}
 
@@ -98,7 +100,9 @@ class GatewayMiddleware:
                 message.setdefault("headers", [])
                 headers = list(message["headers"])
                 if message["status"] == 405 and (allow := _allowed_methods(scope)):
-                    headers = [(k, v) for k, v in headers if k.lower() != b"allow"] + [(b"allow", allow.encode())]
+                    headers = [(k, v) for k, v in headers if k.lower() != b"allow"] + [
+                        (b"allow", allow.encode())
+                    ]
                 message["headers"] = headers + [(b"x-request-id", request_id.encode())]
             await send(message)
 
@@ -108,13 +112,27 @@ class GatewayMiddleware:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            if scope["path"].startswith("/v1/") and template.startswith("/") and not template.startswith("/v1"):
+            if (
+                scope["path"].startswith("/v1/")
+                and template.startswith("/")
+                and not template.startswith("/v1")
+            ):
                 template = "/v1" + template  # routers mounted under /v1 know their path without the prefix
             self.metrics.observe(scope["method"], template, status["code"], elapsed)
             if log.isEnabledFor(logging.INFO):
-                log.info(json.dumps({"request_id": request_id, "method": scope["method"], "route": template,
-                                     "path": scope["path"], "status": status["code"],
-                                     "ms": round(elapsed * 1000, 2), "principal": scope["state"].get("principal")}))
+                log.info(
+                    json.dumps(
+                        {
+                            "request_id": request_id,
+                            "method": scope["method"],
+                            "route": template,
+                            "path": scope["path"],
+                            "status": status["code"],
+                            "ms": round(elapsed * 1000, 2),
+                            "principal": scope["state"].get("principal"),
+                        }
+                    )
+                )
 
 
 class IdempotencyMiddleware:
@@ -125,17 +143,28 @@ class IdempotencyMiddleware:
         self.store_factory = store_factory
 
     async def __call__(self, scope, receive, send):
-        key = _header(scope, b"idempotency-key") if scope["type"] == "http" and scope["method"] == "POST" else None
+        key = (
+            _header(scope, b"idempotency-key")
+            if scope["type"] == "http" and scope["method"] == "POST"
+            else None
+        )
         if not key:
             return await self.app(scope, receive, send)
         from starlette.concurrency import run_in_threadpool
         from starlette.responses import JSONResponse
 
         if len(key) > 128:
-            return await JSONResponse({"error": {"code": "invalid", "field": "Idempotency-Key",
-                                                 "message": "Idempotency-Key is at most 128 characters",
-                                                 "request_id": scope["state"].get("request_id")}},
-                                      422)(scope, receive, send)
+            return await JSONResponse(
+                {
+                    "error": {
+                        "code": "invalid",
+                        "field": "Idempotency-Key",
+                        "message": "Idempotency-Key is at most 128 characters",
+                        "request_id": scope["state"].get("request_id"),
+                    }
+                },
+                422,
+            )(scope, receive, send)
         body = b""
         more = True
         while more:
@@ -149,11 +178,19 @@ class IdempotencyMiddleware:
         try:
             outcome = await run_in_threadpool(store.claim, principal, key, request_hash)
         except StoreUnavailable as exc:
-            return await JSONResponse({"error": {"code": "unavailable", "field": "Idempotency-Key", "request_id":
-                                                 scope["state"].get("request_id"),
-                                                 "message": f"{exc}; retry later (a POST without an "
-                                                            "Idempotency-Key is not guarded against repeats)"}},
-                                      503, headers={"Retry-After": "5"})(scope, receive, send)
+            return await JSONResponse(
+                {
+                    "error": {
+                        "code": "unavailable",
+                        "field": "Idempotency-Key",
+                        "request_id": scope["state"].get("request_id"),
+                        "message": f"{exc}; retry later (a POST without an "
+                        "Idempotency-Key is not guarded against repeats)",
+                    }
+                },
+                503,
+                headers={"Retry-After": "5"},
+            )(scope, receive, send)
         if isinstance(outcome, tuple):
             status, stored, content_type = outcome
             headers = {"idempotent-replayed": "true", "content-type": content_type or "application/json"}
@@ -161,17 +198,31 @@ class IdempotencyMiddleware:
 
             return await Response(stored, status, headers=headers)(scope, receive, send)
         if outcome == "mismatch":
-            return await JSONResponse({"error": {"code": "invalid", "field": "Idempotency-Key", "request_id":
-                                                 scope["state"].get("request_id"),
-                                                 "message": "this Idempotency-Key was used with a different "
-                                                            "request; use a new key for a new request"}},
-                                      422)(scope, receive, send)
+            return await JSONResponse(
+                {
+                    "error": {
+                        "code": "invalid",
+                        "field": "Idempotency-Key",
+                        "request_id": scope["state"].get("request_id"),
+                        "message": "this Idempotency-Key was used with a different "
+                        "request; use a new key for a new request",
+                    }
+                },
+                422,
+            )(scope, receive, send)
         if outcome == "in_progress":
-            return await JSONResponse({"error": {"code": "conflict", "field": "Idempotency-Key", "request_id":
-                                                 scope["state"].get("request_id"),
-                                                 "message": "a request with this Idempotency-Key is still running; "
-                                                            "retry in a moment"}},
-                                      409, headers={"Retry-After": "1"})(scope, receive, send)
+            return await JSONResponse(
+                {
+                    "error": {
+                        "code": "conflict",
+                        "field": "Idempotency-Key",
+                        "request_id": scope["state"].get("request_id"),
+                        "message": "a request with this Idempotency-Key is still running; retry in a moment",
+                    }
+                },
+                409,
+                headers={"Retry-After": "1"},
+            )(scope, receive, send)
 
         sent = False
 
@@ -198,6 +249,8 @@ class IdempotencyMiddleware:
             await self.app(scope, replay_receive, capture_send)
         finally:
             # Only answers that settle the request are kept; a 5xx or 429 may be retried for real.
-            keep = captured["status"] < 500 and captured["status"] != 429 and len(captured["body"]) < 1_000_000
+            keep = (
+                captured["status"] < 500 and captured["status"] != 429 and len(captured["body"]) < 1_000_000
+            )
             answer = (captured["status"], captured["body"], captured["content_type"]) if keep else None
             await run_in_threadpool(store.finish, principal, key, answer)

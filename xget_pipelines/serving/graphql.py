@@ -82,8 +82,13 @@ MAX_TOKENS = 2_000
 
 # -- cost ------------------------------------------------------------------------------------------------
 
-def query_cost(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None = None,
-               variables: Mapping | None = None) -> int:
+
+def query_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None = None,
+    variables: Mapping | None = None,
+) -> int:
     """The cost of the operation that would run: every field with a ``first`` argument adds ``first`` times
     the product of the ``first`` of the list fields around it. Linear in the document's size (a fragment's
     cost is computed once: cost is linear in the multiplier)."""
@@ -92,8 +97,11 @@ def query_cost(schema: GraphQLSchema, document: DocumentNode, operation_name: st
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name:
         operations = [o for o in operations if o.name and o.name.value == operation_name]
-    roots = {OperationType.QUERY: schema.query_type, OperationType.MUTATION: schema.mutation_type,
-             OperationType.SUBSCRIPTION: schema.subscription_type}
+    roots = {
+        OperationType.QUERY: schema.query_type,
+        OperationType.MUTATION: schema.mutation_type,
+        OperationType.SUBSCRIPTION: schema.subscription_type,
+    }
     fragment_costs: dict[str, int] = {}
 
     def integer(value) -> int | None:
@@ -142,8 +150,11 @@ def query_cost(schema: GraphQLSchema, document: DocumentNode, operation_name: st
 
     costs = [0]
     for op in operations:
-        defaults = {v.variable.name.value: value_from_ast_untyped(v.default_value)
-                    for v in op.variable_definitions or () if v.default_value is not None}
+        defaults = {
+            v.variable.name.value: value_from_ast_untyped(v.default_value)
+            for v in op.variable_definitions or ()
+            if v.default_value is not None
+        }
         fragment_costs.clear()  # variables' defaults differ between operations
         costs.append(unit(op.selection_set, roots.get(op.operation), defaults, frozenset()))
     return max(costs)
@@ -153,7 +164,8 @@ def too_costly(cost: int, limit: int) -> GraphQLError:
     return GraphQLError(
         f"query cost {cost:,} exceeds the limit of {limit:,}: cost is the sum over list fields of their "
         "`first`, multiplied along nesting; ask for smaller pages or nest fewer lists, and page with `after`",
-        extensions={"code": "QUERY_TOO_COSTLY", "cost": cost, "maxCost": limit})
+        extensions={"code": "QUERY_TOO_COSTLY", "cost": cost, "maxCost": limit},
+    )
 
 
 class QueryCostLimiter(SchemaExtension):
@@ -183,22 +195,30 @@ class QueryCostLimiter(SchemaExtension):
 
 # -- errors ----------------------------------------------------------------------------------------------
 
+
 def _unexpected(error: GraphQLError) -> bool:
     """An exception a resolver raised that is not one of ours (core errors arrive as GraphQLErrors)."""
-    return error.path is not None and error.original_error is not None and \
-        not isinstance(error.original_error, GraphQLError)
+    return (
+        error.path is not None
+        and error.original_error is not None
+        and not isinstance(error.original_error, GraphQLError)
+    )
 
 
 class MaskUnexpectedErrors(MaskErrors):
     def __init__(self):
-        super().__init__(should_mask_error=_unexpected,
-                         error_message="unexpected error; quote the request id when reporting it")
+        super().__init__(
+            should_mask_error=_unexpected,
+            error_message="unexpected error; quote the request id when reporting it",
+        )
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)
         request = getattr(self.execution_context.context, "request", None)
-        masked.extensions = {"code": "INTERNAL",
-                             "request_id": getattr(request.state, "request_id", None) if request else None}
+        masked.extensions = {
+            "code": "INTERNAL",
+            "request_id": getattr(request.state, "request_id", None) if request else None,
+        }
         return masked
 
 
@@ -208,36 +228,52 @@ class XGetSchema(strawberry.Schema):
         answers (not found, bad input, limits), not faults."""
         for error in errors:
             if _unexpected(error):
-                log.error("unexpected error in GraphQL field %s", ".".join(map(str, error.path)),
-                          exc_info=error.original_error)
+                log.error(
+                    "unexpected error in GraphQL field %s",
+                    ".".join(map(str, error.path)),
+                    exc_info=error.original_error,
+                )
 
 
 # -- the router ------------------------------------------------------------------------------------------
 
+
 def _graphiql_page(request: Request) -> bool:
     """Whether Strawberry will answer with the GraphiQL page (its rule), which needs no credentials."""
     accept = request.headers.get("accept", "")
-    return request.method == "GET" and "query" not in request.query_params and \
-        ("text/html" in accept or "*/*" in accept)
+    return (
+        request.method == "GET"
+        and "query" not in request.query_params
+        and ("text/html" in accept or "*/*" in accept)
+    )
 
 
-async def get_context(request: Request, bearer: str | None = Depends(oauth2),
-                      api_key: str | None = Depends(api_key_header)) -> Context:
+async def get_context(
+    request: Request, bearer: str | None = Depends(oauth2), api_key: str | None = Depends(api_key_header)
+) -> Context:
     if _graphiql_page(request):
         return Context(state(request), None)
     return Context(state(request), await current_principal(request, bearer, api_key))
 
 
-def build_schema(max_depth: int = MAX_DEPTH, max_cost: int = MAX_COST, max_aliases: int = MAX_ALIASES,
-                 max_tokens: int = MAX_TOKENS) -> strawberry.Schema:
+def build_schema(
+    max_depth: int = MAX_DEPTH,
+    max_cost: int = MAX_COST,
+    max_aliases: int = MAX_ALIASES,
+    max_tokens: int = MAX_TOKENS,
+) -> strawberry.Schema:
     # Extensions as factories: each request gets its own instances (they hold per-request state).
-    return XGetSchema(query=Query, config=StrawberryConfig(scalar_map=SCALARS), extensions=[
-        partial(MaxTokensLimiter, max_token_count=max_tokens),
-        partial(QueryDepthLimiter, max_depth=max_depth),
-        partial(MaxAliasesLimiter, max_alias_count=max_aliases),
-        partial(QueryCostLimiter, max_cost=max_cost),
-        MaskUnexpectedErrors,
-    ])
+    return XGetSchema(
+        query=Query,
+        config=StrawberryConfig(scalar_map=SCALARS),
+        extensions=[
+            partial(MaxTokensLimiter, max_token_count=max_tokens),
+            partial(QueryDepthLimiter, max_depth=max_depth),
+            partial(MaxAliasesLimiter, max_alias_count=max_aliases),
+            partial(QueryCostLimiter, max_cost=max_cost),
+            MaskUnexpectedErrors,
+        ],
+    )
 
 
 class XGetGraphQLRouter(GraphQLRouter):
@@ -254,7 +290,12 @@ class XGetGraphQLRouter(GraphQLRouter):
 def graphql_router(max_depth: int = MAX_DEPTH, max_cost: int = MAX_COST) -> GraphQLRouter:
     """The router ``app.py`` mounts at ``/v1/graphql``: queries by POST (or GET), GraphiQL on a browser's
     GET."""
-    router = XGetGraphQLRouter(build_schema(max_depth, max_cost), path="", context_getter=get_context,
-                               graphql_ide="graphiql", subscription_protocols=())
+    router = XGetGraphQLRouter(
+        build_schema(max_depth, max_cost),
+        path="",
+        context_getter=get_context,
+        graphql_ide="graphiql",
+        subscription_protocols=(),
+    )
     router.routes[:] = [r for r in router.routes if not isinstance(r, APIWebSocketRoute)]  # no subscriptions
     return router

@@ -53,12 +53,22 @@ _ARGUMENTS = {"cursor": "after", "limit": "first", "tweet_id": "id"}  # REST nam
 _UNLOADED = object()
 
 Long = NewType("Long", int)
-SCALARS = {Long: strawberry.scalar(name="Long", serialize=int, parse_value=int,  # for StrawberryConfig
-                                   description="A 64-bit integer (a count), sent as a JSON number.")}
-TaskStatusEnum = strawberry.enum(Enum("TaskStatus", {s.name: s.value for s in TaskStatus}),
-                                 description="A task's state (see core/tasks.py)")
-TaskTypeEnum = strawberry.enum(Enum("TaskType", {t.name: t.value for t in TaskType}),
-                               description="USER_INFO, USER_TWEETS, SEARCH, TOPIC, FOLLOWERS")
+SCALARS = {
+    Long: strawberry.scalar(
+        name="Long",
+        serialize=int,
+        parse_value=int,  # for StrawberryConfig
+        description="A 64-bit integer (a count), sent as a JSON number.",
+    )
+}
+TaskStatusEnum = strawberry.enum(
+    Enum("TaskStatus", {s.name: s.value for s in TaskStatus}),
+    description="A task's state (see core/tasks.py)",
+)
+TaskTypeEnum = strawberry.enum(
+    Enum("TaskType", {t.name: t.value for t in TaskType}),
+    description="USER_INFO, USER_TWEETS, SEARCH, TOPIC, FOLLOWERS",
+)
 
 
 @strawberry.enum(description="hashtag: hashtags; volume: a watchlist key's own tweet volume")
@@ -68,6 +78,7 @@ class TrendKind(Enum):
 
 
 # -- errors, permissions, the request context -------------------------------------------------------------
+
 
 def gql_error(code: str, message: str, field: str | None = None) -> GraphQLError:
     extensions: dict[str, Any] = {"code": code}
@@ -115,7 +126,8 @@ def tweet_sentiments(reader: LakeReader, ids: list[int]) -> dict[int, dict]:
         "select tweet_id, label, score, model_version from analytics_tweet_sentiment "
         "where tweet_id in (select unnest(?)) "
         "qualify row_number() over (partition by tweet_id order by scored_at desc) = 1",
-        [list(ids)]).to_pylist()
+        [list(ids)],
+    ).to_pylist()
     return {r["tweet_id"]: r for r in rows}
 
 
@@ -145,8 +157,11 @@ def need(info: Info, permission: Permission) -> Context:
     ctx = info.context
     if ctx.principal is None or not ctx.principal.can(permission):
         role = ctx.principal.role if ctx.principal else "anonymous"
-        raise gql_error("FORBIDDEN", f"role {role!r} may not do this (needs {permission.value}); "
-                                     "ask an admin for a role that grants it")
+        raise gql_error(
+            "FORBIDDEN",
+            f"role {role!r} may not do this (needs {permission.value}); "
+            "ask an admin for a role that grants it",
+        )
     return ctx
 
 
@@ -159,6 +174,7 @@ def page_args(first: int, after: str | None, maximum: int = MAX_PAGE) -> None:
 
 # -- conversions -----------------------------------------------------------------------------------------
 
+
 def _id(value) -> strawberry.ID | None:
     return None if value is None else strawberry.ID(str(int(value)))
 
@@ -169,7 +185,7 @@ def _time(value) -> dt.datetime | None:
         return None
     if not isinstance(value, dt.datetime):
         value = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _build(cls, row: dict, **values):
@@ -181,6 +197,7 @@ def _build(cls, row: dict, **values):
 
 
 # -- types -------------------------------------------------------------------------------------------------
+
 
 @strawberry.type(description="Engagement counts as last observed.")
 class TweetMetrics:
@@ -221,15 +238,34 @@ class Tweet:
 
     @classmethod
     def from_row(cls, row: dict) -> Tweet:
-        counts = {name: int(row.get(f"{column}_count") or 0) for name, column in (
-            ("likes", "like"), ("retweets", "retweet"), ("replies", "reply"), ("quotes", "quote"),
-            ("bookmarks", "bookmark"))}
+        counts = {
+            name: int(row.get(f"{column}_count") or 0)
+            for name, column in (
+                ("likes", "like"),
+                ("retweets", "retweet"),
+                ("replies", "reply"),
+                ("quotes", "quote"),
+                ("bookmarks", "bookmark"),
+            )
+        }
         return _build(
-            cls, row, id=_id(row["tweet_id"]), metrics=TweetMetrics(**counts, views=row.get("view_count")),
-            **{k: _id(row.get(k)) for k in ("conversation_id", "author_id", "reply_to_tweet_id",
-                                             "quoted_tweet_id", "retweeted_tweet_id")},
+            cls,
+            row,
+            id=_id(row["tweet_id"]),
+            metrics=TweetMetrics(**counts, views=row.get("view_count")),
+            **{
+                k: _id(row.get(k))
+                for k in (
+                    "conversation_id",
+                    "author_id",
+                    "reply_to_tweet_id",
+                    "quoted_tweet_id",
+                    "retweeted_tweet_id",
+                )
+            },
             **{k: _time(row.get(k)) for k in ("created_at", "first_seen", "last_seen")},
-            prefetched_sentiment=row.get("sentiment", _UNLOADED))
+            prefetched_sentiment=row.get("sentiment", _UNLOADED),
+        )
 
     @strawberry.field(description="The author as last observed; null when not in the lake.")
     async def author(self, info: Info) -> XUser | None:
@@ -255,8 +291,9 @@ class PageInfo:
 @strawberry.type
 class TweetEdge:
     node: Tweet
-    cursor: str | None = strawberry.field(default=None, description="Pass as after: to continue after this "
-                                                                     "tweet (null if the backend cannot)")
+    cursor: str | None = strawberry.field(
+        default=None, description="Pass as after: to continue after this tweet (null if the backend cannot)"
+    )
 
 
 @strawberry.type(description="Tweets newest first, a page at a time (first:, after: endCursor).")
@@ -275,13 +312,20 @@ class TweetConnection:
             edges.append(TweetEdge(node=Tweet.from_row(row), cursor=cursor))
         if edges and page.next_cursor:
             edges[-1].cursor = page.next_cursor
-        return cls(edges=edges, backend=backend, page_info=PageInfo(
-            has_next_page=page.next_cursor is not None,
-            end_cursor=page.next_cursor or (edges[-1].cursor if edges else None)))
+        return cls(
+            edges=edges,
+            backend=backend,
+            page_info=PageInfo(
+                has_next_page=page.next_cursor is not None,
+                end_cursor=page.next_cursor or (edges[-1].cursor if edges else None),
+            ),
+        )
 
 
-@strawberry.type(description="A user's profile (analytics/user_profiles): activity, topics, sentiment, "
-                             "engagement, influence, bot signals.")
+@strawberry.type(
+    description="A user's profile (analytics/user_profiles): activity, topics, sentiment, "
+    "engagement, influence, bot signals."
+)
 class Profile:
     user_id: strawberry.ID
     username: str | None = None
@@ -425,11 +469,17 @@ class Task:
     @classmethod
     def from_row(cls, row: dict) -> Task:
         runs = [_build(TaskRun, r, day=dt.date.fromisoformat(r["day"])) for r in row.get("runs", [])]
-        return _build(cls, row, id=strawberry.ID(row["id"]), type=TaskTypeEnum(row["type"]),
-                      status=TaskStatusEnum(row["status"]), since=dt.date.fromisoformat(row["since"]),
-                      until=dt.date.fromisoformat(row["until"]), runs=runs,
-                      **{k: _time(row.get(k)) for k in ("created_at", "updated_at", "started_at",
-                                                         "finished_at")})
+        return _build(
+            cls,
+            row,
+            id=strawberry.ID(row["id"]),
+            type=TaskTypeEnum(row["type"]),
+            status=TaskStatusEnum(row["status"]),
+            since=dt.date.fromisoformat(row["since"]),
+            until=dt.date.fromisoformat(row["until"]),
+            runs=runs,
+            **{k: _time(row.get(k)) for k in ("created_at", "updated_at", "started_at", "finished_at")},
+        )
 
 
 @strawberry.type
@@ -448,19 +498,24 @@ class TaskConnection:
 class TweetFilterInput:
     term: str | None = strawberry.field(default=None, description="Every word must occur in the text")
     user: str | None = strawberry.field(default=None, description="Author: @handle, handle or numeric id")
-    since: dt.datetime | None = strawberry.field(default=None, description="Created at or after (UTC if no "
-                                                                          "zone)")
+    since: dt.datetime | None = strawberry.field(
+        default=None, description="Created at or after (UTC if no zone)"
+    )
     until: dt.datetime | None = strawberry.field(default=None, description="Created before")
     lang: str | None = None
     has_media: bool | None = None
-    min_engagement: int | None = strawberry.field(default=None,
-                                                  description="likes + retweets + replies + quotes")
+    min_engagement: int | None = strawberry.field(
+        default=None, description="likes + retweets + replies + quotes"
+    )
     watch_key: str | None = strawberry.field(default=None, description="Only tweets collected for this key")
 
     def to_filter(self) -> TweetFilter:
         """The same checks as the REST query parameters (routes/data.py ``tweet_filter``)."""
-        for name, value, longest in (("term", self.term, 500), ("user", self.user, 64),
-                                     ("watchKey", self.watch_key, 256)):
+        for name, value, longest in (
+            ("term", self.term, 500),
+            ("user", self.user, 64),
+            ("watchKey", self.watch_key, 256),
+        ):
             if value is not None and len(value) > longest:
                 raise bad_input(f"{name} is longer than {longest} characters", f"filter.{name}")
         if self.lang is not None and not (2 <= len(self.lang) <= 8 and self.lang.replace("-", "").isalpha()):
@@ -473,9 +528,16 @@ class TweetFilterInput:
             raise core_error(exc) from exc
         if since and until and since >= until:
             raise bad_input("since must be before until", "filter.since")
-        return TweetFilter(term=self.term or None, user=self.user, since=since, until=until, lang=self.lang,
-                           has_media=self.has_media, min_engagement=self.min_engagement,
-                           watch_key=self.watch_key)
+        return TweetFilter(
+            term=self.term or None,
+            user=self.user,
+            since=since,
+            until=until,
+            lang=self.lang,
+            has_media=self.has_media,
+            min_engagement=self.min_engagement,
+            watch_key=self.watch_key,
+        )
 
 
 FilterArg = Annotated[TweetFilterInput | None, strawberry.argument(name="filter")]
@@ -483,12 +545,16 @@ FilterArg = Annotated[TweetFilterInput | None, strawberry.argument(name="filter"
 
 # -- the Query type ------------------------------------------------------------------------------------------
 
-@strawberry.type(description="Every field is nullable: a field that fails (not found, forbidden) is null "
-                             "with its error in errors, and the other fields of the query still answer.")
+
+@strawberry.type(
+    description="Every field is nullable: a field that fails (not found, forbidden) is null "
+    "with its error in errors, and the other fields of the query still answer."
+)
 class Query:
     @strawberry.field(description="Tweets newest first, filtered, a page at a time (data:read).")
-    async def tweets(self, info: Info, filter_: FilterArg = None, first: int = 50,
-                     after: str | None = None) -> TweetConnection | None:
+    async def tweets(
+        self, info: Info, filter_: FilterArg = None, first: int = 50, after: str | None = None
+    ) -> TweetConnection | None:
         ctx = need(info, Permission.DATA_READ)
         page_args(first, after)
         f = filter_.to_filter() if filter_ else TweetFilter()
@@ -503,8 +569,9 @@ class Query:
         return Tweet.from_row(await call(ctx.state.reader.tweet, int(text)))
 
     @strawberry.field(description="Full-text search: every word must occur, newest first (data:read).")
-    async def search(self, info: Info, q: str, filter_: FilterArg = None, first: int = 50,
-                     after: str | None = None) -> TweetConnection | None:
+    async def search(
+        self, info: Info, q: str, filter_: FilterArg = None, first: int = 50, after: str | None = None
+    ) -> TweetConnection | None:
         ctx = need(info, Permission.DATA_READ)
         page_args(first, after)
         if not q.strip() or len(q) > 500:
@@ -521,11 +588,20 @@ class Query:
             raise bad_input("ref is a numeric id, handle or @handle (1 to 64 characters)", "ref")
         return XUser.from_row(await call(ctx.state.reader.user, ref))
 
-    @strawberry.field(description="Top hashtags (or watchlist keys) of a window with their peak burst score; "
-                                  "default window: the last day (analytics:read).")
-    async def trends(self, info: Info, since: dt.datetime | None = None, until: dt.datetime | None = None,
-                     scope: str = "global", kind: TrendKind = TrendKind.HASHTAG, bursts_only: bool = False,
-                     first: int = 50) -> list[Trend] | None:
+    @strawberry.field(
+        description="Top hashtags (or watchlist keys) of a window with their peak burst score; "
+        "default window: the last day (analytics:read)."
+    )
+    async def trends(
+        self,
+        info: Info,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        scope: str = "global",
+        kind: TrendKind = TrendKind.HASHTAG,
+        bursts_only: bool = False,
+        first: int = 50,
+    ) -> list[Trend] | None:
         ctx = need(info, Permission.ANALYTICS_READ)
         page_args(first, None, MAX_TRENDS)
         if len(scope) > 256:
@@ -538,8 +614,13 @@ class Query:
         return [_build(Trend, r) for r in rows]
 
     @strawberry.field(description="Daily sentiment per watchlist key (analytics:read).")
-    async def sentiment(self, info: Info, watch_key: str | None = None, since: dt.date | None = None,
-                        until: dt.date | None = None) -> list[SentimentDay] | None:
+    async def sentiment(
+        self,
+        info: Info,
+        watch_key: str | None = None,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+    ) -> list[SentimentDay] | None:
         ctx = need(info, Permission.ANALYTICS_READ)
         if since and until and since > until:
             raise bad_input("since must not be after until", "since")
@@ -548,18 +629,34 @@ class Query:
         rows = await call(ctx.state.reader.sentiment, watch_key, since, until)
         return [_build(SentimentDay, r) for r in rows]
 
-    @strawberry.field(description="Scrape tasks newest first: yours, or everyone's with tasks:admin "
-                                  "(tasks:read).")
-    async def tasks(self, info: Info, status: TaskStatusEnum | None = None,
-                    type: TaskTypeEnum | None = None,  # noqa: A002 - the argument's name
-                    first: int = 50, after: str | None = None) -> TaskConnection | None:
+    @strawberry.field(
+        description="Scrape tasks newest first: yours, or everyone's with tasks:admin (tasks:read)."
+    )
+    async def tasks(
+        self,
+        info: Info,
+        status: TaskStatusEnum | None = None,
+        type: TaskTypeEnum | None = None,  # noqa: A002 - the argument's name
+        first: int = 50,
+        after: str | None = None,
+    ) -> TaskConnection | None:
         ctx = need(info, Permission.TASKS_READ)
         page_args(first, after)
-        rows = await call(ctx.state.tasks.list, _owner(ctx.principal), status and status.value,
-                          type and type.value, after, first + 1)
+        rows = await call(
+            ctx.state.tasks.list,
+            _owner(ctx.principal),
+            status and status.value,
+            type and type.value,
+            after,
+            first + 1,
+        )
         edges = [TaskEdge(node=Task.from_row(r), cursor=r["id"]) for r in rows[:first]]
-        return TaskConnection(edges=edges, page_info=PageInfo(has_next_page=len(rows) > first,
-                                                              end_cursor=edges[-1].cursor if edges else None))
+        return TaskConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
+            ),
+        )
 
     @strawberry.field(description="One task: yours, or anyone's with tasks:admin (tasks:read).")
     async def task(self, info: Info, id: strawberry.ID) -> Task | None:  # noqa: A002

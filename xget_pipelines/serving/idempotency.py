@@ -41,17 +41,25 @@ class SqlIdempotencyStore:
 
     def claim(self, principal: str, key: str, request_hash: str) -> str | Answer:
         with self.engine.begin() as conn:
-            row = conn.execute(select(IdempotencyRecord).where(IdempotencyRecord.principal == principal,
-                                                               IdempotencyRecord.key == key)).first()
+            row = conn.execute(
+                select(IdempotencyRecord).where(
+                    IdempotencyRecord.principal == principal, IdempotencyRecord.key == key
+                )
+            ).first()
             if row is not None and (time.time() - _ts(row.created_at)) > IDEMPOTENCY_TTL_S:
                 conn.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == row.id))
                 row = None
             if row is None:
                 try:
                     with conn.begin_nested():
-                        conn.execute(insert(IdempotencyRecord).values(
-                            principal=principal, key=key, request_hash=request_hash,
-                            created_at=dt.datetime.now(dt.timezone.utc)))
+                        conn.execute(
+                            insert(IdempotencyRecord).values(
+                                principal=principal,
+                                key=key,
+                                request_hash=request_hash,
+                                created_at=dt.datetime.now(dt.UTC),
+                            )
+                        )
                     return "claimed"
                 except IntegrityError:
                     return "in_progress"
@@ -68,8 +76,13 @@ class SqlIdempotencyStore:
                 conn.execute(delete(IdempotencyRecord).where(*where))
             else:
                 status, body, content_type = answer
-                conn.execute(update(IdempotencyRecord).where(*where).values(
-                    status_code=status, body=body.decode("utf-8", "replace"), content_type=content_type))
+                conn.execute(
+                    update(IdempotencyRecord)
+                    .where(*where)
+                    .values(
+                        status_code=status, body=body.decode("utf-8", "replace"), content_type=content_type
+                    )
+                )
 
 
 # KEYS[1] the record; ARGV: request hash, claim ttl (ms). Returns {"claimed"} / {"in_progress"} /
@@ -106,7 +119,9 @@ class RedisIdempotencyStore:
         try:
             out = self._claim(keys=[self._key(principal, key)], args=[request_hash, self.claim_ttl_ms])
         except self._errors as exc:
-            raise StoreUnavailable(f"the idempotency store (Redis) is unreachable ({type(exc).__name__})") from exc
+            raise StoreUnavailable(
+                f"the idempotency store (Redis) is unreachable ({type(exc).__name__})"
+            ) from exc
         kind = out[0].decode()
         if kind != "answer":
             return kind
@@ -127,11 +142,13 @@ class RedisIdempotencyStore:
             # The answer went out; unkept, its claim expires after claim_ttl_s and a retry then runs again.
             import logging
 
-            logging.getLogger("xget.api").warning("idempotency: could not keep an answer in Redis; its key "
-                                                  "is free again in %d s", self.claim_ttl_ms // 1000)
+            logging.getLogger("xget.api").warning(
+                "idempotency: could not keep an answer in Redis; its key is free again in %d s",
+                self.claim_ttl_ms // 1000,
+            )
 
 
 def _ts(value) -> float:
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return value.timestamp()

@@ -41,7 +41,9 @@ class RateLimiter:
                 return 0.0
             self._buckets[principal] = (tokens, now)
             if len(self._buckets) > self.max_principals:  # forget the fullest (idle) buckets first
-                for key in [k for k, (t, _) in self._buckets.items() if t >= self.burst - 1][: self.max_principals // 10]:
+                for key in [k for k, (t, _) in self._buckets.items() if t >= self.burst - 1][
+                    : self.max_principals // 10
+                ]:
                     del self._buckets[key]
             return (cost - tokens) / self.rate
 
@@ -87,8 +89,10 @@ class RedisRateLimiter(RateLimiter):
         except (self._errors, OSError) as exc:
             if self._down_since is None:
                 self._down_since = time.monotonic()
-                log.warning("rate limits: Redis unreachable (%s); limiting in this process until it is back",
-                            type(exc).__name__)
+                log.warning(
+                    "rate limits: Redis unreachable (%s); limiting in this process until it is back",
+                    type(exc).__name__,
+                )
             return super().take(principal, cost, now)
         if self._down_since is not None:
             self._down_since = None

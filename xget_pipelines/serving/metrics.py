@@ -16,10 +16,16 @@ _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 class Metrics:
     def __init__(self):
         self.registry = CollectorRegistry()
-        self.requests = Counter("xget_api_requests_total", "API requests", ["method", "route", "status"],
-                                registry=self.registry)
-        self.latency = Histogram("xget_api_request_duration_seconds", "API request latency",
-                                 ["method", "route"], buckets=_BUCKETS, registry=self.registry)
+        self.requests = Counter(
+            "xget_api_requests_total", "API requests", ["method", "route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "xget_api_request_duration_seconds",
+            "API request latency",
+            ["method", "route"],
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
@@ -58,18 +64,23 @@ class _PoolCollector:
         for key in ("total", "usable", "quarantined", "inactive"):
             accounts.add_metric([key], float(getattr(health, key)))
         yield accounts
-        reasons = GaugeMetricFamily("xget_accounts_out", "Accounts out of the pool by reason (suspended, locked...)",
-                                    labels=["reason"])
+        reasons = GaugeMetricFamily(
+            "xget_accounts_out",
+            "Accounts out of the pool by reason (suspended, locked...)",
+            labels=["reason"],
+        )
         for reason, n in health.reasons.items():
             reasons.add_metric([reason], float(n))
         yield reasons
-        per_op = GaugeMetricFamily("xget_accounts_usable", "Accounts that can serve each X operation",
-                                   labels=["operation"])
+        per_op = GaugeMetricFamily(
+            "xget_accounts_usable", "Accounts that can serve each X operation", labels=["operation"]
+        )
         for operation, n in health.operations.items():
             per_op.add_metric([operation], float(n))
         yield per_op
-        limited = GaugeMetricFamily("xget_accounts_rate_limited", "Accounts waiting for a window to reopen",
-                                    labels=["operation"])
+        limited = GaugeMetricFamily(
+            "xget_accounts_rate_limited", "Accounts waiting for a window to reopen", labels=["operation"]
+        )
         for operation, n in rate_limited(self.state.engine).items():
             limited.add_metric([operation], float(n))
         yield limited
@@ -85,7 +96,9 @@ class _PoolCollector:
         for status in ("CREATED", "PENDING", "RUNNING", "STOPPING", "STOPPED", "COMPLETED", "FAILED"):
             tasks.add_metric([status], float(task_counts.get(status, 0)))
         yield tasks
-        versions = GaugeMetricFamily("xget_lake_table_version", "Delta version of each lake table", labels=["table"])
+        versions = GaugeMetricFamily(
+            "xget_lake_table_version", "Delta version of each lake table", labels=["table"]
+        )
         current = self.state.reader.versions()
         for table, version in current.items():
             versions.add_metric([table], float(version or 0))
@@ -102,20 +115,31 @@ def _x_traffic(engine):
     from xget_pipelines.core.db.models import AccountOperation, ScrapeSession
 
     with engine.connect() as conn:
-        per_op = conn.execute(sa.select(AccountOperation.operation, sa.func.sum(AccountOperation.requests),
-                                        sa.func.sum(AccountOperation.errors))
-                              .group_by(AccountOperation.operation)).all()
-        sessions = conn.execute(sa.select(ScrapeSession.status, sa.func.count(), sa.func.sum(ScrapeSession.pages))
-                                .group_by(ScrapeSession.status)).all()
+        per_op = conn.execute(
+            sa.select(
+                AccountOperation.operation,
+                sa.func.sum(AccountOperation.requests),
+                sa.func.sum(AccountOperation.errors),
+            ).group_by(AccountOperation.operation)
+        ).all()
+        sessions = conn.execute(
+            sa.select(ScrapeSession.status, sa.func.count(), sa.func.sum(ScrapeSession.pages)).group_by(
+                ScrapeSession.status
+            )
+        ).all()
     requests = CounterMetricFamily("xget_x_requests", "X requests made, by operation", labels=["operation"])
-    errors = CounterMetricFamily("xget_x_errors", "X requests that failed (5xx, timeouts, refusals)", labels=["operation"])
+    errors = CounterMetricFamily(
+        "xget_x_errors", "X requests that failed (5xx, timeouts, refusals)", labels=["operation"]
+    )
     for operation, n_requests, n_errors in per_op:
         requests.add_metric([operation], float(n_requests or 0))
         errors.add_metric([operation], float(n_errors or 0))
-    pages = CounterMetricFamily("xget_pages_fetched", "X pages stored in raw/x_pages, by scrape session status",
-                                labels=["status"])
-    by_status = GaugeMetricFamily("xget_scrape_sessions", "Scrape sessions (one per key and day) by status",
-                                  labels=["status"])
+    pages = CounterMetricFamily(
+        "xget_pages_fetched", "X pages stored in raw/x_pages, by scrape session status", labels=["status"]
+    )
+    by_status = GaugeMetricFamily(
+        "xget_scrape_sessions", "Scrape sessions (one per key and day) by status", labels=["status"]
+    )
     for status, n_sessions, n_pages in sessions:
         pages.add_metric([status], float(n_pages or 0))
         by_status.add_metric([status], float(n_sessions))
@@ -124,8 +148,11 @@ def _x_traffic(engine):
 
 def _lake_freshness(lake, versions: dict[str, int | None]):
     """When each table last changed (its newest commit, read from that one log file), for freshness alerts."""
-    fresh = GaugeMetricFamily("xget_lake_table_last_commit_timestamp_seconds",
-                              "Unix time of the newest commit of each lake table", labels=["table"])
+    fresh = GaugeMetricFamily(
+        "xget_lake_table_last_commit_timestamp_seconds",
+        "Unix time of the newest commit of each lake table",
+        labels=["table"],
+    )
     for table, version in versions.items():
         commit = lake.commits(table, [version]) if version is not None else []
         if commit and commit[0].get("timestamp"):

@@ -24,18 +24,39 @@ COLUMNS = [*TWEET_COLUMNS, "username"]  # as the lake's pages
 
 
 class SearchService:
-    def __init__(self, reader: LakeReader, url: str = "", index: str = "xget-tweets", timeout_s: float = 2.0,
-                 breaker: CircuitBreaker | None = None, *, users_index: str = "xget-users",
-                 compat: str = "auto", username: str = "", password: str | None = None):
+    def __init__(
+        self,
+        reader: LakeReader,
+        url: str = "",
+        index: str = "xget-tweets",
+        timeout_s: float = 2.0,
+        breaker: CircuitBreaker | None = None,
+        *,
+        users_index: str = "xget-users",
+        compat: str = "auto",
+        username: str = "",
+        password: str | None = None,
+    ):
         self.reader = reader
         self.url = url.rstrip("/")
         self.index = index
         self.timeout_s = timeout_s
         self.breaker = breaker or CircuitBreaker(failure_threshold=3, window_s=60.0, cooldown_s=30.0)
         # No retries inside the client: the breaker decides when to ask again, and a search must not wait.
-        self._index = SearchIndex(url, tweets_alias=index, users_alias=users_index, compat=compat,
-                                  username=username, password=password, timeout_s=timeout_s,
-                                  max_retries=0) if url else None
+        self._index = (
+            SearchIndex(
+                url,
+                tweets_alias=index,
+                users_alias=users_index,
+                compat=compat,
+                username=username,
+                password=password,
+                timeout_s=timeout_s,
+                max_retries=0,
+            )
+            if url
+            else None
+        )
 
     @property
     def state(self) -> str:

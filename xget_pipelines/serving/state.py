@@ -38,24 +38,58 @@ class ServingState:
     def build(cls, settings: Settings) -> ServingState:
         engine = get_engine(settings.resolved_database_url)
         lake = Lake(settings.resolved_lake_uri, settings.lake_storage_options)
-        reader = LakeReader(lake, str(settings.resolved_marts_path), refresh_s=settings.api_lake_refresh_s,
-                            hot_rows=settings.api_hot_tweets)
-        key = settings.jwt_secret.get_secret_value() if settings.jwt_secret else \
-            load_or_create_signing_key(settings.home / "jwt.key")
-        oidc = OidcConfig(settings.oidc_issuer, settings.oidc_audience, settings.oidc_jwks_url,
-                          settings.oidc_role_claim, settings.oidc_default_role) if settings.oidc_issuer else None
-        tokens = TokenService(engine, key, settings.api_access_token_ttl_s, settings.api_refresh_token_ttl_s, oidc)
+        reader = LakeReader(
+            lake,
+            str(settings.resolved_marts_path),
+            refresh_s=settings.api_lake_refresh_s,
+            hot_rows=settings.api_hot_tweets,
+        )
+        key = (
+            settings.jwt_secret.get_secret_value()
+            if settings.jwt_secret
+            else load_or_create_signing_key(settings.home / "jwt.key")
+        )
+        oidc = (
+            OidcConfig(
+                settings.oidc_issuer,
+                settings.oidc_audience,
+                settings.oidc_jwks_url,
+                settings.oidc_role_claim,
+                settings.oidc_default_role,
+            )
+            if settings.oidc_issuer
+            else None
+        )
+        tokens = TokenService(
+            engine, key, settings.api_access_token_ttl_s, settings.api_refresh_token_ttl_s, oidc
+        )
         redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
-        limiter = RedisRateLimiter(redis_url, settings.api_rate_limit_per_minute, settings.api_rate_limit_burst) \
-            if redis_url else RateLimiter(settings.api_rate_limit_per_minute, settings.api_rate_limit_burst)
+        limiter = (
+            RedisRateLimiter(redis_url, settings.api_rate_limit_per_minute, settings.api_rate_limit_burst)
+            if redis_url
+            else RateLimiter(settings.api_rate_limit_per_minute, settings.api_rate_limit_burst)
+        )
         idempotency = RedisIdempotencyStore(redis_url) if redis_url else SqlIdempotencyStore(engine)
-        return cls(settings, engine, lake, reader, tokens, TaskStore(engine), limiter,
-                   SearchService(reader, settings.search_url, settings.search_index,
-                                 users_index=settings.search_users_index, compat=settings.search_compat,
-                                 username=settings.search_username,
-                                 password=settings.search_password.get_secret_value()
-                                 if settings.search_password else None),
-                   idempotency, PrincipalCache(settings.api_auth_cache_s))
+        return cls(
+            settings,
+            engine,
+            lake,
+            reader,
+            tokens,
+            TaskStore(engine),
+            limiter,
+            SearchService(
+                reader,
+                settings.search_url,
+                settings.search_index,
+                users_index=settings.search_users_index,
+                compat=settings.search_compat,
+                username=settings.search_username,
+                password=settings.search_password.get_secret_value() if settings.search_password else None,
+            ),
+            idempotency,
+            PrincipalCache(settings.api_auth_cache_s),
+        )
 
 
 def state(request: Request) -> ServingState:

@@ -36,13 +36,21 @@ def _check(stored: str, secret: str) -> bool:
 
 
 def public(row) -> dict:
-    return {"key_id": row.key_id, "name": row.name, "user_id": row.user_id, "role": row.role,
-            "created_at": row.created_at, "expires_at": row.expires_at, "last_used_at": row.last_used_at,
-            "revoked": row.revoked_at is not None}
+    return {
+        "key_id": row.key_id,
+        "name": row.name,
+        "user_id": row.user_id,
+        "role": row.role,
+        "created_at": row.created_at,
+        "expires_at": row.expires_at,
+        "last_used_at": row.last_used_at,
+        "revoked": row.revoked_at is not None,
+    }
 
 
-def create_key(engine: Engine, user_id: int, name: str, role: str | None = None,
-               expires_in_days: int | None = None) -> tuple[dict, str]:
+def create_key(
+    engine: Engine, user_id: int, name: str, role: str | None = None, expires_in_days: int | None = None
+) -> tuple[dict, str]:
     """A new key for a user; returns (its public record, the key itself: shown this once)."""
     if not name or len(name) > 128:
         raise UserError("an API key needs a name of 1-128 characters (what uses it)", "name")
@@ -52,11 +60,19 @@ def create_key(engine: Engine, user_id: int, name: str, role: str | None = None,
         raise UserError("expires_in_days must be at least 1", "expires_in_days")
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
-        conn.execute(insert(ApiKey).values(
-            key_id=key_id, user_id=user_id, name=name, key_hash=_digest(secrets.token_hex(8), secret), role=role,
-            created_at=now, expires_at=now + dt.timedelta(days=expires_in_days) if expires_in_days else None))
+        conn.execute(
+            insert(ApiKey).values(
+                key_id=key_id,
+                user_id=user_id,
+                name=name,
+                key_hash=_digest(secrets.token_hex(8), secret),
+                role=role,
+                created_at=now,
+                expires_at=now + dt.timedelta(days=expires_in_days) if expires_in_days else None,
+            )
+        )
         audit(conn, user_id, "api_key.create", f"api_key:{key_id}", {"name": name, "role": role})
         row = conn.execute(select(ApiKey).where(ApiKey.key_id == key_id)).one()
     return public(row), f"{PREFIX}{key_id}_{secret}"
@@ -65,7 +81,7 @@ def create_key(engine: Engine, user_id: int, name: str, role: str | None = None,
 def split_key(key: str) -> tuple[str, str]:
     if not key.startswith(PREFIX) or key.count("_") < 2:
         raise AuthError("not an XGet API key (they look like xk_<id>_<secret>)")
-    key_id, _, secret = key[len(PREFIX):].partition("_")
+    key_id, _, secret = key[len(PREFIX) :].partition("_")
     return key_id, secret
 
 
@@ -74,7 +90,9 @@ def authenticate_key(engine: Engine, key: str, via: str = "api_key") -> Principa
     return authenticate_client(engine, key_id, secret, via)
 
 
-def authenticate_client(engine: Engine, key_id: str, secret: str, via: str = "client_credentials") -> Principal:
+def authenticate_client(
+    engine: Engine, key_id: str, secret: str, via: str = "client_credentials"
+) -> Principal:
     """The principal of a key id and secret (the OAuth2 client-credentials flow sends them apart)."""
     if secret.startswith(PREFIX):  # the whole key given as the client secret
         key_id2, secret = split_key(secret)
@@ -84,7 +102,7 @@ def authenticate_client(engine: Engine, key_id: str, secret: str, via: str = "cl
         row = conn.execute(select(ApiKey).where(ApiKey.key_id == key_id)).first()
     if row is None or not _check(row.key_hash, secret):
         raise AuthError("unknown or wrong API key")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     if row.revoked_at is not None:
         raise AuthError(f"API key {key_id} was revoked")
     if row.expires_at is not None and _aware(row.expires_at) <= now:
@@ -99,7 +117,7 @@ def authenticate_client(engine: Engine, key_id: str, secret: str, via: str = "cl
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)  # SQLite drops the zone
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)  # SQLite drops the zone
 
 
 def list_keys(engine: Engine, user_id: int | None = None) -> list[dict]:
@@ -116,7 +134,7 @@ def revoke_key(engine: Engine, key_id: str, actor: int, owner: int | None = None
     if owner is not None:
         query = query.where(ApiKey.user_id == owner)
     with engine.begin() as conn:
-        done = conn.execute(query.values(revoked_at=dt.datetime.now(dt.timezone.utc))).rowcount > 0
+        done = conn.execute(query.values(revoked_at=dt.datetime.now(dt.UTC))).rowcount > 0
         if done:
             audit(conn, actor, "api_key.revoke", f"api_key:{key_id}")
     return done

@@ -32,8 +32,13 @@ ROLES = ("viewer", "analyst", "operator", "admin")
 _GRANTS: dict[str, set[Permission]] = {
     "viewer": {Permission.DATA_READ, Permission.ANALYTICS_READ, Permission.TASKS_READ},
     "analyst": {Permission.TASKS_WRITE, Permission.DATA_WRITE},
-    "operator": {Permission.ACCOUNTS_READ, Permission.ACCOUNTS_WRITE, Permission.PROXIES_READ,
-                 Permission.PROXIES_WRITE, Permission.TASKS_ADMIN},
+    "operator": {
+        Permission.ACCOUNTS_READ,
+        Permission.ACCOUNTS_WRITE,
+        Permission.PROXIES_READ,
+        Permission.PROXIES_WRITE,
+        Permission.TASKS_ADMIN,
+    },
     "admin": {Permission.USERS_ADMIN},
 }
 

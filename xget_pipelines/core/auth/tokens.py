@@ -72,8 +72,14 @@ class TokenPair:
 
 
 class TokenService:
-    def __init__(self, engine: Engine, signing_key: str, access_ttl_s: int = 900, refresh_ttl_s: int = 14 * 86400,
-                 oidc: OidcConfig | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        signing_key: str,
+        access_ttl_s: int = 900,
+        refresh_ttl_s: int = 14 * 86400,
+        oidc: OidcConfig | None = None,
+    ):
         self.engine = engine
         self._key = signing_key
         self.access_ttl_s = access_ttl_s
@@ -89,8 +95,15 @@ class TokenService:
 
     def access_token(self, principal: Principal) -> str:
         now = int(time.time())
-        claims = {"iss": ISSUER, "sub": str(principal.user_id), "typ": "access", "via": principal.via,
-                  "iat": now, "exp": now + self.access_ttl_s, "jti": uuid.uuid4().hex}
+        claims = {
+            "iss": ISSUER,
+            "sub": str(principal.user_id),
+            "typ": "access",
+            "via": principal.via,
+            "iat": now,
+            "exp": now + self.access_ttl_s,
+            "jti": uuid.uuid4().hex,
+        }
         if principal.key_id:  # client credentials: the key's narrower role stays with the token
             claims["kid"] = principal.key_id
             claims["role_cap"] = principal.role
@@ -104,26 +117,44 @@ class TokenService:
         now = int(time.time())
         jti = uuid.uuid4().hex
         family = family or uuid.uuid4().hex
-        refresh = jwt.encode({"iss": ISSUER, "sub": str(principal.user_id), "typ": "refresh", "iat": now,
-                              "exp": now + self.refresh_ttl_s, "jti": jti, "fam": family}, self._key,
-                             algorithm=_ALGORITHM)
+        refresh = jwt.encode(
+            {
+                "iss": ISSUER,
+                "sub": str(principal.user_id),
+                "typ": "refresh",
+                "iat": now,
+                "exp": now + self.refresh_ttl_s,
+                "jti": jti,
+                "fam": family,
+            },
+            self._key,
+            algorithm=_ALGORITHM,
+        )
         with self.engine.begin() as conn:
-            conn.execute(insert(RefreshToken).values(
-                jti=jti, family=family, user_id=principal.user_id,
-                expires_at=dt.datetime.fromtimestamp(now + self.refresh_ttl_s, dt.timezone.utc)))
+            conn.execute(
+                insert(RefreshToken).values(
+                    jti=jti,
+                    family=family,
+                    user_id=principal.user_id,
+                    expires_at=dt.datetime.fromtimestamp(now + self.refresh_ttl_s, dt.UTC),
+                )
+            )
         return TokenPair(access, refresh, self.access_ttl_s)
 
     def refresh(self, refresh_token: str) -> TokenPair:
         claims = self._decode_own(refresh_token, "refresh")
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         replayed = False
         with self.engine.begin() as conn:
             row = conn.execute(select(RefreshToken).where(RefreshToken.jti == claims["jti"])).first()
             if row is None:
                 raise AuthError("unknown refresh token: log in again")
             if row.revoked_at is not None:  # replayed: someone else may hold the family; end it (committed)
-                conn.execute(update(RefreshToken).where(RefreshToken.family == row.family,
-                                                        RefreshToken.revoked_at.is_(None)).values(revoked_at=now))
+                conn.execute(
+                    update(RefreshToken)
+                    .where(RefreshToken.family == row.family, RefreshToken.revoked_at.is_(None))
+                    .values(revoked_at=now)
+                )
                 replayed = True
             else:
                 conn.execute(update(RefreshToken).where(RefreshToken.jti == row.jti).values(revoked_at=now))
@@ -135,19 +166,28 @@ class TokenService:
     def revoke(self, refresh_token: str) -> None:
         claims = self._decode_own(refresh_token, "refresh")
         with self.engine.begin() as conn:
-            conn.execute(update(RefreshToken).where(RefreshToken.family == claims["fam"],
-                                                    RefreshToken.revoked_at.is_(None))
-                         .values(revoked_at=dt.datetime.now(dt.timezone.utc)))
+            conn.execute(
+                update(RefreshToken)
+                .where(RefreshToken.family == claims["fam"], RefreshToken.revoked_at.is_(None))
+                .values(revoked_at=dt.datetime.now(dt.UTC))
+            )
 
     # -- verifying --------------------------------------------------------------------------------------
 
     def _decode_own(self, token: str, typ: str) -> dict:
         try:
-            claims = jwt.decode(token, self._key, algorithms=[_ALGORITHM], issuer=ISSUER,
-                                options={"require": ["exp", "sub", "iss", "jti"]})
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=[_ALGORITHM],
+                issuer=ISSUER,
+                options={"require": ["exp", "sub", "iss", "jti"]},
+            )
         except jwt.ExpiredSignatureError as exc:
-            raise AuthError(f"{typ} token expired" + (": refresh it or log in again" if typ == "access" else
-                                                      ": log in again")) from exc
+            raise AuthError(
+                f"{typ} token expired"
+                + (": refresh it or log in again" if typ == "access" else ": log in again")
+            ) from exc
         except jwt.InvalidTokenError as exc:
             raise AuthError(f"invalid {typ} token ({exc})") from exc
         if claims.get("typ") != typ:
@@ -162,8 +202,13 @@ class TokenService:
             raise AuthError(f"malformed bearer token ({exc})") from exc
         if issuer == ISSUER:
             claims = self._decode_own(token, "access")
-            principal = active_principal(self.engine, int(claims["sub"]), claims.get("via", "password"),
-                                         key_id=claims.get("kid"), role_cap=claims.get("role_cap"))
+            principal = active_principal(
+                self.engine,
+                int(claims["sub"]),
+                claims.get("via", "password"),
+                key_id=claims.get("kid"),
+                role_cap=claims.get("role_cap"),
+            )
             return dataclasses.replace(principal, valid_until=float(claims["exp"]))
         if self.oidc is not None and issuer == self.oidc.issuer:
             return self._oidc_principal(token)
@@ -179,8 +224,14 @@ class TokenService:
     def _oidc_principal(self, token: str) -> Principal:
         try:
             key = self._jwk_client().get_signing_key_from_jwt(token)
-            claims = jwt.decode(token, key.key, algorithms=["RS256", "ES256", "PS256"], audience=self.oidc.audience,
-                                issuer=self.oidc.issuer, options={"require": ["exp", "sub", "iss", "aud"]})
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=["RS256", "ES256", "PS256"],
+                audience=self.oidc.audience,
+                issuer=self.oidc.issuer,
+                options={"require": ["exp", "sub", "iss", "aud"]},
+            )
         except jwt.PyJWKClientConnectionError as exc:
             raise AuthError(f"cannot reach the identity provider's keys ({exc}); try again later") from exc
         except jwt.InvalidTokenError as exc:
@@ -189,15 +240,26 @@ class TokenService:
         with read_only(self.engine) as conn:
             row = conn.execute(select(User.id).where(User.external_subject == subject)).first()
         if row is None:
-            user = create_user(self.engine, self._free_username(claims), None, self._role(claims),
-                               email=claims.get("email"), external_subject=subject)
+            user = create_user(
+                self.engine,
+                self._free_username(claims),
+                None,
+                self._role(claims),
+                email=claims.get("email"),
+                external_subject=subject,
+            )
             user_id = user["id"]
         else:
             user_id = row.id
         principal = active_principal(self.engine, user_id, "oidc")
         # The provider decides the role on each token; a lowered role takes effect at once.
-        return Principal(principal.user_id, principal.username, self._role(claims), "oidc",
-                         valid_until=float(claims["exp"]))
+        return Principal(
+            principal.user_id,
+            principal.username,
+            self._role(claims),
+            "oidc",
+            valid_until=float(claims["exp"]),
+        )
 
     def _role(self, claims: dict) -> str:
         value = claims.get(self.oidc.role_claim)
@@ -206,11 +268,17 @@ class TokenService:
         return max(granted, key=ROLES.index) if granted else self.oidc.default_role
 
     def _free_username(self, claims: dict) -> str:
-        base = re.sub(r"[^A-Za-z0-9_.-]", "_", str(claims.get("preferred_username") or claims["sub"]))[:56] or "user"
+        base = (
+            re.sub(r"[^A-Za-z0-9_.-]", "_", str(claims.get("preferred_username") or claims["sub"]))[:56]
+            or "user"
+        )
         base = base if len(base) >= 3 else f"{base}___"[:3]
         name = base
         with read_only(self.engine) as conn:
-            taken = {r[0].lower() for r in conn.execute(select(User.username).where(User.username.like(f"{base}%")))}
+            taken = {
+                r[0].lower()
+                for r in conn.execute(select(User.username).where(User.username.like(f"{base}%")))
+            }
         i = 1
         while name.lower() in taken:
             i += 1
@@ -225,5 +293,6 @@ def _discover_jwks(issuer: str) -> str:
     try:
         return httpx.get(url, timeout=5).raise_for_status().json()["jwks_uri"]
     except (httpx.HTTPError, KeyError, ValueError) as exc:
-        raise AuthError(f"cannot read the identity provider's configuration at {url} ({exc}); "
-                        "set XGET_OIDC_JWKS_URL") from exc
+        raise AuthError(
+            f"cannot read the identity provider's configuration at {url} ({exc}); set XGET_OIDC_JWKS_URL"
+        ) from exc

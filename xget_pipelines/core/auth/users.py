@@ -59,13 +59,21 @@ class Principal:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def public(row) -> dict:
     """A user as the API shows it (never the password hash)."""
-    return {"id": row.id, "username": row.username, "email": row.email, "role": row.role, "status": row.status,
-            "preferences": row.preferences or {}, "created_at": row.created_at, "last_login_at": row.last_login_at}
+    return {
+        "id": row.id,
+        "username": row.username,
+        "email": row.email,
+        "role": row.role,
+        "status": row.status,
+        "preferences": row.preferences or {},
+        "created_at": row.created_at,
+        "last_login_at": row.last_login_at,
+    }
 
 
 def check_username(username: str) -> str:
@@ -75,12 +83,22 @@ def check_username(username: str) -> str:
 
 
 def audit(conn, user_id: int | None, action: str, subject: str, detail: dict | None = None) -> None:
-    conn.execute(insert(AuditEntry).values(user_id=user_id, action=action, subject=subject, detail=detail, at=_now()))
+    conn.execute(
+        insert(AuditEntry).values(user_id=user_id, action=action, subject=subject, detail=detail, at=_now())
+    )
 
 
-def create_user(engine: Engine, username: str, password: str | None, role: str = "viewer", *,
-                email: str | None = None, status: str = "active", actor: int | None = None,
-                external_subject: str | None = None) -> dict:
+def create_user(
+    engine: Engine,
+    username: str,
+    password: str | None,
+    role: str = "viewer",
+    *,
+    email: str | None = None,
+    status: str = "active",
+    actor: int | None = None,
+    external_subject: str | None = None,
+) -> dict:
     check_username(username)
     check_role(role)
     if status not in STATUSES:
@@ -93,9 +111,19 @@ def create_user(engine: Engine, username: str, password: str | None, role: str =
     with engine.begin() as conn:
         if conn.execute(select(User.id).where(func.lower(User.username) == username.lower())).first():
             raise UserError(f"username {username!r} is taken", "username", 409)
-        user_id = conn.execute(insert(User).values(
-            username=username, email=email, password_hash=hashed, role=role, status=status, preferences={},
-            external_subject=external_subject, created_at=now, updated_at=now)).inserted_primary_key[0]
+        user_id = conn.execute(
+            insert(User).values(
+                username=username,
+                email=email,
+                password_hash=hashed,
+                role=role,
+                status=status,
+                preferences={},
+                external_subject=external_subject,
+                created_at=now,
+                updated_at=now,
+            )
+        ).inserted_primary_key[0]
         audit(conn, actor, "user.create", f"user:{user_id}", {"role": role, "status": status})
         return public(conn.execute(select(User).where(User.id == user_id)).one())
 
@@ -107,8 +135,10 @@ def authenticate(engine: Engine, username: str, password: str) -> Principal:
     if not verify_password(row.password_hash if row else None, password or ""):
         raise AuthError("wrong username or password")
     if row.status != "active":
-        raise AuthError(f"user {row.username!r} is {row.status}"
-                        + (": an admin must activate it" if row.status == "pending" else ""))
+        raise AuthError(
+            f"user {row.username!r} is {row.status}"
+            + (": an admin must activate it" if row.status == "pending" else "")
+        )
     with engine.begin() as conn:
         values = {"last_login_at": _now()}
         if needs_rehash(row.password_hash):
@@ -117,14 +147,17 @@ def authenticate(engine: Engine, username: str, password: str) -> Principal:
     return Principal(row.id, row.username, row.role, "password")
 
 
-def active_principal(engine: Engine, user_id: int, via: str, key_id: str | None = None,
-                     role_cap: str | None = None) -> Principal:
+def active_principal(
+    engine: Engine, user_id: int, via: str, key_id: str | None = None, role_cap: str | None = None
+) -> Principal:
     """The principal of a user id from a token, if the user still exists and is active (checked on
     every request, so disabling a user or lowering a role takes effect at once)."""
     from xget_pipelines.core.auth.permissions import narrower
 
     with read_only(engine) as conn:
-        row = conn.execute(select(User.id, User.username, User.role, User.status).where(User.id == user_id)).first()
+        row = conn.execute(
+            select(User.id, User.username, User.role, User.status).where(User.id == user_id)
+        ).first()
     if row is None or row.status != "active":
         raise AuthError("the user of this token no longer exists or is not active")
     role = narrower(role_cap, row.role) if role_cap else row.role
@@ -144,8 +177,16 @@ def list_users(engine: Engine) -> list[dict]:
         return [public(r) for r in conn.execute(select(User).order_by(User.id))]
 
 
-def update_user(engine: Engine, user_id: int, *, actor: int | None, role: str | None = None,
-                status: str | None = None, email: str | None = None, password: str | None = None) -> dict:
+def update_user(
+    engine: Engine,
+    user_id: int,
+    *,
+    actor: int | None,
+    role: str | None = None,
+    status: str | None = None,
+    email: str | None = None,
+    password: str | None = None,
+) -> dict:
     values: dict = {}
     if role is not None:
         values["role"] = check_role(role)
@@ -166,9 +207,14 @@ def update_user(engine: Engine, user_id: int, *, actor: int | None, role: str | 
         if values:
             values["updated_at"] = _now()
             conn.execute(update(User).where(User.id == user_id).values(**values))
-            audit(conn, actor, "user.update", f"user:{user_id}",
-                  {k: v for k, v in values.items() if k in ("role", "status", "email")}
-                  | ({"password": "changed"} if password is not None else {}))
+            audit(
+                conn,
+                actor,
+                "user.update",
+                f"user:{user_id}",
+                {k: v for k, v in values.items() if k in ("role", "status", "email")}
+                | ({"password": "changed"} if password is not None else {}),
+            )
         return public(conn.execute(select(User).where(User.id == user_id)).one())
 
 
@@ -181,7 +227,9 @@ def set_preferences(engine: Engine, user_id: int, preferences: dict, replace: bo
         merged = dict(preferences) if replace else {**current, **preferences}
         merged = {k: v for k, v in merged.items() if v is not None}
         if len(json.dumps(merged)) > MAX_PREFERENCES_BYTES:
-            raise UserError(f"preferences too large: at most {MAX_PREFERENCES_BYTES} bytes of JSON", "preferences")
+            raise UserError(
+                f"preferences too large: at most {MAX_PREFERENCES_BYTES} bytes of JSON", "preferences"
+            )
         conn.execute(update(User).where(User.id == user_id).values(preferences=merged, updated_at=_now()))
     return merged
 
@@ -193,5 +241,6 @@ def delete_user(engine: Engine, user_id: int, actor: int | None) -> None:
 
 def count_admins(engine: Engine) -> int:
     with read_only(engine) as conn:
-        return conn.execute(select(func.count()).select_from(User).where(
-            User.role == "admin", User.status == "active")).scalar_one()
+        return conn.execute(
+            select(func.count()).select_from(User).where(User.role == "admin", User.status == "active")
+        ).scalar_one()

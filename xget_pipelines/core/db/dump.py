@@ -47,10 +47,24 @@ def dump(database_url: str, target: Path) -> tuple[str, dict[str, int]]:
     try:
         with engine.connect() as conn:  # hold the snapshot open while pg_dump reads it
             snapshot = conn.execute(sa.text("select pg_export_snapshot()")).scalar_one()
-            counts = {t: conn.execute(sa.text(f'select count(*) from "{t}"')).scalar_one()
-                      for t in sa.inspect(conn).get_table_names()}
-            _run(["pg_dump", "--no-owner", "--no-privileges", "--clean", "--if-exists", f"--snapshot={snapshot}",
-                  "-f", str(out), *_libpq_args(url)], url)
+            counts = {
+                t: conn.execute(sa.text(f'select count(*) from "{t}"')).scalar_one()
+                for t in sa.inspect(conn).get_table_names()
+            }
+            _run(
+                [
+                    "pg_dump",
+                    "--no-owner",
+                    "--no-privileges",
+                    "--clean",
+                    "--if-exists",
+                    f"--snapshot={snapshot}",
+                    "-f",
+                    str(out),
+                    *_libpq_args(url),
+                ],
+                url,
+            )
     finally:
         engine.dispose()
     return out.name, counts
@@ -63,8 +77,10 @@ def check_restorable(database_url: str, replace: bool) -> None:
     if kind(database_url) == "sqlite":
         dest = _sqlite_path(database_url)
         if dest.exists():
-            raise DumpError(f"the control-plane DB {dest} exists; restore into a new path or pass --replace "
-                            "(the current file is kept beside it as a .before-restore copy)")
+            raise DumpError(
+                f"the control-plane DB {dest} exists; restore into a new path or pass --replace "
+                "(the current file is kept beside it as a .before-restore copy)"
+            )
         return
     url = make_url(database_url)
     engine = sa.create_engine(url)
@@ -74,8 +90,10 @@ def check_restorable(database_url: str, replace: bool) -> None:
     finally:
         engine.dispose()
     if existing:
-        raise DumpError(f"the database {url.database} already has tables ({', '.join(sorted(existing)[:5])}...); "
-                        "restore into an empty database or pass --replace (the dump drops and recreates them)")
+        raise DumpError(
+            f"the database {url.database} already has tables ({', '.join(sorted(existing)[:5])}...); "
+            "restore into an empty database or pass --replace (the dump drops and recreates them)"
+        )
 
 
 def restore(database_url: str, source: Path, replace: bool) -> dict[str, int]:
@@ -96,8 +114,10 @@ def restore(database_url: str, source: Path, replace: bool) -> dict[str, int]:
     try:
         _run(["psql", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(source), *_libpq_args(url)], url)
         with engine.connect() as conn:
-            return {t: conn.execute(sa.text(f'select count(*) from "{t}"')).scalar_one()
-                    for t in sa.inspect(conn).get_table_names()}
+            return {
+                t: conn.execute(sa.text(f'select count(*) from "{t}"')).scalar_one()
+                for t in sa.inspect(conn).get_table_names()
+            }
     finally:
         engine.dispose()
 
@@ -110,8 +130,12 @@ def _sqlite_path(database_url: str) -> Path:
 
 
 def _sqlite_counts(conn: sqlite3.Connection) -> dict[str, int]:
-    names = [r[0] for r in conn.execute("select name from sqlite_master where type = 'table' "
-                                          "and name not like 'sqlite_%'")]
+    names = [
+        r[0]
+        for r in conn.execute(
+            "select name from sqlite_master where type = 'table' and name not like 'sqlite_%'"
+        )
+    ]
     return {n: conn.execute(f'select count(*) from "{n}"').fetchone()[0] for n in names}
 
 
@@ -129,11 +153,15 @@ def _libpq_args(url) -> list[str]:
 def _run(cmd: list[str], url) -> None:
     tool = cmd[0]
     if shutil.which(tool) is None:
-        raise DumpError(f"{tool} is not installed: install the PostgreSQL client tools (Debian: postgresql-client)")
+        raise DumpError(
+            f"{tool} is not installed: install the PostgreSQL client tools (Debian: postgresql-client)"
+        )
     env = dict(os.environ)
     if url.password:
         env["PGPASSWORD"] = url.password
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if done.returncode != 0:
-        raise DumpError(f"{tool} failed for database {url.database} on {url.host or 'localhost'}: "
-                        f"{done.stderr.strip()[-800:]}")
+        raise DumpError(
+            f"{tool} failed for database {url.database} on {url.host or 'localhost'}: "
+            f"{done.stderr.strip()[-800:]}"
+        )

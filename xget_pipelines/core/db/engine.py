@@ -41,7 +41,9 @@ def get_engine(url: str) -> Engine:
             # Writers take the write lock up front (a deferred BEGIN that upgrades later can fail at
             # once with "database is locked"); reads opened by read_only() do not, so WAL lets them
             # run while a lease writes.
-            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("xget_read_only") else "BEGIN IMMEDIATE")
+            conn.exec_driver_sql(
+                "BEGIN" if conn.get_execution_options().get("xget_read_only") else "BEGIN IMMEDIATE"
+            )
     else:
         engine = create_engine(url, pool_pre_ping=True)
     migrate(engine)
@@ -58,8 +60,9 @@ def autocommit_engine(engine: Engine) -> Engine:
       connection, so PostgreSQL stops planning the lease's query every time (half its cost there).
       Behind PgBouncer in transaction mode that needs PgBouncer 1.21+ (``max_prepared_statements``).
     """
-    return create_engine(engine.url.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT",
-                         pool_pre_ping=False)
+    return create_engine(
+        engine.url.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT", pool_pre_ping=False
+    )
 
 
 def run_once(engine: Engine, statement, params: dict):

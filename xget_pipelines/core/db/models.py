@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -55,10 +66,14 @@ class AccountOperation(Base):
     operation: Mapped[str] = mapped_column(String(64))
     window_limit: Mapped[int | None] = mapped_column(Integer)
     remaining: Mapped[int | None] = mapped_column(Integer)
-    reset_at: Mapped[float | None] = mapped_column(Float)  # when the window reopens (unix seconds), see lease.py
+    reset_at: Mapped[float | None] = mapped_column(
+        Float
+    )  # when the window reopens (unix seconds), see lease.py
     window_s: Mapped[float | None] = mapped_column(Float)  # learned upper bound of the window length
     window_started_at: Mapped[float | None] = mapped_column(Float)  # first response of the current window
-    leased_until: Mapped[float | None] = mapped_column(Float)  # unix seconds; a crashed holder's lease expires
+    leased_until: Mapped[float | None] = mapped_column(
+        Float
+    )  # unix seconds; a crashed holder's lease expires
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     requests: Mapped[int] = mapped_column(BigInteger, default=0)
     errors: Mapped[int] = mapped_column(BigInteger, default=0)  # 5xx, timeouts, refusals: health weighting
@@ -121,7 +136,9 @@ class Proxy(Base):
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     last_check_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="CHECKING", index=True)  # ACTIVE | INACTIVE | CHECKING
+    status: Mapped[str] = mapped_column(
+        String(16), default="CHECKING", index=True
+    )  # ACTIVE | INACTIVE | CHECKING
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -143,6 +160,7 @@ class XOperation(Base):
 
 
 # -- the serving API (see core/auth and core/tasks.py) ------------------------------------------------
+
 
 class User(Base):
     """A person (or a machine's service user) of the API. ``role`` is one of core.auth.permissions.ROLES;
@@ -206,7 +224,9 @@ class Task(Base):
     since: Mapped[str] = mapped_column(String(10))  # first day (YYYY-MM-DD)
     until: Mapped[str] = mapped_column(String(10))  # last day, inclusive
     params: Mapped[dict | None] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # CREATED PENDING RUNNING COMPLETED FAILED STOPPED
+    status: Mapped[str] = mapped_column(
+        String(16), index=True
+    )  # CREATED PENDING RUNNING COMPLETED FAILED STOPPED
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     result_count: Mapped[int | None] = mapped_column(Integer)
     runs: Mapped[dict | None] = mapped_column(JSON)  # {"<day>": {"run_id": ..., "status": ...}}

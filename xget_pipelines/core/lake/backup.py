@@ -50,8 +50,15 @@ def backup_lake(
     if not dest.is_empty():
         raise BackupError(f"{target} is not empty: back up into a new folder (a backup is never overwritten)")
     src = root_for(lake.uri, lake.storage_options)
-    manifest: dict = {"format": FORMAT, "created_at": _now(), "lake_uri": lake.uri,
-                      "as_of": as_of.isoformat() if as_of else None, "tables": [], "media": [], "control_plane": None}
+    manifest: dict = {
+        "format": FORMAT,
+        "created_at": _now(),
+        "lake_uri": lake.uri,
+        "as_of": as_of.isoformat() if as_of else None,
+        "tables": [],
+        "media": [],
+        "control_plane": None,
+    }
     for name in tables or lake.list_tables():
         dtable = lake.table(name)
         if dtable is None:
@@ -63,7 +70,9 @@ def backup_lake(
                 progress(f"skip {name}: no version at {as_of.isoformat()} ({exc})")
                 continue
         manifest["tables"].append(_backup_table(name, dtable, src, dest))
-        progress(f"{name}: version {manifest['tables'][-1]['version']}, {manifest['tables'][-1]['rows']} rows")
+        progress(
+            f"{name}: version {manifest['tables'][-1]['version']}, {manifest['tables'][-1]['rows']} rows"
+        )
     for rel in src.list(MEDIA, recursive=True):  # content-addressed objects: copied as they are
         size, digest = copy_file(src, rel, dest, f"lake/{rel}")
         manifest["media"].append({"path": rel, "bytes": size, "sha256": digest})
@@ -72,8 +81,13 @@ def backup_lake(
             file_name, counts = db_dump.dump(database_url, Path(tmp))
             local = root_for(tmp)
             size, digest = copy_file(local, file_name, dest, f"control-plane/{file_name}")
-        manifest["control_plane"] = {"kind": db_dump.kind(database_url), "path": f"control-plane/{file_name}",
-                                     "bytes": size, "sha256": digest, "rows": counts}
+        manifest["control_plane"] = {
+            "kind": db_dump.kind(database_url),
+            "path": f"control-plane/{file_name}",
+            "bytes": size,
+            "sha256": digest,
+            "rows": counts,
+        }
         progress(f"control plane: {sum(counts.values())} rows in {len(counts)} tables")
     with dest.fs.open_output_stream(dest.path(MANIFEST + ".tmp"), compression=None) as out:
         out.write(json.dumps(manifest, indent=1).encode())
@@ -101,7 +115,9 @@ def _copy(src: Root, rel: str, dest: Root) -> dict:
     try:
         size, digest = copy_file(src, rel, dest, f"lake/{rel}")
     except FileNotFoundError as exc:
-        raise BackupError(f"{rel} vanished while it was copied (a vacuum ran?); take the backup again") from exc
+        raise BackupError(
+            f"{rel} vanished while it was copied (a vacuum ran?); take the backup again"
+        ) from exc
     return {"path": rel, "bytes": size, "sha256": digest}
 
 
@@ -124,8 +140,10 @@ def verify_backup(backup: str, options: dict[str, str] | None = None) -> dict:
     if control and not _matches(root, control["path"], control):
         bad.append(control["path"])
     if bad:
-        raise BackupError(f"{len(bad)} file(s) of {backup} are missing or differ from the manifest: "
-                          f"{', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}")
+        raise BackupError(
+            f"{len(bad)} file(s) of {backup} are missing or differ from the manifest: "
+            f"{', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}"
+        )
     return manifest
 
 
@@ -139,4 +157,4 @@ def _matches(root: Root, rel: str, expected: dict) -> bool:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

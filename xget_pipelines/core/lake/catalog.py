@@ -54,8 +54,11 @@ def _quote(text: str) -> str:
 
 
 def connect(
-    lake: Lake, database: str = ":memory:", marts: str | Path | None = None,
-    as_of: int | dt.datetime | None = None, missing: list[str] | None = None,
+    lake: Lake,
+    database: str = ":memory:",
+    marts: str | Path | None = None,
+    as_of: int | dt.datetime | None = None,
+    missing: list[str] | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with one view per Delta table of ``lake``, and the dbt marts database
     attached read-only as ``marts`` when ``marts`` names one that exists (``marts.daily_volume_per_term``).
@@ -74,8 +77,11 @@ def connect(
                 load_as_of(dtable, as_of, lake, table)
             except Exception:  # noqa: BLE001 - deltalake raises several kinds for "no such version"
                 if missing is not None:
-                    missing.append(f"{table} (newest version {newest})" if isinstance(as_of, int)
-                                   else f"{table} (created later, or its history was vacuumed)")
+                    missing.append(
+                        f"{table} (newest version {newest})"
+                        if isinstance(as_of, int)
+                        else f"{table} (created later, or its history was vacuumed)"
+                    )
                 continue
             try:
                 register(con, lake, table, dtable)
@@ -94,7 +100,9 @@ def has_view(con: duckdb.DuckDBPyConnection, view: str) -> bool:
     return con.execute("select count(*) from duckdb_views() where view_name = ?", [view]).fetchall()[0][0] > 0
 
 
-def register(con: duckdb.DuckDBPyConnection, lake: Lake, table: str, dtable: DeltaTable | None = None) -> None:
+def register(
+    con: duckdb.DuckDBPyConnection, lake: Lake, table: str, dtable: DeltaTable | None = None
+) -> None:
     """A view of ``table`` at the snapshot of ``dtable`` (default: the current one)."""
     dtable = dtable if dtable is not None else lake.table(table)
     if dtable is None:
@@ -114,15 +122,15 @@ def register(con: duckdb.DuckDBPyConnection, lake: Lake, table: str, dtable: Del
         con.register(f"__empty_{name}", schema.empty_table())
         con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM "__empty_{name}"')
         return
-    hive_types = ", ".join(
-        f"{_quote(c)}: {_quote(_duck_type(schema.field(c).type))}" for c in partition_cols
-    )
+    hive_types = ", ".join(f"{_quote(c)}: {_quote(_duck_type(schema.field(c).type))}" for c in partition_cols)
     options = "union_by_name = true"
     if partition_cols:
         options += f", hive_partitioning = true, hive_types = {{{hive_types}}}"
     file_list = "[" + ", ".join(_quote(f) for f in files) + "]"
     columns = ", ".join(f'"{f.name}"' for f in schema)  # the table's own column order
-    con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT {columns} FROM read_parquet({file_list}, {options})')
+    con.execute(
+        f'CREATE OR REPLACE VIEW "{name}" AS SELECT {columns} FROM read_parquet({file_list}, {options})'
+    )
 
 
 def _duck_type(arrow_type: pa.DataType) -> str:

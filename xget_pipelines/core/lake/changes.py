@@ -42,7 +42,9 @@ class Changes:
     def empty(self) -> bool:
         return not self._paths
 
-    def batches(self, columns: Sequence[str] | None = None, batch_size: int = 5_000) -> Iterator[pa.RecordBatch]:
+    def batches(
+        self, columns: Sequence[str] | None = None, batch_size: int = 5_000
+    ) -> Iterator[pa.RecordBatch]:
         """The changed rows, a batch at a time (partition columns included), oldest file first."""
         if not self._paths:
             return
@@ -60,7 +62,7 @@ class Changes:
         actions = self._dtable.get_add_actions(flatten=True)
         adds = actions if isinstance(actions, pa.Table) else pa.table(actions)
         total = 0
-        for path, count in zip(adds["path"].to_pylist(), adds["num_records"].to_pylist()):
+        for path, count in zip(adds["path"].to_pylist(), adds["num_records"].to_pylist(), strict=False):
             if _relative(path) in self._paths:
                 total += int(count or 0)
         return total

@@ -37,13 +37,20 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-_CONFLICT_WORDS = ("concurrent", "conflict", "failed to commit transaction", "metadata changed", "protocol changed")
+_CONFLICT_WORDS = (
+    "concurrent",
+    "conflict",
+    "failed to commit transaction",
+    "metadata changed",
+    "protocol changed",
+)
 
 
 def is_conflict(exc: BaseException) -> bool:
     """Whether delta-rs refused a commit because another writer committed first (worth a fresh try)."""
     return isinstance(exc, CommitFailedError) or (
-        isinstance(exc, DeltaError) and any(w in str(exc).lower() for w in _CONFLICT_WORDS))
+        isinstance(exc, DeltaError) and any(w in str(exc).lower() for w in _CONFLICT_WORDS)
+    )
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,7 @@ def predicate(where: Mapping[str, object]) -> str:
     return " AND ".join(f"{col} = {sql_literal(val)}" for col, val in where.items())
 
 
-def load_as_of(dtable: DeltaTable, as_of: int | dt.datetime, lake: "Lake", table: str) -> None:
+def load_as_of(dtable: DeltaTable, as_of: int | dt.datetime, lake: Lake, table: str) -> None:
     """Move ``dtable`` to a version, or to the version current at a time. A time before the table's oldest
     commit still in the log is an error (deltalake would quietly answer that commit)."""
     if isinstance(as_of, dt.datetime):
@@ -101,12 +108,14 @@ def safe_storage_options(uri: str, options: Mapping[str, str]) -> dict[str, str]
     if lowered.get("aws_s3_allow_unsafe_rename") in ("true", "1", "yes"):
         raise UnsafeCommitMode(
             "the lake's storage options set AWS_S3_ALLOW_UNSAFE_RENAME: two writers could commit the same "
-            "version and one's rows would vanish. Remove it and set \"aws_conditional_put\": \"etag\" "
-            "(AWS S3, MinIO and Cloudflare R2 support conditional writes)")
+            'version and one\'s rows would vanish. Remove it and set "aws_conditional_put": "etag" '
+            "(AWS S3, MinIO and Cloudflare R2 support conditional writes)"
+        )
     if lowered.get("aws_conditional_put", lowered.get("conditional_put")) == "disabled":
         raise UnsafeCommitMode(
             "the lake's storage options disable conditional puts: delta-rs cannot commit on S3 without them. "
-            "Set \"aws_conditional_put\": \"etag\", or use S3 storage that supports conditional writes")
+            'Set "aws_conditional_put": "etag", or use S3 storage that supports conditional writes'
+        )
     if "aws_conditional_put" not in lowered and "conditional_put" not in lowered:
         out["aws_conditional_put"] = "etag"
     return out
@@ -161,9 +170,14 @@ class Lake:
             if self.table(table) is not None:
                 break
             try:
-                DeltaTable.create(self.path(table), schema, mode="ignore", partition_by=list(partition_by or []) or None,
-                                  storage_options=self.storage_options or None,
-                                  commit_properties=CommitProperties(max_commit_retries=0))
+                DeltaTable.create(
+                    self.path(table),
+                    schema,
+                    mode="ignore",
+                    partition_by=list(partition_by or []) or None,
+                    storage_options=self.storage_options or None,
+                    commit_properties=CommitProperties(max_commit_retries=0),
+                )
                 break
             except (CommitFailedError, DeltaError) as exc:  # another writer created it first
                 if not is_conflict(exc):
@@ -171,14 +185,21 @@ class Lake:
                 time.sleep(0.01 * (attempt + 1))
         self._exists.add(table)
 
-    def _first_or(self, table: str, data: pa.Table, partition_by: Sequence[str] | None, write: Callable[[], None]) -> int:
+    def _first_or(
+        self, table: str, data: pa.Table, partition_by: Sequence[str] | None, write: Callable[[], None]
+    ) -> int:
         """Commit ``data`` as the new table's first version, with no commit retry (exactly one of concurrent
         creators wins); when the table exists, or another writer created it meanwhile, ``write`` instead."""
         if table not in self._exists and self.table(table) is None:
             try:
-                write_deltalake(self.path(table), data, mode="append", partition_by=list(partition_by or []) or None,
-                                storage_options=self.storage_options or None,
-                                commit_properties=CommitProperties(max_commit_retries=0))
+                write_deltalake(
+                    self.path(table),
+                    data,
+                    mode="append",
+                    partition_by=list(partition_by or []) or None,
+                    storage_options=self.storage_options or None,
+                    commit_properties=CommitProperties(max_commit_retries=0),
+                )
                 self._exists.add(table)
                 return self.version(table)  # type: ignore[return-value]
             except (CommitFailedError, DeltaError) as exc:
@@ -191,19 +212,47 @@ class Lake:
 
     def append(self, table: str, data: pa.Table, partition_by: Sequence[str] | None = None) -> int:
         """Append rows; returns the new table version."""
-        return self._first_or(table, data, partition_by, lambda: write_deltalake(
-            self.path(table), data, mode="append", partition_by=list(partition_by or []) or None,
-            storage_options=self.storage_options or None, schema_mode="merge"))
+        return self._first_or(
+            table,
+            data,
+            partition_by,
+            lambda: write_deltalake(
+                self.path(table),
+                data,
+                mode="append",
+                partition_by=list(partition_by or []) or None,
+                storage_options=self.storage_options or None,
+                schema_mode="merge",
+            ),
+        )
 
     def overwrite(self, table: str, data: pa.Table) -> int:
         """Replace the whole table with ``data`` (a snapshot recomputed from the lake); earlier versions
         stay readable by Delta time travel until vacuumed."""
-        return self._first_or(table, data, None, lambda: write_deltalake(
-            self.path(table), data, mode="overwrite", schema_mode="overwrite",
-            storage_options=self.storage_options or None))
+        return self._first_or(
+            table,
+            data,
+            None,
+            lambda: write_deltalake(
+                self.path(table),
+                data,
+                mode="overwrite",
+                schema_mode="overwrite",
+                storage_options=self.storage_options or None,
+            ),
+        )
 
-    def merge(self, table: str, source: pa.Table, predicate: str, clauses: Callable, *,
-              schema: pa.Schema | None = None, partition_by: Sequence[str] | None = None, **options) -> dict:
+    def merge(
+        self,
+        table: str,
+        source: pa.Table,
+        predicate: str,
+        clauses: Callable,
+        *,
+        schema: pa.Schema | None = None,
+        partition_by: Sequence[str] | None = None,
+        **options,
+    ) -> dict:
         """MERGE ``source`` (alias ``s``) into ``table`` (alias ``t``) on ``predicate``; ``clauses`` adds the
         when-matched / when-not-matched clauses to a ``TableMerger``. With ``schema`` the table is created
         first if it is missing (a merge never appends blindly into a table it did not read). Retried on a
@@ -217,13 +266,19 @@ class Lake:
             dtable = snapshots.pop() if snapshots else self.table(table)
             if dtable is None:
                 raise TableNotFoundError(f"no table {table} to merge into")
-            merger = dtable.merge(source=source, predicate=predicate, source_alias="s", target_alias="t", **options)
+            merger = dtable.merge(
+                source=source, predicate=predicate, source_alias="s", target_alias="t", **options
+            )
             return clauses(merger).execute()
 
         return self._committed(table, write)
 
     def replace_where(
-        self, table: str, data: pa.Table, where: Mapping[str, object], partition_by: Sequence[str] | None = None
+        self,
+        table: str,
+        data: pa.Table,
+        where: Mapping[str, object],
+        partition_by: Sequence[str] | None = None,
     ) -> int:
         """Replace exactly the rows matching ``where`` (column = value, ANDed) with ``data``.
 
@@ -231,13 +286,26 @@ class Lake:
         match ``where`` (checked here, so a bug cannot write outside the partition).
         """
         for col, val in where.items():
-            if data.num_rows and not pc.all(pc.equal(data[col], pa.scalar(val, data.schema.field(col).type))).as_py():
+            if (
+                data.num_rows
+                and not pc.all(pc.equal(data[col], pa.scalar(val, data.schema.field(col).type))).as_py()
+            ):
                 raise ValueError(f"rows written to {table} must all have {col} = {val!r}")
         # A new table's first commit is the partition itself (an empty one: a table readers see, nothing to replace).
-        return self._first_or(table, data, partition_by, lambda: write_deltalake(
-            self.path(table), data, mode="overwrite", predicate=predicate(where),
-            partition_by=list(partition_by or []) or None, storage_options=self.storage_options or None,
-            schema_mode="merge"))
+        return self._first_or(
+            table,
+            data,
+            partition_by,
+            lambda: write_deltalake(
+                self.path(table),
+                data,
+                mode="overwrite",
+                predicate=predicate(where),
+                partition_by=list(partition_by or []) or None,
+                storage_options=self.storage_options or None,
+                schema_mode="merge",
+            ),
+        )
 
     def commits(self, table: str, versions: Sequence[int] = (), oldest: bool = False) -> list[dict]:
         """The ``commitInfo`` of the given versions (operation, timestamp in ms), read from the log files
@@ -285,8 +353,10 @@ class Lake:
             return None
         where = dict(where or {})
         cols = list(columns) if columns else None
-        filters = [(c, "in", sorted(v)) if isinstance(v, (list, tuple, set, frozenset)) else (c, "=", v)
-                   for c, v in where.items()] or None
+        filters = [
+            (c, "in", sorted(v)) if isinstance(v, (list, tuple, set, frozenset)) else (c, "=", v)
+            for c, v in where.items()
+        ] or None
         try:
             return dtable.to_pyarrow_table(filters=filters, columns=cols)
         except pa.ArrowNotImplementedError:
@@ -294,8 +364,14 @@ class Lake:
             partitions = set(dtable.metadata().partition_columns)
             expr = None
             for col, value in where.items():
-                field = pc.field(col) if col in partitions else pc.field(col).cast(dataset.schema.field(col).type)
-                term = field.isin(sorted(value)) if isinstance(value, (list, tuple, set, frozenset)) else field == value
+                field = (
+                    pc.field(col) if col in partitions else pc.field(col).cast(dataset.schema.field(col).type)
+                )
+                term = (
+                    field.isin(sorted(value))
+                    if isinstance(value, (list, tuple, set, frozenset))
+                    else field == value
+                )
                 expr = term if expr is None else expr & term
             return dataset.to_table(columns=cols, filter=expr)
 

@@ -41,7 +41,7 @@ class Root:
         """Files below ``relative`` as paths relative to this root; [] when the folder is missing."""
         selector = pafs.FileSelector(self.path(relative), allow_not_found=True, recursive=recursive)
         infos = self.fs.get_file_info(selector)
-        return sorted(i.path[len(self.base) + 1:] for i in infos if i.type == pafs.FileType.File)
+        return sorted(i.path[len(self.base) + 1 :] for i in infos if i.type == pafs.FileType.File)
 
     def size(self, relative: str) -> int:
         return self.fs.get_file_info(self.path(relative)).size
@@ -101,7 +101,10 @@ def copy_file(src: Root, src_rel: str, dst: Root, dst_rel: str) -> tuple[int, st
     digest = hashlib.sha256()
     size = 0
     dst.fs.create_dir(dst.path(dst_rel).rsplit("/", 1)[0], recursive=True)
-    with src.fs.open_input_stream(src.path(src_rel), compression=None) as reader, dst.fs.open_output_stream(dst.path(dst_rel), compression=None) as writer:
+    with (
+        src.fs.open_input_stream(src.path(src_rel), compression=None) as reader,
+        dst.fs.open_output_stream(dst.path(dst_rel), compression=None) as writer,
+    ):
         while chunk := reader.read(_CHUNK):
             digest.update(chunk)
             writer.write(chunk)

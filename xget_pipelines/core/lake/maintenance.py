@@ -31,8 +31,9 @@ class TableUpkeep:
     skipped: str | None = None  # compaction left for the next run: writers kept committing (not a failure)
 
 
-def maintain(lake: Lake, retention_hours: int, tables: Sequence[str] | None = None,
-             target_size: int | None = None) -> list[TableUpkeep]:
+def maintain(
+    lake: Lake, retention_hours: int, tables: Sequence[str] | None = None, target_size: int | None = None
+) -> list[TableUpkeep]:
     """Compact, checkpoint and vacuum every table (or ``tables``); one table's failure does not stop the rest."""
     if retention_hours < 0:
         raise ValueError("retention_hours must be 0 or more (XGET_LAKE_VACUUM_RETENTION_HOURS)")
@@ -45,8 +46,17 @@ def maintain(lake: Lake, retention_hours: int, tables: Sequence[str] | None = No
         except Exception as exc:  # noqa: BLE001 - reported per table; the other tables still get their upkeep
             dtable = lake.table(name)
             files = len(dtable.file_uris()) if dtable is not None else 0
-            done.append(TableUpkeep(name, files, files, 0, 0, dtable.version() if dtable else -1,
-                                    f"{type(exc).__name__}: {exc}"))
+            done.append(
+                TableUpkeep(
+                    name,
+                    files,
+                    files,
+                    0,
+                    0,
+                    dtable.version() if dtable else -1,
+                    f"{type(exc).__name__}: {exc}",
+                )
+            )
     return done
 
 
@@ -66,10 +76,13 @@ def _maintain_table(lake: Lake, name: str, retention_hours: int, target_size: in
     dtable.create_checkpoint()
     # full: also the files no commit ever referenced (a commit that lost to a concurrent writer leaves its
     # data files behind); lite mode only removes files that a commit removed.
-    vacuumed = dtable.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False,
-                             full=True)
+    vacuumed = dtable.vacuum(
+        retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False, full=True
+    )
     dtable = lake.table(name)
-    return TableUpkeep(name, before, len(dtable.file_uris()), compacted, len(vacuumed), dtable.version(), None, skipped)
+    return TableUpkeep(
+        name, before, len(dtable.file_uris()), compacted, len(vacuumed), dtable.version(), None, skipped
+    )
 
 
 def parse_as_of(text: str) -> int | dt.datetime:
@@ -80,6 +93,7 @@ def parse_as_of(text: str) -> int | dt.datetime:
     try:
         when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(f"--as-of {text!r} is neither a version (e.g. 12) nor a time "
-                         "(e.g. 2026-11-28T10:00:00Z)") from None
-    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+        raise ValueError(
+            f"--as-of {text!r} is neither a version (e.g. 12) nor a time (e.g. 2026-11-28T10:00:00Z)"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)

@@ -32,12 +32,21 @@ def sparkline(values: list[float | None]) -> str:
     return "".join(" " if v is None else _BARS[int((v - low) / span * (len(_BARS) - 1))] for v in values)
 
 
-def sparkline_table(series: dict[str, list[float | None]], label: str, first: str, last: str,
-                    summary: dict[str, str] | None = None) -> str:
+def sparkline_table(
+    series: dict[str, list[float | None]],
+    label: str,
+    first: str,
+    last: str,
+    summary: dict[str, str] | None = None,
+) -> str:
     """Markdown: one row per series with its sparkline from ``first`` to ``last`` (and a summary column)."""
-    lines = [f"| {label} | {first} → {last} |" + (" |" if summary is None else " summary |"),
-             "|---|---|" + ("" if summary is None else "---|")]
+    lines = [
+        f"| {label} | {first} → {last} |" + (" |" if summary is None else " summary |"),
+        "|---|---|" + ("" if summary is None else "---|"),
+    ]
     for name, values in series.items():
-        cells = [_cell(name, 40), f"`{sparkline(values)}`"] + ([] if summary is None else [summary.get(name, "")])
+        cells = [_cell(name, 40), f"`{sparkline(values)}`"] + (
+            [] if summary is None else [summary.get(name, "")]
+        )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

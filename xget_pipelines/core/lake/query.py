@@ -32,9 +32,27 @@ TWITTER_EPOCH_MS = 1288834974657
 USER_DELETED = "deleted_by_user"  # the tombstone a soft delete over the API sets (core/corrections.py)
 
 TWEET_COLUMNS = (
-    "tweet_id", "conversation_id", "author_id", "created_at", "text", "lang", "reply_to_tweet_id",
-    "quoted_tweet_id", "retweeted_tweet_id", "like_count", "retweet_count", "reply_count", "quote_count",
-    "bookmark_count", "view_count", "is_quote", "is_retweet", "has_media", "first_seen", "last_seen", "tombstone",
+    "tweet_id",
+    "conversation_id",
+    "author_id",
+    "created_at",
+    "text",
+    "lang",
+    "reply_to_tweet_id",
+    "quoted_tweet_id",
+    "retweeted_tweet_id",
+    "like_count",
+    "retweet_count",
+    "reply_count",
+    "quote_count",
+    "bookmark_count",
+    "view_count",
+    "is_quote",
+    "is_retweet",
+    "has_media",
+    "first_seen",
+    "last_seen",
+    "tombstone",
 )
 
 
@@ -83,7 +101,9 @@ def decode_cursor(cursor: str, arity: int) -> list:
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, UnicodeDecodeError):
-        raise BadQuery("cursor is not one this API issued: pass next_cursor of the previous page", "cursor") from None
+        raise BadQuery(
+            "cursor is not one this API issued: pass next_cursor of the previous page", "cursor"
+        ) from None
     if not isinstance(values, list) or len(values) != arity:
         raise BadQuery("cursor is not one this API issued: pass next_cursor of the previous page", "cursor")
     return values
@@ -94,7 +114,9 @@ def cursor_id(value) -> int:
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise BadQuery("cursor is not one this API issued: pass next_cursor of the previous page", "cursor") from None
+        raise BadQuery(
+            "cursor is not one this API issued: pass next_cursor of the previous page", "cursor"
+        ) from None
     if not -(2**63) <= number < 2**63 or isinstance(value, bool):
         raise BadQuery("cursor is not one this API issued: pass next_cursor of the previous page", "cursor")
     return number
@@ -105,7 +127,9 @@ def cursor_time(value) -> dt.datetime:
     try:
         return dt.datetime.fromisoformat(value)
     except (TypeError, ValueError):
-        raise BadQuery("cursor is not one this API issued: pass next_cursor of the previous page", "cursor") from None
+        raise BadQuery(
+            "cursor is not one this API issued: pass next_cursor of the previous page", "cursor"
+        ) from None
 
 
 def snowflake_date(tweet_id: int) -> dt.date | None:
@@ -113,7 +137,7 @@ def snowflake_date(tweet_id: int) -> dt.date | None:
     ms = (tweet_id >> 22) + TWITTER_EPOCH_MS
     if tweet_id < (1 << 32) or ms > time.time() * 1000 + 86_400_000:
         return None
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).date()
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).date()
 
 
 def _words(term: str) -> list[str]:
@@ -202,7 +226,11 @@ class LakeReader:
                 actions = self.lake.table(table).get_add_actions(flatten=True)
                 actions = actions if isinstance(actions, pa.Table) else pa.table(actions)
                 rows_per_day: dict[dt.date, int] = {}
-                for day, n in zip(actions["partition.created_date"].to_pylist(), actions["num_records"].to_pylist()):
+                for day, n in zip(
+                    actions["partition.created_date"].to_pylist(),
+                    actions["num_records"].to_pylist(),
+                    strict=False,
+                ):
                     if day is not None:
                         rows_per_day[day] = rows_per_day.get(day, 0) + int(n or 0)
                 days = sorted(rows_per_day, reverse=True)
@@ -216,19 +244,26 @@ class LakeReader:
             if hot:  # a table per version: requests still reading the previous one are not cut short
                 name = f"hot_tweets_{version}"
                 literals = ", ".join(f"DATE '{d.isoformat()}'" for d in hot)
-                con.execute(f"create or replace table {name} as select * from entities_tweets "
-                            f"where created_date in ({literals}) order by created_at desc, tweet_id desc")
+                con.execute(
+                    f"create or replace table {name} as select * from entities_tweets "
+                    f"where created_date in ({literals}) order by created_at desc, tweet_id desc"
+                )
             if self._retired and self._retired != name:
                 con.execute(f"drop table if exists {self._retired}")
             self._retired = self._hot[0] if self._hot[0] != name else None
             self._hot = (name, days, set(hot))
         elif table == "entities/users":
-            source = "select user_id, username from entities_users" if version is not None else \
-                "select null::bigint as user_id, null::varchar as username where false"
+            source = (
+                "select user_id, username from entities_users"
+                if version is not None
+                else "select null::bigint as user_id, null::varchar as username where false"
+            )
             con.execute(f"create or replace {self._kind} hot_usernames as {source}")
         elif table == "analytics/trends" and version is not None:
-            con.execute(f"create or replace {self._kind} hot_trends as select * from analytics_trends "
-                        "order by day, scope, kind, bucket_start")
+            con.execute(
+                f"create or replace {self._kind} hot_trends as select * from analytics_trends "
+                "order by day, scope, kind, bucket_start"
+            )
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         self._refresh()
@@ -251,7 +286,9 @@ class LakeReader:
         except Exception as exc:  # noqa: BLE001 - any storage error means not ready
             raise LakeUnavailable(f"cannot read the lake at {self.lake.uri}: {exc}") from exc
         if lost:
-            raise LakeUnavailable(f"tables served before are gone from the lake at {self.lake.uri}: {', '.join(lost)}")
+            raise LakeUnavailable(
+                f"tables served before are gone from the lake at {self.lake.uri}: {', '.join(lost)}"
+            )
         return versions
 
     def _query(self, sql: str, params: list | None = None) -> pa.Table:
@@ -277,8 +314,11 @@ class LakeReader:
             raise BadQuery("empty user", "user")
         if not self.has("entities/users"):
             raise NotFound(f"no user @{text} in the lake yet")
-        rows = self._query("select user_id from entities_users where lower(username) = lower(?) "
-                           "order by last_seen desc limit 1", [text]).to_pylist()
+        rows = self._query(
+            "select user_id from entities_users where lower(username) = lower(?) "
+            "order by last_seen desc limit 1",
+            [text],
+        ).to_pylist()
         if not rows:
             raise NotFound(f"no user @{text} in the lake (collect it with a USER_INFO task)")
         return rows[0]["user_id"]
@@ -287,8 +327,10 @@ class LakeReader:
         user_id = self.resolve_user(user)
         if not self.has("entities/users"):
             raise NotFound(f"no user {user} in the lake yet")
-        rows = self._query("select * exclude (bucket) from entities_users where user_id = ? and bucket = ?",
-                           [user_id, user_id % 16]).to_pylist()
+        rows = self._query(
+            "select * exclude (bucket) from entities_users where user_id = ? and bucket = ?",
+            [user_id, user_id % 16],
+        ).to_pylist()
         if not rows:
             raise NotFound(f"no user {user} in the lake")
         return rows[0]
@@ -356,16 +398,19 @@ class LakeReader:
         rows: list[dict] = []
         start, span = 0, 1
         while start < len(days) and len(rows) <= limit:
-            window = days[start:start + span]
+            window = days[start : start + span]
             in_window = "t.created_date in (" + ", ".join("?::date" for _ in window) + ")"
             source = hot_table if hot_table and hot_days.issuperset(window) else "entities_tweets"
-            rows += self._query(f"""
+            rows += self._query(
+                f"""
                 with p as (
-                    select {select} from {source} t where {' and '.join(where + [in_window])}
+                    select {select} from {source} t where {" and ".join(where + [in_window])}
                     order by t.created_at desc nulls last, t.tweet_id desc limit {int(limit) + 1 - len(rows)}
                 )
                 select p.*, u.username from p left join hot_usernames u on u.user_id = p.author_id
-                order by p.created_at desc nulls last, p.tweet_id desc""", params + window).to_pylist()
+                order by p.created_at desc nulls last, p.tweet_id desc""",
+                params + window,
+            ).to_pylist()
             start, span = start + span, span * 4
         more = len(rows) > limit
         rows = rows[:limit]
@@ -382,45 +427,67 @@ class LakeReader:
         sql = f"select {cols}, t.created_date from entities_tweets t where t.tweet_id = ?"
         rows = []
         if day:  # the partition the id points at first (and its neighbours): one file instead of all
-            rows = self._query(sql + " and t.created_date between ?::date and ?::date",
-                               [tweet_id, day - dt.timedelta(days=1), day + dt.timedelta(days=1)]).to_pylist()
+            rows = self._query(
+                sql + " and t.created_date between ?::date and ?::date",
+                [tweet_id, day - dt.timedelta(days=1), day + dt.timedelta(days=1)],
+            ).to_pylist()
         if not rows:
             rows = self._query(sql, [tweet_id]).to_pylist()
         if not rows or (rows[0]["tombstone"] == USER_DELETED and not include_deleted):
             raise NotFound(f"no tweet {tweet_id} in the lake")
         row = rows[0]
         if row["author_id"] is not None and self.has("entities/users"):
-            author = self._query("select username, display_name, followers_count from entities_users "
-                                 "where user_id = ? and bucket = ?", [row["author_id"], row["author_id"] % 16]
-                                 ).to_pylist()
+            author = self._query(
+                "select username, display_name, followers_count from entities_users "
+                "where user_id = ? and bucket = ?",
+                [row["author_id"], row["author_id"] % 16],
+            ).to_pylist()
             row["author"] = author[0] if author else None
         if self.has("analytics/tweet_sentiment"):
-            sent = self._query("select label, score, model_version from analytics_tweet_sentiment "
-                               "where tweet_id = ? order by scored_at desc limit 1", [tweet_id]).to_pylist()
+            sent = self._query(
+                "select label, score, model_version from analytics_tweet_sentiment "
+                "where tweet_id = ? order by scored_at desc limit 1",
+                [tweet_id],
+            ).to_pylist()
             row["sentiment"] = sent[0] if sent else None
         for table, col in (("cleaned/hashtags", "tag"), ("cleaned/mentions", "username")):
             if self.has(table):
                 row["hashtags" if col == "tag" else "mentions"] = sorted(
-                    {r[col] for r in self._query(f"select distinct {col} from {view_name(table)} where tweet_id = ?",
-                                                 [tweet_id]).to_pylist() if r[col]})
+                    {
+                        r[col]
+                        for r in self._query(
+                            f"select distinct {col} from {view_name(table)} where tweet_id = ?", [tweet_id]
+                        ).to_pylist()
+                        if r[col]
+                    }
+                )
         return row
 
     def tweet_days(self, tweet_ids: list[int]) -> dict[int, dt.date]:
         """The created_date partition of known tweets (for corrections)."""
         if not tweet_ids or not self.has("entities/tweets"):
             return {}
-        rows = self._query("select tweet_id, created_date from entities_tweets where tweet_id in (select unnest(?))",
-                           [tweet_ids]).to_pylist()
+        rows = self._query(
+            "select tweet_id, created_date from entities_tweets where tweet_id in (select unnest(?))",
+            [tweet_ids],
+        ).to_pylist()
         return {r["tweet_id"]: r["created_date"] for r in rows}
 
     # -- analytics ---------------------------------------------------------------------------------------
 
-    def trends(self, since: dt.datetime | None = None, until: dt.datetime | None = None, scope: str = "global",
-               kind: str = "hashtag", bursts_only: bool = False, limit: int = 50) -> list[dict]:
+    def trends(
+        self,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        scope: str = "global",
+        kind: str = "hashtag",
+        bursts_only: bool = False,
+        limit: int = 50,
+    ) -> list[dict]:
         """The top terms of a window by total count, with their peak burst score and bucket."""
         if not self.has("analytics/trends"):
             return []
-        until = until or dt.datetime.now(dt.timezone.utc)
+        until = until or dt.datetime.now(dt.UTC)
         since = since or until - dt.timedelta(days=1)
         where = "scope = ? and kind = ? and day between ?::date and ?::date and bucket_start >= ? and bucket_start < ?"
         sql = f"""
@@ -428,26 +495,35 @@ class LakeReader:
                    arg_max(bucket_start, z) as peak_bucket, bool_or(burst) as burst,
                    sum(case when burst then 1 else 0 end)::bigint as burst_buckets
             from hot_trends where {where}
-            group by name {'having bool_or(burst)' if bursts_only else ''}
-            order by {'peak_z desc' if bursts_only else 'count desc'}, name limit {int(limit)}
+            group by name {"having bool_or(burst)" if bursts_only else ""}
+            order by {"peak_z desc" if bursts_only else "count desc"}, name limit {int(limit)}
         """
         return self._query(sql, [scope, kind, since.date(), until.date(), since, until]).to_pylist()
 
-    def trend_series(self, name: str, since: dt.datetime | None = None, until: dt.datetime | None = None,
-                     scope: str = "global", kind: str = "hashtag") -> list[dict]:
+    def trend_series(
+        self,
+        name: str,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        scope: str = "global",
+        kind: str = "hashtag",
+    ) -> list[dict]:
         if not self.has("analytics/trends"):
             return []
-        until = until or dt.datetime.now(dt.timezone.utc)
+        until = until or dt.datetime.now(dt.UTC)
         since = since or until - dt.timedelta(days=7)
-        return self._query("""
+        return self._query(
+            """
             select bucket_start, count, baseline_mean, baseline_std, z, burst from analytics_trends
             where scope = ? and kind = ? and name = ? and day between ?::date and ?::date
               and bucket_start >= ? and bucket_start < ?
-            order by bucket_start""", [scope, kind, name.lower().lstrip("#"), since.date(), until.date(),
-                                       since, until]).to_pylist()
+            order by bucket_start""",
+            [scope, kind, name.lower().lstrip("#"), since.date(), until.date(), since, until],
+        ).to_pylist()
 
-    def sentiment(self, watch_key: str | None = None, since: dt.date | None = None,
-                  until: dt.date | None = None) -> list[dict]:
+    def sentiment(
+        self, watch_key: str | None = None, since: dt.date | None = None, until: dt.date | None = None
+    ) -> list[dict]:
         if not self.has("analytics/sentiment_daily"):
             return []
         where, params = ["true"], []
@@ -460,15 +536,19 @@ class LakeReader:
         if until:
             where.append("day <= ?::date")
             params.append(until)
-        return self._query(f"select * from analytics_sentiment_daily where {' and '.join(where)} "
-                           "order by day, watch_key", params).to_pylist()
+        return self._query(
+            f"select * from analytics_sentiment_daily where {' and '.join(where)} order by day, watch_key",
+            params,
+        ).to_pylist()
 
     def profile(self, user: str) -> dict:
         user_id = self.resolve_user(user)
         if not self.has("analytics/user_profiles"):
             raise NotFound("no user profiles yet: materialize user_profiles (the marts job does)")
         exclude = " exclude (embedding)" if self._has_column("analytics_user_profiles", "embedding") else ""
-        rows = self._query(f"select *{exclude} from analytics_user_profiles where user_id = ?", [user_id]).to_pylist()
+        rows = self._query(
+            f"select *{exclude} from analytics_user_profiles where user_id = ?", [user_id]
+        ).to_pylist()
         if not rows:
             raise NotFound(f"no profile of user {user}: it has no merged tweets yet")
         return rows[0]
@@ -480,8 +560,11 @@ class LakeReader:
             return []
         ids = [s["user_id"] for s in similar][:limit]
         scores = {s["user_id"]: s.get("similarity") for s in similar}
-        rows = self._query("select user_id, username, display_name, tweets, followers_count, top_hashtags "
-                           "from analytics_user_profiles where user_id in (select unnest(?))", [ids]).to_pylist()
+        rows = self._query(
+            "select user_id, username, display_name, tweets, followers_count, top_hashtags "
+            "from analytics_user_profiles where user_id in (select unnest(?))",
+            [ids],
+        ).to_pylist()
         by_id = {r["user_id"]: r for r in rows}
         return [{**by_id.get(i, {"user_id": i}), "similarity": scores.get(i)} for i in ids]
 
@@ -493,38 +576,54 @@ class LakeReader:
             return []
         cols = self._query("select * from analytics_graph_metrics limit 0").column_names
         if order not in cols:
-            raise BadQuery(f"cannot order by {order!r}: use one of {', '.join(c for c in cols if c != 'user_id')}",
-                           "order")
+            raise BadQuery(
+                f"cannot order by {order!r}: use one of {', '.join(c for c in cols if c != 'user_id')}",
+                "order",
+            )
         where = "where graph = ?" if "graph" in cols else "where ? is not null"
-        return self._query(f"select * from analytics_graph_metrics {where} order by {order} desc nulls last "
-                           f"limit {int(limit)}", [graph]).to_pylist()
+        return self._query(
+            f"select * from analytics_graph_metrics {where} order by {order} desc nulls last "
+            f"limit {int(limit)}",
+            [graph],
+        ).to_pylist()
 
-    def neighbors(self, user: str, direction: str = "followers", limit: int = 100,
-                  cursor: str | None = None) -> Page:
+    def neighbors(
+        self, user: str, direction: str = "followers", limit: int = 100, cursor: str | None = None
+    ) -> Page:
         """Followers or following of a user from the merged follow edges (keyset pages by user id)."""
         user_id = self.resolve_user(user)
         if direction not in ("followers", "following"):
             raise BadQuery("direction is followers or following", "direction")
         if not self.has("entities/follows"):
             return Page([], None, ["user_id", "username", "first_seen", "last_seen"])
-        mine, other = ("followed_id", "follower_id") if direction == "followers" else ("follower_id", "followed_id")
+        mine, other = (
+            ("followed_id", "follower_id") if direction == "followers" else ("follower_id", "followed_id")
+        )
         params: list = [user_id]
         after = ""
         if cursor:
             (last,) = decode_cursor(cursor, 1)
             after = f"and f.{other} > ?"
             params.append(cursor_id(last))
-        users = "left join entities_users u on u.user_id = f.{o} and u.bucket = f.{o} % 16".format(o=other) \
-            if self.has("entities/users") else "left join (select null::bigint as user_id, null::varchar as username) u on false"
-        rows = self._query(f"""
+        users = (
+            f"left join entities_users u on u.user_id = f.{other} and u.bucket = f.{other} % 16"
+            if self.has("entities/users")
+            else "left join (select null::bigint as user_id, null::varchar as username) u on false"
+        )
+        rows = self._query(
+            f"""
             select f.{other} as user_id, u.username, f.first_seen, f.last_seen from entities_follows f {users}
-            where f.{mine} = ? {after} order by f.{other} limit {int(limit) + 1}""", params).to_pylist()
+            where f.{mine} = ? {after} order by f.{other} limit {int(limit) + 1}""",
+            params,
+        ).to_pylist()
         nxt = encode_cursor(rows[limit - 1]["user_id"]) if len(rows) > limit else None
         return Page(rows[:limit], nxt, ["user_id", "username", "first_seen", "last_seen"])
 
     # -- exports -----------------------------------------------------------------------------------------
 
-    def stream_sql(self, sql: str, params: list | None = None, batch_rows: int = 50_000) -> pa.RecordBatchReader:
+    def stream_sql(
+        self, sql: str, params: list | None = None, batch_rows: int = 50_000
+    ) -> pa.RecordBatchReader:
         """A query's result as Arrow batches (for exports of any size: never all in memory)."""
         try:
             return self.cursor().sql(sql, params=params or None).to_arrow_reader(batch_rows)
@@ -536,8 +635,10 @@ class LakeReader:
         where = self._tweet_where(f, params)
         if not self.has("entities/tweets"):
             return pa.RecordBatchReader.from_batches(pa.schema([]), iter(()))
-        sql = (f"select {', '.join('t.' + c for c in TWEET_COLUMNS)} from entities_tweets t "
-               f"{'where ' + ' and '.join(where) if where else ''} order by t.created_at desc, t.tweet_id desc")
+        sql = (
+            f"select {', '.join('t.' + c for c in TWEET_COLUMNS)} from entities_tweets t "
+            f"{'where ' + ' and '.join(where) if where else ''} order by t.created_at desc, t.tweet_id desc"
+        )
         return self.stream_sql(sql, params, batch_rows)
 
     # -- a task's results --------------------------------------------------------------------------------
@@ -548,10 +649,12 @@ class LakeReader:
         if task["type"] == "USER_INFO":
             if not self.has("cleaned/users"):
                 return Page([], None, [])
-            rows = self._query("""
+            rows = self._query(
+                """
                 select * exclude (watch_key) from cleaned_users where watch_key = ? and day in (select unnest(?))
                   and lower(username) = lower(?) order by fetched_at desc limit 1""",
-                               [task["watch_key"], days, task["watch_key"].lstrip("@")]).to_pylist()
+                [task["watch_key"], days, task["watch_key"].lstrip("@")],
+            ).to_pylist()
             return Page(rows, None, list(rows[0]) if rows else [])
         if task["type"] == "FOLLOWERS":
             if not self.has("cleaned/follows") or not self.has("cleaned/users"):
@@ -562,22 +665,42 @@ class LakeReader:
                 (last,) = decode_cursor(cursor, 1)
                 after = "and follower_id > ?"
                 params.append(cursor_id(last))
-            rows = self._query(f"""
+            rows = self._query(
+                f"""
                 select distinct f.follower_id, f.followed_id from cleaned_follows f
                 where f.watch_key = ? and f.day in (select unnest(?)) {after}
                   and f.followed_id = (select max(user_id) from cleaned_users u where u.watch_key = f.watch_key
                                        and lower(u.username) = lower(ltrim(f.watch_key, '@')))
-                order by f.follower_id limit {int(limit) + 1}""", params).to_pylist()
+                order by f.follower_id limit {int(limit) + 1}""",
+                params,
+            ).to_pylist()
             nxt = encode_cursor(rows[limit - 1]["follower_id"]) if len(rows) > limit else None
             return Page(rows[:limit], nxt, ["follower_id", "followed_id"])
-        return self.cleaned_tweets(task["watch_key"], days, limit, cursor,
-                                   author=task["watch_key"] if task["type"] == "USER_TWEETS" else None)
+        return self.cleaned_tweets(
+            task["watch_key"],
+            days,
+            limit,
+            cursor,
+            author=task["watch_key"] if task["type"] == "USER_TWEETS" else None,
+        )
 
-    def cleaned_tweets(self, watch_key: str, days: list[dt.date], limit: int, cursor: str | None,
-                       author: str | None = None) -> Page:
+    def cleaned_tweets(
+        self, watch_key: str, days: list[dt.date], limit: int, cursor: str | None, author: str | None = None
+    ) -> Page:
         """Tweets of (key, day) partitions of the cleaned layer, newest observation of each, newest first."""
-        columns = ["tweet_id", "author_id", "created_at", "text", "lang", "like_count", "retweet_count",
-                   "reply_count", "quote_count", "has_media", "fetched_at"]
+        columns = [
+            "tweet_id",
+            "author_id",
+            "created_at",
+            "text",
+            "lang",
+            "like_count",
+            "retweet_count",
+            "reply_count",
+            "quote_count",
+            "has_media",
+            "fetched_at",
+        ]
         if not self.has("cleaned/tweets") or (author and not self.has("cleaned/users")):
             return Page([], None, columns)
         params: list = [watch_key, days]
@@ -590,11 +713,14 @@ class LakeReader:
             cursor_time(created)  # a cursor this API issued names an ISO time (DuckDB casts the text)
             extra += " and (created_at < ?::timestamptz or (created_at = ?::timestamptz and tweet_id < ?))"
             params += [created, created, cursor_id(tweet_id)]
-        rows = self._query(f"""
-            select {', '.join(columns)} from cleaned_tweets
+        rows = self._query(
+            f"""
+            select {", ".join(columns)} from cleaned_tweets
             where watch_key = ? and day in (select unnest(?)) and via = 'timeline' {extra}
             qualify row_number() over (partition by tweet_id order by fetched_at desc) = 1
-            order by created_at desc, tweet_id desc limit {int(limit) + 1}""", params).to_pylist()
+            order by created_at desc, tweet_id desc limit {int(limit) + 1}""",
+            params,
+        ).to_pylist()
         nxt = None
         if len(rows) > limit:
             last = rows[limit - 1]
@@ -617,8 +743,11 @@ class LakeReader:
         if not wanted or not self.has("entities/users"):
             return {}
         buckets = ", ".join(str(b) for b in sorted({i % 16 for i in wanted}))
-        rows = self._query("select * exclude (bucket) from entities_users "
-                           f"where user_id in (select unnest(?)) and bucket in ({buckets})", [wanted]).to_pylist()
+        rows = self._query(
+            "select * exclude (bucket) from entities_users "
+            f"where user_id in (select unnest(?)) and bucket in ({buckets})",
+            [wanted],
+        ).to_pylist()
         return {r["user_id"]: r for r in rows}
 
 

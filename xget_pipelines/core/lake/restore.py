@@ -43,15 +43,19 @@ def restore_lake(
     control = manifest.get("control_plane")
     if control and database_url:
         if db_dump.kind(database_url) != control["kind"]:
-            raise BackupError(f"the backup holds a {control['kind']} control-plane DB; restore it into a "
-                              f"{control['kind']} URL (XGET_DATABASE_URL), not {db_dump.kind(database_url)}")
+            raise BackupError(
+                f"the backup holds a {control['kind']} control-plane DB; restore it into a "
+                f"{control['kind']} URL (XGET_DATABASE_URL), not {db_dump.kind(database_url)}"
+            )
         db_dump.check_restorable(database_url, replace)
     present = [t["name"] for t in manifest["tables"] if dest.exists(t["name"])]
     if present and not replace:
-        raise BackupError(f"the lake {lake.uri} already has {', '.join(present[:5])}"
-                          f"{' ...' if len(present) > 5 else ''}: restore into an empty lake, or pass --replace "
-                          "(the current tables are moved aside under _replaced/, not deleted)")
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        raise BackupError(
+            f"the lake {lake.uri} already has {', '.join(present[:5])}"
+            f"{' ...' if len(present) > 5 else ''}: restore into an empty lake, or pass --replace "
+            "(the current tables are moved aside under _replaced/, not deleted)"
+        )
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     for name in present:
         dest.move(name, f"_replaced/{stamp}/{name}")
         report.moved_aside.append(f"_replaced/{stamp}/{name}")
@@ -61,9 +65,11 @@ def restore_lake(
         restored = lake.table(table["name"])
         rows = restored.to_pyarrow_dataset().count_rows() if restored is not None else -1
         if restored is None or restored.version() != table["version"] or rows != table["rows"]:
-            raise BackupError(f"{table['name']} did not restore as backed up: version "
-                              f"{None if restored is None else restored.version()} (expected {table['version']}), "
-                              f"{rows} rows (expected {table['rows']})")
+            raise BackupError(
+                f"{table['name']} did not restore as backed up: version "
+                f"{None if restored is None else restored.version()} (expected {table['version']}), "
+                f"{rows} rows (expected {table['rows']})"
+            )
         report.tables[table["name"]] = (table["version"], rows)
         progress(f"{table['name']}: version {table['version']}, {rows} rows")
     for media in manifest.get("media", []):
@@ -77,7 +83,9 @@ def restore_lake(
             counts = db_dump.restore(database_url, Path(tmp) / name, replace)
         differ = {t: (counts.get(t), n) for t, n in control["rows"].items() if counts.get(t) != n}
         if differ:
-            raise BackupError(f"the control-plane DB restored with different row counts (found, expected): {differ}")
+            raise BackupError(
+                f"the control-plane DB restored with different row counts (found, expected): {differ}"
+            )
         report.control_plane_rows = counts
         progress(f"control plane: {sum(counts.values())} rows in {len(counts)} tables")
     return report
@@ -86,4 +94,6 @@ def restore_lake(
 def _restore_file(src, dest, entry: dict) -> None:
     size, digest = copy_file(src, f"lake/{entry['path']}", dest, entry["path"])
     if size != entry["bytes"] or digest != entry["sha256"]:
-        raise BackupError(f"{entry['path']} was damaged while it was restored (checksum differs); restore again")
+        raise BackupError(
+            f"{entry['path']} was damaged while it was restored (checksum differs); restore again"
+        )

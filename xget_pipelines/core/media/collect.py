@@ -42,19 +42,35 @@ class MediaResult:
     pointed: int = 0  # rows of the partition pointing at an object afterwards
 
 
-def _registry_row(target: Target, outcome: Outcome, before: Mapping | None, max_bytes: int,
-                  now: dt.datetime) -> dict:
+def _registry_row(
+    target: Target, outcome: Outcome, before: Mapping | None, max_bytes: int, now: dt.datetime
+) -> dict:
     return {
-        "url": target.url, "media_key": target.media_key, "media_type": target.media_type,
-        "fetched_url": outcome.fetched_url, "bitrate": outcome.bitrate, "sha256": outcome.sha256,
-        "object_path": outcome.object_path, "bytes": outcome.bytes, "content_type": outcome.content_type,
-        "status": outcome.status, "attempts": (before or {}).get("attempts", 0) + outcome.attempts,
-        "error": outcome.error, "max_bytes": max_bytes, "fetched_at": now,
+        "url": target.url,
+        "media_key": target.media_key,
+        "media_type": target.media_type,
+        "fetched_url": outcome.fetched_url,
+        "bitrate": outcome.bitrate,
+        "sha256": outcome.sha256,
+        "object_path": outcome.object_path,
+        "bytes": outcome.bytes,
+        "content_type": outcome.content_type,
+        "status": outcome.status,
+        "attempts": (before or {}).get("attempts", 0) + outcome.attempts,
+        "error": outcome.error,
+        "max_bytes": max_bytes,
+        "fetched_at": now,
     }
 
 
-def download(lake: Lake, rows: Iterable[Mapping], config: FetchConfig, proxies: ProxyPool | None = None,
-             concurrency: int = 4, timeout_s: float = 60.0) -> MediaResult:
+def download(
+    lake: Lake,
+    rows: Iterable[Mapping],
+    config: FetchConfig,
+    proxies: ProxyPool | None = None,
+    concurrency: int = 4,
+    timeout_s: float = 60.0,
+) -> MediaResult:
     """Fetch and store the files of ``rows`` (cleaned media rows as dicts); record every outcome."""
     rows = list(rows)
     targets = targets_for(rows)
@@ -77,8 +93,8 @@ def download(lake: Lake, rows: Iterable[Mapping], config: FetchConfig, proxies: 
             outcomes = list(pool.map(Downloader(store, route, config).fetch, todo))
     finally:
         route.close()
-    now = dt.datetime.now(dt.timezone.utc)
-    for target, outcome in zip(todo, outcomes):
+    now = dt.datetime.now(dt.UTC)
+    for target, outcome in zip(todo, outcomes, strict=False):
         if outcome.status == DOWNLOADED:
             result.bytes += outcome.bytes or 0
             if outcome.new_object:
@@ -91,14 +107,23 @@ def download(lake: Lake, rows: Iterable[Mapping], config: FetchConfig, proxies: 
             result.failed += 1
             result.failures.append({"url": target.url, "attempts": outcome.attempts, "error": outcome.error})
     result.routes = dict(route.used)
-    new_rows = [_registry_row(t, o, known.get(t.url), config.max_bytes, now) for t, o in zip(todo, outcomes)]
+    new_rows = [
+        _registry_row(t, o, known.get(t.url), config.max_bytes, now)
+        for t, o in zip(todo, outcomes, strict=False)
+    ]
     result.registry_version = registry.merge(lake, new_rows)
     return result
 
 
-def collect_partition(lake: Lake, day: dt.date, key: str, config: FetchConfig,
-                      proxies: ProxyPool | None = None, concurrency: int = 4,
-                      timeout_s: float = 60.0) -> MediaResult:
+def collect_partition(
+    lake: Lake,
+    day: dt.date,
+    key: str,
+    config: FetchConfig,
+    proxies: ProxyPool | None = None,
+    concurrency: int = 4,
+    timeout_s: float = 60.0,
+) -> MediaResult:
     """Download the media of the (day, key) partition of ``cleaned/media`` and point its rows at them."""
     rows = lake.read(MEDIA_TABLE, {"day": day, "watch_key": key})
     if rows is None or rows.num_rows == 0:

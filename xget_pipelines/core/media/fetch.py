@@ -121,8 +121,10 @@ class Downloader:
         if rep.status_code == 407:
             rep.close()
             self.route.failed(via, "HTTP 407 proxy authentication required")
-            raise _Retry(f"proxy {via.proxy_id} refused its credentials (HTTP 407): fix them and re-import "
-                         "it (xget proxies import)")
+            raise _Retry(
+                f"proxy {via.proxy_id} refused its credentials (HTTP 407): fix them and re-import "
+                "it (xget proxies import)"
+            )
         self.route.answered(via, started)
         return via, rep
 
@@ -156,8 +158,17 @@ class Downloader:
         ctype = rep.headers.get("content-type", "").split(";", 1)[0].strip() or None
         path = object_path(sha, extension(ctype, url))
         new = self.store.put(tmp, path)  # consumes tmp
-        return Outcome(DOWNLOADED, 0, fetched_url=url, bitrate=cand.bitrate, sha256=sha, object_path=path,
-                       bytes=size, content_type=ctype, new_object=new)
+        return Outcome(
+            DOWNLOADED,
+            0,
+            fetched_url=url,
+            bitrate=cand.bitrate,
+            sha256=sha,
+            object_path=path,
+            bytes=size,
+            content_type=ctype,
+            new_object=new,
+        )
 
     def _spool(self, rep: httpx.Response, url: str) -> tuple[str, str, int]:
         """(temporary file, sha256, size) of the body, hashed on the way; nothing left behind on failure."""

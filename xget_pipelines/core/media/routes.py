@@ -26,9 +26,11 @@ from xget_pipelines.core.pools.proxies import ACTIVE, ProxyPool, scrub
 
 class NoProxyAvailable(XGetError):
     def __init__(self, known: int):
-        super().__init__(f"the proxy pool has {known} prox{'y' if known == 1 else 'ies'} and none is ACTIVE; "
-                         "media are not fetched from the server's own address: run `xget proxies check` "
-                         "or import working proxies")
+        super().__init__(
+            f"the proxy pool has {known} prox{'y' if known == 1 else 'ies'} and none is ACTIVE; "
+            "media are not fetched from the server's own address: run `xget proxies check` "
+            "or import working proxies"
+        )
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,9 @@ class ProxyRoute:
         client = self._clients.get(proxy_id)
         if client is None:
             proxy = self._urls[proxy_id] if proxy_id is not None else None
-            client = httpx.Client(proxy=proxy, timeout=self._timeout_s, trust_env=False,
-                                  follow_redirects=True)
+            client = httpx.Client(
+                proxy=proxy, timeout=self._timeout_s, trust_env=False, follow_redirects=True
+            )
             self._clients[proxy_id] = client
         return client
 

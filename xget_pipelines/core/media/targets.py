@@ -16,8 +16,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-_EXTENSIONS = {"image/jpeg": "jpg", "image/jpg": "jpg", "image/png": "png", "image/gif": "gif",
-               "image/webp": "webp", "video/mp4": "mp4", "video/quicktime": "mov"}
+_EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/jpg": "jpg",
+    "image/png": "png",
+    "image/gif": "gif",
+    "image/webp": "webp",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+}
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,7 @@ def targets_for(rows: Iterable[Mapping]) -> dict[str, Target]:
 def map_url(url: str, url_map: Mapping[str, str]) -> str:
     """``url`` with its longest matching prefix in ``url_map`` replaced (X's hosts -> a mirror...)."""
     best = max((p for p in url_map if url.startswith(p)), key=len, default=None)
-    return url if best is None else url_map[best] + url[len(best):]
+    return url if best is None else url_map[best] + url[len(best) :]
 
 
 def extension(content_type: str | None, url: str) -> str:

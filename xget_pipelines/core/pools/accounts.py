@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, bindparam, select, update
 
@@ -75,24 +75,35 @@ def upsert_accounts(
 ) -> UpsertResult:
     """Insert new accounts and update known ones, in batches (10,000 accounts take seconds)."""
     result = UpsertResult()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     latest = {r.username: r for r in records}  # a file naming an account twice: the last line wins
     with read_only(engine) as conn:
         known = {r.username: r.id for r in conn.execute(select(Account.username, Account.id))}
     items = list(latest.values())
     for start in range(0, len(items), batch_size):
-        batch = items[start:start + batch_size]
+        batch = items[start : start + batch_size]
         inserts, updates = [], []
         for record in batch:
             values = _values(record, box) | {"active": True, "error_msg": None, "updated_at": now}
             if record.username in known:
                 updates.append((known[record.username], values))
             else:
-                inserts.append({"username": record.username, "created_at": now, "login_method": "TWITTER",
-                                "cookies_enc": None,
-                                "password_enc": None, "email": None, "email_password_enc": None,
-                                "mfa_secret_enc": None, "user_agent": None, "proxy_url": None, "headers": None}
-                               | values)
+                inserts.append(
+                    {
+                        "username": record.username,
+                        "created_at": now,
+                        "login_method": "TWITTER",
+                        "cookies_enc": None,
+                        "password_enc": None,
+                        "email": None,
+                        "email_password_enc": None,
+                        "mfa_secret_enc": None,
+                        "user_agent": None,
+                        "proxy_url": None,
+                        "headers": None,
+                    }
+                    | values
+                )
         with engine.begin() as conn:
             if inserts:
                 conn.execute(Account.__table__.insert(), inserts)
@@ -101,8 +112,11 @@ def upsert_accounts(
             for account_id, values in updates:
                 groups.setdefault(tuple(sorted(values)), []).append({"_id": account_id, **values})
             for columns, params in groups.items():
-                stmt = (update(Account.__table__).where(Account.__table__.c.id == bindparam("_id"))
-                        .values({c: bindparam(c) for c in columns}))
+                stmt = (
+                    update(Account.__table__)
+                    .where(Account.__table__.c.id == bindparam("_id"))
+                    .values({c: bindparam(c) for c in columns})
+                )
                 conn.execute(stmt, params)
         result.created += len(inserts)
         result.updated += len(updates)
@@ -123,21 +137,44 @@ def account_views(engine: Engine, username: str | None = None) -> list[dict]:
     with read_only(engine) as conn:
         accounts = conn.execute(query).all()
         ids = [a.id for a in accounts]
-        ops = conn.execute(select(AccountOperation).where(AccountOperation.account_id.in_(ids))).all() if ids else []
+        ops = (
+            conn.execute(select(AccountOperation).where(AccountOperation.account_id.in_(ids))).all()
+            if ids
+            else []
+        )
     by_account: dict[int, list] = {}
     for op in ops:
         by_account.setdefault(op.account_id, []).append(
-            {"operation": op.operation, "remaining": op.remaining, "limit": op.window_limit, "reset_at": op.reset_at,
-             "requests": op.requests, "errors": op.errors, "soft_bans": op.soft_bans})
-    now = datetime.now(timezone.utc).timestamp()
-    return [{
-        "username": a.username, "email": a.email, "login_method": a.login_method, "active": a.active,
-        "error": a.error_msg, "quarantined_until": a.quarantined_until if (a.quarantined_until or 0) > now else None,
-        "proxy_id": a.proxy_id, "has_password": a.password_enc is not None,
-        "has_email_password": a.email_password_enc is not None, "has_mfa_secret": a.mfa_secret_enc is not None,
-        "has_cookies": a.cookies_enc is not None, "last_used": a.last_used, "created_at": a.created_at,
-        "operations": by_account.get(a.id, []),
-    } for a in accounts]
+            {
+                "operation": op.operation,
+                "remaining": op.remaining,
+                "limit": op.window_limit,
+                "reset_at": op.reset_at,
+                "requests": op.requests,
+                "errors": op.errors,
+                "soft_bans": op.soft_bans,
+            }
+        )
+    now = datetime.now(UTC).timestamp()
+    return [
+        {
+            "username": a.username,
+            "email": a.email,
+            "login_method": a.login_method,
+            "active": a.active,
+            "error": a.error_msg,
+            "quarantined_until": a.quarantined_until if (a.quarantined_until or 0) > now else None,
+            "proxy_id": a.proxy_id,
+            "has_password": a.password_enc is not None,
+            "has_email_password": a.email_password_enc is not None,
+            "has_mfa_secret": a.mfa_secret_enc is not None,
+            "has_cookies": a.cookies_enc is not None,
+            "last_used": a.last_used,
+            "created_at": a.created_at,
+            "operations": by_account.get(a.id, []),
+        }
+        for a in accounts
+    ]
 
 
 def delete_account(engine: Engine, username: str) -> bool:

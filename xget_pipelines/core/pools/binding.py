@@ -17,7 +17,7 @@ compare-and-set on the old binding, and the loser uses the winner's proxy.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, and_, func, select, update
 
@@ -38,16 +38,23 @@ class Binding:
 
 def _url(conn: Connection, box: SecretBox, proxy_id: int) -> str:
     row = conn.execute(select(Proxy.__table__).where(Proxy.id == proxy_id)).one()
-    return build_url(row.scheme, row.host, row.port, row.username or None, box.decrypt(row.password_enc),
-                     redact=False)
+    return build_url(
+        row.scheme, row.host, row.port, row.username or None, box.decrypt(row.password_enc), redact=False
+    )
 
 
 def bound_columns() -> list:
     """Columns a lease's candidate query adds (outer join of the account's proxy) so that ``settled`` can
     decide the common cases without a query of its own."""
-    return [select(Proxy.id).limit(1).exists().label("any_proxy"), Proxy.status.label("proxy_status"),
-            Proxy.scheme.label("proxy_scheme"), Proxy.host.label("proxy_host"), Proxy.port.label("proxy_port"),
-            Proxy.username.label("proxy_username"), Proxy.password_enc.label("proxy_password_enc")]
+    return [
+        select(Proxy.id).limit(1).exists().label("any_proxy"),
+        Proxy.status.label("proxy_status"),
+        Proxy.scheme.label("proxy_scheme"),
+        Proxy.host.label("proxy_host"),
+        Proxy.port.label("proxy_port"),
+        Proxy.username.label("proxy_username"),
+        Proxy.password_enc.label("proxy_password_enc"),
+    ]
 
 
 def settled(box: SecretBox, row) -> Binding | None:
@@ -56,9 +63,17 @@ def settled(box: SecretBox, row) -> Binding | None:
     if not row.any_proxy:
         return Binding()
     if row.proxy_id is not None and row.proxy_status == ACTIVE:
-        return Binding(row.proxy_id, build_url(row.proxy_scheme, row.proxy_host, row.proxy_port,
-                                               row.proxy_username or None, box.decrypt(row.proxy_password_enc),
-                                               redact=False))
+        return Binding(
+            row.proxy_id,
+            build_url(
+                row.proxy_scheme,
+                row.proxy_host,
+                row.proxy_port,
+                row.proxy_username or None,
+                box.decrypt(row.proxy_password_enc),
+                redact=False,
+            ),
+        )
     return None
 
 
@@ -71,7 +86,9 @@ def resolve(conn: Connection, box: SecretBox, account_id: int, bound_id: int | N
             return Binding(bound_id, _url(conn, box, bound_id))
     ao = AccountOperation
     running = conn.execute(
-        select(func.max(ao.reset_at)).where(ao.account_id == account_id, ao.reset_at > now, ao.remaining.is_not(None))
+        select(func.max(ao.reset_at)).where(
+            ao.account_id == account_id, ao.reset_at > now, ao.remaining.is_not(None)
+        )
     ).scalar()
     if running is not None:
         was = f"proxy {bound_id} is not ACTIVE" if bound_id is not None else "proxies were added"
@@ -86,11 +103,16 @@ def resolve(conn: Connection, box: SecretBox, account_id: int, bound_id: int | N
         .limit(1)
     ).scalar()
     if best is None:
-        return Binding(rest_until=now + NO_PROXY_REST_S,
-                       reason="no ACTIVE proxy to bind to; run `xget proxies check` or import proxies")
+        return Binding(
+            rest_until=now + NO_PROXY_REST_S,
+            reason="no ACTIVE proxy to bind to; run `xget proxies check` or import proxies",
+        )
     same = Account.proxy_id.is_(None) if bound_id is None else Account.proxy_id == bound_id
-    won = conn.execute(update(Account).where(and_(Account.id == account_id, same))
-                       .values(proxy_id=best, updated_at=datetime.now(timezone.utc))).rowcount
+    won = conn.execute(
+        update(Account)
+        .where(and_(Account.id == account_id, same))
+        .values(proxy_id=best, updated_at=datetime.now(UTC))
+    ).rowcount
     if not won:  # another worker rebound it first: use its choice
         best = conn.execute(select(Account.proxy_id).where(Account.id == account_id)).scalar()
         if best is None:

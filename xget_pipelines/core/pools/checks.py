@@ -24,15 +24,23 @@ class AccountCheck:
     detail: str
 
 
-def check_account(pool: AccountPool, graphql_url: str, username: str, deadline_s: float = 10.0) -> AccountCheck:
+def check_account(
+    pool: AccountPool, graphql_url: str, username: str, deadline_s: float = 10.0
+) -> AccountCheck:
     before = {a["username"]: a for a in pool.status()}.get(username)
     if before is None:
         return AccountCheck(username, False, "no such account in the pool")
     if not before["active"]:
         return AccountCheck(username, False, f"inactive: {before['error'] or 'no reason recorded'}")
     try:
-        with XClient(graphql_url, pool, lease_deadline_s=deadline_s, account=username, max_attempts=2,
-                     backoff_base_s=0.2) as client:
+        with XClient(
+            graphql_url,
+            pool,
+            lease_deadline_s=deadline_s,
+            account=username,
+            max_attempts=2,
+            backoff_base_s=0.2,
+        ) as client:
             page = client.fetch(OPERATION, user_by_screen_name_variables(username))
     except NoAccountAvailable:
         after = {a["username"]: a for a in pool.status()}[username]

@@ -22,8 +22,14 @@ from urllib.parse import unquote, urlsplit
 from xget_pipelines.core.pools.login import DEFAULT_USER_AGENT, LoginError, _scrub
 
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-    "--disable-background-networking", "--disable-component-update", "--disable-dev-shm-usage",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-dev-shm-usage",
 ]
 MAX_ANSWERS_PER_STEP = 2
 
@@ -43,8 +49,12 @@ def _playwright_proxy(proxy_url: str | None, username: str) -> dict | None:
         return None
     parts = urlsplit(proxy_url)
     if parts.scheme.startswith("socks") and parts.username:
-        raise LoginError(username, "browser", "Chromium cannot use a SOCKS5 proxy with credentials: bind the "
-                                              "account to an HTTP(S) proxy for Google sign-in")
+        raise LoginError(
+            username,
+            "browser",
+            "Chromium cannot use a SOCKS5 proxy with credentials: bind the "
+            "account to an HTTP(S) proxy for Google sign-in",
+        )
     proxy = {"server": f"{parts.scheme}://{parts.hostname}:{parts.port}"}
     if parts.username:
         proxy.update(username=unquote(parts.username), password=unquote(parts.password or ""))
@@ -89,12 +99,17 @@ def login_with_google(
     proxy = _playwright_proxy(proxy_url, username)
     with sync_playwright() as pw:
         try:
-            browser = pw.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS,
-                                         proxy=proxy, timeout=30_000)
+            browser = pw.chromium.launch(
+                executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS, proxy=proxy, timeout=30_000
+            )
         except PlaywrightError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise LoginError(username, "browser", f"cannot start Chromium at {chromium_path} ({first}): install "
-                                                  "Debian's chromium or set XGET_CHROMIUM_PATH") from None
+            raise LoginError(
+                username,
+                "browser",
+                f"cannot start Chromium at {chromium_path} ({first}): install "
+                "Debian's chromium or set XGET_CHROMIUM_PATH",
+            ) from None
         try:
             context = browser.new_context(user_agent=user_agent or DEFAULT_USER_AGENT, locale="en-US")
             page = context.new_page()
@@ -102,16 +117,22 @@ def login_with_google(
             try:
                 page.goto(f"{web_url}/i/flow/login", wait_until="domcontentloaded")
             except PlaywrightError as exc:
-                raise fail("x_login", f"cannot open X's login page at {web_url}/i/flow/login ({str(exc).splitlines()[0]}):"
-                                      " check XGET_X_WEB_URL and the proxy") from None
+                raise fail(
+                    "x_login",
+                    f"cannot open X's login page at {web_url}/i/flow/login ({str(exc).splitlines()[0]}):"
+                    " check XGET_X_WEB_URL and the proxy",
+                ) from None
             while True:
                 cookies = {c["name"]: c["value"] for c in context.cookies(web_url)}
                 if cookies.get("auth_token") and cookies.get("ct0"):
                     return {"auth_token": cookies["auth_token"], "ct0": cookies["ct0"]}
                 if time.monotonic() > deadline:
-                    raise fail(_current_step(context) or "google", f"the Google sign-in did not finish within "
-                               f"{timeout_s:g}s (page {_newest(context).url}): log in by hand and import the cookies",
-                               _newest(context))
+                    raise fail(
+                        _current_step(context) or "google",
+                        f"the Google sign-in did not finish within "
+                        f"{timeout_s:g}s (page {_newest(context).url}): log in by hand and import the cookies",
+                        _newest(context),
+                    )
                 acted = False
                 for current in reversed(context.pages):
                     if current.is_closed():
@@ -146,16 +167,21 @@ def _current_step(context) -> str | None:
     return None
 
 
-def _answer(page, context, fail, answered: dict[str, int], email: str, password: str, mfa_secret: str | None,
-            pyotp) -> bool:
+def _answer(
+    page, context, fail, answered: dict[str, int], email: str, password: str, mfa_secret: str | None, pyotp
+) -> bool:
     """Answer the step ``page`` shows, if any; True when something was done (or the page failed)."""
     step = next((s for s in STEPS if page.locator(s[1]).first.is_visible()), None)
     alert = page.locator("[role=alert]").first
     if alert.is_visible():
         text = " ".join(alert.inner_text().split())
         if BLOCKED_HINT in text:
-            raise fail(step[0] if step else "google", f"Google refused the browser as automated ({text}): use a "
-                       "desktop user agent for the account (XGet's default is one) or log in by hand", page)
+            raise fail(
+                step[0] if step else "google",
+                f"Google refused the browser as automated ({text}): use a "
+                "desktop user agent for the account (XGet's default is one) or log in by hand",
+                page,
+            )
         if step is not None:
             raise fail(step[0], f"{text}: {step[2]}", page)
         raise fail("google", f"the sign-in stopped with: {text}", page)
@@ -164,8 +190,11 @@ def _answer(page, context, fail, answered: dict[str, int], email: str, password:
     name, selector, _ = step
     answered[name] = answered.get(name, 0) + 1
     if answered[name] > MAX_ANSWERS_PER_STEP:
-        raise fail(name, f"Google asked for {name} again after it was answered: log in by hand and import "
-                         "the cookies", page)
+        raise fail(
+            name,
+            f"Google asked for {name} again after it was answered: log in by hand and import the cookies",
+            page,
+        )
     if name == "x_login":
         page.locator(selector).first.click()
         page.wait_for_timeout(300)  # X may open Google in a popup: the loop finds it among the pages
@@ -178,8 +207,12 @@ def _answer(page, context, fail, answered: dict[str, int], email: str, password:
         button = "#passwordNext"
     elif name == "google_totp":
         if not mfa_secret:
-            raise fail(name, "Google asks for a 2-Step Verification code: add the account's MFA secret "
-                             "(its Google authenticator key)", page)
+            raise fail(
+                name,
+                "Google asks for a 2-Step Verification code: add the account's MFA secret "
+                "(its Google authenticator key)",
+                page,
+            )
         try:
             code = pyotp.TOTP(mfa_secret.replace(" ", "")).now()
         except Exception:

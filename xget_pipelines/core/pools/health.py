@@ -34,8 +34,14 @@ class PoolHealth:
         return sorted(op for op, n in self.operations.items() if n < minimum)
 
     def as_dict(self) -> dict:
-        return {"total": self.total, "usable": self.usable, "quarantined": self.quarantined,
-                "inactive": self.inactive, "reasons": dict(self.reasons), "operations": dict(self.operations)}
+        return {
+            "total": self.total,
+            "usable": self.usable,
+            "quarantined": self.quarantined,
+            "inactive": self.inactive,
+            "reasons": dict(self.reasons),
+            "operations": dict(self.operations),
+        }
 
 
 def _reason(message: str | None) -> str:
@@ -50,9 +56,13 @@ def pool_health(engine: Engine, now: float | None = None) -> PoolHealth:
     health = PoolHealth()
     ao = AccountOperation
     with read_only(engine) as conn:
-        rows = conn.execute(select(Account.id, Account.active, Account.quarantined_until, Account.error_msg)).all()
+        rows = conn.execute(
+            select(Account.id, Account.active, Account.quarantined_until, Account.error_msg)
+        ).all()
         operations = set(SCRAPE_OPERATIONS) | set(conn.execute(select(ao.operation).distinct()).scalars())
-        resting = conn.execute(select(ao.operation, ao.account_id).where(ao.soft_bans > 0, ao.reset_at > now)).all()
+        resting = conn.execute(
+            select(ao.operation, ao.account_id).where(ao.soft_bans > 0, ao.reset_at > now)
+        ).all()
     usable_ids = set()
     for account_id, active, quarantined_until, error in rows:
         health.total += 1

@@ -16,10 +16,26 @@ from dataclasses import dataclass, field
 from xget_pipelines.core.pools.accounts import LOGIN_METHODS, AccountRecord
 
 TWSCRAPE_COLUMNS = "username:password:email:email_password:mfa_secret"
-FIELDS = ("username", "password", "email", "email_password", "mfa_secret", "cookies", "user_agent",
-          "proxy_url", "login_method")
-ALIASES = {"mfa": "mfa_secret", "mfa_code": "mfa_secret", "totp": "mfa_secret", "proxy": "proxy_url",
-           "email_pass": "email_password", "login": "username", "_": "_"}
+FIELDS = (
+    "username",
+    "password",
+    "email",
+    "email_password",
+    "mfa_secret",
+    "cookies",
+    "user_agent",
+    "proxy_url",
+    "login_method",
+)
+ALIASES = {
+    "mfa": "mfa_secret",
+    "mfa_code": "mfa_secret",
+    "totp": "mfa_secret",
+    "proxy": "proxy_url",
+    "email_pass": "email_password",
+    "login": "username",
+    "_": "_",
+}
 _USERNAME = re.compile(r"^@?[A-Za-z0-9_]{1,15}$")
 
 
@@ -94,15 +110,21 @@ def _record(values: dict[str, str | None], login_method: str) -> AccountRecord:
     cookies = values.get("cookies")
     clean = {k: (v.strip() if isinstance(v, str) and v.strip() else None) for k, v in values.items()}
     return AccountRecord(
-        username=username.lstrip("@"), password=clean.get("password"), email=clean.get("email"),
-        email_password=clean.get("email_password"), mfa_secret=clean.get("mfa_secret"),
+        username=username.lstrip("@"),
+        password=clean.get("password"),
+        email=clean.get("email"),
+        email_password=clean.get("email_password"),
+        mfa_secret=clean.get("mfa_secret"),
         cookies=parse_cookies(cookies) if cookies and cookies.strip() else None,
-        login_method=method, user_agent=clean.get("user_agent"), proxy_url=clean.get("proxy_url"),
+        login_method=method,
+        user_agent=clean.get("user_agent"),
+        proxy_url=clean.get("proxy_url"),
     )
 
 
-def parse_lines(text: str, columns: str = TWSCRAPE_COLUMNS, delimiter: str = ":",
-                login_method: str = "TWITTER") -> ParsedAccounts:
+def parse_lines(
+    text: str, columns: str = TWSCRAPE_COLUMNS, delimiter: str = ":", login_method: str = "TWITTER"
+) -> ParsedAccounts:
     """twscrape's ``username:password:email:email_password[:mfa]`` lines, or any column order.
 
     Trailing optional columns may be left out; a last ``cookies`` column takes the rest of the line
@@ -116,11 +138,17 @@ def parse_lines(text: str, columns: str = TWSCRAPE_COLUMNS, delimiter: str = ":"
         parts = line.split(delimiter, len(names) - 1) if names[-1] == "cookies" else line.split(delimiter)
         required = len([n for n in names if n not in ("mfa_secret", "cookies", "user_agent", "proxy_url")])
         if not required <= len(parts) <= len(names):
-            out.errors.append(BadLine(number, f"expected {required} to {len(names)} fields "
-                                              f"({delimiter.join(names)}), got {len(parts)}"))
+            out.errors.append(
+                BadLine(
+                    number,
+                    f"expected {required} to {len(names)} fields ({delimiter.join(names)}), got {len(parts)}",
+                )
+            )
             continue
         try:
-            out.records.append(_record({n: p for n, p in zip(names, parts) if n != "_"}, login_method))
+            out.records.append(
+                _record({n: p for n, p in zip(names, parts, strict=False) if n != "_"}, login_method)
+            )
         except (ValueError, KeyError) as exc:
             out.errors.append(BadLine(number, str(exc)))
     return out
@@ -158,7 +186,7 @@ def parse_json(text: str, login_method: str = "TWITTER") -> ParsedAccounts:
         return ParsedAccounts(errors=[BadLine(exc.lineno, f"not JSON: {exc.msg}")])
     items = data.get("accounts") if isinstance(data, dict) else data
     if not isinstance(items, list):
-        return ParsedAccounts(errors=[BadLine(1, "expected a list of accounts or {\"accounts\": [...]}")])
+        return ParsedAccounts(errors=[BadLine(1, 'expected a list of accounts or {"accounts": [...]}')])
     for number, item in enumerate(items, start=1):
         try:
             if not isinstance(item, dict):
@@ -169,7 +197,9 @@ def parse_json(text: str, login_method: str = "TWITTER") -> ParsedAccounts:
                 raise ValueError(f"unknown fields {unknown}")
             if isinstance(values.get("cookies"), (dict, list)):
                 values["cookies"] = json.dumps(values["cookies"])
-            out.records.append(_record({k: None if v is None else str(v) for k, v in values.items()}, login_method))
+            out.records.append(
+                _record({k: None if v is None else str(v) for k, v in values.items()}, login_method)
+            )
         except (ValueError, KeyError) as exc:
             out.errors.append(BadLine(number, str(exc)))
     return out

@@ -23,9 +23,24 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Boolean, Engine, Float, Insert, Integer, and_, bindparam, case, func, literal, null, or_, select, update
+from sqlalchemy import (
+    Boolean,
+    Engine,
+    Float,
+    Insert,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -56,8 +71,13 @@ class AccountPool:
     """The shared pool of X accounts in the control-plane DB."""
 
     def __init__(
-        self, engine: Engine, *, lease_ttl_s: float = 300.0, owner: str | None = None,
-        secrets: SecretBox | None = None, strategy: str = "lru",
+        self,
+        engine: Engine,
+        *,
+        lease_ttl_s: float = 300.0,
+        owner: str | None = None,
+        secrets: SecretBox | None = None,
+        strategy: str = "lru",
     ):
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown rotation strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
@@ -92,28 +112,46 @@ class AccountPool:
             conn.execute(
                 update(Account)
                 .where(Account.id == account_id)
-                .values(active=False, error_msg=reason, updated_at=datetime.now(timezone.utc))
+                .values(active=False, error_msg=reason, updated_at=datetime.now(UTC))
             )
 
     def store_cookies(self, account_id: int, cookies: Mapping[str, str]) -> None:
         """Keep the session cookies X rotated (``Set-Cookie``), encrypted like every secret."""
         with self.engine.begin() as conn:
-            conn.execute(update(Account).where(Account.id == account_id).values(
-                cookies_enc=self.secrets.encrypt(json.dumps(dict(cookies))), updated_at=datetime.now(timezone.utc)))
+            conn.execute(
+                update(Account)
+                .where(Account.id == account_id)
+                .values(
+                    cookies_enc=self.secrets.encrypt(json.dumps(dict(cookies))),
+                    updated_at=datetime.now(UTC),
+                )
+            )
 
     def set_user_agent(self, account_id: int, user_agent: str) -> None:
         """Give an account without one the browser it keeps from now on (only if it still has none)."""
         with self.engine.begin() as conn:
-            conn.execute(update(Account).where(Account.id == account_id, Account.user_agent.is_(None))
-                         .values(user_agent=user_agent))
+            conn.execute(
+                update(Account)
+                .where(Account.id == account_id, Account.user_agent.is_(None))
+                .values(user_agent=user_agent)
+            )
 
     def set_active(self, username: str, active: bool, reason: str | None = None) -> bool:
         """Disable an account by hand (with a reason), or enable it again (clears errors and quarantine)."""
-        values = ({"active": False, "error_msg": reason or "disabled by hand"} if not active
-                  else {"active": True, "error_msg": None, "quarantined_until": None, "quarantines": 0})
+        values = (
+            {"active": False, "error_msg": reason or "disabled by hand"}
+            if not active
+            else {"active": True, "error_msg": None, "quarantined_until": None, "quarantines": 0}
+        )
         with self.engine.begin() as conn:
-            return conn.execute(update(Account).where(Account.username == username)
-                                .values(updated_at=datetime.now(timezone.utc), **values)).rowcount > 0
+            return (
+                conn.execute(
+                    update(Account)
+                    .where(Account.username == username)
+                    .values(updated_at=datetime.now(UTC), **values)
+                ).rowcount
+                > 0
+            )
 
     def status(self) -> list[dict]:
         """One row per account: active flag, last error, and per-operation window state."""
@@ -123,14 +161,24 @@ class AccountPool:
         by_account: dict[int, list] = {}
         for op in ops:
             by_account.setdefault(op.account_id, []).append(
-                {"operation": op.operation, "remaining": op.remaining, "limit": op.window_limit,
-                 "reset_at": op.reset_at, "requests": op.requests, "errors": op.errors,
-                 "soft_bans": op.soft_bans}
+                {
+                    "operation": op.operation,
+                    "remaining": op.remaining,
+                    "limit": op.window_limit,
+                    "reset_at": op.reset_at,
+                    "requests": op.requests,
+                    "errors": op.errors,
+                    "soft_bans": op.soft_bans,
+                }
             )
         return [
-            {"username": a.username, "active": a.active, "error": a.error_msg,
-             "quarantined_until": a.quarantined_until if (a.quarantined_until or 0) > _now() else None,
-             "operations": by_account.get(a.id, [])}
+            {
+                "username": a.username,
+                "active": a.active,
+                "error": a.error_msg,
+                "quarantined_until": a.quarantined_until if (a.quarantined_until or 0) > _now() else None,
+                "operations": by_account.get(a.id, []),
+            }
             for a in accounts
         ]
 
@@ -147,8 +195,11 @@ class AccountPool:
             ~select(ao.id).where(ao.account_id == Account.id, ao.operation == operation).exists()
         )
         insert = sqlite_insert if is_sqlite(self.engine) else pg_insert
-        return (insert(ao).from_select(["account_id", "operation", "requests"], missing)
-                .on_conflict_do_nothing(index_elements=["account_id", "operation"]))
+        return (
+            insert(ao)
+            .from_select(["account_id", "operation", "requests"], missing)
+            .on_conflict_do_nothing(index_elements=["account_id", "operation"])
+        )
 
     def _available(self, now: float):
         ao = AccountOperation
@@ -162,8 +213,13 @@ class AccountPool:
     def _order(self, operation: str) -> list:
         ao = AccountOperation
         if self.strategy == "round_robin":
-            last = (select(ao.account_id).where(ao.operation == operation, ao.last_used.is_not(None))
-                    .order_by(ao.last_used.desc()).limit(1).scalar_subquery())
+            last = (
+                select(ao.account_id)
+                .where(ao.operation == operation, ao.last_used.is_not(None))
+                .order_by(ao.last_used.desc())
+                .limit(1)
+                .scalar_subquery()
+            )
             return [ao.account_id <= func.coalesce(last, 0), ao.account_id]
         lru = [ao.last_used.is_not(None), ao.last_used, ao.id]
         if self.strategy == "health":
@@ -188,20 +244,35 @@ class AccountPool:
                 with self.engine.begin() as conn:
                     bound = binding.resolve(conn, self.secrets, state.account_id, state.proxy_id, now)
                     if bound.rest_until is not None:
-                        conn.execute(update(Account).where(Account.id == state.account_id).values(
-                            quarantined_until=bound.rest_until, error_msg=bound.reason,
-                            updated_at=datetime.now(timezone.utc)))
-                        conn.execute(update(ao).where(ao.id == state.id, ao.lease_owner == self.owner)
-                                     .values(leased_until=None, lease_owner=None))
+                        conn.execute(
+                            update(Account)
+                            .where(Account.id == state.account_id)
+                            .values(
+                                quarantined_until=bound.rest_until,
+                                error_msg=bound.reason,
+                                updated_at=datetime.now(UTC),
+                            )
+                        )
+                        conn.execute(
+                            update(ao)
+                            .where(ao.id == state.id, ao.lease_owner == self.owner)
+                            .values(leased_until=None, lease_owner=None)
+                        )
                 if bound.rest_until is not None:
                     continue
             window_open = state.reset_at is None  # ``_take`` cleared an ended window's figures
             return AccountLease(
-                account_id=state.account_id, username=state.username,
+                account_id=state.account_id,
+                username=state.username,
                 cookies=self._cookies(state.cookies_enc),
-                user_agent=state.user_agent, proxy_url=bound.proxy_url or state.proxy_url,
-                proxy_id=bound.proxy_id, operation=operation, row_id=state.id,
-                limit=state.window_limit, remaining=state.remaining, reset_at=state.reset_at,
+                user_agent=state.user_agent,
+                proxy_url=bound.proxy_url or state.proxy_url,
+                proxy_id=bound.proxy_id,
+                operation=operation,
+                row_id=state.id,
+                limit=state.window_limit,
+                remaining=state.remaining,
+                reset_at=state.reset_at,
                 window_s=state.window_s,
                 window_started_at=None if window_open else state.window_started_at,
                 soft_bans=state.soft_bans or 0,
@@ -217,12 +288,20 @@ class AccountPool:
         one ``BEGIN IMMEDIATE`` transaction. The statements are built once per pool (SQLAlchemy then finds
         their compiled form by a memoised cache key instead of walking them on every lease).
         """
-        params = {"p_operation": operation, "p_now": now, "p_until": now + self.lease_ttl_s, "p_owner": self.owner,
-                  "p_username": username}
+        params = {
+            "p_operation": operation,
+            "p_now": now,
+            "p_until": now + self.lease_ttl_s,
+            "p_owner": self.owner,
+            "p_username": username,
+        }
         take, details = self._statements(username is not None)
         if self._fast is not None:
-            return self._seeded_take(lambda stmt, p: run_once(self._fast, stmt, p), take, params, operation, now)
+            return self._seeded_take(
+                lambda stmt, p: run_once(self._fast, stmt, p), take, params, operation, now
+            )
         with self.engine.begin() as conn:
+
             def run(stmt, p):
                 result = conn.execute(stmt, p)
                 return result.first() if result.returns_rows else None
@@ -250,9 +329,13 @@ class AccountPool:
         ao = AccountOperation
         now = bindparam("p_now", type_=Float)
         candidate = (
-            select(ao.id).join(Account, Account.id == ao.account_id)
-            .where(ao.operation == bindparam("p_operation"), self._available(now),
-                   *([Account.username == bindparam("p_username")] if by_username else []))
+            select(ao.id)
+            .join(Account, Account.id == ao.account_id)
+            .where(
+                ao.operation == bindparam("p_operation"),
+                self._available(now),
+                *([Account.username == bindparam("p_username")] if by_username else []),
+            )
             .order_by(*self._order(bindparam("p_operation")))
             .limit(1)
         )
@@ -260,23 +343,48 @@ class AccountPool:
             candidate = candidate.with_for_update(of=ao, skip_locked=True)
         window_open = or_(ao.reset_at.is_(None), ao.reset_at <= now)
         take = (
-            update(ao).where(ao.id == candidate.scalar_subquery())
-            .values(leased_until=bindparam("p_until"), lease_owner=bindparam("p_owner"), last_used=now,
-                    remaining=case((window_open, null()), else_=ao.remaining),
-                    reset_at=case((window_open, null()), else_=ao.reset_at))
+            update(ao)
+            .where(ao.id == candidate.scalar_subquery())
+            .values(
+                leased_until=bindparam("p_until"),
+                lease_owner=bindparam("p_owner"),
+                last_used=now,
+                remaining=case((window_open, null()), else_=ao.remaining),
+                reset_at=case((window_open, null()), else_=ao.reset_at),
+            )
             .returning(ao.id)
         )
-        columns = (ao.id, ao.account_id, ao.window_limit, ao.remaining, ao.reset_at, ao.window_s,
-                   ao.window_started_at, ao.soft_bans)
-        account = (Account.username, Account.cookies_enc, Account.user_agent, Account.proxy_url,
-                   Account.proxy_id, *binding.bound_columns())
-        details = (select(*columns, *account).join(Account, Account.id == ao.account_id)
-                   .outerjoin(Proxy, Proxy.id == Account.proxy_id).where(ao.id == bindparam("p_row_id")))
+        columns = (
+            ao.id,
+            ao.account_id,
+            ao.window_limit,
+            ao.remaining,
+            ao.reset_at,
+            ao.window_s,
+            ao.window_started_at,
+            ao.soft_bans,
+        )
+        account = (
+            Account.username,
+            Account.cookies_enc,
+            Account.user_agent,
+            Account.proxy_url,
+            Account.proxy_id,
+            *binding.bound_columns(),
+        )
+        details = (
+            select(*columns, *account)
+            .join(Account, Account.id == ao.account_id)
+            .outerjoin(Proxy, Proxy.id == Account.proxy_id)
+            .where(ao.id == bindparam("p_row_id"))
+        )
         if not is_sqlite(self.engine):
             taken = take.returning(*columns[1:]).cte("taken")
-            take = (select(*(taken.c[c.key] for c in columns), *account)
-                    .select_from(taken.join(Account, Account.id == taken.c.account_id)
-                                 .outerjoin(Proxy, Proxy.id == Account.proxy_id)))
+            take = select(*(taken.c[c.key] for c in columns), *account).select_from(
+                taken.join(Account, Account.id == taken.c.account_id).outerjoin(
+                    Proxy, Proxy.id == Account.proxy_id
+                )
+            )
         self._built[by_username] = (take, details)
         return take, details
 
@@ -294,14 +402,24 @@ class AccountPool:
     def release(self, lease: AccountLease) -> None:
         """Return the account, storing what the last response said about its window (one statement on
         PostgreSQL: the account's row is updated in a CTE of the operation row's update)."""
-        used_at = datetime.now(timezone.utc)
-        params = {"p_row_id": lease.row_id, "p_owner": self.owner, "p_limit": lease.limit,
-                  "p_remaining": lease.remaining, "p_reset_at": lease.reopens_at, "p_window_s": lease.window_s,
-                  "p_window_started_at": lease.window_started_at, "p_requests": lease.requests,
-                  "p_errors": lease.errors, "p_soft_bans": lease.soft_bans, "p_now": _now(),
-                  "p_used_at": used_at, "p_stale_before": used_at - LAST_USED_PRECISION,
-                  "p_served": bool(lease.successes),  # the recheck after a quarantine passed
-                  "p_account_id": lease.account_id}
+        used_at = datetime.now(UTC)
+        params = {
+            "p_row_id": lease.row_id,
+            "p_owner": self.owner,
+            "p_limit": lease.limit,
+            "p_remaining": lease.remaining,
+            "p_reset_at": lease.reopens_at,
+            "p_window_s": lease.window_s,
+            "p_window_started_at": lease.window_started_at,
+            "p_requests": lease.requests,
+            "p_errors": lease.errors,
+            "p_soft_bans": lease.soft_bans,
+            "p_now": _now(),
+            "p_used_at": used_at,
+            "p_stale_before": used_at - LAST_USED_PRECISION,
+            "p_served": bool(lease.successes),  # the recheck after a quarantine passed
+            "p_account_id": lease.account_id,
+        }
         released, account = self._release_statements()
         if self._fast is not None:
             run_once(self._fast, account, params)
@@ -320,40 +438,66 @@ class AccountPool:
             update(ao)
             .where(ao.id == bindparam("p_row_id"), ao.lease_owner == bindparam("p_owner"))
             .values(
-                leased_until=None, lease_owner=None, window_limit=bindparam("p_limit"),
-                remaining=bindparam("p_remaining"), reset_at=bindparam("p_reset_at"),
-                window_s=bindparam("p_window_s"), window_started_at=bindparam("p_window_started_at"),
+                leased_until=None,
+                lease_owner=None,
+                window_limit=bindparam("p_limit"),
+                remaining=bindparam("p_remaining"),
+                reset_at=bindparam("p_reset_at"),
+                window_s=bindparam("p_window_s"),
+                window_started_at=bindparam("p_window_started_at"),
                 requests=ao.requests + bindparam("p_requests", type_=Integer),
                 errors=ao.errors + bindparam("p_errors", type_=Integer),
-                soft_bans=bindparam("p_soft_bans"), last_used=bindparam("p_now"),
+                soft_bans=bindparam("p_soft_bans"),
+                last_used=bindparam("p_now"),
             )
         )
         # The account's own row (wide: its encrypted cookies) is written only when there is news: its
         # ``last_used`` is kept to the minute (as an API key's), and a served recheck ends a quarantine series.
         served = bindparam("p_served", type_=Boolean)
-        account = update(Account).where(
-            Account.id == bindparam("p_account_id"),
-            or_(Account.last_used.is_(None), Account.last_used < bindparam("p_stale_before", type_=Account.last_used.type),
-                and_(served, Account.quarantines > 0)),
-        ).values(last_used=bindparam("p_used_at"), quarantines=case((served, 0), else_=Account.quarantines))
-        if self._fast is not None:  # one statement: the account is updated only if its row was ours to release
+        account = (
+            update(Account)
+            .where(
+                Account.id == bindparam("p_account_id"),
+                or_(
+                    Account.last_used.is_(None),
+                    Account.last_used < bindparam("p_stale_before", type_=Account.last_used.type),
+                    and_(served, Account.quarantines > 0),
+                ),
+            )
+            .values(
+                last_used=bindparam("p_used_at"), quarantines=case((served, 0), else_=Account.quarantines)
+            )
+        )
+        if (
+            self._fast is not None
+        ):  # one statement: the account is updated only if its row was ours to release
             mine = released.returning(ao.account_id).cte("released")
             account = account.where(Account.id.in_(select(mine.c.account_id)))
         self._built["release"] = (released, account)
         return released, account
 
-    def quarantine(self, lease: AccountLease, reason: str, base_s: float = 3600.0, max_s: float = 86400.0) -> float:
+    def quarantine(
+        self, lease: AccountLease, reason: str, base_s: float = 3600.0, max_s: float = 86400.0
+    ) -> float:
         """Rest a soft-banned account for every operation; the rest doubles with each quarantine in a
         row. The first lease after it is the recheck: a served request ends the series. Returns the end."""
         now = _now()
         with self.engine.begin() as conn:
-            count = conn.execute(select(Account.quarantines).where(Account.id == lease.account_id)).scalar() or 0
-            until = now + min(base_s * 2 ** count, max_s)
-            conn.execute(update(Account).where(Account.id == lease.account_id).values(
-                quarantined_until=until, quarantines=count + 1,
-                error_msg=f"{reason}; quarantined until "
-                          f"{datetime.fromtimestamp(until, timezone.utc):%Y-%m-%d %H:%M:%S} UTC",
-                updated_at=datetime.now(timezone.utc)))
+            count = (
+                conn.execute(select(Account.quarantines).where(Account.id == lease.account_id)).scalar() or 0
+            )
+            until = now + min(base_s * 2**count, max_s)
+            conn.execute(
+                update(Account)
+                .where(Account.id == lease.account_id)
+                .values(
+                    quarantined_until=until,
+                    quarantines=count + 1,
+                    error_msg=f"{reason}; quarantined until "
+                    f"{datetime.fromtimestamp(until, UTC):%Y-%m-%d %H:%M:%S} UTC",
+                    updated_at=datetime.now(UTC),
+                )
+            )
         lease.soft_bans = 0
         self.release(lease)
         return until
@@ -365,8 +509,9 @@ class AccountPool:
         ao = AccountOperation
         mine = [Account.username == username] if username else []
         with read_only(self.engine) as conn:
-            active = conn.execute(select(func.count()).select_from(Account)
-                                  .where(Account.active.is_(True), *mine)).scalar()
+            active = conn.execute(
+                select(func.count()).select_from(Account).where(Account.active.is_(True), *mine)
+            ).scalar()
             if not active:
                 return None
             rows = conn.execute(
@@ -379,8 +524,10 @@ class AccountPool:
         # A window's reset time is known exactly. A lease held by another worker can end any moment
         # (or expire by itself), so it never makes a waiter give up early.
         times = [
-            max(r.reset_at if (r.remaining is not None and r.remaining <= 0 and r.reset_at) else now,
-                r.quarantined_until or now)
+            max(
+                r.reset_at if (r.remaining is not None and r.remaining <= 0 and r.reset_at) else now,
+                r.quarantined_until or now,
+            )
             for r in rows
         ]
         return min(times)
@@ -406,8 +553,11 @@ class AccountPool:
 
     def _inactive_summary(self) -> str:
         with read_only(self.engine) as conn:
-            rows = conn.execute(select(Account.username, Account.error_msg).where(
-                or_(Account.active.is_(False), Account.quarantined_until > _now()))).all()
+            rows = conn.execute(
+                select(Account.username, Account.error_msg).where(
+                    or_(Account.active.is_(False), Account.quarantined_until > _now())
+                )
+            ).all()
         if not rows:
             return ""
         shown = ", ".join(f"{r.username} ({r.error_msg or 'no reason'})" for r in rows[:5])

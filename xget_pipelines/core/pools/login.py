@@ -36,7 +36,7 @@ REJECTED = {
     "start": "X refused to start a login flow: the guest token may be stale or the IP blocked; retry or change proxy",
     "LoginEnterUserIdentifierSSO": "X does not know this username (or refuses it now): check the username",
     "LoginEnterAlternateIdentifierSubtask": "X did not accept the account's email as alternate identifier: "
-                                            "check the account's email",
+    "check the account's email",
     "LoginEnterPassword": "wrong password: update the account's password",
     "LoginTwoFactorAuthChallenge": "2FA code rejected: check the MFA secret (and the machine's clock)",
     "LoginAcid": "email confirmation code rejected: check the mailbox the code is read from",
@@ -83,14 +83,18 @@ class _Flow:
         try:
             rep = self.http.post(path, **kwargs)
         except httpx.HTTPError as exc:
-            raise self.fail(step, f"network error ({type(exc).__name__}: {exc}): check the proxy/network and retry") from None
+            raise self.fail(
+                step, f"network error ({type(exc).__name__}: {exc}): check the proxy/network and retry"
+            ) from None
         ct0 = self.http.cookies.get("ct0")
         if ct0:  # X expects the CSRF header as soon as it has set ct0
             self.http.headers["x-csrf-token"] = ct0
         if rep.status_code == 429:
             raise self.fail(step, f"rate limited by X ({_x_errors(rep)}): wait before logging in again")
         if rep.status_code in (401, 403):
-            raise self.fail(step, f"X refused the request ({_x_errors(rep)}): the IP may be blocked; change proxy")
+            raise self.fail(
+                step, f"X refused the request ({_x_errors(rep)}): the IP may be blocked; change proxy"
+            )
         if rep.status_code >= 500:
             raise self.fail(step, f"X failed ({_x_errors(rep)}): retry later")
         if rep.status_code >= 400:
@@ -99,7 +103,9 @@ class _Flow:
         try:
             body = rep.json()
         except ValueError:
-            raise self.fail(step, f"X answered HTTP {rep.status_code} with a body that is not JSON: retry later") from None
+            raise self.fail(
+                step, f"X answered HTTP {rep.status_code} with a body that is not JSON: retry later"
+            ) from None
         if not isinstance(body, dict):
             raise self.fail(step, "X answered with an unexpected body: retry later")
         return body
@@ -133,15 +139,25 @@ def login_with_password(
         "x-twitter-client-language": "en",
     }
     secrets = [password, mfa_secret]
-    with httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout_s, proxy=proxy_url,
-                      transport=transport, follow_redirects=False) as http:
+    with httpx.Client(
+        base_url=base_url.rstrip("/"),
+        headers=headers,
+        timeout=timeout_s,
+        proxy=proxy_url,
+        transport=transport,
+        follow_redirects=False,
+    ) as http:
         flow = _Flow(http, username, secrets)
         guest = flow.post("guest_token", GUEST_PATH).get("guest_token")
         if not guest:
             raise flow.fail("guest_token", "X gave no guest token: the IP may be blocked; change proxy")
         http.headers["x-guest-token"] = str(guest)
-        start = {"input_flow_data": {"flow_context": {"debug_overrides": {}, "start_location": {"location": "unknown"}}},
-                 "subtask_versions": {}}
+        start = {
+            "input_flow_data": {
+                "flow_context": {"debug_overrides": {}, "start_location": {"location": "unknown"}}
+            },
+            "subtask_versions": {},
+        }
         body = flow.post("start", TASK_PATH, params={"flow_name": "login"}, json=start)
         for _ in range(MAX_STEPS):
             token = body.get("flow_token")
@@ -162,24 +178,42 @@ def login_with_password(
             raise flow.fail("flow", f"the login did not finish within {MAX_STEPS} steps")
         cookies = {name: http.cookies.get(name) for name in ("auth_token", "ct0")}
     if not cookies["auth_token"] or not cookies["ct0"]:
-        raise LoginError(username, "LoginSuccessSubtask",
-                         "X ended the flow without session cookies (auth_token/ct0): the IP may be blocked; "
-                         "change proxy and retry")
+        raise LoginError(
+            username,
+            "LoginSuccessSubtask",
+            "X ended the flow without session cookies (auth_token/ct0): the IP may be blocked; "
+            "change proxy and retry",
+        )
     return {k: v for k, v in cookies.items() if v}
 
 
-def _answer(flow: _Flow, sub: dict, step: str, username: str, password: str, email: str | None,
-             mfa_secret: str | None,
-            email_code: Callable[[], str] | None) -> dict:
+def _answer(
+    flow: _Flow,
+    sub: dict,
+    step: str,
+    username: str,
+    password: str,
+    email: str | None,
+    mfa_secret: str | None,
+    email_code: Callable[[], str] | None,
+) -> dict:
     """The subtask input answering ``sub``."""
+
     def text(value: str) -> dict:
         return {"subtask_id": step, "enter_text": {"text": value, "link": "next_link"}}
 
     if step == "LoginJsInstrumentationSubtask":
         return {"subtask_id": step, "js_instrumentation": {"response": "{}", "link": "next_link"}}
     if step == "LoginEnterUserIdentifierSSO":
-        return {"subtask_id": step, "settings_list": {"setting_responses": [
-            {"key": "user_identifier", "response_data": {"text_data": {"result": username}}}], "link": "next_link"}}
+        return {
+            "subtask_id": step,
+            "settings_list": {
+                "setting_responses": [
+                    {"key": "user_identifier", "response_data": {"text_data": {"result": username}}}
+                ],
+                "link": "next_link",
+            },
+        }
     if step == "LoginEnterAlternateIdentifierSubtask":
         if not email:
             raise flow.fail(step, "X asks for the account's email: add the email to the account")
@@ -192,7 +226,9 @@ def _answer(flow: _Flow, sub: dict, step: str, username: str, password: str, ema
         try:
             code = pyotp.TOTP(mfa_secret.replace(" ", "")).now()
         except Exception:
-            raise flow.fail(step, "the MFA secret is not a valid base32 TOTP key: check the MFA secret") from None
+            raise flow.fail(
+                step, "the MFA secret is not a valid base32 TOTP key: check the MFA secret"
+            ) from None
         return text(code)
     if step == "LoginAcid":
         hint = str(((sub.get("enter_text") or {}).get("hint_text")) or "").lower()
@@ -201,22 +237,31 @@ def _answer(flow: _Flow, sub: dict, step: str, username: str, password: str, ema
                 raise flow.fail(step, "X asks to confirm the account's email: add the email to the account")
             return text(email)
         if email_code is None:
-            raise flow.fail(step, "email confirmation code needed: import the account with its email password "
-                                  "so XGet reads the code over IMAP (or pass --email-code)")
+            raise flow.fail(
+                step,
+                "email confirmation code needed: import the account with its email password "
+                "so XGet reads the code over IMAP (or pass --email-code)",
+            )
         try:
             code = str(email_code() or "").strip()
         except XGetError as exc:  # MailboxError: says what is wrong and what to do
             raise flow.fail(step, f"reading the email confirmation code failed: {exc}") from None
         except Exception as exc:
-            raise flow.fail(step, f"reading the email confirmation code failed ({type(exc).__name__}: {exc}): "
-                                  "check the mailbox/IMAP settings") from None
+            raise flow.fail(
+                step,
+                f"reading the email confirmation code failed ({type(exc).__name__}: {exc}): "
+                "check the mailbox/IMAP settings",
+            ) from None
         if not code:
             raise flow.fail(step, "no email confirmation code arrived: check the mailbox/IMAP settings")
         return text(code)
     if step == "AccountDuplicationCheck":
         return {"subtask_id": step, "check_logged_in_account": {"link": "AccountDuplicationCheck_false"}}
-    raise flow.fail(step, f"X asks for {step}, which XGet cannot answer automatically (e.g. a captcha or "
-                          "unusual-activity check): log in by hand in a browser and import the cookies")
+    raise flow.fail(
+        step,
+        f"X asks for {step}, which XGet cannot answer automatically (e.g. a captcha or "
+        "unusual-activity check): log in by hand in a browser and import the cookies",
+    )
 
 
 def login_account(
@@ -249,14 +294,18 @@ def login_account(
     with read_only(engine) as conn:
         row = conn.execute(select(Account).where(Account.username == username)).first()
     if row is None:
-        raise LoginError(username, "credentials", "no such account in the pool: import it first (xget accounts add)")
+        raise LoginError(
+            username, "credentials", "no such account in the pool: import it first (xget accounts add)"
+        )
     account = row  # a Core row: the columns of `accounts`
     method = account.login_method or "TWITTER"
     if method not in ("TWITTER", "GOOGLE"):
         raise LoginError(username, "credentials", f"unknown login method {method!r}: use TWITTER or GOOGLE")
     password = box.decrypt(account.password_enc)
     if not password:
-        raise LoginError(username, "credentials", "no password stored: re-import the account with its password")
+        raise LoginError(
+            username, "credentials", "no password stored: re-import the account with its password"
+        )
     mfa_secret = box.decrypt(account.mfa_secret_enc)
     user_agent = account.user_agent  # stored with the new session only when the login chose it
     if method == "GOOGLE":
@@ -273,8 +322,18 @@ def login_account(
 
         def sign_in() -> dict[str, str]:
             return login_with_password(
-                base_url, username, password, email=account.email, mfa_secret=mfa_secret, email_code=email_code,
-                timeout_s=timeout_s, proxy_url=account.proxy_url, user_agent=account.user_agent, transport=transport)
+                base_url,
+                username,
+                password,
+                email=account.email,
+                mfa_secret=mfa_secret,
+                email_code=email_code,
+                timeout_s=timeout_s,
+                proxy_url=account.proxy_url,
+                user_agent=account.user_agent,
+                transport=transport,
+            )
+
     try:
         cookies = sign_in()
     except LoginError as exc:
@@ -284,20 +343,30 @@ def login_account(
     return cookies
 
 
-def _google_sign_in(account, password: str, mfa_secret: str | None, user_agent: str, base_url: str,
-                    timeout_s: float) -> dict[str, str]:
-    """"Sign in with Google" in Chromium for a GOOGLE account. The sign-in starts on X's web site:
+def _google_sign_in(
+    account, password: str, mfa_secret: str | None, user_agent: str, base_url: str, timeout_s: float
+) -> dict[str, str]:
+    """ "Sign in with Google" in Chromium for a GOOGLE account. The sign-in starts on X's web site:
     ``XGET_X_WEB_URL`` when set, else ``base_url`` (the emulator serves both on one address)."""
     from xget_pipelines.core.pools.google_login import login_with_google
     from xget_pipelines.settings import get_settings
 
     settings = get_settings()
     if not account.email:
-        raise LoginError(account.username, "credentials",
-                         "a GOOGLE account needs its email (the Google account): re-import it with the email")
+        raise LoginError(
+            account.username,
+            "credentials",
+            "a GOOGLE account needs its email (the Google account): re-import it with the email",
+        )
     return login_with_google(
-        settings.x_web_url or base_url, account.username, account.email, password, mfa_secret,
-        proxy_url=account.proxy_url, user_agent=user_agent,
-        timeout_s=max(timeout_s, settings.google_login_timeout_s), chromium_path=settings.chromium_path,
+        settings.x_web_url or base_url,
+        account.username,
+        account.email,
+        password,
+        mfa_secret,
+        proxy_url=account.proxy_url,
+        user_agent=user_agent,
+        timeout_s=max(timeout_s, settings.google_login_timeout_s),
+        chromium_path=settings.chromium_path,
         screenshot_dir=settings.home / "login-screens",
     )

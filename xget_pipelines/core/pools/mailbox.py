@@ -17,7 +17,6 @@ import email
 import email.policy
 import imaplib
 import re
-import socket
 import ssl
 import time
 from dataclasses import dataclass
@@ -106,8 +105,17 @@ def code_from_message(raw: bytes) -> str | None:
 class ImapCodeReader:
     """Callable that returns the newest X confirmation code mailed to ``address`` since it was created."""
 
-    def __init__(self, address: str, password: str, server: ImapServer, *, folders: tuple[str, ...] = ("INBOX",),
-                 timeout_s: float = 60.0, poll_s: float = 2.0, ca_file: str | None = None):
+    def __init__(
+        self,
+        address: str,
+        password: str,
+        server: ImapServer,
+        *,
+        folders: tuple[str, ...] = ("INBOX",),
+        timeout_s: float = 60.0,
+        poll_s: float = 2.0,
+        ca_file: str | None = None,
+    ):
         self.address, self._password, self.server = address, password, server
         self.folders, self.timeout_s, self.poll_s, self.ca_file = folders, timeout_s, poll_s, ca_file
         self.since = time.time() - CLOCK_SLACK_S
@@ -117,23 +125,29 @@ class ImapCodeReader:
         try:
             if self.server.ssl:
                 context = ssl.create_default_context(cafile=self.ca_file)
-                conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(self.server.host, self.server.port, ssl_context=context,
-                                                        timeout=20)
+                conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(
+                    self.server.host, self.server.port, ssl_context=context, timeout=20
+                )
             else:
                 conn = imaplib.IMAP4(self.server.host, self.server.port, timeout=20)
         except ssl.SSLError as exc:
-            raise MailboxError(f"TLS with {where} failed ({exc.reason or exc}): check XGET_IMAP_SSL / "
-                               "XGET_IMAP_CA_FILE") from None
-        except (OSError, socket.timeout) as exc:
-            raise MailboxError(f"cannot reach IMAP server {where} ({type(exc).__name__}: {exc}): "
-                               "set XGET_IMAP_SERVER to the mailbox's IMAP host") from None
+            raise MailboxError(
+                f"TLS with {where} failed ({exc.reason or exc}): check XGET_IMAP_SSL / XGET_IMAP_CA_FILE"
+            ) from None
+        except (TimeoutError, OSError) as exc:
+            raise MailboxError(
+                f"cannot reach IMAP server {where} ({type(exc).__name__}: {exc}): "
+                "set XGET_IMAP_SERVER to the mailbox's IMAP host"
+            ) from None
         try:
             conn.login(self.address, self._password)
         except imaplib.IMAP4.error as exc:
             conn.shutdown()
             detail = str(exc).replace(self._password, "***") if self._password else str(exc)
-            raise MailboxError(f"IMAP login to {where} refused ({detail}): check the account's email password "
-                               "(many providers need an app password)") from None
+            raise MailboxError(
+                f"IMAP login to {where} refused ({detail}): check the account's email password "
+                "(many providers need an app password)"
+            ) from None
         return conn
 
     def _newest_code(self, conn: imaplib.IMAP4) -> str | None:
@@ -142,7 +156,9 @@ class ImapCodeReader:
         for folder in self.folders:
             status, _ = conn.select(_quote(folder), readonly=True)
             if status != "OK":
-                raise MailboxError(f"no folder {folder!r} in {self.address} on {self.server}: fix XGET_IMAP_FOLDERS")
+                raise MailboxError(
+                    f"no folder {folder!r} in {self.address} on {self.server}: fix XGET_IMAP_FOLDERS"
+                )
             status, data = conn.uid("search", None, "SINCE", day)
             if status != "OK" or not data or not data[0]:
                 continue
@@ -174,9 +190,11 @@ class ImapCodeReader:
                 if code:
                     return code
                 if time.monotonic() >= deadline:
-                    raise MailboxError(f"no X confirmation code arrived in {', '.join(self.folders)} of "
-                                       f"{self.address} within {self.timeout_s:g}s: check the mailbox (and "
-                                       "XGET_IMAP_FOLDERS if X's mail lands in spam)")
+                    raise MailboxError(
+                        f"no X confirmation code arrived in {', '.join(self.folders)} of "
+                        f"{self.address} within {self.timeout_s:g}s: check the mailbox (and "
+                        "XGET_IMAP_FOLDERS if X's mail lands in spam)"
+                    )
                 time.sleep(min(self.poll_s, max(0.0, deadline - time.monotonic())))
                 conn.noop()
         finally:
@@ -211,5 +229,12 @@ def reader_for_account(address: str | None, password: str | None) -> ImapCodeRea
     settings = get_settings()
     server = imap_server_for(address, settings.imap_server, settings.imap_ssl)
     folders = tuple(f.strip() for f in settings.imap_folders.split(",") if f.strip()) or ("INBOX",)
-    return ImapCodeReader(address, password, server, folders=folders, timeout_s=settings.imap_timeout_s,
-                          poll_s=settings.imap_poll_s, ca_file=settings.imap_ca_file or None)
+    return ImapCodeReader(
+        address,
+        password,
+        server,
+        folders=folders,
+        timeout_s=settings.imap_timeout_s,
+        poll_s=settings.imap_poll_s,
+        ca_file=settings.imap_ca_file or None,
+    )

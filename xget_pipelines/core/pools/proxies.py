@@ -45,7 +45,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, delete, select, update
 
@@ -78,6 +78,7 @@ log = logging.getLogger(__name__)
 
 
 # -- what the pool shows ---------------------------------------------------------------------------------
+
 
 @dataclass
 class ProxyInfo:
@@ -114,19 +115,41 @@ class ProxyInfo:
         return self.latency_ms / max(self.success_rate, 0.01)
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "proxy": self.url, "status": self.status, "country": self.country,
-                "city": self.city, "isp": self.isp, "latency_ms": self.latency_ms,
-                "success_rate": self.success_rate, "checks": self.checks, "failures": self.failures,
-                "last_check_at": self.last_check_at, "last_error": self.last_error}
+        return {
+            "id": self.id,
+            "proxy": self.url,
+            "status": self.status,
+            "country": self.country,
+            "city": self.city,
+            "isp": self.isp,
+            "latency_ms": self.latency_ms,
+            "success_rate": self.success_rate,
+            "checks": self.checks,
+            "failures": self.failures,
+            "last_check_at": self.last_check_at,
+            "last_error": self.last_error,
+        }
 
 
 def _info(row) -> ProxyInfo:
     return ProxyInfo(
-        id=row.id, scheme=row.scheme, host=row.host, port=row.port, username=row.username or None,
-        has_password=row.password_enc is not None, country=row.country, city=row.city, isp=row.isp,
-        latency_ms=row.latency_ms, success_rate=row.success_rate, checks=row.checks or 0,
-        failures=row.failures or 0, consecutive_failures=row.consecutive_failures or 0,
-        last_check_at=row.last_check_at, last_error=row.last_error, status=row.status,
+        id=row.id,
+        scheme=row.scheme,
+        host=row.host,
+        port=row.port,
+        username=row.username or None,
+        has_password=row.password_enc is not None,
+        country=row.country,
+        city=row.city,
+        isp=row.isp,
+        latency_ms=row.latency_ms,
+        success_rate=row.success_rate,
+        checks=row.checks or 0,
+        failures=row.failures or 0,
+        consecutive_failures=row.consecutive_failures or 0,
+        last_check_at=row.last_check_at,
+        last_error=row.last_error,
+        status=row.status,
     )
 
 
@@ -176,6 +199,7 @@ def default_target_url() -> str:
 
 # -- the pool --------------------------------------------------------------------------------------------
 
+
 class ProxyPool:
     """Proxies in the control-plane DB. ``secrets`` defaults to the installation's SecretBox."""
 
@@ -196,20 +220,27 @@ class ProxyPool:
 
     # -- import ------------------------------------------------------------------------------------------
 
-    def import_proxies(self, records: Sequence[ProxyRecord], progress: Callable[[int], None] | None = None,
-                       batch_size: int = 500) -> ImportResult:
+    def import_proxies(
+        self,
+        records: Sequence[ProxyRecord],
+        progress: Callable[[int], None] | None = None,
+        batch_size: int = 500,
+    ) -> ImportResult:
         """Insert new proxies and update known ones (by scheme, host, port, username)."""
         result = ImportResult()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         latest = {r.key: r for r in records}  # a file naming a proxy twice: the last line wins
         cols = Proxy.__table__.c
         with read_only(self.engine) as conn:
-            rows = conn.execute(select(cols.id, cols.scheme, cols.host, cols.port, cols.username,
-                                       cols.password_enc, cols.status))
+            rows = conn.execute(
+                select(
+                    cols.id, cols.scheme, cols.host, cols.port, cols.username, cols.password_enc, cols.status
+                )
+            )
             known = {(r.scheme, r.host, r.port, r.username): r for r in rows}
         items = list(latest.values())
         for start in range(0, len(items), batch_size):
-            batch = items[start:start + batch_size]
+            batch = items[start : start + batch_size]
             with self.engine.begin() as conn:
                 for record in batch:
                     values: dict = {"updated_at": now}
@@ -218,11 +249,18 @@ class ProxyPool:
                             values[name] = getattr(record, name)
                     row = known.get(record.key)
                     if row is None:
-                        values |= {"scheme": record.scheme, "host": record.host, "port": record.port,
-                                   "username": record.username or "",
-                                   "password_enc": self.secrets.encrypt(record.password),
-                                   "status": CHECKING, "checks": 0, "failures": 0, "consecutive_failures": 0,
-                                   "created_at": now}
+                        values |= {
+                            "scheme": record.scheme,
+                            "host": record.host,
+                            "port": record.port,
+                            "username": record.username or "",
+                            "password_enc": self.secrets.encrypt(record.password),
+                            "status": CHECKING,
+                            "checks": 0,
+                            "failures": 0,
+                            "consecutive_failures": 0,
+                            "created_at": now,
+                        }
                         new_id = conn.execute(Proxy.__table__.insert().values(values)).inserted_primary_key[0]
                         result.created += 1
                         result.ids.append(new_id)
@@ -250,8 +288,13 @@ class ProxyPool:
 
     # -- reading -----------------------------------------------------------------------------------------
 
-    def list(self, status: str | None = None, country: str | None = None,
-             max_latency_ms: float | None = None, min_success_rate: float | None = None) -> list[ProxyInfo]:
+    def list(
+        self,
+        status: str | None = None,
+        country: str | None = None,
+        max_latency_ms: float | None = None,
+        min_success_rate: float | None = None,
+    ) -> list[ProxyInfo]:
         """Proxies filtered by status, country and latency: ACTIVE first, then best first (see ``score``)."""
         table = Proxy.__table__
         stmt = select(table)
@@ -270,13 +313,18 @@ class ProxyPool:
         order = {ACTIVE: 0, CHECKING: 1, INACTIVE: 2}
         return sorted(rows, key=lambda p: (order.get(p.status, 3), p.score, p.id))
 
-    def available(self, country: str | None = None, max_latency_ms: float | None = None,
-                  min_success_rate: float | None = None) -> list[ProxyInfo]:
+    def available(
+        self,
+        country: str | None = None,
+        max_latency_ms: float | None = None,
+        min_success_rate: float | None = None,
+    ) -> list[ProxyInfo]:
         """ACTIVE proxies, best first, optionally only in ``country`` and at most ``max_latency_ms``."""
         return self.list(ACTIVE, country, max_latency_ms, min_success_rate)
 
-    def pick(self, country: str | None = None, max_latency_ms: float | None = None,
-             exclude: Iterable[int] = ()) -> ProxyInfo | None:
+    def pick(
+        self, country: str | None = None, max_latency_ms: float | None = None, exclude: Iterable[int] = ()
+    ) -> ProxyInfo | None:
         """The best available proxy not in ``exclude`` (the hook for assigning a proxy to an account)."""
         skip = set(exclude)
         return next((p for p in self.available(country, max_latency_ms) if p.id not in skip), None)
@@ -294,8 +342,14 @@ class ProxyPool:
             row = conn.execute(select(Proxy.__table__).where(Proxy.__table__.c.id == proxy_id)).first()
         if row is None:
             raise ProxyError(f"no proxy with id {proxy_id} (see `xget proxies list`)")
-        return build_url(row.scheme, row.host, row.port, row.username or None,
-                         self.secrets.decrypt(row.password_enc), redact=False)
+        return build_url(
+            row.scheme,
+            row.host,
+            row.port,
+            row.username or None,
+            self.secrets.decrypt(row.password_enc),
+            redact=False,
+        )
 
     def remove(self, proxy_ids: Iterable[int]) -> int:
         ids = list(proxy_ids)
@@ -304,15 +358,22 @@ class ProxyPool:
 
     # -- health ------------------------------------------------------------------------------------------
 
-    def report(self, proxy_id: int, ok: bool, latency_ms: float | None = None, error: str | None = None,
-               max_failures: int = DEFAULT_MAX_FAILURES) -> str:
+    def report(
+        self,
+        proxy_id: int,
+        ok: bool,
+        latency_ms: float | None = None,
+        error: str | None = None,
+        max_failures: int = DEFAULT_MAX_FAILURES,
+    ) -> str:
         """Record the outcome of real traffic through a proxy (same statistics as a check); its new status."""
-        return self._record(proxy_id, [Attempt(ok, latency_ms if ok else None, None if ok else error)],
-                            max_failures).status
+        return self._record(
+            proxy_id, [Attempt(ok, latency_ms if ok else None, None if ok else error)], max_failures
+        ).status
 
     def _record(self, proxy_id: int, attempts: Sequence[Attempt], max_failures: int) -> CheckResult:
         table = Proxy.__table__
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with self.engine.begin() as conn:
             stmt = select(table).where(table.c.id == proxy_id)
             if self.engine.dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE already serialises writers
@@ -336,33 +397,66 @@ class ProxyPool:
                 status = ACTIVE
             else:
                 status = row.status
-            conn.execute(update(table).where(table.c.id == proxy_id).values(
-                success_rate=rate, consecutive_failures=in_a_row, checks=checks, failures=failures,
-                latency_ms=latency, last_error=last_error, status=status, last_check_at=now, updated_at=now))
+            conn.execute(
+                update(table)
+                .where(table.c.id == proxy_id)
+                .values(
+                    success_rate=rate,
+                    consecutive_failures=in_a_row,
+                    checks=checks,
+                    failures=failures,
+                    latency_ms=latency,
+                    last_error=last_error,
+                    status=status,
+                    last_check_at=now,
+                    updated_at=now,
+                )
+            )
         info = _info(row)
         if status != row.status:
             level = logging.WARNING if status == INACTIVE else logging.INFO
-            log.log(level, "proxy %s: %s -> %s%s", info.url, row.status, status,
-                    f" ({last_error})" if status == INACTIVE and last_error else "")
+            log.log(
+                level,
+                "proxy %s: %s -> %s%s",
+                info.url,
+                row.status,
+                status,
+                f" ({last_error})" if status == INACTIVE and last_error else "",
+            )
         exit_ = next((a for a in reversed(attempts) if a.ok), None)
         return CheckResult(
-            proxy_id=proxy_id, proxy=info.url, status=status, attempts=len(attempts),
-            successes=sum(a.ok for a in attempts), latency_ms=statistics.median(good) if good else None,
-            success_rate=rate, error=next((a.error for a in reversed(attempts) if not a.ok), None),
-            exit_ip=exit_.exit_ip if exit_ else None, exit_port=exit_.exit_port if exit_ else None)
+            proxy_id=proxy_id,
+            proxy=info.url,
+            status=status,
+            attempts=len(attempts),
+            successes=sum(a.ok for a in attempts),
+            latency_ms=statistics.median(good) if good else None,
+            success_rate=rate,
+            error=next((a.error for a in reversed(attempts) if not a.ok), None),
+            exit_ip=exit_.exit_ip if exit_ else None,
+            exit_port=exit_.exit_port if exit_ else None,
+        )
 
-    def check(self, proxy_ids: Iterable[int] | None = None, target_url: str | None = None,
-              timeout_s: float = 5.0, attempts: int = 3, concurrency: int = 16,
-              max_failures: int = DEFAULT_MAX_FAILURES, status: str | None = None,
-              progress: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
+    def check(
+        self,
+        proxy_ids: Iterable[int] | None = None,
+        target_url: str | None = None,
+        timeout_s: float = 5.0,
+        attempts: int = 3,
+        concurrency: int = 16,
+        max_failures: int = DEFAULT_MAX_FAILURES,
+        status: str | None = None,
+        progress: Callable[[CheckResult], None] | None = None,
+    ) -> list[CheckResult]:
         """Check proxies (all, those of ``status``, or ``proxy_ids``) through each to ``target_url``.
 
         At most ``concurrency`` proxies at once, ``attempts`` sequential GETs each, every GET bounded by
         ``timeout_s``: a check of one proxy takes at most ``attempts * timeout_s`` plus a DB write.
         ``progress`` is called with each proxy's result as it is stored. Results are in ``proxy_ids`` order.
         """
-        coro = self.acheck(proxy_ids, target_url, timeout_s, attempts, concurrency, max_failures, status,
-                           progress)
+        coro = self.acheck(
+            proxy_ids, target_url, timeout_s, attempts, concurrency, max_failures, status, progress
+        )
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -370,10 +464,17 @@ class ProxyPool:
         with concurrent.futures.ThreadPoolExecutor(1) as pool:  # called from async code: own loop, own thread
             return pool.submit(asyncio.run, coro).result()
 
-    async def acheck(self, proxy_ids: Iterable[int] | None = None, target_url: str | None = None,
-                     timeout_s: float = 5.0, attempts: int = 3, concurrency: int = 16,
-                     max_failures: int = DEFAULT_MAX_FAILURES, status: str | None = None,
-                     progress: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
+    async def acheck(
+        self,
+        proxy_ids: Iterable[int] | None = None,
+        target_url: str | None = None,
+        timeout_s: float = 5.0,
+        attempts: int = 3,
+        concurrency: int = 16,
+        max_failures: int = DEFAULT_MAX_FAILURES,
+        status: str | None = None,
+        progress: Callable[[CheckResult], None] | None = None,
+    ) -> list[CheckResult]:
         if attempts < 1 or concurrency < 1 or max_failures < 1 or not timeout_s > 0:
             raise ProxyError("attempts, concurrency and max_failures must be at least 1, timeout_s positive")
         target = target_url or default_target_url()
@@ -401,8 +502,9 @@ class ProxyPool:
             password = passwords[row.id]
             url = build_url(row.scheme, row.host, row.port, row.username or None, password, redact=False)
             async with gate:
-                tries = [await _attempt(url, target, timeout_s, ssl_context, (password,))
-                         for _ in range(attempts)]
+                tries = [
+                    await _attempt(url, target, timeout_s, ssl_context, (password,)) for _ in range(attempts)
+                ]
             result = await asyncio.to_thread(self._record, row.id, tries, max_failures)
             if progress:
                 progress(result)
@@ -411,16 +513,26 @@ class ProxyPool:
         return list(await asyncio.gather(*(one(r) for r in rows)))
 
 
-async def _attempt(proxy_url: str, target: str, timeout_s: float, ssl_context: ssl.SSLContext,
-                   secrets: tuple[str | None, ...]) -> Attempt:
+async def _attempt(
+    proxy_url: str,
+    target: str,
+    timeout_s: float,
+    ssl_context: ssl.SSLContext,
+    secrets: tuple[str | None, ...],
+) -> Attempt:
     """One GET of ``target`` through the proxy on a fresh connection; never raises, never leaks secrets."""
     import httpx
 
     started = time.perf_counter()
     try:
         async with asyncio.timeout(timeout_s):
-            async with httpx.AsyncClient(proxy=proxy_url, timeout=timeout_s, verify=ssl_context,
-                                         trust_env=False, follow_redirects=False) as client:
+            async with httpx.AsyncClient(
+                proxy=proxy_url,
+                timeout=timeout_s,
+                verify=ssl_context,
+                trust_env=False,
+                follow_redirects=False,
+            ) as client:
                 response = await client.get(target, headers={"Cache-Control": "no-cache"})
                 await response.aread()
     except TimeoutError:

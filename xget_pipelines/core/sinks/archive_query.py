@@ -21,9 +21,14 @@ _WITHOUT_BODY = {"_id": False, "body": False, "body_zlib": False}
 
 
 def page_filter(
-    *, page_key: str | None = None, watch_key: str | None = None, day: dt.date | str | None = None,
-    operation: str | None = None, fetched_from: dt.datetime | None = None,
-    fetched_until: dt.datetime | None = None, where: Mapping | None = None,
+    *,
+    page_key: str | None = None,
+    watch_key: str | None = None,
+    day: dt.date | str | None = None,
+    operation: str | None = None,
+    fetched_from: dt.datetime | None = None,
+    fetched_until: dt.datetime | None = None,
+    where: Mapping | None = None,
 ) -> dict:
     """The MongoDB filter of the arguments (all ANDed; ``fetched_until`` exclusive)."""
     query: dict = dict(where or {})
@@ -38,8 +43,9 @@ def page_filter(
     return query
 
 
-def find_pages(archive: PageArchive, *, limit: int = 100, newest_first: bool = False,
-               **filters) -> list[dict]:
+def find_pages(
+    archive: PageArchive, *, limit: int = 100, newest_first: bool = False, **filters
+) -> list[dict]:
     """Pages matching ``filters`` (see ``page_filter``), by fetch time, without their bodies."""
     cursor = archive.pages.find(page_filter(**filters), _WITHOUT_BODY)
     cursor = cursor.sort([("fetched_at", -1 if newest_first else 1), ("page_key", 1)]).limit(max(limit, 0))
@@ -68,5 +74,7 @@ def decode_body(doc: Mapping) -> object:
         return orjson.loads(zlib.decompress(doc["body_zlib"]))
     if body_format == "bytes_zlib":
         return zlib.decompress(doc["body_zlib"])
-    raise LookupError(f"page {doc.get('_id')} was too large to archive even compressed; read it from "
-                      "raw/x_pages in the lake (xget sql)")
+    raise LookupError(
+        f"page {doc.get('_id')} was too large to archive even compressed; read it from "
+        "raw/x_pages in the lake (xget sql)"
+    )

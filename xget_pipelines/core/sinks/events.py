@@ -29,16 +29,35 @@ from xget_pipelines.core.sinks.redact import hosts, masked_url, scheme, scrub
 
 EVENT_TYPE = "xget.lake.batch"
 # The row figures an XGet asset may put in its materialization metadata; an event carries those present.
-ROW_FIGURES = ("rows", "inserted", "updated", "deleted", "source_rows", "pages", "pages_this_run",
-               "malformed_pages", "scored", "users", "edges")
+ROW_FIGURES = (
+    "rows",
+    "inserted",
+    "updated",
+    "deleted",
+    "source_rows",
+    "pages",
+    "pages_this_run",
+    "malformed_pages",
+    "scored",
+    "users",
+    "edges",
+)
 
 
 def _whole(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def batch_event(*, storage_id: int, asset_key: str, table: str, partition: str | None, run_id: str,
-                metadata: Mapping[str, object], materialized_at: float) -> dict:
+def batch_event(
+    *,
+    storage_id: int,
+    asset_key: str,
+    table: str,
+    partition: str | None,
+    run_id: str,
+    metadata: Mapping[str, object],
+    materialized_at: float,
+) -> dict:
     """The event of one materialization of a lake table (``metadata``: its values, already unwrapped)."""
     version = metadata.get("lake_version")
     return {
@@ -52,7 +71,7 @@ def batch_event(*, storage_id: int, asset_key: str, table: str, partition: str |
         # None when the asset does not report it (entities report -1 for a table the run did not write)
         "lake_version": version if _whole(version) and version >= 0 else None,  # type: ignore[operator]
         "counts": {name: metadata[name] for name in ROW_FIGURES if _whole(metadata.get(name))},
-        "materialized_at": dt.datetime.fromtimestamp(materialized_at, dt.timezone.utc).isoformat(),
+        "materialized_at": dt.datetime.fromtimestamp(materialized_at, dt.UTC).isoformat(),
     }
 
 
@@ -92,8 +111,9 @@ class EventPublisher(ABC):
         self.close()
 
     def _fail(self, kind: str, what: str, confirmed: int, total: int) -> EventsUnavailable:
-        return EventsUnavailable(f"{kind} broker at {hosts(self.url)}", scrub(what, self.url)[:300],
-                                 confirmed, total)
+        return EventsUnavailable(
+            f"{kind} broker at {hosts(self.url)}", scrub(what, self.url)[:300], confirmed, total
+        )
 
 
 class AmqpPublisher(EventPublisher):
@@ -114,34 +134,47 @@ class AmqpPublisher(EventPublisher):
                 channel.exchange_declare(self.topic, exchange_type="topic", durable=True)
                 for event in events:
                     properties = pika.BasicProperties(
-                        content_type="application/json", delivery_mode=persistent,
-                        message_id=event["event_id"], type=event["type"])
-                    channel.basic_publish(self.topic, routing_key(event["table"]), json.dumps(event).encode(),
-                                          properties)
+                        content_type="application/json",
+                        delivery_mode=persistent,
+                        message_id=event["event_id"],
+                        type=event["type"],
+                    )
+                    channel.basic_publish(
+                        self.topic, routing_key(event["table"]), json.dumps(event).encode(), properties
+                    )
                     confirmed += 1
             finally:
                 if connection.is_open:
                     connection.close()
         except ProbableAuthenticationError:
-            raise self._fail("RabbitMQ", "refused the user and password of the URL", confirmed, len(events)) \
-                from None
+            raise self._fail(
+                "RabbitMQ", "refused the user and password of the URL", confirmed, len(events)
+            ) from None
         except NackError:
-            raise self._fail("RabbitMQ", f"refused (nacked) event {events[confirmed]['event_id']}",
-                             confirmed, len(events)) from None
+            raise self._fail(
+                "RabbitMQ", f"refused (nacked) event {events[confirmed]['event_id']}", confirmed, len(events)
+            ) from None
         except AMQPChannelError as exc:
-            raise self._fail("RabbitMQ", f"closed the channel ({exc!r}); is '{self.topic}' an exchange of "
-                             "another type?", confirmed, len(events)) from None
+            raise self._fail(
+                "RabbitMQ",
+                f"closed the channel ({exc!r}); is '{self.topic}' an exchange of another type?",
+                confirmed,
+                len(events),
+            ) from None
         except (AMQPError, OSError) as exc:
-            raise self._fail("RabbitMQ", f"is unreachable or dropped the connection ({exc!r})",
-                             confirmed, len(events)) from None
+            raise self._fail(
+                "RabbitMQ", f"is unreachable or dropped the connection ({exc!r})", confirmed, len(events)
+            ) from None
 
 
 class KafkaPublisher(EventPublisher):
     def __init__(self, url: str, topic: str, timeout_s: float):
         super().__init__(url, topic, timeout_s)
         if "@" in url.partition("://")[2].split("/", 1)[0]:
-            raise ValueError(f"{self.display_url}: credentials in kafka:// URLs are not supported; use a "
-                             "listener without authentication (kafka://host:9092[,host2:9092])")
+            raise ValueError(
+                f"{self.display_url}: credentials in kafka:// URLs are not supported; use a "
+                "listener without authentication (kafka://host:9092[,host2:9092])"
+            )
 
     def publish(self, events: Sequence[dict]) -> None:
         from confluent_kafka import KafkaError, KafkaException, Producer
@@ -161,17 +194,32 @@ class KafkaPublisher(EventPublisher):
                 failed.append(err.str())
 
         timeout_ms = int(self.timeout_s * 1000)
-        producer = Producer({
-            "bootstrap.servers": hosts(self.url), "client.id": "xget-lake-events", "enable.idempotence": True,
-            "acks": "all", "message.timeout.ms": timeout_ms, "socket.timeout.ms": timeout_ms,
-            "error_cb": on_error, "logger": logging.getLogger("xget.events.kafka"),
-        })
+        producer = Producer(
+            {
+                "bootstrap.servers": hosts(self.url),
+                "client.id": "xget-lake-events",
+                "enable.idempotence": True,
+                "acks": "all",
+                "message.timeout.ms": timeout_ms,
+                "socket.timeout.ms": timeout_ms,
+                "error_cb": on_error,
+                "logger": logging.getLogger("xget.events.kafka"),
+            }
+        )
         try:
             for event in events:
-                headers = [("event_id", event["event_id"].encode()), ("type", event["type"].encode()),
-                           ("content-type", b"application/json")]
-                producer.produce(self.topic, key=event["table"].encode(), value=json.dumps(event).encode(),
-                                 headers=headers, on_delivery=on_delivery)
+                headers = [
+                    ("event_id", event["event_id"].encode()),
+                    ("type", event["type"].encode()),
+                    ("content-type", b"application/json"),
+                ]
+                producer.produce(
+                    self.topic,
+                    key=event["table"].encode(),
+                    value=json.dumps(event).encode(),
+                    headers=headers,
+                    on_delivery=on_delivery,
+                )
             deadline = time.monotonic() + self.timeout_s + 1  # message.timeout.ms fails each event before it
             while producer.flush(0.2) and not broken and not failed and time.monotonic() < deadline:
                 pass  # flush in slices so a dead cluster fails the tick now, not at the timeout
@@ -197,5 +245,7 @@ def publisher_for(url: str, topic: str, timeout_s: float = 10.0) -> EventPublish
         return AmqpPublisher(url, topic, timeout_s)
     if kind == "kafka":
         return KafkaPublisher(url, topic, timeout_s)
-    raise ValueError(f"XGET_EVENTS_URL {masked_url(url)}: unknown scheme {kind!r}; use "
-                     "amqp://user:pass@host:5672/vhost (RabbitMQ) or kafka://host:9092[,host2:9092] (Kafka)")
+    raise ValueError(
+        f"XGET_EVENTS_URL {masked_url(url)}: unknown scheme {kind!r}; use "
+        "amqp://user:pass@host:5672/vhost (RabbitMQ) or kafka://host:9092[,host2:9092] (Kafka)"
+    )

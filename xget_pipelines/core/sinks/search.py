@@ -66,10 +66,20 @@ class SyncResult:
 class SearchIndex:
     """The tweets and users indexes of one search server, behind their aliases."""
 
-    def __init__(self, url: str, *, tweets_alias: str = "xget-tweets", users_alias: str = "xget-users",
-                 compat: str = "auto", username: str = "", password: str | None = None,
-                 batch_size: int = 2000, timeout_s: float = 30.0, max_retries: int = 2,
-                 state_index: str = STATE_INDEX):
+    def __init__(
+        self,
+        url: str,
+        *,
+        tweets_alias: str = "xget-tweets",
+        users_alias: str = "xget-users",
+        compat: str = "auto",
+        username: str = "",
+        password: str | None = None,
+        batch_size: int = 2000,
+        timeout_s: float = 30.0,
+        max_retries: int = 2,
+        state_index: str = STATE_INDEX,
+    ):
         if batch_size < 1:
             raise SearchError(f"batch_size must be at least 1, not {batch_size}: fix XGET_SEARCH_BATCH_SIZE")
         self.url, self.compat, self.batch_size = url, compat, batch_size
@@ -91,8 +101,13 @@ class SearchIndex:
         with self._lock:  # the API searches from many threads
             if self._client is None:
                 self._client, self.flavour = open_client(
-                    self.url, self.compat, username=self._auth[0], password=self._auth[1],
-                    timeout_s=self._timeout_s, max_retries=self._max_retries)
+                    self.url,
+                    self.compat,
+                    username=self._auth[0],
+                    password=self._auth[1],
+                    timeout_s=self._timeout_s,
+                    max_retries=self._max_retries,
+                )
             return self._client
 
     def close(self) -> None:
@@ -114,8 +129,9 @@ class SearchIndex:
 
     # -- reads -------------------------------------------------------------------------------------------
 
-    def search_tweets(self, search: TweetSearch, limit: int = 50, cursor: str | None = None
-                      ) -> tuple[list[dict], str | None]:
+    def search_tweets(
+        self, search: TweetSearch, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[dict], str | None]:
         """Tweets matching ``search``, newest first: rows shaped as the lake's and the next page's cursor."""
         return self.tweets_page(search_body(search, limit, cursor), limit)
 
@@ -136,14 +152,21 @@ class SearchIndex:
     def alias_target(self, kind: str) -> list[str]:
         """The physical indexes ``kind``'s alias points at (none before the first run)."""
         alias = self.aliases[kind]
-        answer = self.call(f"reading alias {alias}", self.client.options(ignore_status=404).indices.get_alias,
-                           name=alias)
+        answer = self.call(
+            f"reading alias {alias}", self.client.options(ignore_status=404).indices.get_alias, name=alias
+        )
         return sorted(answer.body) if answer.meta.status == 200 else []
 
     # -- the sink ----------------------------------------------------------------------------------------
 
-    def sync(self, lake: Lake, kind: str, *, full: bool = False,
-             on_batch: Callable[[SyncResult, int], None] | None = None) -> SyncResult:
+    def sync(
+        self,
+        lake: Lake,
+        kind: str,
+        *,
+        full: bool = False,
+        on_batch: Callable[[SyncResult, int], None] | None = None,
+    ) -> SyncResult:
         """Bring ``kind``'s index up to the lake's current version (see the module docstring).
         ``on_batch(result so far, rows to ship)`` is called after each acknowledged bulk request. A failure
         raises :class:`SearchError` whose ``partial`` is the result so far (``from_version`` None: the
@@ -161,8 +184,12 @@ class SearchIndex:
         current = self.alias_target(kind)
         result.from_version = watermark = state.get("lake_version") if state else None
         result.index = current[0] if current else None
-        rebuild = (full or state is None or current != [state.get("index")]
-                   or state.get("mapping_version") != mappings.MAPPING_VERSION)
+        rebuild = (
+            full
+            or state is None
+            or current != [state.get("index")]
+            or state.get("mapping_version") != mappings.MAPPING_VERSION
+        )
         changes = changes_since(lake, KINDS[kind], None if rebuild else watermark)
         if changes is None:  # the entity table does not exist yet: nothing to index, nothing to change
             return
@@ -177,30 +204,55 @@ class SearchIndex:
         if result.full or result.to_version != watermark:
             write_state(self, KINDS[kind], result)
         for old in result.replaced:  # after the state names the new index: a failure here leaves only garbage
-            self.call(f"deleting the replaced index {old}",
-                      self.client.options(ignore_status=404).indices.delete, index=old)
+            self.call(
+                f"deleting the replaced index {old}",
+                self.client.options(ignore_status=404).indices.delete,
+                index=old,
+            )
 
-    def _rebuild(self, lake: Lake, kind: str, changes: Changes, current: list[str], result: SyncResult,
-                 on_batch: Callable | None) -> None:
+    def _rebuild(
+        self,
+        lake: Lake,
+        kind: str,
+        changes: Changes,
+        current: list[str],
+        result: SyncResult,
+        on_batch: Callable | None,
+    ) -> None:
         alias, client = self.aliases[kind], self.client
-        if not current and self.call(f"checking for an index named {alias}", client.indices.exists,
-                                     index=alias):
-            raise SearchError(f"the search server at {self.where} has an index named {alias}, where XGet "
-                              f"keeps an alias over versioned indexes ({alias}-v1-1, ...): delete that index "
-                              "or choose another alias (XGET_SEARCH_INDEX / XGET_SEARCH_USERS_INDEX)")
+        if not current and self.call(
+            f"checking for an index named {alias}", client.indices.exists, index=alias
+        ):
+            raise SearchError(
+                f"the search server at {self.where} has an index named {alias}, where XGet "
+                f"keeps an alias over versioned indexes ({alias}-v1-1, ...): delete that index "
+                "or choose another alias (XGET_SEARCH_INDEX / XGET_SEARCH_USERS_INDEX)"
+            )
         name = self._new_index_name(kind, current)
         mapping = mappings.TWEETS_MAPPING if kind == "tweets" else mappings.USERS_MAPPING
         settings = {**mappings.SETTINGS, "refresh_interval": "-1"}  # no refreshes while it fills: faster
         meta = {"_meta": {"xget_mapping_version": mappings.MAPPING_VERSION, "xget_table": KINDS[kind]}}
-        self.call(f"creating index {name}", client.indices.create, index=name, settings=settings,
-                  mappings={**mapping, **meta})
+        self.call(
+            f"creating index {name}",
+            client.indices.create,
+            index=name,
+            settings=settings,
+            mappings={**mapping, **meta},
+        )
         self._ship(lake, kind, changes, name, result, on_batch, fresh=True)
-        self.call(f"enabling refreshes of {name}", client.indices.put_settings, index=name,
-                  settings={"index": {"refresh_interval": "1s"}})
+        self.call(
+            f"enabling refreshes of {name}",
+            client.indices.put_settings,
+            index=name,
+            settings={"index": {"refresh_interval": "1s"}},
+        )
         self.call(f"refreshing {name}", client.indices.refresh, index=name)
         actions = [{"remove": {"index": old, "alias": alias}} for old in current]
-        self.call(f"moving alias {alias} to {name}", client.indices.update_aliases,
-                  actions=[*actions, {"add": {"index": name, "alias": alias}}])
+        self.call(
+            f"moving alias {alias} to {name}",
+            client.indices.update_aliases,
+            actions=[*actions, {"add": {"index": name, "alias": alias}}],
+        )
         result.index, result.replaced = name, list(current)
 
     def _new_index_name(self, kind: str, current: list[str]) -> str:
@@ -208,16 +260,28 @@ class SearchIndex:
         died while building (indexes of the alias the alias does not point at) are deleted first."""
         alias = self.aliases[kind]
         pattern = re.compile(rf"^{re.escape(alias)}-v(\d+)-(\d+)$")
-        answer = self.call(f"listing the indexes of {alias}", self.client.indices.get_alias,
-                           index=f"{alias}-v*", expand_wildcards="all")
+        answer = self.call(
+            f"listing the indexes of {alias}",
+            self.client.indices.get_alias,
+            index=f"{alias}-v*",
+            expand_wildcards="all",
+        )
         seen = [name for name in answer.body if pattern.match(name)]
         for leftover in sorted(set(seen) - set(current)):
             self.call(f"deleting the unfinished index {leftover}", self.client.indices.delete, index=leftover)
         n = max((int(pattern.match(name).group(2)) for name in seen), default=0) + 1
         return f"{alias}-v{mappings.MAPPING_VERSION}-{n}"
 
-    def _ship(self, lake: Lake, kind: str, changes: Changes, index: str, result: SyncResult,
-              on_batch: Callable | None, fresh: bool) -> None:
+    def _ship(
+        self,
+        lake: Lake,
+        kind: str,
+        changes: Changes,
+        index: str,
+        result: SyncResult,
+        on_batch: Callable | None,
+        fresh: bool,
+    ) -> None:
         """Send the changed rows in bulk requests of at most ``batch_size`` documents."""
         users = lake.table(USERS) if kind == "tweets" else None
         users_dataset = users.to_pyarrow_dataset() if users is not None else None
@@ -250,4 +314,3 @@ class SearchIndex:
         answer = self.call(f"sending a bulk request to {index}", self.client.bulk, operations=operations)
         if answer.get("errors"):
             raise bulk_errors(self.where, index, answer["items"])
-

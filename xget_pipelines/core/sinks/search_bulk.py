@@ -34,13 +34,20 @@ def rejected(items: list[dict]) -> list[tuple[str, str, int, str]]:
 def bulk_errors(where: str, index: str, items: list[dict]) -> SearchError:
     failed = rejected(items)
     if not failed:
-        return SearchUnavailable(f"the search server at {where} reported errors in a bulk request to {index} "
-                                 "without naming an item; the watermark did not move: run again")
-    examples = "; ".join(f"{action} {doc_id}: HTTP {status} {reason}" for action, doc_id, status, reason
-                         in failed[:_SHOWN])
-    message = (f"the search server at {where} rejected {len(failed)} of {len(items)} documents sent to "
-               f"{index} ({examples}); the watermark did not move, so the next run sends them again")
+        return SearchUnavailable(
+            f"the search server at {where} reported errors in a bulk request to {index} "
+            "without naming an item; the watermark did not move: run again"
+        )
+    examples = "; ".join(
+        f"{action} {doc_id}: HTTP {status} {reason}" for action, doc_id, status, reason in failed[:_SHOWN]
+    )
+    message = (
+        f"the search server at {where} rejected {len(failed)} of {len(items)} documents sent to "
+        f"{index} ({examples}); the watermark did not move, so the next run sends them again"
+    )
     if all(status == 429 or status >= 500 for _, _, status, _ in failed):
         return SearchUnavailable(message + " once the server has recovered")
-    return SearchError(message + ": fix the cause (mapping or document) first, or run a full reindex after "
-                       "changing MAPPING_VERSION")
+    return SearchError(
+        message + ": fix the cause (mapping or document) first, or run a full reindex after "
+        "changing MAPPING_VERSION"
+    )

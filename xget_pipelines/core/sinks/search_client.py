@@ -76,17 +76,29 @@ def safe_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc)).rstrip("/")
 
 
-def open_client(url: str, compat: str = "auto", *, username: str = "", password: str | None = None,
-                timeout_s: float = 30.0, max_retries: int = 2) -> tuple[Elasticsearch, str]:
+def open_client(
+    url: str,
+    compat: str = "auto",
+    *,
+    username: str = "",
+    password: str | None = None,
+    timeout_s: float = 30.0,
+    max_retries: int = 2,
+) -> tuple[Elasticsearch, str]:
     """A client for ``url`` and the server's flavour (``elasticsearch`` or ``opensearch``). ``auto`` costs
     one ``GET /``; a server that cannot be reached raises :class:`SearchUnavailable`."""
     if compat not in COMPAT_MODES:
-        raise SearchError(f"search compat mode {compat!r} is not one of {', '.join(COMPAT_MODES)}: "
-                          "fix XGET_SEARCH_COMPAT")
+        raise SearchError(
+            f"search compat mode {compat!r} is not one of {', '.join(COMPAT_MODES)}: fix XGET_SEARCH_COMPAT"
+        )
     if not url:
         raise SearchError("no search server configured: set XGET_SEARCH_URL (http://host:9200)")
-    options = dict(basic_auth=(username, password or "") if username else None, request_timeout=timeout_s,
-                   max_retries=max_retries, retry_on_timeout=max_retries > 0)
+    options = dict(
+        basic_auth=(username, password or "") if username else None,
+        request_timeout=timeout_s,
+        max_retries=max_retries,
+        retry_on_timeout=max_retries > 0,
+    )
     if compat != "auto":
         return _client(url, compat == "opensearch", options), compat
     probe = _client(url, True, options)
@@ -122,27 +134,38 @@ def explain(exc: Exception, url: str, doing: str, password: str | None = None) -
     where = f"the search server at {safe_url(url)}"
     detail = _scrub(str(exc), password)
     if isinstance(exc, UnsupportedProductError):
-        return SearchError(f"{where} is not Elasticsearch (its answers lack X-Elastic-Product) while "
-                           f"{doing}; if it is OpenSearch, {_SWITCH}")
+        return SearchError(
+            f"{where} is not Elasticsearch (its answers lack X-Elastic-Product) while "
+            f"{doing}; if it is OpenSearch, {_SWITCH}"
+        )
     if isinstance(exc, ApiError):
         status = exc.meta.status if exc.meta is not None else 0
         if status in (400, 406) and ("compatible-with" in detail or "media_type_header" in detail):
-            return SearchError(f"{where} refused the Elasticsearch {CLIENT_MAJOR} client's media types "
-                               f"(HTTP {status}) while {doing}: it is OpenSearch or an older Elasticsearch; "
-                               f"{_SWITCH}")
+            return SearchError(
+                f"{where} refused the Elasticsearch {CLIENT_MAJOR} client's media types "
+                f"(HTTP {status}) while {doing}: it is OpenSearch or an older Elasticsearch; "
+                f"{_SWITCH}"
+            )
         if status in (401, 403):
-            return SearchError(f"{where} refused the credentials (HTTP {status}) while {doing}: check "
-                               "XGET_SEARCH_USERNAME and XGET_SEARCH_PASSWORD")
+            return SearchError(
+                f"{where} refused the credentials (HTTP {status}) while {doing}: check "
+                "XGET_SEARCH_USERNAME and XGET_SEARCH_PASSWORD"
+            )
         if status == 404 and "index_not_found" in detail:
-            return SearchError(f"{where} has no such index while {doing}: materialize the search_tweets and "
-                               "search_users assets to build the indexes")
+            return SearchError(
+                f"{where} has no such index while {doing}: materialize the search_tweets and "
+                "search_users assets to build the indexes"
+            )
         if status == 429 or status >= 500:
-            return SearchUnavailable(f"{where} is overloaded or failing (HTTP {status}) while {doing}: "
-                                     f"{detail}. Retry later")
+            return SearchUnavailable(
+                f"{where} is overloaded or failing (HTTP {status}) while {doing}: {detail}. Retry later"
+            )
         return SearchError(f"{where} refused {doing} (HTTP {status}): {detail}")
     if isinstance(exc, TransportError):
-        return SearchUnavailable(f"{where} cannot be reached while {doing} ({type(exc).__name__}: {detail}). "
-                                 "Check that it runs and that XGET_SEARCH_URL points at it")
+        return SearchUnavailable(
+            f"{where} cannot be reached while {doing} ({type(exc).__name__}: {detail}). "
+            "Check that it runs and that XGET_SEARCH_URL points at it"
+        )
     return SearchError(f"{where} failed while {doing}: {type(exc).__name__}: {detail}")
 
 

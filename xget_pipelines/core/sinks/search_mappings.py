@@ -38,20 +38,42 @@ _TEXT = {"type": "text", "analyzer": "english", "fields": {"std": {"type": "text
 
 TWEET_COUNTS = ("like_count", "retweet_count", "reply_count", "quote_count", "bookmark_count", "view_count")
 _ENGAGEMENT = ("like_count", "retweet_count", "reply_count", "quote_count")  # as the lake's min_engagement
-_TWEET_IDS = ("conversation_id", "author_id", "reply_to_tweet_id", "reply_to_user_id", "quoted_tweet_id",
-              "retweeted_tweet_id")
+_TWEET_IDS = (
+    "conversation_id",
+    "author_id",
+    "reply_to_tweet_id",
+    "reply_to_user_id",
+    "quoted_tweet_id",
+    "retweeted_tweet_id",
+)
 _TWEET_FLAGS = ("is_quote", "is_retweet", "has_media", "possibly_sensitive")
-_USER_COUNTS = ("followers_count", "following_count", "tweet_count", "listed_count", "favourites_count",
-                "media_count")
+_USER_COUNTS = (
+    "followers_count",
+    "following_count",
+    "tweet_count",
+    "listed_count",
+    "favourites_count",
+    "media_count",
+)
 _USER_FLAGS = ("verified", "blue_verified", "protected")
 
 TWEETS_MAPPING = {
     "dynamic": "strict",
     "properties": {
-        "tweet_id": _KEYWORD, "id_sort": _KEYWORD, **{c: _KEYWORD for c in _TWEET_IDS},
-        "author_username": _LOWER, "text": _TEXT, "lang": _KEYWORD, "hashtags": _LOWER, "mentions": _LOWER,
-        "created_at": _DATE, "first_seen": _DATE, "last_seen": _DATE,
-        **{c: _LONG for c in TWEET_COUNTS}, "engagement": _LONG, **{c: _BOOL for c in _TWEET_FLAGS},
+        "tweet_id": _KEYWORD,
+        "id_sort": _KEYWORD,
+        **{c: _KEYWORD for c in _TWEET_IDS},
+        "author_username": _LOWER,
+        "text": _TEXT,
+        "lang": _KEYWORD,
+        "hashtags": _LOWER,
+        "mentions": _LOWER,
+        "created_at": _DATE,
+        "first_seen": _DATE,
+        "last_seen": _DATE,
+        **{c: _LONG for c in TWEET_COUNTS},
+        "engagement": _LONG,
+        **{c: _BOOL for c in _TWEET_FLAGS},
         "tombstone": _KEYWORD,
     },
 }
@@ -61,10 +83,18 @@ USERS_MAPPING = {
     "properties": {
         "user_id": _KEYWORD,
         "username": {**_LOWER, "fields": {"text": {"type": "text", "analyzer": "standard"}}},
-        "display_name": _TEXT, "description": _TEXT, "location": {"type": "text", "analyzer": "standard"},
-        "url": _STORED_ONLY, "profile_image_url": _STORED_ONLY, "profile_banner_url": _STORED_ONLY,
-        "verified_type": _KEYWORD, "created_at": _DATE, "first_seen": _DATE, "last_seen": _DATE,
-        **{c: _LONG for c in _USER_COUNTS}, **{c: _BOOL for c in _USER_FLAGS},
+        "display_name": _TEXT,
+        "description": _TEXT,
+        "location": {"type": "text", "analyzer": "standard"},
+        "url": _STORED_ONLY,
+        "profile_image_url": _STORED_ONLY,
+        "profile_banner_url": _STORED_ONLY,
+        "verified_type": _KEYWORD,
+        "created_at": _DATE,
+        "first_seen": _DATE,
+        "last_seen": _DATE,
+        **{c: _LONG for c in _USER_COUNTS},
+        **{c: _BOOL for c in _USER_FLAGS},
     },
 }
 
@@ -87,22 +117,43 @@ def tweet_document(row: Mapping, usernames: Mapping[int, str]) -> dict:
     text = row.get("text") or ""
     counts = {c: row.get(c) for c in TWEET_COUNTS}
     return {
-        "tweet_id": str(row["tweet_id"]), "id_sort": f"{row['tweet_id']:020d}",
-        **{c: _id(row.get(c)) for c in _TWEET_IDS}, "author_username": usernames.get(row.get("author_id")),
-        "text": text, "lang": row.get("lang"), "hashtags": hashtags(text), "mentions": mentions(text),
-        "created_at": _time(row.get("created_at")), "first_seen": _time(row.get("first_seen")),
-        "last_seen": _time(row.get("last_seen")), **counts,
+        "tweet_id": str(row["tweet_id"]),
+        "id_sort": f"{row['tweet_id']:020d}",
+        **{c: _id(row.get(c)) for c in _TWEET_IDS},
+        "author_username": usernames.get(row.get("author_id")),
+        "text": text,
+        "lang": row.get("lang"),
+        "hashtags": hashtags(text),
+        "mentions": mentions(text),
+        "created_at": _time(row.get("created_at")),
+        "first_seen": _time(row.get("first_seen")),
+        "last_seen": _time(row.get("last_seen")),
+        **counts,
         "engagement": sum(counts[c] or 0 for c in _ENGAGEMENT),
-        **{c: row.get(c) for c in _TWEET_FLAGS}, "tombstone": row.get("tombstone"),
+        **{c: row.get(c) for c in _TWEET_FLAGS},
+        "tombstone": row.get("tombstone"),
     }
 
 
 def user_document(row: Mapping) -> dict:
     """The index document of an ``entities/users`` row."""
-    keep = ("username", "display_name", "description", "location", "url", "profile_image_url",
-            "profile_banner_url", "verified_type", *_USER_COUNTS, *_USER_FLAGS)
-    return {"user_id": str(row["user_id"]), **{c: row.get(c) for c in keep},
-            **{c: _time(row.get(c)) for c in ("created_at", "first_seen", "last_seen")}}
+    keep = (
+        "username",
+        "display_name",
+        "description",
+        "location",
+        "url",
+        "profile_image_url",
+        "profile_banner_url",
+        "verified_type",
+        *_USER_COUNTS,
+        *_USER_FLAGS,
+    )
+    return {
+        "user_id": str(row["user_id"]),
+        **{c: row.get(c) for c in keep},
+        **{c: _time(row.get(c)) for c in ("created_at", "first_seen", "last_seen")},
+    }
 
 
 def author_usernames(users_dataset: pads.Dataset | None, rows: list[dict]) -> dict[int, str]:
@@ -113,9 +164,11 @@ def author_usernames(users_dataset: pads.Dataset | None, rows: list[dict]) -> di
     if users_dataset is None or not ids:
         return {}
     buckets = sorted({i % USER_BUCKETS for i in ids})
-    found = users_dataset.to_table(columns=["user_id", "username"],
-                                   filter=pc.field("bucket").isin(buckets) & pc.field("user_id").isin(ids))
-    return dict(zip(found["user_id"].to_pylist(), found["username"].to_pylist()))
+    found = users_dataset.to_table(
+        columns=["user_id", "username"],
+        filter=pc.field("bucket").isin(buckets) & pc.field("user_id").isin(ids),
+    )
+    return dict(zip(found["user_id"].to_pylist(), found["username"].to_pylist(), strict=False))
 
 
 def _id(value: int | None) -> str | None:
@@ -125,4 +178,4 @@ def _id(value: int | None) -> str | None:
 def _time(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
-    return (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).isoformat()
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()

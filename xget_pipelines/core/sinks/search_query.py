@@ -22,10 +22,16 @@ from xget_pipelines.core.lake.query import (
 )
 
 MAX_WORDS = 16  # as the lake search
-_IDS = ("tweet_id", "conversation_id", "author_id", "reply_to_tweet_id", "quoted_tweet_id",
-        "retweeted_tweet_id")
+_IDS = (
+    "tweet_id",
+    "conversation_id",
+    "author_id",
+    "reply_to_tweet_id",
+    "quoted_tweet_id",
+    "retweeted_tweet_id",
+)
 _TIMES = ("created_at", "first_seen", "last_seen")
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 @dataclass
@@ -53,10 +59,18 @@ def words_of(term: str) -> list[str]:
 
 def search_body(search: TweetSearch, limit: int, cursor: str | None) -> dict:
     """The ``_search`` request body: one more hit than ``limit`` tells whether another page follows."""
-    must = [{"bool": {"should": [{"match": {"text": {"query": word, "operator": "and"}}},
-                                 {"match": {"text.std": {"query": word, "operator": "and"}}}],
-                      "minimum_should_match": 1}}
-            for word in words_of(search.term)]
+    must = [
+        {
+            "bool": {
+                "should": [
+                    {"match": {"text": {"query": word, "operator": "and"}}},
+                    {"match": {"text.std": {"query": word, "operator": "and"}}},
+                ],
+                "minimum_should_match": 1,
+            }
+        }
+        for word in words_of(search.term)
+    ]
     filters: list[dict] = []
     if search.author_id is not None:
         filters.append({"term": {"author_id": str(search.author_id)}})
@@ -72,9 +86,14 @@ def search_body(search: TweetSearch, limit: int, cursor: str | None) -> dict:
         filters.append({"range": {"engagement": {"gte": search.min_engagement}}})
     body: dict = {
         "size": limit + 1,
-        "query": {"bool": {"must": must, "filter": filters,
-                           # tombstoned tweets are deleted by the sink; this only guards a hand-made index
-                           "must_not": [{"exists": {"field": "tombstone"}}]}},
+        "query": {
+            "bool": {
+                "must": must,
+                "filter": filters,
+                # tombstoned tweets are deleted by the sink; this only guards a hand-made index
+                "must_not": [{"exists": {"field": "tombstone"}}],
+            }
+        },
         "sort": [{"created_at": {"order": "desc", "missing": "_last"}}, {"id_sort": {"order": "desc"}}],
         "track_total_hits": False,
     }
@@ -82,7 +101,7 @@ def search_body(search: TweetSearch, limit: int, cursor: str | None) -> dict:
         created, tweet_id = decode_cursor(cursor, 2)
         at, number = cursor_time(created), cursor_id(tweet_id)
         if at.tzinfo is None:
-            at = at.replace(tzinfo=dt.timezone.utc)
+            at = at.replace(tzinfo=dt.UTC)
         body["search_after"] = [(at - _EPOCH) // dt.timedelta(milliseconds=1), f"{number:020d}"]
     return body
 

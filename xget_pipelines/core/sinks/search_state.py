@@ -19,10 +19,18 @@ if TYPE_CHECKING:
     from xget_pipelines.core.sinks.search import SearchIndex, SyncResult
 
 STATE_INDEX = "xget-sink-state"
-STATE_MAPPING = {"dynamic": "strict", "properties": {
-    "alias": {"type": "keyword"}, "table": {"type": "keyword"}, "index": {"type": "keyword"},
-    "mapping_version": {"type": "integer"}, "lake_version": {"type": "long"}, "documents": {"type": "long"},
-    "updated_at": {"type": "date"}}}
+STATE_MAPPING = {
+    "dynamic": "strict",
+    "properties": {
+        "alias": {"type": "keyword"},
+        "table": {"type": "keyword"},
+        "index": {"type": "keyword"},
+        "mapping_version": {"type": "integer"},
+        "lake_version": {"type": "long"},
+        "documents": {"type": "long"},
+        "updated_at": {"type": "date"},
+    },
+}
 
 
 def read_state(index: SearchIndex, alias: str) -> dict | None:
@@ -40,8 +48,20 @@ def write_state(index: SearchIndex, table: str, result: SyncResult) -> None:
         except ApiError as exc:  # another run created it in between
             if "resource_already_exists" not in str(exc):
                 raise index.error(exc, f"creating {index.state_index}") from exc
-    state = {"alias": result.alias, "table": table, "index": result.index,
-             "mapping_version": mappings.MAPPING_VERSION, "lake_version": result.to_version,
-             "documents": result.documents, "updated_at": dt.datetime.now(dt.timezone.utc).isoformat()}
-    index.call(f"writing the sink state of {result.alias}", client.index, index=index.state_index,
-               id=result.alias, document=state, refresh=True)
+    state = {
+        "alias": result.alias,
+        "table": table,
+        "index": result.index,
+        "mapping_version": mappings.MAPPING_VERSION,
+        "lake_version": result.to_version,
+        "documents": result.documents,
+        "updated_at": dt.datetime.now(dt.UTC).isoformat(),
+    }
+    index.call(
+        f"writing the sink state of {result.alias}",
+        client.index,
+        index=index.state_index,
+        id=result.alias,
+        document=state,
+        refresh=True,
+    )

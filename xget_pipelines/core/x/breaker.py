@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from xget_pipelines.core.errors import XGetError
 
@@ -21,7 +21,7 @@ class CircuitOpen(XGetError):
     def __init__(self, operation: str, until: float, failures: int):
         self.operation = operation
         self.until = until
-        when = datetime.fromtimestamp(until, timezone.utc).strftime("%H:%M:%S UTC")
+        when = datetime.fromtimestamp(until, UTC).strftime("%H:%M:%S UTC")
         super().__init__(
             f"{operation}: X failed {failures} times in a row; not asking again until {when} "
             "(circuit breaker). The run can be retried after that."
@@ -37,8 +37,15 @@ class _State:
 
 
 class CircuitBreaker:
-    def __init__(self, failure_threshold: int = 8, window_s: float = 60.0, cooldown_s: float = 30.0,
-                 max_cooldown_s: float = 600.0, clock=time.monotonic, wall=time.time):
+    def __init__(
+        self,
+        failure_threshold: int = 8,
+        window_s: float = 60.0,
+        cooldown_s: float = 30.0,
+        max_cooldown_s: float = 600.0,
+        clock=time.monotonic,
+        wall=time.time,
+    ):
         self.failure_threshold = failure_threshold
         self.window_s = window_s
         self.cooldown_s = cooldown_s

@@ -28,7 +28,12 @@ USER_AGENTS = (
 )
 DEFAULT_USER_AGENT = USER_AGENTS[0]
 _CHROME = re.compile(r"Chrome/(\d+)")
-_PLATFORMS = (("Windows", '"Windows"'), ("Macintosh", '"macOS"'), ("Linux", '"Linux"'), ("Android", '"Android"'))
+_PLATFORMS = (
+    ("Windows", '"Windows"'),
+    ("Macintosh", '"macOS"'),
+    ("Linux", '"Linux"'),
+    ("Android", '"Android"'),
+)
 
 
 def user_agent_for(username: str) -> str:
@@ -62,8 +67,13 @@ def page_headers(user_agent: str, language: str = "en") -> dict[str, str]:
     }
 
 
-def api_headers(user_agent: str, cookies: Mapping[str, str], transaction_id: str | None,
-                web_url: str = "https://x.com", language: str = "en") -> dict[str, str]:
+def api_headers(
+    user_agent: str,
+    cookies: Mapping[str, str],
+    transaction_id: str | None,
+    web_url: str = "https://x.com",
+    language: str = "en",
+) -> dict[str, str]:
     """The header set of one GraphQL request of X's web client, for a cookie session."""
     headers = {
         "authorization": WEB_BEARER,

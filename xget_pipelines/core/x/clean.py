@@ -65,8 +65,10 @@ class CleanResult:
 
 # Characters that make a text odd rather than wrong: C0/C1 controls other than tab/newline, the replacement
 # character (bytes that were not UTF-8), lone surrogates, zero-width and bidi controls, private use.
-_ODD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ud800-\udfff\u200b-\u200f\u202a-\u202e"
-                  "\u2066-\u2069\ue000-\uf8ff]")
+_ODD = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ud800-\udfff\u200b-\u200f\u202a-\u202e"
+    "\u2066-\u2069\ue000-\uf8ff]"
+)
 LONG_TEXT = 280  # X's classic limit; longer ones are long posts (note tweets), kept whole
 
 
@@ -84,7 +86,7 @@ def text_quality(texts: list[str | None]) -> dict[str, int]:
 
 def _with_observation(table: pa.Table, key: str, page: str, fetched_at, day: dt.date) -> pa.Table:
     n = table.num_rows
-    for f, value in zip(OBSERVATION_FIELDS, (key, page, fetched_at, day)):
+    for f, value in zip(OBSERVATION_FIELDS, (key, page, fetched_at, day), strict=False):
         table = table.append_column(f, pa.array([value] * n, f.type))
     return table
 
@@ -94,8 +96,11 @@ def _dedupe(table: pa.Table, keys: tuple[str, ...]) -> pa.Table:
     if table.num_rows == 0:
         return table
     table = table.sort_by([("fetched_at", "descending")])
-    indices = table.append_column("__i", pa.array(range(table.num_rows), pa.int64())).group_by(
-        list(keys), use_threads=False).aggregate([("__i", "min")])["__i_min"]
+    indices = (
+        table.append_column("__i", pa.array(range(table.num_rows), pa.int64()))
+        .group_by(list(keys), use_threads=False)
+        .aggregate([("__i", "min")])["__i_min"]
+    )
     return table.take(indices).sort_by([(k, "ascending") for k in keys])
 
 
@@ -109,22 +114,34 @@ def _follows(parsed: ParsedPage, operation: str | None, variables: str | None) -
         return schema.FOLLOWS.empty_table()
     listed = parsed.timeline_user_ids
     pairs = [(u, target) for u in listed] if operation == "Followers" else [(target, u) for u in listed]
-    return pa.table({"follower_id": [a for a, _ in pairs], "followed_id": [b for _, b in pairs]}, schema=schema.FOLLOWS)
+    return pa.table(
+        {"follower_id": [a for a, _ in pairs], "followed_id": [b for _, b in pairs]}, schema=schema.FOLLOWS
+    )
 
 
 def _conform(data: pa.Table, target: pa.Schema) -> pa.Table:
     """``data`` with ``target``'s columns in order; the ones the parser does not make start null."""
-    return pa.table({f.name: data[f.name] if f.name in data.column_names else pa.nulls(data.num_rows, f.type)
-                     for f in target}).cast(target)
+    return pa.table(
+        {
+            f.name: data[f.name] if f.name in data.column_names else pa.nulls(data.num_rows, f.type)
+            for f in target
+        }
+    ).cast(target)
 
 
 def parse_raw_pages(pages: pa.Table, key: str, day: dt.date, result: CleanResult) -> dict[str, pa.Table]:
     """Parse raw rows into the cleaned tables (with observation columns), updating ``result``."""
     parts: dict[str, list[pa.Table]] = {t: [] for t in CLEANED}
-    variables_column = pages["variables"].to_pylist() if "variables" in pages.column_names else [None] * pages.num_rows
+    variables_column = (
+        pages["variables"].to_pylist() if "variables" in pages.column_names else [None] * pages.num_rows
+    )
     for body, pkey, fetched_at, operation, variables in zip(
-        pages["body"].to_pylist(), pages["page_key"].to_pylist(),
-        pages["fetched_at"].to_pylist(), pages["operation"].to_pylist(), variables_column,
+        pages["body"].to_pylist(),
+        pages["page_key"].to_pylist(),
+        pages["fetched_at"].to_pylist(),
+        pages["operation"].to_pylist(),
+        variables_column,
+        strict=False,
     ):
         result.pages += 1
         try:
@@ -154,13 +171,22 @@ def clean_partition(lake: Lake, engine: Engine, *, key: str, day: dt.date) -> Cl
     result = CleanResult(session_id)
     pages = None
     if session_id is not None:
-        pages = lake.read(RAW_TABLE, {"day": day, "watch_key": key, "session_id": session_id},
-                          columns=["body", "page_key", "fetched_at", "operation", "seq", "variables"])
+        pages = lake.read(
+            RAW_TABLE,
+            {"day": day, "watch_key": key, "session_id": session_id},
+            columns=["body", "page_key", "fetched_at", "operation", "seq", "variables"],
+        )
     if pages is None or session_id is None:
-        pages = pa.table({"body": pa.array([], pa.large_binary()), "page_key": pa.array([], pa.string()),
-                          "fetched_at": pa.array([], pa.timestamp("us", tz="UTC")),
-                          "operation": pa.array([], pa.string()), "seq": pa.array([], pa.int32()),
-                          "variables": pa.array([], pa.string())})
+        pages = pa.table(
+            {
+                "body": pa.array([], pa.large_binary()),
+                "page_key": pa.array([], pa.string()),
+                "fetched_at": pa.array([], pa.timestamp("us", tz="UTC")),
+                "operation": pa.array([], pa.string()),
+                "seq": pa.array([], pa.int32()),
+                "variables": pa.array([], pa.string()),
+            }
+        )
     result.tables = parse_raw_pages(pages.sort_by("seq"), key, day, result)
     result.tables["cleaned/media"] = fill_object_paths(lake, result.tables["cleaned/media"])
     for table, data in result.tables.items():

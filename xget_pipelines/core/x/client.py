@@ -28,7 +28,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.cookies import SimpleCookie
 
 import httpx
@@ -138,9 +138,18 @@ class XClient:
         # Proxies this client saw fail; the next answer through one resets its failures-in-a-row, so
         # scattered errors over a long run never add up to taking a working proxy out.
         self._failed_proxies: set[int] = set()
-        self.stats = {"pages": 0, "rate_limited": 0, "retries": 0, "accounts_lost": 0, "accounts_quarantined": 0,
-                      "proxy_failures": 0, "refused_404": 0, "transaction_reloads": 0, "operation_refreshes": 0,
-                      "cookies_rotated": 0}
+        self.stats = {
+            "pages": 0,
+            "rate_limited": 0,
+            "retries": 0,
+            "accounts_lost": 0,
+            "accounts_quarantined": 0,
+            "proxy_failures": 0,
+            "refused_404": 0,
+            "transaction_reloads": 0,
+            "operation_refreshes": 0,
+            "cookies_rotated": 0,
+        }
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -177,8 +186,13 @@ class XClient:
 
     def _take_out(self, lease: AccountLease, reason: str) -> None:
         """The account is refused by X: out of the pool with the reason; the next lease is another one."""
-        log.warning("account %s refused by X for %s: %s", lease.username, lease.operation, reason,
-                    extra=lease_context(lease))
+        log.warning(
+            "account %s refused by X for %s: %s",
+            lease.username,
+            lease.operation,
+            reason,
+            extra=lease_context(lease),
+        )
         self._leases.pop(lease.operation, None)
         lease.errors += 1
         self.pool.mark_inactive(lease.account_id, reason)
@@ -199,15 +213,25 @@ class XClient:
         if not self.send_transaction_id:
             return None
         try:
-            return self.transactions.header(lease.account_id, lease.username, lease.cookies,
-                                            proxy_url=lease.proxy_url, user_agent=self.user_agent(lease),
-                                            method="GET", url=url)
+            return self.transactions.header(
+                lease.account_id,
+                lease.username,
+                lease.cookies,
+                proxy_url=lease.proxy_url,
+                user_agent=self.user_agent(lease),
+                method="GET",
+                url=url,
+            )
         except TransactionIdUnavailable as exc:
             if exc.signed_out:
                 raise
             if attempt.transaction_problem is None:
-                log.warning("%s: sending without x-client-transaction-id: %s", attempt.operation, exc,
-                            extra=lease_context(lease))
+                log.warning(
+                    "%s: sending without x-client-transaction-id: %s",
+                    attempt.operation,
+                    exc,
+                    extra=lease_context(lease),
+                )
             attempt.transaction_problem = exc.reason  # sent without: operations X does not gate still work
             return None
 
@@ -219,15 +243,22 @@ class XClient:
                 jar.load(value)
             except Exception:  # noqa: BLE001 - a cookie Python cannot parse is not one of X's session cookies
                 continue
-        changed = {name: jar[name].value for name in SESSION_COOKIES
-                   if name in jar and jar[name].value and jar[name].value != lease.cookies.get(name)}
+        changed = {
+            name: jar[name].value
+            for name in SESSION_COOKIES
+            if name in jar and jar[name].value and jar[name].value != lease.cookies.get(name)
+        }
         if not changed:
             return False
         lease.cookies.update(changed)
         self.pool.store_cookies(lease.account_id, lease.cookies)
         self.stats["cookies_rotated"] += 1
-        log.info("account %s: X rotated %s; stored", lease.username, ", ".join(sorted(changed)),
-                 extra=lease_context(lease))
+        log.info(
+            "account %s: X rotated %s; stored",
+            lease.username,
+            ", ".join(sorted(changed)),
+            extra=lease_context(lease),
+        )
         return True
 
     def look_at_x(self, lease: AccountLease) -> Discovery:
@@ -235,8 +266,13 @@ class XClient:
         self.stats["operation_refreshes"] += 1
 
         async def go() -> Discovery:
-            async with WebClient(self.web, proxy_url=lease.proxy_url, cookies=lease.cookies,
-                                 user_agent=self.user_agent(lease), timeout_s=self._timeout_s) as client:
+            async with WebClient(
+                self.web,
+                proxy_url=lease.proxy_url,
+                cookies=lease.cookies,
+                user_agent=self.user_agent(lease),
+                timeout_s=self._timeout_s,
+            ) as client:
                 return await discover(client, self.web.web_url)
 
         return run(go())
@@ -251,8 +287,13 @@ class XClient:
             if lease is None:
                 continue
             try:
-                self.transactions.generator(lease.account_id, lease.username, lease.cookies,
-                                            proxy_url=lease.proxy_url, user_agent=self.user_agent(lease))
+                self.transactions.generator(
+                    lease.account_id,
+                    lease.username,
+                    lease.cookies,
+                    proxy_url=lease.proxy_url,
+                    user_agent=self.user_agent(lease),
+                )
             except TransactionIdUnavailable as exc:
                 if exc.signed_out:
                     self._take_out(lease, exc.reason)
@@ -270,10 +311,16 @@ class XClient:
 
     # -- requests -------------------------------------------------------------------------------------
 
-    def _request(self, lease: AccountLease, op: Operation, variables: dict, attempt: _Attempt) -> httpx.Response:
+    def _request(
+        self, lease: AccountLease, op: Operation, variables: dict, attempt: _Attempt
+    ) -> httpx.Response:
         url = f"{self.graphql_url}/{op.path}"
-        headers = api_headers(self.user_agent(lease), lease.cookies, self._transaction_id(lease, url, attempt),
-                              web_url=self.web.web_url)
+        headers = api_headers(
+            self.user_agent(lease),
+            lease.cookies,
+            self._transaction_id(lease, url, attempt),
+            web_url=self.web.web_url,
+        )
         with x_request_span(op.name, lease.account_id, lease.proxy_id) as span:
             http = self._http_for(lease.proxy_url)
             rep = http.get(url, params=op.params(variables), headers=headers)
@@ -299,11 +346,17 @@ class XClient:
 
         self._failed_proxies.add(lease.proxy_id)
         status = ProxyPool(self.pool.engine, secrets=self.pool.secrets).report(
-            lease.proxy_id, ok=False, error=error)
+            lease.proxy_id, ok=False, error=error
+        )
         self.stats["proxy_failures"] += 1
         if status != "ACTIVE":
-            log.warning("proxy %s is %s; account %s will be rebound", lease.proxy_id, status, lease.username,
-                        extra=lease_context(lease))
+            log.warning(
+                "proxy %s is %s; account %s will be rebound",
+                lease.proxy_id,
+                status,
+                lease.username,
+                extra=lease_context(lease),
+            )
             self._return(lease.operation)
             return True
         return False
@@ -314,14 +367,22 @@ class XClient:
 
             self._failed_proxies.discard(lease.proxy_id)
             ProxyPool(self.pool.engine, secrets=self.pool.secrets).report(
-                lease.proxy_id, ok=True, latency_ms=(time.time() - sent_at) * 1000)
+                lease.proxy_id, ok=True, latency_ms=(time.time() - sent_at) * 1000
+            )
 
     def _backoff(self, attempt: int) -> None:
         self.stats["retries"] += 1
         time.sleep(min(self.backoff_base_s * 2 ** (attempt - 1), self.backoff_max_s))
 
-    def _transient(self, lease: AccountLease, attempt: _Attempt, error: str, *, proxy_error: str | None = None,
-                   advice: str | None = "X may be degraded; retry the run later.") -> None:
+    def _transient(
+        self,
+        lease: AccountLease,
+        attempt: _Attempt,
+        error: str,
+        *,
+        proxy_error: str | None = None,
+        advice: str | None = "X may be degraded; retry the run later.",
+    ) -> None:
         """A failure worth retrying (transport, 407, 5xx): count it, back off unless the proxy was swapped."""
         lease.errors += 1
         proxy_out = False
@@ -347,22 +408,36 @@ class XClient:
             try:
                 rep = self._request(lease, op, variables, attempt)
             except httpx.TransportError as exc:  # timeouts, resets, refused connections
-                self._transient(lease, attempt, f"{type(exc).__name__}: {exc}", proxy_error=type(exc).__name__)
+                self._transient(
+                    lease, attempt, f"{type(exc).__name__}: {exc}", proxy_error=type(exc).__name__
+                )
                 continue
             except TransactionIdUnavailable as exc:  # X showed the account the signed-out app
                 self._take_out(lease, exc.reason)
                 continue
             if rep.status_code == 407:  # the proxy refused our credentials: X never saw the request
-                self._transient(lease, attempt, f"proxy {lease.proxy_id} refused its credentials (HTTP 407): fix "
-                                "the proxy's user and password and re-import it (xget proxies import)",
-                                proxy_error="HTTP 407 proxy authentication required", advice=None)
+                self._transient(
+                    lease,
+                    attempt,
+                    f"proxy {lease.proxy_id} refused its credentials (HTTP 407): fix "
+                    "the proxy's user and password and re-import it (xget proxies import)",
+                    proxy_error="HTTP 407 proxy authentication required",
+                    advice=None,
+                )
                 continue
             page = self._answered(lease, op, variables, rep, sent_at, attempt)
             if page is not None:
                 return page
 
-    def _answered(self, lease: AccountLease, op: Operation, variables: dict, rep: httpx.Response, sent_at: float,
-                  attempt: _Attempt) -> FetchedPage | None:
+    def _answered(
+        self,
+        lease: AccountLease,
+        op: Operation,
+        variables: dict,
+        rep: httpx.Response,
+        sent_at: float,
+        attempt: _Attempt,
+    ) -> FetchedPage | None:
         """X answered: the page, or None after dealing with the answer (the caller tries again)."""
         self._proxy_answered(lease, sent_at)
         lease.record(rep.headers, sent_at=sent_at, received_at=time.time())
@@ -387,7 +462,10 @@ class XClient:
             self._refused_404(lease, op, attempt)
         elif status == 400 and FEATURES_MISSING in codes:
             self._features_refused(lease, op, attempt, rep)
-        elif status in (401, 403):  # refused without a code we know: the session is gone or the account blocked
+        elif status in (
+            401,
+            403,
+        ):  # refused without a code we know: the session is gone or the account blocked
             self._take_out(lease, f"refused with HTTP {status} (no known X error code)")
         else:  # the request itself is wrong (bad variables, unknown operation): no retry
             raise XRequestError(op.name, f"HTTP {status} {rep.content[:200]!r}", attempt.failures + 1)
@@ -398,10 +476,17 @@ class XClient:
         lease.successes += 1
         lease.soft_bans = 0
         page = FetchedPage(
-            operation=operation, variables=variables, cursor_in=variables.get("cursor"),
-            status=rep.status_code, account=lease.username, fetched_at=datetime.now(timezone.utc),
-            body=rep.content, summary=summarize_page(rep.content), rate_remaining=lease.remaining,
-            rate_limit=lease.limit, rate_reset_at=lease.reset_at,
+            operation=operation,
+            variables=variables,
+            cursor_in=variables.get("cursor"),
+            status=rep.status_code,
+            account=lease.username,
+            fetched_at=datetime.now(UTC),
+            body=rep.content,
+            summary=summarize_page(rep.content),
+            rate_remaining=lease.remaining,
+            rate_limit=lease.limit,
+            rate_reset_at=lease.reset_at,
         )
         if lease.exhausted:
             self._return(operation)  # the page is kept; the account rests until its reset
@@ -420,16 +505,27 @@ class XClient:
             if lease.soft_bans >= self.soft_ban_threshold:
                 self._leases.pop(operation, None)
                 until = self.pool.quarantine(
-                    lease, f"soft-banned: {lease.soft_bans} 429s in a row while X said requests remained",
-                    base_s=self.quarantine_s)
-                log.warning("account %s quarantined until %s (soft ban on %s)", lease.username,
-                            datetime.fromtimestamp(until, timezone.utc).isoformat(), operation,
-                            extra=lease_context(lease))
+                    lease,
+                    f"soft-banned: {lease.soft_bans} 429s in a row while X said requests remained",
+                    base_s=self.quarantine_s,
+                )
+                log.warning(
+                    "account %s quarantined until %s (soft ban on %s)",
+                    lease.username,
+                    datetime.fromtimestamp(until, UTC).isoformat(),
+                    operation,
+                    extra=lease_context(lease),
+                )
                 self.stats["accounts_quarantined"] += 1
                 return
-            log.warning("account %s got 429 while X said requests remained (%d in a row) on %s; "
-                        "resting it for a window", lease.username, lease.soft_bans, operation,
-                        extra=lease_context(lease))
+            log.warning(
+                "account %s got 429 while X said requests remained (%d in a row) on %s; "
+                "resting it for a window",
+                lease.username,
+                lease.soft_bans,
+                operation,
+                extra=lease_context(lease),
+            )
         self._return(operation)
 
     def _csrf_refused(self, lease: AccountLease, attempt: _Attempt, rotated: bool) -> None:
@@ -438,7 +534,9 @@ class XClient:
         if rotated and not attempt.csrf_retried:
             attempt.csrf_retried = True
             return
-        self._take_out(lease, f"csrf token refused (X code {CSRF_MISMATCH}): log in again or import fresh cookies")
+        self._take_out(
+            lease, f"csrf token refused (X code {CSRF_MISMATCH}): log in again or import fresh cookies"
+        )
 
     def _refused_404(self, lease: AccountLease, op: Operation, attempt: _Attempt) -> None:
         """404 with an empty body: X refused the transaction id or the query id. First a new transaction
@@ -457,37 +555,57 @@ class XClient:
             newer = self._recover(lease, op, attempt)
             if newer is not None:
                 attempt.tried.append(f"query id {newer.query_id} from {newer.source}")
-                log.warning("%s: query id %s refused by X; X's bundles now name %s", op.name, op.query_id,
-                            newer.query_id, extra=lease_context(lease))
+                log.warning(
+                    "%s: query id %s refused by X; X's bundles now name %s",
+                    op.name,
+                    op.query_id,
+                    newer.query_id,
+                    extra=lease_context(lease),
+                )
                 return
             if len(attempt.tried) == tried:
                 attempt.tried.append(f"a fresh look at X's web bundles (they still name {op.query_id})")
-        why = f"; no transaction id could be made ({attempt.transaction_problem})" if attempt.transaction_problem else ""
+        why = (
+            f"; no transaction id could be made ({attempt.transaction_problem})"
+            if attempt.transaction_problem
+            else ""
+        )
         raise XRequestError(
-            op.name, f"X answered 404 with an empty body to query id {op.query_id} after "
-                     f"{', then '.join(attempt.tried) or 'a retry'}{why}",
+            op.name,
+            f"X answered 404 with an empty body to query id {op.query_id} after "
+            f"{', then '.join(attempt.tried) or 'a retry'}{why}",
             attempt.refusals_404,
             advice="X refuses this request's transaction id or query id. Run `xget x doctor` to see which; "
-                   "`xget x ops --refresh` reads X's bundles again; if X changed how its web client signs "
-                   "requests, upgrade twscrape (its xclid module reads X's page).")
+            "`xget x ops --refresh` reads X's bundles again; if X changed how its web client signs "
+            "requests, upgrade twscrape (its xclid module reads X's page).",
+        )
 
-    def _recover(self, lease: AccountLease, op: Operation, attempt: _Attempt, features: bool = False) -> Operation | None:
+    def _recover(
+        self, lease: AccountLease, op: Operation, attempt: _Attempt, features: bool = False
+    ) -> Operation | None:
         try:
             return self.catalog.recover(op, lambda: self.look_at_x(lease), features=features)
         except (httpx.HTTPError, LookupError, HttpStatusError) as exc:
             attempt.tried.append(f"a look at X's web bundles, which failed ({type(exc).__name__}: {exc})")
             return None
 
-    def _features_refused(self, lease: AccountLease, op: Operation, attempt: _Attempt, rep: httpx.Response) -> None:
-        message = next((e.get("message", "") for e in _errors(rep.content) if e.get("code") == FEATURES_MISSING), "")
+    def _features_refused(
+        self, lease: AccountLease, op: Operation, attempt: _Attempt, rep: httpx.Response
+    ) -> None:
+        message = next(
+            (e.get("message", "") for e in _errors(rep.content) if e.get("code") == FEATURES_MISSING), ""
+        )
         if not attempt.looked_again:
             attempt.looked_again = True
             if self._recover(lease, op, attempt, features=True) is not None:
                 return
-        raise XRequestError(op.name, f"X requires feature switches XGet does not send: {message}",
-                            attempt.failures + 1,
-                            advice="Run `xget x ops --refresh` to read X's current switches; if they stay "
-                                   "missing, X's bundles no longer list them: report it.")
+        raise XRequestError(
+            op.name,
+            f"X requires feature switches XGet does not send: {message}",
+            attempt.failures + 1,
+            advice="Run `xget x ops --refresh` to read X's current switches; if they stay "
+            "missing, X's bundles no longer list them: report it.",
+        )
 
     def paginate(
         self,

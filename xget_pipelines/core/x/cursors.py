@@ -54,7 +54,8 @@ def _walk(node: object, summary: PageSummary) -> None:
             entries = item.get("entries")
             if isinstance(entries, list):
                 summary.content_entries += sum(
-                    1 for e in entries
+                    1
+                    for e in entries
                     if isinstance(e, dict) and not str(e.get("entryId", "")).startswith("cursor-")
                 )
             items = item.get("items_results")

@@ -15,8 +15,14 @@ from xget_pipelines.core.x.parse import (
 
 def inspect_file(path: Path, operation: str | None = None) -> dict:
     """A JSON-able report: file, operation, tweet_ids, user_ids, cursor, counts and errors."""
-    report: dict = {"file": str(path), "operation": operation, "tweet_ids": [], "user_ids": [],
-                    "cursor_bottom": None, "errors": []}
+    report: dict = {
+        "file": str(path),
+        "operation": operation,
+        "tweet_ids": [],
+        "user_ids": [],
+        "cursor_bottom": None,
+        "errors": [],
+    }
     body = path.read_bytes()
     try:
         try:
@@ -35,15 +41,23 @@ def inspect_file(path: Path, operation: str | None = None) -> dict:
     if parsed.generic_root is not None:
         report["operation"] = report["operation"] or parsed.operation
         report["generic"] = True
-        report["notes"] = [f"unknown root (data holds {parsed.generic_root}): tweets and users found by a "
-                           "generic walk of the body"]
+        report["notes"] = [
+            f"unknown root (data holds {parsed.generic_root}): tweets and users found by a "
+            "generic walk of the body"
+        ]
     report["tweet_ids"] = [str(t) for t in parsed.tweets["tweet_id"].to_pylist()]
     report["user_ids"] = [str(u) for u in parsed.users["user_id"].to_pylist()]
     report["cursor_bottom"] = parsed.cursor_bottom
-    report["counts"] = {"tweets": parsed.tweets.num_rows, "users": parsed.users.num_rows,
-                        "media": parsed.media.num_rows, "hashtags": parsed.hashtags.num_rows,
-                        "mentions": parsed.mentions.num_rows, "urls": parsed.urls.num_rows,
-                        "trends": parsed.trends.num_rows, "unavailable": parsed.unavailable}
+    report["counts"] = {
+        "tweets": parsed.tweets.num_rows,
+        "users": parsed.users.num_rows,
+        "media": parsed.media.num_rows,
+        "hashtags": parsed.hashtags.num_rows,
+        "mentions": parsed.mentions.num_rows,
+        "urls": parsed.urls.num_rows,
+        "trends": parsed.trends.num_rows,
+        "unavailable": parsed.unavailable,
+    }
     report["errors"] = [f"X error {e.get('code')}: {e.get('message')}" for e in parsed.api_errors]
     report["errors"] += list(parsed.parse_errors)
     return report

@@ -23,7 +23,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urljoin
 
 import orjson
@@ -38,12 +38,15 @@ from xget_pipelines.core.x.web import WebClient
 
 FALLBACK_SOURCE = f"twscrape {getattr(twscrape, '__version__', '0.20.1')} constants"
 # Field toggles the web client sends as false (twscrape's choice; X's bundles list the names only).
-_FALLBACK_TOGGLES = {"SearchTimeline": ["withArticleRichContentState"],
-                     "ListLatestTweetsTimeline": ["withArticleRichContentState"],
-                     "UserMedia": ["withArticlePlainText"]}
+_FALLBACK_TOGGLES = {
+    "SearchTimeline": ["withArticleRichContentState"],
+    "ListLatestTweetsTimeline": ["withArticleRichContentState"],
+    "UserMedia": ["withArticlePlainText"],
+}
 _RECORD = re.compile(
     r'queryId:\s*["\'`]([\w-]+)["\'`]\s*,\s*operationName:\s*["\'`](\w+)["\'`]\s*,\s*operationType:\s*["\'`](\w+)'
-    r'["\'`](?:\s*,\s*metadata:\s*\{\s*featureSwitches:\s*\[([^\]]*)\](?:\s*,\s*fieldToggles:\s*\[([^\]]*)\])?)?')
+    r'["\'`](?:\s*,\s*metadata:\s*\{\s*featureSwitches:\s*\[([^\]]*)\](?:\s*,\s*fieldToggles:\s*\[([^\]]*)\])?)?'
+)
 _SWITCH = re.compile(r'"([a-z0-9_]+)":\{"value":(true|false)\}')
 _IMPORT = re.compile(r'(?:from|import)\s*\(?\s*["\'`](\.{1,2}/[^"\'`]+?\.js)["\'`]')
 _NAME = re.compile(r'["\'`]([\w.-]+)["\'`]')
@@ -79,7 +82,10 @@ class Operation:
         return f"{self.query_id}/{self.name}"
 
     def params(self, variables: dict) -> dict[str, str]:
-        params = {"variables": orjson.dumps(variables).decode(), "features": orjson.dumps(self.features).decode()}
+        params = {
+            "variables": orjson.dumps(variables).decode(),
+            "features": orjson.dumps(self.features).decode(),
+        }
         if self.field_toggles:
             params["fieldToggles"] = orjson.dumps(self.field_toggles).decode()
         return params
@@ -88,10 +94,17 @@ class Operation:
 def fallback(name: str) -> Operation:
     qid = known_operations().get(name)
     if qid is None:
-        raise ValueError(f"unknown X operation {name!r}: it was never found in X's bundles and twscrape "
-                         f"has no OP_{name}; run `xget x ops --refresh`")
-    return Operation(name, qid, dict(tws_api.GQL_FEATURES),
-                     dict.fromkeys(_FALLBACK_TOGGLES.get(name, ()), False), FALLBACK_SOURCE)
+        raise ValueError(
+            f"unknown X operation {name!r}: it was never found in X's bundles and twscrape "
+            f"has no OP_{name}; run `xget x ops --refresh`"
+        )
+    return Operation(
+        name,
+        qid,
+        dict(tws_api.GQL_FEATURES),
+        dict.fromkeys(_FALLBACK_TOGGLES.get(name, ()), False),
+        FALLBACK_SOURCE,
+    )
 
 
 @dataclass
@@ -172,7 +185,7 @@ class RefreshReport:
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 class OperationCatalog:
@@ -191,9 +204,18 @@ class OperationCatalog:
     def reload(self) -> None:
         with read_only(self.engine) as conn:
             rows = conn.execute(select(XOperation.__table__)).all()
-        self._rows = {r.operation: Operation(r.operation, r.query_id, dict(r.features),
-                                             dict.fromkeys(r.field_toggles, False), r.source,
-                                             _utc(r.found_at), _utc(r.checked_at)) for r in rows}
+        self._rows = {
+            r.operation: Operation(
+                r.operation,
+                r.query_id,
+                dict(r.features),
+                dict.fromkeys(r.field_toggles, False),
+                r.source,
+                _utc(r.found_at),
+                _utc(r.checked_at),
+            )
+            for r in rows
+        }
         self._loaded_at = self.clock()
 
     def listing(self) -> list[Operation]:
@@ -208,7 +230,7 @@ class OperationCatalog:
 
     def store(self, found: Discovery, known: Iterable[str] = ()) -> RefreshReport:
         """Keep what ``found`` holds; report changed ids and known operations it no longer has."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         self.reload()
         report = RefreshReport(found.page_url, found.scripts, found.failed, len(found.operations))
         with self.engine.begin() as conn:
@@ -218,18 +240,27 @@ class OperationCatalog:
                 same = before is not None and before.query_id == op.query_id
                 if before is not None and not same:
                     report.changed.append((name, before.query_id, op.query_id))
-                row = {"query_id": op.query_id, "features": features, "field_toggles": op.toggles,
-                       "source": op.url, "checked_at": now,
-                       "found_at": (before.found_at or now) if same else now}
+                row = {
+                    "query_id": op.query_id,
+                    "features": features,
+                    "field_toggles": op.toggles,
+                    "source": op.url,
+                    "checked_at": now,
+                    "found_at": (before.found_at or now) if same else now,
+                }
                 if conn.execute(select(XOperation.operation).where(XOperation.operation == name)).first():
-                    conn.execute(XOperation.__table__.update().where(XOperation.operation == name).values(**row))
+                    conn.execute(
+                        XOperation.__table__.update().where(XOperation.operation == name).values(**row)
+                    )
                 else:
                     conn.execute(XOperation.__table__.insert().values(operation=name, **row))
         report.missing = sorted(n for n in known if n not in found.operations)
         self.reload()
         return report
 
-    def recover(self, sent: Operation, look: Callable[[], Discovery], *, features: bool = False) -> Operation | None:
+    def recover(
+        self, sent: Operation, look: Callable[[], Discovery], *, features: bool = False
+    ) -> Operation | None:
         """After X refused ``sent``: what to send instead, or None. A 404 with an empty body means a retired
         query id (a new id is an answer); 400 code 336 a switch it now requires (``features=True``: new
         switches are an answer). Another worker's newer find comes first; else X's bundles are read again

@@ -40,8 +40,13 @@ from xget_pipelines.core.x.parse_generic import walk_generic
 from xget_pipelines.core.x.parse_walk import UNREADABLE, PageBuilder
 
 __all__ = [
-    "OPERATIONS", "AmbiguousOperation", "MalformedPage", "ParsedPage", "UnknownOperation",
-    "detect_operation", "parse_page",
+    "OPERATIONS",
+    "AmbiguousOperation",
+    "MalformedPage",
+    "ParsedPage",
+    "UnknownOperation",
+    "detect_operation",
+    "parse_page",
 ]
 
 _MAX_REPAIRS = 500  # bad objects one page may hold before the lenient decode gives up on it
@@ -126,7 +131,9 @@ def parse_page(body: bytes | str, operation: str | None = None) -> ParsedPage:
         if operation is None:
             operation = narrow(path, kind, node, candidates)
         elif operation not in OPERATIONS:  # a name this parser does not know, on a root it does
-            page.errors.append(f"operation {operation!r} is not one this parser knows; read as {'/'.join(candidates)}")
+            page.errors.append(
+                f"operation {operation!r} is not one this parser knows; read as {'/'.join(candidates)}"
+            )
         elif candidates and operation not in candidates:
             page.errors.append(f"body has the root {path} of {'/'.join(candidates)}, not {operation}")
         _walk_root(page, kind, node)
@@ -156,8 +163,11 @@ def _explain(body: bytes | str) -> UnknownOperation:
         return UnknownOperation("body is a single timeline entry, not a whole GraphQL response")
     if not isinstance(data, dict):
         errs = [e.get("message") for e in doc.get("errors") or [] if isinstance(e, dict)]
-        return UnknownOperation(f"body has no 'data' object (top-level keys {sorted(doc)}"
-                                + (f", X errors {errs}" if errs else "") + ")")
+        return UnknownOperation(
+            f"body has no 'data' object (top-level keys {sorted(doc)}"
+            + (f", X errors {errs}" if errs else "")
+            + ")"
+        )
     return UnknownOperation(f"unknown root: data holds {sorted(data)}; known operations: {OPERATIONS}")
 
 
@@ -209,7 +219,9 @@ def _table(rows: list[tuple], sch: pa.Schema, what: str, errors: list[str]) -> t
     return (pa.Table.from_struct_array(pa.array(kept, type=struct)) if kept else _EMPTY[id(sch)]), dropped
 
 
-def _finish(page: PageBuilder, operation: str, root: d.Root, generic_root: list[str] | None = None) -> ParsedPage:
+def _finish(
+    page: PageBuilder, operation: str, root: d.Root, generic_root: list[str] | None = None
+) -> ParsedPage:
     errors = page.errors
     tweets, bad_tweets = _table(list(page.tweets.values()), schema.TWEETS, "tweet", errors)
     users, bad_users = _table(list(page.users.values()), schema.USERS, "user", errors)
@@ -267,8 +279,9 @@ def _decode(body: bytes | str) -> tuple[d.Root, list[str]]:
                 break
     problems.append(f"page structure unreadable ({message}); nothing parsed")
     errors = doc.get("errors")
-    return d.Root(errors=[e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else None), \
-        problems
+    return d.Root(
+        errors=[e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else None
+    ), problems
 
 
 def _repair(doc: dict, message: str, problems: list[str]) -> bool:
@@ -276,7 +289,7 @@ def _repair(doc: dict, message: str, problems: list[str]) -> bool:
     at = message.rfind(" - at `$")
     if at < 0:
         return False
-    path = message[at + 7:-1]
+    path = message[at + 7 : -1]
     steps: list[str | int] = [k if k else int(i) for k, i in _PATH_TOKEN.findall(path)]
     if not steps:
         return False

@@ -17,15 +17,29 @@ USER_TIMELINES = ("UserTweets", "UserTweetsAndReplies", "UserMedia")
 USER_LISTS = ("Followers", "Following", "BlueVerifiedFollowers", "UserCreatorSubscriptions")
 USER_LOOKUPS = ("UserByScreenName", "UserByRestId")
 OPERATIONS: tuple[str, ...] = (
-    "SearchTimeline", *USER_LOOKUPS, "AboutAccountQuery", *USER_TIMELINES, *USER_LISTS,
-    "Retweeters", "TweetDetail", "ListLatestTweetsTimeline", "ListMembers", "GenericTimelineById",
-    "CommunityQuery", "CommunityTweetsTimeline", "membersSliceTimeline_Query",
-    "moderatorsSliceTimeline_Query", "TweetResultByRestId", "TweetResultsByRestIds",
+    "SearchTimeline",
+    *USER_LOOKUPS,
+    "AboutAccountQuery",
+    *USER_TIMELINES,
+    *USER_LISTS,
+    "Retweeters",
+    "TweetDetail",
+    "ListLatestTweetsTimeline",
+    "ListMembers",
+    "GenericTimelineById",
+    "CommunityQuery",
+    "CommunityTweetsTimeline",
+    "membersSliceTimeline_Query",
+    "moderatorsSliceTimeline_Query",
+    "TweetResultByRestId",
+    "TweetResultsByRestIds",
 )
 _SCRIBE_PAGES = {"profileBest": "UserTweets", "profileAll": "UserTweetsAndReplies", "media": "UserMedia"}
 _COMPONENTS = {
-    "FollowersSgs": "Followers", "FollowingSgs": "Following",
-    "BlueVerifiedFollowersSgs": "BlueVerifiedFollowers", "CreatorSubscriptionsSgs": "UserCreatorSubscriptions",
+    "FollowersSgs": "Followers",
+    "FollowingSgs": "Following",
+    "BlueVerifiedFollowersSgs": "BlueVerifiedFollowers",
+    "CreatorSubscriptionsSgs": "UserCreatorSubscriptions",
 }
 
 
@@ -38,8 +52,9 @@ class AmbiguousOperation(UnknownOperation):
 
     def __init__(self, root: str, candidates: tuple[str, ...], why: str) -> None:
         self.candidates = candidates
-        super().__init__(f"{root} is the root of {', '.join(candidates)}; {why}: "
-                         f"pass operation= to parse_page")
+        super().__init__(
+            f"{root} is the root of {', '.join(candidates)}; {why}: pass operation= to parse_page"
+        )
 
 
 def _tl(holder: d.TimelineHolder | None) -> d.Timeline | None:
@@ -56,36 +71,66 @@ def locate(root: d.Root) -> tuple[str, str, object, tuple[str, ...]]:
     if data is None:
         if root.content is not None:
             return "entry", "entry", root, ()
-        raise UnknownOperation("body has no 'data' object" + (
-            f" (X errors: {[e.get('message') for e in root.errors]})" if root.errors else ""))
+        raise UnknownOperation(
+            "body has no 'data' object"
+            + (f" (X errors: {[e.get('message') for e in root.errors]})" if root.errors else "")
+        )
     if data.tweetResult is not None:
         if isinstance(data.tweetResult, list):
             return "data.tweetResult[]", "tweets", data.tweetResult, ("TweetResultsByRestIds",)
         return "data.tweetResult", "tweets", [data.tweetResult], ("TweetResultByRestId",)
     if data.search_by_raw_query is not None:
-        return ("data.search_by_raw_query.search_timeline", "timeline",
-                _tl(data.search_by_raw_query.search_timeline), ("SearchTimeline",))
+        return (
+            "data.search_by_raw_query.search_timeline",
+            "timeline",
+            _tl(data.search_by_raw_query.search_timeline),
+            ("SearchTimeline",),
+        )
     if data.threaded_conversation_with_injections_v2 is not None:
-        return ("data.threaded_conversation_with_injections_v2", "timeline",
-                data.threaded_conversation_with_injections_v2, ("TweetDetail",))
+        return (
+            "data.threaded_conversation_with_injections_v2",
+            "timeline",
+            data.threaded_conversation_with_injections_v2,
+            ("TweetDetail",),
+        )
     if data.user is not None:
         user = data.user.result
         if user is not None and user.timeline is not None:
-            return ("data.user.result.timeline.timeline", "timeline", _tl(user.timeline),
-                    USER_TIMELINES + USER_LISTS)
+            return (
+                "data.user.result.timeline.timeline",
+                "timeline",
+                _tl(user.timeline),
+                USER_TIMELINES + USER_LISTS,
+            )
         return "data.user.result", "user", user, USER_LOOKUPS
     if data.user_result_by_screen_name is not None:
-        return ("data.user_result_by_screen_name.result", "user", data.user_result_by_screen_name.result,
-                ("AboutAccountQuery",))
+        return (
+            "data.user_result_by_screen_name.result",
+            "user",
+            data.user_result_by_screen_name.result,
+            ("AboutAccountQuery",),
+        )
     if data.list_ is not None:
         if data.list_.members_timeline is not None:
-            return ("data.list.members_timeline.timeline", "timeline", _tl(data.list_.members_timeline),
-                    ("ListMembers",))
-        return ("data.list.tweets_timeline.timeline", "timeline", _tl(data.list_.tweets_timeline),
-                ("ListLatestTweetsTimeline",))
+            return (
+                "data.list.members_timeline.timeline",
+                "timeline",
+                _tl(data.list_.members_timeline),
+                ("ListMembers",),
+            )
+        return (
+            "data.list.tweets_timeline.timeline",
+            "timeline",
+            _tl(data.list_.tweets_timeline),
+            ("ListLatestTweetsTimeline",),
+        )
     if data.retweeters_timeline is not None:
-        return ("data.retweeters_timeline.timeline", "timeline", _tl(data.retweeters_timeline),
-                ("Retweeters",))
+        return (
+            "data.retweeters_timeline.timeline",
+            "timeline",
+            _tl(data.retweeters_timeline),
+            ("Retweeters",),
+        )
     if data.timeline is not None:
         return "data.timeline.timeline", "timeline", _tl(data.timeline), ("GenericTimelineById",)
     if data.communityResults is not None:
@@ -96,8 +141,12 @@ def locate(root: d.Root) -> tuple[str, str, object, tuple[str, ...]]:
         if c is not None and c.moderators_slice is not None:
             return base + ".moderators_slice", "slice", c.moderators_slice, ("moderatorsSliceTimeline_Query",)
         if c is not None and (c.ranked_community_timeline or c.community_timeline):
-            return (base + ".ranked_community_timeline.timeline", "timeline",
-                    _tl(c.ranked_community_timeline or c.community_timeline), ("CommunityTweetsTimeline",))
+            return (
+                base + ".ranked_community_timeline.timeline",
+                "timeline",
+                _tl(c.ranked_community_timeline or c.community_timeline),
+                ("CommunityTweetsTimeline",),
+            )
         return base, "community", c, ("CommunityQuery",)
     raise UnknownOperation("'data' holds none of the known roots")
 

@@ -43,11 +43,13 @@ def walk_generic(page: PageBuilder, data: Any) -> None:
             continue
         kind = node.get("__typename")
         if kind in TWEET_TYPES:
-            if _convert(page, node, o.TweetResult, path, lambda t: page.tweet(t, "timeline", path)):
+            if _convert(
+                page, node, o.TweetResult, path, lambda t, path=path: page.tweet(t, "timeline", path)
+            ):
                 page.entry_count += 1
             continue
         if kind in USER_TYPES:
-            _convert(page, node, o.UserResult, path, lambda u: page.user(u, path))
+            _convert(page, node, o.UserResult, path, lambda u, path=path: page.user(u, path))
             continue
         stack.extend((v, f"{path}.{k}") for k, v in reversed(list(node.items())))
 

@@ -73,12 +73,26 @@ def media_row(tid: int, m: o.MediaEntity) -> tuple:
     if vi is not None:
         variants = [(v.bitrate, v.content_type, v.url) for v in vi.variants]
         for v in vi.variants:
-            if v.content_type == "video/mp4" and v.bitrate is not None and (
-                    best_rate is None or v.bitrate > best_rate):
+            if (
+                v.content_type == "video/mp4"
+                and v.bitrate is not None
+                and (best_rate is None or v.bitrate > best_rate)
+            ):
                 best_url, best_rate = v.url, v.bitrate
-    return (tid, m.media_key, m.type, m.media_url_https, m.expanded_url,
-            oi.width if oi else None, oi.height if oi else None,
-            vi.duration_millis if vi else None, best_url, best_rate, m.ext_alt_text, variants)
+    return (
+        tid,
+        m.media_key,
+        m.type,
+        m.media_url_https,
+        m.expanded_url,
+        oi.width if oi else None,
+        oi.height if oi else None,
+        vi.duration_millis if vi else None,
+        best_url,
+        best_rate,
+        m.ext_alt_text,
+        variants,
+    )
 
 
 def _first_url(ents: o.UserEntities | None) -> str | None:
@@ -100,24 +114,48 @@ def user_row(uid: int, u: o.UserResult) -> tuple:
     ver = u.verification
     loc = u.location.location if isinstance(u.location, o.UserLocation) else u.location
     row = (
-        uid, core.screen_name if core else None, core.name if core else None,
-        bio.description if bio else None, loc, _first_url(bio.entities) if bio else None,
+        uid,
+        core.screen_name if core else None,
+        core.name if core else None,
+        bio.description if bio else None,
+        loc,
+        _first_url(bio.entities) if bio else None,
         x_time_us(core.created_at) if core else None,
-        rc.followers if rc else None, rc.following if rc else None,
-        tc.tweets if tc else None, None,
+        rc.followers if rc else None,
+        rc.following if rc else None,
+        tc.tweets if tc else None,
+        None,
         u.action_counts.favorites_count if u.action_counts else None,
         tc.media_tweets if tc else None,
-        ver.verified if ver else None, ver.verified_type if ver else None, u.is_blue_verified,
+        ver.verified if ver else None,
+        ver.verified_type if ver else None,
+        u.is_blue_verified,
         u.privacy.protected if u.privacy else None,
-        u.avatar.image_url if u.avatar else None, u.banner.image_url if u.banner else None,
+        u.avatar.image_url if u.avatar else None,
+        u.banner.image_url if u.banner else None,
     )
     lg = u.legacy
     if lg is None:
         return row
     old = (
-        uid, lg.screen_name or None, lg.name, lg.description, lg.location, _first_url(lg.entities),
-        x_time_us(lg.created_at), lg.followers_count, lg.friends_count, lg.statuses_count,
-        lg.listed_count, lg.favourites_count, lg.media_count, lg.verified, lg.verified_type,
-        u.is_blue_verified, lg.protected, lg.profile_image_url_https, lg.profile_banner_url,
+        uid,
+        lg.screen_name or None,
+        lg.name,
+        lg.description,
+        lg.location,
+        _first_url(lg.entities),
+        x_time_us(lg.created_at),
+        lg.followers_count,
+        lg.friends_count,
+        lg.statuses_count,
+        lg.listed_count,
+        lg.favourites_count,
+        lg.media_count,
+        lg.verified,
+        lg.verified_type,
+        u.is_blue_verified,
+        lg.protected,
+        lg.profile_image_url_https,
+        lg.profile_banner_url,
     )
-    return tuple(a if a is not None else b for a, b in zip(old, row))
+    return tuple(a if a is not None else b for a, b in zip(old, row, strict=False))

@@ -10,8 +10,12 @@ from __future__ import annotations
 import email.utils
 from urllib.parse import parse_qs, urlsplit
 
-_MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1
+    )
+}
 _US = 1_000_000
 _DAY_US: dict[str, int] = {}  # "Jul 08 2026" -> epoch microseconds of that day
 
@@ -76,7 +80,7 @@ def source_label(source: str | None) -> str | None:
     if i < 0:
         return None if "<" in source else source
     j = source.find("<", i + 1)
-    return source[i + 1:j] if j >= 0 else None
+    return source[i + 1 : j] if j >= 0 else None
 
 
 def domain_of(url: str | None) -> str | None:

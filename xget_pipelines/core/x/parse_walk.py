@@ -157,12 +157,20 @@ class PageBuilder:
         rank = ic.rank
         if isinstance(rank, str):
             rank = int(rank) if rank.strip().isdigit() else None
-        self.trends.append((
-            ic.name, rank, len(self.trends) + 1, url, trend_query(url, params),
-            meta.domain_context if meta else None, meta.meta_description if meta else None,
-            ic.social_context.text if ic.social_context else None, ic.is_ai_trend,
-            [g.name for g in ic.grouped_trends if g.name] or None,
-        ))
+        self.trends.append(
+            (
+                ic.name,
+                rank,
+                len(self.trends) + 1,
+                url,
+                trend_query(url, params),
+                meta.domain_context if meta else None,
+                meta.meta_description if meta else None,
+                ic.social_context.text if ic.social_context else None,
+                ic.is_ai_trend,
+                [g.name for g in ic.grouped_trends if g.name] or None,
+            )
+        )
 
     # ---- tweets -----------------------------------------------------------------------------------
 
@@ -187,8 +195,11 @@ class PageBuilder:
             t, leg = unwrap(res)
         if t is None or leg is None:
             ident = res.rest_id or (res.tweet.rest_id if res.tweet is not None else None)
-            reason = f"unknown __typename {tn!r}" if t is None and tn not in (
-                None, "Tweet", "TweetWithVisibilityResults") else "no legacy fields"
+            reason = (
+                f"unknown __typename {tn!r}"
+                if t is None and tn not in (None, "Tweet", "TweetWithVisibilityResults")
+                else "no legacy fields"
+            )
             self.errors.append(f"tweet {ident} ({via}, entry {where}): {reason}; skipped")
             return None
         try:
@@ -201,10 +212,12 @@ class PageBuilder:
             try:
                 self._tweet_row(tid, t, leg, tn == "TweetWithVisibilityResults", via)
             except Exception as exc:  # noqa: BLE001 - one bad object must never cost the page
-                self.errors.append(f"tweet {tid} ({via}, entry {where}): {type(exc).__name__}: {exc}; skipped")
+                self.errors.append(
+                    f"tweet {tid} ({via}, entry {where}): {type(exc).__name__}: {exc}; skipped"
+                )
                 return None
         elif _VIA_RANK[via] < _VIA_RANK[seen[VIA]]:
-            self.tweets[tid] = (*seen[:VIA], via, *seen[VIA + 1:])
+            self.tweets[tid] = (*seen[:VIA], via, *seen[VIA + 1 :])
         # Nested objects are walked even for a tweet seen before: a quoted tweet inside a quote
         # carries only ``quotedRefResult`` (an id), and its full quote may come with a later copy.
         self._nested(t, leg, where)
@@ -230,8 +243,11 @@ class PageBuilder:
 
     def _tweet_row(self, tid: int, t: o.TweetResult, leg: o.TweetFields, limited: bool, via: str) -> None:
         """Build the tweet's row and its entity rows; commit them only if all of them could be built."""
-        note = t.note_tweet.note_tweet_results.result if (
-            t.note_tweet is not None and t.note_tweet.note_tweet_results is not None) else None
+        note = (
+            t.note_tweet.note_tweet_results.result
+            if (t.note_tweet is not None and t.note_tweet.note_tweet_results is not None)
+            else None
+        )
         text = note.text if note is not None and note.text is not None else leg.full_text
         rt_res = leg.retweeted_status_result
         rt_id = rt = None
@@ -262,13 +278,29 @@ class PageBuilder:
                 _LABELS[source] = label
         conv = leg.conversation_id_str
         row = (
-            tid, int(conv) if conv else tid, opt_int(author), x_time_us(leg.created_at),
-            unescape_text(text), leg.lang, label, opt_int(leg.in_reply_to_status_id_str),
-            opt_int(leg.in_reply_to_user_id_str), opt_int(quoted), opt_int(rt_id),
-            leg.favorite_count or 0, leg.retweet_count or 0, leg.reply_count or 0,
-            leg.quote_count or 0, leg.bookmark_count or 0, views, leg.possibly_sensitive,
-            bool(leg.is_quote_status), rt_id is not None, bool(media),
-            "limited" if limited else "visible", via,
+            tid,
+            int(conv) if conv else tid,
+            opt_int(author),
+            x_time_us(leg.created_at),
+            unescape_text(text),
+            leg.lang,
+            label,
+            opt_int(leg.in_reply_to_status_id_str),
+            opt_int(leg.in_reply_to_user_id_str),
+            opt_int(quoted),
+            opt_int(rt_id),
+            leg.favorite_count or 0,
+            leg.retweet_count or 0,
+            leg.reply_count or 0,
+            leg.quote_count or 0,
+            leg.bookmark_count or 0,
+            views,
+            leg.possibly_sensitive,
+            bool(leg.is_quote_status),
+            rt_id is not None,
+            bool(media),
+            "limited" if limited else "visible",
+            via,
             t.card.legacy.name if t.card is not None and t.card.legacy is not None else None,
         )
         ents = leg.entities
@@ -276,8 +308,9 @@ class PageBuilder:
         tag_src = note.entity_set if note is not None and note.entity_set is not None else ents
         hashtags = mentions = urls = media_rows = ()
         if tag_src is not None and tag_src.hashtags:
-            hashtags = [(tid, tag, tag.lower()) for tag in dict.fromkeys(
-                h.text for h in tag_src.hashtags if h.text)]
+            hashtags = [
+                (tid, tag, tag.lower()) for tag in dict.fromkeys(h.text for h in tag_src.hashtags if h.text)
+            ]
         if tag_src is not None and tag_src.user_mentions:
             named = {m.screen_name: m.id_str for m in tag_src.user_mentions if m.screen_name}
             mentions = [(tid, opt_int(uid), name) for name, uid in named.items()]
@@ -286,8 +319,9 @@ class PageBuilder:
             links = links + note.entity_set.urls
         if links:  # like twscrape: legacy and note links, only those with both URLs; once each
             found = {u.url: u for u in links if isinstance(u.url, str) and isinstance(u.expanded_url, str)}
-            urls = [(tid, u.url, u.expanded_url, u.display_url, domain_of(u.expanded_url))
-                    for u in found.values()]
+            urls = [
+                (tid, u.url, u.expanded_url, u.display_url, domain_of(u.expanded_url)) for u in found.values()
+            ]
         if media:
             media_rows = [media_row(tid, m) for m in media]
         self.tweets[tid] = row

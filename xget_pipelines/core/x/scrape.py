@@ -27,25 +27,27 @@ from xget_pipelines.core.x import watch
 from xget_pipelines.core.x.client import FetchedPage, XClient
 
 RAW_TABLE = "raw/x_pages"
-RAW_SCHEMA = pa.schema([
-    ("page_key", pa.string()),
-    ("session_id", pa.string()),
-    ("run_id", pa.string()),
-    ("watch_key", pa.string()),
-    ("operation", pa.string()),
-    ("target", pa.string()),
-    ("variables", pa.string()),
-    ("cursor_in", pa.string()),
-    ("cursor_out", pa.string()),
-    ("seq", pa.int32()),
-    ("http_status", pa.int32()),
-    ("account", pa.string()),
-    ("proxy", pa.string()),
-    ("fetched_at", pa.timestamp("us", tz="UTC")),
-    ("malformed", pa.bool_()),
-    ("body", pa.large_binary()),
-    ("day", pa.date32()),
-])
+RAW_SCHEMA = pa.schema(
+    [
+        ("page_key", pa.string()),
+        ("session_id", pa.string()),
+        ("run_id", pa.string()),
+        ("watch_key", pa.string()),
+        ("operation", pa.string()),
+        ("target", pa.string()),
+        ("variables", pa.string()),
+        ("cursor_in", pa.string()),
+        ("cursor_out", pa.string()),
+        ("seq", pa.int32()),
+        ("http_status", pa.int32()),
+        ("account", pa.string()),
+        ("proxy", pa.string()),
+        ("fetched_at", pa.timestamp("us", tz="UTC")),
+        ("malformed", pa.bool_()),
+        ("body", pa.large_binary()),
+        ("day", pa.date32()),
+    ]
+)
 
 
 @dataclass
@@ -65,9 +67,10 @@ def page_key(page: FetchedPage, target: str) -> str:
 
 # -- sessions -----------------------------------------------------------------------------------------
 
+
 def open_session(engine: Engine, partition_key: str) -> tuple[str, bool]:
     """The partition's unfinished session to resume, or a new one. Returns (id, resumed)."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
         row = conn.execute(
             select(ScrapeSession.id, ScrapeSession.status)
@@ -76,19 +79,31 @@ def open_session(engine: Engine, partition_key: str) -> tuple[str, bool]:
             .limit(1)
         ).first()
         if row is not None and row.status != "complete":
-            conn.execute(update(ScrapeSession).where(ScrapeSession.id == row.id).values(status="running", error=None))
+            conn.execute(
+                update(ScrapeSession).where(ScrapeSession.id == row.id).values(status="running", error=None)
+            )
             return row.id, True
         session_id = uuid.uuid4().hex
-        conn.execute(ScrapeSession.__table__.insert().values(
-            id=session_id, partition_key=partition_key, status="running", pages=0, started_at=now))
+        conn.execute(
+            ScrapeSession.__table__.insert().values(
+                id=session_id, partition_key=partition_key, status="running", pages=0, started_at=now
+            )
+        )
         return session_id, False
 
 
 def close_session(engine: Engine, session_id: str, pages: int, error: str | None = None) -> None:
     with engine.begin() as conn:
-        conn.execute(update(ScrapeSession).where(ScrapeSession.id == session_id).values(
-            status="failed" if error else "complete", pages=pages, error=error,
-            finished_at=dt.datetime.now(dt.timezone.utc)))
+        conn.execute(
+            update(ScrapeSession)
+            .where(ScrapeSession.id == session_id)
+            .values(
+                status="failed" if error else "complete",
+                pages=pages,
+                error=error,
+                finished_at=dt.datetime.now(dt.UTC),
+            )
+        )
 
 
 def latest_complete_session(engine: Engine, partition_key: str) -> str | None:
@@ -103,31 +118,49 @@ def latest_complete_session(engine: Engine, partition_key: str) -> str | None:
 
 # -- collecting ---------------------------------------------------------------------------------------
 
+
 class _RawWriter:
     """Buffers fetched pages and appends them to the lake every ``flush_every`` pages."""
 
-    def __init__(self, lake: Lake, session_id: str, run_id: str, key: str, day: dt.date, flush_every: int, seq: int):
+    def __init__(
+        self, lake: Lake, session_id: str, run_id: str, key: str, day: dt.date, flush_every: int, seq: int
+    ):
         self.lake, self.session_id, self.run_id, self.key, self.day = lake, session_id, run_id, key, day
         self.flush_every = flush_every
         self.rows: list[dict] = []
         self.seq = seq
 
     def add(self, page: FetchedPage, target: str) -> None:
-        self.rows.append({
-            "page_key": page_key(page, target), "session_id": self.session_id, "run_id": self.run_id,
-            "watch_key": self.key, "operation": page.operation, "target": target,
-            "variables": orjson.dumps(page.variables).decode(), "cursor_in": page.cursor_in,
-            "cursor_out": page.cursor_out, "seq": self.seq, "http_status": page.status,
-            "account": page.account, "proxy": None, "fetched_at": page.fetched_at,
-            "malformed": page.malformed, "body": page.body, "day": self.day,
-        })
+        self.rows.append(
+            {
+                "page_key": page_key(page, target),
+                "session_id": self.session_id,
+                "run_id": self.run_id,
+                "watch_key": self.key,
+                "operation": page.operation,
+                "target": target,
+                "variables": orjson.dumps(page.variables).decode(),
+                "cursor_in": page.cursor_in,
+                "cursor_out": page.cursor_out,
+                "seq": self.seq,
+                "http_status": page.status,
+                "account": page.account,
+                "proxy": None,
+                "fetched_at": page.fetched_at,
+                "malformed": page.malformed,
+                "body": page.body,
+                "day": self.day,
+            }
+        )
         self.seq += 1
         if len(self.rows) >= self.flush_every:
             self.flush()
 
     def flush(self) -> None:
         if self.rows:
-            self.lake.append(RAW_TABLE, pa.Table.from_pylist(self.rows, schema=RAW_SCHEMA), partition_by=["day"])
+            self.lake.append(
+                RAW_TABLE, pa.Table.from_pylist(self.rows, schema=RAW_SCHEMA), partition_by=["day"]
+            )
             self.rows = []
 
 
@@ -136,7 +169,9 @@ _RESUME_COLUMNS = ["operation", "cursor_in", "cursor_out", "seq", "malformed"]
 
 def stored_pages(lake: Lake, day: dt.date, key: str, session_id: str) -> pa.Table:
     """Pages of one session already in the lake (cursors only, no bodies), in fetch order."""
-    table = lake.read(RAW_TABLE, {"day": day, "watch_key": key, "session_id": session_id}, columns=_RESUME_COLUMNS)
+    table = lake.read(
+        RAW_TABLE, {"day": day, "watch_key": key, "session_id": session_id}, columns=_RESUME_COLUMNS
+    )
     if table is None:
         return RAW_SCHEMA.empty_table().select(_RESUME_COLUMNS)
     return table.sort_by("seq")
@@ -177,8 +212,15 @@ def scrape_partition(
     try:
         if wk.kind == "search":
             query = watch.search_query(wk, day)
-            _paginate(client, "SearchTimeline", watch.search_variables(query, page_size), query,
-                      done, max_pages, record)
+            _paginate(
+                client,
+                "SearchTimeline",
+                watch.search_variables(query, page_size),
+                query,
+                done,
+                max_pages,
+                record,
+            )
         else:
             user_id = _stored_user_id(lake, day, key, session_id) if resumed else None
             if user_id is None:
@@ -188,23 +230,47 @@ def scrape_partition(
             if user_id is None:
                 raise LookupError(f"X has no user {wk.key}; remove it from the watchlist or fix the handle")
             if watch.use_timeline(day, timeline_days):
-                start = dt.datetime.combine(day, dt.time(), dt.timezone.utc)
-                _paginate(client, "UserTweetsAndReplies", watch.user_tweets_variables(user_id, page_size), wk.key,
-                          done, max_pages, record, keep_going=lambda p: _newest_tweet(p) >= start)
+                start = dt.datetime.combine(day, dt.time(), dt.UTC)
+                _paginate(
+                    client,
+                    "UserTweetsAndReplies",
+                    watch.user_tweets_variables(user_id, page_size),
+                    wk.key,
+                    done,
+                    max_pages,
+                    record,
+                    keep_going=lambda p: _newest_tweet(p) >= start,
+                )
             else:
                 query = watch.search_query(wk, day)
-                _paginate(client, "SearchTimeline", watch.search_variables(query, page_size), query,
-                          done, max_pages, record)
-            if follow_pages > 0 and day >= dt.datetime.now(dt.timezone.utc).date():
+                _paginate(
+                    client,
+                    "SearchTimeline",
+                    watch.search_variables(query, page_size),
+                    query,
+                    done,
+                    max_pages,
+                    record,
+                )
+            if follow_pages > 0 and day >= dt.datetime.now(dt.UTC).date():
                 # Followers and following are a snapshot of now: collected in today's partition only,
                 # never again for every backfilled day.
                 for operation in ("Followers", "Following"):
-                    _paginate(client, operation, watch.follows_variables(user_id, page_size), wk.key,
-                              done, follow_pages, record)
+                    _paginate(
+                        client,
+                        operation,
+                        watch.follows_variables(user_id, page_size),
+                        wk.key,
+                        done,
+                        follow_pages,
+                        record,
+                    )
         writer.flush()
     except BaseException as exc:
         writer.flush()  # whatever was fetched is kept, so the next run resumes after it
-        close_session(engine, session_id, result.pages_before + result.pages, error=f"{type(exc).__name__}: {exc}")
+        close_session(
+            engine, session_id, result.pages_before + result.pages, error=f"{type(exc).__name__}: {exc}"
+        )
         raise
     close_session(engine, session_id, result.pages_before + result.pages)
     return result
@@ -220,8 +286,9 @@ def _paginate(client, operation, variables, target, done, max_pages, record, kee
                 return  # that timeline had already ended before the interruption
             cursor = last_out
             max_pages -= mine.num_rows
-    for page in client.paginate(operation, variables, cursor=cursor, max_pages=max(max_pages, 0),
-                                keep_going=keep_going):
+    for page in client.paginate(
+        operation, variables, cursor=cursor, max_pages=max(max_pages, 0), keep_going=keep_going
+    ):
         record(page, target)
 
 
@@ -235,9 +302,12 @@ def _user_id(body: bytes) -> str | None:
 
 def _stored_user_id(lake: Lake, day: dt.date, key: str, session_id: str) -> str | None:
     """The user id from the profile page a resumed session already stored (only that body is read)."""
-    profiles = lake.read(RAW_TABLE, {"day": day, "watch_key": key, "session_id": session_id,
-                                     "operation": "UserByScreenName"}, columns=["body"])
-    for body in (profiles["body"].to_pylist() if profiles is not None else []):
+    profiles = lake.read(
+        RAW_TABLE,
+        {"day": day, "watch_key": key, "session_id": session_id, "operation": "UserByScreenName"},
+        columns=["body"],
+    )
+    for body in profiles["body"].to_pylist() if profiles is not None else []:
         if uid := _user_id(body):
             return uid
     return None
@@ -249,6 +319,6 @@ def _newest_tweet(page: FetchedPage) -> dt.datetime:
 
     tweets = parse_page(page.body, page.operation).tweets
     if tweets.num_rows == 0:
-        return dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
     newest = pc.max(tweets["created_at"]).as_py()
-    return newest or dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+    return newest or dt.datetime.min.replace(tzinfo=dt.UTC)

@@ -57,8 +57,14 @@ class TransactionIds:
     _shared: dict[tuple, TransactionIds] = {}
     _shared_lock = threading.Lock()
 
-    def __init__(self, web: XWeb, *, ttl_s: float = 3600.0, timeout_s: float = 20.0,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        web: XWeb,
+        *,
+        ttl_s: float = 3600.0,
+        timeout_s: float = 20.0,
+        clock: Callable[[], float] = time.time,
+    ):
         self.web, self.ttl_s, self.timeout_s, self.clock = web, ttl_s, timeout_s, clock
         self._entries: dict[tuple[int, str], _Entry] = {}
         self._lock = threading.Lock()
@@ -75,14 +81,34 @@ class TransactionIds:
                 store = cls._shared[key] = cls(web, ttl_s=ttl_s)
             return store
 
-    def header(self, account_id: int, username: str, cookies: Mapping[str, str], *, proxy_url: str | None,
-               user_agent: str, method: str, url: str, fresh: bool = False) -> str:
+    def header(
+        self,
+        account_id: int,
+        username: str,
+        cookies: Mapping[str, str],
+        *,
+        proxy_url: str | None,
+        user_agent: str,
+        method: str,
+        url: str,
+        fresh: bool = False,
+    ) -> str:
         """The ``x-client-transaction-id`` of one request (``url``: the full request URL; its path is signed)."""
-        gen = self.generator(account_id, username, cookies, proxy_url=proxy_url, user_agent=user_agent, fresh=fresh)
+        gen = self.generator(
+            account_id, username, cookies, proxy_url=proxy_url, user_agent=user_agent, fresh=fresh
+        )
         return gen.calc(method, urlsplit(url).path or "/")
 
-    def generator(self, account_id: int, username: str, cookies: Mapping[str, str], *, proxy_url: str | None,
-                  user_agent: str, fresh: bool = False) -> XClIdGen:
+    def generator(
+        self,
+        account_id: int,
+        username: str,
+        cookies: Mapping[str, str],
+        *,
+        proxy_url: str | None,
+        user_agent: str,
+        fresh: bool = False,
+    ) -> XClIdGen:
         key = (account_id, hashlib.sha256(cookies.get("auth_token", "").encode()).hexdigest()[:16])
         asked_at = self.clock()
         with self._lock:
@@ -103,7 +129,9 @@ class TransactionIds:
                     self._entries[key] = _Entry(None, now, exc)
                 raise
             with self._lock:
-                self._entries = {k: v for k, v in self._entries.items() if k[0] != account_id}  # older sessions
+                self._entries = {
+                    k: v for k, v in self._entries.items() if k[0] != account_id
+                }  # older sessions
                 self._entries[key] = _Entry(gen, now)
             return gen
 
@@ -111,12 +139,14 @@ class TransactionIds:
         with self._lock:
             self._entries = {k: v for k, v in self._entries.items() if k[0] != account_id}
 
-    async def _load(self, username: str, cookies: Mapping[str, str], proxy_url: str | None,
-                    user_agent: str) -> XClIdGen:
+    async def _load(
+        self, username: str, cookies: Mapping[str, str], proxy_url: str | None, user_agent: str
+    ) -> XClIdGen:
         self.page_loads += 1
         page = f"{self.web.web_url}/home"
-        async with WebClient(self.web, proxy_url=proxy_url, cookies=cookies, user_agent=user_agent,
-                             timeout_s=self.timeout_s) as client:
+        async with WebClient(
+            self.web, proxy_url=proxy_url, cookies=cookies, user_agent=user_agent, timeout_s=self.timeout_s
+        ) as client:
             try:
                 text = await get_tw_page_text(page, client)
                 if urlsplit(client.last_url or page).path.startswith(SIGNED_OUT_PATHS):
@@ -124,14 +154,19 @@ class TransactionIds:
                 vk_bytes, anim_key = await load_keys(bs4.BeautifulSoup(text, "html.parser"), client)
             except XClIdAccountError as exc:
                 raise TransactionIdUnavailable(
-                    username, f"X showed this account the signed-out web app ({exc}): its session is gone; "
-                              f"log in again (xget accounts login {username}) or import fresh cookies",
-                    signed_out=True) from None
+                    username,
+                    f"X showed this account the signed-out web app ({exc}): its session is gone; "
+                    f"log in again (xget accounts login {username}) or import fresh cookies",
+                    signed_out=True,
+                ) from None
             except XClIdParseError as exc:
                 raise TransactionIdUnavailable(
-                    username, f"X's web app at {page} could not be read ({exc}); X may have changed its web "
-                              "client: upgrade twscrape (its xclid module reads the page) and report it") from None
+                    username,
+                    f"X's web app at {page} could not be read ({exc}); X may have changed its web "
+                    "client: upgrade twscrape (its xclid module reads the page) and report it",
+                ) from None
             except HttpStatusError as exc:
                 raise TransactionIdUnavailable(
-                    username, f"loading {page} failed with HTTP {exc.response.status_code}") from None
+                    username, f"loading {page} failed with HTTP {exc.response.status_code}"
+                ) from None
         return XClIdGen(vk_bytes, anim_key)

@@ -51,7 +51,7 @@ def parse_watch_key(key: str) -> WatchKey:
 
 
 def use_timeline(day: dt.date, timeline_days: int, today: dt.date | None = None) -> bool:
-    today = today or dt.datetime.now(dt.timezone.utc).date()
+    today = today or dt.datetime.now(dt.UTC).date()
     return (today - day).days < timeline_days
 
 
@@ -75,6 +75,10 @@ def follows_variables(user_id: str, count: int) -> dict:
 
 def user_tweets_variables(user_id: str, count: int) -> dict:
     return {
-        "userId": str(user_id), "count": count, "includePromotedContent": False,
-        "withQuickPromoteEligibilityTweetFields": True, "withVoice": True, "withV2Timeline": True,
+        "userId": str(user_id),
+        "count": count,
+        "includePromotedContent": False,
+        "withQuickPromoteEligibilityTweetFields": True,
+        "withVoice": True,
+        "withV2Timeline": True,
     }

@@ -53,7 +53,7 @@ class XWeb:
     def rewrite(self, url: str) -> str:
         for prefix, target in self.hosts.items():
             if url.startswith(prefix):
-                return target + url[len(prefix):]
+                return target + url[len(prefix) :]
         return url
 
 
@@ -81,11 +81,23 @@ class WebClient(HttpClient):
 
     backend = "httpx"
 
-    def __init__(self, web: XWeb, *, proxy_url: str | None, cookies: Mapping[str, str], user_agent: str,
-                 timeout_s: float = 20.0, transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(
+        self,
+        web: XWeb,
+        *,
+        proxy_url: str | None,
+        cookies: Mapping[str, str],
+        user_agent: str,
+        timeout_s: float = 20.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ):
         inner = transport or httpx.AsyncHTTPTransport(proxy=proxy_url, retries=1)
-        self._client = httpx.AsyncClient(transport=_Rewriting(inner, web), follow_redirects=True,
-                                         timeout=timeout_s, headers=page_headers(user_agent))
+        self._client = httpx.AsyncClient(
+            transport=_Rewriting(inner, web),
+            follow_redirects=True,
+            timeout=timeout_s,
+            headers=page_headers(user_agent),
+        )
         for name, value in cookies.items():
             self._client.cookies.set(name, value, domain=".x.com")
         self.last_url: str | None = None

@@ -32,7 +32,7 @@ class AccountIn(BaseModel):
     email: str | None = Field(default=None, max_length=320)
     email_password: str | None = Field(default=None, max_length=1024)
     mfa_secret: str | None = Field(default=None, max_length=256)
-    cookies: dict[str, str] | None = Field(default=None, description="e.g. {\"auth_token\": ..., \"ct0\": ...}")
+    cookies: dict[str, str] | None = Field(default=None, description='e.g. {"auth_token": ..., "ct0": ...}')
     login_method: Literal["TWITTER", "GOOGLE"] | None = None
     user_agent: str | None = Field(default=None, max_length=512)
     proxy_url: str | None = Field(default=None, max_length=512)
@@ -97,17 +97,28 @@ def _upsert(request: Request, record: core_accounts.AccountRecord, principal: Pr
         audit(conn, principal.user_id, action, f"account:{record.username}")
 
 
-@router.get("/accounts", response_model=list[AccountOut], responses=EXPORT_RESPONSES,
-            summary="Every account with its state and windows")
-async def list_accounts(request: Request, active: bool | None = None, format: Format | None = Query(None, description="json, ndjson, csv, parquet or xlsx: download every row"),
-                        _: Principal = Depends(read_dep)):
+@router.get(
+    "/accounts",
+    response_model=list[AccountOut],
+    responses=EXPORT_RESPONSES,
+    summary="Every account with its state and windows",
+)
+async def list_accounts(
+    request: Request,
+    active: bool | None = None,
+    format: Format | None = Query(None, description="json, ndjson, csv, parquet or xlsx: download every row"),
+    _: Principal = Depends(read_dep),
+):
     rows = await run_in_threadpool(core_accounts.account_views, state(request).engine)
     rows = [r for r in rows if active is None or r["active"] == active]
     return await run_in_threadpool(rows_response, rows, format, "accounts") if format else rows
 
 
-@router.get("/accounts/status", response_model=dict[str, Any], summary="Pool health: usable, quarantined, "
-            "inactive accounts (with reasons), per X operation")
+@router.get(
+    "/accounts/status",
+    response_model=dict[str, Any],
+    summary="Pool health: usable, quarantined, inactive accounts (with reasons), per X operation",
+)
 async def pool_status(request: Request, _: Principal = Depends(read_dep)) -> dict:
     from xget_pipelines.core.pools.health import pool_health, rate_limited
 
@@ -117,31 +128,48 @@ async def pool_status(request: Request, _: Principal = Depends(read_dep)) -> dic
 
 
 @router.post("/accounts", status_code=201, response_model=AccountOut, summary="Add an account (or update it)")
-async def create_account(request: Request, body: AccountIn, principal: Principal = Depends(write_dep)) -> dict:
+async def create_account(
+    request: Request, body: AccountIn, principal: Principal = Depends(write_dep)
+) -> dict:
     if not (body.cookies or body.password):
-        raise ApiError(422, "invalid", "an account needs a password (to log in) or cookies of a session", "password")
+        raise ApiError(
+            422, "invalid", "an account needs a password (to log in) or cookies of a session", "password"
+        )
     record = core_accounts.AccountRecord(**body.model_dump())
     await run_in_threadpool(_upsert, request, record, principal, "account.create")
     return await run_in_threadpool(_one, request, body.username)
 
 
-@router.post("/accounts/import", response_model=ImportOut, summary="Import accounts from a file's text "
-             "(twscrape lines, CSV or JSON); bad lines are listed, good ones imported")
-async def import_accounts(request: Request, body: str = Body(..., media_type="text/plain", min_length=1,
-                                                           max_length=20_000_000),
-                          format: Literal["lines", "csv", "json"] = "lines",
-                          columns: str = Query("username:password:email:email_password:mfa_secret", max_length=300),
-                          login_method: Literal["TWITTER", "GOOGLE"] = "TWITTER",
-                          principal: Principal = Depends(write_dep)) -> dict:
+@router.post(
+    "/accounts/import",
+    response_model=ImportOut,
+    summary="Import accounts from a file's text "
+    "(twscrape lines, CSV or JSON); bad lines are listed, good ones imported",
+)
+async def import_accounts(
+    request: Request,
+    body: str = Body(..., media_type="text/plain", min_length=1, max_length=20_000_000),
+    format: Literal["lines", "csv", "json"] = "lines",
+    columns: str = Query("username:password:email:email_password:mfa_secret", max_length=300),
+    login_method: Literal["TWITTER", "GOOGLE"] = "TWITTER",
+    principal: Principal = Depends(write_dep),
+) -> dict:
     st = state(request)
     try:
         parsed = parse_account_file(body, format, columns, login_method)
     except ValueError as exc:
         raise ApiError(422, "invalid", str(exc), "body") from exc
-    result = await run_in_threadpool(core_accounts.upsert_accounts, st.engine, configured_secret_box(), parsed.records)
+    result = await run_in_threadpool(
+        core_accounts.upsert_accounts, st.engine, configured_secret_box(), parsed.records
+    )
     with st.engine.begin() as conn:
-        audit(conn, principal.user_id, "account.import", "accounts", {"created": result.created,
-                                                                       "updated": result.updated})
+        audit(
+            conn,
+            principal.user_id,
+            "account.import",
+            "accounts",
+            {"created": result.created, "updated": result.updated},
+        )
     return {"created": result.created, "updated": result.updated, "skipped": [str(e) for e in parsed.errors]}
 
 
@@ -150,28 +178,46 @@ async def get_account(request: Request, username: str = Username, _: Principal =
     return await run_in_threadpool(_one, request, username)
 
 
-@router.patch("/accounts/{username}", response_model=AccountOut, summary="Enable/disable an account or change "
-              "its credentials")
-async def update_account(request: Request, body: AccountPatch, username: str = Username,
-                         principal: Principal = Depends(write_dep)) -> dict:
+@router.patch(
+    "/accounts/{username}",
+    response_model=AccountOut,
+    summary="Enable/disable an account or change its credentials",
+)
+async def update_account(
+    request: Request, body: AccountPatch, username: str = Username, principal: Principal = Depends(write_dep)
+) -> dict:
     from xget_pipelines.core.pools.lease import AccountPool
 
     await run_in_threadpool(_one, request, username)
     secrets = body.model_dump(exclude={"active", "reason"}, exclude_none=True)
     if secrets:
-        await run_in_threadpool(_upsert, request, core_accounts.AccountRecord(username=username, **secrets),
-                                principal, "account.update")
+        await run_in_threadpool(
+            _upsert,
+            request,
+            core_accounts.AccountRecord(username=username, **secrets),
+            principal,
+            "account.update",
+        )
     if body.active is not None:
         pool = AccountPool(state(request).engine)
-        await run_in_threadpool(pool.set_active, username, body.active, body.reason or "disabled over the API")
+        await run_in_threadpool(
+            pool.set_active, username, body.active, body.reason or "disabled over the API"
+        )
         with state(request).engine.begin() as conn:
-            audit(conn, principal.user_id, "account.enable" if body.active else "account.disable",
-                  f"account:{username}", {"reason": body.reason})
+            audit(
+                conn,
+                principal.user_id,
+                "account.enable" if body.active else "account.disable",
+                f"account:{username}",
+                {"reason": body.reason},
+            )
     return await run_in_threadpool(_one, request, username)
 
 
 @router.delete("/accounts/{username}", status_code=204, summary="Remove an account from the pool")
-async def delete_account(request: Request, username: str = Username, principal: Principal = Depends(write_dep)) -> None:
+async def delete_account(
+    request: Request, username: str = Username, principal: Principal = Depends(write_dep)
+) -> None:
     if not await run_in_threadpool(core_accounts.delete_account, state(request).engine, username):
         raise ApiError(404, "not_found", f"no account {username!r}")
     with state(request).engine.begin() as conn:
@@ -179,22 +225,35 @@ async def delete_account(request: Request, username: str = Username, principal: 
 
 
 class LoginIn(BaseModel):
-    email_code: str | None = Field(default=None, max_length=32, description="A code X emailed (default: read the "
-                                   "mailbox over IMAP)")
+    email_code: str | None = Field(
+        default=None, max_length=32, description="A code X emailed (default: read the mailbox over IMAP)"
+    )
 
 
-@router.post("/accounts/{username}/login", response_model=AccountOut, summary="Log the account in (X password "
-             "flow or Google) and store the new session")
-async def login(request: Request, username: str = Username, body: LoginIn | None = None,
-                principal: Principal = Depends(write_dep)) -> dict:
+@router.post(
+    "/accounts/{username}/login",
+    response_model=AccountOut,
+    summary="Log the account in (X password flow or Google) and store the new session",
+)
+async def login(
+    request: Request,
+    username: str = Username,
+    body: LoginIn | None = None,
+    principal: Principal = Depends(write_dep),
+) -> dict:
     from xget_pipelines.core.pools.login import login_account
 
     st = state(request)
     await run_in_threadpool(_one, request, username)
     code = body.email_code if body else None
     try:
-        await run_in_threadpool(login_account, st.engine, st.settings.resolved_login_url, username,
-                                (lambda: code) if code else None)
+        await run_in_threadpool(
+            login_account,
+            st.engine,
+            st.settings.resolved_login_url,
+            username,
+            (lambda: code) if code else None,
+        )
     except XGetError as exc:
         raise ApiError(422, "login_failed", str(exc)) from exc
     finally:

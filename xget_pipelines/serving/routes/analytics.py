@@ -44,7 +44,9 @@ class Items(BaseModel):
     next_cursor: str | None = None
 
 
-FormatQuery = Query(None, description="json, ndjson, csv, parquet or xlsx: download every row instead of a page")
+FormatQuery = Query(
+    None, description="json, ndjson, csv, parquet or xlsx: download every row instead of a page"
+)
 
 
 async def _maybe_export(rows: list[dict], fmt: str | None, stem: str, wrap: bool = True):
@@ -55,8 +57,10 @@ async def _maybe_export(rows: list[dict], fmt: str | None, stem: str, wrap: bool
     return json_response({"items": rows} if wrap else rows)
 
 
-def _window(since: dt.datetime | None, until: dt.datetime | None, default_days: int) -> tuple[dt.datetime, dt.datetime]:
-    until = _aware(until, "until") or dt.datetime.now(dt.timezone.utc)
+def _window(
+    since: dt.datetime | None, until: dt.datetime | None, default_days: int
+) -> tuple[dt.datetime, dt.datetime]:
+    until = _aware(until, "until") or dt.datetime.now(dt.UTC)
     since = _aware(since, "since") or until - dt.timedelta(days=default_days)
     if since >= until:
         raise BadQuery("since must be before until", "since")
@@ -65,34 +69,65 @@ def _window(since: dt.datetime | None, until: dt.datetime | None, default_days: 
     return since, until
 
 
-@router.get("/trends", response_model=list[Trend], responses=EXPORT_RESPONSES,
-            summary="Top hashtags (or watchlist keys) of a window, with their peak burst score")
-async def trends(request: Request, since: dt.datetime | None = None, until: dt.datetime | None = None,
-                 scope: str = Query("global", max_length=256, description="global or a watchlist key"),
-                 kind: Literal["hashtag", "volume"] = "hashtag", bursts_only: bool = False,
-                 limit: int = Query(50, ge=1, le=1000), format: Format | None = FormatQuery,
-                 _: Principal = Depends(read_dep)):
+@router.get(
+    "/trends",
+    response_model=list[Trend],
+    responses=EXPORT_RESPONSES,
+    summary="Top hashtags (or watchlist keys) of a window, with their peak burst score",
+)
+async def trends(
+    request: Request,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    scope: str = Query("global", max_length=256, description="global or a watchlist key"),
+    kind: Literal["hashtag", "volume"] = "hashtag",
+    bursts_only: bool = False,
+    limit: int = Query(50, ge=1, le=1000),
+    format: Format | None = FormatQuery,
+    _: Principal = Depends(read_dep),
+):
     since, until = _window(since, until, 1)
-    rows = await run_in_threadpool(state(request).reader.trends, since, until, scope, kind, bursts_only, limit)
+    rows = await run_in_threadpool(
+        state(request).reader.trends, since, until, scope, kind, bursts_only, limit
+    )
     return await _maybe_export(rows, format, "trends", wrap=False)
 
 
-@router.get("/trends/{name}", response_model=Items | list[dict[str, Any]], responses=EXPORT_RESPONSES,
-            summary="One term's buckets: count, baseline, burst score")
-async def trend_series(request: Request, name: str = Path(..., min_length=1, max_length=256),
-                       since: dt.datetime | None = None, until: dt.datetime | None = None,
-                       scope: str = Query("global", max_length=256), kind: Literal["hashtag", "volume"] = "hashtag",
-                       format: Format | None = FormatQuery, _: Principal = Depends(read_dep)):
+@router.get(
+    "/trends/{name}",
+    response_model=Items | list[dict[str, Any]],
+    responses=EXPORT_RESPONSES,
+    summary="One term's buckets: count, baseline, burst score",
+)
+async def trend_series(
+    request: Request,
+    name: str = Path(..., min_length=1, max_length=256),
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    scope: str = Query("global", max_length=256),
+    kind: Literal["hashtag", "volume"] = "hashtag",
+    format: Format | None = FormatQuery,
+    _: Principal = Depends(read_dep),
+):
     since, until = _window(since, until, 7)
     rows = await run_in_threadpool(state(request).reader.trend_series, name, since, until, scope, kind)
     return await _maybe_export(rows, format, f"trend-{name}")
 
 
-@router.get("/sentiment", response_model=Items | list[dict[str, Any]], responses=EXPORT_RESPONSES,
-            summary="Daily sentiment per watchlist key (format= downloads it)")
-async def sentiment(request: Request, watch_key: str | None = Query(None, max_length=256),
-                    since: dt.date | None = None, until: dt.date | None = None,
-                    format: Format | None = FormatQuery, _: Principal = Depends(read_dep)):
+@router.get(
+    "/sentiment",
+    response_model=Items | list[dict[str, Any]],
+    responses=EXPORT_RESPONSES,
+    summary="Daily sentiment per watchlist key (format= downloads it)",
+)
+async def sentiment(
+    request: Request,
+    watch_key: str | None = Query(None, max_length=256),
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    format: Format | None = FormatQuery,
+    _: Principal = Depends(read_dep),
+):
     if since and until and since > until:
         raise BadQuery("since must not be after until", "since")
     rows = await run_in_threadpool(state(request).reader.sentiment, watch_key, since, until)
@@ -104,25 +139,46 @@ async def user(request: Request, user: str = UserRef, _: Principal = Depends(rea
     return await run_in_threadpool(state(request).reader.user, user)
 
 
-@router.get("/users/{user}/profile", response_model=dict[str, Any], summary="A user's profile: activity, topics, "
-            "sentiment, engagement, influence, bot signals")
+@router.get(
+    "/users/{user}/profile",
+    response_model=dict[str, Any],
+    summary="A user's profile: activity, topics, sentiment, engagement, influence, bot signals",
+)
 async def profile(request: Request, user: str = UserRef, _: Principal = Depends(read_dep)) -> dict:
     return await run_in_threadpool(state(request).reader.profile, user)
 
 
-@router.get("/users/{user}/similar", response_model=Items | list[dict[str, Any]], responses=EXPORT_RESPONSES,
-            summary="The most similar users (tweet embeddings)")
-async def similar(request: Request, user: str = UserRef, limit: int = Query(5, ge=1, le=50),
-                  format: Format | None = FormatQuery, _: Principal = Depends(read_dep)):
+@router.get(
+    "/users/{user}/similar",
+    response_model=Items | list[dict[str, Any]],
+    responses=EXPORT_RESPONSES,
+    summary="The most similar users (tweet embeddings)",
+)
+async def similar(
+    request: Request,
+    user: str = UserRef,
+    limit: int = Query(5, ge=1, le=50),
+    format: Format | None = FormatQuery,
+    _: Principal = Depends(read_dep),
+):
     rows = await run_in_threadpool(state(request).reader.similar, user, limit)
     return await _maybe_export(rows, format, "similar")
 
 
-@router.get("/users/{user}/tweets", response_model=Items | list[dict[str, Any]], responses=EXPORT_RESPONSES,
-            summary="A user's tweets, newest first")
-async def user_tweets(request: Request, user: str = UserRef, cursor: str | None = Query(None, max_length=512),
-                      limit: int = Query(50, ge=1, le=1000), format: Format | None = FormatQuery,
-                      _: Principal = Depends(read_dep)):
+@router.get(
+    "/users/{user}/tweets",
+    response_model=Items | list[dict[str, Any]],
+    responses=EXPORT_RESPONSES,
+    summary="A user's tweets, newest first",
+)
+async def user_tweets(
+    request: Request,
+    user: str = UserRef,
+    cursor: str | None = Query(None, max_length=512),
+    limit: int = Query(50, ge=1, le=1000),
+    format: Format | None = FormatQuery,
+    _: Principal = Depends(read_dep),
+):
     from xget_pipelines.core.lake.query import TweetFilter
 
     reader = state(request).reader
@@ -133,17 +189,27 @@ async def user_tweets(request: Request, user: str = UserRef, cursor: str | None 
     return json_response({"items": page.rows, "next_cursor": page.next_cursor})
 
 
-@router.get("/graph/top", response_model=Items | list[dict[str, Any]], responses=EXPORT_RESPONSES,
-            summary="Most central users of the mention or follow graph")
-async def graph_top(request: Request, graph: Literal["mention", "follow"] = "mention",
-                    order: Literal["pagerank", "in_degree", "out_degree", "weighted_in", "weighted_out"] = "pagerank",
-                    limit: int = Query(50, ge=1, le=1000), format: Format | None = FormatQuery,
-                    _: Principal = Depends(read_dep)):
+@router.get(
+    "/graph/top",
+    response_model=Items | list[dict[str, Any]],
+    responses=EXPORT_RESPONSES,
+    summary="Most central users of the mention or follow graph",
+)
+async def graph_top(
+    request: Request,
+    graph: Literal["mention", "follow"] = "mention",
+    order: Literal["pagerank", "in_degree", "out_degree", "weighted_in", "weighted_out"] = "pagerank",
+    limit: int = Query(50, ge=1, le=1000),
+    format: Format | None = FormatQuery,
+    _: Principal = Depends(read_dep),
+):
     rows = await run_in_threadpool(state(request).reader.graph_top, graph, limit, order)
     return await _maybe_export(rows, format, f"graph-{graph}")
 
 
-async def _neighbors(request: Request, user: str, direction: str, cursor: str | None, limit: int, fmt: str | None):
+async def _neighbors(
+    request: Request, user: str, direction: str, cursor: str | None, limit: int, fmt: str | None
+):
     reader = state(request).reader
     if fmt:
         rows = await run_in_threadpool(all_pages, lambda n, c: reader.neighbors(user, direction, n, c))
@@ -152,17 +218,35 @@ async def _neighbors(request: Request, user: str, direction: str, cursor: str | 
     return json_response({"items": page.rows, "next_cursor": page.next_cursor})
 
 
-@router.get("/graph/{user}/followers", response_model=Items | list[dict[str, Any]], responses=EXPORT_RESPONSES,
-            summary="A user's collected followers")
-async def followers(request: Request, user: str = UserRef, cursor: str | None = Query(None, max_length=512),
-                    limit: int = Query(100, ge=1, le=1000), format: Format | None = FormatQuery,
-                    _: Principal = Depends(read_dep)):
+@router.get(
+    "/graph/{user}/followers",
+    response_model=Items | list[dict[str, Any]],
+    responses=EXPORT_RESPONSES,
+    summary="A user's collected followers",
+)
+async def followers(
+    request: Request,
+    user: str = UserRef,
+    cursor: str | None = Query(None, max_length=512),
+    limit: int = Query(100, ge=1, le=1000),
+    format: Format | None = FormatQuery,
+    _: Principal = Depends(read_dep),
+):
     return await _neighbors(request, user, "followers", cursor, limit, format)
 
 
-@router.get("/graph/{user}/following", response_model=Items | list[dict[str, Any]], responses=EXPORT_RESPONSES,
-            summary="The accounts a user follows (collected)")
-async def following(request: Request, user: str = UserRef, cursor: str | None = Query(None, max_length=512),
-                    limit: int = Query(100, ge=1, le=1000), format: Format | None = FormatQuery,
-                    _: Principal = Depends(read_dep)):
+@router.get(
+    "/graph/{user}/following",
+    response_model=Items | list[dict[str, Any]],
+    responses=EXPORT_RESPONSES,
+    summary="The accounts a user follows (collected)",
+)
+async def following(
+    request: Request,
+    user: str = UserRef,
+    cursor: str | None = Query(None, max_length=512),
+    limit: int = Query(100, ge=1, le=1000),
+    format: Format | None = FormatQuery,
+    _: Principal = Depends(read_dep),
+):
     return await _neighbors(request, user, "following", cursor, limit, format)

@@ -51,7 +51,8 @@ class MeOut(UserOut):
 class KeyIn(BaseModel):
     name: str = Field(min_length=1, max_length=128, description="What uses the key (shown in lists).")
     role: Literal["viewer", "analyst", "operator", "admin"] | None = Field(
-        default=None, description="A narrower role for the key; default: yours.")
+        default=None, description="A narrower role for the key; default: yours."
+    )
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
 
 
@@ -71,16 +72,25 @@ class NewKeyOut(KeyOut):
 
 
 def _token_error(message: str, code: str = "invalid_grant") -> ApiError:
-    return ApiError(400 if code != "invalid_client" else 401, code, message,
-                    headers={"WWW-Authenticate": "Bearer"} if code == "invalid_client" else None)
+    return ApiError(
+        400 if code != "invalid_client" else 401,
+        code,
+        message,
+        headers={"WWW-Authenticate": "Bearer"} if code == "invalid_client" else None,
+    )
 
 
-@router.post("/auth/token", response_model=TokenOut, dependencies=[Depends(limit_anonymous)],
-             summary="Get tokens (OAuth2: password, refresh_token or client_credentials grant)")
+@router.post(
+    "/auth/token",
+    response_model=TokenOut,
+    dependencies=[Depends(limit_anonymous)],
+    summary="Get tokens (OAuth2: password, refresh_token or client_credentials grant)",
+)
 async def token(
     request: Request,
     grant_type: Literal["password", "refresh_token", "client_credentials"] = Form(
-        ..., description="password (people), refresh_token, or client_credentials (machines: an API key)"),
+        ..., description="password (people), refresh_token, or client_credentials (machines: an API key)"
+    ),
     username: str | None = Form(None, max_length=64),
     password: str | None = Form(None, max_length=1024),
     refresh_token: str | None = Form(None, max_length=4096),
@@ -101,15 +111,21 @@ async def token(
             pair = await run_in_threadpool(st.tokens.refresh, refresh_token)
         else:
             if not client_secret:
-                raise _token_error("client_credentials needs client_id and client_secret (the API key)",
-                                   "invalid_request")
+                raise _token_error(
+                    "client_credentials needs client_id and client_secret (the API key)", "invalid_request"
+                )
             key_id = client_id or api_keys.split_key(client_secret)[0]
-            principal = await run_in_threadpool(api_keys.authenticate_client, st.engine, key_id, client_secret)
+            principal = await run_in_threadpool(
+                api_keys.authenticate_client, st.engine, key_id, client_secret
+            )
             pair = await run_in_threadpool(st.tokens.issue, principal)
     except AuthError as exc:
-        raise _token_error(str(exc), "invalid_client" if grant_type == "client_credentials" else "invalid_grant")
-    return TokenOut(access_token=pair.access_token, expires_in=pair.expires_in,
-                    refresh_token=pair.refresh_token or None)
+        raise _token_error(
+            str(exc), "invalid_client" if grant_type == "client_credentials" else "invalid_grant"
+        ) from exc
+    return TokenOut(
+        access_token=pair.access_token, expires_in=pair.expires_in, refresh_token=pair.refresh_token or None
+    )
 
 
 class LogoutIn(BaseModel):
@@ -124,29 +140,43 @@ async def logout(request: Request, body: LogoutIn, principal: Principal = Depend
         raise ApiError(422, "invalid", str(exc), "refresh_token") from exc
 
 
-@router.post("/auth/register", status_code=201, response_model=UserOut, dependencies=[Depends(limit_anonymous)],
-             summary="Register (when XGET_API_REGISTRATION allows it)")
+@router.post(
+    "/auth/register",
+    status_code=201,
+    response_model=UserOut,
+    dependencies=[Depends(limit_anonymous)],
+    summary="Register (when XGET_API_REGISTRATION allows it)",
+)
 async def register(request: Request, body: RegisterIn) -> dict:
     st = state(request)
     mode = st.settings.api_registration
     if mode == "closed":
         raise ApiError(403, "registration_closed", "registration is closed here: ask an admin for an account")
     status = "active" if mode == "open" else "pending"
-    return await run_in_threadpool(users.create_user, st.engine, body.username, body.password, "viewer",
-                                   email=body.email, status=status)
+    return await run_in_threadpool(
+        users.create_user, st.engine, body.username, body.password, "viewer", email=body.email, status=status
+    )
 
 
 @router.get("/me", response_model=MeOut, summary="Who you are, your role and permissions")
 async def me(request: Request, principal: Principal = Depends(current_principal)) -> dict:
     user = await run_in_threadpool(users.get_user, state(request).engine, principal.user_id)
-    return {**user, "role": principal.role, "permissions": sorted(p.value for p in permissions_of(principal.role)),
-            "authenticated_via": principal.via}
+    return {
+        **user,
+        "role": principal.role,
+        "permissions": sorted(p.value for p in permissions_of(principal.role)),
+        "authenticated_via": principal.via,
+    }
 
 
-@router.patch("/me/preferences", response_model=dict[str, Any],
-              summary="Merge into your preferences (a JSON object; null removes a key)")
-async def preferences(request: Request, body: dict[str, Any],
-                      principal: Principal = Depends(current_principal)) -> dict:
+@router.patch(
+    "/me/preferences",
+    response_model=dict[str, Any],
+    summary="Merge into your preferences (a JSON object; null removes a key)",
+)
+async def preferences(
+    request: Request, body: dict[str, Any], principal: Principal = Depends(current_principal)
+) -> dict:
     return await run_in_threadpool(users.set_preferences, state(request).engine, principal.user_id, body)
 
 
@@ -156,14 +186,17 @@ class PasswordIn(BaseModel):
 
 
 @router.post("/me/password", status_code=204, summary="Change your password")
-async def change_password(request: Request, body: PasswordIn, principal: Principal = Depends(current_principal)) -> None:
+async def change_password(
+    request: Request, body: PasswordIn, principal: Principal = Depends(current_principal)
+) -> None:
     st = state(request)
     try:
         await run_in_threadpool(users.authenticate, st.engine, principal.username, body.current_password)
     except AuthError as exc:
         raise ApiError(422, "invalid", "current password is wrong", "current_password") from exc
-    await run_in_threadpool(users.update_user, st.engine, principal.user_id, actor=principal.user_id,
-                            password=body.new_password)
+    await run_in_threadpool(
+        users.update_user, st.engine, principal.user_id, actor=principal.user_id, password=body.new_password
+    )
 
 
 @router.get("/me/keys", response_model=list[KeyOut], summary="Your API keys (never the keys themselves)")
@@ -172,21 +205,27 @@ async def list_my_keys(request: Request, principal: Principal = Depends(current_
 
 
 @router.post("/me/keys", status_code=201, response_model=NewKeyOut, summary="Create an API key (shown once)")
-async def create_my_key(request: Request, body: KeyIn, principal: Principal = Depends(current_principal)) -> dict:
+async def create_my_key(
+    request: Request, body: KeyIn, principal: Principal = Depends(current_principal)
+) -> dict:
     if principal.via in ("api_key", "client_credentials"):
         raise ApiError(403, "forbidden", "an API key cannot create API keys: log in as the user")
     role = narrower(body.role, principal.role) if body.role else None
     if body.role and role != body.role:
         raise ApiError(403, "forbidden", f"a key cannot have more than your role ({principal.role})", "role")
-    record, key = await run_in_threadpool(api_keys.create_key, state(request).engine, principal.user_id, body.name,
-                                          role, body.expires_in_days)
+    record, key = await run_in_threadpool(
+        api_keys.create_key, state(request).engine, principal.user_id, body.name, role, body.expires_in_days
+    )
     return {**record, "api_key": key}
 
 
 @router.delete("/me/keys/{key_id}", status_code=204, summary="Revoke one of your API keys")
-async def revoke_my_key(request: Request, key_id: str, principal: Principal = Depends(current_principal)) -> None:
-    revoked = await run_in_threadpool(api_keys.revoke_key, state(request).engine, key_id, principal.user_id,
-                                      principal.user_id)
+async def revoke_my_key(
+    request: Request, key_id: str, principal: Principal = Depends(current_principal)
+) -> None:
+    revoked = await run_in_threadpool(
+        api_keys.revoke_key, state(request).engine, key_id, principal.user_id, principal.user_id
+    )
     state(request).principals.clear()
     if not revoked:
         raise ApiError(404, "not_found", f"you have no active API key {key_id!r}")

@@ -152,8 +152,11 @@ def _applies(days) -> str:
 
 
 def _accepted(row: dict) -> dict:
-    return {**{k: row[k] for k in ("correction_id", "tweet_id", "action", "day", "corrected_at")},
-            "status": "accepted", "applies_at": _applies([row["day"]])}
+    return {
+        **{k: row[k] for k in ("correction_id", "tweet_id", "action", "day", "corrected_at")},
+        "status": "accepted",
+        "applies_at": _applies([row["day"]]),
+    }
 
 
 def _api_error(exc: CorrectionError, path: str | None = None) -> ApiError:
@@ -163,7 +166,11 @@ def _api_error(exc: CorrectionError, path: str | None = None) -> ApiError:
 def _audit(st: ServingState, principal: Principal, action: str, rows: list[dict]) -> None:
     with st.engine.begin() as conn:
         for row in rows:
-            detail = {"correction_id": row["correction_id"], "day": row["day"].isoformat(), "reason": row["reason"]}
+            detail = {
+                "correction_id": row["correction_id"],
+                "day": row["day"].isoformat(),
+                "reason": row["reason"],
+            }
             if row["action"] == "update":
                 detail["fields"] = sorted(row["fields"])
             audit(conn, principal.user_id, action, f"tweet:{row['tweet_id']}", detail)
@@ -199,7 +206,9 @@ class _RecordsRoute(TweetIdRoute):
                 errors = []
                 for error in exc.errors():
                     loc = list(error.get("loc", ()))
-                    if loc[:1] == ["body"]:  # ("body", 3, "created_at") -> ("body", "records[3]", "created_at")
+                    if loc[:1] == [
+                        "body"
+                    ]:  # ("body", 3, "created_at") -> ("body", "records[3]", "created_at")
                         rest = loc[1:]
                         if rest and isinstance(rest[0], int):
                             loc = ["body", f"records[{rest[0]}]", *rest[1:]]
@@ -215,39 +224,65 @@ def _dump(record: SuppliedTweet) -> dict:
     return record.model_dump(exclude_none=True)
 
 
-@router.post("/data", status_code=202, response_model=Accepted,
-             summary="Supply a tweet (it lands in the entities at the next merge of its created date)")
-async def supply_one(request: Request, record: SuppliedTweet, principal: Principal = Depends(writer_dep)) -> dict:
+@router.post(
+    "/data",
+    status_code=202,
+    response_model=Accepted,
+    summary="Supply a tweet (it lands in the entities at the next merge of its created date)",
+)
+async def supply_one(
+    request: Request, record: SuppliedTweet, principal: Principal = Depends(writer_dep)
+) -> dict:
     rows = await run_in_threadpool(_supply, state(request), principal, [_dump(record)], False)
     return _accepted(rows[0])
 
 
-async def supply_batch(request: Request,
-                       records: list[SuppliedTweet] = Body(..., min_length=1, max_length=core.MAX_BATCH,
-                                                           description=f"1 to {core.MAX_BATCH} tweets"),
-                       principal: Principal = Depends(writer_dep)) -> dict:
+async def supply_batch(
+    request: Request,
+    records: list[SuppliedTweet] = Body(
+        ..., min_length=1, max_length=core.MAX_BATCH, description=f"1 to {core.MAX_BATCH} tweets"
+    ),
+    principal: Principal = Depends(writer_dep),
+) -> dict:
     rows = await run_in_threadpool(_supply, state(request), principal, [_dump(r) for r in records], True)
-    return {"status": "accepted", "count": len(rows), "applies_at": _applies(r["day"] for r in rows),
-            "items": [_accepted(r) for r in rows]}
+    return {
+        "status": "accepted",
+        "count": len(rows),
+        "applies_at": _applies(r["day"] for r in rows),
+        "items": [_accepted(r) for r in rows],
+    }
 
 
 # (the method decorators cannot take a route class of their own)
-router.add_api_route("/data/batch", supply_batch, methods=["POST"], route_class_override=_RecordsRoute,
-                     status_code=202, response_model=BatchAccepted,
-                     summary=f"Supply up to {core.MAX_BATCH} tweets at once: all or none (a bad record is a 422 "
-                             "naming it, records[i].field)")
+router.add_api_route(
+    "/data/batch",
+    supply_batch,
+    methods=["POST"],
+    route_class_override=_RecordsRoute,
+    status_code=202,
+    response_model=BatchAccepted,
+    summary=f"Supply up to {core.MAX_BATCH} tweets at once: all or none (a bad record is a 422 "
+    "naming it, records[i].field)",
+)
 
 
-@router.put("/data/{tweet_id}", status_code=202, response_model=Accepted,
-            summary="Correct a tweet's text, lang, possibly_sensitive or has_media (at the next merge of its day)")
-async def correct_tweet(request: Request, body: CorrectionIn, tweet_id: TweetId,
-                        principal: Principal = Depends(writer_dep)) -> dict:
+@router.put(
+    "/data/{tweet_id}",
+    status_code=202,
+    response_model=Accepted,
+    summary="Correct a tweet's text, lang, possibly_sensitive or has_media (at the next merge of its day)",
+)
+async def correct_tweet(
+    request: Request, body: CorrectionIn, tweet_id: TweetId, principal: Principal = Depends(writer_dep)
+) -> dict:
     st = state(request)
     fields = body.fields.model_dump(exclude_unset=True)
 
     def run() -> dict:
         try:
-            core.validate_fields(fields)  # before the lookup: a bad field is a 422 whether or not the tweet exists
+            core.validate_fields(
+                fields
+            )  # before the lookup: a bad field is a 422 whether or not the tweet exists
         except CorrectionError as exc:
             raise _api_error(exc, f"fields.{exc.field}" if exc.field != "fields" else "fields") from None
         day = _tweet_day(st, tweet_id)
@@ -261,8 +296,9 @@ async def correct_tweet(request: Request, body: CorrectionIn, tweet_id: TweetId,
     return _accepted(await run_in_threadpool(run))
 
 
-def _delete_or_restore(st: ServingState, principal: Principal, tweet_id: int, reason: str | None,
-                       action: str) -> dict:
+def _delete_or_restore(
+    st: ServingState, principal: Principal, tweet_id: int, reason: str | None, action: str
+) -> dict:
     day = _tweet_day(st, tweet_id)
     change = core.soft_delete if action == "delete" else core.restore
     try:
@@ -273,26 +309,43 @@ def _delete_or_restore(st: ServingState, principal: Principal, tweet_id: int, re
     return row
 
 
-@router.delete("/data/{tweet_id}", status_code=202, response_model=Accepted,
-               summary="Soft-delete a tweet: hidden from the API from the next merge of its day on (kept in the lake)")
-async def delete_tweet(request: Request, tweet_id: TweetId,
-                       reason: str | None = Query(None, max_length=core.MAX_REASON, description="Why"),
-                       principal: Principal = Depends(writer_dep)) -> dict:
+@router.delete(
+    "/data/{tweet_id}",
+    status_code=202,
+    response_model=Accepted,
+    summary="Soft-delete a tweet: hidden from the API from the next merge of its day on (kept in the lake)",
+)
+async def delete_tweet(
+    request: Request,
+    tweet_id: TweetId,
+    reason: str | None = Query(None, max_length=core.MAX_REASON, description="Why"),
+    principal: Principal = Depends(writer_dep),
+) -> dict:
     row = await run_in_threadpool(_delete_or_restore, state(request), principal, tweet_id, reason, "delete")
     return _accepted(row)
 
 
-@router.post("/data/{tweet_id}/restore", status_code=202, response_model=Accepted,
-             summary="Undo a soft delete (at the next merge of the tweet's day)")
-async def restore_tweet(request: Request, tweet_id: TweetId,
-                        reason: str | None = Query(None, max_length=core.MAX_REASON, description="Why"),
-                        principal: Principal = Depends(writer_dep)) -> dict:
+@router.post(
+    "/data/{tweet_id}/restore",
+    status_code=202,
+    response_model=Accepted,
+    summary="Undo a soft delete (at the next merge of the tweet's day)",
+)
+async def restore_tweet(
+    request: Request,
+    tweet_id: TweetId,
+    reason: str | None = Query(None, max_length=core.MAX_REASON, description="Why"),
+    principal: Principal = Depends(writer_dep),
+) -> dict:
     row = await run_in_threadpool(_delete_or_restore, state(request), principal, tweet_id, reason, "restore")
     return _accepted(row)
 
 
-@router.get("/data/{tweet_id}/corrections", response_model=History,
-            summary="Who supplied, corrected, deleted or restored a tweet, when and why (oldest first)")
+@router.get(
+    "/data/{tweet_id}/corrections",
+    response_model=History,
+    summary="Who supplied, corrected, deleted or restored a tweet, when and why (oldest first)",
+)
 async def tweet_corrections(request: Request, tweet_id: TweetId, _: Principal = Depends(reader_dep)) -> dict:
     items = await run_in_threadpool(core.list_corrections, state(request).lake, tweet_id)
     return {"tweet_id": tweet_id, "items": items}

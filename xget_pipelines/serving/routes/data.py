@@ -35,7 +35,7 @@ def _aware(value: dt.datetime | None, field: str) -> dt.datetime | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     if value.year < 2006 or value.year > 2100:
         raise BadQuery(f"{field} {value.isoformat()} is outside 2006-2100", field)
     return value
@@ -48,14 +48,26 @@ def tweet_filter(
     until: dt.datetime | None = Query(None, description="Created before"),
     lang: str | None = Query(None, min_length=2, max_length=8, pattern=r"^[A-Za-z-]+$"),
     has_media: bool | None = Query(None),
-    min_engagement: int | None = Query(None, ge=0, le=10**12, description="likes + retweets + replies + quotes"),
-    watch_key: str | None = Query(None, max_length=256, description="Only tweets collected for this watchlist key"),
+    min_engagement: int | None = Query(
+        None, ge=0, le=10**12, description="likes + retweets + replies + quotes"
+    ),
+    watch_key: str | None = Query(
+        None, max_length=256, description="Only tweets collected for this watchlist key"
+    ),
 ) -> TweetFilter:
     since, until = _aware(since, "since"), _aware(until, "until")
     if since and until and since >= until:
         raise BadQuery("since must be before until", "since")
-    return TweetFilter(term=term or None, user=user, since=since, until=until, lang=lang, has_media=has_media,
-                       min_engagement=min_engagement, watch_key=watch_key)
+    return TweetFilter(
+        term=term or None,
+        user=user,
+        since=since,
+        until=until,
+        lang=lang,
+        has_media=has_media,
+        min_engagement=min_engagement,
+        watch_key=watch_key,
+    )
 
 
 def _exported(request: Request, f: TweetFilter, fmt: str, stem: str, ids_as_strings: bool):
@@ -63,28 +75,44 @@ def _exported(request: Request, f: TweetFilter, fmt: str, stem: str, ids_as_stri
     return export_response(reader, fmt, stem, ids_as_strings=ids_as_strings)
 
 
-@router.get("/data", response_model=TweetPage | list[dict[str, Any]],
-            summary="Tweets, newest first, with filters and cursor pages; format= streams every match as a file",
-            responses=EXPORT_RESPONSES)
-async def list_data(request: Request, _: Principal = Depends(read_dep), f: TweetFilter = Depends(tweet_filter),
-                    cursor: str | None = Query(None, max_length=512),
-                    limit: int = Query(50, ge=1, le=1000),
-                    format: Format | None = Query(None, description="json, ndjson, csv, parquet or xlsx: all matches"),
-                    ids_as_strings: bool = Query(False, description="Render ids as strings (JavaScript clients)")):
+@router.get(
+    "/data",
+    response_model=TweetPage | list[dict[str, Any]],
+    summary="Tweets, newest first, with filters and cursor pages; format= streams every match as a file",
+    responses=EXPORT_RESPONSES,
+)
+async def list_data(
+    request: Request,
+    _: Principal = Depends(read_dep),
+    f: TweetFilter = Depends(tweet_filter),
+    cursor: str | None = Query(None, max_length=512),
+    limit: int = Query(50, ge=1, le=1000),
+    format: Format | None = Query(None, description="json, ndjson, csv, parquet or xlsx: all matches"),
+    ids_as_strings: bool = Query(False, description="Render ids as strings (JavaScript clients)"),
+):
     if format:
         return await run_in_threadpool(_exported, request, f, format, "tweets", ids_as_strings)
     page = await run_in_threadpool(state(request).reader.tweets, f, limit, cursor)
     return json_response({"items": page.rows, "next_cursor": page.next_cursor})
 
 
-@router.get("/data/search", response_model=TweetPage | list[dict[str, Any]],
-            summary="Full-text search (the search index when configured, else the lake; X-Search-Backend says "
-            "which answered)", responses=EXPORT_RESPONSES)
-async def search(request: Request, _: Principal = Depends(read_dep),
-                 q: str = Query(..., min_length=1, max_length=500, description="Words that must all occur"),
-                 f: TweetFilter = Depends(tweet_filter), cursor: str | None = Query(None, max_length=512),
-                 limit: int = Query(50, ge=1, le=1000), format: Format | None = Query(None),
-                 ids_as_strings: bool = Query(False)):
+@router.get(
+    "/data/search",
+    response_model=TweetPage | list[dict[str, Any]],
+    summary="Full-text search (the search index when configured, else the lake; X-Search-Backend says "
+    "which answered)",
+    responses=EXPORT_RESPONSES,
+)
+async def search(
+    request: Request,
+    _: Principal = Depends(read_dep),
+    q: str = Query(..., min_length=1, max_length=500, description="Words that must all occur"),
+    f: TweetFilter = Depends(tweet_filter),
+    cursor: str | None = Query(None, max_length=512),
+    limit: int = Query(50, ge=1, le=1000),
+    format: Format | None = Query(None),
+    ids_as_strings: bool = Query(False),
+):
     if not q.strip():
         raise BadQuery("q is empty: give words to search for", "q")
     f.term = " ".join(filter(None, [q, f.term]))
@@ -96,14 +124,21 @@ async def search(request: Request, _: Principal = Depends(read_dep),
     return answer
 
 
-async def get_tweet(request: Request, tweet_id: int = Path(..., ge=1, le=2**63 - 1, description="A positive "
-                                                           "64-bit tweet id"),
-                    _: Principal = Depends(read_dep)) -> dict:
+async def get_tweet(
+    request: Request,
+    tweet_id: int = Path(..., ge=1, le=2**63 - 1, description="A positive 64-bit tweet id"),
+    _: Principal = Depends(read_dep),
+) -> dict:
     return await run_in_threadpool(state(request).reader.tweet, tweet_id)
 
 
 # The route class of corrections' /data/{tweet_id} routes: GET /v1/data/batch is a 405 (only POST is served
 # there), not a 422 about tweet_id.
-router.add_api_route("/data/{tweet_id}", get_tweet, methods=["GET"], route_class_override=TweetIdRoute,
-                     response_model=dict[str, Any],
-                     summary="One tweet with its author, hashtags, mentions and sentiment")
+router.add_api_route(
+    "/data/{tweet_id}",
+    get_tweet,
+    methods=["GET"],
+    route_class_override=TweetIdRoute,
+    response_model=dict[str, Any],
+    summary="One tweet with its author, hashtags, mentions and sentiment",
+)

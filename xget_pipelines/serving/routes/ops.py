@@ -24,9 +24,14 @@ async def healthz() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The control-plane DB and the lake are reachable (503 naming what is not)",
-            responses={200: {"model": Readiness}, 503: {"model": Readiness, "description": "Not ready: the "
-                                                      "failing check says what cannot be reached"}})
+@router.get(
+    "/readyz",
+    summary="The control-plane DB and the lake are reachable (503 naming what is not)",
+    responses={
+        200: {"model": Readiness},
+        503: {"model": Readiness, "description": "Not ready: the failing check says what cannot be reached"},
+    },
+)
 async def readyz(request: Request):
     st = state(request)
     checks: dict[str, dict] = {}
@@ -43,8 +48,9 @@ async def readyz(request: Request):
             checks[name] = {"ok": False, "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"}
     checks["search"] = {"ok": True, "backend": st.search.state}
     ready = all(c["ok"] for c in checks.values())
-    return JSONResponse({"status": "ready" if ready else "unavailable", "checks": checks},
-                        status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+    )
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

@@ -24,13 +24,18 @@ read_dep = require(Permission.PROXIES_READ)
 write_dep = require(Permission.PROXIES_WRITE)
 ProxyId = Path(..., ge=1, le=2**31 - 1)  # routes say {proxy_id:int}: /proxies/available is never a proxy id
 COUNTRY = r"^[A-Za-z]{2}$"  # ISO 3166-1 alpha-2 (what check_country accepts)
-Country = Query(None, min_length=2, max_length=2, pattern=COUNTRY, description="ISO 3166-1 alpha-2 code, e.g. DE")
+Country = Query(
+    None, min_length=2, max_length=2, pattern=COUNTRY, description="ISO 3166-1 alpha-2 code, e.g. DE"
+)
 Status = Literal["ACTIVE", "INACTIVE", "CHECKING"]
 
 
 class ProxyIn(BaseModel):
-    proxy: str = Field(min_length=3, max_length=600, description="URL (http://, https://, socks5://, with "
-                       "credentials) or host:port[:user:pass]")
+    proxy: str = Field(
+        min_length=3,
+        max_length=600,
+        description="URL (http://, https://, socks5://, with credentials) or host:port[:user:pass]",
+    )
     country: str | None = Field(default=None, min_length=2, max_length=2, pattern=COUNTRY)
     city: str | None = Field(default=None, max_length=128)
     isp: str | None = Field(default=None, max_length=128)
@@ -58,8 +63,9 @@ class ImportOut(BaseModel):
 
 
 class CheckIn(BaseModel):
-    ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] | None = Field(default=None, max_length=10_000,
-                                                                         description="Default: every proxy")
+    ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] | None = Field(
+        default=None, max_length=10_000, description="Default: every proxy"
+    )
     timeout_s: float = Field(default=5.0, gt=0, le=60)
     attempts: int = Field(default=3, ge=1, le=10)
 
@@ -79,28 +85,42 @@ def _pool(request: Request) -> ProxyPool:
     return ProxyPool(state(request).engine, configured_secret_box())
 
 
-def _audit(request: Request, principal: Principal, action: str, subject: str, detail: dict | None = None) -> None:
+def _audit(
+    request: Request, principal: Principal, action: str, subject: str, detail: dict | None = None
+) -> None:
     with state(request).engine.begin() as conn:
         audit(conn, principal.user_id, action, subject, detail)
 
 
-@router.get("/proxies", response_model=list[ProxyOut], responses=EXPORT_RESPONSES, summary="Proxies, best first")
-async def list_proxies(request: Request, status: Status | None = None, country: str | None = Country,
-                       format: Format | None = Query(None, description="json, ndjson, csv, parquet or xlsx: download every row"), _: Principal = Depends(read_dep)):
+@router.get(
+    "/proxies", response_model=list[ProxyOut], responses=EXPORT_RESPONSES, summary="Proxies, best first"
+)
+async def list_proxies(
+    request: Request,
+    status: Status | None = None,
+    country: str | None = Country,
+    format: Format | None = Query(None, description="json, ndjson, csv, parquet or xlsx: download every row"),
+    _: Principal = Depends(read_dep),
+):
     found = await run_in_threadpool(_pool(request).list, status, country and country.upper())
     rows = [p.as_dict() | {"checks": p.checks, "failures": p.failures} for p in found]
     return await run_in_threadpool(rows_response, rows, format, "proxies") if format else rows
 
 
 @router.get("/proxies/available", response_model=list[ProxyOut], summary="ACTIVE proxies, best first")
-async def available(request: Request, country: str | None = Country,
-                    max_latency_ms: float | None = Query(None, gt=0, le=600_000),
-                    _: Principal = Depends(read_dep)) -> list[dict]:
+async def available(
+    request: Request,
+    country: str | None = Country,
+    max_latency_ms: float | None = Query(None, gt=0, le=600_000),
+    _: Principal = Depends(read_dep),
+) -> list[dict]:
     rows = await run_in_threadpool(_pool(request).available, country and country.upper(), max_latency_ms)
     return [p.as_dict() | {"checks": p.checks, "failures": p.failures} for p in rows]
 
 
-@router.post("/proxies", status_code=201, response_model=ProxyOut, summary="Add a proxy (CHECKING until checked)")
+@router.post(
+    "/proxies", status_code=201, response_model=ProxyOut, summary="Add a proxy (CHECKING until checked)"
+)
 async def create_proxy(request: Request, body: ProxyIn, principal: Principal = Depends(write_dep)) -> dict:
     try:
         record = parse_proxy(body.proxy)
@@ -120,33 +140,63 @@ async def create_proxy(request: Request, body: ProxyIn, principal: Principal = D
     return info.as_dict() | {"checks": info.checks, "failures": info.failures}
 
 
-@router.post("/proxies/import", response_model=ImportOut, summary="Import proxies, one a line; bad lines listed")
-async def import_proxies(request: Request, body: str = Body(..., media_type="text/plain", min_length=1,
-                                                          max_length=20_000_000),
-                         scheme: Literal["http", "https", "socks5"] = "http", country: str | None = Country,
-                         principal: Principal = Depends(write_dep)) -> dict:
+@router.post(
+    "/proxies/import", response_model=ImportOut, summary="Import proxies, one a line; bad lines listed"
+)
+async def import_proxies(
+    request: Request,
+    body: str = Body(..., media_type="text/plain", min_length=1, max_length=20_000_000),
+    scheme: Literal["http", "https", "socks5"] = "http",
+    country: str | None = Country,
+    principal: Principal = Depends(write_dep),
+) -> dict:
     try:
         parsed = parse_proxy_lines(body, scheme, country)
     except (ProxyError, ValueError) as exc:
         raise ApiError(422, "invalid", str(exc), "country" if country else "body") from exc
     result = await run_in_threadpool(_pool(request).import_proxies, parsed.records)
-    await run_in_threadpool(_audit, request, principal, "proxy.import", "proxies",
-                            {"created": result.created, "updated": result.updated})
+    await run_in_threadpool(
+        _audit,
+        request,
+        principal,
+        "proxy.import",
+        "proxies",
+        {"created": result.created, "updated": result.updated},
+    )
     return {"created": result.created, "updated": result.updated, "skipped": [str(e) for e in parsed.errors]}
 
 
-@router.post("/proxies/check", response_model=list[CheckOut], summary="Check proxies now (latency, success "
-             "rate); failing ones become INACTIVE")
-async def check(request: Request, body: CheckIn | None = None, _: Principal = Depends(write_dep)) -> list[dict]:
+@router.post(
+    "/proxies/check",
+    response_model=list[CheckOut],
+    summary="Check proxies now (latency, success rate); failing ones become INACTIVE",
+)
+async def check(
+    request: Request, body: CheckIn | None = None, _: Principal = Depends(write_dep)
+) -> list[dict]:
     body = body or CheckIn()
     try:
         results = await _pool(request).acheck(body.ids, timeout_s=body.timeout_s, attempts=body.attempts)
     except ProxyError as exc:
-        raise ApiError(404 if "no proxy" in str(exc) else 422, "not_found" if "no proxy" in str(exc) else "invalid",
-                       str(exc), "ids") from exc
-    return [{"proxy_id": r.proxy_id, "proxy": r.proxy, "status": r.status, "attempts": r.attempts,
-             "successes": r.successes, "latency_ms": r.latency_ms, "success_rate": r.success_rate,
-             "error": r.error} for r in results]
+        raise ApiError(
+            404 if "no proxy" in str(exc) else 422,
+            "not_found" if "no proxy" in str(exc) else "invalid",
+            str(exc),
+            "ids",
+        ) from exc
+    return [
+        {
+            "proxy_id": r.proxy_id,
+            "proxy": r.proxy,
+            "status": r.status,
+            "attempts": r.attempts,
+            "successes": r.successes,
+            "latency_ms": r.latency_ms,
+            "success_rate": r.success_rate,
+            "error": r.error,
+        }
+        for r in results
+    ]
 
 
 @router.get("/proxies/{proxy_id:int}", response_model=ProxyOut, summary="One proxy")
@@ -159,7 +209,9 @@ async def get_proxy(request: Request, proxy_id: int = ProxyId, _: Principal = De
 
 
 @router.delete("/proxies/{proxy_id:int}", status_code=204, summary="Remove a proxy (its accounts rebind)")
-async def delete_proxy(request: Request, proxy_id: int = ProxyId, principal: Principal = Depends(write_dep)) -> None:
+async def delete_proxy(
+    request: Request, proxy_id: int = ProxyId, principal: Principal = Depends(write_dep)
+) -> None:
     if not await run_in_threadpool(_pool(request).remove, [proxy_id]):
         raise ApiError(404, "not_found", f"no proxy {proxy_id}")
     await run_in_threadpool(_audit, request, principal, "proxy.delete", f"proxy:{proxy_id}")

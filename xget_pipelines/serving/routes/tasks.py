@@ -46,8 +46,12 @@ class TaskPatch(BaseModel):
 
 class RunOut(BaseModel):
     day: str
-    run_id: str | None = Field(default=None, description="The Dagster run (open it in the UI at /runs/<run_id>)")
-    status: str | None = Field(default=None, description="REQUESTED until the run exists, then its Dagster status")
+    run_id: str | None = Field(
+        default=None, description="The Dagster run (open it in the UI at /runs/<run_id>)"
+    )
+    status: str | None = Field(
+        default=None, description="REQUESTED until the run exists, then its Dagster status"
+    )
 
 
 class TaskOut(BaseModel):
@@ -100,24 +104,49 @@ def _first_day(request: Request) -> dt.date:
     return dt.date.fromisoformat(state(request).settings.partitions_start_date)
 
 
-@router.post("/tasks", status_code=201, response_model=TaskOut, summary="Create a scrape task (started by default)")
+@router.post(
+    "/tasks", status_code=201, response_model=TaskOut, summary="Create a scrape task (started by default)"
+)
 async def create_task(request: Request, body: TaskIn, principal: Principal = Depends(writer_dep)) -> dict:
     spec = build_spec(body.type.value, body.target, body.since, body.until, _first_day(request))
-    return await run_in_threadpool(state(request).tasks.create, spec, principal.user_id, body.params, body.start)
+    return await run_in_threadpool(
+        state(request).tasks.create, spec, principal.user_id, body.params, body.start
+    )
 
 
-@router.get("/tasks", response_model=TaskList | list[TaskOut], responses=EXPORT_RESPONSES,
-            summary="Tasks, newest first (yours; everyone's for operators)")
-async def list_tasks(request: Request, status: TaskStatus | None = None, type: TaskType | None = None,
-                     cursor: str | None = Query(None, max_length=64), limit: int = Query(50, ge=1, le=500),
-                     format: Format | None = Query(None, description="json, ndjson, csv, parquet or xlsx: download every row"),
-                     principal: Principal = Depends(reader_dep)):
+@router.get(
+    "/tasks",
+    response_model=TaskList | list[TaskOut],
+    responses=EXPORT_RESPONSES,
+    summary="Tasks, newest first (yours; everyone's for operators)",
+)
+async def list_tasks(
+    request: Request,
+    status: TaskStatus | None = None,
+    type: TaskType | None = None,
+    cursor: str | None = Query(None, max_length=64),
+    limit: int = Query(50, ge=1, le=500),
+    format: Format | None = Query(None, description="json, ndjson, csv, parquet or xlsx: download every row"),
+    principal: Principal = Depends(reader_dep),
+):
     if format:
-        rows = await run_in_threadpool(state(request).tasks.list, _owner(principal), status and status.value,
-                                       type and type.value, cursor, 1_000_000)
+        rows = await run_in_threadpool(
+            state(request).tasks.list,
+            _owner(principal),
+            status and status.value,
+            type and type.value,
+            cursor,
+            1_000_000,
+        )
         return await run_in_threadpool(rows_response, rows, format, "tasks")
-    items = await run_in_threadpool(state(request).tasks.list, _owner(principal), status and status.value,
-                                    type and type.value, cursor, limit + 1)
+    items = await run_in_threadpool(
+        state(request).tasks.list,
+        _owner(principal),
+        status and status.value,
+        type and type.value,
+        cursor,
+        limit + 1,
+    )
     return {"items": items[:limit], "next_cursor": items[limit - 1]["id"] if len(items) > limit else None}
 
 
@@ -127,16 +156,23 @@ async def get_task(request: Request, task_id: str, principal: Principal = Depend
 
 
 @router.patch("/tasks/{task_id}", response_model=TaskOut, summary="Change a task that has not started")
-async def update_task(request: Request, task_id: str, body: TaskPatch, principal: Principal = Depends(writer_dep)) -> dict:
+async def update_task(
+    request: Request, task_id: str, body: TaskPatch, principal: Principal = Depends(writer_dep)
+) -> dict:
     st = state(request)
     current = await run_in_threadpool(st.tasks.get, task_id, _owner(principal))
     spec = None
     if any(v is not None for v in (body.type, body.target, body.since, body.until)):
-        spec = build_spec((body.type or TaskType(current["type"])).value, body.target or current["target"],
-                          body.since or (None if body.type else dt.date.fromisoformat(current["since"])),
-                          body.until or (None if body.type else dt.date.fromisoformat(current["until"])),
-                          _first_day(request))
-    return await run_in_threadpool(st.tasks.update, task_id, spec, body.params, _owner(principal), principal.user_id)
+        spec = build_spec(
+            (body.type or TaskType(current["type"])).value,
+            body.target or current["target"],
+            body.since or (None if body.type else dt.date.fromisoformat(current["since"])),
+            body.until or (None if body.type else dt.date.fromisoformat(current["until"])),
+            _first_day(request),
+        )
+    return await run_in_threadpool(
+        st.tasks.update, task_id, spec, body.params, _owner(principal), principal.user_id
+    )
 
 
 @router.delete("/tasks/{task_id}", status_code=204, summary="Delete a task that is not running")
@@ -154,19 +190,29 @@ async def stop_task(request: Request, task_id: str, principal: Principal = Depen
     return await run_in_threadpool(state(request).tasks.stop, task_id, _owner(principal), principal.user_id)
 
 
-@router.get("/tasks/{task_id}/status", response_model=TaskStatusOut, summary="State, progress and runs of a task")
+@router.get(
+    "/tasks/{task_id}/status", response_model=TaskStatusOut, summary="State, progress and runs of a task"
+)
 async def task_status(request: Request, task_id: str, principal: Principal = Depends(reader_dep)) -> dict:
     return await run_in_threadpool(state(request).tasks.get, task_id, _owner(principal))
 
 
-@router.get("/tasks/{task_id}/results", response_model=ResultsOut | list[dict[str, Any]],
-            summary="What the task collected, from the lake (tweets, the profile, or follower edges)",
-            responses=EXPORT_RESPONSES)
-async def task_results(request: Request, task_id: str, cursor: str | None = Query(None, max_length=512),
-                       limit: int = Query(100, ge=1, le=1000),
-                       format: Literal["json", "ndjson", "csv", "parquet", "xlsx"] | None = Query(
-                           None, description=f"Stream every result as a file: {', '.join(FORMATS)}"),
-                       principal: Principal = Depends(reader_dep)):
+@router.get(
+    "/tasks/{task_id}/results",
+    response_model=ResultsOut | list[dict[str, Any]],
+    summary="What the task collected, from the lake (tweets, the profile, or follower edges)",
+    responses=EXPORT_RESPONSES,
+)
+async def task_results(
+    request: Request,
+    task_id: str,
+    cursor: str | None = Query(None, max_length=512),
+    limit: int = Query(100, ge=1, le=1000),
+    format: Literal["json", "ndjson", "csv", "parquet", "xlsx"] | None = Query(
+        None, description=f"Stream every result as a file: {', '.join(FORMATS)}"
+    ),
+    principal: Principal = Depends(reader_dep),
+):
     st = state(request)
     task = await run_in_threadpool(st.tasks.get, task_id, _owner(principal))
     if task["status"] in (TaskStatus.CREATED.value,):

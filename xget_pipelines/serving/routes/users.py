@@ -25,7 +25,9 @@ from xget_pipelines.serving.state import state
 router = APIRouter(tags=["users"], responses=ERROR_RESPONSES)
 admin = require(Permission.USERS_ADMIN)
 Role = Literal["viewer", "analyst", "operator", "admin"]
-UserId = Path(..., ge=1, le=2**31 - 1, description="The user's id")  # an INTEGER column (32-bit on PostgreSQL)
+UserId = Path(
+    ..., ge=1, le=2**31 - 1, description="The user's id"
+)  # an INTEGER column (32-bit on PostgreSQL)
 
 
 class UserIn(BaseModel):
@@ -52,15 +54,26 @@ class AuditOut(BaseModel):
 
 
 @router.get("/admin/users", response_model=list[UserOut], responses=EXPORT_RESPONSES, summary="Every user")
-async def list_users(request: Request, format: Format | None = Query(None, description="json, ndjson, csv, parquet or xlsx: download every row"), _: Principal = Depends(admin)):
+async def list_users(
+    request: Request,
+    format: Format | None = Query(None, description="json, ndjson, csv, parquet or xlsx: download every row"),
+    _: Principal = Depends(admin),
+):
     rows = await run_in_threadpool(users.list_users, state(request).engine)
     return await run_in_threadpool(rows_response, rows, format, "users") if format else rows
 
 
 @router.post("/admin/users", status_code=201, response_model=UserOut, summary="Create a user")
 async def create_user(request: Request, body: UserIn, principal: Principal = Depends(admin)) -> dict:
-    return await run_in_threadpool(users.create_user, state(request).engine, body.username, body.password, body.role,
-                                   email=body.email, actor=principal.user_id)
+    return await run_in_threadpool(
+        users.create_user,
+        state(request).engine,
+        body.username,
+        body.password,
+        body.role,
+        email=body.email,
+        actor=principal.user_id,
+    )
 
 
 @router.get("/admin/users/{user_id}", response_model=UserOut, summary="One user")
@@ -75,14 +88,31 @@ async def _keep_an_admin(request: Request, user_id: int, principal: Principal, d
             raise ApiError(409, "conflict", "you are the last active admin: make another admin first")
 
 
-@router.patch("/admin/users/{user_id}", response_model=UserOut, summary="Change a user's role, status, email or password "
-              "(activate a pending registration with status=active)")
-async def update_user(request: Request, body: UserPatch, user_id: int = UserId,
-                      principal: Principal = Depends(admin)) -> dict:
-    await _keep_an_admin(request, user_id, principal,
-                         (body.role not in (None, "admin")) or body.status in ("pending", "disabled"))
-    updated = await run_in_threadpool(users.update_user, state(request).engine, user_id, actor=principal.user_id,
-                                      role=body.role, status=body.status, email=body.email, password=body.password)
+@router.patch(
+    "/admin/users/{user_id}",
+    response_model=UserOut,
+    summary="Change a user's role, status, email or password "
+    "(activate a pending registration with status=active)",
+)
+async def update_user(
+    request: Request, body: UserPatch, user_id: int = UserId, principal: Principal = Depends(admin)
+) -> dict:
+    await _keep_an_admin(
+        request,
+        user_id,
+        principal,
+        (body.role not in (None, "admin")) or body.status in ("pending", "disabled"),
+    )
+    updated = await run_in_threadpool(
+        users.update_user,
+        state(request).engine,
+        user_id,
+        actor=principal.user_id,
+        role=body.role,
+        status=body.status,
+        email=body.email,
+        password=body.password,
+    )
     state(request).principals.clear()  # a lowered role or a disabled user counts from the next request
     return updated
 
@@ -109,9 +139,13 @@ async def revoke_key(request: Request, key_id: str, principal: Principal = Depen
 
 
 @router.get("/admin/audit", response_model=list[AuditOut], summary="The audit log, newest first")
-async def audit_log(request: Request, subject: str | None = Query(None, max_length=256),
-                    limit: int = Query(100, ge=1, le=1000), before_id: int | None = Query(None, ge=1, le=2**31 - 1),
-                    _: Principal = Depends(admin)) -> list[dict]:
+async def audit_log(
+    request: Request,
+    subject: str | None = Query(None, max_length=256),
+    limit: int = Query(100, ge=1, le=1000),
+    before_id: int | None = Query(None, ge=1, le=2**31 - 1),
+    _: Principal = Depends(admin),
+) -> list[dict]:
     def read() -> list[dict]:
         query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
         if subject:
@@ -122,5 +156,14 @@ async def audit_log(request: Request, subject: str | None = Query(None, max_leng
             return [dict(r._mapping) for r in conn.execute(query)]
 
     rows = await run_in_threadpool(read)
-    return [{"id": r["id"], "user_id": r["user_id"], "action": r["action"], "subject": r["subject"],
-             "detail": r["detail"], "at": r["at"]} for r in rows]
+    return [
+        {
+            "id": r["id"],
+            "user_id": r["user_id"],
+            "action": r["action"],
+            "subject": r["subject"],
+            "detail": r["detail"],
+            "at": r["at"],
+        }
+        for r in rows
+    ]

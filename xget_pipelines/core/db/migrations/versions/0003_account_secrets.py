@@ -35,8 +35,10 @@ def upgrade() -> None:
         box = configured_secret_box()
         for row in rows:
             cookies = row.cookies if isinstance(row.cookies, dict) else json.loads(row.cookies or "{}")
-            conn.execute(sa.text("update accounts set cookies_enc = :c where id = :i"),
-                         {"c": box.encrypt(json.dumps(cookies)), "i": row.id})
+            conn.execute(
+                sa.text("update accounts set cookies_enc = :c where id = :i"),
+                {"c": box.encrypt(json.dumps(cookies)), "i": row.id},
+            )
     with op.batch_alter_table("accounts") as batch:
         batch.drop_column("cookies")
 

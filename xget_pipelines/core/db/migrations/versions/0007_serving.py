@@ -34,7 +34,9 @@ def upgrade() -> None:
         "api_keys",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("key_id", sa.String(32), nullable=False, unique=True),
-        sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+        sa.Column(
+            "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+        ),
         sa.Column("name", sa.String(128), nullable=False),
         sa.Column("key_hash", sa.Text, nullable=False),
         sa.Column("role", sa.String(16)),
@@ -47,7 +49,9 @@ def upgrade() -> None:
         "refresh_tokens",
         sa.Column("jti", sa.String(64), primary_key=True),
         sa.Column("family", sa.String(64), nullable=False, index=True),
-        sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+        sa.Column(
+            "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+        ),
         sa.Column("expires_at", _TS, nullable=False),
         sa.Column("revoked_at", _TS),
     )
