@@ -12,12 +12,12 @@ from pathlib import Path
 
 import typer
 
+from xget_pipelines import cli_context
 from xget_pipelines.cli_api import api as api_command
 from xget_pipelines.cli_api import users_app
 from xget_pipelines.cli_output import OutputFormat, console, err, fail, print_rows
 from xget_pipelines.cli_proxies import proxies_app
 from xget_pipelines.cli_x import x_app
-from xget_pipelines.settings import get_settings
 
 app = typer.Typer(help="XGet: collect and analyse X data on Dagster and Delta Lake.", no_args_is_help=True)
 lake_app = typer.Typer(help="The Delta lakehouse.", no_args_is_help=True)
@@ -35,21 +35,10 @@ app.add_typer(proxies_app, name="proxies")
 app.add_typer(users_app, name="users")
 app.command("api")(api_command)
 
-_fail = fail
-_print_rows = print_rows
 
-
-def _lake():
-    from xget_pipelines.core.lake.delta import Lake
-
-    settings = get_settings()
-    return Lake(settings.resolved_lake_uri, settings.lake_storage_options)
-
-
-def _engine():
-    from xget_pipelines.core.db.engine import get_engine
-
-    return get_engine(get_settings().resolved_database_url)
+@app.callback()
+def _read_settings() -> None:
+    cli_context.load_settings()
 
 
 # -- emulator and demo ---------------------------------------------------------------------------------
@@ -70,7 +59,7 @@ def emulator(
     from xget_pipelines.emulator.runner import serve
     from xget_pipelines.emulator.world import WorldConfig
 
-    s = get_settings()
+    s = cli_context.settings()
     cfg = WorldConfig(
         seed=seed if seed is not None else s.emulator_seed,
         users=users or s.emulator_users,
@@ -125,11 +114,13 @@ def sql(
     try:
         when = parse_as_of(as_of) if as_of is not None else None
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     try:
-        con = connect(_lake(), marts=get_settings().resolved_marts_path, as_of=when, missing=missing)
+        con = connect(
+            cli_context.lake(), marts=cli_context.settings().resolved_marts_path, as_of=when, missing=missing
+        )
     except duckdb.IOException as exc:  # dbt is writing the marts right now
-        _fail(f"cannot open the marts database: {exc}; retry when the dbt run has finished")
+        fail(f"cannot open the marts database: {exc}; retry when the dbt run has finished")
     if missing:
         err.print(
             f"as of {as_of} these tables have no snapshot, so no view: {', '.join(missing)}. Time travel "
@@ -141,10 +132,10 @@ def sql(
         views = [
             r[0] for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()
         ]
-        _fail(f"{exc}\nviews available: {', '.join(sorted(views)) or 'none (run `xget demo` first)'}")
+        fail(f"{exc}\nviews available: {', '.join(sorted(views)) or 'none (run `xget demo` first)'}")
     if rel is None:
         return
-    _print_rows(rel.columns, rel.fetchall(), fmt)
+    print_rows(rel.columns, rel.fetchall(), fmt)
 
 
 class ExportFormat(str, Enum):
@@ -181,14 +172,14 @@ def export(
     if fmt is None:
         suffix = out.suffix.lstrip(".").lower() if out else ""
         if suffix not in ExportFormat.__members__:
-            _fail("pass --format (json, ndjson, csv, parquet or xlsx)")
+            fail("pass --format (json, ndjson, csv, parquet or xlsx)")
         fmt = ExportFormat(suffix)
     if out is None and fmt in (ExportFormat.parquet, ExportFormat.xlsx) and sys.stdout.isatty():
-        _fail(f"{fmt.value} is binary: write it to a file with --out, or redirect stdout")
+        fail(f"{fmt.value} is binary: write it to a file with --out, or redirect stdout")
     try:
-        con = connect(_lake(), marts=get_settings().resolved_marts_path)
+        con = connect(cli_context.lake(), marts=cli_context.settings().resolved_marts_path)
     except duckdb.IOException as exc:  # dbt is writing the marts right now
-        _fail(f"cannot open the marts database: {exc}; retry when the dbt run has finished")
+        fail(f"cannot open the marts database: {exc}; retry when the dbt run has finished")
 
     def views() -> str:
         rows = con.execute("select view_name from duckdb_views() where not internal").fetchall()
@@ -198,7 +189,7 @@ def export(
     name = source.strip()
     if re.fullmatch(r"\w+(/\w+)?", name):  # a table of the lake, not SQL
         if not has_view(con, view_name(name)):
-            _fail(f"no table {name!r} in the lake\n{views()}")
+            fail(f"no table {name!r} in the lake\n{views()}")
         query = f'select * from "{view_name(name)}"'
     elif re.fullmatch(r"marts\.\w+", name):  # a dbt mart
         query = f"select * from {name}"
@@ -211,10 +202,10 @@ def export(
     try:
         rel = con.sql(query)
         if rel is None:
-            _fail("the SQL returns no rows to export (use a query: select ..., from ..., show ...)")
+            fail("the SQL returns no rows to export (use a query: select ..., from ..., show ...)")
         reader = rel.to_arrow_reader(50_000)
     except duckdb.Error as exc:
-        _fail(f"{exc}\n{views()}")
+        fail(f"{exc}\n{views()}")
     part = out.with_name(out.name + ".part") if out else None
     try:
         if out is None:
@@ -225,7 +216,7 @@ def export(
                 rows = write_export(reader, fmt.value, fh, ids_as_strings)
             os.replace(part, out)
     except (ExportTooLarge, duckdb.Error) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         if part is not None and part.exists():
             part.unlink()
@@ -236,13 +227,13 @@ def export(
 @lake_app.command("tables")
 def lake_tables(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f")) -> None:
     """Every Delta table: name, version, rows, files, size."""
-    infos = _lake().describe()
+    infos = cli_context.lake().describe()
     rows = [(i.name, i.version, i.rows, i.files, _size(i.size_bytes)) for i in infos]
-    _print_rows(
+    print_rows(
         ["table", "version", "rows", "files", "size"],
         rows,
         fmt,
-        title=f"lake {get_settings().resolved_lake_uri}",
+        title=f"lake {cli_context.settings().resolved_lake_uri}",
     )
 
 
@@ -260,13 +251,13 @@ def lake_backup(
     from xget_pipelines.core.lake.backup import BackupError, backup_lake
     from xget_pipelines.core.lake.maintenance import parse_as_of
 
-    settings = get_settings()
+    settings = cli_context.settings()
     try:
         when = parse_as_of(as_of) if as_of else None
         if isinstance(when, int):
             raise ValueError("--as-of for a backup takes a time (versions differ between tables)")
         manifest = backup_lake(
-            _lake(),
+            cli_context.lake(),
             target,
             settings.resolved_database_url if control_plane else None,
             as_of=when,
@@ -274,7 +265,7 @@ def lake_backup(
             progress=err.print,
         )
     except (BackupError, DumpError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     files = sum(len(t["files"]) + len(t["log"]) for t in manifest["tables"]) + len(manifest["media"])
     console.print(
         f"backed up {len(manifest['tables'])} tables, {len(manifest['media'])} media objects"
@@ -302,8 +293,8 @@ def lake_restore(
     from xget_pipelines.core.lake.delta import Lake
     from xget_pipelines.core.lake.restore import restore_lake
 
-    settings = get_settings()
-    lake = Lake(lake_uri, settings.lake_storage_options) if lake_uri else _lake()
+    settings = cli_context.settings()
+    lake = Lake(lake_uri, settings.lake_storage_options) if lake_uri else cli_context.lake()
     url = (database_url or settings.resolved_database_url) if control_plane else None
     try:
         report = restore_lake(
@@ -315,7 +306,7 @@ def lake_restore(
             progress=err.print,
         )
     except (BackupError, DumpError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     rows = sum(r for _, r in report.tables.values())
     console.print(
         f"restored {len(report.tables)} tables ({rows} rows), {report.media} media objects"
@@ -332,11 +323,12 @@ def lake_verify(backup: str = typer.Argument(..., help="A backup folder.")) -> N
     from xget_pipelines.core.lake.backup import BackupError, verify_backup
 
     try:
-        manifest = verify_backup(backup, get_settings().lake_storage_options)
+        manifest = verify_backup(backup, cli_context.settings().lake_storage_options)
     except BackupError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     console.print(
-        f"{backup}: {len(manifest['tables'])} tables, {len(manifest['media'])} media objects, all checksums match"
+        f"{backup}: {len(manifest['tables'])} tables, {len(manifest['media'])} media objects, "
+        "all checksums match"
     )
 
 
@@ -350,9 +342,9 @@ def lake_maintain(
     """Compact small files, checkpoint and vacuum every table (what the lake_maintenance job runs)."""
     from xget_pipelines.core.lake.maintenance import maintain
 
-    hours = get_settings().lake_vacuum_retention_hours if retention_hours is None else retention_hours
-    done = maintain(_lake(), hours, table or None)
-    _print_rows(
+    hours = cli_context.settings().lake_vacuum_retention_hours if retention_hours is None else retention_hours
+    done = maintain(cli_context.lake(), hours, table or None)
+    print_rows(
         ["table", "version", "files before", "files after", "compacted", "vacuumed", "error"],
         [
             (
@@ -393,8 +385,8 @@ def accounts_add(
     try:
         jar = parse_cookie_header(cookies)
     except ValueError as exc:
-        _fail(str(exc))
-    AccountPool(_engine()).add_accounts([(username, jar)])
+        fail(str(exc))
+    AccountPool(cli_context.engine()).add_accounts([(username, jar)])
     console.print(f"account {username} added ({len(jar)} cookies; values not shown)")
 
 
@@ -440,11 +432,14 @@ def accounts_import(
         else:
             parsed = parse_lines(text, columns, delimiter, login_method)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"importing {len(parsed.records):,} accounts", total=len(parsed.records))
         result = upsert_accounts(
-            _engine(), configured_secret_box(), parsed.records, progress=lambda n: progress.advance(task, n)
+            cli_context.engine(),
+            configured_secret_box(),
+            parsed.records,
+            progress=lambda n: progress.advance(task, n),
         )
     console.print(f"{result.created:,} accounts added, {result.updated:,} updated from {file.name} ({kind})")
     if parsed.errors:
@@ -463,12 +458,12 @@ def accounts_list(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format
     from xget_pipelines.core.pools.lease import AccountPool
 
     rows = []
-    for acc in AccountPool(_engine()).status():
+    for acc in AccountPool(cli_context.engine()).status():
         ops = ", ".join(
             f"{o['operation']}:{o['remaining']}/{o['limit']}" for o in acc["operations"] if o["limit"]
         )
         rows.append((acc["username"], "active" if acc["active"] else "inactive", acc["error"] or "", ops))
-    _print_rows(["username", "state", "last error", "windows (remaining/limit)"], rows, fmt)
+    print_rows(["username", "state", "last error", "windows (remaining/limit)"], rows, fmt)
 
 
 @accounts_app.command("check")
@@ -482,17 +477,17 @@ def accounts_check(
     from xget_pipelines.core.pools.checks import check_account
     from xget_pipelines.core.pools.lease import AccountPool
 
-    pool = AccountPool(_engine())
+    pool = AccountPool(cli_context.engine())
     names = usernames or [a["username"] for a in pool.status() if a["active"]]
     if not names:
-        _fail("no accounts to check: import some with `xget accounts import`")
+        fail("no accounts to check: import some with `xget accounts import`")
     results = []
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("checking accounts", total=len(names))
         for name in names:
-            results.append(check_account(pool, get_settings().x_graphql_url, name))
+            results.append(check_account(pool, cli_context.settings().x_graphql_url, name))
             progress.advance(task)
-    _print_rows(["username", "ok", "detail"], [(r.username, r.ok, r.detail) for r in results], fmt)
+    print_rows(["username", "ok", "detail"], [(r.username, r.ok, r.detail) for r in results], fmt)
     if not any(r.ok for r in results):
         raise typer.Exit(1)
 
@@ -513,26 +508,26 @@ def accounts_login(
     from xget_pipelines.core.errors import XGetError
     from xget_pipelines.core.pools.login import login_account
 
-    engine = _engine()
+    engine = cli_context.engine()
     if not usernames:
         with engine.connect() as conn:
             usernames = [
                 r[0]
                 for r in conn.execute(
                     sa.text(
-                        "select username from accounts where cookies_enc is null and password_enc is not null "
-                        "order by username"
+                        "select username from accounts"
+                        " where cookies_enc is null and password_enc is not null order by username"
                     )
                 )
             ]
     if not usernames:
-        _fail("no account to log in: every account has cookies (name some to log them in again)")
+        fail("no account to log in: every account has cookies (name some to log them in again)")
     failed = 0
     for name in usernames:
         try:
             login_account(
                 engine,
-                get_settings().resolved_login_url,
+                cli_context.settings().resolved_login_url,
                 name,
                 email_code=(lambda: email_code) if email_code else None,
             )
@@ -551,8 +546,8 @@ def accounts_disable(
     """Take an account out of the pool."""
     from xget_pipelines.core.pools.lease import AccountPool
 
-    if not AccountPool(_engine()).set_active(username, False, reason):
-        _fail(f"no account {username!r} (see `xget accounts list`)")
+    if not AccountPool(cli_context.engine()).set_active(username, False, reason):
+        fail(f"no account {username!r} (see `xget accounts list`)")
     console.print(f"account {username} disabled: {reason}")
 
 
@@ -561,8 +556,8 @@ def accounts_enable(username: str) -> None:
     """Put an account back in the pool (clears its last error and any quarantine)."""
     from xget_pipelines.core.pools.lease import AccountPool
 
-    if not AccountPool(_engine()).set_active(username, True):
-        _fail(f"no account {username!r} (see `xget accounts list`)")
+    if not AccountPool(cli_context.engine()).set_active(username, True):
+        fail(f"no account {username!r} (see `xget accounts list`)")
     console.print(f"account {username} enabled")
 
 
@@ -572,9 +567,9 @@ def watch_add(keys: list[str] = typer.Argument(..., help="Search terms or @handl
     from xget_pipelines.core.db.watchlist import add_keys
 
     try:
-        added = add_keys(_engine(), keys)
+        added = add_keys(cli_context.engine(), keys)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     console.print(f"watching {', '.join(added)}")
 
 
@@ -583,7 +578,7 @@ def watch_list() -> None:
     """Active watchlist keys."""
     from xget_pipelines.core.db.watchlist import active_keys
 
-    for key in active_keys(_engine()):
+    for key in active_keys(cli_context.engine()):
         console.print(key, highlight=False)
 
 
@@ -592,8 +587,8 @@ def watch_remove(key: str) -> None:
     """Stop collecting a key (its data stays in the lake)."""
     from xget_pipelines.core.db.watchlist import deactivate
 
-    if not deactivate(_engine(), key):
-        _fail(f"{key!r} is not on the watchlist (see `xget watch list`)")
+    if not deactivate(cli_context.engine(), key):
+        fail(f"{key!r} is not on the watchlist (see `xget watch list`)")
     console.print(f"stopped watching {key}")
 
 
@@ -612,7 +607,7 @@ def sentiment_score(
     try:
         scorer = load_model(model)
     except XGetError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     batch: list[str] = []
 
     def flush() -> None:
@@ -665,17 +660,17 @@ def graph_export(
     from xget_pipelines.core.profiles import to_graph
 
     if kind not in ("hashtag", "mention"):
-        _fail(f"--kind {kind!r}: use hashtag or mention")
+        fail(f"--kind {kind!r}: use hashtag or mention")
     chosen = fmt.value if fmt else out.suffix.lstrip(".").lower()
     if chosen not in ("gexf", "graphml"):
-        _fail(f"cannot tell the format of {out.name}: name it .gexf or .graphml, or pass --format")
+        fail(f"cannot tell the format of {out.name}: name it .gexf or .graphml, or pass --format")
     try:
         bounds = [dt.date.fromisoformat(d) if d else None for d in (since, until)]
     except ValueError as exc:
-        _fail(f"bad day: {exc}; use YYYY-MM-DD")
-    con = connect(_lake())
+        fail(f"bad day: {exc}; use YYYY-MM-DD")
+    con = connect(cli_context.lake())
     if not has_view(con, "analytics_cotag_network"):
-        _fail("no co-hashtag network yet: materialize analytics_cotag_network (the marts job does)")
+        fail("no co-hashtag network yet: materialize analytics_cotag_network (the marts job does)")
     edges = con.sql(
         "select * from analytics_cotag_network where kind = ? and (?::date is null or day >= ?::date) "
         "and (?::date is null or day <= ?::date)",

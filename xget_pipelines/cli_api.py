@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from xget_pipelines import cli_context
+from xget_pipelines.cli_output import OutputFormat, console, err, fail, print_rows
+
 users_app = typer.Typer(help="Users of the serving API.", no_args_is_help=True)
-
-
-def _cli():
-    from xget_pipelines import cli
-
-    return cli
 
 
 def api(
@@ -28,28 +25,22 @@ def api(
 def create_admin(
     username: str = typer.Argument(..., help="Name of the admin."),
     password: str | None = typer.Option(
-        None, help="Password (default: asked, hidden; or XGET_ADMIN_PASSWORD)."
+        None,
+        envvar="XGET_ADMIN_PASSWORD",
+        show_envvar=False,
+        help="Password (default: asked, hidden; or XGET_ADMIN_PASSWORD).",
     ),
     email: str | None = typer.Option(None),
 ) -> None:
     """Create an admin user (the first one especially: admins create everyone else)."""
-    import os
-
     from xget_pipelines.core.auth.users import UserError, create_user
 
-    cli = _cli()
-    password = (
-        password
-        or os.environ.get("XGET_ADMIN_PASSWORD")
-        or typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    )
+    password = password or typer.prompt("password", hide_input=True, confirmation_prompt=True)
     try:
-        user = create_user(cli._engine(), username, password, "admin", email=email)
+        user = create_user(cli_context.engine(), username, password, "admin", email=email)
     except UserError as exc:
-        cli._fail(str(exc))
-    cli.console.print(
-        f"admin {user['username']} created (id {user['id']}); get a token with POST /v1/auth/token"
-    )
+        fail(str(exc))
+    console.print(f"admin {user['username']} created (id {user['id']}); get a token with POST /v1/auth/token")
 
 
 @users_app.command("list")
@@ -57,11 +48,11 @@ def list_users() -> None:
     """Users with their role and status."""
     from xget_pipelines.core.auth.users import list_users as all_users
 
-    cli = _cli()
     rows = [
-        (u["id"], u["username"], u["role"], u["status"], u["email"] or "") for u in all_users(cli._engine())
+        (u["id"], u["username"], u["role"], u["status"], u["email"] or "")
+        for u in all_users(cli_context.engine())
     ]
-    cli._print_rows(["id", "username", "role", "status", "email"], rows, cli.OutputFormat.table)
+    print_rows(["id", "username", "role", "status", "email"], rows, OutputFormat.table)
 
 
 @users_app.command("create-key")
@@ -78,15 +69,14 @@ def create_key(
     from xget_pipelines.core.auth.users import UserError
     from xget_pipelines.core.db.models import User
 
-    cli = _cli()
-    engine = cli._engine()
+    engine = cli_context.engine()
     with engine.connect() as conn:
         user_id = conn.execute(select(User.id).where(User.username == username)).scalar_one_or_none()
     if user_id is None:
-        cli._fail(f"no user {username!r} (see `xget users list`)")
+        fail(f"no user {username!r} (see `xget users list`)")
     try:
         record, key = new_key(engine, user_id, name, role, expires_in_days)
     except (UserError, ValueError) as exc:
-        cli._fail(str(exc))
-    cli.err.print(f"key {record['key_id']} for {username}; store it now, it is not shown again:")
+        fail(str(exc))
+    err.print(f"key {record['key_id']} for {username}; store it now, it is not shown again:")
     print(key)

@@ -1,7 +1,7 @@
 """``xget proxies``: import, list, check and remove proxies (credentials are never shown).
 
-Registered on the main app in ``cli.py``; the shared helpers (consoles, ``_print_rows``, ``_fail``) are
-imported from there inside the commands, so the two modules do not import each other at load time.
+Registered on the main app in ``cli.py``; the settings and the database come from ``cli_context``, the
+consoles and output formats from ``cli_output``.
 """
 
 from __future__ import annotations
@@ -11,13 +11,10 @@ from pathlib import Path
 
 import typer
 
+from xget_pipelines import cli_context
+from xget_pipelines.cli_output import OutputFormat, console, err, fail, print_rows
+
 proxies_app = typer.Typer(help="The pool of proxies (HTTP, HTTPS, SOCKS5).", no_args_is_help=True)
-
-
-class OutputFormat(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
 
 
 class Status(str, Enum):
@@ -32,16 +29,10 @@ class Scheme(str, Enum):
     socks5 = "socks5"
 
 
-def _cli():
-    from xget_pipelines import cli
-
-    return cli
-
-
 def _pool():
     from xget_pipelines.core.pools.proxies import ProxyPool
 
-    return ProxyPool(_cli()._engine())
+    return ProxyPool(cli_context.engine())
 
 
 def _ms(value: float | None) -> float | None:
@@ -69,25 +60,24 @@ def proxies_import(
 
     from xget_pipelines.core.pools.proxies import parse_proxy_lines
 
-    cli = _cli()
     try:
         parsed = parse_proxy_lines(file.read_text(encoding="utf-8-sig"), scheme.value, country)
     except ValueError as exc:
-        cli._fail(str(exc))
+        fail(str(exc))
     pool = _pool()
-    with Progress(console=cli.err, transient=True) as progress:
+    with Progress(console=err, transient=True) as progress:
         task = progress.add_task(f"importing {len(parsed.records):,} proxies", total=len(parsed.records))
         result = pool.import_proxies(parsed.records, progress=lambda n: progress.advance(task, n))
-    cli.console.print(
+    console.print(
         f"{result.created:,} proxies added, {result.updated:,} updated from {file.name}; "
         "run `xget proxies check` to verify them"
     )
     if parsed.errors:
-        cli.err.print(f"[yellow]{len(parsed.errors)} lines skipped:[/]")
+        err.print(f"[yellow]{len(parsed.errors)} lines skipped:[/]")
         for bad in parsed.errors[:50]:
-            cli.err.print(f"  {bad}", highlight=False, markup=False)
+            err.print(f"  {bad}", highlight=False, markup=False)
         if len(parsed.errors) > 50:
-            cli.err.print(f"  … and {len(parsed.errors) - 50} more")
+            err.print(f"  … and {len(parsed.errors) - 50} more")
         if not parsed.records:
             raise typer.Exit(1)
 
@@ -105,14 +95,13 @@ def proxies_list(
     """Proxies with their geography and health; ACTIVE first, best (latency / success rate) first."""
     from xget_pipelines.core.pools.proxies import ACTIVE, ProxyError
 
-    cli = _cli()
     if available and status not in (None, Status.ACTIVE):
-        cli._fail("--available lists ACTIVE proxies; leave out --status")
+        fail("--available lists ACTIVE proxies; leave out --status")
     try:
         wanted = ACTIVE if available else (status.value if status else None)
         proxies = _pool().list(wanted, country, max_latency)
     except (ProxyError, ValueError) as exc:
-        cli._fail(str(exc))
+        fail(str(exc))
     title = f"{len(proxies)} proxies" + (" available" if available else "")
     if fmt is OutputFormat.table:  # fewer, combined columns so the table fits a terminal
         rows = [
@@ -129,7 +118,7 @@ def proxies_list(
             )
             for p in proxies
         ]
-        cli._print_rows(
+        print_rows(
             [
                 "id",
                 "proxy",
@@ -142,7 +131,7 @@ def proxies_list(
                 "last error",
             ],
             rows,
-            cli.OutputFormat.table,
+            OutputFormat.table,
             title=title,
         )
         return
@@ -177,7 +166,7 @@ def proxies_list(
         )
         for p in proxies
     ]
-    cli._print_rows(columns, rows, cli.OutputFormat(fmt.value), title=title)
+    print_rows(columns, rows, fmt, title=title)
 
 
 @proxies_app.command("check")
@@ -198,7 +187,6 @@ def proxies_check(
 
     from xget_pipelines.core.pools.proxies import ProxyError
 
-    cli = _cli()
     pool = _pool()
     wanted = status.value if status else None
     if ids and wanted is None:
@@ -207,10 +195,10 @@ def proxies_check(
         candidates = {p.id for p in pool.list(wanted)}
         total = len(candidates & set(ids)) if ids else len(candidates)
     if total == 0:
-        cli._fail("no proxies to check; import some with `xget proxies import FILE`")
+        fail("no proxies to check; import some with `xget proxies import FILE`")
     columns = (TextColumn("checking proxies"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
-        with Progress(*columns, console=cli.err, transient=True) as progress:
+        with Progress(*columns, console=err, transient=True) as progress:
             task = progress.add_task("check", total=total)
             results = pool.check(
                 ids or None,
@@ -223,7 +211,7 @@ def proxies_check(
                 progress=lambda _r: progress.advance(task),
             )
     except ProxyError as exc:
-        cli._fail(str(exc))
+        fail(str(exc))
     rows = [
         (
             r.proxy_id,
@@ -237,14 +225,14 @@ def proxies_check(
         )
         for r in results
     ]
-    cli._print_rows(
+    print_rows(
         ["id", "proxy", "status", "latency_ms", "ok", "success_rate", "exit_ip", "error"],
         rows,
-        cli.OutputFormat(fmt.value),
+        fmt,
         title=f"checked through {_redacted(target)}",
     )
     counts = {s: sum(r.status == s for r in results) for s in ("ACTIVE", "INACTIVE", "CHECKING")}
-    cli.err.print(", ".join(f"{n} {s.lower()}" for s, n in counts.items() if n), highlight=False)
+    err.print(", ".join(f"{n} {s.lower()}" for s, n in counts.items() if n), highlight=False)
 
 
 def _redacted(target: str | None) -> str:
@@ -256,8 +244,7 @@ def _redacted(target: str | None) -> str:
 @proxies_app.command("remove")
 def proxies_remove(ids: list[int] = typer.Argument(..., help="Proxy ids.")) -> None:
     """Delete proxies from the pool."""
-    cli = _cli()
     removed = _pool().remove(ids)
     if not removed:
-        cli._fail("none of these ids is a proxy (see `xget proxies list`)")
-    cli.console.print(f"{removed} proxies removed")
+        fail("none of these ids is a proxy (see `xget proxies list`)")
+    console.print(f"{removed} proxies removed")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import typer
 
+from xget_pipelines import cli_context
 from xget_pipelines.cli_output import OutputFormat, console, fail, print_rows
-from xget_pipelines.settings import get_settings
 
 x_app = typer.Typer(help="X pages, requests and the request contract.", no_args_is_help=True)
 
@@ -19,14 +19,14 @@ def _pool():
     from xget_pipelines.core.db.engine import get_engine
     from xget_pipelines.core.pools.lease import AccountPool
 
-    return AccountPool(get_engine(get_settings().resolved_database_url))
+    return AccountPool(get_engine(cli_context.settings().resolved_database_url))
 
 
 def _client(pool, account: str | None = None):
     from xget_pipelines.core.x.client import XClient
     from xget_pipelines.core.x.web import XWeb
 
-    settings = get_settings()
+    settings = cli_context.settings()
     return XClient(
         settings.x_graphql_url,
         pool,
@@ -126,7 +126,7 @@ def x_doctor(
     leaves the pool)."""
     from xget_pipelines.core.x.doctor import diagnose
 
-    settings = get_settings()
+    settings = cli_context.settings()
     findings = diagnose(
         _pool(), settings.x_graphql_url, account, proxy_check_url=proxy_target, hosts=settings.x_hosts
     )
