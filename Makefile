@@ -5,11 +5,13 @@ BIN    := $(VENV)/bin
 SERVE  ?= 1
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test bench lock validate ui clean
+.PHONY: install demo test lint bench lock validate ui clean
 
 install: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
+	# Debian's Python makes venvs only with python3-venv (ensurepip): installed if missing.
+	$(PYTHON) -c "import ensurepip" 2>/dev/null || scripts/debian-packages.sh python3-venv
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.lock
@@ -22,9 +24,15 @@ $(STAMP): requirements.lock pyproject.toml
 demo: install
 	$(BIN)/xget demo $(if $(filter 0,$(SERVE)),--no-serve,--serve)
 
-test: install
+# Everything a fresh Debian machine needs first: lint, then the Debian packages and servers the tests use
+# (tests/services/prepare.sh writes where they are to .xget/test-services.env), then the suite.
+test: install lint
 	tests/services/prepare.sh
-	$(BIN)/python -m pytest -q
+	set -a && . .xget/test-services.env && set +a && $(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check xget_pipelines tests bench
+	$(BIN)/ruff format --check xget_pipelines tests bench
 
 bench: install
 	$(BIN)/python bench/parse.py
