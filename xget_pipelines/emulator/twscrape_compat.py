@@ -11,7 +11,6 @@ instead, which would hide the contract.) Telemetry stays off.
 
 from __future__ import annotations
 
-import os
 from typing import Any, Self
 
 
@@ -33,23 +32,15 @@ class TwscrapePatch:
             return WebClient(web, proxy_url=proxy, cookies=cookies or {}, user_agent=DEFAULT_USER_AGENT)
 
         self._api, self._xclid = twscrape.api, twscrape.xclid
-        self._saved = (
-            twscrape.api.GQL_URL,
-            twscrape.xclid._make_http_client,
-            os.environ.get("TWS_TELEMETRY"),
-        )
-        os.environ["TWS_TELEMETRY"] = "0"
+        # twscrape's telemetry is off already: the package's __init__ turns it off before anything imports it.
+        self._saved = (twscrape.api.GQL_URL, twscrape.xclid._make_http_client)
         twscrape.api.GQL_URL = graphql_url.rstrip("/")
         twscrape.xclid._make_http_client = make_client
 
     def restore(self) -> None:
-        url, make_client, telemetry = self._saved
+        url, make_client = self._saved
         self._api.GQL_URL = url
         self._xclid._make_http_client = make_client
-        if telemetry is None:
-            os.environ.pop("TWS_TELEMETRY", None)
-        else:
-            os.environ["TWS_TELEMETRY"] = telemetry
 
     def __enter__(self) -> Self:
         return self
