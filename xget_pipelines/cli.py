@@ -87,7 +87,7 @@ def demo(
     """Run XGet end to end offline: emulator, accounts, watchlist, every asset, a summary of the lake."""
     from xget_pipelines.demo import run_demo
 
-    run_demo(console, serve_ui=serve_ui, days=days)
+    run_demo(console, cli_context.settings(), serve_ui=serve_ui, days=days)
 
 
 # -- SQL and the lake ----------------------------------------------------------------------------------

@@ -3,10 +3,14 @@
 Starts the emulator with the demo world and three real local proxies (HTTP, HTTP with basic auth,
 SOCKS5 with a user) that the accounts bind to, registers its accounts in the pool, puts a watchlist the
 world has plenty of data for on the control plane, runs the ``x_ingest`` job for every (day, key)
-partition as concurrent runs on a persistent Dagster instance (so the runs show in the UI), prints a summary of the lake,
-creates the API's ``admin`` user (password in ``.xget/demo/admin-password``) and, unless told not to,
-serves the Dagster UI (webserver and daemon) and the API until Ctrl-C, creating one scrape task over the
-API to show it run in Dagster and its results come back.
+partition as concurrent runs on a persistent Dagster instance (so the runs show in the UI), prints a
+summary of the lake, creates the API's ``admin`` user (password in ``.xget/demo/admin-password``) and,
+unless told not to, serves the Dagster UI (webserver and daemon) and the API until Ctrl-C, creating one
+scrape task over the API to show it run in Dagster and its results come back.
+
+The demo is an entry point: it takes the CLI's settings, points them at the emulator, passes them down to
+the definitions it builds in this process and its run workers, and gives the Dagster processes it starts
+(UI, daemon, API) the same through their environment.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from xget_pipelines.settings import Settings, get_settings
+from xget_pipelines.settings import Settings
 
 # The progress bar tells the story; Dagster's step logs stay in the runs (see them in the UI).
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -51,8 +55,13 @@ def _dagster_home(settings: Settings) -> Path:
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text(_INSTANCE_YAML)
-    os.environ["DAGSTER_HOME"] = str(home)
     return home
+
+
+def _process_env(settings: Settings, home: Path) -> dict[str, str]:
+    """The environment of the Dagster processes the demo starts (UI, daemon, API): the demo's instance, and
+    X at the emulator. The demo's own process passes ``settings`` down instead."""
+    return {**os.environ, "DAGSTER_HOME": str(home), "XGET_X_GRAPHQL_URL": settings.x_graphql_url}
 
 
 def write_emulator_accounts(emulator_url: str, count: int, path: Path) -> Path:
@@ -117,14 +126,14 @@ def start_demo_proxies(workdir: Path, engine, console: Console, check_url: str) 
 _WORKER: dict = {}
 
 
-def _worker_start() -> None:
+def _worker_start(settings: Settings, home: Path) -> None:
     import dagster as dg
 
-    from xget_pipelines.definitions import defs as load_defs
+    from xget_pipelines.definitions import build_definitions
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
-    _WORKER["job"] = load_defs().resolve_job_def("x_ingest")
-    _WORKER["instance"] = dg.DagsterInstance.get()
+    _WORKER["job"] = build_definitions(settings).resolve_job_def("x_ingest")
+    _WORKER["instance"] = dg.DagsterInstance.from_config(str(home))
 
 
 def _run_partition(day: str, key: str) -> tuple[bool, str]:
@@ -152,11 +161,16 @@ def _run_partition(day: str, key: str) -> tuple[bool, str]:
     return False, errors[0] if errors else "failed"
 
 
-def collect(console: Console, partitions: list[tuple[dt.date, str]], runs: int) -> list[str]:
+def collect(
+    console: Console, partitions: list[tuple[dt.date, str]], settings: Settings, home: Path
+) -> list[str]:
     """Materialize ``x_ingest`` for every (day, key) partition as concurrent runs, as a deployment's run
     launcher would: ``runs`` worker processes (each loads the definitions once) start one run after another
     on the persistent instance, so every run shows in the UI, and the scrape steps of all of them share
-    the instance's ``x_api`` concurrency pool (the account pool is one). Returns the partitions that failed."""
+    the instance's ``x_api`` concurrency pool (the account pool is one).
+
+    Returns the partitions that failed."""
+    runs = settings.demo_runs
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -169,6 +183,7 @@ def collect(console: Console, partitions: list[tuple[dt.date, str]], runs: int) 
             max_workers=min(runs, len(partitions)) or 1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_worker_start,
+            initargs=(settings, home),
         ) as pool,
     ):
         task = progress.add_task(
@@ -195,7 +210,7 @@ def _median(values: list[float]) -> float:
     return values[len(values) // 2] if values else float("nan")
 
 
-def run_demo(console: Console, *, serve_ui: bool = True, days: int | None = None) -> None:
+def run_demo(console: Console, settings: Settings, *, serve_ui: bool = True, days: int | None = None) -> None:
     import dagster as dg
 
     from xget_pipelines.core.db.engine import get_engine
@@ -209,13 +224,9 @@ def run_demo(console: Console, *, serve_ui: bool = True, days: int | None = None
     from xget_pipelines.emulator.runner import EmulatorServer
     from xget_pipelines.emulator.world import World, WorldConfig
 
-    settings = get_settings()
     days = days or settings.demo_days
-    os.environ["XGET_X_GRAPHQL_URL"] = (
-        f"http://{settings.emulator_host}:{settings.emulator_port}/i/api/graphql"
-    )
-    get_settings.cache_clear()
-    settings = get_settings()
+    emulator_graphql = f"http://{settings.emulator_host}:{settings.emulator_port}/i/api/graphql"
+    settings = settings.model_copy(update={"x_graphql_url": emulator_graphql})  # X is the emulator
     home = _dagster_home(settings)
 
     t0 = time.perf_counter()
@@ -262,16 +273,16 @@ def run_demo(console: Console, *, serve_ui: bool = True, days: int | None = None
             f"(as `xget accounts import` does); watchlist: {', '.join(keys)}"
         )
 
-        from xget_pipelines.definitions import defs as load_defs
+        from xget_pipelines.definitions import build_definitions
 
-        defs = load_defs()
-        instance = dg.DagsterInstance.get()
+        defs = build_definitions(settings)
+        instance = dg.DagsterInstance.from_config(str(home))
         instance.add_dynamic_partitions(
             "watchlist", [k for k in keys if not instance.has_dynamic_partition("watchlist", k)]
         )
         today = dt.datetime.now(dt.UTC).date()
         partitions = [(today - dt.timedelta(days=i), k) for i in range(days) for k in keys]
-        failed = collect(console, partitions, settings.demo_runs)
+        failed = collect(console, partitions, settings, home)
         with console.status(
             f"merging {days} days into the entity tables, then trends (one run over the range)"
         ):
@@ -363,7 +374,8 @@ def _trend_summary(console: Console, instance) -> None:
         console.print(
             f"trends: {md['global_hashtag_bursts']} hashtag bursts detected; the emulator injected "
             f"{md['ground_truth_injected_bursts']} bursts in the collected days (after a day of warm-up): "
-            f"precision {md.get('ground_truth_precision', 'n/a')}, recall {md.get('ground_truth_recall', 'n/a')}"
+            f"precision {md.get('ground_truth_precision', 'n/a')}, "
+            f"recall {md.get('ground_truth_recall', 'n/a')}"
             " (the watchlist sees only part of the world's tweets)"
         )
 
@@ -378,7 +390,8 @@ def _summary(console: Console, lake, con) -> None:
         )
     console.print(table)
     facts = con.execute(
-        "select count(distinct tweet_id), count(distinct author_id), min(created_at), max(created_at) from cleaned_tweets"
+        "select count(distinct tweet_id), count(distinct author_id), min(created_at), max(created_at)"
+        " from cleaned_tweets"
     ).fetchone()
     console.print(f"{facts[0]:,} distinct tweets by {facts[1]:,} authors, {facts[2]} .. {facts[3]}")
     merged = con.execute(
@@ -411,17 +424,22 @@ def _serve(console: Console, home: Path, settings: Settings, password_file: Path
     to show it become a Dagster run and its results come back."""
     import threading
 
-    port = os.environ.get("XGET_DAGSTER_PORT", "3000")
+    port = str(settings.dagster_port)
     api_url = settings.resolved_api_url
+    env = _process_env(settings, home)
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", port],
             start_new_session=True,
+            env=env,
         ),  # own process groups, so Ctrl-C here can stop all of it
-        subprocess.Popen([sys.executable, "-m", "xget_pipelines.cli", "api"], start_new_session=True),
+        subprocess.Popen(
+            [sys.executable, "-m", "xget_pipelines.cli", "api"], start_new_session=True, env=env
+        ),
     ]
     console.print(
-        f"Dagster UI on http://127.0.0.1:{port} (DAGSTER_HOME={home}); API on {api_url} (docs: {api_url}/docs)"
+        f"Dagster UI on http://127.0.0.1:{port} (DAGSTER_HOME={home}); "
+        f"API on {api_url} (docs: {api_url}/docs)"
     )
     console.print(
         f"API login: user admin, password in {password_file} (see the README for tokens and curl examples)"

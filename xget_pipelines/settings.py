@@ -146,6 +146,7 @@ class Settings(BaseSettings):
 
     api_host: str = Field(default="127.0.0.1", description="Address `xget api` binds.")
     api_port: int = Field(default=8000, description="Port of the serving API.")
+    dagster_port: int = Field(default=3000, description="Port of the Dagster UI that `xget demo` serves.")
     api_public_url: str = Field(
         default="", description="Base URL clients use (links in responses); default http://host:port."
     )
