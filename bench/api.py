@@ -1,13 +1,13 @@
 """Benchmark: latency of the serving API's lake reads, against the same queries run in-process in DuckDB.
 
-Run: ``.venv/bin/python bench/api.py`` (1M tweets, 50k users, 30 days; the lake is built once and cached
-under ``--root``, default ``.xget/bench-api``: ~6 s to build, 127 MB, ~0.8 GB peak; then the load: ~20
-minutes on 2 idle cores, most of it the search sets, which scan every day of the table at ~4 requests/s).
-``--side duckdb`` runs the peer alone (no server); ``--endpoints`` and ``--clients`` narrow the run;
-``--profile`` runs each API set once more under py-spy (not installed by ``make install``: ``pip install
-py-spy``) and prints where the server's busy samples went (lake query, HTTP, routing, auth, gzip, JSON). Prints
-the lake's build figures, one JSON line per (endpoint, clients, side), one per (endpoint, clients) with the
-overhead ratios, then a headline JSON line (the last line).
+Run: ``.venv/bin/python bench/api.py`` (1M tweets, 50k users, 30 days; the lake is built once and cached under
+``--root``, default ``.xget/bench-api``: ~6 s to build, 127 MB, ~0.8 GB peak; then the load: ~20 minutes on 2
+idle cores, most of it the search sets, which scan every day of the table at ~4 requests/s). ``--side duckdb``
+runs the peer alone (no server); ``--endpoints`` and ``--clients`` narrow the run; ``--profile`` runs each API
+set once more under py-spy (not installed by ``make install``: ``pip install py-spy``) and prints where the
+server's busy samples went (lake query, HTTP, routing, auth, gzip, JSON). Prints the lake's build figures, one
+JSON line per (endpoint, clients, side), one per (endpoint, clients) with the overhead ratios, then a headline
+JSON line (the last line).
 
 Lake (``build_lake``): written directly with ``write_deltalake`` in the production layouts, vectorised
 ---------------------------------------------------------------------------------------------------

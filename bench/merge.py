@@ -211,7 +211,7 @@ def world_columns(seed: int, users: int, tweets: int, span: int) -> tuple[dict, 
 
 class Replicator:
     """The table as a list of pieces: piece i is copy j = i % per_period of the base rows, its days rotated by
-    j * stride inside the span, in period p = i // per_period (moved back p * span days), ids re-made to match.
+    j * stride inside the span, in period p = i // per_period (moved back p * span days), its ids re-made.
 
     ``dense``: one period holding all n rows (per_period = ceil(n / base)). ``history``: periods of
     ``period_rows`` rows each (the same rows per day at every size); the oldest period keeps only its
@@ -282,7 +282,7 @@ class Replicator:
         created: np.ndarray | None = None,
         idx: np.ndarray | None = None,
     ) -> pa.Table:
-        """Piece k as ``entities.TWEETS_SCHEMA`` rows (``ids``/``created``/``idx`` given: the new-tweet variant)."""
+        """Piece k as ``entities.TWEETS_SCHEMA`` rows (given ``ids``/``created``/``idx``: new tweets)."""
         from xget_pipelines.core.entities import TWEETS_SCHEMA
 
         idx = self.index(k) if idx is None else idx

@@ -85,7 +85,7 @@ def test_demo_runs_every_partition_and_leaves_a_queryable_lake(first_demo):
     (collected,) = sql("select count(distinct (day, watch_key)) as n from raw_x_pages")
     keys = sql("select distinct watch_key from raw_x_pages order by 1")
     assert collected["n"] == 2 * len(keys) and len(keys) == 7  # 4 terms + 3 accounts, 2 days each
-    # yesterday is whole, so every key has tweets then; today may still be empty for a term early in the UTC day
+    # yesterday is whole, so every key has tweets then; today may be empty for a term early in the UTC day
     (parts,) = sql(
         "select count(distinct watch_key) as n from cleaned_tweets "
         "where day = (select min(day) from raw_x_pages)"
@@ -121,8 +121,8 @@ def test_demo_runs_every_partition_and_leaves_a_queryable_lake(first_demo):
 
 
 def _an_independent_reader_reads_every_table(xget, env) -> None:
-    """A Delta reader XGet does not write with (delta-kernel-rs, through polars-deltalake) reads every table of the
-    demo's lake with the row counts `xget lake tables` gives: other engines can take the lake as it is."""
+    """A Delta reader XGet does not write with (delta-kernel-rs, through polars-deltalake) reads every table
+    of the demo's lake with the row counts `xget lake tables` gives: other engines take the lake as it is."""
     import polars_deltalake
 
     out = subprocess.run(

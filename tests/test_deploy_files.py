@@ -1,6 +1,6 @@
 """The deploy/ files validate without a cluster: Kubernetes manifests against the Kubernetes schemas, the
 production dagster.yaml and the Helm values' launcher, coordinator and log manager against Dagster's own
-config schemas, and the compose file, Dockerfile and ConfigMaps name commands, paths and settings that exist."""
+config schemas, and the compose file, Dockerfile and ConfigMaps name commands, paths, settings that exist."""
 
 import importlib
 import re

@@ -49,7 +49,8 @@ def flush(timeout_ms: int = 5000) -> None:
 
 
 def shutdown() -> None:
-    """Export what is pending and stop: later spans of this process are dropped (the global provider stays)."""
+    """Export what is pending and stop: later spans of this process are dropped (the global provider
+    stays)."""
     if _provider is not None:
         _provider.shutdown()
 

@@ -81,7 +81,8 @@ def test_not_found_answers(client: XClient, world: World) -> None:
 
 
 def test_the_lenient_contract_accepts_any_query_id(world: World) -> None:
-    """What X did before 2025 (and the emulator before it checked): any query id, no features, no transaction id."""
+    """What X did before 2025 (and the emulator before it checked): any query id, no features, no
+    transaction id."""
     with EmulatorServer(world, EmulatorSettings(contract=lenient_contract())) as emu:
         c = XClient(emu, "old-times")
         for query_id in ("Gb-d6r0vxPOADdG62OEBpQ", "x", "another_id_123"):

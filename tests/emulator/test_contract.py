@@ -193,10 +193,10 @@ def test_twscrapes_own_api_runs_what_it_could_not_before(emu: EmulatorServer, wo
 def test_xclienttransaction_cannot_find_the_signing_script_of_a_2026_page_but_its_ids_are_accepted(
     emu: EmulatorServer, world: World
 ) -> None:
-    """The second generator on PyPI (xclienttransaction 1.0.3) finds the signing script only through the legacy
-    webpack chunk map (``ondemand.s``), which X's 2026 x-web pages no longer have (twitter-cli #78/#88 report the
-    same on X). Given the script found another way, its ids are accepted: an independent implementation of the
-    key derivation agrees with the emulator's."""
+    """The second generator on PyPI (xclienttransaction 1.0.3) finds the signing script only through the
+    legacy webpack chunk map (``ondemand.s``), which X's 2026 x-web pages no longer have (twitter-cli #78/#88
+    report the same on X). Given the script found another way, its ids are accepted: an independent
+    implementation of the key derivation agrees with the emulator's."""
     from x_client_transaction import ClientTransaction
     from x_client_transaction.utils import get_ondemand_file_url
 

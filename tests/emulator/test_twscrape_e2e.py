@@ -97,20 +97,23 @@ def test_tweet_details_and_replies(api: API, world: World) -> None:
     detail = run(api.tweet_details(focal.id))
     assert detail is not None and detail.id == focal.id and detail.user.id == focal.author.id
     direct = {r.id for r in focal.replies if not r.hidden}
-    # X's 2026 TweetDetail pages replies with a Bottom cursor (raw_tweet_details.json); tweet_thread follows it
+    # X's 2026 TweetDetail pages replies with a Bottom cursor (raw_tweet_details.json): tweet_thread follows
     thread = run(_collect(api.tweet_thread(focal.id, kv={"count": 5})))
     assert {t.id for t in thread if t.inReplyToTweetId == focal.id} == direct
-    # twscrape 0.20.1's tweet_replies follows ShowMoreThreads cursors only: on the 2026 shape it reads one page
+    # twscrape 0.20.1's tweet_replies follows ShowMoreThreads cursors only: on the 2026 shape, one page
     first = run(_collect(api.tweet_replies(focal.id, kv={"count": 5})))
     assert {t.id for t in first} < direct and 0 < len(first) <= 5
 
 
 def test_tweet_replies_page_through_on_the_older_shape(world: World, tmp_path) -> None:
-    """With the ShowMoreThreads cursor of the 2024 captures (card_poll.json), tweet_replies pages to the end."""
+    """With the ShowMoreThreads cursor of the 2024 captures (card_poll.json), tweet_replies pages to the
+    end."""
     with EmulatorServer(
         world,
         EmulatorSettings(
-            detail_cursor_type="ShowMoreThreads", default_rate_limit=10_000, rate_limits=UNLIMITED.rate_limits
+            detail_cursor_type="ShowMoreThreads",
+            default_rate_limit=10_000,
+            rate_limits=UNLIMITED.rate_limits,
         ),
     ) as emu:
         api = _api(emu, tmp_path, ["old1"])

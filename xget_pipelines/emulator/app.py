@@ -104,7 +104,8 @@ class EmulatorState:
         return account
 
     def _add_member(self, username: str, digest: str) -> None:
-        """The account's own profile: on X every account that signs in is a user too (no posts, no follows)."""
+        """The account's own profile: on X every account that signs in is a user too (no posts, no
+        follows)."""
         if self.world.user_by_screen_name(username) is not None or username.lower() in self.members:
             return
         created = self.world.cfg.end_ms - 400 * 86_400_000

@@ -137,11 +137,13 @@ class Build:
         )
         return (
             '<!DOCTYPE html><html dir="ltr" lang="en"><head><meta charset="utf-8"/>'
-            '<meta name="viewport" content="width=device-width,initial-scale=1,maximum-scale=1,user-scalable=0"/>'
+            '<meta name="viewport" content="width=device-width,initial-scale=1,maximum-scale=1,'
+            'user-scalable=0"/>'
             '<link rel="preconnect" href="https://abs.twimg.com"/>'
             f'{preload}<meta name="twitter-site-verification" content="{base64.b64encode(key).decode()}"/>'
-            f'<title>X</title><script type="module" crossorigin src="{entry_url}" data-entry="{entry}"></script>'
-            f'</head><body><div id="react-root"><div id="placeholder" style="display:none">{self._svgs()}</div>'
+            f'<title>X</title><script type="module" crossorigin src="{entry_url}" data-entry="{entry}">'
+            '</script></head><body><div id="react-root">'
+            f'<div id="placeholder" style="display:none">{self._svgs()}</div>'
             f'{body}</div><script nonce="{_token(_rng("nonce", self.seed, self.number, subject), 24)}">'
             f'window.__INITIAL_STATE__={{"featureSwitch":{{"defaultConfig":{{{switches}}},"user":{{"config":{{}}}}}},'
             f'"settings":{{"remote":{{"settings":{{"language":"en"}}}}}}}};window.__META_DATA__={{"release":'

@@ -5,7 +5,7 @@
     GET  /_google/o/oauth2/v2/auth              Google's entry point (client_id, redirect_uri, state)
     GET|POST /_google/v3/signin/identifier      "Sign in": the email (#identifierId, #identifierNext)
     GET|POST /_google/v3/signin/challenge/pwd   "Welcome": the password (input[name=Passwd], #passwordNext)
-    GET|POST /_google/v3/signin/challenge/totp  "2-Step Verification" for accounts with a TOTP secret (#totpPin)
+    GET|POST /_google/v3/signin/challenge/totp  "2-Step Verification" with a TOTP secret (#totpPin)
     GET|POST /_google/signin/oauth/consent      "X wants to access your Google Account" (first sign-in only)
     GET  /i/sso/google/callback                 X's callback: sets auth_token and ct0, redirects to /home
 
@@ -73,7 +73,8 @@ _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:Roboto,Arial,sans-serif;background:#f0f4f9}}main{{background:#fff;max-width:420px;
 margin:64px auto;padding:36px;border-radius:28px}}h1{{font-weight:400}}input{{width:100%;padding:12px;
-font-size:16px;margin:12px 0}}button{{background:#0b57d0;color:#fff;border:0;border-radius:20px;padding:10px 24px}}
+font-size:16px;margin:12px 0}}
+button{{background:#0b57d0;color:#fff;border:0;border-radius:20px;padding:10px 24px}}
 .err{{color:#b3261e}}</style></head>
 <body><main><div aria-label="Google">Google</div><h1>{title}</h1>{body}</main></body></html>"""
 

@@ -17,10 +17,10 @@ On success the response sets the ``auth_token`` and ``ct0`` cookies: the same to
 cookie authentication accepts for that account (``EmulatorState.register``).
 
 Admin routes:
-    POST /_emulator/login_accounts      {"accounts": [{"username", "password", "email", "mfa_secret"?, "acid"?,
-                                          "alternate_identifier"?, "login_method"?}]} registers accounts that
-                                          can log in (GOOGLE ones through google.py's sign-in pages)
-    GET  /_emulator/login_codes/{user}  the last LoginAcid code sent to the account (stands in for the mailbox)
+    POST /_emulator/login_accounts      {"accounts": [{"username", "password", "email", "mfa_secret"?,
+                                          "acid"?, "alternate_identifier"?, "login_method"?}]} registers
+                                          accounts that can log in (GOOGLE ones through google.py's pages)
+    GET  /_emulator/login_codes/{user}  the last LoginAcid code sent to the account (the mailbox's stand-in)
     GET/POST /_emulator/login_settings  {"alternate_identifier": bool}: ask every login for the email
 """
 
