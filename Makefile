@@ -44,7 +44,7 @@ ui: install
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
 	.lockenv/bin/python -m pip install -q --upgrade pip
-	.lockenv/bin/python -m pip install -q -e '.[test]'
+	.lockenv/bin/python -m pip install -q -e '.[test,docs]'
 	.lockenv/bin/python -m pip freeze --exclude-editable | grep -v '^-e' \
 	  | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' > requirements.lock  # the local CPU build, by its public version
 	rm -rf .lockenv
