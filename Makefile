@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 SERVE  ?= 1
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test bench lock validate ui clean
+.PHONY: install demo test bench lock validate ui docs clean
 
 install: $(STAMP)
 
@@ -39,6 +39,11 @@ validate: install
 
 ui: install
 	DAGSTER_HOME=$(CURDIR)/.xget/dagster $(BIN)/dagster dev -w workspace.yaml
+
+# The documentation site (mkdocs.yml, docs/) into site/, offline; --strict fails on a broken link or anchor, and
+# docs/hooks/reference.py generates the settings and CLI references from the code during the build.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 # Re-resolve the lock file from pyproject.toml (needs PyPI).
 lock:
