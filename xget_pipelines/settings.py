@@ -85,11 +85,13 @@ class Settings(BaseSettings):
     )
     x_login_url: str = Field(
         default="",
-        description="Base URL of X's login API; default: the emulator's (real X: https://api.x.com).",
+        description="Base URL of X's login API (real X: https://api.x.com); default: XGET_X_GRAPHQL_URL "
+        "without /i/api/graphql, which is the emulator's address.",
     )
     x_web_url: str = Field(
         default="",
-        description="X's web site, where Google sign-in starts; default: the emulator's (real X: https://x.com).",
+        description="X's web site, where Google sign-in starts (real X: https://x.com); default: the login "
+        "URL (the emulator serves both).",
     )
     chromium_path: str = Field(
         default="/usr/bin/chromium", description="Chromium that Playwright drives for Google sign-in."
