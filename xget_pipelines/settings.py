@@ -124,7 +124,7 @@ class Settings(BaseSettings):
     x_page_size: int = Field(default=20, description="Tweets asked for per page.")
     x_follow_pages: int = Field(
         default=2,
-        description="Followers and Following pages collected per @account key in today's partition.",
+        description="Followers and Following pages read per @account key in today's partition (0: none).",
     )
     x_timeline_days: int = Field(
         default=2,
