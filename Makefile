@@ -43,7 +43,7 @@ ui: install
 # The documentation site (mkdocs.yml, docs/) into site/, offline; --strict fails on a broken link or anchor, and
 # docs/hooks/reference.py generates the settings and CLI references from the code during the build.
 docs: install
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # Re-resolve the lock file from pyproject.toml (needs PyPI).
 lock:
