@@ -1,7 +1,9 @@
-"""The README's links into the documentation site resolve, and the generated references cover the code.
+"""The README's links into the documentation site resolve, the pages name modules that exist, and the
+generated references cover the code.
 
-`make docs` (mkdocs build --strict) checks the site's own links; the README is outside the site, so its
-relative links are checked here.
+`make docs` (mkdocs build --strict) checks the site's own links and anchors; the README is outside the
+site, and a module named in text (`core/trends.py`) is no link, so both are checked here: a rename that
+leaves the documentation behind fails.
 """
 
 import importlib.util
@@ -24,6 +26,28 @@ def test_readme_relative_links_point_at_files():
     assert targets, "the README links into docs/"
     missing = [t for t in targets if not (ROOT / t.split("#")[0]).exists()]
     assert not missing, f"README.md links to files that do not exist: {missing}"
+
+
+# Python files the pages name that are not XGet's: PyPI packages whose names end in .py.
+NOT_OURS = {"proxy.py"}
+
+
+def test_pages_name_python_files_that_exist():
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    known = {
+        p.name
+        for d in ("xget_pipelines", "tests", "bench", "examples", "docs")
+        for p in (ROOT / d).rglob("*.py")
+    }
+    stale = []
+    for page in pages:
+        for name in re.findall(r"(?<![\w./*-])([\w-]+(?:/[\w-]+)*\.py)\b", page.read_text()):
+            if name in NOT_OURS or (ROOT / name).exists() or (ROOT / "xget_pipelines" / name).exists():
+                continue
+            if "/" not in name and name in known:
+                continue
+            stale.append(f"{page.relative_to(ROOT)}: {name}")
+    assert not stale, f"pages name Python files that do not exist (renamed or removed?): {stale}"
 
 
 def test_settings_reference_names_every_setting_with_a_description():
