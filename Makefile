@@ -41,7 +41,7 @@ ui: install
 	DAGSTER_HOME=$(CURDIR)/.xget/dagster $(BIN)/dagster dev -w workspace.yaml
 
 # The documentation site (mkdocs.yml, docs/) into site/, offline; --strict fails on a broken link or anchor, and
-# docs/hooks/reference.py generates the settings and CLI references from the code during the build.
+# docs/hooks/reference.py generates the settings, CLI and REST routes references from the code during the build.
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
