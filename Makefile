@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 SERVE  ?= 1
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint bench lock validate ui clean
+.PHONY: install demo test lint docs bench lock validate ui clean
 
 install: $(STAMP)
 
@@ -24,9 +24,10 @@ $(STAMP): requirements.lock pyproject.toml
 demo: install
 	$(BIN)/xget demo $(if $(filter 0,$(SERVE)),--no-serve,--serve)
 
-# Everything a fresh Debian machine needs first: lint, then the Debian packages and servers the tests use
-# (tests/services/prepare.sh writes where they are to .xget/test-services.env), then the suite.
-test: install lint
+# Everything a fresh Debian machine needs first: lint and the documentation site (both strict), then the Debian
+# packages and servers the tests use (tests/services/prepare.sh writes where they are to
+# .xget/test-services.env), then the suite.
+test: install lint docs
 	tests/services/prepare.sh
 	set -a && . .xget/test-services.env && set +a && $(BIN)/python -m pytest -q
 
@@ -48,11 +49,16 @@ validate: install
 ui: install
 	DAGSTER_HOME=$(CURDIR)/.xget/dagster $(BIN)/dagster dev -w workspace.yaml
 
+# The documentation site (mkdocs.yml, docs/) into site/, offline; --strict fails on a broken link or anchor, and
+# docs/hooks/reference.py generates the settings, CLI and REST routes references from the code during the build.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 # Re-resolve the lock file from pyproject.toml (needs PyPI).
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
 	.lockenv/bin/python -m pip install -q --upgrade pip
-	.lockenv/bin/python -m pip install -q -e '.[test]'
+	.lockenv/bin/python -m pip install -q -e '.[test,docs]'
 	.lockenv/bin/python -m pip freeze --exclude-editable | grep -v '^-e' \
 	  | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' > requirements.lock  # the local CPU build, by its public version
 	rm -rf .lockenv

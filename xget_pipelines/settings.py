@@ -20,7 +20,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="XGET_", env_file=".env", extra="ignore")
 
-    env: Literal["local", "ci", "production"] = "local"
+    env: Literal["local", "ci", "production"] = Field(
+        default="local",
+        description="Name of the deployment (the deploy files set production); which resources a run gets "
+        "follows from the URLs set, not from this name.",
+    )
     home: Path = Field(
         default=Path(".xget"), description="Folder for embedded state (SQLite DB, lake, logs)."
     )
@@ -30,7 +34,13 @@ class Settings(BaseSettings):
     lake_storage_options: dict[str, str] = Field(
         default_factory=dict, description="deltalake storage options as JSON (S3 endpoint, keys, region)."
     )
-    database_url: str = Field(default="", description="Control-plane DB; default sqlite:///<home>/xget.db.")
+    database_url: str = Field(
+        default="",
+        description="Control-plane DB; default sqlite:///<home>/xget.db; postgresql+psycopg2://... in "
+        "production. The account lease reaches the same database through psycopg 3 with server-side "
+        "prepared statements: behind PgBouncer in transaction mode use PgBouncer 1.21+ with "
+        "max_prepared_statements.",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         description="Fernet key encrypting secrets at rest; default: generated into <home>/secret.key.",
@@ -55,13 +65,17 @@ class Settings(BaseSettings):
         description="When x_operations_refresh reads X's bundles for query ids (UTC).",
     )
     pool_strategy: Literal["lru", "round_robin", "health"] = Field(
-        default="lru", description="Which free account the lease picks next (see core/pools/lease.py)."
+        default="lru",
+        description="Which free account the lease picks next: lru (unused longest), round_robin (next "
+        "account id) or health (lowest share of failed requests for the operation, then lru).",
     )
     soft_ban_threshold: int = Field(
         default=3, description="429s in a row while X says requests remain before an account is quarantined."
     )
     quarantine_s: float = Field(
-        default=3600.0, description="First quarantine; each one in a row doubles it (max 1 day)."
+        default=3600.0,
+        description="First quarantine of a soft-banned account (all operations); each one in a row doubles "
+        "it (at most a day). The first lease after it is the recheck.",
     )
     pool_min_usable: int = Field(
         default=2, description="The pool health sensor alerts when fewer accounts than this can serve."
@@ -71,11 +85,13 @@ class Settings(BaseSettings):
     )
     x_login_url: str = Field(
         default="",
-        description="Base URL of X's login API; default: the emulator's (real X: https://api.x.com).",
+        description="Base URL of X's login API (real X: https://api.x.com); default: XGET_X_GRAPHQL_URL "
+        "without /i/api/graphql, which is the emulator's address.",
     )
     x_web_url: str = Field(
         default="",
-        description="X's web site, where Google sign-in starts; default: the emulator's (real X: https://x.com).",
+        description="X's web site, where Google sign-in starts (real X: https://x.com); default: the login "
+        "URL (the emulator serves both).",
     )
     chromium_path: str = Field(
         default="/usr/bin/chromium", description="Chromium that Playwright drives for Google sign-in."
@@ -96,8 +112,8 @@ class Settings(BaseSettings):
     imap_timeout_s: float = Field(
         default=60.0, description="Longest a login waits for X's confirmation email."
     )
-    imap_poll_s: float = 2.0
-    x_request_timeout_s: float = 20.0
+    imap_poll_s: float = Field(default=2.0, description="How often a login looks for X's email (seconds).")
+    x_request_timeout_s: float = Field(default=20.0, description="Timeout of one request to X (seconds).")
     x_lease_deadline_s: float = Field(
         default=120.0,
         description="Longest a scrape waits for a free account before failing with a clear error.",
@@ -105,22 +121,22 @@ class Settings(BaseSettings):
     x_max_pages_per_partition: int = Field(
         default=50, description="Page budget for one (term, day) partition."
     )
-    x_page_size: int = 20
+    x_page_size: int = Field(default=20, description="Tweets asked for per page.")
     x_follow_pages: int = Field(
         default=2,
-        description="Followers and Following pages collected per @account key in today's partition.",
+        description="Followers and Following pages read per @account key in today's partition (0: none).",
     )
     x_timeline_days: int = Field(
         default=2,
         description="Days back an @account is read from its timeline; older days use search by author.",
     )
 
-    emulator_host: str = "127.0.0.1"
-    emulator_port: int = 8765
-    emulator_seed: int = 7
-    emulator_users: int = 3000
-    emulator_tweets: int = 100_000
-    emulator_days: int = 30
+    emulator_host: str = Field(default="127.0.0.1", description="Address `xget emulator` binds.")
+    emulator_port: int = Field(default=8765, description="Port of the emulator.")
+    emulator_seed: int = Field(default=7, description="Seed of the emulator's world (same seed, same world).")
+    emulator_users: int = Field(default=3000, description="Users in the emulator's world.")
+    emulator_tweets: int = Field(default=100_000, description="Tweets in the emulator's world.")
+    emulator_days: int = Field(default=30, description="Days the emulator's world covers, ending today.")
     emulator_window_s: float = Field(
         default=900.0, description="Rate-limit window of the emulator (X: 900 s)."
     )
@@ -163,7 +179,7 @@ class Settings(BaseSettings):
         default="", description="Comma-separated origins allowed by CORS (* for any); empty: CORS off."
     )
     api_rate_limit_per_minute: int = Field(
-        default=600, description="Requests a user or API key may make per minute."
+        default=600, description="Requests a user or API key may make per minute (0: no limit)."
     )
     api_rate_limit_burst: int = Field(
         default=100, description="Requests a user or key may make at once above the rate."
@@ -179,7 +195,8 @@ class Settings(BaseSettings):
         default=None,
         description="Redis (redis://[:password@]host:6379/0) holding the API's rate-limit buckets "
         "and idempotency keys, shared by every replica; empty: each API process limits on its own and keeps "
-        "idempotency keys in the control plane. A secret: it may carry a password.",
+        "idempotency keys in the control plane. A replica that cannot reach Redis limits on its own until it "
+        "is back, and keyed POSTs get a 503. A secret: it may carry a password.",
     )
     api_max_page_size: int = Field(
         default=1000, description="Largest `limit` of a list endpoint (exports stream all)."
@@ -244,7 +261,9 @@ class Settings(BaseSettings):
     media_attempts: int = Field(default=3, description="Download attempts per media file in one run.")
     otlp_endpoint: str = Field(
         default="",
-        description="OTLP/HTTP endpoint (http://collector:4318) for traces of API and X requests; empty: none.",
+        description="OTLP/HTTP endpoint (http://collector:4318) for traces of API requests (by route, "
+        "continuing a caller's traceparent) and of X requests (operation, account id, status, rate-limit "
+        "window); empty: none.",
     )
     lake_vacuum_retention_hours: int = Field(
         default=168,
@@ -262,7 +281,9 @@ class Settings(BaseSettings):
     oidc_role_claim: str = Field(
         default="xget_role", description="Claim naming the XGet role (a string or a list)."
     )
-    oidc_default_role: Literal["viewer", "analyst", "operator", "admin"] = "viewer"
+    oidc_default_role: Literal["viewer", "analyst", "operator", "admin"] = Field(
+        default="viewer", description="Role of an OpenID Connect user whose role claim names no XGet role."
+    )
 
     partitions_start_date: str = Field(
         default="2026-01-01", description="First day of the daily partitions (YYYY-MM-DD)."
@@ -270,8 +291,8 @@ class Settings(BaseSettings):
     watch_backfill_days: int = Field(
         default=3, description="Days the watchlist sensor collects when a key is added (today included)."
     )
-    demo_days: int = 14
-    demo_accounts: int = 8
+    demo_days: int = Field(default=14, description="Days of the watchlist the demo collects.")
+    demo_accounts: int = Field(default=8, description="Emulator accounts the demo creates and imports.")
     demo_runs: int = Field(
         default=4,
         ge=1,

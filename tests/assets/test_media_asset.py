@@ -116,7 +116,7 @@ def test_scrape_clean_and_media_fill_object_path_for_every_media_row(scraped, ht
         assert body[:3] == b"\xff\xd8\xff" if row["media_type"] == "photo" else body[4:8] == b"ftyp"
         if row["media_type"] == "video":
             assert rec["bytes"] <= 3_000_000 and rec["bitrate"] in {v["bitrate"] for v in row["variants"]}
-    # the tweet's media with SQL, as the README shows
+    # the tweet's media with SQL, as docs/how-to/sinks.md shows
     con = connect(resources["lake"].lake())
     joined = con.execute(
         "select count(*) from cleaned_media m join cleaned_tweets t using (tweet_id) "
