@@ -32,8 +32,8 @@ test: install lint docs
 	set -a && . .xget/test-services.env && set +a && $(BIN)/python -m pytest -q
 
 lint: install
-	$(BIN)/ruff check xget_pipelines tests bench
-	$(BIN)/ruff format --check xget_pipelines tests bench
+	$(BIN)/ruff check xget_pipelines tests bench docs/hooks
+	$(BIN)/ruff format --check xget_pipelines tests bench docs/hooks
 
 bench: install
 	$(BIN)/python bench/parse.py
