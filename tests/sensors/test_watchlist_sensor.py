@@ -64,7 +64,7 @@ def test_days_already_collected_are_not_requested_again(sqlite_url):
 def test_schedules_request_the_right_days_for_active_keys_only(sqlite_url):
     import datetime as dt
 
-    from xget_pipelines.sensors import daily_ingest_schedule, hourly_ingest_schedule
+    from xget_pipelines.schedules import daily_ingest_schedule, hourly_ingest_schedule
 
     engine = get_engine(sqlite_url)
     add_keys(engine, ["python", "@alice", "#ai"])

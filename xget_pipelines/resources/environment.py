@@ -3,6 +3,7 @@
 import dagster as dg
 
 from xget_pipelines.resources.control_plane import ControlPlaneResource
+from xget_pipelines.resources.dbt import dbt_resource
 from xget_pipelines.resources.lake import LakeResource
 from xget_pipelines.resources.media import MediaResource
 from xget_pipelines.resources.pools import AccountPoolResource, ProxyPoolResource
@@ -25,7 +26,7 @@ def resources_for(settings: Settings) -> dict:
             control_plane=control_plane, strategy=settings.pool_strategy, min_usable=settings.pool_min_usable
         ),
         "proxy_pool": ProxyPoolResource(control_plane=control_plane),
-        "dbt": _dbt(),
+        "dbt": dbt_resource(),
         "x_api": XApiResource(
             graphql_url=settings.x_graphql_url,
             hosts_json=json.dumps(settings.x_hosts),
@@ -79,9 +80,3 @@ def sink_resources(settings: Settings) -> dict:
             url=dg.EnvVar("XGET_EVENTS_URL"), topic=settings.events_topic
         )
     return resources
-
-
-def _dbt():
-    from xget_pipelines.assets.dbt import dbt_resource  # dagster-dbt loads only with the code location
-
-    return dbt_resource()
