@@ -13,7 +13,7 @@ from xget_pipelines.assets import (
     profile_assets,
     sentiment_assets,
 )
-from xget_pipelines.assets.dbt import dbt_marts
+from xget_pipelines.assets.dbt import dbt_marts_assets
 from xget_pipelines.assets.media import x_media
 from xget_pipelines.assets.quality import quality_checks
 from xget_pipelines.jobs import (
@@ -24,6 +24,7 @@ from xget_pipelines.jobs import (
     x_ingest_job,
     x_operations_refresh,
 )
+from xget_pipelines.resources.dbt import prepare_manifest
 from xget_pipelines.resources.environment import resources_for
 from xget_pipelines.schedules import (
     daily_ingest_schedule,
@@ -55,7 +56,7 @@ def defs() -> dg.Definitions:
             *analytics_assets,
             *sentiment_assets,
             *profile_assets,
-            dbt_marts,
+            dbt_marts_assets(prepare_manifest()),
             *ops_assets,
             x_media,
             *sink_assets,

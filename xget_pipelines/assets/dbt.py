@@ -3,22 +3,21 @@
 The translator names each dbt source after the Python asset that writes that Delta table
 (``lake.entities_tweets`` -> ``entities_tweets``), so the asset graph runs unbroken from raw pages to
 the marts; the marts are ``marts_<model>`` in group ``marts``. dbt reads the Delta tables through the
-``deltalake`` package (the dbt-duckdb ``delta`` plugin) and writes the marts to ``$XGET_HOME/marts.duckdb``,
-which ``xget sql`` attaches as ``marts``. The manifest is made with ``dbt parse`` when it is missing or
-older than a project file (the production image makes it at build time).
+``deltalake`` package (the dbt-duckdb ``delta`` plugin) and writes the marts to the ``dbt`` resource's
+``marts_path`` (``$XGET_HOME/marts.duckdb``), which ``xget sql`` attaches as ``marts``. The assets are read
+from the dbt manifest, so they are built when the definitions load, from the manifest
+``resources/dbt.py`` prepares then, not when this module is imported.
 """
 
-import os
 from collections.abc import Mapping
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
 from xget_pipelines.resources import LakeResource
-from xget_pipelines.resources.dbt import dbt_env, dbt_project
+from xget_pipelines.resources.dbt import DbtMartsResource
 
 
 class XGetDbtTranslator(DagsterDbtTranslator):
@@ -37,26 +36,12 @@ class XGetDbtTranslator(DagsterDbtTranslator):
         return dg.AutomationCondition.eager()
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=XGetDbtTranslator(), name="dbt_marts")
-def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource):
-    """``dbt build``: the marts and their tests (as asset checks) over the current lake."""
-    env = dbt_env(lake.uri)
-    Path(env["XGET_DBT_DUCKDB_PATH"]).parent.mkdir(parents=True, exist_ok=True)
-    with _environment(env):  # the dbt subprocess copies the environment when it starts, inside cli()
-        invocation = dbt.cli(["build"], context=context)
-    yield from invocation.stream()
+def dbt_marts_assets(manifest: Path) -> dg.AssetsDefinition:
+    """The ``dbt_marts`` assets of the dbt ``manifest`` (``resources.dbt.prepare_manifest()``)."""
 
+    @dbt_assets(manifest=manifest, dagster_dbt_translator=XGetDbtTranslator(), name="dbt_marts")
+    def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtMartsResource, lake: LakeResource):
+        """``dbt build``: the marts and their tests (as asset checks) over the current lake."""
+        yield from dbt.build_marts(context, lake.uri).stream()
 
-@contextmanager
-def _environment(values: dict[str, str]):
-    """Set environment variables for the duration of the block only (nothing leaks into the process)."""
-    before = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in before.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return dbt_marts

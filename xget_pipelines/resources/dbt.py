@@ -1,25 +1,56 @@
-"""The dbt project (``dbt_project/``) and the ``dbt`` resource that runs its CLI."""
+"""The dbt project (``dbt_project/``), its manifest, and the ``dbt`` resource that runs its CLI.
 
+The manifest (``dbt_project/target/manifest.json``) is what Dagster reads the dbt assets from: a build
+artefact, made once. ``prepare_manifest`` makes it with ``dbt parse`` when the definitions load and it is
+missing (a fresh clone) or older than a project file (an edited model), the way dagster-dbt's
+``DbtProject.prepare_if_dev`` does under ``dagster dev``; the production image makes it at build time
+(``deploy/Dockerfile``), so a deployed code location never parses. XGet runs the parse itself rather than
+through dagster-dbt's preparer because the preparer runs whatever ``dbt`` is on PATH, and tests, the demo's
+run workers and ``make`` run the virtualenv's Python without it on PATH.
+
+dbt gets what it needs from XGet's settings as ``--vars`` on each invocation (``lake_uri``, ``marts_path``),
+never through the process environment.
+"""
+
+import json
 import os
-import subprocess
+import shutil
 import sys
+import uuid
 from pathlib import Path
 
-from dagster_dbt import DbtCliResource, DbtProject
-
-from xget_pipelines.settings import get_settings
+import dagster as dg
+from dagster_dbt import DbtCliInvocation, DbtCliResource, DbtProject
+from pydantic import Field
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))  # the venv's dbt, whatever PATH says
 
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
-def dbt_env(lake_uri: str | None = None) -> dict[str, str]:
-    """What the dbt project reads from the environment: the lake root and the marts database."""
-    settings = get_settings()
-    return {
-        "XGET_LAKE_URI": lake_uri or settings.resolved_lake_uri,
-        "XGET_DBT_DUCKDB_PATH": str(settings.resolved_marts_path),
-    }
+
+class DbtMartsResource(DbtCliResource):
+    """dbt's CLI over XGet's dbt project (dagster-dbt's ``DbtCliResource``), and where the marts go."""
+
+    marts_path: str = Field(
+        description="DuckDB file dbt writes the marts to; `xget sql` attaches it as `marts` "
+        "(XGET_DBT_DUCKDB_PATH, default $XGET_HOME/marts.duckdb)."
+    )
+
+    def build_marts(self, context: dg.AssetExecutionContext, lake_uri: str) -> DbtCliInvocation:
+        """``dbt build`` of the context's selection over the lake at ``lake_uri``."""
+        Path(self.marts_path).parent.mkdir(parents=True, exist_ok=True)
+        dbt_vars = json.dumps({"lake_uri": lake_uri, "marts_path": self.marts_path})
+        return self.cli(["build", "--vars", dbt_vars], context=context)
+
+
+def dbt_resource(marts_path: str | Path) -> DbtMartsResource:
+    return DbtMartsResource(
+        project_dir=dbt_project,
+        profiles_dir=str(DBT_PROJECT_DIR),
+        dbt_executable=DBT_EXECUTABLE,
+        marts_path=str(marts_path),
+    )
 
 
 def _stale(manifest: Path) -> bool:
@@ -33,36 +64,14 @@ def _stale(manifest: Path) -> bool:
     return any(p.exists() and p.stat().st_mtime > made for p in files)
 
 
-def _prepare(project: DbtProject) -> None:
-    if not _stale(Path(project.manifest_path)):
-        return
-    env = {**os.environ, **dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    proc = subprocess.run(
-        [
-            DBT_EXECUTABLE,
-            "parse",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--quiet",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(
-            f"dbt parse failed in {DBT_PROJECT_DIR}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
-        )
-
-
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-_prepare(dbt_project)
-
-
-def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(
-        project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE
-    )
+def prepare_manifest(project: DbtProject = dbt_project) -> Path:
+    """The project's manifest, parsed first when it is missing or stale. Processes that load the definitions
+    at once (run workers) may each parse: each writes its own target folder and moves the manifest into
+    place in one step, so a reader never sees half a file."""
+    if _stale(project.manifest_path):
+        scratch = project.target_path / f"prepare-{uuid.uuid4().hex[:8]}"
+        resource = DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE)
+        resource.cli(["parse", "--quiet"], target_path=scratch).wait()
+        os.replace(project.project_dir / scratch / "manifest.json", project.manifest_path)
+        shutil.rmtree(project.project_dir / scratch, ignore_errors=True)
+    return project.manifest_path

@@ -26,7 +26,7 @@ def resources_for(settings: Settings) -> dict:
             control_plane=control_plane, strategy=settings.pool_strategy, min_usable=settings.pool_min_usable
         ),
         "proxy_pool": ProxyPoolResource(control_plane=control_plane),
-        "dbt": dbt_resource(),
+        "dbt": dbt_resource(settings.resolved_marts_path),
         "x_api": XApiResource(
             graphql_url=settings.x_graphql_url,
             hosts_json=json.dumps(settings.x_hosts),
