@@ -42,12 +42,18 @@ from xget_pipelines.sensors import (
     scrape_task_sensor,
     watchlist_sensor,
 )
-from xget_pipelines.settings import get_settings
+from xget_pipelines.settings import Settings, get_settings
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    settings = get_settings()
+    return definitions_for(get_settings())
+
+
+def definitions_for(settings: Settings) -> dg.Definitions:
+    """The code location for ``settings``: the one place the Dagster layer reads them. Assets, sensors and
+    schedules get what they need from the resources built here (``resources/environment.py``); only the
+    schedules' crons are read here, and the daily partitions' first day in ``partitions.py``."""
     sink_assets, sink_sensors = _sinks(settings)
     return dg.Definitions(
         assets=[
@@ -96,7 +102,7 @@ def defs() -> dg.Definitions:
     )
 
 
-def _sinks(settings) -> tuple[list, list]:
+def _sinks(settings: Settings) -> tuple[list, list]:
     """The optional sinks, only when their URL is set (README, "Media and the optional sinks"): the lake never
     depends on them, and their clients (elasticsearch, pymongo, pika, confluent-kafka) are imported only then."""
     assets, sensors = [], []

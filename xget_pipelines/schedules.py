@@ -11,36 +11,33 @@ import datetime as dt
 import dagster as dg
 
 from xget_pipelines.assets.pool_stats import account_pool_stats
-from xget_pipelines.core.db.watchlist import active_keys
 from xget_pipelines.jobs import ingest_request, lake_maintenance, x_ingest_job, x_operations_refresh
 from xget_pipelines.partitions import watchlist_partitions
-from xget_pipelines.resources import ControlPlaneResource
+from xget_pipelines.resources import WatchlistResource
 
 
-def _keys_to_collect(context: dg.ScheduleEvaluationContext, control_plane: ControlPlaneResource) -> list[str]:
+def _keys_to_collect(context: dg.ScheduleEvaluationContext, watchlist: WatchlistResource) -> list[str]:
     """The active watchlist keys the watchlist sensor has made partitions of."""
     known = set(context.instance.get_dynamic_partitions(watchlist_partitions.name))
-    return [k for k in active_keys(control_plane.engine()) if k in known]
+    return [k for k in watchlist.active_keys() if k in known]
 
 
 @dg.schedule(job=x_ingest_job, cron_schedule="30 0 * * *", execution_timezone="UTC")
-def daily_ingest_schedule(context: dg.ScheduleEvaluationContext, control_plane: ControlPlaneResource):
+def daily_ingest_schedule(context: dg.ScheduleEvaluationContext, watchlist: WatchlistResource):
     """Each night: yesterday (now complete) and today for every active watchlist key."""
     today = context.scheduled_execution_time.date()
     days = (today - dt.timedelta(days=1), today)
-    return [
-        ingest_request(day, key, "daily") for key in _keys_to_collect(context, control_plane) for day in days
-    ]
+    return [ingest_request(day, key, "daily") for key in _keys_to_collect(context, watchlist) for day in days]
 
 
 @dg.schedule(job=x_ingest_job, cron_schedule="5 * * * *", execution_timezone="UTC")
-def hourly_ingest_schedule(context: dg.ScheduleEvaluationContext, control_plane: ControlPlaneResource):
+def hourly_ingest_schedule(context: dg.ScheduleEvaluationContext, watchlist: WatchlistResource):
     """Every hour: today's partition of every active key again. Each run is a new scrape session (a new
     observation in raw; engagement counts and the day's newest tweets), so trends and the entities stay
     current during the day. Off by default: it spends an hour's worth of rate limit per key."""
     today = context.scheduled_execution_time.date()
     hour = context.scheduled_execution_time.strftime("%H")
-    return [ingest_request(today, key, f"hourly-{hour}") for key in _keys_to_collect(context, control_plane)]
+    return [ingest_request(today, key, f"hourly-{hour}") for key in _keys_to_collect(context, watchlist)]
 
 
 pool_stats_schedule = dg.ScheduleDefinition(

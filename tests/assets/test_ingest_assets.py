@@ -16,7 +16,14 @@ from xget_pipelines.assets import (
 )
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.lake.catalog import connect
-from xget_pipelines.resources import AccountPoolResource, ControlPlaneResource, LakeResource, XApiResource
+from xget_pipelines.resources import (
+    AccountPoolResource,
+    ControlPlaneResource,
+    LakeResource,
+    SentimentResource,
+    TrendsResource,
+    XApiResource,
+)
 
 DAY = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
 
@@ -31,6 +38,8 @@ def setup(emulator_factory, sqlite_url, tmp_path, small_world):
             "control_plane": ControlPlaneResource(database_url=sqlite_url),
             "account_pool": AccountPoolResource(control_plane=ControlPlaneResource(database_url=sqlite_url)),
             "x_api": XApiResource(graphql_url=emu.graphql_url, lease_deadline_s=10),
+            "trends": TrendsResource(),
+            "sentiment": SentimentResource(),
         }
         instance = dg.DagsterInstance.ephemeral()
         key = small_world.watchlist_suggestions()["terms"][0]
@@ -320,7 +329,9 @@ def test_sentiment_model_trains_from_the_packages_and_reports_against_vader(xget
 
     xget_settings(home=tmp_path / "home")
     result = dg.materialize(
-        [sentiment_model], run_config={"ops": {"sentiment_model": {"config": {"limit": 1500}}}}
+        [sentiment_model],
+        resources={"sentiment": SentimentResource()},
+        run_config={"ops": {"sentiment_model": {"config": {"limit": 1500}}}},
     )
     assert result.success
     md = metadata(result, "sentiment_model")

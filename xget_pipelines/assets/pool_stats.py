@@ -1,4 +1,4 @@
-"""The account pool's statistics over time (group ``ops``), recorded hourly by ``account_pool_stats_hourly``."""
+"""The account pool's statistics over time (group ``ops``), recorded by ``account_pool_stats_hourly``."""
 
 import datetime as dt
 
