@@ -33,12 +33,16 @@ class TrendsConfig(dg.Config):
     def resolve(self, defaults: TrendsResource) -> TrendConfig:
         """This run's settings, each unset one from ``defaults``."""
 
-        def pick(name: str):
-            value = getattr(self, name)
-            return getattr(defaults, name) if value is None else value
+        def either(value, default):
+            return default if value is None else value
 
-        names = ("bucket_minutes", "baseline_buckets", "z_threshold", "min_count")
-        return TrendConfig(*(pick(name) for name in names), self.min_ratio)
+        return TrendConfig(
+            either(self.bucket_minutes, defaults.bucket_minutes),
+            either(self.baseline_buckets, defaults.baseline_buckets),
+            either(self.z_threshold, defaults.z_threshold),
+            either(self.min_count, defaults.min_count),
+            self.min_ratio,
+        )
 
 
 def ground_truth(graphql_url: str) -> list[dict] | None:
