@@ -105,28 +105,27 @@ def test_dagster_definitions_validate_passes(tmp_path):
     assert "Validation successful" in proc.stdout + proc.stderr
 
 
-def test_sinks_appear_when_their_urls_are_set_and_never_show_secrets(monkeypatch):
-    from xget_pipelines.settings import get_settings
+def test_sinks_appear_when_their_urls_are_set_and_never_show_secrets():
+    from xget_pipelines.definitions import definitions_for
+    from xget_pipelines.settings import Settings
 
-    monkeypatch.setenv("XGET_SEARCH_URL", "http://127.0.0.1:9200")
-    monkeypatch.setenv("XGET_ARCHIVE_URL", "mongodb://xget:archive-pass@127.0.0.1:27017/")
-    monkeypatch.setenv("XGET_EVENTS_URL", "amqp://guest:events-pass@127.0.0.1:5672/%2F")
-    get_settings.cache_clear()
-    try:
-        defs = load()
-        keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-        assert {"search_tweets", "search_users", "raw_pages_archive"} <= keys
-        assert defs.resolve_sensor_def("lake_events_sensor")
-        graph = defs.resolve_asset_graph()
-        assert dg.AssetKey("entities_tweets") in graph.get(dg.AssetKey("search_tweets")).parent_keys
-        assert dg.AssetKey("raw_x_pages") in graph.get(dg.AssetKey("raw_pages_archive")).parent_keys
-        shown = repr(defs.resources)
-        assert "archive-pass" not in shown and "events-pass" not in shown
-    finally:
-        for name in ("XGET_SEARCH_URL", "XGET_ARCHIVE_URL", "XGET_EVENTS_URL"):
-            monkeypatch.delenv(name)
-        get_settings.cache_clear()
-    defs = load()  # without the URLs: no sink assets, no events sensor
+    defs = definitions_for(
+        Settings(
+            search_url="http://127.0.0.1:9200",
+            archive_url="mongodb://xget:archive-pass@127.0.0.1:27017/",
+            events_url="amqp://guest:events-pass@127.0.0.1:5672/%2F",
+            alert_webhook_url="https://hooks.example/T0/B0/alert-token",
+        )
+    )
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {"search_tweets", "search_users", "raw_pages_archive"} <= keys
+    assert defs.resolve_sensor_def("lake_events_sensor")
+    graph = defs.resolve_asset_graph()
+    assert dg.AssetKey("entities_tweets") in graph.get(dg.AssetKey("search_tweets")).parent_keys
+    assert dg.AssetKey("raw_x_pages") in graph.get(dg.AssetKey("raw_pages_archive")).parent_keys
+    shown = repr(defs.resources)
+    assert "archive-pass" not in shown and "events-pass" not in shown and "alert-token" not in shown
+    defs = definitions_for(Settings())  # without the URLs: no sink assets, no events sensor
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     assert not {"search_tweets", "raw_pages_archive"} & keys
 
@@ -145,11 +144,11 @@ def test_the_unpartitioned_snapshots_follow_their_partitioned_parents_on_their_o
     ]
     model = next(a for a in sentiment_assets if a.key == dg.AssetKey("sentiment_model"))
     children = [a for a in [*sentiment_assets, *profile_assets] if a is not model]
-    from xget_pipelines.resources import LakeResource
+    from xget_pipelines.resources import LakeResource, SentimentResource
 
     defs = dg.Definitions(
         assets=[*parents, dg.AssetSpec("sentiment_model"), *children],
-        resources={"lake": LakeResource(uri="/nonexistent")},
+        resources={"lake": LakeResource(uri="/nonexistent"), "sentiment": SentimentResource()},
     )  # evaluated, never run
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("watchlist", ["python"])

@@ -1,4 +1,6 @@
-"""The Dagster entry point of the XGet code location. Nothing imports this module."""
+"""The Dagster entry point of the XGet code location: it assembles what the other modules define (assets
+and checks in ``assets/``, jobs in ``jobs.py``, schedules in ``schedules.py``, sensors in ``sensors/``,
+resources in ``resources/``) and defines nothing itself. Nothing imports this module."""
 
 import dagster as dg
 
@@ -8,42 +10,50 @@ from xget_pipelines.assets import (
     entity_assets,
     ingest_assets,
     ops_assets,
-    pool_stats_schedule,
     profile_assets,
     sentiment_assets,
 )
-from xget_pipelines.assets.dbt import dbt_marts
+from xget_pipelines.assets.dbt import dbt_marts_assets
 from xget_pipelines.assets.media import x_media
-from xget_pipelines.assets.quality import freshness_sensor, quality_checks
-from xget_pipelines.jobs import entities_job, marts_job, sentiment_training_job, x_ingest_job
-from xget_pipelines.maintenance import lake_maintenance, maintenance_schedule
+from xget_pipelines.assets.quality import quality_checks
+from xget_pipelines.jobs import (
+    entities_job,
+    lake_maintenance,
+    marts_job,
+    sentiment_training_job,
+    x_ingest_job,
+    x_operations_refresh,
+)
+from xget_pipelines.resources.dbt import prepare_manifest
 from xget_pipelines.resources.environment import resources_for
-from xget_pipelines.sensors import (
-    account_pool_health_sensor,
-    corrections_sensor,
+from xget_pipelines.schedules import (
     daily_ingest_schedule,
     hourly_ingest_schedule,
+    maintenance_schedule,
+    operations_refresh_schedule,
+    pool_stats_schedule,
+)
+from xget_pipelines.sensors import (
+    account_pool_health_sensor,
+    automation_sensor,
+    corrections_sensor,
+    freshness_sensor,
     run_failure_alert_sensor,
     scrape_task_sensor,
     watchlist_sensor,
 )
-from xget_pipelines.settings import get_settings
-from xget_pipelines.x_upkeep import operations_refresh_schedule, x_operations_refresh
-
-# Declarative automation: the entities, trends, sentiment and marts (eager conditions on the assets)
-# follow the ingest on their own once a day's cleaned data lands; the scrape itself is driven by the
-# watchlist sensor and the schedules.
-automation_sensor = dg.AutomationConditionSensorDefinition(
-    "xget_automation_sensor",
-    target=dg.AssetSelection.all(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=60,
-)
+from xget_pipelines.settings import Settings, get_settings
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    settings = get_settings()
+    return definitions_for(get_settings())
+
+
+def definitions_for(settings: Settings) -> dg.Definitions:
+    """The code location for ``settings``: the one place the Dagster layer reads them. Assets, sensors and
+    schedules get what they need from the resources built here (``resources/environment.py``); only the
+    schedules' crons are read here, and the daily partitions' first day in ``partitions.py``."""
     sink_assets, sink_sensors = _sinks(settings)
     return dg.Definitions(
         assets=[
@@ -52,7 +62,7 @@ def defs() -> dg.Definitions:
             *analytics_assets,
             *sentiment_assets,
             *profile_assets,
-            dbt_marts,
+            dbt_marts_assets(prepare_manifest()),
             *ops_assets,
             x_media,
             *sink_assets,
@@ -92,7 +102,7 @@ def defs() -> dg.Definitions:
     )
 
 
-def _sinks(settings) -> tuple[list, list]:
+def _sinks(settings: Settings) -> tuple[list, list]:
     """The optional sinks, only when their URL is set (README, "Media and the optional sinks"): the lake never
     depends on them, and their clients (elasticsearch, pymongo, pika, confluent-kafka) are imported only then."""
     assets, sensors = [], []

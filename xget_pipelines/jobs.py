@@ -1,13 +1,46 @@
-"""Jobs: ``x_ingest`` runs one (date, watchlist key) partition of the raw and cleaned layers; ``entities``
-merges days of the cleaned layer into the entity tables (a backfill range runs as one run)."""
+"""Every job of XGet.
+
+Asset jobs: ``x_ingest`` runs one (date, watchlist key) partition of the raw and cleaned layers; ``entities``
+merges days of the cleaned layer into the entity tables (a backfill range runs as one run); ``marts`` and
+``sentiment_training`` run the snapshots downstream. Op jobs change how things are stored or known, not the
+data, so they stay out of the lineage graph: ``lake_maintenance`` (``maintenance.py``) and
+``x_operations_refresh`` (``x_upkeep.py``).
+"""
+
+import datetime as dt
+import warnings
 
 import dagster as dg
+
+from xget_pipelines.maintenance import compact_and_vacuum
+from xget_pipelines.x_upkeep import refresh_x_operations
 
 x_ingest_job = dg.define_asset_job(
     "x_ingest",
     selection=dg.AssetSelection.groups("raw", "cleaned"),
     description="Collect one watchlist key for one day from X and parse it into the cleaned tables.",
 )
+
+# x_ingest joins assets with different backfill policies on purpose: raw_x_pages has none (one run per
+# partition, each in the x_api pool, so a backfill is spread over the account pool's rate limits) and the
+# cleaned tables run a range as a single run (a rebuild from raw, when they are backfilled on their own).
+# Dagster resolves the job to one partition per run, which is what the ingest wants, and warns about the
+# mix each time a process loads the code location (every run worker: dozens of lines in the demo).
+warnings.filterwarnings(
+    "ignore",
+    message="Asset job x_ingest materializes assets with varying BackfillPolicies",
+    category=UserWarning,
+)
+
+
+def ingest_request(day: dt.date, key: str, reason: str) -> dg.RunRequest:
+    """A run request of ``x_ingest`` for one (day, watchlist key), keyed by ``reason`` (a repeated tick
+    never launches it twice)."""
+    return dg.RunRequest(
+        run_key=f"{reason}:{day.isoformat()}|{key}",
+        partition_key=dg.MultiPartitionKey({"date": day.isoformat(), "watch": key}),
+        tags={"xget/watch_key": key, "xget/reason": reason},
+    )
 
 
 entities_job = dg.define_asset_job(
@@ -31,3 +64,19 @@ sentiment_training_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets("sentiment_model"),
     description="Train the tweet sentiment model on the labelled tweets (about 40k; set limit for a quick one).",
 )
+
+
+@dg.job(
+    description="Compact small files, checkpoint the log and vacuum unused files of every lake table "
+    "(XGET_LAKE_VACUUM_RETENTION_HOURS bounds time travel)."
+)
+def lake_maintenance():
+    compact_and_vacuum()
+
+
+@dg.job(
+    description="Read X's web bundles for the current GraphQL query ids and feature switches "
+    "(`xget x ops` lists them)."
+)
+def x_operations_refresh():
+    refresh_x_operations()

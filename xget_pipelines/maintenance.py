@@ -1,4 +1,5 @@
-"""The ``lake_maintenance`` job: compact small files, checkpoint and vacuum every Delta table, on a schedule.
+"""The op of the ``lake_maintenance`` job (``jobs.py``): compact small files, checkpoint and vacuum every
+Delta table, on a schedule (``schedules.py``).
 
 A job of one op rather than an asset: it changes how the tables are stored, not what they hold, so it
 has no place in the lineage graph (and must not trigger the eager assets downstream of the tables).
@@ -55,24 +56,4 @@ def compact_and_vacuum(
             "files_vacuumed": sum(d.files_vacuumed for d in done),
             "retention_hours": config.retention_hours,
         },
-    )
-
-
-@dg.job(
-    description="Compact small files, checkpoint the log and vacuum unused files of every lake table "
-    "(XGET_LAKE_VACUUM_RETENTION_HOURS bounds time travel)."
-)
-def lake_maintenance():
-    compact_and_vacuum()
-
-
-def maintenance_schedule(cron: str, retention_hours: int) -> dg.ScheduleDefinition:
-    return dg.ScheduleDefinition(
-        name="lake_maintenance_schedule",
-        job=lake_maintenance,
-        cron_schedule=cron,
-        execution_timezone="UTC",
-        run_config={"ops": {"compact_and_vacuum": {"config": {"retention_hours": retention_hours}}}},
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="Lake upkeep once a day (XGET_LAKE_MAINTENANCE_CRON).",
     )

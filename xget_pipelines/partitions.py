@@ -13,9 +13,13 @@ from xget_pipelines.settings import get_settings
 
 watchlist_partitions = dg.DynamicPartitionsDefinition(name="watchlist")
 
-daily_partitions = dg.DailyPartitionsDefinition(
-    start_date=get_settings().partitions_start_date, end_offset=1, timezone="UTC"
-)
+# The first day of the daily partitions (XGET_PARTITIONS_START_DATE) is the one setting the Dagster layer
+# reads outside definitions.py: a partitions definition is part of the asset definitions, which exist when
+# the asset modules are imported, before definitions.py builds any resource. get_settings() is cached, so
+# this is the Settings object definitions.py builds everything else from.
+START_DATE = get_settings().partitions_start_date
+
+daily_partitions = dg.DailyPartitionsDefinition(start_date=START_DATE, end_offset=1, timezone="UTC")
 
 watch_daily_partitions = dg.MultiPartitionsDefinition(
     {"date": daily_partitions, "watch": watchlist_partitions}

@@ -1,5 +1,5 @@
-"""The ``x_operations_refresh`` job: read X's web bundles for the current query ids and feature switches, on a
-schedule.
+"""The op of the ``x_operations_refresh`` job (``jobs.py``): read X's web bundles for the current query ids
+and feature switches, on a schedule (``schedules.py``).
 
 X rotates query ids with its web client's releases (a stale one gets 404 with an empty body). A request
 that meets that 404 already looks again on its own (``core/x/client.py``); this job looks ahead of the
@@ -51,22 +51,3 @@ def refresh_x_operations(
             metadata=metadata,
         )
     return dg.Output(None, metadata=metadata)
-
-
-@dg.job(
-    description="Read X's web bundles for the current GraphQL query ids and feature switches "
-    "(`xget x ops` lists them)."
-)
-def x_operations_refresh():
-    refresh_x_operations()
-
-
-def operations_refresh_schedule(cron: str) -> dg.ScheduleDefinition:
-    return dg.ScheduleDefinition(
-        name="x_operations_refresh_schedule",
-        job=x_operations_refresh,
-        cron_schedule=cron,
-        execution_timezone="UTC",
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="Query ids and feature switches from X's bundles, every 6 hours (XGET_X_OPERATIONS_REFRESH_CRON).",
-    )

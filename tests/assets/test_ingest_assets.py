@@ -16,7 +16,14 @@ from xget_pipelines.assets import (
 )
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.lake.catalog import connect
-from xget_pipelines.resources import AccountPoolResource, ControlPlaneResource, LakeResource, XApiResource
+from xget_pipelines.resources import (
+    AccountPoolResource,
+    ControlPlaneResource,
+    LakeResource,
+    SentimentResource,
+    TrendsResource,
+    XApiResource,
+)
 
 DAY = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
 
@@ -31,6 +38,8 @@ def setup(emulator_factory, sqlite_url, tmp_path, small_world):
             "control_plane": ControlPlaneResource(database_url=sqlite_url),
             "account_pool": AccountPoolResource(control_plane=ControlPlaneResource(database_url=sqlite_url)),
             "x_api": XApiResource(graphql_url=emu.graphql_url, lease_deadline_s=10),
+            "trends": TrendsResource(),
+            "sentiment": SentimentResource(),
         }
         instance = dg.DagsterInstance.ephemeral()
         key = small_world.watchlist_suggestions()["terms"][0]
@@ -252,11 +261,11 @@ def test_trends_over_the_entities_with_the_emulators_ground_truth_in_metadata(se
     assert con.execute("select count(*) from analytics_trends").fetchone()[0] == rows
 
 
-def test_dbt_builds_the_marts_over_the_entities_with_its_tests_as_checks(setup, xget_settings, tmp_path):
-    from xget_pipelines.assets.dbt import dbt_marts, dbt_resource
+def test_dbt_builds_the_marts_over_the_entities_with_its_tests_as_checks(setup, tmp_path):
+    from xget_pipelines.assets.dbt import dbt_marts_assets
     from xget_pipelines.core.lake.catalog import connect as lake_sql
+    from xget_pipelines.resources.dbt import dbt_resource, prepare_manifest
 
-    settings = xget_settings(home=tmp_path / "home")
     emu, resources, instance, key = setup()
     assert run(resources, instance, key).success
     assert dg.materialize(
@@ -284,7 +293,11 @@ def test_dbt_builds_the_marts_over_the_entities_with_its_tests_as_checks(setup, 
     assert metadata(again, "tweet_sentiment")["scored"] == 0  # only tweets not yet scored by that model
     assert metadata(again, "tweet_sentiment")["already_scored"] == originals
 
-    result = dg.materialize([dbt_marts], resources={**resources, "dbt": dbt_resource()}, instance=instance)
+    marts = tmp_path / "home" / "marts.duckdb"
+    dbt = dbt_resource(marts)
+    result = dg.materialize(
+        [dbt_marts_assets(prepare_manifest())], resources={**resources, "dbt": dbt}, instance=instance
+    )
     assert result.success
     built = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert built == {
@@ -295,8 +308,8 @@ def test_dbt_builds_the_marts_over_the_entities_with_its_tests_as_checks(setup, 
     }
     checks = result.get_asset_check_evaluations()
     assert len(checks) == 9 and all(c.passed for c in checks)  # the dbt tests of the four marts
-    assert settings.resolved_marts_path.exists()
-    con = lake_sql(resources["lake"].lake(), marts=settings.resolved_marts_path)
+    assert marts.exists()
+    con = lake_sql(resources["lake"].lake(), marts=marts)
     per_day = con.execute(
         "select sum(tweets) from marts.daily_volume_per_term where watch_key = ?", [key]
     ).fetchall()
@@ -316,7 +329,9 @@ def test_sentiment_model_trains_from_the_packages_and_reports_against_vader(xget
 
     xget_settings(home=tmp_path / "home")
     result = dg.materialize(
-        [sentiment_model], run_config={"ops": {"sentiment_model": {"config": {"limit": 1500}}}}
+        [sentiment_model],
+        resources={"sentiment": SentimentResource()},
+        run_config={"ops": {"sentiment_model": {"config": {"limit": 1500}}}},
     )
     assert result.success
     md = metadata(result, "sentiment_model")

@@ -88,8 +88,9 @@ def test_changes_since_a_version(lake):
 def test_lake_maintenance_job_runs_in_dagster(lake):
     import dagster as dg
 
-    from xget_pipelines.maintenance import lake_maintenance, maintenance_schedule
+    from xget_pipelines.jobs import lake_maintenance
     from xget_pipelines.resources import LakeResource
+    from xget_pipelines.schedules import maintenance_schedule
 
     _small_files(lake)
     result = lake_maintenance.execute_in_process(

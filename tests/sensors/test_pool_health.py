@@ -12,9 +12,8 @@ import pytest
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.lake.catalog import connect
 from xget_pipelines.core.pools.lease import AccountPool
-from xget_pipelines.resources import AccountPoolResource, ControlPlaneResource, LakeResource
+from xget_pipelines.resources import AccountPoolResource, AlertsResource, ControlPlaneResource, LakeResource
 from xget_pipelines.sensors import account_pool_health_sensor
-from xget_pipelines.settings import get_settings
 
 COOKIES = {"auth_token": "t", "ct0": "c"}
 
@@ -41,16 +40,14 @@ def webhook():
 
 
 @pytest.fixture
-def alert_settings(monkeypatch, webhook):
-    monkeypatch.setenv("XGET_ALERT_WEBHOOK_URL", webhook[0])
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+def alert_settings(webhook):
+    return AlertsResource(webhook_url=webhook[0])
 
 
-def tick(url, cursor):
+def tick(url, cursor, alerts: AlertsResource):
     pool = AccountPoolResource(control_plane=ControlPlaneResource(database_url=url), min_usable=2)
-    with dg.build_sensor_context(cursor=cursor, resources={"account_pool": pool}) as ctx:  # nested resources
+    resources = {"account_pool": pool, "alerts": alerts}
+    with dg.build_sensor_context(cursor=cursor, resources=resources) as ctx:  # nested resources
         result = account_pool_health_sensor(ctx)
         return result, ctx.cursor
 
@@ -60,21 +57,21 @@ def test_low_pool_pages_once_and_recovery_is_announced(sqlite_url, webhook, aler
     engine = get_engine(sqlite_url)
     pool = AccountPool(engine)
     pool.add_accounts([("a1", COOKIES), ("a2", COOKIES), ("a3", COOKIES)])
-    result, cursor = tick(sqlite_url, None)
+    result, cursor = tick(sqlite_url, None, alert_settings)
     assert received == [] and "no change" in result.skip_message
 
     pool.mark_inactive(1, "suspended (X code 64)")
     pool.quarantine(pool.lease("SearchTimeline", 1), "soft-banned: 3 429s in a row")
-    result, cursor = tick(sqlite_url, cursor)
+    result, cursor = tick(sqlite_url, cursor, alert_settings)
     (alert,) = received
     assert "pool is low for SearchTimeline, UserByScreenName, UserTweetsAndReplies" in alert["text"]
     assert "1 of 3 X accounts can serve (1 quarantined, 1 inactive" in alert["text"]
     assert "suspended (X code 64)" in alert["text"] and "soft-banned" in alert["text"]
-    _, cursor = tick(sqlite_url, cursor)
+    _, cursor = tick(sqlite_url, cursor, alert_settings)
     assert len(received) == 1  # still low: no second page
 
     pool.add_accounts([("a4", COOKIES)])
-    _, cursor = tick(sqlite_url, cursor)
+    _, cursor = tick(sqlite_url, cursor, alert_settings)
     assert len(received) == 2 and "recovered: 2 of 4" in received[1]["text"]
 
 
@@ -84,7 +81,7 @@ def test_one_operation_running_low_pages_for_that_operation(sqlite_url, webhook,
     engine = get_engine(sqlite_url)
     pool = AccountPool(engine)
     pool.add_accounts([("b1", COOKIES), ("b2", COOKIES), ("b3", COOKIES)])
-    _, cursor = tick(sqlite_url, None)
+    _, cursor = tick(sqlite_url, None, alert_settings)
     for name in (
         "b1",
         "b2",
@@ -92,29 +89,22 @@ def test_one_operation_running_low_pages_for_that_operation(sqlite_url, webhook,
         lease = pool.lease("SearchTimeline", 1, username=name)
         lease.soft_bans, lease.remaining, lease.reset_at = 1, 0, time.time() + 600
         pool.release(lease)
-    result, cursor = tick(sqlite_url, cursor)
+    result, cursor = tick(sqlite_url, cursor, alert_settings)
     (alert,) = received
     assert "pool is low for SearchTimeline (fewer than 2 accounts)" in alert["text"]
     assert "UserByScreenName 3" in alert["text"] and "SearchTimeline 1" in alert["text"]
-    _, cursor = tick(sqlite_url, cursor)
+    _, cursor = tick(sqlite_url, cursor, alert_settings)
     assert len(received) == 1
 
     pool.add_accounts([("b4", COOKIES)])
-    _, cursor = tick(sqlite_url, cursor)
+    _, cursor = tick(sqlite_url, cursor, alert_settings)
     assert len(received) == 2 and "recovered" in received[1]["text"]
 
 
-def test_an_unreachable_webhook_does_not_break_the_sensor(sqlite_url, monkeypatch):
-    monkeypatch.setenv("XGET_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/hook")
-    get_settings.cache_clear()
-    import xget_pipelines.core.alerts as alerts
-
-    monkeypatch.setattr(alerts.time, "sleep", lambda s: None)
-    try:
-        result, cursor = tick(sqlite_url, None)  # no accounts at all: low
-        assert "webhook failed" in result.skip_message and "SearchTimeline" in json.loads(cursor)["low_ops"]
-    finally:
-        get_settings.cache_clear()
+def test_an_unreachable_webhook_does_not_break_the_sensor(sqlite_url):
+    unreachable = AlertsResource(webhook_url="http://127.0.0.1:9/hook", backoff_s=0)
+    result, cursor = tick(sqlite_url, None, unreachable)  # no accounts at all: low
+    assert "webhook failed" in result.skip_message and "SearchTimeline" in json.loads(cursor)["low_ops"]
 
 
 def test_pool_stats_asset_appends_snapshots(sqlite_url, tmp_path):

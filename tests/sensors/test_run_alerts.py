@@ -5,8 +5,8 @@ import dagster as dg
 import pytest
 
 from tests.sensors.test_pool_health import webhook  # noqa: F401 - the real HTTP receiver fixture
+from xget_pipelines.resources import AlertsResource
 from xget_pipelines.sensors.run_alerts import run_failure_alert_sensor
-from xget_pipelines.settings import get_settings
 
 days = dg.DailyPartitionsDefinition(start_date="2026-11-01")
 
@@ -29,12 +29,13 @@ def _failed_run(instance):
     return run, failure
 
 
-def _evaluate(instance, run, failure):
+def _evaluate(instance, run, failure, alerts: AlertsResource):
     context = dg.build_run_status_sensor_context(
         sensor_name="run_failure_alert_sensor",
         dagster_instance=instance,
         dagster_run=run,
         dagster_event=failure,
+        resources={"alerts": alerts},
     ).for_run_failure()
     return run_failure_alert_sensor(context)
 
@@ -45,30 +46,19 @@ def instance():
         yield instance
 
 
-def test_a_failed_run_posts_job_partition_step_and_error(instance, webhook, monkeypatch):  # noqa: F811
+def test_a_failed_run_posts_job_partition_step_and_error(instance, webhook):  # noqa: F811
     url, received = webhook
-    monkeypatch.setenv("XGET_ALERT_WEBHOOK_URL", url + "?token=s3cret")
-    get_settings.cache_clear()
     run, failure = _failed_run(instance)
-    _evaluate(instance, run, failure)
+    _evaluate(instance, run, failure, AlertsResource(webhook_url=url + "?token=s3cret"))
     (message,) = received
     text = message["text"]
     assert "scrape" in text and "2026-11-27" in text and "fetch_pages" in text
     assert "account pool exhausted" in text and run.run_id in text
     assert "s3cret" not in text
-    get_settings.cache_clear()
 
 
-def test_a_webhook_that_stays_down_fails_the_tick_so_it_is_retried(instance, monkeypatch):
-    monkeypatch.setenv("XGET_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/hook")  # nothing listens on port 9
-    get_settings.cache_clear()
-    monkeypatch.setattr(
-        "xget_pipelines.sensors.run_alerts.post_webhook",
-        lambda url, text: __import__("xget_pipelines.core.alerts", fromlist=["x"]).post_webhook(
-            url, text, attempts=2, backoff_s=0.01
-        ),
-    )
+def test_a_webhook_that_stays_down_fails_the_tick_so_it_is_retried(instance):
+    down = AlertsResource(webhook_url="http://127.0.0.1:9/hook", attempts=2, backoff_s=0.01)  # port 9: nobody
     run, failure = _failed_run(instance)
     with pytest.raises(RuntimeError, match="retried on the next tick"):
-        _evaluate(instance, run, failure)
-    get_settings.cache_clear()
+        _evaluate(instance, run, failure, down)

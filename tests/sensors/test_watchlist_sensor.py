@@ -5,23 +5,29 @@ import dagster as dg
 
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.db.watchlist import add_keys, deactivate
-from xget_pipelines.resources import ControlPlaneResource
+from xget_pipelines.resources import ControlPlaneResource, WatchlistResource
 from xget_pipelines.sensors import watchlist_sensor
-from xget_pipelines.settings import get_settings
+
+BACKFILL_DAYS = 3
+
+
+def watchlist(url: str) -> WatchlistResource:
+    return WatchlistResource(
+        control_plane=ControlPlaneResource(database_url=url), backfill_days=BACKFILL_DAYS
+    )
 
 
 def evaluate(instance, cursor, url):
-    ctx = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"control_plane": ControlPlaneResource(database_url=url)}
-    )
-    return watchlist_sensor(ctx)
+    resources = {"watchlist": watchlist(url)}
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources) as ctx:  # nested
+        return watchlist_sensor(ctx)
 
 
 def test_new_keys_become_partitions_and_backfill_runs_once(sqlite_url):
     instance = dg.DagsterInstance.ephemeral()
     add_keys(get_engine(sqlite_url), ["python", "@alice"])
     result = evaluate(instance, None, sqlite_url)
-    days = get_settings().watch_backfill_days
+    days = BACKFILL_DAYS
     assert len(result.run_requests) == 2 * days
     assert {r.partition_key.keys_by_dimension["watch"] for r in result.run_requests} == {"python", "@alice"}
     assert len({r.run_key for r in result.run_requests}) == 2 * days
@@ -58,19 +64,19 @@ def test_days_already_collected_are_not_requested_again(sqlite_url):
     add_keys(get_engine(sqlite_url), ["python"])
     result = evaluate(instance, None, sqlite_url)
     days = {r.partition_key.keys_by_dimension["date"] for r in result.run_requests}
-    assert today not in days and len(days) == get_settings().watch_backfill_days - 1
+    assert today not in days and len(days) == BACKFILL_DAYS - 1
 
 
 def test_schedules_request_the_right_days_for_active_keys_only(sqlite_url):
     import datetime as dt
 
-    from xget_pipelines.sensors import daily_ingest_schedule, hourly_ingest_schedule
+    from xget_pipelines.schedules import daily_ingest_schedule, hourly_ingest_schedule
 
     engine = get_engine(sqlite_url)
     add_keys(engine, ["python", "@alice", "#ai"])
     deactivate(engine, "#ai")
     when = dt.datetime(2026, 5, 3, 14, 5, tzinfo=dt.UTC)
-    resources = {"control_plane": ControlPlaneResource(database_url=sqlite_url)}
+    resources = {"watchlist": watchlist(sqlite_url)}
     # A schedule context needs an instance with a reference (an ephemeral one has none); the context opens
     # its own instance from it and must be closed, or Dagster's definitions-state storage stays pointed at
     # a dead instance and later definition loads in this process fail.

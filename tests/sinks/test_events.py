@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import REPO
 from tests.sinks._brokers import RABBITMQ_URL, rabbit, read_kafka, tansu  # noqa: F401 - fixtures
 from tests.sinks._mongo import free_port
-from xget_pipelines.assets.ops import account_pool_stats
+from xget_pipelines.assets.pool_stats import account_pool_stats
 from xget_pipelines.core.sinks.events import EventsUnavailable, publisher_for
 from xget_pipelines.core.sinks.redact import hosts, masked_url, scrub
 from xget_pipelines.resources import AccountPoolResource, ControlPlaneResource, LakeResource

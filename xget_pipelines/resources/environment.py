@@ -2,10 +2,14 @@
 
 import dagster as dg
 
+from xget_pipelines.resources.alerts import AlertsResource
+from xget_pipelines.resources.analytics import SentimentResource, TrendsResource
 from xget_pipelines.resources.control_plane import ControlPlaneResource
+from xget_pipelines.resources.dbt import dbt_resource
 from xget_pipelines.resources.lake import LakeResource
 from xget_pipelines.resources.media import MediaResource
 from xget_pipelines.resources.pools import AccountPoolResource, ProxyPoolResource
+from xget_pipelines.resources.watchlist import WatchlistResource
 from xget_pipelines.resources.x_api import XApiResource
 from xget_pipelines.settings import Settings
 
@@ -25,7 +29,22 @@ def resources_for(settings: Settings) -> dict:
             control_plane=control_plane, strategy=settings.pool_strategy, min_usable=settings.pool_min_usable
         ),
         "proxy_pool": ProxyPoolResource(control_plane=control_plane),
-        "dbt": _dbt(),
+        "watchlist": WatchlistResource(
+            control_plane=control_plane, backfill_days=settings.watch_backfill_days
+        ),
+        "alerts": AlertsResource(
+            webhook_url=dg.EnvVar("XGET_ALERT_WEBHOOK_URL") if settings.alert_webhook_url else ""
+        ),
+        "trends": TrendsResource(
+            bucket_minutes=settings.trend_bucket_minutes,
+            baseline_buckets=settings.trend_baseline_buckets,
+            z_threshold=settings.trend_z_threshold,
+            min_count=settings.trend_min_count,
+        ),
+        "sentiment": SentimentResource(
+            model=settings.sentiment_model, train_limit=settings.sentiment_train_limit
+        ),
+        "dbt": dbt_resource(settings.resolved_marts_path),
         "x_api": XApiResource(
             graphql_url=settings.x_graphql_url,
             hosts_json=json.dumps(settings.x_hosts),
@@ -79,9 +98,3 @@ def sink_resources(settings: Settings) -> dict:
             url=dg.EnvVar("XGET_EVENTS_URL"), topic=settings.events_topic
         )
     return resources
-
-
-def _dbt():
-    from xget_pipelines.assets.dbt import dbt_resource  # dagster-dbt loads only with the code location
-
-    return dbt_resource()

@@ -1,14 +1,18 @@
+"""Every sensor of XGet but the optional sinks' (``sensors/events.py``, loaded only with its broker URL)."""
+
+from xget_pipelines.sensors.automation import automation_sensor
 from xget_pipelines.sensors.corrections import corrections_sensor
+from xget_pipelines.sensors.freshness import freshness_sensor
 from xget_pipelines.sensors.pool_health import account_pool_health_sensor
 from xget_pipelines.sensors.run_alerts import run_failure_alert_sensor
 from xget_pipelines.sensors.tasks import scrape_task_sensor
-from xget_pipelines.sensors.watchlist import daily_ingest_schedule, hourly_ingest_schedule, watchlist_sensor
+from xget_pipelines.sensors.watchlist import watchlist_sensor
 
 __all__ = [
     "account_pool_health_sensor",
+    "automation_sensor",
     "corrections_sensor",
-    "daily_ingest_schedule",
-    "hourly_ingest_schedule",
+    "freshness_sensor",
     "run_failure_alert_sensor",
     "scrape_task_sensor",
     "watchlist_sensor",

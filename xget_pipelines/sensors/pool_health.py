@@ -11,9 +11,7 @@ import json
 
 import dagster as dg
 
-from xget_pipelines.core.alerts import post_webhook
-from xget_pipelines.resources import AccountPoolResource
-from xget_pipelines.settings import get_settings
+from xget_pipelines.resources import AccountPoolResource, AlertsResource
 
 
 def _describe(health) -> str:
@@ -33,10 +31,11 @@ def _previous(cursor: str | None) -> list[str]:
 
 
 @dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
-def account_pool_health_sensor(context: dg.SensorEvaluationContext, account_pool: AccountPoolResource):
+def account_pool_health_sensor(
+    context: dg.SensorEvaluationContext, account_pool: AccountPoolResource, alerts: AlertsResource
+):
     """Alert (log + webhook) when fewer accounts than the pool's ``min_usable`` (XGET_POOL_MIN_USABLE) can
     serve an X operation; again when operations recover. Pages on changes only, never every tick."""
-    settings = get_settings()
     health = account_pool.health()
     low_ops = health.low_operations(account_pool.min_usable)
     was_low = _previous(context.cursor)
@@ -59,9 +58,7 @@ def account_pool_health_sensor(context: dg.SensorEvaluationContext, account_pool
     else:
         text = f":white_check_mark: XGet account pool recovered: {_describe(health)}."
         context.log.info(text)
-    delivered = None
-    if settings.alert_webhook_url:
-        delivered = post_webhook(settings.alert_webhook_url.get_secret_value(), text)
+    delivered = alerts.post(text)
     context.update_cursor(cursor)
     return dg.SkipReason(
         f"alert sent{'' if delivered is not False else ' (webhook failed, see log)'}: {text}"

@@ -8,8 +8,7 @@ losing the page. Without ``XGET_ALERT_WEBHOOK_URL`` the failure is only logged.
 
 import dagster as dg
 
-from xget_pipelines.core.alerts import post_webhook
-from xget_pipelines.settings import get_settings
+from xget_pipelines.resources import AlertsResource
 
 
 def failure_text(run: dg.DagsterRun, event: dg.DagsterEvent | None, step_errors: dict[str, str]) -> str:
@@ -30,7 +29,7 @@ def failure_text(run: dg.DagsterRun, event: dg.DagsterEvent | None, step_errors:
     minimum_interval_seconds=30,
     description="Posts each failed run (job, partition, failing step and error) to XGET_ALERT_WEBHOOK_URL.",
 )
-def run_failure_alert_sensor(context: dg.RunFailureSensorContext):
+def run_failure_alert_sensor(context: dg.RunFailureSensorContext, alerts: AlertsResource):
     run = context.dagster_run
     step_errors = {}
     for event in context.get_step_failure_events():
@@ -40,8 +39,7 @@ def run_failure_alert_sensor(context: dg.RunFailureSensorContext):
         step_errors[event.step_key] = (error.message.strip().splitlines() or [""])[0] if error else "failed"
     text = failure_text(run, context.failure_event, step_errors)
     context.log.warning(text)
-    url = get_settings().alert_webhook_url
-    if url is not None and not post_webhook(url.get_secret_value(), text):
+    if alerts.post(text) is False:
         # Failing the tick makes Dagster evaluate this run again next tick: the page is delayed, not lost.
         raise RuntimeError(
             f"the alert webhook did not accept the failure of run {run.run_id} after retries; "

@@ -1,12 +1,11 @@
-"""The watchlist sensor and the daily ingest schedule.
+"""The watchlist sensor (the ingest schedules are in ``schedules.py``).
 
 The sensor is cheap and deterministic: it reads the active watchlist from the control-plane DB, adds
-new keys as dynamic partitions, and requests the last ``XGET_WATCH_BACKFILL_DAYS`` days for them,
-except days already materialized (``xget demo`` or a backfill may have collected them before the
-sensor first ran).
+new keys as dynamic partitions, and requests the last ``backfill_days`` days for them (the watchlist
+resource's, ``XGET_WATCH_BACKFILL_DAYS``), except days already materialized (``xget demo`` or a backfill
+may have collected them before the sensor first ran).
 Its cursor is the JSON list of keys already handled; every request has a ``run_key`` so a repeated
-tick never launches a duplicate run. The schedule collects yesterday (now complete) and today for
-every active key each night.
+tick never launches a duplicate run.
 """
 
 import datetime as dt
@@ -14,36 +13,24 @@ import json
 
 import dagster as dg
 
-from xget_pipelines.core.db.watchlist import active_keys
-from xget_pipelines.jobs import x_ingest_job
+from xget_pipelines.jobs import ingest_request, x_ingest_job
 from xget_pipelines.partitions import watchlist_partitions
-from xget_pipelines.resources import ControlPlaneResource
-from xget_pipelines.settings import get_settings
-
-
-def _request(day: dt.date, key: str, reason: str) -> dg.RunRequest:
-    return dg.RunRequest(
-        run_key=f"{reason}:{day.isoformat()}|{key}",
-        partition_key=dg.MultiPartitionKey({"date": day.isoformat(), "watch": key}),
-        tags={"xget/watch_key": key, "xget/reason": reason},
-    )
+from xget_pipelines.resources import WatchlistResource
 
 
 @dg.sensor(job=x_ingest_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
-def watchlist_sensor(
-    context: dg.SensorEvaluationContext, control_plane: ControlPlaneResource
-) -> dg.SensorResult:
+def watchlist_sensor(context: dg.SensorEvaluationContext, watchlist: WatchlistResource) -> dg.SensorResult:
     """Turn new watchlist keys into partitions and backfill runs for their recent days."""
     handled = set(json.loads(context.cursor)) if context.cursor else set()
-    keys = active_keys(control_plane.engine())
+    keys = watchlist.active_keys()
     new = [k for k in keys if k not in handled]
     known = set(context.instance.get_dynamic_partitions(watchlist_partitions.name))
     to_add = [k for k in keys if k not in known]
     today = dt.datetime.now(dt.UTC).date()
-    days = [today - dt.timedelta(days=i) for i in range(get_settings().watch_backfill_days)]
+    days = [today - dt.timedelta(days=i) for i in range(watchlist.backfill_days)]
     done = set(context.instance.get_materialized_partitions(dg.AssetKey("raw_x_pages"))) if new else set()
     requests = [
-        _request(day, key, "watch-added")
+        ingest_request(day, key, "watch-added")
         for key in new
         for day in days
         if f"{day.isoformat()}|{key}" not in done
@@ -53,24 +40,3 @@ def watchlist_sensor(
         dynamic_partitions_requests=[watchlist_partitions.build_add_request(to_add)] if to_add else [],
         cursor=json.dumps(sorted(handled | set(keys))),
     )
-
-
-@dg.schedule(job=x_ingest_job, cron_schedule="30 0 * * *", execution_timezone="UTC")
-def daily_ingest_schedule(context: dg.ScheduleEvaluationContext, control_plane: ControlPlaneResource):
-    """Each night: yesterday (now complete) and today for every active watchlist key."""
-    today = context.scheduled_execution_time.date()
-    known = set(context.instance.get_dynamic_partitions(watchlist_partitions.name))
-    keys = [k for k in active_keys(control_plane.engine()) if k in known]
-    return [_request(day, key, "daily") for key in keys for day in (today - dt.timedelta(days=1), today)]
-
-
-@dg.schedule(job=x_ingest_job, cron_schedule="5 * * * *", execution_timezone="UTC")
-def hourly_ingest_schedule(context: dg.ScheduleEvaluationContext, control_plane: ControlPlaneResource):
-    """Every hour: today's partition of every active key again. Each run is a new scrape session (a new
-    observation in raw; engagement counts and the day's newest tweets), so trends and the entities stay
-    current during the day. Off by default: it spends an hour's worth of rate limit per key."""
-    today = context.scheduled_execution_time.date()
-    known = set(context.instance.get_dynamic_partitions(watchlist_partitions.name))
-    keys = [k for k in active_keys(control_plane.engine()) if k in known]
-    hour = context.scheduled_execution_time.strftime("%H")
-    return [_request(today, key, f"hourly-{hour}") for key in keys]

@@ -1,4 +1,4 @@
-"""Operational assets: the account pool's statistics over time."""
+"""The account pool's statistics over time (group ``ops``), recorded by ``account_pool_stats_hourly``."""
 
 import datetime as dt
 
@@ -45,12 +45,3 @@ def account_pool_stats(lake: LakeResource, account_pool: AccountPoolResource) ->
             "lake_version": version,
         }
     )
-
-
-pool_stats_schedule = dg.ScheduleDefinition(
-    name="account_pool_stats_hourly",
-    target=[account_pool_stats],
-    cron_schedule="0 * * * *",
-    execution_timezone="UTC",
-    description="Record the account pool's state every hour.",
-)
