@@ -129,10 +129,10 @@ _WORKER: dict = {}
 def _worker_start(settings: Settings, home: Path) -> None:
     import dagster as dg
 
-    from xget_pipelines.definitions import build_definitions
+    from xget_pipelines.definitions import definitions_for
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
-    _WORKER["job"] = build_definitions(settings).resolve_job_def("x_ingest")
+    _WORKER["job"] = definitions_for(settings).resolve_job_def("x_ingest")
     _WORKER["instance"] = dg.DagsterInstance.from_config(str(home))
 
 
@@ -226,7 +226,10 @@ def run_demo(console: Console, settings: Settings, *, serve_ui: bool = True, day
 
     days = days or settings.demo_days
     emulator_graphql = f"http://{settings.emulator_host}:{settings.emulator_port}/i/api/graphql"
-    settings = settings.model_copy(update={"x_graphql_url": emulator_graphql})  # X is the emulator
+    # X is the emulator, and the sentiment model trains on the demo's share of the labelled tweets.
+    settings = settings.model_copy(
+        update={"x_graphql_url": emulator_graphql, "sentiment_train_limit": settings.demo_sentiment_limit}
+    )
     home = _dagster_home(settings)
 
     t0 = time.perf_counter()
@@ -273,9 +276,9 @@ def run_demo(console: Console, settings: Settings, *, serve_ui: bool = True, day
             f"(as `xget accounts import` does); watchlist: {', '.join(keys)}"
         )
 
-        from xget_pipelines.definitions import build_definitions
+        from xget_pipelines.definitions import definitions_for
 
-        defs = build_definitions(settings)
+        defs = definitions_for(settings)
         instance = dg.DagsterInstance.from_config(str(home))
         instance.add_dynamic_partitions(
             "watchlist", [k for k in keys if not instance.has_dynamic_partition("watchlist", k)]
