@@ -247,6 +247,15 @@ def emit(doc: dict) -> None:
     print(json.dumps(doc), flush=True)
 
 
+def secret_box():
+    """The key XGet's pools encrypt secrets with, as the settings give it (workers inherit XGET_HOME)."""
+    from xget_pipelines.core.secrets import SecretBox
+    from xget_pipelines.settings import Settings
+
+    settings = Settings()
+    return SecretBox.from_key_or_file(settings.secret_key, settings.home)
+
+
 # -- emulator in a child process ------------------------------------------------------------------
 
 
@@ -713,7 +722,8 @@ def run_xget(
     proxy_out: dict = {}
     with xget_database(args.database_url, workdir) as db_url:
         engine = get_engine(db_url)
-        AccountPool(engine).add_accounts(
+        box = secret_box()
+        AccountPool(engine, secrets=box).add_accounts(
             [(a["username"], {"auth_token": a["auth_token"], "ct0": a["ct0"]}) for a in accounts]
         )
         if farm is not None:
@@ -729,7 +739,7 @@ def run_xget(
         # Each account's page load (its x-client-transaction-id generator) before t0, as a worker that has
         # run for a while has it: one load per account and process, then ids cost a hash each.
         started = time.perf_counter()
-        with XClient(emu.graphql_url, AccountPool(engine)) as warm:
+        with XClient(emu.graphql_url, AccountPool(engine, secrets=box)) as warm:
             timing["transaction_page_loads"] = warm.prepare_sessions(
                 OPERATION, [a["username"] for a in accounts]
             )
@@ -742,7 +752,7 @@ def run_xget(
             plan.arm(t0)
 
         def worker() -> None:
-            pool = TimedPool(engine)
+            pool = TimedPool(engine, secrets=box)
             client = (ProxiedXClient if farm is not None else XClient)(
                 emu.graphql_url,
                 pool,
@@ -783,7 +793,7 @@ def run_xget(
         if plan is not None:
             plan.finish()
         # What the pool concluded about each account (read from the DB the workers shared).
-        status = AccountPool(engine).status()
+        status = AccountPool(engine, secrets=box).status()
         if farm is not None:  # and about each proxy, and where each account is bound now
             proxy_out = {
                 "pool_proxies": dict(
@@ -829,11 +839,10 @@ def run_xget(
 def xget_import_proxies(engine, emu: Emulator, farm: ProxyFarm):
     """The farm's proxies into XGet's proxy pool (``xget proxies import``), checked once through each to the
     emulator so they are ACTIVE (``xget proxies check``). Returns the pool and {proxy id: farm index}."""
-    from xget_pipelines.core.pools.lease import AccountPool
     from xget_pipelines.core.pools.proxies import ACTIVE, ProxyPool
     from xget_pipelines.core.pools.proxy_records import parse_proxy_lines
 
-    proxies = ProxyPool(engine, secrets=AccountPool(engine).secrets)
+    proxies = ProxyPool(engine, secrets=secret_box())
     parsed = parse_proxy_lines("\n".join(farm.urls))
     if parsed.errors or len(parsed.records) != len(farm.urls):
         raise RuntimeError(f"proxy import: {parsed.errors}")

@@ -52,6 +52,13 @@ def _engine():
     return get_engine(get_settings().resolved_database_url)
 
 
+def _secret_box():
+    from xget_pipelines.core.secrets import SecretBox
+
+    settings = get_settings()
+    return SecretBox.from_key_or_file(settings.secret_key, settings.home)
+
+
 # -- emulator and demo ---------------------------------------------------------------------------------
 
 
@@ -394,7 +401,7 @@ def accounts_add(
         jar = parse_cookie_header(cookies)
     except ValueError as exc:
         _fail(str(exc))
-    AccountPool(_engine()).add_accounts([(username, jar)])
+    AccountPool(_engine(), secrets=_secret_box()).add_accounts([(username, jar)])
     console.print(f"account {username} added ({len(jar)} cookies; values not shown)")
 
 
@@ -424,7 +431,6 @@ def accounts_import(
 
     from xget_pipelines.core.pools.accounts import upsert_accounts
     from xget_pipelines.core.pools.importing import parse_csv, parse_json, parse_lines
-    from xget_pipelines.core.pools.secrets_config import configured_secret_box
 
     kind = (
         fmt.value
@@ -444,7 +450,7 @@ def accounts_import(
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"importing {len(parsed.records):,} accounts", total=len(parsed.records))
         result = upsert_accounts(
-            _engine(), configured_secret_box(), parsed.records, progress=lambda n: progress.advance(task, n)
+            _engine(), _secret_box(), parsed.records, progress=lambda n: progress.advance(task, n)
         )
     console.print(f"{result.created:,} accounts added, {result.updated:,} updated from {file.name} ({kind})")
     if parsed.errors:
@@ -463,7 +469,7 @@ def accounts_list(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format
     from xget_pipelines.core.pools.lease import AccountPool
 
     rows = []
-    for acc in AccountPool(_engine()).status():
+    for acc in AccountPool(_engine(), secrets=_secret_box()).status():
         ops = ", ".join(
             f"{o['operation']}:{o['remaining']}/{o['limit']}" for o in acc["operations"] if o["limit"]
         )
@@ -482,7 +488,7 @@ def accounts_check(
     from xget_pipelines.core.pools.checks import check_account
     from xget_pipelines.core.pools.lease import AccountPool
 
-    pool = AccountPool(_engine())
+    pool = AccountPool(_engine(), secrets=_secret_box())
     names = usernames or [a["username"] for a in pool.status() if a["active"]]
     if not names:
         _fail("no accounts to check: import some with `xget accounts import`")
@@ -511,9 +517,28 @@ def accounts_login(
     import sqlalchemy as sa
 
     from xget_pipelines.core.errors import XGetError
-    from xget_pipelines.core.pools.login import login_account
+    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.login import LoginSetup, login_account
+    from xget_pipelines.core.pools.mailbox import ImapConfig
 
     engine = _engine()
+    settings = get_settings()
+    pool = AccountPool(engine, secrets=_secret_box())
+    setup = LoginSetup(
+        settings.resolved_login_url,
+        web_url=settings.x_web_url,
+        imap=ImapConfig(
+            settings.imap_server,
+            settings.imap_ssl,
+            ImapConfig.folder_list(settings.imap_folders),
+            settings.imap_timeout_s,
+            settings.imap_poll_s,
+            settings.imap_ca_file or None,
+        ),
+        chromium_path=settings.chromium_path,
+        google_timeout_s=settings.google_login_timeout_s,
+        screenshot_dir=settings.home / "login-screens",
+    )
     if not usernames:
         with engine.connect() as conn:
             usernames = [
@@ -530,12 +555,7 @@ def accounts_login(
     failed = 0
     for name in usernames:
         try:
-            login_account(
-                engine,
-                get_settings().resolved_login_url,
-                name,
-                email_code=(lambda: email_code) if email_code else None,
-            )
+            login_account(pool, name, setup, email_code=(lambda: email_code) if email_code else None)
             console.print(f"[green]{name}[/]: logged in, session stored")
         except XGetError as exc:
             failed += 1
@@ -551,7 +571,7 @@ def accounts_disable(
     """Take an account out of the pool."""
     from xget_pipelines.core.pools.lease import AccountPool
 
-    if not AccountPool(_engine()).set_active(username, False, reason):
+    if not AccountPool(_engine(), secrets=_secret_box()).set_active(username, False, reason):
         _fail(f"no account {username!r} (see `xget accounts list`)")
     console.print(f"account {username} disabled: {reason}")
 
@@ -561,7 +581,7 @@ def accounts_enable(username: str) -> None:
     """Put an account back in the pool (clears its last error and any quarantine)."""
     from xget_pipelines.core.pools.lease import AccountPool
 
-    if not AccountPool(_engine()).set_active(username, True):
+    if not AccountPool(_engine(), secrets=_secret_box()).set_active(username, True):
         _fail(f"no account {username!r} (see `xget accounts list`)")
     console.print(f"account {username} enabled")
 
@@ -607,10 +627,10 @@ def sentiment_score(
     """Score texts read from standard input, one per line: one JSON line each with label and score
     (polarity in [-1, 1]) and confidence."""
     from xget_pipelines.core.errors import XGetError
-    from xget_pipelines.core.sentiment.models import load_model
+    from xget_pipelines.core.sentiment.models import load_model, models_dir
 
     try:
-        scorer = load_model(model)
+        scorer = load_model(model, models_dir(get_settings().home))
     except XGetError as exc:
         _fail(str(exc))
     batch: list[str] = []

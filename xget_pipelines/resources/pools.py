@@ -4,8 +4,15 @@ import dagster as dg
 
 from xget_pipelines.core.pools.health import PoolHealth, pool_health
 from xget_pipelines.core.pools.lease import AccountPool
-from xget_pipelines.core.pools.proxies import CheckResult, ProxyPool
+from xget_pipelines.core.pools.proxies import CheckResult, ProxyPool, whoami_url
+from xget_pipelines.core.secrets import SecretBox
 from xget_pipelines.resources.control_plane import ControlPlaneResource
+from xget_pipelines.settings import get_settings
+
+
+def _secret_box() -> SecretBox:
+    settings = get_settings()
+    return SecretBox.from_key_or_file(settings.secret_key, settings.home)
 
 
 class AccountPoolResource(dg.ConfigurableResource):
@@ -17,7 +24,7 @@ class AccountPoolResource(dg.ConfigurableResource):
     min_usable: int = 2
 
     def pool(self) -> AccountPool:
-        return AccountPool(self.control_plane.engine(), strategy=self.strategy)
+        return AccountPool(self.control_plane.engine(), secrets=_secret_box(), strategy=self.strategy)
 
     def health(self) -> PoolHealth:
         return pool_health(self.control_plane.engine())
@@ -31,7 +38,9 @@ class ProxyPoolResource(dg.ConfigurableResource):
     check_target_url: str = ""
 
     def pool(self) -> ProxyPool:
-        return ProxyPool(self.control_plane.engine())
+        return ProxyPool(self.control_plane.engine(), _secret_box())
 
     def check(self, **kwargs) -> list[CheckResult]:
-        return self.pool().check(target_url=self.check_target_url or None, **kwargs)
+        settings = get_settings()
+        target = self.check_target_url or whoami_url(settings.emulator_host, settings.emulator_port)
+        return self.pool().check(target_url=target, **kwargs)

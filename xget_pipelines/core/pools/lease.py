@@ -68,25 +68,21 @@ def _now() -> float:
 
 
 class AccountPool:
-    """The shared pool of X accounts in the control-plane DB."""
+    """The shared pool of X accounts in the control-plane DB; ``secrets`` decrypts their credentials."""
 
     def __init__(
         self,
         engine: Engine,
         *,
+        secrets: SecretBox,
         lease_ttl_s: float = 300.0,
         owner: str | None = None,
-        secrets: SecretBox | None = None,
         strategy: str = "lru",
     ):
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown rotation strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
         self.strategy = strategy
-        if secrets is None:
-            from xget_pipelines.core.pools.secrets_config import configured_secret_box
-
-            secrets = configured_secret_box()
-        self.secrets = secrets
+        self.secrets = secrets  # the installation's key: a wrong one could not read the stored cookies
         self.engine = engine
         self.lease_ttl_s = lease_ttl_s
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"

@@ -39,9 +39,10 @@ from elasticsearch import ApiError, Elasticsearch
 from xget_pipelines.core.entities import TWEETS, USERS
 from xget_pipelines.core.lake.changes import Changes, changes_since
 from xget_pipelines.core.lake.delta import Lake
+from xget_pipelines.core.redact import url_without_credentials
 from xget_pipelines.core.sinks import search_mappings as mappings
 from xget_pipelines.core.sinks.search_bulk import bulk_errors
-from xget_pipelines.core.sinks.search_client import SearchError, explain, open_client, safe_url
+from xget_pipelines.core.sinks.search_client import SearchError, explain, open_client
 from xget_pipelines.core.sinks.search_query import TweetSearch, page_of, search_body
 from xget_pipelines.core.sinks.search_state import STATE_INDEX, read_state, write_state
 
@@ -93,7 +94,7 @@ class SearchIndex:
 
     @property
     def where(self) -> str:
-        return safe_url(self.url)
+        return url_without_credentials(self.url)
 
     @property
     def client(self) -> Elasticsearch:

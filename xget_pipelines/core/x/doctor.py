@@ -77,7 +77,7 @@ def pick_account(pool: AccountPool, username: str | None) -> tuple[str | None, F
 class Doctor:
     """Runs the checks for one account through an ``XClient`` (which must be limited to that account)."""
 
-    def __init__(self, client: XClient, proxy_check_url: str | None = None):
+    def __init__(self, client: XClient, proxy_check_url: str):
         self.client, self.proxy_check_url = client, proxy_check_url
         self.findings: list[Finding] = []
 
@@ -127,7 +127,7 @@ class Doctor:
         from xget_pipelines.core.pools.proxies import ProxyPool
 
         pool = ProxyPool(self.client.pool.engine, secrets=self.client.pool.secrets)
-        (result,) = pool.check([lease.proxy_id], self.proxy_check_url, attempts=2, timeout_s=5.0)
+        (result,) = pool.check([lease.proxy_id], target_url=self.proxy_check_url, attempts=2, timeout_s=5.0)
         if result.ok:
             where = f", exit address {result.exit_ip}" if result.exit_ip else ""
             self._add(
@@ -278,7 +278,7 @@ def diagnose(
     graphql_url: str,
     username: str | None = None,
     *,
-    proxy_check_url: str | None = None,
+    proxy_check_url: str,
     timeout_s: float = 20.0,
     hosts: Mapping[str, str] | None = None,
 ) -> list[Finding]:
