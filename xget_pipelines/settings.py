@@ -16,6 +16,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from xget_pipelines.core.pools.rotation import RotationStrategy
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="XGET_", env_file=".env", extra="ignore")
@@ -54,7 +56,7 @@ class Settings(BaseSettings):
         default="17 */6 * * *",
         description="When x_operations_refresh reads X's bundles for query ids (UTC).",
     )
-    pool_strategy: Literal["lru", "round_robin", "health"] = Field(
+    pool_strategy: RotationStrategy = Field(
         default="lru", description="Which free account the lease picks next (see core/pools/lease.py)."
     )
     soft_ban_threshold: int = Field(

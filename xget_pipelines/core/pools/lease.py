@@ -48,13 +48,10 @@ from xget_pipelines.core.db.engine import autocommit_engine, is_sqlite, read_onl
 from xget_pipelines.core.db.models import Account, AccountOperation, Proxy
 from xget_pipelines.core.errors import NoAccountAvailable
 from xget_pipelines.core.pools import binding
+from xget_pipelines.core.pools.rotation import STRATEGIES
 from xget_pipelines.core.pools.window import AccountLease
 from xget_pipelines.core.secrets import SecretBox
 
-# Which free account goes next. lru: the one unused longest (spreads load, lets windows refill);
-# round_robin: the next account id after the last one leased for the operation (a fixed cycle);
-# health: the lowest share of failed requests for the operation first, then lru.
-STRATEGIES = ("lru", "round_robin", "health")
 # How often a pool gives every account a row for an operation it leases (and always when it finds no
 # candidate): accounts added by another process are seen within this, or at once when none is free.
 SEED_EVERY_S = 2.0
