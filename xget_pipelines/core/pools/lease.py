@@ -48,6 +48,7 @@ from xget_pipelines.core.db.engine import autocommit_engine, is_sqlite, read_onl
 from xget_pipelines.core.db.models import Account, AccountOperation, Proxy
 from xget_pipelines.core.errors import NoAccountAvailable
 from xget_pipelines.core.pools import binding
+from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
 from xget_pipelines.core.pools.rotation import STRATEGIES
 from xget_pipelines.core.pools.window import AccountLease
 from xget_pipelines.core.secrets import SecretBox
@@ -94,8 +95,6 @@ class AccountPool:
 
     def add_accounts(self, accounts: Iterable[tuple[str, Mapping[str, str]]]) -> int:
         """Insert or update cookie-authenticated accounts by username (re-adding reactivates them)."""
-        from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
-
         records = [AccountRecord(username=u, cookies=dict(c)) for u, c in accounts]
         result = upsert_accounts(self.engine, self.secrets, records)
         return result.created + result.updated

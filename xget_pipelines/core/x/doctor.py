@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from xget_pipelines.core.errors import NoAccountAvailable, XGetError
 from xget_pipelines.core.pools.lease import AccountLease, AccountPool
+from xget_pipelines.core.pools.proxies import ProxyPool
 from xget_pipelines.core.x import watch
 from xget_pipelines.core.x.client import XClient
 from xget_pipelines.core.x.transaction import TransactionIdUnavailable
@@ -124,8 +125,6 @@ class Doctor:
                 "direct (no proxy bound)" if lease.proxy_url is None else "the account's own proxy",
             )
             return
-        from xget_pipelines.core.pools.proxies import ProxyPool
-
         pool = ProxyPool(self.client.pool.engine, secrets=self.client.pool.secrets)
         (result,) = pool.check([lease.proxy_id], target_url=self.proxy_check_url, attempts=2, timeout_s=5.0)
         if result.ok:
