@@ -88,7 +88,7 @@ def _write(out_path: str, leases: list, misses: int, errors: list[str], waits: l
 
 def xget_worker(url: str, seconds: float, hold_s: float, out_path: str, barrier) -> None:
     from xget_pipelines.core.db.engine import get_engine
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
 
     leases: list = []
     errors: list[str] = []
@@ -260,7 +260,7 @@ def accounts(n: int) -> list[tuple[str, dict[str, str]]]:
 
 def xget_setup(url: str, n: int) -> None:
     from xget_pipelines.core.db.engine import get_engine
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
 
     AccountPool(get_engine(url), secrets=secret_box()).add_accounts(accounts(n))
 

@@ -131,7 +131,7 @@ receiving requests until the run ends, each ending one query with no page.
 Reading the numbers: X's ``x-rate-limit-reset`` is a whole second, up to a second after the window
 really ends, so a client that waits for it cycles every ``W + 1`` s on a whole-number window ``W``
 (4/5 = 0.80 of the capacity with the default 4 s window; 0.1 % lost on X's 900 s window). XGet's
-lease learns an upper bound of the window length from the headers (see ``core/pools/lease.py``) and
+lease learns an upper bound of the window length from the headers (see ``core/pools/account_lease.py``) and
 hands an account back when the window can really have ended, so its cycle is shorter than
 ``W + 1`` and ``utilisation_of_header_bound`` can exceed 1; ``rate_limited_429`` shows it never asks
 early. twscrape loses the page that arrives with ``remaining: 0`` (it re-sends it on another
@@ -665,7 +665,7 @@ def run_xget(
     from xget_pipelines.core.db.engine import get_engine, read_only
     from xget_pipelines.core.db.models import Account
     from xget_pipelines.core.errors import NoAccountAvailable, XRequestError
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
     from xget_pipelines.core.x.client import XClient
     from xget_pipelines.core.x.watch import search_variables
 

@@ -174,7 +174,7 @@ def register_accounts(emulator, engine, names):
     """Create accounts in the emulator and put them in XGet's pool; returns the pool."""
     import httpx
 
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
 
     rep = httpx.post(f"{emulator.url}/_emulator/accounts", json={"usernames": list(names)}, timeout=10)
     rep.raise_for_status()

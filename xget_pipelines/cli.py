@@ -394,8 +394,8 @@ def accounts_add(
     cookies: str = typer.Option(..., help="Cookie header of a logged-in session: 'auth_token=...; ct0=...'."),
 ) -> None:
     """Add (or refresh) an account that authenticates with session cookies."""
+    from xget_pipelines.core.pools.account_pool import AccountPool
     from xget_pipelines.core.pools.cookies import parse_cookie_header
-    from xget_pipelines.core.pools.lease import AccountPool
 
     try:
         jar = parse_cookie_header(cookies)
@@ -466,7 +466,7 @@ def accounts_import(
 @accounts_app.command("list")
 def accounts_list(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f")) -> None:
     """Accounts with their state and per-operation windows (secrets never shown)."""
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
 
     rows = []
     for acc in AccountPool(_engine(), secrets=_secret_box()).status():
@@ -485,8 +485,8 @@ def accounts_check(
     """Verify accounts with one cheap request each; refused ones leave the pool with the reason."""
     from rich.progress import Progress
 
+    from xget_pipelines.core.pools.account_pool import AccountPool
     from xget_pipelines.core.pools.checks import check_account
-    from xget_pipelines.core.pools.lease import AccountPool
 
     pool = AccountPool(_engine(), secrets=_secret_box())
     names = usernames or [a["username"] for a in pool.status() if a["active"]]
@@ -517,7 +517,7 @@ def accounts_login(
     import sqlalchemy as sa
 
     from xget_pipelines.core.errors import XGetError
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
     from xget_pipelines.core.pools.login import LoginSetup, login_account
     from xget_pipelines.core.pools.mailbox import ImapConfig
 
@@ -569,7 +569,7 @@ def accounts_disable(
     username: str, reason: str = typer.Option("disabled by hand", help="Why (shown in lists).")
 ) -> None:
     """Take an account out of the pool."""
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
 
     if not AccountPool(_engine(), secrets=_secret_box()).set_active(username, False, reason):
         _fail(f"no account {username!r} (see `xget accounts list`)")
@@ -579,7 +579,7 @@ def accounts_disable(
 @accounts_app.command("enable")
 def accounts_enable(username: str) -> None:
     """Put an account back in the pool (clears its last error and any quarantine)."""
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
 
     if not AccountPool(_engine(), secrets=_secret_box()).set_active(username, True):
         _fail(f"no account {username!r} (see `xget accounts list`)")

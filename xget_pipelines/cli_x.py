@@ -17,7 +17,7 @@ x_app = typer.Typer(help="X pages, requests and the request contract.", no_args_
 
 def _pool():
     from xget_pipelines.core.db.engine import get_engine
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
     from xget_pipelines.core.secrets import SecretBox
 
     settings = get_settings()

@@ -57,7 +57,7 @@ class Settings(BaseSettings):
         description="When x_operations_refresh reads X's bundles for query ids (UTC).",
     )
     pool_strategy: RotationStrategy = Field(
-        default="lru", description="Which free account the lease picks next (see core/pools/lease.py)."
+        default="lru", description="Which free account the lease picks next (see core/pools/rotation.py)."
     )
     soft_ban_threshold: int = Field(
         default=3, description="429s in a row while X says requests remain before an account is quarantined."

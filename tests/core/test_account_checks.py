@@ -27,7 +27,7 @@ def test_check_marks_refused_accounts_and_keeps_good_ones(emulator_factory, sqli
 
 
 def test_disable_and_enable(sqlite_url):
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
 
     pool = AccountPool(get_engine(sqlite_url), secrets=installation_box())
     pool.add_accounts([("a", {"auth_token": "t", "ct0": "c"})])

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from tests.conftest import installation_box
 from xget_pipelines.core.db.engine import get_engine
+from xget_pipelines.core.pools.account_pool import AccountPool
 from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
-from xget_pipelines.core.pools.lease import AccountPool
 from xget_pipelines.core.secrets import SecretBox, SecretKeyError, load_or_create_key
 
 

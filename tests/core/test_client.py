@@ -95,7 +95,7 @@ def test_transient_5xx_is_retried_and_persistent_5xx_fails_clearly(emulator_fact
 
 
 def test_unreachable_x_fails_after_bounded_retries(engine):
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
 
     pool = AccountPool(engine, secrets=installation_box())
     pool.add_accounts([("n1", {"auth_token": "t", "ct0": "c"})])

@@ -9,9 +9,9 @@ import pytest
 from cryptography.fernet import Fernet
 
 from tests.conftest import emulator_tokens
+from xget_pipelines.core.pools.account_pool import AccountPool
 from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
 from xget_pipelines.core.pools.google_login import login_with_google
-from xget_pipelines.core.pools.lease import AccountPool
 from xget_pipelines.core.pools.login import LoginError, LoginSetup, login_account
 from xget_pipelines.core.secrets import SecretBox
 from xget_pipelines.core.x import watch

@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import installation_box
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.errors import NoAccountAvailable
-from xget_pipelines.core.pools.lease import AccountPool
+from xget_pipelines.core.pools.account_pool import AccountPool
 
 COOKIES = {"auth_token": "t", "ct0": "c"}
 
@@ -126,7 +126,7 @@ def test_concurrent_workers_never_share_an_account(engine):
 
 
 def test_window_length_is_learned_from_headers_and_never_reopens_early():
-    from xget_pipelines.core.pools.lease import AccountLease
+    from xget_pipelines.core.pools.account_lease import AccountLease
 
     lease = AccountLease(1, "a", {}, None, None, "SearchTimeline", row_id=1)
     # first request of a window sent at 995.3; X says the window resets at the whole second 1000
@@ -189,7 +189,7 @@ def test_unknown_strategy_is_refused(engine):
 
 
 def test_a_window_whose_first_response_was_missed_is_not_reopened_early():
-    from xget_pipelines.core.pools.lease import AccountLease
+    from xget_pipelines.core.pools.account_lease import AccountLease
 
     lease = AccountLease(1, "a", {}, None, None, "SearchTimeline", row_id=1)
     lease.record(

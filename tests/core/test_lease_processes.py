@@ -78,7 +78,7 @@ def lease_worker(
     os.environ.setdefault("TWS_TELEMETRY", "0")
     from xget_pipelines.core.db.engine import get_engine
     from xget_pipelines.core.errors import NoAccountAvailable
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
     from xget_pipelines.core.secrets import SecretBox
 
     pid = os.getpid()
@@ -272,7 +272,7 @@ def test_processes_never_share_an_account_or_exceed_its_window(database_url, tmp
     from cryptography.fernet import Fernet
 
     from xget_pipelines.core.db.engine import get_engine
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
     from xget_pipelines.core.secrets import SecretBox
 
     key = Fernet.generate_key()  # the workers get the database and the key, as run processes do

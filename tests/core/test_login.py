@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from tests.conftest import emulator_tokens, installation_box
 from xget_pipelines.core.db.models import Account
+from xget_pipelines.core.pools.account_pool import AccountPool
 from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
-from xget_pipelines.core.pools.lease import AccountPool
 from xget_pipelines.core.pools.login import LoginError, LoginSetup, login_account, login_with_password
 from xget_pipelines.core.x import watch
 from xget_pipelines.core.x.browser import user_agent_for

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from tests.conftest import installation_box, register_accounts
 from xget_pipelines.core.db.models import Account, XOperation
 from xget_pipelines.core.errors import XRequestError
-from xget_pipelines.core.pools.lease import AccountPool
+from xget_pipelines.core.pools.account_pool import AccountPool
 from xget_pipelines.core.x import watch
 from xget_pipelines.core.x.browser import USER_AGENTS
 from xget_pipelines.core.x.client import XClient

@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import installation_box
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.lake.catalog import connect
-from xget_pipelines.core.pools.lease import AccountPool
+from xget_pipelines.core.pools.account_pool import AccountPool
 from xget_pipelines.resources import AccountPoolResource, ControlPlaneResource, LakeResource
 from xget_pipelines.sensors import account_pool_health_sensor
 from xget_pipelines.settings import get_settings

@@ -2,8 +2,8 @@
 
 import dagster as dg
 
+from xget_pipelines.core.pools.account_pool import AccountPool
 from xget_pipelines.core.pools.health import PoolHealth, pool_health
-from xget_pipelines.core.pools.lease import AccountPool
 from xget_pipelines.core.pools.proxies import CheckResult, ProxyPool, whoami_url
 from xget_pipelines.core.secrets import SecretBox
 from xget_pipelines.resources.control_plane import ControlPlaneResource

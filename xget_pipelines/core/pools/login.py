@@ -25,9 +25,9 @@ from sqlalchemy import select
 from xget_pipelines.core.db.engine import read_only
 from xget_pipelines.core.db.models import Account
 from xget_pipelines.core.errors import XGetError
+from xget_pipelines.core.pools.account_pool import AccountPool
 from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
 from xget_pipelines.core.pools.google_login import login_with_google
-from xget_pipelines.core.pools.lease import AccountPool
 from xget_pipelines.core.pools.login_common import LoginError, totp_code
 from xget_pipelines.core.pools.mailbox import ImapConfig, MailboxError, reader_for_account
 from xget_pipelines.core.redact import scrub

@@ -1,7 +1,7 @@
 """The search sink: ``entities/tweets`` and ``entities/users`` in Elasticsearch 8/9 or OpenSearch, kept up to
 date incrementally.
 
-A run of ``SearchIndex.sync(lake, "tweets")``:
+A run of ``SearchSink.sync(lake, "tweets")``:
 
 1. reads the sink's state for the alias from the search cluster itself (index ``xget-sink-state``, one
    document per alias: the physical index, its mapping version, the last Delta version shipped). Keeping it
@@ -64,8 +64,9 @@ class SyncResult:
     replaced: list[str] = field(default_factory=list)  # old physical indexes deleted after the swap
 
 
-class SearchIndex:
-    """The tweets and users indexes of one search server, behind their aliases."""
+class SearchSink:
+    """The search sink: the tweets and users indexes of one search server, behind their aliases; kept up
+    to date from the lake (``sync``) and searched by the API (``search_tweets``)."""
 
     def __init__(
         self,

@@ -42,7 +42,7 @@ class SearchError(XGetError):
     """The search server refused a request (a mapping, documents, the client's media types, credentials):
     sending it again will not help; the message says what to change."""
 
-    partial = None  # set by SearchIndex.sync: the SyncResult of the run so far
+    partial = None  # set by SearchSink.sync: the SyncResult of the run so far
 
 
 class SearchUnavailable(SearchError):

@@ -35,7 +35,8 @@ import httpx
 import orjson
 
 from xget_pipelines.core.errors import XRequestError
-from xget_pipelines.core.pools.lease import AccountLease, AccountPool
+from xget_pipelines.core.pools.account_lease import AccountLease
+from xget_pipelines.core.pools.account_pool import AccountPool
 from xget_pipelines.core.pools.proxies import ProxyPool
 from xget_pipelines.core.x.breaker import CircuitBreaker
 from xget_pipelines.core.x.browser import api_headers, user_agent_for

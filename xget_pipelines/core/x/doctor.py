@@ -19,7 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from xget_pipelines.core.errors import NoAccountAvailable, XGetError
-from xget_pipelines.core.pools.lease import AccountLease, AccountPool
+from xget_pipelines.core.pools.account_lease import AccountLease
+from xget_pipelines.core.pools.account_pool import AccountPool
 from xget_pipelines.core.pools.proxies import ProxyPool
 from xget_pipelines.core.x import watch
 from xget_pipelines.core.x.client import XClient

@@ -192,7 +192,7 @@ async def get_account(request: Request, username: str = Username, _: Principal =
 async def update_account(
     request: Request, body: AccountPatch, username: str = Username, principal: Principal = Depends(write_dep)
 ) -> dict:
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
 
     await run_in_threadpool(_one, request, username)
     secrets = body.model_dump(exclude={"active", "reason"}, exclude_none=True)
@@ -247,7 +247,7 @@ async def login(
     body: LoginIn | None = None,
     principal: Principal = Depends(write_dep),
 ) -> dict:
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
     from xget_pipelines.core.pools.login import LoginSetup, login_account
     from xget_pipelines.core.pools.mailbox import ImapConfig
 

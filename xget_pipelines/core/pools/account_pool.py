@@ -4,7 +4,7 @@ One row of ``account_operations`` per (account, operation) holds what X's ``x-ra
 last said and who holds the account for that operation. A lease is exclusive per (account,
 operation) and expires by itself (``leased_until``) so a crashed worker never strands an account.
 
-How a window's end is known: see ``window.py``.
+How a window's end is known: see ``account_lease.py``.
 
 Why not twscrape's ``AccountsPool``: it discards the page that arrives with ``remaining: 0``, polls
 every 5 s and compares whole seconds after a reset, and orders by username so a large pool is barely
@@ -48,9 +48,9 @@ from xget_pipelines.core.db.engine import autocommit_engine, is_sqlite, read_onl
 from xget_pipelines.core.db.models import Account, AccountOperation, Proxy
 from xget_pipelines.core.errors import NoAccountAvailable
 from xget_pipelines.core.pools import binding
+from xget_pipelines.core.pools.account_lease import AccountLease
 from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
 from xget_pipelines.core.pools.rotation import STRATEGIES
-from xget_pipelines.core.pools.window import AccountLease
 from xget_pipelines.core.secrets import SecretBox
 
 # How often a pool gives every account a row for an operation it leases (and always when it finds no
