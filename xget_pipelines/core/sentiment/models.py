@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,11 +25,6 @@ from pathlib import Path
 from xget_pipelines.core.errors import XGetError
 from xget_pipelines.core.sentiment.corpora import LABELS, Example
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from packages or folders, never a hub at run time
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 EMBED_DIM = 384
 MAX_TOKENS = 64
 
