@@ -114,7 +114,7 @@ emulator's ``/_emulator/stats`` but never handed, ``duplicated``): ``remaining_c
 after the POST was sent; one sent while the POST was in flight may still get a 200) and
 ``failed_detail`` (per failed account: kind, pages served, requests after the fault with their
 statuses, what the pool says of it); ``pool_inactive``, every account the contender's own pool holds
-inactive with its reason (XGet: ``AccountPool(engine).status()`` on the DB the workers shared;
+inactive with its reason (XGet: ``AccountPool.status()`` on the DB the workers shared;
 twscrape: ``AccountsPool.get_all()``), ``failed_accounts_marked`` / ``failed_accounts_still_active``
 and ``marked_equals_injected`` (inactive set == injected set). The headline adds ``xget_*`` /
 ``twscrape_*`` of these, and ``xget_meets_fail_target`` (``utilisation_of_remaining >= 0.85``, 0 lost,

@@ -517,8 +517,8 @@ def accounts_login(
     import sqlalchemy as sa
 
     from xget_pipelines.core.errors import XGetError
+    from xget_pipelines.core.pools.account_login import LoginSetup, login_account
     from xget_pipelines.core.pools.account_pool import AccountPool
-    from xget_pipelines.core.pools.login import LoginSetup, login_account
     from xget_pipelines.core.pools.mailbox import ImapConfig
 
     engine = _engine()

@@ -9,10 +9,11 @@ import pytest
 from cryptography.fernet import Fernet
 
 from tests.conftest import emulator_tokens
+from xget_pipelines.core.pools.account_login import LoginSetup, login_account
 from xget_pipelines.core.pools.account_pool import AccountPool
 from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
 from xget_pipelines.core.pools.google_login import login_with_google
-from xget_pipelines.core.pools.login import LoginError, LoginSetup, login_account
+from xget_pipelines.core.pools.login_common import LoginError
 from xget_pipelines.core.secrets import SecretBox
 from xget_pipelines.core.x import watch
 from xget_pipelines.core.x.browser import DEFAULT_USER_AGENT, user_agent_for

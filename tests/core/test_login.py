@@ -9,9 +9,11 @@ import sqlalchemy as sa
 
 from tests.conftest import emulator_tokens, installation_box
 from xget_pipelines.core.db.models import Account
+from xget_pipelines.core.pools.account_login import LoginSetup, login_account
 from xget_pipelines.core.pools.account_pool import AccountPool
 from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
-from xget_pipelines.core.pools.login import LoginError, LoginSetup, login_account, login_with_password
+from xget_pipelines.core.pools.login import login_with_password
+from xget_pipelines.core.pools.login_common import LoginError
 from xget_pipelines.core.x import watch
 from xget_pipelines.core.x.browser import user_agent_for
 from xget_pipelines.core.x.client import XClient

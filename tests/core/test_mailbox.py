@@ -12,9 +12,10 @@ import pytest
 from cryptography.fernet import Fernet
 
 from tests.conftest import emulator_tokens
+from xget_pipelines.core.pools.account_login import LoginSetup, login_account
 from xget_pipelines.core.pools.account_pool import AccountPool
 from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
-from xget_pipelines.core.pools.login import LoginError, LoginSetup, login_account
+from xget_pipelines.core.pools.login_common import LoginError
 from xget_pipelines.core.pools.mailbox import (
     ImapCodeReader,
     ImapConfig,

@@ -1,10 +1,10 @@
 """Reading X's emailed confirmation code (the ``LoginAcid`` login step) from the account's mailbox over IMAP.
 
-When X asks for the code it has just emailed, ``login_account`` calls an :class:`ImapCodeReader` built
-for the account's email and email password. The reader logs in to the mailbox (IMAPS by default, plain
-IMAP by setting), and polls the configured folders for a message from X that arrived after the login
-started, until ``XGET_IMAP_TIMEOUT_S``. The code is read from the subject ("Your X confirmation code is
-abc12def"), else from the body.
+When X asks for the code it has just emailed, ``account_login.login_account`` calls an
+:class:`ImapCodeReader` built for the account's email and email password. The reader logs in to the
+mailbox (IMAPS by default, plain IMAP by setting), and polls the configured folders for a message from
+X that arrived after the login started, until ``XGET_IMAP_TIMEOUT_S``. The code is read from the subject
+("Your X confirmation code is abc12def"), else from the body.
 
 The IMAP server comes from ``XGET_IMAP_SERVER`` (``host[:port]``) when set, otherwise from the email's
 domain (Gmail, Outlook, Yahoo, iCloud, ... or ``imap.<domain>``). Errors name the server and the

@@ -247,8 +247,8 @@ async def login(
     body: LoginIn | None = None,
     principal: Principal = Depends(write_dep),
 ) -> dict:
+    from xget_pipelines.core.pools.account_login import LoginSetup, login_account
     from xget_pipelines.core.pools.account_pool import AccountPool
-    from xget_pipelines.core.pools.login import LoginSetup, login_account
     from xget_pipelines.core.pools.mailbox import ImapConfig
 
     st = state(request)
