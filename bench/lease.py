@@ -66,6 +66,15 @@ def emit(doc: dict) -> None:
     print(json.dumps(doc), flush=True)
 
 
+def secret_box():
+    """The key XGet's pools encrypt secrets with, as the settings give it (workers inherit XGET_HOME)."""
+    from xget_pipelines.core.secrets import SecretBox
+    from xget_pipelines.settings import Settings
+
+    settings = Settings()
+    return SecretBox.from_key_or_file(settings.secret_key, settings.home)
+
+
 # -- workers (run in spawned processes) -------------------------------------------------------------
 
 
@@ -79,14 +88,14 @@ def _write(out_path: str, leases: list, misses: int, errors: list[str], waits: l
 
 def xget_worker(url: str, seconds: float, hold_s: float, out_path: str, barrier) -> None:
     from xget_pipelines.core.db.engine import get_engine
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
 
     leases: list = []
     errors: list[str] = []
     waits: list[float] = []  # ms from asking for an account to holding one
     misses = 0
     try:
-        pool = AccountPool(get_engine(url))
+        pool = AccountPool(get_engine(url), secrets=secret_box())
         pool.next_free_at(OPERATION)  # connect outside the timed loop
         barrier.wait(timeout=300)
         end = time.time() + seconds
@@ -251,9 +260,9 @@ def accounts(n: int) -> list[tuple[str, dict[str, str]]]:
 
 def xget_setup(url: str, n: int) -> None:
     from xget_pipelines.core.db.engine import get_engine
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
 
-    AccountPool(get_engine(url)).add_accounts(accounts(n))
+    AccountPool(get_engine(url), secrets=secret_box()).add_accounts(accounts(n))
 
 
 def twscrape_setup(db_file: str, n: int) -> None:

@@ -114,7 +114,7 @@ emulator's ``/_emulator/stats`` but never handed, ``duplicated``): ``remaining_c
 after the POST was sent; one sent while the POST was in flight may still get a 200) and
 ``failed_detail`` (per failed account: kind, pages served, requests after the fault with their
 statuses, what the pool says of it); ``pool_inactive``, every account the contender's own pool holds
-inactive with its reason (XGet: ``AccountPool(engine).status()`` on the DB the workers shared;
+inactive with its reason (XGet: ``AccountPool.status()`` on the DB the workers shared;
 twscrape: ``AccountsPool.get_all()``), ``failed_accounts_marked`` / ``failed_accounts_still_active``
 and ``marked_equals_injected`` (inactive set == injected set). The headline adds ``xget_*`` /
 ``twscrape_*`` of these, and ``xget_meets_fail_target`` (``utilisation_of_remaining >= 0.85``, 0 lost,
@@ -131,7 +131,7 @@ receiving requests until the run ends, each ending one query with no page.
 Reading the numbers: X's ``x-rate-limit-reset`` is a whole second, up to a second after the window
 really ends, so a client that waits for it cycles every ``W + 1`` s on a whole-number window ``W``
 (4/5 = 0.80 of the capacity with the default 4 s window; 0.1 % lost on X's 900 s window). XGet's
-lease learns an upper bound of the window length from the headers (see ``core/pools/lease.py``) and
+lease learns an upper bound of the window length from the headers (see ``core/pools/account_lease.py``) and
 hands an account back when the window can really have ended, so its cycle is shorter than
 ``W + 1`` and ``utilisation_of_header_bound`` can exceed 1; ``rate_limited_429`` shows it never asks
 early. twscrape loses the page that arrives with ``remaining: 0`` (it re-sends it on another
@@ -245,6 +245,15 @@ class _Stop(BaseException):
 
 def emit(doc: dict) -> None:
     print(json.dumps(doc), flush=True)
+
+
+def secret_box():
+    """The key XGet's pools encrypt secrets with, as the settings give it (workers inherit XGET_HOME)."""
+    from xget_pipelines.core.secrets import SecretBox
+    from xget_pipelines.settings import Settings
+
+    settings = Settings()
+    return SecretBox.from_key_or_file(settings.secret_key, settings.home)
 
 
 # -- emulator in a child process ------------------------------------------------------------------
@@ -656,7 +665,7 @@ def run_xget(
     from xget_pipelines.core.db.engine import get_engine, read_only
     from xget_pipelines.core.db.models import Account
     from xget_pipelines.core.errors import NoAccountAvailable, XRequestError
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
     from xget_pipelines.core.x.client import XClient
     from xget_pipelines.core.x.watch import search_variables
 
@@ -713,7 +722,8 @@ def run_xget(
     proxy_out: dict = {}
     with xget_database(args.database_url, workdir) as db_url:
         engine = get_engine(db_url)
-        AccountPool(engine).add_accounts(
+        box = secret_box()
+        AccountPool(engine, secrets=box).add_accounts(
             [(a["username"], {"auth_token": a["auth_token"], "ct0": a["ct0"]}) for a in accounts]
         )
         if farm is not None:
@@ -729,7 +739,7 @@ def run_xget(
         # Each account's page load (its x-client-transaction-id generator) before t0, as a worker that has
         # run for a while has it: one load per account and process, then ids cost a hash each.
         started = time.perf_counter()
-        with XClient(emu.graphql_url, AccountPool(engine)) as warm:
+        with XClient(emu.graphql_url, AccountPool(engine, secrets=box)) as warm:
             timing["transaction_page_loads"] = warm.prepare_sessions(
                 OPERATION, [a["username"] for a in accounts]
             )
@@ -742,7 +752,7 @@ def run_xget(
             plan.arm(t0)
 
         def worker() -> None:
-            pool = TimedPool(engine)
+            pool = TimedPool(engine, secrets=box)
             client = (ProxiedXClient if farm is not None else XClient)(
                 emu.graphql_url,
                 pool,
@@ -783,7 +793,7 @@ def run_xget(
         if plan is not None:
             plan.finish()
         # What the pool concluded about each account (read from the DB the workers shared).
-        status = AccountPool(engine).status()
+        status = AccountPool(engine, secrets=box).status()
         if farm is not None:  # and about each proxy, and where each account is bound now
             proxy_out = {
                 "pool_proxies": dict(
@@ -829,11 +839,10 @@ def run_xget(
 def xget_import_proxies(engine, emu: Emulator, farm: ProxyFarm):
     """The farm's proxies into XGet's proxy pool (``xget proxies import``), checked once through each to the
     emulator so they are ACTIVE (``xget proxies check``). Returns the pool and {proxy id: farm index}."""
-    from xget_pipelines.core.pools.lease import AccountPool
     from xget_pipelines.core.pools.proxies import ACTIVE, ProxyPool
     from xget_pipelines.core.pools.proxy_records import parse_proxy_lines
 
-    proxies = ProxyPool(engine, secrets=AccountPool(engine).secrets)
+    proxies = ProxyPool(engine, secrets=secret_box())
     parsed = parse_proxy_lines("\n".join(farm.urls))
     if parsed.errors or len(parsed.records) != len(farm.urls):
         raise RuntimeError(f"proxy import: {parsed.errors}")

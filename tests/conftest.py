@@ -160,15 +160,25 @@ def emulator_tokens(emulator, username: str) -> dict:
     return {"auth_token": acc["auth_token"], "ct0": acc["ct0"]}
 
 
+def installation_box():
+    """The SecretBox the tests' settings give (the key under XGET_HOME as set when it is called): the one
+    the CLI, the API and the Dagster resources of a test use too, so what one stores the other reads."""
+    from xget_pipelines.core.secrets import SecretBox
+    from xget_pipelines.settings import Settings
+
+    settings = Settings()
+    return SecretBox.from_key_or_file(settings.secret_key, settings.home)
+
+
 def register_accounts(emulator, engine, names):
     """Create accounts in the emulator and put them in XGet's pool; returns the pool."""
     import httpx
 
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
 
     rep = httpx.post(f"{emulator.url}/_emulator/accounts", json={"usernames": list(names)}, timeout=10)
     rep.raise_for_status()
-    pool = AccountPool(engine)
+    pool = AccountPool(engine, secrets=installation_box())
     pool.add_accounts([(a["username"], {"auth_token": a["auth_token"], "ct0": a["ct0"]}) for a in rep.json()])
     return pool
 

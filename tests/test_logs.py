@@ -14,7 +14,8 @@ import yaml
 from tests.conftest import register_accounts
 from xget_pipelines.assets import ingest_assets
 from xget_pipelines.core.db.engine import get_engine
-from xget_pipelines.logs import JsonFormatter, mask
+from xget_pipelines.core.redact import mask
+from xget_pipelines.logs import JsonFormatter
 from xget_pipelines.resources import AccountPoolResource, ControlPlaneResource, LakeResource, XApiResource
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"

@@ -379,14 +379,14 @@ def accounts_add(
     cookies: str = typer.Option(..., help="Cookie header of a logged-in session: 'auth_token=...; ct0=...'."),
 ) -> None:
     """Add (or refresh) an account that authenticates with session cookies."""
+    from xget_pipelines.core.pools.account_pool import AccountPool
     from xget_pipelines.core.pools.cookies import parse_cookie_header
-    from xget_pipelines.core.pools.lease import AccountPool
 
     try:
         jar = parse_cookie_header(cookies)
     except ValueError as exc:
         fail(str(exc))
-    AccountPool(cli_context.engine()).add_accounts([(username, jar)])
+    AccountPool(cli_context.engine(), secrets=cli_context.secret_box()).add_accounts([(username, jar)])
     console.print(f"account {username} added ({len(jar)} cookies; values not shown)")
 
 
@@ -416,7 +416,6 @@ def accounts_import(
 
     from xget_pipelines.core.pools.accounts import upsert_accounts
     from xget_pipelines.core.pools.importing import parse_csv, parse_json, parse_lines
-    from xget_pipelines.core.pools.secrets_config import configured_secret_box
 
     kind = (
         fmt.value
@@ -437,7 +436,7 @@ def accounts_import(
         task = progress.add_task(f"importing {len(parsed.records):,} accounts", total=len(parsed.records))
         result = upsert_accounts(
             cli_context.engine(),
-            configured_secret_box(),
+            cli_context.secret_box(),
             parsed.records,
             progress=lambda n: progress.advance(task, n),
         )
@@ -455,10 +454,10 @@ def accounts_import(
 @accounts_app.command("list")
 def accounts_list(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f")) -> None:
     """Accounts with their state and per-operation windows (secrets never shown)."""
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
 
     rows = []
-    for acc in AccountPool(cli_context.engine()).status():
+    for acc in AccountPool(cli_context.engine(), secrets=cli_context.secret_box()).status():
         ops = ", ".join(
             f"{o['operation']}:{o['remaining']}/{o['limit']}" for o in acc["operations"] if o["limit"]
         )
@@ -474,10 +473,10 @@ def accounts_check(
     """Verify accounts with one cheap request each; refused ones leave the pool with the reason."""
     from rich.progress import Progress
 
+    from xget_pipelines.core.pools.account_pool import AccountPool
     from xget_pipelines.core.pools.checks import check_account
-    from xget_pipelines.core.pools.lease import AccountPool
 
-    pool = AccountPool(cli_context.engine())
+    pool = AccountPool(cli_context.engine(), secrets=cli_context.secret_box())
     names = usernames or [a["username"] for a in pool.status() if a["active"]]
     if not names:
         fail("no accounts to check: import some with `xget accounts import`")
@@ -506,9 +505,12 @@ def accounts_login(
     import sqlalchemy as sa
 
     from xget_pipelines.core.errors import XGetError
-    from xget_pipelines.core.pools.login import login_account
+    from xget_pipelines.core.pools.account_login import login_account
+    from xget_pipelines.core.pools.account_pool import AccountPool
 
     engine = cli_context.engine()
+    pool = AccountPool(engine, secrets=cli_context.secret_box())
+    setup = cli_context.settings().login_setup()
     if not usernames:
         with engine.connect() as conn:
             usernames = [
@@ -525,12 +527,7 @@ def accounts_login(
     failed = 0
     for name in usernames:
         try:
-            login_account(
-                engine,
-                cli_context.settings().resolved_login_url,
-                name,
-                email_code=(lambda: email_code) if email_code else None,
-            )
+            login_account(pool, name, setup, email_code=(lambda: email_code) if email_code else None)
             console.print(f"[green]{name}[/]: logged in, session stored")
         except XGetError as exc:
             failed += 1
@@ -544,9 +541,11 @@ def accounts_disable(
     username: str, reason: str = typer.Option("disabled by hand", help="Why (shown in lists).")
 ) -> None:
     """Take an account out of the pool."""
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
 
-    if not AccountPool(cli_context.engine()).set_active(username, False, reason):
+    if not AccountPool(cli_context.engine(), secrets=cli_context.secret_box()).set_active(
+        username, False, reason
+    ):
         fail(f"no account {username!r} (see `xget accounts list`)")
     console.print(f"account {username} disabled: {reason}")
 
@@ -554,9 +553,9 @@ def accounts_disable(
 @accounts_app.command("enable")
 def accounts_enable(username: str) -> None:
     """Put an account back in the pool (clears its last error and any quarantine)."""
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
 
-    if not AccountPool(cli_context.engine()).set_active(username, True):
+    if not AccountPool(cli_context.engine(), secrets=cli_context.secret_box()).set_active(username, True):
         fail(f"no account {username!r} (see `xget accounts list`)")
     console.print(f"account {username} enabled")
 
@@ -602,10 +601,10 @@ def sentiment_score(
     """Score texts read from standard input, one per line: one JSON line each with label and score
     (polarity in [-1, 1]) and confidence."""
     from xget_pipelines.core.errors import XGetError
-    from xget_pipelines.core.sentiment.models import load_model
+    from xget_pipelines.core.sentiment.models import load_model, models_dir
 
     try:
-        scorer = load_model(model)
+        scorer = load_model(model, models_dir(cli_context.settings().home))
     except XGetError as exc:
         fail(str(exc))
     batch: list[str] = []

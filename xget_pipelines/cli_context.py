@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
     from xget_pipelines.core.lake.delta import Lake
+    from xget_pipelines.core.secrets import SecretBox
 
 _CURRENT: list[Settings] = []
 
@@ -27,6 +28,10 @@ def load_settings() -> Settings:
 
 def settings() -> Settings:
     return _CURRENT[0] if _CURRENT else load_settings()
+
+
+def secret_box() -> SecretBox:
+    return settings().secret_box()
 
 
 def engine() -> sa.Engine:

@@ -32,7 +32,7 @@ class Scheme(str, Enum):
 def _pool():
     from xget_pipelines.core.pools.proxies import ProxyPool
 
-    return ProxyPool(cli_context.engine())
+    return ProxyPool(cli_context.engine(), cli_context.secret_box())
 
 
 def _ms(value: float | None) -> float | None:
@@ -185,9 +185,12 @@ def proxies_check(
     """Check proxies through each to a target: latency, success rate, status (dead ones go INACTIVE)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from xget_pipelines.core.pools.proxies import ProxyError
+    from xget_pipelines.core.pools.proxies import ProxyError, whoami_url
+    from xget_pipelines.core.redact import redact_urls
 
     pool = _pool()
+    settings = cli_context.settings()
+    target = target or whoami_url(settings.emulator_host, settings.emulator_port)
     wanted = status.value if status else None
     if ids and wanted is None:
         total = len(set(ids))  # an unknown id is reported by check()
@@ -202,7 +205,7 @@ def proxies_check(
             task = progress.add_task("check", total=total)
             results = pool.check(
                 ids or None,
-                target,
+                target_url=target,
                 timeout_s=timeout,
                 attempts=attempts,
                 concurrency=concurrency,
@@ -229,16 +232,10 @@ def proxies_check(
         ["id", "proxy", "status", "latency_ms", "ok", "success_rate", "exit_ip", "error"],
         rows,
         fmt,
-        title=f"checked through {_redacted(target)}",
+        title=f"checked through {redact_urls(target)}",
     )
     counts = {s: sum(r.status == s for r in results) for s in ("ACTIVE", "INACTIVE", "CHECKING")}
     err.print(", ".join(f"{n} {s.lower()}" for s, n in counts.items() if n), highlight=False)
-
-
-def _redacted(target: str | None) -> str:
-    from xget_pipelines.core.pools.proxies import default_target_url, redact_url
-
-    return redact_url(target or default_target_url())
 
 
 @proxies_app.command("remove")

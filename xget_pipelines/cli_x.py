@@ -16,10 +16,9 @@ x_app = typer.Typer(help="X pages, requests and the request contract.", no_args_
 
 
 def _pool():
-    from xget_pipelines.core.db.engine import get_engine
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
 
-    return AccountPool(get_engine(cli_context.settings().resolved_database_url))
+    return AccountPool(cli_context.engine(), secrets=cli_context.secret_box())
 
 
 def _client(pool, account: str | None = None):
@@ -124,9 +123,11 @@ def x_doctor(
     one cheap request per operation XGet collects with and the rate-limit windows X reports. Exits 1 when a
     check fails; each failing line says what to do. Refusals have their usual effect (a suspended account
     leaves the pool)."""
+    from xget_pipelines.core.pools.proxies import whoami_url
     from xget_pipelines.core.x.doctor import diagnose
 
     settings = cli_context.settings()
+    proxy_target = proxy_target or whoami_url(settings.emulator_host, settings.emulator_port)
     findings = diagnose(
         _pool(), settings.x_graphql_url, account, proxy_check_url=proxy_target, hosts=settings.x_hosts
     )

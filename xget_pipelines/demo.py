@@ -86,15 +86,14 @@ def write_emulator_accounts(emulator_url: str, count: int, path: Path) -> Path:
     return path
 
 
-def start_demo_proxies(workdir: Path, engine, console: Console, check_url: str) -> list:
+def start_demo_proxies(workdir: Path, engine, secrets, console: Console, check_url: str) -> list:
     """Real proxy servers for the demo (two HTTP proxy.py, one with basic auth; one SOCKS5 pproxy with a
     user), written to a proxy file, imported and checked the way a user would (``xget proxies import``
     then ``xget proxies check``). The proxies of an earlier demo (dead ports now) are removed first."""
     from xget_pipelines.core.pools.proxies import ProxyPool, parse_proxy_lines
-    from xget_pipelines.core.pools.secrets_config import configured_secret_box
     from xget_pipelines.emulator.proxy_servers import start_http_proxy, start_socks5_proxy
 
-    pool = ProxyPool(engine, secrets=configured_secret_box())
+    pool = ProxyPool(engine, secrets)
     path = workdir / "proxies.txt"
     if path.exists():  # an earlier demo's proxies listen no more: take them out of the pool
         old = {(r.host, r.port) for r in parse_proxy_lines(path.read_text()).records}
@@ -109,7 +108,7 @@ def start_demo_proxies(workdir: Path, engine, console: Console, check_url: str) 
     pool.import_proxies(parse_proxy_lines(path.read_text()).records)
     results = pool.check(
         [p.id for p in pool.list() if (p.host, p.port) in {("127.0.0.1", s.port) for s in servers}],
-        check_url,
+        target_url=check_url,
         timeout_s=5,
         attempts=2,
     )
@@ -219,7 +218,6 @@ def run_demo(console: Console, settings: Settings, *, serve_ui: bool = True, day
     from xget_pipelines.core.lake.delta import Lake
     from xget_pipelines.core.pools.accounts import upsert_accounts
     from xget_pipelines.core.pools.importing import parse_csv
-    from xget_pipelines.core.pools.secrets_config import configured_secret_box
     from xget_pipelines.emulator.app import EmulatorSettings
     from xget_pipelines.emulator.runner import EmulatorServer
     from xget_pipelines.emulator.world import World, WorldConfig
@@ -263,12 +261,15 @@ def run_demo(console: Console, settings: Settings, *, serve_ui: bool = True, day
     proxies: list = []
     try:
         engine = get_engine(settings.resolved_database_url)
-        proxies = start_demo_proxies(settings.home / "demo", engine, console, f"{emu.url}/_emulator/whoami")
+        box = settings.secret_box()
+        proxies = start_demo_proxies(
+            settings.home / "demo", engine, box, console, f"{emu.url}/_emulator/whoami"
+        )
         account_file = write_emulator_accounts(
             emu.url, settings.demo_accounts, settings.home / "demo" / "accounts.csv"
         )
         parsed = parse_csv(account_file.read_text())
-        imported = upsert_accounts(engine, configured_secret_box(), parsed.records)
+        imported = upsert_accounts(engine, box, parsed.records)
         suggestions = world.watchlist_suggestions()
         keys = add_keys(engine, suggestions["terms"] + [f"@{h}" for h in suggestions["users"][:3]])
         console.print(

@@ -4,7 +4,8 @@
 carries: Dagster's (run id, job, step, the asset the step materializes) when it passes through Dagster's
 managed loggers, and XGet's own (``account``, ``account_id``, ``operation``, ``proxy_id``, ``request_id``)
 given as ``extra=``. Secrets never appear: known secret fields are dropped, and cookie values, bearer tokens
-and URL passwords in a message are masked. deploy/dagster.yaml routes XGet's loggers through it.
+and URL passwords in a message are masked (``core/redact.py``). deploy/dagster.yaml routes XGet's loggers
+through it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import re
+
+from xget_pipelines.core.redact import mask
 
 CONTEXT_FIELDS = (
     "account",
@@ -25,18 +27,6 @@ CONTEXT_FIELDS = (
     "partition",
 )
 _SECRET_FIELDS = {"password", "cookies", "auth_token", "ct0", "token", "secret", "api_key", "authorization"}
-_MASKS = (
-    (re.compile(r"(auth_token|ct0|kdt|twid|password|secret|api_key)=([^;&\s]+)", re.I), r"\1=***"),
-    (re.compile(r"(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.I), r"\1 ***"),
-    (re.compile(r"(\w+://[^:/@\s]+):[^@/\s]+@"), r"\1:***@"),
-    (re.compile(r"\bxk_[A-Za-z0-9]+_[A-Za-z0-9_-]+"), "xk_***"),
-)
-
-
-def mask(text: str) -> str:
-    for pattern, replacement in _MASKS:
-        text = pattern.sub(replacement, text)
-    return text
 
 
 class JsonFormatter(logging.Formatter):

@@ -11,10 +11,16 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from xget_pipelines.core.pools.rotation import RotationStrategy
+
+if TYPE_CHECKING:
+    from xget_pipelines.core.pools.account_login import LoginSetup
+    from xget_pipelines.core.secrets import SecretBox
 
 
 class Settings(BaseSettings):
@@ -64,7 +70,7 @@ class Settings(BaseSettings):
         default="17 */6 * * *",
         description="When x_operations_refresh reads X's bundles for query ids (UTC).",
     )
-    pool_strategy: Literal["lru", "round_robin", "health"] = Field(
+    pool_strategy: RotationStrategy = Field(
         default="lru",
         description="Which free account the lease picks next: lru (unused longest), round_robin (next "
         "account id) or health (lowest share of failed requests for the operation, then lru).",
@@ -349,6 +355,36 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'xget.db').absolute()}"
+
+    # What the entry points (CLI, API, Dagster resources, demo) hand the core, built in one place.
+
+    def secret_box(self) -> SecretBox:
+        """The installation's key: ``secret_key``, else ``<home>/secret.key`` (made on first use)."""
+        from xget_pipelines.core.secrets import SecretBox
+
+        return SecretBox.from_key_or_file(self.secret_key, self.home)
+
+    def login_setup(self) -> LoginSetup:
+        """Where and how accounts log in: X's login flow, the mailbox for emailed codes, Chromium for Google."""
+        from xget_pipelines.core.pools.account_login import LoginSetup
+        from xget_pipelines.core.pools.mailbox import ImapConfig
+
+        imap = ImapConfig(
+            self.imap_server,
+            self.imap_ssl,
+            ImapConfig.folder_list(self.imap_folders),
+            self.imap_timeout_s,
+            self.imap_poll_s,
+            self.imap_ca_file or None,
+        )
+        return LoginSetup(
+            self.resolved_login_url,
+            web_url=self.x_web_url,
+            imap=imap,
+            chromium_path=self.chromium_path,
+            google_timeout_s=self.google_login_timeout_s,
+            screenshot_dir=self.home / "login-screens",
+        )
 
 
 @lru_cache(maxsize=1)

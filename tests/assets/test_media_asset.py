@@ -13,7 +13,7 @@ import dagster as dg
 import httpx
 import pytest
 
-from tests.conftest import register_accounts
+from tests.conftest import installation_box, register_accounts
 from xget_pipelines.assets import cleaned_tables, ingest_assets
 from xget_pipelines.assets.media import x_media
 from xget_pipelines.core.db.engine import get_engine
@@ -48,7 +48,7 @@ def scraped(emulator_factory, sqlite_url, tmp_path, small_world, http_proxy):
     emu = emulator_factory(window_seconds=2)
     engine = get_engine(sqlite_url)
     register_accounts(emu, engine, ["m1", "m2"])
-    proxies = ProxyPool(engine)
+    proxies = ProxyPool(engine, installation_box())
     ids = proxies.import_proxies(parse_proxy_lines(http_proxy.url()).records).ids
     proxies.check(ids, target_url=f"{emu.url}/_emulator/whoami", timeout_s=5, attempts=1)
     control_plane = ControlPlaneResource(database_url=sqlite_url)

@@ -2,7 +2,7 @@
 
 import httpx
 
-from tests.conftest import register_accounts
+from tests.conftest import installation_box, register_accounts
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.pools.checks import check_account
 
@@ -27,9 +27,9 @@ def test_check_marks_refused_accounts_and_keeps_good_ones(emulator_factory, sqli
 
 
 def test_disable_and_enable(sqlite_url):
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
 
-    pool = AccountPool(get_engine(sqlite_url))
+    pool = AccountPool(get_engine(sqlite_url), secrets=installation_box())
     pool.add_accounts([("a", {"auth_token": "t", "ct0": "c"})])
     pool.quarantine(pool.lease("SearchTimeline", 1), "soft-banned")
     assert pool.set_active("a", False, "sold")

@@ -6,9 +6,10 @@ import stat
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import installation_box
 from xget_pipelines.core.db.engine import get_engine
+from xget_pipelines.core.pools.account_pool import AccountPool
 from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
-from xget_pipelines.core.pools.lease import AccountPool
 from xget_pipelines.core.secrets import SecretBox, SecretKeyError, load_or_create_key
 
 
@@ -100,15 +101,12 @@ def test_a_wrong_key_says_which_key_is_wrong(sqlite_url, box, tmp_path):
         SecretBox(b"too-short")
 
 
-def test_migration_0003_encrypts_existing_plaintext_cookies(tmp_path, monkeypatch):
+def test_migration_0003_encrypts_existing_plaintext_cookies(tmp_path):
     from alembic import command
     from alembic.config import Config
 
     from xget_pipelines.core.db import engine as engine_module
-    from xget_pipelines.settings import get_settings
 
-    monkeypatch.setenv("XGET_HOME", str(tmp_path / "home"))
-    get_settings.cache_clear()
     url = f"sqlite:///{tmp_path / 'old.db'}"
     raw = sa.create_engine(url)
     cfg = Config()
@@ -123,11 +121,9 @@ def test_migration_0003_encrypts_existing_plaintext_cookies(tmp_path, monkeypatc
                 "values ('old', '{\"auth_token\": \"t0\", \"ct0\": \"c0\"}', 1, '2026-01-01', '2026-01-01')"
             )
         )
-    try:
-        pool = AccountPool(get_engine(url))  # migrates to head with the configured key
-        assert pool.lease("UserTweets", 1).cookies == {"auth_token": "t0", "ct0": "c0"}
-        with raw.connect() as conn:
-            columns = {c["name"] for c in sa.inspect(conn).get_columns("accounts")}
-        assert "cookies" not in columns and "cookies_enc" in columns
-    finally:
-        get_settings.cache_clear()
+    engine = get_engine(url)  # migrates to head, encrypting with the installation's key (the tests' settings)
+    pool = AccountPool(engine, secrets=installation_box())
+    assert pool.lease("UserTweets", 1).cookies == {"auth_token": "t0", "ct0": "c0"}
+    with raw.connect() as conn:
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("accounts")}
+    assert "cookies" not in columns and "cookies_enc" in columns

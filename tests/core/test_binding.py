@@ -6,7 +6,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import register_accounts
+from tests.conftest import installation_box, register_accounts
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.errors import NoAccountAvailable, XRequestError
 from xget_pipelines.core.pools.proxies import ACTIVE, INACTIVE, ProxyPool, parse_proxy_lines
@@ -33,7 +33,7 @@ def setup_pool(emu, engine, proxies, names):
     pool = register_accounts(emu, engine, names)
     records, errors = parse_proxy_lines("\n".join(s.url() for s in proxies))
     assert not errors
-    proxy_pool = ProxyPool(engine)
+    proxy_pool = ProxyPool(engine, installation_box())
     ids = proxy_pool.import_proxies(records).ids
     results = proxy_pool.check(ids, target_url=f"{emu.url}/_emulator/whoami", attempts=1)
     assert all(r.status == ACTIVE for r in results)
@@ -70,7 +70,7 @@ def test_wrong_proxy_credentials_take_the_proxy_out_not_the_account(emulator_fac
         emu = emulator_factory(window_seconds=5)
         engine = get_engine(sqlite_url)
         pool = register_accounts(emu, engine, ["w1"])
-        proxy_pool = ProxyPool(engine)
+        proxy_pool = ProxyPool(engine, installation_box())
         records, _ = parse_proxy_lines(server.url(password="wrong-pw"))
         proxy_pool.import_proxies(records)
         with engine.begin() as conn:  # as if a check had passed before the provider changed the password

@@ -5,7 +5,7 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import register_accounts
+from tests.conftest import installation_box, register_accounts
 from xget_pipelines.core.errors import NoAccountAvailable, XRequestError
 from xget_pipelines.core.x import watch
 from xget_pipelines.core.x.client import XClient
@@ -95,9 +95,9 @@ def test_transient_5xx_is_retried_and_persistent_5xx_fails_clearly(emulator_fact
 
 
 def test_unreachable_x_fails_after_bounded_retries(engine):
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
 
-    pool = AccountPool(engine)
+    pool = AccountPool(engine, secrets=installation_box())
     pool.add_accounts([("n1", {"auth_token": "t", "ct0": "c"})])
     with XClient("http://127.0.0.1:9/i/api/graphql", pool, backoff_base_s=0.01, max_attempts=3) as client:
         with pytest.raises(XRequestError, match="after 3 attempts: ConnectError"):

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import register_accounts
+from tests.conftest import installation_box, register_accounts
 from xget_pipelines.core.pools.proxies import ACTIVE, ProxyPool, parse_proxy_lines
 from xget_pipelines.core.x.doctor import FAIL, OK, OPERATIONS, WARN, diagnose
 from xget_pipelines.emulator.proxy_servers import start_http_proxy
@@ -21,7 +21,9 @@ def by_check(findings) -> dict:
 def test_a_healthy_account_passes_every_check(emulator_factory, engine):
     emu = emulator_factory(window_seconds=30)
     pool = register_accounts(emu, engine, ["healthy"])
-    findings = by_check(diagnose(pool, emu.graphql_url, "healthy"))
+    findings = by_check(
+        diagnose(pool, emu.graphql_url, "healthy", proxy_check_url=f"{emu.url}/_emulator/whoami")
+    )
     assert [f.status for f in findings.values()] == [OK] * len(findings), findings
     assert set(findings) == {"account", "cookies", "proxy", "transaction id", "query ids", *OPERATIONS}
     assert "48-byte key" in findings["transaction id"].detail
@@ -34,7 +36,7 @@ def test_a_suspended_account_a_dead_proxy_and_rotated_ids_are_named(emulator_fac
     whoami = f"{emu.url}/_emulator/whoami"
     pool = register_accounts(emu, engine, ["sick"])
     servers = [start_http_proxy(tmp_path / f"proxy{i}") for i in range(2)]
-    proxies = ProxyPool(engine)
+    proxies = ProxyPool(engine, installation_box())
     ids = proxies.import_proxies(parse_proxy_lines("\n".join(s.url() for s in servers))[0]).ids
     assert {r.status for r in proxies.check(ids, target_url=whoami, attempts=1)} == {ACTIVE}
     try:
@@ -63,7 +65,7 @@ def test_the_proxy_line_shows_the_exit_address(emulator_factory, engine, tmp_pat
     pool = register_accounts(emu, engine, ["viaproxy"])
     server = start_http_proxy(tmp_path / "proxy")
     try:
-        proxies = ProxyPool(engine)
+        proxies = ProxyPool(engine, installation_box())
         proxies.check(
             proxies.import_proxies(parse_proxy_lines(server.url())[0]).ids, target_url=whoami, attempts=1
         )
@@ -80,9 +82,12 @@ def test_the_proxy_line_shows_the_exit_address(emulator_factory, engine, tmp_pat
 def test_rotated_ids_are_reported_and_kept(emulator_factory, engine):
     emu = emulator_factory(window_seconds=30)
     pool = register_accounts(emu, engine, ["rot"])
-    assert all(f.status == OK for f in diagnose(pool, emu.graphql_url, "rot"))
+    assert all(
+        f.status == OK
+        for f in diagnose(pool, emu.graphql_url, "rot", proxy_check_url=f"{emu.url}/_emulator/whoami")
+    )
     new = httpx.post(f"{emu.url}/_emulator/releases", json={}).json()["releases"][-1]["query_ids"]
-    findings = by_check(diagnose(pool, emu.graphql_url, "rot"))
+    findings = by_check(diagnose(pool, emu.graphql_url, "rot", proxy_check_url=f"{emu.url}/_emulator/whoami"))
     assert findings["query ids"].status == WARN
     assert (
         "SearchTimeline " in findings["query ids"].detail
@@ -95,7 +100,7 @@ def test_an_inactive_account_stops_at_the_first_line(emulator_factory, engine):
     emu = emulator_factory(window_seconds=30)
     pool = register_accounts(emu, engine, ["off"])
     pool.set_active("off", False, "locked (X code 326)")
-    (finding,) = diagnose(pool, emu.graphql_url, "off")
+    (finding,) = diagnose(pool, emu.graphql_url, "off", proxy_check_url=f"{emu.url}/_emulator/whoami")
     assert (
         finding.status == FAIL
         and "locked (X code 326)" in finding.detail

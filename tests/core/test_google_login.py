@@ -6,14 +6,17 @@ from __future__ import annotations
 import httpx
 import pyotp
 import pytest
+from cryptography.fernet import Fernet
 
 from tests.conftest import emulator_tokens
+from xget_pipelines.core.pools.account_login import LoginSetup, login_account
+from xget_pipelines.core.pools.account_pool import AccountPool
 from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
 from xget_pipelines.core.pools.google_login import login_with_google
-from xget_pipelines.core.pools.lease import AccountPool
-from xget_pipelines.core.pools.login import DEFAULT_USER_AGENT, LoginError, login_account
-from xget_pipelines.core.pools.secrets_config import configured_secret_box
+from xget_pipelines.core.pools.login_common import LoginError
+from xget_pipelines.core.secrets import SecretBox
 from xget_pipelines.core.x import watch
+from xget_pipelines.core.x.browser import DEFAULT_USER_AGENT, user_agent_for
 from xget_pipelines.core.x.client import XClient
 
 GOOGLE_PASSWORD = "g00gle-Very-Secret"
@@ -39,14 +42,12 @@ def add_google_account(emu, username: str, email: str, mfa_secret: str | None = 
     rep.raise_for_status()
 
 
-def test_google_account_logs_in_through_chromium_and_its_cookies_serve_graphql(
-    emu, engine, xget_settings, tmp_path
-):
-    xget_settings(home=tmp_path / "home")
+def test_google_account_logs_in_through_chromium_and_its_cookies_serve_graphql(emu, engine, tmp_path):
     add_google_account(emu, "gina", "gina@gmail.test", mfa_secret=MFA_SECRET)
+    pool = AccountPool(engine, secrets=SecretBox(Fernet.generate_key()))
     upsert_accounts(
         engine,
-        configured_secret_box(),
+        pool.secrets,
         [
             AccountRecord(
                 username="gina",
@@ -58,17 +59,16 @@ def test_google_account_logs_in_through_chromium_and_its_cookies_serve_graphql(
         ],
     )
 
-    cookies = login_account(engine, emu.url, "gina")
+    cookies = login_account(pool, "gina", LoginSetup(emu.url, screenshot_dir=tmp_path / "login-screens"))
 
     assert cookies == emulator_tokens(emu, "gina")
-    pool = AccountPool(engine)
     state = next(a for a in pool.status() if a["username"] == "gina")
     assert state["active"] is True and state["error"] is None
     with engine.connect() as conn:  # still a GOOGLE account, now with the browser's user agent
         row = conn.exec_driver_sql(
             "select login_method, user_agent from accounts where username='gina'"
         ).one()
-    assert tuple(row) == ("GOOGLE", DEFAULT_USER_AGENT)
+    assert tuple(row) == ("GOOGLE", user_agent_for("gina"))
     with XClient(emu.graphql_url, pool, lease_deadline_s=5, account="gina") as client:
         page = client.fetch("SearchTimeline", watch.search_variables("python", 20))
     assert page.status == 200 and page.account == "gina"
@@ -81,13 +81,13 @@ def test_google_account_logs_in_through_chromium_and_its_cookies_serve_graphql(
 
 
 def test_wrong_google_password_names_the_step_saves_a_screenshot_and_never_the_password(
-    emu, engine, xget_settings, tmp_path
+    emu, engine, tmp_path
 ):
-    xget_settings(home=tmp_path / "home")
     add_google_account(emu, "hank", "hank@gmail.test")
+    pool = AccountPool(engine, secrets=SecretBox(Fernet.generate_key()))
     upsert_accounts(
         engine,
-        configured_secret_box(),
+        pool.secrets,
         [
             AccountRecord(
                 username="hank", email="hank@gmail.test", password="wrong-google-pw", login_method="GOOGLE"
@@ -96,15 +96,15 @@ def test_wrong_google_password_names_the_step_saves_a_screenshot_and_never_the_p
     )
 
     with pytest.raises(LoginError) as err:
-        login_account(engine, emu.url, "hank")
+        login_account(pool, "hank", LoginSetup(emu.url, screenshot_dir=tmp_path / "login-screens"))
 
     msg = str(err.value)
     assert err.value.step == "google_password"
     assert "Wrong password" in msg and "update the account's password" in msg
     assert "wrong-google-pw" not in msg and GOOGLE_PASSWORD not in msg
-    shots = list((tmp_path / "home" / "login-screens").glob("hank-google_password-*.png"))
+    shots = list((tmp_path / "login-screens").glob("hank-google_password-*.png"))
     assert len(shots) == 1 and shots[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and str(shots[0]) in msg
-    state = next(a for a in AccountPool(engine).status() if a["username"] == "hank")
+    state = next(a for a in pool.status() if a["username"] == "hank")
     assert state["active"] is False and "google_password" in state["error"]
 
 

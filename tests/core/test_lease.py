@@ -5,9 +5,10 @@ import time
 
 import pytest
 
+from tests.conftest import installation_box
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.errors import NoAccountAvailable
-from xget_pipelines.core.pools.lease import AccountPool
+from xget_pipelines.core.pools.account_pool import AccountPool
 
 COOKIES = {"auth_token": "t", "ct0": "c"}
 
@@ -20,7 +21,7 @@ def engine(request, sqlite_url):
 
 
 def make_pool(engine, n=3):
-    pool = AccountPool(engine)
+    pool = AccountPool(engine, secrets=installation_box())
     pool.add_accounts([(f"acc{i}", COOKIES) for i in range(n)])
     return pool
 
@@ -94,7 +95,9 @@ def test_concurrent_workers_never_share_an_account(engine):
             errors.append(exc)
 
     def lease_rounds():
-        pool = AccountPool(engine)  # a pool object per worker, like separate run processes
+        pool = AccountPool(
+            engine, secrets=installation_box()
+        )  # a pool object per worker, like separate run processes
         for _ in range(rounds):
             lease = pool.lease("SearchTimeline", 10)
             with lock:
@@ -112,14 +115,18 @@ def test_concurrent_workers_never_share_an_account(engine):
     for t in threads:
         t.join()
     assert errors == [] and clash == []
-    total = sum(op["requests"] for acc in AccountPool(engine).status() for op in acc["operations"])
+    total = sum(
+        op["requests"]
+        for acc in AccountPool(engine, secrets=installation_box()).status()
+        for op in acc["operations"]
+    )
     assert total == 0  # no requests were recorded, only leases
-    used = [acc for acc in AccountPool(engine).status() if acc["operations"]]
+    used = [acc for acc in AccountPool(engine, secrets=installation_box()).status() if acc["operations"]]
     assert len(used) == pool_size
 
 
 def test_window_length_is_learned_from_headers_and_never_reopens_early():
-    from xget_pipelines.core.pools.lease import AccountLease
+    from xget_pipelines.core.pools.account_lease import AccountLease
 
     lease = AccountLease(1, "a", {}, None, None, "SearchTimeline", row_id=1)
     # first request of a window sent at 995.3; X says the window resets at the whole second 1000
@@ -166,7 +173,7 @@ def test_learned_window_survives_release_and_release_stores_the_reopening(engine
 
 @pytest.mark.parametrize("strategy", ["lru", "round_robin"])
 def test_rotation_strategies_cycle_through_every_account(engine, strategy):
-    pool = AccountPool(engine, strategy=strategy)
+    pool = AccountPool(engine, secrets=installation_box(), strategy=strategy)
     pool.add_accounts([(f"acc{i}", COOKIES) for i in range(4)])
     order = []
     for _ in range(8):
@@ -178,11 +185,11 @@ def test_rotation_strategies_cycle_through_every_account(engine, strategy):
 
 def test_unknown_strategy_is_refused(engine):
     with pytest.raises(ValueError, match="use one of lru, round_robin, health"):
-        AccountPool(engine, strategy="random")
+        AccountPool(engine, secrets=installation_box(), strategy="random")
 
 
 def test_a_window_whose_first_response_was_missed_is_not_reopened_early():
-    from xget_pipelines.core.pools.lease import AccountLease
+    from xget_pipelines.core.pools.account_lease import AccountLease
 
     lease = AccountLease(1, "a", {}, None, None, "SearchTimeline", row_id=1)
     lease.record(
@@ -250,7 +257,7 @@ def test_quarantine_doubles_in_a_row_and_a_served_recheck_ends_it(engine):
 
 
 def test_health_strategy_prefers_accounts_that_fail_less(engine):
-    pool = AccountPool(engine, strategy="health")
+    pool = AccountPool(engine, secrets=installation_box(), strategy="health")
     pool.add_accounts([(f"acc{i}", COOKIES) for i in range(3)])
     leases = [pool.lease("SearchTimeline", 1) for _ in range(3)]
     for lease, errors in zip(leases, (5, 0, 1), strict=False):

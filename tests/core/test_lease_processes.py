@@ -72,12 +72,14 @@ def x_request(state, lock, index: int) -> dict:
 # -- a worker process ----------------------------------------------------------------------------------
 
 
-def lease_worker(index: int, out_path: str, state, lock, leases_taken, barrier) -> None:
+def lease_worker(
+    index: int, database_url: str, key: bytes, out_path: str, state, lock, leases_taken, barrier
+) -> None:
     os.environ.setdefault("TWS_TELEMETRY", "0")
     from xget_pipelines.core.db.engine import get_engine
     from xget_pipelines.core.errors import NoAccountAvailable
-    from xget_pipelines.core.pools.lease import AccountPool
-    from xget_pipelines.settings import get_settings
+    from xget_pipelines.core.pools.account_pool import AccountPool
+    from xget_pipelines.core.secrets import SecretBox
 
     pid = os.getpid()
     rng = random.Random(1000 + index)
@@ -85,8 +87,8 @@ def lease_worker(index: int, out_path: str, state, lock, leases_taken, barrier) 
     requests: list[dict] = []
     errors: list[str] = []
     try:
-        engine = get_engine(get_settings().resolved_database_url)  # XGET_DATABASE_URL
-        pool = AccountPool(engine)
+        engine = get_engine(database_url)  # what a run process is given: the database and the key
+        pool = AccountPool(engine, secrets=SecretBox(key))
         account_index = {f"acc{i:02d}": i for i in range(ACCOUNTS)}
         barrier.wait(timeout=120)
         stop_at = time.time() + MAX_RUN_S
@@ -266,83 +268,81 @@ def database_url(request, tmp_path):
     return request.getfixturevalue("postgres_url")
 
 
-def test_processes_never_share_an_account_or_exceed_its_window(database_url, tmp_path, monkeypatch):
+def test_processes_never_share_an_account_or_exceed_its_window(database_url, tmp_path):
+    from cryptography.fernet import Fernet
+
     from xget_pipelines.core.db.engine import get_engine
-    from xget_pipelines.core.pools.lease import AccountPool
-    from xget_pipelines.settings import get_settings
+    from xget_pipelines.core.pools.account_pool import AccountPool
+    from xget_pipelines.core.secrets import SecretBox
 
-    # the workers (and this process) find the database the way run processes do
-    monkeypatch.setenv("XGET_DATABASE_URL", database_url)
-    monkeypatch.setenv("XGET_HOME", str(tmp_path / "home"))
-    get_settings.cache_clear()
-    try:
-        assert get_settings().resolved_database_url == database_url
-        engine = get_engine(database_url)
-        pool = AccountPool(engine)
-        pool.add_accounts([(f"acc{i:02d}", {"auth_token": f"t{i}", "ct0": f"c{i}"}) for i in range(ACCOUNTS)])
+    key = Fernet.generate_key()  # the workers get the database and the key, as run processes do
+    engine = get_engine(database_url)
+    pool = AccountPool(engine, secrets=SecretBox(key))
+    pool.add_accounts([(f"acc{i:02d}", {"auth_token": f"t{i}", "ct0": f"c{i}"}) for i in range(ACCOUNTS)])
 
-        ctx = mp.get_context("spawn")
-        state = ctx.Array("d", 2 * ACCOUNTS, lock=False)  # guarded by x_lock
-        x_lock = ctx.Lock()
-        leases_taken = ctx.Value("i", 0)
-        barrier = ctx.Barrier(WORKERS)
-        outs = [tmp_path / f"worker{i}.json" for i in range(WORKERS)]
-        procs = [
-            ctx.Process(target=lease_worker, args=(i, str(outs[i]), state, x_lock, leases_taken, barrier))
-            for i in range(WORKERS)
-        ]
-        started = time.time()
-        for p in procs:
-            p.start()
-        for p in procs:
-            p.join(timeout=MAX_RUN_S + 120)
-        for p in procs:
-            if p.is_alive():
-                p.kill()
-        elapsed = time.time() - started
-        assert [p.exitcode for p in procs] == [0] * WORKERS
-
-        results = [json.loads(out.read_text()) for out in outs]
-        errors = [e for r in results for e in r["errors"]]
-        assert errors == []
-        leases = [lease for r in results for lease in r["leases"]]
-        requests = [req for r in results for req in r["requests"]]
-        per_pid = {r["pid"]: len(r["leases"]) for r in results}
-
-        windows = sum(len(cut) for cut in windows_of(requests).values())
-        print(
-            f"{len(leases)} leases, {len(requests)} requests, {windows} windows, "
-            f"{sum(lease['exhausted'] for lease in leases)} used-up windows, {len(per_pid)} processes, "
-            f"{elapsed:.1f} s"
+    ctx = mp.get_context("spawn")
+    state = ctx.Array("d", 2 * ACCOUNTS, lock=False)  # guarded by x_lock
+    x_lock = ctx.Lock()
+    leases_taken = ctx.Value("i", 0)
+    barrier = ctx.Barrier(WORKERS)
+    outs = [tmp_path / f"worker{i}.json" for i in range(WORKERS)]
+    procs = [
+        ctx.Process(
+            target=lease_worker,
+            args=(i, database_url, key, str(outs[i]), state, x_lock, leases_taken, barrier),
         )
-        # (a) no account held by two processes at once
-        overlaps = find_overlaps(leases)
-        assert overlaps == [], f"{len(overlaps)} double leases, first: {overlaps[:3]}"
-        # (b) no account used past its limit in one window, nor leased again before it reopened
-        assert [r for r in requests if r["status"] != 200] == []
-        assert over_limit(requests) == []
-        early = leased_before_reopening(leases, requests)
-        assert early == [], f"{len(early)} leases of a used-up account before its window ended: {early[:3]}"
-        # (c) the scale asked for, and the pool's own bookkeeping agrees with what was sent
-        assert len(leases) >= 1000, f"only {len(leases)} leases in {elapsed:.1f} s"
-        assert len(per_pid) == WORKERS and min(per_pid.values()) > 0, per_pid
-        assert len({lease["account"] for lease in leases}) == ACCOUNTS
-        assert sum(lease["exhausted"] for lease in leases) > 0  # windows really were used up
-        assert windows > ACCOUNTS  # and reopened
-        status = AccountPool(engine).status()
-        stored = {a["username"]: sum(op["requests"] for op in a["operations"]) for a in status}
-        sent = defaultdict(int)
-        for r in requests:
-            sent[r["account"]] += 1
-        assert stored == dict(sent)
-        from sqlalchemy import select
+        for i in range(WORKERS)
+    ]
+    started = time.time()
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=MAX_RUN_S + 120)
+    for p in procs:
+        if p.is_alive():
+            p.kill()
+    elapsed = time.time() - started
+    assert [p.exitcode for p in procs] == [0] * WORKERS
 
-        from xget_pipelines.core.db.models import AccountOperation
+    results = [json.loads(out.read_text()) for out in outs]
+    errors = [e for r in results for e in r["errors"]]
+    assert errors == []
+    leases = [lease for r in results for lease in r["leases"]]
+    requests = [req for r in results for req in r["requests"]]
+    per_pid = {r["pid"]: len(r["leases"]) for r in results}
 
-        with engine.connect() as conn:  # every lease was handed back
-            held = conn.execute(
-                select(AccountOperation.id).where(AccountOperation.leased_until.is_not(None))
-            ).all()
-        assert held == []
-    finally:
-        get_settings.cache_clear()
+    windows = sum(len(cut) for cut in windows_of(requests).values())
+    print(
+        f"{len(leases)} leases, {len(requests)} requests, {windows} windows, "
+        f"{sum(lease['exhausted'] for lease in leases)} used-up windows, {len(per_pid)} processes, "
+        f"{elapsed:.1f} s"
+    )
+    # (a) no account held by two processes at once
+    overlaps = find_overlaps(leases)
+    assert overlaps == [], f"{len(overlaps)} double leases, first: {overlaps[:3]}"
+    # (b) no account used past its limit in one window, nor leased again before it reopened
+    assert [r for r in requests if r["status"] != 200] == []
+    assert over_limit(requests) == []
+    early = leased_before_reopening(leases, requests)
+    assert early == [], f"{len(early)} leases of a used-up account before its window ended: {early[:3]}"
+    # (c) the scale asked for, and the pool's own bookkeeping agrees with what was sent
+    assert len(leases) >= 1000, f"only {len(leases)} leases in {elapsed:.1f} s"
+    assert len(per_pid) == WORKERS and min(per_pid.values()) > 0, per_pid
+    assert len({lease["account"] for lease in leases}) == ACCOUNTS
+    assert sum(lease["exhausted"] for lease in leases) > 0  # windows really were used up
+    assert windows > ACCOUNTS  # and reopened
+    status = pool.status()
+    stored = {a["username"]: sum(op["requests"] for op in a["operations"]) for a in status}
+    sent = defaultdict(int)
+    for r in requests:
+        sent[r["account"]] += 1
+    assert stored == dict(sent)
+    from sqlalchemy import select
+
+    from xget_pipelines.core.db.models import AccountOperation
+
+    with engine.connect() as conn:  # every lease was handed back
+        held = conn.execute(
+            select(AccountOperation.id).where(AccountOperation.leased_until.is_not(None))
+        ).all()
+    assert held == []

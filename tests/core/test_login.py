@@ -5,13 +5,17 @@ from __future__ import annotations
 import httpx
 import pyotp
 import pytest
+import sqlalchemy as sa
 
-from tests.conftest import emulator_tokens
+from tests.conftest import emulator_tokens, installation_box
+from xget_pipelines.core.db.models import Account
+from xget_pipelines.core.pools.account_login import LoginSetup, login_account
+from xget_pipelines.core.pools.account_pool import AccountPool
 from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
-from xget_pipelines.core.pools.lease import AccountPool
-from xget_pipelines.core.pools.login import LoginError, login_account, login_with_password
-from xget_pipelines.core.pools.secrets_config import configured_secret_box
+from xget_pipelines.core.pools.login import login_with_password
+from xget_pipelines.core.pools.login_common import LoginError
 from xget_pipelines.core.x import watch
+from xget_pipelines.core.x.browser import user_agent_for
 from xget_pipelines.core.x.client import XClient
 
 PASSWORD = "hunter2-Very-Secret"
@@ -45,17 +49,20 @@ def test_password_login_gives_cookies_that_serve_graphql_through_the_pool(emu, e
     assert "password" not in admin[0]
     upsert_accounts(
         engine,
-        configured_secret_box(),
+        installation_box(),
         [AccountRecord(username="alice", password=PASSWORD, email="alice@example.org")],
     )
-    pool = AccountPool(engine)
+    pool = AccountPool(engine, secrets=installation_box())
     pool.set_active("alice", False, "cookies expired")
 
-    cookies = login_account(engine, emu.url, "alice")
+    cookies = login_account(pool, "alice", LoginSetup(emu.url))
 
     assert cookies == emulator_tokens(emu, "alice")
     state = next(a for a in pool.status() if a["username"] == "alice")
     assert state["active"] is True and state["error"] is None
+    with engine.connect() as conn:  # the browser that logged in is kept: the one that scrapes
+        stored = conn.execute(sa.select(Account.user_agent).where(Account.username == "alice")).scalar_one()
+    assert stored == user_agent_for("alice")
     with XClient(emu.graphql_url, pool, lease_deadline_s=5, account="alice") as client:
         page = client.fetch("SearchTimeline", watch.search_variables("python", 20))
     assert page.status == 200 and page.account == "alice"
@@ -65,7 +72,7 @@ def test_wrong_password_names_the_step_and_deactivates_the_account(emu, engine):
     add_login_accounts(emu, {"username": "bob", "password": PASSWORD, "email": "bob@example.org"})
     upsert_accounts(
         engine,
-        configured_secret_box(),
+        installation_box(),
         [
             AccountRecord(
                 username="bob",
@@ -75,12 +82,13 @@ def test_wrong_password_names_the_step_and_deactivates_the_account(emu, engine):
             )
         ],
     )
+    pool = AccountPool(engine, secrets=installation_box())
     with pytest.raises(LoginError) as err:
-        login_account(engine, emu.url, "bob")
+        login_account(pool, "bob", LoginSetup(emu.url))
     msg = str(err.value)
     assert err.value.step == "LoginEnterPassword" and "wrong password" in msg and "bob" in msg
     assert_no_secret(msg, PASSWORD, "not-the-password", "old-token-value", "old-ct0-value")
-    state = next(a for a in AccountPool(engine).status() if a["username"] == "bob")
+    state = next(a for a in pool.status() if a["username"] == "bob")
     assert (
         state["active"] is False
         and "LoginEnterPassword" in state["error"]
@@ -116,10 +124,11 @@ def test_totp_account_logs_in_with_its_secret_and_not_with_another(emu, engine):
     # Through the pool: the stored (encrypted) secret is used.
     upsert_accounts(
         engine,
-        configured_secret_box(),
+        installation_box(),
         [AccountRecord(username="carol", password=PASSWORD, mfa_secret=MFA_SECRET)],
     )
-    assert login_account(engine, emu.url, "carol") == cookies
+    pool = AccountPool(engine, secrets=installation_box())
+    assert login_account(pool, "carol", LoginSetup(emu.url)) == cookies
 
 
 def test_email_code_account_needs_the_mailbox(emu, engine):
@@ -128,13 +137,13 @@ def test_email_code_account_needs_the_mailbox(emu, engine):
     )
     upsert_accounts(
         engine,
-        configured_secret_box(),
+        installation_box(),
         [AccountRecord(username="dave", password=PASSWORD, email="d@example.org")],
     )
-    pool = AccountPool(engine)
+    pool = AccountPool(engine, secrets=installation_box())
 
     with pytest.raises(LoginError) as err:
-        login_account(pool, emu.url, "dave")
+        login_account(pool, "dave", LoginSetup(emu.url))
     assert (
         err.value.step == "LoginAcid"
         and "email confirmation code needed: import the account with its email password" in str(err.value)
@@ -144,7 +153,7 @@ def test_email_code_account_needs_the_mailbox(emu, engine):
     with pytest.raises(LoginError, match="email confirmation code rejected"):
         login_with_password(emu.url, "dave", PASSWORD, email_code=lambda: "00000000x")
 
-    cookies = login_account(pool, emu.url, "dave", email_code=mailbox(emu, "dave"))
+    cookies = login_account(pool, "dave", LoginSetup(emu.url), email_code=mailbox(emu, "dave"))
     assert cookies == emulator_tokens(emu, "dave")
     assert next(a for a in pool.status() if a["username"] == "dave")["active"] is True
 

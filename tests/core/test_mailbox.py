@@ -9,19 +9,22 @@ import uuid
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 
 from tests.conftest import emulator_tokens
+from xget_pipelines.core.pools.account_login import LoginSetup, login_account
+from xget_pipelines.core.pools.account_pool import AccountPool
 from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
-from xget_pipelines.core.pools.lease import AccountPool
-from xget_pipelines.core.pools.login import LoginError, login_account
+from xget_pipelines.core.pools.login_common import LoginError
 from xget_pipelines.core.pools.mailbox import (
     ImapCodeReader,
+    ImapConfig,
     ImapServer,
     MailboxError,
     code_from_message,
     imap_server_for,
 )
-from xget_pipelines.core.pools.secrets_config import configured_secret_box
+from xget_pipelines.core.secrets import SecretBox
 
 PASSWORD = "hunter2-Very-Secret"
 MAIL_PASSWORD = "mailbox-Pa55-secret"
@@ -32,7 +35,12 @@ def emu(emulator_factory, mail_server):
     return emulator_factory(window_seconds=5, mail_lmtp=mail_server.lmtp_address)
 
 
-def _account(emu, engine, mail_server, *, mail_password=MAIL_PASSWORD) -> tuple[str, str]:
+@pytest.fixture
+def pool(engine):
+    return AccountPool(engine, secrets=SecretBox(Fernet.generate_key()))
+
+
+def _account(emu, pool, mail_server, *, mail_password=MAIL_PASSWORD) -> tuple[str, str]:
     """An X account that must confirm its login by email, with a real mailbox; returns (username, email)."""
     name = f"acid_{uuid.uuid4().hex[:6]}"
     address = f"{name}@mail.test"
@@ -43,23 +51,21 @@ def _account(emu, engine, mail_server, *, mail_password=MAIL_PASSWORD) -> tuple[
         json={"accounts": [{"username": name, "password": PASSWORD, "email": address, "acid": True}]},
     ).raise_for_status()
     upsert_accounts(
-        engine,
-        configured_secret_box(),
+        pool.engine,
+        pool.secrets,
         [AccountRecord(username=name, password=PASSWORD, email=address, email_password=mail_password)],
     )
     return name, address
 
 
-def test_login_reads_the_emailed_code_over_imaps(emu, engine, mail_server, xget_settings):
-    xget_settings(
-        imap_server=f"127.0.0.1:{mail_server.imaps_port}", imap_ca_file=mail_server.ca_file, imap_poll_s=0.2
-    )
-    name, address = _account(emu, engine, mail_server)
+def test_login_reads_the_emailed_code_over_imaps(emu, pool, mail_server):
+    imap = ImapConfig(f"127.0.0.1:{mail_server.imaps_port}", ca_file=mail_server.ca_file, poll_s=0.2)
+    name, address = _account(emu, pool, mail_server)
 
-    cookies = login_account(engine, emu.url, name)
+    cookies = login_account(pool, name, LoginSetup(emu.url, imap=imap))
 
     assert cookies == emulator_tokens(emu, name)
-    state = next(a for a in AccountPool(engine).status() if a["username"] == name)
+    state = next(a for a in pool.status() if a["username"] == name)
     assert state["active"] is True and state["error"] is None
     # The code really went through the mailbox: the message is there, from X, and unread by XGet.
     conn = imaplib.IMAP4("127.0.0.1", mail_server.imap_port)
@@ -70,55 +76,51 @@ def test_login_reads_the_emailed_code_over_imaps(emu, engine, mail_server, xget_
     conn.logout()
 
 
-def test_plain_imap_by_setting_and_a_second_login_uses_the_new_code(emu, engine, mail_server, xget_settings):
-    xget_settings(imap_server=f"127.0.0.1:{mail_server.imap_port}", imap_ssl="false", imap_poll_s=0.2)
-    name, _ = _account(emu, engine, mail_server)
-    first = login_account(engine, emu.url, name)
+def test_plain_imap_by_setting_and_a_second_login_uses_the_new_code(emu, pool, mail_server):
+    setup = LoginSetup(emu.url, imap=ImapConfig(f"127.0.0.1:{mail_server.imap_port}", ssl=False, poll_s=0.2))
+    name, _ = _account(emu, pool, mail_server)
+    first = login_account(pool, name, setup)
     time.sleep(1.1)  # the second code arrives in a later second than the first
-    second = login_account(engine, emu.url, name)  # two X emails in the box now: the newest one is used
+    second = login_account(pool, name, setup)  # two X emails in the box now: the newest one is used
     assert first == second == emulator_tokens(emu, name)
 
 
-def test_wrong_mailbox_password_fails_at_the_code_step_without_leaking_it(
-    emu, engine, mail_server, xget_settings
-):
-    xget_settings(imap_server=f"127.0.0.1:{mail_server.imaps_port}", imap_ca_file=mail_server.ca_file)
-    name, address = _account(emu, engine, mail_server, mail_password="not-the-mail-password")
+def test_wrong_mailbox_password_fails_at_the_code_step_without_leaking_it(emu, pool, mail_server):
+    imap = ImapConfig(f"127.0.0.1:{mail_server.imaps_port}", ca_file=mail_server.ca_file)
+    name, address = _account(emu, pool, mail_server, mail_password="not-the-mail-password")
 
     with pytest.raises(LoginError) as err:
-        login_account(engine, emu.url, name)
+        login_account(pool, name, LoginSetup(emu.url, imap=imap))
 
     msg = str(err.value)
     assert err.value.step == "LoginAcid"
     assert "IMAP login to imaps://127.0.0.1" in msg and address in msg and "email password" in msg
     for secret in (PASSWORD, MAIL_PASSWORD, "not-the-mail-password"):
         assert secret not in msg
-    state = next(a for a in AccountPool(engine).status() if a["username"] == name)
+    state = next(a for a in pool.status() if a["username"] == name)
     assert state["active"] is False and "IMAP login" in state["error"]
 
 
-def test_tls_to_an_untrusted_server_is_refused_with_the_setting_to_fix(
-    emu, engine, mail_server, xget_settings
-):
-    xget_settings(imap_server=f"127.0.0.1:{mail_server.imaps_port}")  # the test CA is not trusted
-    name, _ = _account(emu, engine, mail_server)
+def test_tls_to_an_untrusted_server_is_refused_with_the_setting_to_fix(emu, pool, mail_server):
+    imap = ImapConfig(f"127.0.0.1:{mail_server.imaps_port}")  # the test CA is not trusted
+    name, _ = _account(emu, pool, mail_server)
     with pytest.raises(LoginError, match="TLS with imaps://127.0.0.1.*XGET_IMAP_CA_FILE"):
-        login_account(engine, emu.url, name)
+        login_account(pool, name, LoginSetup(emu.url, imap=imap))
 
 
-def test_no_email_in_time_names_the_mailbox_and_folders(emulator_factory, engine, mail_server, xget_settings):
+def test_no_email_in_time_names_the_mailbox_and_folders(emulator_factory, pool, mail_server):
     silent = emulator_factory(window_seconds=5)  # this X never mails its codes
-    xget_settings(
-        imap_server=f"127.0.0.1:{mail_server.imap_port}",
-        imap_ssl="false",
-        imap_timeout_s=1,
-        imap_poll_s=0.2,
-        imap_folders="INBOX",
+    imap = ImapConfig(
+        f"127.0.0.1:{mail_server.imap_port}",
+        ssl=False,
+        folders=ImapConfig.folder_list("INBOX"),
+        timeout_s=1,
+        poll_s=0.2,
     )
-    name, address = _account(silent, engine, mail_server)
+    name, address = _account(silent, pool, mail_server)
     started = time.monotonic()
     with pytest.raises(LoginError) as err:
-        login_account(engine, silent.url, name)
+        login_account(pool, name, LoginSetup(silent.url, imap=imap))
     assert time.monotonic() - started < 15  # bounded by the setting, not a hang
     assert f"no X confirmation code arrived in INBOX of {address} within 1s" in str(err.value)
 

@@ -20,8 +20,8 @@ from xget_pipelines.core.pools.proxies import (
     INACTIVE,
     ProxyPool,
     parse_proxy_lines,
-    redact_url,
 )
+from xget_pipelines.core.redact import redact_urls
 from xget_pipelines.core.secrets import SecretBox
 from xget_pipelines.emulator.proxy_servers import (
     Blackhole,
@@ -151,7 +151,7 @@ def test_parse_reports_bad_lines_with_number_and_reason_and_keeps_the_good():
     # Records never show their password, not even in repr.
     assert "p@ss:word" not in repr(records[0]) and "p%40ss" not in repr(records[0])
     assert records[0].url == "http://alice:***@10.0.0.1:8080"
-    assert redact_url("via socks5://bob:Hunter2@1.2.3.4:1080 ok") == "via socks5://bob:***@1.2.3.4:1080 ok"
+    assert redact_urls("via socks5://bob:Hunter2@1.2.3.4:1080 ok") == "via socks5://bob:***@1.2.3.4:1080 ok"
 
 
 def test_reimport_updates_instead_of_duplicating_and_secrets_are_encrypted(pool):

@@ -15,6 +15,7 @@ from xget_pipelines.core.sentiment.models import (
     VaderModel,
     encoder_path,
     load_model,
+    models_dir,
     train_head,
 )
 
@@ -86,20 +87,20 @@ def test_any_local_transformers_classifier_loads_with_its_labels_mapped(tmp_path
     )
     model.save_pretrained(path)
     AutoTokenizer.from_pretrained(str(encoder_path()), local_files_only=True).save_pretrained(path)
-    loaded = load_model(f"transformers:{path}")
+    loaded = load_model(f"transformers:{path}", tmp_path)
     assert loaded.order == [1, 2, 0]
     (p,) = loaded.predict(["some text"])
     assert p.label in corpora.LABELS and -1 <= p.score <= 1
 
 
-def test_model_names_that_cannot_load_say_what_to_do(tmp_path, xget_settings):
-    xget_settings(home=tmp_path / "home")
+def test_model_names_that_cannot_load_say_what_to_do(tmp_path):
+    models = models_dir(tmp_path / "home")
     with pytest.raises(ModelError, match="no trained sentiment model yet.*--model vader"):
-        load_model("current")
+        load_model("current", models)
     with pytest.raises(ModelError, match="unknown sentiment model 'bogus'"):
-        load_model("bogus")
+        load_model("bogus", models)
     with pytest.raises(ModelError, match="cannot load transformers model"):
-        load_model("transformers:no/such-model-here")
+        load_model("transformers:no/such-model-here", models)
 
 
 def test_cli_scores_stdin_one_json_line_per_text():
@@ -118,16 +119,16 @@ def test_cli_scores_stdin_one_json_line_per_text():
     assert all(set(x) >= {"label", "score", "confidence"} for x in lines)
 
 
-def test_model_versions_resolve_without_loading_weights(tmp_path, xget_settings):
+def test_model_versions_resolve_without_loading_weights(tmp_path):
     from xget_pipelines.core.sentiment.models import model_version
 
-    xget_settings(home=tmp_path / "home")
-    assert model_version("vader") == "vader-3.3.2"
-    assert model_version("transformers:some/model") == "transformers:some/model"
+    models = models_dir(tmp_path / "home")
+    assert model_version("vader", models) == "vader-3.3.2"
+    assert model_version("transformers:some/model", models) == "transformers:some/model"
     with pytest.raises(ModelError, match="no trained sentiment model yet"):
-        model_version("current")
+        model_version("current", models)
     folder = tmp_path / "home" / "models" / "sentiment" / "minilm-head-abc"
     folder.mkdir(parents=True)
     (folder / "meta.json").write_text(json.dumps({"version": "minilm-head-abc"}))
     (folder.parent / "current.json").write_text(json.dumps({"version": "minilm-head-abc"}))
-    assert model_version("current") == model_version(str(folder)) == "minilm-head-abc"
+    assert model_version("current", models) == model_version(str(folder), models) == "minilm-head-abc"

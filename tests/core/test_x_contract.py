@@ -9,10 +9,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import register_accounts
+from tests.conftest import installation_box, register_accounts
 from xget_pipelines.core.db.models import Account, XOperation
 from xget_pipelines.core.errors import XRequestError
-from xget_pipelines.core.pools.lease import AccountPool
+from xget_pipelines.core.pools.account_pool import AccountPool
 from xget_pipelines.core.x import watch
 from xget_pipelines.core.x.browser import USER_AGENTS
 from xget_pipelines.core.x.client import XClient
@@ -138,7 +138,7 @@ def test_x_rotating_a_sessions_csrf_token_is_followed_and_stored_encrypted(emula
 
 def test_an_account_shown_the_signed_out_app_leaves_the_pool_and_others_serve(emulator_factory, engine):
     emu = strict(emulator_factory)
-    AccountPool(engine).add_accounts(
+    AccountPool(engine, secrets=installation_box()).add_accounts(
         [("expired1", {"auth_token": "no-longer-valid", "ct0": "abc"})]
     )  # first in line
     pool = register_accounts(emu, engine, ["fine1"])

@@ -9,9 +9,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import dagster as dg
 import pytest
 
+from tests.conftest import installation_box
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.lake.catalog import connect
-from xget_pipelines.core.pools.lease import AccountPool
+from xget_pipelines.core.pools.account_pool import AccountPool
 from xget_pipelines.resources import AccountPoolResource, AlertsResource, ControlPlaneResource, LakeResource
 from xget_pipelines.sensors import account_pool_health_sensor
 
@@ -55,7 +56,7 @@ def tick(url, cursor, alerts: AlertsResource):
 def test_low_pool_pages_once_and_recovery_is_announced(sqlite_url, webhook, alert_settings):
     _, received = webhook
     engine = get_engine(sqlite_url)
-    pool = AccountPool(engine)
+    pool = AccountPool(engine, secrets=installation_box())
     pool.add_accounts([("a1", COOKIES), ("a2", COOKIES), ("a3", COOKIES)])
     result, cursor = tick(sqlite_url, None, alert_settings)
     assert received == [] and "no change" in result.skip_message
@@ -79,7 +80,7 @@ def test_one_operation_running_low_pages_for_that_operation(sqlite_url, webhook,
     """Soft bans rest an account on one operation: that operation alone can run low."""
     _, received = webhook
     engine = get_engine(sqlite_url)
-    pool = AccountPool(engine)
+    pool = AccountPool(engine, secrets=installation_box())
     pool.add_accounts([("b1", COOKIES), ("b2", COOKIES), ("b3", COOKIES)])
     _, cursor = tick(sqlite_url, None, alert_settings)
     for name in (
@@ -110,7 +111,9 @@ def test_an_unreachable_webhook_does_not_break_the_sensor(sqlite_url):
 def test_pool_stats_asset_appends_snapshots(sqlite_url, tmp_path):
     from xget_pipelines.assets import account_pool_stats
 
-    AccountPool(get_engine(sqlite_url)).add_accounts([("a1", COOKIES), ("a2", COOKIES)])
+    AccountPool(get_engine(sqlite_url), secrets=installation_box()).add_accounts(
+        [("a1", COOKIES), ("a2", COOKIES)]
+    )
     resources = {
         "lake": LakeResource(uri=str(tmp_path / "lake")),
         "account_pool": AccountPoolResource(control_plane=ControlPlaneResource(database_url=sqlite_url)),

@@ -15,8 +15,8 @@ from tests.conftest import REPO
 from tests.sinks._brokers import RABBITMQ_URL, rabbit, read_kafka, tansu  # noqa: F401 - fixtures
 from tests.sinks._mongo import free_port
 from xget_pipelines.assets.pool_stats import account_pool_stats
+from xget_pipelines.core.redact import masked_url, scrub, url_hosts, url_secrets
 from xget_pipelines.core.sinks.events import EventsUnavailable, publisher_for
-from xget_pipelines.core.sinks.redact import hosts, masked_url, scrub
 from xget_pipelines.resources import AccountPoolResource, ControlPlaneResource, LakeResource
 from xget_pipelines.resources.events import LakeEventsResource
 from xget_pipelines.sensors.events import lake_events_sensor
@@ -198,8 +198,9 @@ def test_a_kafka_outage_loses_no_event_and_the_next_tick_publishes_the_missing_o
 
 def test_broker_urls_are_shown_without_their_password_and_an_unknown_scheme_says_what_to_use():
     assert masked_url("amqp://xget:p%40ss@mq:5672/prod") == "amqp://xget:***@mq:5672/prod"
-    assert hosts("kafka://k1:9092,k2:9092") == "k1:9092,k2:9092"
-    assert scrub("login p@ss refused (p%40ss)", "amqp://xget:p%40ss@mq/") == "login *** refused (***)"
+    assert url_hosts("kafka://k1:9092,k2:9092") == "k1:9092,k2:9092"
+    secrets = url_secrets("amqp://xget:p%40ss@mq/")
+    assert scrub("login p@ss refused (p%40ss)", secrets) == "login *** refused (***)"
     with pytest.raises(ValueError, match="amqp://user:pass@host:5672/vhost .* kafka://host:9092") as bad:
         publisher_for("nats://xget:secret@bus:4222", "xget.lake")
     assert "secret" not in str(bad.value)

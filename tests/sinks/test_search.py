@@ -20,7 +20,7 @@ from xget_pipelines.assets.search import search_asset, search_tweets, search_use
 from xget_pipelines.core.entities import TWEETS, USERS
 from xget_pipelines.core.lake.delta import Lake
 from xget_pipelines.core.sinks import search_mappings
-from xget_pipelines.core.sinks.search import SearchIndex
+from xget_pipelines.core.sinks.search import SearchSink
 from xget_pipelines.core.sinks.search_client import SearchError, SearchUnavailable, server_flavour
 from xget_pipelines.core.sinks.search_query import TweetSearch
 from xget_pipelines.resources.lake import LakeResource
@@ -79,13 +79,13 @@ def failure_text(result) -> str:
 
 def index_ids(url: str, alias: str) -> list[str]:
     """Every document id behind ``alias`` (a list: a doubled document would show)."""
-    client = SearchIndex(url).client
+    client = SearchSink(url).client
     client.indices.refresh(index=alias)
     hits = client.search(index=alias, query={"match_all": {}}, size=10_000, source=False)["hits"]["hits"]
     return sorted(hit["_id"] for hit in hits)
 
 
-def found(index: SearchIndex, term: str, **filters) -> list[int]:
+def found(index: SearchSink, term: str, **filters) -> list[int]:
     return [row["tweet_id"] for row in index.search_tweets(TweetSearch(term, **filters), limit=100)[0]]
 
 
@@ -109,7 +109,7 @@ def test_round_trip_the_index_holds_exactly_the_lake(lake, cluster):
     assert index_ids(cluster, "xget-tweets") == sorted(findable_ids(lake)) and len(findable_ids(lake)) == 5
     assert index_ids(cluster, "xget-users") == sorted(user_ids(lake))
 
-    index = SearchIndex(cluster)
+    index = SearchSink(cluster)
     doc = index.client.get(index="xget-tweets", id=str(tweet_id(D1, 0)))["_source"]
     assert (doc["tweet_id"], doc["author_id"], doc["author_username"]) == (
         str(tweet_id(D1, 0)),
@@ -139,7 +139,7 @@ def test_round_trip_the_index_holds_exactly_the_lake(lake, cluster):
 def test_reruns_send_nothing_and_a_new_day_sends_only_its_rows(lake, cluster):
     merge_tweets(lake, D1, 6)
     assert materialize(lake, cluster, search_tweets, search_users).success
-    index = SearchIndex(cluster)
+    index = SearchSink(cluster)
     before = index.state("tweets"), index.state("users")
 
     again = materialize(lake, cluster, search_tweets, search_users)
@@ -171,7 +171,7 @@ def test_reruns_send_nothing_and_a_new_day_sends_only_its_rows(lake, cluster):
 def test_a_new_mapping_version_builds_a_new_index_behind_the_alias(lake, cluster, monkeypatch):
     merge_tweets(lake, D1, 6)
     merge_tweets(lake, D2, 4)
-    index = SearchIndex(cluster, batch_size=2)
+    index = SearchSink(cluster, batch_size=2)
     index.sync(lake, "tweets")
     expected = found(index, "python")
     assert index.alias_target("tweets") == ["xget-tweets-v1-1"] and len(expected) == 5
@@ -226,7 +226,7 @@ def test_compat_modes_against_opensearch(lake, cluster):
             f"the search server at {cluster} refused the Elasticsearch 9 client's media types (HTTP 406)"
             in refused
         )
-        assert SearchIndex(cluster).alias_target("tweets") == []  # nothing was written
+        assert SearchSink(cluster).alias_target("tweets") == []  # nothing was written
 
         for compat in ("auto", "opensearch"):
             ok = materialize(lake, opensearch.url, search_tweets, compat=compat)
@@ -299,7 +299,7 @@ def test_a_line_cut_mid_run_catches_up_from_the_watermark(lake, cluster):
             f"{watermark}" in text
         )
         assert len(index_ids(cluster, "xget-tweets")) == 6 + 2  # the answered batch is in, the watermark not
-        assert SearchIndex(cluster).state("tweets")["lake_version"] == watermark
+        assert SearchSink(cluster).state("tweets")["lake_version"] == watermark
         merge_tweets(lake, D3, 4)  # the lake takes its writes while the line is down
         line.restore()
 
@@ -317,7 +317,7 @@ def test_a_line_cut_mid_run_catches_up_from_the_watermark(lake, cluster):
 
 def test_a_rejected_document_fails_the_run_and_keeps_the_watermark(lake, cluster, monkeypatch):
     merge_tweets(lake, D1, 6)
-    index = SearchIndex(cluster)
+    index = SearchSink(cluster)
     watermark = index.sync(lake, "tweets").to_version
     merge_tweets(lake, D2, 2)
     document = search_mappings.tweet_document
@@ -341,7 +341,7 @@ def test_errors_name_the_server_without_its_credentials():
     closed.bind(("127.0.0.1", 0))
     port = closed.getsockname()[1]
     closed.close()  # nothing listens there
-    index = SearchIndex(
+    index = SearchSink(
         f"http://xget:s3cret-pw@127.0.0.1:{port}", username="xget", password="s3cret-pw", max_retries=0
     )
 
@@ -380,7 +380,7 @@ def test_the_sinks_follow_each_merged_day():
 
 def test_the_api_searches_the_index_and_answers_as_the_lake(tmp_path, cluster):
     with start_api_server(tmp_path, search_url=cluster) as server:
-        index = SearchIndex(cluster)
+        index = SearchSink(cluster)
         index.sync(Lake(server.settings.resolved_lake_uri), "tweets")
         headers, day = server.headers("viewer"), server.lake["base"]
 

@@ -7,7 +7,7 @@ lake: a search server that is down fails the run, never the lake writes, and the
 
 import dagster as dg
 
-from xget_pipelines.core.sinks.search import SearchIndex, SyncResult
+from xget_pipelines.core.sinks.search import SearchSink, SyncResult
 from xget_pipelines.core.sinks.search_client import SearchError, SearchUnavailable
 from xget_pipelines.partitions import ON_PARENT_UPDATES
 from xget_pipelines.resources.lake import LakeResource
@@ -63,7 +63,7 @@ def search_asset(kind: str, retry_policy: dg.RetryPolicy | None = RETRY_POLICY) 
 
 
 def sync_to_index(
-    context: dg.AssetExecutionContext, kind: str, index: SearchIndex, lake: LakeResource, full: bool
+    context: dg.AssetExecutionContext, kind: str, index: SearchSink, lake: LakeResource, full: bool
 ) -> dg.MaterializeResult:
     def progress(done: SyncResult, total: int) -> None:
         if done.batches % 10 == 1:
@@ -108,7 +108,7 @@ def _what_now(done: SyncResult | None) -> str:
     )
 
 
-def _metadata(result: SyncResult | None, index: SearchIndex) -> dict:
+def _metadata(result: SyncResult | None, index: SearchSink) -> dict:
     md: dict = {"url": index.where, "server": index.flavour or "unknown"}
     if result is None:
         return md

@@ -40,7 +40,7 @@ def _resolve(context, config: TweetSentimentConfig, sentiment: SentimentResource
     from xget_pipelines.core.sentiment.models import current_version
 
     name = config.model if config.model is not None else sentiment.model
-    if name in ("", "current") and current_version() is None:
+    if name in ("", "current") and current_version(sentiment.models()) is None:
         context.log.warning(
             "no trained sentiment model yet; scoring with VADER, the fallback, until one is trained"
         )
@@ -67,7 +67,7 @@ def sentiment_model(
     examples = corpora.load(cfg.sources)
     train, test = corpora.split(examples, cfg.test_fraction, cfg.seed, cfg.limit)
     context.log.info(f"training on {len(train)} labelled tweets, testing on {len(test)}")
-    result = train_head(train, test, cfg)
+    result = train_head(train, test, cfg, sentiment.models())
     md = result.as_metadata()
     md["per_class_recall"] = dg.MetadataValue.json(result.evaluation.recall)
     md["vader_per_class_recall"] = dg.MetadataValue.json(result.vader.recall)
@@ -93,7 +93,7 @@ def tweet_sentiment(
     from xget_pipelines.core.sentiment.models import load_model
     from xget_pipelines.core.sentiment.scoring import score_new_tweets
 
-    model = load_model(_resolve(context, config, sentiment))
+    model = load_model(_resolve(context, config, sentiment), sentiment.models())
     result = score_new_tweets(lake.lake(), model, batch_size=config.batch_size, log=context.log.info)
     rate = result.scored / result.seconds if result.seconds > 0 and result.scored else 0.0
     return dg.MaterializeResult(
@@ -125,7 +125,8 @@ def sentiment_daily(
     from xget_pipelines.core.sentiment.models import model_version
     from xget_pipelines.core.sentiment.scoring import sentiment_daily as daily
 
-    version = model_version(_resolve(context, config, sentiment))  # the version only: no weights loaded
+    # The version only: no weights loaded.
+    version = model_version(_resolve(context, config, sentiment), sentiment.models())
     the_lake = lake.lake()
     table = daily(the_lake, version)
     the_lake.replace_where(SENTIMENT_DAILY, table, {"model_version": version})  # creates it even when empty

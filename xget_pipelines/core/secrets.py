@@ -12,10 +12,9 @@ import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
+from pydantic import SecretStr
 
 from xget_pipelines.core.errors import XGetError
-
-REDACTED = "***"
 
 
 class SecretKeyError(XGetError):
@@ -35,7 +34,11 @@ class SecretBox:
             ) from exc
 
     @classmethod
-    def from_key_or_file(cls, key: str | None, home: Path) -> SecretBox:
+    def from_key_or_file(cls, key: str | SecretStr | None, home: Path) -> SecretBox:
+        """The installation's box: ``key`` (``XGET_SECRET_KEY``) when given, else ``<home>/secret.key``
+        (created on first use). Entry points call it with their settings' ``secret_key`` and ``home``."""
+        if isinstance(key, SecretStr):
+            key = key.get_secret_value()
         if key:
             return cls(key.encode())
         return cls(load_or_create_key(home / "secret.key"))
@@ -70,8 +73,3 @@ def load_or_create_key(path: Path) -> bytes:
     with os.fdopen(fd, "wb") as handle:
         handle.write(key)
     return key
-
-
-def redact(value: object) -> str:
-    """What a secret looks like in logs, errors and CLI output."""
-    return REDACTED if value else ""

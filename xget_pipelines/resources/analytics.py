@@ -1,6 +1,8 @@
 """The defaults of the analytics assets (``XGET_TREND_*``, ``XGET_SENTIMENT_*``); a run's config overrides
 them."""
 
+from pathlib import Path
+
 import dagster as dg
 from pydantic import Field
 
@@ -26,3 +28,12 @@ class SentimentResource(dg.ConfigurableResource):
     train_limit: int | None = Field(
         default=None, description="Labelled tweets to train on; None: all (about 40k)."
     )
+    home: str = Field(
+        default=".xget", description="XGet's home folder: trained models live in <home>/models."
+    )
+
+    def models(self) -> Path:
+        """The folder of trained models (``current`` names the one in use)."""
+        from xget_pipelines.core.sentiment.models import models_dir
+
+        return models_dir(Path(self.home))

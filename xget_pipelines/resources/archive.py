@@ -1,8 +1,8 @@
 import dagster as dg
 from pydantic import Field
 
+from xget_pipelines.core.redact import masked_url
 from xget_pipelines.core.sinks.archive import PageArchive
-from xget_pipelines.core.sinks.redact import masked_url
 
 
 class ArchiveResource(dg.ConfigurableResource):

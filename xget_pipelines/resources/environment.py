@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from xget_pipelines.core.pools.proxies import whoami_url
 from xget_pipelines.resources.alerts import AlertsResource
 from xget_pipelines.resources.analytics import SentimentResource, TrendsResource
 from xget_pipelines.resources.control_plane import ControlPlaneResource
@@ -19,7 +20,11 @@ def resources_for(settings: Settings) -> dict:
     emulator); production differs only by the URLs it sets, so the same code runs everywhere."""
     import json
 
-    control_plane = ControlPlaneResource(database_url=settings.resolved_database_url)
+    control_plane = ControlPlaneResource(
+        database_url=settings.resolved_database_url,
+        home=str(settings.home),
+        secret_key=dg.EnvVar("XGET_SECRET_KEY") if settings.secret_key else "",
+    )
     return {
         "lake": LakeResource(
             uri=settings.resolved_lake_uri, storage_options_json=json.dumps(settings.lake_storage_options)
@@ -28,7 +33,10 @@ def resources_for(settings: Settings) -> dict:
         "account_pool": AccountPoolResource(
             control_plane=control_plane, strategy=settings.pool_strategy, min_usable=settings.pool_min_usable
         ),
-        "proxy_pool": ProxyPoolResource(control_plane=control_plane),
+        "proxy_pool": ProxyPoolResource(
+            control_plane=control_plane,
+            check_target_url=whoami_url(settings.emulator_host, settings.emulator_port),
+        ),
         "watchlist": WatchlistResource(
             control_plane=control_plane, backfill_days=settings.watch_backfill_days
         ),
@@ -42,7 +50,9 @@ def resources_for(settings: Settings) -> dict:
             min_count=settings.trend_min_count,
         ),
         "sentiment": SentimentResource(
-            model=settings.sentiment_model, train_limit=settings.sentiment_train_limit
+            model=settings.sentiment_model,
+            train_limit=settings.sentiment_train_limit,
+            home=str(settings.home),
         ),
         "dbt": dbt_resource(settings.resolved_marts_path),
         "x_api": XApiResource(

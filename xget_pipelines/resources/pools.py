@@ -2,8 +2,8 @@
 
 import dagster as dg
 
+from xget_pipelines.core.pools.account_pool import AccountPool
 from xget_pipelines.core.pools.health import PoolHealth, pool_health
-from xget_pipelines.core.pools.lease import AccountPool
 from xget_pipelines.core.pools.proxies import CheckResult, ProxyPool
 from xget_pipelines.resources.control_plane import ControlPlaneResource
 
@@ -17,21 +17,23 @@ class AccountPoolResource(dg.ConfigurableResource):
     min_usable: int = 2
 
     def pool(self) -> AccountPool:
-        return AccountPool(self.control_plane.engine(), strategy=self.strategy)
+        return AccountPool(
+            self.control_plane.engine(), secrets=self.control_plane.secret_box(), strategy=self.strategy
+        )
 
     def health(self) -> PoolHealth:
         return pool_health(self.control_plane.engine())
 
 
 class ProxyPoolResource(dg.ConfigurableResource):
-    """Proxies: import, health checks through each proxy to ``check_target_url`` (default: the emulator's
-    ``/_emulator/whoami``), status, and the sticky account binding that uses the ACTIVE ones."""
+    """Proxies: import, health checks through each proxy to ``check_target_url`` (the definitions give the
+    emulator's ``/_emulator/whoami``), status, and the sticky account binding that uses the ACTIVE ones."""
 
     control_plane: ControlPlaneResource
-    check_target_url: str = ""
+    check_target_url: str = "http://127.0.0.1:8765/_emulator/whoami"
 
     def pool(self) -> ProxyPool:
-        return ProxyPool(self.control_plane.engine())
+        return ProxyPool(self.control_plane.engine(), self.control_plane.secret_box())
 
     def check(self, **kwargs) -> list[CheckResult]:
-        return self.pool().check(target_url=self.check_target_url or None, **kwargs)
+        return self.pool().check(target_url=self.check_target_url, **kwargs)

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from xget_pipelines.core.sinks.search import SearchIndex
+from xget_pipelines.core.sinks.search import SearchSink
 
 
 class SearchIndexResource(dg.ConfigurableResource):
@@ -20,8 +20,8 @@ class SearchIndexResource(dg.ConfigurableResource):
     timeout_s: float = 30.0
     max_retries: int = 2  # per request (timeouts, connection errors); the asset's RetryPolicy is above it
 
-    def index(self) -> SearchIndex:
-        return SearchIndex(
+    def index(self) -> SearchSink:
+        return SearchSink(
             self.url,
             tweets_alias=self.tweets_alias,
             users_alias=self.users_alias,

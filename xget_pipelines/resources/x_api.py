@@ -2,7 +2,7 @@ import json
 
 import dagster as dg
 
-from xget_pipelines.core.pools.lease import AccountPool
+from xget_pipelines.core.pools.account_pool import AccountPool
 from xget_pipelines.core.x.client import XClient
 from xget_pipelines.core.x.transaction import TransactionIds
 from xget_pipelines.core.x.web import XWeb

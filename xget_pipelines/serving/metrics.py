@@ -56,8 +56,7 @@ class _PoolCollector:
         yield from families
 
     def _families(self):
-        from xget_pipelines.core.pools.health import pool_health, rate_limited
-        from xget_pipelines.core.pools.proxies import ProxyPool
+        from xget_pipelines.core.pools.health import pool_health, proxy_statuses, rate_limited
 
         health = pool_health(self.state.engine)
         accounts = GaugeMetricFamily("xget_accounts", "X accounts by state", labels=["state"])
@@ -85,9 +84,7 @@ class _PoolCollector:
             limited.add_metric([operation], float(n))
         yield limited
         proxies = GaugeMetricFamily("xget_proxies", "Proxies by status", labels=["status"])
-        counts: dict[str, int] = {}
-        for proxy in ProxyPool(self.state.engine).list():
-            counts[proxy.status] = counts.get(proxy.status, 0) + 1
+        counts = proxy_statuses(self.state.engine)
         for status in ("ACTIVE", "INACTIVE", "CHECKING"):
             proxies.add_metric([status], float(counts.get(status, 0)))
         yield proxies

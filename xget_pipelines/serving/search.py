@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 from xget_pipelines.core.lake.query import TWEET_COLUMNS, LakeReader, Page, TweetFilter
-from xget_pipelines.core.sinks.search import SearchIndex
+from xget_pipelines.core.sinks.search import SearchSink
 from xget_pipelines.core.sinks.search_client import SearchError
 from xget_pipelines.core.sinks.search_query import TweetSearch, search_body
 from xget_pipelines.core.x.breaker import CircuitBreaker, CircuitOpen
@@ -44,7 +44,7 @@ class SearchService:
         self.breaker = breaker or CircuitBreaker(failure_threshold=3, window_s=60.0, cooldown_s=30.0)
         # No retries inside the client: the breaker decides when to ask again, and a search must not wait.
         self._index = (
-            SearchIndex(
+            SearchSink(
                 url,
                 tweets_alias=index,
                 users_alias=users_index,

@@ -68,7 +68,7 @@ class AccountOperation(Base):
     remaining: Mapped[int | None] = mapped_column(Integer)
     reset_at: Mapped[float | None] = mapped_column(
         Float
-    )  # when the window reopens (unix seconds), see lease.py
+    )  # when the window reopens (unix seconds), see core/pools/account_pool.py
     window_s: Mapped[float | None] = mapped_column(Float)  # learned upper bound of the window length
     window_started_at: Mapped[float | None] = mapped_column(Float)  # first response of the current window
     leased_until: Mapped[float | None] = mapped_column(

@@ -19,7 +19,7 @@ from xget_pipelines.core.lake.delta import Lake
 from xget_pipelines.core.media import registry
 from xget_pipelines.core.media.fetch import DOWNLOADED, FAILED, TOO_LARGE, Downloader, FetchConfig, Outcome
 from xget_pipelines.core.media.pointers import MEDIA_TABLE, point_partition
-from xget_pipelines.core.media.routes import ProxyRoute
+from xget_pipelines.core.media.proxy_route import ProxyRoute
 from xget_pipelines.core.media.store import ObjectStore
 from xget_pipelines.core.media.targets import Target, targets_for
 from xget_pipelines.core.pools.proxies import ProxyPool

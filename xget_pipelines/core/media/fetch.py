@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from xget_pipelines.core.media.routes import NoProxyAvailable, ProxyRoute, Via
+from xget_pipelines.core.media.proxy_route import NoProxyAvailable, ProxyRoute, Via
 from xget_pipelines.core.media.store import ObjectStore, object_path
 from xget_pipelines.core.media.targets import Candidate, Target, extension, map_url
 

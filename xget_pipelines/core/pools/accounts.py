@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, bindparam, select, update
 
 from xget_pipelines.core.db.engine import read_only
-from xget_pipelines.core.db.models import Account
+from xget_pipelines.core.db.models import Account, AccountOperation
 from xget_pipelines.core.secrets import SecretBox
 
 LOGIN_METHODS = ("TWITTER", "GOOGLE")
@@ -129,8 +129,6 @@ def upsert_accounts(
 def account_views(engine: Engine, username: str | None = None) -> list[dict]:
     """Accounts as the API and UI show them: state, login method, bound proxy and which credentials are
     stored (as booleans: never a secret), plus the per-operation windows."""
-    from xget_pipelines.core.db.models import AccountOperation
-
     query = select(Account).order_by(Account.username)
     if username is not None:
         query = query.where(Account.username == username)
@@ -180,8 +178,6 @@ def account_views(engine: Engine, username: str | None = None) -> list[dict]:
 def delete_account(engine: Engine, username: str) -> bool:
     """Remove an account and its windows (its pages in the lake stay, with its id)."""
     from sqlalchemy import delete
-
-    from xget_pipelines.core.db.models import AccountOperation
 
     with engine.begin() as conn:
         account_id = conn.execute(select(Account.id).where(Account.username == username)).scalar_one_or_none()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xget_pipelines.core.errors import NoAccountAvailable, XGetError
-from xget_pipelines.core.pools.lease import AccountPool
+from xget_pipelines.core.pools.account_pool import AccountPool
 from xget_pipelines.core.x.client import XClient
 from xget_pipelines.core.x.watch import user_by_screen_name_variables
 

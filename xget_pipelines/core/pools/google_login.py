@@ -1,10 +1,11 @@
 """Logging an X account in with "Sign in with Google": Playwright driving a real Chromium.
 
 Google's sign-in runs scripts a plain HTTP client cannot (and refuses headless browsers by their user
-agent), so XGet drives Debian's Chromium (``XGET_CHROMIUM_PATH``) headless through Playwright, with a
-desktop user agent and the account's proxy. From X's login page (``{XGET_X_WEB_URL}/i/flow/login``) it
-clicks "Sign in with Google" and answers whatever page shows next: the email, the password, the 2-Step
-Verification code (TOTP from the account's MFA secret), the consent screen. It follows a popup if X
+agent), so XGet drives Debian's Chromium (``XGET_CHROMIUM_PATH``) headless through Playwright, with the
+account's desktop user agent (``core/x/browser.py``) and its proxy. From X's login page
+(``{XGET_X_WEB_URL}/i/flow/login``) it clicks "Sign in with Google" and answers whatever page shows
+next: the email, the password, the 2-Step Verification code (TOTP from the account's MFA secret), the
+consent screen. It follows a popup if X
 opens one. When X's callback has set ``auth_token`` and ``ct0``, those cookies are returned.
 
 A page showing an error (wrong password, unknown account, blocked browser) ends the login at once with
@@ -19,7 +20,9 @@ import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from xget_pipelines.core.pools.login import DEFAULT_USER_AGENT, LoginError, _scrub
+from xget_pipelines.core.pools.login_common import LoginError, totp_code
+from xget_pipelines.core.redact import scrub
+from xget_pipelines.core.x.browser import user_agent_for
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -75,7 +78,6 @@ def login_with_google(
     screenshot_dir: Path | None = None,
 ) -> dict[str, str]:
     """Sign the X account ``username`` in with its Google account; returns X's cookies (auth_token, ct0)."""
-    import pyotp
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
@@ -94,7 +96,7 @@ def login_with_google(
                 where = f" (screenshot: {shot})"
             except PlaywrightError:
                 pass
-        return LoginError(username, step, _scrub(reason, secrets) + where)
+        return LoginError(username, step, scrub(reason, secrets) + where)
 
     proxy = _playwright_proxy(proxy_url, username)
     with sync_playwright() as pw:
@@ -111,7 +113,7 @@ def login_with_google(
                 "Debian's chromium or set XGET_CHROMIUM_PATH",
             ) from None
         try:
-            context = browser.new_context(user_agent=user_agent or DEFAULT_USER_AGENT, locale="en-US")
+            context = browser.new_context(user_agent=user_agent or user_agent_for(username), locale="en-US")
             page = context.new_page()
             page.set_default_timeout(15_000)
             try:
@@ -138,7 +140,7 @@ def login_with_google(
                     if current.is_closed():
                         continue
                     try:
-                        acted = _answer(current, context, fail, answered, email, password, mfa_secret, pyotp)
+                        acted = _answer(current, context, fail, answered, email, password, mfa_secret)
                     except PlaywrightError:  # the page navigated away while we looked: look again
                         acted = True
                     if acted:
@@ -168,7 +170,7 @@ def _current_step(context) -> str | None:
 
 
 def _answer(
-    page, context, fail, answered: dict[str, int], email: str, password: str, mfa_secret: str | None, pyotp
+    page, context, fail, answered: dict[str, int], email: str, password: str, mfa_secret: str | None
 ) -> bool:
     """Answer the step ``page`` shows, if any; True when something was done (or the page failed)."""
     step = next((s for s in STEPS if page.locator(s[1]).first.is_visible()), None)
@@ -214,9 +216,9 @@ def _answer(
                 page,
             )
         try:
-            code = pyotp.TOTP(mfa_secret.replace(" ", "")).now()
-        except Exception:
-            raise fail(name, "the MFA secret is not a valid base32 TOTP key: check the MFA secret") from None
+            code = totp_code(mfa_secret)
+        except ValueError as exc:
+            raise fail(name, str(exc)) from None
         page.fill(selector, code)
         button = "#totpNext"
     else:  # google_consent

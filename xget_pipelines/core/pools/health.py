@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, select
 
 from xget_pipelines.core.db.engine import read_only
-from xget_pipelines.core.db.models import Account, AccountOperation
+from xget_pipelines.core.db.models import Account, AccountOperation, Proxy
+from xget_pipelines.core.pools.proxy_records import STATUSES
 
 # The operations XGet's scrapes use (core/x/scrape.py); their health is reported even before first use.
 SCRAPE_OPERATIONS = ("SearchTimeline", "UserByScreenName", "UserTweetsAndReplies")
@@ -89,3 +90,10 @@ def rate_limited(engine: Engine, now: float | None = None) -> dict[str, int]:
         known = conn.execute(select(ao.operation).distinct()).scalars().all()
         rows = conn.execute(select(ao.operation).where(ao.remaining == 0, ao.reset_at > now)).scalars()
         return {**dict.fromkeys(known, 0), **Counter(rows)}
+
+
+def proxy_statuses(engine: Engine) -> dict[str, int]:
+    """Proxies per status (every status, 0 where none): what a dashboard graphs. Needs no secret key."""
+    with read_only(engine) as conn:
+        counts = Counter(conn.execute(select(Proxy.status)).scalars())
+    return {status: counts.get(status, 0) for status in STATUSES}

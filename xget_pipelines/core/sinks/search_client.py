@@ -23,7 +23,6 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from elastic_transport import HttpHeaders, Transport, TransportError
 from elastic_transport.client_utils import DEFAULT
@@ -31,6 +30,7 @@ from elasticsearch import ApiError, Elasticsearch, UnsupportedProductError
 from elasticsearch import __versionstr__ as elasticsearch_version
 
 from xget_pipelines.core.errors import XGetError
+from xget_pipelines.core.redact import scrub, url_without_credentials
 
 COMPAT_MODES = ("auto", "elasticsearch", "opensearch")
 CLIENT_MAJOR = int(elasticsearch_version.partition(".")[0])
@@ -42,7 +42,7 @@ class SearchError(XGetError):
     """The search server refused a request (a mapping, documents, the client's media types, credentials):
     sending it again will not help; the message says what to change."""
 
-    partial = None  # set by SearchIndex.sync: the SyncResult of the run so far
+    partial = None  # set by SearchSink.sync: the SyncResult of the run so far
 
 
 class SearchUnavailable(SearchError):
@@ -64,16 +64,6 @@ class PlainJsonTransport(Transport):
         vouched = HttpHeaders(response.meta.headers)
         vouched["x-elastic-product"] = "Elasticsearch"  # the client's product check has no switch of its own
         return type(response)(dataclasses.replace(response.meta, headers=vouched), response.body)
-
-
-def safe_url(url: str) -> str:
-    """``url`` without credentials, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url.rstrip("/")
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit(parts._replace(netloc=netloc)).rstrip("/")
 
 
 def open_client(
@@ -131,8 +121,8 @@ def _client(url: str, plain: bool, options: dict) -> Elasticsearch:
 
 def explain(exc: Exception, url: str, doing: str, password: str | None = None) -> SearchError:
     """The client's exception as an XGet error naming the server (no credentials) and what to do."""
-    where = f"the search server at {safe_url(url)}"
-    detail = _scrub(str(exc), password)
+    where = f"the search server at {url_without_credentials(url)}"
+    detail = scrub(str(exc)[:500], [password])
     if isinstance(exc, UnsupportedProductError):
         return SearchError(
             f"{where} is not Elasticsearch (its answers lack X-Elastic-Product) while "
@@ -167,8 +157,3 @@ def explain(exc: Exception, url: str, doing: str, password: str | None = None) -
             "Check that it runs and that XGET_SEARCH_URL points at it"
         )
     return SearchError(f"{where} failed while {doing}: {type(exc).__name__}: {detail}")
-
-
-def _scrub(text: str, password: str | None) -> str:
-    text = text[:500]
-    return text.replace(password, "***") if password else text

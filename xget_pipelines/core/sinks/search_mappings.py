@@ -100,6 +100,22 @@ USERS_MAPPING = {
 
 # Like X: a hashtag has a letter in it and is not glued to a word or an HTML entity (&amp;#39;); a mention is
 # 1 to 15 of [A-Za-z0-9_] not glued to a word or an e-mail address.
+# The sink's watermark, kept in the cluster itself (``SearchSink.state``): one document per alias (``_id`` =
+# the alias) naming the physical index, its mapping version and the last Delta version shipped.
+STATE_INDEX = "xget-sink-state"
+STATE_MAPPING = {
+    "dynamic": "strict",
+    "properties": {
+        "alias": {"type": "keyword"},
+        "table": {"type": "keyword"},
+        "index": {"type": "keyword"},
+        "mapping_version": {"type": "integer"},
+        "lake_version": {"type": "long"},
+        "documents": {"type": "long"},
+        "updated_at": {"type": "date"},
+    },
+}
+
 _HASHTAG = re.compile(r"(?<![\w&])[#＃](\w*[^\W\d]\w*)")
 _MENTION = re.compile(r"(?<![\w@])[@＠]([A-Za-z0-9_]{1,15})(?![A-Za-z0-9_])")
 

@@ -35,7 +35,9 @@ import httpx
 import orjson
 
 from xget_pipelines.core.errors import XRequestError
-from xget_pipelines.core.pools.lease import AccountLease, AccountPool
+from xget_pipelines.core.pools.account_lease import AccountLease
+from xget_pipelines.core.pools.account_pool import AccountPool
+from xget_pipelines.core.pools.proxies import ProxyPool
 from xget_pipelines.core.x.breaker import CircuitBreaker
 from xget_pipelines.core.x.browser import api_headers, user_agent_for
 from xget_pipelines.core.x.cursors import PageSummary, summarize_page
@@ -342,8 +344,6 @@ class XClient:
         """A transport error (or a 407) through a bound proxy counts against the proxy, not against X. Once
         the proxy is out, the account is returned so its next lease rebinds it (after its windows end), and
         True is returned: the retry goes out through another account at once, with no backoff."""
-        from xget_pipelines.core.pools.proxies import ProxyPool
-
         self._failed_proxies.add(lease.proxy_id)
         status = ProxyPool(self.pool.engine, secrets=self.pool.secrets).report(
             lease.proxy_id, ok=False, error=error
@@ -363,8 +363,6 @@ class XClient:
 
     def _proxy_answered(self, lease: AccountLease, sent_at: float) -> None:
         if lease.proxy_id in self._failed_proxies:  # the proxy carried a request again
-            from xget_pipelines.core.pools.proxies import ProxyPool
-
             self._failed_proxies.discard(lease.proxy_id)
             ProxyPool(self.pool.engine, secrets=self.pool.secrets).report(
                 lease.proxy_id, ok=True, latency_ms=(time.time() - sent_at) * 1000

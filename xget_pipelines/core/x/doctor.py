@@ -19,7 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from xget_pipelines.core.errors import NoAccountAvailable, XGetError
-from xget_pipelines.core.pools.lease import AccountLease, AccountPool
+from xget_pipelines.core.pools.account_lease import AccountLease
+from xget_pipelines.core.pools.account_pool import AccountPool
+from xget_pipelines.core.pools.proxies import ProxyPool
 from xget_pipelines.core.x import watch
 from xget_pipelines.core.x.client import XClient
 from xget_pipelines.core.x.transaction import TransactionIdUnavailable
@@ -77,7 +79,7 @@ def pick_account(pool: AccountPool, username: str | None) -> tuple[str | None, F
 class Doctor:
     """Runs the checks for one account through an ``XClient`` (which must be limited to that account)."""
 
-    def __init__(self, client: XClient, proxy_check_url: str | None = None):
+    def __init__(self, client: XClient, proxy_check_url: str):
         self.client, self.proxy_check_url = client, proxy_check_url
         self.findings: list[Finding] = []
 
@@ -124,10 +126,8 @@ class Doctor:
                 "direct (no proxy bound)" if lease.proxy_url is None else "the account's own proxy",
             )
             return
-        from xget_pipelines.core.pools.proxies import ProxyPool
-
         pool = ProxyPool(self.client.pool.engine, secrets=self.client.pool.secrets)
-        (result,) = pool.check([lease.proxy_id], self.proxy_check_url, attempts=2, timeout_s=5.0)
+        (result,) = pool.check([lease.proxy_id], target_url=self.proxy_check_url, attempts=2, timeout_s=5.0)
         if result.ok:
             where = f", exit address {result.exit_ip}" if result.exit_ip else ""
             self._add(
@@ -278,7 +278,7 @@ def diagnose(
     graphql_url: str,
     username: str | None = None,
     *,
-    proxy_check_url: str | None = None,
+    proxy_check_url: str,
     timeout_s: float = 20.0,
     hosts: Mapping[str, str] | None = None,
 ) -> list[Finding]:

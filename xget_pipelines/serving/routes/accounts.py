@@ -14,7 +14,7 @@ from xget_pipelines.core.auth.users import Principal, audit
 from xget_pipelines.core.errors import XGetError
 from xget_pipelines.core.pools import accounts as core_accounts
 from xget_pipelines.core.pools.importing import parse_account_file
-from xget_pipelines.core.pools.secrets_config import configured_secret_box
+from xget_pipelines.core.secrets import SecretBox
 from xget_pipelines.serving.deps import require
 from xget_pipelines.serving.errors import ERROR_RESPONSES, ApiError
 from xget_pipelines.serving.export import EXPORT_RESPONSES, Format, rows_response
@@ -83,6 +83,11 @@ class ImportOut(BaseModel):
     skipped: list[str]
 
 
+def _secret_box(request: Request) -> SecretBox:
+    """The installation's key, as the app's settings give it."""
+    return state(request).settings.secret_box()
+
+
 def _one(request: Request, username: str) -> dict:
     found = core_accounts.account_views(state(request).engine, username)
     if not found:
@@ -92,7 +97,7 @@ def _one(request: Request, username: str) -> dict:
 
 def _upsert(request: Request, record: core_accounts.AccountRecord, principal: Principal, action: str) -> None:
     st = state(request)
-    core_accounts.upsert_accounts(st.engine, configured_secret_box(), [record])
+    core_accounts.upsert_accounts(st.engine, _secret_box(request), [record])
     with st.engine.begin() as conn:
         audit(conn, principal.user_id, action, f"account:{record.username}")
 
@@ -160,7 +165,7 @@ async def import_accounts(
     except ValueError as exc:
         raise ApiError(422, "invalid", str(exc), "body") from exc
     result = await run_in_threadpool(
-        core_accounts.upsert_accounts, st.engine, configured_secret_box(), parsed.records
+        core_accounts.upsert_accounts, st.engine, _secret_box(request), parsed.records
     )
     with st.engine.begin() as conn:
         audit(
@@ -186,7 +191,7 @@ async def get_account(request: Request, username: str = Username, _: Principal =
 async def update_account(
     request: Request, body: AccountPatch, username: str = Username, principal: Principal = Depends(write_dep)
 ) -> dict:
-    from xget_pipelines.core.pools.lease import AccountPool
+    from xget_pipelines.core.pools.account_pool import AccountPool
 
     await run_in_threadpool(_one, request, username)
     secrets = body.model_dump(exclude={"active", "reason"}, exclude_none=True)
@@ -199,7 +204,7 @@ async def update_account(
             "account.update",
         )
     if body.active is not None:
-        pool = AccountPool(state(request).engine)
+        pool = AccountPool(state(request).engine, secrets=_secret_box(request))
         await run_in_threadpool(
             pool.set_active, username, body.active, body.reason or "disabled over the API"
         )
@@ -241,17 +246,20 @@ async def login(
     body: LoginIn | None = None,
     principal: Principal = Depends(write_dep),
 ) -> dict:
-    from xget_pipelines.core.pools.login import login_account
+    from xget_pipelines.core.pools.account_login import login_account
+    from xget_pipelines.core.pools.account_pool import AccountPool
 
     st = state(request)
+    settings = st.settings
     await run_in_threadpool(_one, request, username)
     code = body.email_code if body else None
+    setup = settings.login_setup()
     try:
         await run_in_threadpool(
             login_account,
-            st.engine,
-            st.settings.resolved_login_url,
+            AccountPool(st.engine, secrets=_secret_box(request)),
             username,
+            setup,
             (lambda: code) if code else None,
         )
     except XGetError as exc:

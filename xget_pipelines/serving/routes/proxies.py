@@ -11,9 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from xget_pipelines.core.auth.permissions import Permission
 from xget_pipelines.core.auth.users import Principal, audit
-from xget_pipelines.core.pools.proxies import ProxyPool
+from xget_pipelines.core.pools.proxies import ProxyPool, whoami_url
 from xget_pipelines.core.pools.proxy_records import ProxyError, check_country, parse_proxy, parse_proxy_lines
-from xget_pipelines.core.pools.secrets_config import configured_secret_box
 from xget_pipelines.serving.deps import UtcDateTime, require
 from xget_pipelines.serving.errors import ERROR_RESPONSES, ApiError
 from xget_pipelines.serving.export import EXPORT_RESPONSES, Format, rows_response
@@ -82,7 +81,7 @@ class CheckOut(BaseModel):
 
 
 def _pool(request: Request) -> ProxyPool:
-    return ProxyPool(state(request).engine, configured_secret_box())
+    return ProxyPool(state(request).engine, state(request).settings.secret_box())
 
 
 def _audit(
@@ -176,7 +175,13 @@ async def check(
 ) -> list[dict]:
     body = body or CheckIn()
     try:
-        results = await _pool(request).acheck(body.ids, timeout_s=body.timeout_s, attempts=body.attempts)
+        settings = state(request).settings
+        results = await _pool(request).acheck(
+            body.ids,
+            target_url=whoami_url(settings.emulator_host, settings.emulator_port),
+            timeout_s=body.timeout_s,
+            attempts=body.attempts,
+        )
     except ProxyError as exc:
         raise ApiError(
             404 if "no proxy" in str(exc) else 422,

@@ -30,9 +30,13 @@ def upgrade() -> None:
     conn = op.get_bind()
     rows = conn.execute(sa.text("select id, cookies from accounts")).all()
     if rows:
-        from xget_pipelines.core.pools.secrets_config import configured_secret_box
+        # A database from before secrets were encrypted: its cookies are encrypted with the installation's
+        # key. Migrations run inside get_engine(url), which has no key to pass down: read it here.
+        from xget_pipelines.core.secrets import SecretBox
+        from xget_pipelines.settings import get_settings
 
-        box = configured_secret_box()
+        settings = get_settings()
+        box = SecretBox.from_key_or_file(settings.secret_key, settings.home)
         for row in rows:
             cookies = row.cookies if isinstance(row.cookies, dict) else json.loads(row.cookies or "{}")
             conn.execute(

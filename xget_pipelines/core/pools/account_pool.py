@@ -4,7 +4,7 @@ One row of ``account_operations`` per (account, operation) holds what X's ``x-ra
 last said and who holds the account for that operation. A lease is exclusive per (account,
 operation) and expires by itself (``leased_until``) so a crashed worker never strands an account.
 
-How a window's end is known: see ``window.py``.
+How a window's end is known: see ``account_lease.py``.
 
 Why not twscrape's ``AccountsPool``: it discards the page that arrives with ``remaining: 0``, polls
 every 5 s and compares whole seconds after a reset, and orders by username so a large pool is barely
@@ -48,13 +48,11 @@ from xget_pipelines.core.db.engine import autocommit_engine, is_sqlite, read_onl
 from xget_pipelines.core.db.models import Account, AccountOperation, Proxy
 from xget_pipelines.core.errors import NoAccountAvailable
 from xget_pipelines.core.pools import binding
-from xget_pipelines.core.pools.window import AccountLease
+from xget_pipelines.core.pools.account_lease import AccountLease
+from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
+from xget_pipelines.core.pools.rotation import STRATEGIES
 from xget_pipelines.core.secrets import SecretBox
 
-# Which free account goes next. lru: the one unused longest (spreads load, lets windows refill);
-# round_robin: the next account id after the last one leased for the operation (a fixed cycle);
-# health: the lowest share of failed requests for the operation first, then lru.
-STRATEGIES = ("lru", "round_robin", "health")
 # How often a pool gives every account a row for an operation it leases (and always when it finds no
 # candidate): accounts added by another process are seen within this, or at once when none is free.
 SEED_EVERY_S = 2.0
@@ -68,25 +66,21 @@ def _now() -> float:
 
 
 class AccountPool:
-    """The shared pool of X accounts in the control-plane DB."""
+    """The shared pool of X accounts in the control-plane DB; ``secrets`` decrypts their credentials."""
 
     def __init__(
         self,
         engine: Engine,
         *,
+        secrets: SecretBox,
         lease_ttl_s: float = 300.0,
         owner: str | None = None,
-        secrets: SecretBox | None = None,
         strategy: str = "lru",
     ):
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown rotation strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
         self.strategy = strategy
-        if secrets is None:
-            from xget_pipelines.core.pools.secrets_config import configured_secret_box
-
-            secrets = configured_secret_box()
-        self.secrets = secrets
+        self.secrets = secrets  # the installation's key: a wrong one could not read the stored cookies
         self.engine = engine
         self.lease_ttl_s = lease_ttl_s
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -101,8 +95,6 @@ class AccountPool:
 
     def add_accounts(self, accounts: Iterable[tuple[str, Mapping[str, str]]]) -> int:
         """Insert or update cookie-authenticated accounts by username (re-adding reactivates them)."""
-        from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
-
         records = [AccountRecord(username=u, cookies=dict(c)) for u, c in accounts]
         result = upsert_accounts(self.engine, self.secrets, records)
         return result.created + result.updated

@@ -21,7 +21,8 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from xget_pipelines.core.errors import XGetError
-from xget_pipelines.core.pools.proxies import ACTIVE, ProxyPool, scrub
+from xget_pipelines.core.pools.proxies import ACTIVE, ProxyPool
+from xget_pipelines.core.redact import scrub
 
 
 class NoProxyAvailable(XGetError):
