@@ -160,6 +160,14 @@ def emulator_tokens(emulator, username: str) -> dict:
     return {"auth_token": acc["auth_token"], "ct0": acc["ct0"]}
 
 
+def control_plane_resource(database_url: str):
+    """The control-plane resource over ``database_url`` with the tests' installation key (``installation_box``)."""
+    from xget_pipelines.resources import ControlPlaneResource
+    from xget_pipelines.settings import Settings
+
+    return ControlPlaneResource(database_url=database_url, home=str(Settings().home))
+
+
 def installation_box():
     """The SecretBox the tests' settings give (the key under XGET_HOME as set when it is called): the one
     the CLI, the API and the Dagster resources of a test use too, so what one stores the other reads."""

@@ -16,7 +16,7 @@ import dagster as dg
 import httpx
 import pytest
 
-from tests.conftest import register_accounts
+from tests.conftest import control_plane_resource, register_accounts
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.lake.catalog import connect
 from xget_pipelines.core.lake.delta import Lake
@@ -173,11 +173,11 @@ def test_sixteen_partitions_and_two_merges_at_once_store_everything_once(
 
 def _sequential_reference(folder, emu, keys, partitions) -> dict:
     from xget_pipelines.assets import ingest_assets
-    from xget_pipelines.resources import AccountPoolResource, ControlPlaneResource, LakeResource, XApiResource
+    from xget_pipelines.resources import AccountPoolResource, LakeResource, XApiResource
 
     database = f"sqlite:///{folder / 'reference.db'}"
     register_accounts(emu, get_engine(database), [f"ref{i}" for i in range(4)])
-    control = ControlPlaneResource(database_url=database)
+    control = control_plane_resource(database)
     resources = {
         "lake": LakeResource(uri=str(folder / "lake")),
         "control_plane": control,

@@ -11,12 +11,12 @@ import httpx
 import sqlalchemy as sa
 import yaml
 
-from tests.conftest import register_accounts
+from tests.conftest import control_plane_resource, register_accounts
 from xget_pipelines.assets import ingest_assets
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.redact import mask
 from xget_pipelines.logs import JsonFormatter
-from xget_pipelines.resources import AccountPoolResource, ControlPlaneResource, LakeResource, XApiResource
+from xget_pipelines.resources import AccountPoolResource, LakeResource, XApiResource
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 DAY = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
@@ -45,10 +45,8 @@ def test_a_run_logs_json_with_run_asset_and_account_and_no_secrets(
             partition_key=dg.MultiPartitionKey({"date": DAY, "watch": key}),
             resources={
                 "lake": LakeResource(uri=str(tmp_path / "lake")),
-                "control_plane": ControlPlaneResource(database_url=sqlite_url),
-                "account_pool": AccountPoolResource(
-                    control_plane=ControlPlaneResource(database_url=sqlite_url)
-                ),
+                "control_plane": control_plane_resource(sqlite_url),
+                "account_pool": AccountPoolResource(control_plane=control_plane_resource(sqlite_url)),
                 "x_api": XApiResource(graphql_url=emu.graphql_url, lease_deadline_s=10),
             },
         )

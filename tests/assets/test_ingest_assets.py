@@ -5,7 +5,7 @@ import datetime as dt
 import dagster as dg
 import pytest
 
-from tests.conftest import register_accounts
+from tests.conftest import control_plane_resource, register_accounts
 from xget_pipelines.assets import (
     analytics_trends,
     asset_checks,
@@ -18,7 +18,6 @@ from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.lake.catalog import connect
 from xget_pipelines.resources import (
     AccountPoolResource,
-    ControlPlaneResource,
     LakeResource,
     SentimentResource,
     TrendsResource,
@@ -35,11 +34,11 @@ def setup(emulator_factory, sqlite_url, tmp_path, small_world):
         register_accounts(emu, get_engine(sqlite_url), ["d1", "d2"])
         resources = {
             "lake": LakeResource(uri=str(tmp_path / "lake")),
-            "control_plane": ControlPlaneResource(database_url=sqlite_url),
-            "account_pool": AccountPoolResource(control_plane=ControlPlaneResource(database_url=sqlite_url)),
+            "control_plane": control_plane_resource(sqlite_url),
+            "account_pool": AccountPoolResource(control_plane=control_plane_resource(sqlite_url)),
             "x_api": XApiResource(graphql_url=emu.graphql_url, lease_deadline_s=10),
             "trends": TrendsResource(),
-            "sentiment": SentimentResource(),
+            "sentiment": SentimentResource(home=str(tmp_path / "home")),
         }
         instance = dg.DagsterInstance.ephemeral()
         key = small_world.watchlist_suggestions()["terms"][0]
@@ -324,13 +323,12 @@ def test_dbt_builds_the_marts_over_the_entities_with_its_tests_as_checks(setup, 
     assert days[0] >= 1 and days[1] == "vader-3.3.2"
 
 
-def test_sentiment_model_trains_from_the_packages_and_reports_against_vader(xget_settings, tmp_path):
+def test_sentiment_model_trains_from_the_packages_and_reports_against_vader(tmp_path):
     from xget_pipelines.assets import sentiment_model
 
-    xget_settings(home=tmp_path / "home")
     result = dg.materialize(
         [sentiment_model],
-        resources={"sentiment": SentimentResource()},
+        resources={"sentiment": SentimentResource(home=str(tmp_path / "home"))},
         run_config={"ops": {"sentiment_model": {"config": {"limit": 1500}}}},
     )
     assert result.success
@@ -414,9 +412,9 @@ def test_a_30_day_single_run_backfill_of_the_cleaned_and_entity_layers_is_idempo
     assert snapshot() == before  # same rows, same values: counts and checksums
 
 
-def test_without_a_trained_model_sentiment_falls_back_to_vader(setup, xget_settings, tmp_path):
-    xget_settings(home=tmp_path / "fresh-home")  # no model trained here
+def test_without_a_trained_model_sentiment_falls_back_to_vader(setup, tmp_path):
     emu, resources, instance, key = setup()
+    resources = {**resources, "sentiment": SentimentResource(home=str(tmp_path / "fresh-home"))}  # no model
     assert run(resources, instance, key).success
     assert dg.materialize([*entity_assets], resources=resources, instance=instance, partition_key=DAY).success
     result = dg.materialize([tweet_sentiment], resources=resources, instance=instance)
@@ -486,8 +484,8 @@ def test_an_ingest_run_survives_a_query_id_rotation_in_the_middle(emulator_facto
         register_accounts(emu, get_engine(url), ["r1", "r2"])
         resources = {
             "lake": LakeResource(uri=str(tmp_path / name / "lake")),
-            "control_plane": ControlPlaneResource(database_url=url),
-            "account_pool": AccountPoolResource(control_plane=ControlPlaneResource(database_url=url)),
+            "control_plane": control_plane_resource(url),
+            "account_pool": AccountPoolResource(control_plane=control_plane_resource(url)),
             "x_api": XApiResource(graphql_url=emu.graphql_url, lease_deadline_s=10, page_size=10),
         }
         instance = dg.DagsterInstance.ephemeral()

@@ -13,7 +13,7 @@ import dagster as dg
 import httpx
 import pytest
 
-from tests.conftest import installation_box, register_accounts
+from tests.conftest import control_plane_resource, installation_box, register_accounts
 from xget_pipelines.assets import cleaned_tables, ingest_assets
 from xget_pipelines.assets.media import x_media
 from xget_pipelines.core.db.engine import get_engine
@@ -24,7 +24,6 @@ from xget_pipelines.core.pools.proxies import ProxyPool, parse_proxy_lines
 from xget_pipelines.emulator.proxy_servers import start_http_proxy
 from xget_pipelines.resources import (
     AccountPoolResource,
-    ControlPlaneResource,
     LakeResource,
     ProxyPoolResource,
     XApiResource,
@@ -51,7 +50,7 @@ def scraped(emulator_factory, sqlite_url, tmp_path, small_world, http_proxy):
     proxies = ProxyPool(engine, installation_box())
     ids = proxies.import_proxies(parse_proxy_lines(http_proxy.url()).records).ids
     proxies.check(ids, target_url=f"{emu.url}/_emulator/whoami", timeout_s=5, attempts=1)
-    control_plane = ControlPlaneResource(database_url=sqlite_url)
+    control_plane = control_plane_resource(sqlite_url)
     # XGet's own default: X's media hosts map to the emulator's /_media/ when X is the emulator
     url_map = Settings(x_graphql_url=emu.graphql_url).resolved_media_url_map
     resources = {

@@ -9,11 +9,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import dagster as dg
 import pytest
 
-from tests.conftest import installation_box
+from tests.conftest import control_plane_resource, installation_box
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.lake.catalog import connect
 from xget_pipelines.core.pools.account_pool import AccountPool
-from xget_pipelines.resources import AccountPoolResource, AlertsResource, ControlPlaneResource, LakeResource
+from xget_pipelines.resources import AccountPoolResource, AlertsResource, LakeResource
 from xget_pipelines.sensors import account_pool_health_sensor
 
 COOKIES = {"auth_token": "t", "ct0": "c"}
@@ -46,7 +46,7 @@ def alert_settings(webhook):
 
 
 def tick(url, cursor, alerts: AlertsResource):
-    pool = AccountPoolResource(control_plane=ControlPlaneResource(database_url=url), min_usable=2)
+    pool = AccountPoolResource(control_plane=control_plane_resource(url), min_usable=2)
     resources = {"account_pool": pool, "alerts": alerts}
     with dg.build_sensor_context(cursor=cursor, resources=resources) as ctx:  # nested resources
         result = account_pool_health_sensor(ctx)
@@ -116,7 +116,7 @@ def test_pool_stats_asset_appends_snapshots(sqlite_url, tmp_path):
     )
     resources = {
         "lake": LakeResource(uri=str(tmp_path / "lake")),
-        "account_pool": AccountPoolResource(control_plane=ControlPlaneResource(database_url=sqlite_url)),
+        "account_pool": AccountPoolResource(control_plane=control_plane_resource(sqlite_url)),
     }
     for _ in range(2):
         assert dg.materialize([account_pool_stats], resources=resources).success

@@ -8,13 +8,13 @@ import datetime as dt
 import dagster as dg
 import pytest
 
-from tests.conftest import register_accounts
+from tests.conftest import control_plane_resource, register_accounts
 from xget_pipelines.assets import ingest_assets
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.lake.query import LakeReader
 from xget_pipelines.core.tasks import TaskStore, build_spec
 from xget_pipelines.jobs import x_ingest_job
-from xget_pipelines.resources import AccountPoolResource, ControlPlaneResource, LakeResource, XApiResource
+from xget_pipelines.resources import AccountPoolResource, LakeResource, XApiResource
 from xget_pipelines.sensors.tasks import TASK_TAG, scrape_task_sensor
 
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -27,8 +27,8 @@ def world(emulator_factory, sqlite_url, tmp_path, small_world):
     register_accounts(emu, engine, ["t1", "t2"])
     resources = {
         "lake": LakeResource(uri=str(tmp_path / "lake")),
-        "control_plane": ControlPlaneResource(database_url=sqlite_url),
-        "account_pool": AccountPoolResource(control_plane=ControlPlaneResource(database_url=sqlite_url)),
+        "control_plane": control_plane_resource(sqlite_url),
+        "account_pool": AccountPoolResource(control_plane=control_plane_resource(sqlite_url)),
         "x_api": XApiResource(graphql_url=emu.graphql_url, lease_deadline_s=3),
     }
     defs = dg.Definitions(assets=ingest_assets, jobs=[x_ingest_job], resources=resources)

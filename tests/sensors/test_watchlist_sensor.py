@@ -3,18 +3,17 @@ import tempfile
 
 import dagster as dg
 
+from tests.conftest import control_plane_resource
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.db.watchlist import add_keys, deactivate
-from xget_pipelines.resources import ControlPlaneResource, WatchlistResource
+from xget_pipelines.resources import WatchlistResource
 from xget_pipelines.sensors import watchlist_sensor
 
 BACKFILL_DAYS = 3
 
 
 def watchlist(url: str) -> WatchlistResource:
-    return WatchlistResource(
-        control_plane=ControlPlaneResource(database_url=url), backfill_days=BACKFILL_DAYS
-    )
+    return WatchlistResource(control_plane=control_plane_resource(url), backfill_days=BACKFILL_DAYS)
 
 
 def evaluate(instance, cursor, url):

@@ -11,13 +11,13 @@ import dagster as dg
 import pyarrow as pa
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, control_plane_resource
 from tests.sinks._brokers import RABBITMQ_URL, rabbit, read_kafka, tansu  # noqa: F401 - fixtures
 from tests.sinks._mongo import free_port
 from xget_pipelines.assets.pool_stats import account_pool_stats
 from xget_pipelines.core.redact import masked_url, scrub, url_hosts, url_secrets
 from xget_pipelines.core.sinks.events import EventsUnavailable, publisher_for
-from xget_pipelines.resources import AccountPoolResource, ControlPlaneResource, LakeResource
+from xget_pipelines.resources import AccountPoolResource, LakeResource
 from xget_pipelines.resources.events import LakeEventsResource
 from xget_pipelines.sensors.events import lake_events_sensor
 
@@ -49,7 +49,7 @@ def not_a_table() -> dg.MaterializeResult:
 @pytest.fixture
 def world(tmp_path, sqlite_url):
     """An instance with materializations of three lake tables (one a real XGet asset) and one non-table asset."""
-    control_plane = ControlPlaneResource(database_url=sqlite_url)
+    control_plane = control_plane_resource(sqlite_url)
     resources = {
         "lake": LakeResource(uri=str(tmp_path / "lake")),
         "account_pool": AccountPoolResource(control_plane=control_plane),
