@@ -212,17 +212,16 @@ def mail_server():
 
 @pytest.fixture
 def xget_settings(monkeypatch):
-    """Set XGET_* settings for one test: ``xget_settings(imap_ssl="false", ...)``; the cache is reset after."""
-    from xget_pipelines.settings import get_settings
+    """Configure an entry point (the CLI) for one test as its user would, through ``XGET_*`` variables:
+    ``xget_settings(home=..., x_graphql_url=...)`` sets them and returns the ``Settings`` they make."""
+    from xget_pipelines.settings import Settings
 
     def apply(**values):
         for name, value in values.items():
             monkeypatch.setenv(f"XGET_{name.upper()}", str(value))
-        get_settings.cache_clear()
-        return get_settings()
+        return Settings()
 
-    yield apply
-    get_settings.cache_clear()
+    return apply
 
 
 def stop_process_group(proc, timeout_s: float = 30) -> None:

@@ -8,7 +8,6 @@ import pytest
 from typer.testing import CliRunner
 
 from xget_pipelines.cli import app
-from xget_pipelines.settings import get_settings
 
 runner = CliRunner()
 
@@ -16,9 +15,7 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("XGET_HOME", str(tmp_path / "home"))
-    get_settings.cache_clear()
     yield tmp_path / "home"
-    get_settings.cache_clear()
 
 
 def xget(*args):
@@ -137,7 +134,6 @@ def test_accounts_check_disable_enable(emulator_factory, monkeypatch):
 
     emu = emulator_factory(window_seconds=5)
     monkeypatch.setenv("XGET_X_GRAPHQL_URL", emu.graphql_url)
-    get_settings.cache_clear()
     accounts = httpx.post(f"{emu.url}/_emulator/accounts", json={"usernames": ["good", "bad"]}).json()
     for acc in accounts:
         assert (
@@ -170,7 +166,6 @@ def test_accounts_login_stores_a_session_and_reports_failures(emulator_factory, 
 
     emu = emulator_factory(window_seconds=5)
     monkeypatch.setenv("XGET_X_GRAPHQL_URL", emu.graphql_url)
-    get_settings.cache_clear()
     httpx.post(
         f"{emu.url}/_emulator/login_accounts",
         json={

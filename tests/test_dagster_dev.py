@@ -53,12 +53,10 @@ def _wait(check, timeout_s, what, procs=()):
 def test_a_task_created_over_the_api_runs_in_dagster_and_its_results_come_back(
     tmp_path, emulator_factory, small_world, monkeypatch, postgres_databases
 ):
-    from xget_pipelines.settings import get_settings
 
     emu = emulator_factory(window_seconds=2)
     home = tmp_path / "xget"
     monkeypatch.setenv("XGET_HOME", str(home))  # the accounts' secrets are encrypted with this home's key
-    get_settings.cache_clear()
     env = {
         **os.environ,
         "DAGSTER_HOME": str(tmp_path),
@@ -160,7 +158,6 @@ def test_a_task_created_over_the_api_runs_in_dagster_and_its_results_come_back(
     finally:
         stop_process_group(api)
         stop_process_group(ui)
-        get_settings.cache_clear()
 
 
 def _ticks(instance, name: str) -> list:

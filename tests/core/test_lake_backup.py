@@ -163,11 +163,9 @@ def test_cli_backup_restore_and_verify(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from xget_pipelines.cli import app
-    from xget_pipelines.settings import get_settings
 
     monkeypatch.setenv("XGET_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("COLUMNS", "200")
-    get_settings.cache_clear()
     build_small_lake(tmp_path / "home" / "lake", analytics=False)
     get_engine(f"sqlite:///{tmp_path / 'home' / 'xget.db'}")
     runner = CliRunner()
@@ -191,4 +189,3 @@ def test_cli_backup_restore_and_verify(tmp_path, monkeypatch):
     )
     assert done.exit_code == 0, done.output
     assert "restored 3 tables (20 rows)" in done.output and Path(tmp_path / "new.db").exists()
-    get_settings.cache_clear()

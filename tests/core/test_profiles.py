@@ -182,18 +182,13 @@ def test_cotag_network_and_its_gephi_export(lake, tmp_path, monkeypatch):
 
     from xget_pipelines.assets.profiles import COTAG
     from xget_pipelines.cli import app
-    from xget_pipelines.settings import get_settings
 
     lake.overwrite(COTAG, edges)
     monkeypatch.setenv("XGET_LAKE_URI", lake.uri)
-    get_settings.cache_clear()
-    try:
-        out = tmp_path / "net.graphml"
-        result = CliRunner().invoke(app, ["graph", "export", str(out), "--since", "2026-06-01"])
-        assert result.exit_code == 0, result.output
-        back = nx.read_graphml(out)
-        assert back["cats"]["pets"]["weight"] == 2
-        bad = CliRunner().invoke(app, ["graph", "export", str(tmp_path / "net.txt")])
-        assert bad.exit_code == 1 and "name it .gexf or .graphml" in bad.output
-    finally:
-        get_settings.cache_clear()
+    out = tmp_path / "net.graphml"
+    result = CliRunner().invoke(app, ["graph", "export", str(out), "--since", "2026-06-01"])
+    assert result.exit_code == 0, result.output
+    back = nx.read_graphml(out)
+    assert back["cats"]["pets"]["weight"] == 2
+    bad = CliRunner().invoke(app, ["graph", "export", str(tmp_path / "net.txt")])
+    assert bad.exit_code == 1 and "name it .gexf or .graphml" in bad.output

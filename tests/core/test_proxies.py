@@ -357,12 +357,9 @@ def test_available_filters_by_country_and_latency_best_first(pool):
 
 @pytest.fixture
 def cli_home(tmp_path, monkeypatch):
-    from xget_pipelines.settings import get_settings
 
     monkeypatch.setenv("XGET_HOME", str(tmp_path / "home"))
-    get_settings.cache_clear()
     yield tmp_path / "home"
-    get_settings.cache_clear()
 
 
 def test_cli_import_list_check(cli_home, tmp_path, whoami, http_auth_proxy, socks_proxy):

@@ -231,14 +231,11 @@ def test_export_response_is_a_download():
 @pytest.fixture
 def lake_home(tmp_path, monkeypatch):
     from xget_pipelines.core.lake.delta import Lake
-    from xget_pipelines.settings import get_settings
 
     monkeypatch.setenv("XGET_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XGET_LAKE_URI", str(tmp_path / "lake"))
-    get_settings.cache_clear()
     Lake(str(tmp_path / "lake")).append("entities/tweets", sample())
     yield tmp_path
-    get_settings.cache_clear()
 
 
 def xget(*args):
