@@ -13,9 +13,10 @@ import pytest
 
 from tests.core.test_entities import D1, D2, _state, put, rows, ts, tweet, user
 from xget_pipelines.core import corrections as core
-from xget_pipelines.core.corrections import CORRECTIONS, USER_DELETED, CorrectionError
+from xget_pipelines.core.corrections import CORRECTIONS, USER_DELETED, CorrectionError, TweetAlreadyKnown
 from xget_pipelines.core.entities import TWEET_METRICS, TWEETS, merge_day
-from xget_pipelines.core.lake.query import LakeReader, NotFound
+from xget_pipelines.core.errors import Conflict, InvalidField, NotFound
+from xget_pipelines.core.lake.query import LakeReader
 from xget_pipelines.core.x.clean import cleaned_schema
 
 UTC = dt.UTC
@@ -123,9 +124,9 @@ def test_soft_delete_tombstones_until_restored_even_when_the_day_is_merged_again
     )
     merge_day(lake, D1)
     deleted = core.soft_delete(lake, 1, "spam", ANN, D1)
-    with pytest.raises(CorrectionError) as already:
+    with pytest.raises(Conflict) as already:
         core.soft_delete(lake, 1, None, ANN, D1)
-    assert already.value.status == 409
+    assert isinstance(already.value, CorrectionError) and already.value.field == "tweet_id"
 
     assert merge_day(lake, D1).corrected == 1
     t1 = tweet_row(lake, 1)
@@ -206,13 +207,14 @@ def test_a_batch_is_one_commit_and_a_bad_record_writes_nothing(lake):
     bad = [record(1), record(2), {**record(3), "created_at": future}]
     with pytest.raises(CorrectionError) as err:
         core.supply(lake, bad, ANN)
-    assert (err.value.index, err.value.field, err.value.path) == (2, "created_at", "records[2].created_at")
+    assert (err.value.index, err.value.field) == (2, "records[2].created_at")
+    assert isinstance(err.value, InvalidField)
     assert "future" in str(err.value)
     assert lake.table(CORRECTIONS) is None  # nothing written
 
     with pytest.raises(CorrectionError) as dup:
         core.supply(lake, [record(1), record(1)], ANN)
-    assert dup.value.path == "records[1].tweet_id"
+    assert dup.value.field == "records[1].tweet_id"
 
     naive = {**record(3, D2), "created_at": dt.datetime(2026, 3, 2, 23, 30)}  # no zone: UTC
     rows_ = core.supply(lake, [record(1), record(2), naive], ANN)
@@ -226,12 +228,12 @@ def test_a_batch_is_one_commit_and_a_bad_record_writes_nothing(lake):
 
 def test_unknown_or_uncorrectable_fields_are_named(lake):
     with pytest.raises(ValueError) as unknown:
-        core.supply(lake, [record(1, likes=3)], ANN)
+        core.supply_one(lake, record(1, likes=3), ANN)
     assert isinstance(unknown.value, CorrectionError) and unknown.value.field == "likes"
     assert "'likes'" in str(unknown.value)
     with pytest.raises(CorrectionError) as system:
         core.supply(lake, [record(1, via="timeline")], ANN)
-    assert system.value.field == "via"
+    assert system.value.field == "records[0].via"
     for broken, field in (
         ({"text": ""}, "text"),
         ({"text": "x" * 25_001}, "text"),
@@ -242,15 +244,15 @@ def test_unknown_or_uncorrectable_fields_are_named(lake):
         ({"lang": "e n"}, "lang"),
     ):
         with pytest.raises(CorrectionError) as err:
-            core.supply(lake, [{**record(1), **broken}], ANN)
+            core.supply_one(lake, {**record(1), **broken}, ANN)
         assert err.value.field == field, broken
     with pytest.raises(CorrectionError) as missing:
-        core.supply(lake, [{"tweet_id": 1, "text": "no date"}], ANN)
+        core.supply_one(lake, {"tweet_id": 1, "text": "no date"}, ANN)
     assert missing.value.field == "created_at"
 
     with pytest.raises(ValueError) as count:
         core.correct(lake, 1, {"text": "ok", "like_count": 0}, None, ANN, D1)
-    assert count.value.field == "like_count"
+    assert count.value.field == "fields.like_count"
     assert all(name in str(count.value) for name in core.CORRECTABLE)
     with pytest.raises(CorrectionError):
         core.correct(lake, 1, {}, None, ANN, D1)
@@ -262,19 +264,20 @@ def test_unknown_or_uncorrectable_fields_are_named(lake):
 def test_supplying_a_tweet_already_in_the_lake_is_a_conflict_unless_it_is_your_own(lake):
     put(lake, "cleaned/tweets", D1, [tweet(1, ts(D1, 8), ts(D1, 12), D1)])
     merge_day(lake, D1)
-    with pytest.raises(CorrectionError) as collected:
+    with pytest.raises(Conflict) as collected:
         core.supply(lake, [record(1)], ANN)
-    assert (collected.value.status, collected.value.path) == (409, "records[0].tweet_id")
+    assert collected.value.field == "records[0].tweet_id"
+    assert isinstance(collected.value, TweetAlreadyKnown) and not collected.value.supplied_by
 
     core.supply(lake, [record(5)], ANN)
-    with pytest.raises(CorrectionError) as theirs:
+    with pytest.raises(TweetAlreadyKnown) as theirs:
         core.supply(lake, [record(5)], BOB)  # not merged yet, still someone else's
-    assert theirs.value.status == 409 and "ann" in str(theirs.value)
+    assert theirs.value.supplied_by == ["ann"] and "ann" in str(theirs.value)
     merge_day(lake, D1)
     core.supply(lake, [record(5, text="ann's second version")], ANN)  # her own record: replaced
-    with pytest.raises(CorrectionError) as moved:
-        core.supply(lake, [record(5, D2)], ANN)
-    assert (moved.value.status, moved.value.field) == (409, "created_at")
+    with pytest.raises(Conflict) as moved:
+        core.supply_one(lake, record(5, D2), ANN)
+    assert moved.value.field == "created_at"
     merge_day(lake, D1)
     assert tweet_row(lake, 5)["text"] == "ann's second version"
     assert [c["action"] for c in core.list_corrections(lake, 5)] == ["insert", "insert"]

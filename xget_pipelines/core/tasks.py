@@ -30,7 +30,7 @@ from sqlalchemy import Engine, delete, func, select, update
 from xget_pipelines.core.auth.users import audit
 from xget_pipelines.core.db.engine import read_only
 from xget_pipelines.core.db.models import Task
-from xget_pipelines.core.errors import XGetError
+from xget_pipelines.core.errors import Conflict, InvalidField, NotFound, StaleCursor, XGetError
 from xget_pipelines.core.x.watch import parse_watch_key
 
 MAX_DAYS = 31
@@ -60,17 +60,29 @@ _SNAPSHOT_TYPES = {TaskType.USER_INFO, TaskType.FOLLOWERS}
 
 
 class TaskError(XGetError):
-    """A task request that cannot be honoured; ``field`` names the input at fault when there is one."""
-
-    def __init__(self, message: str, field: str | None = None, status: int = 422):
-        super().__init__(message)
-        self.field = field
-        self.status = status
+    """Base of the errors of a task request."""
 
 
-class TaskNotFound(TaskError):
+class InvalidTask(TaskError, InvalidField):
+    """A task request that cannot be honoured; ``field`` names the input at fault."""
+
+
+class TaskNotFound(TaskError, NotFound):
     def __init__(self, task_id: str):
-        super().__init__(f"no task {task_id!r} (list yours with GET /v1/tasks)", status=404)
+        super().__init__(f"no task {task_id!r}")
+        self.task_id = task_id
+
+
+class TaskStateConflict(TaskError, Conflict):
+    """The task's state forbids the change (``field`` is ``status``)."""
+
+    def __init__(self, message: str, task_id: str):
+        super().__init__(message, "status")
+        self.task_id = task_id
+
+
+class TaskStillActive(TaskStateConflict):
+    """A task that must be stopped before it can be deleted."""
 
 
 @dataclass(frozen=True)
@@ -97,11 +109,11 @@ def build_spec(
     until: dt.date | None = None,
     first_day: dt.date | None = None,
 ) -> TaskSpec:
-    """Validate a task request; TaskError names the field at fault."""
+    """Validate a task request; InvalidTask names the field at fault."""
     try:
         kind = TaskType(task_type)
     except ValueError:
-        raise TaskError(
+        raise InvalidTask(
             f"unknown task type {task_type!r}: use one of {', '.join(t.value for t in TaskType)}", "type"
         ) from None
     text = (target or "").strip()
@@ -111,30 +123,32 @@ def build_spec(
         key = text if text.startswith("#") or " " in text else f"#{text}"
     else:
         if text.startswith("@"):
-            raise TaskError(f"{text!r} is an account: use type USER_TWEETS for an account's tweets", "target")
+            raise InvalidTask(
+                f"{text!r} is an account: use type USER_TWEETS for an account's tweets", "target"
+            )
         key = text
     try:
         key = parse_watch_key(key).key
     except ValueError as exc:
-        raise TaskError(str(exc), "target") from None
+        raise InvalidTask(str(exc), "target") from None
     today = _today()
     if kind in _SNAPSHOT_TYPES:
         if (since and since != today) or (until and until != today):
-            raise TaskError(f"{kind.value} reads the account as it is now: leave since/until out", "since")
+            raise InvalidTask(f"{kind.value} reads the account as it is now: leave since/until out", "since")
         since = until = today
     else:
         until = until or today
         since = since or until
     if until > today:
-        raise TaskError(f"until {until} is in the future (today is {today} UTC)", "until")
+        raise InvalidTask(f"until {until} is in the future (today is {today} UTC)", "until")
     if since > until:
-        raise TaskError(f"since {since} is after until {until}", "since")
+        raise InvalidTask(f"since {since} is after until {until}", "since")
     if (until - since).days + 1 > MAX_DAYS:
-        raise TaskError(
+        raise InvalidTask(
             f"{(until - since).days + 1} days asked; one task covers at most {MAX_DAYS}: split it", "since"
         )
     if first_day and since < first_day:
-        raise TaskError(
+        raise InvalidTask(
             f"since {since} is before the first collected day {first_day} (XGET_PARTITIONS_START_DATE)",
             "since",
         )
@@ -240,7 +254,7 @@ class TaskStore:
             if after:
                 anchor = conn.execute(select(Task.created_at, Task.id).where(Task.id == after)).first()
                 if anchor is None:
-                    raise TaskError(f"cursor {after!r} names no task", "cursor", 400)
+                    raise StaleCursor(f"cursor {after!r} names no task", "cursor")
                 query = query.where(
                     (Task.created_at < anchor.created_at)
                     | ((Task.created_at == anchor.created_at) & (Task.id < anchor.id))
@@ -264,8 +278,8 @@ class TaskStore:
         with self.engine.begin() as conn:
             row = self._row(conn, task_id, owner)
             if row.status != TaskStatus.CREATED.value:
-                raise TaskError(
-                    f"task {task_id} is {row.status}: only a CREATED task can be changed", "status", 409
+                raise TaskStateConflict(
+                    f"task {task_id} is {row.status}: only a CREATED task can be changed", task_id
                 )
             values: dict = {"updated_at": _now()}
             if spec is not None:
@@ -286,11 +300,7 @@ class TaskStore:
         with self.engine.begin() as conn:
             row = self._row(conn, task_id, owner)
             if TaskStatus(row.status) in ACTIVE:
-                raise TaskError(
-                    f"task {task_id} is {row.status}: stop it first (POST /v1/tasks/{task_id}/stop)",
-                    "status",
-                    409,
-                )
+                raise TaskStillActive(f"task {task_id} is {row.status}: stop it first", task_id)
             conn.execute(delete(Task).where(Task.id == task_id))
             audit(conn, actor, "task.delete", f"task:{task_id}")
 
@@ -298,7 +308,7 @@ class TaskStore:
         with self.engine.begin() as conn:
             row = self._row(conn, task_id, owner)
             if TaskStatus(row.status) not in STARTABLE:
-                raise TaskError(f"task {task_id} is already {row.status}", "status", 409)
+                raise TaskStateConflict(f"task {task_id} is already {row.status}", task_id)
             runs = dict(row.runs or {})
             attempt = int(runs.get("attempt", 0)) + 1  # new run keys: earlier attempts' runs stay in history
             conn.execute(
@@ -326,7 +336,7 @@ class TaskStore:
             elif status in (TaskStatus.RUNNING, TaskStatus.PENDING):
                 new = TaskStatus.STOPPING
             else:
-                raise TaskError(f"task {task_id} is {row.status}: nothing to stop", "status", 409)
+                raise TaskStateConflict(f"task {task_id} is {row.status}: nothing to stop", task_id)
             conn.execute(
                 update(Task)
                 .where(Task.id == task_id)

@@ -2,9 +2,9 @@
 
 Every resolver makes the same core calls as the REST routes (``LakeReader``, ``SearchService``,
 ``TaskStore``), checks the permission the REST route needs (``need``), and runs the blocking call in the
-threadpool (``call``), which also turns the core's errors into GraphQL errors with ``extensions.code``:
-NOT_FOUND, BAD_USER_INPUT (with ``field``, the argument at fault), CONFLICT, UNAVAILABLE; a missing
-permission is FORBIDDEN.
+threadpool (``call``), which also turns the core's errors into GraphQL errors with ``extensions.code``
+from the API's one error table (``serving/errors.py``): NOT_FOUND, BAD_USER_INPUT (with ``field``, the
+argument at fault), CONFLICT, UNAVAILABLE; a missing permission is FORBIDDEN.
 
 A page of tweets costs one lake query for the tweets, one for all their authors and one for all their
 sentiment scores, whatever the page size: ``Tweet.author`` and ``Tweet.sentiment`` load through per-request
@@ -23,7 +23,6 @@ from typing import Annotated, Any, NewType
 
 import strawberry
 from graphql import GraphQLError
-from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
@@ -31,16 +30,10 @@ from strawberry.scalars import JSON
 
 from xget_pipelines.core.auth.permissions import Permission
 from xget_pipelines.core.auth.users import Principal
-from xget_pipelines.core.lake.query import (
-    BadQuery,
-    LakeReader,
-    LakeUnavailable,
-    NotFound,
-    Page,
-    TweetFilter,
-    encode_cursor,
-)
-from xget_pipelines.core.tasks import TaskError, TaskStatus, TaskType
+from xget_pipelines.core.errors import InvalidField, NotFound
+from xget_pipelines.core.lake.query import LakeReader, Page, TweetFilter, encode_cursor
+from xget_pipelines.core.tasks import TaskStatus, TaskType
+from xget_pipelines.serving.errors import ANSWERED, api_message, graphql_code
 from xget_pipelines.serving.routes.analytics import _window
 from xget_pipelines.serving.routes.data import _aware
 from xget_pipelines.serving.routes.tasks import _owner  # whose tasks a principal sees: the same rule as REST
@@ -49,7 +42,6 @@ from xget_pipelines.serving.state import ServingState
 MAX_PAGE = 500  # largest first: of tweets, search, a user's tweets and tasks
 MAX_TRENDS = 1000
 MAX_SIMILAR = 50
-_ARGUMENTS = {"cursor": "after", "limit": "first", "tweet_id": "id"}  # REST names in core errors -> ours
 _UNLOADED = object()
 
 Long = NewType("Long", int)
@@ -83,7 +75,8 @@ class TrendKind(Enum):
 def gql_error(code: str, message: str, field: str | None = None) -> GraphQLError:
     extensions: dict[str, Any] = {"code": code}
     if field:
-        extensions["field"] = _ARGUMENTS.get(field, field)
+        # The core names a page's position ``cursor`` (REST's parameter); GraphQL's argument is ``after``.
+        extensions["field"] = "after" if field == "cursor" else field
     return GraphQLError(message, extensions=extensions)
 
 
@@ -92,17 +85,8 @@ def bad_input(message: str, field: str) -> GraphQLError:
 
 
 def core_error(exc: Exception) -> GraphQLError:
-    if isinstance(exc, NotFound):
-        return gql_error("NOT_FOUND", str(exc))
-    if isinstance(exc, BadQuery):
-        return bad_input(str(exc), exc.field)
-    if isinstance(exc, TaskError):
-        if exc.status == 404:
-            return gql_error("NOT_FOUND", str(exc))
-        return gql_error("CONFLICT" if exc.status == 409 else "BAD_USER_INPUT", str(exc), exc.field)
-    if isinstance(exc, LakeUnavailable):
-        return gql_error("UNAVAILABLE", str(exc))
-    return gql_error("UNAVAILABLE", "the control-plane database cannot be reached; try again shortly")
+    """A GraphQL error for an error of the API's table (``serving/errors.py``), with the same message."""
+    return gql_error(graphql_code(exc), api_message(exc), getattr(exc, "field", None))
 
 
 async def call(fn, *args, none_if_missing: bool = False):
@@ -114,7 +98,7 @@ async def call(fn, *args, none_if_missing: bool = False):
         if none_if_missing:
             return None
         raise core_error(exc) from exc
-    except (BadQuery, TaskError, LakeUnavailable, OperationalError) as exc:
+    except ANSWERED as exc:
         raise core_error(exc) from exc
 
 
@@ -524,7 +508,7 @@ class TweetFilterInput:
             raise bad_input("minEngagement cannot be negative", "filter.minEngagement")
         try:
             since, until = _aware(self.since, "filter.since"), _aware(self.until, "filter.until")
-        except BadQuery as exc:
+        except InvalidField as exc:
             raise core_error(exc) from exc
         if since and until and since >= until:
             raise bad_input("since must be before until", "filter.since")
@@ -608,7 +592,7 @@ class Query:
             raise bad_input("scope is global or a watchlist key (at most 256 characters)", "scope")
         try:
             since, until = _window(since, until, 1)
-        except BadQuery as exc:
+        except InvalidField as exc:
             raise core_error(exc) from exc
         rows = await call(ctx.state.reader.trends, since, until, scope, kind.value, bursts_only, first)
         return [_build(Trend, r) for r in rows]

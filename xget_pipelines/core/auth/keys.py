@@ -16,7 +16,7 @@ import secrets
 from sqlalchemy import Engine, insert, select, update
 
 from xget_pipelines.core.auth.permissions import check_role
-from xget_pipelines.core.auth.users import AuthError, Principal, UserError, active_principal, audit
+from xget_pipelines.core.auth.users import AuthError, InvalidUser, Principal, active_principal, audit
 from xget_pipelines.core.db.engine import read_only
 from xget_pipelines.core.db.models import ApiKey
 
@@ -53,11 +53,11 @@ def create_key(
 ) -> tuple[dict, str]:
     """A new key for a user; returns (its public record, the key itself: shown this once)."""
     if not name or len(name) > 128:
-        raise UserError("an API key needs a name of 1-128 characters (what uses it)", "name")
+        raise InvalidUser("an API key needs a name of 1-128 characters (what uses it)", "name")
     if role is not None:
         check_role(role)
     if expires_in_days is not None and expires_in_days < 1:
-        raise UserError("expires_in_days must be at least 1", "expires_in_days")
+        raise InvalidUser("expires_in_days must be at least 1", "expires_in_days")
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     now = dt.datetime.now(dt.UTC)

@@ -16,7 +16,7 @@ from xget_pipelines.core.auth.passwords import hash_password, needs_rehash, veri
 from xget_pipelines.core.auth.permissions import Permission, allows, check_role
 from xget_pipelines.core.db.engine import read_only
 from xget_pipelines.core.db.models import AuditEntry, User
-from xget_pipelines.core.errors import XGetError
+from xget_pipelines.core.errors import Conflict, InvalidField, NotAuthenticated, NotFound, XGetError
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 STATUSES = ("active", "pending", "disabled")
@@ -24,16 +24,26 @@ MAX_PREFERENCES_BYTES = 16_384
 
 
 class UserError(XGetError):
-    """A user operation that cannot be done: ``status`` 404 (no such user), 409 (name taken) or 422 (a bad
-    value, named by ``field``)."""
-
-    def __init__(self, message: str, field: str | None = None, status: int = 422):
-        super().__init__(message)
-        self.field = field
-        self.status = status
+    """Base of the errors of a user operation."""
 
 
-class AuthError(XGetError):
+class InvalidUser(UserError, InvalidField):
+    """A bad value for a user (a username, role, status, password, preferences), named by ``field``."""
+
+
+class UserNotFound(UserError, NotFound):
+    def __init__(self, user_id: int):
+        super().__init__(f"no user {user_id}")
+        self.user_id = user_id
+
+
+class UsernameTaken(UserError, Conflict):
+    def __init__(self, username: str):
+        super().__init__(f"username {username!r} is taken", "username")
+        self.username = username
+
+
+class AuthError(NotAuthenticated):
     """Credentials that do not authenticate (wrong, expired, revoked, disabled user)."""
 
 
@@ -78,7 +88,7 @@ def public(row) -> dict:
 
 def check_username(username: str) -> str:
     if not _USERNAME.match(username or ""):
-        raise UserError(f"bad username {username!r}: 3-64 letters, digits, '_', '.' or '-'", "username")
+        raise InvalidUser(f"bad username {username!r}: 3-64 letters, digits, '_', '.' or '-'", "username")
     return username
 
 
@@ -102,15 +112,15 @@ def create_user(
     check_username(username)
     check_role(role)
     if status not in STATUSES:
-        raise UserError(f"bad status {status!r}: use one of {', '.join(STATUSES)}", "status")
+        raise InvalidUser(f"bad status {status!r}: use one of {', '.join(STATUSES)}", "status")
     try:
         hashed = hash_password(password) if password is not None else None
     except ValueError as exc:
-        raise UserError(str(exc), "password") from exc
+        raise InvalidUser(str(exc), "password") from exc
     now = _now()
     with engine.begin() as conn:
         if conn.execute(select(User.id).where(func.lower(User.username) == username.lower())).first():
-            raise UserError(f"username {username!r} is taken", "username", 409)
+            raise UsernameTaken(username)
         user_id = conn.execute(
             insert(User).values(
                 username=username,
@@ -168,7 +178,7 @@ def get_user(engine: Engine, user_id: int) -> dict:
     with read_only(engine) as conn:
         row = conn.execute(select(User).where(User.id == user_id)).first()
     if row is None:
-        raise UserError(f"no user {user_id}", status=404)
+        raise UserNotFound(user_id)
     return public(row)
 
 
@@ -192,7 +202,7 @@ def update_user(
         values["role"] = check_role(role)
     if status is not None:
         if status not in STATUSES:
-            raise UserError(f"bad status {status!r}: use one of {', '.join(STATUSES)}", "status")
+            raise InvalidUser(f"bad status {status!r}: use one of {', '.join(STATUSES)}", "status")
         values["status"] = status
     if email is not None:
         values["email"] = email
@@ -200,10 +210,10 @@ def update_user(
         try:
             values["password_hash"] = hash_password(password)
         except ValueError as exc:
-            raise UserError(str(exc), "password") from exc
+            raise InvalidUser(str(exc), "password") from exc
     with engine.begin() as conn:
         if conn.execute(select(User.id).where(User.id == user_id)).first() is None:
-            raise UserError(f"no user {user_id}", status=404)
+            raise UserNotFound(user_id)
         if values:
             values["updated_at"] = _now()
             conn.execute(update(User).where(User.id == user_id).values(**values))
@@ -227,7 +237,7 @@ def set_preferences(engine: Engine, user_id: int, preferences: dict, replace: bo
         merged = dict(preferences) if replace else {**current, **preferences}
         merged = {k: v for k, v in merged.items() if v is not None}
         if len(json.dumps(merged)) > MAX_PREFERENCES_BYTES:
-            raise UserError(
+            raise InvalidUser(
                 f"preferences too large: at most {MAX_PREFERENCES_BYTES} bytes of JSON", "preferences"
             )
         conn.execute(update(User).where(User.id == user_id).values(preferences=merged, updated_at=_now()))

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
-from xget_pipelines.core.errors import XGetError
+from xget_pipelines.core.errors import InvalidField, NotFound, Unavailable
 from xget_pipelines.core.lake.catalog import connect, register, view_name
 from xget_pipelines.core.lake.delta import Lake
 
@@ -56,20 +56,15 @@ TWEET_COLUMNS = (
 )
 
 
-class LakeUnavailable(XGetError):
+class LakeUnavailable(Unavailable):
     """The lake cannot be read right now (storage down, a table being rewritten)."""
 
 
-class NotFound(XGetError):
-    """No such tweet / user / table in the lake."""
-
-
-class BadQuery(XGetError):
+class BadQuery(InvalidField):
     """A filter or cursor that cannot be used; ``field`` names it."""
 
     def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field)
 
 
 @dataclass

@@ -50,7 +50,6 @@ reader_dep = require(Permission.DATA_READ)
 
 _ID = {"gt": 0, "lt": 2**63}
 TweetId = Annotated[int, Path(gt=0, lt=2**63, description="The tweet's id")]
-_CODES = {404: "not_found", 409: "conflict", 422: "invalid"}
 
 
 class SuppliedTweet(BaseModel):
@@ -159,10 +158,6 @@ def _accepted(row: dict) -> dict:
     }
 
 
-def _api_error(exc: CorrectionError, path: str | None = None) -> ApiError:
-    return ApiError(exc.status, _CODES.get(exc.status, "invalid"), str(exc), path or exc.field)
-
-
 def _audit(st: ServingState, principal: Principal, action: str, rows: list[dict]) -> None:
     with st.engine.begin() as conn:
         for row in rows:
@@ -185,10 +180,11 @@ def _tweet_day(st: ServingState, tweet_id: int) -> dt.date:
 
 
 def _supply(st: ServingState, principal: Principal, records: list[dict], batch: bool) -> list[dict]:
-    try:
-        rows = core.supply(st.lake, records, principal)
-    except CorrectionError as exc:
-        raise _api_error(exc, exc.path if batch else exc.field) from None
+    rows = (
+        core.supply(st.lake, records, principal)
+        if batch
+        else [core.supply_one(st.lake, records[0], principal)]
+    )
     _audit(st, principal, "data.supply", rows)
     return rows
 
@@ -279,17 +275,10 @@ async def correct_tweet(
     fields = body.fields.model_dump(exclude_unset=True)
 
     def run() -> dict:
-        try:
-            core.validate_fields(
-                fields
-            )  # before the lookup: a bad field is a 422 whether or not the tweet exists
-        except CorrectionError as exc:
-            raise _api_error(exc, f"fields.{exc.field}" if exc.field != "fields" else "fields") from None
+        # before the lookup: a bad field is a 422 whether or not the tweet exists
+        core.validate_fields(fields)
         day = _tweet_day(st, tweet_id)
-        try:
-            row = core.correct(st.lake, tweet_id, fields, body.reason, principal, day)
-        except CorrectionError as exc:
-            raise _api_error(exc) from None
+        row = core.correct(st.lake, tweet_id, fields, body.reason, principal, day)
         _audit(st, principal, "data.correct", [row])
         return row
 
@@ -301,10 +290,7 @@ def _delete_or_restore(
 ) -> dict:
     day = _tweet_day(st, tweet_id)
     change = core.soft_delete if action == "delete" else core.restore
-    try:
-        row = change(st.lake, tweet_id, reason, principal, day)
-    except CorrectionError as exc:
-        raise _api_error(exc) from None
+    row = change(st.lake, tweet_id, reason, principal, day)
     _audit(st, principal, f"data.{action}", [row])
     return row
 

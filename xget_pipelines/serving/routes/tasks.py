@@ -16,7 +16,8 @@ from starlette.concurrency import run_in_threadpool
 
 from xget_pipelines.core.auth.permissions import Permission
 from xget_pipelines.core.auth.users import Principal
-from xget_pipelines.core.tasks import TaskError, TaskStatus, TaskType, build_spec
+from xget_pipelines.core.errors import Conflict
+from xget_pipelines.core.tasks import TaskStatus, TaskType, build_spec
 from xget_pipelines.serving.deps import UtcDateTime, require
 from xget_pipelines.serving.errors import ERROR_RESPONSES
 from xget_pipelines.serving.export import EXPORT_RESPONSES, FORMATS, Format, all_pages, rows_response
@@ -216,7 +217,7 @@ async def task_results(
     st = state(request)
     task = await run_in_threadpool(st.tasks.get, task_id, _owner(principal))
     if task["status"] in (TaskStatus.CREATED.value,):
-        raise TaskError(f"task {task_id} has not started: POST /v1/tasks/{task_id}/start", "status", 409)
+        raise Conflict(f"task {task_id} has not started: POST /v1/tasks/{task_id}/start", "status")
     if format:  # a task's results are bounded (one key, at most 31 days): assembled, then streamed out
         rows = await run_in_threadpool(all_pages, lambda n, c: st.reader.task_results(task, n, c))
         columns = st.reader.task_results(task, 1).columns if not rows else None
