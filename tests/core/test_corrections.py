@@ -16,7 +16,8 @@ from xget_pipelines.core import corrections as core
 from xget_pipelines.core.corrections import CORRECTIONS, USER_DELETED, CorrectionError, TweetAlreadyKnown
 from xget_pipelines.core.entities import TWEET_METRICS, TWEETS, merge_day
 from xget_pipelines.core.errors import Conflict, InvalidField, NotFound
-from xget_pipelines.core.lake.query import LakeReader
+from xget_pipelines.core.lake.live import LiveCatalog
+from xget_pipelines.core.lake.tweet_reader import TweetReader
 from xget_pipelines.core.x.clean import cleaned_schema
 
 UTC = dt.UTC
@@ -135,7 +136,7 @@ def test_soft_delete_tombstones_until_restored_even_when_the_day_is_merged_again
         deleted["corrected_at"],
         "hello",
     )
-    reader = LakeReader(lake, refresh_s=0)
+    reader = TweetReader(LiveCatalog(lake, refresh_s=0))
     with pytest.raises(NotFound):
         reader.tweet(1)
     assert reader.tweet(1, include_deleted=True)["tombstone"] == USER_DELETED
@@ -176,7 +177,7 @@ def test_soft_delete_tombstones_until_restored_even_when_the_day_is_merged_again
     assert merge_day(lake, D1).corrected == 1
     t1 = tweet_row(lake, 1)
     assert t1["tombstone"] is None and t1["tombstoned_at"] is None
-    assert LakeReader(lake, refresh_s=0).tweet(1)["tweet_id"] == 1
+    assert TweetReader(LiveCatalog(lake, refresh_s=0)).tweet(1)["tweet_id"] == 1
     assert [c["action"] for c in core.list_corrections(lake, 1)] == ["delete", "restore"]
 
 

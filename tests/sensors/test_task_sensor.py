@@ -11,7 +11,8 @@ import pytest
 from tests.conftest import register_accounts
 from xget_pipelines.assets import ingest_assets
 from xget_pipelines.core.db.engine import get_engine
-from xget_pipelines.core.lake.query import LakeReader
+from xget_pipelines.core.lake.live import LiveCatalog
+from xget_pipelines.core.lake.task_results import TaskResultReader
 from xget_pipelines.core.tasks import TaskStore, build_spec
 from xget_pipelines.jobs import x_ingest_job
 from xget_pipelines.resources import AccountPoolResource, ControlPlaneResource, LakeResource, XApiResource
@@ -90,8 +91,8 @@ def test_a_task_becomes_one_run_per_day_and_completes_with_its_results(world, tm
     assert {r["run_id"] for r in finished["runs"]} == {r.run_id for r in results} | {
         r.run_id for r in instance.get_runs(filters=dg.RunsFilter(tags={TASK_TAG: task["id"]}))
     }
-    reader = LakeReader(resources["lake"].lake(), refresh_s=0)
-    page = reader.task_results(finished, limit=10_000)
+    reader = TaskResultReader(LiveCatalog(resources["lake"].lake(), refresh_s=0))
+    page = reader.page(finished, limit=10_000)
     assert finished["result_count"] == len(page.rows) > 0
     assert all(term.lower() in row["text"].lower() for row in page.rows)
 

@@ -14,7 +14,7 @@ from tests.serving.lake_fixture import build_small_lake
 from xget_pipelines.core.auth import permissions
 from xget_pipelines.core.auth.permissions import Permission
 from xget_pipelines.core.auth.users import create_user
-from xget_pipelines.core.lake.query import LakeUnavailable
+from xget_pipelines.core.lake.live import LakeUnavailable
 from xget_pipelines.core.tasks import build_spec
 from xget_pipelines.serving.app import create_app
 from xget_pipelines.settings import Settings
@@ -397,7 +397,7 @@ def test_not_found_and_bad_input_codes(api):
 
 
 def test_lake_unavailable_is_unavailable_and_unexpected_errors_are_masked(api, monkeypatch, caplog):
-    reader = api.app.state.xget.reader
+    state = api.app.state.xget
 
     def down(*args, **kwargs):
         raise LakeUnavailable("cannot read the lake at s3://bucket: timed out")
@@ -405,10 +405,10 @@ def test_lake_unavailable_is_unavailable_and_unexpected_errors_are_masked(api, m
     def broken(*args, **kwargs):
         raise RuntimeError("secret detail /srv/xget/lake")
 
-    monkeypatch.setattr(reader, "tweets", down)
+    monkeypatch.setattr(state.tweets, "page", down)
     (error,) = api.errors("{ tweets { edges { node { id } } } }")
     assert error["extensions"] == {"code": "UNAVAILABLE"} and "cannot read the lake" in error["message"]
-    monkeypatch.setattr(reader, "trends", broken)
+    monkeypatch.setattr(state.analytics, "trends", broken)
     rep = api.post("{ trends { name } }")
     (error,) = rep.json()["errors"]
     assert error["message"] == "unexpected error; quote the request id when reporting it"
@@ -423,7 +423,7 @@ def test_lake_unavailable_is_unavailable_and_unexpected_errors_are_masked(api, m
 
 
 def test_authors_load_in_one_users_query_per_request(api, monkeypatch):
-    reader = api.app.state.xget.reader
+    reader = api.app.state.xget.tweets
     original = reader.users_by_ids
     calls: list[list[int]] = []
 

@@ -40,7 +40,7 @@ from xget_pipelines.core.x.clean import cleaned_schema
 
 CORRECTIONS = "cleaned/corrections"
 ENTITY_TWEETS = "entities/tweets"  # core/entities.py TWEETS (not imported: entities imports this module)
-USER_DELETED = "deleted_by_user"  # the tombstone of a soft delete (core/lake/query.py hides these tweets)
+USER_DELETED = "deleted_by_user"  # the tombstone of a soft delete (core/lake/tweet_reader.py hides them)
 SUPPLIED = "supplied"  # the ``via`` (and ``watch_key``) of a supplied record's observation
 ACTIONS = ("insert", "update", "delete", "restore")
 MAX_TEXT = 25_000

@@ -19,7 +19,8 @@ import datetime as dt
 
 import dagster as dg
 
-from xget_pipelines.core.lake.query import LakeReader
+from xget_pipelines.core.lake.live import LiveCatalog
+from xget_pipelines.core.lake.task_results import TaskResultReader
 from xget_pipelines.core.tasks import TaskStatus, TaskStore
 from xget_pipelines.jobs import x_ingest_job
 from xget_pipelines.partitions import watchlist_partitions
@@ -145,8 +146,9 @@ def scrape_task_sensor(
         if len(finished) == len(days):
             failed = [d for d in days if by_day[d].status in _FAILED]
             if reader is None:
-                reader = LakeReader(lake.lake(), refresh_s=0, hot_rows=0)  # one count: nothing to keep warm
-            values |= {"finished_at": _now(), "result_count": reader.task_result_count(task)}
+                # one count: nothing to keep warm
+                reader = TaskResultReader(LiveCatalog(lake.lake(), refresh_s=0, hot_rows=0))
+            values |= {"finished_at": _now(), "result_count": reader.count(task)}
             if failed:
                 values |= {
                     "status": TaskStatus.FAILED.value,

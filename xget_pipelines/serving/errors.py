@@ -32,7 +32,7 @@ from xget_pipelines.core.errors import (
     TooLarge,
     Unavailable,
 )
-from xget_pipelines.core.lake.query import LakeUnavailable
+from xget_pipelines.core.lake.live import LakeUnavailable
 from xget_pipelines.core.tasks import TaskNotFound, TaskStillActive
 
 log = logging.getLogger("xget.api")

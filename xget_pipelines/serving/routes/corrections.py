@@ -173,7 +173,7 @@ def _audit(st: ServingState, principal: Principal, action: str, rows: list[dict]
 
 def _tweet_day(st: ServingState, tweet_id: int) -> dt.date:
     """The tweet's created_date partition: from the entities, else a supplied record not merged yet; 404."""
-    day = st.reader.tweet_days([tweet_id]).get(tweet_id) or core.supplied_day(st.lake, tweet_id)
+    day = st.tweets.tweet_days([tweet_id]).get(tweet_id) or core.supplied_day(st.lake, tweet_id)
     if day is None:
         raise ApiError(404, "not_found", f"no tweet {tweet_id} in the lake (supply it with POST /v1/data)")
     return day

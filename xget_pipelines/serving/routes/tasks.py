@@ -21,6 +21,7 @@ from xget_pipelines.core.tasks import TaskStatus, TaskType, build_spec
 from xget_pipelines.serving.deps import UtcDateTime, require
 from xget_pipelines.serving.errors import ERROR_RESPONSES
 from xget_pipelines.serving.export import EXPORT_RESPONSES, FORMATS, Format, all_pages, rows_response
+from xget_pipelines.serving.params import task_owner
 from xget_pipelines.serving.state import state
 
 router = APIRouter(tags=["tasks"], responses=ERROR_RESPONSES)
@@ -97,10 +98,6 @@ class ResultsOut(BaseModel):
     next_cursor: str | None
 
 
-def _owner(principal: Principal) -> int | None:
-    return None if principal.can(Permission.TASKS_ADMIN) else principal.user_id
-
-
 def _first_day(request: Request) -> dt.date:
     return dt.date.fromisoformat(state(request).settings.partitions_start_date)
 
@@ -133,7 +130,7 @@ async def list_tasks(
     if format:
         rows = await run_in_threadpool(
             state(request).tasks.list,
-            _owner(principal),
+            task_owner(principal),
             status and status.value,
             type and type.value,
             cursor,
@@ -142,7 +139,7 @@ async def list_tasks(
         return await run_in_threadpool(rows_response, rows, format, "tasks")
     items = await run_in_threadpool(
         state(request).tasks.list,
-        _owner(principal),
+        task_owner(principal),
         status and status.value,
         type and type.value,
         cursor,
@@ -153,7 +150,7 @@ async def list_tasks(
 
 @router.get("/tasks/{task_id}", response_model=TaskOut, summary="One task")
 async def get_task(request: Request, task_id: str, principal: Principal = Depends(reader_dep)) -> dict:
-    return await run_in_threadpool(state(request).tasks.get, task_id, _owner(principal))
+    return await run_in_threadpool(state(request).tasks.get, task_id, task_owner(principal))
 
 
 @router.patch("/tasks/{task_id}", response_model=TaskOut, summary="Change a task that has not started")
@@ -161,7 +158,7 @@ async def update_task(
     request: Request, task_id: str, body: TaskPatch, principal: Principal = Depends(writer_dep)
 ) -> dict:
     st = state(request)
-    current = await run_in_threadpool(st.tasks.get, task_id, _owner(principal))
+    current = await run_in_threadpool(st.tasks.get, task_id, task_owner(principal))
     spec = None
     if any(v is not None for v in (body.type, body.target, body.since, body.until)):
         spec = build_spec(
@@ -172,30 +169,34 @@ async def update_task(
             _first_day(request),
         )
     return await run_in_threadpool(
-        st.tasks.update, task_id, spec, body.params, _owner(principal), principal.user_id
+        st.tasks.update, task_id, spec, body.params, task_owner(principal), principal.user_id
     )
 
 
 @router.delete("/tasks/{task_id}", status_code=204, summary="Delete a task that is not running")
 async def delete_task(request: Request, task_id: str, principal: Principal = Depends(writer_dep)) -> None:
-    await run_in_threadpool(state(request).tasks.delete, task_id, _owner(principal), principal.user_id)
+    await run_in_threadpool(state(request).tasks.delete, task_id, task_owner(principal), principal.user_id)
 
 
 @router.post("/tasks/{task_id}/start", response_model=TaskOut, summary="Start (or re-run) a task")
 async def start_task(request: Request, task_id: str, principal: Principal = Depends(writer_dep)) -> dict:
-    return await run_in_threadpool(state(request).tasks.start, task_id, _owner(principal), principal.user_id)
+    return await run_in_threadpool(
+        state(request).tasks.start, task_id, task_owner(principal), principal.user_id
+    )
 
 
 @router.post("/tasks/{task_id}/stop", response_model=TaskOut, summary="Stop a task (its runs are terminated)")
 async def stop_task(request: Request, task_id: str, principal: Principal = Depends(writer_dep)) -> dict:
-    return await run_in_threadpool(state(request).tasks.stop, task_id, _owner(principal), principal.user_id)
+    return await run_in_threadpool(
+        state(request).tasks.stop, task_id, task_owner(principal), principal.user_id
+    )
 
 
 @router.get(
     "/tasks/{task_id}/status", response_model=TaskStatusOut, summary="State, progress and runs of a task"
 )
 async def task_status(request: Request, task_id: str, principal: Principal = Depends(reader_dep)) -> dict:
-    return await run_in_threadpool(state(request).tasks.get, task_id, _owner(principal))
+    return await run_in_threadpool(state(request).tasks.get, task_id, task_owner(principal))
 
 
 @router.get(
@@ -215,12 +216,12 @@ async def task_results(
     principal: Principal = Depends(reader_dep),
 ):
     st = state(request)
-    task = await run_in_threadpool(st.tasks.get, task_id, _owner(principal))
+    task = await run_in_threadpool(st.tasks.get, task_id, task_owner(principal))
     if task["status"] in (TaskStatus.CREATED.value,):
         raise Conflict(f"task {task_id} has not started: POST /v1/tasks/{task_id}/start", "status")
     if format:  # a task's results are bounded (one key, at most 31 days): assembled, then streamed out
-        rows = await run_in_threadpool(all_pages, lambda n, c: st.reader.task_results(task, n, c))
-        columns = st.reader.task_results(task, 1).columns if not rows else None
+        rows = await run_in_threadpool(all_pages, lambda n, c: st.task_results.page(task, n, c))
+        columns = st.task_results.page(task, 1).columns if not rows else None
         return await run_in_threadpool(rows_response, rows, format, f"task-{task_id}", False, columns)
-    page = await run_in_threadpool(st.reader.task_results, task, limit, cursor)
+    page = await run_in_threadpool(st.task_results.page, task, limit, cursor)
     return {"task_id": task_id, "status": task["status"], "items": page.rows, "next_cursor": page.next_cursor}
