@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from xget_pipelines.core.errors import InvalidField, NotFound
-from xget_pipelines.core.lake.catalog import view_name
 from xget_pipelines.core.lake.cursors import Page, decode_tweet_cursor, tweet_cursor
 from xget_pipelines.core.lake.live import LiveCatalog
+from xget_pipelines.core.lake.tables import view_name
 
 TWITTER_EPOCH_MS = 1288834974657
 USER_DELETED = "deleted_by_user"  # the tombstone a soft delete over the API sets (core/corrections.py)
