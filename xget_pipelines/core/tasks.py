@@ -20,6 +20,7 @@ STOPPED, FAILED or COMPLETED task can be started again: a new attempt, new runs.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from dataclasses import dataclass
@@ -155,28 +156,62 @@ def build_spec(
     return TaskSpec(kind, text, key, since, until)
 
 
-def public(row) -> dict:
+@dataclass(frozen=True)
+class ScrapeTask:
+    """A task as the control-plane DB holds it and its owner sees it (the API's ``TaskOut``). ``since`` and
+    ``until`` are ISO dates; ``runs`` has one entry a day of the current attempt (its run and state)."""
+
+    id: str
+    type: str
+    target: str
+    watch_key: str
+    since: str
+    until: str
+    params: dict
+    status: str
+    progress: float
+    result_count: int | None
+    error: str | None
+    attempt: int
+    runs: list[dict]
+    created_by: int | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+
+    @property
+    def days(self) -> list[dt.date]:
+        """The created dates the task collects, since..until."""
+        first, last = dt.date.fromisoformat(self.since), dt.date.fromisoformat(self.until)
+        return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _record(row) -> ScrapeTask:
     runs = row.runs or {}
-    return {
-        "id": row.id,
-        "type": row.type,
-        "target": row.target,
-        "watch_key": row.watch_key,
-        "since": row.since,
-        "until": row.until,
-        "params": row.params or {},
-        "status": row.status,
-        "progress": row.progress,
-        "result_count": row.result_count,
-        "error": row.error,
-        "attempt": runs.get("attempt", 0),
-        "runs": [{"day": day, **info} for day, info in sorted(runs.get("days", {}).items())],
-        "created_by": row.created_by,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-        "started_at": row.started_at,
-        "finished_at": row.finished_at,
-    }
+    return ScrapeTask(
+        id=row.id,
+        type=row.type,
+        target=row.target,
+        watch_key=row.watch_key,
+        since=row.since,
+        until=row.until,
+        params=row.params or {},
+        status=row.status,
+        progress=row.progress,
+        result_count=row.result_count,
+        error=row.error,
+        attempt=runs.get("attempt", 0),
+        runs=[{"day": day, **info} for day, info in sorted(runs.get("days", {}).items())],
+        created_by=row.created_by,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )
 
 
 def _now() -> dt.datetime:
@@ -191,7 +226,7 @@ class TaskStore:
 
     def create(
         self, spec: TaskSpec, user_id: int | None, params: dict | None = None, start: bool = True
-    ) -> dict:
+    ) -> ScrapeTask:
         task_id = str(uuid.uuid4())
         now = _now()
         with self.engine.begin() as conn:
@@ -230,9 +265,9 @@ class TaskStore:
             raise TaskNotFound(task_id)
         return row
 
-    def get(self, task_id: str, owner: int | None = None) -> dict:
+    def get(self, task_id: str, owner: int | None = None) -> ScrapeTask:
         with read_only(self.engine) as conn:
-            return public(self._row(conn, task_id, owner))
+            return _record(self._row(conn, task_id, owner))
 
     def list(
         self,
@@ -241,7 +276,7 @@ class TaskStore:
         task_type: str | None = None,
         after: str | None = None,
         limit: int = 100,
-    ) -> list[dict]:
+    ) -> list[ScrapeTask]:
         """Newest first; ``after`` is the id of the last task of the previous page."""
         query = select(Task).order_by(Task.created_at.desc(), Task.id.desc()).limit(limit)
         if owner is not None:
@@ -259,7 +294,7 @@ class TaskStore:
                     (Task.created_at < anchor.created_at)
                     | ((Task.created_at == anchor.created_at) & (Task.id < anchor.id))
                 )
-            return [public(r) for r in conn.execute(query)]
+            return [_record(r) for r in conn.execute(query)]
 
     def count(self, status: str) -> int:
         with read_only(self.engine) as conn:
@@ -273,7 +308,7 @@ class TaskStore:
 
     def update(
         self, task_id: str, spec: TaskSpec | None, params: dict | None, owner: int | None, actor: int | None
-    ) -> dict:
+    ) -> ScrapeTask:
         """Change a task that has not started (CREATED); others must be stopped and re-created."""
         with self.engine.begin() as conn:
             row = self._row(conn, task_id, owner)
@@ -304,7 +339,7 @@ class TaskStore:
             conn.execute(delete(Task).where(Task.id == task_id))
             audit(conn, actor, "task.delete", f"task:{task_id}")
 
-    def start(self, task_id: str, owner: int | None, actor: int | None) -> dict:
+    def start(self, task_id: str, owner: int | None, actor: int | None) -> ScrapeTask:
         with self.engine.begin() as conn:
             row = self._row(conn, task_id, owner)
             if TaskStatus(row.status) not in STARTABLE:
@@ -327,7 +362,7 @@ class TaskStore:
             audit(conn, actor, "task.start", f"task:{task_id}", {"attempt": attempt})
         return self.get(task_id)
 
-    def stop(self, task_id: str, owner: int | None, actor: int | None) -> dict:
+    def stop(self, task_id: str, owner: int | None, actor: int | None) -> ScrapeTask:
         with self.engine.begin() as conn:
             row = self._row(conn, task_id, owner)
             status = TaskStatus(row.status)
@@ -351,7 +386,7 @@ class TaskStore:
 
     # -- the sensor's side -----------------------------------------------------------------------------
 
-    def in_states(self, *states: TaskStatus, limit: int = 200) -> list[dict]:
+    def in_states(self, *states: TaskStatus, limit: int = 200) -> list[ScrapeTask]:
         with read_only(self.engine) as conn:
             rows = conn.execute(
                 select(Task)
@@ -359,7 +394,7 @@ class TaskStore:
                 .order_by(Task.created_at)
                 .limit(limit)
             )
-            return [public(r) for r in rows]
+            return [_record(r) for r in rows]
 
     def record(self, task_id: str, *, expect: str, **values) -> bool:
         """Update a task the sensor tracks, only if it is still in state ``expect`` (a user may have stopped

@@ -33,7 +33,7 @@ from xget_pipelines.core.auth.users import Principal
 from xget_pipelines.core.errors import InvalidField, NotFound
 from xget_pipelines.core.lake.cursors import Page, tweet_cursor
 from xget_pipelines.core.lake.tweet_reader import TweetFilter
-from xget_pipelines.core.tasks import TaskStatus, TaskType
+from xget_pipelines.core.tasks import ScrapeTask, TaskStatus, TaskType
 from xget_pipelines.serving.errors import ANSWERED, api_message, graphql_code
 from xget_pipelines.serving.params import aware, task_owner, time_window
 from xget_pipelines.serving.state import ServingState
@@ -437,18 +437,18 @@ class Task:
     finished_at: dt.datetime | None = None
 
     @classmethod
-    def from_row(cls, row: dict) -> Task:
-        runs = [_build(TaskRun, r, day=dt.date.fromisoformat(r["day"])) for r in row.get("runs", [])]
+    def of(cls, task: ScrapeTask) -> Task:
+        runs = [_build(TaskRun, r, day=dt.date.fromisoformat(r["day"])) for r in task.runs]
         return _build(
             cls,
-            row,
-            id=strawberry.ID(row["id"]),
-            type=TaskTypeEnum(row["type"]),
-            status=TaskStatusEnum(row["status"]),
-            since=dt.date.fromisoformat(row["since"]),
-            until=dt.date.fromisoformat(row["until"]),
+            task.as_dict(),
+            id=strawberry.ID(task.id),
+            type=TaskTypeEnum(task.type),
+            status=TaskStatusEnum(task.status),
+            since=dt.date.fromisoformat(task.since),
+            until=dt.date.fromisoformat(task.until),
             runs=runs,
-            **{k: _time(row.get(k)) for k in ("created_at", "updated_at", "started_at", "finished_at")},
+            **{k: _time(getattr(task, k)) for k in ("created_at", "updated_at", "started_at", "finished_at")},
         )
 
 
@@ -620,7 +620,7 @@ class Query:
             after,
             first + 1,
         )
-        edges = [TaskEdge(node=Task.from_row(r), cursor=r["id"]) for r in rows[:first]]
+        edges = [TaskEdge(node=Task.of(t), cursor=t.id) for t in rows[:first]]
         return TaskConnection(
             edges=edges,
             page_info=PageInfo(
@@ -631,4 +631,4 @@ class Query:
     @strawberry.field(description="One task: yours, or anyone's with tasks:admin (tasks:read).")
     async def task(self, info: Info, id: strawberry.ID) -> Task | None:  # noqa: A002
         ctx = need(info, Permission.TASKS_READ)
-        return Task.from_row(await call(ctx.state.tasks.get, str(id), task_owner(ctx.principal)))
+        return Task.of(await call(ctx.state.tasks.get, str(id), task_owner(ctx.principal)))

@@ -15,16 +15,17 @@ from xget_pipelines.core.lake.cursors import (
     tweet_cursor,
 )
 from xget_pipelines.core.lake.live import LiveCatalog
+from xget_pipelines.core.tasks import ScrapeTask
 
 
 class TaskResultReader:
     def __init__(self, catalog: LiveCatalog):
         self.catalog = catalog
 
-    def page(self, task: dict, limit: int = 100, cursor: str | None = None) -> Page:
+    def page(self, task: ScrapeTask, limit: int = 100, cursor: str | None = None) -> Page:
         """What a task collected: tweets of its (key, days) partitions, the profile, or follower edges."""
-        days = _days(task["since"], task["until"])
-        if task["type"] == "USER_INFO":
+        days = task.days
+        if task.type == "USER_INFO":
             if not self.catalog.has("cleaned/users"):
                 return Page([], None, [])
             rows = self.catalog.query(
@@ -32,13 +33,13 @@ class TaskResultReader:
                 select * exclude (watch_key) from cleaned_users
                 where watch_key = ? and day in (select unnest(?))
                   and lower(username) = lower(?) order by fetched_at desc limit 1""",
-                [task["watch_key"], days, task["watch_key"].lstrip("@")],
+                [task.watch_key, days, task.watch_key.lstrip("@")],
             ).to_pylist()
             return Page(rows, None, list(rows[0]) if rows else [])
-        if task["type"] == "FOLLOWERS":
+        if task.type == "FOLLOWERS":
             if not self.catalog.has("cleaned/follows") or not self.catalog.has("cleaned/users"):
                 return Page([], None, ["follower_id", "followed_id"])
-            params: list = [task["watch_key"], days]
+            params: list = [task.watch_key, days]
             after = ""
             if cursor:
                 (last,) = decode_cursor(cursor, 1)
@@ -57,11 +58,11 @@ class TaskResultReader:
             nxt = encode_cursor(rows[limit - 1]["follower_id"]) if len(rows) > limit else None
             return Page(rows[:limit], nxt, ["follower_id", "followed_id"])
         return self.cleaned_tweets(
-            task["watch_key"],
+            task.watch_key,
             days,
             limit,
             cursor,
-            author=task["watch_key"] if task["type"] == "USER_TWEETS" else None,
+            author=task.watch_key if task.type == "USER_TWEETS" else None,
         )
 
     def cleaned_tweets(
@@ -110,7 +111,7 @@ class TaskResultReader:
             nxt = tweet_cursor(last["created_at"], last["tweet_id"])
         return Page(rows[:limit], nxt, columns)
 
-    def count(self, task: dict) -> int:
+    def count(self, task: ScrapeTask) -> int:
         total, cursor = 0, None
         while True:
             page = self.page(task, limit=10_000, cursor=cursor)
@@ -118,8 +119,3 @@ class TaskResultReader:
             if page.next_cursor is None:
                 return total
             cursor = page.next_cursor
-
-
-def _days(since: str, until: str) -> list[dt.date]:
-    first, last = dt.date.fromisoformat(since), dt.date.fromisoformat(until)
-    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]

@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from xget_pipelines.core.auth.permissions import Permission
@@ -57,6 +57,8 @@ class RunOut(BaseModel):
 
 
 class TaskOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # routes answer core.tasks.ScrapeTask records
+
     id: str
     type: str
     target: str
@@ -83,6 +85,8 @@ class TaskList(BaseModel):
 
 
 class TaskStatusOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     status: str
     progress: float
@@ -136,7 +140,7 @@ async def list_tasks(
             cursor,
             1_000_000,
         )
-        return await run_in_threadpool(rows_response, rows, format, "tasks")
+        return await run_in_threadpool(rows_response, [t.as_dict() for t in rows], format, "tasks")
     items = await run_in_threadpool(
         state(request).tasks.list,
         task_owner(principal),
@@ -145,7 +149,7 @@ async def list_tasks(
         cursor,
         limit + 1,
     )
-    return {"items": items[:limit], "next_cursor": items[limit - 1]["id"] if len(items) > limit else None}
+    return {"items": items[:limit], "next_cursor": items[limit - 1].id if len(items) > limit else None}
 
 
 @router.get("/tasks/{task_id}", response_model=TaskOut, summary="One task")
@@ -162,10 +166,10 @@ async def update_task(
     spec = None
     if any(v is not None for v in (body.type, body.target, body.since, body.until)):
         spec = build_spec(
-            (body.type or TaskType(current["type"])).value,
-            body.target or current["target"],
-            body.since or (None if body.type else dt.date.fromisoformat(current["since"])),
-            body.until or (None if body.type else dt.date.fromisoformat(current["until"])),
+            (body.type or TaskType(current.type)).value,
+            body.target or current.target,
+            body.since or (None if body.type else dt.date.fromisoformat(current.since)),
+            body.until or (None if body.type else dt.date.fromisoformat(current.until)),
             _first_day(request),
         )
     return await run_in_threadpool(
@@ -217,11 +221,11 @@ async def task_results(
 ):
     st = state(request)
     task = await run_in_threadpool(st.tasks.get, task_id, task_owner(principal))
-    if task["status"] in (TaskStatus.CREATED.value,):
+    if task.status == TaskStatus.CREATED.value:
         raise Conflict(f"task {task_id} has not started: POST /v1/tasks/{task_id}/start", "status")
     if format:  # a task's results are bounded (one key, at most 31 days): assembled, then streamed out
         rows = await run_in_threadpool(all_pages, lambda n, c: st.task_results.page(task, n, c))
         columns = st.task_results.page(task, 1).columns if not rows else None
         return await run_in_threadpool(rows_response, rows, format, f"task-{task_id}", False, columns)
     page = await run_in_threadpool(st.task_results.page, task, limit, cursor)
-    return {"task_id": task_id, "status": task["status"], "items": page.rows, "next_cursor": page.next_cursor}
+    return {"task_id": task_id, "status": task.status, "items": page.rows, "next_cursor": page.next_cursor}
