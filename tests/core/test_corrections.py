@@ -55,7 +55,7 @@ def tweet_row(lake, tweet_id: int) -> dict:
 
 def test_a_tweet_supplied_for_a_day_never_collected_lands_in_the_entities(lake):
     (row,) = core.supply(lake, [record(7, like_count=4)], ANN, reason="from the archive")
-    assert (row["action"], row["day"], row["username"], row["reason"]) == (
+    assert (row.action, row.day, row.username, row.reason) == (
         "insert",
         D1,
         "ann",
@@ -73,7 +73,7 @@ def test_a_tweet_supplied_for_a_day_never_collected_lands_in_the_entities(lake):
         D1,
     )
     assert t["like_count"] == 4 and t["retweet_count"] == 0 and t["view_count"] is None
-    assert t["first_seen"] == t["last_seen"] == row["corrected_at"]
+    assert t["first_seen"] == t["last_seen"] == row.corrected_at
     assert lake.table(TWEET_METRICS) is None  # supplied counts were not observed: no metric history
 
     again = merge_day(lake, D1)  # idempotent
@@ -89,7 +89,7 @@ def test_a_real_observation_replaces_a_supplied_tweet_and_keeps_its_corrections(
     merge_day(lake, D2)
     t = tweet_row(lake, 7)
     assert (t["text"], t["like_count"], t["via"], t["lang"]) == ("the real text", 5, "timeline", "de")
-    assert (t["first_seen"], t["last_seen"]) == (supplied["corrected_at"], fetched)
+    assert (t["first_seen"], t["last_seen"]) == (supplied.corrected_at, fetched)
 
 
 def test_a_correction_outlives_newer_observations_and_a_later_update_wins(lake):
@@ -101,7 +101,7 @@ def test_a_correction_outlives_newer_observations_and_a_later_update_wins(lake):
     )
     merge_day(lake, D1)
     row = core.correct(lake, 1, {"text": "first fix", "possibly_sensitive": True}, "typo", ANN, D1)
-    assert (row["action"], row["fields"]) == ("update", {"text": "first fix", "possibly_sensitive": True})
+    assert (row.action, row.fields) == ("update", {"text": "first fix", "possibly_sensitive": True})
     core.correct(lake, 1, {"text": "second fix"}, None, BOB, D1)
     assert tweet_row(lake, 1)["text"] == "hello"  # nothing changes before the merge
 
@@ -133,7 +133,7 @@ def test_soft_delete_tombstones_until_restored_even_when_the_day_is_merged_again
     t1 = tweet_row(lake, 1)
     assert (t1["tombstone"], t1["tombstoned_at"], t1["text"]) == (
         USER_DELETED,
-        deleted["corrected_at"],
+        deleted.corrected_at,
         "hello",
     )
     reader = TweetReader(LiveCatalog(lake, refresh_s=0))
@@ -178,7 +178,7 @@ def test_soft_delete_tombstones_until_restored_even_when_the_day_is_merged_again
     t1 = tweet_row(lake, 1)
     assert t1["tombstone"] is None and t1["tombstoned_at"] is None
     assert TweetReader(LiveCatalog(lake, refresh_s=0)).tweet(1)["tweet_id"] == 1
-    assert [c["action"] for c in core.list_corrections(lake, 1)] == ["delete", "restore"]
+    assert [c.action for c in core.list_corrections(lake, 1)] == ["delete", "restore"]
 
 
 def test_remerging_with_corrections_changes_nothing(lake):
@@ -220,7 +220,7 @@ def test_a_batch_is_one_commit_and_a_bad_record_writes_nothing(lake):
     naive = {**record(3, D2), "created_at": dt.datetime(2026, 3, 2, 23, 30)}  # no zone: UTC
     rows_ = core.supply(lake, [record(1), record(2), naive], ANN)
     assert lake.version(CORRECTIONS) == 0  # three records over two days: one commit
-    assert [r["day"] for r in rows_] == [D1, D1, D2]
+    assert [r.day for r in rows_] == [D1, D1, D2]
     assert (
         json.loads(lake.read(CORRECTIONS, where={"day": D2})["fields"][0].as_py())["created_at"]
         == "2026-03-02T23:30:00+00:00"
@@ -281,7 +281,7 @@ def test_supplying_a_tweet_already_in_the_lake_is_a_conflict_unless_it_is_your_o
     assert moved.value.field == "created_at"
     merge_day(lake, D1)
     assert tweet_row(lake, 5)["text"] == "ann's second version"
-    assert [c["action"] for c in core.list_corrections(lake, 5)] == ["insert", "insert"]
+    assert [c.action for c in core.list_corrections(lake, 5)] == ["insert", "insert"]
     assert core.supplied_day(lake, 5) == D1 and core.supplied_day(lake, 1) is None
 
 

@@ -28,6 +28,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -309,16 +310,30 @@ def read_corrections(lake: Lake, tweet_ids: Iterable[int] | None = None) -> pa.T
     )
 
 
-def _as_dict(row: dict) -> dict:
-    row = dict(row)
-    row["fields"] = json.loads(row["fields"]) if row.get("fields") else None
-    return row
+@dataclass(frozen=True)
+class Correction:
+    """One change a person made: a row of ``cleaned/corrections`` with ``fields`` decoded (insert: the whole
+    record; update: the changed fields; delete and restore: None)."""
+
+    correction_id: str
+    tweet_id: int
+    action: str
+    fields: dict | None
+    reason: str | None
+    user_id: int | None
+    username: str | None
+    corrected_at: dt.datetime
+    day: dt.date
 
 
-def list_corrections(lake: Lake, tweet_id: int | None = None) -> list[dict]:
-    """The history of corrections (of one tweet), oldest first; ``fields`` decoded."""
+def _correction(row: dict) -> Correction:
+    return Correction(**(row | {"fields": json.loads(row["fields"]) if row.get("fields") else None}))
+
+
+def list_corrections(lake: Lake, tweet_id: int | None = None) -> list[Correction]:
+    """The history of corrections (of one tweet), oldest first."""
     table = read_corrections(lake, None if tweet_id is None else [_tweet_id(tweet_id)])
-    return [_as_dict(r) for r in table.to_pylist()]
+    return [_correction(r) for r in table.to_pylist()]
 
 
 def supplied_day(lake: Lake, tweet_id: int) -> dt.date | None:
@@ -349,10 +364,10 @@ def _actor(user: Actor) -> tuple[int, str]:
     return user_id, str(username)
 
 
-def _write(lake: Lake, rows: list[dict]) -> list[dict]:
-    """Append the rows as one Delta commit (all or nothing); returns them with ``fields`` decoded."""
+def _write(lake: Lake, rows: list[dict]) -> list[Correction]:
+    """Append the rows as one Delta commit (all or nothing)."""
     lake.append(CORRECTIONS, pa.Table.from_pylist(rows, schema=CORRECTIONS_SCHEMA), ["day"])
-    return [_as_dict(r) for r in rows]
+    return [_correction(r) for r in rows]
 
 
 def _row(
@@ -380,7 +395,7 @@ def _row(
 
 def supply(
     lake: Lake, records: Sequence[Mapping[str, Any]], user: Actor, reason: str | None = None
-) -> list[dict]:
+) -> list[Correction]:
     """Record tweets a user supplies; each becomes an observation at the next merge of its created date.
 
     All or nothing: every record is checked first (a CorrectionError's ``index`` names the record, its
@@ -392,14 +407,14 @@ def supply(
     return _supply(lake, records, user, reason, batch=True)
 
 
-def supply_one(lake: Lake, record: Mapping[str, Any], user: Actor, reason: str | None = None) -> dict:
+def supply_one(lake: Lake, record: Mapping[str, Any], user: Actor, reason: str | None = None) -> Correction:
     """``supply`` of one record; an error's ``field`` names the record's own field (``created_at``)."""
     return _supply(lake, [record], user, reason, batch=False)[0]
 
 
 def _supply(
     lake: Lake, records: Sequence[Mapping[str, Any]], user: Actor, reason: str | None, batch: bool
-) -> list[dict]:
+) -> list[Correction]:
     if not isinstance(records, Sequence) or isinstance(records, (str, bytes)) or not records:
         raise InvalidCorrection("give at least one record", "records")
     if len(records) > MAX_BATCH:
@@ -470,7 +485,7 @@ def _conflict(rec: dict, earlier: list[dict], known: dict | None, user_id: int) 
 
 def correct(
     lake: Lake, tweet_id: int, fields: Mapping[str, Any], reason: str | None, user: Actor, day: dt.date
-) -> dict:
+) -> Correction:
     """Correct some of ``text``, ``lang``, ``possibly_sensitive``, ``has_media`` of a tweet created on ``day``.
 
     Only these are correctable. Counts (likes, views...) and ids (author, conversation, reply, quote) are
@@ -494,7 +509,7 @@ def _deleted(lake: Lake, tweet_id: int) -> bool:
     return bool(states) and states[-1] == "delete"
 
 
-def soft_delete(lake: Lake, tweet_id: int, reason: str | None, user: Actor, day: dt.date) -> dict:
+def soft_delete(lake: Lake, tweet_id: int, reason: str | None, user: Actor, day: dt.date) -> Correction:
     """Hide a tweet (``tombstone = 'deleted_by_user'``) from the next merge of ``day`` on; content is kept."""
     tweet_id = _tweet_id(tweet_id)
     if _deleted(lake, tweet_id):
@@ -502,7 +517,7 @@ def soft_delete(lake: Lake, tweet_id: int, reason: str | None, user: Actor, day:
     return _write(lake, [_row(tweet_id, "delete", None, _reason(reason), user, _day(day), _now())])[0]
 
 
-def restore(lake: Lake, tweet_id: int, reason: str | None, user: Actor, day: dt.date) -> dict:
+def restore(lake: Lake, tweet_id: int, reason: str | None, user: Actor, day: dt.date) -> Correction:
     """Undo a soft delete from the next merge of ``day`` on."""
     tweet_id = _tweet_id(tweet_id)
     if not _deleted(lake, tweet_id):

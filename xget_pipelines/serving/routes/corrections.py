@@ -24,7 +24,7 @@ from starlette.routing import Match
 from xget_pipelines.core import corrections as core
 from xget_pipelines.core.auth.permissions import Permission
 from xget_pipelines.core.auth.users import Principal, audit
-from xget_pipelines.core.corrections import CorrectionError
+from xget_pipelines.core.corrections import Correction, CorrectionError
 from xget_pipelines.serving.deps import require
 from xget_pipelines.serving.errors import ERROR_RESPONSES, ApiError
 from xget_pipelines.serving.state import ServingState, state
@@ -130,6 +130,8 @@ class BatchAccepted(BaseModel):
 
 
 class CorrectionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # answers core.corrections.Correction records
+
     correction_id: str
     tweet_id: int
     action: str
@@ -150,25 +152,21 @@ def _applies(days) -> str:
     return "the next entities merge of " + ", ".join(sorted({d.isoformat() for d in days}))
 
 
-def _accepted(row: dict) -> dict:
+def _accepted(row: Correction) -> dict:
     return {
-        **{k: row[k] for k in ("correction_id", "tweet_id", "action", "day", "corrected_at")},
+        **{k: getattr(row, k) for k in ("correction_id", "tweet_id", "action", "day", "corrected_at")},
         "status": "accepted",
-        "applies_at": _applies([row["day"]]),
+        "applies_at": _applies([row.day]),
     }
 
 
-def _audit(st: ServingState, principal: Principal, action: str, rows: list[dict]) -> None:
+def _audit(st: ServingState, principal: Principal, action: str, rows: list[Correction]) -> None:
     with st.engine.begin() as conn:
         for row in rows:
-            detail = {
-                "correction_id": row["correction_id"],
-                "day": row["day"].isoformat(),
-                "reason": row["reason"],
-            }
-            if row["action"] == "update":
-                detail["fields"] = sorted(row["fields"])
-            audit(conn, principal.user_id, action, f"tweet:{row['tweet_id']}", detail)
+            detail = {"correction_id": row.correction_id, "day": row.day.isoformat(), "reason": row.reason}
+            if row.action == "update":
+                detail["fields"] = sorted(row.fields)
+            audit(conn, principal.user_id, action, f"tweet:{row.tweet_id}", detail)
 
 
 def _tweet_day(st: ServingState, tweet_id: int) -> dt.date:
@@ -179,7 +177,7 @@ def _tweet_day(st: ServingState, tweet_id: int) -> dt.date:
     return day
 
 
-def _supply(st: ServingState, principal: Principal, records: list[dict], batch: bool) -> list[dict]:
+def _supply(st: ServingState, principal: Principal, records: list[dict], batch: bool) -> list[Correction]:
     rows = (
         core.supply(st.lake, records, principal)
         if batch
@@ -244,7 +242,7 @@ async def supply_batch(
     return {
         "status": "accepted",
         "count": len(rows),
-        "applies_at": _applies(r["day"] for r in rows),
+        "applies_at": _applies(r.day for r in rows),
         "items": [_accepted(r) for r in rows],
     }
 
@@ -274,7 +272,7 @@ async def correct_tweet(
     st = state(request)
     fields = body.fields.model_dump(exclude_unset=True)
 
-    def run() -> dict:
+    def run() -> Correction:
         # before the lookup: a bad field is a 422 whether or not the tweet exists
         core.validate_fields(fields)
         day = _tweet_day(st, tweet_id)
@@ -287,7 +285,7 @@ async def correct_tweet(
 
 def _delete_or_restore(
     st: ServingState, principal: Principal, tweet_id: int, reason: str | None, action: str
-) -> dict:
+) -> Correction:
     day = _tweet_day(st, tweet_id)
     change = core.soft_delete if action == "delete" else core.restore
     row = change(st.lake, tweet_id, reason, principal, day)
