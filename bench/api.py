@@ -871,7 +871,7 @@ def make_key(home: Path) -> str:
 
     engine = get_engine(f"sqlite:///{home}/xget.db")
     user = create_user(engine, "bench", None, role="analyst")
-    _, key = create_key(engine, user["id"], "bench")
+    _, key = create_key(engine, user.id, "bench")
     engine.dispose()
     return key
 

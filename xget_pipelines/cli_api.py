@@ -47,9 +47,7 @@ def create_admin(
         user = create_user(cli._engine(), username, password, "admin", email=email)
     except UserError as exc:
         cli._fail(str(exc))
-    cli.console.print(
-        f"admin {user['username']} created (id {user['id']}); get a token with POST /v1/auth/token"
-    )
+    cli.console.print(f"admin {user.username} created (id {user.id}); get a token with POST /v1/auth/token")
 
 
 @users_app.command("list")
@@ -58,9 +56,7 @@ def list_users() -> None:
     from xget_pipelines.core.auth.users import list_users as all_users
 
     cli = _cli()
-    rows = [
-        (u["id"], u["username"], u["role"], u["status"], u["email"] or "") for u in all_users(cli._engine())
-    ]
+    rows = [(u.id, u.username, u.role, u.status, u.email or "") for u in all_users(cli._engine())]
     cli._print_rows(["id", "username", "role", "status", "email"], rows, cli.OutputFormat.table)
 
 
@@ -88,5 +84,5 @@ def create_key(
         record, key = new_key(engine, user_id, name, role, expires_in_days)
     except (UserError, ValueError) as exc:
         cli._fail(str(exc))
-    cli.err.print(f"key {record['key_id']} for {username}; store it now, it is not shown again:")
+    cli.err.print(f"key {record.key_id} for {username}; store it now, it is not shown again:")
     print(key)

@@ -64,7 +64,7 @@ def api(tmp_path_factory):
     tasks = app.state.xget.tasks
     today = dt.datetime.now(dt.UTC).date()
     for owner, target in (("analyst", "python"), ("analyst", "duckdb"), ("analyst2", "delta lake")):
-        tasks.create(build_spec("SEARCH", target, today, today), users[owner]["id"], start=False)
+        tasks.create(build_spec("SEARCH", target, today, today), users[owner].id, start=False)
     with TestClient(app) as client:
         tokens = {}
         for name in USERS:
@@ -304,7 +304,7 @@ def test_graphiql_page_needs_no_credentials_and_introspection_fits_the_limits(ap
 def test_an_api_key_in_x_api_key_authenticates(api):
     from xget_pipelines.core.auth.keys import create_key
 
-    _, key = create_key(api.app.state.xget.engine, api.users["viewer"]["id"], "graphql test", None, None)
+    _, key = create_key(api.app.state.xget.engine, api.users["viewer"].id, "graphql test", None, None)
     rep = api.client.post(
         URL, json={"query": "{ tweets(first: 1) { edges { node { id } } } }"}, headers={"X-API-Key": key}
     )
@@ -313,7 +313,7 @@ def test_an_api_key_in_x_api_key_authenticates(api):
 
 def test_tasks_are_the_callers_own_unless_tasks_admin(api):
     query = "{ tasks { edges { node { id target status createdBy } } pageInfo { hasNextPage } } }"
-    ids = {name: api.users[name]["id"] for name in USERS}
+    ids = {name: api.users[name].id for name in USERS}
 
     def targets(who):
         nodes = [e["node"] for e in api.gql(query, who)["tasks"]["edges"]]

@@ -6,6 +6,7 @@ registers; the account is ``pending`` until an admin activates it) or ``open`` (
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -72,18 +73,34 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def public(row) -> dict:
-    """A user as the API shows it (never the password hash)."""
-    return {
-        "id": row.id,
-        "username": row.username,
-        "email": row.email,
-        "role": row.role,
-        "status": row.status,
-        "preferences": row.preferences or {},
-        "created_at": row.created_at,
-        "last_login_at": row.last_login_at,
-    }
+@dataclass(frozen=True)
+class ApiUser:
+    """A person who uses the API, as the API shows them (never the password hash)."""
+
+    id: int
+    username: str
+    email: str | None
+    role: str
+    status: str
+    preferences: dict
+    created_at: dt.datetime
+    last_login_at: dt.datetime | None
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _api_user(row) -> ApiUser:
+    return ApiUser(
+        id=row.id,
+        username=row.username,
+        email=row.email,
+        role=row.role,
+        status=row.status,
+        preferences=row.preferences or {},
+        created_at=row.created_at,
+        last_login_at=row.last_login_at,
+    )
 
 
 def check_username(username: str) -> str:
@@ -108,7 +125,7 @@ def create_user(
     status: str = "active",
     actor: int | None = None,
     external_subject: str | None = None,
-) -> dict:
+) -> ApiUser:
     check_username(username)
     check_role(role)
     if status not in STATUSES:
@@ -135,7 +152,7 @@ def create_user(
             )
         ).inserted_primary_key[0]
         audit(conn, actor, "user.create", f"user:{user_id}", {"role": role, "status": status})
-        return public(conn.execute(select(User).where(User.id == user_id)).one())
+        return _api_user(conn.execute(select(User).where(User.id == user_id)).one())
 
 
 def authenticate(engine: Engine, username: str, password: str) -> Principal:
@@ -174,17 +191,17 @@ def active_principal(
     return Principal(row.id, row.username, role, via, key_id)
 
 
-def get_user(engine: Engine, user_id: int) -> dict:
+def get_user(engine: Engine, user_id: int) -> ApiUser:
     with read_only(engine) as conn:
         row = conn.execute(select(User).where(User.id == user_id)).first()
     if row is None:
         raise UserNotFound(user_id)
-    return public(row)
+    return _api_user(row)
 
 
-def list_users(engine: Engine) -> list[dict]:
+def list_users(engine: Engine) -> list[ApiUser]:
     with read_only(engine) as conn:
-        return [public(r) for r in conn.execute(select(User).order_by(User.id))]
+        return [_api_user(r) for r in conn.execute(select(User).order_by(User.id))]
 
 
 def update_user(
@@ -196,7 +213,7 @@ def update_user(
     status: str | None = None,
     email: str | None = None,
     password: str | None = None,
-) -> dict:
+) -> ApiUser:
     values: dict = {}
     if role is not None:
         values["role"] = check_role(role)
@@ -225,7 +242,7 @@ def update_user(
                 {k: v for k, v in values.items() if k in ("role", "status", "email")}
                 | ({"password": "changed"} if password is not None else {}),
             )
-        return public(conn.execute(select(User).where(User.id == user_id)).one())
+        return _api_user(conn.execute(select(User).where(User.id == user_id)).one())
 
 
 def set_preferences(engine: Engine, user_id: int, preferences: dict, replace: bool = False) -> dict:

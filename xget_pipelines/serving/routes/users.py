@@ -60,7 +60,9 @@ async def list_users(
     _: Principal = Depends(admin),
 ):
     rows = await run_in_threadpool(users.list_users, state(request).engine)
-    return await run_in_threadpool(rows_response, rows, format, "users") if format else rows
+    if format:
+        return await run_in_threadpool(rows_response, [u.as_dict() for u in rows], format, "users")
+    return rows
 
 
 @router.post("/admin/users", status_code=201, response_model=UserOut, summary="Create a user")
