@@ -115,6 +115,34 @@ def audit(conn, user_id: int | None, action: str, subject: str, detail: dict | N
     )
 
 
+@dataclass(frozen=True)
+class AuditRecord:
+    """One entry of the control-plane audit log: who (``user_id``) did what (``action``) to what
+    (``subject``, such as ``tweet:123``), when, with what detail."""
+
+    id: int
+    user_id: int | None
+    action: str
+    subject: str
+    detail: dict | None
+    at: dt.datetime
+
+
+def audit_log(
+    engine: Engine, subject: str | None = None, limit: int = 100, before_id: int | None = None
+) -> list[AuditRecord]:
+    """The audit log newest first (of one subject); ``before_id`` pages back from an entry."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if subject:
+        query = query.where(AuditEntry.subject == subject)
+    if before_id:
+        query = query.where(AuditEntry.id < before_id)
+    with read_only(engine) as conn:
+        return [
+            AuditRecord(r.id, r.user_id, r.action, r.subject, r.detail, r.at) for r in conn.execute(query)
+        ]
+
+
 def create_user(
     engine: Engine,
     username: str,
