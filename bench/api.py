@@ -43,8 +43,9 @@ variant runs once, unmeasured.
   subprocess, rate limiter off, an ``analyst`` API key as ``X-API-Key``; errors = non-200 answers or
   transport errors.
 - ``side = "duckdb"`` (the peer): the library call the endpoint makes, in this process, through one
-  ``LakeReader`` shared by the threads (as the API holds one): ``reader.tweets(TweetFilter(...), 50)``
-  for search and the data listings, ``reader.trends(since, until, limit=20)`` for trends, at the same
+  ``LiveCatalog`` and its readers shared by the threads (as the API holds them):
+  ``TweetReader.page(TweetFilter(...), 50)`` for search and the data listings,
+  ``AnalyticsReader.trends(since, until, limit=20)`` for trends, at the same
   concurrency and N. The server is idle while the peer runs (and vice versa): the 2 cores are not shared.
 - ``overhead_ratio`` = api p50 / duckdb p50, ``overhead_ratio_p99`` = api p99 / duckdb p99.
 - ``cpu_ms_per_req``: CPU seconds spent during the measured set / N, of this process (duckdb side: the
@@ -566,8 +567,9 @@ def _iso(t: dt.datetime) -> str:
 
 
 def endpoints(days: int) -> dict[str, list[tuple[str, dict, object]]]:
-    """Per endpoint: variants of (API path, query params, the LakeReader call as a function of the reader)."""
-    from xget_pipelines.core.lake.query import TweetFilter
+    """Per endpoint: variants of (API path, query params, the lake readers' call as a function of them:
+    ``r.tweets`` a TweetReader, ``r.analytics`` an AnalyticsReader)."""
+    from xget_pipelines.core.lake.tweet_reader import TweetFilter
 
     end = dt.datetime(END.year, END.month, END.day, tzinfo=dt.UTC)
     week = dt.timedelta(days=min(7, days))
@@ -577,7 +579,7 @@ def endpoints(days: int) -> dict[str, list[tuple[str, dict, object]]]:
             (
                 "/v1/data/search",
                 {"q": word, "limit": 50},
-                lambda r, w=word: r.tweets(TweetFilter(term=w), 50).rows,
+                lambda r, w=word: r.tweets.page(TweetFilter(term=w), 50).rows,
             )
         )
     for k in range(6):
@@ -586,14 +588,14 @@ def endpoints(days: int) -> dict[str, list[tuple[str, dict, object]]]:
             (
                 "/v1/data",
                 {"limit": 50, "since": _iso(since)},
-                lambda r, s=since: r.tweets(TweetFilter(since=s), 50).rows,
+                lambda r, s=since: r.tweets.page(TweetFilter(since=s), 50).rows,
             )
         )
         out["data_filtered"].append(
             (
                 "/v1/data",
                 {"limit": 50, "since": _iso(since), "lang": "en", "min_engagement": 10},
-                lambda r, s=since: r.tweets(TweetFilter(since=s, lang="en", min_engagement=10), 50).rows,
+                lambda r, s=since: r.tweets.page(TweetFilter(since=s, lang="en", min_engagement=10), 50).rows,
             )
         )
         until = end - dt.timedelta(hours=6 * k)
@@ -602,7 +604,7 @@ def endpoints(days: int) -> dict[str, list[tuple[str, dict, object]]]:
             (
                 "/v1/trends",
                 {"since": _iso(t_since), "until": _iso(until), "limit": 20},
-                lambda r, s=t_since, u=until: r.trends(s, u, limit=20),
+                lambda r, s=t_since, u=until: r.analytics.trends(s, u, limit=20),
             )
         )
     return out
@@ -718,7 +720,17 @@ def api_worker(base_url: str, key: str, variants):
 
 # Where a sample of the server is, by the deepest frame that names a part (the leaf first): what it computes.
 PROFILE_PARTS = (
-    ("lake query (DuckDB, Arrow)", ("duckdb/", "core/lake/query.py", "pyarrow/", "deltalake/")),
+    (
+        "lake query (DuckDB, Arrow)",
+        (
+            "duckdb/",
+            "core/lake/live.py",
+            "core/lake/tweet_reader.py",
+            "core/lake/analytics_reader.py",
+            "pyarrow/",
+            "deltalake/",
+        ),
+    ),
     ("gzip", ("gzip.py", "zlib")),
     ("JSON encoding", ("orjson", "serving/export.py")),
     ("auth and rate limit", ("core/auth/", "serving/deps.py", "serving/ratelimit.py")),
@@ -859,7 +871,7 @@ def make_key(home: Path) -> str:
 
     engine = get_engine(f"sqlite:///{home}/xget.db")
     user = create_user(engine, "bench", None, role="analyst")
-    _, key = create_key(engine, user["id"], "bench")
+    _, key = create_key(engine, user.id, "bench")
     engine.dispose()
     return key
 
@@ -908,16 +920,21 @@ def main() -> None:
     lake = build_lake(args.root, args.tweets, args.users, args.days, args.seed)
     emit({"bench": "api", "lake": str(Path(args.root).absolute()), **lake})
 
+    from types import SimpleNamespace
+
+    from xget_pipelines.core.lake.analytics_reader import AnalyticsReader
     from xget_pipelines.core.lake.delta import Lake
-    from xget_pipelines.core.lake.query import LakeReader
+    from xget_pipelines.core.lake.live import LiveCatalog
+    from xget_pipelines.core.lake.tweet_reader import TweetReader
     from xget_pipelines.settings import Settings
 
     all_eps = endpoints(args.days)
     reader = None
     if args.side in ("both", "duckdb"):
         t = time.perf_counter()
-        reader = LakeReader(Lake(str(Path(args.root).absolute())), refresh_s=Settings().api_lake_refresh_s)
-        reader.versions()
+        catalog = LiveCatalog(Lake(str(Path(args.root).absolute())), refresh_s=Settings().api_lake_refresh_s)
+        catalog.versions()
+        reader = SimpleNamespace(tweets=TweetReader(catalog), analytics=AnalyticsReader(catalog))
         emit({"bench": "api", "reader_open_ms": round((time.perf_counter() - t) * 1e3, 1)})
 
     proc = home = None

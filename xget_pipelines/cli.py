@@ -166,7 +166,8 @@ def export(
 
     import duckdb
 
-    from xget_pipelines.core.lake.catalog import connect, has_view, view_name
+    from xget_pipelines.core.lake.catalog import connect, has_view
+    from xget_pipelines.core.lake.tables import view_name
     from xget_pipelines.serving.export import ExportTooLarge, write_export
 
     if fmt is None:

@@ -40,7 +40,7 @@ def create_admin(
         user = create_user(cli_context.engine(), username, password, "admin", email=email)
     except UserError as exc:
         fail(str(exc))
-    console.print(f"admin {user['username']} created (id {user['id']}); get a token with POST /v1/auth/token")
+    console.print(f"admin {user.username} created (id {user.id}); get a token with POST /v1/auth/token")
 
 
 @users_app.command("list")
@@ -48,10 +48,7 @@ def list_users() -> None:
     """Users with their role and status."""
     from xget_pipelines.core.auth.users import list_users as all_users
 
-    rows = [
-        (u["id"], u["username"], u["role"], u["status"], u["email"] or "")
-        for u in all_users(cli_context.engine())
-    ]
+    rows = [(u.id, u.username, u.role, u.status, u.email or "") for u in all_users(cli_context.engine())]
     print_rows(["id", "username", "role", "status", "email"], rows, OutputFormat.table)
 
 
@@ -78,5 +75,5 @@ def create_key(
         record, key = new_key(engine, user_id, name, role, expires_in_days)
     except (UserError, ValueError) as exc:
         fail(str(exc))
-    err.print(f"key {record['key_id']} for {username}; store it now, it is not shown again:")
+    err.print(f"key {record.key_id} for {username}; store it now, it is not shown again:")
     print(key)

@@ -367,11 +367,12 @@ def test_a_30_day_single_run_backfill_of_the_cleaned_and_entity_layers_is_idempo
 
     def snapshot():
         from xget_pipelines.core.lake.catalog import register
+        from xget_pipelines.core.lake.tables import view_name
 
         out = {}
         for table in tables:
             register(con, resources["lake"].lake(), table)  # the table's current Delta snapshot
-            view = table.replace("/", "_")
+            view = view_name(table)
             out[table] = con.execute(f"select count(*), sum(hash(columns(*))) from {view}").fetchall()
         return out
 

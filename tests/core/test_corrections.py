@@ -13,9 +13,11 @@ import pytest
 
 from tests.core.test_entities import D1, D2, _state, put, rows, ts, tweet, user
 from xget_pipelines.core import corrections as core
-from xget_pipelines.core.corrections import CORRECTIONS, USER_DELETED, CorrectionError
+from xget_pipelines.core.corrections import CORRECTIONS, USER_DELETED, CorrectionError, TweetAlreadyKnown
 from xget_pipelines.core.entities import TWEET_METRICS, TWEETS, merge_day
-from xget_pipelines.core.lake.query import LakeReader, NotFound
+from xget_pipelines.core.errors import Conflict, InvalidField, NotFound
+from xget_pipelines.core.lake.live import LiveCatalog
+from xget_pipelines.core.lake.tweet_reader import TweetReader
 from xget_pipelines.core.x.clean import cleaned_schema
 
 UTC = dt.UTC
@@ -53,7 +55,7 @@ def tweet_row(lake, tweet_id: int) -> dict:
 
 def test_a_tweet_supplied_for_a_day_never_collected_lands_in_the_entities(lake):
     (row,) = core.supply(lake, [record(7, like_count=4)], ANN, reason="from the archive")
-    assert (row["action"], row["day"], row["username"], row["reason"]) == (
+    assert (row.action, row.day, row.username, row.reason) == (
         "insert",
         D1,
         "ann",
@@ -71,7 +73,7 @@ def test_a_tweet_supplied_for_a_day_never_collected_lands_in_the_entities(lake):
         D1,
     )
     assert t["like_count"] == 4 and t["retweet_count"] == 0 and t["view_count"] is None
-    assert t["first_seen"] == t["last_seen"] == row["corrected_at"]
+    assert t["first_seen"] == t["last_seen"] == row.corrected_at
     assert lake.table(TWEET_METRICS) is None  # supplied counts were not observed: no metric history
 
     again = merge_day(lake, D1)  # idempotent
@@ -87,7 +89,7 @@ def test_a_real_observation_replaces_a_supplied_tweet_and_keeps_its_corrections(
     merge_day(lake, D2)
     t = tweet_row(lake, 7)
     assert (t["text"], t["like_count"], t["via"], t["lang"]) == ("the real text", 5, "timeline", "de")
-    assert (t["first_seen"], t["last_seen"]) == (supplied["corrected_at"], fetched)
+    assert (t["first_seen"], t["last_seen"]) == (supplied.corrected_at, fetched)
 
 
 def test_a_correction_outlives_newer_observations_and_a_later_update_wins(lake):
@@ -99,7 +101,7 @@ def test_a_correction_outlives_newer_observations_and_a_later_update_wins(lake):
     )
     merge_day(lake, D1)
     row = core.correct(lake, 1, {"text": "first fix", "possibly_sensitive": True}, "typo", ANN, D1)
-    assert (row["action"], row["fields"]) == ("update", {"text": "first fix", "possibly_sensitive": True})
+    assert (row.action, row.fields) == ("update", {"text": "first fix", "possibly_sensitive": True})
     core.correct(lake, 1, {"text": "second fix"}, None, BOB, D1)
     assert tweet_row(lake, 1)["text"] == "hello"  # nothing changes before the merge
 
@@ -123,18 +125,18 @@ def test_soft_delete_tombstones_until_restored_even_when_the_day_is_merged_again
     )
     merge_day(lake, D1)
     deleted = core.soft_delete(lake, 1, "spam", ANN, D1)
-    with pytest.raises(CorrectionError) as already:
+    with pytest.raises(Conflict) as already:
         core.soft_delete(lake, 1, None, ANN, D1)
-    assert already.value.status == 409
+    assert isinstance(already.value, CorrectionError) and already.value.field == "tweet_id"
 
     assert merge_day(lake, D1).corrected == 1
     t1 = tweet_row(lake, 1)
     assert (t1["tombstone"], t1["tombstoned_at"], t1["text"]) == (
         USER_DELETED,
-        deleted["corrected_at"],
+        deleted.corrected_at,
         "hello",
     )
-    reader = LakeReader(lake, refresh_s=0)
+    reader = TweetReader(LiveCatalog(lake, refresh_s=0))
     with pytest.raises(NotFound):
         reader.tweet(1)
     assert reader.tweet(1, include_deleted=True)["tombstone"] == USER_DELETED
@@ -175,8 +177,8 @@ def test_soft_delete_tombstones_until_restored_even_when_the_day_is_merged_again
     assert merge_day(lake, D1).corrected == 1
     t1 = tweet_row(lake, 1)
     assert t1["tombstone"] is None and t1["tombstoned_at"] is None
-    assert LakeReader(lake, refresh_s=0).tweet(1)["tweet_id"] == 1
-    assert [c["action"] for c in core.list_corrections(lake, 1)] == ["delete", "restore"]
+    assert TweetReader(LiveCatalog(lake, refresh_s=0)).tweet(1)["tweet_id"] == 1
+    assert [c.action for c in core.list_corrections(lake, 1)] == ["delete", "restore"]
 
 
 def test_remerging_with_corrections_changes_nothing(lake):
@@ -206,18 +208,19 @@ def test_a_batch_is_one_commit_and_a_bad_record_writes_nothing(lake):
     bad = [record(1), record(2), {**record(3), "created_at": future}]
     with pytest.raises(CorrectionError) as err:
         core.supply(lake, bad, ANN)
-    assert (err.value.index, err.value.field, err.value.path) == (2, "created_at", "records[2].created_at")
+    assert (err.value.index, err.value.field) == (2, "records[2].created_at")
+    assert isinstance(err.value, InvalidField)
     assert "future" in str(err.value)
     assert lake.table(CORRECTIONS) is None  # nothing written
 
     with pytest.raises(CorrectionError) as dup:
         core.supply(lake, [record(1), record(1)], ANN)
-    assert dup.value.path == "records[1].tweet_id"
+    assert dup.value.field == "records[1].tweet_id"
 
     naive = {**record(3, D2), "created_at": dt.datetime(2026, 3, 2, 23, 30)}  # no zone: UTC
     rows_ = core.supply(lake, [record(1), record(2), naive], ANN)
     assert lake.version(CORRECTIONS) == 0  # three records over two days: one commit
-    assert [r["day"] for r in rows_] == [D1, D1, D2]
+    assert [r.day for r in rows_] == [D1, D1, D2]
     assert (
         json.loads(lake.read(CORRECTIONS, where={"day": D2})["fields"][0].as_py())["created_at"]
         == "2026-03-02T23:30:00+00:00"
@@ -226,12 +229,12 @@ def test_a_batch_is_one_commit_and_a_bad_record_writes_nothing(lake):
 
 def test_unknown_or_uncorrectable_fields_are_named(lake):
     with pytest.raises(ValueError) as unknown:
-        core.supply(lake, [record(1, likes=3)], ANN)
+        core.supply_one(lake, record(1, likes=3), ANN)
     assert isinstance(unknown.value, CorrectionError) and unknown.value.field == "likes"
     assert "'likes'" in str(unknown.value)
     with pytest.raises(CorrectionError) as system:
         core.supply(lake, [record(1, via="timeline")], ANN)
-    assert system.value.field == "via"
+    assert system.value.field == "records[0].via"
     for broken, field in (
         ({"text": ""}, "text"),
         ({"text": "x" * 25_001}, "text"),
@@ -242,15 +245,15 @@ def test_unknown_or_uncorrectable_fields_are_named(lake):
         ({"lang": "e n"}, "lang"),
     ):
         with pytest.raises(CorrectionError) as err:
-            core.supply(lake, [{**record(1), **broken}], ANN)
+            core.supply_one(lake, {**record(1), **broken}, ANN)
         assert err.value.field == field, broken
     with pytest.raises(CorrectionError) as missing:
-        core.supply(lake, [{"tweet_id": 1, "text": "no date"}], ANN)
+        core.supply_one(lake, {"tweet_id": 1, "text": "no date"}, ANN)
     assert missing.value.field == "created_at"
 
     with pytest.raises(ValueError) as count:
         core.correct(lake, 1, {"text": "ok", "like_count": 0}, None, ANN, D1)
-    assert count.value.field == "like_count"
+    assert count.value.field == "fields.like_count"
     assert all(name in str(count.value) for name in core.CORRECTABLE)
     with pytest.raises(CorrectionError):
         core.correct(lake, 1, {}, None, ANN, D1)
@@ -262,22 +265,23 @@ def test_unknown_or_uncorrectable_fields_are_named(lake):
 def test_supplying_a_tweet_already_in_the_lake_is_a_conflict_unless_it_is_your_own(lake):
     put(lake, "cleaned/tweets", D1, [tweet(1, ts(D1, 8), ts(D1, 12), D1)])
     merge_day(lake, D1)
-    with pytest.raises(CorrectionError) as collected:
+    with pytest.raises(Conflict) as collected:
         core.supply(lake, [record(1)], ANN)
-    assert (collected.value.status, collected.value.path) == (409, "records[0].tweet_id")
+    assert collected.value.field == "records[0].tweet_id"
+    assert isinstance(collected.value, TweetAlreadyKnown) and not collected.value.supplied_by
 
     core.supply(lake, [record(5)], ANN)
-    with pytest.raises(CorrectionError) as theirs:
+    with pytest.raises(TweetAlreadyKnown) as theirs:
         core.supply(lake, [record(5)], BOB)  # not merged yet, still someone else's
-    assert theirs.value.status == 409 and "ann" in str(theirs.value)
+    assert theirs.value.supplied_by == ["ann"] and "ann" in str(theirs.value)
     merge_day(lake, D1)
     core.supply(lake, [record(5, text="ann's second version")], ANN)  # her own record: replaced
-    with pytest.raises(CorrectionError) as moved:
-        core.supply(lake, [record(5, D2)], ANN)
-    assert (moved.value.status, moved.value.field) == (409, "created_at")
+    with pytest.raises(Conflict) as moved:
+        core.supply_one(lake, record(5, D2), ANN)
+    assert moved.value.field == "created_at"
     merge_day(lake, D1)
     assert tweet_row(lake, 5)["text"] == "ann's second version"
-    assert [c["action"] for c in core.list_corrections(lake, 5)] == ["insert", "insert"]
+    assert [c.action for c in core.list_corrections(lake, 5)] == ["insert", "insert"]
     assert core.supplied_day(lake, 5) == D1 and core.supplied_day(lake, 1) is None
 
 

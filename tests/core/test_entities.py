@@ -11,6 +11,7 @@ import pytest
 
 from xget_pipelines.core.entities import TWEET_METRICS, TWEETS, USER_METRICS, USERS, merge_day
 from xget_pipelines.core.lake.catalog import connect
+from xget_pipelines.core.lake.tables import view_name
 from xget_pipelines.core.x.clean import cleaned_schema
 
 UTC = dt.UTC
@@ -79,10 +80,7 @@ def put(lake, table: str, day: dt.date, rows: list[dict], key: str = "python") -
 
 def rows(lake, table: str, order: str) -> list[dict]:
     return (
-        connect(lake)
-        .sql(f"select * from {table.replace('/', '_')} order by {order}")
-        .to_arrow_table()
-        .to_pylist()
+        connect(lake).sql(f"select * from {view_name(table)} order by {order}").to_arrow_table().to_pylist()
     )
 
 
@@ -127,7 +125,7 @@ def _state(lake) -> dict:
     con = connect(lake)
     out = {}
     for table in (TWEETS, USERS, TWEET_METRICS, USER_METRICS):
-        view = table.replace("/", "_")
+        view = view_name(table)
         out[table] = con.execute(f"select count(*), sum(hash(columns(*))) from {view}").fetchall()
     return out
 

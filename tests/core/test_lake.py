@@ -3,7 +3,8 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
-from xget_pipelines.core.lake.catalog import connect, view_name
+from xget_pipelines.core.lake.catalog import connect
+from xget_pipelines.core.lake.tables import view_name
 
 D1, D2 = dt.date(2026, 11, 1), dt.date(2026, 11, 2)
 

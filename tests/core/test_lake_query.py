@@ -4,14 +4,16 @@ files, and whatever the page size (pages read the newest days first and stop whe
 import datetime as dt
 
 from tests.serving.lake_fixture import build_small_lake
+from xget_pipelines.core.lake.analytics_reader import AnalyticsReader
 from xget_pipelines.core.lake.delta import Lake
-from xget_pipelines.core.lake.query import LakeReader, TweetFilter
+from xget_pipelines.core.lake.live import LiveCatalog
+from xget_pipelines.core.lake.tweet_reader import TweetFilter, TweetReader
 
 
-def _walk(reader: LakeReader, f: TweetFilter, limit: int) -> list[int]:
+def _walk(reader: TweetReader, f: TweetFilter, limit: int) -> list[int]:
     ids, cursor = [], None
     while True:
-        page = reader.tweets(f, limit, cursor)
+        page = reader.page(f, limit, cursor)
         ids += [row["tweet_id"] for row in page.rows]
         assert all(row["username"] for row in page.rows)  # every author is named
         if page.next_cursor is None:
@@ -22,7 +24,8 @@ def _walk(reader: LakeReader, f: TweetFilter, limit: int) -> list[int]:
 def test_pages_are_the_same_from_memory_and_from_files(tmp_path):
     written = build_small_lake(tmp_path / "lake")
     lake = Lake(str(tmp_path / "lake"))
-    warm, cold = LakeReader(lake, refresh_s=0), LakeReader(lake, refresh_s=0, hot_rows=0)
+    warm_catalog, cold_catalog = LiveCatalog(lake, refresh_s=0), LiveCatalog(lake, refresh_s=0, hot_rows=0)
+    warm, cold = TweetReader(warm_catalog), TweetReader(cold_catalog)
     table = lake.read("entities/tweets").to_pylist()
     newest_first = [
         r["tweet_id"]
@@ -35,7 +38,11 @@ def test_pages_are_the_same_from_memory_and_from_files(tmp_path):
     since = written["base"] - dt.timedelta(days=1, hours=1)
     recent = TweetFilter(since=since, term="python")
     assert _walk(warm, recent, 1) == _walk(cold, recent, 1) != []
-    assert warm.trends(since=since) == cold.trends(since=since) != []
+    assert (
+        AnalyticsReader(warm_catalog).trends(since=since)
+        == AnalyticsReader(cold_catalog).trends(since=since)
+        != []
+    )
 
 
 def test_new_days_reach_the_pages_and_old_in_memory_copies_are_dropped(tmp_path):
@@ -46,9 +53,10 @@ def test_new_days_reach_the_pages_and_old_in_memory_copies_are_dropped(tmp_path)
 
     written = build_small_lake(tmp_path / "lake")
     lake = Lake(str(tmp_path / "lake"))
-    reader = LakeReader(lake, refresh_s=0)
+    catalog = LiveCatalog(lake, refresh_s=0)
+    reader = TweetReader(catalog)
     before = _walk(reader, TweetFilter(), 50)
-    first = reader.tweets(TweetFilter(), 50).rows[0]
+    first = reader.page(TweetFilter(), 50).rows[0]
     added = []
     for n in range(1, 4):  # three more versions, each a tweet a minute newer than the one before
         created = written["base"] + dt.timedelta(minutes=n)
@@ -70,7 +78,7 @@ def test_new_days_reach_the_pages_and_old_in_memory_copies_are_dropped(tmp_path)
         assert _walk(reader, TweetFilter(), 2) == added + before
     hot = [
         r[0]
-        for r in reader.cursor()
+        for r in catalog.cursor()
         .execute("select table_name from duckdb_tables() where table_name like 'hot_tweets_%'")
         .fetchall()
     ]

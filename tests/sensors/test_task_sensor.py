@@ -11,7 +11,8 @@ import pytest
 from tests.conftest import control_plane_resource, register_accounts
 from xget_pipelines.assets import ingest_assets
 from xget_pipelines.core.db.engine import get_engine
-from xget_pipelines.core.lake.query import LakeReader
+from xget_pipelines.core.lake.live import LiveCatalog
+from xget_pipelines.core.lake.task_results import TaskResultReader
 from xget_pipelines.core.tasks import TaskStore, build_spec
 from xget_pipelines.jobs import x_ingest_job
 from xget_pipelines.resources import AccountPoolResource, LakeResource, XApiResource
@@ -67,9 +68,9 @@ def test_a_task_becomes_one_run_per_day_and_completes_with_its_results(world, tm
         TODAY.isoformat(),
         (TODAY - dt.timedelta(days=1)).isoformat(),
     }
-    assert all(r.tags[TASK_TAG] == task["id"] for r in first.run_requests)
+    assert all(r.tags[TASK_TAG] == task.id for r in first.run_requests)
     assert instance.has_dynamic_partition("watchlist", term)
-    assert store.get(task["id"])["status"] == "RUNNING"
+    assert store.get(task.id).status == "RUNNING"
 
     # A tick before any run exists asks again under the same run keys (Dagster launches each once).
     again = tick(instance, resources)
@@ -78,21 +79,21 @@ def test_a_task_becomes_one_run_per_day_and_completes_with_its_results(world, tm
     results = launch(defs, instance, first.run_requests[:1])
     assert results[0].success
     tick(instance, resources)
-    halfway = store.get(task["id"])
-    assert halfway["status"] == "RUNNING" and halfway["progress"] == 0.5
-    assert [r["status"] for r in halfway["runs"]].count("SUCCESS") == 1
+    halfway = store.get(task.id)
+    assert halfway.status == "RUNNING" and halfway.progress == 0.5
+    assert [r["status"] for r in halfway.runs].count("SUCCESS") == 1
 
     launch(defs, instance, first.run_requests[1:])
     done = tick(instance, resources)
     assert done.run_requests == []
-    finished = store.get(task["id"])
-    assert finished["status"] == "COMPLETED" and finished["progress"] == 1.0
-    assert {r["run_id"] for r in finished["runs"]} == {r.run_id for r in results} | {
-        r.run_id for r in instance.get_runs(filters=dg.RunsFilter(tags={TASK_TAG: task["id"]}))
+    finished = store.get(task.id)
+    assert finished.status == "COMPLETED" and finished.progress == 1.0
+    assert {r["run_id"] for r in finished.runs} == {r.run_id for r in results} | {
+        r.run_id for r in instance.get_runs(filters=dg.RunsFilter(tags={TASK_TAG: task.id}))
     }
-    reader = LakeReader(resources["lake"].lake(), refresh_s=0)
-    page = reader.task_results(finished, limit=10_000)
-    assert finished["result_count"] == len(page.rows) > 0
+    reader = TaskResultReader(LiveCatalog(resources["lake"].lake(), refresh_s=0))
+    page = reader.page(finished, limit=10_000)
+    assert finished.result_count == len(page.rows) > 0
     assert all(term.lower() in row["text"].lower() for row in page.rows)
 
 
@@ -105,9 +106,9 @@ def test_a_failed_day_fails_the_task_naming_the_day_and_run(world):
     (result,) = launch(defs, instance, requests)
     assert not result.success
     tick(instance, resources)
-    failed = store.get(task["id"])
-    assert failed["status"] == "FAILED"
-    assert TODAY.isoformat() in failed["error"] and result.run_id in failed["error"]
+    failed = store.get(task.id)
+    assert failed.status == "FAILED"
+    assert TODAY.isoformat() in failed.error and result.run_id in failed.error
 
 
 def test_stopping_a_task_cancels_its_runs_that_have_not_started(world):
@@ -119,18 +120,18 @@ def test_stopping_a_task_cancels_its_runs_that_have_not_started(world):
     job = defs.resolve_job_def("x_ingest")
     queued = [instance.create_run_for_job(job, tags=r.tags) for r in requests]  # created, not yet launched
     tick(instance, resources)
-    assert store.get(task["id"])["status"] == "RUNNING"
+    assert store.get(task.id).status == "RUNNING"
 
-    store.stop(task["id"], owner=None, actor=None)
-    assert store.get(task["id"])["status"] == "STOPPING"
+    store.stop(task.id, owner=None, actor=None)
+    assert store.get(task.id).status == "STOPPING"
     stopped = tick(instance, resources)
     assert stopped.run_requests == []  # a stopping task asks for nothing more
     assert {instance.get_run_by_id(r.run_id).status for r in queued} == {dg.DagsterRunStatus.CANCELED}
     tick(instance, resources)
-    assert store.get(task["id"])["status"] == "STOPPED"
+    assert store.get(task.id).status == "STOPPED"
 
     # Started again: a new attempt with new run keys, so Dagster launches the days again.
-    restarted = store.start(task["id"], owner=None, actor=None)
-    assert restarted["attempt"] == 2
+    restarted = store.start(task.id, owner=None, actor=None)
+    assert restarted.attempt == 2
     fresh = tick(instance, resources).run_requests
     assert len(fresh) == 3 and not {r.run_key for r in fresh} & {r.run_key for r in requests}

@@ -34,7 +34,7 @@ class ApiServer:
     base_url: str
     app: object
     settings: object
-    users: dict[str, dict] = field(default_factory=dict)
+    users: dict[str, object] = field(default_factory=dict)  # role -> core.auth.users.ApiUser
     lake: dict = field(default_factory=dict)
     _tokens: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)

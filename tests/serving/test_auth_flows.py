@@ -94,7 +94,7 @@ def test_a_disabled_user_is_out_at_once(api_server):
     base = api_server.base_url
     viewer = {"Authorization": f"Bearer {api_server.token('viewer', fresh=True)}"}
     assert httpx.get(f"{base}/v1/me", headers=viewer).status_code == 200
-    user_id = api_server.users["viewer"]["id"]
+    user_id = api_server.users["viewer"].id
     admin = api_server.headers("admin")
     assert (
         httpx.patch(
@@ -233,7 +233,7 @@ def test_a_burst_with_one_key_reads_it_once_and_a_change_elsewhere_counts_within
             event.remove(engine, "before_cursor_execute", count)
         assert len(reads) == 1
 
-        assert revoke_key(engine, made["key_id"], server.users["admin"]["id"])  # as `xget keys revoke` does
+        assert revoke_key(engine, made["key_id"], server.users["admin"].id)  # as `xget keys revoke` does
         deadline = time.monotonic() + 1.5 + 2.0
         while (answer := httpx.get(f"{base}/v1/me", headers=key)).status_code == 200:
             assert time.monotonic() < deadline, "a revoked key was still accepted after the cache time"

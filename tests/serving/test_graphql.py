@@ -14,7 +14,7 @@ from tests.serving.lake_fixture import build_small_lake
 from xget_pipelines.core.auth import permissions
 from xget_pipelines.core.auth.permissions import Permission
 from xget_pipelines.core.auth.users import create_user
-from xget_pipelines.core.lake.query import LakeUnavailable
+from xget_pipelines.core.lake.live import LakeUnavailable
 from xget_pipelines.core.tasks import build_spec
 from xget_pipelines.serving.app import create_app
 from xget_pipelines.settings import Settings
@@ -64,7 +64,7 @@ def api(tmp_path_factory):
     tasks = app.state.xget.tasks
     today = dt.datetime.now(dt.UTC).date()
     for owner, target in (("analyst", "python"), ("analyst", "duckdb"), ("analyst2", "delta lake")):
-        tasks.create(build_spec("SEARCH", target, today, today), users[owner]["id"], start=False)
+        tasks.create(build_spec("SEARCH", target, today, today), users[owner].id, start=False)
     with TestClient(app) as client:
         tokens = {}
         for name in USERS:
@@ -304,7 +304,7 @@ def test_graphiql_page_needs_no_credentials_and_introspection_fits_the_limits(ap
 def test_an_api_key_in_x_api_key_authenticates(api):
     from xget_pipelines.core.auth.keys import create_key
 
-    _, key = create_key(api.app.state.xget.engine, api.users["viewer"]["id"], "graphql test", None, None)
+    _, key = create_key(api.app.state.xget.engine, api.users["viewer"].id, "graphql test", None, None)
     rep = api.client.post(
         URL, json={"query": "{ tweets(first: 1) { edges { node { id } } } }"}, headers={"X-API-Key": key}
     )
@@ -313,7 +313,7 @@ def test_an_api_key_in_x_api_key_authenticates(api):
 
 def test_tasks_are_the_callers_own_unless_tasks_admin(api):
     query = "{ tasks { edges { node { id target status createdBy } } pageInfo { hasNextPage } } }"
-    ids = {name: api.users[name]["id"] for name in USERS}
+    ids = {name: api.users[name].id for name in USERS}
 
     def targets(who):
         nodes = [e["node"] for e in api.gql(query, who)["tasks"]["edges"]]
@@ -397,7 +397,7 @@ def test_not_found_and_bad_input_codes(api):
 
 
 def test_lake_unavailable_is_unavailable_and_unexpected_errors_are_masked(api, monkeypatch, caplog):
-    reader = api.app.state.xget.reader
+    state = api.app.state.xget
 
     def down(*args, **kwargs):
         raise LakeUnavailable("cannot read the lake at s3://bucket: timed out")
@@ -405,10 +405,10 @@ def test_lake_unavailable_is_unavailable_and_unexpected_errors_are_masked(api, m
     def broken(*args, **kwargs):
         raise RuntimeError("secret detail /srv/xget/lake")
 
-    monkeypatch.setattr(reader, "tweets", down)
+    monkeypatch.setattr(state.tweets, "page", down)
     (error,) = api.errors("{ tweets { edges { node { id } } } }")
     assert error["extensions"] == {"code": "UNAVAILABLE"} and "cannot read the lake" in error["message"]
-    monkeypatch.setattr(reader, "trends", broken)
+    monkeypatch.setattr(state.analytics, "trends", broken)
     rep = api.post("{ trends { name } }")
     (error,) = rep.json()["errors"]
     assert error["message"] == "unexpected error; quote the request id when reporting it"
@@ -423,7 +423,7 @@ def test_lake_unavailable_is_unavailable_and_unexpected_errors_are_masked(api, m
 
 
 def test_authors_load_in_one_users_query_per_request(api, monkeypatch):
-    reader = api.app.state.xget.reader
+    reader = api.app.state.xget.tweets
     original = reader.users_by_ids
     calls: list[list[int]] = []
 

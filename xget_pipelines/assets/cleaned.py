@@ -5,6 +5,7 @@ import datetime as dt
 import dagster as dg
 
 from xget_pipelines.core.lake.preview import markdown_preview
+from xget_pipelines.core.lake.tables import view_name
 from xget_pipelines.core.x.clean import CLEANED, clean_partition, text_quality
 from xget_pipelines.partitions import LAKE_WRITE_RETRY, split_partition_key, watch_daily_partitions
 from xget_pipelines.resources import ControlPlaneResource, LakeResource
@@ -23,7 +24,7 @@ _DESCRIPTIONS = {
 
 
 def asset_key(table: str) -> dg.AssetKey:
-    return dg.AssetKey(table.replace("/", "_"))
+    return dg.AssetKey(view_name(table))
 
 
 @dg.multi_asset(

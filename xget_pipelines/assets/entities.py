@@ -5,6 +5,7 @@ import datetime as dt
 import dagster as dg
 
 from xget_pipelines.core.entities import FOLLOWS, TWEET_METRICS, TWEETS, USER_METRICS, USERS, merge_day
+from xget_pipelines.core.lake.tables import view_name
 from xget_pipelines.partitions import BY_DATE, LAKE_WRITE_RETRY, daily_partitions
 from xget_pipelines.resources import LakeResource
 
@@ -32,7 +33,7 @@ PARTITIONS_WRITTEN = "partitions_written"
 
 
 def asset_key(table: str) -> dg.AssetKey:
-    return dg.AssetKey(table.replace("/", "_"))
+    return dg.AssetKey(view_name(table))
 
 
 @dg.multi_asset(

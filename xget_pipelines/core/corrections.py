@@ -28,19 +28,20 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from xget_pipelines.core.errors import XGetError
+from xget_pipelines.core.errors import Conflict, InvalidField, XGetError
 from xget_pipelines.core.lake.delta import Lake
 from xget_pipelines.core.x import schema
 from xget_pipelines.core.x.clean import cleaned_schema
 
 CORRECTIONS = "cleaned/corrections"
 ENTITY_TWEETS = "entities/tweets"  # core/entities.py TWEETS (not imported: entities imports this module)
-USER_DELETED = "deleted_by_user"  # the tombstone of a soft delete (core/lake/query.py hides these tweets)
+USER_DELETED = "deleted_by_user"  # the tombstone of a soft delete (core/lake/tweet_reader.py hides them)
 SUPPLIED = "supplied"  # the ``via`` (and ``watch_key``) of a supplied record's observation
 ACTIONS = ("insert", "update", "delete", "restore")
 MAX_TEXT = 25_000
@@ -88,24 +89,34 @@ CORRECTABLE = ("text", "lang", "possibly_sensitive", "has_media")
 
 
 class CorrectionError(XGetError, ValueError):
-    """A supplied record or correction that cannot be accepted.
+    """Base of the errors of a supplied record or a correction that cannot be accepted. ``index`` names the
+    record of a batch at fault (its ``field`` then reads ``records[3].created_at``)."""
 
-    ``field`` names the input at fault, ``index`` the record of a batch (``path`` joins them as
-    ``records[3].created_at``), ``status`` the HTTP status the API answers with (422 invalid, 404 no such
-    tweet, 409 conflict).
-    """
+    index: int | None = None
 
-    def __init__(self, message: str, field: str | None = None, status: int = 422, index: int | None = None):
-        super().__init__(message)
-        self.field = field
-        self.status = status
-        self.index = index
 
-    @property
-    def path(self) -> str | None:
-        if self.index is None:
-            return self.field
-        return f"records[{self.index}]" + (f".{self.field}" if self.field else "")
+class InvalidCorrection(CorrectionError, InvalidField):
+    """A value that cannot be accepted; ``field`` names it."""
+
+
+class CorrectionConflict(CorrectionError, Conflict):
+    """The lake's state forbids the change (the tweet is there already, or is already deleted...)."""
+
+
+class TweetAlreadyKnown(CorrectionConflict):
+    """A supplied tweet the lake already holds: collected, or supplied by someone else. Correct it instead."""
+
+    def __init__(self, tweet_id: int, supplied_by: list[str] | None = None):
+        self.tweet_id = tweet_id
+        self.supplied_by = supplied_by or []
+        where = f"was supplied by {', '.join(self.supplied_by)}" if supplied_by else "is already in the lake"
+        super().__init__(f"tweet {tweet_id} {where}; correct it instead", "tweet_id")
+
+
+class TweetAlreadyDeleted(CorrectionConflict):
+    def __init__(self, tweet_id: int):
+        self.tweet_id = tweet_id
+        super().__init__(f"tweet {tweet_id} is already deleted; restore it instead", "tweet_id")
 
 
 class Actor(Protocol):
@@ -126,10 +137,10 @@ def _int64(value: Any, name: str, *, minimum: int = 1) -> int:
     if isinstance(value, str) and value.strip().isdigit():  # ids as strings (JavaScript clients)
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
-        raise CorrectionError(f"{name} must be an integer", name)
+        raise InvalidCorrection(f"{name} must be an integer", name)
     if not minimum <= value < _INT64:
         what = "a positive 64-bit integer" if minimum == 1 else "a non-negative 64-bit integer"
-        raise CorrectionError(f"{name} must be {what}, got {value}", name)
+        raise InvalidCorrection(f"{name} must be {what}, got {value}", name)
     return value
 
 
@@ -137,35 +148,35 @@ def _unicode(value: str, name: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise CorrectionError(f"{name} is not valid Unicode (it holds a lone surrogate)", name) from None
+        raise InvalidCorrection(f"{name} is not valid Unicode (it holds a lone surrogate)", name) from None
     return value
 
 
 def _text(value: Any, name: str = "text") -> str:
     if not isinstance(value, str) or not value.strip():
-        raise CorrectionError(f"{name} must be a non-empty string", name)
+        raise InvalidCorrection(f"{name} must be a non-empty string", name)
     _unicode(value, name)
     if len(value) > MAX_TEXT:
-        raise CorrectionError(f"{name} has {len(value)} characters; at most {MAX_TEXT}", name)
+        raise InvalidCorrection(f"{name} has {len(value)} characters; at most {MAX_TEXT}", name)
     return value
 
 
 def _string(value: Any, name: str, max_length: int) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise CorrectionError(f"{name} must be a non-empty string", name)
+        raise InvalidCorrection(f"{name} must be a non-empty string", name)
     if len(value) > max_length:
-        raise CorrectionError(f"{name} has {len(value)} characters; at most {max_length}", name)
+        raise InvalidCorrection(f"{name} has {len(value)} characters; at most {max_length}", name)
     _unicode(value, name)
     if name == "lang" and not (
         len(value) >= 2 and all(c.isascii() and (c.isalpha() or c == "-") for c in value)
     ):
-        raise CorrectionError(f"lang must be a language code such as 'en' or 'pt-BR', got {value!r}", name)
+        raise InvalidCorrection(f"lang must be a language code such as 'en' or 'pt-BR', got {value!r}", name)
     return value
 
 
 def _bool(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
-        raise CorrectionError(f"{name} must be true or false", name)
+        raise InvalidCorrection(f"{name} must be true or false", name)
     return value
 
 
@@ -175,34 +186,36 @@ def created_at_of(value: Any, name: str = "created_at", now: dt.datetime | None 
         try:
             value = dt.datetime.fromisoformat(value.strip())
         except ValueError:
-            raise CorrectionError(
+            raise InvalidCorrection(
                 f"{name} must be an ISO 8601 time such as 2026-03-01T12:00:00Z, got {value!r}", name
             ) from None
     if not isinstance(value, dt.datetime):
-        raise CorrectionError(f"{name} must be an ISO 8601 time", name)
+        raise InvalidCorrection(f"{name} must be an ISO 8601 time", name)
     try:
         value = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
     except (OverflowError, ValueError):
-        raise CorrectionError(f"{name} {value.isoformat()} is out of range", name) from None
+        raise InvalidCorrection(f"{name} {value.isoformat()} is out of range", name) from None
     if value > (now or _now()) + CLOCK_SKEW:
-        raise CorrectionError(f"{name} {value.isoformat()} is in the future", name)
+        raise InvalidCorrection(f"{name} {value.isoformat()} is in the future", name)
     if value < EARLIEST:
-        raise CorrectionError(f"{name} {value.isoformat()} is before the first tweet (2006-03-21)", name)
+        raise InvalidCorrection(f"{name} {value.isoformat()} is before the first tweet (2006-03-21)", name)
     return value
 
 
 def validate_record(record: Any, now: dt.datetime | None = None) -> dict:
-    """A supplied tweet, checked and normalised (created_at in UTC); CorrectionError names the bad field."""
+    """A supplied tweet, checked and normalised (created_at in UTC); InvalidCorrection names the bad field."""
     if not isinstance(record, Mapping):
-        raise CorrectionError("a record must be an object with tweet_id, text and created_at", None)
+        raise InvalidCorrection("a record must be an object with tweet_id, text and created_at", None)
     for name in record:
         if name in _SYSTEM_FIELDS:
-            raise CorrectionError(f"{name} is set by XGet, not supplied", name)
+            raise InvalidCorrection(f"{name} is set by XGet, not supplied", name)
         if name not in SUPPLIABLE:
-            raise CorrectionError(f"unknown field {name!r}: a record may have {', '.join(SUPPLIABLE)}", name)
+            raise InvalidCorrection(
+                f"unknown field {name!r}: a record may have {', '.join(SUPPLIABLE)}", name
+            )
     for name in REQUIRED:
         if record.get(name) is None:
-            raise CorrectionError(f"{name} is required", name)
+            raise InvalidCorrection(f"{name} is required", name)
     out: dict[str, Any] = {}
     for name, value in record.items():
         if value is None:
@@ -223,35 +236,43 @@ def validate_record(record: Any, now: dt.datetime | None = None) -> dict:
 
 
 def validate_fields(fields: Any) -> dict:
-    """The fields of a correction, checked; anything but CORRECTABLE is refused by name."""
+    """The fields of a correction, checked; anything but CORRECTABLE is refused by name, as
+    ``fields.<name>``."""
     if not isinstance(fields, Mapping) or not fields:
-        raise CorrectionError(f"fields must name at least one of {', '.join(CORRECTABLE)}", "fields")
+        raise InvalidCorrection(f"fields must name at least one of {', '.join(CORRECTABLE)}", "fields")
     out: dict[str, Any] = {}
     for name, value in fields.items():
-        if name not in CORRECTABLE:
-            raise CorrectionError(
-                f"{name!r} cannot be corrected: only {', '.join(CORRECTABLE)} can (counts and "
-                "ids come with every new observation of the tweet)",
-                name,
-            )
-        if value is None:
-            raise CorrectionError(f"{name} cannot be set to null", name)
-        if name == "text":
-            out[name] = _text(value)
-        elif name == "lang":
-            out[name] = _string(value, name, _STR_FIELDS["lang"])
-        else:
-            out[name] = _bool(value, name)
+        try:
+            out[name] = _corrected_value(name, value)
+        except InvalidCorrection as exc:
+            exc.field = f"fields.{exc.field}"
+            raise
     return out
+
+
+def _corrected_value(name: str, value: Any) -> Any:
+    if name not in CORRECTABLE:
+        raise InvalidCorrection(
+            f"{name!r} cannot be corrected: only {', '.join(CORRECTABLE)} can (counts and "
+            "ids come with every new observation of the tweet)",
+            name,
+        )
+    if value is None:
+        raise InvalidCorrection(f"{name} cannot be set to null", name)
+    if name == "text":
+        return _text(value)
+    if name == "lang":
+        return _string(value, name, _STR_FIELDS["lang"])
+    return _bool(value, name)
 
 
 def _reason(reason: Any) -> str | None:
     if reason is None:
         return None
     if not isinstance(reason, str):
-        raise CorrectionError("reason must be a string", "reason")
+        raise InvalidCorrection("reason must be a string", "reason")
     if len(reason) > MAX_REASON:
-        raise CorrectionError(f"reason has {len(reason)} characters; at most {MAX_REASON}", "reason")
+        raise InvalidCorrection(f"reason has {len(reason)} characters; at most {MAX_REASON}", "reason")
     return _unicode(reason, "reason").strip() or None
 
 
@@ -261,7 +282,7 @@ def _tweet_id(tweet_id: Any) -> int:
 
 def _day(day: Any) -> dt.date:
     if isinstance(day, dt.datetime) or not isinstance(day, dt.date):
-        raise CorrectionError("day must be the tweet's created date (its entities/tweets partition)", "day")
+        raise InvalidCorrection("day must be the tweet's created date (its entities/tweets partition)", "day")
     return day
 
 
@@ -289,16 +310,30 @@ def read_corrections(lake: Lake, tweet_ids: Iterable[int] | None = None) -> pa.T
     )
 
 
-def _as_dict(row: dict) -> dict:
-    row = dict(row)
-    row["fields"] = json.loads(row["fields"]) if row.get("fields") else None
-    return row
+@dataclass(frozen=True)
+class Correction:
+    """One change a person made: a row of ``cleaned/corrections`` with ``fields`` decoded (insert: the whole
+    record; update: the changed fields; delete and restore: None)."""
+
+    correction_id: str
+    tweet_id: int
+    action: str
+    fields: dict | None
+    reason: str | None
+    user_id: int | None
+    username: str | None
+    corrected_at: dt.datetime
+    day: dt.date
 
 
-def list_corrections(lake: Lake, tweet_id: int | None = None) -> list[dict]:
-    """The history of corrections (of one tweet), oldest first; ``fields`` decoded."""
+def _correction(row: dict) -> Correction:
+    return Correction(**(row | {"fields": json.loads(row["fields"]) if row.get("fields") else None}))
+
+
+def list_corrections(lake: Lake, tweet_id: int | None = None) -> list[Correction]:
+    """The history of corrections (of one tweet), oldest first."""
     table = read_corrections(lake, None if tweet_id is None else [_tweet_id(tweet_id)])
-    return [_as_dict(r) for r in table.to_pylist()]
+    return [_correction(r) for r in table.to_pylist()]
 
 
 def supplied_day(lake: Lake, tweet_id: int) -> dt.date | None:
@@ -325,14 +360,14 @@ def _existing_tweets(lake: Lake, tweet_ids: Sequence[int]) -> dict[int, dict]:
 def _actor(user: Actor) -> tuple[int, str]:
     user_id, username = getattr(user, "user_id", None), getattr(user, "username", None)
     if not isinstance(user_id, int) or not username:
-        raise CorrectionError("a change needs the user making it (user_id and username)", "user")
+        raise InvalidCorrection("a change needs the user making it (user_id and username)", "user")
     return user_id, str(username)
 
 
-def _write(lake: Lake, rows: list[dict]) -> list[dict]:
-    """Append the rows as one Delta commit (all or nothing); returns them with ``fields`` decoded."""
+def _write(lake: Lake, rows: list[dict]) -> list[Correction]:
+    """Append the rows as one Delta commit (all or nothing)."""
     lake.append(CORRECTIONS, pa.Table.from_pylist(rows, schema=CORRECTIONS_SCHEMA), ["day"])
-    return [_as_dict(r) for r in rows]
+    return [_correction(r) for r in rows]
 
 
 def _row(
@@ -360,35 +395,55 @@ def _row(
 
 def supply(
     lake: Lake, records: Sequence[Mapping[str, Any]], user: Actor, reason: str | None = None
-) -> list[dict]:
+) -> list[Correction]:
     """Record tweets a user supplies; each becomes an observation at the next merge of its created date.
 
-    All or nothing: every record is checked first (CorrectionError with ``index`` and ``field``), then the
-    batch is one Delta append. A tweet already in the lake is a conflict (409), unless it is the user's own
-    earlier supplied record not yet replaced by a real observation: supplying it again replaces it (on the
-    same day: a record cannot move to another created date).
+    All or nothing: every record is checked first (a CorrectionError's ``index`` names the record, its
+    ``field`` reads ``records[3].created_at``), then the batch is one Delta append. A tweet already in the
+    lake is a conflict (``TweetAlreadyKnown``), unless it is the user's own earlier supplied record not yet
+    replaced by a real observation: supplying it again replaces it (on the same day: a record cannot move
+    to another created date).
     """
+    return _supply(lake, records, user, reason, batch=True)
+
+
+def supply_one(lake: Lake, record: Mapping[str, Any], user: Actor, reason: str | None = None) -> Correction:
+    """``supply`` of one record; an error's ``field`` names the record's own field (``created_at``)."""
+    return _supply(lake, [record], user, reason, batch=False)[0]
+
+
+def _supply(
+    lake: Lake, records: Sequence[Mapping[str, Any]], user: Actor, reason: str | None, batch: bool
+) -> list[Correction]:
     if not isinstance(records, Sequence) or isinstance(records, (str, bytes)) or not records:
-        raise CorrectionError("give at least one record", "records")
+        raise InvalidCorrection("give at least one record", "records")
     if len(records) > MAX_BATCH:
-        raise CorrectionError(f"{len(records)} records; at most {MAX_BATCH} at once", "records")
+        raise InvalidCorrection(f"{len(records)} records; at most {MAX_BATCH} at once", "records")
     reason = _reason(reason)
     user_id, _ = _actor(user)
     now = _now()
+
+    def of_record(i: int, exc: CorrectionError) -> CorrectionError:
+        """The error of record ``i``: in a batch its field reads ``records[i].<field>``."""
+        if batch:
+            exc.index = i
+            exc.field = f"records[{i}]" + (f".{exc.field}" if exc.field else "")
+        return exc
+
     clean: list[dict] = []
     seen: dict[int, int] = {}
     for i, record in enumerate(records):
         try:
             rec = validate_record(record, now)
         except CorrectionError as exc:
-            exc.index = i
-            raise
+            raise of_record(i, exc) from None
         if rec["tweet_id"] in seen:
-            raise CorrectionError(
-                f"tweet {rec['tweet_id']} is also record {seen[rec['tweet_id']]} of this batch",
-                "tweet_id",
-                422,
+            raise of_record(
                 i,
+                InvalidCorrection(
+                    f"tweet {rec['tweet_id']} is also record {seen[rec['tweet_id']]} of this batch",
+                    "tweet_id",
+                ),
             )
         seen[rec["tweet_id"]] = i
         clean.append(rec)
@@ -400,43 +455,37 @@ def supply(
             supplied.setdefault(row["tweet_id"], []).append(row)
     existing = _existing_tweets(lake, ids)
     for i, rec in enumerate(clean):
-        tweet_id, day = rec["tweet_id"], rec["created_at"].date()
-        earlier = supplied.get(tweet_id, [])
-        others = sorted({r["username"] or str(r["user_id"]) for r in earlier if r["user_id"] != user_id})
-        if others:
-            raise CorrectionError(
-                f"tweet {tweet_id} was supplied by {', '.join(others)}; correct it with "
-                f"PUT /v1/data/{tweet_id} instead",
-                "tweet_id",
-                409,
-                i,
-            )
-        known = existing.get(tweet_id)
-        if known is not None and (known["via"] != SUPPLIED or not earlier):
-            raise CorrectionError(
-                f"tweet {tweet_id} is already in the lake; correct it with PUT /v1/data/{tweet_id}",
-                "tweet_id",
-                409,
-                i,
-            )
-        old_day = known["created_date"] if known is not None else (earlier[-1]["day"] if earlier else None)
-        if old_day is not None and old_day != day:
-            raise CorrectionError(
-                f"tweet {tweet_id} was supplied as created on {old_day}; a record cannot move to "
-                f"another day ({day})",
-                "created_at",
-                409,
-                i,
-            )
+        conflict = _conflict(rec, supplied.get(rec["tweet_id"], []), existing.get(rec["tweet_id"]), user_id)
+        if conflict is not None:
+            raise of_record(i, conflict)
     return _write(
         lake,
         [_row(rec["tweet_id"], "insert", rec, reason, user, rec["created_at"].date(), now) for rec in clean],
     )
 
 
+def _conflict(rec: dict, earlier: list[dict], known: dict | None, user_id: int) -> CorrectionConflict | None:
+    """Why a supplied record cannot be taken, given the earlier supplied records of its tweet and the tweet
+    in ``entities/tweets`` (if there); None if it can."""
+    tweet_id, day = rec["tweet_id"], rec["created_at"].date()
+    others = sorted({r["username"] or str(r["user_id"]) for r in earlier if r["user_id"] != user_id})
+    if others:
+        return TweetAlreadyKnown(tweet_id, others)
+    if known is not None and (known["via"] != SUPPLIED or not earlier):
+        return TweetAlreadyKnown(tweet_id)
+    old_day = known["created_date"] if known is not None else (earlier[-1]["day"] if earlier else None)
+    if old_day is not None and old_day != day:
+        return CorrectionConflict(
+            f"tweet {tweet_id} was supplied as created on {old_day}; a record cannot move to another day "
+            f"({day})",
+            "created_at",
+        )
+    return None
+
+
 def correct(
     lake: Lake, tweet_id: int, fields: Mapping[str, Any], reason: str | None, user: Actor, day: dt.date
-) -> dict:
+) -> Correction:
     """Correct some of ``text``, ``lang``, ``possibly_sensitive``, ``has_media`` of a tweet created on ``day``.
 
     Only these are correctable. Counts (likes, views...) and ids (author, conversation, reply, quote) are
@@ -460,25 +509,19 @@ def _deleted(lake: Lake, tweet_id: int) -> bool:
     return bool(states) and states[-1] == "delete"
 
 
-def soft_delete(lake: Lake, tweet_id: int, reason: str | None, user: Actor, day: dt.date) -> dict:
+def soft_delete(lake: Lake, tweet_id: int, reason: str | None, user: Actor, day: dt.date) -> Correction:
     """Hide a tweet (``tombstone = 'deleted_by_user'``) from the next merge of ``day`` on; content is kept."""
     tweet_id = _tweet_id(tweet_id)
     if _deleted(lake, tweet_id):
-        raise CorrectionError(
-            f"tweet {tweet_id} is already deleted; restore it with POST /v1/data/{tweet_id}/restore",
-            "tweet_id",
-            409,
-        )
+        raise TweetAlreadyDeleted(tweet_id)
     return _write(lake, [_row(tweet_id, "delete", None, _reason(reason), user, _day(day), _now())])[0]
 
 
-def restore(lake: Lake, tweet_id: int, reason: str | None, user: Actor, day: dt.date) -> dict:
+def restore(lake: Lake, tweet_id: int, reason: str | None, user: Actor, day: dt.date) -> Correction:
     """Undo a soft delete from the next merge of ``day`` on."""
     tweet_id = _tweet_id(tweet_id)
     if not _deleted(lake, tweet_id):
-        raise CorrectionError(
-            f"tweet {tweet_id} is not deleted by a user: nothing to restore", "tweet_id", 409
-        )
+        raise CorrectionConflict(f"tweet {tweet_id} is not deleted by a user: nothing to restore", "tweet_id")
     return _write(lake, [_row(tweet_id, "restore", None, _reason(reason), user, _day(day), _now())])[0]
 
 

@@ -1,4 +1,12 @@
-"""Typed errors of XGet's core. Each message says what happened and what the user can do."""
+"""Typed errors of XGet's core. Each message says what happened and what the user can do.
+
+Errors of a request (something asked of XGet that it cannot do as asked) come in a few kinds, whatever the
+caller (the API, the CLI, a sensor): ``NotFound``, ``Conflict`` (the current state forbids it),
+``InvalidField`` (an input is wrong; ``field`` names it), ``TooLarge``; besides them ``NotAuthenticated``
+and ``Unavailable`` (a store that cannot be reached now). The core never says how a transport answers
+them: ``serving/errors.py`` maps each kind to an HTTP status and a GraphQL code, in one table, and composes
+the messages that name a REST route.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,43 @@ from datetime import UTC, datetime
 
 class XGetError(Exception):
     """Base of every error XGet raises on purpose."""
+
+
+class RequestError(XGetError):
+    """A request XGet cannot honour as asked; ``field`` names the input at fault when there is one."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class NotFound(RequestError):
+    """What the request names does not exist (or is not the caller's to see)."""
+
+
+class Conflict(RequestError):
+    """The current state forbids the request: a taken name, a task in the wrong state, a record already
+    in the lake."""
+
+
+class InvalidField(RequestError):
+    """An input that cannot be used; ``field`` names it."""
+
+
+class StaleCursor(InvalidField):
+    """A cursor naming something no longer there (a deleted task): start again from the first page."""
+
+
+class TooLarge(RequestError):
+    """The answer does not fit what was asked for (a format's row limit)."""
+
+
+class NotAuthenticated(XGetError):
+    """Credentials that do not authenticate (wrong, expired, revoked, a disabled user)."""
+
+
+class Unavailable(XGetError):
+    """A store XGet needs cannot be read right now; the same request may work shortly."""
 
 
 class NoAccountAvailable(XGetError):

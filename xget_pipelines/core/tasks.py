@@ -20,6 +20,7 @@ STOPPED, FAILED or COMPLETED task can be started again: a new attempt, new runs.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from sqlalchemy import Engine, delete, func, select, update
 from xget_pipelines.core.auth.users import audit
 from xget_pipelines.core.db.engine import read_only
 from xget_pipelines.core.db.models import Task
-from xget_pipelines.core.errors import XGetError
+from xget_pipelines.core.errors import Conflict, InvalidField, NotFound, StaleCursor, XGetError
 from xget_pipelines.core.x.watch import parse_watch_key
 
 MAX_DAYS = 31
@@ -60,17 +61,29 @@ _SNAPSHOT_TYPES = {TaskType.USER_INFO, TaskType.FOLLOWERS}
 
 
 class TaskError(XGetError):
-    """A task request that cannot be honoured; ``field`` names the input at fault when there is one."""
-
-    def __init__(self, message: str, field: str | None = None, status: int = 422):
-        super().__init__(message)
-        self.field = field
-        self.status = status
+    """Base of the errors of a task request."""
 
 
-class TaskNotFound(TaskError):
+class InvalidTask(TaskError, InvalidField):
+    """A task request that cannot be honoured; ``field`` names the input at fault."""
+
+
+class TaskNotFound(TaskError, NotFound):
     def __init__(self, task_id: str):
-        super().__init__(f"no task {task_id!r} (list yours with GET /v1/tasks)", status=404)
+        super().__init__(f"no task {task_id!r}")
+        self.task_id = task_id
+
+
+class TaskStateConflict(TaskError, Conflict):
+    """The task's state forbids the change (``field`` is ``status``)."""
+
+    def __init__(self, message: str, task_id: str):
+        super().__init__(message, "status")
+        self.task_id = task_id
+
+
+class TaskStillActive(TaskStateConflict):
+    """A task that must be stopped before it can be deleted."""
 
 
 @dataclass(frozen=True)
@@ -97,11 +110,11 @@ def build_spec(
     until: dt.date | None = None,
     first_day: dt.date | None = None,
 ) -> TaskSpec:
-    """Validate a task request; TaskError names the field at fault."""
+    """Validate a task request; InvalidTask names the field at fault."""
     try:
         kind = TaskType(task_type)
     except ValueError:
-        raise TaskError(
+        raise InvalidTask(
             f"unknown task type {task_type!r}: use one of {', '.join(t.value for t in TaskType)}", "type"
         ) from None
     text = (target or "").strip()
@@ -111,58 +124,94 @@ def build_spec(
         key = text if text.startswith("#") or " " in text else f"#{text}"
     else:
         if text.startswith("@"):
-            raise TaskError(f"{text!r} is an account: use type USER_TWEETS for an account's tweets", "target")
+            raise InvalidTask(
+                f"{text!r} is an account: use type USER_TWEETS for an account's tweets", "target"
+            )
         key = text
     try:
         key = parse_watch_key(key).key
     except ValueError as exc:
-        raise TaskError(str(exc), "target") from None
+        raise InvalidTask(str(exc), "target") from None
     today = _today()
     if kind in _SNAPSHOT_TYPES:
         if (since and since != today) or (until and until != today):
-            raise TaskError(f"{kind.value} reads the account as it is now: leave since/until out", "since")
+            raise InvalidTask(f"{kind.value} reads the account as it is now: leave since/until out", "since")
         since = until = today
     else:
         until = until or today
         since = since or until
     if until > today:
-        raise TaskError(f"until {until} is in the future (today is {today} UTC)", "until")
+        raise InvalidTask(f"until {until} is in the future (today is {today} UTC)", "until")
     if since > until:
-        raise TaskError(f"since {since} is after until {until}", "since")
+        raise InvalidTask(f"since {since} is after until {until}", "since")
     if (until - since).days + 1 > MAX_DAYS:
-        raise TaskError(
+        raise InvalidTask(
             f"{(until - since).days + 1} days asked; one task covers at most {MAX_DAYS}: split it", "since"
         )
     if first_day and since < first_day:
-        raise TaskError(
+        raise InvalidTask(
             f"since {since} is before the first collected day {first_day} (XGET_PARTITIONS_START_DATE)",
             "since",
         )
     return TaskSpec(kind, text, key, since, until)
 
 
-def public(row) -> dict:
+@dataclass(frozen=True)
+class ScrapeTask:
+    """A task as the control-plane DB holds it and its owner sees it (the API's ``TaskOut``). ``since`` and
+    ``until`` are ISO dates; ``runs`` has one entry a day of the current attempt (its run and state)."""
+
+    id: str
+    type: str
+    target: str
+    watch_key: str
+    since: str
+    until: str
+    params: dict
+    status: str
+    progress: float
+    result_count: int | None
+    error: str | None
+    attempt: int
+    runs: list[dict]
+    created_by: int | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+
+    @property
+    def days(self) -> list[dt.date]:
+        """The created dates the task collects, since..until."""
+        first, last = dt.date.fromisoformat(self.since), dt.date.fromisoformat(self.until)
+        return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _record(row) -> ScrapeTask:
     runs = row.runs or {}
-    return {
-        "id": row.id,
-        "type": row.type,
-        "target": row.target,
-        "watch_key": row.watch_key,
-        "since": row.since,
-        "until": row.until,
-        "params": row.params or {},
-        "status": row.status,
-        "progress": row.progress,
-        "result_count": row.result_count,
-        "error": row.error,
-        "attempt": runs.get("attempt", 0),
-        "runs": [{"day": day, **info} for day, info in sorted(runs.get("days", {}).items())],
-        "created_by": row.created_by,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-        "started_at": row.started_at,
-        "finished_at": row.finished_at,
-    }
+    return ScrapeTask(
+        id=row.id,
+        type=row.type,
+        target=row.target,
+        watch_key=row.watch_key,
+        since=row.since,
+        until=row.until,
+        params=row.params or {},
+        status=row.status,
+        progress=row.progress,
+        result_count=row.result_count,
+        error=row.error,
+        attempt=runs.get("attempt", 0),
+        runs=[{"day": day, **info} for day, info in sorted(runs.get("days", {}).items())],
+        created_by=row.created_by,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )
 
 
 def _now() -> dt.datetime:
@@ -177,7 +226,7 @@ class TaskStore:
 
     def create(
         self, spec: TaskSpec, user_id: int | None, params: dict | None = None, start: bool = True
-    ) -> dict:
+    ) -> ScrapeTask:
         task_id = str(uuid.uuid4())
         now = _now()
         with self.engine.begin() as conn:
@@ -216,9 +265,9 @@ class TaskStore:
             raise TaskNotFound(task_id)
         return row
 
-    def get(self, task_id: str, owner: int | None = None) -> dict:
+    def get(self, task_id: str, owner: int | None = None) -> ScrapeTask:
         with read_only(self.engine) as conn:
-            return public(self._row(conn, task_id, owner))
+            return _record(self._row(conn, task_id, owner))
 
     def list(
         self,
@@ -227,7 +276,7 @@ class TaskStore:
         task_type: str | None = None,
         after: str | None = None,
         limit: int = 100,
-    ) -> list[dict]:
+    ) -> list[ScrapeTask]:
         """Newest first; ``after`` is the id of the last task of the previous page."""
         query = select(Task).order_by(Task.created_at.desc(), Task.id.desc()).limit(limit)
         if owner is not None:
@@ -240,12 +289,12 @@ class TaskStore:
             if after:
                 anchor = conn.execute(select(Task.created_at, Task.id).where(Task.id == after)).first()
                 if anchor is None:
-                    raise TaskError(f"cursor {after!r} names no task", "cursor", 400)
+                    raise StaleCursor(f"cursor {after!r} names no task", "cursor")
                 query = query.where(
                     (Task.created_at < anchor.created_at)
                     | ((Task.created_at == anchor.created_at) & (Task.id < anchor.id))
                 )
-            return [public(r) for r in conn.execute(query)]
+            return [_record(r) for r in conn.execute(query)]
 
     def count(self, status: str) -> int:
         with read_only(self.engine) as conn:
@@ -259,13 +308,13 @@ class TaskStore:
 
     def update(
         self, task_id: str, spec: TaskSpec | None, params: dict | None, owner: int | None, actor: int | None
-    ) -> dict:
+    ) -> ScrapeTask:
         """Change a task that has not started (CREATED); others must be stopped and re-created."""
         with self.engine.begin() as conn:
             row = self._row(conn, task_id, owner)
             if row.status != TaskStatus.CREATED.value:
-                raise TaskError(
-                    f"task {task_id} is {row.status}: only a CREATED task can be changed", "status", 409
+                raise TaskStateConflict(
+                    f"task {task_id} is {row.status}: only a CREATED task can be changed", task_id
                 )
             values: dict = {"updated_at": _now()}
             if spec is not None:
@@ -286,19 +335,15 @@ class TaskStore:
         with self.engine.begin() as conn:
             row = self._row(conn, task_id, owner)
             if TaskStatus(row.status) in ACTIVE:
-                raise TaskError(
-                    f"task {task_id} is {row.status}: stop it first (POST /v1/tasks/{task_id}/stop)",
-                    "status",
-                    409,
-                )
+                raise TaskStillActive(f"task {task_id} is {row.status}: stop it first", task_id)
             conn.execute(delete(Task).where(Task.id == task_id))
             audit(conn, actor, "task.delete", f"task:{task_id}")
 
-    def start(self, task_id: str, owner: int | None, actor: int | None) -> dict:
+    def start(self, task_id: str, owner: int | None, actor: int | None) -> ScrapeTask:
         with self.engine.begin() as conn:
             row = self._row(conn, task_id, owner)
             if TaskStatus(row.status) not in STARTABLE:
-                raise TaskError(f"task {task_id} is already {row.status}", "status", 409)
+                raise TaskStateConflict(f"task {task_id} is already {row.status}", task_id)
             runs = dict(row.runs or {})
             attempt = int(runs.get("attempt", 0)) + 1  # new run keys: earlier attempts' runs stay in history
             conn.execute(
@@ -317,7 +362,7 @@ class TaskStore:
             audit(conn, actor, "task.start", f"task:{task_id}", {"attempt": attempt})
         return self.get(task_id)
 
-    def stop(self, task_id: str, owner: int | None, actor: int | None) -> dict:
+    def stop(self, task_id: str, owner: int | None, actor: int | None) -> ScrapeTask:
         with self.engine.begin() as conn:
             row = self._row(conn, task_id, owner)
             status = TaskStatus(row.status)
@@ -326,7 +371,7 @@ class TaskStore:
             elif status in (TaskStatus.RUNNING, TaskStatus.PENDING):
                 new = TaskStatus.STOPPING
             else:
-                raise TaskError(f"task {task_id} is {row.status}: nothing to stop", "status", 409)
+                raise TaskStateConflict(f"task {task_id} is {row.status}: nothing to stop", task_id)
             conn.execute(
                 update(Task)
                 .where(Task.id == task_id)
@@ -341,7 +386,7 @@ class TaskStore:
 
     # -- the sensor's side -----------------------------------------------------------------------------
 
-    def in_states(self, *states: TaskStatus, limit: int = 200) -> list[dict]:
+    def in_states(self, *states: TaskStatus, limit: int = 200) -> list[ScrapeTask]:
         with read_only(self.engine) as conn:
             rows = conn.execute(
                 select(Task)
@@ -349,7 +394,7 @@ class TaskStore:
                 .order_by(Task.created_at)
                 .limit(limit)
             )
-            return [public(r) for r in rows]
+            return [_record(r) for r in rows]
 
     def record(self, task_id: str, *, expect: str, **values) -> bool:
         """Update a task the sensor tracks, only if it is still in state ``expect`` (a user may have stopped

@@ -19,8 +19,9 @@ import datetime as dt
 
 import dagster as dg
 
-from xget_pipelines.core.lake.query import LakeReader
-from xget_pipelines.core.tasks import TaskStatus, TaskStore
+from xget_pipelines.core.lake.live import LiveCatalog
+from xget_pipelines.core.lake.task_results import TaskResultReader
+from xget_pipelines.core.tasks import ScrapeTask, TaskStatus, TaskStore
 from xget_pipelines.jobs import x_ingest_job
 from xget_pipelines.partitions import watchlist_partitions
 from xget_pipelines.resources import ControlPlaneResource
@@ -41,29 +42,26 @@ _UNFINISHED = {
 }
 
 
-def _days(task: dict) -> list[str]:
-    first, last = dt.date.fromisoformat(task["since"]), dt.date.fromisoformat(task["until"])
-    return [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+def _days(task: ScrapeTask) -> list[str]:
+    return [day.isoformat() for day in task.days]
 
 
-def run_request(task: dict, day: str) -> dg.RunRequest:
+def run_request(task: ScrapeTask, day: str) -> dg.RunRequest:
     return dg.RunRequest(
-        run_key=f"task:{task['id']}:{task['attempt']}:{day}",
-        partition_key=dg.MultiPartitionKey({"date": day, "watch": task["watch_key"]}),
+        run_key=f"task:{task.id}:{task.attempt}:{day}",
+        partition_key=dg.MultiPartitionKey({"date": day, "watch": task.watch_key}),
         tags={
-            TASK_TAG: task["id"],
-            ATTEMPT_TAG: str(task["attempt"]),
+            TASK_TAG: task.id,
+            ATTEMPT_TAG: str(task.attempt),
             DAY_TAG: day,
             "xget/reason": "task",
-            "xget/watch_key": task["watch_key"],
+            "xget/watch_key": task.watch_key,
         },
     )
 
 
-def _runs_by_day(instance: dg.DagsterInstance, task: dict) -> dict[str, dg.DagsterRun]:
-    runs = instance.get_runs(
-        filters=dg.RunsFilter(tags={TASK_TAG: task["id"], ATTEMPT_TAG: str(task["attempt"])})
-    )
+def _runs_by_day(instance: dg.DagsterInstance, task: ScrapeTask) -> dict[str, dg.DagsterRun]:
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={TASK_TAG: task.id, ATTEMPT_TAG: str(task.attempt)}))
     by_day: dict[str, dg.DagsterRun] = {}
     for run in sorted(runs, key=lambda r: r.run_id):
         by_day[run.tags.get(DAY_TAG, "")] = run
@@ -95,24 +93,24 @@ def scrape_task_sensor(
     started: set[str] = set()
 
     for task in store.in_states(TaskStatus.PENDING):
-        if task["watch_key"] not in known and task["watch_key"] not in new_keys:
-            new_keys.append(task["watch_key"])
+        if task.watch_key not in known and task.watch_key not in new_keys:
+            new_keys.append(task.watch_key)
         days = _days(task)
         requests += [run_request(task, day) for day in days]
-        runs = {"attempt": task["attempt"], "days": {day: {"status": "REQUESTED"} for day in days}}
+        runs = {"attempt": task.attempt, "days": {day: {"status": "REQUESTED"} for day in days}}
         if store.record(
-            task["id"],
+            task.id,
             expect=TaskStatus.PENDING.value,
             status=TaskStatus.RUNNING.value,
             started_at=_now(),
             runs=runs,
         ):
-            started.add(task["id"])
-            context.log.info(f"task {task['id']}: {len(days)} run(s) of x_ingest for {task['watch_key']}")
+            started.add(task.id)
+            context.log.info(f"task {task.id}: {len(days)} run(s) of x_ingest for {task.watch_key}")
 
     reader = None
     for task in store.in_states(TaskStatus.RUNNING, TaskStatus.STOPPING):
-        if task["id"] in started:
+        if task.id in started:
             continue
         by_day = _runs_by_day(instance, task)
         days = _days(task)
@@ -122,17 +120,17 @@ def scrape_task_sensor(
             states[day] = (
                 {"status": "REQUESTED"} if run is None else {"run_id": run.run_id, "status": run.status.value}
             )
-        stopping = task["status"] == TaskStatus.STOPPING.value
+        stopping = task.status == TaskStatus.STOPPING.value
         if stopping:
             for run in by_day.values():
                 _cancel(instance, run)
             if all(by_day.get(d) is None or by_day[d].status not in _UNFINISHED for d in days):
                 store.record(
-                    task["id"],
+                    task.id,
                     expect=TaskStatus.STOPPING.value,
                     status=TaskStatus.STOPPED.value,
                     finished_at=_now(),
-                    runs={"attempt": task["attempt"], "days": states},
+                    runs={"attempt": task.attempt, "days": states},
                 )
             continue
         missing = [d for d in days if d not in by_day]
@@ -140,13 +138,14 @@ def scrape_task_sensor(
         finished = [d for d in days if d in by_day and by_day[d].status not in _UNFINISHED]
         values: dict = {
             "progress": round(len(finished) / len(days), 4),
-            "runs": {"attempt": task["attempt"], "days": states},
+            "runs": {"attempt": task.attempt, "days": states},
         }
         if len(finished) == len(days):
             failed = [d for d in days if by_day[d].status in _FAILED]
             if reader is None:
-                reader = LakeReader(lake.lake(), refresh_s=0, hot_rows=0)  # one count: nothing to keep warm
-            values |= {"finished_at": _now(), "result_count": reader.task_result_count(task)}
+                # one count: nothing to keep warm
+                reader = TaskResultReader(LiveCatalog(lake.lake(), refresh_s=0, hot_rows=0))
+            values |= {"finished_at": _now(), "result_count": reader.count(task)}
             if failed:
                 values |= {
                     "status": TaskStatus.FAILED.value,
@@ -155,7 +154,7 @@ def scrape_task_sensor(
                 }
             else:
                 values["status"] = TaskStatus.COMPLETED.value
-        store.record(task["id"], expect=TaskStatus.RUNNING.value, **values)
+        store.record(task.id, expect=TaskStatus.RUNNING.value, **values)
 
     return dg.SensorResult(
         run_requests=requests,

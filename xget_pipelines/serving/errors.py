@@ -2,11 +2,18 @@
 
 Bad input is a 4xx naming the field; a lake or DB that cannot be reached is a 503 saying which; anything
 unexpected is a 500 with the request id to quote, never a traceback.
+
+The core raises domain errors (``core/errors.py``: not found, conflict, invalid field...) and knows nothing of
+HTTP. ``ANSWERS`` is the one table turning them into answers: an HTTP status, an error code and the headers;
+the FastAPI exception handlers and the GraphQL error codes (``graphql_code``) both come from it.
+``api_message`` adds the REST route that helps to the messages that want one (the core does not know them).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,10 +22,18 @@ from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from xget_pipelines.core.auth.users import AuthError, UserError
-from xget_pipelines.core.lake.query import BadQuery, LakeUnavailable, NotFound
-from xget_pipelines.core.tasks import TaskError
-from xget_pipelines.serving.export import ExportTooLarge
+from xget_pipelines.core.corrections import TweetAlreadyDeleted, TweetAlreadyKnown
+from xget_pipelines.core.errors import (
+    Conflict,
+    InvalidField,
+    NotAuthenticated,
+    NotFound,
+    StaleCursor,
+    TooLarge,
+    Unavailable,
+)
+from xget_pipelines.core.lake.live import LakeUnavailable
+from xget_pipelines.core.tasks import TaskNotFound, TaskStillActive
 
 log = logging.getLogger("xget.api")
 
@@ -115,6 +130,84 @@ _CODES = {
 }
 
 
+@dataclass(frozen=True)
+class Answer:
+    """How the API answers an error: status, code, headers, and a fixed message replacing the exception's."""
+
+    status: int
+    code: str
+    headers: dict[str, str] | None = None
+    message: str | None = None
+
+
+_RETRY = {"Retry-After": "5"}
+ANSWERS: dict[type[Exception], Answer] = {
+    NotFound: Answer(404, "not_found"),
+    Conflict: Answer(409, "conflict"),
+    InvalidField: Answer(422, "invalid"),
+    StaleCursor: Answer(400, "bad_request"),
+    TooLarge: Answer(413, "too_large"),
+    NotAuthenticated: Answer(401, "unauthorized", {"WWW-Authenticate": "Bearer"}),
+    Unavailable: Answer(503, "unavailable", _RETRY),
+    LakeUnavailable: Answer(503, "lake_unavailable", _RETRY),
+    OperationalError: Answer(
+        503,
+        "database_unavailable",
+        _RETRY,
+        "the control-plane database cannot be reached; try again shortly",
+    ),
+}
+ANSWERED = tuple(ANSWERS)
+
+# GraphQL's ``extensions.code`` of each status of the table.
+GRAPHQL_CODES = {
+    400: "BAD_USER_INPUT",
+    401: "UNAUTHENTICATED",
+    404: "NOT_FOUND",
+    409: "CONFLICT",
+    413: "BAD_USER_INPUT",
+    422: "BAD_USER_INPUT",
+    503: "UNAVAILABLE",
+}
+
+# Messages naming the REST route that helps, composed from what the core's error carries.
+_ROUTE_MESSAGES: dict[type[Exception], Callable] = {
+    TaskNotFound: lambda e: f"{e} (list yours with GET /v1/tasks)",
+    TaskStillActive: lambda e: f"{e} (POST /v1/tasks/{e.task_id}/stop)",
+    TweetAlreadyKnown: lambda e: (
+        f"tweet {e.tweet_id} was supplied by {', '.join(e.supplied_by)}; correct it with "
+        f"PUT /v1/data/{e.tweet_id} instead"
+        if e.supplied_by
+        else f"tweet {e.tweet_id} is already in the lake; correct it with PUT /v1/data/{e.tweet_id}"
+    ),
+    TweetAlreadyDeleted: lambda e: (
+        f"tweet {e.tweet_id} is already deleted; restore it with POST /v1/data/{e.tweet_id}/restore"
+    ),
+}
+
+
+def answer_for(exc: Exception) -> Answer | None:
+    """The table's answer to ``exc``: that of its most specific class in ``ANSWERS``."""
+    for cls in type(exc).__mro__:
+        if cls in ANSWERS:
+            return ANSWERS[cls]
+    return None
+
+
+def api_message(exc: Exception) -> str:
+    """What a user of the API reads for ``exc``."""
+    answer = answer_for(exc)
+    if answer is not None and answer.message:
+        return answer.message
+    compose = _ROUTE_MESSAGES.get(type(exc))
+    return compose(exc) if compose else str(exc)
+
+
+def graphql_code(exc: Exception) -> str:
+    """GraphQL's ``extensions.code`` for an error of the table."""
+    return GRAPHQL_CODES[answer_for(exc).status]
+
+
 def _field(loc: tuple, kind: str | None = None) -> str:
     if kind == "json_invalid":  # loc is ("body", <character offset>): the body is not JSON at all
         return "body"
@@ -142,44 +235,21 @@ def install(app: FastAPI) -> None:
         code = _CODES.get(exc.status_code, "error")
         return respond(request, exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
 
-    @app.exception_handler(AuthError)
-    async def _auth(request: Request, exc: AuthError):
-        return respond(request, 401, "unauthorized", str(exc), headers={"WWW-Authenticate": "Bearer"})
-
-    @app.exception_handler(UserError)
-    async def _user(request: Request, exc: UserError):
-        return respond(request, exc.status, _CODES[exc.status], str(exc), exc.field)
-
-    @app.exception_handler(TaskError)
-    async def _task(request: Request, exc: TaskError):
-        return respond(request, exc.status, _CODES.get(exc.status, "invalid"), str(exc), exc.field)
-
-    @app.exception_handler(BadQuery)
-    async def _bad(request: Request, exc: BadQuery):
-        return respond(request, 422, "invalid", str(exc), exc.field)
-
-    @app.exception_handler(NotFound)
-    async def _missing(request: Request, exc: NotFound):
-        return respond(request, 404, "not_found", str(exc))
-
-    @app.exception_handler(LakeUnavailable)
-    async def _lake(request: Request, exc: LakeUnavailable):
-        return respond(request, 503, "lake_unavailable", str(exc), headers={"Retry-After": "5"})
-
-    @app.exception_handler(ExportTooLarge)
-    async def _too_large(request: Request, exc: ExportTooLarge):
-        return respond(request, 413, "too_large", str(exc), "format")
-
-    @app.exception_handler(OperationalError)
-    async def _db(request: Request, exc: OperationalError):
-        log.warning("control-plane DB unavailable: %s", exc.orig.__class__.__name__ if exc.orig else exc)
+    async def _answer(request: Request, exc: Exception):
+        answer = answer_for(exc)
+        if isinstance(exc, OperationalError):
+            log.warning("control-plane DB unavailable: %s", exc.orig.__class__.__name__ if exc.orig else exc)
         return respond(
             request,
-            503,
-            "database_unavailable",
-            "the control-plane database cannot be reached; try again shortly",
-            headers={"Retry-After": "5"},
+            answer.status,
+            answer.code,
+            api_message(exc),
+            getattr(exc, "field", None),
+            headers=answer.headers,
         )
+
+    for cls in ANSWERS:
+        app.add_exception_handler(cls, _answer)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

@@ -48,7 +48,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from starlette.responses import Response, StreamingResponse
 
-from xget_pipelines.core.errors import XGetError
+from xget_pipelines.core.errors import TooLarge
 
 FORMATS = ("json", "ndjson", "csv", "parquet", "xlsx")
 MEDIA_TYPES = {
@@ -64,8 +64,11 @@ _EXCEL_MAX_EXACT_INT = 10**15 - 1  # Excel shows and keeps 15 significant digits
 _EXCEL_ILLEGAL = r"[\x00-\x08\x0B\x0C\x0E-\x1F]"  # openpyxl refuses these control characters
 
 
-class ExportTooLarge(XGetError):
-    """The export does not fit the format (xlsx: Excel's row limit)."""
+class ExportTooLarge(TooLarge):
+    """The export does not fit the format (xlsx: Excel's row limit); ``field`` is ``format``."""
+
+    def __init__(self, message: str):
+        super().__init__(message, "format")
 
 
 class _Rows:

@@ -1,10 +1,10 @@
 """The GraphQL schema's types and resolvers (``graphql.py`` serves them and sets the limits).
 
-Every resolver makes the same core calls as the REST routes (``LakeReader``, ``SearchService``,
-``TaskStore``), checks the permission the REST route needs (``need``), and runs the blocking call in the
-threadpool (``call``), which also turns the core's errors into GraphQL errors with ``extensions.code``:
-NOT_FOUND, BAD_USER_INPUT (with ``field``, the argument at fault), CONFLICT, UNAVAILABLE; a missing
-permission is FORBIDDEN.
+Every resolver makes the same core calls as the REST routes (``TweetReader``, ``AnalyticsReader``,
+``SearchService``, ``TaskStore``), checks the permission the REST route needs (``need``), and runs the
+blocking call in the threadpool (``call``), which also turns the core's errors into GraphQL errors with
+``extensions.code`` from the API's one error table (``serving/errors.py``): NOT_FOUND, BAD_USER_INPUT (with
+``field``, the argument at fault), CONFLICT, UNAVAILABLE; a missing permission is FORBIDDEN.
 
 A page of tweets costs one lake query for the tweets, one for all their authors and one for all their
 sentiment scores, whatever the page size: ``Tweet.author`` and ``Tweet.sentiment`` load through per-request
@@ -23,7 +23,6 @@ from typing import Annotated, Any, NewType
 
 import strawberry
 from graphql import GraphQLError
-from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
@@ -31,25 +30,17 @@ from strawberry.scalars import JSON
 
 from xget_pipelines.core.auth.permissions import Permission
 from xget_pipelines.core.auth.users import Principal
-from xget_pipelines.core.lake.query import (
-    BadQuery,
-    LakeReader,
-    LakeUnavailable,
-    NotFound,
-    Page,
-    TweetFilter,
-    encode_cursor,
-)
-from xget_pipelines.core.tasks import TaskError, TaskStatus, TaskType
-from xget_pipelines.serving.routes.analytics import _window
-from xget_pipelines.serving.routes.data import _aware
-from xget_pipelines.serving.routes.tasks import _owner  # whose tasks a principal sees: the same rule as REST
+from xget_pipelines.core.errors import InvalidField, NotFound
+from xget_pipelines.core.lake.cursors import Page, tweet_cursor
+from xget_pipelines.core.lake.tweet_reader import TweetFilter
+from xget_pipelines.core.tasks import ScrapeTask, TaskStatus, TaskType
+from xget_pipelines.serving.errors import ANSWERED, api_message, graphql_code
+from xget_pipelines.serving.params import aware, task_owner, time_window
 from xget_pipelines.serving.state import ServingState
 
 MAX_PAGE = 500  # largest first: of tweets, search, a user's tweets and tasks
 MAX_TRENDS = 1000
 MAX_SIMILAR = 50
-_ARGUMENTS = {"cursor": "after", "limit": "first", "tweet_id": "id"}  # REST names in core errors -> ours
 _UNLOADED = object()
 
 Long = NewType("Long", int)
@@ -83,7 +74,8 @@ class TrendKind(Enum):
 def gql_error(code: str, message: str, field: str | None = None) -> GraphQLError:
     extensions: dict[str, Any] = {"code": code}
     if field:
-        extensions["field"] = _ARGUMENTS.get(field, field)
+        # The core names a page's position ``cursor`` (REST's parameter); GraphQL's argument is ``after``.
+        extensions["field"] = "after" if field == "cursor" else field
     return GraphQLError(message, extensions=extensions)
 
 
@@ -92,17 +84,8 @@ def bad_input(message: str, field: str) -> GraphQLError:
 
 
 def core_error(exc: Exception) -> GraphQLError:
-    if isinstance(exc, NotFound):
-        return gql_error("NOT_FOUND", str(exc))
-    if isinstance(exc, BadQuery):
-        return bad_input(str(exc), exc.field)
-    if isinstance(exc, TaskError):
-        if exc.status == 404:
-            return gql_error("NOT_FOUND", str(exc))
-        return gql_error("CONFLICT" if exc.status == 409 else "BAD_USER_INPUT", str(exc), exc.field)
-    if isinstance(exc, LakeUnavailable):
-        return gql_error("UNAVAILABLE", str(exc))
-    return gql_error("UNAVAILABLE", "the control-plane database cannot be reached; try again shortly")
+    """A GraphQL error for an error of the API's table (``serving/errors.py``), with the same message."""
+    return gql_error(graphql_code(exc), api_message(exc), getattr(exc, "field", None))
 
 
 async def call(fn, *args, none_if_missing: bool = False):
@@ -114,21 +97,8 @@ async def call(fn, *args, none_if_missing: bool = False):
         if none_if_missing:
             return None
         raise core_error(exc) from exc
-    except (BadQuery, TaskError, LakeUnavailable, OperationalError) as exc:
+    except ANSWERED as exc:
         raise core_error(exc) from exc
-
-
-def tweet_sentiments(reader: LakeReader, ids: list[int]) -> dict[int, dict]:
-    """The newest score of each tweet (the one ``LakeReader.tweet`` shows), for many tweets in one query."""
-    if not ids or not reader.has("analytics/tweet_sentiment"):
-        return {}
-    rows = reader._query(  # noqa: SLF001 - one batched read; LakeReader has no public method for it
-        "select tweet_id, label, score, model_version from analytics_tweet_sentiment "
-        "where tweet_id in (select unnest(?)) "
-        "qualify row_number() over (partition by tweet_id order by scored_at desc) = 1",
-        [list(ids)],
-    ).to_pylist()
-    return {r["tweet_id"]: r for r in rows}
 
 
 class Context(BaseContext):
@@ -142,11 +112,11 @@ class Context(BaseContext):
         self.sentiments = DataLoader(load_fn=self._load_sentiments)
 
     async def _load_users(self, ids: list[int]) -> list[dict | None]:
-        found = await call(self.state.reader.users_by_ids, list(ids))
+        found = await call(self.state.tweets.users_by_ids, list(ids))
         return [found.get(i) for i in ids]
 
     async def _load_sentiments(self, ids: list[int]) -> list[dict | None]:
-        found = await call(tweet_sentiments, self.state.reader, list(ids))
+        found = await call(self.state.tweets.sentiments, list(ids))
         return [found.get(i) for i in ids]
 
 
@@ -308,7 +278,7 @@ class TweetConnection:
         edges = []
         for row in page.rows:
             created = _time(row.get("created_at"))
-            cursor = encode_cursor(created.isoformat(), row["tweet_id"]) if lake_cursors and created else None
+            cursor = tweet_cursor(created, row["tweet_id"]) if lake_cursors and created else None
             edges.append(TweetEdge(node=Tweet.from_row(row), cursor=cursor))
         if edges and page.next_cursor:
             edges[-1].cursor = page.next_cursor
@@ -397,20 +367,20 @@ class XUser:
     async def tweets(self, info: Info, first: int = 50, after: str | None = None) -> TweetConnection | None:
         ctx = need(info, Permission.DATA_READ)
         page_args(first, after)
-        page = await call(ctx.state.reader.tweets, TweetFilter(user=self.id), first, after)
+        page = await call(ctx.state.tweets.page, TweetFilter(user=self.id), first, after)
         return TweetConnection.of(page)
 
     @strawberry.field(description="The user's profile; null until the marts job has profiled the user.")
     async def profile(self, info: Info) -> Profile | None:
         ctx = need(info, Permission.ANALYTICS_READ)
-        row = await call(ctx.state.reader.profile, self.id, none_if_missing=True)
+        row = await call(ctx.state.analytics.profile, self.id, none_if_missing=True)
         return _build(Profile, row, user_id=_id(row["user_id"])) if row else None
 
     @strawberry.field(description="The most similar users (empty until the user is profiled).")
     async def similar(self, info: Info, first: int = 5) -> list[SimilarUser] | None:
         ctx = need(info, Permission.ANALYTICS_READ)
         page_args(first, None, MAX_SIMILAR)
-        rows = await call(ctx.state.reader.similar, self.id, first, none_if_missing=True) or []
+        rows = await call(ctx.state.analytics.similar, self.id, first, none_if_missing=True) or []
         return [_build(SimilarUser, r, user_id=_id(r["user_id"])) for r in rows]
 
 
@@ -467,18 +437,18 @@ class Task:
     finished_at: dt.datetime | None = None
 
     @classmethod
-    def from_row(cls, row: dict) -> Task:
-        runs = [_build(TaskRun, r, day=dt.date.fromisoformat(r["day"])) for r in row.get("runs", [])]
+    def of(cls, task: ScrapeTask) -> Task:
+        runs = [_build(TaskRun, r, day=dt.date.fromisoformat(r["day"])) for r in task.runs]
         return _build(
             cls,
-            row,
-            id=strawberry.ID(row["id"]),
-            type=TaskTypeEnum(row["type"]),
-            status=TaskStatusEnum(row["status"]),
-            since=dt.date.fromisoformat(row["since"]),
-            until=dt.date.fromisoformat(row["until"]),
+            task.as_dict(),
+            id=strawberry.ID(task.id),
+            type=TaskTypeEnum(task.type),
+            status=TaskStatusEnum(task.status),
+            since=dt.date.fromisoformat(task.since),
+            until=dt.date.fromisoformat(task.until),
             runs=runs,
-            **{k: _time(row.get(k)) for k in ("created_at", "updated_at", "started_at", "finished_at")},
+            **{k: _time(getattr(task, k)) for k in ("created_at", "updated_at", "started_at", "finished_at")},
         )
 
 
@@ -523,8 +493,8 @@ class TweetFilterInput:
         if self.min_engagement is not None and self.min_engagement < 0:
             raise bad_input("minEngagement cannot be negative", "filter.minEngagement")
         try:
-            since, until = _aware(self.since, "filter.since"), _aware(self.until, "filter.until")
-        except BadQuery as exc:
+            since, until = aware(self.since, "filter.since"), aware(self.until, "filter.until")
+        except InvalidField as exc:
             raise core_error(exc) from exc
         if since and until and since >= until:
             raise bad_input("since must be before until", "filter.since")
@@ -558,7 +528,7 @@ class Query:
         ctx = need(info, Permission.DATA_READ)
         page_args(first, after)
         f = filter_.to_filter() if filter_ else TweetFilter()
-        return TweetConnection.of(await call(ctx.state.reader.tweets, f, first, after))
+        return TweetConnection.of(await call(ctx.state.tweets.page, f, first, after))
 
     @strawberry.field(description="One tweet (data:read).")
     async def tweet(self, info: Info, id: strawberry.ID) -> Tweet | None:  # noqa: A002 - the argument's name
@@ -566,7 +536,7 @@ class Query:
         text = str(id).strip()
         if not text.isdigit() or not 0 < int(text) < 2**63:
             raise bad_input("tweet ids are positive 64-bit integers", "id")
-        return Tweet.from_row(await call(ctx.state.reader.tweet, int(text)))
+        return Tweet.from_row(await call(ctx.state.tweets.tweet, int(text)))
 
     @strawberry.field(description="Full-text search: every word must occur, newest first (data:read).")
     async def search(
@@ -586,7 +556,7 @@ class Query:
         ctx = need(info, Permission.DATA_READ)
         if not 1 <= len(ref) <= 64:
             raise bad_input("ref is a numeric id, handle or @handle (1 to 64 characters)", "ref")
-        return XUser.from_row(await call(ctx.state.reader.user, ref))
+        return XUser.from_row(await call(ctx.state.tweets.user, ref))
 
     @strawberry.field(
         description="Top hashtags (or watchlist keys) of a window with their peak burst score; "
@@ -607,10 +577,10 @@ class Query:
         if len(scope) > 256:
             raise bad_input("scope is global or a watchlist key (at most 256 characters)", "scope")
         try:
-            since, until = _window(since, until, 1)
-        except BadQuery as exc:
+            since, until = time_window(since, until, 1)
+        except InvalidField as exc:
             raise core_error(exc) from exc
-        rows = await call(ctx.state.reader.trends, since, until, scope, kind.value, bursts_only, first)
+        rows = await call(ctx.state.analytics.trends, since, until, scope, kind.value, bursts_only, first)
         return [_build(Trend, r) for r in rows]
 
     @strawberry.field(description="Daily sentiment per watchlist key (analytics:read).")
@@ -626,7 +596,7 @@ class Query:
             raise bad_input("since must not be after until", "since")
         if watch_key is not None and len(watch_key) > 256:
             raise bad_input("watchKey is at most 256 characters", "watchKey")
-        rows = await call(ctx.state.reader.sentiment, watch_key, since, until)
+        rows = await call(ctx.state.analytics.sentiment, watch_key, since, until)
         return [_build(SentimentDay, r) for r in rows]
 
     @strawberry.field(
@@ -644,13 +614,13 @@ class Query:
         page_args(first, after)
         rows = await call(
             ctx.state.tasks.list,
-            _owner(ctx.principal),
+            task_owner(ctx.principal),
             status and status.value,
             type and type.value,
             after,
             first + 1,
         )
-        edges = [TaskEdge(node=Task.from_row(r), cursor=r["id"]) for r in rows[:first]]
+        edges = [TaskEdge(node=Task.of(t), cursor=t.id) for t in rows[:first]]
         return TaskConnection(
             edges=edges,
             page_info=PageInfo(
@@ -661,4 +631,4 @@ class Query:
     @strawberry.field(description="One task: yours, or anyone's with tasks:admin (tasks:read).")
     async def task(self, info: Info, id: strawberry.ID) -> Task | None:  # noqa: A002
         ctx = need(info, Permission.TASKS_READ)
-        return Task.from_row(await call(ctx.state.tasks.get, str(id), _owner(ctx.principal)))
+        return Task.of(await call(ctx.state.tasks.get, str(id), task_owner(ctx.principal)))

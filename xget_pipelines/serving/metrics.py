@@ -96,12 +96,12 @@ class _PoolCollector:
         versions = GaugeMetricFamily(
             "xget_lake_table_version", "Delta version of each lake table", labels=["table"]
         )
-        current = self.state.reader.versions()
+        current = self.state.catalog.versions()
         for table, version in current.items():
             versions.add_metric([table], float(version or 0))
         yield versions
         yield from _x_traffic(self.state.engine)
-        yield _lake_freshness(self.state.reader.lake, current)
+        yield _lake_freshness(self.state.catalog.lake, current)
 
 
 def _x_traffic(engine):

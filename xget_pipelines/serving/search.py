@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 
-from xget_pipelines.core.lake.query import TWEET_COLUMNS, LakeReader, Page, TweetFilter
+from xget_pipelines.core.lake.cursors import Page
+from xget_pipelines.core.lake.tweet_reader import TWEET_COLUMNS, TweetFilter, TweetReader
 from xget_pipelines.core.sinks.search import SearchSink
 from xget_pipelines.core.sinks.search_client import SearchError
 from xget_pipelines.core.sinks.search_query import TweetSearch, search_body
@@ -26,7 +27,7 @@ COLUMNS = [*TWEET_COLUMNS, "username"]  # as the lake's pages
 class SearchService:
     def __init__(
         self,
-        reader: LakeReader,
+        reader: TweetReader,
         url: str = "",
         index: str = "xget-tweets",
         timeout_s: float = 2.0,
@@ -62,14 +63,13 @@ class SearchService:
     def state(self) -> str:
         if not self.url:
             return "lake"
-        st = self.breaker._states.get("search")  # noqa: SLF001 - read-only peek for /readyz and metrics
-        return "open" if st and st.open_until else "closed"
+        return "open" if self.breaker.is_open("search") else "closed"
 
     def search(self, f: TweetFilter, limit: int, cursor: str | None) -> tuple[Page, str]:
         if self._index is None:
-            return self.reader.tweets(f, limit, cursor), "lake"
+            return self.reader.page(f, limit, cursor), "lake"
         if f.watch_key or f.days is not None or f.include_deleted:
-            return self.reader.tweets(f, limit, cursor), "lake (filter not in the search index)"
+            return self.reader.page(f, limit, cursor), "lake (filter not in the search index)"
         # Bad input (words, cursor, an unknown user) is the client's error, raised before the breaker
         # lets a request through: it must neither count as an index failure nor hold a half-open trial.
         author = self.reader.resolve_user(f.user) if f.user else None
@@ -78,12 +78,12 @@ class SearchService:
         try:
             self.breaker.before_request("search")
         except CircuitOpen:
-            return self.reader.tweets(f, limit, cursor), "lake (search index circuit open)"
+            return self.reader.page(f, limit, cursor), "lake (search index circuit open)"
         try:
             rows, nxt = self._index.tweets_page(body, limit)
         except SearchError as exc:
             self.breaker.failure("search")
             log.warning("search index failed, answering from the lake: %s", exc)
-            return self.reader.tweets(f, limit, cursor), "lake (search index failed)"
+            return self.reader.page(f, limit, cursor), "lake (search index failed)"
         self.breaker.success("search")
         return Page(rows, nxt, list(COLUMNS)), "index"

@@ -1,6 +1,6 @@
-"""What the application holds for its lifetime: settings, the DB engine, the lake reader, the token
-service, the task store, the rate limiter, the search backend, the idempotency store. Built once by
-``create_app``."""
+"""What the application holds for its lifetime: settings, the DB engine, the lake's live catalog and its
+readers (tweets and users, analytics, task results), the token service, the task store, the rate limiter,
+the search backend, the idempotency store. Built once by ``create_app``."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ from sqlalchemy import Engine
 from xget_pipelines.core.auth.cache import PrincipalCache
 from xget_pipelines.core.auth.tokens import OidcConfig, TokenService, load_or_create_signing_key
 from xget_pipelines.core.db.engine import get_engine
+from xget_pipelines.core.lake.analytics_reader import AnalyticsReader
 from xget_pipelines.core.lake.delta import Lake
-from xget_pipelines.core.lake.query import LakeReader
+from xget_pipelines.core.lake.live import LiveCatalog
+from xget_pipelines.core.lake.task_results import TaskResultReader
+from xget_pipelines.core.lake.tweet_reader import TweetReader
 from xget_pipelines.core.tasks import TaskStore
 from xget_pipelines.serving.idempotency import RedisIdempotencyStore, SqlIdempotencyStore
 from xget_pipelines.serving.limits import RateLimiter, RedisRateLimiter
@@ -26,7 +29,10 @@ class ServingState:
     settings: Settings
     engine: Engine
     lake: Lake
-    reader: LakeReader
+    catalog: LiveCatalog
+    tweets: TweetReader
+    analytics: AnalyticsReader
+    task_results: TaskResultReader
     tokens: TokenService
     tasks: TaskStore
     limiter: RateLimiter
@@ -38,7 +44,7 @@ class ServingState:
     def build(cls, settings: Settings) -> ServingState:
         engine = get_engine(settings.resolved_database_url)
         lake = Lake(settings.resolved_lake_uri, settings.lake_storage_options)
-        reader = LakeReader(
+        catalog = LiveCatalog(
             lake,
             str(settings.resolved_marts_path),
             refresh_s=settings.api_lake_refresh_s,
@@ -70,16 +76,20 @@ class ServingState:
             else RateLimiter(settings.api_rate_limit_per_minute, settings.api_rate_limit_burst)
         )
         idempotency = RedisIdempotencyStore(redis_url) if redis_url else SqlIdempotencyStore(engine)
+        tweets = TweetReader(catalog)
         return cls(
             settings,
             engine,
             lake,
-            reader,
+            catalog,
+            tweets,
+            AnalyticsReader(catalog),
+            TaskResultReader(catalog),
             tokens,
             TaskStore(engine),
             limiter,
             SearchService(
-                reader,
+                tweets,
                 settings.search_url,
                 settings.search_index,
                 users_index=settings.search_users_index,

@@ -16,7 +16,7 @@ import secrets
 from sqlalchemy import Engine, insert, select, update
 
 from xget_pipelines.core.auth.permissions import check_role
-from xget_pipelines.core.auth.users import AuthError, Principal, UserError, active_principal, audit
+from xget_pipelines.core.auth.users import AuthError, InvalidUser, Principal, active_principal, audit
 from xget_pipelines.core.db.engine import read_only
 from xget_pipelines.core.db.models import ApiKey
 
@@ -35,29 +35,46 @@ def _check(stored: str, secret: str) -> bool:
     return hmac.compare_digest(stored, _digest(salt, secret))
 
 
-def public(row) -> dict:
-    return {
-        "key_id": row.key_id,
-        "name": row.name,
-        "user_id": row.user_id,
-        "role": row.role,
-        "created_at": row.created_at,
-        "expires_at": row.expires_at,
-        "last_used_at": row.last_used_at,
-        "revoked": row.revoked_at is not None,
-    }
+@dataclasses.dataclass(frozen=True)
+class ApiKeyInfo:
+    """An API key as lists show it (never the key nor its hash)."""
+
+    key_id: str
+    name: str
+    user_id: int
+    role: str | None
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+    revoked: bool
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _key_info(row) -> ApiKeyInfo:
+    return ApiKeyInfo(
+        key_id=row.key_id,
+        name=row.name,
+        user_id=row.user_id,
+        role=row.role,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        last_used_at=row.last_used_at,
+        revoked=row.revoked_at is not None,
+    )
 
 
 def create_key(
     engine: Engine, user_id: int, name: str, role: str | None = None, expires_in_days: int | None = None
-) -> tuple[dict, str]:
-    """A new key for a user; returns (its public record, the key itself: shown this once)."""
+) -> tuple[ApiKeyInfo, str]:
+    """A new key for a user; returns (its record, the key itself: shown this once)."""
     if not name or len(name) > 128:
-        raise UserError("an API key needs a name of 1-128 characters (what uses it)", "name")
+        raise InvalidUser("an API key needs a name of 1-128 characters (what uses it)", "name")
     if role is not None:
         check_role(role)
     if expires_in_days is not None and expires_in_days < 1:
-        raise UserError("expires_in_days must be at least 1", "expires_in_days")
+        raise InvalidUser("expires_in_days must be at least 1", "expires_in_days")
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     now = dt.datetime.now(dt.UTC)
@@ -75,7 +92,7 @@ def create_key(
         )
         audit(conn, user_id, "api_key.create", f"api_key:{key_id}", {"name": name, "role": role})
         row = conn.execute(select(ApiKey).where(ApiKey.key_id == key_id)).one()
-    return public(row), f"{PREFIX}{key_id}_{secret}"
+    return _key_info(row), f"{PREFIX}{key_id}_{secret}"
 
 
 def split_key(key: str) -> tuple[str, str]:
@@ -120,12 +137,12 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)  # SQLite drops the zone
 
 
-def list_keys(engine: Engine, user_id: int | None = None) -> list[dict]:
+def list_keys(engine: Engine, user_id: int | None = None) -> list[ApiKeyInfo]:
     query = select(ApiKey).order_by(ApiKey.id)
     if user_id is not None:
         query = query.where(ApiKey.user_id == user_id)
     with read_only(engine) as conn:
-        return [public(r) for r in conn.execute(query)]
+        return [_key_info(r) for r in conn.execute(query)]
 
 
 def revoke_key(engine: Engine, key_id: str, actor: int, owner: int | None = None) -> bool:

@@ -248,7 +248,7 @@ class TokenService:
                 email=claims.get("email"),
                 external_subject=subject,
             )
-            user_id = user["id"]
+            user_id = user.id
         else:
             user_id = row.id
         principal = active_principal(self.engine, user_id, "oidc")

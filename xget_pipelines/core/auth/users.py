@@ -6,6 +6,7 @@ registers; the account is ``pending`` until an admin activates it) or ``open`` (
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from xget_pipelines.core.auth.passwords import hash_password, needs_rehash, veri
 from xget_pipelines.core.auth.permissions import Permission, allows, check_role
 from xget_pipelines.core.db.engine import read_only
 from xget_pipelines.core.db.models import AuditEntry, User
-from xget_pipelines.core.errors import XGetError
+from xget_pipelines.core.errors import Conflict, InvalidField, NotAuthenticated, NotFound, XGetError
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 STATUSES = ("active", "pending", "disabled")
@@ -24,16 +25,26 @@ MAX_PREFERENCES_BYTES = 16_384
 
 
 class UserError(XGetError):
-    """A user operation that cannot be done: ``status`` 404 (no such user), 409 (name taken) or 422 (a bad
-    value, named by ``field``)."""
-
-    def __init__(self, message: str, field: str | None = None, status: int = 422):
-        super().__init__(message)
-        self.field = field
-        self.status = status
+    """Base of the errors of a user operation."""
 
 
-class AuthError(XGetError):
+class InvalidUser(UserError, InvalidField):
+    """A bad value for a user (a username, role, status, password, preferences), named by ``field``."""
+
+
+class UserNotFound(UserError, NotFound):
+    def __init__(self, user_id: int):
+        super().__init__(f"no user {user_id}")
+        self.user_id = user_id
+
+
+class UsernameTaken(UserError, Conflict):
+    def __init__(self, username: str):
+        super().__init__(f"username {username!r} is taken", "username")
+        self.username = username
+
+
+class AuthError(NotAuthenticated):
     """Credentials that do not authenticate (wrong, expired, revoked, disabled user)."""
 
 
@@ -62,23 +73,39 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def public(row) -> dict:
-    """A user as the API shows it (never the password hash)."""
-    return {
-        "id": row.id,
-        "username": row.username,
-        "email": row.email,
-        "role": row.role,
-        "status": row.status,
-        "preferences": row.preferences or {},
-        "created_at": row.created_at,
-        "last_login_at": row.last_login_at,
-    }
+@dataclass(frozen=True)
+class ApiUser:
+    """A person who uses the API, as the API shows them (never the password hash)."""
+
+    id: int
+    username: str
+    email: str | None
+    role: str
+    status: str
+    preferences: dict
+    created_at: dt.datetime
+    last_login_at: dt.datetime | None
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _api_user(row) -> ApiUser:
+    return ApiUser(
+        id=row.id,
+        username=row.username,
+        email=row.email,
+        role=row.role,
+        status=row.status,
+        preferences=row.preferences or {},
+        created_at=row.created_at,
+        last_login_at=row.last_login_at,
+    )
 
 
 def check_username(username: str) -> str:
     if not _USERNAME.match(username or ""):
-        raise UserError(f"bad username {username!r}: 3-64 letters, digits, '_', '.' or '-'", "username")
+        raise InvalidUser(f"bad username {username!r}: 3-64 letters, digits, '_', '.' or '-'", "username")
     return username
 
 
@@ -86,6 +113,34 @@ def audit(conn, user_id: int | None, action: str, subject: str, detail: dict | N
     conn.execute(
         insert(AuditEntry).values(user_id=user_id, action=action, subject=subject, detail=detail, at=_now())
     )
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One entry of the control-plane audit log: who (``user_id``) did what (``action``) to what
+    (``subject``, such as ``tweet:123``), when, with what detail."""
+
+    id: int
+    user_id: int | None
+    action: str
+    subject: str
+    detail: dict | None
+    at: dt.datetime
+
+
+def audit_log(
+    engine: Engine, subject: str | None = None, limit: int = 100, before_id: int | None = None
+) -> list[AuditRecord]:
+    """The audit log newest first (of one subject); ``before_id`` pages back from an entry."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if subject:
+        query = query.where(AuditEntry.subject == subject)
+    if before_id:
+        query = query.where(AuditEntry.id < before_id)
+    with read_only(engine) as conn:
+        return [
+            AuditRecord(r.id, r.user_id, r.action, r.subject, r.detail, r.at) for r in conn.execute(query)
+        ]
 
 
 def create_user(
@@ -98,19 +153,19 @@ def create_user(
     status: str = "active",
     actor: int | None = None,
     external_subject: str | None = None,
-) -> dict:
+) -> ApiUser:
     check_username(username)
     check_role(role)
     if status not in STATUSES:
-        raise UserError(f"bad status {status!r}: use one of {', '.join(STATUSES)}", "status")
+        raise InvalidUser(f"bad status {status!r}: use one of {', '.join(STATUSES)}", "status")
     try:
         hashed = hash_password(password) if password is not None else None
     except ValueError as exc:
-        raise UserError(str(exc), "password") from exc
+        raise InvalidUser(str(exc), "password") from exc
     now = _now()
     with engine.begin() as conn:
         if conn.execute(select(User.id).where(func.lower(User.username) == username.lower())).first():
-            raise UserError(f"username {username!r} is taken", "username", 409)
+            raise UsernameTaken(username)
         user_id = conn.execute(
             insert(User).values(
                 username=username,
@@ -125,7 +180,7 @@ def create_user(
             )
         ).inserted_primary_key[0]
         audit(conn, actor, "user.create", f"user:{user_id}", {"role": role, "status": status})
-        return public(conn.execute(select(User).where(User.id == user_id)).one())
+        return _api_user(conn.execute(select(User).where(User.id == user_id)).one())
 
 
 def authenticate(engine: Engine, username: str, password: str) -> Principal:
@@ -164,17 +219,17 @@ def active_principal(
     return Principal(row.id, row.username, role, via, key_id)
 
 
-def get_user(engine: Engine, user_id: int) -> dict:
+def get_user(engine: Engine, user_id: int) -> ApiUser:
     with read_only(engine) as conn:
         row = conn.execute(select(User).where(User.id == user_id)).first()
     if row is None:
-        raise UserError(f"no user {user_id}", status=404)
-    return public(row)
+        raise UserNotFound(user_id)
+    return _api_user(row)
 
 
-def list_users(engine: Engine) -> list[dict]:
+def list_users(engine: Engine) -> list[ApiUser]:
     with read_only(engine) as conn:
-        return [public(r) for r in conn.execute(select(User).order_by(User.id))]
+        return [_api_user(r) for r in conn.execute(select(User).order_by(User.id))]
 
 
 def update_user(
@@ -186,13 +241,13 @@ def update_user(
     status: str | None = None,
     email: str | None = None,
     password: str | None = None,
-) -> dict:
+) -> ApiUser:
     values: dict = {}
     if role is not None:
         values["role"] = check_role(role)
     if status is not None:
         if status not in STATUSES:
-            raise UserError(f"bad status {status!r}: use one of {', '.join(STATUSES)}", "status")
+            raise InvalidUser(f"bad status {status!r}: use one of {', '.join(STATUSES)}", "status")
         values["status"] = status
     if email is not None:
         values["email"] = email
@@ -200,10 +255,10 @@ def update_user(
         try:
             values["password_hash"] = hash_password(password)
         except ValueError as exc:
-            raise UserError(str(exc), "password") from exc
+            raise InvalidUser(str(exc), "password") from exc
     with engine.begin() as conn:
         if conn.execute(select(User.id).where(User.id == user_id)).first() is None:
-            raise UserError(f"no user {user_id}", status=404)
+            raise UserNotFound(user_id)
         if values:
             values["updated_at"] = _now()
             conn.execute(update(User).where(User.id == user_id).values(**values))
@@ -215,7 +270,7 @@ def update_user(
                 {k: v for k, v in values.items() if k in ("role", "status", "email")}
                 | ({"password": "changed"} if password is not None else {}),
             )
-        return public(conn.execute(select(User).where(User.id == user_id)).one())
+        return _api_user(conn.execute(select(User).where(User.id == user_id)).one())
 
 
 def set_preferences(engine: Engine, user_id: int, preferences: dict, replace: bool = False) -> dict:
@@ -227,7 +282,7 @@ def set_preferences(engine: Engine, user_id: int, preferences: dict, replace: bo
         merged = dict(preferences) if replace else {**current, **preferences}
         merged = {k: v for k, v in merged.items() if v is not None}
         if len(json.dumps(merged)) > MAX_PREFERENCES_BYTES:
-            raise UserError(
+            raise InvalidUser(
                 f"preferences too large: at most {MAX_PREFERENCES_BYTES} bytes of JSON", "preferences"
             )
         conn.execute(update(User).where(User.id == user_id).values(preferences=merged, updated_at=_now()))

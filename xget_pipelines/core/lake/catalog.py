@@ -1,6 +1,6 @@
 """SQL over the lake: DuckDB views over the current snapshot of every Delta table.
 
-Each table becomes a view named after its path with ``/`` replaced by ``_`` (``cleaned/tweets`` ->
+Each table becomes a view named after its path (``tables.view_name``: ``cleaned/tweets`` ->
 ``cleaned_tweets``). On a local lake a view reads the snapshot's parquet files with ``read_parquet``
 (measured 2-3x faster than scanning a registered ``to_pyarrow_dataset()``); on object storage it scans
 that dataset, since DuckDB's ``httpfs`` and ``delta`` extensions download at run time. Partition columns
@@ -17,36 +17,7 @@ import pyarrow as pa
 from deltalake import DeltaTable
 
 from xget_pipelines.core.lake.delta import Lake, load_as_of
-
-KNOWN_TABLES = (
-    "raw/x_pages",
-    "cleaned/tweets",
-    "cleaned/users",
-    "cleaned/media",
-    "cleaned/media_objects",
-    "cleaned/hashtags",
-    "cleaned/mentions",
-    "cleaned/urls",
-    "cleaned/tombstones",
-    "cleaned/follows",
-    "cleaned/corrections",
-    "entities/follows",
-    "entities/tweets",
-    "entities/users",
-    "entities/tweet_metrics_history",
-    "entities/user_metrics_history",
-    "analytics/trends",
-    "analytics/tweet_sentiment",
-    "analytics/sentiment_daily",
-    "analytics/graph_metrics",
-    "analytics/user_profiles",
-    "analytics/cotag_network",
-    "ops/account_pool",
-)
-
-
-def view_name(table: str) -> str:
-    return table.replace("/", "_")
+from xget_pipelines.core.lake.tables import view_name
 
 
 def _quote(text: str) -> str:

@@ -35,6 +35,8 @@ import pyarrow.compute as pc
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
+from xget_pipelines.core.lake.tables import KNOWN_TABLES
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _CONFLICT_WORDS = (
@@ -378,8 +380,6 @@ class Lake:
     def list_tables(self) -> list[str]:
         """Every Delta table below the root (a folder holding ``_delta_log``), as ``layer/name``."""
         if not self.is_local:
-            from xget_pipelines.core.lake.catalog import KNOWN_TABLES
-
             return [t for t in KNOWN_TABLES if self.table(t) is not None]
         root = self.uri.removeprefix("file://")
         found = []

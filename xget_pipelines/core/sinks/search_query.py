@@ -1,4 +1,4 @@
-"""Tweet searches against the index, answered the way the lake answers them (``core/lake/query.py``).
+"""Tweet searches against the index, answered the way the lake answers them (``core/lake/tweet_reader.py``).
 
 Same rules as the lake: every word must occur (here: in the English-stemmed text or, as written, in the
 standard-analyzed ``text.std``), newest first by ``(created_at, tweet_id)``, keyset pages. Cursors are the
@@ -12,14 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from xget_pipelines.core.lake.query import (
-    TWEET_COLUMNS,
-    BadQuery,
-    cursor_id,
-    cursor_time,
-    decode_cursor,
-    encode_cursor,
-)
+from xget_pipelines.core.errors import InvalidField
+from xget_pipelines.core.lake.cursors import cursor_id, cursor_time, decode_cursor, encode_cursor
+from xget_pipelines.core.lake.tweet_reader import TWEET_COLUMNS
 
 MAX_WORDS = 16  # as the lake search
 _IDS = (
@@ -51,9 +46,9 @@ class TweetSearch:
 def words_of(term: str) -> list[str]:
     words = term.split()
     if not words:
-        raise BadQuery("the search term is empty", "q")
+        raise InvalidField("the search term is empty", "q")
     if len(words) > MAX_WORDS:
-        raise BadQuery(f"at most {MAX_WORDS} words in a search", "q")
+        raise InvalidField(f"at most {MAX_WORDS} words in a search", "q")
     return words
 
 

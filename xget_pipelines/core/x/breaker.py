@@ -66,6 +66,12 @@ class CircuitBreaker:
             if state.open_until:
                 state.trial_in_flight = True  # half-open: let exactly this one through
 
+    def is_open(self, operation: str) -> bool:
+        """Whether the operation's breaker has opened (and not yet closed on a successful trial)."""
+        with self._lock:
+            state = self._states.get(operation)
+            return bool(state and state.open_until)
+
     def success(self, operation: str) -> None:
         with self._lock:
             self._states[operation] = _State()

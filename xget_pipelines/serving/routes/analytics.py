@@ -11,7 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from xget_pipelines.core.auth.permissions import Permission
 from xget_pipelines.core.auth.users import Principal
-from xget_pipelines.core.lake.query import BadQuery
+from xget_pipelines.core.errors import InvalidField
+from xget_pipelines.core.lake.tweet_reader import TweetFilter
 from xget_pipelines.serving.deps import require
 from xget_pipelines.serving.errors import ERROR_RESPONSES
 from xget_pipelines.serving.export import (
@@ -22,7 +23,7 @@ from xget_pipelines.serving.export import (
     json_response,
     rows_response,
 )
-from xget_pipelines.serving.routes.data import _aware
+from xget_pipelines.serving.params import time_window
 from xget_pipelines.serving.state import state
 
 router = APIRouter(tags=["analytics"], responses=ERROR_RESPONSES)
@@ -57,18 +58,6 @@ async def _maybe_export(rows: list[dict], fmt: str | None, stem: str, wrap: bool
     return json_response({"items": rows} if wrap else rows)
 
 
-def _window(
-    since: dt.datetime | None, until: dt.datetime | None, default_days: int
-) -> tuple[dt.datetime, dt.datetime]:
-    until = _aware(until, "until") or dt.datetime.now(dt.UTC)
-    since = _aware(since, "since") or until - dt.timedelta(days=default_days)
-    if since >= until:
-        raise BadQuery("since must be before until", "since")
-    if (until - since).days > 366:
-        raise BadQuery("a window spans at most 366 days", "since")
-    return since, until
-
-
 @router.get(
     "/trends",
     response_model=list[Trend],
@@ -86,9 +75,9 @@ async def trends(
     format: Format | None = FormatQuery,
     _: Principal = Depends(read_dep),
 ):
-    since, until = _window(since, until, 1)
+    since, until = time_window(since, until, 1)
     rows = await run_in_threadpool(
-        state(request).reader.trends, since, until, scope, kind, bursts_only, limit
+        state(request).analytics.trends, since, until, scope, kind, bursts_only, limit
     )
     return await _maybe_export(rows, format, "trends", wrap=False)
 
@@ -109,8 +98,8 @@ async def trend_series(
     format: Format | None = FormatQuery,
     _: Principal = Depends(read_dep),
 ):
-    since, until = _window(since, until, 7)
-    rows = await run_in_threadpool(state(request).reader.trend_series, name, since, until, scope, kind)
+    since, until = time_window(since, until, 7)
+    rows = await run_in_threadpool(state(request).analytics.trend_series, name, since, until, scope, kind)
     return await _maybe_export(rows, format, f"trend-{name}")
 
 
@@ -129,14 +118,14 @@ async def sentiment(
     _: Principal = Depends(read_dep),
 ):
     if since and until and since > until:
-        raise BadQuery("since must not be after until", "since")
-    rows = await run_in_threadpool(state(request).reader.sentiment, watch_key, since, until)
+        raise InvalidField("since must not be after until", "since")
+    rows = await run_in_threadpool(state(request).analytics.sentiment, watch_key, since, until)
     return await _maybe_export(rows, format, "sentiment")
 
 
 @router.get("/users/{user}", response_model=dict[str, Any], summary="A user as last observed")
 async def user(request: Request, user: str = UserRef, _: Principal = Depends(read_dep)) -> dict:
-    return await run_in_threadpool(state(request).reader.user, user)
+    return await run_in_threadpool(state(request).tweets.user, user)
 
 
 @router.get(
@@ -145,7 +134,7 @@ async def user(request: Request, user: str = UserRef, _: Principal = Depends(rea
     summary="A user's profile: activity, topics, sentiment, engagement, influence, bot signals",
 )
 async def profile(request: Request, user: str = UserRef, _: Principal = Depends(read_dep)) -> dict:
-    return await run_in_threadpool(state(request).reader.profile, user)
+    return await run_in_threadpool(state(request).analytics.profile, user)
 
 
 @router.get(
@@ -161,7 +150,7 @@ async def similar(
     format: Format | None = FormatQuery,
     _: Principal = Depends(read_dep),
 ):
-    rows = await run_in_threadpool(state(request).reader.similar, user, limit)
+    rows = await run_in_threadpool(state(request).analytics.similar, user, limit)
     return await _maybe_export(rows, format, "similar")
 
 
@@ -179,13 +168,11 @@ async def user_tweets(
     format: Format | None = FormatQuery,
     _: Principal = Depends(read_dep),
 ):
-    from xget_pipelines.core.lake.query import TweetFilter
-
-    reader = state(request).reader
+    reader = state(request).tweets
     if format:
-        stream = await run_in_threadpool(reader.stream_tweets, TweetFilter(user=user))
+        stream = await run_in_threadpool(reader.stream, TweetFilter(user=user))
         return await run_in_threadpool(export_response, stream, format, "user-tweets")
-    page = await run_in_threadpool(reader.tweets, TweetFilter(user=user), limit, cursor)
+    page = await run_in_threadpool(reader.page, TweetFilter(user=user), limit, cursor)
     return json_response({"items": page.rows, "next_cursor": page.next_cursor})
 
 
@@ -203,14 +190,14 @@ async def graph_top(
     format: Format | None = FormatQuery,
     _: Principal = Depends(read_dep),
 ):
-    rows = await run_in_threadpool(state(request).reader.graph_top, graph, limit, order)
+    rows = await run_in_threadpool(state(request).analytics.graph_top, graph, limit, order)
     return await _maybe_export(rows, format, f"graph-{graph}")
 
 
 async def _neighbors(
     request: Request, user: str, direction: str, cursor: str | None, limit: int, fmt: str | None
 ):
-    reader = state(request).reader
+    reader = state(request).analytics
     if fmt:
         rows = await run_in_threadpool(all_pages, lambda n, c: reader.neighbors(user, direction, n, c))
         return await _maybe_export(rows, fmt, direction)

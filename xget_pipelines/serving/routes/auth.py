@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from xget_pipelines.core.auth import keys as api_keys
@@ -33,6 +33,8 @@ class RegisterIn(BaseModel):
 
 
 class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # routes answer core.auth.users.ApiUser records
+
     id: int
     username: str
     email: str | None
@@ -57,6 +59,8 @@ class KeyIn(BaseModel):
 
 
 class KeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # routes answer core.auth.keys.ApiKeyInfo records
+
     key_id: str
     name: str
     user_id: int
@@ -162,7 +166,7 @@ async def register(request: Request, body: RegisterIn) -> dict:
 async def me(request: Request, principal: Principal = Depends(current_principal)) -> dict:
     user = await run_in_threadpool(users.get_user, state(request).engine, principal.user_id)
     return {
-        **user,
+        **user.as_dict(),
         "role": principal.role,
         "permissions": sorted(p.value for p in permissions_of(principal.role)),
         "authenticated_via": principal.via,
@@ -216,7 +220,7 @@ async def create_my_key(
     record, key = await run_in_threadpool(
         api_keys.create_key, state(request).engine, principal.user_id, body.name, role, body.expires_in_days
     )
-    return {**record, "api_key": key}
+    return {**record.as_dict(), "api_key": key}
 
 
 @router.delete("/me/keys/{key_id}", status_code=204, summary="Revoke one of your API keys")

@@ -24,7 +24,7 @@ from starlette.routing import Match
 from xget_pipelines.core import corrections as core
 from xget_pipelines.core.auth.permissions import Permission
 from xget_pipelines.core.auth.users import Principal, audit
-from xget_pipelines.core.corrections import CorrectionError
+from xget_pipelines.core.corrections import Correction, CorrectionError
 from xget_pipelines.serving.deps import require
 from xget_pipelines.serving.errors import ERROR_RESPONSES, ApiError
 from xget_pipelines.serving.state import ServingState, state
@@ -50,7 +50,6 @@ reader_dep = require(Permission.DATA_READ)
 
 _ID = {"gt": 0, "lt": 2**63}
 TweetId = Annotated[int, Path(gt=0, lt=2**63, description="The tweet's id")]
-_CODES = {404: "not_found", 409: "conflict", 422: "invalid"}
 
 
 class SuppliedTweet(BaseModel):
@@ -131,6 +130,8 @@ class BatchAccepted(BaseModel):
 
 
 class CorrectionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # answers core.corrections.Correction records
+
     correction_id: str
     tweet_id: int
     action: str
@@ -151,44 +152,37 @@ def _applies(days) -> str:
     return "the next entities merge of " + ", ".join(sorted({d.isoformat() for d in days}))
 
 
-def _accepted(row: dict) -> dict:
+def _accepted(row: Correction) -> dict:
     return {
-        **{k: row[k] for k in ("correction_id", "tweet_id", "action", "day", "corrected_at")},
+        **{k: getattr(row, k) for k in ("correction_id", "tweet_id", "action", "day", "corrected_at")},
         "status": "accepted",
-        "applies_at": _applies([row["day"]]),
+        "applies_at": _applies([row.day]),
     }
 
 
-def _api_error(exc: CorrectionError, path: str | None = None) -> ApiError:
-    return ApiError(exc.status, _CODES.get(exc.status, "invalid"), str(exc), path or exc.field)
-
-
-def _audit(st: ServingState, principal: Principal, action: str, rows: list[dict]) -> None:
+def _audit(st: ServingState, principal: Principal, action: str, rows: list[Correction]) -> None:
     with st.engine.begin() as conn:
         for row in rows:
-            detail = {
-                "correction_id": row["correction_id"],
-                "day": row["day"].isoformat(),
-                "reason": row["reason"],
-            }
-            if row["action"] == "update":
-                detail["fields"] = sorted(row["fields"])
-            audit(conn, principal.user_id, action, f"tweet:{row['tweet_id']}", detail)
+            detail = {"correction_id": row.correction_id, "day": row.day.isoformat(), "reason": row.reason}
+            if row.action == "update":
+                detail["fields"] = sorted(row.fields)
+            audit(conn, principal.user_id, action, f"tweet:{row.tweet_id}", detail)
 
 
 def _tweet_day(st: ServingState, tweet_id: int) -> dt.date:
     """The tweet's created_date partition: from the entities, else a supplied record not merged yet; 404."""
-    day = st.reader.tweet_days([tweet_id]).get(tweet_id) or core.supplied_day(st.lake, tweet_id)
+    day = st.tweets.tweet_days([tweet_id]).get(tweet_id) or core.supplied_day(st.lake, tweet_id)
     if day is None:
         raise ApiError(404, "not_found", f"no tweet {tweet_id} in the lake (supply it with POST /v1/data)")
     return day
 
 
-def _supply(st: ServingState, principal: Principal, records: list[dict], batch: bool) -> list[dict]:
-    try:
-        rows = core.supply(st.lake, records, principal)
-    except CorrectionError as exc:
-        raise _api_error(exc, exc.path if batch else exc.field) from None
+def _supply(st: ServingState, principal: Principal, records: list[dict], batch: bool) -> list[Correction]:
+    rows = (
+        core.supply(st.lake, records, principal)
+        if batch
+        else [core.supply_one(st.lake, records[0], principal)]
+    )
     _audit(st, principal, "data.supply", rows)
     return rows
 
@@ -248,7 +242,7 @@ async def supply_batch(
     return {
         "status": "accepted",
         "count": len(rows),
-        "applies_at": _applies(r["day"] for r in rows),
+        "applies_at": _applies(r.day for r in rows),
         "items": [_accepted(r) for r in rows],
     }
 
@@ -278,18 +272,11 @@ async def correct_tweet(
     st = state(request)
     fields = body.fields.model_dump(exclude_unset=True)
 
-    def run() -> dict:
-        try:
-            core.validate_fields(
-                fields
-            )  # before the lookup: a bad field is a 422 whether or not the tweet exists
-        except CorrectionError as exc:
-            raise _api_error(exc, f"fields.{exc.field}" if exc.field != "fields" else "fields") from None
+    def run() -> Correction:
+        # before the lookup: a bad field is a 422 whether or not the tweet exists
+        core.validate_fields(fields)
         day = _tweet_day(st, tweet_id)
-        try:
-            row = core.correct(st.lake, tweet_id, fields, body.reason, principal, day)
-        except CorrectionError as exc:
-            raise _api_error(exc) from None
+        row = core.correct(st.lake, tweet_id, fields, body.reason, principal, day)
         _audit(st, principal, "data.correct", [row])
         return row
 
@@ -298,13 +285,10 @@ async def correct_tweet(
 
 def _delete_or_restore(
     st: ServingState, principal: Principal, tweet_id: int, reason: str | None, action: str
-) -> dict:
+) -> Correction:
     day = _tweet_day(st, tweet_id)
     change = core.soft_delete if action == "delete" else core.restore
-    try:
-        row = change(st.lake, tweet_id, reason, principal, day)
-    except CorrectionError as exc:
-        raise _api_error(exc) from None
+    row = change(st.lake, tweet_id, reason, principal, day)
     _audit(st, principal, f"data.{action}", [row])
     return row
 

@@ -14,10 +14,12 @@ from starlette.concurrency import run_in_threadpool
 
 from xget_pipelines.core.auth.permissions import Permission
 from xget_pipelines.core.auth.users import Principal
-from xget_pipelines.core.lake.query import BadQuery, TweetFilter
+from xget_pipelines.core.errors import InvalidField
+from xget_pipelines.core.lake.tweet_reader import TweetFilter
 from xget_pipelines.serving.deps import require
 from xget_pipelines.serving.errors import ERROR_RESPONSES
 from xget_pipelines.serving.export import EXPORT_RESPONSES, Format, export_response, json_response
+from xget_pipelines.serving.params import aware
 from xget_pipelines.serving.routes.corrections import TweetIdRoute
 from xget_pipelines.serving.state import state
 
@@ -29,16 +31,6 @@ class TweetPage(BaseModel):
     items: list[dict[str, Any]]
     next_cursor: str | None
     backend: str | None = None
-
-
-def _aware(value: dt.datetime | None, field: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    if value.year < 2006 or value.year > 2100:
-        raise BadQuery(f"{field} {value.isoformat()} is outside 2006-2100", field)
-    return value
 
 
 def tweet_filter(
@@ -55,9 +47,9 @@ def tweet_filter(
         None, max_length=256, description="Only tweets collected for this watchlist key"
     ),
 ) -> TweetFilter:
-    since, until = _aware(since, "since"), _aware(until, "until")
+    since, until = aware(since, "since"), aware(until, "until")
     if since and until and since >= until:
-        raise BadQuery("since must be before until", "since")
+        raise InvalidField("since must be before until", "since")
     return TweetFilter(
         term=term or None,
         user=user,
@@ -71,7 +63,7 @@ def tweet_filter(
 
 
 def _exported(request: Request, f: TweetFilter, fmt: str, stem: str, ids_as_strings: bool):
-    reader = state(request).reader.stream_tweets(f)
+    reader = state(request).tweets.stream(f)
     return export_response(reader, fmt, stem, ids_as_strings=ids_as_strings)
 
 
@@ -92,7 +84,7 @@ async def list_data(
 ):
     if format:
         return await run_in_threadpool(_exported, request, f, format, "tweets", ids_as_strings)
-    page = await run_in_threadpool(state(request).reader.tweets, f, limit, cursor)
+    page = await run_in_threadpool(state(request).tweets.page, f, limit, cursor)
     return json_response({"items": page.rows, "next_cursor": page.next_cursor})
 
 
@@ -114,7 +106,7 @@ async def search(
     ids_as_strings: bool = Query(False),
 ):
     if not q.strip():
-        raise BadQuery("q is empty: give words to search for", "q")
+        raise InvalidField("q is empty: give words to search for", "q")
     f.term = " ".join(filter(None, [q, f.term]))
     if format:
         return await run_in_threadpool(_exported, request, f, format, "search", ids_as_strings)
@@ -129,7 +121,7 @@ async def get_tweet(
     tweet_id: int = Path(..., ge=1, le=2**63 - 1, description="A positive 64-bit tweet id"),
     _: Principal = Depends(read_dep),
 ) -> dict:
-    return await run_in_threadpool(state(request).reader.tweet, tweet_id)
+    return await run_in_threadpool(state(request).tweets.tweet, tweet_id)
 
 
 # The route class of corrections' /data/{tweet_id} routes: GET /v1/data/batch is a 405 (only POST is served

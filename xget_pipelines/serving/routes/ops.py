@@ -40,7 +40,7 @@ async def readyz(request: Request):
         with st.engine.connect() as conn:
             conn.execute(text("select 1"))
 
-    for name, probe in (("database", db), ("lake", st.reader.ping)):
+    for name, probe in (("database", db), ("lake", st.catalog.ping)):
         try:
             result = await run_in_threadpool(probe)
             checks[name] = {"ok": True} | ({"tables": len(result)} if isinstance(result, dict) else {})

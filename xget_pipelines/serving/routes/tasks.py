@@ -11,15 +11,17 @@ import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from xget_pipelines.core.auth.permissions import Permission
 from xget_pipelines.core.auth.users import Principal
-from xget_pipelines.core.tasks import TaskError, TaskStatus, TaskType, build_spec
+from xget_pipelines.core.errors import Conflict
+from xget_pipelines.core.tasks import TaskStatus, TaskType, build_spec
 from xget_pipelines.serving.deps import UtcDateTime, require
 from xget_pipelines.serving.errors import ERROR_RESPONSES
 from xget_pipelines.serving.export import EXPORT_RESPONSES, FORMATS, Format, all_pages, rows_response
+from xget_pipelines.serving.params import task_owner
 from xget_pipelines.serving.state import state
 
 router = APIRouter(tags=["tasks"], responses=ERROR_RESPONSES)
@@ -55,6 +57,8 @@ class RunOut(BaseModel):
 
 
 class TaskOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # routes answer core.tasks.ScrapeTask records
+
     id: str
     type: str
     target: str
@@ -81,6 +85,8 @@ class TaskList(BaseModel):
 
 
 class TaskStatusOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     status: str
     progress: float
@@ -94,10 +100,6 @@ class ResultsOut(BaseModel):
     status: str
     items: list[dict[str, Any]]
     next_cursor: str | None
-
-
-def _owner(principal: Principal) -> int | None:
-    return None if principal.can(Permission.TASKS_ADMIN) else principal.user_id
 
 
 def _first_day(request: Request) -> dt.date:
@@ -132,27 +134,27 @@ async def list_tasks(
     if format:
         rows = await run_in_threadpool(
             state(request).tasks.list,
-            _owner(principal),
+            task_owner(principal),
             status and status.value,
             type and type.value,
             cursor,
             1_000_000,
         )
-        return await run_in_threadpool(rows_response, rows, format, "tasks")
+        return await run_in_threadpool(rows_response, [t.as_dict() for t in rows], format, "tasks")
     items = await run_in_threadpool(
         state(request).tasks.list,
-        _owner(principal),
+        task_owner(principal),
         status and status.value,
         type and type.value,
         cursor,
         limit + 1,
     )
-    return {"items": items[:limit], "next_cursor": items[limit - 1]["id"] if len(items) > limit else None}
+    return {"items": items[:limit], "next_cursor": items[limit - 1].id if len(items) > limit else None}
 
 
 @router.get("/tasks/{task_id}", response_model=TaskOut, summary="One task")
 async def get_task(request: Request, task_id: str, principal: Principal = Depends(reader_dep)) -> dict:
-    return await run_in_threadpool(state(request).tasks.get, task_id, _owner(principal))
+    return await run_in_threadpool(state(request).tasks.get, task_id, task_owner(principal))
 
 
 @router.patch("/tasks/{task_id}", response_model=TaskOut, summary="Change a task that has not started")
@@ -160,41 +162,45 @@ async def update_task(
     request: Request, task_id: str, body: TaskPatch, principal: Principal = Depends(writer_dep)
 ) -> dict:
     st = state(request)
-    current = await run_in_threadpool(st.tasks.get, task_id, _owner(principal))
+    current = await run_in_threadpool(st.tasks.get, task_id, task_owner(principal))
     spec = None
     if any(v is not None for v in (body.type, body.target, body.since, body.until)):
         spec = build_spec(
-            (body.type or TaskType(current["type"])).value,
-            body.target or current["target"],
-            body.since or (None if body.type else dt.date.fromisoformat(current["since"])),
-            body.until or (None if body.type else dt.date.fromisoformat(current["until"])),
+            (body.type or TaskType(current.type)).value,
+            body.target or current.target,
+            body.since or (None if body.type else dt.date.fromisoformat(current.since)),
+            body.until or (None if body.type else dt.date.fromisoformat(current.until)),
             _first_day(request),
         )
     return await run_in_threadpool(
-        st.tasks.update, task_id, spec, body.params, _owner(principal), principal.user_id
+        st.tasks.update, task_id, spec, body.params, task_owner(principal), principal.user_id
     )
 
 
 @router.delete("/tasks/{task_id}", status_code=204, summary="Delete a task that is not running")
 async def delete_task(request: Request, task_id: str, principal: Principal = Depends(writer_dep)) -> None:
-    await run_in_threadpool(state(request).tasks.delete, task_id, _owner(principal), principal.user_id)
+    await run_in_threadpool(state(request).tasks.delete, task_id, task_owner(principal), principal.user_id)
 
 
 @router.post("/tasks/{task_id}/start", response_model=TaskOut, summary="Start (or re-run) a task")
 async def start_task(request: Request, task_id: str, principal: Principal = Depends(writer_dep)) -> dict:
-    return await run_in_threadpool(state(request).tasks.start, task_id, _owner(principal), principal.user_id)
+    return await run_in_threadpool(
+        state(request).tasks.start, task_id, task_owner(principal), principal.user_id
+    )
 
 
 @router.post("/tasks/{task_id}/stop", response_model=TaskOut, summary="Stop a task (its runs are terminated)")
 async def stop_task(request: Request, task_id: str, principal: Principal = Depends(writer_dep)) -> dict:
-    return await run_in_threadpool(state(request).tasks.stop, task_id, _owner(principal), principal.user_id)
+    return await run_in_threadpool(
+        state(request).tasks.stop, task_id, task_owner(principal), principal.user_id
+    )
 
 
 @router.get(
     "/tasks/{task_id}/status", response_model=TaskStatusOut, summary="State, progress and runs of a task"
 )
 async def task_status(request: Request, task_id: str, principal: Principal = Depends(reader_dep)) -> dict:
-    return await run_in_threadpool(state(request).tasks.get, task_id, _owner(principal))
+    return await run_in_threadpool(state(request).tasks.get, task_id, task_owner(principal))
 
 
 @router.get(
@@ -214,12 +220,12 @@ async def task_results(
     principal: Principal = Depends(reader_dep),
 ):
     st = state(request)
-    task = await run_in_threadpool(st.tasks.get, task_id, _owner(principal))
-    if task["status"] in (TaskStatus.CREATED.value,):
-        raise TaskError(f"task {task_id} has not started: POST /v1/tasks/{task_id}/start", "status", 409)
+    task = await run_in_threadpool(st.tasks.get, task_id, task_owner(principal))
+    if task.status == TaskStatus.CREATED.value:
+        raise Conflict(f"task {task_id} has not started: POST /v1/tasks/{task_id}/start", "status")
     if format:  # a task's results are bounded (one key, at most 31 days): assembled, then streamed out
-        rows = await run_in_threadpool(all_pages, lambda n, c: st.reader.task_results(task, n, c))
-        columns = st.reader.task_results(task, 1).columns if not rows else None
+        rows = await run_in_threadpool(all_pages, lambda n, c: st.task_results.page(task, n, c))
+        columns = st.task_results.page(task, 1).columns if not rows else None
         return await run_in_threadpool(rows_response, rows, format, f"task-{task_id}", False, columns)
-    page = await run_in_threadpool(st.reader.task_results, task, limit, cursor)
-    return {"task_id": task_id, "status": task["status"], "items": page.rows, "next_cursor": page.next_cursor}
+    page = await run_in_threadpool(st.task_results.page, task, limit, cursor)
+    return {"task_id": task_id, "status": task.status, "items": page.rows, "next_cursor": page.next_cursor}

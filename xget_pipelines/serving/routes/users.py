@@ -6,16 +6,13 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, Field
-from sqlalchemy import select
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from xget_pipelines.core.auth import keys as api_keys
 from xget_pipelines.core.auth import users
 from xget_pipelines.core.auth.permissions import Permission
 from xget_pipelines.core.auth.users import Principal
-from xget_pipelines.core.db.engine import read_only
-from xget_pipelines.core.db.models import AuditEntry
 from xget_pipelines.serving.deps import UtcDateTime, require
 from xget_pipelines.serving.errors import ERROR_RESPONSES, ApiError
 from xget_pipelines.serving.export import EXPORT_RESPONSES, Format, rows_response
@@ -45,6 +42,8 @@ class UserPatch(BaseModel):
 
 
 class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # answers core.auth.users.AuditRecord records
+
     id: int
     user_id: int | None
     action: str
@@ -60,7 +59,9 @@ async def list_users(
     _: Principal = Depends(admin),
 ):
     rows = await run_in_threadpool(users.list_users, state(request).engine)
-    return await run_in_threadpool(rows_response, rows, format, "users") if format else rows
+    if format:
+        return await run_in_threadpool(rows_response, [u.as_dict() for u in rows], format, "users")
+    return rows
 
 
 @router.post("/admin/users", status_code=201, response_model=UserOut, summary="Create a user")
@@ -145,25 +146,5 @@ async def audit_log(
     limit: int = Query(100, ge=1, le=1000),
     before_id: int | None = Query(None, ge=1, le=2**31 - 1),
     _: Principal = Depends(admin),
-) -> list[dict]:
-    def read() -> list[dict]:
-        query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
-        if subject:
-            query = query.where(AuditEntry.subject == subject)
-        if before_id:
-            query = query.where(AuditEntry.id < before_id)
-        with read_only(state(request).engine) as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
-
-    rows = await run_in_threadpool(read)
-    return [
-        {
-            "id": r["id"],
-            "user_id": r["user_id"],
-            "action": r["action"],
-            "subject": r["subject"],
-            "detail": r["detail"],
-            "at": r["at"],
-        }
-        for r in rows
-    ]
+) -> list[users.AuditRecord]:
+    return await run_in_threadpool(users.audit_log, state(request).engine, subject, limit, before_id)
