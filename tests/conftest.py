@@ -161,7 +161,8 @@ def emulator_tokens(emulator, username: str) -> dict:
 
 
 def control_plane_resource(database_url: str):
-    """The control-plane resource over ``database_url`` with the tests' installation key (``installation_box``)."""
+    """The control-plane resource over ``database_url`` with the tests' installation key
+    (``installation_box``)."""
     from xget_pipelines.resources import ControlPlaneResource
     from xget_pipelines.settings import Settings
 

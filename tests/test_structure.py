@@ -23,7 +23,8 @@ ENTRY_POINTS = {
     "xget_pipelines/demo.py": "the demo's entry point: it configures the Dagster processes it starts",
     "xget_pipelines/definitions.py": "the Dagster code location's entry point: builds the resources",
     "xget_pipelines/serving/app.py": "the API's entry point",
-    "xget_pipelines/__init__.py": "twscrape's telemetry and Hugging Face's hub off before anything imports them",
+    "xget_pipelines/__init__.py": "twscrape's telemetry and Hugging Face's hub off before anything imports "
+    "them",
     "xget_pipelines/partitions.py": "the start of the daily partitions: needed when the asset modules are "
     "imported, before definitions.py builds anything (one read of one setting)",
     "xget_pipelines/core/db/migrations/versions/0003_account_secrets.py": "a data migration that encrypts "

@@ -104,7 +104,8 @@ def definitions_for(settings: Settings) -> dg.Definitions:
 
 def _sinks(settings: Settings) -> tuple[list, list]:
     """The optional sinks, only when their URL is set (README, "Media and the optional sinks"): the lake never
-    depends on them, and their clients (elasticsearch, pymongo, pika, confluent-kafka) are imported only then."""
+    depends on them, and their clients (elasticsearch, pymongo, pika, confluent-kafka) are imported only then.
+    """
     assets, sensors = [], []
     if settings.search_url:
         from xget_pipelines.assets.search import search_assets

@@ -46,7 +46,8 @@ def ingest_request(day: dt.date, key: str, reason: str) -> dg.RunRequest:
 entities_job = dg.define_asset_job(
     "entities",
     selection=dg.AssetSelection.groups("entities", "analytics"),
-    description="Merge the cleaned observations of a day into deduplicated tweets, users and metric histories, "
+    description="Merge the cleaned observations of a day into deduplicated tweets, users and metric "
+    "histories, "
     "then the analytics over them (trends).",
 )
 
@@ -62,7 +63,8 @@ marts_job = dg.define_asset_job(
 sentiment_training_job = dg.define_asset_job(
     "sentiment_training",
     selection=dg.AssetSelection.assets("sentiment_model"),
-    description="Train the tweet sentiment model on the labelled tweets (about 40k; set limit for a quick one).",
+    description="Train the tweet sentiment model on the labelled tweets (about 40k; set limit for a quick "
+    "one).",
 )
 
 

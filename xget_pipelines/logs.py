@@ -1,4 +1,4 @@
-"""Structured JSON logs, one object per line, for an ELK-style pipeline (Filebeat/Fluent Bit -> Elasticsearch).
+"""Structured JSON logs, one object per line, for an ELK-style pipeline (Filebeat/Fluent Bit -> ES).
 
 ``JsonFormatter`` renders a record with its time, level, logger and message, and whatever context it
 carries: Dagster's (run id, job, step, the asset the step materializes) when it passes through Dagster's

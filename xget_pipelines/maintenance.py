@@ -38,7 +38,8 @@ def compact_and_vacuum(
     table = (
         "| table | version | files before | files after | compacted | vacuumed |\n|---|---|---|---|---|---|\n"
         + "\n".join(
-            f"| {d.table} | {d.version} | {d.files_before} | {d.files_after} | {d.files_compacted} | {d.files_vacuumed} |"
+            f"| {d.table} | {d.version} | {d.files_before} | {d.files_after} | {d.files_compacted} | "
+            f"{d.files_vacuumed} |"
             for d in done
         )
     )

@@ -68,5 +68,6 @@ def operations_refresh_schedule(cron: str) -> dg.ScheduleDefinition:
         cron_schedule=cron,
         execution_timezone="UTC",
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="Query ids and feature switches from X's bundles, every 6 hours (XGET_X_OPERATIONS_REFRESH_CRON).",
+        description="Query ids and feature switches from X's bundles, every 6 hours "
+        "(XGET_X_OPERATIONS_REFRESH_CRON).",
     )

@@ -303,7 +303,8 @@ class Settings(BaseSettings):
         default=4,
         ge=1,
         le=32,
-        description="Partition runs the demo keeps going at once (each its own process; scrape steps share the "
+        description="Partition runs the demo keeps going at once (each its own process; scrape steps share "
+        "the "
         "instance's x_api pool).",
     )
     demo_sentiment_limit: int | None = Field(
@@ -365,7 +366,8 @@ class Settings(BaseSettings):
         return SecretBox.from_key_or_file(self.secret_key, self.home)
 
     def login_setup(self) -> LoginSetup:
-        """Where and how accounts log in: X's login flow, the mailbox for emailed codes, Chromium for Google."""
+        """Where and how accounts log in: X's login flow, the mailbox for emailed codes, Chromium for
+        Google."""
         from xget_pipelines.core.pools.account_login import LoginSetup
         from xget_pipelines.core.pools.mailbox import ImapConfig
 

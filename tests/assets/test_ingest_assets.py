@@ -464,8 +464,9 @@ def test_an_account_key_collects_follows_today_and_they_feed_the_follow_graph(se
 
 
 def test_an_ingest_run_survives_a_query_id_rotation_in_the_middle(emulator_factory, tmp_path, small_world):
-    """X ships a web release mid-run (query ids, bundles and transaction-id keys all change, with no grace): the
-    run refreshes and goes on; its pages are exactly those of an undisturbed run, none lost, none twice."""
+    """X ships a web release mid-run (query ids, bundles and transaction-id keys all change, with no grace):
+    the run refreshes and goes on; its pages are exactly those of an undisturbed run, none lost, none twice.
+    """
     import threading
     import time
 

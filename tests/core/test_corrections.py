@@ -1,6 +1,6 @@
 """Records users supply, corrections and soft deletes (core/corrections.py) and how the entity merge honours
-them: supplied tweets become observations, corrections outlive newer observations, deletes tombstone,
-restores clear, re-merging changes nothing, a batch is all or nothing. And the sensor that requests the merge."""
+them: supplied tweets become observations, corrections outlive newer observations, deletes tombstone, restores
+clear, re-merging changes nothing, a batch is all or nothing. And the sensor that requests the merge."""
 
 from __future__ import annotations
 

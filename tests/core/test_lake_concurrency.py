@@ -123,7 +123,8 @@ def _run(fn, jobs) -> list[int]:
     try:
         return pool.map(fn, jobs)
     finally:
-        pool.close()  # let the workers exit on their own: terminating them mid-teardown aborts delta-rs's threads
+        # let the workers exit on their own: terminating them mid-teardown aborts delta-rs's threads
+        pool.close()
         pool.join()
 
 

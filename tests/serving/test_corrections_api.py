@@ -1,5 +1,6 @@
-"""The corrections API: supply tweets (one or a batch, all or nothing), correct, soft-delete, restore, history;
-who may (analyst writes, viewer reads), 422s naming the field, audit entries, and what a merge then serves."""
+"""The corrections API: supply tweets (one or a batch, all or nothing), correct, soft-delete, restore,
+history; who may (analyst writes, viewer reads), 422s naming the field, audit entries, and what a merge
+then serves."""
 
 from __future__ import annotations
 

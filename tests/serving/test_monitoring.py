@@ -28,7 +28,8 @@ def _exported(base_url: str) -> set[str]:
 
 
 def _record_traffic(api_server) -> None:
-    """What a scrape worker leaves in the control plane: an account's requests per operation, a session's pages."""
+    """What a scrape worker leaves in the control plane: an account's requests per operation, a session's
+    pages."""
     import datetime as dt
 
     from sqlalchemy.orm import Session

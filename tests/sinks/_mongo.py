@@ -1,7 +1,7 @@
-"""A real MongoDB-wire server for the archive tests: SecantusDB's daemon (``secantusd-py``, WiredTiger storage)
-on a free port with its data in a folder of the test's tmp_path, with a user and ``--auth`` on so the URL
-carries a password. A test can kill it (SIGKILL, as a crash) and start it again on the same folder and port:
-WiredTiger reopens the folder (writes not yet journaled are lost, as with mongod after a crash)."""
+"""A real MongoDB-wire server for the archive tests: SecantusDB's daemon (``secantusd-py``, WiredTiger
+storage) on a free port with its data in a folder of the test's tmp_path, with a user and ``--auth`` on so the
+URL carries a password. A test can kill it (SIGKILL, as a crash) and start it again on the same folder and
+port: WiredTiger reopens the folder (writes not yet journaled are lost, as with mongod after a crash)."""
 
 from __future__ import annotations
 
@@ -74,7 +74,8 @@ class MongoServer:
                 time.sleep(0.1)
 
     def provision(self) -> None:
-        """First start: create the user without auth, then restart with --auth (SecantusDB's documented way)."""
+        """First start: create the user without auth, then restart with --auth (SecantusDB's documented
+        way)."""
         self.start(auth=False)
         with MongoClient(f"mongodb://{self.hosts}/", serverSelectionTimeoutMS=5000) as client:
             client.admin.command(

@@ -241,7 +241,8 @@ def test_a_page_over_the_16_mb_document_limit_is_kept_compressed_and_read_back_w
 
 class KillAfterFirstBatch(monitoring.CommandListener):
     """Kills the server (SIGKILL) right after it acknowledged the first page batch sent to ``database``: the
-    run is cut between two batches, as by a crash. Observes the driver's own command events; inert once fired."""
+    run is cut between two batches, as by a crash. Observes the driver's own command events; inert once fired.
+    """
 
     def __init__(self):
         self.server, self.database = None, None
@@ -281,7 +282,7 @@ def test_a_server_killed_mid_run_fails_it_clearly_and_the_next_run_catches_up(
     assert f"MongoDB archive at {mongo.hosts} is unreachable" in message
     assert "The lake is untouched" in message and "the next run re-sends every page since then" in message
     assert mongo.password not in message and "xget:***@" in message
-    # an unreachable server is retried (once here; three times, minutes apart, in production), then the run fails
+    # an unreachable server is retried (once here; three times, minutes apart, in production): the run fails
     assert len([e for e in failed.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]) == 1
 
     version_at_failure = lake.version(RAW_TABLE)

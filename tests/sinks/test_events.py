@@ -48,7 +48,8 @@ def not_a_table() -> dg.MaterializeResult:
 
 @pytest.fixture
 def world(tmp_path, sqlite_url):
-    """An instance with materializations of three lake tables (one a real XGet asset) and one non-table asset."""
+    """An instance with materializations of three lake tables (one a real XGet asset) and one non-table
+    asset."""
     control_plane = control_plane_resource(sqlite_url)
     resources = {
         "lake": LakeResource(uri=str(tmp_path / "lake")),

@@ -19,7 +19,8 @@ from xget_pipelines.resources import LakeResource
 
 
 def _partition_scope(context: dg.AssetCheckExecutionContext) -> dict | None:
-    """{"day", "watch_key"} of a run of one (date, watch) partition; None when the check runs unpartitioned."""
+    """{"day", "watch_key"} of a run of one (date, watch) partition; None when the check runs
+    unpartitioned."""
     if not context.has_partition_key:
         return None
     key = context.partition_key

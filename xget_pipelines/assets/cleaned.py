@@ -11,15 +11,19 @@ from xget_pipelines.partitions import LAKE_WRITE_RETRY, split_partition_key, wat
 from xget_pipelines.resources import ControlPlaneResource, LakeResource
 
 _DESCRIPTIONS = {
-    "cleaned/tweets": "Tweets observed in the partition's pages (timeline hits, quoted and retweeted originals), one row per tweet.",
-    "cleaned/users": "Users observed in the partition's pages (authors, mentioned profiles), one row per user.",
-    "cleaned/media": "Photos, videos (every variant, the best mp4 named) and GIFs attached to the partition's "
+    "cleaned/tweets": "Tweets observed in the partition's pages (timeline hits, quoted and retweeted "
+    "originals), one row per tweet.",
+    "cleaned/users": "Users observed in the partition's pages (authors, mentioned profiles), one row per "
+    "user.",
+    "cleaned/media": "Photos, videos (every variant, the best mp4 named) and GIFs attached to the "
+    "partition's "
     "tweets; object_path points at the stored file once x_media has downloaded it.",
     "cleaned/hashtags": "Hashtags of the partition's tweets, as written and lower-cased.",
     "cleaned/mentions": "User mentions of the partition's tweets.",
     "cleaned/urls": "Links of the partition's tweets with expanded URL and domain.",
     "cleaned/tombstones": "Tweets X answered as deleted, tombstoned or unavailable (withheld...), by id.",
-    "cleaned/follows": "Follow edges from the Followers/Following pages of watched accounts (today's partition).",
+    "cleaned/follows": "Follow edges from the Followers/Following pages of watched accounts (today's "
+    "partition).",
 }
 
 

@@ -10,8 +10,8 @@ from xget_pipelines.partitions import BY_DATE, LAKE_WRITE_RETRY, daily_partition
 from xget_pipelines.resources import LakeResource
 
 _DESCRIPTIONS = {
-    TWEETS: "One row per tweet, newest observation wins; first_seen/last_seen; tombstone when X answers it as "
-    "deleted or withheld. Partitioned by created_date.",
+    TWEETS: "One row per tweet, newest observation wins; first_seen/last_seen; tombstone when X answers it "
+    "as deleted or withheld. Partitioned by created_date.",
     USERS: "One row per user, newest observation wins; first_seen/last_seen. Partitioned by user_id % 16.",
     TWEET_METRICS: "Every observed like/retweet/reply/quote/bookmark/view count with its time (velocity).",
     USER_METRICS: "Every observed follower/following/tweet count with its time (growth).",

@@ -44,7 +44,8 @@ def volume_anomaly(con, view: str = "cleaned_tweets") -> dict:
 @dg.asset_check(
     asset="cleaned_tweets",
     description=(
-        f"The latest day's tweet count is within {VOLUME_LOW}x-{VOLUME_HIGH}x the median of the days before it: a "
+        f"The latest day's tweet count is within {VOLUME_LOW}x-{VOLUME_HIGH}x the median of the days before "
+        f"it: a "
         "collapse means accounts or the parser broke, a surge a runaway query."
     ),
 )
@@ -60,7 +61,8 @@ def cleaned_tweets_volume(lake: LakeResource) -> dg.AssetCheckResult:
 @dg.asset_check(
     asset="cleaned_tweets",
     description=(
-        "Great Expectations suite on the newest day: ids present and unique per partition, counts never negative, "
+        "Great Expectations suite on the newest day: ids present and unique per partition, counts never "
+        "negative, "
         "visibility/via from the parser's sets, texts within X's 25,000-character limit."
     ),
 )

@@ -120,7 +120,8 @@ def sentiment_daily(
     lake: LakeResource,
     sentiment: SentimentResource,
 ) -> dg.MaterializeResult:
-    """Per watchlist key and day: tweets scored, label shares and mean polarity (the scoring model's version)."""
+    """Per watchlist key and day: tweets scored, label shares and mean polarity (the scoring model's
+    version)."""
     from xget_pipelines.core.lake.preview import markdown_preview
     from xget_pipelines.core.sentiment.models import model_version
     from xget_pipelines.core.sentiment.scoring import sentiment_daily as daily

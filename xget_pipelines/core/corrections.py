@@ -1,8 +1,9 @@
-"""Records a user supplies, and audited corrections and soft deletes of tweets, which the entity merge honours.
+"""Records a user supplies, and audited corrections and soft deletes of tweets, honoured by the merge.
 
 Every change is one row of the append-only Delta table ``cleaned/corrections``, partitioned by ``day``: the
 UTC created date of the tweet it concerns (the ``created_date`` partition of ``entities/tweets``). A row says
-who (``user_id``, ``username``), when (``corrected_at``), why (``reason``) and what (``action`` and ``fields``):
+who (``user_id``, ``username``), when (``corrected_at``), why (``reason``) and what (``action`` and
+``fields``):
 
 - ``insert``: a tweet the user supplies (``fields``: the whole record). The merge of its day takes it as an
   observation made at ``corrected_at`` (``via='supplied'``), so it lands in ``entities/tweets`` like any
@@ -343,7 +344,8 @@ def supplied_day(lake: Lake, tweet_id: int) -> dt.date | None:
 
 
 def _existing_tweets(lake: Lake, tweet_ids: Sequence[int]) -> dict[int, dict]:
-    """``via`` and ``created_date`` of tweets already in ``entities/tweets`` (file statistics prune the scan)."""
+    """``via`` and ``created_date`` of tweets already in ``entities/tweets`` (file statistics prune the
+    scan)."""
     dtable = lake.table(ENTITY_TWEETS)
     if dtable is None or not tweet_ids:
         return {}
@@ -486,7 +488,8 @@ def _conflict(rec: dict, earlier: list[dict], known: dict | None, user_id: int) 
 def correct(
     lake: Lake, tweet_id: int, fields: Mapping[str, Any], reason: str | None, user: Actor, day: dt.date
 ) -> Correction:
-    """Correct some of ``text``, ``lang``, ``possibly_sensitive``, ``has_media`` of a tweet created on ``day``.
+    """Correct some of ``text``, ``lang``, ``possibly_sensitive``, ``has_media`` of a tweet created on
+    ``day``.
 
     Only these are correctable. Counts (likes, views...) and ids (author, conversation, reply, quote) are
     owned by the observations: every new scrape of the tweet brings them again, so a corrected count would

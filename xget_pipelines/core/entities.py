@@ -373,9 +373,10 @@ def _with_supplied(tweets: pa.Table | None, supplied: pa.Table | None) -> pa.Tab
 
 
 def _apply_corrections(lake: Lake, folded: pa.Table) -> int:
-    """Apply the net corrections (one row per tweet, ``corrections.fold``) with one MERGE into entities/tweets:
-    a corrected field takes its value, a soft delete sets ``tombstone = 'deleted_by_user'`` (``tombstoned_at``
-    = when), a restore clears that tombstone (not X's). Only rows that would change are rewritten."""
+    """Apply the net corrections (one row per tweet, ``corrections.fold``) with one MERGE into
+    entities/tweets: a corrected field takes its value, a soft delete sets ``tombstone = 'deleted_by_user'``
+    (``tombstoned_at`` = when), a restore clears that tombstone (not X's). Only rows that would change are
+    rewritten."""
     if folded.num_rows == 0:
         return 0
     days = ", ".join(sql_literal(d) for d in sorted(set(folded["created_date"].to_pylist())))

@@ -9,12 +9,11 @@ all-MiniLM-L6-v2 embedding of up to ``tweets_per_user`` of the user's tweets, fo
 ``embed_users`` most active users) and ``similar_users`` (the five nearest by cosine similarity), and
 bot-likeness signals, each with its reason.
 
-``graph_metrics``: per user of the mention graph (author -> mentioned user, weighted by mentions) and of
-the follow graph (``entities/follows``) in/out degree and weighted degree, PageRank and a Louvain community (seeded: the same lake gives the same
-communities). ``cotag_edges``: per UTC day, pairs of hashtags used in the same tweet and pairs of users
-mentioned in the same tweet, weighted by tweets; ``to_graph`` turns a day's edges into a networkx graph for
-GEXF/GraphML export (Gephi).
-"""
+``graph_metrics``: per user of the mention graph (author -> mentioned user, weighted by mentions) and of the
+follow graph (``entities/follows``) in/out degree and weighted degree, PageRank and a Louvain community
+(seeded: the same lake gives the same communities). ``cotag_edges``: per UTC day, pairs of hashtags used in
+the same tweet and pairs of users mentioned in the same tweet, weighted by tweets; ``to_graph`` turns a day's
+edges into a networkx graph for GEXF/GraphML export (Gephi)."""
 
 from __future__ import annotations
 

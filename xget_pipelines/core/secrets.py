@@ -55,7 +55,8 @@ class SecretBox:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken as exc:
             raise SecretKeyError(
-                "a stored secret cannot be decrypted with this key: XGET_SECRET_KEY (or <XGET_HOME>/secret.key) "
+                "a stored secret cannot be decrypted with this key: XGET_SECRET_KEY (or "
+                "<XGET_HOME>/secret.key) "
                 "is not the key the accounts were imported with"
             ) from exc
 

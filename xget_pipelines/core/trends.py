@@ -17,9 +17,9 @@ baseline): mean/std z >= 3 gave precision 0.5 at recall 1.0 (seed 11, 6k tweets)
 ``z_threshold`` 4.0 gave precision/recall 1.0/1.0 on seeds 11 (6k tweets), 7 (100k), 3 and 9 (30k) and
 0.86/1.0 on seed 5 (30k); 3.5 let three busy-tag wobbles through on the 100k world (precision 0.75).
 
-A bucket is a burst when ``z >= z_threshold``, ``count >= min_count`` and ``count >= min_ratio x m``. Buckets whose baseline reaches back before
-``observed_from`` (the first collected data) are scored but never flagged: without history every tag
-looks new. Consecutive burst buckets of one series form one burst event.
+A bucket is a burst when ``z >= z_threshold``, ``count >= min_count`` and ``count >= min_ratio x m``. Buckets
+whose baseline reaches back before ``observed_from`` (the first collected data) are scored but never flagged:
+without history every tag looks new. Consecutive burst buckets of one series form one burst event.
 
 ``evaluate`` scores global hashtag burst events against the bursts the emulator injected (its ground
 truth: term, start, end): an event is a true positive when its tag is the burst's term and it overlaps
@@ -234,8 +234,8 @@ def evaluate(
     observed_from: dt.datetime | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> Evaluation:
-    """Global hashtag events vs injected bursts (``{"term": "#tag", "start": iso, "end": iso}``) in
-    [start, end); bursts that begin in the warm-up after ``observed_from`` cannot be detected and are left out.
+    """Global hashtag events vs injected bursts (``{"term": "#tag", "start": iso, "end": iso}``) in [start,
+    end); bursts that begin in the warm-up after ``observed_from`` cannot be detected and are left out.
 
     An event is true when its tag is a burst's term and it overlaps the burst's window (one bucket of
     slack), or, given ``con`` (with ``tw`` and ``tags``), when most of its tweets carry the term of a

@@ -80,8 +80,9 @@ def resources_for(settings: Settings) -> dict:
 
 
 def sink_resources(settings: Settings) -> dict:
-    """The optional sinks, each only when its URL is set (their client libraries are imported only then). Secrets (passwords, URLs that carry them) are
-    passed as ``dg.EnvVar`` so the UI shows the variable's name, never the value."""
+    """The optional sinks, each only when its URL is set (their client libraries are imported only then).
+    Secrets (passwords, URLs that carry them) are passed as ``dg.EnvVar`` so the UI shows the variable's name,
+    never the value."""
     resources: dict = {}
     if settings.search_url:
         from xget_pipelines.resources.search import SearchIndexResource

@@ -1,11 +1,10 @@
 """Alert when the account pool runs low, and say so again when it recovers.
 
-The sensor reads the pool's health (``core/pools/health.py``) each minute. It alerts once when the
-accounts that can serve an X operation fall below ``XGET_POOL_MIN_USABLE`` (a warning in the sensor's log and, with
-``XGET_ALERT_WEBHOOK_URL``, a Slack-compatible webhook), and once when the pool is back above it; its
-JSON cursor remembers which operations were last announced low, so a 3 a.m. outage pages once, not every minute.
-It never requests runs.
-"""
+The sensor reads the pool's health (``core/pools/health.py``) each minute. It alerts once when the accounts
+that can serve an X operation fall below ``XGET_POOL_MIN_USABLE`` (a warning in the sensor's log and, with
+``XGET_ALERT_WEBHOOK_URL``, a Slack-compatible webhook), and once when the pool is back above it; its JSON
+cursor remembers which operations were last announced low, so a 3 a.m. outage pages once, not every minute. It
+never requests runs."""
 
 import json
 

@@ -56,7 +56,8 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
         openapi_tags=TAGS,
         docs_url=None,
         redoc_url=None,  # served below from local files: FastAPI's own load them from a CDN
-        description="Collect and analyse X data: scrape tasks run on Dagster, data comes from the Delta lake. "
+        description="Collect and analyse X data: scrape tasks run on Dagster, data comes from the Delta "
+        "lake. "
         "Authenticate with `POST /v1/auth/token` (OAuth2 password or client credentials) and send "
         "`Authorization: Bearer <token>`, or send an API key as `X-API-Key`.",
     )

@@ -197,7 +197,8 @@ def _as_us(col: pa.Array) -> pa.Array:
 
 
 def _iso(col: pa.Array) -> pa.Array:
-    """ISO-8601 text, as ``datetime.isoformat()`` writes it (numpy: about twice as fast as ``pc.strftime``)."""
+    """ISO-8601 text, as ``datetime.isoformat()`` writes it (numpy: about twice as fast as
+    ``pc.strftime``)."""
     us = _as_us(col)
     text = np.datetime_as_string(us.cast(pa.timestamp("us")).to_numpy(zero_copy_only=False), unit="us")
     text = pa.array(text, pa.string(), mask=us.is_null().to_numpy(zero_copy_only=False))
@@ -472,7 +473,8 @@ def _utc(table: pa.Table) -> pa.Table:
 
 
 def all_pages(fetch, page_size: int = 10_000, max_rows: int = 5_000_000) -> list[dict]:
-    """Every row of a cursor-paged read (``fetch(limit, cursor) -> Page``), for a list's ``format=`` export."""
+    """Every row of a cursor-paged read (``fetch(limit, cursor) -> Page``), for a list's ``format=``
+    export."""
     rows, cursor = [], None
     while True:
         page = fetch(page_size, cursor)

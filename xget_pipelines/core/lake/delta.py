@@ -152,7 +152,8 @@ class Lake:
     # -- writes ---------------------------------------------------------------------------------------
 
     def _committed(self, table: str, write: Callable[[], T]) -> T:
-        """Run ``write`` (which must read the table afresh), again on a commit conflict; see the module docstring."""
+        """Run ``write`` (which must read the table afresh), again on a commit conflict; see the module
+        docstring."""
         for attempt in range(1, self.commit_attempts + 1):
             try:
                 return write()
@@ -165,7 +166,8 @@ class Lake:
         raise AssertionError("unreachable")
 
     def ensure(self, table: str, schema: pa.Schema, partition_by: Sequence[str] | None = None) -> None:
-        """Create ``table`` (empty, with ``schema``) unless it exists; exactly one of concurrent creators commits."""
+        """Create ``table`` (empty, with ``schema``) unless it exists; exactly one of concurrent creators
+        commits."""
         if table in self._exists:
             return
         for attempt in range(20):
@@ -293,7 +295,8 @@ class Lake:
                 and not pc.all(pc.equal(data[col], pa.scalar(val, data.schema.field(col).type))).as_py()
             ):
                 raise ValueError(f"rows written to {table} must all have {col} = {val!r}")
-        # A new table's first commit is the partition itself (an empty one: a table readers see, nothing to replace).
+        # A new table's first commit is the partition itself (an empty one: readers see a table, nothing to
+        # replace).
         return self._first_or(
             table,
             data,

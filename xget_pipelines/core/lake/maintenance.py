@@ -34,7 +34,8 @@ class TableUpkeep:
 def maintain(
     lake: Lake, retention_hours: int, tables: Sequence[str] | None = None, target_size: int | None = None
 ) -> list[TableUpkeep]:
-    """Compact, checkpoint and vacuum every table (or ``tables``); one table's failure does not stop the rest."""
+    """Compact, checkpoint and vacuum every table (or ``tables``); one table's failure does not stop the
+    rest."""
     if retention_hours < 0:
         raise ValueError("retention_hours must be 0 or more (XGET_LAKE_VACUUM_RETENTION_HOURS)")
     done = []

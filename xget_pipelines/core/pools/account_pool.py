@@ -86,7 +86,8 @@ class AccountPool:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._seeded: dict[str, float] = {}  # operation -> when this pool last gave every account its row
         self._cookie_cache: dict[str | None, dict] = {}
-        self._built: dict = {}  # statements built once: the lease's (by whether they pick a username), release's
+        # statements built once: the lease's (by whether they pick a username), release's
+        self._built: dict = {}
         # PostgreSQL: a lease and a release are one statement each, committed on its own (no BEGIN/COMMIT
         # or ping round trips); SQLite serialises them in BEGIN IMMEDIATE transactions.
         self._fast = None if is_sqlite(engine) else autocommit_engine(engine)
@@ -444,7 +445,7 @@ class AccountPool:
             )
         )
         # The account's own row (wide: its encrypted cookies) is written only when there is news: its
-        # ``last_used`` is kept to the minute (as an API key's), and a served recheck ends a quarantine series.
+        # ``last_used`` is kept to the minute (as an API key's); a served recheck ends a quarantine series.
         served = bindparam("p_served", type_=Boolean)
         account = (
             update(Account)

@@ -35,7 +35,10 @@ class AccountRecord:
     headers: dict[str, str] | None = None
 
     def __repr__(self) -> str:  # never show secrets, even in a debugger or a traceback
-        return f"AccountRecord(username={self.username!r}, email={self.email!r}, login_method={self.login_method!r})"
+        return (
+            f"AccountRecord(username={self.username!r}, email={self.email!r}, "
+            f"login_method={self.login_method!r})"
+        )
 
 
 @dataclass

@@ -132,7 +132,8 @@ def login_with_google(
                     raise fail(
                         _current_step(context) or "google",
                         f"the Google sign-in did not finish within "
-                        f"{timeout_s:g}s (page {_newest(context).url}): log in by hand and import the cookies",
+                        f"{timeout_s:g}s (page {_newest(context).url}): log in by hand and import the "
+                        f"cookies",
                         _newest(context),
                     )
                 acted = False

@@ -27,7 +27,8 @@ MAX_STEPS = 20
 
 # What to do when X rejects a subtask's input (X answers 400 with code 399 for all of them).
 REJECTED = {
-    "start": "X refused to start a login flow: the guest token may be stale or the IP blocked; retry or change proxy",
+    "start": "X refused to start a login flow: the guest token may be stale or the IP blocked; retry or "
+    "change proxy",
     "LoginEnterUserIdentifierSSO": "X does not know this username (or refuses it now): check the username",
     "LoginEnterAlternateIdentifierSubtask": "X did not accept the account's email as alternate identifier: "
     "check the account's email",

@@ -56,7 +56,8 @@ MIN_REDISCOVERY_S = 60.0
 
 @functools.cache
 def known_operations() -> dict[str, str]:
-    """``{operation: query id}`` of twscrape's constants (``OP_*``). Do not mutate the answer (it is cached)."""
+    """``{operation: query id}`` of twscrape's constants (``OP_*``). Do not mutate the answer (it is
+    cached)."""
     out = {}
     for name in dir(tws_api):
         if name.startswith("OP_"):

@@ -93,7 +93,8 @@ class TransactionIds:
         url: str,
         fresh: bool = False,
     ) -> str:
-        """The ``x-client-transaction-id`` of one request (``url``: the full request URL; its path is signed)."""
+        """The ``x-client-transaction-id`` of one request (``url``: the full request URL; its path is
+        signed)."""
         gen = self.generator(
             account_id, username, cookies, proxy_url=proxy_url, user_agent=user_agent, fresh=fresh
         )

@@ -1,4 +1,4 @@
-"""X's web app as XGet loads it: the hosts it lives on and an HTTP client that behaves like the account's browser.
+"""X's web app as XGet loads it: the hosts it lives on, and an HTTP client like the account's browser.
 
 Two things only X's web app gives a client: the material of ``x-client-transaction-id`` (``transaction.py``)
 and the current query ids and feature switches (``operations.py``). Both come from a page load

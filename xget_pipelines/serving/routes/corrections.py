@@ -53,7 +53,7 @@ TweetId = Annotated[int, Path(gt=0, lt=2**63, description="The tweet's id")]
 
 
 class SuppliedTweet(BaseModel):
-    """A tweet a user supplies. Counts not given are 0; ``via`` is ``supplied``; unknown fields are refused."""
+    """A tweet a user supplies. Counts not given are 0; ``via`` is ``supplied``; unknown fields are refused."""  # noqa: E501 - the OpenAPI description
 
     model_config = ConfigDict(extra="forbid")
 
