@@ -179,15 +179,16 @@ def installation_box():
     return SecretBox.from_key_or_file(settings.secret_key, settings.home)
 
 
-def register_accounts(emulator, engine, names):
-    """Create accounts in the emulator and put them in XGet's pool; returns the pool."""
+def register_accounts(emulator, engine, names, secrets=None):
+    """Create accounts in the emulator and put them in XGet's pool (their cookies encrypted with ``secrets``,
+    by default the tests' installation key); returns the pool."""
     import httpx
 
     from xget_pipelines.core.pools.account_pool import AccountPool
 
     rep = httpx.post(f"{emulator.url}/_emulator/accounts", json={"usernames": list(names)}, timeout=10)
     rep.raise_for_status()
-    pool = AccountPool(engine, secrets=installation_box())
+    pool = AccountPool(engine, secrets=secrets or installation_box())
     pool.add_accounts([(a["username"], {"auth_token": a["auth_token"], "ct0": a["ct0"]}) for a in rep.json()])
     return pool
 

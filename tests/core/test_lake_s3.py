@@ -38,12 +38,12 @@ def test_the_pipeline_on_s3_by_settings_alone(
 
     client, options = s3
     emu = emulator_factory(window_seconds=2)
-    register_accounts(emu, get_engine(sqlite_url), ["s3a", "s3b"])
     monkeypatch.setenv("XGET_LAKE_URI", "s3://xget-lake/lake")
     monkeypatch.setenv("XGET_LAKE_STORAGE_OPTIONS", json.dumps(options))
     settings = Settings(
         database_url=sqlite_url, x_graphql_url=emu.graphql_url, home=tmp_path, x_lease_deadline_s=10
     )
+    register_accounts(emu, get_engine(sqlite_url), ["s3a", "s3b"], secrets=settings.secret_box())
     resources = {k: v for k, v in resources_for(settings).items() if k != "dbt"}
     key = small_world.watchlist_suggestions()["terms"][0]
     instance = dg.DagsterInstance.ephemeral()
