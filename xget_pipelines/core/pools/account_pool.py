@@ -49,7 +49,7 @@ from xget_pipelines.core.db.models import Account, AccountOperation, Proxy
 from xget_pipelines.core.errors import NoAccountAvailable
 from xget_pipelines.core.pools import binding
 from xget_pipelines.core.pools.account_lease import AccountLease
-from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
+from xget_pipelines.core.pools.accounts import AccountRecord, operation_window, upsert_accounts
 from xget_pipelines.core.pools.rotation import STRATEGIES
 from xget_pipelines.core.secrets import SecretBox
 
@@ -153,17 +153,7 @@ class AccountPool:
             ops = conn.execute(select(AccountOperation)).all()
         by_account: dict[int, list] = {}
         for op in ops:
-            by_account.setdefault(op.account_id, []).append(
-                {
-                    "operation": op.operation,
-                    "remaining": op.remaining,
-                    "limit": op.window_limit,
-                    "reset_at": op.reset_at,
-                    "requests": op.requests,
-                    "errors": op.errors,
-                    "soft_bans": op.soft_bans,
-                }
-            )
+            by_account.setdefault(op.account_id, []).append(operation_window(op))
         return [
             {
                 "username": a.username,

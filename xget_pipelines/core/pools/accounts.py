@@ -129,6 +129,19 @@ def upsert_accounts(
     return result
 
 
+def operation_window(op) -> dict:
+    """An account's window on one operation as listings show it (``AccountOperation`` row -> dict)."""
+    return {
+        "operation": op.operation,
+        "remaining": op.remaining,
+        "limit": op.window_limit,
+        "reset_at": op.reset_at,
+        "requests": op.requests,
+        "errors": op.errors,
+        "soft_bans": op.soft_bans,
+    }
+
+
 def account_views(engine: Engine, username: str | None = None) -> list[dict]:
     """Accounts as the API and UI show them: state, login method, bound proxy and which credentials are
     stored (as booleans: never a secret), plus the per-operation windows."""
@@ -145,17 +158,7 @@ def account_views(engine: Engine, username: str | None = None) -> list[dict]:
         )
     by_account: dict[int, list] = {}
     for op in ops:
-        by_account.setdefault(op.account_id, []).append(
-            {
-                "operation": op.operation,
-                "remaining": op.remaining,
-                "limit": op.window_limit,
-                "reset_at": op.reset_at,
-                "requests": op.requests,
-                "errors": op.errors,
-                "soft_bans": op.soft_bans,
-            }
-        )
+        by_account.setdefault(op.account_id, []).append(operation_window(op))
     now = datetime.now(UTC).timestamp()
     return [
         {
