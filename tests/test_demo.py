@@ -70,6 +70,16 @@ def test_demo_runs_every_partition_and_leaves_a_queryable_lake(first_demo):
     assert "3/3 proxies ACTIVE after a check through each" in demo.stdout  # real local proxies, checked
     assert "sentiment model minilm-head-" in demo.stdout and "macro recall" in demo.stdout
     assert "14 partitions, 4 runs at a time" in demo.stdout  # collected as concurrent runs
+    # The console is XGet's progress and summary: dbt's lines go to their own log, library warnings stay out
+    assert "dbt build: PASS=" in demo.stdout and "ERROR=0" in demo.stdout
+    console = demo.stdout + demo.stderr
+    for noise in (
+        "Found multiple backfill policies",
+        "warnings.warn",
+        " - dagster - WARNING - ",
+        "START sql",
+    ):
+        assert noise not in console, noise
 
     def sql(query):
         out = subprocess.run(

@@ -15,6 +15,7 @@ the definitions it builds in this process and its run workers, and gives the Dag
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import os
@@ -31,8 +32,9 @@ from rich.table import Table
 
 from xget_pipelines.settings import Settings
 
-# The progress bar tells the story; Dagster's step logs stay in the runs (see them in the UI).
-_QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The progress bar and the summaries tell the story; Dagster's step logs, warnings included, stay in the
+# runs (see them in the UI), and a run that fails is reported by the demo itself.
+_QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 
 # The local instance: no telemetry; at most 4 queued runs at once (the UI's launches; the demo's own
@@ -204,6 +206,12 @@ def collect(
     return failed
 
 
+def _dbt_outcome(log: Path) -> str:
+    """dbt's closing count (``PASS=17 WARN=0 ERROR=0 ...``) from its output, or a word that it has none."""
+    done = [line for line in log.read_text().splitlines() if line.startswith("Done. PASS=")]
+    return done[-1].removeprefix("Done. ") if done else "no summary (see its output)"
+
+
 def _median(values: list[float]) -> float:
     values = sorted(values)
     return values[len(values) // 2] if values else float("nan")
@@ -318,12 +326,15 @@ def run_demo(console: Console, settings: Settings, *, serve_ui: bool = True, day
             failed.append("sentiment_training")
         else:
             _sentiment_summary(console, instance)
-        with console.status("scoring tweet sentiment, then dbt build: the marts and their tests"):
+        dbt_log = settings.home / "demo" / "dbt.log"
+        console.print("scoring tweet sentiment, then dbt build: the marts and their tests…")
+        with dbt_log.open("w") as log, contextlib.redirect_stdout(log):  # dbt's own lines: to its log
             marts = defs.resolve_job_def("marts").execute_in_process(
                 instance=instance, raise_on_error=False, run_config=_QUIET, tags={"xget/source": "demo"}
             )
         if not marts.success:
             failed.append("marts")
+        console.print(f"dbt build: {_dbt_outcome(dbt_log)} (dbt's output: {dbt_log})")
         from xget_pipelines.assets import account_pool_stats
 
         dg.materialize(
