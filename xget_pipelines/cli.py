@@ -104,10 +104,12 @@ def sql(
     ),
 ) -> None:
     """Run SQL (DuckDB) over the Delta tables (each a view named like cleaned_tweets) and the dbt marts
-    (``marts.daily_volume_per_term`` ...)."""
+    (``marts.daily_volume_per_term`` ...). Queries only: nothing is written, and no file but the tables'
+    is read."""
     import duckdb
 
-    from xget_pipelines.core.lake.catalog import connect
+    from xget_pipelines.core.errors import InvalidField
+    from xget_pipelines.core.lake.catalog import connect, run_query
     from xget_pipelines.core.lake.maintenance import parse_as_of
 
     missing: list[str] = []
@@ -117,7 +119,11 @@ def sql(
         fail(str(exc))
     try:
         con = connect(
-            cli_context.lake(), marts=cli_context.settings().resolved_marts_path, as_of=when, missing=missing
+            cli_context.lake(),
+            marts=cli_context.settings().resolved_marts_path,
+            as_of=when,
+            missing=missing,
+            read_only=True,
         )
     except duckdb.IOException as exc:  # dbt is writing the marts right now
         fail(f"cannot open the marts database: {exc}; retry when the dbt run has finished")
@@ -127,10 +133,16 @@ def sql(
             "reaches back XGET_LAKE_VACUUM_RETENTION_HOURS."
         )
     try:
-        rel = con.sql(query)
+        rel = run_query(con, query)
+    except InvalidField as exc:
+        fail(str(exc))
+    except duckdb.PermissionException as exc:
+        fail(f"xget sql reads the lake's tables and the marts only: {exc}")
     except duckdb.Error as exc:
         views = [
-            r[0] for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()
+            r[0]
+            for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()
+            if not r[0].startswith("__")  # the Arrow tables behind the views of empty tables
         ]
         fail(f"{exc}\nviews available: {', '.join(sorted(views)) or 'none (run `xget demo` first)'}")
     if rel is None:
