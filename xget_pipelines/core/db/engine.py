@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -16,6 +17,18 @@ _migrated: set[str] = set()
 _lock = threading.Lock()
 
 
+def _private_file(path: Path) -> None:
+    """The SQLite file readable by its owner only (0600): it holds encrypted secrets, password hashes and
+    audit rows. SQLite gives its -wal and -shm files the database file's mode. A file made before is
+    tightened too."""
+    if str(path) in ("", ":memory:"):
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
@@ -24,7 +37,7 @@ def is_sqlite(engine: Engine) -> bool:
 def get_engine(url: str) -> Engine:
     """One engine per URL per process, migrated to the newest schema on first use."""
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        _private_file(Path(url.removeprefix("sqlite:///")))
         engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
