@@ -9,7 +9,9 @@ idempotency keys on POST.
   a retry with the same key and body gets the stored answer without running again; the same key with a
   different body is a 422; a retry while the first is still running is a 409. The answers live in the
   control plane, or in Redis with ``XGET_REDIS_URL`` (``idempotency``); a keyed POST is a 503 while its
-  store is unreachable.
+  store is unreachable. An answer marked ``Cache-Control: no-store`` (tokens, a new API key) is never kept:
+  the store holds a note instead, and a retry gets a 409 saying the request succeeded and its credential
+  is not replayed.
 """
 
 from __future__ import annotations
@@ -135,6 +137,21 @@ class GatewayMiddleware:
                 )
 
 
+def _withheld(status: int, request_id: str | None) -> tuple[int, bytes, str]:
+    """What a retry gets instead of an answer that carried a credential (kept nowhere, shown once)."""
+    body = {
+        "error": {
+            "code": "conflict",
+            "field": "Idempotency-Key",
+            "request_id": request_id,
+            "message": f"the request with this Idempotency-Key already succeeded ({status}); its answer "
+            "carried a credential, which is shown once and not kept, so it cannot be replayed: sign in again "
+            "for tokens, or see GET /v1/me/keys for the key (revoke it and create another if it was lost)",
+        }
+    }
+    return 409, json.dumps(body).encode(), "application/json"
+
+
 class IdempotencyMiddleware:
     """Replays stored answers of POSTs sent with an ``Idempotency-Key`` (see the module docstring)."""
 
@@ -233,7 +250,7 @@ class IdempotencyMiddleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        captured: dict = {"status": 500, "body": b"", "content_type": None}
+        captured: dict = {"status": 500, "body": b"", "content_type": None, "no_store": False}
 
         async def capture_send(message):
             if message["type"] == "http.response.start":
@@ -241,6 +258,8 @@ class IdempotencyMiddleware:
                 for k, v in message.get("headers", ()):
                     if k.lower() == b"content-type":
                         captured["content_type"] = v.decode("latin-1")
+                    elif k.lower() == b"cache-control" and b"no-store" in v.lower():
+                        captured["no_store"] = True
             elif message["type"] == "http.response.body":
                 captured["body"] += message.get("body", b"")
             await send(message)
@@ -253,4 +272,6 @@ class IdempotencyMiddleware:
                 captured["status"] < 500 and captured["status"] != 429 and len(captured["body"]) < 1_000_000
             )
             answer = (captured["status"], captured["body"], captured["content_type"]) if keep else None
+            if answer is not None and captured["no_store"]:
+                answer = _withheld(captured["status"], scope["state"].get("request_id"))
             await run_in_threadpool(store.finish, principal, key, answer)

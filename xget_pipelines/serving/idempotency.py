@@ -9,12 +9,11 @@ A store has two calls, made around the request:
   retried for real).
 
 ``SqlIdempotencyStore`` keeps them in the control plane's ``idempotency_records`` (the embedded default;
-replicas that share the database share the keys). ``RedisIdempotencyStore`` (``XGET_REDIS_URL``) keeps them
-in Redis, one hash per key that Redis expires: answers after 24 h, and a claim whose replica died before
-answering after ``claim_ttl_s``, so a crashed request does not hold its key for a day. While Redis is
-unreachable a keyed POST is answered 503 (``StoreUnavailable``) rather than run without the guard: a
-retry would otherwise run twice.
-"""
+replicas that share the database share the keys) and deletes those past the TTL (24 h).
+``RedisIdempotencyStore`` (``XGET_REDIS_URL``) keeps them in Redis, one hash per key that Redis expires:
+answers after 24 h, and a claim whose replica died before answering after ``claim_ttl_s``, so a crashed
+request does not hold its key for a day. While Redis is unreachable a keyed POST is answered 503
+(``StoreUnavailable``) rather than run without the guard: a retry would otherwise run twice."""
 
 from __future__ import annotations
 
@@ -28,6 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from xget_pipelines.core.db.models import IdempotencyRecord
 
 IDEMPOTENCY_TTL_S = 24 * 3600
+PURGE_EVERY_S = 60.0  # expired rows are deleted by the first claim after this long (per process and database)
+_last_purge: dict[str, float] = {}
 Answer = tuple[int, bytes, str | None]
 
 
@@ -41,6 +42,7 @@ class SqlIdempotencyStore:
 
     def claim(self, principal: str, key: str, request_hash: str) -> str | Answer:
         with self.engine.begin() as conn:
+            self._purge_expired(conn)
             row = conn.execute(
                 select(IdempotencyRecord).where(
                     IdempotencyRecord.principal == principal, IdempotencyRecord.key == key
@@ -68,6 +70,16 @@ class SqlIdempotencyStore:
             if row.status_code is None:
                 return "in_progress"
             return row.status_code, (row.body or "").encode(), row.content_type
+
+    def _purge_expired(self, conn) -> None:
+        """Rows older than the TTL go: nobody can replay them, and they are not kept for their own sake."""
+        now = time.time()
+        url = str(self.engine.url)
+        if now - _last_purge.get(url, 0.0) < PURGE_EVERY_S:
+            return
+        _last_purge[url] = now
+        cutoff = dt.datetime.fromtimestamp(now - IDEMPOTENCY_TTL_S, dt.UTC)
+        conn.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
 
     def finish(self, principal: str, key: str, answer: Answer | None) -> None:
         with self.engine.begin() as conn:

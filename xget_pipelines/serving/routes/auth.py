@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -15,6 +15,10 @@ from xget_pipelines.core.auth.users import AuthError, Principal
 from xget_pipelines.serving.deps import UtcDateTime, current_principal, limit_anonymous
 from xget_pipelines.serving.errors import ERROR_RESPONSES, ApiError
 from xget_pipelines.serving.state import state
+
+# An answer carrying a credential (tokens, a new API key) is never cached nor kept: RFC 6749 section 5.1 asks
+# this of token answers, and the idempotency store withholds any answer marked so (gateway).
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 router = APIRouter(tags=["auth"], responses=ERROR_RESPONSES)
 
@@ -92,6 +96,7 @@ def _token_error(message: str, code: str = "invalid_grant") -> ApiError:
 )
 async def token(
     request: Request,
+    response: Response,
     grant_type: Literal["password", "refresh_token", "client_credentials"] = Form(
         ..., description="password (people), refresh_token, or client_credentials (machines: an API key)"
     ),
@@ -127,6 +132,7 @@ async def token(
         raise _token_error(
             str(exc), "invalid_client" if grant_type == "client_credentials" else "invalid_grant"
         ) from exc
+    response.headers.update(NO_STORE)
     return TokenOut(
         access_token=pair.access_token, expires_in=pair.expires_in, refresh_token=pair.refresh_token or None
     )
@@ -210,7 +216,7 @@ async def list_my_keys(request: Request, principal: Principal = Depends(current_
 
 @router.post("/me/keys", status_code=201, response_model=NewKeyOut, summary="Create an API key (shown once)")
 async def create_my_key(
-    request: Request, body: KeyIn, principal: Principal = Depends(current_principal)
+    request: Request, response: Response, body: KeyIn, principal: Principal = Depends(current_principal)
 ) -> dict:
     if principal.via in ("api_key", "client_credentials"):
         raise ApiError(403, "forbidden", "an API key cannot create API keys: log in as the user")
@@ -220,6 +226,7 @@ async def create_my_key(
     record, key = await run_in_threadpool(
         api_keys.create_key, state(request).engine, principal.user_id, body.name, role, body.expires_in_days
     )
+    response.headers.update(NO_STORE)
     return {**record.as_dict(), "api_key": key}
 
 
