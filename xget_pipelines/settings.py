@@ -184,6 +184,17 @@ class Settings(BaseSettings):
     api_cors_origins: str = Field(
         default="", description="Comma-separated origins allowed by CORS (* for any); empty: CORS off."
     )
+    api_max_body_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body the API reads; a larger one is a 413 before it is parsed or its "
+        "credential checked. Imports (accounts, proxies, a batch of tweets) have api_max_import_bytes.",
+    )
+    api_max_import_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=1024,
+        description="Largest body of POST /v1/accounts/import, /v1/proxies/import and /v1/data/batch.",
+    )
     api_rate_limit_per_minute: int = Field(
         default=600, description="Requests a user or API key may make per minute (0: no limit)."
     )

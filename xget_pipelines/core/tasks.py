@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import uuid
 from dataclasses import dataclass
 from enum import Enum
@@ -35,6 +36,7 @@ from xget_pipelines.core.errors import Conflict, InvalidField, NotFound, StaleCu
 from xget_pipelines.core.x.watch import parse_watch_key
 
 MAX_DAYS = 31
+MAX_PARAMS_BYTES = 16 * 1024  # a task's labels, as JSON: they are kept with every copy of the task
 
 
 class TaskType(str, Enum):
@@ -218,6 +220,18 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def check_params(params: dict | None) -> None:
+    """A task's labels fit in ``MAX_PARAMS_BYTES`` of JSON."""
+    if params is None:
+        return
+    size = len(json.dumps(params, default=str).encode())
+    if size > MAX_PARAMS_BYTES:
+        raise InvalidTask(
+            f"params are {size:,} bytes of JSON; a task keeps at most {MAX_PARAMS_BYTES:,} (labels, not data)",
+            "params",
+        )
+
+
 class TaskStore:
     """Tasks in the control-plane DB. ``owner`` limits a call to one user's tasks (None: everyone's)."""
 
@@ -227,6 +241,7 @@ class TaskStore:
     def create(
         self, spec: TaskSpec, user_id: int | None, params: dict | None = None, start: bool = True
     ) -> ScrapeTask:
+        check_params(params)
         task_id = str(uuid.uuid4())
         now = _now()
         with self.engine.begin() as conn:
@@ -310,6 +325,7 @@ class TaskStore:
         self, task_id: str, spec: TaskSpec | None, params: dict | None, owner: int | None, actor: int | None
     ) -> ScrapeTask:
         """Change a task that has not started (CREATED); others must be stopped and re-created."""
+        check_params(params)
         with self.engine.begin() as conn:
             row = self._row(conn, task_id, owner)
             if row.status != TaskStatus.CREATED.value:

@@ -14,7 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
 from xget_pipelines.serving import errors
-from xget_pipelines.serving.gateway import GatewayMiddleware, IdempotencyMiddleware
+from xget_pipelines.serving.gateway import BodyLimitMiddleware, GatewayMiddleware, IdempotencyMiddleware
 from xget_pipelines.serving.metrics import Metrics
 from xget_pipelines.serving.state import ServingState
 from xget_pipelines.settings import Settings, get_settings
@@ -101,6 +101,14 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
             allow_headers=["*"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.api_max_body_bytes,
+        import_limit=settings.api_max_import_bytes,
+        import_paths=frozenset(
+            f"/v{API_VERSION}{path}" for path in ("/accounts/import", "/proxies/import", "/data/batch")
+        ),
+    )
     app.add_middleware(GatewayMiddleware, metrics=metrics)
     from xget_pipelines.tracing import setup_tracing
 

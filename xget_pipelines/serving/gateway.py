@@ -137,6 +137,66 @@ class GatewayMiddleware:
                 )
 
 
+class BodyLimitMiddleware:
+    """A request body over the limit is a 413 before anything reads, parses or authenticates it.
+
+    A declared ``Content-Length`` over the limit is refused without reading a byte; a body without one
+    (chunked) is read up to the limit and refused once it passes it. The routes that import files
+    (``import_paths``) have their own, larger limit. Below the limit the body is handed on as it came.
+    """
+
+    def __init__(self, app, limit: int, import_limit: int, import_paths: frozenset[str]):
+        self.app = app
+        self.limit = limit
+        self.import_limit = import_limit
+        self.import_paths = import_paths
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        limit = self.import_limit if scope["path"] in self.import_paths else self.limit
+        declared = _header(scope, b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            return await self._refuse(scope, receive, send, limit, declared)
+        if declared is not None:
+            return await self.app(scope, receive, send)
+        messages, total = [], 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            total += len(message.get("body", b""))
+            if total > limit:
+                return await self._refuse(scope, receive, send, limit, None)
+            if not message.get("more_body", False):
+                break
+
+        async def replay():
+            return messages.pop(0) if messages else await receive()
+
+        return await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _refuse(scope, receive, send, limit: int, declared: str | None):
+        from starlette.responses import JSONResponse
+
+        if declared is not None and not declared.isdigit():
+            status, code, message = 400, "invalid", f"Content-Length is not a number: {declared[:40]!r}"
+        else:
+            status, code = 413, "too_large"
+            message = f"the request body is over this route's limit of {limit:,} bytes"
+        body = {
+            "error": {
+                "code": code,
+                "field": "body",
+                "message": message,
+                "request_id": scope.get("state", {}).get("request_id"),
+            }
+        }
+        await JSONResponse(body, status, headers={"Connection": "close"})(scope, receive, send)
+
+
 def _withheld(status: int, request_id: str | None) -> tuple[int, bytes, str]:
     """What a retry gets instead of an answer that carried a credential (kept nowhere, shown once)."""
     body = {
