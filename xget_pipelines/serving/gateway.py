@@ -156,7 +156,8 @@ class BodyLimitMiddleware:
             return await self.app(scope, receive, send)
         limit = self.import_limit if scope["path"] in self.import_paths else self.limit
         declared = _header(scope, b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        numeric = declared is not None and declared.isascii() and declared.isdigit()
+        if declared is not None and (not numeric or int(declared) > limit):
             return await self._refuse(scope, receive, send, limit, declared)
         if declared is not None:
             return await self.app(scope, receive, send)
@@ -181,7 +182,7 @@ class BodyLimitMiddleware:
     async def _refuse(scope, receive, send, limit: int, declared: str | None):
         from starlette.responses import JSONResponse
 
-        if declared is not None and not declared.isdigit():
+        if declared is not None and not (declared.isascii() and declared.isdigit()):
             status, code, message = 400, "invalid", f"Content-Length is not a number: {declared[:40]!r}"
         else:
             status, code = 413, "too_large"

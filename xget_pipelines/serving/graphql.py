@@ -277,6 +277,19 @@ def build_schema(
 
 
 class XGetGraphQLRouter(GraphQLRouter):
+    def parse_json(self, data: str | bytes):
+        """A GraphQL request is a JSON object (a list is a batch, refused later): ``"x"``, ``1`` or ``null``
+        is the client's error, a 400, not a crash on reading it."""
+        try:
+            parsed = super().parse_json(data)
+        except UnicodeDecodeError as exc:
+            raise TransportError(400, "the request body is not UTF-8 JSON") from exc
+        if not isinstance(parsed, dict | list):
+            raise TransportError(
+                400, 'a GraphQL request is a JSON object: {"query": "...", "variables": {...}}'
+            )
+        return parsed
+
     async def run(self, request, context=UNSET, root_value=UNSET):
         """Requests that are not GraphQL (a body that is not JSON, no query, a batch) answer in the API's
         error shape rather than Strawberry's plain text."""

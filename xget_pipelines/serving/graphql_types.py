@@ -534,7 +534,7 @@ class Query:
     async def tweet(self, info: Info, id: strawberry.ID) -> Tweet | None:  # noqa: A002 - the argument's name
         ctx = need(info, Permission.DATA_READ)
         text = str(id).strip()
-        if not text.isdigit() or not 0 < int(text) < 2**63:
+        if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 2**63:  # isdigit() alone takes "²"
             raise bad_input("tweet ids are positive 64-bit integers", "id")
         return Tweet.from_row(await call(ctx.state.tweets.tweet, int(text)))
 
