@@ -160,11 +160,14 @@ class TokenService:
                 conn.execute(update(RefreshToken).where(RefreshToken.jti == row.jti).values(revoked_at=now))
         if replayed:
             raise AuthError("refresh token already used: every session of this login is ended; log in again")
-        principal = active_principal(self.engine, int(claims["sub"]), "password")
+        principal = active_principal(self.engine, int(claims["sub"]), "password", issued_at=claims.get("iat"))
         return self.issue(principal, family=claims["fam"])
 
-    def revoke(self, refresh_token: str) -> None:
+    def revoke(self, refresh_token: str, user_id: int | None = None) -> None:
+        """End the login ``refresh_token`` belongs to; with ``user_id``, only if it is that user's."""
         claims = self._decode_own(refresh_token, "refresh")
+        if user_id is not None and int(claims["sub"]) != user_id:
+            raise AuthError("this refresh token is not yours: log out with your own")
         with self.engine.begin() as conn:
             conn.execute(
                 update(RefreshToken)
@@ -208,6 +211,7 @@ class TokenService:
                 claims.get("via", "password"),
                 key_id=claims.get("kid"),
                 role_cap=claims.get("role_cap"),
+                issued_at=claims.get("iat"),
             )
             return dataclasses.replace(principal, valid_until=float(claims["exp"]))
         if self.oidc is not None and issuer == self.oidc.issuer:

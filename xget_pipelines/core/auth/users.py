@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, func, insert, select, update
@@ -16,7 +17,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from xget_pipelines.core.auth.passwords import hash_password, needs_rehash, verify_password
 from xget_pipelines.core.auth.permissions import Permission, allows, check_role
 from xget_pipelines.core.db.engine import read_only
-from xget_pipelines.core.db.models import AuditEntry, User
+from xget_pipelines.core.db.models import ApiKey, AuditEntry, RefreshToken, User
 from xget_pipelines.core.errors import Conflict, InvalidField, NotAuthenticated, NotFound, XGetError
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
@@ -67,6 +68,13 @@ class Principal:
 
     def can(self, permission: Permission) -> bool:
         return allows(self.role, permission)
+
+
+def _expired(expires_at: dt.datetime | None) -> bool:
+    if expires_at is None:
+        return False
+    aware = expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=dt.UTC)
+    return aware <= dt.datetime.now(dt.UTC)
 
 
 def _now() -> dt.datetime:
@@ -203,18 +211,37 @@ def authenticate(engine: Engine, username: str, password: str) -> Principal:
 
 
 def active_principal(
-    engine: Engine, user_id: int, via: str, key_id: str | None = None, role_cap: str | None = None
+    engine: Engine,
+    user_id: int,
+    via: str,
+    key_id: str | None = None,
+    role_cap: str | None = None,
+    issued_at: int | None = None,
 ) -> Principal:
-    """The principal of a user id from a token, if the user still exists and is active (checked on
-    every request, so disabling a user or lowering a role takes effect at once)."""
+    """The principal of a user id from a token, if the user still exists and is active, the token was issued
+    after the user's sessions last ended (``issued_at``), and, for a token minted from an API key (``key_id``
+    with ``issued_at``), the key is still valid. Checked on every request, so disabling a user, changing a
+    password, revoking a key or lowering a role takes effect at once."""
     from xget_pipelines.core.auth.permissions import narrower
 
     with read_only(engine) as conn:
         row = conn.execute(
-            select(User.id, User.username, User.role, User.status).where(User.id == user_id)
+            select(User.id, User.username, User.role, User.status, User.sessions_since).where(
+                User.id == user_id
+            )
         ).first()
+        minted_from_key = key_id is not None and issued_at is not None  # a token (the key itself is checked)
+        key = (
+            conn.execute(select(ApiKey.revoked_at, ApiKey.expires_at).where(ApiKey.key_id == key_id)).first()
+            if minted_from_key
+            else None
+        )
     if row is None or row.status != "active":
         raise AuthError("the user of this token no longer exists or is not active")
+    if issued_at is not None and row.sessions_since is not None and issued_at < row.sessions_since:
+        raise AuthError("this session ended (the password was changed or reset): log in again")
+    if minted_from_key and (key is None or key.revoked_at is not None or _expired(key.expires_at)):
+        raise AuthError(f"the API key {key_id} this token came from is revoked or expired")
     role = narrower(role_cap, row.role) if role_cap else row.role
     return Principal(row.id, row.username, role, via, key_id)
 
@@ -256,9 +283,17 @@ def update_user(
             values["password_hash"] = hash_password(password)
         except ValueError as exc:
             raise InvalidUser(str(exc), "password") from exc
+    ends_sessions = password is not None or (status is not None and status != "active")
     with engine.begin() as conn:
         if conn.execute(select(User.id).where(User.id == user_id)).first() is None:
             raise UserNotFound(user_id)
+        if ends_sessions:  # every token of the old password (or of a disabled user) stops working now
+            values["sessions_since"] = int(time.time())
+            conn.execute(
+                update(RefreshToken)
+                .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+                .values(revoked_at=_now())
+            )
         if values:
             values["updated_at"] = _now()
             conn.execute(update(User).where(User.id == user_id).values(**values))

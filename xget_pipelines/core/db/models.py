@@ -179,6 +179,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Tokens issued before this (epoch seconds) are refused: set when the password changes or the user is
+    # disabled, so every session of the old password ends at once.
+    sessions_since: Mapped[int | None] = mapped_column(Integer)
 
 
 class ApiKey(Base):

@@ -145,7 +145,7 @@ class LogoutIn(BaseModel):
 @router.post("/auth/logout", status_code=204, summary="End a login (revokes its refresh tokens)")
 async def logout(request: Request, body: LogoutIn, principal: Principal = Depends(current_principal)) -> None:
     try:
-        await run_in_threadpool(state(request).tokens.revoke, body.refresh_token)
+        await run_in_threadpool(state(request).tokens.revoke, body.refresh_token, principal.user_id)
     except AuthError as exc:
         raise ApiError(422, "invalid", str(exc), "refresh_token") from exc
 
@@ -207,6 +207,7 @@ async def change_password(
     await run_in_threadpool(
         users.update_user, st.engine, principal.user_id, actor=principal.user_id, password=body.new_password
     )
+    st.principals.clear()  # every session of the old password ends now, this process's cache included
 
 
 @router.get("/me/keys", response_model=list[KeyOut], summary="Your API keys (never the keys themselves)")
