@@ -35,11 +35,17 @@ DAYS = [(TODAY - dt.timedelta(days=d)).isoformat() for d in (2, 1)]
 
 # A partition's tweets of its own day. An @account's timeline pages also carry the newer tweets above the day
 # (today's, which keep appearing as the emulator's clock runs, and the reference was collected minutes
-# earlier), so the comparison is of the day's own tweets, which no later collection can change.
-DAY_TWEETS = (
-    "select day, watch_key, list_sort(list(distinct tweet_id)) from cleaned_tweets "
-    "where cast(created_at at time zone 'UTC' as date) = day group by 1, 2"
-)
+# earlier), and with them the tweets they reply to or quote, some of the day itself: for an @account the
+# comparison is of the account's own tweets of the day, a search's all of the day's, which no later
+# collection can change.
+DAY_TWEETS = """
+select t.day, t.watch_key, list_sort(list(distinct t.tweet_id))
+from cleaned_tweets t
+left join (select distinct user_id, lower(username) as handle from cleaned_users) u on u.user_id = t.author_id
+where cast(t.created_at at time zone 'UTC' as date) = t.day
+  and (not starts_with(t.watch_key, '@') or u.handle = lower(substr(t.watch_key, 2)))
+group by 1, 2
+"""
 
 
 def _materialize(env: dict, select: str, partition: str) -> subprocess.Popen:
