@@ -215,6 +215,19 @@ class Settings(BaseSettings):
         "idempotency keys in the control plane. A replica that cannot reach Redis limits on its own until it "
         "is back, and keyed POSTs get a 503. A secret: it may carry a password.",
     )
+    api_graphql_workers: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="GraphQL operations executed at once, on an event loop and threads of their own so a "
+        "costly query cannot starve REST reads; the others wait their turn.",
+    )
+    api_graphql_cost_per_request: int = Field(
+        default=100,
+        ge=1,
+        description="GraphQL query cost that counts as one request of the rate limit: a query of cost 1,000 "
+        "takes 10 requests of the principal's budget (never more than the burst).",
+    )
     api_max_page_size: int = Field(
         default=1000, description="Largest `limit` of a list endpoint (exports stream all)."
     )

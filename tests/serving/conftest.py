@@ -67,8 +67,10 @@ def _free_socket() -> socket.socket:
 
 
 @contextlib.contextmanager
-def start_api_server(root: Path, **overrides) -> Iterator[ApiServer]:
-    """Build the lake and DB under ``root``, serve the app with uvicorn in a thread, stop it afterwards."""
+def start_api_server(root: Path, build_lake=None, **overrides) -> Iterator[ApiServer]:
+    """Build the lake and DB under ``root``, serve the app with uvicorn in a thread, stop it afterwards.
+
+    ``build_lake(lake_root) -> dict`` writes another lake than ``build_small_lake``'s."""
     import uvicorn
 
     from tests.serving.lake_fixture import build_small_lake
@@ -79,7 +81,7 @@ def start_api_server(root: Path, **overrides) -> Iterator[ApiServer]:
 
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    lake = build_small_lake(root / "lake")
+    lake = (build_lake or build_small_lake)(root / "lake")
     values = dict(
         home=root,
         lake_uri=str(root / "lake"),

@@ -113,7 +113,8 @@ class GatewayMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            # A mounted app (GraphQL) leaves no route in the scope: it names its path in the request's state.
+            template = getattr(route, "path", None) or scope["state"].get("route") or "unmatched"
             if (
                 scope["path"].startswith("/v1/")
                 and template.startswith("/")

@@ -27,9 +27,37 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.graphql = Counter(
+            "xget_api_graphql_operations_total",
+            "GraphQL operations by name and outcome (ok, error, refused, rate_limited)",
+            ["operation", "outcome"],
+            registry=self.registry,
+        )
+        self.graphql_latency = Histogram(
+            "xget_api_graphql_operation_duration_seconds",
+            "GraphQL operation time (parse, validate, execute) by name",
+            ["operation"],
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
+        self.graphql_cost = Histogram(
+            "xget_api_graphql_operation_cost",
+            "GraphQL query cost (serving/graphql.py) by name",
+            ["operation"],
+            buckets=(1, 10, 50, 100, 500, 1000, 2500, 5000, 10000),
+            registry=self.registry,
+        )
+        self.graphql_names: set[str] = set()
+
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(seconds)
+
+    def observe_graphql(self, operation: str, outcome: str, seconds: float, cost: int | None) -> None:
+        self.graphql.labels(operation, outcome).inc()
+        self.graphql_latency.labels(operation).observe(seconds)
+        if cost is not None:
+            self.graphql_cost.labels(operation).observe(cost)
 
     def add_pool_collector(self, state) -> None:
         self.registry.register(_PoolCollector(state))

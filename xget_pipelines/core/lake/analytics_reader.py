@@ -99,6 +99,50 @@ class AnalyticsReader:
             raise NotFound(f"no profile of user {user}: it has no merged tweets yet")
         return rows[0]
 
+    def profiles(self, user_ids: list[int]) -> dict[int, dict]:
+        """The profiles of many users in one query (the GraphQL API's profile loader batches a page's users
+        through it); users without a profile are absent from the answer."""
+        wanted = sorted({int(i) for i in user_ids})
+        if not wanted or not self.catalog.has("analytics/user_profiles"):
+            return {}
+        exclude = (
+            " exclude (embedding)" if "embedding" in self.catalog.columns("analytics_user_profiles") else ""
+        )
+        rows = self.catalog.query(
+            f"select *{exclude} from analytics_user_profiles where user_id in (select unnest(?))", [wanted]
+        ).to_pylist()
+        return {r["user_id"]: r for r in rows}
+
+    def similar_many(self, user_ids: list[int], limit: int = 5) -> dict[int, list[dict]]:
+        """``similar`` of many users in two queries (the GraphQL API's loader): each user's most similar
+        users, best first, with their names and counts; a user without a profile maps to ``[]``."""
+        wanted = sorted({int(i) for i in user_ids})
+        if not wanted or not self.catalog.has("analytics/user_profiles"):
+            return {i: [] for i in wanted}
+        rows = self.catalog.query(
+            "select user_id, similar_users from analytics_user_profiles where user_id in (select unnest(?))",
+            [wanted],
+        ).to_pylist()
+        lists = {r["user_id"]: (r["similar_users"] or [])[:limit] for r in rows}
+        others = sorted({s["user_id"] for similar in lists.values() for s in similar})
+        names = {}
+        if others:
+            names = {
+                r["user_id"]: r
+                for r in self.catalog.query(
+                    "select user_id, username, display_name, tweets, followers_count, top_hashtags "
+                    "from analytics_user_profiles where user_id in (select unnest(?))",
+                    [others],
+                ).to_pylist()
+            }
+        return {
+            i: [
+                {**names.get(s["user_id"], {"user_id": s["user_id"]}), "similarity": s.get("similarity")}
+                for s in lists.get(i, [])
+            ]
+            for i in wanted
+        }
+
     def similar(self, user: str, limit: int = 5) -> list[dict]:
         profile = self.profile(user)
         similar = profile.get("similar_users") or []
