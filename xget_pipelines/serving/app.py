@@ -132,8 +132,9 @@ def favour_latency() -> None:
 
     - Python hands its lock between threads every 5 ms by default: a REST read, which takes the lock a dozen
       times (the event loop, its lake query's thread, the answer), waited up to 5 ms each time a GraphQL
-      operation's thread held it. At 0.5 ms a small read beside a costly query took 18.7 ms at the median
-      instead of 74 ms (10.4 ms idle; tests/security/test_graphql_cost.py measures it).
+      operation's thread held it. Beside four 500-tweet profile queries in a loop, a small read's median was
+      74 ms at 5 ms, 18.7 ms at 0.5 ms and 13.7 ms at 0.1 ms (9-10 ms idle); tests/security/
+      test_graphql_cost.py measures it.
     - ``gc.freeze()`` moves what start-up built (the schema, the routes, the libraries) out of the collector's
       reach, so the full collections that heavy requests trigger do not walk it while every thread waits.
     """
