@@ -14,11 +14,22 @@ def api(
     host: str = typer.Option(None, help="Address to bind (default XGET_API_HOST, 127.0.0.1)."),
     port: int = typer.Option(None, help="Port (default XGET_API_PORT, 8000)."),
     workers: int = typer.Option(1, min=1, help="Worker processes."),
+    forwarded_allow_ips: str = typer.Option(
+        None,
+        help="Comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For is "
+        "believed (default XGET_API_FORWARDED_ALLOW_IPS, none: the client is the TCP peer).",
+    ),
 ) -> None:
     """Serve the REST API (/v1, OpenAPI page at /docs) and GraphQL (/v1/graphql) until Ctrl-C."""
     from xget_pipelines.serving.app import serve
+    from xget_pipelines.settings import Settings
 
-    serve(host, port, workers)
+    if forwarded_allow_ips is not None:
+        try:
+            forwarded_allow_ips = Settings.check_addresses(forwarded_allow_ips)
+        except ValueError as exc:
+            fail(f"--forwarded-allow-ips: {exc}")
+    serve(host, port, workers, forwarded_allow_ips)
 
 
 @users_app.command("create-admin")

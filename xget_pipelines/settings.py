@@ -195,6 +195,21 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest body of POST /v1/accounts/import, /v1/proxies/import and /v1/data/batch.",
     )
+    api_forwarded_allow_ips: str = Field(
+        default="",
+        description="Comma-separated addresses or networks (10.0.0.0/8) of the reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto the API believes; empty: none, the client is the TCP peer. "
+        "Set it to the proxy's address when one is in front (* trusts any peer: only if nothing but the "
+        "proxy can reach the API). The address is what the per-address limits count.",
+    )
+    api_header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="Seconds a connection has to send a request's headers (from connecting, or from the "
+        "previous answer on a kept-alive connection); then it is closed, so slow clients cannot hold "
+        "connections open forever.",
+    )
     api_rate_limit_per_minute: int = Field(
         default=600, description="Requests a user or API key may make per minute (0: no limit)."
     )
@@ -335,6 +350,22 @@ class Settings(BaseSettings):
             except json.JSONDecodeError as exc:
                 raise ValueError(f"must be a JSON object: {exc}") from exc
         return value
+
+    @field_validator("api_forwarded_allow_ips")
+    @classmethod
+    def check_addresses(cls, value: str) -> str:
+        """A list of proxy addresses, networks or ``*``, comma-separated (normalised); ValueError if not."""
+        import ipaddress
+
+        entries = [part.strip() for part in value.split(",") if part.strip()]
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{entry!r} is not an IP address or network (10.0.0.0/8), nor *") from exc
+        return ",".join(entries)
 
     @property
     def resolved_login_url(self) -> str:
