@@ -210,6 +210,19 @@ class Settings(BaseSettings):
         "previous answer on a kept-alive connection); then it is closed, so slow clients cannot hold "
         "connections open forever.",
     )
+    api_max_password_checks: int = Field(
+        default=2,
+        ge=1,
+        description="Password hashes and checks (argon2id, 64 MiB and about 0.1 s of a core each) an API "
+        "process runs at once: logins, password changes, registrations; the others wait their turn.",
+    )
+    api_password_check_wait_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description="Longest a request waits for a free password check; then, or when 16 per check are "
+        "already waiting, it gets 429 (the server is busy checking passwords) with Retry-After.",
+    )
     api_rate_limit_per_minute: int = Field(
         default=600, description="Requests a user or API key may make per minute (0: no limit)."
     )

@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
     app.state.xget = state
     app.state.metrics = metrics
     metrics.add_pool_collector(state)
+    metrics.add_password_gate(state.password_gate)
     errors.install(app)
 
     from xget_pipelines.serving.routes import (

@@ -12,6 +12,7 @@ the FastAPI exception handlers and the GraphQL error codes (``graphql_code``) bo
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,11 +30,13 @@ from xget_pipelines.core.errors import (
     NotAuthenticated,
     NotFound,
     StaleCursor,
+    Throttled,
     TooLarge,
     Unavailable,
 )
 from xget_pipelines.core.lake.live import LakeUnavailable
 from xget_pipelines.core.tasks import TaskNotFound, TaskStillActive
+from xget_pipelines.serving.limits import PasswordChecksBusy
 
 log = logging.getLogger("xget.api")
 
@@ -148,6 +151,8 @@ ANSWERS: dict[type[Exception], Answer] = {
     StaleCursor: Answer(400, "bad_request"),
     TooLarge: Answer(413, "too_large"),
     NotAuthenticated: Answer(401, "unauthorized", {"WWW-Authenticate": "Bearer"}),
+    Throttled: Answer(429, "rate_limited"),  # with Retry-After: the error's retry_after
+    PasswordChecksBusy: Answer(429, "busy"),
     Unavailable: Answer(503, "unavailable", _RETRY),
     LakeUnavailable: Answer(503, "lake_unavailable", _RETRY),
     OperationalError: Answer(
@@ -167,6 +172,7 @@ GRAPHQL_CODES = {
     409: "CONFLICT",
     413: "BAD_USER_INPUT",
     422: "BAD_USER_INPUT",
+    429: "RATE_LIMITED",
     503: "UNAVAILABLE",
 }
 
@@ -239,14 +245,11 @@ def install(app: FastAPI) -> None:
         answer = answer_for(exc)
         if isinstance(exc, OperationalError):
             log.warning("control-plane DB unavailable: %s", exc.orig.__class__.__name__ if exc.orig else exc)
-        return respond(
-            request,
-            answer.status,
-            answer.code,
-            api_message(exc),
-            getattr(exc, "field", None),
-            headers=answer.headers,
-        )
+        headers = dict(answer.headers or {})
+        if isinstance(exc, Throttled):
+            headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        field = getattr(exc, "field", None)
+        return respond(request, answer.status, answer.code, api_message(exc), field, headers=headers)
 
     for cls in ANSWERS:
         app.add_exception_handler(cls, _answer)

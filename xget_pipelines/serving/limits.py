@@ -1,4 +1,5 @@
-"""Per-principal rate limits: a token bucket per user or API key (anonymous callers by address).
+"""Per-principal rate limits: a token bucket per user or API key (anonymous callers by address); and the gate
+of password checks (``PasswordGate``, at the end).
 
 Each principal gets ``rate_per_minute`` requests a minute with bursts of ``burst``; over it a request gets
 429 with ``Retry-After`` (seconds until a token is back).
@@ -12,10 +13,20 @@ bucket (a replica still limits; the budget is per replica until Redis is back) a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import math
 import threading
 import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+
+from xget_pipelines.core.errors import Throttled
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -98,3 +109,85 @@ class RedisRateLimiter(RateLimiter):
             self._down_since = None
             log.warning("rate limits: Redis is back; limits are shared by every replica again")
         return wait
+
+
+class PasswordChecksBusy(Throttled):
+    """Every password check of this API process is taken, and enough requests already wait for one (or one
+    waited its longest)."""
+
+
+class PasswordGate:
+    """At most ``max_checks`` argon2id operations (password checks and hashes) at once in this process
+    (``XGET_API_MAX_PASSWORD_CHECKS``); other requests wait their turn, in the event loop and holding no
+    thread, for up to ``wait_s`` (``XGET_API_PASSWORD_CHECK_WAIT_S``); at most ``WAITING_PER_CHECK`` per check
+    wait, and any beyond, or one that waited its longest, gets ``PasswordChecksBusy`` (429, ``Retry-After``).
+
+    Why (issue 16, finding 3): an argon2id operation takes 64 MiB and about 0.1 s of a core
+    (``core/auth/passwords.py``), and the API ran one per login on its threadpool (40 threads), so 24
+    wrong-password logins at once took the process from 409 to 1,879 MiB and ``/healthz`` from 41 ms to 1.1 s.
+    With the gate the memory they take is bounded by ``max_checks`` x 64 MiB, and the event loop keeps a core
+    when ``max_checks`` is below the machine's cores.
+
+    Decisions: the gate is per process (what it protects, memory and cores, is the process's own; replicas and
+    workers each have theirs). Waiting requests are ordered first come, first served (asyncio's semaphore).
+    A busy answer asks to retry after ``BUSY_RETRY_S`` seconds: the queue drains at about ten checks a second
+    per check. The count of operations run (``runs``) is exported as ``xget_api_password_checks_total``.
+    """
+
+    WAITING_PER_CHECK = 16
+    BUSY_RETRY_S = 2.0
+
+    def __init__(self, max_checks: int, wait_s: float):
+        self.max_checks = max(1, max_checks)
+        self.wait_s = wait_s
+        self.max_waiting = self.WAITING_PER_CHECK * self.max_checks
+        self.waiting = 0
+        self.running = 0
+        self.runs = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._slots: asyncio.Semaphore | None = None
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # one loop serves an app; a test may serve the same app from another later
+            self._loop, self._slots = loop, asyncio.Semaphore(self.max_checks)
+        return self._slots
+
+    def _busy(self) -> PasswordChecksBusy:
+        return PasswordChecksBusy(
+            f"the server is busy checking passwords ({self.max_checks} at once, {self.waiting} waiting); "
+            "retry after the Retry-After seconds",
+            self.BUSY_RETRY_S,
+        )
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one of the ``max_checks`` slots (waiting for one as the class says)."""
+        slots = self._semaphore()
+        if slots.locked():
+            if self.waiting >= self.max_waiting:
+                raise self._busy()
+            self.waiting += 1
+            try:
+                async with asyncio.timeout(self.wait_s):
+                    await slots.acquire()
+            except TimeoutError:
+                raise self._busy() from None
+            finally:
+                self.waiting -= 1
+        else:
+            await slots.acquire()
+        self.running += 1
+        try:
+            yield
+        finally:
+            self.running -= 1
+            slots.release()
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` (what hashes or checks a password) on a worker thread, in a slot. The slot
+        is held until the thread is done, even if the request is cancelled meanwhile (anyio does not abandon
+        the thread), so no more than ``max_checks`` operations ever run at once."""
+        async with self.slot():
+            self.runs += 1
+            return await run_in_threadpool(fn, *args, **kwargs)

@@ -1,6 +1,6 @@
 """What the application holds for its lifetime: settings, the DB engine, the lake's live catalog and its
 readers (tweets and users, analytics, task results), the token service, the task store, the rate limiter,
-the search backend, the idempotency store. Built once by ``create_app``."""
+the search backend, the idempotency store, the gate of password checks. Built once by ``create_app``."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from xget_pipelines.core.lake.task_results import TaskResultReader
 from xget_pipelines.core.lake.tweet_reader import TweetReader
 from xget_pipelines.core.tasks import TaskStore
 from xget_pipelines.serving.idempotency import RedisIdempotencyStore, SqlIdempotencyStore
-from xget_pipelines.serving.limits import RateLimiter, RedisRateLimiter
+from xget_pipelines.serving.limits import PasswordGate, RateLimiter, RedisRateLimiter
 from xget_pipelines.serving.search import SearchService
 from xget_pipelines.settings import Settings
 
@@ -39,6 +39,7 @@ class ServingState:
     search: SearchService
     idempotency: SqlIdempotencyStore | RedisIdempotencyStore
     principals: PrincipalCache
+    password_gate: PasswordGate
 
     @classmethod
     def build(cls, settings: Settings) -> ServingState:
@@ -99,6 +100,7 @@ class ServingState:
             ),
             idempotency,
             PrincipalCache(settings.api_auth_cache_s),
+            PasswordGate(settings.api_max_password_checks, settings.api_password_check_wait_s),
         )
 
 

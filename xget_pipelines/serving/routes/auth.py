@@ -112,7 +112,7 @@ async def token(
         if grant_type == "password":
             if not username or not password:
                 raise _token_error("the password grant needs username and password", "invalid_request")
-            principal = await run_in_threadpool(users.authenticate, st.engine, username, password)
+            principal = await st.password_gate.run(users.authenticate, st.engine, username, password)
             pair = await run_in_threadpool(st.tokens.issue, principal)
         elif grant_type == "refresh_token":
             if not refresh_token:
@@ -163,7 +163,7 @@ async def register(request: Request, body: RegisterIn) -> dict:
     if mode == "closed":
         raise ApiError(403, "registration_closed", "registration is closed here: ask an admin for an account")
     status = "active" if mode == "open" else "pending"
-    return await run_in_threadpool(
+    return await st.password_gate.run(  # hashes the password: argon2, one of the gate's
         users.create_user, st.engine, body.username, body.password, "viewer", email=body.email, status=status
     )
 
@@ -201,10 +201,10 @@ async def change_password(
 ) -> None:
     st = state(request)
     try:
-        await run_in_threadpool(users.authenticate, st.engine, principal.username, body.current_password)
+        await st.password_gate.run(users.authenticate, st.engine, principal.username, body.current_password)
     except AuthError as exc:
         raise ApiError(422, "invalid", "current password is wrong", "current_password") from exc
-    await run_in_threadpool(
+    await st.password_gate.run(
         users.update_user, st.engine, principal.user_id, actor=principal.user_id, password=body.new_password
     )
     st.principals.clear()  # every session of the old password ends now, this process's cache included
