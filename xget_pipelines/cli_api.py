@@ -1,4 +1,5 @@
-"""``xget api`` (serve the REST/GraphQL API) and ``xget users`` (create the first admin, list users, keys)."""
+"""``xget api`` (serve the REST/GraphQL API) and ``xget users`` (create the first admin, list users, keys,
+unlock a user locked out by failed logins)."""
 
 from __future__ import annotations
 
@@ -56,11 +57,42 @@ def create_admin(
 
 @users_app.command("list")
 def list_users() -> None:
-    """Users with their role and status."""
+    """Users with their role and status, and any lockout after failed logins."""
     from xget_pipelines.core.auth.users import list_users as all_users
 
-    rows = [(u.id, u.username, u.role, u.status, u.email or "") for u in all_users(cli_context.engine())]
-    print_rows(["id", "username", "role", "status", "email"], rows, OutputFormat.table)
+    rows = [
+        (
+            u.id,
+            u.username,
+            u.role,
+            u.status,
+            u.email or "",
+            u.failed_logins,
+            u.locked_until.strftime("%Y-%m-%d %H:%M:%S UTC") if u.locked_until else "",
+        )
+        for u in all_users(cli_context.engine())
+    ]
+    columns = ["id", "username", "role", "status", "email", "failed logins", "locked until"]
+    print_rows(columns, rows, OutputFormat.table)
+
+
+@users_app.command("unlock")
+def unlock(username: str = typer.Argument(..., help="The user whose logins are locked.")) -> None:
+    """Clear a user's failed logins and lockout: their password logins work again at once."""
+    from sqlalchemy import func, select
+
+    from xget_pipelines.core.auth.users import unlock_user
+    from xget_pipelines.core.db.models import User
+
+    engine = cli_context.engine()
+    with engine.connect() as conn:
+        user_id = conn.execute(
+            select(User.id).where(func.lower(User.username) == username.lower())
+        ).scalar_one_or_none()
+    if user_id is None:
+        fail(f"no user {username!r} (see `xget users list`)")
+    user = unlock_user(engine, user_id, actor=None)
+    console.print(f"{user.username}: failed logins cleared, password logins work again")
 
 
 @users_app.command("create-key")

@@ -223,6 +223,30 @@ class Settings(BaseSettings):
         description="Longest a request waits for a free password check; then, or when 16 per check are "
         "already waiting, it gets 429 (the server is busy checking passwords) with Retry-After.",
     )
+    api_login_lockout_failures: int = Field(
+        default=5,
+        ge=0,
+        description="Failed password logins in a row for one username (any case, existing or not) after "
+        "which its logins are refused for a while (429 with Retry-After, no password checked); a success "
+        "resets the count, an admin can unlock it. 0: no lockout.",
+    )
+    api_login_lockout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="The first lockout; each further failure after one doubles it, up to "
+        "api_login_lockout_max_s.",
+    )
+    api_login_lockout_max_s: float = Field(
+        default=3600.0, gt=0, description="The longest lockout of a username (seconds)."
+    )
+    api_login_failures_per_address: int = Field(
+        default=20,
+        ge=0,
+        description="Failed password logins one client address may make per hour, all at once or spread "
+        "(a bucket of this many, refilled over the hour); beyond, its logins are refused (429) before any "
+        "password is checked. Counts only failures, so people who type their password right are never "
+        "held up. 0: no limit.",
+    )
     api_rate_limit_per_minute: int = Field(
         default=600, description="Requests a user or API key may make per minute (0: no limit)."
     )

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from xget_pipelines.core.auth.lockout import LoginLocked
 from xget_pipelines.core.corrections import TweetAlreadyDeleted, TweetAlreadyKnown
 from xget_pipelines.core.errors import (
     Conflict,
@@ -153,6 +154,7 @@ ANSWERS: dict[type[Exception], Answer] = {
     NotAuthenticated: Answer(401, "unauthorized", {"WWW-Authenticate": "Bearer"}),
     Throttled: Answer(429, "rate_limited"),  # with Retry-After: the error's retry_after
     PasswordChecksBusy: Answer(429, "busy"),
+    LoginLocked: Answer(429, "login_locked"),
     Unavailable: Answer(503, "unavailable", _RETRY),
     LakeUnavailable: Answer(503, "lake_unavailable", _RETRY),
     OperationalError: Answer(
@@ -185,6 +187,9 @@ _ROUTE_MESSAGES: dict[type[Exception], Callable] = {
         f"PUT /v1/data/{e.tweet_id} instead"
         if e.supplied_by
         else f"tweet {e.tweet_id} is already in the lake; correct it with PUT /v1/data/{e.tweet_id}"
+    ),
+    LoginLocked: lambda e: (
+        f"{e} (admins: POST /v1/admin/users/{{user_id}}/unlock, or `xget users unlock NAME`)"
     ),
     TweetAlreadyDeleted: lambda e: (
         f"tweet {e.tweet_id} is already deleted; restore it with POST /v1/data/{e.tweet_id}/restore"

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 
 class RateLimiter:
-    def __init__(self, rate_per_minute: int, burst: int, max_principals: int = 100_000):
+    def __init__(self, rate_per_minute: float, burst: int, max_principals: int = 100_000):
         self.rate = rate_per_minute / 60.0
         self.burst = float(max(burst, 1))
         self.max_principals = max_principals
@@ -58,6 +58,16 @@ class RateLimiter:
                     del self._buckets[key]
             return (cost - tokens) / self.rate
 
+    def peek(self, principal: str, cost: float = 1.0, now: float | None = None) -> float:
+        """The seconds until ``cost`` tokens are there (0: now), taking none."""
+        if self.rate <= 0:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            tokens, at = self._buckets.get(principal, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - at) * self.rate)
+        return 0.0 if tokens >= cost else (cost - tokens) / self.rate
+
     @staticmethod
     def retry_after(wait_s: float) -> str:
         return str(max(1, math.ceil(wait_s)))
@@ -79,24 +89,45 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
 return tostring(wait)
 """
 
+# The same without taking (nor writing): the seconds until ARGV[3] tokens are there.
+_PEEK = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local rate, burst, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens, at = tonumber(state[1]), tonumber(state[2])
+if tokens == nil then return '0' end
+tokens = math.min(burst, tokens + (now - at) * rate)
+if tokens >= cost then return '0' end
+return tostring((cost - tokens) / rate)
+"""
+
 
 class RedisRateLimiter(RateLimiter):
     """The same token buckets, in Redis (``xget:rate:<principal>``), shared by every API process."""
 
-    def __init__(self, url: str, rate_per_minute: int, burst: int, timeout_s: float = 0.5):
+    def __init__(self, url: str, rate_per_minute: float, burst: int, timeout_s: float = 0.5):
         import redis
 
         super().__init__(rate_per_minute, burst)
         self._redis = redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
         self._take = self._redis.register_script(_TAKE)
+        self._peek = self._redis.register_script(_PEEK)
         self._errors = redis.RedisError
         self._down_since: float | None = None
 
     def take(self, principal: str, cost: float = 1.0, now: float | None = None) -> float:
+        return self._shared(self._take, super().take, principal, cost, now)
+
+    def peek(self, principal: str, cost: float = 1.0, now: float | None = None) -> float:
+        return self._shared(self._peek, super().peek, principal, cost, now)
+
+    def _shared(self, script, local, principal: str, cost: float, now: float | None) -> float:
+        """``script`` on the principal's Redis bucket; while Redis is down, ``local`` (this process's)."""
         if self.rate <= 0:
             return 0.0
         try:
-            wait = float(self._take(keys=[f"xget:rate:{principal}"], args=[self.rate, self.burst, cost]))
+            wait = float(script(keys=[f"xget:rate:{principal}"], args=[self.rate, self.burst, cost]))
         except (self._errors, OSError) as exc:
             if self._down_since is None:
                 self._down_since = time.monotonic()
@@ -104,7 +135,7 @@ class RedisRateLimiter(RateLimiter):
                     "rate limits: Redis unreachable (%s); limiting in this process until it is back",
                     type(exc).__name__,
                 )
-            return super().take(principal, cost, now)
+            return local(principal, cost, now)
         if self._down_since is not None:
             self._down_since = None
             log.warning("rate limits: Redis is back; limits are shared by every replica again")
@@ -131,7 +162,8 @@ class PasswordGate:
     Decisions: the gate is per process (what it protects, memory and cores, is the process's own; replicas and
     workers each have theirs). Waiting requests are ordered first come, first served (asyncio's semaphore).
     A busy answer asks to retry after ``BUSY_RETRY_S`` seconds: the queue drains at about ten checks a second
-    per check. The count of operations run (``runs``) is exported as ``xget_api_password_checks_total``.
+    per check. ``running`` and ``waiting`` are on ``/metrics``, with the argon2 operations run
+    (``core.auth.passwords.operations``).
     """
 
     WAITING_PER_CHECK = 16
@@ -143,7 +175,6 @@ class PasswordGate:
         self.max_waiting = self.WAITING_PER_CHECK * self.max_checks
         self.waiting = 0
         self.running = 0
-        self.runs = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: asyncio.Semaphore | None = None
 
@@ -189,5 +220,4 @@ class PasswordGate:
         is held until the thread is done, even if the request is cancelled meanwhile (anyio does not abandon
         the thread), so no more than ``max_checks`` operations ever run at once."""
         async with self.slot():
-            self.runs += 1
             return await run_in_threadpool(fn, *args, **kwargs)

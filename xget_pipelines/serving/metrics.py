@@ -36,7 +36,8 @@ class Metrics:
         self.registry.register(_PoolCollector(state))
 
     def add_password_gate(self, gate) -> None:
-        """The password checks of ``gate`` (a ``limits.PasswordGate``): run so far, running, waiting."""
+        """The password checks: run so far (argon2 operations of the process), running and waiting at
+        ``gate`` (a ``limits.PasswordGate``)."""
         self.registry.register(_GateCollector(gate))
 
 
@@ -47,10 +48,12 @@ class _GateCollector:
         self.gate = gate
 
     def collect(self):
+        from xget_pipelines.core.auth.passwords import operations
+
         runs = CounterMetricFamily(
             "xget_api_password_checks", "Password hashes and checks (argon2id) this API process ran"
         )
-        runs.add_metric([], float(self.gate.runs))
+        runs.add_metric([], float(operations()))
         yield runs
         for name, value, text in (
             ("xget_api_password_checks_running", self.gate.running, "Password checks running now"),

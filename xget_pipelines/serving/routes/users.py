@@ -127,6 +127,15 @@ async def delete_user(request: Request, user_id: int = UserId, principal: Princi
     state(request).principals.clear()
 
 
+@router.post(
+    "/admin/users/{user_id}/unlock",
+    response_model=UserOut,
+    summary="Clear a user's failed logins and any lockout (their password logins work again at once)",
+)
+async def unlock_user(request: Request, user_id: int = UserId, principal: Principal = Depends(admin)) -> dict:
+    return await run_in_threadpool(users.unlock_user, state(request).engine, user_id, principal.user_id)
+
+
 @router.get("/admin/users/{user_id}/keys", response_model=list[KeyOut], summary="A user's API keys")
 async def user_keys(request: Request, user_id: int = UserId, _: Principal = Depends(admin)) -> list[dict]:
     await run_in_threadpool(users.get_user, state(request).engine, user_id)
