@@ -10,7 +10,9 @@ Decisions:
 
 - The count is kept by username, lower-cased (logins match usernames without regard to case), and for
   usernames no user has just the same: the answers, their timing and the lockout never tell whether an
-  account exists.
+  account exists. (The failure that locks a real user also writes an audit row and a log line, a
+  millisecond or so against the 0.1 s and more of the argon2 check, well inside its jitter; unknown
+  usernames get none, so an attacker cannot fill the audit log.)
 - Refused attempts do not count, nor extend the lock: an attacker keeps a username locked at most by trying
   once per lock, and an admin can unlock it; the per-address limit of failed logins (the API's) bounds how
   many usernames one address can lock.
