@@ -1,4 +1,5 @@
-"""``xget api`` (serve the REST/GraphQL API) and ``xget users`` (create the first admin, list users, keys)."""
+"""``xget api`` (serve the REST/GraphQL API) and ``xget users`` (create the first admin, list users, keys,
+unlock a user locked out by failed logins)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,22 @@ def api(
     host: str = typer.Option(None, help="Address to bind (default XGET_API_HOST, 127.0.0.1)."),
     port: int = typer.Option(None, help="Port (default XGET_API_PORT, 8000)."),
     workers: int = typer.Option(1, min=1, help="Worker processes."),
+    forwarded_allow_ips: str = typer.Option(
+        None,
+        help="Comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For is "
+        "believed (default XGET_API_FORWARDED_ALLOW_IPS, none: the client is the TCP peer).",
+    ),
 ) -> None:
     """Serve the REST API (/v1, OpenAPI page at /docs) and GraphQL (/v1/graphql) until Ctrl-C."""
     from xget_pipelines.serving.app import serve
+    from xget_pipelines.settings import Settings
 
-    serve(host, port, workers)
+    if forwarded_allow_ips is not None:
+        try:
+            forwarded_allow_ips = Settings.check_addresses(forwarded_allow_ips)
+        except ValueError as exc:
+            fail(f"--forwarded-allow-ips: {exc}")
+    serve(host, port, workers, forwarded_allow_ips)
 
 
 @users_app.command("create-admin")
@@ -45,11 +57,42 @@ def create_admin(
 
 @users_app.command("list")
 def list_users() -> None:
-    """Users with their role and status."""
+    """Users with their role and status, and any lockout after failed logins."""
     from xget_pipelines.core.auth.users import list_users as all_users
 
-    rows = [(u.id, u.username, u.role, u.status, u.email or "") for u in all_users(cli_context.engine())]
-    print_rows(["id", "username", "role", "status", "email"], rows, OutputFormat.table)
+    rows = [
+        (
+            u.id,
+            u.username,
+            u.role,
+            u.status,
+            u.email or "",
+            u.failed_logins,
+            u.locked_until.strftime("%Y-%m-%d %H:%M:%S UTC") if u.locked_until else "",
+        )
+        for u in all_users(cli_context.engine())
+    ]
+    columns = ["id", "username", "role", "status", "email", "failed logins", "locked until"]
+    print_rows(columns, rows, OutputFormat.table)
+
+
+@users_app.command("unlock")
+def unlock(username: str = typer.Argument(..., help="The user whose logins are locked.")) -> None:
+    """Clear a user's failed logins and lockout: their password logins work again at once."""
+    from sqlalchemy import func, select
+
+    from xget_pipelines.core.auth.users import unlock_user
+    from xget_pipelines.core.db.models import User
+
+    engine = cli_context.engine()
+    with engine.connect() as conn:
+        user_id = conn.execute(
+            select(User.id).where(func.lower(User.username) == username.lower())
+        ).scalar_one_or_none()
+    if user_id is None:
+        fail(f"no user {username!r} (see `xget users list`)")
+    user = unlock_user(engine, user_id, actor=None)
+    console.print(f"{user.username}: failed logins cleared, password logins work again")
 
 
 @users_app.command("create-key")

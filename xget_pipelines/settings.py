@@ -195,6 +195,58 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest body of POST /v1/accounts/import, /v1/proxies/import and /v1/data/batch.",
     )
+    api_forwarded_allow_ips: str = Field(
+        default="",
+        description="Comma-separated addresses or networks (10.0.0.0/8) of the reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto the API believes; empty: none, the client is the TCP peer. "
+        "Set it to the proxy's address when one is in front (* trusts any peer: only if nothing but the "
+        "proxy can reach the API). The address is what the per-address limits count.",
+    )
+    api_header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="Seconds a connection has to send a request's headers (from connecting, or from the "
+        "previous answer on a kept-alive connection); then it is closed, so slow clients cannot hold "
+        "connections open forever.",
+    )
+    api_max_password_checks: int = Field(
+        default=2,
+        ge=1,
+        description="Password hashes and checks (argon2id, 64 MiB and about 0.1 s of a core each) an API "
+        "process runs at once: logins, password changes, registrations; the others wait their turn.",
+    )
+    api_password_check_wait_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description="Longest a request waits for a free password check; then, or when 16 per check are "
+        "already waiting, it gets 429 (the server is busy checking passwords) with Retry-After.",
+    )
+    api_login_lockout_failures: int = Field(
+        default=5,
+        ge=0,
+        description="Failed password logins in a row for one username (any case, existing or not) after "
+        "which its logins are refused for a while (429 with Retry-After, no password checked); a success "
+        "resets the count, an admin can unlock it. 0: no lockout.",
+    )
+    api_login_lockout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="The first lockout; each further failure after one doubles it, up to "
+        "api_login_lockout_max_s.",
+    )
+    api_login_lockout_max_s: float = Field(
+        default=3600.0, gt=0, description="The longest lockout of a username (seconds)."
+    )
+    api_login_failures_per_address: int = Field(
+        default=20,
+        ge=0,
+        description="Failed password logins one client address may make per hour, all at once or spread "
+        "(a bucket of this many, refilled over the hour); beyond, its logins are refused (429) before any "
+        "password is checked. Counts only failures, so people who type their password right are never "
+        "held up. 0: no limit.",
+    )
     api_rate_limit_per_minute: int = Field(
         default=600, description="Requests a user or API key may make per minute (0: no limit)."
     )
@@ -348,6 +400,22 @@ class Settings(BaseSettings):
             except json.JSONDecodeError as exc:
                 raise ValueError(f"must be a JSON object: {exc}") from exc
         return value
+
+    @field_validator("api_forwarded_allow_ips")
+    @classmethod
+    def check_addresses(cls, value: str) -> str:
+        """A list of proxy addresses, networks or ``*``, comma-separated (normalised); ValueError if not."""
+        import ipaddress
+
+        entries = [part.strip() for part in value.split(",") if part.strip()]
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{entry!r} is not an IP address or network (10.0.0.0/8), nor *") from exc
+        return ",".join(entries)
 
     @property
     def resolved_login_url(self) -> str:

@@ -1,5 +1,6 @@
 """The serving API over real HTTP: the small lake of ``lake_fixture.py`` on tmp_path, a SQLite control-plane
-DB with one user per role, and uvicorn serving ``create_app(settings)`` in a thread of the test process.
+DB with one user per role, and uvicorn serving ``create_app(settings)`` in a thread of the test process, with
+the options ``xget api`` serves with (``uvicorn_options``: no proxy trusted, the header deadline).
 
 ``api_server`` (one per test module) yields an :class:`ApiServer`: ``base_url``, ``token(role)`` (a bearer
 token from ``POST /v1/auth/token``), ``headers(role)``, ``users[role]`` (the user records), ``lake`` (what
@@ -67,16 +68,19 @@ def _free_socket() -> socket.socket:
 
 
 @contextlib.contextmanager
-def start_api_server(root: Path, build_lake=None, **overrides) -> Iterator[ApiServer]:
+def start_api_server(
+    root: Path, build_lake=None, uvicorn_overrides: dict | None = None, **overrides
+) -> Iterator[ApiServer]:
     """Build the lake and DB under ``root``, serve the app with uvicorn in a thread, stop it afterwards.
 
+    ``overrides`` are settings; ``uvicorn_overrides`` replace options of ``uvicorn_options``;
     ``build_lake(lake_root) -> dict`` writes another lake than ``build_small_lake``'s."""
     import uvicorn
 
     from tests.serving.lake_fixture import build_small_lake
     from xget_pipelines.core.auth.users import create_user
     from xget_pipelines.core.db.engine import get_engine
-    from xget_pipelines.serving.app import create_app
+    from xget_pipelines.serving.app import create_app, uvicorn_options
     from xget_pipelines.settings import Settings
 
     root = Path(root)
@@ -99,9 +103,9 @@ def start_api_server(root: Path, build_lake=None, **overrides) -> Iterator[ApiSe
 
     sock = _free_socket()
     port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5)
-    )
+    options = {**uvicorn_options(settings), "log_level": "warning", "lifespan": "on"}
+    options.update(uvicorn_overrides or {})
+    server = uvicorn.Server(uvicorn.Config(app, timeout_graceful_shutdown=5, **options))
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{port}", daemon=True
     )

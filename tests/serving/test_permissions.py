@@ -41,6 +41,7 @@ NEEDS: dict[tuple[str, str], Permission | str] = {
     ("GET", "/v1/admin/users/{user_id}"): P.USERS_ADMIN,
     ("PATCH", "/v1/admin/users/{user_id}"): P.USERS_ADMIN,
     ("DELETE", "/v1/admin/users/{user_id}"): P.USERS_ADMIN,
+    ("POST", "/v1/admin/users/{user_id}/unlock"): P.USERS_ADMIN,
     ("GET", "/v1/admin/users/{user_id}/keys"): P.USERS_ADMIN,
     ("DELETE", "/v1/admin/keys/{key_id}"): P.USERS_ADMIN,
     ("GET", "/v1/admin/audit"): P.USERS_ADMIN,

@@ -2,10 +2,10 @@
 
 Errors of a request (something asked of XGet that it cannot do as asked) come in a few kinds, whatever the
 caller (the API, the CLI, a sensor): ``NotFound``, ``Conflict`` (the current state forbids it),
-``InvalidField`` (an input is wrong; ``field`` names it), ``TooLarge``; besides them ``NotAuthenticated``
-and ``Unavailable`` (a store that cannot be reached now). The core never says how a transport answers
-them: ``serving/errors.py`` maps each kind to an HTTP status and a GraphQL code, in one table, and composes
-the messages that name a REST route.
+``InvalidField`` (an input is wrong; ``field`` names it), ``TooLarge``; besides them ``NotAuthenticated``,
+``Unavailable`` (a store that cannot be reached now) and ``Throttled`` (not now: retry after some seconds).
+The core never says how a transport answers them: ``serving/errors.py`` maps each kind to an HTTP status
+and a GraphQL code, in one table, and composes the messages that name a REST route.
 """
 
 from __future__ import annotations
@@ -52,6 +52,15 @@ class NotAuthenticated(XGetError):
 
 class Unavailable(XGetError):
     """A store XGet needs cannot be read right now; the same request may work shortly."""
+
+
+class Throttled(XGetError):
+    """Refused for now, to protect the service or an account: too many attempts, or too much work already in
+    flight. ``retry_after`` is the number of seconds after which the same request may be honoured."""
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class NoAccountAvailable(XGetError):

@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
     app.state.xget = state
     app.state.metrics = metrics
     metrics.add_pool_collector(state)
+    metrics.add_password_gate(state.password_gate)
     errors.install(app)
 
     from xget_pipelines.serving.routes import (
@@ -146,21 +147,52 @@ def favour_latency() -> None:
     gc.freeze()
 
 
-def serve(host: str | None = None, port: int | None = None, workers: int = 1) -> None:
+def uvicorn_options(
+    settings: Settings,
+    host: str | None = None,
+    port: int | None = None,
+    workers: int = 1,
+    forwarded_allow_ips: str | None = None,
+) -> dict:
+    """The keyword arguments of ``uvicorn.run`` / ``uvicorn.Config`` that serve the API, in one place
+    (``serve`` uses them; the tests build their servers from them).
+
+    - Proxy headers: ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed only from the peers listed in
+      ``forwarded_allow_ips`` (default ``XGET_API_FORWARDED_ALLOW_IPS``, empty). Both uvicorn options are
+      always passed: left out, uvicorn reads ``FORWARDED_ALLOW_IPS`` or trusts 127.0.0.1, so any local
+      process (or a proxy on the same host forwarding whatever it is sent) could name any client address
+      and escape the per-address limits. With no proxy listed the middleware is not installed at all.
+    - The HTTP protocol is uvicorn's with a deadline for request headers, ``XGET_API_HEADER_TIMEOUT_S``
+      (``http_protocol``: uvicorn has none of its own).
+    """
+    from xget_pipelines.serving.http_protocol import header_timeout_protocol
+
+    trusted = settings.api_forwarded_allow_ips if forwarded_allow_ips is None else forwarded_allow_ips
+    trusted = ",".join(part.strip() for part in trusted.split(",") if part.strip())
+    return {
+        "host": host or settings.api_host,
+        "port": port or settings.api_port,
+        "workers": workers,
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": trusted,
+        "http": header_timeout_protocol(settings.api_header_timeout_s),
+        "log_level": "info",
+        "access_log": False,
+    }
+
+
+def serve(
+    host: str | None = None, port: int | None = None, workers: int = 1, forwarded_allow_ips: str | None = None
+) -> None:
     import logging
 
     import uvicorn
 
-    settings = get_settings()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     uvicorn.run(
         "xget_pipelines.serving.app:create_app",
         factory=True,
-        host=host or settings.api_host,
-        port=port or settings.api_port,
-        workers=workers,
-        log_level="info",
-        access_log=False,
+        **uvicorn_options(get_settings(), host, port, workers, forwarded_allow_ips),
     )
 
 

@@ -102,7 +102,10 @@ def require(permission: Permission):
 
 
 def limit_anonymous(request: Request) -> None:
-    """Rate limit for unauthenticated endpoints (token, register) by client address."""
+    """Rate limit for unauthenticated endpoints (token, register) by client address: one token of the
+    general bucket per request. Failed password logins also take from a far tighter budget of their own
+    per address (``logins.py``), and the client address is the TCP peer unless a trusted proxy's
+    (``app.uvicorn_options``)."""
     st = state(request)
     client = request.client.host if request.client else "unknown"
     wait = st.limiter.take(f"ip:{client}")

@@ -12,6 +12,7 @@ the FastAPI exception handlers and the GraphQL error codes (``graphql_code``) bo
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from xget_pipelines.core.auth.lockout import LoginLocked
 from xget_pipelines.core.corrections import TweetAlreadyDeleted, TweetAlreadyKnown
 from xget_pipelines.core.errors import (
     Conflict,
@@ -29,11 +31,13 @@ from xget_pipelines.core.errors import (
     NotAuthenticated,
     NotFound,
     StaleCursor,
+    Throttled,
     TooLarge,
     Unavailable,
 )
 from xget_pipelines.core.lake.live import LakeUnavailable
 from xget_pipelines.core.tasks import TaskNotFound, TaskStillActive
+from xget_pipelines.serving.limits import PasswordChecksBusy
 
 log = logging.getLogger("xget.api")
 
@@ -148,6 +152,9 @@ ANSWERS: dict[type[Exception], Answer] = {
     StaleCursor: Answer(400, "bad_request"),
     TooLarge: Answer(413, "too_large"),
     NotAuthenticated: Answer(401, "unauthorized", {"WWW-Authenticate": "Bearer"}),
+    Throttled: Answer(429, "rate_limited"),  # with Retry-After: the error's retry_after
+    PasswordChecksBusy: Answer(429, "busy"),
+    LoginLocked: Answer(429, "login_locked"),
     Unavailable: Answer(503, "unavailable", _RETRY),
     LakeUnavailable: Answer(503, "lake_unavailable", _RETRY),
     OperationalError: Answer(
@@ -167,6 +174,7 @@ GRAPHQL_CODES = {
     409: "CONFLICT",
     413: "BAD_USER_INPUT",
     422: "BAD_USER_INPUT",
+    429: "RATE_LIMITED",
     503: "UNAVAILABLE",
 }
 
@@ -179,6 +187,9 @@ _ROUTE_MESSAGES: dict[type[Exception], Callable] = {
         f"PUT /v1/data/{e.tweet_id} instead"
         if e.supplied_by
         else f"tweet {e.tweet_id} is already in the lake; correct it with PUT /v1/data/{e.tweet_id}"
+    ),
+    LoginLocked: lambda e: (
+        f"{e} (admins: POST /v1/admin/users/{{user_id}}/unlock, or `xget users unlock NAME`)"
     ),
     TweetAlreadyDeleted: lambda e: (
         f"tweet {e.tweet_id} is already deleted; restore it with POST /v1/data/{e.tweet_id}/restore"
@@ -239,14 +250,11 @@ def install(app: FastAPI) -> None:
         answer = answer_for(exc)
         if isinstance(exc, OperationalError):
             log.warning("control-plane DB unavailable: %s", exc.orig.__class__.__name__ if exc.orig else exc)
-        return respond(
-            request,
-            answer.status,
-            answer.code,
-            api_message(exc),
-            getattr(exc, "field", None),
-            headers=answer.headers,
-        )
+        headers = dict(answer.headers or {})
+        if isinstance(exc, Throttled):
+            headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        field = getattr(exc, "field", None)
+        return respond(request, answer.status, answer.code, api_message(exc), field, headers=headers)
 
     for cls in ANSWERS:
         app.add_exception_handler(cls, _answer)

@@ -1,6 +1,7 @@
-"""Prometheus metrics of the API (``/metrics``): requests and latencies by route template and status,
-and what is read at scrape time: accounts by state, proxies, tasks by state, X requests and pages (the
-scrape workers record them in the control plane), lake table versions and last commit times.
+"""Prometheus metrics of the API (``/metrics``): requests and latencies by route template and status, the
+password checks (run, running, waiting), and what is read at scrape time: accounts by state, proxies,
+tasks by state, X requests and pages (the scrape workers record them in the control plane), lake table
+versions and last commit times.
 deploy/monitoring/ holds the Grafana dashboard and the alert rules over these names."""
 
 from __future__ import annotations
@@ -61,6 +62,34 @@ class Metrics:
 
     def add_pool_collector(self, state) -> None:
         self.registry.register(_PoolCollector(state))
+
+    def add_password_gate(self, gate) -> None:
+        """The password checks: run so far (argon2 operations of the process), running and waiting at
+        ``gate`` (a ``limits.PasswordGate``)."""
+        self.registry.register(_GateCollector(gate))
+
+
+class _GateCollector:
+    """Read at every scrape (three integers of this process: no cache)."""
+
+    def __init__(self, gate):
+        self.gate = gate
+
+    def collect(self):
+        from xget_pipelines.core.auth.passwords import operations
+
+        runs = CounterMetricFamily(
+            "xget_api_password_checks", "Password hashes and checks (argon2id) this API process ran"
+        )
+        runs.add_metric([], float(operations()))
+        yield runs
+        for name, value, text in (
+            ("xget_api_password_checks_running", self.gate.running, "Password checks running now"),
+            ("xget_api_password_checks_waiting", self.gate.waiting, "Requests waiting for a password check"),
+        ):
+            gauge = GaugeMetricFamily(name, text)
+            gauge.add_metric([], float(value))
+            yield gauge
 
 
 class _PoolCollector:

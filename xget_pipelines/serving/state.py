@@ -1,6 +1,7 @@
 """What the application holds for its lifetime: settings, the DB engine, the lake's live catalog and its
 readers (tweets and users, analytics, task results), the token service, the task store, the rate limiter,
-the search backend, the idempotency store. Built once by ``create_app``."""
+the search backend, the idempotency store, the gate of password checks and the login limits. Built once by
+``create_app``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi import Request
 from sqlalchemy import Engine
 
 from xget_pipelines.core.auth.cache import PrincipalCache
+from xget_pipelines.core.auth.lockout import LockoutPolicy
 from xget_pipelines.core.auth.tokens import OidcConfig, TokenService, load_or_create_signing_key
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.lake.analytics_reader import AnalyticsReader
@@ -19,7 +21,7 @@ from xget_pipelines.core.lake.task_results import TaskResultReader
 from xget_pipelines.core.lake.tweet_reader import TweetReader
 from xget_pipelines.core.tasks import TaskStore
 from xget_pipelines.serving.idempotency import RedisIdempotencyStore, SqlIdempotencyStore
-from xget_pipelines.serving.limits import RateLimiter, RedisRateLimiter
+from xget_pipelines.serving.limits import PasswordGate, RateLimiter, RedisRateLimiter
 from xget_pipelines.serving.search import SearchService
 from xget_pipelines.settings import Settings
 
@@ -39,6 +41,9 @@ class ServingState:
     search: SearchService
     idempotency: SqlIdempotencyStore | RedisIdempotencyStore
     principals: PrincipalCache
+    password_gate: PasswordGate
+    lockout: LockoutPolicy | None  # None: failed logins lock no username
+    login_failures: RateLimiter  # failed password logins per client address (``login-failures:ip:<address>``)
 
     @classmethod
     def build(cls, settings: Settings) -> ServingState:
@@ -75,6 +80,22 @@ class ServingState:
             if redis_url
             else RateLimiter(settings.api_rate_limit_per_minute, settings.api_rate_limit_burst)
         )
+        # A bucket of N failed logins per address, refilled at N an hour (N = 0: none).
+        per_address = settings.api_login_failures_per_address
+        login_failures = (
+            RedisRateLimiter(redis_url, per_address / 60, per_address)
+            if redis_url
+            else RateLimiter(per_address / 60, per_address)
+        )
+        lockout = (
+            LockoutPolicy(
+                settings.api_login_lockout_failures,
+                settings.api_login_lockout_s,
+                settings.api_login_lockout_max_s,
+            )
+            if settings.api_login_lockout_failures > 0
+            else None
+        )
         idempotency = RedisIdempotencyStore(redis_url) if redis_url else SqlIdempotencyStore(engine)
         tweets = TweetReader(catalog)
         return cls(
@@ -99,6 +120,9 @@ class ServingState:
             ),
             idempotency,
             PrincipalCache(settings.api_auth_cache_s),
+            PasswordGate(settings.api_max_password_checks, settings.api_password_check_wait_s),
+            lockout,
+            login_failures,
         )
 
 

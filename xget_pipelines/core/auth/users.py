@@ -2,23 +2,31 @@
 
 Registration (``XGET_API_REGISTRATION``): ``closed`` (only admins create users), ``approval`` (anyone
 registers; the account is ``pending`` until an admin activates it) or ``open`` (active at once, as a viewer).
+
+Password logins may count failures and lock a username (``lockout.py``); an admin clears that with
+``unlock_user``, and a new password clears it too (the failures were guesses of the old one).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import re
 import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, func, insert, select, update
 
+from xget_pipelines.core.auth import lockout
+from xget_pipelines.core.auth.lockout import LockoutPolicy
 from xget_pipelines.core.auth.passwords import hash_password, needs_rehash, verify_password
 from xget_pipelines.core.auth.permissions import Permission, allows, check_role
 from xget_pipelines.core.db.engine import read_only
 from xget_pipelines.core.db.models import ApiKey, AuditEntry, RefreshToken, User
 from xget_pipelines.core.errors import Conflict, InvalidField, NotAuthenticated, NotFound, XGetError
+
+log = logging.getLogger(__name__)
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 STATUSES = ("active", "pending", "disabled")
@@ -47,6 +55,10 @@ class UsernameTaken(UserError, Conflict):
 
 class AuthError(NotAuthenticated):
     """Credentials that do not authenticate (wrong, expired, revoked, disabled user)."""
+
+
+class WrongPassword(AuthError):
+    """A username and password that do not match (which of the two is wrong is never said)."""
 
 
 @dataclass(frozen=True)
@@ -93,12 +105,14 @@ class ApiUser:
     preferences: dict
     created_at: dt.datetime
     last_login_at: dt.datetime | None
+    failed_logins: int = 0  # in a row, since the last success or unlock (a day without one forgets them)
+    locked_until: dt.datetime | None = None  # its password logins are refused until then (lockout.py)
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
-def _api_user(row) -> ApiUser:
+def _api_user(row, failures: lockout.LoginFailures | None = None) -> ApiUser:
     return ApiUser(
         id=row.id,
         username=row.username,
@@ -108,6 +122,8 @@ def _api_user(row) -> ApiUser:
         preferences=row.preferences or {},
         created_at=row.created_at,
         last_login_at=row.last_login_at,
+        failed_logins=failures.failures if failures else 0,
+        locked_until=failures.locked_until if failures else None,
     )
 
 
@@ -191,12 +207,27 @@ def create_user(
         return _api_user(conn.execute(select(User).where(User.id == user_id)).one())
 
 
-def authenticate(engine: Engine, username: str, password: str) -> Principal:
-    """The principal for a username and password; AuthError says why not (without telling which was wrong)."""
+def authenticate(
+    engine: Engine, username: str, password: str, policy: LockoutPolicy | None = None
+) -> Principal:
+    """The principal for a username and password; AuthError says why not (WrongPassword, without telling
+    which was wrong).
+
+    With a lockout ``policy`` the failed logins of the username are counted (``lockout.py``): a locked
+    username is refused (``LoginLocked``) before any password is checked, a wrong password counts (the same
+    for a username no one has), a success clears the count. A right password of a user who is not active
+    neither counts nor clears."""
+    key = lockout.key_of(username)
     with read_only(engine) as conn:
+        if policy is not None:
+            lockout.check_not_locked(conn, key)
         row = conn.execute(select(User).where(func.lower(User.username) == (username or "").lower())).first()
     if not verify_password(row.password_hash if row else None, password or ""):
-        raise AuthError("wrong username or password")
+        if policy is not None:
+            failures = lockout.record_failure(engine, key, policy)
+            if failures.locked_until is not None and row is not None:
+                _note_lockout(engine, row, failures)
+        raise WrongPassword("wrong username or password")
     if row.status != "active":
         raise AuthError(
             f"user {row.username!r} is {row.status}"
@@ -207,7 +238,38 @@ def authenticate(engine: Engine, username: str, password: str) -> Principal:
         if needs_rehash(row.password_hash):
             values["password_hash"] = hash_password(password)
         conn.execute(update(User).where(User.id == row.id).values(**values))
+        if policy is not None:
+            lockout.clear(conn, key)
     return Principal(row.id, row.username, row.role, "password")
+
+
+def _note_lockout(engine: Engine, row, failures: lockout.LoginFailures) -> None:
+    """A user's logins are locked: in the audit log (with the count, never a password) and the log."""
+    with engine.begin() as conn:
+        audit(
+            conn,
+            None,
+            "user.lockout",
+            f"user:{row.id}",
+            {"failed_logins": failures.failures, "locked_until": failures.locked_until.isoformat()},
+        )
+    log.warning(
+        "user %r locked out until %s after %d failed logins in a row",
+        row.username,
+        failures.locked_until.isoformat(timespec="seconds"),
+        failures.failures,
+    )
+
+
+def unlock_user(engine: Engine, user_id: int, actor: int | None) -> ApiUser:
+    """Clear a user's failed logins and any lockout (an admin's), in the audit log."""
+    with engine.begin() as conn:
+        row = conn.execute(select(User).where(User.id == user_id)).first()
+        if row is None:
+            raise UserNotFound(user_id)
+        cleared = lockout.clear(conn, lockout.key_of(row.username))
+        audit(conn, actor, "user.unlock", f"user:{user_id}", {"failed_logins": cleared})
+    return _api_user(row)
 
 
 def active_principal(
@@ -247,16 +309,23 @@ def active_principal(
 
 
 def get_user(engine: Engine, user_id: int) -> ApiUser:
+    """A user, with their failed logins in a row and any lockout."""
     with read_only(engine) as conn:
         row = conn.execute(select(User).where(User.id == user_id)).first()
-    if row is None:
-        raise UserNotFound(user_id)
-    return _api_user(row)
+        if row is None:
+            raise UserNotFound(user_id)
+        key = lockout.key_of(row.username)
+        return _api_user(row, lockout.failures_of(conn, [key]).get(key))
 
 
 def list_users(engine: Engine) -> list[ApiUser]:
+    """Every user, with their failed logins in a row and any lockout."""
     with read_only(engine) as conn:
-        return [_api_user(r) for r in conn.execute(select(User).order_by(User.id))]
+        failures = lockout.failures_of(conn)
+        return [
+            _api_user(r, failures.get(lockout.key_of(r.username)))
+            for r in conn.execute(select(User).order_by(User.id))
+        ]
 
 
 def update_user(
@@ -305,7 +374,11 @@ def update_user(
                 {k: v for k, v in values.items() if k in ("role", "status", "email")}
                 | ({"password": "changed"} if password is not None else {}),
             )
-        return _api_user(conn.execute(select(User).where(User.id == user_id)).one())
+        row = conn.execute(select(User).where(User.id == user_id)).one()
+        key = lockout.key_of(row.username)
+        if password is not None:  # the failed logins were guesses of the old password: forgotten with it
+            lockout.clear(conn, key)
+        return _api_user(row, lockout.failures_of(conn, [key]).get(key))
 
 
 def set_preferences(engine: Engine, user_id: int, preferences: dict, replace: bool = False) -> dict:

@@ -184,6 +184,19 @@ class User(Base):
     sessions_since: Mapped[int | None] = mapped_column(Integer)
 
 
+class LoginFailure(Base):
+    """Failed password logins in a row for one username (lower case, whether or not a user has it), and until
+    when its logins are refused (``core/auth/lockout.py``). A success, or an admin's unlock, deletes the
+    row; so does a day without failures."""
+
+    __tablename__ = "login_failures"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
 class ApiKey(Base):
     """A machine credential: ``xk_<key_id>_<secret>``; only an argon2 hash of the whole key is stored.
     ``key_id`` is the OAuth2 client id of the client-credentials flow."""

@@ -14,6 +14,7 @@ from xget_pipelines.core.auth.permissions import ROLES, narrower, permissions_of
 from xget_pipelines.core.auth.users import AuthError, Principal
 from xget_pipelines.serving.deps import UtcDateTime, current_principal, limit_anonymous
 from xget_pipelines.serving.errors import ERROR_RESPONSES, ApiError
+from xget_pipelines.serving.logins import check_password
 from xget_pipelines.serving.state import state
 
 # An answer carrying a credential (tokens, a new API key) is never cached nor kept: RFC 6749 section 5.1 asks
@@ -47,6 +48,14 @@ class UserOut(BaseModel):
     preferences: dict[str, Any]
     created_at: UtcDateTime
     last_login_at: UtcDateTime | None
+    failed_logins: int = Field(
+        0, description="Failed password logins in a row (since the last success or unlock; a day forgets)."
+    )
+    locked_until: UtcDateTime | None = Field(
+        None,
+        description="Password logins are refused until then (too many failed); an admin can unlock: "
+        "POST /v1/admin/users/{user_id}/unlock.",
+    )
 
 
 class MeOut(UserOut):
@@ -112,7 +121,7 @@ async def token(
         if grant_type == "password":
             if not username or not password:
                 raise _token_error("the password grant needs username and password", "invalid_request")
-            principal = await run_in_threadpool(users.authenticate, st.engine, username, password)
+            principal = await check_password(request, username, password)
             pair = await run_in_threadpool(st.tokens.issue, principal)
         elif grant_type == "refresh_token":
             if not refresh_token:
@@ -163,7 +172,7 @@ async def register(request: Request, body: RegisterIn) -> dict:
     if mode == "closed":
         raise ApiError(403, "registration_closed", "registration is closed here: ask an admin for an account")
     status = "active" if mode == "open" else "pending"
-    return await run_in_threadpool(
+    return await st.password_gate.run(  # hashes the password: argon2, one of the gate's
         users.create_user, st.engine, body.username, body.password, "viewer", email=body.email, status=status
     )
 
@@ -201,10 +210,10 @@ async def change_password(
 ) -> None:
     st = state(request)
     try:
-        await run_in_threadpool(users.authenticate, st.engine, principal.username, body.current_password)
+        await check_password(request, principal.username, body.current_password, per_address=False)
     except AuthError as exc:
         raise ApiError(422, "invalid", "current password is wrong", "current_password") from exc
-    await run_in_threadpool(
+    await st.password_gate.run(
         users.update_user, st.engine, principal.user_id, actor=principal.user_id, password=body.new_password
     )
     st.principals.clear()  # every session of the old password ends now, this process's cache included

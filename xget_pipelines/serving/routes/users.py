@@ -66,7 +66,7 @@ async def list_users(
 
 @router.post("/admin/users", status_code=201, response_model=UserOut, summary="Create a user")
 async def create_user(request: Request, body: UserIn, principal: Principal = Depends(admin)) -> dict:
-    return await run_in_threadpool(
+    return await state(request).password_gate.run(  # hashes the password: argon2, one of the gate's
         users.create_user,
         state(request).engine,
         body.username,
@@ -104,7 +104,9 @@ async def update_user(
         principal,
         (body.role not in (None, "admin")) or body.status in ("pending", "disabled"),
     )
-    updated = await run_in_threadpool(
+    # A new password is hashed (argon2): through the gate of password checks.
+    run = state(request).password_gate.run if body.password is not None else run_in_threadpool
+    updated = await run(
         users.update_user,
         state(request).engine,
         user_id,
@@ -123,6 +125,15 @@ async def delete_user(request: Request, user_id: int = UserId, principal: Princi
     await _keep_an_admin(request, user_id, principal, True)
     await run_in_threadpool(users.delete_user, state(request).engine, user_id, principal.user_id)
     state(request).principals.clear()
+
+
+@router.post(
+    "/admin/users/{user_id}/unlock",
+    response_model=UserOut,
+    summary="Clear a user's failed logins and any lockout (their password logins work again at once)",
+)
+async def unlock_user(request: Request, user_id: int = UserId, principal: Principal = Depends(admin)) -> dict:
+    return await run_in_threadpool(users.unlock_user, state(request).engine, user_id, principal.user_id)
 
 
 @router.get("/admin/users/{user_id}/keys", response_model=list[KeyOut], summary="A user's API keys")
