@@ -1,17 +1,16 @@
-"""The API in a process of its own (``uvicorn ...:create_app --factory``, as ``xget api`` runs it), for tests
-that measure it: its memory (``/proc/<pid>/status``) or its latency without the test's own threads sharing
-its interpreter lock.
+"""``xget api`` in a process of its own, for tests that measure the API: its memory (``/proc/<pid>/status``)
+or its latency without the test's own threads sharing its interpreter lock.
 
-``api_process(root, build_lake, **settings)`` builds the lake with ``build_lake(root / "lake")`` and the
-control-plane DB with one user per role of ``tests/serving/conftest.py`` (same usernames and password),
-starts the server with ``XGET_*`` variables from ``settings`` and yields an :class:`ApiProcess`.
+``api_process(root, build_lake=build_small_lake, **env)`` builds the lake with ``build_lake(root / "lake")``
+and the control-plane DB with one user per role of ``tests/serving/conftest.py`` (same usernames and
+password), starts ``xget api`` on a free port with its home under ``root`` and the ``XGET_*`` variables of
+``env`` (rate limits off unless given), and yields an :class:`ApiProcess`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -22,20 +21,19 @@ from pathlib import Path
 
 import httpx
 
+from tests.conftest import stop_process_group
 from tests.serving.conftest import PASSWORD, ROLES, username_of
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass
 class ApiProcess:
-    base_url: str
+    url: str
     pid: int
     lake: dict
 
     def token(self, role: str) -> str:
         rep = httpx.post(
-            f"{self.base_url}/v1/auth/token",
+            f"{self.url}/v1/auth/token",
             data={"grant_type": "password", "username": username_of(role), "password": PASSWORD},
             timeout=60,
         )
@@ -44,69 +42,60 @@ class ApiProcess:
 
     def client(self, role: str) -> httpx.Client:
         return httpx.Client(
-            base_url=self.base_url, headers={"Authorization": f"Bearer {self.token(role)}"}, timeout=120
+            base_url=self.url, headers={"Authorization": f"Bearer {self.token(role)}"}, timeout=120
         )
 
-    def rss_mib(self) -> float:
+    def status_kib(self, field: str) -> int:
+        """A field of ``/proc/<pid>/status`` in KiB (VmRSS, VmHWM)."""
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        raise RuntimeError("no VmRSS")
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+        raise AssertionError(f"no {field} in /proc/{self.pid}/status")
 
 
 @contextlib.contextmanager
-def api_process(root: Path, build_lake, **settings) -> Iterator[ApiProcess]:
+def api_process(root: Path, build_lake=None, **env: str) -> Iterator[ApiProcess]:
+    from tests.serving.lake_fixture import build_small_lake
     from xget_pipelines.core.auth.users import create_user
     from xget_pipelines.core.db.engine import get_engine
 
     root.mkdir(parents=True, exist_ok=True)
-    lake = build_lake(root / "lake")
-    database_url = f"sqlite:///{root / 'xget.db'}"
-    engine = get_engine(database_url)
+    lake = (build_lake or build_small_lake)(root / "lake")
+    database = f"sqlite:///{root / 'xget.db'}"
+    engine = get_engine(database)
     for role in ROLES:
         create_user(engine, username_of(role), PASSWORD, role)
     engine.dispose()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("XGET_")}
-    env.update(
-        XGET_HOME=str(root),
-        XGET_LAKE_URI=str(root / "lake"),
-        XGET_DATABASE_URL=database_url,
-        XGET_SEARCH_URL="",
-        XGET_API_RATE_LIMIT_PER_MINUTE="0",
-        PYTHONPATH=str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
-    )
-    env.update({f"XGET_{k.upper()}": str(v) for k, v in settings.items()})
     log = root / "api.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "xget_pipelines.serving.app:create_app", "--factory"]
-        + ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        [sys.executable, "-m", "xget_pipelines.cli", "api", "--port", str(port)],
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("XGET_")},
+            "XGET_HOME": str(root),
+            "XGET_LAKE_URI": str(root / "lake"),
+            "XGET_DATABASE_URL": database,
+            "XGET_SEARCH_URL": "",
+            "XGET_API_RATE_LIMIT_PER_MINUTE": "0",
+            **env,
+        },
         cwd=root,
-        env=env,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    base_url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
         while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the API exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
             with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{base_url}/readyz", timeout=5).status_code == 200:
+                if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
                     break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the API was not ready in 120 s:\n{log.read_text()[-3000:]}")
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the API did not come up:\n{log.read_text()[-3000:]}")
             time.sleep(0.2)
-        yield ApiProcess(base_url, proc.pid, lake)
+        yield ApiProcess(url, proc.pid, lake)
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_process_group(proc)

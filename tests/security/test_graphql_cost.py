@@ -183,7 +183,7 @@ def test_a_rest_read_beside_the_largest_allowed_query_stays_within_twice_its_idl
         # The heavy client in a process of its own too: decoding 2.9 MB answers in this process would hold
         # up the small reads' client, not the server.
         hammer = subprocess.Popen(
-            [sys.executable, "-c", HAMMER, api.base_url, api.token("analyst"), LARGEST],
+            [sys.executable, "-c", HAMMER, api.url, api.token("analyst"), LARGEST],
             stdout=subprocess.PIPE,
             text=True,
         )

@@ -24,81 +24,19 @@ Here:
 
 from __future__ import annotations
 
-import contextlib
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
-from tests.conftest import stop_process_group
+from tests.security.api_process import ApiProcess, api_process
 from tests.serving.conftest import PASSWORD, start_api_server, username_of
 
 MIB = 1024 * 1024
 ARGON2_MIB = 64  # memory of one argon2id check (core/auth/passwords.py: the library's defaults)
 BURST = 24
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def api_process(root: Path, **env: str) -> Iterator[tuple[str, int]]:
-    """``xget api`` in its own process on a home under ``root`` with the user ``admin_user``: (url, pid)."""
-    from tests.serving.lake_fixture import build_small_lake
-    from xget_pipelines.core.auth.users import create_user
-    from xget_pipelines.core.db.engine import get_engine
-
-    build_small_lake(root / "lake")
-    database = f"sqlite:///{root / 'xget.db'}"
-    engine = get_engine(database)
-    create_user(engine, "admin_user", PASSWORD, "admin")
-    engine.dispose()
-    port = _port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "xget_pipelines.cli", "api", "--port", str(port)],
-        env={
-            **os.environ,
-            "XGET_HOME": str(root),
-            "XGET_LAKE_URI": str(root / "lake"),
-            "XGET_DATABASE_URL": database,
-            "XGET_SEARCH_URL": "",
-            **env,
-        },
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "the API did not come up"
-            time.sleep(0.2)
-        yield url, proc.pid
-    finally:
-        stop_process_group(proc)
-
-
-def _status_kib(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise AssertionError(f"no {field} in /proc/{pid}/status")
 
 
 def login(url: str, username: str, password: str, client: httpx.Client | None = None) -> httpx.Response:
@@ -130,9 +68,10 @@ def healthz_latencies(url: str, n: int = 20) -> list[float]:
     return out
 
 
-def burst_of_wrong_logins(url: str, pid: int) -> dict:
+def burst_of_wrong_logins(api: ApiProcess) -> dict:
     """24 wrong-password logins at once while /healthz is polled: the answers, the peak growth of the API's
     resident memory over its idle level (VmHWM, reset just before), and /healthz's latencies."""
+    url = api.url
     # Warm-up, so the growth measured is the burst's: the lake read once (deltalake and DuckDB load their
     # code and first snapshots: about 75 MiB, kept), and a first login.
     token = login(url, "admin_user", PASSWORD).json()["access_token"]
@@ -142,8 +81,8 @@ def burst_of_wrong_logins(url: str, pid: int) -> dict:
     login(url, "admin_user", "warm-up, wrong")
     time.sleep(3)  # a lake refresh (XGET_API_LAKE_REFRESH_S, 2 s) included
     idle = healthz_latencies(url)
-    Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets VmHWM (peak resident memory) to VmRSS
-    before_kib = _status_kib(pid, "VmRSS")
+    Path(f"/proc/{api.pid}/clear_refs").write_text("5")  # resets VmHWM (peak resident memory) to VmRSS
+    before_kib = api.status_kib("VmRSS")
     checks_before = password_checks(url)
     start = threading.Barrier(BURST + 1)
     codes: list[int] = []
@@ -173,7 +112,7 @@ def burst_of_wrong_logins(url: str, pid: int) -> dict:
     elapsed = time.perf_counter() - t0
     done.set()
     poller.join()
-    peak_kib = _status_kib(pid, "VmHWM")
+    peak_kib = api.status_kib("VmHWM")
     return {
         "codes": sorted(codes),
         "checks": password_checks(url) - checks_before,
@@ -194,10 +133,10 @@ def test_concurrent_wrong_logins_are_bounded_in_memory_and_leave_the_api_respons
         "XGET_API_LOGIN_FAILURES_PER_ADDRESS": "0",
         "XGET_API_PASSWORD_CHECK_WAIT_S": "30",
     }
-    with api_process(tmp_path / "gated", **off) as (url, pid):
-        gated = burst_of_wrong_logins(url, pid)
-    with api_process(tmp_path / "open", XGET_API_MAX_PASSWORD_CHECKS=str(BURST), **off) as (url, pid):
-        ungated = burst_of_wrong_logins(url, pid)
+    with api_process(tmp_path / "gated", **off) as api:
+        gated = burst_of_wrong_logins(api)
+    with api_process(tmp_path / "open", XGET_API_MAX_PASSWORD_CHECKS=str(BURST), **off) as api:
+        ungated = burst_of_wrong_logins(api)
     for name, run in (("2 checks at once (shipped)", gated), (f"{BURST} at once (as before)", ungated)):
         print(
             f"\n{BURST} concurrent wrong-password logins, {name}: RSS {run['rss_mib']:.0f} MiB, peak growth "
@@ -210,8 +149,9 @@ def test_concurrent_wrong_logins_are_bounded_in_memory_and_leave_the_api_respons
     assert gated["codes"] == [400] * BURST and gated["checks"] == BURST
     assert gated["growth_mib"] < bound_mib, gated
     assert ungated["growth_mib"] > bound_mib, ungated  # the measurement sees what the gate prevents
-    # /healthz during the burst: well under the 1.1 s measured before (a generous bound, not a benchmark).
-    assert gated["during_max_ms"] < 500, gated
+    # /healthz during the burst: well under the 1.1 s measured before (generous bounds, not a benchmark: the
+    # slowest answer also waits for whatever else the test machine runs).
+    assert gated["during_median_ms"] < 200 and gated["during_max_ms"] < 1000, gated
 
 
 def test_logins_beyond_the_wait_for_a_check_are_told_the_server_is_busy(tmp_path):
