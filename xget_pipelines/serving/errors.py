@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from xget_pipelines.core.auth.keys import TooManyKeys
 from xget_pipelines.core.corrections import TweetAlreadyDeleted, TweetAlreadyKnown
 from xget_pipelines.core.errors import (
     Conflict,
@@ -180,6 +181,7 @@ _ROUTE_MESSAGES: dict[type[Exception], Callable] = {
         if e.supplied_by
         else f"tweet {e.tweet_id} is already in the lake; correct it with PUT /v1/data/{e.tweet_id}"
     ),
+    TooManyKeys: lambda e: f"{e} (GET /v1/me/keys lists yours; DELETE /v1/me/keys/{{key_id}} revokes one)",
     TweetAlreadyDeleted: lambda e: (
         f"tweet {e.tweet_id} is already deleted; restore it with POST /v1/data/{e.tweet_id}/restore"
     ),

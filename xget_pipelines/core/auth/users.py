@@ -63,8 +63,15 @@ class Principal:
 
     @property
     def name(self) -> str:
-        """A stable name for rate limits, idempotency keys and logs (never a secret)."""
+        """A stable name for logs and idempotency keys: the user, or the API key acting for them (never a
+        secret)."""
         return f"key:{self.key_id}" if self.key_id else f"user:{self.user_id}"
+
+    @property
+    def rate_key(self) -> str:
+        """The rate-limit bucket: the user's, whichever credential it comes through. Keys share it, so
+        creating another key does not buy another limit."""
+        return f"user:{self.user_id}"
 
     def can(self, permission: Permission) -> bool:
         return allows(self.role, permission)
