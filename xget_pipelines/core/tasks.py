@@ -32,7 +32,7 @@ from sqlalchemy import Engine, delete, func, select, update
 from xget_pipelines.core.auth.users import audit
 from xget_pipelines.core.db.engine import read_only
 from xget_pipelines.core.db.models import Task
-from xget_pipelines.core.errors import Conflict, InvalidField, NotFound, StaleCursor, XGetError
+from xget_pipelines.core.errors import BadCursor, Conflict, InvalidField, NotFound, StaleCursor, XGetError
 from xget_pipelines.core.x.watch import parse_watch_key
 
 MAX_DAYS = 31
@@ -232,6 +232,14 @@ def check_params(params: dict | None) -> None:
         )
 
 
+def _is_task_id(value: str) -> bool:
+    """Whether ``value`` is a task id as ``TaskStore.create`` writes them (a UUID's canonical text)."""
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
+
+
 class TaskStore:
     """Tasks in the control-plane DB. ``owner`` limits a call to one user's tasks (None: everyone's)."""
 
@@ -300,6 +308,10 @@ class TaskStore:
             query = query.where(Task.status == TaskStatus(status).value)
         if task_type:
             query = query.where(Task.type == TaskType(task_type).value)
+        if after and not _is_task_id(after):
+            raise BadCursor(
+                "cursor is not one this API issued: pass next_cursor of the previous page", "cursor"
+            )
         with read_only(self.engine) as conn:
             if after:
                 anchor = conn.execute(select(Task.created_at, Task.id).where(Task.id == after)).first()

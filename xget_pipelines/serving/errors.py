@@ -25,11 +25,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from xget_pipelines.core.auth.keys import TooManyKeys
 from xget_pipelines.core.corrections import TweetAlreadyDeleted, TweetAlreadyKnown
 from xget_pipelines.core.errors import (
+    BadCursor,
     Conflict,
     InvalidField,
     NotAuthenticated,
     NotFound,
-    StaleCursor,
     TooLarge,
     Unavailable,
 )
@@ -146,7 +146,7 @@ ANSWERS: dict[type[Exception], Answer] = {
     NotFound: Answer(404, "not_found"),
     Conflict: Answer(409, "conflict"),
     InvalidField: Answer(422, "invalid"),
-    StaleCursor: Answer(400, "bad_request"),
+    BadCursor: Answer(400, "bad_request"),  # a cursor not issued here, or naming what is gone
     TooLarge: Answer(413, "too_large"),
     NotAuthenticated: Answer(401, "unauthorized", {"WWW-Authenticate": "Bearer"}),
     Unavailable: Answer(503, "unavailable", _RETRY),
