@@ -166,6 +166,9 @@ def _bad(number: int, exc: Exception, values: dict | None = None) -> BadLine:
 
 
 def _record(values: dict[str, str | None], login_method: str) -> AccountRecord:
+    for name, value in values.items():
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError(f"{name} holds a NUL character")
     username = (values.get("username") or "").strip()
     if not username:
         raise ValueError("username is empty")

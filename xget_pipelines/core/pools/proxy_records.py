@@ -195,6 +195,8 @@ def parse_proxy_lines(text: str, default_scheme: str = "http", country: str | No
             continue
         spec, _, rest = line.strip().replace("\t", " ").partition(" ")
         try:
+            if "\x00" in line:
+                raise ValueError("the line holds a NUL character")
             record = parse_proxy(spec, default_scheme)
             meta = _parse_metadata(rest) if rest.strip() else {}
             record.country = check_country(meta.get("country")) or default_country
