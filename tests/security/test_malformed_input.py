@@ -11,12 +11,17 @@ parameters (a task id in 3 paths, the audit log's subject) and 11 bodies (a task
 email, a key name, an account, a user's email on create and update, the account import as CSV and JSON, the
 proxy import, a login's username, a client id). SQLite stored the same texts. Now the control plane refuses
 a text with NUL on either database (a 422 naming it), and the imports report such a line as a bad line.
-(Cursors, import files and GraphQL bodies nested deep have tests of their own; a GraphQL body of JSON
-nested 100,000 deep is still a 500, in code another change owns.)
+And a lone surrogate (JSON's `"\\ud800"`, which no UTF-8 text holds) in a task's params or in preferences was
+kept, after which every answer showing them was a 500: one analyst's task broke `GET /v1/tasks` for every
+operator; in a JSON account import it was a 500 for a password, email, email password, user agent or proxy
+URL, and kept for a cookie. Now those are a 422 naming the field, or a bad line.
+(Cursors and import files have tests of their own. A GraphQL body of JSON nested 100,000 deep is still a
+500: ``graphql.py`` parses it, which another change owns.)
 """
 
 from __future__ import annotations
 
+import json
 import socket
 
 import httpx
@@ -144,3 +149,39 @@ def test_a_nul_character_is_bad_input_on_either_database(either_db):
     )
     assert proxies.status_code == 200, proxies.text
     assert proxies.json()["skipped"] == ["line 2: the line holds a NUL character"]
+
+
+SURROGATE = '"a\\ud800b"'  # JSON text of a lone surrogate
+
+
+def test_a_lone_surrogate_is_refused_before_it_is_kept(api):
+    analyst = {**api.headers("analyst"), "Content-Type": "application/json"}
+    task = httpx.post(
+        f"{api.base_url}/v1/tasks",
+        content=f'{{"type": "SEARCH", "target": "python", "params": {{"label": {SURROGATE}}}}}'.encode(),
+        headers=analyst,
+    )
+    assert task.status_code == 422 and task.json()["error"]["field"] == "params", task.text
+    preferences = httpx.patch(
+        f"{api.base_url}/v1/me/preferences", content=f'{{"theme": {SURROGATE}}}'.encode(), headers=analyst
+    )
+    assert preferences.status_code == 422 and preferences.json()["error"]["field"] == "preferences"
+    assert httpx.get(f"{api.base_url}/v1/tasks", headers=api.headers("operator")).status_code == 200
+    assert httpx.get(f"{api.base_url}/v1/me", headers=api.headers("analyst")).status_code == 200
+
+    fields = ["password", "email", "email_password", "user_agent", "proxy_url", "mfa_secret"]
+    accounts = [{"username": f"sur_{i}", field: "placeholder"} for i, field in enumerate(fields)]
+    accounts.append({"username": "sur_cookie", "cookies": {"auth_token": "placeholder", "ct0": "c"}})
+    body = json.dumps(accounts).replace('"placeholder"', SURROGATE)
+    rep = httpx.post(
+        f"{api.base_url}/v1/accounts/import",
+        params={"format": "json"},
+        content=body.encode(),
+        headers={**api.headers("operator"), "Content-Type": "text/plain"},
+    )
+    assert rep.status_code == 200, rep.text
+    assert rep.json()["skipped"] == [
+        f"line {i}: {field} is not valid Unicode (it holds a lone surrogate)"
+        for i, field in enumerate([*fields, "cookies"], start=1)
+    ]
+    assert httpx.get(f"{api.base_url}/v1/accounts", headers=api.headers("operator")).status_code == 200

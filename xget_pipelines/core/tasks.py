@@ -221,9 +221,15 @@ def _now() -> dt.datetime:
 
 
 def check_params(params: dict | None) -> None:
-    """A task's labels fit in ``MAX_PARAMS_BYTES`` of JSON."""
+    """A task's labels are valid Unicode and fit in ``MAX_PARAMS_BYTES`` of JSON."""
     if params is None:
         return
+    try:  # a lone surrogate (JSON's "\ud800") is kept, then breaks every answer that shows the task
+        json.dumps(params, default=str, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise InvalidTask(
+            "params hold a text that is not valid Unicode (a lone surrogate)", "params"
+        ) from None
     size = len(json.dumps(params, default=str).encode())
     if size > MAX_PARAMS_BYTES:
         raise InvalidTask(

@@ -316,9 +316,15 @@ def update_user(
 
 
 def set_preferences(engine: Engine, user_id: int, preferences: dict, replace: bool = False) -> dict:
-    """Merge (or replace) a user's preferences: a JSON object of at most 16 KiB."""
+    """Merge (or replace) a user's preferences: a JSON object of valid Unicode, at most 16 KiB."""
     import json
 
+    try:  # a lone surrogate (JSON's "\ud800") would be kept, then break every answer that shows them
+        json.dumps(preferences, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise InvalidUser(
+            "preferences hold a text that is not valid Unicode (a lone surrogate)", "preferences"
+        ) from None
     with engine.begin() as conn:
         current = conn.execute(select(User.preferences).where(User.id == user_id)).scalar_one_or_none() or {}
         merged = dict(preferences) if replace else {**current, **preferences}

@@ -165,10 +165,21 @@ def _bad(number: int, exc: Exception, values: dict | None = None) -> BadLine:
     return BadLine(number, scrub(str(exc), _line_secrets(values or {})))
 
 
+def _check_text(name: str, value: object) -> None:
+    """A text the control plane can keep: no NUL, no lone surrogate (JSON's ``\\ud800`` decodes to one)."""
+    if not isinstance(value, str):
+        return
+    if "\x00" in value:
+        raise ValueError(f"{name} holds a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{name} is not valid Unicode (it holds a lone surrogate)") from None
+
+
 def _record(values: dict[str, str | None], login_method: str) -> AccountRecord:
     for name, value in values.items():
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError(f"{name} holds a NUL character")
+        _check_text(name, value)
     username = (values.get("username") or "").strip()
     if not username:
         raise ValueError("username is empty")
@@ -187,6 +198,9 @@ def _record(values: dict[str, str | None], login_method: str) -> AccountRecord:
     jar = parse_cookies(cookies) if cookies and cookies.strip() else None
     if jar == {}:
         raise ValueError("cookies: no cookie in them (auth_token and ct0 at least)")
+    for name, value in (jar or {}).items():
+        _check_text("cookies", name)
+        _check_text("cookies", value)
     return AccountRecord(
         username=username.lstrip("@"),
         password=clean.get("password"),
