@@ -115,7 +115,8 @@ def create_key(
     if user_id is None:
         fail(f"no user {username!r} (see `xget users list`)")
     try:
-        record, key = new_key(engine, user_id, name, role, expires_in_days)
+        most = cli_context.settings().api_max_keys_per_user
+        record, key = new_key(engine, user_id, name, role, expires_in_days, max_active=most)
     except (UserError, ValueError) as exc:
         fail(str(exc))
     err.print(f"key {record.key_id} for {username}; store it now, it is not shown again:")

@@ -248,10 +248,19 @@ class Settings(BaseSettings):
         "held up. 0: no limit.",
     )
     api_rate_limit_per_minute: int = Field(
-        default=600, description="Requests a user or API key may make per minute (0: no limit)."
+        default=600,
+        description="Requests a user may make per minute, all their API keys and sessions together "
+        "(0: no limit).",
     )
     api_rate_limit_burst: int = Field(
-        default=100, description="Requests a user or key may make at once above the rate."
+        default=100, description="Requests a user may make at once above the rate."
+    )
+    api_max_keys_per_user: int = Field(
+        default=20,
+        ge=1,
+        le=10_000,
+        description="Active (unrevoked, unexpired) API keys a user may hold; one more is refused (409) until "
+        "one is revoked.",
     )
     api_auth_cache_s: float = Field(
         default=5.0,

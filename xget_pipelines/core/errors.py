@@ -38,7 +38,12 @@ class InvalidField(RequestError):
     """An input that cannot be used; ``field`` names it."""
 
 
-class StaleCursor(InvalidField):
+class BadCursor(InvalidField):
+    """A page cursor this API did not issue (malformed, or another endpoint's): ``field`` is the cursor's
+    name. Unlike other bad input it is a bad request as a whole, not a value to correct."""
+
+
+class StaleCursor(BadCursor):
     """A cursor naming something no longer there (a deleted task): start again from the first page."""
 
 

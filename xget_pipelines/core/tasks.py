@@ -32,7 +32,7 @@ from sqlalchemy import Engine, delete, func, select, update
 from xget_pipelines.core.auth.users import audit
 from xget_pipelines.core.db.engine import read_only
 from xget_pipelines.core.db.models import Task
-from xget_pipelines.core.errors import Conflict, InvalidField, NotFound, StaleCursor, XGetError
+from xget_pipelines.core.errors import BadCursor, Conflict, InvalidField, NotFound, StaleCursor, XGetError
 from xget_pipelines.core.x.watch import parse_watch_key
 
 MAX_DAYS = 31
@@ -221,15 +221,29 @@ def _now() -> dt.datetime:
 
 
 def check_params(params: dict | None) -> None:
-    """A task's labels fit in ``MAX_PARAMS_BYTES`` of JSON."""
+    """A task's labels are valid Unicode and fit in ``MAX_PARAMS_BYTES`` of JSON."""
     if params is None:
         return
+    try:  # a lone surrogate (JSON's "\ud800") is kept, then breaks every answer that shows the task
+        json.dumps(params, default=str, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise InvalidTask(
+            "params hold a text that is not valid Unicode (a lone surrogate)", "params"
+        ) from None
     size = len(json.dumps(params, default=str).encode())
     if size > MAX_PARAMS_BYTES:
         raise InvalidTask(
             f"params are {size:,} bytes of JSON; a task keeps at most {MAX_PARAMS_BYTES:,} (labels, not data)",
             "params",
         )
+
+
+def _is_task_id(value: str) -> bool:
+    """Whether ``value`` is a task id as ``TaskStore.create`` writes them (a UUID's canonical text)."""
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
 
 
 class TaskStore:
@@ -300,6 +314,10 @@ class TaskStore:
             query = query.where(Task.status == TaskStatus(status).value)
         if task_type:
             query = query.where(Task.type == TaskType(task_type).value)
+        if after and not _is_task_id(after):
+            raise BadCursor(
+                "cursor is not one this API issued: pass next_cursor of the previous page", "cursor"
+            )
         with read_only(self.engine) as conn:
             if after:
                 anchor = conn.execute(select(Task.created_at, Task.id).where(Task.id == after)).first()

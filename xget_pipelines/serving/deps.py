@@ -2,8 +2,8 @@
 
 Credentials: ``Authorization: Bearer <access token>`` (XGet's JWT or the OIDC provider's), or an API key
 as ``Authorization: Bearer xk_...`` or ``X-API-Key: xk_...``. Every authenticated request also takes a
-token from the principal's rate-limit bucket (429 with ``Retry-After`` when empty). Principals are cached
-for a few seconds per credential (``core.auth.cache``).
+token from its user's rate-limit bucket, one per user whichever key or session it comes through (429 with
+``Retry-After`` when empty). Principals are cached for a few seconds per credential (``core.auth.cache``).
 """
 
 from __future__ import annotations
@@ -72,13 +72,14 @@ async def current_principal(
     except AuthError as exc:
         raise _unauthorized(str(exc)) from exc
     request.state.principal = principal.name
-    wait = st.limiter.take(principal.name)
+    wait = st.limiter.take(principal.rate_key)
     if wait:
         raise ApiError(
             429,
             "rate_limited",
-            f"rate limit of {st.settings.api_rate_limit_per_minute} requests a "
-            f"minute reached for {principal.name}; retry after the Retry-After seconds",
+            f"rate limit of {st.settings.api_rate_limit_per_minute} requests a minute reached for user "
+            f"{principal.username} (all their API keys and sessions together); retry after the "
+            "Retry-After seconds",
             headers={"Retry-After": st.limiter.retry_after(wait)},
         )
     return principal

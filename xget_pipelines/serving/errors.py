@@ -23,14 +23,15 @@ from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from xget_pipelines.core.auth.keys import TooManyKeys
 from xget_pipelines.core.auth.lockout import LoginLocked
 from xget_pipelines.core.corrections import TweetAlreadyDeleted, TweetAlreadyKnown
 from xget_pipelines.core.errors import (
+    BadCursor,
     Conflict,
     InvalidField,
     NotAuthenticated,
     NotFound,
-    StaleCursor,
     Throttled,
     TooLarge,
     Unavailable,
@@ -149,7 +150,7 @@ ANSWERS: dict[type[Exception], Answer] = {
     NotFound: Answer(404, "not_found"),
     Conflict: Answer(409, "conflict"),
     InvalidField: Answer(422, "invalid"),
-    StaleCursor: Answer(400, "bad_request"),
+    BadCursor: Answer(400, "bad_request"),  # a cursor not issued here, or naming what is gone
     TooLarge: Answer(413, "too_large"),
     NotAuthenticated: Answer(401, "unauthorized", {"WWW-Authenticate": "Bearer"}),
     Throttled: Answer(429, "rate_limited"),  # with Retry-After: the error's retry_after
@@ -191,6 +192,7 @@ _ROUTE_MESSAGES: dict[type[Exception], Callable] = {
     LoginLocked: lambda e: (
         f"{e} (admins: POST /v1/admin/users/{{user_id}}/unlock, or `xget users unlock NAME`)"
     ),
+    TooManyKeys: lambda e: f"{e} (GET /v1/me/keys lists yours; DELETE /v1/me/keys/{{key_id}} revokes one)",
     TweetAlreadyDeleted: lambda e: (
         f"tweet {e.tweet_id} is already deleted; restore it with POST /v1/data/{e.tweet_id}/restore"
     ),

@@ -5,13 +5,27 @@ idempotency keys on POST.
   log line and error bodies carry the same id.
 - Metrics are labelled by route template (``/v1/data/{tweet_id}``), never the raw path, so their number
   stays bounded.
-- ``Idempotency-Key`` on a POST: the first request runs and its answer is stored (per credential and key);
-  a retry with the same key and body gets the stored answer without running again; the same key with a
-  different body is a 422; a retry while the first is still running is a 409. The answers live in the
-  control plane, or in Redis with ``XGET_REDIS_URL`` (``idempotency``); a keyed POST is a 503 while its
-  store is unreachable. An answer marked ``Cache-Control: no-store`` (tokens, a new API key) is never kept:
-  the store holds a note instead, and a retry gets a 409 saying the request succeeded and its credential
-  is not replayed.
+- ``Idempotency-Key`` on a POST: the first request runs and its answer is stored (per caller and key); a
+  retry with the same key and the same request gets the stored answer without running again; the same key
+  with a different request is a 422; a retry while the first is still running is a 409. The answers live
+  in the control plane, or in Redis with ``XGET_REDIS_URL`` (``idempotency``); a keyed POST is a 503 while
+  its store is unreachable. An answer marked ``Cache-Control: no-store`` (tokens, a new API key) is never
+  kept: the store holds a note instead, and a retry gets a 409 saying the request succeeded and its
+  credential is not replayed.
+
+  *The same request* is the same method, path, query string and body (``fingerprint``): a retry that
+  changes only the query string is a different request, refused like one with another body.
+
+  *The caller* (``idempotency_namespace``) is who the credential authenticates as: ``user:<id>`` (their
+  sessions: a retry after refreshing the access token still replays) or ``key:<id>`` (one API key and the
+  tokens minted from it), so two callers using the same key value never see each other's answers; a
+  credential that does not authenticate keeps a namespace of its own (a hash of it). Anonymous requests
+  (``POST /v1/auth/register``, ``/v1/auth/token``) are namespaced by the client's address, so anonymous
+  callers do not share one namespace. Behind a proxy that hides client addresses they share the proxy's;
+  what protects them then is the fingerprint: a replay goes only to a caller who sent the byte-identical
+  request (for these two routes, the same password), and token answers are never kept anyway. Refusing the
+  header on anonymous requests was the other choice; it would break clients that send a key on every POST
+  and take away the guard a retried registration has.
 """
 
 from __future__ import annotations
@@ -214,12 +228,46 @@ def _withheld(status: int, request_id: str | None) -> tuple[int, bytes, str]:
     return 409, json.dumps(body).encode(), "application/json"
 
 
-class IdempotencyMiddleware:
-    """Replays stored answers of POSTs sent with an ``Idempotency-Key`` (see the module docstring)."""
+def fingerprint(scope, body: bytes) -> str:
+    """What makes a request the same request for its Idempotency-Key: method, path, query string and body
+    (each length-prefixed, so no two requests run together into one string)."""
+    digest = hashlib.sha256(b"xget-idempotency-v2")
+    for part in (scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), body):
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return digest.hexdigest()
 
-    def __init__(self, app, store_factory):
+
+def _credentials(scope) -> tuple[str | None, str | None]:
+    """(bearer token, API key) as the authentication dependencies read them."""
+    authorization = _header(scope, b"authorization") or ""
+    scheme, _, token = authorization.partition(" ")
+    bearer = token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return bearer, _header(scope, b"x-api-key") or None
+
+
+def idempotency_namespace(scope, principal_of) -> str:
+    """Whose Idempotency-Keys a request uses (see the module docstring). Runs in a worker thread:
+    ``principal_of(bearer, api_key)`` may read the control plane."""
+    bearer, api_key = _credentials(scope)
+    if bearer is None and api_key is None:
+        client = scope.get("client")
+        address = client[0] if client else "unknown"
+        return "anon:" + hashlib.sha256(address.encode()).hexdigest()[:32]
+    try:
+        return principal_of(bearer, api_key).name
+    except Exception:  # noqa: BLE001 - the route answers the credential; here it only needs a namespace
+        credential = f"{bearer or ''}|{api_key or ''}"
+        return "cred:" + hashlib.sha256(credential.encode()).hexdigest()[:32]
+
+
+class IdempotencyMiddleware:
+    """Replays stored answers of POSTs sent with an ``Idempotency-Key`` (see the module docstring).
+    ``principal_of(bearer, api_key)`` names the caller a credential authenticates as."""
+
+    def __init__(self, app, store_factory, principal_of):
         self.app = app
         self.store_factory = store_factory
+        self.principal_of = principal_of
 
     async def __call__(self, scope, receive, send):
         key = (
@@ -250,9 +298,8 @@ class IdempotencyMiddleware:
             message = await receive()
             body += message.get("body", b"")
             more = message.get("more_body", False)
-        credential = (_header(scope, b"authorization") or "") + "|" + (_header(scope, b"x-api-key") or "")
-        principal = hashlib.sha256(credential.encode()).hexdigest()[:32]
-        request_hash = hashlib.sha256(scope["path"].encode() + b"\0" + body).hexdigest()
+        principal = await run_in_threadpool(idempotency_namespace, scope, self.principal_of)
+        request_hash = fingerprint(scope, body)
         store = self.store_factory()
         try:
             outcome = await run_in_threadpool(store.claim, principal, key, request_hash)

@@ -222,7 +222,7 @@ def charge(context, cost: int, cost_per_request: int) -> GraphQLError | None:
         return None
     limiter = st.limiter
     tokens = min(max(1, math.ceil(cost / cost_per_request)), int(limiter.burst))
-    wait = limiter.take(principal.name, tokens - 1) if tokens > 1 else 0.0
+    wait = limiter.take(principal.rate_key, tokens - 1) if tokens > 1 else 0.0
     if not wait:
         return None
     response = getattr(context, "response", None)

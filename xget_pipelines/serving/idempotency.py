@@ -1,5 +1,11 @@
 """Where the API keeps the answers of POSTs sent with an ``Idempotency-Key`` (see ``gateway``).
 
+Records are per ``principal`` (the caller's namespace: ``user:<id>``, ``key:<id>``, ``anon:<hash of the
+address>`` or ``cred:<hash of a credential that does not authenticate>``) and key; ``request_hash`` is the
+request's fingerprint (method, path, query string, body); both are the gateway's (``gateway``). Records
+written before namespaces and fingerprints took this form (a bare hash of the credential, a hash of path
+and body) have no ``:`` in their principal, so no request finds them again; they go with the TTL.
+
 A store has two calls, made around the request:
 
 - ``claim(principal, key, request_hash)``: ``"claimed"`` (run the request), ``"in_progress"`` (another
@@ -8,7 +14,7 @@ A store has two calls, made around the request:
 - ``finish(principal, key, answer)``: keep the answer (``None``: forget the claim, the request may be
   retried for real).
 
-``SqlIdempotencyStore`` keeps them in the control plane's ``idempotency_records`` (the embedded default;
+``SqlIdempotencyStore`` keeps them in the control plane's ``idempotency_keys`` (the embedded default;
 replicas that share the database share the keys) and deletes those past the TTL (24 h).
 ``RedisIdempotencyStore`` (``XGET_REDIS_URL``) keeps them in Redis, one hash per key that Redis expires:
 answers after 24 h, and a claim whose replica died before answering after ``claim_ttl_s``, so a crashed

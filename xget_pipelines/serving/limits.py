@@ -1,11 +1,12 @@
-"""Per-principal rate limits: a token bucket per user or API key (anonymous callers by address); and the gate
-of password checks (``PasswordGate``, at the end).
+"""Per-user rate limits: a token bucket per user, shared by all their API keys and sessions (anonymous
+callers by address), so a user's limit does not grow with the keys they create; and the gate of password
+checks (``PasswordGate``, at the end).
 
-Each principal gets ``rate_per_minute`` requests a minute with bursts of ``burst``; over it a request gets
+Each bucket gets ``rate_per_minute`` requests a minute with bursts of ``burst``; over it a request gets
 429 with ``Retry-After`` (seconds until a token is back).
 
 Where the buckets live: in this process (``RateLimiter``, the embedded default), or in Redis when
-``XGET_REDIS_URL`` is set (``RedisRateLimiter``), so N API replicas share one budget per principal instead of
+``XGET_REDIS_URL`` is set (``RedisRateLimiter``), so N API replicas share one budget per user instead of
 giving it N times. The Redis bucket is refilled and taken in one Lua script with Redis's own clock (the
 replicas' clocks never disagree about it). If Redis cannot be reached, the process falls back to its own
 bucket (a replica still limits; the budget is per replica until Redis is back) and says so in the log.

@@ -3,6 +3,9 @@
 The secret is 256 random bits, so a fast keyed hash (HMAC-SHA256 with a per-key salt) is as safe
 as a slow password hash here and costs microseconds per request instead of tens of milliseconds; argon2
 is for passwords people choose. The key id is public (lists, logs, the OAuth2 client id).
+
+A user holds at most ``max_active`` active keys (the caller passes its setting): keys share their user's
+rate limit, and the cap keeps the keys a user can mint (each a credential to track and revoke) bounded.
 """
 
 from __future__ import annotations
@@ -16,11 +19,31 @@ import secrets
 from sqlalchemy import Engine, insert, select, update
 
 from xget_pipelines.core.auth.permissions import check_role
-from xget_pipelines.core.auth.users import AuthError, InvalidUser, Principal, active_principal, audit
+from xget_pipelines.core.auth.users import (
+    AuthError,
+    InvalidUser,
+    Principal,
+    UserError,
+    active_principal,
+    audit,
+)
 from xget_pipelines.core.db.engine import read_only
-from xget_pipelines.core.db.models import ApiKey
+from xget_pipelines.core.db.models import ApiKey, User
+from xget_pipelines.core.errors import Conflict
 
 PREFIX = "xk_"
+
+
+class TooManyKeys(UserError, Conflict):
+    """The user already holds the most active API keys allowed."""
+
+    def __init__(self, user_id: int, active: int, limit: int):
+        super().__init__(
+            f"user {user_id} already holds {active} active API keys, the most allowed ({limit}): revoke one "
+            "that is no longer used, then create this one"
+        )
+        self.user_id = user_id
+        self.limit = limit
 
 
 def _digest(salt: str, secret: str) -> str:
@@ -66,9 +89,16 @@ def _key_info(row) -> ApiKeyInfo:
 
 
 def create_key(
-    engine: Engine, user_id: int, name: str, role: str | None = None, expires_in_days: int | None = None
+    engine: Engine,
+    user_id: int,
+    name: str,
+    role: str | None = None,
+    expires_in_days: int | None = None,
+    *,
+    max_active: int | None = None,
 ) -> tuple[ApiKeyInfo, str]:
-    """A new key for a user; returns (its record, the key itself: shown this once)."""
+    """A new key for a user; returns (its record, the key itself: shown this once). With ``max_active``, a
+    user who already holds that many active (unrevoked, unexpired) keys gets ``TooManyKeys``."""
     if not name or len(name) > 128:
         raise InvalidUser("an API key needs a name of 1-128 characters (what uses it)", "name")
     if role is not None:
@@ -79,6 +109,13 @@ def create_key(
     secret = secrets.token_urlsafe(32)
     now = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
+        if max_active is not None:
+            # The user's row is locked (PostgreSQL; SQLite's BEGIN IMMEDIATE serializes writers anyway), so
+            # concurrent creations are counted one after the other and cannot pass the cap together.
+            conn.execute(select(User.id).where(User.id == user_id).with_for_update()).first()
+            active = _active_keys(conn, user_id, now)
+            if active >= max_active:
+                raise TooManyKeys(user_id, active, max_active)
         conn.execute(
             insert(ApiKey).values(
                 key_id=key_id,
@@ -93,6 +130,13 @@ def create_key(
         audit(conn, user_id, "api_key.create", f"api_key:{key_id}", {"name": name, "role": role})
         row = conn.execute(select(ApiKey).where(ApiKey.key_id == key_id)).one()
     return _key_info(row), f"{PREFIX}{key_id}_{secret}"
+
+
+def _active_keys(conn, user_id: int, now: dt.datetime) -> int:
+    expiries = conn.execute(
+        select(ApiKey.expires_at).where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+    ).scalars()
+    return sum(1 for expires_at in expiries if expires_at is None or _aware(expires_at) > now)
 
 
 def split_key(key: str) -> tuple[str, str]:

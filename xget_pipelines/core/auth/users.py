@@ -75,8 +75,15 @@ class Principal:
 
     @property
     def name(self) -> str:
-        """A stable name for rate limits, idempotency keys and logs (never a secret)."""
+        """A stable name for logs and idempotency keys: the user, or the API key acting for them (never a
+        secret)."""
         return f"key:{self.key_id}" if self.key_id else f"user:{self.user_id}"
+
+    @property
+    def rate_key(self) -> str:
+        """The rate-limit bucket: the user's, whichever credential it comes through. Keys share it, so
+        creating another key does not buy another limit."""
+        return f"user:{self.user_id}"
 
     def can(self, permission: Permission) -> bool:
         return allows(self.role, permission)
@@ -382,9 +389,15 @@ def update_user(
 
 
 def set_preferences(engine: Engine, user_id: int, preferences: dict, replace: bool = False) -> dict:
-    """Merge (or replace) a user's preferences: a JSON object of at most 16 KiB."""
+    """Merge (or replace) a user's preferences: a JSON object of valid Unicode, at most 16 KiB."""
     import json
 
+    try:  # a lone surrogate (JSON's "\ud800") would be kept, then break every answer that shows them
+        json.dumps(preferences, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise InvalidUser(
+            "preferences hold a text that is not valid Unicode (a lone surrogate)", "preferences"
+        ) from None
     with engine.begin() as conn:
         current = conn.execute(select(User.preferences).where(User.id == user_id)).scalar_one_or_none() or {}
         merged = dict(preferences) if replace else {**current, **preferences}

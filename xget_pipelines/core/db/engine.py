@@ -1,4 +1,12 @@
-"""Engine creation and migrations for the control-plane DB (SQLite by default, PostgreSQL in production)."""
+"""Engine creation and migrations for the control-plane DB (SQLite by default, PostgreSQL in production).
+
+PostgreSQL's text cannot hold a NUL character (U+0000) and its driver refuses one even in a lookup (a
+``ValueError`` from deep inside the driver); SQLite stores it. The engines of ``get_engine`` refuse a text
+parameter holding one, on either database, before it is sent: ``NulInText``, an ``InvalidField``, so a
+request carrying one (a task target, an email, a username to log in with, a path segment) is a 422 and
+never a 500, and what the embedded database takes is what production takes. JSON columns are unaffected:
+their text escapes it (``\u0000``).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +19,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
+
+from xget_pipelines.core.errors import InvalidField
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _migrated: set[str] = set()
@@ -31,6 +41,37 @@ def _private_file(path: Path) -> None:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+class NulInText(InvalidField):
+    """A text the control-plane database is given holds a NUL character."""
+
+    def __init__(self):
+        super().__init__(
+            "a text holds a NUL character (U+0000), which the control-plane database cannot store or search "
+            "for: remove it"
+        )
+
+
+def _holds_nul(parameters) -> bool:
+    if isinstance(parameters, dict):
+        values = parameters.values()
+    elif isinstance(parameters, (list, tuple)):
+        values = parameters
+    else:
+        return False
+    for value in values:
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, (dict, list, tuple)) and _holds_nul(value):  # executemany: a row each
+            return True
+    return False
+
+
+def _refuse_nul(_conn, _cursor, _statement, parameters, _context, _executemany) -> None:
+    if parameters and _holds_nul(parameters):
+        raise NulInText()
 
 
 @lru_cache(maxsize=8)
@@ -59,6 +100,7 @@ def get_engine(url: str) -> Engine:
             )
     else:
         engine = create_engine(url, pool_pre_ping=True)
+    event.listen(engine, "before_cursor_execute", _refuse_nul)
     migrate(engine)
     return engine
 

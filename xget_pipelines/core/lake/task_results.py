@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from xget_pipelines.core.errors import BadCursor
 from xget_pipelines.core.lake.cursors import (
     Page,
-    cursor_id,
-    cursor_time,
-    decode_cursor,
+    decode_id_cursor,
+    decode_tweet_cursor,
     encode_cursor,
     tweet_cursor,
 )
@@ -23,9 +23,14 @@ class TaskResultReader:
         self.catalog = catalog
 
     def page(self, task: ScrapeTask, limit: int = 100, cursor: str | None = None) -> Page:
-        """What a task collected: tweets of its (key, days) partitions, the profile, or follower edges."""
+        """What a task collected: tweets of its (key, days) partitions, the profile, or follower edges.
+
+        The cursor is checked before the lake is read: one this API did not issue for this task's kind of
+        page is a BadCursor, whether or not there is anything to page through."""
         days = task.days
         if task.type == "USER_INFO":
+            if cursor:
+                raise BadCursor("a profile is one page: it takes no cursor", "cursor")
             if not self.catalog.has("cleaned/users"):
                 return Page([], None, [])
             rows = self.catalog.query(
@@ -37,14 +42,14 @@ class TaskResultReader:
             ).to_pylist()
             return Page(rows, None, list(rows[0]) if rows else [])
         if task.type == "FOLLOWERS":
+            last = decode_id_cursor(cursor) if cursor else None
             if not self.catalog.has("cleaned/follows") or not self.catalog.has("cleaned/users"):
                 return Page([], None, ["follower_id", "followed_id"])
             params: list = [task.watch_key, days]
             after = ""
-            if cursor:
-                (last,) = decode_cursor(cursor, 1)
+            if last is not None:
                 after = "and follower_id > ?"
-                params.append(cursor_id(last))
+                params.append(last)
             rows = self.catalog.query(
                 f"""
                 select distinct f.follower_id, f.followed_id from cleaned_follows f
@@ -82,6 +87,7 @@ class TaskResultReader:
             "has_media",
             "fetched_at",
         ]
+        after = decode_tweet_cursor(cursor) if cursor else None
         if not self.catalog.has("cleaned/tweets") or (author and not self.catalog.has("cleaned/users")):
             return Page([], None, columns)
         params: list = [watch_key, days]
@@ -92,11 +98,10 @@ class TaskResultReader:
                 " where watch_key = ? and lower(username) = lower(?))"
             )
             params += [watch_key, author.lstrip("@")]
-        if cursor:
-            created, tweet_id = decode_cursor(cursor, 2)
-            cursor_time(created)  # a cursor this API issued names an ISO time (DuckDB casts the text)
+        if after is not None:
+            created, tweet_id = after[0].isoformat(), after[1]  # UTC, in the form DuckDB casts
             extra += " and (created_at < ?::timestamptz or (created_at = ?::timestamptz and tweet_id < ?))"
-            params += [created, created, cursor_id(tweet_id)]
+            params += [created, created, tweet_id]
         rows = self.catalog.query(
             f"""
             select {", ".join(columns)} from cleaned_tweets

@@ -13,7 +13,7 @@ def parse_cookie_header(text: str) -> dict[str, str]:
             continue
         name, sep, value = part.partition("=")
         if not sep or not name.strip():
-            raise ValueError(f"cookie {i + 1} ({part[:20]!r}…) is not name=value")
+            raise ValueError(f"cookie {i + 1} is not name=value")  # and not shown: it may be a secret
         jar[name.strip()] = value.strip()
     missing = [c for c in REQUIRED if not jar.get(c)]
     if missing:

@@ -112,7 +112,7 @@ def _check_port(raw: str | int | None) -> int:
     try:
         port = int(raw)
     except (TypeError, ValueError):
-        raise ValueError(f"port {str(raw)[:10]!r} is not a number") from None
+        raise ValueError("port is not a number") from None  # not shown: in user:pass:host:port it is the pass
     if not 1 <= port <= 65535:
         raise ValueError(f"port {port} is not between 1 and 65535")
     return port
@@ -138,9 +138,9 @@ def parse_proxy(spec: str, default_scheme: str = "http") -> ProxyRecord:
     if "://" in spec:
         scheme = spec.split("://", 1)[0].lower()
         if scheme not in SCHEMES:
-            raise ValueError(f"scheme {scheme[:12]!r} is not supported (use {', '.join(SCHEMES)})")
+            shown = f"scheme {scheme!r}" if re.fullmatch(r"[a-z][a-z0-9+.-]{0,11}", scheme) else "the scheme"
+            raise ValueError(f"{shown} is not supported (use {', '.join(SCHEMES)})")
         parts = urlsplit(spec)
-        netloc_host = parts.netloc.rpartition("@")[2]
         if parts.path not in ("", "/") or parts.query or parts.fragment:
             raise ValueError(
                 "a proxy URL has no path, query or fragment (percent-encode / ? # in credentials)"
@@ -148,7 +148,7 @@ def parse_proxy(spec: str, default_scheme: str = "http") -> ProxyRecord:
         try:
             port = parts.port
         except ValueError:
-            raise ValueError(f"port in {netloc_host[:60]!r} is not a number between 1 and 65535") from None
+            raise ValueError("the port is not a number between 1 and 65535") from None
         host = _check_host(parts.hostname or "")
         username = unquote(parts.username) if parts.username else None
         password = unquote(parts.password) if parts.password is not None else None
@@ -178,9 +178,10 @@ def _parse_metadata(text: str) -> dict[str, str]:
             key, sep, value = pair.partition("=")
             key = key.strip().lower()
             if not sep:
-                raise ValueError(f"metadata {pair[:30]!r} is not key=value (keys: country, city, isp)")
+                raise ValueError("metadata after the proxy is not key=value (keys: country, city, isp)")
             if key not in META_KEYS:
-                raise ValueError(f"unknown metadata {key[:20]!r} (keys: country, city, isp)")
+                shown = repr(key) if re.fullmatch(r"[a-z_]{1,20}", key) else "key"
+                raise ValueError(f"unknown metadata {shown} (keys: country, city, isp)")
             values[META_KEYS[key]] = value.strip().strip("\"'")
     return values
 
@@ -194,6 +195,8 @@ def parse_proxy_lines(text: str, default_scheme: str = "http", country: str | No
             continue
         spec, _, rest = line.strip().replace("\t", " ").partition(" ")
         try:
+            if "\x00" in line:
+                raise ValueError("the line holds a NUL character")
             record = parse_proxy(spec, default_scheme)
             meta = _parse_metadata(rest) if rest.strip() else {}
             record.country = check_country(meta.get("country")) or default_country

@@ -160,8 +160,8 @@ async def import_accounts(
     principal: Principal = Depends(write_dep),
 ) -> dict:
     st = state(request)
-    try:
-        parsed = parse_account_file(body, format, columns, login_method)
+    try:  # a file of many MiB parses for a while: not on the event loop
+        parsed = await run_in_threadpool(parse_account_file, body, format, columns, login_method)
     except ValueError as exc:
         raise ApiError(422, "invalid", str(exc), "body") from exc
     result = await run_in_threadpool(

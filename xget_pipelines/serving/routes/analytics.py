@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from xget_pipelines.core.auth.permissions import Permission
 from xget_pipelines.core.auth.users import Principal
 from xget_pipelines.core.errors import InvalidField
+from xget_pipelines.core.lake.cursors import decode_id_cursor, decode_tweet_cursor
 from xget_pipelines.core.lake.tweet_reader import TweetFilter
 from xget_pipelines.serving.deps import require
 from xget_pipelines.serving.errors import ERROR_RESPONSES
@@ -172,6 +173,8 @@ async def user_tweets(
     if format:
         stream = await run_in_threadpool(reader.stream, TweetFilter(user=user))
         return await run_in_threadpool(export_response, stream, format, "user-tweets")
+    if cursor:
+        decode_tweet_cursor(cursor)  # one not issued here is a 400 even where the lake has nothing to page
     page = await run_in_threadpool(reader.page, TweetFilter(user=user), limit, cursor)
     return json_response({"items": page.rows, "next_cursor": page.next_cursor})
 
@@ -201,6 +204,8 @@ async def _neighbors(
     if fmt:
         rows = await run_in_threadpool(all_pages, lambda n, c: reader.neighbors(user, direction, n, c))
         return await _maybe_export(rows, fmt, direction)
+    if cursor:
+        decode_id_cursor(cursor)  # one not issued here is a 400 even where no follows were collected
     page = await run_in_threadpool(reader.neighbors, user, direction, limit, cursor)
     return json_response({"items": page.rows, "next_cursor": page.next_cursor})
 

@@ -233,8 +233,16 @@ async def create_my_key(
     role = narrower(body.role, principal.role) if body.role else None
     if body.role and role != body.role:
         raise ApiError(403, "forbidden", f"a key cannot have more than your role ({principal.role})", "role")
+    st = state(request)
     record, key = await run_in_threadpool(
-        api_keys.create_key, state(request).engine, principal.user_id, body.name, role, body.expires_in_days
+        lambda: api_keys.create_key(
+            st.engine,
+            principal.user_id,
+            body.name,
+            role,
+            body.expires_in_days,
+            max_active=st.settings.api_max_keys_per_user,
+        )
     )
     response.headers.update(NO_STORE)
     return {**record.as_dict(), "api_key": key}

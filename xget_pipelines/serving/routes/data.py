@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from xget_pipelines.core.auth.permissions import Permission
 from xget_pipelines.core.auth.users import Principal
 from xget_pipelines.core.errors import InvalidField
+from xget_pipelines.core.lake.cursors import decode_tweet_cursor
 from xget_pipelines.core.lake.tweet_reader import TweetFilter
 from xget_pipelines.serving.deps import require
 from xget_pipelines.serving.errors import ERROR_RESPONSES
@@ -84,6 +85,8 @@ async def list_data(
 ):
     if format:
         return await run_in_threadpool(_exported, request, f, format, "tweets", ids_as_strings)
+    if cursor:
+        decode_tweet_cursor(cursor)  # one not issued here is a 400 even where the lake has nothing to page
     page = await run_in_threadpool(state(request).tweets.page, f, limit, cursor)
     return json_response({"items": page.rows, "next_cursor": page.next_cursor})
 
@@ -110,6 +113,8 @@ async def search(
     f.term = " ".join(filter(None, [q, f.term]))
     if format:
         return await run_in_threadpool(_exported, request, f, format, "search", ids_as_strings)
+    if cursor:
+        decode_tweet_cursor(cursor)  # whichever backend answers, a cursor not issued here is a 400
     page, backend = await run_in_threadpool(state(request).search.search, f, limit, cursor)
     answer = json_response({"items": page.rows, "next_cursor": page.next_cursor, "backend": backend})
     answer.headers["X-Search-Backend"] = backend.split(" ")[0]

@@ -126,7 +126,7 @@ async def list_tasks(
     request: Request,
     status: TaskStatus | None = None,
     type: TaskType | None = None,
-    cursor: str | None = Query(None, max_length=64),
+    cursor: str | None = Query(None, max_length=512),
     limit: int = Query(50, ge=1, le=500),
     format: Format | None = Query(None, description="json, ndjson, csv, parquet or xlsx: download every row"),
     principal: Principal = Depends(reader_dep),
