@@ -752,8 +752,8 @@ def graphql_client(base_url: str, key: str) -> None:
 
 
 def with_graphql(base_url: str, key: str, load) -> tuple[dict, dict]:
-    """``load()`` while the heavy GraphQL client runs (from its first answer on); its figures and the
-    client's: queries answered meanwhile, their median time, errors."""
+    """``load(heavy_s)`` while the heavy GraphQL client runs (from its first answer on, which took
+    ``heavy_s``): its figures and the client's: queries answered meanwhile, their median time, errors."""
     client = subprocess.Popen(
         [sys.executable, __file__, "--graphql-client", base_url, key],
         stdout=subprocess.PIPE,
@@ -764,13 +764,14 @@ def with_graphql(base_url: str, key: str, load) -> tuple[dict, dict]:
         first = json.loads(client.stdout.readline() or "{}")
         if not first.get("ok"):
             raise SystemExit(f"the heavy GraphQL query failed: {first}")
-        res = load()
+        res = load(first["s"])
     finally:
         client.terminate()
         out, _ = client.communicate(timeout=120)
     answers = [json.loads(line) for line in out.splitlines() if line.strip()]
     times = sorted(a["s"] for a in answers)
     return res, {
+        "graphql_first_query_s": first["s"],
         "graphql_queries_meanwhile": len(answers),
         "graphql_query_s_p50": times[len(times) // 2] if times else None,
         "graphql_errors": sum(not a["ok"] for a in answers),
@@ -1088,14 +1089,14 @@ def main() -> None:
         for name in [e.strip() for e in args.graphql.split(",") if e.strip()] if base_url else []:
             variants = all_eps[name]
             make = api_worker(base_url, key, variants)
-            res, heavy = with_graphql(
-                base_url,
-                key,
-                lambda make=make, variants=variants: run_load(
-                    make, len(variants), args.requests, ref, lambda: proc_cpu_s(proc.pid)
-                ),
-            )
             alone = results.get((name, ref, "api"), {})
+
+            def load(heavy_s, make=make, variants=variants, alone=alone):
+                # enough requests to last about three heavy queries at the rate measured alone
+                n = max(args.requests, int(alone.get("rps", 0) * heavy_s * 3))
+                return run_load(make, len(variants), n, ref, lambda: proc_cpu_s(proc.pid))
+
+            res, heavy = with_graphql(base_url, key, load)
             results[(name, ref, "api+graphql")] = res
             emit(
                 {

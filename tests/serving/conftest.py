@@ -69,7 +69,7 @@ def _free_socket() -> socket.socket:
 
 @contextlib.contextmanager
 def start_api_server(
-    root: Path, build_lake=None, uvicorn_overrides: dict | None = None, **overrides
+    root: Path, uvicorn_overrides: dict | None = None, *, build_lake=None, **overrides
 ) -> Iterator[ApiServer]:
     """Build the lake and DB under ``root``, serve the app with uvicorn in a thread, stop it afterwards.
 
