@@ -37,7 +37,9 @@ def api(tmp_path_factory):
         yield api
 
 
-@pytest.mark.parametrize("body", ['"x"', "1", "null", "true", "[]", '{"query": 1}', "{", "\xff"])
+@pytest.mark.parametrize(
+    "body", ['"x"', "1", "null", "true", "[]", '{"query": 1}', "{", "\xff", "[" * 100_000 + "]" * 100_000]
+)
 def test_a_graphql_body_that_is_not_a_request_is_a_400(api, body):
     rep = httpx.post(
         f"{api.base_url}/v1/graphql",

@@ -473,6 +473,10 @@ class XGetGraphQLRouter(GraphQLRouter):
             parsed = super().parse_json(data)
         except UnicodeDecodeError as exc:
             raise TransportError(400, "the request body is not UTF-8 JSON") from exc
+        except RecursionError as exc:  # "[[[[...": the parser gives up before the nesting ends
+            raise TransportError(
+                400, "the request body is JSON nested too deep to be a GraphQL request"
+            ) from exc
         if not isinstance(parsed, dict | list):
             raise TransportError(
                 400, 'a GraphQL request is a JSON object: {"query": "...", "variables": {...}}'
