@@ -69,7 +69,7 @@ def watch_status(
 ) -> None:
     """Coverage per key and day: complete (X's end reached), truncated (stopped at the page budget with more
     to fetch), failed (stopped on errors) or missing (never collected), with pages and items, and totals.
-    The rows are ``ops/coverage`` (``xget sql "select * from ops_coverage"``)."""
+    The rows are the lake's `ops/coverage` table (`xget sql "select * from ops_coverage"`)."""
     from xget_pipelines.core.db.watchlist import expected_from
     from xget_pipelines.core.errors import XGetError
     from xget_pipelines.core.lake.coverage import coverage_report
