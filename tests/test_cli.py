@@ -188,3 +188,61 @@ def test_accounts_login_stores_a_session_and_reports_failures(emulator_factory, 
     assert rows["pw_ok"]["state"] == "active" and rows["pw_bad"]["state"] == "inactive"
     checked = xget("accounts", "check", "pw_ok", "--format", "json")
     assert json.loads(checked.stdout)["ok"] is True  # the stored session really works
+
+
+def test_watch_status_shows_each_days_coverage_and_the_totals(emulator_factory, small_world):
+    """Two days of a key collected from the emulator (one cut at a 2-page budget, one to X's end) and one
+    never collected: `xget watch status` shows truncated, complete and missing, with the pages and items."""
+    from tests.conftest import register_accounts
+    from xget_pipelines.core.db.engine import get_engine
+    from xget_pipelines.core.lake.delta import Lake
+    from xget_pipelines.core.x.client import XClient
+    from xget_pipelines.core.x.scrape import scrape_partition
+    from xget_pipelines.settings import Settings
+
+    settings = Settings()
+    key = small_world.watchlist_suggestions()["terms"][0]
+    assert xget("watch", "add", key).exit_code == 0  # added today: expected from 2 days ago (3-day backfill)
+    engine, lake = get_engine(settings.resolved_database_url), Lake(settings.resolved_lake_uri)
+    emu = emulator_factory(window_seconds=2)
+    pool = register_accounts(emu, engine, ["w1", "w2"])
+    today = dt.datetime.now(dt.UTC).date()
+    yesterday = today - dt.timedelta(days=1)
+    with XClient(emu.graphql_url, pool) as client:
+        cut = scrape_partition(
+            client, lake, engine, key=key, day=yesterday, run_id="r1", page_size=10, max_pages=2
+        )
+        whole = scrape_partition(client, lake, engine, key=key, day=today, run_id="r2", page_size=50)
+
+    rows = [json.loads(x) for x in xget("watch", "status", "--format", "json").stdout.splitlines()]
+    assert [(r["day"], r["outcome"]) for r in rows] == [
+        ((today - dt.timedelta(days=2)).isoformat(), "missing"),
+        (yesterday.isoformat(), "truncated"),
+        (today.isoformat(), "complete"),
+    ]
+    assert (rows[1]["pages"], rows[1]["items"], rows[1]["budget"], rows[1]["run"]) == (2, 20, 2, "r1")
+    assert rows[2]["pages"] == whole.outcome.pages and rows[2]["items"] == whole.outcome.items
+    assert rows[0]["pages"] is None and cut.outcome.outcome == "truncated"
+
+    totals = [json.loads(x) for x in xget("watch", "status", "--totals", "-f", "json").stdout.splitlines()]
+    assert totals[0] == {
+        "key": key,
+        "days": 3,
+        "complete": 1,
+        "truncated": 1,
+        "failed": 0,
+        "missing": 1,
+        "pages": 2 + whole.outcome.pages,
+        "items": 20 + whole.outcome.items,
+    }
+    assert totals[1]["key"] == "every key" and totals[1]["days"] == 3
+
+    table = xget("watch", "status", "--since", yesterday.isoformat(), "--until", yesterday.isoformat()).stdout
+    assert "truncated" in table and "complete" not in table.split("totals")[0] and "totals" in table
+    other = [
+        json.loads(x) for x in xget("watch", "status", "--key", "#nothing", "-f", "json").stdout.splitlines()
+    ]
+    assert {r["outcome"] for r in other} == {"missing"} and len(other) == 14  # a key never collected
+    assert xget("watch", "status", "--since", "yesterday").exit_code == 1
+    bad = xget("watch", "status", "--since", today.isoformat(), "--until", yesterday.isoformat())
+    assert bad.exit_code == 1 and "after until" in bad.output

@@ -169,7 +169,12 @@ def test_sixteen_partitions_and_two_merges_at_once_store_everything_once(
     assert total == ids == cleaned  # no key twice, none missing
     users = con.execute("select count(*) - count(distinct user_id) from entities_users").fetchone()[0]
     assert users == 0
-    for table in ("raw/x_pages", "cleaned/tweets", "entities/tweets", "entities/users"):
+    covered = con.execute(
+        "select count(*), count(distinct (day, watch_key)), count(*) filter (where outcome = 'complete') "
+        "from ops_coverage"
+    ).fetchone()
+    assert covered == (len(partitions),) * 3  # one row per partition however many runs merged at once
+    for table in ("raw/x_pages", "cleaned/tweets", "entities/tweets", "entities/users", "ops/coverage"):
         versions = _log_versions(lake, table)
         assert versions == list(range(len(versions))), (table, versions)  # no gap
 

@@ -47,6 +47,7 @@ def test_assets_checks_jobs_sensors_schedules_exist():
     checks = {c.name for c in defs.resolve_asset_graph().asset_check_keys}
     assert {
         "raw_pages_unique",
+        "raw_pages_coverage",
         "cleaned_tweets_complete",
         "cleaned_tweets_unique_per_partition",
         "cleaned_users_unique_per_partition",

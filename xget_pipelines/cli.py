@@ -17,12 +17,12 @@ from xget_pipelines.cli_api import api as api_command
 from xget_pipelines.cli_api import users_app
 from xget_pipelines.cli_output import OutputFormat, console, err, fail, print_rows
 from xget_pipelines.cli_proxies import proxies_app
+from xget_pipelines.cli_watch import watch_app
 from xget_pipelines.cli_x import x_app
 
 app = typer.Typer(help="XGet: collect and analyse X data on Dagster and Delta Lake.", no_args_is_help=True)
 lake_app = typer.Typer(help="The Delta lakehouse.", no_args_is_help=True)
 accounts_app = typer.Typer(help="The pool of X accounts.", no_args_is_help=True)
-watch_app = typer.Typer(help="The watchlist: search terms and @accounts to collect.", no_args_is_help=True)
 sentiment_app = typer.Typer(help="Tweet sentiment models.", no_args_is_help=True)
 graph_app = typer.Typer(help="Networks from the lake, for Gephi.", no_args_is_help=True)
 app.add_typer(lake_app, name="lake")
@@ -383,7 +383,7 @@ def _size(n: int) -> str:
     return str(n)
 
 
-# -- accounts and watchlist --------------------------------------------------------------------------
+# -- accounts --------------------------------------------------------------------------------------
 
 
 @accounts_app.command("add")
@@ -571,37 +571,6 @@ def accounts_enable(username: str) -> None:
     if not AccountPool(cli_context.engine(), secrets=cli_context.secret_box()).set_active(username, True):
         fail(f"no account {username!r} (see `xget accounts list`)")
     console.print(f"account {username} enabled")
-
-
-@watch_app.command("add")
-def watch_add(keys: list[str] = typer.Argument(..., help="Search terms or @handles.")) -> None:
-    """Add keys to the watchlist; the watchlist sensor turns them into partitions and runs."""
-    from xget_pipelines.core.db.watchlist import add_keys
-
-    try:
-        added = add_keys(cli_context.engine(), keys)
-    except ValueError as exc:
-        fail(str(exc))
-    console.print(f"watching {', '.join(added)}")
-
-
-@watch_app.command("list")
-def watch_list() -> None:
-    """Active watchlist keys."""
-    from xget_pipelines.core.db.watchlist import active_keys
-
-    for key in active_keys(cli_context.engine()):
-        console.print(key, highlight=False)
-
-
-@watch_app.command("remove")
-def watch_remove(key: str) -> None:
-    """Stop collecting a key (its data stays in the lake)."""
-    from xget_pipelines.core.db.watchlist import deactivate
-
-    if not deactivate(cli_context.engine(), key):
-        fail(f"{key!r} is not on the watchlist (see `xget watch list`)")
-    console.print(f"stopped watching {key}")
 
 
 @sentiment_app.command("score")

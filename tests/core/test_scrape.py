@@ -8,9 +8,13 @@ import pytest
 
 from tests.conftest import register_accounts
 from xget_pipelines.core.db.engine import get_engine
+from xget_pipelines.core.errors import NoAccountAvailable, XRequestError
+from xget_pipelines.core.lake import coverage
 from xget_pipelines.core.x.clean import clean_partition
 from xget_pipelines.core.x.client import XClient
-from xget_pipelines.core.x.scrape import RAW_TABLE, scrape_partition
+from xget_pipelines.core.x.parse import parse_page
+from xget_pipelines.core.x.raw_pages import RAW_TABLE
+from xget_pipelines.core.x.scrape import scrape_partition
 
 YESTERDAY = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
 
@@ -205,3 +209,131 @@ def test_a_resumed_account_partition_reuses_the_stored_profile(emulator_factory,
     assert raw["operation"].to_pylist().count("UserByScreenName") == 1
     cursors = [c for c in raw["cursor_in"].to_pylist() if c is not None]
     assert len(cursors) == len(set(cursors))
+
+
+# -- how a partition's collection ended (ops/coverage) ---------------------------------------------------
+
+
+def _crash_when(condition):
+    class Crash(Exception):
+        pass
+
+    seen = []
+
+    def on_page(page):
+        seen.append(page)
+        if condition(page, len(seen)):
+            raise Crash("worker died")
+
+    return Crash, on_page
+
+
+def test_a_resumed_partition_reports_the_whole_session(emulator_factory, engine, lake, small_world):
+    """A session interrupted and resumed counts its pages and items over both runs, and its one row says how
+    the partition ended, whatever the first run said."""
+    emu = emulator_factory(window_seconds=2)
+    pool = register_accounts(emu, engine, ["k1", "k2"])
+    key = term(small_world)
+    Crash, crash = _crash_when(lambda page, n: n == 3)
+    with XClient(emu.graphql_url, pool) as client, pytest.raises(Crash):
+        scrape_partition(
+            client, lake, engine, key=key, day=YESTERDAY, run_id="r1", page_size=10, on_page=crash
+        )
+    (first,) = coverage.read(lake)
+    assert (first.outcome, first.pages, first.items, first.run_id) == ("failed", 3, 30, "r1")
+    assert first.reason == "Crash: worker died"
+    with XClient(emu.graphql_url, pool) as client:
+        resumed = scrape_partition(client, lake, engine, key=key, day=YESTERDAY, run_id="r2", page_size=10)
+    (row,) = coverage.read(lake)  # updated, not added
+    assert row == resumed.outcome and row.outcome == "complete" and row.resumed and row.run_id == "r2"
+    assert row.pages == lake.read(RAW_TABLE).num_rows == 3 + resumed.pages
+    tweets = clean_partition(lake, engine, key=key, day=YESTERDAY).tables["cleaned/tweets"]
+    assert row.items == pc.sum(pc.equal(tweets["via"], "timeline")).as_py() > 30  # every page, both runs
+
+
+def test_a_resumed_timeline_that_had_stopped_is_judged_from_the_lake_without_a_request(
+    emulator_factory, engine, lake, small_world
+):
+    """Interrupted after its last page (the budget spent, or X's end reached), a partition resumes with no
+    request at all and the outcome it had reached: truncated or complete."""
+    emu = emulator_factory(window_seconds=2)
+    pool = register_accounts(emu, engine, ["m1"])
+    key = term(small_world)
+    Crash, crash = _crash_when(lambda page, n: n == 2)
+    with XClient(emu.graphql_url, pool) as client, pytest.raises(Crash):
+        scrape_partition(
+            client,
+            lake,
+            engine,
+            key=key,
+            day=YESTERDAY,
+            run_id="r1",
+            page_size=10,
+            max_pages=2,
+            on_page=crash,
+        )
+    served = served_pages(emu)
+    with XClient(emu.graphql_url, pool) as client:
+        resumed = scrape_partition(
+            client, lake, engine, key=key, day=YESTERDAY, run_id="r2", page_size=10, max_pages=2
+        )
+    assert resumed.pages == 0 and served_pages(emu) == served
+    assert (resumed.outcome.outcome, resumed.outcome.pages, resumed.outcome.items) == ("truncated", 2, 20)
+
+    handle = "@" + small_world.watchlist_suggestions()["users"][0]
+    start = dt.datetime.combine(YESTERDAY, dt.time(), dt.UTC)
+
+    def past_the_day(page, n):  # the timeline page that reaches back before the day: the last one
+        tweets = parse_page(page.body, page.operation).tweets
+        return page.operation == "UserTweetsAndReplies" and pc.max(tweets["created_at"]).as_py() < start
+
+    Crash, crash = _crash_when(past_the_day)
+    with XClient(emu.graphql_url, pool) as client, pytest.raises(Crash):
+        scrape_partition(
+            client, lake, engine, key=handle, day=YESTERDAY, run_id="r3", page_size=10, on_page=crash
+        )
+    served = served_pages(emu)
+    with XClient(emu.graphql_url, pool) as client:
+        resumed = scrape_partition(client, lake, engine, key=handle, day=YESTERDAY, run_id="r4", page_size=10)
+    assert resumed.pages == 0 and served_pages(emu) == served
+    assert resumed.outcome.outcome == "complete" and "past the day" in resumed.outcome.reason
+    own = _search_ids(emu, pool, f"from:{handle[1:]}", YESTERDAY)
+    assert resumed.outcome.items >= len(own) > 0  # its tweets of the day (search has no retweets)
+
+
+def test_collections_that_stop_on_errors_are_failed(emulator_factory, engine, lake, small_world):
+    key = term(small_world)
+    # every account refused by X: none left to lease
+    emu = emulator_factory(window_seconds=2, faults={"accounts": {"s1": "suspended"}})
+    pool = register_accounts(emu, engine, ["s1"])
+    with XClient(emu.graphql_url, pool, lease_deadline_s=2) as client, pytest.raises(NoAccountAvailable):
+        scrape_partition(client, lake, engine, key=key, day=YESTERDAY, run_id="r1")
+    (row,) = coverage.read(lake)
+    assert (row.outcome, row.pages, row.items) == ("failed", 0, 0)
+    assert row.reason.startswith("NoAccountAvailable: No active X account can serve SearchTimeline")
+
+    # X failing the operation past the retries
+    emu = emulator_factory(
+        window_seconds=2,
+        faults={"rules": [{"kind": "http_5xx", "operation": "SearchTimeline", "status": 503}]},
+    )
+    pool = register_accounts(emu, engine, ["s2"])
+    with (
+        XClient(emu.graphql_url, pool, max_attempts=2, backoff_base_s=0.01) as client,
+        pytest.raises(XRequestError),
+    ):
+        scrape_partition(client, lake, engine, key=key, day=YESTERDAY - dt.timedelta(days=1), run_id="r2")
+
+    # X serving unreadable pages at one cursor: the collection gives up without an exception
+    emu = emulator_factory(
+        window_seconds=2, faults={"rules": [{"kind": "malformed", "operation": "SearchTimeline"}]}
+    )
+    pool = register_accounts(emu, engine, ["s3"])
+    day = YESTERDAY - dt.timedelta(days=2)
+    with XClient(emu.graphql_url, pool) as client:
+        result = scrape_partition(client, lake, engine, key=key, day=day, run_id="r3")
+    assert result.outcome.outcome == "failed" and result.outcome.pages == 3 == result.malformed
+    rows = {r.day: r for r in coverage.read(lake)}
+    assert [rows[d].outcome for d in sorted(rows)] == ["failed"] * 3
+    assert "HTTP 503" in rows[YESTERDAY - dt.timedelta(days=1)].reason
+    assert rows[day].reason == "X kept serving unreadable pages at one cursor"

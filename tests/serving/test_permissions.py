@@ -83,6 +83,8 @@ NEEDS: dict[tuple[str, str], Permission | str] = {
     ("DELETE", "/v1/data/{tweet_id}"): P.DATA_WRITE,
     ("POST", "/v1/data/{tweet_id}/restore"): P.DATA_WRITE,
     ("GET", "/v1/data/{tweet_id}/corrections"): P.DATA_READ,
+    # the watchlist's coverage: part of reading the data (is a day complete?)
+    ("GET", "/v1/watchlist/coverage"): P.DATA_READ,
     # analytics
     ("GET", "/v1/trends"): P.ANALYTICS_READ,
     ("GET", "/v1/trends/{name}"): P.ANALYTICS_READ,

@@ -19,7 +19,7 @@ from pymongo.errors import DuplicateKeyError
 from xget_pipelines.assets.archive import archive_asset, raw_pages_archive
 from xget_pipelines.core.sinks.archive import STATE, WATERMARK_ID, PageArchive
 from xget_pipelines.core.sinks.archive_query import count_pages, find_pages, page_body
-from xget_pipelines.core.x.scrape import RAW_SCHEMA, RAW_TABLE
+from xget_pipelines.core.x.raw_pages import RAW_SCHEMA, RAW_TABLE
 from xget_pipelines.resources.archive import ArchiveResource
 from xget_pipelines.resources.lake import LakeResource
 

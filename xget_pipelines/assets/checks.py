@@ -6,6 +6,11 @@ merge wrote into (the ``partitions_written`` of the run's materialization: the c
 tweets merged, the buckets of the users). A duplicate a run makes can only be there, so the cost of a
 check grows with the day, not with the lake. A check executed on its own (from the UI, with no partition)
 looks at the whole table.
+
+The coverage check (``raw_pages_coverage``) is the exception: it always reads the whole of ``ops/coverage``
+(one row per partition, small), because a failed partition can only be reported by another run (a failed
+run's own checks do not execute). It warns as long as any partition of a key still on the watchlist is
+truncated or failed; re-collecting the partition (with a larger budget) clears it.
 """
 
 import datetime as dt
@@ -15,7 +20,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from xget_pipelines.assets.entities import PARTITIONS_WRITTEN
+from xget_pipelines.core.lake import coverage
+from xget_pipelines.core.x.outcome import COMPLETE, FAILED, TRUNCATED
+from xget_pipelines.partitions import watchlist_partitions
 from xget_pipelines.resources import LakeResource
+
+LISTED = 50  # partitions named in a check's metadata
 
 
 def _partition_scope(context: dg.AssetCheckExecutionContext) -> dict | None:
@@ -91,6 +101,46 @@ def raw_pages_unique(context: dg.AssetCheckExecutionContext, lake: LakeResource)
     )
 
 
+@dg.asset_check(
+    asset="raw_x_pages",
+    description="Every collected (key, day) partition reached X's end: WARN naming those cut at their page "
+    "budget (truncated) or stopped on errors (failed), read from ops/coverage for the keys on the watchlist.",
+)
+def raw_pages_coverage(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
+    keys = set(context.instance.get_dynamic_partitions(watchlist_partitions.name))
+    rows = sorted(
+        (r for r in coverage.read(lake.lake()) if r.watch_key in keys),
+        key=lambda r: (r.day, r.watch_key),
+        reverse=True,
+    )
+    counts = {name: sum(r.outcome == name for r in rows) for name in (COMPLETE, TRUNCATED, FAILED)}
+    short = [r for r in rows if r.outcome != COMPLETE]
+    metadata: dict = {
+        **counts,
+        "truncated_partitions": dg.MetadataValue.json(
+            [f"{r.day.isoformat()}|{r.watch_key}" for r in short if r.outcome == TRUNCATED][:LISTED]
+        ),
+        "failed_partitions": dg.MetadataValue.json(
+            [f"{r.day.isoformat()}|{r.watch_key}" for r in short if r.outcome == FAILED][:LISTED]
+        ),
+        "scope": "every partition of the keys on the watchlist (ops/coverage)",
+    }
+    if short:
+        lines = ["| day | key | outcome | pages | items | why |", "|---|---|---|---|---|---|"]
+        lines += [
+            f"| {r.day} | {r.watch_key} | {r.outcome} | {r.pages} | {r.items} | {_cell(r.reason)} |"
+            for r in short[:LISTED]
+        ]
+        if len(short) > LISTED:
+            lines.append(f"| … | {len(short) - LISTED} more | | | | |")
+        metadata["partitions"] = dg.MetadataValue.md("\n".join(lines))
+    return dg.AssetCheckResult(passed=not short, severity=dg.AssetCheckSeverity.WARN, metadata=metadata)
+
+
+def _cell(text: str | None) -> str:
+    return " ".join((text or "").split()).replace("|", "\\|")
+
+
 def _unique_check(asset: str, table: str, key: str):
     @dg.asset_check(
         asset=asset,
@@ -156,6 +206,7 @@ def _entity_key_check(asset: str, table: str, key: str):
 
 asset_checks = [
     raw_pages_unique,
+    raw_pages_coverage,
     cleaned_tweets_complete,
     _unique_check("cleaned_tweets", "cleaned/tweets", "tweet_id"),
     _unique_check("cleaned_users", "cleaned/users", "user_id"),

@@ -31,6 +31,8 @@ def raw_x_pages(
     account's tweets and replies of the day (its timeline for the last two days, search by author
     before that). Pages are written before they are parsed, in small batches;
     an interrupted partition resumes from its last stored cursor on the next run (same session).
+    How the collection ended (complete, truncated at the page budget, failed), with its pages and items,
+    is in the metadata and in ``ops/coverage``.
     """
     day, key = split_partition_key(context.partition_key)
     _refuse_concurrent_collection(context)
@@ -53,13 +55,19 @@ def raw_x_pages(
         except (LookupError, SecretKeyError) as exc:  # no such account / the wrong key: retrying cannot help
             raise dg.Failure(str(exc), allow_retries=False) from exc
         stats = dict(client.stats)
+    outcome = result.outcome
     context.log.info(
-        f"{key} {day}: {result.pages} pages this run ({result.pages_before} before resume), "
+        f"{key} {day}: {outcome.outcome} ({outcome.reason}); {result.pages} pages this run "
+        f"({result.pages_before} before resume), {outcome.items} tweets of the day, "
         f"{stats['rate_limited']} rate-limited responses, {stats['accounts_lost']} accounts taken out"
     )
     return dg.MaterializeResult(
         metadata={
-            "pages": result.pages + result.pages_before,
+            "outcome": dg.MetadataValue.text(outcome.outcome),
+            "outcome_reason": dg.MetadataValue.text(outcome.reason),
+            "pages": dg.MetadataValue.int(outcome.pages),
+            "items": dg.MetadataValue.int(outcome.items),
+            "page_budget": dg.MetadataValue.int(outcome.max_pages),
             "pages_this_run": result.pages,
             "resumed": result.resumed,
             "session_id": result.session_id,

@@ -84,9 +84,10 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
         proxies,
         tasks,
         users,
+        watchlist,
     )
 
-    for module in (auth, users, accounts, proxies, tasks, corrections, data, analytics):
+    for module in (auth, users, accounts, proxies, tasks, corrections, data, analytics, watchlist):
         app.include_router(module.router, prefix=f"/v{API_VERSION}")
     app.include_router(ops.router)
     _offline_docs(app)

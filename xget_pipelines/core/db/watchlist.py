@@ -9,6 +9,7 @@ from sqlalchemy import Engine, select, update
 
 from xget_pipelines.core.db.engine import read_only
 from xget_pipelines.core.db.models import WatchlistEntry
+from xget_pipelines.core.errors import InvalidField
 from xget_pipelines.core.x.watch import parse_watch_key
 
 
@@ -44,3 +45,34 @@ def active_keys(engine: Engine) -> list[str]:
                 select(WatchlistEntry.key).where(WatchlistEntry.active.is_(True)).order_by(WatchlistEntry.id)
             )
         ]
+
+
+def expected_from(
+    engine: Engine, keys: Iterable[str] | None, backfill_days: int
+) -> dict[str, dt.date | None]:
+    """The keys of a coverage report, each with the first day it was expected: the day it was added to the
+    watchlist less the days the watchlist sensor then collects (``backfill_days``, today included); None for
+    a key never on the watchlist (a scrape task's). ``keys`` None: the active watchlist, in its order.
+    Raises ``InvalidField`` (field ``key``) for a key that cannot be a watchlist key."""
+    wanted = None
+    if keys is not None:
+        try:
+            wanted = [parse_watch_key(k).key for k in keys]
+        except ValueError as exc:
+            raise InvalidField(str(exc), "key") from exc
+    with read_only(engine) as conn:
+        entries = conn.execute(
+            select(WatchlistEntry.key, WatchlistEntry.active, WatchlistEntry.added_at).order_by(
+                WatchlistEntry.id
+            )
+        ).all()
+    lead = dt.timedelta(days=max(backfill_days, 1) - 1)
+    added = {e.key: _utc(e.added_at).date() - lead for e in entries}
+    if wanted is None:
+        return {e.key: added[e.key] for e in entries if e.active}
+    return {k: added.get(k) for k in dict.fromkeys(wanted)}
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive times; every time XGet stores is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)

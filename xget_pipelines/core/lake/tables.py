@@ -31,6 +31,7 @@ KNOWN_TABLES = (
     "analytics/user_profiles",
     "analytics/cotag_network",
     "ops/account_pool",
+    "ops/coverage",
 )
 
 

@@ -47,7 +47,7 @@ from xget_pipelines.core.errors import XGetError
 from xget_pipelines.core.lake.changes import changes_since
 from xget_pipelines.core.lake.delta import Lake
 from xget_pipelines.core.redact import masked_url, scrub, url_hosts, url_secrets
-from xget_pipelines.core.x.scrape import RAW_TABLE
+from xget_pipelines.core.x.raw_pages import RAW_TABLE
 
 PAGES = "raw_pages"
 STATE = "_xget_state"

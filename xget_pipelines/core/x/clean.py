@@ -21,7 +21,8 @@ from xget_pipelines.core.lake.delta import Lake
 from xget_pipelines.core.media.pointers import OBJECT_PATH, fill_object_paths
 from xget_pipelines.core.x import schema
 from xget_pipelines.core.x.parse import MalformedPage, ParsedPage, parse_page
-from xget_pipelines.core.x.scrape import RAW_TABLE, latest_complete_session
+from xget_pipelines.core.x.raw_pages import RAW_TABLE
+from xget_pipelines.core.x.scrape import latest_complete_session
 
 # table -> (parser attribute, arrow schema, unique key within a partition)
 CLEANED = {

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.cookies import SimpleCookie
@@ -42,6 +42,7 @@ from xget_pipelines.core.x.breaker import CircuitBreaker
 from xget_pipelines.core.x.browser import api_headers, user_agent_for
 from xget_pipelines.core.x.cursors import PageSummary, summarize_page
 from xget_pipelines.core.x.operations import Discovery, Operation, OperationCatalog, discover
+from xget_pipelines.core.x.pagination import Pagination
 from xget_pipelines.core.x.transaction import TransactionIds, TransactionIdUnavailable
 from xget_pipelines.core.x.web import HttpStatusError, WebClient, XWeb, run
 from xget_pipelines.logs import lease_context
@@ -614,34 +615,24 @@ class XClient:
         max_pages: int = 50,
         keep_going: Callable[[FetchedPage], bool] | None = None,
         max_malformed_retries: int = 2,
-    ) -> Iterator[FetchedPage]:
-        """Yield pages until the timeline ends, ``max_pages`` is reached or ``keep_going`` says stop.
+        empty_before: int = 0,
+    ) -> Pagination:
+        """The timeline's pages, fetched as the caller iterates, until it ends, ``max_pages`` is reached or
+        ``keep_going`` says stop; afterwards ``.stop`` says which (``pagination.py``).
 
-        Starts from ``cursor`` (a resume). The end is a page with no cursor, a cursor equal to the one
-        sent, or two content-free pages in a row. A malformed page is yielded (it is stored raw), then
-        the same cursor is asked again a bounded number of times.
+        Starts from ``cursor`` (a resume). A malformed page is yielded (it is stored raw), then the same
+        cursor is asked again a bounded number of times.
         """
-        pages = empty = malformed = 0
-        while pages < max_pages:
-            vars_ = dict(variables)
-            if cursor is not None:
-                vars_["cursor"] = cursor
-            page = self.fetch(operation, vars_)
-            pages += 1
-            yield page
-            if page.malformed:
-                malformed += 1
-                if malformed > max_malformed_retries:
-                    return
-                continue
-            malformed = 0
-            nxt = page.cursor_out
-            empty = empty + 1 if page.summary.content_entries == 0 else 0
-            if nxt is None or nxt == cursor or empty >= 2:
-                return
-            if keep_going is not None and not keep_going(page):
-                return
-            cursor = nxt
+        return Pagination(
+            self.fetch,
+            operation,
+            variables,
+            cursor=cursor,
+            max_pages=max_pages,
+            keep_going=keep_going,
+            max_malformed_retries=max_malformed_retries,
+            empty_before=empty_before,
+        )
 
 
 def _errors(body: bytes) -> list[dict]:

@@ -1,0 +1,67 @@
+"""How the collection of one (key, day) partition ended: what a researcher needs to trust a day.
+
+- ``complete``: X's end was reached: the timeline ran out (no next cursor, a repeated cursor, two empty
+  pages) or, for an account's timeline, it was paged back past the day;
+- ``truncated``: the page budget (``XGET_X_MAX_PAGES_PER_PARTITION``) was spent and X still had a next
+  page: the day holds more than the lake does;
+- ``failed``: the collection stopped on an error (no usable account, X failing past the retries, the
+  circuit open, an unknown account, X serving unreadable pages at one cursor, the run interrupted).
+
+The outcome is of the partition, not of one run: a session resumed over several runs (``scrape.py``)
+reports the whole session: its pages and items are counted over every run it took, and its outcome is how
+the last run ended it. A re-run of a partition whose session had finished is a new session, a new
+observation of the day: its outcome replaces the old one.
+
+What the outcome judges is the day's tweets (the search, or the account's timeline or search by author).
+An ``@account``'s profile page and today's Followers/Following pages are counted in ``pages`` but never
+make a partition truncated: the follow pages are a sample of now capped on purpose
+(``XGET_X_FOLLOW_PAGES``), not a part of the day left behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from xget_pipelines.core.x.pagination import Stop
+
+COMPLETE = "complete"
+TRUNCATED = "truncated"
+FAILED = "failed"
+OUTCOMES = (COMPLETE, TRUNCATED, FAILED)
+
+
+@dataclass(frozen=True)
+class CollectionOutcome:
+    """The latest outcome of one (watch_key, day) partition; one row of ``ops/coverage``.
+
+    ``pages``: pages the partition's session stored, over every run it took (the profile and follow pages
+    of an ``@account`` included). ``items``: distinct tweets of the day those pages landed in the lake: a
+    search's results, an account's own tweets (and retweets) created that day. ``max_pages``: the page
+    budget the day's timeline had. ``reason`` says in words why it ended (the error, for ``failed``).
+    """
+
+    watch_key: str
+    day: dt.date
+    outcome: str
+    reason: str
+    pages: int
+    items: int
+    max_pages: int
+    session_id: str
+    run_id: str
+    resumed: bool
+    finished_at: dt.datetime
+
+
+def judged(stop: Stop | None, max_pages: int) -> tuple[str, str]:
+    """(outcome, reason) of a day's timeline that stopped for ``stop``."""
+    if stop is Stop.END:
+        return COMPLETE, "X's end of the timeline reached"
+    if stop is Stop.LOWER_BOUND:
+        return COMPLETE, "the timeline was paged back past the day"
+    if stop is Stop.BUDGET:
+        return TRUNCATED, f"stopped at the page budget ({max_pages} pages) with more to fetch"
+    if stop is Stop.MALFORMED:
+        return FAILED, "X kept serving unreadable pages at one cursor"
+    return FAILED, "the timeline was not collected"
