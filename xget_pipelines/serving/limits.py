@@ -46,8 +46,7 @@ class RateLimiter:
             return 0.0
         now = time.monotonic() if now is None else now
         with self._lock:
-            tokens, at = self._buckets.get(principal, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - at) * self.rate)
+            tokens = self._level(principal, now)
             if tokens >= cost:
                 self._buckets[principal] = (tokens - cost, now)
                 return 0.0
@@ -65,9 +64,14 @@ class RateLimiter:
             return 0.0
         now = time.monotonic() if now is None else now
         with self._lock:
-            tokens, at = self._buckets.get(principal, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - at) * self.rate)
+            tokens = self._level(principal, now)
         return 0.0 if tokens >= cost else (cost - tokens) / self.rate
+
+    def _level(self, principal: str, now: float) -> float:
+        """The tokens in ``principal``'s bucket at ``now``: what was left, refilled at the rate up to the
+        burst (a new bucket is full). Call holding the lock."""
+        tokens, at = self._buckets.get(principal, (self.burst, now))
+        return min(self.burst, tokens + (now - at) * self.rate)
 
     @staticmethod
     def retry_after(wait_s: float) -> str:
