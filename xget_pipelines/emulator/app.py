@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import google, login, media_route, ops_detail, ops_search, ops_tweets, ops_users, web
+from . import google, login, media_route, ops_detail, ops_search, ops_trends, ops_tweets, ops_users, web
 from .contract import BAD_BEARER, BAD_SESSION, CSRF_MISMATCH, NO_BEARER, WEB_BEARER, Releases, features_error
 from .engagement import Engagement
 from .faults import ERRORS, SERVER_ERRORS, FaultInjector
@@ -49,7 +49,7 @@ OPERATIONS: dict[str, Callable[[Ctx], dict]] = {
     "Followers": ops_users.followers,
     "Following": ops_users.following,
     "Retweeters": ops_users.retweeters,
-    "GenericTimelineById": ops_users.generic_timeline,
+    "GenericTimelineById": ops_trends.generic_timeline,
 }
 ANONYMOUS = "<anonymous>"
 
