@@ -21,6 +21,7 @@ from xget_pipelines.core.x.browser import DEFAULT_USER_AGENT, api_headers
 from xget_pipelines.core.x.transaction import TransactionIds
 from xget_pipelines.core.x.web import XWeb
 from xget_pipelines.emulator import DEFAULT_RATE_LIMITS, EmulatorServer, EmulatorSettings, World, WorldConfig
+from xget_pipelines.emulator.model import Tweet, User
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORLD_END = date(2026, 8, 1)  # fixed, in the past: every post is visible and results are stable
@@ -109,6 +110,19 @@ def raw_request(
         headers=headers,
         params={"variables": json.dumps(variables), "features": json.dumps(release.features)},
     )
+
+
+def ordinary_users(world: World) -> list[User]:
+    """The users outside the deep corner (emulator/deep.py), whose 20,500-follower account would be every
+    "busiest account" pick; tests of the deep corner itself name it."""
+    famous = world.deep.famous if world.deep else None
+    return [u for u in world.users.people if u is not famous]
+
+
+def ordinary_tweets(world: World) -> list[Tweet]:
+    """The posts outside the deep corner (its flood and its 540-reply conversation)."""
+    deep = {t.id for t in world.deep.tweets} if world.deep else set()
+    return [t for t in world.tweets if t.id not in deep]
 
 
 @pytest.fixture(scope="session")

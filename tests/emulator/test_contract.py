@@ -27,7 +27,7 @@ from xget_pipelines.emulator import EmulatorServer, EmulatorSettings, World, poi
 from xget_pipelines.emulator.contract import TX_EPOCH
 from xget_pipelines.emulator.settings import Contract
 
-from .conftest import UNLIMITED, XClient, entries
+from .conftest import UNLIMITED, XClient, entries, ordinary_tweets, ordinary_users
 from .test_twscrape_e2e import _api, _collect
 
 GATED = ("SearchTimeline", "UserTweetsAndReplies", "Followers", "TweetDetail")
@@ -49,8 +49,8 @@ def twscrape_generator(server: EmulatorServer, client: XClient) -> twscrape.xcli
 
 
 def variables_for(world: World, operation: str) -> dict:
-    user = max(world.users, key=lambda u: len(u.followers))
-    focal = max(world.tweets, key=lambda t: len(t.replies))
+    user = max(ordinary_users(world), key=lambda u: len(u.followers))
+    focal = max(ordinary_tweets(world), key=lambda t: len(t.replies))
     return {
         "SearchTimeline": {"rawQuery": "python", "count": 20, "product": "Latest"},
         "UserTweetsAndReplies": {"userId": str(user.id), "count": 20},
@@ -174,7 +174,7 @@ def test_twscrapes_own_api_runs_what_it_could_not_before(emu: EmulatorServer, wo
     the gated ones carry twscrape's transaction ids, and the emulator refused none of its requests."""
     XClIdGenStore.items.clear()
     api: API = _api(emu, tmp_path, ["own1", "own2"])
-    user = max(world.users, key=lambda u: len(u.followers))
+    user = max(ordinary_users(world), key=lambda u: len(u.followers))
     tweet = max(world.tweets, key=lambda t: len(t.retweeters))
     with point_twscrape_at(emu.graphql_url):
         assert asyncio.run(_collect(api.user_tweets_and_replies(user.id, limit=40)))

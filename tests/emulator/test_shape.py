@@ -21,7 +21,7 @@ import pytest
 
 from xget_pipelines.emulator import EmulatorServer
 
-from .conftest import XClient, captures_dir, entries
+from .conftest import XClient, captures_dir, entries, ordinary_tweets
 
 TRENDING = "VGltZWxpbmU6DAC2CwABAAAACHRyZW5kaW5nAAA"
 
@@ -170,7 +170,7 @@ def test_ordinary_pages_only_use_keys_x_sends(server: EmulatorServer, client: XC
     world = server.world
     watch = world.watchlist_suggestions()
     busy_user = world.user_by_screen_name(watch["users"][0])
-    busiest = max(world.tweets, key=lambda t: len(t.replies))
+    busiest = max(ordinary_tweets(world), key=lambda t: len(t.replies))
     bodies = [
         client.gql("SearchTimeline", rawQuery="python OR climate", count=100, product="Latest"),
         client.gql(
@@ -262,7 +262,7 @@ def test_the_authors_own_thread_under_a_focal_post_is_selfthread(
     world = server.world
     focal = next(
         t
-        for t in sorted(world.tweets, key=lambda t: -len(t.replies))
+        for t in sorted(ordinary_tweets(world), key=lambda t: -len(t.replies))
         if not t.hidden and any(r.author is t.author and not r.hidden for r in t.replies)
     )
     body = client.gql("TweetDetail", focalTweetId=str(focal.id), count=100)
@@ -278,6 +278,6 @@ def test_tweet_detail_pages_replies_with_a_bottom_cursor_as_in_2026(
 ) -> None:
     real = entries(_capture("raw_tweet_details"))[-1]
     assert real["entryId"].startswith("cursor-bottom-") and real["content"]["cursorType"] == "Bottom"
-    focal = max(server.world.tweets, key=lambda t: len(t.replies))
+    focal = max(ordinary_tweets(server.world), key=lambda t: len(t.replies))
     last = entries(client.gql("TweetDetail", focalTweetId=str(focal.id), count=5))[-1]
     assert last["entryId"].startswith("cursor-bottom-") and last["content"]["cursorType"] == "Bottom"

@@ -11,7 +11,7 @@ from twscrape import API, AccountsPool
 
 from xget_pipelines.emulator import EmulatorServer, EmulatorSettings, World, point_twscrape_at
 
-from .conftest import UNLIMITED
+from .conftest import UNLIMITED, ordinary_tweets, ordinary_users
 from .test_search import searchable, words
 
 
@@ -85,7 +85,7 @@ def test_user_tweets(api: API, world: World) -> None:
 
 
 def test_followers_across_pages(api: API, world: World) -> None:
-    user = max(world.users, key=lambda u: len(u.followers))
+    user = max(ordinary_users(world), key=lambda u: len(u.followers))
     assert len(user.followers) > 60  # twscrape asks for 20 per page
     got = [u.id for u in run(_collect(api.followers(user.id)))]
     assert len(got) == len(set(got))
@@ -93,7 +93,7 @@ def test_followers_across_pages(api: API, world: World) -> None:
 
 
 def test_tweet_details_and_replies(api: API, world: World) -> None:
-    focal = max((t for t in world.tweets if not t.hidden), key=lambda t: len(t.replies))
+    focal = max((t for t in ordinary_tweets(world) if not t.hidden), key=lambda t: len(t.replies))
     detail = run(api.tweet_details(focal.id))
     assert detail is not None and detail.id == focal.id and detail.user.id == focal.author.id
     direct = {r.id for r in focal.replies if not r.hidden}
@@ -117,7 +117,7 @@ def test_tweet_replies_page_through_on_the_older_shape(world: World, tmp_path) -
         ),
     ) as emu:
         api = _api(emu, tmp_path, ["old1"])
-        focal = max((t for t in world.tweets if not t.hidden), key=lambda t: len(t.replies))
+        focal = max((t for t in ordinary_tweets(world) if not t.hidden), key=lambda t: len(t.replies))
         with point_twscrape_at(emu.graphql_url):
             replies = run(_collect(api.tweet_replies(focal.id, kv={"count": 5})))
         assert {t.id for t in replies} == {r.id for r in focal.replies if not r.hidden}
