@@ -95,11 +95,66 @@ def _cases(sc: dict) -> list[tuple[str, str, dict]]:
         ("raw_retweeters", "Retweeters", {"tweetId": sc["focal_tweet_id"], "count": 20}),
         ("raw_list_timeline", "ListLatestTweetsTimeline", {"listId": sc["list_id"], "count": 20}),
         ("raw_trends", "GenericTimelineById", {"timelineId": TRENDING, "count": 20}),
+        (
+            "raw_user_media",
+            "UserMedia",
+            {
+                "userId": sc["user_id"],
+                "count": 40,
+                "includePromotedContent": False,
+                "withClientEventToken": False,
+                "withBirdwatchNotes": False,
+                "withVoice": True,
+                "withV2Timeline": True,
+            },
+        ),
+        ("raw_list_members", "ListMembers", {"listId": sc["list_id"], "count": 20}),
+        (
+            "raw_verified_followers",
+            "BlueVerifiedFollowers",
+            {"userId": sc["user_id"], "count": 20, "includePromotedContent": False},
+        ),
+        (
+            "raw_subscriptions",
+            "UserCreatorSubscriptions",
+            {"userId": sc["user_id"], "count": 20, "includePromotedContent": False},
+        ),
+        ("raw_user_about", "AboutAccountQuery", {"screenName": sc["user"]}),
+        ("raw_community_info", "CommunityQuery", {"communityId": sc["community_id"]}),
+        # count=10 only so that the showcase community's 15 members need a second slice, as the real one did.
+        (
+            "raw_community_members",
+            "membersSliceTimeline_Query",
+            {"communityId": sc["community_id"], "count": 10, "includePromotedContent": False},
+        ),
+        (
+            "raw_community_moderators",
+            "moderatorsSliceTimeline_Query",
+            {"communityId": sc["community_id"], "count": 20, "includePromotedContent": False},
+        ),
+        (
+            "raw_community_tweets",
+            "CommunityTweetsTimeline",
+            {
+                "communityId": sc["community_id"],
+                "count": 40,
+                "displayLocation": "Community",
+                "rankingMode": "Relevance",
+                "withCommunity": True,
+                "includePromotedContent": False,
+                "withQuickPromoteEligibilityTweetFields": True,
+                "withVoice": True,
+                "withV2Timeline": True,
+            },
+        ),
     ]
 
 
 CAPTURES = [
-    c[0] for c in _cases({"search": "", "user": "", "user_id": "", "focal_tweet_id": "", "list_id": ""})
+    c[0]
+    for c in _cases(
+        {"search": "", "user": "", "user_id": "", "focal_tweet_id": "", "list_id": "", "community_id": ""}
+    )
 ]
 
 
@@ -182,6 +237,17 @@ def test_ordinary_pages_only_use_keys_x_sends(server: EmulatorServer, client: XC
         client.gql("ListLatestTweetsTimeline", listId=watch["lists"][0], count=100),
         client.gql("TweetDetail", focalTweetId=str(busiest.id), withBirdwatchNotes=True),
         client.gql("Followers", userId=str(busy_user.id), count=100),
+        client.gql("UserMedia", userId=str(busy_user.id), count=100),
+        client.gql("ListMembers", listId=watch["lists"][0], count=100),
+        client.gql("BlueVerifiedFollowers", userId=str(world.deep.famous.id), count=100),
+        client.gql("AboutAccountQuery", screenName=busy_user.screen_name),
+    ]
+    community = watch["communities"][0]
+    bodies += [
+        client.gql("CommunityQuery", communityId=community),
+        client.gql("CommunityTweetsTimeline", communityId=community, count=100, rankingMode="Recency"),
+        client.gql("membersSliceTimeline_Query", communityId=community, count=100),
+        client.gql("moderatorsSliceTimeline_Query", communityId=community),
     ]
     ours: set[str] = set()
     for body in bodies:
