@@ -5,11 +5,16 @@ more than 500 replies."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from datetime import date, timedelta
 
-from xget_pipelines.emulator import World, WorldConfig
+import pytest
+
+from xget_pipelines.emulator import EmulatorServer, EmulatorSettings, World, WorldConfig
 from xget_pipelines.emulator.crowd import Crowd
+from xget_pipelines.emulator.settings import Contract
 
-from .conftest import WORLD_END
+from .conftest import UNLIMITED, WORLD_END, XClient, entries, paginate
 
 DAY_MS = 86_400_000
 
@@ -68,3 +73,53 @@ def test_worlds_without_the_corner_have_none_of_it() -> None:
     assert small.deep is None and small.users.crowd is None and small.ground_truth()["deep"] is None
     assert small.user_by_screen_name("xget_famous") is None
     assert not any("xgetflood" in t.text for t in small.tweets)
+
+
+def _ids(pages: list[dict], prefix: str) -> list[int]:
+    return [
+        int(e["entryId"].removeprefix(prefix))
+        for p in pages
+        for e in entries(p)
+        if e["entryId"].startswith(prefix)
+    ]
+
+
+@pytest.fixture(scope="module")
+def unsigned(world: World) -> Iterator[XClient]:
+    """A client of a server that asks no transaction id, whose making costs ~20 ms a request: the paging
+    below is what is tested (test_contract.py covers the transaction ids)."""
+    settings = EmulatorSettings(
+        rate_limits=UNLIMITED.rate_limits,
+        default_rate_limit=1_000_000,
+        contract=Contract(transaction_id=False),
+    )
+    with EmulatorServer(world, settings) as emu:
+        client = XClient(emu, "deep-reader", sign=False)
+        yield client
+        client.close()
+
+
+def test_the_20500_followers_page_completely_each_once(unsigned: XClient, world: World) -> None:
+    famous = world.deep.famous
+    pages = paginate(unsigned, "Followers", max_pages=300, userId=str(famous.id), count=100)
+    ids = _ids(pages, "user-")
+    assert len(ids) == len(set(ids)) == 20_500 and len(pages) == 206  # the last page is the empty end
+    assert ids == [world.users[i].id for i in reversed(famous.followers)]
+    blue = paginate(unsigned, "BlueVerifiedFollowers", max_pages=300, userId=str(famous.id), count=100)
+    assert len(set(_ids(blue, "user-"))) == len(_ids(blue, "user-")) == world.deep.crowd.blue_verified()
+
+
+def test_a_day_of_the_flood_term_pages_completely(client: XClient, world: World) -> None:
+    day = world.ground_truth()["deep"]["day"]
+    until = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+    pages = paginate(client, "SearchTimeline", rawQuery=f"xgetflood since:{day} until:{until}", count=100)
+    ids = _ids(pages, "tweet-")
+    assert len(ids) == len(set(ids)) == 5_200 and set(ids) == {t.id for t in world.deep.flood}
+
+
+def test_the_long_conversation_pages_every_reply_once(client: XClient, world: World) -> None:
+    root = world.deep.root
+    pages = paginate(client, "TweetDetail", focalTweetId=str(root.id), count=100)
+    heads = _ids(pages, "conversationthread-")
+    assert len(pages) == 6 and len(heads) == len(set(heads)) == 540
+    assert set(heads) == {r.id for r in root.replies}
