@@ -135,10 +135,11 @@ class UserTable(Sequence[User]):
             return [self[j] for j in range(*i.indices(len(self)))]
         if i < 0:
             i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
         if i < len(self.people):
             return self.people[i]
-        if self.crowd is None or i >= len(self):
-            raise IndexError(i)
+        assert self.crowd is not None  # len(self) counts it
         return self.crowd[i - len(self.people)]
 
     def __iter__(self) -> Iterator[User]:

@@ -2,7 +2,7 @@
 
 Embedded users (tweet authors, followers) and profile users (UserByScreenName/RestId) share
 one builder; the profile form adds the fields X only sends on profile lookups. User objects
-do not change while the server runs, so they are built once and reused.
+do not change while the server runs, so they are built once and reused (the most recently used ones).
 """
 
 from __future__ import annotations
