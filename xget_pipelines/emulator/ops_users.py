@@ -68,7 +68,8 @@ def following(ctx: Ctx) -> dict:
 
 
 def blue_verified_followers(ctx: Ctx) -> dict:
-    """The followers that are blue-verified (suspended ones are not listed), in Followers' order."""
+    """The followers that are blue-verified, in Followers' order (raw_verified_followers.json); suspended
+    ones are left out (a guess: the capture has none)."""
     return _graph(ctx, "BlueVerifiedFollowersSgs", _blue_followers)
 
 
