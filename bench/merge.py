@@ -172,7 +172,8 @@ def world_columns(seed: int, users: int, tweets: int, span: int) -> tuple[dict, 
     from xget_pipelines.emulator.model import LIMITED
     from xget_pipelines.emulator.world import World, WorldConfig
 
-    world = World.generate(WorldConfig(seed=seed, users=users, tweets=tweets, days=span, end=END))
+    # deep=False: the base world is --base-users/--base-tweets, not 20,500 more accounts of the deep corner
+    world = World.generate(WorldConfig(seed=seed, users=users, tweets=tweets, days=span, end=END, deep=False))
     eng = Engagement(started_ms=END_MS)
     ts = world.tweets
     counts = [eng.counts(t, END_MS) for t in ts]

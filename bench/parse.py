@@ -77,7 +77,8 @@ def emulator_pages() -> tuple[list[tuple[str, bytes, str]], str]:
     except ImportError as exc:
         return [], f"emulator not usable ({exc}): captures only"
     try:
-        world = World.generate(WorldConfig(seed=5, users=400, tweets=8000, days=10))
+        # deep=False: the pages measured stay those of an ordinary world (not the 540-reply thread)
+        world = World.generate(WorldConfig(seed=5, users=400, tweets=8000, days=10, deep=False))
         settings = EmulatorSettings()
         users = UserRenderer()
         tweets = TweetRenderer(users, Engagement(world.cfg.end_ms))

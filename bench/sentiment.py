@@ -45,7 +45,10 @@ def world_lake(root: Path, tweets: int):
     from xget_pipelines.core.lake.delta import Lake
     from xget_pipelines.emulator.world import World, WorldConfig
 
-    world = World.generate(WorldConfig(seed=5, users=2000, tweets=int(tweets * 1.3) + 100, days=20))
+    # deep=False: the deep corner's 5,200 template posts of one term would be a quarter of the texts scored
+    world = World.generate(
+        WorldConfig(seed=5, users=2000, tweets=int(tweets * 1.3) + 100, days=20, deep=False)
+    )
     originals = [t for t in world.tweets if not t.retweeted and t.text][:tweets]
     now = dt.datetime.now(dt.UTC)
     rows = {name: [] for name in TWEETS_SCHEMA.names}

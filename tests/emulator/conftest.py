@@ -21,6 +21,7 @@ from xget_pipelines.core.x.browser import DEFAULT_USER_AGENT, api_headers
 from xget_pipelines.core.x.transaction import TransactionIds
 from xget_pipelines.core.x.web import XWeb
 from xget_pipelines.emulator import DEFAULT_RATE_LIMITS, EmulatorServer, EmulatorSettings, World, WorldConfig
+from xget_pipelines.emulator.model import Tweet, User
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORLD_END = date(2026, 8, 1)  # fixed, in the past: every post is visible and results are stable
@@ -37,7 +38,7 @@ class XClient:
     current release's query id and feature switches, the bearer, cookies and csrf header, and a
     transaction id made from the account's own page load (twscrape's xclid, through XGet's wrapper)."""
 
-    def __init__(self, server: EmulatorServer, username: str, **kwargs: Any):
+    def __init__(self, server: EmulatorServer, username: str, sign: bool = True, **kwargs: Any):
         acc = (
             httpx.post(server.url + "/_emulator/accounts", json={"usernames": [username]})
             .raise_for_status()
@@ -48,10 +49,15 @@ class XClient:
         self.auth_token, self.ct0 = acc["auth_token"], acc["ct0"]
         self.cookies = {"auth_token": self.auth_token, "ct0": self.ct0}
         self.transactions = TransactionIds(XWeb.for_graphql_url(server.graphql_url))
+        self.sign = (
+            sign  # False: no transaction id (for servers that do not ask for one; saves ~20 ms a request)
+        )
         self.http = httpx.Client(base_url=server.graphql_url, timeout=30, **kwargs)
 
     def headers(self, operation: str, query_id: str | None = None) -> dict[str, str]:
         path = f"{self.server.graphql_url}/{query_id or self.query_id(operation)}/{operation}"
+        if not self.sign:
+            return api_headers(DEFAULT_USER_AGENT, self.cookies, None)
         txid = self.transactions.header(
             0,
             self.username,
@@ -109,6 +115,19 @@ def raw_request(
         headers=headers,
         params={"variables": json.dumps(variables), "features": json.dumps(release.features)},
     )
+
+
+def ordinary_users(world: World) -> list[User]:
+    """The users outside the deep corner (emulator/deep.py), whose 20,500-follower account would be every
+    "busiest account" pick; tests of the deep corner itself name it."""
+    famous = world.deep.famous if world.deep else None
+    return [u for u in world.users.people if u is not famous]
+
+
+def ordinary_tweets(world: World) -> list[Tweet]:
+    """The posts outside the deep corner (its flood and its 540-reply conversation)."""
+    deep = {t.id for t in world.deep.tweets} if world.deep else set()
+    return [t for t in world.tweets if t.id not in deep]
 
 
 @pytest.fixture(scope="session")

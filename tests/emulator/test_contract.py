@@ -27,7 +27,7 @@ from xget_pipelines.emulator import EmulatorServer, EmulatorSettings, World, poi
 from xget_pipelines.emulator.contract import TX_EPOCH
 from xget_pipelines.emulator.settings import Contract
 
-from .conftest import UNLIMITED, XClient, entries
+from .conftest import UNLIMITED, XClient, entries, ordinary_tweets, ordinary_users
 from .test_twscrape_e2e import _api, _collect
 
 GATED = ("SearchTimeline", "UserTweetsAndReplies", "Followers", "TweetDetail")
@@ -49,8 +49,8 @@ def twscrape_generator(server: EmulatorServer, client: XClient) -> twscrape.xcli
 
 
 def variables_for(world: World, operation: str) -> dict:
-    user = max(world.users, key=lambda u: len(u.followers))
-    focal = max(world.tweets, key=lambda t: len(t.replies))
+    user = max(ordinary_users(world), key=lambda u: len(u.followers))
+    focal = max(ordinary_tweets(world), key=lambda t: len(t.replies))
     return {
         "SearchTimeline": {"rawQuery": "python", "count": 20, "product": "Latest"},
         "UserTweetsAndReplies": {"userId": str(user.id), "count": 20},
@@ -174,7 +174,7 @@ def test_twscrapes_own_api_runs_what_it_could_not_before(emu: EmulatorServer, wo
     the gated ones carry twscrape's transaction ids, and the emulator refused none of its requests."""
     XClIdGenStore.items.clear()
     api: API = _api(emu, tmp_path, ["own1", "own2"])
-    user = max(world.users, key=lambda u: len(u.followers))
+    user = max(ordinary_users(world), key=lambda u: len(u.followers))
     tweet = max(world.tweets, key=lambda t: len(t.retweeters))
     with point_twscrape_at(emu.graphql_url):
         assert asyncio.run(_collect(api.user_tweets_and_replies(user.id, limit=40)))
@@ -226,3 +226,50 @@ def test_the_time_in_an_id_is_what_the_emulator_checks(emu: EmulatorServer, worl
     assert entries(
         send(client, "SearchTimeline", gen.calc("GET", path(client, "SearchTimeline")), **variables).json()
     )
+
+
+def test_operations_x_serves_without_features_need_none(world: World) -> None:
+    """AboutAccountQuery and the community slices are called with ``variables`` only by X's own clients
+    (emulator/build.py NO_FEATURES): answered without a ``features`` parameter, even after a release made a
+    new switch required; an operation with switches still refuses their absence."""
+    with EmulatorServer(world, strict()) as emu:
+        _without_features(emu, world)
+
+
+def _without_features(emu: EmulatorServer, world: World) -> None:
+    client = XClient(emu, "nofeatures")
+    community = str(world.communities[0].id)
+    calls = {
+        "AboutAccountQuery": {"screenName": world.users[0].screen_name},
+        "membersSliceTimeline_Query": {"communityId": community},
+        "moderatorsSliceTimeline_Query": {"communityId": community},
+        "CommunityQuery": {"communityId": community},
+    }
+
+    def bare(operation: str) -> httpx.Response:
+        return client.http.get(
+            f"/{client.query_id(operation)}/{operation}",
+            headers=client.headers(operation),
+            params={"variables": json.dumps(calls[operation])},
+        )
+
+    httpx.post(f"{emu.url}/_emulator/releases", json={"add_features": {"xget_new_switch": True}})
+    for operation in ("AboutAccountQuery", "membersSliceTimeline_Query", "moderatorsSliceTimeline_Query"):
+        rep = bare(operation)
+        assert rep.status_code == 200 and rep.json()["data"], operation
+    rep = bare("CommunityQuery")
+    assert rep.status_code == 400 and rep.json()["errors"][0]["code"] == 336
+    assert "xget_new_switch" in rep.json()["errors"][0]["message"]
+    client.close()
+
+
+def test_about_account_query_is_a_relay_record_in_a_lazy_chunk(emu: EmulatorServer) -> None:
+    """As in X's bundles, AboutAccountQuery is compiled Relay-style (``params:{id, name, operationKind}``)
+    in a lazily imported chunk, not a ``queryId``/``operationName`` record: a client that reads only the
+    latter keeps its built-in id for it and loses it when X rotates (XGet's operations.discover does so)."""
+    build = emu.state.releases.current
+    chunk = build.script("timelines")
+    qid = build.query_ids["AboutAccountQuery"]
+    assert f'params:{{id:"{qid}",metadata:{{}},name:"AboutAccountQuery",operationKind:"query"' in chunk
+    assert 'operationName:"AboutAccountQuery"' not in chunk + build.script("entry-client")
+    assert 'operationName:"CommunityTweetsTimeline"' in chunk  # the chunk's other records keep their form

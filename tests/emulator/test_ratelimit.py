@@ -31,6 +31,16 @@ def test_default_limits_match_x() -> None:
         "ListLatestTweetsTimeline": 500,
         "UserByRestId": 500,
         "GenericTimelineById": 500,
+        # sources in settings.py; the last three are guesses
+        "UserMedia": 500,
+        "ListMembers": 500,
+        "BlueVerifiedFollowers": 500,
+        "UserCreatorSubscriptions": 500,
+        "CommunityQuery": 50,
+        "CommunityTweetsTimeline": 500,
+        "membersSliceTimeline_Query": 500,
+        "moderatorsSliceTimeline_Query": 500,
+        "AboutAccountQuery": 50,
     }
     assert {op: settings.limit_for(op) for op in expected} == expected == DEFAULT_RATE_LIMITS
     assert EmulatorSettings(rate_limits={"SearchTimeline": 7}).limit_for("SearchTimeline") == 7

@@ -21,7 +21,7 @@ import pytest
 
 from xget_pipelines.emulator import EmulatorServer
 
-from .conftest import XClient, captures_dir, entries
+from .conftest import XClient, captures_dir, entries, ordinary_tweets
 
 TRENDING = "VGltZWxpbmU6DAC2CwABAAAACHRyZW5kaW5nAAA"
 
@@ -95,11 +95,66 @@ def _cases(sc: dict) -> list[tuple[str, str, dict]]:
         ("raw_retweeters", "Retweeters", {"tweetId": sc["focal_tweet_id"], "count": 20}),
         ("raw_list_timeline", "ListLatestTweetsTimeline", {"listId": sc["list_id"], "count": 20}),
         ("raw_trends", "GenericTimelineById", {"timelineId": TRENDING, "count": 20}),
+        (
+            "raw_user_media",
+            "UserMedia",
+            {
+                "userId": sc["user_id"],
+                "count": 40,
+                "includePromotedContent": False,
+                "withClientEventToken": False,
+                "withBirdwatchNotes": False,
+                "withVoice": True,
+                "withV2Timeline": True,
+            },
+        ),
+        ("raw_list_members", "ListMembers", {"listId": sc["list_id"], "count": 20}),
+        (
+            "raw_verified_followers",
+            "BlueVerifiedFollowers",
+            {"userId": sc["user_id"], "count": 20, "includePromotedContent": False},
+        ),
+        (
+            "raw_subscriptions",
+            "UserCreatorSubscriptions",
+            {"userId": sc["user_id"], "count": 20, "includePromotedContent": False},
+        ),
+        ("raw_user_about", "AboutAccountQuery", {"screenName": sc["user"]}),
+        ("raw_community_info", "CommunityQuery", {"communityId": sc["community_id"]}),
+        # count=10 only so that the showcase community's 15 members need a second slice, as the real one did.
+        (
+            "raw_community_members",
+            "membersSliceTimeline_Query",
+            {"communityId": sc["community_id"], "count": 10, "includePromotedContent": False},
+        ),
+        (
+            "raw_community_moderators",
+            "moderatorsSliceTimeline_Query",
+            {"communityId": sc["community_id"], "count": 20, "includePromotedContent": False},
+        ),
+        (
+            "raw_community_tweets",
+            "CommunityTweetsTimeline",
+            {
+                "communityId": sc["community_id"],
+                "count": 40,
+                "displayLocation": "Community",
+                "rankingMode": "Relevance",
+                "withCommunity": True,
+                "includePromotedContent": False,
+                "withQuickPromoteEligibilityTweetFields": True,
+                "withVoice": True,
+                "withV2Timeline": True,
+            },
+        ),
     ]
 
 
 CAPTURES = [
-    c[0] for c in _cases({"search": "", "user": "", "user_id": "", "focal_tweet_id": "", "list_id": ""})
+    c[0]
+    for c in _cases(
+        {"search": "", "user": "", "user_id": "", "focal_tweet_id": "", "list_id": "", "community_id": ""}
+    )
 ]
 
 
@@ -170,7 +225,7 @@ def test_ordinary_pages_only_use_keys_x_sends(server: EmulatorServer, client: XC
     world = server.world
     watch = world.watchlist_suggestions()
     busy_user = world.user_by_screen_name(watch["users"][0])
-    busiest = max(world.tweets, key=lambda t: len(t.replies))
+    busiest = max(ordinary_tweets(world), key=lambda t: len(t.replies))
     bodies = [
         client.gql("SearchTimeline", rawQuery="python OR climate", count=100, product="Latest"),
         client.gql(
@@ -182,6 +237,17 @@ def test_ordinary_pages_only_use_keys_x_sends(server: EmulatorServer, client: XC
         client.gql("ListLatestTweetsTimeline", listId=watch["lists"][0], count=100),
         client.gql("TweetDetail", focalTweetId=str(busiest.id), withBirdwatchNotes=True),
         client.gql("Followers", userId=str(busy_user.id), count=100),
+        client.gql("UserMedia", userId=str(busy_user.id), count=100),
+        client.gql("ListMembers", listId=watch["lists"][0], count=100),
+        client.gql("BlueVerifiedFollowers", userId=str(world.deep.famous.id), count=100),
+        client.gql("AboutAccountQuery", screenName=busy_user.screen_name),
+    ]
+    community = watch["communities"][0]
+    bodies += [
+        client.gql("CommunityQuery", communityId=community),
+        client.gql("CommunityTweetsTimeline", communityId=community, count=100, rankingMode="Recency"),
+        client.gql("membersSliceTimeline_Query", communityId=community, count=100),
+        client.gql("moderatorsSliceTimeline_Query", communityId=community),
     ]
     ours: set[str] = set()
     for body in bodies:
@@ -262,7 +328,7 @@ def test_the_authors_own_thread_under_a_focal_post_is_selfthread(
     world = server.world
     focal = next(
         t
-        for t in sorted(world.tweets, key=lambda t: -len(t.replies))
+        for t in sorted(ordinary_tweets(world), key=lambda t: -len(t.replies))
         if not t.hidden and any(r.author is t.author and not r.hidden for r in t.replies)
     )
     body = client.gql("TweetDetail", focalTweetId=str(focal.id), count=100)
@@ -278,6 +344,6 @@ def test_tweet_detail_pages_replies_with_a_bottom_cursor_as_in_2026(
 ) -> None:
     real = entries(_capture("raw_tweet_details"))[-1]
     assert real["entryId"].startswith("cursor-bottom-") and real["content"]["cursorType"] == "Bottom"
-    focal = max(server.world.tweets, key=lambda t: len(t.replies))
+    focal = max(ordinary_tweets(server.world), key=lambda t: len(t.replies))
     last = entries(client.gql("TweetDetail", focalTweetId=str(focal.id), count=5))[-1]
     assert last["entryId"].startswith("cursor-bottom-") and last["content"]["cursorType"] == "Bottom"

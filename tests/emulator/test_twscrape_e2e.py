@@ -11,7 +11,7 @@ from twscrape import API, AccountsPool
 
 from xget_pipelines.emulator import EmulatorServer, EmulatorSettings, World, point_twscrape_at
 
-from .conftest import UNLIMITED
+from .conftest import UNLIMITED, ordinary_tweets, ordinary_users
 from .test_search import searchable, words
 
 
@@ -85,7 +85,7 @@ def test_user_tweets(api: API, world: World) -> None:
 
 
 def test_followers_across_pages(api: API, world: World) -> None:
-    user = max(world.users, key=lambda u: len(u.followers))
+    user = max(ordinary_users(world), key=lambda u: len(u.followers))
     assert len(user.followers) > 60  # twscrape asks for 20 per page
     got = [u.id for u in run(_collect(api.followers(user.id)))]
     assert len(got) == len(set(got))
@@ -93,7 +93,7 @@ def test_followers_across_pages(api: API, world: World) -> None:
 
 
 def test_tweet_details_and_replies(api: API, world: World) -> None:
-    focal = max((t for t in world.tweets if not t.hidden), key=lambda t: len(t.replies))
+    focal = max((t for t in ordinary_tweets(world) if not t.hidden), key=lambda t: len(t.replies))
     detail = run(api.tweet_details(focal.id))
     assert detail is not None and detail.id == focal.id and detail.user.id == focal.author.id
     direct = {r.id for r in focal.replies if not r.hidden}
@@ -117,7 +117,7 @@ def test_tweet_replies_page_through_on_the_older_shape(world: World, tmp_path) -
         ),
     ) as emu:
         api = _api(emu, tmp_path, ["old1"])
-        focal = max((t for t in world.tweets if not t.hidden), key=lambda t: len(t.replies))
+        focal = max((t for t in ordinary_tweets(world) if not t.hidden), key=lambda t: len(t.replies))
         with point_twscrape_at(emu.graphql_url):
             replies = run(_collect(api.tweet_replies(focal.id, kv={"count": 5})))
         assert {t.id for t in replies} == {r.id for r in focal.replies if not r.hidden}
@@ -131,3 +131,78 @@ def test_list_timeline_and_trends(api: API, world: World) -> None:
     assert got and sum(by_id[i].author.id in members for i in got) >= 100
     trends = run(_collect(api.trends("trending")))
     assert trends and all(t.name.startswith("#") for t in trends)
+
+
+# -- the operations issue 17 added, through twscrape's own API and request loop ----------------------------
+
+
+def test_user_media_first_page_only_a_twscrape_gap(api: API, world: World) -> None:
+    """twscrape 0.20.1 reads UserMedia's first page (the grid module) into Tweets with media; the later
+    pages add to the grid with TimelineAddToModule, which its loop does not read (it looks for "entries"
+    only): it requests them, finds them empty, and stops at the end of the timeline (or after three).
+    XGet must read moduleItems itself."""
+    user = max(ordinary_users(world), key=lambda u: sum(1 for t in u.tweets if t.media))
+    media = [t for t in reversed(user.tweets) if t.media and t.retweeted is None and not t.hidden]
+    assert len(media) > 40  # more than twscrape's first page of 40
+    got = run(_collect(api.user_media(user.id)))
+    assert [t.id for t in got] == [t.id for t in media[:40]]
+    assert all(t.user.id == user.id and t.media for t in got)
+
+
+def test_list_members(api: API, world: World) -> None:
+    xlist = world.lists[0]
+    got = run(_collect(api.list_members(xlist.id)))
+    assert [u.id for u in got] == [u.id for u in reversed(xlist.members)]
+    assert {u.username for u in got} == {u.screen_name for u in xlist.members}
+
+
+def test_verified_followers_and_subscriptions(api: API, world: World) -> None:
+    user = max(ordinary_users(world), key=lambda u: len(u.followers))
+    got = run(_collect(api.verified_followers(user.id)))
+    blue = [world.users[i] for i in reversed(user.followers) if world.users[i].blue]
+    assert [u.id for u in got] == [u.id for u in blue if not u.unavailable] and all(u.blue for u in got)
+    subscriber = next(u for u in ordinary_users(world) if len(u.subscriptions) > 1)
+    subs = run(_collect(api.subscriptions(subscriber.id)))
+    assert [u.id for u in subs] == [world.users[i].id for i in reversed(subscriber.subscriptions)]
+
+
+def test_user_about(api: API, world: World) -> None:
+    for user in (world.showcase.user, *ordinary_users(world)[:5]):
+        facts = world.about(user)
+        about = run(api.user_about(user.screen_name))
+        assert about is not None and (about.rest_id, about.screen_name) == (user.id, user.screen_name)
+        assert (about.account_based_in, about.location_accurate, about.source) == (
+            facts.based_in,
+            facts.location_accurate,
+            facts.source,
+        )
+        assert about.username_changes == facts.username_changes
+        assert about.username_last_changed_at == facts.last_changed_ms
+    assert run(api.user_about("nobody_at_all_here")) is None
+
+
+def test_a_community_through_twscrape(api: API, world: World) -> None:
+    community = world.communities[0]
+    info = run(api.community_info(community.id))
+    assert info is not None and (info.id, info.name, info.memberCount) == (
+        community.id,
+        community.name,
+        len(community.members),
+    )
+    assert [r.name for r in info.rules] == [r.name for r in community.rules] and info.topicName
+    members = run(_collect(api.community_members(community.id)))
+    assert [u.id for u in members] == [u.id for u in community.members]
+    assert {u.username for u in members} == {u.screen_name for u in community.members}
+    moderators = run(_collect(api.community_moderators(community.id)))
+    assert [u.id for u in moderators] == [u.id for u in community.members[: community.moderators]]
+    posts = run(_collect(api.community_tweets(community.id)))
+    assert {t.id for t in posts} >= {t.id for t in community.tweets}
+    assert run(api.community_info(42)) is None
+
+
+def test_twscrape_pages_the_20500_followers_each_once(api: API, world: World) -> None:
+    famous = world.deep.famous
+    got = [u.id for u in run(_collect(api.followers(famous.id, kv={"count": 100})))]
+    available = [world.users[i] for i in reversed(famous.followers) if not world.users[i].unavailable]
+    assert len(got) == len(set(got)) == len(available) > 20_000  # suspended followers are UserUnavailable
+    assert got == [u.id for u in available]

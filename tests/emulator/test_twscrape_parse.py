@@ -14,7 +14,7 @@ from xget_pipelines.emulator import EmulatorServer, World
 from xget_pipelines.emulator.model import Tweet, User
 from xget_pipelines.emulator.render_user import bio_text
 
-from .conftest import XClient, entries, tweet_ids
+from .conftest import XClient, entries, ordinary_tweets, ordinary_users, tweet_ids
 
 
 def check_user(parsed: TwUser, u: User) -> None:
@@ -118,7 +118,7 @@ def test_profile_timelines(operation: str, client: XClient, world: World) -> Non
 
 @pytest.mark.parametrize("operation", ["Followers", "Following"])
 def test_follow_lists(operation: str, client: XClient, world: World) -> None:
-    user = max(world.users, key=lambda u: len(u.followers))
+    user = max(ordinary_users(world), key=lambda u: len(u.followers))
     body = client.gql(operation, userId=str(user.id), count=50)
     idxs = user.followers if operation == "Followers" else user.following
     expected = [world.users[i] for i in reversed(idxs)][:50]
@@ -130,7 +130,7 @@ def test_follow_lists(operation: str, client: XClient, world: World) -> None:
 
 
 def test_tweet_detail(client: XClient, world: World) -> None:
-    focal = max((t for t in world.tweets if not t.hidden), key=lambda t: len(t.replies))
+    focal = max((t for t in ordinary_tweets(world) if not t.hidden), key=lambda t: len(t.replies))
     assert len(focal.replies) > 20  # more than one page by default
     body = client.gql("TweetDetail", focalTweetId=str(focal.id), count=100)
     parsed = parse_tweet(body, focal.id)

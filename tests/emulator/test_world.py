@@ -12,7 +12,7 @@ import pytest
 from xget_pipelines.emulator import World, WorldConfig, vocab
 from xget_pipelines.emulator.model import TWITTER_EPOCH_MS, snowflake_ms
 
-from .conftest import WORLD_END
+from .conftest import WORLD_END, ordinary_users
 
 DAY_MS = 86_400_000
 
@@ -90,11 +90,12 @@ def test_media_and_features_present(world: World) -> None:
 
 
 def test_follow_graph_is_heavy_tailed(world: World) -> None:
-    followers = sorted((len(u.followers) for u in world.users), reverse=True)
+    followers = sorted((len(u.followers) for u in ordinary_users(world)), reverse=True)
     assert followers[0] > 5 * followers[len(followers) // 2]
+    follower_sets = {u.idx: set(u.followers) for u in world.users}
     for u in world.users:
         for f in u.following:
-            assert u.idx in world.users[f].followers
+            assert u.idx in follower_sets[f]
 
 
 def test_sentiment_words_match_labels(world: World) -> None:

@@ -23,7 +23,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import google, login, media_route, ops_detail, ops_search, ops_tweets, ops_users, web
+from . import (
+    google,
+    login,
+    media_route,
+    ops_community,
+    ops_detail,
+    ops_media,
+    ops_search,
+    ops_trends,
+    ops_tweets,
+    ops_users,
+    web,
+)
 from .contract import BAD_BEARER, BAD_SESSION, CSRF_MISMATCH, NO_BEARER, WEB_BEARER, Releases, features_error
 from .engagement import Engagement
 from .faults import ERRORS, SERVER_ERRORS, FaultInjector
@@ -42,14 +54,23 @@ OPERATIONS: dict[str, Callable[[Ctx], dict]] = {
     "SearchTimeline": ops_search.search_timeline,
     "UserTweets": ops_tweets.user_tweets,
     "UserTweetsAndReplies": lambda ctx: ops_tweets.user_tweets(ctx, with_replies=True),
+    "UserMedia": ops_media.user_media,
     "TweetDetail": ops_detail.tweet_detail,
     "ListLatestTweetsTimeline": ops_tweets.list_timeline,
+    "ListMembers": ops_users.list_members,
     "UserByScreenName": ops_users.user_by_screen_name,
     "UserByRestId": ops_users.user_by_rest_id,
     "Followers": ops_users.followers,
     "Following": ops_users.following,
+    "BlueVerifiedFollowers": ops_users.blue_verified_followers,
+    "UserCreatorSubscriptions": ops_users.subscriptions,
     "Retweeters": ops_users.retweeters,
-    "GenericTimelineById": ops_users.generic_timeline,
+    "AboutAccountQuery": ops_users.about_account,
+    "CommunityQuery": ops_community.community_query,
+    "CommunityTweetsTimeline": ops_community.community_tweets,
+    "membersSliceTimeline_Query": ops_community.members_slice,
+    "moderatorsSliceTimeline_Query": ops_community.moderators_slice,
+    "GenericTimelineById": ops_trends.generic_timeline,
 }
 ANONYMOUS = "<anonymous>"
 

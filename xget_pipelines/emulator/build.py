@@ -31,7 +31,25 @@ KEY_BYTES = 48  # the verification key's length on X (public field notes of 2026
 FRAMES = 4  # loading-x-anim-0..3
 # Operations whose query ids sit in a chunk the entry script imports lazily, as on X (the field notes
 # found Retweeters, ListLatestTweetsTimeline and the community timelines only in lazy chunks).
-LAZY = frozenset({"Retweeters", "ListLatestTweetsTimeline", "CommunityTweetsTimeline", "GenericTimelineById"})
+LAZY = frozenset(
+    {
+        "Retweeters",
+        "ListLatestTweetsTimeline",
+        "CommunityTweetsTimeline",
+        "GenericTimelineById",
+        "AboutAccountQuery",
+    }
+)
+# Operations X's web client compiles Relay-style, ``params:{id:"…",metadata:{},name:"…",
+# operationKind:"query"}`` rather than as a ``queryId``/``operationName`` record: AboutAccountQuery is
+# one, in a lazily loaded "loader.AboutAccount" chunk (the unrager client's query-id scraper, which reads
+# both forms for it).
+RELAY = frozenset({"AboutAccountQuery"})
+# Operations X's clients call without a ``features`` parameter, which X accepts: AboutAccountQuery (browser
+# extensions showing account countries send ``variables`` only, e.g. xaitax/x-account-location-device's
+# api-client.js) and the community member and moderator slices (a public userscript's endpoint table:
+# "community slices send no features"). They require no switch, now or after a release adds one.
+NO_FEATURES = frozenset({"AboutAccountQuery", "membersSliceTimeline_Query", "moderatorsSliceTimeline_Query"})
 FIELD_TOGGLES = {
     "SearchTimeline": ["withArticleRichContentState"],
     "ListLatestTweetsTimeline": ["withArticleRichContentState"],
@@ -74,7 +92,7 @@ class Build:
                 for n in names
                 if n not in core and _rng("feature", self.seed, self.number, op, n).random() < 0.4
             ]
-            self.required[op] = tuple(sorted(core + extra))
+            self.required[op] = () if op in NO_FEATURES else tuple(sorted(core + extra))
 
     @cached_property
     def query_ids(self) -> dict[str, str]:
@@ -193,6 +211,11 @@ class Build:
         return 'export default{"en":{"home":"Home"}};'  # i18n
 
     def _operation(self, op: str) -> str:
+        if op in RELAY:
+            return (
+                f'e.exports={{params:{{id:"{self.query_ids[op]}",metadata:{{}},name:"{op}",'
+                'operationKind:"query",text:null}};'
+            )
         switches = ",".join(f'"{s}"' for s in self.required[op])
         toggles = ",".join(f'"{t}"' for t in FIELD_TOGGLES.get(op, ()))
         return (

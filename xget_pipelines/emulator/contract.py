@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import orjson
 from twscrape.account import TOKEN
 
-from .build import Build, default_features
+from .build import NO_FEATURES, Build, default_features
 from .settings import Contract
 
 TX_EPOCH = 1682924400  # the transaction id's time origin (2023-05-01 07:00 UTC)
@@ -92,7 +92,8 @@ class Releases:
             build = Build(self.seed, len(self._all), self.operations, dict(self._features))
             if add_features:
                 for op in self.operations:
-                    build.required[op] = tuple(sorted({*build.required[op], *add_features}))
+                    if op not in NO_FEATURES:
+                        build.required[op] = tuple(sorted({*build.required[op], *add_features}))
             self._all[-1].retired = now
             self._all.append(Release(build, now))
             return build

@@ -26,6 +26,7 @@ DELETED = 4  # rendered as a TweetTombstone where it appears in a timeline
 WITHHELD = 8  # rendered as a TweetTombstone (withheld) where it appears
 ARTICLE = 16  # carries an X article preview
 BIRDWATCH = 32  # has community notes
+NOT_SHARED = 64  # a community post its author did not also share with followers (`legacy.scopes`)
 
 
 def snowflake(ms: int, seq: int) -> int:
@@ -92,6 +93,8 @@ class User:
     tweets: list[Tweet] = field(default_factory=list)  # authored, ascending id
     media_count: int = 0
     extra_statuses: int = 0  # statuses X knows about that predate the world
+    automated_by: User | None = None  # a bot account's "Automated by @owner" label
+    subscriptions: list[int] = field(default_factory=list)  # creators it pays to subscribe to (idx)
 
     def __repr__(self) -> str:  # the default would recurse through the follow graph
         return f"User(@{self.screen_name}, id={self.id})"
@@ -166,6 +169,7 @@ class Tweet:
     retweeted_at: list[int] = field(default_factory=list)  # when each retweeter retweeted (ms)
     n_quotes: int = 0
     source: int = 0  # index into vocab.SOURCES
+    community: Community | None = None  # the community it was posted to
 
     def __repr__(self) -> str:  # the default would recurse through replies and quotes
         return f"Tweet(id={self.id}, @{self.author.screen_name}: {self.text[:40]!r})"
@@ -198,6 +202,63 @@ class XList:
     owner: User
     members: list[User]
     topic: str
+
+
+@dataclass(slots=True, eq=False)
+class CommunityRule:
+    id: int
+    name: str
+    description: str | None = None
+
+
+@dataclass(slots=True, eq=False, repr=False)
+class Community:
+    """An X community: its members in the order X lists them (the admin, the moderators, then the
+    other members, newest first), their roles, and the posts made to it (ascending id)."""
+
+    id: int
+    name: str
+    description: str
+    topic: str  # primary_community_topic.topic_name
+    created_ms: int
+    rules: tuple[CommunityRule, ...]
+    members: list[User]
+    moderators: int  # members[0] is the admin, members[1:moderators] the moderators
+    tweets: list[Tweet] = field(default_factory=list)
+    join_policy: str = "Open"
+    nsfw: bool = False
+
+    def __repr__(self) -> str:
+        return f"Community({self.name!r}, id={self.id}, members={len(self.members)})"
+
+    @property
+    def creator(self) -> User:
+        return self.members[0]
+
+    def role(self, position: int) -> str:
+        """X's `community_role` of the member at `position` in `members`."""
+        return "Admin" if position == 0 else "Moderator" if position < self.moderators else "Member"
+
+
+@dataclass(slots=True, frozen=True)
+class About:
+    """What X's "About this account" shows: the country (or region) the account is based in and
+    whether X calls that accurate, where it signed up from, and its handles over time."""
+
+    based_in: str
+    location_accurate: bool
+    created_country_accurate: bool
+    source: str  # "Web", "<country> App Store", "Google Play"
+    handles: tuple[tuple[str, int], ...]  # (handle, in use since ms), oldest first; the last is current
+    identity_verified: bool = False  # X checked a government id (verification_info.is_identity_verified)
+
+    @property
+    def username_changes(self) -> int:
+        return len(self.handles) - 1
+
+    @property
+    def last_changed_ms(self) -> int | None:
+        return self.handles[-1][1] if len(self.handles) > 1 else None
 
 
 def retweet_of(tid: int, ms: int, author: User, target: Tweet, source: int = 0) -> Tweet:

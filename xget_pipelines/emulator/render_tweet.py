@@ -11,7 +11,8 @@ from __future__ import annotations
 from . import vocab
 from .engagement import Engagement
 from .media import card, media_entity
-from .model import ARTICLE, EDITED, LIMITED, Tweet, tco, x_date
+from .model import ARTICLE, EDITED, LIMITED, NOT_SHARED, Tweet, tco, x_date
+from .render_community import post_reference
 from .render_parts import NOTE_CUT, article, edit_control, note_tweet, text_entities, tombstone, translation
 from .render_user import UserRenderer
 
@@ -85,6 +86,8 @@ class TweetRenderer:
                 obj["quotedRefResult"] = {"result": {"__typename": "Tweet", "rest_id": str(t.quoted.id)}}
             else:
                 obj["quoted_status_result"] = {"result": self.result(t.quoted, now_ms, quoted=True)}
+        if t.community is not None:  # posted to a community (raw_community_tweets.json)
+            obj["community_results"] = post_reference(t.community)
         if long_post:
             obj["note_tweet"] = note_tweet(t)
         if t.card is not None and t.urls:
@@ -182,6 +185,8 @@ class TweetRenderer:
                 "place_type": "city",
                 "url": f"https://api.twitter.com/1.1/geo/id/{p.id}.json",
             }
+        if t.flags & NOT_SHARED:  # a community post not shared with followers (raw_community_tweets.json)
+            legacy["scopes"] = {"followers": False}
         if t.flags & LIMITED:
             legacy["conversation_control"] = {
                 "conversation_owner_results": {"result": UserRenderer.owner_stub(author)},

@@ -2,17 +2,21 @@
 
 Embedded users (tweet authors, followers) and profile users (UserByScreenName/RestId) share
 one builder; the profile form adds the fields X only sends on profile lookups. User objects
-do not change while the server runs, so they are built once and reused.
+do not change while the server runs, so they are built once and reused (the most recently used ones).
 """
 
 from __future__ import annotations
 
 import base64
+from collections import OrderedDict
 
 from . import vocab
 from .model import User, short_code, tco, x_date
 
 _PROFESSIONS = dict(vocab.PROFESSIONS)
+_AUTOMATED_BADGE = (
+    f"https://pbs.twimg.com/semantic_core_img/{short_code('bot', length=16)}?format=png&name=orig"
+)
 
 
 def graphql_id(kind: str, rest_id: int | str) -> str:
@@ -45,24 +49,87 @@ def unavailable(reason: str = "NoReason") -> dict:
     return {"__typename": "UserUnavailable", "message": message, "reason": reason}
 
 
+def highlighted_label(u: User) -> dict:
+    """The label X highlights next to the name: "Automated by @owner" for a bot (raw_verified_followers.json),
+    else the business affiliation badge; ``{}`` for neither."""
+    if u.automated_by is not None:
+        owner = u.automated_by.screen_name
+        text = f"Automated by @{owner}"
+        return {
+            "label": {
+                "badge": {"url": _AUTOMATED_BADGE},
+                "description": "Automated",
+                "longDescription": {
+                    "entities": [
+                        {
+                            "fromIndex": len(text) - len(owner) - 1,
+                            "ref": {
+                                "mention_results": {
+                                    "result": {
+                                        "__typename": "User",
+                                        "core": {"screen_name": owner},
+                                        "rest_id": str(u.automated_by.id),
+                                    }
+                                },
+                                "screen_name": owner,
+                                "type": "TimelineRichTextMention",
+                            },
+                            "toIndex": len(text),
+                        }
+                    ],
+                    "text": text,
+                },
+                "userLabelType": "AutomatedLabel",
+            }
+        }
+    return business_label(u)
+
+
+def business_label(u: User) -> dict:
+    """The affiliation badge of an affiliated account, ``{}`` otherwise. It is also what X sends as
+    ``identity_profile_labels_highlighted_label`` (raw_user_about.json, raw_community_members.json); the
+    captures never show the automated label there, so neither does the emulator."""
+    if not u.affiliate:
+        return {}
+    return {
+        "label": {
+            "badge": {
+                "url": f"https://pbs.twimg.com/profile_images/{u.id}/{short_code('org', u.id)}_bigger.jpg"
+            },
+            "description": f"{u.name.split()[0]} Org",
+            "url": {"url": f"https://twitter.com/{u.screen_name}_org", "urlType": "DeepLink"},
+            "userLabelDisplayType": "Badge",
+            "userLabelType": "BusinessLabel",
+        }
+    }
+
+
 class UserRenderer:
-    def __init__(self) -> None:
-        self._embedded: dict[int, dict] = {}
-        self._profiles: dict[int, dict] = {}
+    """Builds user objects once and reuses them, for the ``keep`` most recently used accounts: a crawl of
+    the deep corner's 20,000 followers would otherwise hold about 100 MB of them."""
+
+    def __init__(self, keep: int = 8192) -> None:
+        self._embedded: OrderedDict[int, dict] = OrderedDict()
+        self._profiles: OrderedDict[int, dict] = OrderedDict()
+        self._keep = keep
 
     def result(self, user: User) -> dict:
         """The `user_results.result` object for an embedded user."""
         if user.unavailable:
             return unavailable()
-        cached = self._embedded.get(user.idx)
-        if cached is None:
-            cached = self._embedded[user.idx] = self._build(user)
-        return cached
+        return self._remember(self._embedded, user, self._build)
 
     def profile(self, user: User) -> dict:
-        cached = self._profiles.get(user.idx)
+        return self._remember(self._profiles, user, self._build_profile)
+
+    def _remember(self, cache: OrderedDict[int, dict], user: User, build) -> dict:
+        cached = cache.get(user.idx)
         if cached is None:
-            cached = self._profiles[user.idx] = self._build_profile(user)
+            cached = cache[user.idx] = build(user)
+            if len(cache) > self._keep:
+                cache.popitem(last=False)
+        else:
+            cache.move_to_end(user.idx)
         return cached
 
     @staticmethod
@@ -83,7 +150,7 @@ class UserRenderer:
             "id": graphql_id("User", u.id),
             "rest_id": str(u.id),
             "action_counts": {"favorites_count": u.favourites},
-            "affiliates_highlighted_label": self._label(u) if u.affiliate else {},
+            "affiliates_highlighted_label": highlighted_label(u),
             "avatar": {"image_url": u.avatar_url},
             "banner": {"image_url": u.banner_url},
             "core": {"created_at": x_date(u.created_ms), "name": u.name, "screen_name": u.screen_name},
@@ -145,7 +212,7 @@ class UserRenderer:
         obj.update(
             {
                 "business_account": {},
-                "creator_subscriptions_count": 0,
+                "creator_subscriptions_count": len(u.subscriptions),
                 "has_hidden_subscriptions_on_profile": False,
                 "highlights_info": {"can_highlight_tweets": u.blue, "highlighted_tweets": "0"},
                 "is_profile_translatable": False,
@@ -174,20 +241,6 @@ class UserRenderer:
                 }
             }
         return obj
-
-    @staticmethod
-    def _label(u: User) -> dict:
-        return {
-            "label": {
-                "badge": {
-                    "url": f"https://pbs.twimg.com/profile_images/{u.id}/{short_code('org', u.id)}_bigger.jpg"
-                },
-                "description": f"{u.name.split()[0]} Org",
-                "url": {"url": f"https://twitter.com/{u.screen_name}_org", "urlType": "DeepLink"},
-                "userLabelDisplayType": "Badge",
-                "userLabelType": "BusinessLabel",
-            }
-        }
 
     @staticmethod
     def _tipjar(u: User) -> dict:

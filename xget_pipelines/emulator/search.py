@@ -113,12 +113,16 @@ class SearchIndex:
         self.searchable: list[int] = []
         self._cache: OrderedDict[tuple[str, str], list[int]] = OrderedDict()
         self._cache_size = cache_size
+        seen: dict[str, list[str]] = {}  # posts of one text share its tokens (the deep corner's flood)
         for t in world.tweets:
             if t.retweeted is not None or t.hidden or t.author.protected or t.author.unavailable:
                 continue
             pos = t.pos
             self.searchable.append(pos)
-            for tok in dict.fromkeys(tokens(t.text)):
+            toks = seen.get(t.text)
+            if toks is None:
+                toks = seen[t.text] = list(dict.fromkeys(tokens(t.text)))
+            for tok in toks:
                 self.postings.setdefault(tok, []).append(pos)
             self.by_author.setdefault(t.author.screen_name.lower(), []).append(pos)
             self.by_lang.setdefault(t.lang, []).append(pos)

@@ -10,8 +10,10 @@ touch the statistics of the rest of the world.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
+from .gen_about import handle_history
 from .gen_people import follow
 from .model import (
     ARTICLE,
@@ -19,6 +21,10 @@ from .model import (
     DELETED,
     EDITED,
     LIMITED,
+    NOT_SHARED,
+    About,
+    Community,
+    CommunityRule,
     Media,
     Place,
     Tweet,
@@ -33,6 +39,7 @@ SHOWCASE_TAG = "xgetshowcase"
 SHOWCASE_USER = "xget_showcase"
 SHOWCASE_FRIEND = "xget_showcase2"
 SHOWCASE_GONE = "xget_gone"
+SHOWCASE_BOT = "xget_bot"
 _LISBON = Place("07d9c93a5b1c0001", "Lisbon", "Lisbon, Portugal", "Portugal", "PT", -9.14, 38.72)
 # Order of the showcase posts; each needs one time slot. Family "E" is edited, family "n" is
 # not: an edited post has a different `edit_control` shape, and pages need both in every nesting.
@@ -76,8 +83,10 @@ class Showcase:
     user: User
     friend: User
     gone: User
+    bot: User
     tweets: dict[str, Tweet]
     xlist: XList
+    community: Community
     tag: str = "#" + SHOWCASE_TAG
 
     def summary(self) -> dict:
@@ -86,19 +95,22 @@ class Showcase:
             "user_id": str(self.user.id),
             "search": self.tag,
             "list_id": str(self.xlist.id),
+            "community_id": str(self.community.id),
             "focal_tweet_id": str(self.tweets["nA0"].id),
             "tweets": {k: str(t.id) for k, t in self.tweets.items()},
         }
 
 
 def make_users(first_idx: int, start_ms: int) -> list[User]:
-    """The showcase accounts: two with every profile feature and one suspended."""
+    """The showcase accounts: two with every profile feature, one suspended, and a blue-verified bot
+    run by the first (X labels it "Automated by @xget_showcase" where a business label would be)."""
     users = []
     for i, (handle, name) in enumerate(
         (
             (SHOWCASE_USER, "XGet Showcase"),
             (SHOWCASE_FRIEND, "Showcase Friend"),
             (SHOWCASE_GONE, "Gone Account"),
+            (SHOWCASE_BOT, "Showcase Bot"),
         )
     ):
         created = start_ms - (400 + i) * 86_400_000
@@ -130,6 +142,8 @@ def make_users(first_idx: int, start_ms: int) -> list[User]:
                 withheld_in=("DE",),
             )
         )
+    bot = users[3]
+    bot.affiliate, bot.automated_by, bot.verified_type = False, users[0], None
     return users
 
 
@@ -195,7 +209,7 @@ def _retweet(tid: int, ms: int, author: User, target: Tweet) -> Tweet:
 
 def make_tweets(users: list[User], sc_users: list[User], slots: list[tuple[int, int]]) -> dict[str, Tweet]:
     """Builds the showcase posts in the given (id, ms) slots, in `SLOTS` order."""
-    me, friend, gone = sc_users
+    me, friend, gone, bot = sc_users
     slot = dict(zip(SLOTS, slots, strict=False))
     t: dict[str, Tweet] = {}
     sid, sms = slot["S0"]
@@ -245,9 +259,54 @@ def make_tweets(users: list[User], sc_users: list[User], slots: list[tuple[int, 
             follow(users, other, me)
             follow(users, me, other)
     follow(users, gone, me)
+    follow(users, bot, me)
     follow(users, friend, me)
     follow(users, me, friend)
+    me.subscriptions = [friend.idx]
     return t
+
+
+def make_community(
+    users: list[User], sc_users: list[User], tweets: dict[str, Tweet], start_ms: int
+) -> Community:
+    """The showcase's community: xget_showcase its admin, xget_showcase2 a moderator, the bot and the
+    accounts that follow xget_showcase its members; every top-level showcase post was posted to it,
+    "D" without being shared with followers (``legacy.scopes``, as one post of raw_community_tweets.json)."""
+    me, friend, _, bot = sc_users
+    created = start_ms - 300 * 86_400_000
+    community = Community(
+        id=snowflake(created, 0x3FE),
+        name="XGet showcase community",
+        description="Every feature of a community at once #xgetshowcase",
+        topic="Programming",
+        created_ms=created,
+        rules=(
+            CommunityRule(snowflake(created + 1_000, 1), "Keep posts on topic."),
+            CommunityRule(snowflake(created + 2_000, 2), "Be respectful.", "No insults or harassment."),
+        ),
+        members=[me, friend, bot, *(u for u in users[:12] if not u.unavailable)],
+        moderators=2,
+    )
+    for key in ("S0", "A0", "B", "C", "nA0", "nB", "nC", "L", "D"):
+        tweets[key].community = community
+        community.tweets.append(tweets[key])
+    tweets["D"].flags |= NOT_SHARED
+    community.tweets.sort(key=lambda t: t.id)
+    return community
+
+
+def make_about(sc_users: list[User], end_ms: int) -> dict[int, About]:
+    """About-account facts of the showcase: xget_showcase changed its handle twice (every key of
+    ``username_changes``) and X doubts where it is."""
+    me, friend, _, bot = sc_users
+    rng = random.Random("showcase-about")
+    return {
+        me.idx: About(
+            "Portugal", False, True, "Portugal App Store", handle_history(rng, me, end_ms, 2), True
+        ),
+        friend.idx: About("Europe", True, True, "Web", handle_history(rng, friend, end_ms, 0)),
+        bot.idx: About("Portugal", True, False, "Google Play", handle_history(rng, bot, end_ms, 1)),
+    }
 
 
 def make_list(sc_users: list[User], start_ms: int) -> XList:

@@ -247,3 +247,29 @@ def offset_cursor(ctx: Ctx) -> int:
 
 def visible_id(ctx: Ctx) -> int:
     return snowflake(ctx.visible_ms, 0x3FFFFF) if ctx.visible_ms < 2**62 else 2**63
+
+
+def user_page(
+    ctx: Ctx, users: list[User], event: dict | None, top_first: bool = False
+) -> tuple[list[dict], str, int]:
+    """Offset paging over `users`; returns (entries incl. cursors, bottom cursor, page length). The two
+    cursors close the page Bottom then Top (Followers, Following: raw_followers.json), or Top then Bottom
+    (``top_first``: Retweeters, raw_retweeters.json)."""
+    off, count = offset_cursor(ctx), ctx.count()
+    page = users[off : off + count]
+    entries = [
+        entry(f"user-{u.id}", ctx.sort_base - 1 - i, user_content(ctx.users.result(u), event))
+        for i, u in enumerate(page)
+    ]
+    if page:
+        bottom = encode_cursor("off", off + len(page))
+    else:
+        ctx.ended = True
+        bottom = ctx.variables.get("cursor") or encode_cursor("end")
+    ctx.bottom = bottom
+    cursors = [
+        cursor_entry("Bottom", bottom, ctx.sort_base - len(page) - 1),
+        cursor_entry("Top", encode_cursor("top", ctx.sort_base), ctx.sort_base + 1),
+    ]
+    entries += cursors[::-1] if top_first else cursors
+    return entries, bottom, len(page)

@@ -281,3 +281,55 @@ ALT_TEXTS = (
     "A crowd at a stadium",
     "A night sky over hills",
 )
+# Communities per topic: (topic, name, primary topic name, description).
+COMMUNITIES = (
+    ("python", "Pythonistas", "Programming", "Everything Python: questions, releases, talks. Be kind."),
+    ("football", "Matchday Talk", "Soccer", "Match threads, transfer rumours and tactics for every league."),
+    ("space", "Stargazers", "Space", "Launches, telescopes and night-sky photos from members."),
+    ("music", "Vinyl Club", "Music", "Records we love, gigs we saw, playlists we keep."),
+    ("gaming", "Speedrunners", "Gaming", "Routes, splits and world records. Show your runs."),
+)
+COMMUNITY_RULES = (
+    ("Keep posts on topic.", None),
+    ("Be respectful.", "No insults, harassment or hate. You will be removed."),
+    ("No spam or self-promotion.", None),
+    ("No politics.", None),
+    ("Credit the original creator.", "Share sources for clips and photos you did not make."),
+)
+# Where "About this account" places an account: by the city in its profile, else by its language.
+CITY_COUNTRIES = {
+    "Lisbon": "Portugal",
+    "Nairobi": "Kenya",
+    "Toronto": "Canada",
+    "Osaka": "Japan",
+    "Austin": "United States",
+    "Berlin": "Germany",
+    "Lagos": "Nigeria",
+    "Lima": "Peru",
+    "Oslo": "Norway",
+    "Pune": "India",
+    "Seoul": "South Korea",
+    "Leeds": "United Kingdom",
+    "Porto": "Portugal",
+    "Quito": "Ecuador",
+    "Perth": "Australia",
+    "Hanoi": "Vietnam",
+    "Accra": "Ghana",
+    "Tartu": "Estonia",
+    "Cork": "Ireland",
+    "Graz": "Austria",
+}
+LANG_COUNTRIES = {
+    "en": ("United States", "United Kingdom", "Canada", "Australia", "India", "Nigeria"),
+    "es": ("Spain", "Mexico", "Argentina", "Colombia"),
+    "fr": ("France", "Canada", "Belgium"),
+    "de": ("Germany", "Austria", "Switzerland"),
+    "pt": ("Brazil", "Portugal"),
+    "ja": ("Japan",),
+}
+# Regions X shows instead of a country for some accounts (X-Posed's README: "country or regional label").
+X_REGIONS = ("Europe", "North America", "South Asia", "West Africa", "East Asia", "South America")
+# The deep corner of the world (see deep.py): a term posted thousands of times on one day, and the
+# subject of the famous account's posts.
+FLOOD_TERM = "xgetflood"
+FAMOUS_TERM = "xgetfamous"
