@@ -220,7 +220,9 @@ AUTOMATED = (
 )
 
 
-SERVE_S = float(os.environ.get("XGET_TEST_SERVE_S", "180"))
+# Serving lasts at least this long, and until every automated asset has materialized on its own (that wait is
+# not cut short). 90 s keeps `make test` near its 20 minutes; set more by hand (the issue said ten minutes).
+SERVE_S = float(os.environ.get("XGET_TEST_SERVE_S", "90"))
 
 
 # The pipeline again (about 7 minutes here), then serving: the suite's 600 s would cut a longer serve short.
@@ -228,9 +230,9 @@ SERVE_S = float(os.environ.get("XGET_TEST_SERVE_S", "180"))
 def test_the_demo_served_again_on_its_folder_has_no_failed_run(first_demo):
     """`make demo` a second time on the same folder, serving: the pipeline again, then the Dagster webserver
     and daemon (sensors, schedules, automation), the API and a task created over it, for
-    XGET_TEST_SERVE_S seconds (180 here; the issue's ten minutes by hand). Any failed run fails the test
-    with its error; the unpartitioned assets downstream of the task's partition are materialized by the
-    automation sensor on their own."""
+    XGET_TEST_SERVE_S seconds (90 here, and until automation has fired; the issue's ten minutes by hand).
+    Any failed run fails the test with its error; the unpartitioned assets downstream of the task's partition
+    are materialized by the automation sensor on their own."""
     import dagster as dg
 
     assert first_demo.result.returncode == 0, "the first demo failed: see the test before this one"
