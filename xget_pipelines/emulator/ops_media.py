@@ -21,6 +21,7 @@ from .timeline import (
     id_cursor,
     page_newest_first,
     tweet_content,
+    user_timeline,
     visible_id,
 )
 
@@ -93,18 +94,4 @@ def user_media(ctx: Ctx) -> dict:
                     "type": "TimelineAddToModule",
                 },
             )
-    return {
-        "data": {
-            "user": {
-                "result": {
-                    "__typename": "User",
-                    "timeline": {
-                        "timeline": {
-                            "instructions": instructions,
-                            "metadata": {"scribeConfig": {"page": "media"}},
-                        }
-                    },
-                }
-            }
-        }
-    }
+    return user_timeline(instructions, "media")

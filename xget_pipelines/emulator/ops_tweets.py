@@ -19,6 +19,7 @@ from .timeline import (
     page_newest_first,
     tweet_content,
     user_content,
+    user_timeline,
     visible_id,
 )
 
@@ -138,21 +139,7 @@ def user_tweets(ctx: Ctx, with_replies: bool = False) -> dict:
             )
     instructions.append({"entries": entries, "type": "TimelineAddEntries"})
     page = "profileAll" if with_replies else "profileBest"
-    return {
-        "data": {
-            "user": {
-                "result": {
-                    "__typename": "User",
-                    "timeline": {
-                        "timeline": {
-                            "instructions": instructions,
-                            "metadata": {"scribeConfig": {"page": page}},
-                        }
-                    },
-                }
-            }
-        }
-    }
+    return user_timeline(instructions, page)
 
 
 def _who_to_follow(ctx: Ctx, user: User) -> dict | None:

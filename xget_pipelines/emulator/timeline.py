@@ -273,3 +273,23 @@ def user_page(
     ]
     entries += cursors[::-1] if top_first else cursors
     return entries, bottom, len(page)
+
+
+def user_timeline(instructions: list[dict], page: str) -> dict:
+    """The envelope of a user's timeline (UserTweets, UserTweetsAndReplies, UserMedia): the instructions under
+    ``data.user.result.timeline.timeline``, as in raw_user_tweets.json and raw_user_media.json."""
+    return {
+        "data": {
+            "user": {
+                "result": {
+                    "__typename": "User",
+                    "timeline": {
+                        "timeline": {
+                            "instructions": instructions,
+                            "metadata": {"scribeConfig": {"page": page}},
+                        }
+                    },
+                }
+            }
+        }
+    }
