@@ -94,7 +94,24 @@ def test_accounts_never_print_secrets_and_bad_cookies_are_refused():
 
 def test_watchlist_commands():
     assert xget("watch", "add", "python", "@alice").exit_code == 0
-    assert xget("watch", "list").stdout.split() == ["python", "@alice"]
+    listed = [json.loads(line) for line in xget("watch", "list", "-f", "json").stdout.splitlines()]
+    assert [(e["key"], e["budget"], e["product"]) for e in listed] == [
+        ("python", "50 pages", "Latest"),
+        ("@alice", "50 pages", "Latest"),
+    ]
+    # parameters: set on a key already there, kept by a plain re-add, refused when they mean nothing
+    assert xget("watch", "add", "python", "--budget", "all", "--product", "top").exit_code == 0
+    assert xget("watch", "add", "python").exit_code == 0
+    listed = [json.loads(line) for line in xget("watch", "list", "-f", "json").stdout.splitlines()]
+    assert (listed[0]["budget"], listed[0]["product"]) == ("all", "Top")
+    for option, value, named in (
+        ("--budget", "lots", "'all'"),
+        ("--budget", "0 pages", "between 1"),
+        ("--product", "Media", "Latest or Top"),
+    ):
+        bad = xget("watch", "add", "rust", option, value)
+        assert bad.exit_code == 1 and named in bad.output, bad.output
+    assert "rust" not in xget("watch", "list", "-f", "json").stdout
     bad = xget("watch", "add", "a|b")
     assert bad.exit_code == 1 and "partition keys cannot hold" in bad.output
     assert xget("watch", "remove", "python").exit_code == 0
@@ -220,7 +237,7 @@ def test_watch_status_shows_each_days_coverage_and_the_totals(emulator_factory, 
         (yesterday.isoformat(), "truncated"),
         (today.isoformat(), "complete"),
     ]
-    assert (rows[1]["pages"], rows[1]["items"], rows[1]["budget"], rows[1]["run"]) == (2, 20, 2, "r1")
+    assert (rows[1]["pages"], rows[1]["items"], rows[1]["budget"], rows[1]["run"]) == (2, 20, "2 pages", "r1")
     assert rows[2]["pages"] == whole.outcome.pages and rows[2]["items"] == whole.outcome.items
     assert rows[0]["pages"] is None and cut.outcome.outcome == "truncated"
 

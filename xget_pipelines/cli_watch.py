@@ -20,24 +20,46 @@ TOTAL_COLUMNS = ["key", "days", "complete", "truncated", "failed", "missing", "p
 
 
 @watch_app.command("add")
-def watch_add(keys: list[str] = typer.Argument(..., help="Search terms or @handles.")) -> None:
-    """Add keys to the watchlist; the watchlist sensor turns them into partitions and runs."""
+def watch_add(
+    keys: list[str] = typer.Argument(..., help="Search terms or @handles."),
+    budget: str | None = typer.Option(
+        None,
+        help="How much of each day to collect: 'all' (to X's end), pages ('50' or '50 pages') or items "
+        "('2000 items'). Default: XGET_X_MAX_PAGES_PER_PARTITION pages.",
+    ),
+    product: str | None = typer.Option(None, help="Search tab: Latest (default, every tweet) or Top."),
+) -> None:
+    """Add keys to the watchlist (or change the parameters of keys already on it); the watchlist sensor turns
+    them into partitions and runs. Without --budget/--product a key already on it keeps its parameters."""
     from xget_pipelines.core.db.watchlist import add_keys
+    from xget_pipelines.core.x.watch import parse_params
 
+    given = {name: value for name, value in (("budget", budget), ("product", product)) if value is not None}
     try:
-        added = add_keys(cli_context.engine(), keys)
+        params = parse_params(given) if given else None
+        added = add_keys(cli_context.engine(), keys, params)
     except ValueError as exc:
         fail(str(exc))
-    console.print(f"watching {', '.join(added)}")
+    suffix = f" ({_describe(params)})" if params is not None else ""
+    console.print(f"watching {', '.join(added)}{suffix}", highlight=False)
 
 
 @watch_app.command("list")
-def watch_list() -> None:
-    """Active watchlist keys."""
-    from xget_pipelines.core.db.watchlist import active_keys
+def watch_list(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f")) -> None:
+    """Active watchlist keys with their parameters."""
+    from xget_pipelines.core.db.watchlist import entries
 
-    for key in active_keys(cli_context.engine()):
-        console.print(key, highlight=False)
+    settings = cli_context.settings()
+    rows = [
+        (e.key, str(e.params.budget_or(settings.x_max_pages_per_partition)), e.params.product, e.added_at)
+        for e in entries(cli_context.engine())
+    ]
+    print_rows(["key", "budget", "product", "added"], rows, fmt)
+
+
+def _describe(params) -> str:
+    budget = "default budget" if params.budget is None else f"budget {params.budget}"
+    return f"{budget}, product {params.product}"
 
 
 @watch_app.command("remove")
@@ -107,7 +129,7 @@ def watch_status(
             d.outcome,
             d.pages,
             d.items,
-            d.max_pages,
+            d.budget,
             d.finished_at.isoformat(timespec="seconds") if d.finished_at else None,
             d.run_id,
             d.reason,

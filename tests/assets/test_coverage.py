@@ -93,7 +93,7 @@ def test_a_budget_smaller_than_the_day_is_truncated_with_the_pages_and_items_tha
     items = landed(collect.lake, key)
     assert md["outcome"] == "truncated" and md["page_budget"] == 2
     assert md["pages"] == 2 and md["items"] == len(items) == 20
-    assert "page budget (2 pages)" in md["outcome_reason"]
+    assert "budget (2 pages) with more to fetch" in md["outcome_reason"] and md["budget"] == "2 pages"
     assert coverage_rows(collect.lake) == [(key, YESTERDAY, "truncated", 2, 20, 2)]
     assert coverage_rows(collect.lake, "outcome <> 'complete'") == coverage_rows(collect.lake)
 

@@ -4,6 +4,7 @@ import datetime as dt
 
 import dagster as dg
 
+from xget_pipelines.core.db.watchlist import params_of
 from xget_pipelines.core.secrets import SecretKeyError
 from xget_pipelines.core.x.scrape import scrape_partition
 from xget_pipelines.partitions import split_partition_key, watch_daily_partitions
@@ -29,15 +30,17 @@ def raw_x_pages(
 
     Search keys run SearchTimeline for the day; ``@account`` keys fetch the profile, then the
     account's tweets and replies of the day (its timeline for the last two days, search by author
-    before that). Pages are written before they are parsed, in small batches;
-    an interrupted partition resumes from its last stored cursor on the next run (same session).
-    How the collection ended (complete, truncated at the page budget, failed), with its pages and items,
-    is in the metadata and in ``ops/coverage``.
+    before that), within the key's budget (``xget watch add KEY --budget all``; default
+    ``XGET_X_MAX_PAGES_PER_PARTITION`` pages) and with its search product (Latest or Top). Pages are
+    written before they are parsed, in small batches; an interrupted partition resumes from its last
+    stored cursor on the next run (same session). How the collection ended (complete, truncated at the
+    budget, failed), with its pages and items, is in the metadata and in ``ops/coverage``.
     """
     day, key = split_partition_key(context.partition_key)
     _refuse_concurrent_collection(context)
     pool = account_pool.pool()
     the_lake = lake.lake()
+    params = params_of(pool.engine, key)  # the key's budget and product, as the watchlist holds them now
     with x_api.client(pool) as client:
         try:
             result = scrape_partition(
@@ -51,6 +54,7 @@ def raw_x_pages(
                 page_size=x_api.page_size,
                 timeline_days=x_api.timeline_days,
                 follow_pages=x_api.follow_pages,
+                params=params,
             )
         except (LookupError, SecretKeyError) as exc:  # no such account / the wrong key: retrying cannot help
             raise dg.Failure(str(exc), allow_retries=False) from exc
@@ -68,6 +72,8 @@ def raw_x_pages(
             "pages": dg.MetadataValue.int(outcome.pages),
             "items": dg.MetadataValue.int(outcome.items),
             "page_budget": dg.MetadataValue.int(outcome.max_pages),
+            "budget": dg.MetadataValue.text(outcome.budget or ""),
+            "product": dg.MetadataValue.text(params.product),
             "pages_this_run": result.pages,
             "resumed": result.resumed,
             "session_id": result.session_id,

@@ -90,6 +90,7 @@ class WatchlistEntry(Base):
     key: Mapped[str] = mapped_column(String(256), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    params: Mapped[str | None] = mapped_column(Text)  # JSON of core/x/watch.py KeyParams; None: defaults
 
 
 class ScrapeSession(Base):

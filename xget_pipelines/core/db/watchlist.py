@@ -1,30 +1,73 @@
-"""The watchlist: search terms and @accounts XGet collects every day."""
+"""The watchlist: search terms and @accounts XGet collects every day, each with its collection parameters
+(``core/x/watch.py`` ``KeyParams``: budget, product), stored as JSON beside the key."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import Engine, select, update
 
 from xget_pipelines.core.db.engine import read_only
 from xget_pipelines.core.db.models import WatchlistEntry
 from xget_pipelines.core.errors import InvalidField
-from xget_pipelines.core.x.watch import parse_watch_key
+from xget_pipelines.core.x.watch import KeyParams, parse_params, parse_watch_key
 
 
-def add_keys(engine: Engine, keys: Iterable[str]) -> list[str]:
-    """Add (or reactivate) keys after validating each; returns the normalised keys."""
+@dataclass(frozen=True)
+class Entry:
+    key: str
+    active: bool
+    added_at: dt.datetime
+    params: KeyParams
+
+
+def add_keys(engine: Engine, keys: Iterable[str], params: KeyParams | None = None) -> list[str]:
+    """Add (or reactivate) keys after validating each; returns the normalised keys. ``params``: the keys'
+    collection parameters, replacing those stored for a key already there; None keeps them (a new key
+    gets the defaults)."""
     parsed = [parse_watch_key(k).key for k in keys]
     now = dt.datetime.now(dt.UTC)
+    payload = params.to_json() if params is not None else {}
+    stored = json.dumps(payload, sort_keys=True) if payload else None
     with engine.begin() as conn:
         existing = {r.key: r for r in conn.execute(select(WatchlistEntry.key, WatchlistEntry.active))}
         for key in dict.fromkeys(parsed):
             if key not in existing:
-                conn.execute(WatchlistEntry.__table__.insert().values(key=key, active=True, added_at=now))
-            elif not existing[key].active:
-                conn.execute(update(WatchlistEntry).where(WatchlistEntry.key == key).values(active=True))
+                conn.execute(
+                    WatchlistEntry.__table__.insert().values(
+                        key=key, active=True, added_at=now, params=stored
+                    )
+                )
+                continue
+            changes: dict = {"active": True}
+            if params is not None:
+                changes["params"] = stored
+            conn.execute(update(WatchlistEntry).where(WatchlistEntry.key == key).values(**changes))
     return parsed
+
+
+def entries(engine: Engine, active_only: bool = True) -> list[Entry]:
+    """The watchlist's entries with their parameters, in the order they were added."""
+    query = select(WatchlistEntry).order_by(WatchlistEntry.id)
+    if active_only:
+        query = query.where(WatchlistEntry.active.is_(True))
+    with read_only(engine) as conn:
+        rows = conn.execute(query).all()
+    return [Entry(r.key, r.active, _utc(r.added_at), _params(r.params)) for r in rows]
+
+
+def params_of(engine: Engine, key: str) -> KeyParams:
+    """The collection parameters of ``key`` (the defaults for a key not on the watchlist: a task's)."""
+    with read_only(engine) as conn:
+        raw = conn.execute(select(WatchlistEntry.params).where(WatchlistEntry.key == key)).scalar()
+    return _params(raw)
+
+
+def _params(raw: str | None) -> KeyParams:
+    return parse_params(json.loads(raw)) if raw else KeyParams()
 
 
 def deactivate(engine: Engine, key: str) -> bool:

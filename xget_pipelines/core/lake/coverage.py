@@ -41,6 +41,8 @@ SCHEMA = pa.schema(
         pa.field("run_id", pa.string()),
         pa.field("resumed", pa.bool_(), nullable=False),
         pa.field("finished_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        # Added with key budgets: tables written before lack it until the first merge adds it (merge_schema)
+        pa.field("budget", pa.string()),
     ]
 )
 MISSING = "missing"
@@ -67,6 +69,7 @@ def record(lake: Lake, outcomes: Iterable[CollectionOutcome]) -> int | None:
         ).when_not_matched_insert_all(),
         schema=SCHEMA,
         streamed_exec=False,
+        merge_schema=True,
     )
     return lake.version(TABLE)
 
@@ -80,7 +83,7 @@ def read(lake: Lake, keys: Iterable[str] | None = None) -> list[CollectionOutcom
     if rows is None:
         return []
     names = [f.name for f in dataclasses.fields(CollectionOutcome)]
-    return [CollectionOutcome(**{n: row[n] for n in names}) for row in rows.to_pylist()]
+    return [CollectionOutcome(**{n: row.get(n) for n in names}) for row in rows.to_pylist()]
 
 
 # -- the report ----------------------------------------------------------------------------------------
@@ -97,6 +100,7 @@ class DayCoverage:
     items: int | None = None
     max_pages: int | None = None
     reason: str | None = None
+    budget: str | None = None
     run_id: str | None = None
     session_id: str | None = None
     finished_at: dt.datetime | None = None
@@ -176,6 +180,7 @@ def coverage_report(
                     row.items,
                     row.max_pages,
                     row.reason,
+                    row.budget or f"{row.max_pages} pages",
                     row.run_id,
                     row.session_id,
                     row.finished_at,

@@ -612,12 +612,15 @@ class XClient:
         variables: dict,
         *,
         cursor: str | None = None,
-        max_pages: int = 50,
+        max_pages: int | None = 50,
         keep_going: Callable[[FetchedPage], bool] | None = None,
         max_malformed_retries: int = 2,
         empty_before: int = 0,
+        max_items: int | None = None,
+        items_before: int = 0,
     ) -> Pagination:
-        """The timeline's pages, fetched as the caller iterates, until it ends, ``max_pages`` is reached or
+        """The timeline's pages, fetched as the caller iterates, until it ends, ``max_pages`` is reached
+        (None: no bound), ``max_items`` content entries are counted (``items_before`` already were) or
         ``keep_going`` says stop; afterwards ``.stop`` says which (``pagination.py``).
 
         Starts from ``cursor`` (a resume). A malformed page is yielded (it is stored raw), then the same
@@ -632,6 +635,8 @@ class XClient:
             keep_going=keep_going,
             max_malformed_retries=max_malformed_retries,
             empty_before=empty_before,
+            max_items=max_items,
+            items_before=items_before,
         )
 
 

@@ -2,8 +2,9 @@
 
 - ``complete``: X's end was reached: the timeline ran out (no next cursor, a repeated cursor, two empty
   pages) or, for an account's timeline, it was paged back past the day;
-- ``truncated``: the page budget (``XGET_X_MAX_PAGES_PER_PARTITION``) was spent and X still had a next
-  page: the day holds more than the lake does;
+- ``truncated``: the key's budget (its ``budget`` parameter, by default ``XGET_X_MAX_PAGES_PER_PARTITION``
+  pages) was spent and X still had a next page: the day holds more than the lake does. A key with the
+  budget ``all`` is never truncated;
 - ``failed``: the collection stopped on an error (no usable account, X failing past the retries, the
   circuit open, an unknown account, X serving unreadable pages at one cursor, the run interrupted).
 
@@ -37,8 +38,10 @@ class CollectionOutcome:
 
     ``pages``: pages the partition's session stored, over every run it took (the profile and follow pages
     of an ``@account`` included). ``items``: distinct tweets of the day those pages landed in the lake: a
-    search's results, an account's own tweets (and retweets) created that day. ``max_pages``: the page
-    budget the day's timeline had. ``reason`` says in words why it ended (the error, for ``failed``).
+    search's results, an account's own tweets (and retweets) created that day. ``max_pages``: the pages the
+    day's timeline was allowed (0: no page bound, the budget ``all``); ``budget``: the key's budget in
+    words (``50 pages``, ``2000 items``, ``all``; None on rows written before budgets existed).
+    ``reason`` says in words why it ended (the error, for ``failed``).
     """
 
     watch_key: str
@@ -52,16 +55,18 @@ class CollectionOutcome:
     run_id: str
     resumed: bool
     finished_at: dt.datetime
+    budget: str | None = None
 
 
-def judged(stop: Stop | None, max_pages: int) -> tuple[str, str]:
-    """(outcome, reason) of a day's timeline that stopped for ``stop``."""
+def judged(stop: Stop | None, budget: object) -> tuple[str, str]:
+    """(outcome, reason) of a day's timeline that stopped for ``stop``; ``budget`` as it reads (``50 pages``,
+    ``watch.Budget``)."""
     if stop is Stop.END:
         return COMPLETE, "X's end of the timeline reached"
     if stop is Stop.LOWER_BOUND:
         return COMPLETE, "the timeline was paged back past the day"
     if stop is Stop.BUDGET:
-        return TRUNCATED, f"stopped at the page budget ({max_pages} pages) with more to fetch"
+        return TRUNCATED, f"stopped at the budget ({budget}) with more to fetch"
     if stop is Stop.MALFORMED:
         return FAILED, "X kept serving unreadable pages at one cursor"
     return FAILED, "the timeline was not collected"

@@ -8,8 +8,10 @@ on purpose, ``MALFORMED`` that X kept serving bodies that cannot be read.
 - ``END``: a page with no next cursor, a next cursor equal to the one sent (X repeats itself at the end of
   some timelines), or two content-free pages in a row;
 - ``LOWER_BOUND``: the caller's ``keep_going`` said no (an account's timeline paged back past the day);
-- ``BUDGET``: ``max_pages`` pages were fetched and the last one still had a next cursor (a budget of 0
-  stops before the first request, with the same reason);
+- ``BUDGET``: ``max_pages`` pages were fetched, or ``max_items`` content entries counted, and the last page
+  still had a next cursor (a budget of 0 stops before the first request, with the same reason). With
+  ``max_pages`` None (a key's budget ``all``) only X's end stops the paging; a cursor X already served in
+  this paging also counts as the end there, so a timeline that cycles cannot page forever;
 - ``MALFORMED``: the same cursor was answered with an unreadable body more than ``max_malformed_retries``
   times after the first.
 
@@ -66,10 +68,12 @@ class Pagination:
         variables: dict,
         *,
         cursor: str | None = None,
-        max_pages: int = 50,
+        max_pages: int | None = 50,
         keep_going: Callable[[Page], bool] | None = None,
         max_malformed_retries: int = 2,
         empty_before: int = 0,
+        max_items: int | None = None,
+        items_before: int = 0,
     ):
         self._fetch = fetch
         self.operation = operation
@@ -79,12 +83,20 @@ class Pagination:
         self.keep_going = keep_going
         self.max_malformed_retries = max_malformed_retries
         self.empty = empty_before
+        self.max_items = max_items
+        self.items = items_before  # content entries counted towards max_items (a resume's included)
         self.pages = 0
         self.stop: Stop | None = None
 
+    def _budget_left(self) -> bool:
+        if self.max_pages is not None and self.pages >= self.max_pages:
+            return False
+        return self.max_items is None or self.items < self.max_items
+
     def __iter__(self) -> Iterator[Page]:
         malformed = 0
-        while self.pages < self.max_pages:
+        seen: set[str] = set() if self.cursor is None else {self.cursor}
+        while self._budget_left():
             vars_ = dict(self.variables)
             if self.cursor is not None:
                 vars_["cursor"] = self.cursor
@@ -98,9 +110,11 @@ class Pagination:
                     return
                 continue
             malformed = 0
-            if ended(page, self.cursor, self.empty):
+            if ended(page, self.cursor, self.empty) or page.cursor_out in seen:
                 self.stop = Stop.END
                 return
+            seen.add(page.cursor_out)
+            self.items += page.summary.content_entries
             self.empty = self.empty + 1 if page.summary.content_entries == 0 else 0
             if self.keep_going is not None and not self.keep_going(page):
                 self.stop = Stop.LOWER_BOUND

@@ -115,16 +115,16 @@ class Resume:
         self.lake, self.day, self.key, self.session_id, self.done = lake, day, key, session_id, done
 
     def point(
-        self, operation: str, max_pages: int, reaches: Callable[[bytes], bool] | None
-    ) -> tuple[str | None, int, int, Stop | None]:
-        """(cursor, pages left in the budget, content-free pages in a row, the stop if it had ended)."""
+        self, operation: str, max_pages: int | None, reaches: Callable[[bytes], bool] | None
+    ) -> tuple[str | None, int | None, int, Stop | None]:
+        """(cursor, pages left in the budget (None: no bound), content-free pages in a row, the stop if it
+        had ended)."""
         if self.done is None:
             return None, max_pages, 0, None
-        done = self.done
-        mine = done.filter(pc.and_(pc.equal(done["operation"], operation), pc.invert(done["malformed"])))
+        mine = self._mine(operation)
         if not mine.num_rows:
             return None, max_pages, 0, None
-        left = max_pages - mine.num_rows
+        left = None if max_pages is None else max_pages - mine.num_rows
         last_in, last_out = mine["cursor_in"][-1].as_py(), mine["cursor_out"][-1].as_py()
         if last_out is None or last_out == last_in:
             return None, left, 0, Stop.END  # that timeline had already ended before the interruption
@@ -141,6 +141,25 @@ class Resume:
         if reaches is not None and not reaches(bodies[-1]):
             return None, left, 0, Stop.LOWER_BOUND
         return last_out, left, int(empties[-1]), None
+
+    def entries(self, operation: str) -> int:
+        """Content entries on the session's stored pages of ``operation``: what an item budget already
+        spent (read only when a resumed key has one)."""
+        if self.done is None:
+            return 0
+        seqs = self._mine(operation)["seq"].to_pylist()
+        if not seqs:
+            return 0
+        pages = self.lake.read(
+            RAW_TABLE,
+            {"day": self.day, "watch_key": self.key, "session_id": self.session_id, "seq": seqs},
+            columns=["body"],
+        )
+        return sum(summarize_page(b).content_entries for b in pages["body"].to_pylist())
+
+    def _mine(self, operation: str) -> pa.Table:
+        done = self.done
+        return done.filter(pc.and_(pc.equal(done["operation"], operation), pc.invert(done["malformed"])))
 
 
 # Timelines whose tweets are the partition's items (the profile and follow pages are not).

@@ -39,6 +39,7 @@ from xget_pipelines.core.x.raw_pages import (
     stored_user_id,
     user_id_of,
 )
+from xget_pipelines.core.x.watch import Budget, KeyParams
 
 log = logging.getLogger(__name__)
 
@@ -122,12 +123,18 @@ def scrape_partition(
     timeline_days: int = 2,
     on_page: Callable[[FetchedPage], None] | None = None,
     follow_pages: int = 0,
+    params: KeyParams | None = None,
 ) -> ScrapeResult:
     """Fetch every page of the (key, day) partition into ``raw/x_pages``; see the module docstring.
+
+    ``params``: the key's parameters (``watch.KeyParams``): its budget (default ``max_pages`` pages) and
+    search product.
 
     How the collection ended is recorded in ``ops/coverage`` (``CollectionOutcome``): returned in
     ``result.outcome``, and recorded as ``failed`` before an error propagates."""
     wk = watch.parse_watch_key(key)
+    params = params or KeyParams()
+    budget = params.budget_or(max_pages)
     partition_key = f"{day.isoformat()}|{key}"
     session_id, resumed = open_session(engine, partition_key)
     done = stored_pages(lake, day, key, session_id) if resumed else None
@@ -153,18 +160,22 @@ def scrape_partition(
             reason=reason,
             pages=result.pages_before + result.pages,
             items=landed_items(lake, day, key, session_id, author_id=user_id),
-            max_pages=max_pages,
+            max_pages=budget.page_limit or 0,
             session_id=session_id,
             run_id=run_id,
             resumed=resumed,
             finished_at=dt.datetime.now(dt.UTC),
+            budget=str(budget),
         )
+
+    def day_timeline(operation, variables, target, reaches=None) -> Stop | None:
+        return _paginate(client, resume, operation, variables, target, budget, record, reaches)
 
     try:
         if wk.kind == "search":
             query = watch.search_query(wk, day)
-            variables = watch.search_variables(query, page_size)
-            stop = _paginate(client, resume, "SearchTimeline", variables, query, max_pages, record)
+            variables = watch.search_variables(query, page_size, params.product)
+            stop = day_timeline("SearchTimeline", variables, query)
         else:
             user_id = stored_user_id(lake, day, key, session_id) if resumed else None
             if user_id is None:
@@ -175,28 +186,25 @@ def scrape_partition(
                 raise LookupError(f"X has no user {wk.key}; remove it from the watchlist or fix the handle")
             if watch.use_timeline(day, timeline_days):
                 start = dt.datetime.combine(day, dt.time(), dt.UTC)
-                stop = _paginate(
-                    client,
-                    resume,
+                stop = day_timeline(
                     "UserTweetsAndReplies",
                     watch.user_tweets_variables(user_id, page_size),
                     wk.key,
-                    max_pages,
-                    record,
                     reaches=lambda body: newest_tweet(body, "UserTweetsAndReplies") >= start,
                 )
             else:
                 query = watch.search_query(wk, day)
-                variables = watch.search_variables(query, page_size)
-                stop = _paginate(client, resume, "SearchTimeline", variables, query, max_pages, record)
+                variables = watch.search_variables(query, page_size, params.product)
+                stop = day_timeline("SearchTimeline", variables, query)
             if follow_pages > 0 and day >= dt.datetime.now(dt.UTC).date():
                 # Followers and following are a snapshot of now: collected in today's partition only,
                 # never again for every backfilled day.
                 for operation in ("Followers", "Following"):
                     variables = watch.follows_variables(user_id, page_size)
-                    _paginate(client, resume, operation, variables, wk.key, follow_pages, record)
+                    cap = Budget(pages=follow_pages)
+                    _paginate(client, resume, operation, variables, wk.key, cap, record)
         writer.flush()
-        ended = outcome(*judged(stop, max_pages))
+        ended = outcome(*judged(stop, budget))
         coverage.record(lake, [ended])
         result.outcome = ended
     except BaseException as exc:
@@ -220,18 +228,22 @@ def _record_failure(lake: Lake, outcome: Callable[[], CollectionOutcome]) -> Non
         log.warning("could not record the failed outcome in %s", coverage.TABLE, exc_info=True)
 
 
-def _paginate(client, resume, operation, variables, target, max_pages, record, reaches=None) -> Stop | None:
-    """Page one timeline (from where a resumed session left it); why it stopped."""
-    cursor, left, empty_before, stopped = resume.point(operation, max_pages, reaches)
+def _paginate(
+    client, resume, operation, variables, target, budget: Budget, record, reaches=None
+) -> Stop | None:
+    """Page one timeline within ``budget`` (from where a resumed session left it); why it stopped."""
+    cursor, left, empty_before, stopped = resume.point(operation, budget.page_limit, reaches)
     if stopped is not None:
         return stopped
     pages = client.paginate(
         operation,
         variables,
         cursor=cursor,
-        max_pages=max(left, 0),
+        max_pages=None if left is None else max(left, 0),
         keep_going=None if reaches is None else (lambda page: reaches(page.body)),
         empty_before=empty_before,
+        max_items=budget.items,
+        items_before=resume.entries(operation) if budget.items is not None and cursor is not None else 0,
     )
     for page in pages:
         record(page, target)

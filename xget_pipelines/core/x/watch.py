@@ -10,12 +10,22 @@ A key is either a tracked account (``@handle``) or a search (anything else: ``py
   account's retweets and pinned tweet. Older days
   use SearchTimeline ``from:<handle> since:<day> until:<day+1>``: paging a timeline back N days costs
   pages in proportion to N for every partition, which does not scale to backfills.
+
+A key carries its collection parameters (``KeyParams``, stored with the watchlist entry, never in the key:
+changing a budget must not make new partitions):
+
+- ``budget``: how much of a day to collect: ``N pages`` (``N`` alone means pages), ``N items`` (tweets of
+  the day's timeline), or ``all`` (to X's end, however many pages that takes). Unset: the deployment's
+  ``XGET_X_MAX_PAGES_PER_PARTITION``. A day cut at its budget is recorded ``truncated`` in ``ops/coverage``;
+- ``product``: the search tab, ``Latest`` (every tweet, newest first: what completeness means) or ``Top``
+  (X's ranked selection). It applies to every SearchTimeline the key runs, an account's older days too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 _HANDLE = re.compile(r"^@[A-Za-z0-9_]{1,15}$")
@@ -50,6 +60,111 @@ def parse_watch_key(key: str) -> WatchKey:
     return WatchKey(text, "search")
 
 
+PRODUCTS = ("Latest", "Top")
+MAX_BUDGET = 1_000_000  # pages or items of one day: beyond any day X serves; "all" has no bound at all
+_BUDGET = re.compile(r"^(\d+)\s*(pages?|items?|tweets?)?$")
+
+
+class InvalidParams(ValueError):
+    """A key parameter that cannot be used; ``field`` names it (``budget``, ``product``...)."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much of one day a key collects: ``pages`` or ``items`` (exactly one), or neither: ``all``."""
+
+    pages: int | None = None
+    items: int | None = None
+
+    @property
+    def unlimited(self) -> bool:
+        return self.pages is None and self.items is None
+
+    @property
+    def page_limit(self) -> int | None:
+        """Pages the day's timeline may take; None for ``all`` and for an item budget, which stops the paging
+        once its items are counted (X fills its pages unevenly: a page count derived from items would stop
+        short). The last page may hold a few more items than asked."""
+        return self.pages
+
+    def __str__(self) -> str:
+        if self.pages is not None:
+            return f"{self.pages} pages"
+        if self.items is not None:
+            return f"{self.items} items"
+        return "all"
+
+
+def parse_budget(value: object) -> Budget:
+    """``all``, ``N``/``N pages`` or ``N items`` (an int is pages); InvalidParams otherwise."""
+    text = str(value).strip().lower()
+    if isinstance(value, bool):
+        text = "?"
+    if text == "all":
+        return Budget()
+    m = _BUDGET.match(text)
+    if not m:
+        raise InvalidParams(
+            f"budget {value!r} is not a budget: use 'all', a number of pages ('50' or '50 pages') or of "
+            "items ('2000 items')",
+            "budget",
+        )
+    n = int(m.group(1))
+    if not 1 <= n <= MAX_BUDGET:
+        raise InvalidParams(
+            f"budget {value!r} is out of range: between 1 and {MAX_BUDGET:,}, or 'all' for no bound",
+            "budget",
+        )
+    return Budget(items=n) if (m.group(2) or "p").startswith(("i", "t")) else Budget(pages=n)
+
+
+@dataclass(frozen=True)
+class KeyParams:
+    """A key's collection parameters (module docstring); the defaults collect as XGet always did."""
+
+    budget: Budget | None = None  # None: the deployment's XGET_X_MAX_PAGES_PER_PARTITION pages
+    product: str = "Latest"
+
+    def budget_or(self, default_pages: int) -> Budget:
+        return self.budget if self.budget is not None else Budget(pages=default_pages)
+
+    def to_json(self) -> dict:
+        """The stored form (only what differs from the defaults)."""
+        out: dict = {}
+        if self.budget is not None:
+            out["budget"] = str(self.budget)
+        if self.product != "Latest":
+            out["product"] = self.product
+        return out
+
+
+PARAM_NAMES = ("budget", "product")
+
+
+def parse_params(values: Mapping[str, object] | None) -> KeyParams:
+    """Validate a key's parameters (from the CLI, the API or the database); InvalidParams names the one
+    at fault. Unknown names are refused: a parameter XGet would ignore must not look accepted."""
+    values = dict(values or {})
+    unknown = sorted(set(values) - set(PARAM_NAMES))
+    if unknown:
+        raise InvalidParams(
+            f"unknown key parameter {unknown[0]!r}: the parameters are {', '.join(PARAM_NAMES)}", unknown[0]
+        )
+    budget = values.get("budget")
+    product = values.get("product")
+    if product is None:
+        product = "Latest"
+    matched = [p for p in PRODUCTS if str(product).strip().lower() == p.lower()]
+    if not matched:
+        tabs = " or ".join(PRODUCTS)
+        raise InvalidParams(f"product {product!r} is not a search tab: use {tabs}", "product")
+    return KeyParams(budget=None if budget is None else parse_budget(budget), product=matched[0])
+
+
 def use_timeline(day: dt.date, timeline_days: int, today: dt.date | None = None) -> bool:
     today = today or dt.datetime.now(dt.UTC).date()
     return (today - day).days < timeline_days
@@ -60,8 +175,8 @@ def search_query(key: WatchKey, day: dt.date) -> str:
     return f"{term} since:{day.isoformat()} until:{(day + dt.timedelta(days=1)).isoformat()}"
 
 
-def search_variables(query: str, count: int) -> dict:
-    return {"rawQuery": query, "count": count, "product": "Latest", "querySource": "typed_query"}
+def search_variables(query: str, count: int, product: str = "Latest") -> dict:
+    return {"rawQuery": query, "count": count, "product": product, "querySource": "typed_query"}
 
 
 def user_by_screen_name_variables(handle: str) -> dict:

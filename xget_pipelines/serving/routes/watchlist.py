@@ -33,8 +33,9 @@ class CoverageDay(BaseModel):
     outcome: Literal["complete", "truncated", "failed", "missing"]
     pages: int | None = None  # pages the partition's collection stored, over every run of its session
     items: int | None = None  # distinct tweets of the day that landed
-    max_pages: int | None = None  # the page budget of the day's timeline
+    max_pages: int | None = None  # the pages the day's timeline was allowed (0: no page bound)
     reason: str | None = None
+    budget: str | None = None  # the key's budget: "50 pages", "2000 items" or "all"
     run_id: str | None = None
     session_id: str | None = None
     finished_at: dt.datetime | None = None
