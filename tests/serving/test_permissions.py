@@ -85,6 +85,12 @@ NEEDS: dict[tuple[str, str], Permission | str] = {
     ("GET", "/v1/data/{tweet_id}/corrections"): P.DATA_READ,
     # the watchlist's coverage: part of reading the data (is a day complete?)
     ("GET", "/v1/watchlist/coverage"): P.DATA_READ,
+    # the watchlist itself: everyone reads what is collected; operators change it (it spends the pool)
+    ("GET", "/v1/watchlist"): P.DATA_READ,
+    ("POST", "/v1/watchlist"): P.WATCHLIST_WRITE,
+    ("GET", "/v1/watchlist/{entry_id}"): P.DATA_READ,
+    ("PATCH", "/v1/watchlist/{entry_id}"): P.WATCHLIST_WRITE,
+    ("DELETE", "/v1/watchlist/{entry_id}"): P.WATCHLIST_WRITE,
     # analytics
     ("GET", "/v1/trends"): P.ANALYTICS_READ,
     ("GET", "/v1/trends/{name}"): P.ANALYTICS_READ,
@@ -115,6 +121,7 @@ PATH_VALUES = {  # valid-looking values that name nothing
     "user": "nobody",
     "name": "python",
     "task_id": "00000000-0000-4000-8000-000000000000",
+    "entry_id": "999999",
 }
 
 # Minimal valid bodies (JSON unless given as ("text", ...) or ("form", ...)). None of them changes a password,
@@ -132,6 +139,8 @@ BODIES: dict[tuple[str, str], object] = {
         "new_password": "another-long-password",
     },
     ("POST", "/v1/me/keys"): {"name": "matrix key"},
+    ("POST", "/v1/watchlist"): {"key": "matrix term", "budget": "3 pages"},
+    ("PATCH", "/v1/watchlist/{entry_id}"): {"budget": "all"},
     ("POST", "/v1/admin/users"): {"username": "matrix_created", "password": "a-long-enough-password"},
     ("PATCH", "/v1/admin/users/{user_id}"): {"email": "nobody@example.com"},
     ("POST", "/v1/accounts"): {"username": "matrix_account", "cookies": {"auth_token": "a", "ct0": "b"}},

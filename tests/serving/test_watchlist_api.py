@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import register_accounts
 from tests.serving.conftest import start_api_server
 from xget_pipelines.core.db.engine import get_engine
-from xget_pipelines.core.db.watchlist import add_keys
+from xget_pipelines.core.db.watchlist import add_keys, params_of
 from xget_pipelines.core.lake.delta import Lake
 from xget_pipelines.core.x.client import XClient
 from xget_pipelines.core.x.scrape import scrape_partition
@@ -102,3 +102,54 @@ def test_filters_by_key_and_days(collected):
         assert bad_key.status_code == 422 and bad_key.json()["error"]["field"] == "key"
         too_long = http.get("/v1/watchlist/coverage", params={"since": "2020-01-01", "until": "2026-01-01"})
         assert too_long.status_code == 422 and "366 days" in too_long.json()["error"]["message"]
+
+
+def test_the_watchlist_is_read_by_everyone_and_changed_by_operators_with_its_parameters(collected):
+    api, term = collected
+    with api.client("operator") as op, api.client("viewer") as viewer, api.client("analyst") as analyst:
+        made = op.post("/v1/watchlist", json={"key": " climate ", "budget": "all", "product": "top"})
+        assert made.status_code == 201, made.text
+        entry = made.json()
+        got = (entry["key"], entry["kind"], entry["budget"], entry["product"])
+        assert got == ("climate", "search", "all", "Top")
+        assert entry["budget_is_default"] is False and entry["active"] is True
+        # the scrape reads what the API stored
+        engine = get_engine(api.settings.resolved_database_url)
+        assert str(params_of(engine, "climate").budget) == "all"
+
+        again = op.post("/v1/watchlist", json={"key": "climate"})
+        assert again.status_code == 409
+        assert f"PATCH /v1/watchlist/{entry['id']}" in again.json()["error"]["message"]
+        for body, field in (
+            ({"key": "climate", "budget": "lots"}, "budget"),
+            ({"key": "climate", "product": "Media"}, "product"),
+            ({"key": "a|b"}, "key"),
+        ):
+            bad = op.post("/v1/watchlist", json=body)
+            assert bad.status_code == 422 and bad.json()["error"]["field"] == field, bad.text
+        assert analyst.post("/v1/watchlist", json={"key": "rust"}).status_code == 403
+
+        listed = viewer.get("/v1/watchlist").json()["items"]
+        by_key = {e["key"]: e for e in listed}
+        assert by_key[term]["budget"] == "50 pages" and by_key[term]["budget_is_default"] is True
+        assert by_key["@nobody_here"]["kind"] == "account"
+
+        changed = op.patch(f"/v1/watchlist/{entry['id']}", json={"budget": "2000 items"})
+        assert changed.status_code == 200
+        assert (changed.json()["budget"], changed.json()["product"]) == ("2000 items", "Latest")
+        assert viewer.get(f"/v1/watchlist/{entry['id']}").json()["budget"] == "2000 items"
+        assert op.patch("/v1/watchlist/999999", json={}).status_code == 404
+
+        gone = op.delete(f"/v1/watchlist/{entry['id']}")
+        assert gone.status_code == 200 and gone.json()["active"] is False
+        assert "climate" not in {e["key"] for e in viewer.get("/v1/watchlist").json()["items"]}
+        inactive = viewer.get("/v1/watchlist", params={"include_inactive": True}).json()["items"]
+        assert {e["key"]: e["active"] for e in inactive}["climate"] is False
+        back = op.post("/v1/watchlist", json={"key": "climate"})  # re-added: active, default parameters
+        assert back.status_code == 201 and back.json()["id"] == entry["id"]
+        assert back.json()["budget_is_default"]
+    with api.client("admin") as admin:
+        log = admin.get("/v1/admin/audit", params={"subject": "watch:climate"}).json()
+    actions = [a["action"] for a in log]
+    assert "watchlist.update" in actions and "watchlist.remove" in actions
+    assert actions.count("watchlist.add") == 2

@@ -4,7 +4,8 @@ A role includes every permission of the roles below it: viewer < analyst < opera
 
 - viewer: read the data and the analytics, list tasks;
 - analyst: also create, start and stop their own scrape tasks, supply and correct records, export;
-- operator: also manage the X accounts and proxies, and every user's tasks;
+- operator: also manage the X accounts and proxies, every user's tasks, and the watchlist (what XGet
+  collects every day, with the shared pool);
 - admin: also manage users and their roles, and see the audit log.
 """
 
@@ -24,6 +25,7 @@ class Permission(str, Enum):
     PROXIES_READ = "proxies:read"
     PROXIES_WRITE = "proxies:write"
     TASKS_ADMIN = "tasks:admin"
+    WATCHLIST_WRITE = "watchlist:write"
     USERS_ADMIN = "users:admin"
 
 
@@ -38,6 +40,7 @@ _GRANTS: dict[str, set[Permission]] = {
         Permission.PROXIES_READ,
         Permission.PROXIES_WRITE,
         Permission.TASKS_ADMIN,
+        Permission.WATCHLIST_WRITE,  # the watchlist spends the shared pool every day: operators decide it
     },
     "admin": {Permission.USERS_ADMIN},
 }

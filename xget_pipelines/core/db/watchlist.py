@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterable
@@ -10,9 +11,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, select, update
 
+from xget_pipelines.core.auth.users import audit
 from xget_pipelines.core.db.engine import read_only
 from xget_pipelines.core.db.models import WatchlistEntry
-from xget_pipelines.core.errors import InvalidField
+from xget_pipelines.core.errors import Conflict, InvalidField, NotFound
 from xget_pipelines.core.x.watch import KeyParams, parse_params, parse_watch_key
 
 
@@ -22,6 +24,8 @@ class Entry:
     active: bool
     added_at: dt.datetime
     params: KeyParams
+    id: int = 0
+    kind: str = "search"
 
 
 def add_keys(engine: Engine, keys: Iterable[str], params: KeyParams | None = None) -> list[str]:
@@ -30,8 +34,7 @@ def add_keys(engine: Engine, keys: Iterable[str], params: KeyParams | None = Non
     gets the defaults)."""
     parsed = [parse_watch_key(k).key for k in keys]
     now = dt.datetime.now(dt.UTC)
-    payload = params.to_json() if params is not None else {}
-    stored = json.dumps(payload, sort_keys=True) if payload else None
+    stored = None if params is None else _stored(params)
     with engine.begin() as conn:
         existing = {r.key: r for r in conn.execute(select(WatchlistEntry.key, WatchlistEntry.active))}
         for key in dict.fromkeys(parsed):
@@ -56,7 +59,83 @@ def entries(engine: Engine, active_only: bool = True) -> list[Entry]:
         query = query.where(WatchlistEntry.active.is_(True))
     with read_only(engine) as conn:
         rows = conn.execute(query).all()
-    return [Entry(r.key, r.active, _utc(r.added_at), _params(r.params)) for r in rows]
+    return [_entry(r) for r in rows]
+
+
+def _entry(row) -> Entry:
+    return Entry(
+        row.key, row.active, _utc(row.added_at), _params(row.params), row.id, parse_watch_key(row.key).kind
+    )
+
+
+# -- the API's side: one entry at a time, audited ------------------------------------------------------
+
+
+def _stored(params: KeyParams) -> str | None:
+    payload = params.to_json()
+    return json.dumps(payload, sort_keys=True) if payload else None
+
+
+def get_entry(engine: Engine, entry_id: int) -> Entry:
+    with read_only(engine) as conn:
+        row = conn.execute(select(WatchlistEntry).where(WatchlistEntry.id == entry_id)).first()
+    if row is None:
+        raise NotFound(f"no watchlist entry {entry_id}: list them with GET /v1/watchlist", "id")
+    return _entry(row)
+
+
+def create_entry(engine: Engine, key: str, params: KeyParams, actor: int | None) -> tuple[Entry, bool]:
+    """Put ``key`` on the watchlist with ``params``; (the entry, whether it was new or reactivated).
+    ``Conflict`` when it is already watched: change its parameters with ``update_entry`` instead."""
+    try:
+        normalised = parse_watch_key(key).key
+    except ValueError as exc:
+        raise InvalidField(str(exc), "key") from None
+    now = dt.datetime.now(dt.UTC)
+    with engine.begin() as conn:
+        row = conn.execute(select(WatchlistEntry).where(WatchlistEntry.key == normalised)).first()
+        if row is not None and row.active:
+            raise Conflict(
+                f"{normalised!r} is already on the watchlist (entry {row.id}): change its parameters with "
+                f"PATCH /v1/watchlist/{row.id}",
+                "key",
+            )
+        if row is None:
+            conn.execute(
+                WatchlistEntry.__table__.insert().values(
+                    key=normalised, active=True, added_at=now, params=_stored(params)
+                )
+            )
+        else:
+            conn.execute(
+                update(WatchlistEntry)
+                .where(WatchlistEntry.id == row.id)
+                .values(active=True, params=_stored(params))
+            )
+        find = select(WatchlistEntry.id).where(WatchlistEntry.key == normalised)
+        entry_id = conn.execute(find).scalar_one()
+        audit(conn, actor, "watchlist.add", f"watch:{normalised}", params.to_json() or None)
+    return get_entry(engine, entry_id), row is None
+
+
+def update_entry(engine: Engine, entry_id: int, params: KeyParams, actor: int | None) -> Entry:
+    """Replace the parameters of a watchlist entry (active or not); the next partitions collected use them."""
+    entry = get_entry(engine, entry_id)
+    with engine.begin() as conn:
+        conn.execute(
+            update(WatchlistEntry).where(WatchlistEntry.id == entry_id).values(params=_stored(params))
+        )
+        audit(conn, actor, "watchlist.update", f"watch:{entry.key}", params.to_json() or None)
+    return dataclasses.replace(entry, params=params)
+
+
+def remove_entry(engine: Engine, entry_id: int, actor: int | None) -> Entry:
+    """Stop collecting an entry's key (its data stays in the lake; adding it again resumes it)."""
+    entry = get_entry(engine, entry_id)
+    with engine.begin() as conn:
+        conn.execute(update(WatchlistEntry).where(WatchlistEntry.id == entry_id).values(active=False))
+        audit(conn, actor, "watchlist.remove", f"watch:{entry.key}")
+    return dataclasses.replace(entry, active=False)
 
 
 def params_of(engine: Engine, key: str) -> KeyParams:

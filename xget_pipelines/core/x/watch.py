@@ -28,6 +28,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from xget_pipelines.core.errors import InvalidField
+
 _HANDLE = re.compile(r"^@[A-Za-z0-9_]{1,15}$")
 # Characters Dagster refuses in partition keys, and separators of multi-partition keys.
 _FORBIDDEN = ("|", ",", "[", "]", "\n", "\r", "\t", "...")
@@ -65,12 +67,8 @@ MAX_BUDGET = 1_000_000  # pages or items of one day: beyond any day X serves; "a
 _BUDGET = re.compile(r"^(\d+)\s*(pages?|items?|tweets?)?$")
 
 
-class InvalidParams(ValueError):
+class InvalidParams(InvalidField, ValueError):
     """A key parameter that cannot be used; ``field`` names it (``budget``, ``product``...)."""
-
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True)
