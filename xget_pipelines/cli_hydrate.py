@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from xget_pipelines import cli_context
-from xget_pipelines.cli_output import OutputFormat, console, err, fail, print_rows
+from xget_pipelines.cli_output import OutputFormat, err, fail, print_rows
 
 
 def _client(pool):
@@ -66,6 +66,7 @@ def hydrate(
             f"  {p.skipped + p.done}/{p.total} ids decided ({p.skipped} before this run), "
             f"{p.pages} pages: {seen}",
             highlight=False,
+            soft_wrap=True,
         )
 
     lake = cli_context.lake()
@@ -93,4 +94,4 @@ def hydrate(
             written = core.export(lake, name, export)
         except ValueError as exc:
             fail(str(exc))
-        console.print(f"wrote {written} rows to {export}")
+        err.print(f"wrote {written} rows to {export}", highlight=False, soft_wrap=True)
