@@ -26,9 +26,8 @@ from xget_pipelines.emulator.model import DELETED, WITHHELD, snowflake
 DATASET_SIZE = 10_000
 
 
-@pytest.fixture(scope="module")
-def world() -> World:
-    # The tests' small world plus accounts suspended or gone private after posting (the attrition).
+def hydration_world() -> World:
+    """The tests' small world plus accounts suspended or gone private after posting (the attrition)."""
     return World.generate(
         WorldConfig(
             seed=11,
@@ -40,6 +39,11 @@ def world() -> World:
             protected_posters=8,
         )
     )
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return hydration_world()
 
 
 @pytest.fixture(scope="module")
