@@ -263,3 +263,43 @@ def test_watch_status_shows_each_days_coverage_and_the_totals(emulator_factory, 
     assert xget("watch", "status", "--since", "yesterday").exit_code == 1
     bad = xget("watch", "status", "--since", today.isoformat(), "--until", yesterday.isoformat())
     assert bad.exit_code == 1 and "after until" in bad.output
+
+
+def test_hydrate_reports_counts_exports_and_refuses_bad_ids(
+    emulator_factory, small_world, monkeypatch, tmp_path
+):
+    import httpx
+    import pyarrow.parquet as pq
+
+    from xget_pipelines.emulator.model import DELETED, WITHHELD
+
+    emu = emulator_factory(window_seconds=5)
+    monkeypatch.setenv("XGET_X_GRAPHQL_URL", emu.graphql_url)
+    acc = httpx.post(f"{emu.url}/_emulator/accounts", json={"usernames": ["hydrator"]}).json()[0]
+    cookies = f"auth_token={acc['auth_token']}; ct0={acc['ct0']}"
+    assert xget("accounts", "add", "hydrator", "--cookies", cookies).exit_code == 0
+    plain = [t for t in small_world.tweets if not (t.flags or t.author.protected or t.author.unavailable)][
+        :150
+    ]
+    deleted = next(t for t in small_world.tweets if t.flags & DELETED)
+    withheld = next(t for t in small_world.tweets if t.flags & WITHHELD and not t.flags & DELETED)
+    rows = [f"{t.id},x" for t in plain] + [f"{deleted.id},y", f"{withheld.id},z", "1,never"]
+    ids = tmp_path / "shared.csv"
+    ids.write_text("status_id,label\n" + "\n".join(rows) + "\n")
+
+    out = tmp_path / "status.parquet"
+    result = xget("hydrate", str(ids), "--column", "status_id", "--export", str(out), "-f", "json")
+    assert result.exit_code == 0, result.output
+    counts = {r["status"]: r["ids"] for r in map(json.loads, result.stdout.splitlines())}
+    assert counts["found"] == 150 and counts["deleted"] == 2 and counts["withheld"] == 1
+    table = pq.read_table(out)
+    assert table.num_rows == 153 and set(table["dataset"].to_pylist()) == {"shared"}
+    assert "153/153 ids decided" in result.stderr and "wrote 153 rows" in result.stderr
+
+    again = xget("hydrate", str(ids), "--column", "status_id")
+    assert again.exit_code == 0 and "decided" not in again.stderr  # nothing left to ask
+
+    bad = tmp_path / "bad.txt"
+    bad.write_text("12\n1e5\n")
+    refused = xget("hydrate", str(bad))
+    assert refused.exit_code == 1 and "line 2: '1e5'" in refused.stderr

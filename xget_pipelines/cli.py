@@ -15,6 +15,7 @@ import typer
 from xget_pipelines import cli_context
 from xget_pipelines.cli_api import api as api_command
 from xget_pipelines.cli_api import users_app
+from xget_pipelines.cli_hydrate import hydrate as hydrate_command
 from xget_pipelines.cli_output import OutputFormat, console, err, fail, print_rows
 from xget_pipelines.cli_proxies import proxies_app
 from xget_pipelines.cli_watch import watch_app
@@ -34,6 +35,7 @@ app.add_typer(graph_app, name="graph")
 app.add_typer(proxies_app, name="proxies")
 app.add_typer(users_app, name="users")
 app.command("api")(api_command)
+app.command("hydrate")(hydrate_command)
 
 
 @app.callback()

@@ -29,6 +29,7 @@ from . import (
     media_route,
     ops_community,
     ops_detail,
+    ops_lookup,
     ops_media,
     ops_search,
     ops_trends,
@@ -71,6 +72,8 @@ OPERATIONS: dict[str, Callable[[Ctx], dict]] = {
     "membersSliceTimeline_Query": ops_community.members_slice,
     "moderatorsSliceTimeline_Query": ops_community.moderators_slice,
     "GenericTimelineById": ops_trends.generic_timeline,
+    "TweetResultByRestId": ops_lookup.tweet_result_by_rest_id,
+    "TweetResultsByRestIds": ops_lookup.tweet_results_by_rest_ids,
 }
 ANONYMOUS = "<anonymous>"
 
@@ -229,11 +232,21 @@ def _after_limit(
     return None
 
 
+def _too_many_ids(request: Request, st: EmulatorState) -> bool:
+    try:
+        variables = orjson.loads(request.query_params.get("variables") or "{}")
+    except ValueError:
+        return False  # answered as bad variables further on
+    return isinstance(variables, dict) and len(ops_lookup.lookup_ids(variables)) > st.settings.max_lookup_ids
+
+
 async def graphql(request: Request) -> Response:
     st: EmulatorState = request.app.state.emulator
     operation = request.path_params["operation"]
     now = time.time()
     st.releases.tick(now)
+    if operation == "TweetResultsByRestIds" and _too_many_ids(request, st):
+        return _refuse(st, ANONYMOUS, operation, 431)  # X's front refuses the long request (ops_lookup.py)
     account = _gate(request, st, operation, now)
     if isinstance(account, Response):
         return account

@@ -37,6 +37,10 @@ DEFAULT_RATE_LIMITS: dict[str, int] = {
     "membersSliceTimeline_Query": 500,  # a guess: the usual limit of X's list reads
     "moderatorsSliceTimeline_Query": 500,  # a guess, as the members slice
     "AboutAccountQuery": 50,  # a guess: browser extensions calling it per account report quick 429s
+    # twitter-api-client's readme table of X's limits: tweets_by_ids (TweetResultsByRestIds) 500 / 15 min,
+    # tweets_by_id (TweetResultByRestId) 50 / 15 min.
+    "TweetResultsByRestIds": 500,
+    "TweetResultByRestId": 50,
 }
 
 AccountFault = Literal["suspended", "locked", "bad_auth", "soft_ban"]
@@ -131,6 +135,9 @@ class EmulatorSettings(BaseModel):
     hide_future_tweets: bool = True  # posts dated after "now" are not served yet
     max_page_size: int = Field(default=100, ge=1)
     detail_page_size: int = Field(default=20, ge=1)
+    # Most ids one TweetResultsByRestIds request may carry; more get 431 (twitter-api-client batches "~220"
+    # ids, 4,200 characters, "to avoid 431 errors": ops_lookup.py).
+    max_lookup_ids: int = Field(default=220, ge=1)
     # Where X's confirmation-code emails go: an LMTP server (host:port), e.g. the Dovecot of
     # mail_server.py. Unset: codes are only readable from /_emulator/login_codes/{user}.
     mail_lmtp: str | None = None

@@ -51,13 +51,25 @@ class WorldConfig:
     deep_followers: int = 20_500
     deep_flood: int = 5_200
     deep_replies: int = 540
+    # Accounts suspended, and accounts that went private, after they posted (hydration's attrition): drawn
+    # among the posting accounts with a generator of their own, so 0 (the default) leaves a world as it was.
+    suspended_posters: int = 0
+    protected_posters: int = 0
 
     def __post_init__(self) -> None:
         if isinstance(self.end, str):
             self.end = date.fromisoformat(self.end)
         elif isinstance(self.end, datetime):
             self.end = self.end.date()
-        if self.users < 2 or self.tweets < 0 or self.days < 1 or self.bursts < 0 or self.communities < 0:
+        if (
+            self.users < 2
+            or self.tweets < 0
+            or self.days < 1
+            or self.bursts < 0
+            or self.communities < 0
+            or self.suspended_posters < 0
+            or self.protected_posters < 0
+        ):
             raise ValueError(f"invalid world size: {self}")
         if self.burst_size is None:
             self.burst_size = max(20, self.tweets // 150)
@@ -161,6 +173,7 @@ class World:
             communities.append(community)
             sc = showcase.Showcase(*sc_users, sc_tweets, xlist, community)
             about = showcase.make_about(sc_users, end_ms)
+        _attrition(cfg, users)
         tweets.sort(key=lambda t: t.id)
         for pos, tweet in enumerate(tweets):
             tweet.pos = pos
@@ -285,6 +298,23 @@ class World:
             "lists": [str(x.id) for x in self.lists if x.owner.idx not in sc][:2],
             "communities": [str(c.id) for c in self.communities if c.creator.idx not in sc][:2],
         }
+
+
+def _attrition(cfg: WorldConfig, users: list[User]) -> None:
+    """Suspend ``cfg.suspended_posters`` and protect ``cfg.protected_posters`` accounts that have posts: on X
+    a suspended account's posts stay (lookups answer TweetUnavailable, ops_lookup.py), and a generated
+    suspended account never posts at all (gen_people.py gives it no activity)."""
+    wanted = cfg.suspended_posters + cfg.protected_posters
+    if not wanted:
+        return
+    rng = random.Random(f"{cfg.seed}:attrition")
+    posters = [u for u in users if u.tweets and not (u.protected or u.unavailable)]
+    chosen = rng.sample(posters, min(wanted, len(posters)))
+    for i, user in enumerate(chosen):
+        if i < cfg.suspended_posters:
+            user.unavailable = True
+        else:
+            user.protected = True
 
 
 def _pin_tweets(rng: random.Random, users: list[User]) -> None:

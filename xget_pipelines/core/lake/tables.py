@@ -32,6 +32,7 @@ KNOWN_TABLES = (
     "analytics/cotag_network",
     "ops/account_pool",
     "ops/coverage",
+    "ops/hydration",
 )
 
 

@@ -186,6 +186,8 @@ def _walk_root(page: PageBuilder, kind: str, node: Any) -> None:
             if item is not None and item.result is not None:
                 page.entry_count += 1
                 page.tweet(item.result, "timeline", f"data.tweetResult[{i}]")
+            else:  # a deleted post or an id X never had: an item without ``result`` (emulator/ops_lookup.py)
+                page.unavailable += 1
 
 
 _STRUCTS = {id(sch): pa.struct(list(sch)) for sch in schema.ALL.values()}
