@@ -79,14 +79,18 @@ def test_imports_keep_their_larger_limit_and_task_params_are_bounded(tmp_path):
         task = {"type": "SEARCH", "target": "labels", "since": "2026-11-01", "until": "2026-11-01"}
         big = httpx.post(
             f"{api.base_url}/v1/tasks",
-            json={**task, "params": {"blob": "x" * (512 * 1024)}},
+            json={**task, "params": {"product": "x" * (512 * 1024)}},
             headers=api.headers("analyst"),
         )
-        assert big.status_code == 422 and big.json()["error"]["field"] == "params"
+        assert big.status_code == 422 and big.json()["error"]["field"] == "params.product"
         assert os.path.getsize(db) - before < 64 * 1024  # nothing of it was stored
         small = httpx.post(
             f"{api.base_url}/v1/tasks",
-            json={**task, "params": {"project": "nov"}},
+            json={**task, "params": {"budget": "all"}},
             headers=api.headers("analyst"),
         )
-        assert small.status_code == 201 and small.json()["params"] == {"project": "nov"}
+        assert small.status_code == 201 and small.json()["params"] == {"budget": "all"}
+        # params decide what is collected: a name that would be a label only is refused
+        labelled = {**task, "params": {"project": "nov"}}
+        label = httpx.post(f"{api.base_url}/v1/tasks", json=labelled, headers=api.headers("analyst"))
+        assert label.status_code == 422 and label.json()["error"]["field"] == "params.project"

@@ -160,10 +160,10 @@ def test_a_lone_surrogate_is_refused_before_it_is_kept(api):
     analyst = {**api.headers("analyst"), "Content-Type": "application/json"}
     task = httpx.post(
         f"{api.base_url}/v1/tasks",
-        content=f'{{"type": "SEARCH", "target": "python", "params": {{"label": {SURROGATE}}}}}'.encode(),
+        content=f'{{"type": "SEARCH", "target": "python", "params": {{"product": {SURROGATE}}}}}'.encode(),
         headers=analyst,
     )
-    assert task.status_code == 422 and task.json()["error"]["field"] == "params", task.text
+    assert task.status_code == 422 and task.json()["error"]["field"] == "params.product", task.text
     preferences = httpx.patch(
         f"{api.base_url}/v1/me/preferences", content=f'{{"theme": {SURROGATE}}}'.encode(), headers=analyst
     )

@@ -135,3 +135,74 @@ def test_stopping_a_task_cancels_its_runs_that_have_not_started(world):
     assert restarted.attempt == 2
     fresh = tick(instance, resources).run_requests
     assert len(fresh) == 3 and not {r.run_key for r in fresh} & {r.run_key for r in requests}
+
+
+def test_a_tasks_parameters_and_priority_decide_its_runs(world, tmp_path):
+    from xget_pipelines.core.lake import coverage
+    from xget_pipelines.core.lake.delta import Lake
+
+    engine, resources, defs, term = world
+    store = TaskStore(engine)
+    spec = build_spec("SEARCH", term, TODAY - dt.timedelta(days=1), TODAY - dt.timedelta(days=1))
+    task = store.create(spec, user_id=None, params={"budget": "1 pages", "product": "top"}, priority=7)
+    assert task.params == {"budget": "1 pages", "product": "Top"}  # normalised as the watchlist stores them
+    instance = dg.DagsterInstance.ephemeral()
+    requests = tick(instance, resources).run_requests
+    assert [r.tags["dagster/priority"] for r in requests] == ["7"]
+    (result,) = launch(defs, instance, requests)
+    assert result.success
+    md = result.get_asset_materialization_events()[0].materialization.metadata
+    assert md["budget"].value == "1 pages" and md["product"].value == "Top" and md["pages"].value == 1
+    row = coverage.read(Lake(str(tmp_path / "lake")), [term])[0]
+    assert (row.outcome, row.budget) == ("truncated", "1 pages")  # the task's budget, not the default 50
+
+
+def test_a_recurring_task_starts_again_over_its_days_moved_to_today(world):
+    from sqlalchemy import update
+
+    from xget_pipelines.core.db.models import Task
+
+    engine, resources, defs, term = world
+    store = TaskStore(engine)
+    two_days = build_spec("SEARCH", term, TODAY - dt.timedelta(days=3), TODAY - dt.timedelta(days=2))
+    task = store.create(two_days, user_id=None, schedule="0 6 * * *")
+    assert task.schedule == "0 6 * * *" and task.next_at > dt.datetime.now(dt.UTC)
+    instance = dg.DagsterInstance.ephemeral()
+    assert all(r.success for r in launch(defs, instance, tick(instance, resources).run_requests))
+    tick(instance, resources)
+    assert store.get(task.id).status == "COMPLETED"
+    assert tick(instance, resources).run_requests == []  # not due: nothing recurs before 06:00 comes round
+
+    with engine.begin() as conn:  # the schedule came round
+        conn.execute(update(Task).where(Task.id == task.id).values(next_at=dt.datetime.now(dt.UTC)))
+    again = tick(instance, resources)
+    recurred = store.get(task.id)
+    assert (recurred.attempt, recurred.since, recurred.until) == (
+        2,
+        (TODAY - dt.timedelta(days=1)).isoformat(),
+        TODAY.isoformat(),
+    )
+    assert recurred.status == "RUNNING" and recurred.next_at > dt.datetime.now(dt.UTC)
+    assert sorted(r.partition_key.keys_by_dimension["date"] for r in again.run_requests) == [
+        (TODAY - dt.timedelta(days=1)).isoformat(),
+        TODAY.isoformat(),
+    ]
+    store.stop(task.id, owner=None, actor=None)  # a stopped task stays stopped, whatever its schedule says
+
+
+def test_bad_task_parameters_are_refused_naming_the_field(world):
+    from xget_pipelines.core.tasks import InvalidTask
+
+    engine, *_, term = world
+    store = TaskStore(engine)
+    spec = build_spec("SEARCH", term)
+    for kwargs, field in (
+        ({"params": {"label": "x"}}, "params.label"),
+        ({"params": {"budget": "lots"}}, "params.budget"),
+        ({"priority": 1000}, "priority"),
+        ({"schedule": "every day"}, "schedule"),
+        ({"schedule": "61 * * * *"}, "schedule"),
+    ):
+        with pytest.raises(InvalidTask) as err:
+            store.create(spec, user_id=None, start=False, **kwargs)
+        assert err.value.field == field

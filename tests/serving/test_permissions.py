@@ -151,7 +151,7 @@ BODIES: dict[tuple[str, str], object] = {
     ("POST", "/v1/proxies/import"): ("text", "127.0.0.1:10"),
     ("POST", "/v1/proxies/check"): {"ids": [999999], "timeout_s": 0.5, "attempts": 1},
     ("POST", "/v1/tasks"): {"type": "SEARCH", "target": "python", "start": False},
-    ("PATCH", "/v1/tasks/{task_id}"): {"params": {"matrix": 1}},
+    ("PATCH", "/v1/tasks/{task_id}"): {"params": {"budget": "all"}, "priority": 1},
     # a supplied tweet lands in the test's own lake; its id is not PATH_VALUES' (PUT/DELETE there stay 404s)
     ("POST", "/v1/data"): {"tweet_id": 123456789, "text": "matrix", "created_at": "2026-01-02T00:00:00Z"},
     ("POST", "/v1/data/batch"): [

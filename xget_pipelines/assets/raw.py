@@ -1,12 +1,16 @@
 """Bronze: every page X serves for the watchlist, stored exactly as served."""
 
 import datetime as dt
+import json
 
 import dagster as dg
 
 from xget_pipelines.core.db.watchlist import params_of
+from xget_pipelines.core.errors import InvalidField
 from xget_pipelines.core.secrets import SecretKeyError
+from xget_pipelines.core.tasks import PARAMS_TAG
 from xget_pipelines.core.x.scrape import scrape_partition
+from xget_pipelines.core.x.watch import KeyParams, parse_params
 from xget_pipelines.partitions import split_partition_key, watch_daily_partitions
 from xget_pipelines.resources import AccountPoolResource, LakeResource, XApiResource
 
@@ -40,7 +44,7 @@ def raw_x_pages(
     _refuse_concurrent_collection(context)
     pool = account_pool.pool()
     the_lake = lake.lake()
-    params = params_of(pool.engine, key)  # the key's budget and product, as the watchlist holds them now
+    params = _params(context, pool.engine, key)
     with x_api.client(pool) as client:
         try:
             result = scrape_partition(
@@ -90,6 +94,18 @@ def raw_x_pages(
             "lake_version": the_lake.version("raw/x_pages") or 0,
         }
     )
+
+
+def _params(context: dg.AssetExecutionContext, engine, key: str) -> KeyParams:
+    """The run's collection parameters: a task's (its runs carry them in a tag), else the key's on the
+    watchlist as they are now."""
+    tagged = context.run.tags.get(PARAMS_TAG)
+    if tagged is None:
+        return params_of(engine, key)
+    try:
+        return parse_params(json.loads(tagged))
+    except (ValueError, InvalidField) as exc:
+        raise dg.Failure(f"the run's {PARAMS_TAG} tag is not valid: {exc}", allow_retries=False) from exc
 
 
 def _refuse_concurrent_collection(context: dg.AssetExecutionContext) -> None:

@@ -13,6 +13,14 @@ collection, the watchlist is what XGet collects every day.
 | USER_INFO   | ``@handle``       | ``@handle`` | today (a profile is a snapshot of now) | the profile                |
 | FOLLOWERS   | ``@handle``       | ``@handle`` | today (likewise)                       | the follower edges         |
 
+A task's ``params`` are the collection parameters of a watchlist key (``core/x/watch.py`` ``KeyParams``:
+``budget``, ``product``), validated like the watchlist's and passed to its runs (tag ``xget/params``): they
+decide what the runs collect, not the watchlist's parameters for the same key. ``priority`` is Dagster's
+run priority (tag ``dagster/priority``: the run queue starts higher ones first). ``schedule``, a cron
+expression (UTC), makes the task recur: each time it comes round after the task finished (COMPLETED or
+FAILED; a STOPPED task stays stopped), the sensor starts a new attempt over the same number of days,
+moved to end on that day (a snapshot type reads today again).
+
 States: CREATED (saved, not started) -> PENDING (waiting for the sensor) -> RUNNING (runs requested)
 -> COMPLETED | FAILED; STOPPING (``/stop`` asked; the sensor terminates the runs) -> STOPPED. A CREATED,
 STOPPED, FAILED or COMPLETED task can be started again: a new attempt, new runs.
@@ -22,21 +30,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import uuid
 from dataclasses import dataclass
 from enum import Enum
 
+from cronsim import CronSim, CronSimError
 from sqlalchemy import Engine, delete, func, select, update
 
 from xget_pipelines.core.auth.users import audit
 from xget_pipelines.core.db.engine import read_only
 from xget_pipelines.core.db.models import Task
 from xget_pipelines.core.errors import BadCursor, Conflict, InvalidField, NotFound, StaleCursor, XGetError
-from xget_pipelines.core.x.watch import parse_watch_key
+from xget_pipelines.core.x.watch import InvalidParams, parse_params, parse_watch_key
 
 MAX_DAYS = 31
-MAX_PARAMS_BYTES = 16 * 1024  # a task's labels, as JSON: they are kept with every copy of the task
+PARAMS_TAG = "xget/params"  # a task run's tag: the task's collection parameters (JSON), read by raw_x_pages
+PRIORITY_RANGE = (-100, 100)  # Dagster's run priority: any int; a bounded range keeps one user from "inf"
 
 
 class TaskType(str, Enum):
@@ -181,6 +190,9 @@ class ScrapeTask:
     updated_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
+    priority: int = 0
+    schedule: str | None = None
+    next_at: dt.datetime | None = None
 
     @property
     def days(self) -> list[dt.date]:
@@ -213,29 +225,69 @@ def _record(row) -> ScrapeTask:
         updated_at=row.updated_at,
         started_at=row.started_at,
         finished_at=row.finished_at,
+        priority=row.priority or 0,
+        schedule=row.schedule,
+        next_at=_utc(row.next_at),
     )
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive times; every time XGet stores is UTC."""
+    return value if value is None or value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def check_params(params: dict | None) -> None:
-    """A task's labels are valid Unicode and fit in ``MAX_PARAMS_BYTES`` of JSON."""
+def check_params(params: dict | None) -> dict | None:
+    """A task's collection parameters, validated (``InvalidTask`` on ``params.<name>``) and normalised as the
+    watchlist stores them; None stays None (a PATCH that leaves them)."""
     if params is None:
-        return
-    try:  # a lone surrogate (JSON's "\ud800") is kept, then breaks every answer that shows the task
-        json.dumps(params, default=str, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
+        return None
+    try:
+        return parse_params(params).to_json()
+    except InvalidParams as exc:
+        raise InvalidTask(f"params: {exc}", f"params.{exc.field}") from None
+
+
+def check_priority(priority: int | None) -> int | None:
+    low, high = PRIORITY_RANGE
+    if priority is not None and not low <= priority <= high:
         raise InvalidTask(
-            "params hold a text that is not valid Unicode (a lone surrogate)", "params"
-        ) from None
-    size = len(json.dumps(params, default=str).encode())
-    if size > MAX_PARAMS_BYTES:
-        raise InvalidTask(
-            f"params are {size:,} bytes of JSON; a task keeps at most {MAX_PARAMS_BYTES:,} (labels, not data)",
-            "params",
+            f"priority {priority} is out of range: from {low} to {high} (higher runs first)", "priority"
         )
+    return priority
+
+
+def check_schedule(schedule: str | None) -> str | None:
+    """A cron expression of five fields (minute hour day month weekday, UTC), or None / "" for none."""
+    if schedule is None or not schedule.strip():
+        return None
+    text = " ".join(schedule.split())
+    try:
+        next_tick(text, _now())
+    except (CronSimError, ValueError) as exc:
+        raise InvalidTask(
+            f"schedule {schedule!r} is not a cron expression ({exc}): give five fields, minute hour day month "
+            "weekday, in UTC, e.g. '0 6 * * *' for every day at 06:00",
+            "schedule",
+        ) from None
+    return text
+
+
+def next_tick(schedule: str, after: dt.datetime) -> dt.datetime:
+    """The first time ``schedule`` comes round strictly after ``after`` (UTC)."""
+    if len(schedule.split()) != 5:
+        raise ValueError(f"{len(schedule.split())} fields, not 5")
+    start = after.astimezone(dt.UTC).replace(second=0, microsecond=0)
+    return next(CronSim(schedule, start)).astimezone(dt.UTC)
+
+
+def moved_to(task: ScrapeTask, day: dt.date) -> tuple[dt.date, dt.date]:
+    """(since, until) of a recurring task's next attempt: as many days as before, ending on ``day``."""
+    span = dt.date.fromisoformat(task.until) - dt.date.fromisoformat(task.since)
+    return day - span, day
 
 
 def _is_task_id(value: str) -> bool:
@@ -253,9 +305,17 @@ class TaskStore:
         self.engine = engine
 
     def create(
-        self, spec: TaskSpec, user_id: int | None, params: dict | None = None, start: bool = True
+        self,
+        spec: TaskSpec,
+        user_id: int | None,
+        params: dict | None = None,
+        start: bool = True,
+        priority: int = 0,
+        schedule: str | None = None,
     ) -> ScrapeTask:
-        check_params(params)
+        params = check_params(params)
+        check_priority(priority)
+        schedule = check_schedule(schedule)
         task_id = str(uuid.uuid4())
         now = _now()
         with self.engine.begin() as conn:
@@ -274,6 +334,9 @@ class TaskStore:
                     created_by=user_id,
                     created_at=now,
                     updated_at=now,
+                    priority=priority,
+                    schedule=schedule,
+                    next_at=next_tick(schedule, now) if schedule and start else None,
                 )
             )
             audit(
@@ -340,10 +403,20 @@ class TaskStore:
             return {s: n for s, n in conn.execute(select(Task.status, func.count()).group_by(Task.status))}
 
     def update(
-        self, task_id: str, spec: TaskSpec | None, params: dict | None, owner: int | None, actor: int | None
+        self,
+        task_id: str,
+        spec: TaskSpec | None,
+        params: dict | None,
+        owner: int | None,
+        actor: int | None,
+        priority: int | None = None,
+        schedule: str | None = None,
     ) -> ScrapeTask:
-        """Change a task that has not started (CREATED); others must be stopped and re-created."""
-        check_params(params)
+        """Change a task that has not started (CREATED); others must be stopped and re-created. ``schedule``
+        None leaves it, "" removes it."""
+        params = check_params(params)
+        check_priority(priority)
+        new_schedule = check_schedule(schedule)
         with self.engine.begin() as conn:
             row = self._row(conn, task_id, owner)
             if row.status != TaskStatus.CREATED.value:
@@ -361,6 +434,10 @@ class TaskStore:
                 }
             if params is not None:
                 values["params"] = params
+            if priority is not None:
+                values["priority"] = priority
+            if schedule is not None:
+                values["schedule"] = new_schedule
             conn.execute(update(Task).where(Task.id == task_id).values(**values))
             audit(conn, actor, "task.update", f"task:{task_id}")
         return self.get(task_id)
@@ -391,6 +468,7 @@ class TaskStore:
                     finished_at=None,
                     runs={"attempt": attempt, "days": {}},
                     updated_at=_now(),
+                    next_at=next_tick(row.schedule, _now()) if row.schedule else None,
                 )
             )
             audit(conn, actor, "task.start", f"task:{task_id}", {"attempt": attempt})
@@ -429,6 +507,52 @@ class TaskStore:
                 .limit(limit)
             )
             return [_record(r) for r in rows]
+
+    def due(self, now: dt.datetime, limit: int = 200) -> list[ScrapeTask]:
+        """Recurring tasks whose schedule has come round since they finished (COMPLETED or FAILED)."""
+        with read_only(self.engine) as conn:
+            rows = conn.execute(
+                select(Task)
+                .where(
+                    Task.schedule.is_not(None),
+                    Task.next_at <= now,
+                    Task.status.in_([TaskStatus.COMPLETED.value, TaskStatus.FAILED.value]),
+                )
+                .order_by(Task.next_at)
+                .limit(limit)
+            )
+            return [_record(r) for r in rows]
+
+    def recur(self, task: ScrapeTask, now: dt.datetime, first_day: dt.date | None = None) -> bool:
+        """Start a recurring task's next attempt over its days moved to end today (the sensor's side); False
+        if it changed meanwhile (stopped, started, edited by a user)."""
+        since, until = moved_to(task, now.date())
+        if first_day is not None:
+            since = max(since, first_day)
+        values = {
+            "status": TaskStatus.PENDING.value,
+            "since": since.isoformat(),
+            "until": until.isoformat(),
+            "progress": 0.0,
+            "result_count": None,
+            "error": None,
+            "finished_at": None,
+            "runs": {"attempt": task.attempt + 1, "days": {}},
+            "next_at": next_tick(task.schedule, now),
+        }
+        with self.engine.begin() as conn:
+            started = (
+                conn.execute(
+                    update(Task)
+                    .where(Task.id == task.id, Task.status == task.status)  # a user may have acted meanwhile
+                    .values(updated_at=_now(), **values)
+                ).rowcount
+                > 0
+            )
+            if started:
+                detail = {"attempt": task.attempt + 1, "since": values["since"], "until": values["until"]}
+                audit(conn, None, "task.recur", f"task:{task.id}", detail)
+        return started
 
     def record(self, task_id: str, *, expect: str, **values) -> bool:
         """Update a task the sensor tracks, only if it is still in state ``expect`` (a user may have stopped

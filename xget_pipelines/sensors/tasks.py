@@ -1,9 +1,13 @@
 """The scrape task sensor: tasks created over the API become runs, and the runs' states flow back.
 
 Each tick (every 15 s):
+- recurring tasks whose schedule came round since they finished: a new attempt over their days moved to
+  end today (``TaskStore.recur``), PENDING again;
 - PENDING tasks: the task's watchlist key becomes a dynamic partition (if new) and each of its days a run
   request of the ``x_ingest`` job, with ``run_key`` ``task:<id>:<attempt>:<day>`` (a repeated tick never
-  launches twice) and tags ``xget/task_id``, ``xget/task_attempt``, ``xget/task_day``; the task is RUNNING.
+  launches twice) and tags ``xget/task_id``, ``xget/task_attempt``, ``xget/task_day``, the task's collection
+  parameters (``xget/params``, read by ``raw_x_pages``) and its priority (``dagster/priority``, which the
+  run queue orders by); the task is RUNNING.
 - RUNNING tasks: their runs are looked up by tag; progress is the share of days finished; when every day's
   run has finished the task is COMPLETED (with the result count read from the lake) or FAILED (naming the
   failed days and their runs). A day whose run is missing is requested again under the same run key (if
@@ -16,14 +20,15 @@ Sensors never scrape: the runs do.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import dagster as dg
 
 from xget_pipelines.core.lake.live import LiveCatalog
 from xget_pipelines.core.lake.task_results import TaskResultReader
-from xget_pipelines.core.tasks import ScrapeTask, TaskStatus, TaskStore
+from xget_pipelines.core.tasks import PARAMS_TAG, ScrapeTask, TaskStatus, TaskStore
 from xget_pipelines.jobs import x_ingest_job
-from xget_pipelines.partitions import watchlist_partitions
+from xget_pipelines.partitions import START_DATE, watchlist_partitions
 from xget_pipelines.resources import ControlPlaneResource
 from xget_pipelines.resources.lake import LakeResource
 
@@ -56,6 +61,8 @@ def run_request(task: ScrapeTask, day: str) -> dg.RunRequest:
             DAY_TAG: day,
             "xget/reason": "task",
             "xget/watch_key": task.watch_key,
+            PARAMS_TAG: json.dumps(task.params, sort_keys=True),
+            "dagster/priority": str(task.priority),
         },
     )
 
@@ -91,6 +98,11 @@ def scrape_task_sensor(
     new_keys: list[str] = []
     requests: list[dg.RunRequest] = []
     started: set[str] = set()
+
+    now = _now()
+    for task in store.due(now):
+        if store.recur(task, now, first_day=dt.date.fromisoformat(START_DATE)):
+            context.log.info(f"task {task.id}: recurs ({task.schedule}), attempt {task.attempt + 1}")
 
     for task in store.in_states(TaskStatus.PENDING):
         if task.watch_key not in known and task.watch_key not in new_keys:

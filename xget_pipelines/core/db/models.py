@@ -253,6 +253,9 @@ class Task(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # Dagster's run priority
+    schedule: Mapped[str | None] = mapped_column(String(100))  # cron (UTC): the task recurs
+    next_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # a recurring task's next start
 
 
 class AuditEntry(Base):

@@ -34,8 +34,18 @@ class TaskIn(BaseModel):
     target: str = Field(min_length=1, max_length=200, description="@handle, a search, or a topic/hashtag")
     since: dt.date | None = Field(default=None, description="First day (UTC); default: until")
     until: dt.date | None = Field(default=None, description="Last day, inclusive (UTC); default: today")
-    params: dict[str, Any] = Field(default_factory=dict, description="Free-form labels kept with the task")
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Collection parameters, as a watchlist key's: budget ('all', '50 pages', '2000 items') "
+        "and product ('Latest', 'Top'); anything else is refused",
+    )
     start: bool = Field(default=True, description="Start at once (false: CREATED, start later)")
+    priority: int = Field(default=0, description="Dagster's run priority, -100..100: higher runs first")
+    schedule: str | None = Field(
+        default=None,
+        max_length=100,
+        description="A cron expression (UTC): the task recurs, each time over as many days ending that day",
+    )
 
 
 class TaskPatch(BaseModel):
@@ -44,6 +54,8 @@ class TaskPatch(BaseModel):
     since: dt.date | None = None
     until: dt.date | None = None
     params: dict[str, Any] | None = None
+    priority: int | None = None
+    schedule: str | None = Field(default=None, max_length=100, description='"" removes it')
 
 
 class RunOut(BaseModel):
@@ -77,6 +89,9 @@ class TaskOut(BaseModel):
     updated_at: UtcDateTime
     started_at: UtcDateTime | None
     finished_at: UtcDateTime | None
+    priority: int
+    schedule: str | None
+    next_at: UtcDateTime | None = Field(description="When a recurring task starts its next attempt")
 
 
 class TaskList(BaseModel):
@@ -112,7 +127,13 @@ def _first_day(request: Request) -> dt.date:
 async def create_task(request: Request, body: TaskIn, principal: Principal = Depends(writer_dep)) -> dict:
     spec = build_spec(body.type.value, body.target, body.since, body.until, _first_day(request))
     return await run_in_threadpool(
-        state(request).tasks.create, spec, principal.user_id, body.params, body.start
+        state(request).tasks.create,
+        spec,
+        principal.user_id,
+        body.params,
+        body.start,
+        body.priority,
+        body.schedule,
     )
 
 
@@ -173,7 +194,14 @@ async def update_task(
             _first_day(request),
         )
     return await run_in_threadpool(
-        st.tasks.update, task_id, spec, body.params, task_owner(principal), principal.user_id
+        st.tasks.update,
+        task_id,
+        spec,
+        body.params,
+        task_owner(principal),
+        principal.user_id,
+        body.priority,
+        body.schedule,
     )
 
 
