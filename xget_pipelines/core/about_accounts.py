@@ -130,14 +130,14 @@ def due_accounts(lake: Lake, now: dt.datetime, refresh_days: float, max_per_run:
     con.register("users", users)
     con.register("known", known)
     cutoff = now - dt.timedelta(days=refresh_days)
-    rows = con.execute(
+    rows = con.sql(
         """
         select u.user_id, u.username, u.followers_count, k.observed_at as last_observed_at,
                k.observed_at is not null and k.observed_at >= ? as fresh
         from users u left join known k using (user_id)
         order by coalesce(u.followers_count, -1) desc, u.user_id
         """,
-        [cutoff],
+        params=[cutoff],
     ).to_arrow_table()
     con.close()
     due = [r for r in rows.to_pylist() if not r.pop("fresh")]
