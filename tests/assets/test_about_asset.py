@@ -20,6 +20,7 @@ from xget_pipelines.core.entities import USERS, USERS_SCHEMA
 from xget_pipelines.core.x.raw_pages import RAW_TABLE
 from xget_pipelines.resources import AccountPoolResource, LakeResource, XApiResource
 
+ACCOUNTS, HISTORY = dg.AssetKey("entities_about_accounts"), dg.AssetKey("cleaned_about_account_history")
 DAY = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
 GHOST_ID = 999_000_001  # an author collected once whose handle X no longer knows
 
@@ -63,8 +64,11 @@ def materialize(collected, **about):
         [about_accounts], resources={**resources, "x_api": XApiResource(**settings)}, instance=instance
     )
     assert result.success
-    md = result.asset_materializations_for_node("about_accounts")[0].metadata
-    return {k: v.value for k, v in md.items()}
+    mats = result.asset_materializations_for_node("about_accounts")
+    (history,) = [m for m in mats if m.asset_key == HISTORY]
+    (mat,) = [m for m in mats if m.asset_key == ACCOUNTS]
+    assert history.metadata["rows_added"].value == mat.metadata["history_rows_added"].value
+    return {k: v.value for k, v in mat.metadata.items()}
 
 
 def table(resources, name: str) -> list[dict]:

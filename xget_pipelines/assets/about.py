@@ -1,26 +1,49 @@
 """ "About this account" facts of every collected author (AboutAccountQuery), with their history."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 
 from xget_pipelines.core.about_accounts import ABOUT_ACCOUNTS, ABOUT_HISTORY, collect_about
 from xget_pipelines.core.lake.preview import markdown_preview
+from xget_pipelines.core.lake.tables import view_name
 from xget_pipelines.resources import AccountPoolResource, LakeResource, XApiResource
 
+ACCOUNTS_KEY, HISTORY_KEY = dg.AssetKey(view_name(ABOUT_ACCOUNTS)), dg.AssetKey(view_name(ABOUT_HISTORY))
 
-@dg.asset(
-    group_name="entities",
-    kinds={"deltalake", "x"},
-    deps=["entities_users"],
+
+@dg.multi_asset(
+    name="about_accounts",
+    specs=[
+        dg.AssetSpec(
+            ACCOUNTS_KEY,
+            group_name="entities",
+            kinds={"deltalake", "x"},
+            deps=["entities_users"],
+            description='X\'s "About this account" facts, one row per collected author (merged on '
+            "user_id): country X bases it in and whether it calls that accurate, sign-up source, handle "
+            "changes, status.",
+            metadata={"table": ABOUT_ACCOUNTS},
+        ),
+        dg.AssetSpec(
+            HISTORY_KEY,
+            group_name="entities",
+            kinds={"deltalake"},
+            deps=["entities_users"],
+            description='One row per account and changed "About this account" fact set, with observed_at.',
+            metadata={"table": ABOUT_HISTORY},
+        ),
+    ],
     pool="x_api",
     retry_policy=dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL),
-    metadata={"table": ABOUT_ACCOUNTS, "history_table": ABOUT_HISTORY},
+    can_subset=False,
 )
 def about_accounts(
     context: dg.AssetExecutionContext,
     x_api: XApiResource,
     lake: LakeResource,
     account_pool: AccountPoolResource,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     """X's "About this account" facts of the collected authors (``entities/users``): the country an account
     is based in and whether X calls that accurate, where it signed up from, its handle changes, whether X
     checked its identity. Asked for the accounts whose facts are missing or older than
@@ -77,4 +100,12 @@ def about_accounts(
         current = the_lake.read(ABOUT_ACCOUNTS)
         shown = current.select(["username", "status", "account_based_in", "location_accurate", "source"])
         metadata["preview"] = dg.MetadataValue.md(markdown_preview(shown.slice(0, 10)))
-    return dg.MaterializeResult(metadata=metadata)
+    yield dg.MaterializeResult(asset_key=ACCOUNTS_KEY, metadata=metadata)
+    yield dg.MaterializeResult(
+        asset_key=HISTORY_KEY,
+        metadata={
+            "rows_added": run.landed.history_rows,
+            "changes_seen": run.landed.changes,
+            "lake_version": the_lake.version(ABOUT_HISTORY) or 0,
+        },
+    )

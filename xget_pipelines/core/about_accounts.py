@@ -193,6 +193,12 @@ def collect_about(
     return run
 
 
+def ensure_about_tables(lake: Lake) -> None:
+    """Create both tables empty unless they exist (what reads them, the dbt marts, needs them to)."""
+    lake.ensure(ABOUT_HISTORY, HISTORY_SCHEMA, ["bucket"])
+    lake.ensure(ABOUT_ACCOUNTS, ACCOUNTS_SCHEMA, ["bucket"])
+
+
 def _add(total: Landed, part: Landed) -> None:
     total.rows += part.rows
     total.history_rows += part.history_rows
@@ -203,7 +209,7 @@ def _add(total: Landed, part: Landed) -> None:
 def _previous(lake: Lake, user_ids: list[int]) -> dict[int, dict]:
     """Per account of ``user_ids``: its latest history row (facts) and how many rows it has."""
     buckets = sorted({u % BUCKETS for u in user_ids})
-    history = lake.read(ABOUT_HISTORY, {"bucket": buckets})
+    history = lake.read(ABOUT_HISTORY, {"bucket": buckets, "user_id": sorted(set(user_ids))})
     if history is None:
         return {}
     wanted, out = set(user_ids), {}
