@@ -39,10 +39,14 @@ def test_assets_checks_jobs_sensors_schedules_exist():
         "tweet_sentiment",
         "sentiment_daily",
         "marts_sentiment_by_day",
+        "marts_about_fact_changes",
+        "marts_accounts_by_country",
         "analytics_graph_metrics",
         "analytics_user_profiles",
         "analytics_cotag_network",
         "x_media",
+        "entities_about_accounts",
+        "cleaned_about_account_history",
     }
     checks = {c.name for c in defs.resolve_asset_graph().asset_check_keys}
     assert {
@@ -67,6 +71,8 @@ def test_assets_checks_jobs_sensors_schedules_exist():
     assert defs.resolve_schedule_def("lake_maintenance_schedule").job_name == "lake_maintenance"
     assert defs.resolve_schedule_def("x_operations_refresh_schedule").job_name == "x_operations_refresh"
     assert defs.resolve_schedule_def("hourly_ingest_schedule").cron_schedule == "5 * * * *"
+    about = defs.resolve_schedule_def("about_accounts_daily")  # X's "About this account" facts, once a day
+    assert about.default_status == dg.DefaultScheduleStatus.RUNNING and about.cron_schedule == "45 1 * * *"
     assert defs.resolve_sensor_def("xget_automation_sensor")
     assert defs.resolve_sensor_def("freshness_checks_sensor")
     graph = defs.resolve_asset_graph()
@@ -92,6 +98,14 @@ def test_lineage_and_groups():
     assert graph.get(dg.AssetKey("marts_hashtag_bursts_daily")).group_name == "marts"
     assert graph.get(dg.AssetKey("marts_sentiment_by_day")).parent_keys == {dg.AssetKey("sentiment_daily")}
     assert dg.AssetKey("sentiment_model") in graph.get(dg.AssetKey("tweet_sentiment")).parent_keys
+    for key in ("entities_about_accounts", "cleaned_about_account_history"):  # one step: about_accounts
+        about = graph.get(dg.AssetKey(key))  # with the entities, in the pool of X requests
+        assert about.group_name == "entities" and about.parent_keys == {dg.AssetKey("entities_users")}
+        assert about.pools == {"x_api"}
+    changes = graph.get(dg.AssetKey("marts_about_fact_changes")).parent_keys
+    assert changes == {dg.AssetKey("cleaned_about_account_history")}
+    by_country = graph.get(dg.AssetKey("marts_accounts_by_country")).parent_keys
+    assert by_country == {dg.AssetKey("entities_about_accounts")}
 
 
 def test_dagster_definitions_validate_passes(tmp_path):

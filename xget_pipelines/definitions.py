@@ -5,6 +5,7 @@ resources in ``resources/``) and defines nothing itself. Nothing imports this mo
 import dagster as dg
 
 from xget_pipelines.assets import (
+    about_assets,
     analytics_assets,
     asset_checks,
     entity_assets,
@@ -27,6 +28,7 @@ from xget_pipelines.jobs import (
 from xget_pipelines.resources.dbt import prepare_manifest
 from xget_pipelines.resources.environment import resources_for
 from xget_pipelines.schedules import (
+    about_accounts_schedule,
     daily_ingest_schedule,
     hourly_ingest_schedule,
     maintenance_schedule,
@@ -59,6 +61,7 @@ def definitions_for(settings: Settings) -> dg.Definitions:
         assets=[
             *ingest_assets,
             *entity_assets,
+            *about_assets,
             *analytics_assets,
             *sentiment_assets,
             *profile_assets,
@@ -90,6 +93,7 @@ def definitions_for(settings: Settings) -> dg.Definitions:
             daily_ingest_schedule,
             hourly_ingest_schedule,
             pool_stats_schedule,
+            about_accounts_schedule,
             maintenance_schedule(settings.lake_maintenance_cron, settings.lake_vacuum_retention_hours),
             operations_refresh_schedule(settings.x_operations_refresh_cron),
         ],

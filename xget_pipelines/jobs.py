@@ -45,7 +45,9 @@ def ingest_request(day: dt.date, key: str, reason: str) -> dg.RunRequest:
 
 entities_job = dg.define_asset_job(
     "entities",
-    selection=dg.AssetSelection.groups("entities", "analytics"),
+    # about_accounts asks X (pool x_api) for every author, on its own schedule: not part of a day's merge
+    selection=dg.AssetSelection.groups("entities", "analytics")
+    - dg.AssetSelection.assets("entities_about_accounts", "cleaned_about_account_history"),
     description="Merge the cleaned observations of a day into deduplicated tweets, users and metric "
     "histories, "
     "then the analytics over them (trends).",

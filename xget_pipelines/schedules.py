@@ -10,6 +10,7 @@ import datetime as dt
 
 import dagster as dg
 
+from xget_pipelines.assets.about import about_accounts
 from xget_pipelines.assets.pool_stats import account_pool_stats
 from xget_pipelines.jobs import ingest_request, lake_maintenance, x_ingest_job, x_operations_refresh
 from xget_pipelines.partitions import watchlist_partitions
@@ -46,6 +47,19 @@ pool_stats_schedule = dg.ScheduleDefinition(
     cron_schedule="0 * * * *",
     execution_timezone="UTC",
     description="Record the account pool's state every hour.",
+)
+
+# Once a day, after the nightly ingest (00:30): the authors collected since the last run get their facts, and
+# facts older than XGET_ABOUT_REFRESH_DAYS are asked again, within XGET_ABOUT_MAX_PER_RUN. Running by default:
+# AboutAccountQuery has rate limits of its own per account, so it spends none of the collection's.
+about_accounts_schedule = dg.ScheduleDefinition(
+    name="about_accounts_daily",
+    target=[about_accounts],
+    cron_schedule="45 1 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description='"About this account" facts of new and stale authors, once a day (XGET_ABOUT_REFRESH_DAYS, '
+    "XGET_ABOUT_MAX_PER_RUN).",
 )
 
 

@@ -136,6 +136,18 @@ class Settings(BaseSettings):
         default=2,
         description="Days back an @account is read from its timeline; older days use search by author.",
     )
+    about_refresh_days: float = Field(
+        default=7,
+        ge=0,
+        description='Days the "About this account" facts of a collected author stay fresh; the '
+        "about_accounts asset asks X again for older ones (0: every run).",
+    )
+    about_max_per_run: int = Field(
+        default=500,
+        ge=0,
+        description="AboutAccountQuery requests one about_accounts run may send, biggest accounts first "
+        "(the rest wait for the next runs).",
+    )
 
     emulator_host: str = Field(default="127.0.0.1", description="Address `xget emulator` binds.")
     emulator_port: int = Field(default=8765, description="Port of the emulator.")

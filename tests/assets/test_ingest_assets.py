@@ -3,6 +3,7 @@
 import datetime as dt
 
 import dagster as dg
+import httpx
 import pytest
 
 from tests.conftest import control_plane_resource, register_accounts
@@ -292,6 +293,16 @@ def test_dbt_builds_the_marts_over_the_entities_with_its_tests_as_checks(setup, 
     assert metadata(again, "tweet_sentiment")["scored"] == 0  # only tweets not yet scored by that model
     assert metadata(again, "tweet_sentiment")["already_scored"] == originals
 
+    from xget_pipelines.assets import about_accounts
+
+    assert dg.materialize([about_accounts], resources=resources, instance=instance).success
+    biggest = "select username from entities_users order by followers_count desc limit 1"
+    mover = con.execute(biggest).fetchall()
+    httpx.post(f"{emu.url}/_emulator/about/{mover[0][0]}", json={"based_in": "Atlantis"}).raise_for_status()
+    again = XApiResource(graphql_url=emu.graphql_url, lease_deadline_s=10, about_refresh_days=0)
+    refreshed = {**resources, "x_api": again}
+    assert dg.materialize([about_accounts], resources=refreshed, instance=instance).success
+
     marts = tmp_path / "home" / "marts.duckdb"
     dbt = dbt_resource(marts)
     result = dg.materialize(
@@ -304,9 +315,11 @@ def test_dbt_builds_the_marts_over_the_entities_with_its_tests_as_checks(setup, 
         "marts_top_users_per_term",
         "marts_hashtag_bursts_daily",
         "marts_sentiment_by_day",
+        "marts_about_fact_changes",
+        "marts_accounts_by_country",
     }
     checks = result.get_asset_check_evaluations()
-    assert len(checks) == 9 and all(c.passed for c in checks)  # the dbt tests of the four marts
+    assert len(checks) == 15 and all(c.passed for c in checks)  # the dbt tests of the six marts
     assert marts.exists()
     con = lake_sql(resources["lake"].lake(), marts=marts)
     per_day = con.execute(
@@ -321,6 +334,15 @@ def test_dbt_builds_the_marts_over_the_entities_with_its_tests_as_checks(setup, 
     assert [r[0] for r in top] == list(range(1, len(top) + 1)) and 1 <= len(top) <= 10
     days = con.execute("select count(*), min(model_version) from marts.sentiment_by_day").fetchall()[0]
     assert days[0] >= 1 and days[1] == "vader-3.3.2"
+    changes = con.execute(
+        "select username_after, country_after, country_changed, handle_changed from marts.about_fact_changes"
+    ).fetchall()
+    assert changes == [(mover[0][0], "Atlantis", True, False)]  # the one move the emulator made
+    by_country = con.execute("select sum(accounts) from marts.accounts_by_country").fetchall()[0][0]
+    assert by_country == con.execute("select count(*) from entities_users").fetchall()[0][0]
+    assert con.execute(
+        "select accounts from marts.accounts_by_country where account_based_in = 'Atlantis'"
+    ).fetchall() == [(1,)]
 
 
 def test_sentiment_model_trains_from_the_packages_and_reports_against_vader(tmp_path):

@@ -175,3 +175,27 @@ def test_sessions_prepared_ahead_cost_the_requests_no_page_load(emulator_factory
         loads = transactions.page_loads
         pages = [client.fetch("SearchTimeline", watch.search_variables("the", 20)) for _ in range(6)]
     assert {p.status for p in pages} == {200} and transactions.page_loads == loads
+
+
+def test_about_account_query_is_found_in_its_relay_record_after_x_rotates_its_id(emulator_factory, engine):
+    """X compiles AboutAccountQuery Relay-style in a lazy chunk (emulator/build.py RELAY): XGet reads that
+    record too, so when X retires the id the request follows it, and it goes out with ``variables`` only, as
+    X's own clients send it."""
+    emu = strict(emulator_factory, query_id_grace_s=0.0)
+    pool = register_accounts(emu, engine, ["about1"])
+    user = emu.world.users[3]
+    with XClient(emu.graphql_url, pool) as client:
+        first = client.fetch("AboutAccountQuery", watch.about_account_variables(user.screen_name))
+        new_id = rotate(emu)["releases"][-1]["query_ids"]["AboutAccountQuery"]
+        page = client.fetch("AboutAccountQuery", watch.about_account_variables(f"@{user.screen_name}"))
+        sent = client.catalog.get("AboutAccountQuery")
+    for answer in (first, page):
+        result = json.loads(answer.body)["data"]["user_result_by_screen_name"]["result"]
+        assert answer.status == 200 and result["rest_id"] == str(user.id) and result["about_profile"]
+    assert client.stats["operation_refreshes"] == 1
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(XOperation).where(XOperation.operation == "AboutAccountQuery")).one()
+    release = httpx.get(f"{emu.url}/_emulator/releases").json()["releases"][-1]
+    assert row.query_id == new_id and sent.query_id == new_id and row.features == {}
+    assert release["files"]["timelines"] in row.source  # the lazy chunk, not the entry script
+    assert set(sent.params({"screenName": "x"})) == {"variables"}

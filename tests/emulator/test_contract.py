@@ -266,7 +266,8 @@ def _without_features(emu: EmulatorServer, world: World) -> None:
 def test_about_account_query_is_a_relay_record_in_a_lazy_chunk(emu: EmulatorServer) -> None:
     """As in X's bundles, AboutAccountQuery is compiled Relay-style (``params:{id, name, operationKind}``)
     in a lazily imported chunk, not a ``queryId``/``operationName`` record: a client that reads only the
-    latter keeps its built-in id for it and loses it when X rotates (XGet's operations.discover does so)."""
+    latter keeps its built-in id for it and loses it when X rotates (XGet's operations.discover reads both:
+    tests/core/test_x_contract.py)."""
     build = emu.state.releases.current
     chunk = build.script("timelines")
     qid = build.query_ids["AboutAccountQuery"]

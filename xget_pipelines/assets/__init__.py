@@ -1,6 +1,7 @@
 """XGet's assets and asset checks (the warning filters come first: see warning_filters.py)."""
 
 from xget_pipelines.assets import warning_filters  # noqa: F401
+from xget_pipelines.assets.about import about_accounts
 from xget_pipelines.assets.analytics import analytics_trends
 from xget_pipelines.assets.checks import asset_checks
 from xget_pipelines.assets.cleaned import cleaned_tables
@@ -18,6 +19,9 @@ ingest_assets = [raw_x_pages, cleaned_tables]
 
 entity_assets = [entity_tables]
 
+# In the entities group too, but not a day's merge: it asks X for every author (its own schedule).
+about_assets = [about_accounts]
+
 analytics_assets = [analytics_trends]
 
 sentiment_assets = [sentiment_model, tweet_sentiment, sentiment_daily]
@@ -27,6 +31,8 @@ profile_assets = [analytics_graph_metrics, analytics_user_profiles, analytics_co
 ops_assets = [account_pool_stats]
 
 __all__ = [
+    "about_accounts",
+    "about_assets",
     "analytics_cotag_network",
     "analytics_graph_metrics",
     "analytics_user_profiles",

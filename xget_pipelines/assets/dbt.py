@@ -16,6 +16,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
+from xget_pipelines.core.about_accounts import ensure_about_tables
 from xget_pipelines.resources import LakeResource
 from xget_pipelines.resources.dbt import DbtMartsResource
 
@@ -42,6 +43,8 @@ def dbt_marts_assets(manifest: Path) -> dg.AssetsDefinition:
     @dbt_assets(manifest=manifest, dagster_dbt_translator=XGetDbtTranslator(), name="dbt_marts")
     def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtMartsResource, lake: LakeResource):
         """``dbt build``: the marts and their tests (as asset checks) over the current lake."""
+        # The about-account tables exist (empty) before about_accounts first runs: the marts over them build.
+        ensure_about_tables(lake.lake())
         yield from dbt.build_marts(context, lake.uri).stream()
 
     return dbt_marts

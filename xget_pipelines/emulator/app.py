@@ -10,6 +10,7 @@ required feature switches, then injected infrastructure faults, and only then th
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import time
 from collections import OrderedDict
@@ -42,7 +43,7 @@ from .engagement import Engagement
 from .faults import ERRORS, SERVER_ERRORS, FaultInjector
 from .jsonio import json_body, json_response
 from .media_files import MediaFiles, MediaStats
-from .model import User, snowflake
+from .model import About, User, snowflake
 from .ratelimit import RateLimiter, Stats
 from .render_tweet import TweetRenderer
 from .render_user import UserRenderer
@@ -107,6 +108,7 @@ class EmulatorState:
         self.cache: dict = {}
         self.accounts: dict[str, Account] = {}
         self.members: dict[str, User] = {}
+        self.about: dict[int, About] = {}  # "About this account" facts changed since start (about_route)
         self._by_token: dict[str, Account] = {}
         self._pages: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
         self._token_seed = world.cfg.seed if settings.token_seed is None else settings.token_seed
@@ -302,6 +304,7 @@ def _page(
         variables,
         st.cache,
         st.members,
+        st.about,
     )
     payload = orjson.dumps(OPERATIONS[operation](ctx))
     cursor = variables.get("cursor")
@@ -378,6 +381,51 @@ async def ground_truth(request: Request) -> Response:
     return json_response({**st.world.ground_truth(), "watchlist": st.world.watchlist_suggestions()})
 
 
+class _AboutChange(BaseModel):
+    """Facts of "About this account" to change; unset ones stay."""
+
+    model_config = {"extra": "forbid"}
+    based_in: str | None = None
+    location_accurate: bool | None = None
+    created_country_accurate: bool | None = None
+    source: str | None = None
+    identity_verified: bool | None = None
+
+
+def _about_json(user: User, facts: About) -> dict:
+    return {
+        "user_id": user.id,
+        "screen_name": user.screen_name,
+        "based_in": facts.based_in,
+        "location_accurate": facts.location_accurate,
+        "created_country_accurate": facts.created_country_accurate,
+        "source": facts.source,
+        "identity_verified": facts.identity_verified,
+        "username_changes": facts.username_changes,
+    }
+
+
+async def about_route(request: Request) -> Response:
+    """``GET``/``POST /_emulator/about/{handle}``: an account's "About this account" facts, and changing them
+    from now on (an account X now places in another country, or no longer calls accurately placed), as X's
+    answers change over time: the capture's account is "based in" a country X re-evaluates
+    (raw_user_about.json: ``location_accurate``, ``created_country_accurate``). For this server only; the
+    world is not touched."""
+    st: EmulatorState = request.app.state.emulator
+    handle = request.path_params["handle"]
+    user = st.world.user_by_screen_name(handle) or st.members.get(handle.lstrip("@").lower())
+    if user is None:
+        return json_response({"error": f"no user @{handle.lstrip('@')} in the world"}, 404)
+    facts = st.about.get(user.id) or st.world.about(user)
+    if request.method == "POST":
+        body = await json_body(request, _AboutChange)
+        if isinstance(body, Response):
+            return body
+        facts = dataclasses.replace(facts, **body.model_dump(exclude_none=True))
+        st.about[user.id] = facts
+    return json_response(_about_json(user, facts))
+
+
 async def whoami(request: Request) -> Response:
     """The client address as this server sees it: behind a proxy, the proxy's exit address."""
     client = request.client
@@ -396,6 +444,7 @@ def create_app(world: World, settings: EmulatorSettings | None = None) -> Starle
             Route("/_emulator/stats/reset", stats_reset, methods=["POST"]),
             Route("/_emulator/ground_truth", ground_truth, methods=["GET"]),
             Route("/_emulator/whoami", whoami, methods=["GET"]),
+            Route("/_emulator/about/{handle}", about_route, methods=["GET", "POST"]),
             Route("/_media/{host}/{path:path}", media_route.media, methods=["GET", "HEAD"]),
             Route("/_emulator/media_stats", media_route.media_stats, methods=["GET", "DELETE"]),
             Route("/1.1/guest/activate.json", login.guest_activate, methods=["POST"]),

@@ -127,7 +127,7 @@ def about_account(ctx: Ctx) -> dict:
         "data": {
             "user_result_by_screen_name": {
                 "id": graphql_id("UserResults", user.id),
-                "result": about_result(user, ctx.world.about(user)),
+                "result": about_result(user, ctx.about.get(user.id) or ctx.world.about(user)),
             }
         }
     }

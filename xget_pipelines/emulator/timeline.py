@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model import Tweet, User, snowflake
+from .model import About, Tweet, User, snowflake
 from .render_tweet import TweetRenderer
 from .render_user import UserRenderer
 from .search import SearchIndex
@@ -49,6 +49,7 @@ class Ctx:
     variables: dict[str, Any]
     cache: dict = field(default_factory=dict)  # per-server memo of static per-entity lists
     members: dict[str, User] = field(default_factory=dict)  # the emulator's own accounts, by lower-case name
+    about: dict[int, About] = field(default_factory=dict)  # changed by POST /_emulator/about, by user id
     ended: bool = False  # set when the answer is the empty end-of-timeline page
     bottom: str | None = None  # the Bottom cursor served, for the repeat_cursor fault
     sort_base: int = field(init=False)

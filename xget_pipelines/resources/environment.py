@@ -65,6 +65,8 @@ def resources_for(settings: Settings) -> dict:
             page_size=settings.x_page_size,
             timeline_days=settings.x_timeline_days,
             follow_pages=settings.x_follow_pages,
+            about_refresh_days=settings.about_refresh_days,
+            about_max_per_run=settings.about_max_per_run,
             soft_ban_threshold=settings.soft_ban_threshold,
             quarantine_s=settings.quarantine_s,
             otlp_endpoint=settings.otlp_endpoint,

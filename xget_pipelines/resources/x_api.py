@@ -21,6 +21,8 @@ class XApiResource(dg.ConfigurableResource):
     page_size: int = 20
     timeline_days: int = 2
     follow_pages: int = 2  # Followers and Following pages per @account, in today's partition (0: none)
+    about_refresh_days: float = 7.0  # XGET_ABOUT_REFRESH_DAYS
+    about_max_per_run: int = 500  # XGET_ABOUT_MAX_PER_RUN
     soft_ban_threshold: int = 3
     quarantine_s: float = 3600.0
     transaction_ttl_s: float = 3600.0

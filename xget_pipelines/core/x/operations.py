@@ -8,6 +8,11 @@ those import (some operations only in lazily imported chunks), the switches' val
 (``"<switch>":{"value":true}``): the way twscrape's ``scripts/update-gql-ops.py`` finds them, and public
 field notes of 2026-09-05 measured on x.com.
 
+Some operations are compiled Relay-style instead: ``params:{id:"…",metadata:{},name:"…",operationKind:"query"
+…}`` with no switch list (AboutAccountQuery, in a lazily loaded chunk; emulator/build.py cites the client
+that reads both forms). Those are read too, with no switches: X's own clients send them ``variables`` only,
+so ``Operation.params`` leaves ``features`` out when an operation has none.
+
 ``discover`` reads them from a page load (``web.WebClient``); ``OperationCatalog`` keeps them in the control
 plane (``x_operations``: query id, switches, toggles, the bundle they came from, when first seen and last
 confirmed) so every worker uses what any of them found, and falls back to twscrape's constants for an
@@ -47,6 +52,10 @@ _RECORD = re.compile(
     r'queryId:\s*["\'`]([\w-]+)["\'`]\s*,\s*operationName:\s*["\'`](\w+)["\'`]\s*,\s*operationType:\s*["\'`](\w+)'
     r'["\'`](?:\s*,\s*metadata:\s*\{\s*featureSwitches:\s*\[([^\]]*)\](?:\s*,\s*fieldToggles:\s*\[([^\]]*)\])?)?'
 )
+_RELAY = re.compile(
+    r'params:\s*\{\s*id:\s*["\'`]([\w-]+)["\'`]\s*,\s*metadata:\s*\{[^{}]*\}\s*,\s*name:\s*["\'`](\w+)["\'`]'
+    r'\s*,\s*operationKind:\s*["\'`](\w+)["\'`]'
+)
 _SWITCH = re.compile(r'"([a-z0-9_]+)":\{"value":(true|false)\}')
 _IMPORT = re.compile(r'(?:from|import)\s*\(?\s*["\'`](\.{1,2}/[^"\'`]+?\.js)["\'`]')
 _NAME = re.compile(r'["\'`]([\w.-]+)["\'`]')
@@ -83,10 +92,9 @@ class Operation:
         return f"{self.query_id}/{self.name}"
 
     def params(self, variables: dict) -> dict[str, str]:
-        params = {
-            "variables": orjson.dumps(variables).decode(),
-            "features": orjson.dumps(self.features).decode(),
-        }
+        params = {"variables": orjson.dumps(variables).decode()}
+        if self.features:  # an operation whose bundle lists no switch goes without, as X's client sends it
+            params["features"] = orjson.dumps(self.features).decode()
         if self.field_toggles:
             params["fieldToggles"] = orjson.dumps(self.field_toggles).decode()
         return params
@@ -132,10 +140,14 @@ def _names(raw: str | None) -> list[str]:
 
 
 def read_bundle(text: str, url: str, into: Discovery) -> None:
-    """Take the operation records of one script."""
+    """Take the operation records of one script: ``queryId``/``operationName`` records, then Relay-style
+    ``params`` records (no switches) for operations no ``queryId`` record named."""
     for qid, name, kind, switches, toggles in _RECORD.findall(text):
         if kind == "query":
             into.operations[name] = Found(qid, _names(switches), _names(toggles), url)
+    for qid, name, kind in _RELAY.findall(text):
+        if kind == "query" and name not in into.operations:
+            into.operations[name] = Found(qid, [], [], url)
 
 
 async def discover(client: WebClient, web_url: str, *, concurrency: int = 16) -> Discovery:

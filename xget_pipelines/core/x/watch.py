@@ -195,3 +195,9 @@ def user_tweets_variables(user_id: str, count: int) -> dict:
         "withVoice": True,
         "withV2Timeline": True,
     }
+
+
+def about_account_variables(handle: str) -> dict:
+    """AboutAccountQuery's variables: the handle only (what X's web client and twscrape's ``user_about``
+    send)."""
+    return {"screenName": handle.lstrip("@")}
