@@ -444,3 +444,89 @@ def test_authors_load_in_one_users_query_per_request(api, monkeypatch):
     calls.clear()
     api.gql("{ tweets(first: 5) { edges { node { author { username } } } } }")
     assert len(calls) == 1  # a new request, a new loader (no cache across requests)
+
+
+# -- mutations (last in this module: the task listings above count the module's tasks) ----------------------
+
+ENTRY = "id key kind active budget budgetIsDefault product"
+ADD = (
+    "mutation($k: String!, $b: String, $p: String) "
+    "{ addWatchKey(key: $k, budget: $b, product: $p) { ENTRY } }"
+)
+UPDATE = "mutation($id: ID!, $b: String) { updateWatchKey(id: $id, budget: $b) { ENTRY } }"
+REMOVE = "mutation($id: ID!) { removeWatchKey(id: $id) { active } }"
+
+
+def test_watchlist_mutations_need_watchlist_write_and_say_what_is_wrong(api):
+    (denied,) = api.errors(ADD.replace("ENTRY", ENTRY), "analyst", {"k": "graphql term"})
+    assert denied["extensions"]["code"] == "FORBIDDEN" and "watchlist:write" in denied["message"]
+    made = api.gql(ADD.replace("ENTRY", ENTRY), "operator", {"k": "graphql term", "b": "all", "p": "top"})
+    made = made["addWatchKey"]
+    assert (made["key"], made["kind"], made["budget"], made["product"], made["active"]) == (
+        "graphql term",
+        "search",
+        "all",
+        "Top",
+        True,
+    )
+    listed = api.gql("{ watchlist { key budget } }", "viewer")["watchlist"]  # every role reads it
+    assert {"key": "graphql term", "budget": "all"} in listed
+    rest = api.client.get("/v1/watchlist", headers={"Authorization": f"Bearer {api.tokens['viewer']}"})
+    assert {e["key"]: e["budget"] for e in rest.json()["items"]}["graphql term"] == "all"  # one watchlist
+
+    (again,) = api.errors(ADD.replace("ENTRY", "id"), "operator", {"k": "graphql term"})
+    assert again["extensions"]["code"] == "CONFLICT" and "already on the watchlist" in again["message"]
+    (bad,) = api.errors(ADD.replace("ENTRY", "id"), "operator", {"k": "other", "b": "lots"})
+    assert bad["extensions"] == {"code": "BAD_USER_INPUT", "field": "budget"}
+
+    update = UPDATE.replace("ENTRY", ENTRY)
+    changed = api.gql(update, "operator", {"id": made["id"], "b": "5 items"})["updateWatchKey"]
+    assert (changed["budget"], changed["product"], changed["budgetIsDefault"]) == ("5 items", "Latest", False)
+    (bad_id,) = api.errors(update, "operator", {"id": "abc", "b": "all"})
+    assert bad_id["extensions"] == {"code": "BAD_USER_INPUT", "field": "id"}
+    (missing,) = api.errors(update, "operator", {"id": "999999", "b": "all"})
+    assert missing["extensions"]["code"] == "NOT_FOUND"
+    removed = api.gql(REMOVE, "operator", {"id": made["id"]})
+    assert removed["removeWatchKey"]["active"] is False
+    assert "graphql term" not in {e["key"] for e in api.gql("{ watchlist { key } }", "viewer")["watchlist"]}
+
+
+def test_task_mutations_create_start_stop_and_delete_with_rest_checks(api):
+    create = "mutation($t: TaskInput!) { createTask(task: $t) { id status params priority schedule nextAt } }"
+    task = {
+        "type": "SEARCH",
+        "target": "graphql tasks",
+        "start": False,
+        "params": {"budget": "all"},
+        "priority": 5,
+        "schedule": "0 6 * * *",
+    }
+    (denied,) = api.errors(create, "viewer", {"t": task})
+    assert denied["extensions"]["code"] == "FORBIDDEN"
+    made = api.gql(create, "analyst", {"t": task})["createTask"]
+    assert (made["status"], made["params"], made["priority"], made["schedule"]) == (
+        "CREATED",
+        {"budget": "all"},
+        5,
+        "0 6 * * *",
+    )
+    assert made["nextAt"] is None  # set when it starts
+    for change, field in (
+        ({"params": {"label": 1}}, "params.label"),
+        ({"params": ["all"]}, "params"),
+        ({"schedule": "every day"}, "schedule"),
+        ({"priority": 500}, "priority"),
+        ({"target": "@someone"}, "target"),
+    ):
+        (bad,) = api.errors(create, "analyst", {"t": {**task, **change}})
+        assert bad["extensions"] == {"code": "BAD_USER_INPUT", "field": field}, bad
+    ids = {"id": made["id"]}
+    started = api.gql("mutation($id: ID!) { startTask(id: $id) { status nextAt } }", "analyst", ids)
+    assert started["startTask"]["status"] == "PENDING" and started["startTask"]["nextAt"]
+    (other,) = api.errors("mutation($id: ID!) { stopTask(id: $id) { status } }", "analyst2", ids)
+    assert other["extensions"]["code"] == "NOT_FOUND"  # another analyst's task is not theirs to see
+    stopped = api.gql("mutation($id: ID!) { stopTask(id: $id) { status } }", "analyst", ids)
+    assert stopped["stopTask"]["status"] == "STOPPED"
+    assert api.gql("mutation($id: ID!) { deleteTask(id: $id) }", "analyst", ids) == {"deleteTask": True}
+    (gone,) = api.errors("query($id: ID!) { task(id: $id) { id } }", "analyst", ids)
+    assert gone["extensions"]["code"] == "NOT_FOUND"

@@ -93,6 +93,7 @@ from strawberry.types.unset import UNSET
 
 from xget_pipelines.serving.deps import api_key_header, current_principal, oauth2
 from xget_pipelines.serving.errors import ApiError
+from xget_pipelines.serving.graphql_mutations import Mutation
 from xget_pipelines.serving.graphql_types import SCALARS, Context, Query
 from xget_pipelines.serving.limits import RateLimiter
 from xget_pipelines.serving.state import state
@@ -446,6 +447,7 @@ def build_schema(
     # Extensions as factories: each request gets its own instances (they hold per-request state).
     schema = XGetSchema(
         query=Query,
+        mutation=Mutation,
         config=StrawberryConfig(scalar_map=SCALARS),
         extensions=[
             OperationMetrics,

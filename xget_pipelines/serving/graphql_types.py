@@ -32,6 +32,7 @@ from strawberry.scalars import JSON
 
 from xget_pipelines.core.auth.permissions import Permission
 from xget_pipelines.core.auth.users import Principal
+from xget_pipelines.core.db.watchlist import Entry, entries
 from xget_pipelines.core.errors import InvalidField, NotFound
 from xget_pipelines.core.lake.cursors import Page, tweet_cursor
 from xget_pipelines.core.lake.tweet_reader import TweetFilter
@@ -461,6 +462,9 @@ class Task:
     created_by: int | None = strawberry.field(default=None, description="The XGet user id of its owner")
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
+    priority: int = strawberry.field(default=0, description="Dagster's run priority: higher runs first")
+    schedule: str | None = strawberry.field(default=None, description="Cron (UTC): the task recurs")
+    next_at: dt.datetime | None = strawberry.field(default=None, description="A recurring task's next start")
 
     @classmethod
     def of(cls, task: ScrapeTask) -> Task:
@@ -474,7 +478,35 @@ class Task:
             since=dt.date.fromisoformat(task.since),
             until=dt.date.fromisoformat(task.until),
             runs=runs,
-            **{k: _time(getattr(task, k)) for k in ("created_at", "updated_at", "started_at", "finished_at")},
+            **{
+                k: _time(getattr(task, k))
+                for k in ("created_at", "updated_at", "started_at", "finished_at", "next_at")
+            },
+        )
+
+
+@strawberry.type(description="A watchlist key with its collection parameters (see REST /v1/watchlist).")
+class WatchEntry:
+    id: strawberry.ID
+    key: str
+    kind: str = strawberry.field(description="search or account")
+    active: bool
+    added_at: dt.datetime
+    budget: str = strawberry.field(description="What each day gets: '50 pages', '2000 items' or 'all'")
+    budget_is_default: bool = strawberry.field(description="No budget of its own: the deployment's")
+    product: str
+
+    @classmethod
+    def of(cls, entry: Entry, default_pages: int) -> WatchEntry:
+        return cls(
+            id=strawberry.ID(str(entry.id)),
+            key=entry.key,
+            kind=entry.kind,
+            active=entry.active,
+            added_at=_time(entry.added_at),
+            budget=str(entry.params.budget_or(default_pages)),
+            budget_is_default=entry.params.budget is None,
+            product=entry.params.product,
         )
 
 
@@ -653,6 +685,12 @@ class Query:
                 has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
             ),
         )
+
+    @strawberry.field(description="The watchlist's keys with their parameters (data:read).")
+    async def watchlist(self, info: Info, include_inactive: bool = False) -> list[WatchEntry] | None:
+        ctx = need(info, Permission.DATA_READ)
+        found = await call(entries, ctx.state.engine, not include_inactive)
+        return [WatchEntry.of(e, ctx.state.settings.x_max_pages_per_partition) for e in found]
 
     @strawberry.field(description="One task: yours, or anyone's with tasks:admin (tasks:read).")
     async def task(self, info: Info, id: strawberry.ID) -> Task | None:  # noqa: A002

@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
@@ -38,6 +38,7 @@ from xget_pipelines.serving.state import state
 router = APIRouter(tags=["watchlist"], responses=ERROR_RESPONSES)
 read_dep = require(Permission.DATA_READ)
 write_dep = require(Permission.WATCHLIST_WRITE)
+EntryId = Path(..., ge=1, le=2**31 - 1, description="The entry's id (GET /v1/watchlist)")
 
 
 class CoverageDay(BaseModel):
@@ -191,19 +192,21 @@ async def add_watch_key(
     return _out(request, entry)
 
 
-@router.get("/watchlist/{entry_id}", response_model=WatchEntryOut, summary="One watchlist entry")
-async def get_watch_key(request: Request, entry_id: int, _: Principal = Depends(read_dep)) -> WatchEntryOut:
+@router.get("/watchlist/{entry_id:int}", response_model=WatchEntryOut, summary="One watchlist entry")
+async def get_watch_key(
+    request: Request, entry_id: int = EntryId, _: Principal = Depends(read_dep)
+) -> WatchEntryOut:
     return _out(request, await run_in_threadpool(get_entry, state(request).engine, entry_id))
 
 
 @router.patch(
-    "/watchlist/{entry_id}",
+    "/watchlist/{entry_id:int}",
     response_model=WatchEntryOut,
     summary="Replace a key's parameters (omitted ones go back to their defaults); its next partitions use "
     "them",
 )
 async def update_watch_key(
-    request: Request, entry_id: int, body: WatchParamsIn, principal: Principal = Depends(write_dep)
+    request: Request, body: WatchParamsIn, entry_id: int = EntryId, principal: Principal = Depends(write_dep)
 ) -> WatchEntryOut:
     params = body.params()
     entry = await run_in_threadpool(update_entry, state(request).engine, entry_id, params, principal.user_id)
@@ -211,12 +214,12 @@ async def update_watch_key(
 
 
 @router.delete(
-    "/watchlist/{entry_id}",
+    "/watchlist/{entry_id:int}",
     response_model=WatchEntryOut,
     summary="Stop collecting a key; its data stays in the lake, and adding it again resumes it",
 )
 async def remove_watch_key(
-    request: Request, entry_id: int, principal: Principal = Depends(write_dep)
+    request: Request, entry_id: int = EntryId, principal: Principal = Depends(write_dep)
 ) -> WatchEntryOut:
     entry = await run_in_threadpool(remove_entry, state(request).engine, entry_id, principal.user_id)
     return _out(request, entry)

@@ -1,0 +1,129 @@
+"""GraphQL's mutations: the watchlist and scrape tasks, with REST's permissions, checks and errors.
+
+Each mutation calls the function its REST route calls (``core/db/watchlist.py``, ``core/tasks.py``), needs
+the same permission (``watchlist:write`` for the watchlist: operators; ``tasks:write`` for tasks: analysts
+their own, operators everyone's) and is audited the same way. A refusal is a GraphQL error with REST's
+message and ``extensions.code`` (BAD_USER_INPUT with ``field``, NOT_FOUND, CONFLICT, FORBIDDEN), and the
+mutation's field is null. Mutations cost what any resolver costs (1): they do one small write each.
+
+Not here: REST's ``Idempotency-Key`` (a retried ``createTask`` creates a second task; a retried
+``addWatchKey`` gets CONFLICT, which is safe), and data corrections (REST only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+from strawberry.scalars import JSON
+
+from xget_pipelines.core.auth.permissions import Permission
+from xget_pipelines.core.db.watchlist import create_entry, remove_entry, update_entry
+from xget_pipelines.core.errors import InvalidField
+from xget_pipelines.core.tasks import build_spec
+from xget_pipelines.core.x.watch import KeyParams, parse_params
+from xget_pipelines.serving.graphql_types import (
+    Info,
+    Task,
+    TaskTypeEnum,
+    WatchEntry,
+    bad_input,
+    call,
+    need,
+)
+from xget_pipelines.serving.params import task_owner
+
+
+def _params(budget: str | None, product: str | None) -> KeyParams:
+    return parse_params({n: v for n, v in (("budget", budget), ("product", product)) if v is not None})
+
+
+def _entry_id(value: strawberry.ID) -> int:
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 2**31:
+        raise InvalidField("a watchlist entry id is a positive integer (see the watchlist query)", "id")
+    return int(text)
+
+
+@strawberry.input(description="A scrape task to create (see REST POST /v1/tasks).")
+class TaskInput:
+    type: TaskTypeEnum
+    target: str = strawberry.field(description="@handle, a search, or a topic/hashtag")
+    since: dt.date | None = strawberry.field(default=None, description="First day (UTC); default: until")
+    until: dt.date | None = strawberry.field(default=None, description="Last day, inclusive; default: today")
+    params: JSON | None = strawberry.field(
+        default=None, description="Collection parameters: budget ('all', '50 pages', '2000 items'), product"
+    )
+    start: bool = strawberry.field(default=True, description="Start at once (false: CREATED)")
+    priority: int = strawberry.field(default=0, description="Dagster's run priority, -100..100")
+    schedule: str | None = strawberry.field(default=None, description="Cron (UTC): the task recurs")
+
+
+@strawberry.type(description="Changes: the watchlist (watchlist:write) and scrape tasks (tasks:write).")
+class Mutation:
+    @strawberry.mutation(description="Watch a key (a search or an @handle) with its budget and product.")
+    async def add_watch_key(
+        self, info: Info, key: str, budget: str | None = None, product: str | None = None
+    ) -> WatchEntry | None:
+        ctx = need(info, Permission.WATCHLIST_WRITE)
+        params = await call(_params, budget, product)
+        entry, _ = await call(create_entry, ctx.state.engine, key, params, ctx.principal.user_id)
+        return WatchEntry.of(entry, ctx.state.settings.x_max_pages_per_partition)
+
+    @strawberry.mutation(description="Replace a key's parameters (omitted ones go back to their defaults).")
+    async def update_watch_key(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        budget: str | None = None,
+        product: str | None = None,  # noqa: A002
+    ) -> WatchEntry | None:
+        ctx = need(info, Permission.WATCHLIST_WRITE)
+        entry_id = await call(_entry_id, id)
+        params = await call(_params, budget, product)
+        entry = await call(update_entry, ctx.state.engine, entry_id, params, ctx.principal.user_id)
+        return WatchEntry.of(entry, ctx.state.settings.x_max_pages_per_partition)
+
+    @strawberry.mutation(description="Stop collecting a key; its data stays in the lake.")
+    async def remove_watch_key(self, info: Info, id: strawberry.ID) -> WatchEntry | None:  # noqa: A002
+        ctx = need(info, Permission.WATCHLIST_WRITE)
+        entry_id = await call(_entry_id, id)
+        entry = await call(remove_entry, ctx.state.engine, entry_id, ctx.principal.user_id)
+        return WatchEntry.of(entry, ctx.state.settings.x_max_pages_per_partition)
+
+    @strawberry.mutation(description="Create a scrape task (started unless start is false).")
+    async def create_task(self, info: Info, task: TaskInput) -> Task | None:
+        ctx = need(info, Permission.TASKS_WRITE)
+        first_day = dt.date.fromisoformat(ctx.state.settings.partitions_start_date)
+        spec = await call(build_spec, task.type.value, task.target, task.since, task.until, first_day)
+        params = task.params if task.params is not None else {}
+        if not isinstance(params, dict):
+            raise bad_input("params is an object: {budget, product}", "params")
+        created = await call(
+            ctx.state.tasks.create,
+            spec,
+            ctx.principal.user_id,
+            params,
+            task.start,
+            task.priority,
+            task.schedule,
+        )
+        return Task.of(created)
+
+    @strawberry.mutation(description="Start (or re-run) a task.")
+    async def start_task(self, info: Info, id: strawberry.ID) -> Task | None:  # noqa: A002
+        ctx = need(info, Permission.TASKS_WRITE)
+        owner = task_owner(ctx.principal)
+        return Task.of(await call(ctx.state.tasks.start, str(id), owner, ctx.principal.user_id))
+
+    @strawberry.mutation(description="Stop a task (its runs are terminated).")
+    async def stop_task(self, info: Info, id: strawberry.ID) -> Task | None:  # noqa: A002
+        ctx = need(info, Permission.TASKS_WRITE)
+        owner = task_owner(ctx.principal)
+        return Task.of(await call(ctx.state.tasks.stop, str(id), owner, ctx.principal.user_id))
+
+    @strawberry.mutation(description="Delete a task that is not running; true when deleted.")
+    async def delete_task(self, info: Info, id: strawberry.ID) -> bool | None:  # noqa: A002
+        ctx = need(info, Permission.TASKS_WRITE)
+        await call(ctx.state.tasks.delete, str(id), task_owner(ctx.principal), ctx.principal.user_id)
+        return True
