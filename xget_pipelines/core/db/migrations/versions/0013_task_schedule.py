@@ -1,15 +1,15 @@
 """Scrape tasks recur and have a priority: ``tasks.priority`` (Dagster's run priority), ``tasks.schedule``
 (a cron expression, UTC) and ``tasks.next_at`` (when a recurring task starts its next attempt).
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
