@@ -266,20 +266,24 @@ def test_key_kinds_are_validated_and_normalised():
             parse_watch_key(bad)
 
 
-def test_the_admin_route_refuses_what_it_cannot_remove(emu, small_world):
-    url = f"{emu.url}/_emulator/followers"
-    assert httpx.post(f"{url}/no_such_account", json={"remove": []}, timeout=5).status_code == 404
-    stranger = small_world.users[0]
-    rep = httpx.post(f"{url}/xget_famous", json={"remove": [stranger.screen_name]}, timeout=5)
-    assert rep.status_code == 400 and stranger.screen_name in rep.json()["error"]
-    follower = small_world.users[small_world.deep.famous.followers[1]]
-    assert httpx.post(f"{url}/xget_famous", json={"remove": [f"@{follower.screen_name}"]}, timeout=5).json()[
-        "removed"
-    ] == [str(follower.id)]
-    assert httpx.delete(f"{url}/xget_famous", timeout=5).json()["removed"] == []
-
-
 def test_an_unknown_community_fails_with_a_clear_error(collect, lake):
     with pytest.raises(LookupError, match="X has no community 42; remove it from the watchlist"):
         collect("community:42", _today(), KeyParams())
     assert coverage.read(lake, ["community:42"])[0].outcome == "failed"
+
+
+def test_a_following_snapshot_in_one_run_with_the_budget_all(collect, engine, lake, small_world):
+    user = max(
+        (u for u in small_world.users.people if not (u.protected or u.unavailable)),
+        key=lambda u: len(u.following),
+    )
+    key = f"following:@{user.screen_name}"
+    collect(key, _today(), KeyParams(budget=Budget()))
+    row = coverage.read(lake, [key])[0]
+    assert row.outcome == "complete" and "over 1 run;" in row.reason
+    rows = lake.read("cleaned/follower_snapshots", {"watch_key": key})
+    expected = {small_world.users[i].id for i in user.following if not small_world.users[i].unavailable}
+    assert set(rows["user_id"].to_pylist()) == expected and rows.num_rows == len(expected) > 5
+    assert set(rows["direction"].to_pylist()) == {"following"}
+    assert set(rows["account_id"].to_pylist()) == {user.id}
+    assert [s.number for s in follow_crawl.snapshots(engine, key)] == [1]
