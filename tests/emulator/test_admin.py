@@ -10,7 +10,7 @@ import httpx
 from xget_pipelines.emulator import EmulatorServer, EmulatorSettings, World, WorldConfig
 from xget_pipelines.emulator.settings import lenient_contract
 
-from .conftest import UNLIMITED, WORLD_END, XClient, raw_request
+from .conftest import UNLIMITED, WORLD_END, XClient, entries, paginate, raw_request
 
 
 def test_accounts_are_deterministic_and_listed(server: EmulatorServer) -> None:
@@ -107,3 +107,34 @@ def test_server_lifecycle_leaves_no_threads() -> None:
         assert httpx.get(emu.url + "/_emulator/health").json()["ok"]
     leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
     assert not leaked, leaked
+
+
+def _user_ids(pages: list[dict]) -> list[int]:
+    return [int(e["entryId"][5:]) for p in pages for e in entries(p) if e["entryId"].startswith("user-")]
+
+
+def test_followers_removed_at_run_time_are_no_longer_listed(world: World) -> None:
+    """/_emulator/followers: an unfollow as X shows it (Followers and the follower's Following stop listing
+    the edge), refused for accounts that do not follow, undone by DELETE; the shared world is untouched."""
+    account = next(u for u in world.users.people if len(u.followers) >= 10 and not u.protected)
+    with EmulatorServer(world, UNLIMITED) as emu:
+        c = XClient(emu, "unfollows")
+        url = f"{emu.url}/_emulator/followers"
+        before = _user_ids(paginate(c, "Followers", userId=str(account.id), count=50))
+        gone = [world.users[i] for i in account.followers[:3] if not world.users[i].unavailable]
+        removal = {"remove": [str(gone[0].id), f"@{gone[1].screen_name}"]}
+        rep = httpx.post(f"{url}/{account.screen_name}", json=removal)
+        assert rep.status_code == 200 and set(rep.json()["removed"]) == {str(u.id) for u in gone[:2]}
+        assert rep.json()["followers"] == len(account.followers) - 2
+        after = _user_ids(paginate(c, "Followers", userId=str(account.id), count=50))
+        assert set(before) - set(after) == {u.id for u in gone[:2]} and len(after) == len(before) - 2
+        theirs = _user_ids(paginate(c, "Following", userId=str(gone[0].id), count=50))
+        assert account.id not in theirs
+        stranger = next(u for u in world.users.people if u.idx not in account.followers and u is not account)
+        bad = httpx.post(f"{url}/{account.screen_name}", json={"remove": [stranger.screen_name]})
+        assert bad.status_code == 400 and stranger.screen_name in bad.json()["error"]
+        assert httpx.post(f"{url}/no_such_account_x", json={"remove": []}).status_code == 404
+        assert httpx.delete(f"{url}/{account.screen_name}").json()["removed"] == []
+        assert _user_ids(paginate(c, "Followers", userId=str(account.id), count=50)) == before
+        c.close()
+    assert len(account.followers) >= 10  # the world itself never changed

@@ -7,6 +7,7 @@ import dagster as dg
 from xget_pipelines.core.lake.preview import markdown_preview
 from xget_pipelines.core.lake.tables import view_name
 from xget_pipelines.core.x.clean import CLEANED, clean_partition, text_quality
+from xget_pipelines.core.x.clean_kinds import TABLES as KIND_TABLES
 from xget_pipelines.partitions import LAKE_WRITE_RETRY, split_partition_key, watch_daily_partitions
 from xget_pipelines.resources import ControlPlaneResource, LakeResource
 
@@ -24,7 +25,16 @@ _DESCRIPTIONS = {
     "cleaned/tombstones": "Tweets X answered as deleted, tombstoned or unavailable (withheld...), by id.",
     "cleaned/follows": "Follow edges from the Followers/Following pages of watched accounts (today's "
     "partition).",
+    "cleaned/list_members": "Members of a list: key's list as ListMembers listed them (today's partition: "
+    "a snapshot of the day observed).",
+    "cleaned/community_members": "Members and moderators of a community: key, with X's role (admin, "
+    "moderator, member), today's partition.",
+    "cleaned/communities": "A community: key's community as CommunityQuery shows it (name, description, "
+    "member count, created_at, creator, rules).",
+    "cleaned/follower_snapshots": "Complete follower/following snapshots of followers:@handle and "
+    "following:@handle keys, one row per user; compare two snapshot numbers to see who left or came.",
 }
+TABLES = (*CLEANED, *KIND_TABLES)
 
 
 def asset_key(table: str) -> dg.AssetKey:
@@ -41,7 +51,7 @@ def asset_key(table: str) -> dg.AssetKey:
             description=_DESCRIPTIONS[table],
             metadata={"table": table},
         )
-        for table in CLEANED
+        for table in TABLES
     ],
     partitions_def=watch_daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -57,7 +67,7 @@ def cleaned_tables(
     if len(keys) == 1:
         yield from _one_partition(context, lake, control_plane)
         return
-    totals = {table: {"rows": 0, "pages": 0, "malformed_pages": 0, "parse_errors": 0} for table in CLEANED}
+    totals = {table: {"rows": 0, "pages": 0, "malformed_pages": 0, "parse_errors": 0} for table in TABLES}
     empty = 0
     for partition in keys:
         day, key = split_partition_key(partition)
@@ -84,7 +94,11 @@ def _one_partition(
     result = clean_partition(lake.lake(), control_plane.engine(), key=key, day=dt.date.fromisoformat(day))
     if result.session_id is None:
         context.log.warning(f"{key} {day}: no complete scrape session; cleaned partition left empty")
-    for table, data in result.tables.items():
+    for table in TABLES:
+        data = result.tables.get(table)
+        if data is None:  # a table of another kind of key (clean_kinds.py): nothing of this partition
+            yield dg.MaterializeResult(asset_key=asset_key(table), metadata={"rows": 0, "written": False})
+            continue
         shown = [c for c in data.column_names if c not in ("watch_key", "page_key", "day")]
         metadata = {
             "rows": data.num_rows,

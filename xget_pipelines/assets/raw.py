@@ -34,8 +34,11 @@ def raw_x_pages(
 
     Search keys run SearchTimeline for the day; ``@account`` keys fetch the profile, then the
     account's tweets and replies of the day (its timeline for the last two days, search by author
-    before that), within the key's budget (``xget watch add KEY --budget all``; default
-    ``XGET_X_MAX_PAGES_PER_PARTITION`` pages) and with its search product (Latest or Top). Pages are
+    before that); ``list:<id>`` and ``community:<id>`` keys their members (and a community's info and
+    moderators) in today's partition and their tweets of the day; ``followers:@handle`` /
+    ``following:@handle`` keys continue a full snapshot of the list in today's partition; all within
+    the key's budget (``xget watch add KEY --budget all``; default ``XGET_X_MAX_PAGES_PER_PARTITION``
+    pages) and with its search product (Latest or Top). Pages are
     written before they are parsed, in small batches; an interrupted partition resumes from its last
     stored cursor on the next run (same session). How the collection ended (complete, truncated at the
     budget, failed), with its pages and items, is in the metadata and in ``ops/coverage``.

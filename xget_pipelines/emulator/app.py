@@ -109,6 +109,7 @@ class EmulatorState:
         self.accounts: dict[str, Account] = {}
         self.members: dict[str, User] = {}
         self.about: dict[int, About] = {}  # "About this account" facts changed since start (about_route)
+        self.removed_follows: set[tuple[int, int]] = set()  # (followed idx, follower idx): /_emulator/followers
         self._by_token: dict[str, Account] = {}
         self._pages: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
         self._token_seed = world.cfg.seed if settings.token_seed is None else settings.token_seed
@@ -305,6 +306,7 @@ def _page(
         st.cache,
         st.members,
         st.about,
+        st.removed_follows,
     )
     payload = orjson.dumps(OPERATIONS[operation](ctx))
     cursor = variables.get("cursor")
@@ -326,6 +328,48 @@ def _page(
 
 class _Usernames(BaseModel):
     usernames: list[str]
+
+
+class _Unfollow(BaseModel):
+    remove: list[str]  # followers to take away: user ids or handles (with or without @)
+
+
+async def followers_admin(request: Request) -> Response:
+    """An account's followers at run time: GET lists the removed ones; POST ``{"remove": [ids or handles]}``
+    makes those accounts unfollow it (Followers and their Following stop listing the edge, as X does once
+    someone unfollows; the world itself is shared and stays as generated); DELETE puts every edge back.
+    Unknown accounts, and accounts that do not follow it, are refused with 400 naming them (nothing is
+    removed then)."""
+    st: EmulatorState = request.app.state.emulator
+    account = st.world.user_by_screen_name(request.path_params["handle"].lstrip("@"))
+    if account is None:
+        return json_response({"error": f"no account {request.path_params['handle']!r} in the world"}, 404)
+    if request.method == "POST":
+        body = await json_body(request, _Unfollow)
+        if isinstance(body, Response):
+            return body
+        followers = set(account.followers)
+        idxs, bad = [], []
+        for ref in body.remove:
+            text = ref.strip().lstrip("@")
+            user = st.world.user_by_id(text) if text.isdigit() else st.world.user_by_screen_name(text)
+            if user is None or user.idx not in followers:
+                bad.append(ref)
+            else:
+                idxs.append(user.idx)
+        if bad:
+            return json_response({"error": f"not followers of @{account.screen_name}: {bad[:10]}"}, 400)
+        st.removed_follows.update((account.idx, i) for i in idxs)
+    elif request.method == "DELETE":
+        st.removed_follows = {e for e in st.removed_follows if e[0] != account.idx}
+    removed = sorted(i for a, i in st.removed_follows if a == account.idx)
+    return json_response(
+        {
+            "account": account.screen_name,
+            "followers": len(account.followers) - len(removed),
+            "removed": [str(st.world.users[i].id) for i in removed],
+        }
+    )
 
 
 async def health(request: Request) -> Response:
@@ -445,6 +489,7 @@ def create_app(world: World, settings: EmulatorSettings | None = None) -> Starle
             Route("/_emulator/ground_truth", ground_truth, methods=["GET"]),
             Route("/_emulator/whoami", whoami, methods=["GET"]),
             Route("/_emulator/about/{handle}", about_route, methods=["GET", "POST"]),
+            Route("/_emulator/followers/{handle}", followers_admin, methods=["GET", "POST", "DELETE"]),
             Route("/_media/{host}/{path:path}", media_route.media, methods=["GET", "HEAD"]),
             Route("/_emulator/media_stats", media_route.media_stats, methods=["GET", "DELETE"]),
             Route("/1.1/guest/activate.json", login.guest_activate, methods=["POST"]),

@@ -28,16 +28,20 @@ def user_by_rest_id(ctx: Ctx) -> dict:
     return {"data": {"user": {"result": ctx.users.profile(user)} if user else {}}}
 
 
-def _graph(ctx: Ctx, component: str, pick: Callable[[Ctx, User], list[int]]) -> dict:
+def _graph(ctx: Ctx, component: str, pick: Callable[[Ctx, User], list[int]], outgoing: bool = False) -> dict:
     """An account list of a user (``pick`` gives its users' indexes, oldest first), newest first; the
     shape of raw_followers.json, which raw_following.json, raw_verified_followers.json and
-    raw_subscriptions.json share but for the component name."""
+    raw_subscriptions.json share but for the component name. Follow edges removed at run time
+    (``ctx.removed_follows``) are left out: ``outgoing`` lists are the accounts the user follows."""
     user = ctx.user_by_id(ctx.variables.get("userId", ""))
     if user is None:
         return {"data": {"user": {}}}
     if user.unavailable:
         return {"data": {"user": {"result": unavailable("Suspended")}}}
     idxs = [] if user.protected else pick(ctx, user)
+    if ctx.removed_follows:
+        gone = ctx.removed_follows
+        idxs = [i for i in idxs if ((i, user.idx) if outgoing else (user.idx, i)) not in gone]
     people = [ctx.world.users[i] for i in reversed(idxs)]  # newest edge first
     entries, _, _ = user_page(ctx, people, {"component": component, "element": "user"})
     instructions = list(_FIRST_PAGE) if ctx.variables.get("cursor") is None else []
@@ -64,7 +68,7 @@ def followers(ctx: Ctx) -> dict:
 
 
 def following(ctx: Ctx) -> dict:
-    return _graph(ctx, "FollowingSgs", lambda _, u: u.following)
+    return _graph(ctx, "FollowingSgs", lambda _, u: u.following, outgoing=True)
 
 
 def blue_verified_followers(ctx: Ctx) -> dict:

@@ -50,6 +50,8 @@ class Ctx:
     cache: dict = field(default_factory=dict)  # per-server memo of static per-entity lists
     members: dict[str, User] = field(default_factory=dict)  # the emulator's own accounts, by lower-case name
     about: dict[int, About] = field(default_factory=dict)  # changed by POST /_emulator/about, by user id
+    # (followed idx, follower idx) edges removed at run time (/_emulator/followers): X no longer lists them
+    removed_follows: set[tuple[int, int]] = field(default_factory=set)
     ended: bool = False  # set when the answer is the empty end-of-timeline page
     bottom: str | None = None  # the Bottom cursor served, for the repeat_cursor fault
     sort_base: int = field(init=False)

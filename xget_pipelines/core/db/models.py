@@ -6,12 +6,13 @@ Secrets (passwords, cookies) are stored encrypted (``*_enc`` columns, see ``core
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -109,6 +110,48 @@ class ScrapeSession(Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FollowSnapshot(Base):
+    """One full snapshot of an account's follower (or following) list, crawled over one or more runs of a
+    ``followers:@handle`` / ``following:@handle`` key (``core/x/follow_crawl.py``).
+
+    ``status`` is ``running`` until X's end of the list is reached, then ``complete`` with ``completed_at``.
+    ``cursor``, ``pages`` and ``users`` say where it stood when its last run ended; the pages themselves are
+    in the lake, and a run that continues the snapshot reads its true position back from them."""
+
+    __tablename__ = "follow_snapshots"
+    __table_args__ = (UniqueConstraint("watch_key", "number"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # snapshot_id in cleaned/follower_snapshots
+    watch_key: Mapped[str] = mapped_column(String(256), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, ... per key
+    direction: Mapped[str] = mapped_column(String(16))  # followers | following
+    account_id: Mapped[str] = mapped_column(String(32))
+    expected: Mapped[int | None] = mapped_column(Integer)  # the profile's count when the snapshot began
+    status: Mapped[str] = mapped_column(String(16))  # running | complete
+    cursor: Mapped[str | None] = mapped_column(Text)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    users: Mapped[int] = mapped_column(Integer, default=0)  # user entries listed (a user listed twice: twice)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FollowSnapshotSession(Base):
+    """Which scrape session (one run of one (day, key) partition) fetched pages of which snapshot, and where
+    the snapshot stood when it began: the lake's pages of the session continue from there."""
+
+    __tablename__ = "follow_snapshot_sessions"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    snapshot_id: Mapped[str] = mapped_column(ForeignKey("follow_snapshots.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)  # 1, 2, ... within the snapshot
+    day: Mapped[date] = mapped_column(Date)  # the partition's day (where its pages are in raw/x_pages)
+    cursor_before: Mapped[str | None] = mapped_column(Text)
+    pages_before: Mapped[int] = mapped_column(Integer, default=0)
+    users_before: Mapped[int] = mapped_column(Integer, default=0)
+    linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Proxy(Base):

@@ -1,6 +1,7 @@
 """Raw pages of a partition -> the cleaned (silver) tables.
 
-A cleaned partition is the parse of the partition's latest *complete* scrape session: re-running it
+A cleaned partition is the parse of the partition's latest *complete* scrape session (lists, communities and
+follower snapshots have tables of their own as well: ``clean_kinds.py``): re-running it
 gives the same rows (idempotent), and a re-scrape replaces it with the newer observation while the
 older one stays in ``raw/x_pages`` for history. Within a partition a tweet or user seen on several
 pages is kept once, from the newest page. Malformed pages and objects the parser could not read are
@@ -20,6 +21,7 @@ from sqlalchemy import Engine
 from xget_pipelines.core.lake.delta import Lake
 from xget_pipelines.core.media.pointers import OBJECT_PATH, fill_object_paths
 from xget_pipelines.core.x import schema
+from xget_pipelines.core.x.clean_kinds import clean_kinds
 from xget_pipelines.core.x.parse import MalformedPage, ParsedPage, parse_page
 from xget_pipelines.core.x.raw_pages import RAW_TABLE
 from xget_pipelines.core.x.scrape import latest_complete_session
@@ -188,8 +190,13 @@ def clean_partition(lake: Lake, engine: Engine, *, key: str, day: dt.date) -> Cl
                 "variables": pa.array([], pa.string()),
             }
         )
-    result.tables = parse_raw_pages(pages.sort_by("seq"), key, day, result)
+    pages = pages.sort_by("seq")
+    result.tables = parse_raw_pages(pages, key, day, result)
     result.tables["cleaned/media"] = fill_object_paths(lake, result.tables["cleaned/media"])
     for table, data in result.tables.items():
         result.versions[table] = lake.replace_where(table, data, {"day": day, "watch_key": key}, ["day"])
+    # lists, communities and follower snapshots: their own tables, for keys of those kinds
+    tables, versions = clean_kinds(lake, engine, key=key, day=day, pages=pages)
+    result.tables.update(tables)
+    result.versions.update(versions)
     return result

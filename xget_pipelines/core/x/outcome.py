@@ -14,6 +14,11 @@ the last run ended it. A re-run of a partition whose session had finished is a n
 observation of the day: its outcome replaces the old one.
 
 What the outcome judges is the day's tweets (the search, or the account's timeline or search by author).
+A ``list:`` or ``community:`` key judges each of its timelines (``judged_all``): members, moderators and
+the community's info in today's partition, the day's tweets always; the worst of them is the outcome. A
+``followers:``/``following:`` key judges its snapshot's crawl: ``complete`` in the run that reached X's end
+of the list, ``truncated`` while the snapshot continues next run, and ``items`` counts the snapshot's users
+so far (``follow_crawl.py``).
 An ``@account``'s profile page and today's Followers/Following pages are counted in ``pages`` but never
 make a partition truncated: the follow pages are a sample of now capped on purpose
 (``XGET_X_FOLLOW_PAGES``), not a part of the day left behind.
@@ -70,3 +75,14 @@ def judged(stop: Stop | None, budget: object) -> tuple[str, str]:
     if stop is Stop.MALFORMED:
         return FAILED, "X kept serving unreadable pages at one cursor"
     return FAILED, "the timeline was not collected"
+
+
+def judged_all(stops: dict[str, Stop | None], budget: object) -> tuple[str, str]:
+    """(outcome, reason) of a key with several timelines (``{operation: why it stopped}``): failed if one
+    failed, else truncated if one stopped at the budget, else complete; the reason names the operations."""
+    verdicts = {op: judged(stop, budget) for op, stop in stops.items()}
+    for name in (FAILED, TRUNCATED):
+        hit = [op for op, (outcome, _) in verdicts.items() if outcome == name]
+        if hit:
+            return name, f"{verdicts[hit[0]][1]}: {', '.join(hit)}"
+    return COMPLETE, f"X's end reached for {', '.join(stops)}"

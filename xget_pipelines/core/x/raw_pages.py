@@ -163,7 +163,12 @@ class Resume:
 
 
 # Timelines whose tweets are the partition's items (the profile and follow pages are not).
-ITEM_OPERATIONS = ("SearchTimeline", "UserTweetsAndReplies")
+ITEM_OPERATIONS = (
+    "SearchTimeline",
+    "UserTweetsAndReplies",
+    "ListLatestTweetsTimeline",
+    "CommunityTweetsTimeline",
+)
 
 
 def landed_items(lake: Lake, day: dt.date, key: str, session_id: str, author_id: str | None) -> int:
@@ -204,6 +209,21 @@ def user_id_of(body: bytes) -> str | None:
     except (orjson.JSONDecodeError, KeyError, TypeError):
         return None
     return result.get("rest_id") if isinstance(result, dict) else None
+
+
+def absent(body: bytes) -> bool:
+    """Whether a list's or community's page says X has no such list or community: an empty ``list`` (as X
+    answers an unknown list id) or a ``CommunityUnavailable`` result."""
+    try:
+        data = orjson.loads(body).get("data")
+    except (orjson.JSONDecodeError, AttributeError):
+        return False
+    if not isinstance(data, dict):
+        return False
+    if data.get("list") == {}:
+        return True
+    community = (data.get("communityResults") or {}).get("result")
+    return isinstance(community, dict) and community.get("__typename") == "CommunityUnavailable"
 
 
 def stored_user_id(lake: Lake, day: dt.date, key: str, session_id: str) -> str | None:

@@ -1,15 +1,32 @@
 """Watchlist keys and the X requests that collect one (key, day) partition.
 
-A key is either a tracked account (``@handle``) or a search (anything else: ``python``, ``#ai``,
-``"exact phrase"``, or any X search expression such as ``climate lang:en min_faves:5``).
+A key is one of these kinds (``WatchKey.kind``):
 
-- search keys: SearchTimeline (Latest) for ``<key> since:<day> until:<day+1>``, paged to the end;
-- account keys: UserByScreenName (the profile), then the account's tweets of the day. For the most
-  recent days (``timeline_days``, default 2: today and yesterday) that is UserTweetsAndReplies paged
+- ``search``: anything that is not one of the kinds below: ``python``, ``#ai``, ``"exact phrase"``, or any
+  X search expression such as ``climate lang:en min_faves:5``. SearchTimeline (Latest) for
+  ``<key> since:<day> until:<day+1>``, paged to the end;
+- ``account``: ``@handle``. UserByScreenName (the profile), then the account's tweets of the day. For the
+  most recent days (``timeline_days``, default 2: today and yesterday) that is UserTweetsAndReplies paged
   back until a page holds nothing from the day (UserTweets would miss the replies); it also has the
-  account's retweets and pinned tweet. Older days
-  use SearchTimeline ``from:<handle> since:<day> until:<day+1>``: paging a timeline back N days costs
-  pages in proportion to N for every partition, which does not scale to backfills.
+  account's retweets and pinned tweet. Older days use SearchTimeline ``from:<handle> since:<day>
+  until:<day+1>``: paging a timeline back N days costs pages in proportion to N for every partition,
+  which does not scale to backfills;
+- ``list``: ``list:<numeric id>`` (the digits of ``x.com/i/lists/<id>``). In today's partition the list's
+  members (ListMembers, a snapshot of now, never for past days), and every day the list's tweets of the
+  day: ListLatestTweetsTimeline paged back until a page holds nothing from the day (X has no search by
+  list id that reaches old days, so an old day costs pages in proportion to its age);
+- ``community``: ``community:<numeric id>`` (``x.com/i/communities/<id>``). In today's partition the
+  community itself (CommunityQuery), its members and its moderators (membersSliceTimeline_Query,
+  moderatorsSliceTimeline_Query: snapshots of now), and every day the posts made to it that day
+  (CommunityTweetsTimeline with ``rankingMode: Recency``, newest first, paged back past the day);
+- ``followers`` / ``following``: ``followers:@handle``, ``following:@handle``. A full snapshot of the
+  account's follower (or following) list, crawled over as many runs of today's partition as it takes
+  (``follow_crawl.py``): each run continues the current snapshot within the key's budget; when X's end is
+  reached the snapshot is complete and dated, and the next run starts a new one. Past days collect
+  nothing (a list of followers has no history on X).
+
+``list:``, ``community:``, ``followers:`` and ``following:`` make a key of those kinds only when the whole key
+is that one word: ``list:123 python`` stays a search (X's own ``list:`` search operator).
 
 A key carries its collection parameters (``KeyParams``, stored with the watchlist entry, never in the key:
 changing a budget must not make new partitions):
@@ -19,6 +36,9 @@ changing a budget must not make new partitions):
   ``XGET_X_MAX_PAGES_PER_PARTITION``. A day cut at its budget is recorded ``truncated`` in ``ops/coverage``;
 - ``product``: the search tab, ``Latest`` (every tweet, newest first: what completeness means) or ``Top``
   (X's ranked selection). It applies to every SearchTimeline the key runs, an account's older days too.
+
+For a list or a community the budget bounds each of its timelines (members, moderators, the day's tweets)
+on its own; for a follower snapshot it is what one run may fetch (``all``: the whole list in one run).
 """
 
 from __future__ import annotations
@@ -31,6 +51,9 @@ from dataclasses import dataclass
 from xget_pipelines.core.errors import InvalidField
 
 _HANDLE = re.compile(r"^@[A-Za-z0-9_]{1,15}$")
+_KIND_PREFIX = re.compile(r"^(list|community|followers|following):(\S*)$", re.IGNORECASE)
+KINDS = ("search", "account", "list", "community", "followers", "following")
+FOLLOW_KINDS = ("followers", "following")
 # Characters Dagster refuses in partition keys, and separators of multi-partition keys.
 _FORBIDDEN = ("|", ",", "[", "]", "\n", "\r", "\t", "...")
 
@@ -38,11 +61,17 @@ _FORBIDDEN = ("|", ",", "[", "]", "\n", "\r", "\t", "...")
 @dataclass(frozen=True)
 class WatchKey:
     key: str
-    kind: str  # "search" | "account"
+    kind: str  # one of KINDS (module docstring)
 
     @property
     def handle(self) -> str:
-        return self.key[1:]
+        """The account's handle without ``@`` (account, followers and following keys)."""
+        return self.key.rsplit("@", 1)[1]
+
+    @property
+    def target_id(self) -> str:
+        """The list's or community's numeric id (list and community keys)."""
+        return self.key.split(":", 1)[1]
 
 
 def parse_watch_key(key: str) -> WatchKey:
@@ -59,7 +88,28 @@ def parse_watch_key(key: str) -> WatchKey:
         if not _HANDLE.match(text):
             raise ValueError(f"{text!r} is not an X handle: 1-15 letters, digits or underscores after @")
         return WatchKey(text, "account")
+    prefixed = _KIND_PREFIX.match(text)
+    if prefixed:
+        return _prefixed_key(prefixed.group(1).lower(), prefixed.group(2), text)
     return WatchKey(text, "search")
+
+
+def _prefixed_key(kind: str, value: str, text: str) -> WatchKey:
+    """``list:<id>``, ``community:<id>``, ``followers:@handle`` or ``following:@handle``, normalised."""
+    if kind in FOLLOW_KINDS:
+        handle = value if value.startswith("@") else f"@{value}"
+        if not _HANDLE.match(handle):
+            raise ValueError(
+                f"{text!r} names no X handle: write {kind}:@handle (1-15 letters, digits or underscores)"
+            )
+        return WatchKey(f"{kind}:{handle}", kind)
+    page = "lists" if kind == "list" else "communities"
+    if not value.isascii() or not value.isdigit() or len(value) > 20:
+        raise ValueError(
+            f"{text!r} is not a {kind} key: give the {kind}'s numeric id, the digits of "
+            f"x.com/i/{page}/<id> (e.g. {kind}:1494877848087187461)"
+        )
+    return WatchKey(f"{kind}:{int(value)}", kind)
 
 
 PRODUCTS = ("Latest", "Top")
@@ -179,6 +229,39 @@ def search_variables(query: str, count: int, product: str = "Latest") -> dict:
 
 def user_by_screen_name_variables(handle: str) -> dict:
     return {"screen_name": handle, "withSafetyModeUserFields": True}
+
+
+def list_members_variables(list_id: str, count: int) -> dict:
+    return {"listId": str(list_id), "count": count}
+
+
+def list_tweets_variables(list_id: str, count: int) -> dict:
+    return {"listId": str(list_id), "count": count}
+
+
+def community_variables(community_id: str) -> dict:
+    return {"communityId": str(community_id)}
+
+
+def community_slice_variables(community_id: str, count: int) -> dict:
+    """Variables of membersSliceTimeline_Query and moderatorsSliceTimeline_Query."""
+    return {"communityId": str(community_id), "count": count, "includePromotedContent": False}
+
+
+def community_tweets_variables(community_id: str, count: int) -> dict:
+    """CommunityTweetsTimeline newest first (``Recency``): ``Relevance``, the web client's default, ranks by
+    likes, and only a newest-first timeline can be paged back until it is past a day."""
+    return {
+        "communityId": str(community_id),
+        "count": count,
+        "displayLocation": "Community",
+        "rankingMode": "Recency",
+        "withCommunity": True,
+        "includePromotedContent": False,
+        "withQuickPromoteEligibilityTweetFields": True,
+        "withVoice": True,
+        "withV2Timeline": True,
+    }
 
 
 def follows_variables(user_id: str, count: int) -> dict:
