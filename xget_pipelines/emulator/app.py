@@ -109,7 +109,8 @@ class EmulatorState:
         self.accounts: dict[str, Account] = {}
         self.members: dict[str, User] = {}
         self.about: dict[int, About] = {}  # "About this account" facts changed since start (about_route)
-        self.removed_follows: set[tuple[int, int]] = set()  # (followed idx, follower idx): /_emulator/followers
+        # (followed idx, follower idx) edges removed at run time: /_emulator/followers
+        self.removed_follows: set[tuple[int, int]] = set()
         self._by_token: dict[str, Account] = {}
         self._pages: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
         self._token_seed = world.cfg.seed if settings.token_seed is None else settings.token_seed
