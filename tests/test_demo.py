@@ -69,7 +69,8 @@ def test_demo_runs_every_partition_and_leaves_a_queryable_lake(first_demo):
     assert "3 accounts imported from" in demo.stdout  # the demo's accounts come from a file, like a user's
     assert "3/3 proxies ACTIVE after a check through each" in demo.stdout  # real local proxies, checked
     assert "sentiment model minilm-head-" in demo.stdout and "macro recall" in demo.stdout
-    assert "14 partitions, 4 runs at a time" in demo.stdout  # collected as concurrent runs
+    # collected as concurrent runs: 7 keys x 2 days, a list's and a community's 2 days, 1 follower snapshot
+    assert "19 partitions, 4 runs at a time" in demo.stdout
     # The console is XGet's progress and summary: dbt's lines go to their own log, library warnings stay out
     assert "dbt build: PASS=" in demo.stdout and "ERROR=0" in demo.stdout
     console = demo.stdout + demo.stderr
@@ -93,14 +94,21 @@ def test_demo_runs_every_partition_and_leaves_a_queryable_lake(first_demo):
         return [json.loads(line) for line in out.stdout.splitlines()]
 
     (collected,) = sql("select count(distinct (day, watch_key)) as n from raw_x_pages")
-    keys = sql("select distinct watch_key from raw_x_pages order by 1")
-    assert collected["n"] == 2 * len(keys) and len(keys) == 7  # 4 terms + 3 accounts, 2 days each
+    every_key = [k["watch_key"] for k in sql("select distinct watch_key from raw_x_pages order by 1")]
+    keys = [k for k in every_key if ":" not in k]  # 4 terms + 3 accounts, 2 days each
+    kinds = sorted(k.split(":")[0] for k in every_key if ":" in k)
+    assert len(keys) == 7 and kinds == ["community", "followers", "list"]
+    assert collected["n"] == 2 * len(keys) + 2 + 2 + 1
     # yesterday is whole, so every key has tweets then; today may be empty for a term early in the UTC day
     (parts,) = sql(
         "select count(distinct watch_key) as n from cleaned_tweets "
-        "where day = (select min(day) from raw_x_pages)"
+        "where day = (select min(day) from raw_x_pages) and watch_key not like '%:%'"
     )
     assert parts["n"] == len(keys)
+    # the newer kinds landed in their own tables
+    assert sql("select count(*) as n from cleaned_list_members")[0]["n"] > 0
+    assert sql("select count(distinct role) as n from cleaned_community_members")[0]["n"] >= 2
+    assert sql("select count(*) as n from cleaned_follower_snapshots")[0]["n"] > 0
     (counts,) = sql("select count(*) as n, count(distinct tweet_id) as d from cleaned_tweets")
     assert counts["n"] > 100
     (merged,) = sql("select count(*) as n from entities_tweets")
@@ -111,7 +119,8 @@ def test_demo_runs_every_partition_and_leaves_a_queryable_lake(first_demo):
     )
     assert scored["n"] == originals["n"] > 50
     volume = sql("select watch_key, sum(tweets) as tweets from marts.daily_volume_per_term group by 1")
-    assert len(volume) == len(keys) and all(v["tweets"] > 0 for v in volume)  # the dbt marts, via xget sql
+    volume = {v["watch_key"]: v["tweets"] for v in volume}  # the dbt marts, via xget sql
+    assert all(volume.get(k, 0) > 0 for k in keys)
     assert sql("select count(*) as n from marts.sentiment_by_day")[0]["n"] >= 1
     # every account was bound to one of the demo's proxies (the control plane records the binding)
     import sqlalchemy as sa
@@ -125,7 +134,7 @@ def test_demo_runs_every_partition_and_leaves_a_queryable_lake(first_demo):
 
     instance = dg.DagsterInstance.from_config(str(Path(env["XGET_HOME"], "dagster")))
     runs = instance.get_runs(dg.RunsFilter(job_name="x_ingest"))
-    assert len(runs) == 2 * len(keys) and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+    assert len(runs) == collected["n"] and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
     _an_independent_reader_reads_every_table(xget, env)
     _restore_matches_the_backup(xget, env, tmp_path, first_demo.backup)
 

@@ -280,6 +280,17 @@ def run_demo(console: Console, settings: Settings, *, serve_ui: bool = True, day
         imported = upsert_accounts(engine, box, parsed.records)
         suggestions = world.watchlist_suggestions()
         keys = add_keys(engine, suggestions["terms"] + [f"@{h}" for h in suggestions["users"][:3]])
+        # The newer kinds of key: a list (members and tweets), a community (info, members, moderators, posts)
+        # and a full follower snapshot of one of the accounts.
+        kinds = add_keys(
+            engine,
+            [
+                f"list:{suggestions['lists'][0]}",
+                f"community:{suggestions['communities'][0]}",
+                f"followers:@{suggestions['users'][0]}",
+            ],
+        )
+        keys += kinds
         console.print(
             f"{imported.created + imported.updated} accounts imported from {account_file} "
             f"(as `xget accounts import` does); watchlist: {', '.join(keys)}"
@@ -293,7 +304,18 @@ def run_demo(console: Console, settings: Settings, *, serve_ui: bool = True, day
             "watchlist", [k for k in keys if not instance.has_dynamic_partition("watchlist", k)]
         )
         today = dt.datetime.now(dt.UTC).date()
-        partitions = [(today - dt.timedelta(days=i), k) for i in range(days) for k in keys]
+
+        # A list's or community's older days are paged back to from today (X has no search by list or
+        # community), so each older day costs more: the demo collects their last two days, as the watchlist
+        # sensor would collect a new key's; a follower snapshot is taken in today's partition only.
+        def collected_days(key: str) -> int:
+            if key.startswith("followers:"):
+                return 1
+            return min(days, 2) if key in kinds else days
+
+        partitions = [
+            (today - dt.timedelta(days=i), k) for i in range(days) for k in keys if i < collected_days(k)
+        ]
         failed = collect(console, partitions, settings, home)
         with console.status(
             f"merging {days} days into the entity tables, then trends (one run over the range)"
