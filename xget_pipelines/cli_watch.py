@@ -206,7 +206,7 @@ def watch_backfill(
         found = watch_backfill.estimate(
             cli_context.settings(), engine, cli_context.lake(), key, first, last, samples
         )
-    except XGetError as exc:
+    except (XGetError, LookupError) as exc:  # LookupError: X has no such account, list or community
         fail(str(exc))
     print_estimate(found)
     if dry_run:

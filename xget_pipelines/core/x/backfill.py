@@ -246,9 +246,11 @@ def estimate(
         estimated_at=at,
     )
     found.advice = advice(found)
-    found.fetch = [d for d in to_fetch if d not in set(chosen)]
+    # A sampled day that failed is fetched again by the backfill; the others only need parsing.
+    landed = {s.day for s in sampled if s.outcome in COLLECTED}
+    found.fetch = [d for d in to_fetch if d not in landed]
     earlier = [d for d, row in done.items() if (row.run_id or "").startswith(ESTIMATE_RUN_PREFIX)]
-    found.parse = sorted({*chosen, *earlier})
+    found.parse = sorted({*landed, *earlier})
     return found
 
 
