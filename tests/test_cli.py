@@ -303,3 +303,51 @@ def test_hydrate_reports_counts_exports_and_refuses_bad_ids(
     bad.write_text("12\n1e5\n")
     refused = xget("hydrate", str(bad))
     assert refused.exit_code == 1 and "line 2: '1e5'" in refused.stderr
+
+
+def test_watch_backfill_estimates_then_launches_and_reports_its_progress(
+    emulator_factory, small_world, monkeypatch
+):
+    """`xget watch backfill --dry-run` prints the estimate and launches nothing; with --yes the backfill is
+    created (the sampled days kept), and `xget watch backfill-status` shows it against its estimate."""
+    from tests.conftest import register_accounts
+    from xget_pipelines.core.db import backfills
+    from xget_pipelines.core.db.engine import get_engine
+    from xget_pipelines.settings import Settings
+
+    emu = emulator_factory(window_seconds=2)
+    monkeypatch.setenv("XGET_X_GRAPHQL_URL", emu.graphql_url)
+    settings = Settings()
+    engine = get_engine(settings.resolved_database_url)
+    register_accounts(emu, engine, ["c1"])
+    key = small_world.watchlist_suggestions()["terms"][0]
+    today = dt.datetime.now(dt.UTC).date()
+    since = (today - dt.timedelta(days=6)).isoformat()
+
+    refused = runner.invoke(app, ["watch", "backfill", key, "--since", since])
+    assert refused.exit_code == 1 and "not on the watchlist" in refused.output
+    assert xget("watch", "add", key).exit_code == 0
+    bad = runner.invoke(app, ["watch", "backfill", key, "--since", "6 days ago"])
+    assert bad.exit_code == 1 and "--since '6 days ago' is not a day" in bad.output
+
+    dry = xget("watch", "backfill", key, "--since", since, "--samples", "2", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "6 days" in dry.output and "sampled now (real partitions): 2 days" in dry.output
+    assert "account-hours of SearchTimeline" in dry.output and "ETA" in dry.output
+    assert "with 2 it would take" in dry.output and "dry run: nothing launched" in dry.output
+    assert backfills.latest(engine) is None
+
+    declined = runner.invoke(app, ["watch", "backfill", key, "--since", since, "--samples", "1"], input="n\n")
+    assert declined.exit_code == 1 and "not launched" in declined.output
+    launched = xget("watch", "backfill", key, "--since", since, "--samples", "1", "--yes")
+    assert launched.exit_code == 0, launched.output
+    created = backfills.latest(engine)
+    assert created is not None and f"backfill {created.id} created" in launched.output
+    assert len(created.parse) == 4 and len(created.fetch) == 2  # 2 + 1 + 1 sampled, parsed only
+
+    status = xget("watch", "backfill-status", "--format", "json")
+    rows = {r[""]: r["value"] for r in map(json.loads, status.stdout.splitlines())}
+    assert rows["status"] == "RUNNING" and rows["days fetched"] == "0/2 (0 failed)"
+    assert rows["pages"].startswith("0 of ") and rows["ETA"] != "unknown"
+    missing = runner.invoke(app, ["watch", "backfill-status", "999"])
+    assert missing.exit_code == 1 and "no backfill 999" in missing.output

@@ -70,6 +70,7 @@ def test_assets_checks_jobs_sensors_schedules_exist():
     assert defs.resolve_sensor_def("account_pool_health_sensor")
     assert defs.resolve_sensor_def("run_failure_alert_sensor")
     assert defs.resolve_sensor_def("scrape_task_sensor") and defs.resolve_sensor_def("corrections_sensor")
+    assert defs.resolve_sensor_def("watch_backfill_sensor")
     assert defs.resolve_schedule_def("daily_ingest_schedule")
     assert defs.resolve_schedule_def("account_pool_stats_hourly")
     assert defs.resolve_schedule_def("lake_maintenance_schedule").job_name == "lake_maintenance"

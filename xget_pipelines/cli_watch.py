@@ -1,4 +1,5 @@
-"""``xget watch``: the watchlist (add, list, remove) and how completely each key's days were collected.
+"""``xget watch``: the watchlist (add, list, remove), how completely each key's days were collected, and
+backfills of a key over a range of days (estimated first).
 
 Registered on the main app in ``cli.py``; the settings, the database and the lake come from ``cli_context``,
 the consoles and output formats from ``cli_output``.
@@ -139,3 +140,125 @@ def watch_status(
     print_rows(DAY_COLUMNS, days, fmt, title=f"coverage up to {report.until}")
     if fmt is OutputFormat.table:
         print_rows(TOTAL_COLUMNS, sums, fmt, title="totals")
+
+
+def _day(value: str | None, name: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"--{name} {value!r} is not a day: use YYYY-MM-DD")
+
+
+def _hours(hours: float | None) -> str:
+    if hours is None:
+        return "never (no usable account)"
+    return (
+        f"{hours * 60:.1f} min" if hours < 1 else f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
+    )
+
+
+def print_estimate(e) -> None:
+    """An estimate (``core/x/backfill.py``) as a user reads it."""
+    cap = e.capacity
+    sampled = ", ".join(f"{s.day} {s.pages} pages/{s.items} items ({s.outcome})" for s in e.sampled) or "none"
+    lines = [
+        f"backfill of {e.key} from {e.since} to {e.until}: {e.days} days (budget {e.budget}, {e.product})",
+        f"  already collected, skipped: {e.collected_days} days ({e.collected_pages:,} pages)",
+        f"  sampled now (real partitions): {len(e.sampled)} days, {e.sampled_pages:,} pages: {sampled}",
+        f"  to fetch: {e.days_to_fetch} days, about {e.pages:,} pages "
+        f"(range {e.pages_low:,}-{e.pages_high:,}), {e.items:,} items",
+        f"  cost: {e.account_hours:.2f} account-hours of {cap.operation} ({cap.limit} requests per "
+        f"{cap.window_s:g} s per account{'' if cap.learned else ', X observed figures'})",
+        f"  with {cap.accounts} usable accounts at {e.utilisation:.0%} utilisation: {_hours(e.hours)}, ETA "
+        f"{e.eta.isoformat(timespec='minutes') if e.eta else 'none'}",
+    ]
+    for line in lines:
+        console.print(line, highlight=False, soft_wrap=True)
+    for note in e.advice:
+        console.print(f"  - {note}", highlight=False, soft_wrap=True)
+
+
+@watch_app.command("backfill")
+def watch_backfill(
+    key: str = typer.Argument(..., help="A key on the watchlist."),
+    since: str = typer.Option(..., help="First day (YYYY-MM-DD)."),
+    until: str | None = typer.Option(None, help="Last day (YYYY-MM-DD); default: yesterday (UTC)."),
+    samples: int | None = typer.Option(
+        None, help="Days sampled for the estimate (default XGET_BACKFILL_SAMPLE_DAYS, 5)."
+    ),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Launch without asking."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only the estimate: launch nothing."),
+) -> None:
+    """Estimate a backfill of KEY over --since..--until, then launch it. The estimate collects a few days
+    spread over the range (real partitions: nothing is wasted) and prices the rest in pages, account-hours
+    and an ETA with the account pool as it is. The backfill is then one x_ingest run per day, launched a few
+    at a time by the watch_backfill_sensor (Dagster's daemon), in the x_api pool; days already collected
+    are skipped. Follow it with `xget watch backfill-status`."""
+    from xget_pipelines import watch_backfill
+    from xget_pipelines.core.db import backfills
+    from xget_pipelines.core.errors import XGetError
+
+    first, last = _day(since, "since"), _day(until, "until")
+    engine = cli_context.engine()
+    try:
+        found = watch_backfill.estimate(
+            cli_context.settings(), engine, cli_context.lake(), key, first, last, samples
+        )
+    except (XGetError, LookupError) as exc:  # LookupError: X has no such account, list or community
+        fail(str(exc))
+    print_estimate(found)
+    if dry_run:
+        console.print("dry run: nothing launched (the sampled days stay collected)")
+        return
+    if not (found.fetch or found.parse):
+        console.print("nothing to launch: every day of the range is collected")
+        return
+    if not yes and not typer.confirm(f"launch the backfill of {len(found.fetch) + len(found.parse)} days?"):
+        console.print("not launched (the sampled days stay collected)")
+        raise typer.Exit(1)
+    created = backfills.create(engine, found, actor=None)
+    console.print(
+        f"backfill {created.id} created: the watch_backfill_sensor launches its runs (tag xget/backfill="
+        f"{created.id}); follow it with `xget watch backfill-status {created.id}`",
+        highlight=False,
+    )
+
+
+@watch_app.command("backfill-status")
+def watch_backfill_status(
+    backfill_id: int | None = typer.Argument(None, help="The backfill's id; default: the newest."),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
+) -> None:
+    """Where a backfill stands: its runs, the days and pages fetched so far against the estimate, the
+    throughput and utilisation measured so far, and the ETA from them."""
+    from xget_pipelines.core.db import backfills
+    from xget_pipelines.core.errors import XGetError
+    from xget_pipelines.core.x.backfill_progress import backfill_progress
+
+    engine = cli_context.engine()
+    try:
+        found = backfills.get(engine, backfill_id) if backfill_id is not None else backfills.latest(engine)
+    except XGetError as exc:
+        fail(str(exc))
+    if found is None:
+        fail("no backfill yet: start one with `xget watch backfill KEY --since DAY`")
+    p = backfill_progress(cli_context.lake(), found.watch_key, found.fetch, found.estimate, found.created_at)
+    runs = ", ".join(f"{state.lower()} {n}" for state, n in sorted(found.runs.items()) if n) or "none yet"
+    rows = [
+        ("backfill", f"{found.id}: {found.watch_key} {found.since}..{found.until}"),
+        ("status", found.status + (f" ({found.error})" if found.error else "")),
+        ("runs", runs),
+        ("days fetched", f"{p.days_done}/{p.days} ({p.days_failed} failed)"),
+        (
+            "pages",
+            f"{p.pages:,} of {p.estimated_pages:,} estimated"
+            + (f" ({p.share_of_estimate:.0%})" if p.share_of_estimate is not None else ""),
+        ),
+        ("pages per hour", "not measured yet" if p.pages_per_hour is None else f"{p.pages_per_hour:,.0f}"),
+        ("utilisation", "not measured yet" if p.utilisation is None else f"{p.utilisation:.0%}"),
+        ("pages left", f"{p.pages_left:,}"),
+        ("ETA", "done" if found.finished_at else p.eta.isoformat(timespec="minutes") if p.eta else "unknown"),
+    ]
+    print_rows(["", "value"], rows, fmt)

@@ -42,6 +42,7 @@ from xget_pipelines.sensors import (
     freshness_sensor,
     run_failure_alert_sensor,
     scrape_task_sensor,
+    watch_backfill_sensor,
     watchlist_sensor,
 )
 from xget_pipelines.settings import Settings, get_settings
@@ -82,6 +83,7 @@ def definitions_for(settings: Settings) -> dg.Definitions:
         sensors=[
             watchlist_sensor,
             scrape_task_sensor,
+            watch_backfill_sensor,
             corrections_sensor,
             account_pool_health_sensor,
             freshness_sensor,

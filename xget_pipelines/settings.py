@@ -394,6 +394,26 @@ class Settings(BaseSettings):
     watch_backfill_days: int = Field(
         default=3, description="Days the watchlist sensor collects when a key is added (today included)."
     )
+    backfill_sample_days: int = Field(
+        default=5,
+        ge=1,
+        le=50,
+        description="Days `xget watch backfill` collects first, spread over its range, to estimate it.",
+    )
+    backfill_utilisation: float = Field(
+        default=0.9,
+        gt=0,
+        le=1,
+        description="Share of the account pool's capacity a backfill is assumed to get in its first estimate "
+        "(bench/scrape.py measured XGet's lease at 0.9); its progress then reports the share it measures.",
+    )
+    backfill_runs_in_flight: int = Field(
+        default=8,
+        ge=1,
+        le=1000,
+        description="Runs of one watchlist backfill queued or running at once (the backfill sensor releases "
+        "the rest as they finish).",
+    )
     demo_days: int = Field(default=14, description="Days of the watchlist the demo collects.")
     demo_accounts: int = Field(default=8, description="Emulator accounts the demo creates and imports.")
     demo_runs: int = Field(

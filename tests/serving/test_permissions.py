@@ -91,6 +91,9 @@ NEEDS: dict[tuple[str, str], Permission | str] = {
     ("GET", "/v1/watchlist/{entry_id}"): P.DATA_READ,
     ("PATCH", "/v1/watchlist/{entry_id}"): P.WATCHLIST_WRITE,
     ("DELETE", "/v1/watchlist/{entry_id}"): P.WATCHLIST_WRITE,
+    # backfills: launching one spends the pool for days (operators); where one stands is data:read
+    ("POST", "/v1/watchlist/backfills"): P.WATCHLIST_WRITE,
+    ("GET", "/v1/watchlist/backfills/{backfill_id}"): P.DATA_READ,
     # analytics
     ("GET", "/v1/trends"): P.ANALYTICS_READ,
     ("GET", "/v1/trends/{name}"): P.ANALYTICS_READ,
@@ -122,6 +125,7 @@ PATH_VALUES = {  # valid-looking values that name nothing
     "name": "python",
     "task_id": "00000000-0000-4000-8000-000000000000",
     "entry_id": "999999",
+    "backfill_id": "999999",
 }
 
 # Minimal valid bodies (JSON unless given as ("text", ...) or ("form", ...)). None of them changes a password,
@@ -141,6 +145,8 @@ BODIES: dict[tuple[str, str], object] = {
     ("POST", "/v1/me/keys"): {"name": "matrix key"},
     ("POST", "/v1/watchlist"): {"key": "matrix term", "budget": "3 pages"},
     ("PATCH", "/v1/watchlist/{entry_id}"): {"budget": "all"},
+    # a key not on the watchlist: refused (422) before any request to X
+    ("POST", "/v1/watchlist/backfills"): {"key": "matrix backfill", "since": "2026-06-01", "dry_run": True},
     ("POST", "/v1/admin/users"): {"username": "matrix_created", "password": "a-long-enough-password"},
     ("PATCH", "/v1/admin/users/{user_id}"): {"email": "nobody@example.com"},
     ("POST", "/v1/accounts"): {"username": "matrix_account", "cookies": {"auth_token": "a", "ct0": "b"}},

@@ -38,7 +38,9 @@ def resources_for(settings: Settings) -> dict:
             check_target_url=whoami_url(settings.emulator_host, settings.emulator_port),
         ),
         "watchlist": WatchlistResource(
-            control_plane=control_plane, backfill_days=settings.watch_backfill_days
+            control_plane=control_plane,
+            backfill_days=settings.watch_backfill_days,
+            backfill_runs_in_flight=settings.backfill_runs_in_flight,
         ),
         "alerts": AlertsResource(
             webhook_url=dg.EnvVar("XGET_ALERT_WEBHOOK_URL") if settings.alert_webhook_url else ""

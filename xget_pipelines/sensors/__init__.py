@@ -1,6 +1,7 @@
 """Every sensor of XGet but the optional sinks' (``sensors/events.py``, loaded only with its broker URL)."""
 
 from xget_pipelines.sensors.automation import automation_sensor
+from xget_pipelines.sensors.backfills import watch_backfill_sensor
 from xget_pipelines.sensors.corrections import corrections_sensor
 from xget_pipelines.sensors.freshness import freshness_sensor
 from xget_pipelines.sensors.pool_health import account_pool_health_sensor
@@ -15,5 +16,6 @@ __all__ = [
     "freshness_sensor",
     "run_failure_alert_sensor",
     "scrape_task_sensor",
+    "watch_backfill_sensor",
     "watchlist_sensor",
 ]

@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
         accounts,
         analytics,
         auth,
+        backfills,
         corrections,
         data,
         ops,
@@ -87,7 +88,7 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
         watchlist,
     )
 
-    for module in (auth, users, accounts, proxies, tasks, corrections, data, analytics, watchlist):
+    for module in (auth, users, accounts, proxies, tasks, corrections, data, analytics, watchlist, backfills):
         app.include_router(module.router, prefix=f"/v{API_VERSION}")
     app.include_router(ops.router)
     _offline_docs(app)

@@ -301,6 +301,27 @@ class Task(Base):
     next_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # a recurring task's next start
 
 
+class WatchBackfill(Base):
+    """A backfill of one watchlist key over a range of days (``core/db/backfills.py``): its estimate, its
+    plan and where its runs stand; the backfill sensor launches the runs."""
+
+    __tablename__ = "watch_backfills"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    watch_key: Mapped[str] = mapped_column(String(256), index=True)
+    since: Mapped[date] = mapped_column(Date)
+    until: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # RUNNING COMPLETED FAILED
+    estimate: Mapped[dict] = mapped_column(JSON)  # core/x/backfill.py Estimate.to_json()
+    plan: Mapped[dict] = mapped_column(JSON)  # {"fetch": [days], "parse": [days]}
+    runs: Mapped[dict | None] = mapped_column(JSON)  # counts of the runs per state, from the last tick
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class AuditEntry(Base):
     """Who changed what over the API (data corrections, users, keys, accounts, proxies)."""
 
