@@ -1,7 +1,8 @@
 """Raw pages of a partition -> the cleaned (silver) tables.
 
 A cleaned partition is the parse of the partition's latest *complete* scrape session (lists, communities and
-follower snapshots have tables of their own as well: ``clean_kinds.py``): re-running it
+follower snapshots have tables of their own as well: ``clean_kinds.py``; so have the conversations and
+retweeters a key's expansions collect: ``clean_expand.py``): re-running it
 gives the same rows (idempotent), and a re-scrape replaces it with the newer observation while the
 older one stays in ``raw/x_pages`` for history. Within a partition a tweet or user seen on several
 pages is kept once, from the newest page. Malformed pages and objects the parser could not read are
@@ -21,6 +22,7 @@ from sqlalchemy import Engine
 from xget_pipelines.core.lake.delta import Lake
 from xget_pipelines.core.media.pointers import OBJECT_PATH, fill_object_paths
 from xget_pipelines.core.x import schema
+from xget_pipelines.core.x.clean_expand import clean_expansions
 from xget_pipelines.core.x.clean_kinds import clean_kinds
 from xget_pipelines.core.x.parse import MalformedPage, ParsedPage, parse_page
 from xget_pipelines.core.x.raw_pages import RAW_TABLE
@@ -177,7 +179,7 @@ def clean_partition(lake: Lake, engine: Engine, *, key: str, day: dt.date) -> Cl
         pages = lake.read(
             RAW_TABLE,
             {"day": day, "watch_key": key, "session_id": session_id},
-            columns=["body", "page_key", "fetched_at", "operation", "seq", "variables"],
+            columns=["body", "page_key", "fetched_at", "operation", "seq", "variables", "target"],
         )
     if pages is None or session_id is None:
         pages = pa.table(
@@ -188,6 +190,7 @@ def clean_partition(lake: Lake, engine: Engine, *, key: str, day: dt.date) -> Cl
                 "operation": pa.array([], pa.string()),
                 "seq": pa.array([], pa.int32()),
                 "variables": pa.array([], pa.string()),
+                "target": pa.array([], pa.string()),
             }
         )
     pages = pages.sort_by("seq")
@@ -197,6 +200,10 @@ def clean_partition(lake: Lake, engine: Engine, *, key: str, day: dt.date) -> Cl
         result.versions[table] = lake.replace_where(table, data, {"day": day, "watch_key": key}, ["day"])
     # lists, communities and follower snapshots: their own tables, for keys of those kinds
     tables, versions = clean_kinds(lake, engine, key=key, day=day, pages=pages)
+    result.tables.update(tables)
+    result.versions.update(versions)
+    # what the key's expansions collected: conversations and retweeters (expand.py)
+    tables, versions = clean_expansions(lake, key=key, day=day, pages=pages)
     result.tables.update(tables)
     result.versions.update(versions)
     return result
