@@ -13,6 +13,7 @@ from tests.conftest import register_accounts
 from xget_pipelines.core.db.models import ScrapeSession
 from xget_pipelines.core.db.watchlist import add_keys, params_of
 from xget_pipelines.core.lake import coverage
+from xget_pipelines.core.tasks import InvalidTask, check_params
 from xget_pipelines.core.x.clean import clean_partition
 from xget_pipelines.core.x.client import XClient
 from xget_pipelines.core.x.parse import parse_page
@@ -213,3 +214,7 @@ def test_expand_is_validated_stored_and_read_back(engine):
     with pytest.raises(InvalidParams, match="collects none"):
         check_for_key("followers:@alice", parse_params({"expand": ["quotes"]}))
     assert KeyParams().to_json() == {}
+    assert check_params({"expand": ["Media"]}, "@alice") == {"expand": ["media"]}  # a task's, normalised
+    with pytest.raises(InvalidTask) as err:
+        check_params({"expand": ["media"]}, "python")
+    assert err.value.field == "params.expand"

@@ -241,6 +241,12 @@ def parse_expand(value: object) -> tuple[Expansion, ...]:
             '"media"] (the CLI: --expand conversations:5 --expand media)',
             "expand",
         )
+    if len(value) > len(EXPANSIONS):
+        raise InvalidParams(
+            f"expand lists {len(value)} entries: there are {len(EXPANSIONS)} expansions "
+            f"({', '.join(_EXAMPLES)}), give each at most once",
+            "expand",
+        )
     parsed = [parse_expansion(v) for v in value]
     kinds = [e.kind for e in parsed]
     twice = sorted({k for k in kinds if kinds.count(k) > 1})
