@@ -83,6 +83,14 @@ def test_conversations_collect_every_reply_of_the_deep_conversation_once(collect
     assert row.outcome == "complete" and "conversations:100" in row.reason
     assert row.items == sum(1 for t in small_world.deep.famous.tweets if day_of(t) == day)  # not the replies
 
+    tweets = clean_partition(lake, engine, key=FAMOUS, day=day).tables["cleaned/tweets"]
+    via = dict(zip(tweets["tweet_id"].to_pylist(), tweets["via"].to_pylist(), strict=True))
+    assert via[root.id] == "timeline"  # still a hit of the key, though TweetDetail showed it too
+    # the replies are not the key's hits, but for those its own timeline showed above its own replies to them
+    on_timeline = {t.id for t in root.replies if any(r.author is root.author for r in t.replies)}
+    assert {t.id for t in root.replies if via[t.id] == "timeline"} <= on_timeline
+    assert sum(via[t.id] == "expanded" for t in root.replies) >= 540 - len(on_timeline)
+
     again = clean_partition(lake, engine, key=FAMOUS, day=day).tables["cleaned/conversations"]
     stored = lake.read("cleaned/conversations", {"watch_key": FAMOUS, "day": day})
     assert stored.num_rows == again.num_rows == len(again)  # a re-clean replaces, doubles nothing
