@@ -104,10 +104,16 @@ def test_watchlist_commands():
     assert xget("watch", "add", "python").exit_code == 0
     listed = [json.loads(line) for line in xget("watch", "list", "-f", "json").stdout.splitlines()]
     assert (listed[0]["budget"], listed[0]["product"]) == ("all", "Top")
+    expanded = xget("watch", "add", "@alice", "--expand", "conversations:5", "--expand", "media")
+    assert expanded.exit_code == 0 and "expand conversations:5 media" in expanded.output
+    listed = [json.loads(line) for line in xget("watch", "list", "-f", "json").stdout.splitlines()]
+    assert listed[1]["expand"] == "conversations:5 media"
     for option, value, named in (
         ("--budget", "lots", "'all'"),
         ("--budget", "0 pages", "between 1"),
         ("--product", "Media", "Latest or Top"),
+        ("--expand", "threads", "names no expansion"),
+        ("--expand", "media", "needs an @handle key"),
     ):
         bad = xget("watch", "add", "rust", option, value)
         assert bad.exit_code == 1 and named in bad.output, bad.output

@@ -29,6 +29,8 @@ def test_assets_checks_jobs_sensors_schedules_exist():
         "cleaned_community_members",
         "cleaned_communities",
         "cleaned_follower_snapshots",
+        "cleaned_conversations",
+        "cleaned_retweeters",
         "entities_follows",
         "account_pool_stats",
         "entities_tweets",
@@ -45,6 +47,7 @@ def test_assets_checks_jobs_sensors_schedules_exist():
         "marts_sentiment_by_day",
         "marts_about_fact_changes",
         "marts_accounts_by_country",
+        "marts_conversation_trees",
         "analytics_graph_metrics",
         "analytics_user_profiles",
         "analytics_cotag_network",
@@ -111,6 +114,8 @@ def test_lineage_and_groups():
     assert changes == {dg.AssetKey("cleaned_about_account_history")}
     by_country = graph.get(dg.AssetKey("marts_accounts_by_country")).parent_keys
     assert by_country == {dg.AssetKey("entities_about_accounts")}
+    trees = graph.get(dg.AssetKey("marts_conversation_trees")).parent_keys
+    assert trees == {dg.AssetKey("cleaned_conversations")}  # lineage from the expansions' cleaned table
 
 
 def test_dagster_definitions_validate_passes(tmp_path):

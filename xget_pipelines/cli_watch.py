@@ -29,13 +29,22 @@ def watch_add(
         "('2000 items'). Default: XGET_X_MAX_PAGES_PER_PARTITION pages.",
     ),
     product: str | None = typer.Option(None, help="Search tab: Latest (default, every tweet) or Top."),
+    expand: list[str] | None = typer.Option(
+        None,
+        help="What else to collect around each day's tweets, repeatable: conversations:N (reply trees of "
+        "tweets with N+ replies), quotes, retweeters:N (of tweets with N+ retweets), media (an @account's "
+        "media tab). Each gets a budget equal to the key's.",
+    ),
 ) -> None:
     """Add keys to the watchlist (or change the parameters of keys already on it); the watchlist sensor turns
-    them into partitions and runs. Without --budget/--product a key already on it keeps its parameters."""
+    them into partitions and runs. Without --budget/--product/--expand a key already on it keeps its
+    parameters; with any of them, the ones not given go back to their defaults."""
     from xget_pipelines.core.db.watchlist import add_keys
     from xget_pipelines.core.x.watch import parse_params
 
     given = {name: value for name, value in (("budget", budget), ("product", product)) if value is not None}
+    if expand:
+        given["expand"] = list(expand)
     try:
         params = parse_params(given) if given else None
         added = add_keys(cli_context.engine(), keys, params)
@@ -52,15 +61,22 @@ def watch_list(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", 
 
     settings = cli_context.settings()
     rows = [
-        (e.key, str(e.params.budget_or(settings.x_max_pages_per_partition)), e.params.product, e.added_at)
+        (
+            e.key,
+            str(e.params.budget_or(settings.x_max_pages_per_partition)),
+            e.params.product,
+            " ".join(str(x) for x in e.params.expand),
+            e.added_at,
+        )
         for e in entries(cli_context.engine())
     ]
-    print_rows(["key", "budget", "product", "added"], rows, fmt)
+    print_rows(["key", "budget", "product", "expand", "added"], rows, fmt)
 
 
 def _describe(params) -> str:
     budget = "default budget" if params.budget is None else f"budget {params.budget}"
-    return f"{budget}, product {params.product}"
+    expand = f", expand {' '.join(str(x) for x in params.expand)}" if params.expand else ""
+    return f"{budget}, product {params.product}{expand}"
 
 
 @watch_app.command("remove")

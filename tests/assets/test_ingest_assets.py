@@ -16,7 +16,9 @@ from xget_pipelines.assets import (
     tweet_sentiment,
 )
 from xget_pipelines.core.db.engine import get_engine
+from xget_pipelines.core.db.watchlist import add_keys
 from xget_pipelines.core.lake.catalog import connect
+from xget_pipelines.core.x.watch import parse_params
 from xget_pipelines.resources import (
     AccountPoolResource,
     LakeResource,
@@ -261,7 +263,7 @@ def test_trends_over_the_entities_with_the_emulators_ground_truth_in_metadata(se
     assert con.execute("select count(*) from analytics_trends").fetchone()[0] == rows
 
 
-def test_dbt_builds_the_marts_over_the_entities_with_its_tests_as_checks(setup, tmp_path):
+def test_dbt_builds_the_marts_over_the_entities_with_its_tests_as_checks(setup, tmp_path, small_world):
     from xget_pipelines.assets.dbt import dbt_marts_assets
     from xget_pipelines.core.lake.catalog import connect as lake_sql
     from xget_pipelines.resources.dbt import dbt_resource, prepare_manifest
@@ -303,6 +305,13 @@ def test_dbt_builds_the_marts_over_the_entities_with_its_tests_as_checks(setup, 
     refreshed = {**resources, "x_api": again}
     assert dg.materialize([about_accounts], resources=refreshed, instance=instance).success
 
+    # A key expanding its day's big conversation (the emulator's deep corner, yesterday): the reply trees.
+    famous = "@" + small_world.deep.famous.screen_name
+    expand = parse_params({"budget": "all", "expand": ["conversations:100"]})
+    add_keys(get_engine(resources["control_plane"].database_url), [famous], expand)
+    instance.add_dynamic_partitions("watchlist", [famous])
+    assert run(resources, instance, famous).success
+
     marts = tmp_path / "home" / "marts.duckdb"
     dbt = dbt_resource(marts)
     result = dg.materialize(
@@ -317,9 +326,10 @@ def test_dbt_builds_the_marts_over_the_entities_with_its_tests_as_checks(setup, 
         "marts_sentiment_by_day",
         "marts_about_fact_changes",
         "marts_accounts_by_country",
+        "marts_conversation_trees",
     }
     checks = result.get_asset_check_evaluations()
-    assert len(checks) == 15 and all(c.passed for c in checks)  # the dbt tests of the six marts
+    assert len(checks) == 18 and all(c.passed for c in checks)  # the dbt tests of the seven marts
     assert marts.exists()
     con = lake_sql(resources["lake"].lake(), marts=marts)
     per_day = con.execute(
@@ -327,7 +337,8 @@ def test_dbt_builds_the_marts_over_the_entities_with_its_tests_as_checks(setup, 
     ).fetchall()
     hits = con.execute(
         "select count(distinct tweet_id) from cleaned_tweets c join entities_tweets e using (tweet_id) "
-        "where c.via = 'timeline' and not e.is_retweet"
+        "where c.via = 'timeline' and not e.is_retweet and c.watch_key = ?",
+        [key],
     ).fetchall()
     assert per_day == hits and per_day[0][0] > 20
     top = con.execute("select rank from marts.top_users_per_term order by rank").fetchall()
@@ -338,6 +349,23 @@ def test_dbt_builds_the_marts_over_the_entities_with_its_tests_as_checks(setup, 
         "select username_after, country_after, country_changed, handle_changed from marts.about_fact_changes"
     ).fetchall()
     assert changes == [(mover[0][0], "Atlantis", True, False)]  # the one move the emulator made
+    root = small_world.deep.root
+    replies = [t for t in small_world.tweets if t.conversation_id == root.id and t is not root]
+    tree = con.execute(
+        "select replies, direct_replies, max_depth, distinct_repliers, root_author_replies, unlinked_replies "
+        "from marts.conversation_trees where conversation_id = ?",
+        [root.id],
+    ).fetchall()
+    assert tree == [
+        (
+            len(replies),
+            len(root.replies),
+            2,
+            len({t.author.id for t in replies}),
+            sum(1 for t in replies if t.author is root.author),
+            0,
+        )
+    ]
     by_country = con.execute("select sum(accounts) from marts.accounts_by_country").fetchall()[0][0]
     assert by_country == con.execute("select count(*) from entities_users").fetchall()[0][0]
     assert con.execute(

@@ -73,6 +73,14 @@ def test_from_and_to(world: World, client: XClient) -> None:
     assert expected_to and set(search_ids(client, f"to:{user.screen_name}")) == expected_to
 
 
+def test_quoted_tweet_id_finds_the_quotes_of_one_post(world: World, client: XClient) -> None:
+    quoted = max((t for t in world.tweets if t.n_quotes), key=lambda t: (t.n_quotes, t.id))
+    expected = {t.id for t in searchable(world) if t.quoted is quoted}
+    assert len(expected) > 1 and set(search_ids(client, f"quoted_tweet_id:{quoted.id}")) == expected
+    others = {t.id for t in searchable(world) if t.quoted is quoted and "python" not in words(t)}
+    assert set(search_ids(client, f"quoted_tweet_id:{quoted.id} -python")) == others
+
+
 def test_min_faves_uses_counts_at_fetch_time(client: XClient) -> None:
     body = client.gql("SearchTimeline", rawQuery="python min_faves:20", count=50, product="Latest")
     likes = [

@@ -448,10 +448,10 @@ def test_authors_load_in_one_users_query_per_request(api, monkeypatch):
 
 # -- mutations (last in this module: the task listings above count the module's tasks) ----------------------
 
-ENTRY = "id key kind active budget budgetIsDefault product"
+ENTRY = "id key kind active budget budgetIsDefault product expand"
 ADD = (
-    "mutation($k: String!, $b: String, $p: String) "
-    "{ addWatchKey(key: $k, budget: $b, product: $p) { ENTRY } }"
+    "mutation($k: String!, $b: String, $p: String, $e: [String!]) "
+    "{ addWatchKey(key: $k, budget: $b, product: $p, expand: $e) { ENTRY } }"
 )
 UPDATE = "mutation($id: ID!, $b: String) { updateWatchKey(id: $id, budget: $b) { ENTRY } }"
 REMOVE = "mutation($id: ID!) { removeWatchKey(id: $id) { active } }"
@@ -460,8 +460,9 @@ REMOVE = "mutation($id: ID!) { removeWatchKey(id: $id) { active } }"
 def test_watchlist_mutations_need_watchlist_write_and_say_what_is_wrong(api):
     (denied,) = api.errors(ADD.replace("ENTRY", ENTRY), "analyst", {"k": "graphql term"})
     assert denied["extensions"]["code"] == "FORBIDDEN" and "watchlist:write" in denied["message"]
-    made = api.gql(ADD.replace("ENTRY", ENTRY), "operator", {"k": "graphql term", "b": "all", "p": "top"})
-    made = made["addWatchKey"]
+    values = {"k": "graphql term", "b": "all", "p": "top", "e": ["retweeters:10", "conversations"]}
+    made = api.gql(ADD.replace("ENTRY", ENTRY), "operator", values)["addWatchKey"]
+    assert made["expand"] == ["conversations:1", "retweeters:10"]
     assert (made["key"], made["kind"], made["budget"], made["product"], made["active"]) == (
         "graphql term",
         "search",
@@ -478,10 +479,14 @@ def test_watchlist_mutations_need_watchlist_write_and_say_what_is_wrong(api):
     assert again["extensions"]["code"] == "CONFLICT" and "already on the watchlist" in again["message"]
     (bad,) = api.errors(ADD.replace("ENTRY", "id"), "operator", {"k": "other", "b": "lots"})
     assert bad["extensions"] == {"code": "BAD_USER_INPUT", "field": "budget"}
+    (bad,) = api.errors(ADD.replace("ENTRY", "id"), "operator", {"k": "other", "e": ["quotes:2"]})
+    assert bad["extensions"] == {"code": "BAD_USER_INPUT", "field": "expand"}
+    assert "takes no number" in bad["message"]
 
     update = UPDATE.replace("ENTRY", ENTRY)
     changed = api.gql(update, "operator", {"id": made["id"], "b": "5 items"})["updateWatchKey"]
     assert (changed["budget"], changed["product"], changed["budgetIsDefault"]) == ("5 items", "Latest", False)
+    assert changed["expand"] == []  # omitted parameters go back to their defaults
     (bad_id,) = api.errors(update, "operator", {"id": "abc", "b": "all"})
     assert bad_id["extensions"] == {"code": "BAD_USER_INPUT", "field": "id"}
     (missing,) = api.errors(update, "operator", {"id": "999999", "b": "all"})

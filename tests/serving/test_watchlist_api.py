@@ -124,6 +124,8 @@ def test_the_watchlist_is_read_by_everyone_and_changed_by_operators_with_its_par
             ({"key": "climate", "budget": "lots"}, "budget"),
             ({"key": "climate", "product": "Media"}, "product"),
             ({"key": "a|b"}, "key"),
+            ({"key": "climate2", "expand": ["threads"]}, "expand"),
+            ({"key": "climate2", "expand": ["media"]}, "expand"),  # a search has no media tab
         ):
             bad = op.post("/v1/watchlist", json=body)
             assert bad.status_code == 422 and bad.json()["error"]["field"] == field, bad.text
@@ -134,9 +136,12 @@ def test_the_watchlist_is_read_by_everyone_and_changed_by_operators_with_its_par
         assert by_key[term]["budget"] == "50 pages" and by_key[term]["budget_is_default"] is True
         assert by_key["@nobody_here"]["kind"] == "account"
 
-        changed = op.patch(f"/v1/watchlist/{entry['id']}", json={"budget": "2000 items"})
+        new = {"budget": "2000 items", "expand": ["quotes", "conversations:5"]}
+        changed = op.patch(f"/v1/watchlist/{entry['id']}", json=new)
         assert changed.status_code == 200
         assert (changed.json()["budget"], changed.json()["product"]) == ("2000 items", "Latest")
+        assert changed.json()["expand"] == ["conversations:5", "quotes"]
+        assert [str(e) for e in params_of(engine, "climate").expand] == ["conversations:5", "quotes"]
         assert viewer.get(f"/v1/watchlist/{entry['id']}").json()["budget"] == "2000 items"
         assert op.patch("/v1/watchlist/999999", json={}).status_code == 404
 

@@ -7,6 +7,7 @@ import dagster as dg
 from xget_pipelines.core.lake.preview import markdown_preview
 from xget_pipelines.core.lake.tables import view_name
 from xget_pipelines.core.x.clean import CLEANED, clean_partition, text_quality
+from xget_pipelines.core.x.clean_expand import TABLES as EXPAND_TABLES
 from xget_pipelines.core.x.clean_kinds import TABLES as KIND_TABLES
 from xget_pipelines.partitions import LAKE_WRITE_RETRY, split_partition_key, watch_daily_partitions
 from xget_pipelines.resources import ControlPlaneResource, LakeResource
@@ -33,8 +34,12 @@ _DESCRIPTIONS = {
     "member count, created_at, creator, rules).",
     "cleaned/follower_snapshots": "Complete follower/following snapshots of followers:@handle and "
     "following:@handle keys, one row per user; compare two snapshot numbers to see who left or came.",
+    "cleaned/conversations": "Reply trees a key's conversations:N expansion collected: one row per tweet "
+    "with its conversation_id, parent_id and depth (root 0).",
+    "cleaned/retweeters": "Who retweeted the partition's tweets (a key's retweeters:N expansion): one row "
+    "per (tweet_id, user_id), in X's order.",
 }
-TABLES = (*CLEANED, *KIND_TABLES)
+TABLES = (*CLEANED, *KIND_TABLES, *EXPAND_TABLES)
 
 
 def asset_key(table: str) -> dg.AssetKey:

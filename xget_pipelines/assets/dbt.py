@@ -17,6 +17,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
 from xget_pipelines.core.about_accounts import ensure_about_tables
+from xget_pipelines.core.x.clean_expand import ensure_expansion_tables
 from xget_pipelines.resources import LakeResource
 from xget_pipelines.resources.dbt import DbtMartsResource
 
@@ -45,6 +46,7 @@ def dbt_marts_assets(manifest: Path) -> dg.AssetsDefinition:
         """``dbt build``: the marts and their tests (as asset checks) over the current lake."""
         # The about-account tables exist (empty) before about_accounts first runs: the marts over them build.
         ensure_about_tables(lake.lake())
+        ensure_expansion_tables(lake.lake())  # so is cleaned/conversations before any key expands one
         yield from dbt.build_marts(context, lake.uri).stream()
 
     return dbt_marts

@@ -38,7 +38,8 @@ def raw_x_pages(
     moderators) in today's partition and their tweets of the day; ``followers:@handle`` /
     ``following:@handle`` keys continue a full snapshot of the list in today's partition; all within
     the key's budget (``xget watch add KEY --budget all``; default ``XGET_X_MAX_PAGES_PER_PARTITION``
-    pages) and with its search product (Latest or Top). Pages are
+    pages) and with its search product (Latest or Top); then the key's expansions (``--expand``:
+    conversations, quotes, retweeters, media), each within a budget of its own. Pages are
     written before they are parsed, in small batches; an interrupted partition resumes from its last
     stored cursor on the next run (same session). How the collection ended (complete, truncated at the
     budget, failed), with its pages and items, is in the metadata and in ``ops/coverage``.
@@ -81,6 +82,7 @@ def raw_x_pages(
             "page_budget": dg.MetadataValue.int(outcome.max_pages),
             "budget": dg.MetadataValue.text(outcome.budget or ""),
             "product": dg.MetadataValue.text(params.product),
+            "expand": dg.MetadataValue.text(" ".join(str(e) for e in params.expand)),
             "pages_this_run": result.pages,
             "resumed": result.resumed,
             "session_id": result.session_id,

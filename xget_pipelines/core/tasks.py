@@ -14,7 +14,7 @@ collection, the watchlist is what XGet collects every day.
 | FOLLOWERS   | ``@handle``       | ``@handle`` | today (likewise)                       | the follower edges         |
 
 A task's ``params`` are the collection parameters of a watchlist key (``core/x/watch.py`` ``KeyParams``:
-``budget``, ``product``), validated like the watchlist's and passed to its runs (tag ``xget/params``): they
+``budget``, ``product``, ``expand``), validated like the watchlist's and passed to its runs (tag ``xget/params``): they
 decide what the runs collect, not the watchlist's parameters for the same key. ``priority`` is Dagster's
 run priority (tag ``dagster/priority``: the run queue starts higher ones first). ``schedule``, a cron
 expression (UTC), makes the task recur: each time it comes round after the task finished (COMPLETED or
@@ -41,7 +41,7 @@ from xget_pipelines.core.auth.users import audit
 from xget_pipelines.core.db.engine import read_only
 from xget_pipelines.core.db.models import Task
 from xget_pipelines.core.errors import BadCursor, Conflict, InvalidField, NotFound, StaleCursor, XGetError
-from xget_pipelines.core.x.watch import InvalidParams, parse_params, parse_watch_key
+from xget_pipelines.core.x.watch import InvalidParams, check_for_key, parse_params, parse_watch_key
 
 MAX_DAYS = 31
 PARAMS_TAG = "xget/params"  # a task run's tag: the task's collection parameters (JSON), read by raw_x_pages
@@ -240,13 +240,17 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def check_params(params: dict | None) -> dict | None:
-    """A task's collection parameters, validated (``InvalidTask`` on ``params.<name>``) and normalised as the
-    watchlist stores them; None stays None (a PATCH that leaves them)."""
+def check_params(params: dict | None, watch_key: str | None = None) -> dict | None:
+    """A task's collection parameters, validated (``InvalidTask`` on ``params.<name>``; with ``watch_key``,
+    also that its expansions fit the key) and normalised as the watchlist stores them; None stays None (a
+    PATCH that leaves them)."""
     if params is None:
         return None
     try:
-        return parse_params(params).to_json()
+        parsed = parse_params(params)
+        if watch_key is not None:
+            check_for_key(watch_key, parsed)
+        return parsed.to_json()
     except InvalidParams as exc:
         raise InvalidTask(f"params: {exc}", f"params.{exc.field}") from None
 
@@ -313,7 +317,7 @@ class TaskStore:
         priority: int = 0,
         schedule: str | None = None,
     ) -> ScrapeTask:
-        params = check_params(params)
+        params = check_params(params, spec.watch_key)
         check_priority(priority)
         schedule = check_schedule(schedule)
         task_id = str(uuid.uuid4())
@@ -414,11 +418,13 @@ class TaskStore:
     ) -> ScrapeTask:
         """Change a task that has not started (CREATED); others must be stopped and re-created. ``schedule``
         None leaves it, "" removes it."""
-        params = check_params(params)
+        params = check_params(params, spec.watch_key if spec is not None else None)
         check_priority(priority)
         new_schedule = check_schedule(schedule)
         with self.engine.begin() as conn:
             row = self._row(conn, task_id, owner)
+            if params is not None and spec is None:
+                check_params(params, row.watch_key)  # the expansions against the task's key
             if row.status != TaskStatus.CREATED.value:
                 raise TaskStateConflict(
                     f"task {task_id} is {row.status}: only a CREATED task can be changed", task_id

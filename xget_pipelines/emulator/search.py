@@ -3,7 +3,9 @@
 Supported operators: plain words (AND), `"exact phrase"`, `#hashtag`, `@mention`, `OR`
 between terms, `-` negation, `from:`, `to:`, `lang:`, `since:`/`until:` (YYYY-MM-DD, or
 YYYY-MM-DD_HH:MM:SS_UTC), `since_id:`/`max_id:`, `min_faves:`, `min_retweets:`,
-`min_replies:` and `filter:`/`-filter:` replies, media, images, videos, links, quote.
+`min_replies:`, `filter:`/`-filter:` replies, media, images, videos, links, quote, and
+`quoted_tweet_id:<id>` (the posts quoting one post: igorbrigadir/twitter-advanced-search#15,
+JustAnotherArchivist/snscrape#540, where X's search answers it with the quote tweets).
 As on X, search never returns native retweets, deleted/withheld posts or posts of protected
 and suspended accounts. The static part of a query is evaluated once against an inverted
 index and cached; count thresholds depend on the fetch time and are applied per page.
@@ -24,7 +26,7 @@ from .world import World
 _TOKEN = re.compile(r"[#@]?\w+")
 _URL = re.compile(r"https?://\S+")
 _QUERY_TOKEN = re.compile(r'-?"[^"]*"?|\S+')
-_INDEXED = ("word", "phrase", "from", "to", "lang")
+_INDEXED = ("word", "phrase", "from", "to", "lang", "quoted_tweet_id")
 _DYNAMIC = ("min_faves", "min_retweets", "min_replies")
 
 
@@ -87,6 +89,7 @@ def parse_query(raw: str) -> Query:
             "since_id",
             "max_id",
             "filter",
+            "quoted_tweet_id",
             *_DYNAMIC,
         ):
             op, value = tok.split(":", 1)
@@ -110,6 +113,7 @@ class SearchIndex:
         self.by_author: dict[str, list[int]] = {}
         self.to_user: dict[str, list[int]] = {}
         self.by_lang: dict[str, list[int]] = {}
+        self.by_quoted: dict[str, list[int]] = {}
         self.searchable: list[int] = []
         self._cache: OrderedDict[tuple[str, str], list[int]] = OrderedDict()
         self._cache_size = cache_size
@@ -128,6 +132,8 @@ class SearchIndex:
             self.by_lang.setdefault(t.lang, []).append(pos)
             if t.reply_to is not None:
                 self.to_user.setdefault(t.reply_to.author.screen_name.lower(), []).append(pos)
+            if t.quoted is not None:
+                self.by_quoted.setdefault(str(t.quoted.id), []).append(pos)
 
     def _postings(self, atom: Atom) -> list[int]:
         if atom.kind == "word":
@@ -139,7 +145,12 @@ class SearchIndex:
                 return []
             keep = set(sets[0]).intersection(*sets[1:])
             return [p for p in sets[0] if p in keep and atom.value in self.world.tweets[p].text.lower()]
-        table = {"from": self.by_author, "to": self.to_user, "lang": self.by_lang}[atom.kind]
+        table = {
+            "from": self.by_author,
+            "to": self.to_user,
+            "lang": self.by_lang,
+            "quoted_tweet_id": self.by_quoted,
+        }[atom.kind]
         return table.get(atom.value, [])
 
     def evaluate(self, query: Query, product: str = "Latest") -> list[int]:
@@ -213,6 +224,8 @@ class SearchIndex:
             return t.reply_to is not None and t.reply_to.author.screen_name.lower() == value
         if kind == "lang":
             return t.lang == value
+        if kind == "quoted_tweet_id":
+            return t.quoted is not None and str(t.quoted.id) == value
         if kind == "filter":
             return {
                 "replies": t.reply_to is not None,

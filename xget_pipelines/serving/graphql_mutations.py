@@ -13,6 +13,7 @@ Not here: REST's ``Idempotency-Key`` (a retried ``createTask`` creates a second 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -34,8 +35,16 @@ from xget_pipelines.serving.graphql_types import (
 from xget_pipelines.serving.params import task_owner
 
 
-def _params(budget: str | None, product: str | None) -> KeyParams:
-    return parse_params({n: v for n, v in (("budget", budget), ("product", product)) if v is not None})
+def _params(budget: str | None, product: str | None, expand: list[str] | None = None) -> KeyParams:
+    given = (("budget", budget), ("product", product), ("expand", expand))
+    return parse_params({n: v for n, v in given if v is not None})
+
+
+_EXPAND = (
+    "What else to collect around each day's tweets: conversations:N, quotes, retweeters:N, media "
+    "(see REST /v1/watchlist)"
+)
+ExpandArg = Annotated[list[str] | None, strawberry.argument(description=_EXPAND)]
 
 
 def _entry_id(value: strawberry.ID) -> int:
@@ -52,7 +61,9 @@ class TaskInput:
     since: dt.date | None = strawberry.field(default=None, description="First day (UTC); default: until")
     until: dt.date | None = strawberry.field(default=None, description="Last day, inclusive; default: today")
     params: JSON | None = strawberry.field(
-        default=None, description="Collection parameters: budget ('all', '50 pages', '2000 items'), product"
+        default=None,
+        description="Collection parameters: budget ('all', '50 pages', '2000 items'), product, expand "
+        "(a list: 'conversations:N', 'quotes', 'retweeters:N', 'media')",
     )
     start: bool = strawberry.field(default=True, description="Start at once (false: CREATED)")
     priority: int = strawberry.field(default=0, description="Dagster's run priority, -100..100")
@@ -61,12 +72,19 @@ class TaskInput:
 
 @strawberry.type(description="Changes: the watchlist (watchlist:write) and scrape tasks (tasks:write).")
 class Mutation:
-    @strawberry.mutation(description="Watch a key (a search or an @handle) with its budget and product.")
+    @strawberry.mutation(
+        description="Watch a key (a search or an @handle) with its budget, product and expansions."
+    )
     async def add_watch_key(
-        self, info: Info, key: str, budget: str | None = None, product: str | None = None
+        self,
+        info: Info,
+        key: str,
+        budget: str | None = None,
+        product: str | None = None,
+        expand: ExpandArg = None,
     ) -> WatchEntry | None:
         ctx = need(info, Permission.WATCHLIST_WRITE)
-        params = await call(_params, budget, product)
+        params = await call(_params, budget, product, expand)
         entry, _ = await call(create_entry, ctx.state.engine, key, params, ctx.principal.user_id)
         return WatchEntry.of(entry, ctx.state.settings.x_max_pages_per_partition)
 
@@ -77,10 +95,11 @@ class Mutation:
         id: strawberry.ID,
         budget: str | None = None,
         product: str | None = None,  # noqa: A002
+        expand: ExpandArg = None,
     ) -> WatchEntry | None:
         ctx = need(info, Permission.WATCHLIST_WRITE)
         entry_id = await call(_entry_id, id)
-        params = await call(_params, budget, product)
+        params = await call(_params, budget, product, expand)
         entry = await call(update_entry, ctx.state.engine, entry_id, params, ctx.principal.user_id)
         return WatchEntry.of(entry, ctx.state.settings.x_max_pages_per_partition)
 
@@ -98,7 +117,7 @@ class Mutation:
         spec = await call(build_spec, task.type.value, task.target, task.since, task.until, first_day)
         params = task.params if task.params is not None else {}
         if not isinstance(params, dict):
-            raise bad_input("params is an object: {budget, product}", "params")
+            raise bad_input("params is an object: {budget, product, expand}", "params")
         created = await call(
             ctx.state.tasks.create,
             spec,

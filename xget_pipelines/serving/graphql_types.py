@@ -495,6 +495,7 @@ class WatchEntry:
     budget: str = strawberry.field(description="What each day gets: '50 pages', '2000 items' or 'all'")
     budget_is_default: bool = strawberry.field(description="No budget of its own: the deployment's")
     product: str
+    expand: list[str] = strawberry.field(description="Its expansions, e.g. ['conversations:5', 'media']")
 
     @classmethod
     def of(cls, entry: Entry, default_pages: int) -> WatchEntry:
@@ -507,6 +508,7 @@ class WatchEntry:
             budget=str(entry.params.budget_or(default_pages)),
             budget_is_default=entry.params.budget is None,
             product=entry.params.product,
+            expand=[str(e) for e in entry.params.expand],
         )
 
 

@@ -1,5 +1,5 @@
 """The watchlist: search terms and @accounts XGet collects every day, each with its collection parameters
-(``core/x/watch.py`` ``KeyParams``: budget, product), stored as JSON beside the key."""
+(``core/x/watch.py`` ``KeyParams``: budget, product, expand), stored as JSON beside the key."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from xget_pipelines.core.auth.users import audit
 from xget_pipelines.core.db.engine import read_only
 from xget_pipelines.core.db.models import WatchlistEntry
 from xget_pipelines.core.errors import Conflict, InvalidField, NotFound
-from xget_pipelines.core.x.watch import KeyParams, parse_params, parse_watch_key
+from xget_pipelines.core.x.watch import KeyParams, check_for_key, parse_params, parse_watch_key
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ def add_keys(engine: Engine, keys: Iterable[str], params: KeyParams | None = Non
     collection parameters, replacing those stored for a key already there; None keeps them (a new key
     gets the defaults)."""
     parsed = [parse_watch_key(k).key for k in keys]
+    for key in parsed if params is not None else ():
+        check_for_key(key, params)  # an expansion the key's kind cannot have (InvalidParams)
     now = dt.datetime.now(dt.UTC)
     stored = None if params is None else _stored(params)
     with engine.begin() as conn:
@@ -91,6 +93,7 @@ def create_entry(engine: Engine, key: str, params: KeyParams, actor: int | None)
         normalised = parse_watch_key(key).key
     except ValueError as exc:
         raise InvalidField(str(exc), "key") from None
+    check_for_key(normalised, params)
     now = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
         row = conn.execute(select(WatchlistEntry).where(WatchlistEntry.key == normalised)).first()
@@ -121,6 +124,7 @@ def create_entry(engine: Engine, key: str, params: KeyParams, actor: int | None)
 def update_entry(engine: Engine, entry_id: int, params: KeyParams, actor: int | None) -> Entry:
     """Replace the parameters of a watchlist entry (active or not); the next partitions collected use them."""
     entry = get_entry(engine, entry_id)
+    check_for_key(entry.key, params)
     with engine.begin() as conn:
         conn.execute(
             update(WatchlistEntry).where(WatchlistEntry.id == entry_id).values(params=_stored(params))

@@ -24,6 +24,8 @@ KNOWN_TABLES = (
     "cleaned/community_members",
     "cleaned/communities",
     "cleaned/follower_snapshots",
+    "cleaned/conversations",
+    "cleaned/retweeters",
     "entities/follows",
     "entities/tweets",
     "entities/users",

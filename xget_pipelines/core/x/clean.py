@@ -1,7 +1,8 @@
 """Raw pages of a partition -> the cleaned (silver) tables.
 
 A cleaned partition is the parse of the partition's latest *complete* scrape session (lists, communities and
-follower snapshots have tables of their own as well: ``clean_kinds.py``): re-running it
+follower snapshots have tables of their own as well: ``clean_kinds.py``; so have the conversations and
+retweeters a key's expansions collect: ``clean_expand.py``): re-running it
 gives the same rows (idempotent), and a re-scrape replaces it with the newer observation while the
 older one stays in ``raw/x_pages`` for history. Within a partition a tweet or user seen on several
 pages is kept once, from the newest page. Malformed pages and objects the parser could not read are
@@ -16,14 +17,16 @@ from dataclasses import dataclass, field
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Engine
 
 from xget_pipelines.core.lake.delta import Lake
 from xget_pipelines.core.media.pointers import OBJECT_PATH, fill_object_paths
 from xget_pipelines.core.x import schema
+from xget_pipelines.core.x.clean_expand import clean_expansions
 from xget_pipelines.core.x.clean_kinds import clean_kinds
 from xget_pipelines.core.x.parse import MalformedPage, ParsedPage, parse_page
-from xget_pipelines.core.x.raw_pages import RAW_TABLE
+from xget_pipelines.core.x.raw_pages import EXPAND_PREFIX, RAW_TABLE
 from xget_pipelines.core.x.scrape import latest_complete_session
 
 # table -> (parser attribute, arrow schema, unique key within a partition)
@@ -41,6 +44,7 @@ CLEANED = {
 # from ``cleaned/media_objects`` on every re-parse.
 CLEANED_EXTRA = {"cleaned/media": [OBJECT_PATH]}
 FOLLOW_OPERATIONS = ("Followers", "Following")
+EXPANDED = "expanded"  # cleaned/tweets' via for the tweets of an expansion's pages
 OBSERVATION_FIELDS = [
     pa.field("watch_key", pa.string()),
     pa.field("page_key", pa.string()),
@@ -95,10 +99,17 @@ def _with_observation(table: pa.Table, key: str, page: str, fetched_at, day: dt.
 
 
 def _dedupe(table: pa.Table, keys: tuple[str, ...]) -> pa.Table:
-    """Keep one row per key: the one from the newest page."""
+    """Keep one row per key: the one from the newest page (a tweet: from the newest page of the key's own
+    timelines when one has it, an expansion's page only otherwise)."""
     if table.num_rows == 0:
         return table
-    table = table.sort_by([("fetched_at", "descending")])
+    if "via" in table.column_names:
+        expanded = pc.equal(table["via"], EXPANDED)
+        table = table.append_column("__expanded", expanded)
+        table = table.sort_by([("__expanded", "ascending"), ("fetched_at", "descending")])
+        table = table.drop_columns(["__expanded"])
+    else:
+        table = table.sort_by([("fetched_at", "descending")])
     indices = (
         table.append_column("__i", pa.array(range(table.num_rows), pa.int64()))
         .group_by(list(keys), use_threads=False)
@@ -122,6 +133,15 @@ def _follows(parsed: ParsedPage, operation: str | None, variables: str | None) -
     )
 
 
+def _expanded(tweets: pa.Table) -> pa.Table:
+    """An expansion's tweets (``expand.py``: replies, quote tweets, media posts): ``via = 'expanded'`` where
+    the parser says ``timeline``, so what counts a key's own hits (``via = 'timeline'``: trends, sentiment,
+    the dbt marts) does not count them; the posts they quote or retweet keep their ``via``."""
+    via = tweets["via"]
+    marked = pc.if_else(pc.equal(via, "timeline"), pa.scalar(EXPANDED), via)
+    return tweets.set_column(tweets.schema.get_field_index("via"), tweets.schema.field("via"), marked)
+
+
 def _conform(data: pa.Table, target: pa.Schema) -> pa.Table:
     """``data`` with ``target``'s columns in order; the ones the parser does not make start null."""
     return pa.table(
@@ -138,12 +158,14 @@ def parse_raw_pages(pages: pa.Table, key: str, day: dt.date, result: CleanResult
     variables_column = (
         pages["variables"].to_pylist() if "variables" in pages.column_names else [None] * pages.num_rows
     )
-    for body, pkey, fetched_at, operation, variables in zip(
+    targets = pages["target"].to_pylist() if "target" in pages.column_names else [None] * pages.num_rows
+    for body, pkey, fetched_at, operation, variables, target in zip(
         pages["body"].to_pylist(),
         pages["page_key"].to_pylist(),
         pages["fetched_at"].to_pylist(),
         pages["operation"].to_pylist(),
         variables_column,
+        targets,
         strict=False,
     ):
         result.pages += 1
@@ -158,6 +180,8 @@ def parse_raw_pages(pages: pa.Table, key: str, day: dt.date, result: CleanResult
         result.unavailable += parsed.unavailable
         for table, (attr, _, _) in CLEANED.items():
             data = _follows(parsed, operation, variables) if attr == "follows" else getattr(parsed, attr)
+            if attr == "tweets" and (target or "").startswith(EXPAND_PREFIX):
+                data = _expanded(data)
             if data.num_rows:
                 parts[table].append(_with_observation(data, key, pkey, fetched_at, day))
     out = {}
@@ -177,7 +201,7 @@ def clean_partition(lake: Lake, engine: Engine, *, key: str, day: dt.date) -> Cl
         pages = lake.read(
             RAW_TABLE,
             {"day": day, "watch_key": key, "session_id": session_id},
-            columns=["body", "page_key", "fetched_at", "operation", "seq", "variables"],
+            columns=["body", "page_key", "fetched_at", "operation", "seq", "variables", "target"],
         )
     if pages is None or session_id is None:
         pages = pa.table(
@@ -188,6 +212,7 @@ def clean_partition(lake: Lake, engine: Engine, *, key: str, day: dt.date) -> Cl
                 "operation": pa.array([], pa.string()),
                 "seq": pa.array([], pa.int32()),
                 "variables": pa.array([], pa.string()),
+                "target": pa.array([], pa.string()),
             }
         )
     pages = pages.sort_by("seq")
@@ -197,6 +222,10 @@ def clean_partition(lake: Lake, engine: Engine, *, key: str, day: dt.date) -> Cl
         result.versions[table] = lake.replace_where(table, data, {"day": day, "watch_key": key}, ["day"])
     # lists, communities and follower snapshots: their own tables, for keys of those kinds
     tables, versions = clean_kinds(lake, engine, key=key, day=day, pages=pages)
+    result.tables.update(tables)
+    result.versions.update(versions)
+    # what the key's expansions collected: conversations and retweeters (expand.py)
+    tables, versions = clean_expansions(lake, key=key, day=day, pages=pages)
     result.tables.update(tables)
     result.versions.update(versions)
     return result

@@ -58,6 +58,11 @@ def _walk(node: object, summary: PageSummary) -> None:
                     for e in entries
                     if isinstance(e, dict) and not str(e.get("entryId", "")).startswith("cursor-")
                 )
+            added = item.get("moduleItems")  # later UserMedia pages add their posts to the grid module
+            if isinstance(added, list):
+                summary.content_entries += sum(
+                    1 for e in added if isinstance(e, dict) and "-cursor-" not in str(e.get("entryId", ""))
+                )
             items = item.get("items_results")
             if isinstance(items, list):
                 summary.content_entries += len(items)

@@ -94,7 +94,10 @@ class RawWriter:
             self.rows = []
 
 
-_RESUME_COLUMNS = ["operation", "cursor_in", "cursor_out", "seq", "malformed"]
+_RESUME_COLUMNS = ["operation", "target", "cursor_in", "cursor_out", "seq", "malformed"]
+# Targets of the pages an expansion fetched (``expand.py``): ``expand:<expansion>:<what>``, never a key's
+# own timeline, so they neither count as the day's items nor resume one of its timelines.
+EXPAND_PREFIX = "expand:"
 
 
 def stored_pages(lake: Lake, day: dt.date, key: str, session_id: str) -> pa.Table:
@@ -115,13 +118,18 @@ class Resume:
         self.lake, self.day, self.key, self.session_id, self.done = lake, day, key, session_id, done
 
     def point(
-        self, operation: str, max_pages: int | None, reaches: Callable[[bytes], bool] | None
+        self,
+        operation: str,
+        max_pages: int | None,
+        reaches: Callable[[bytes], bool] | None,
+        target: str | None = None,
     ) -> tuple[str | None, int | None, int, Stop | None]:
         """(cursor, pages left in the budget (None: no bound), content-free pages in a row, the stop if it
-        had ended)."""
+        had ended) of the timeline of ``operation`` (and ``target``, when given: one operation can page
+        several timelines in a session, an expansion's TweetDetail of every conversation)."""
         if self.done is None:
             return None, max_pages, 0, None
-        mine = self._mine(operation)
+        mine = self._mine(operation, target)
         if not mine.num_rows:
             return None, max_pages, 0, None
         left = None if max_pages is None else max_pages - mine.num_rows
@@ -142,12 +150,12 @@ class Resume:
             return None, left, 0, Stop.LOWER_BOUND
         return last_out, left, int(empties[-1]), None
 
-    def entries(self, operation: str) -> int:
-        """Content entries on the session's stored pages of ``operation``: what an item budget already
-        spent (read only when a resumed key has one)."""
+    def entries(self, operation: str, target: str | None = None) -> int:
+        """Content entries on the session's stored pages of ``operation`` (and ``target``): what an item
+        budget already spent (read only when a resumed key has one)."""
         if self.done is None:
             return 0
-        seqs = self._mine(operation)["seq"].to_pylist()
+        seqs = self._mine(operation, target)["seq"].to_pylist()
         if not seqs:
             return 0
         pages = self.lake.read(
@@ -157,9 +165,12 @@ class Resume:
         )
         return sum(summarize_page(b).content_entries for b in pages["body"].to_pylist())
 
-    def _mine(self, operation: str) -> pa.Table:
+    def _mine(self, operation: str, target: str | None = None) -> pa.Table:
         done = self.done
-        return done.filter(pc.and_(pc.equal(done["operation"], operation), pc.invert(done["malformed"])))
+        mask = pc.and_(pc.equal(done["operation"], operation), pc.invert(done["malformed"]))
+        if target is not None:
+            mask = pc.and_(mask, pc.equal(done["target"], target))
+        return done.filter(mask)
 
 
 # Timelines whose tweets are the partition's items (the profile and follow pages are not).
@@ -178,11 +189,11 @@ def landed_items(lake: Lake, day: dt.date, key: str, session_id: str, author_id:
     pages = lake.read(
         RAW_TABLE,
         {"day": day, "watch_key": key, "session_id": session_id, "operation": list(ITEM_OPERATIONS)},
-        columns=["operation", "malformed", "body"],
+        columns=["operation", "target", "malformed", "body"],
     )
     ids: set[int] = set()
     for row in pages.to_pylist() if pages is not None else []:
-        if row["malformed"]:
+        if row["malformed"] or (row["target"] or "").startswith(EXPAND_PREFIX):
             continue
         tweets = parse_page(row["body"], row["operation"]).tweets
         for tid, created, author, via in zip(

@@ -50,7 +50,7 @@ TWEETS = _schema(
     ("is_retweet", _BOOL, False),
     ("has_media", _BOOL, False),
     ("visibility", _STR, False),  # "visible" | "limited" (TweetWithVisibilityResults)
-    ("via", _STR, False),  # "timeline" | "quoted" | "retweeted"
+    ("via", _STR, False),  # "timeline" | "quoted" | "retweeted" (cleaned: also "expanded", clean.py)
     ("card_name", _STR, True),
 )
 

@@ -28,7 +28,8 @@ from xget_pipelines.core.lake import coverage
 from xget_pipelines.core.lake.delta import Lake
 from xget_pipelines.core.x import follow_crawl, watch
 from xget_pipelines.core.x.client import FetchedPage, XClient
-from xget_pipelines.core.x.outcome import COMPLETE, FAILED, CollectionOutcome, judged, judged_all
+from xget_pipelines.core.x.expand import Expander
+from xget_pipelines.core.x.outcome import COMPLETE, FAILED, TRUNCATED, CollectionOutcome, judged, judged_all
 from xget_pipelines.core.x.pagination import Stop
 from xget_pipelines.core.x.raw_pages import (
     RawWriter,
@@ -128,8 +129,8 @@ def scrape_partition(
 ) -> ScrapeResult:
     """Fetch every page of the (key, day) partition into ``raw/x_pages``; see the module docstring.
 
-    ``params``: the key's parameters (``watch.KeyParams``): its budget (default ``max_pages`` pages) and
-    search product.
+    ``params``: the key's parameters (``watch.KeyParams``): its budget (default ``max_pages`` pages), search
+    product and expansions (``expand.py``: after the day's timeline, each within a budget of its own).
 
     How the collection ended is recorded in ``ops/coverage`` (``CollectionOutcome``): returned in
     ``result.outcome``, and recorded as ``failed`` before an error propagates."""
@@ -233,6 +234,21 @@ def scrape_partition(
                     variables = watch.follows_variables(user_id, page_size)
                     cap = Budget(pages=follow_pages)
                     _paginate(client, resume, operation, variables, wk.key, cap, record)
+        if params.expand and wk.kind not in FOLLOW_KINDS:
+            writer.flush()  # the expansions start from the day's tweets, read back from the lake
+            expander = Expander(
+                client,
+                lake,
+                resume,
+                key=wk,
+                day=day,
+                session_id=session_id,
+                params=params,
+                budget=budget,
+                page_size=page_size,
+                record=record,
+            )
+            judgement = _with_expansions(judgement or judged(stop, budget), expander.run(user_id), budget)
         writer.flush()
         ended = outcome(*(judgement or judged(stop, budget)), items=items)
         coverage.record(lake, [ended])
@@ -249,6 +265,22 @@ def scrape_partition(
         raise
     close_session(engine, session_id, result.pages_before + result.pages)
     return result
+
+
+def _with_expansions(
+    judgement: tuple[str, str], stops: dict[str, Stop | None], budget: Budget
+) -> tuple[str, str]:
+    """The day's outcome (``judgement``) with its expansions' (``judged_all`` of ``{expansion: stop}``):
+    the worse of the two, the reason naming what fell short."""
+    name, reason = judged_all(stops, budget)
+    rank = {FAILED: 0, TRUNCATED: 1, COMPLETE: 2}
+    if rank[name] < rank[judgement[0]]:
+        return name, f"expansion {reason}"
+    if name == COMPLETE:
+        return judgement[0], f"{judgement[1]}; expansions complete: {', '.join(stops)}"
+    if rank[name] == rank[judgement[0]]:
+        return name, f"{judgement[1]}; expansion {reason}"
+    return judgement
 
 
 def _record_failure(lake: Lake, outcome: Callable[[], CollectionOutcome]) -> None:
@@ -318,7 +350,7 @@ def _paginate(
 ) -> Stop | None:
     """Page one timeline within ``budget`` (from where a resumed session left it); why it stopped. ``check``
     looks at each page's body once it is recorded (and raises to stop the collection)."""
-    cursor, left, empty_before, stopped = resume.point(operation, budget.page_limit, reaches)
+    cursor, left, empty_before, stopped = resume.point(operation, budget.page_limit, reaches, target)
     if stopped is not None:
         return stopped
     pages = client.paginate(
@@ -329,7 +361,9 @@ def _paginate(
         keep_going=None if reaches is None else (lambda page: reaches(page.body)),
         empty_before=empty_before,
         max_items=budget.items,
-        items_before=resume.entries(operation) if budget.items is not None and cursor is not None else 0,
+        items_before=(
+            resume.entries(operation, target) if budget.items is not None and cursor is not None else 0
+        ),
     )
     for page in pages:
         record(page, target)

@@ -37,6 +37,14 @@ changing a budget must not make new partitions):
 - ``product``: the search tab, ``Latest`` (every tweet, newest first: what completeness means) or ``Top``
   (X's ranked selection). It applies to every SearchTimeline the key runs, an account's older days too.
 
+- ``expand``: what else to collect around the day's tweets (``expand.py``), a list of:
+  ``conversations:N`` (the whole reply tree under every collected tweet of the day with at least ``N``
+  replies, N >= 1, default 1: TweetDetail paged to its end, then TweetDetail of every reply whose replies
+  were not all shown), ``quotes`` (every tweet quoting a collected tweet with quotes: a search
+  ``quoted_tweet_id:<id>``), ``retweeters:N`` (Retweeters of collected tweets with at least ``N``
+  retweets, default 1) and ``media`` (an ``@account`` key's UserMedia tab of the day). Each runs after the
+  day's main timeline in the same session, with a budget of its own equal to the key's budget.
+
 For a list or a community the budget bounds each of its timelines (members, moderators, the day's tweets)
 on its own; for a follower snapshot it is what one run may fetch (``all``: the whole list in one run).
 """
@@ -170,12 +178,93 @@ def parse_budget(value: object) -> Budget:
     return Budget(items=n) if (m.group(2) or "p").startswith(("i", "t")) else Budget(pages=n)
 
 
+EXPANSIONS = ("conversations", "quotes", "retweeters", "media")
+_THRESHOLDS = ("conversations", "retweeters")  # the expansions that take ``:N``
+MAX_THRESHOLD = 100_000_000
+# Kinds of key whose partitions collect tweets of the day (the ones the tweet expansions start from), and
+# the kind whose account has a media tab.
+TWEET_KINDS = ("search", "account", "list", "community")
+
+
+@dataclass(frozen=True, order=True)
+class Expansion:
+    """One of ``EXPANSIONS``; ``threshold`` is the N of ``conversations:N`` / ``retweeters:N`` (replies or
+    retweets a collected tweet needs to be expanded), 0 for the two that take none."""
+
+    kind: str
+    threshold: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.threshold}" if self.kind in _THRESHOLDS else self.kind
+
+
+def parse_expansion(value: object) -> Expansion:
+    """``conversations[:N]``, ``quotes``, ``retweeters[:N]`` or ``media``; InvalidParams otherwise."""
+    text = str(value).strip().lower() if isinstance(value, str) else None
+    if not text:
+        raise InvalidParams(
+            f"expand entry {value!r} is not an expansion: use one of {', '.join(_EXAMPLES)}", "expand"
+        )
+    kind, sep, number = text.partition(":")
+    if kind not in EXPANSIONS:
+        raise InvalidParams(
+            f"expand entry {value!r} names no expansion: use one of {', '.join(_EXAMPLES)}", "expand"
+        )
+    if kind not in _THRESHOLDS:
+        if sep:
+            raise InvalidParams(
+                f"expand entry {value!r}: {kind} takes no number, write just {kind}", "expand"
+            )
+        return Expansion(kind)
+    if not sep:
+        return Expansion(kind, 1)
+    if not number.isascii() or not number.isdigit() or not 1 <= int(number) <= MAX_THRESHOLD:
+        what = "replies" if kind == "conversations" else "retweets"
+        raise InvalidParams(
+            f"expand entry {value!r}: N in {kind}:N is the {what} a tweet needs, a whole number from 1 to "
+            f"{MAX_THRESHOLD:,}",
+            "expand",
+        )
+    return Expansion(kind, int(number))
+
+
+_EXAMPLES = ("conversations:N", "quotes", "retweeters:N", "media")
+
+
+def parse_expand(value: object) -> tuple[Expansion, ...]:
+    """A list of expansions (strings), each kind at most once, in ``EXPANSIONS`` order."""
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise InvalidParams(
+            f'expand {value!r} is not a list: give a list of expansions, e.g. ["conversations:5", '
+            '"media"] (the CLI: --expand conversations:5 --expand media)',
+            "expand",
+        )
+    if len(value) > len(EXPANSIONS):
+        raise InvalidParams(
+            f"expand lists {len(value)} entries: there are {len(EXPANSIONS)} expansions "
+            f"({', '.join(_EXAMPLES)}), give each at most once",
+            "expand",
+        )
+    parsed = [parse_expansion(v) for v in value]
+    kinds = [e.kind for e in parsed]
+    twice = sorted({k for k in kinds if kinds.count(k) > 1})
+    if twice:
+        raise InvalidParams(f"expand names {twice[0]} more than once: give each expansion once", "expand")
+    return tuple(sorted(parsed, key=lambda e: EXPANSIONS.index(e.kind)))
+
+
 @dataclass(frozen=True)
 class KeyParams:
     """A key's collection parameters (module docstring); the defaults collect as XGet always did."""
 
     budget: Budget | None = None  # None: the deployment's XGET_X_MAX_PAGES_PER_PARTITION pages
     product: str = "Latest"
+    expand: tuple[Expansion, ...] = ()
+
+    def expansion(self, kind: str) -> Expansion | None:
+        return next((e for e in self.expand if e.kind == kind), None)
 
     def budget_or(self, default_pages: int) -> Budget:
         return self.budget if self.budget is not None else Budget(pages=default_pages)
@@ -187,10 +276,12 @@ class KeyParams:
             out["budget"] = str(self.budget)
         if self.product != "Latest":
             out["product"] = self.product
+        if self.expand:
+            out["expand"] = [str(e) for e in self.expand]
         return out
 
 
-PARAM_NAMES = ("budget", "product")
+PARAM_NAMES = ("budget", "product", "expand")
 
 
 def parse_params(values: Mapping[str, object] | None) -> KeyParams:
@@ -210,7 +301,29 @@ def parse_params(values: Mapping[str, object] | None) -> KeyParams:
     if not matched:
         tabs = " or ".join(PRODUCTS)
         raise InvalidParams(f"product {product!r} is not a search tab: use {tabs}", "product")
-    return KeyParams(budget=None if budget is None else parse_budget(budget), product=matched[0])
+    return KeyParams(
+        budget=None if budget is None else parse_budget(budget),
+        product=matched[0],
+        expand=parse_expand(values.get("expand")),
+    )
+
+
+def check_for_key(key: str, params: KeyParams) -> None:
+    """InvalidParams (``expand``) when an expansion cannot apply to ``key``'s kind: ``media`` needs an
+    ``@account`` key; the tweet expansions need a key whose days collect tweets (not a follower snapshot)."""
+    kind = parse_watch_key(key).kind
+    for e in params.expand:
+        if e.kind == "media" and kind != "account":
+            raise InvalidParams(
+                f"expand media is an account's media tab: it needs an @handle key, and {key!r} is a "
+                f"{kind} key",
+                "expand",
+            )
+        if e.kind != "media" and kind not in TWEET_KINDS:
+            raise InvalidParams(
+                f"expand {e} starts from the day's tweets, and a {kind}: key collects none: drop it",
+                "expand",
+            )
 
 
 def use_timeline(day: dt.date, timeline_days: int, today: dt.date | None = None) -> bool:
@@ -284,3 +397,41 @@ def about_account_variables(handle: str) -> dict:
     """AboutAccountQuery's variables: the handle only (what X's web client and twscrape's ``user_about``
     send)."""
     return {"screenName": handle.lstrip("@")}
+
+
+def tweet_detail_variables(tweet_id: str | int) -> dict:
+    """TweetDetail of a post and its replies: the request of the capture raw_tweet_thread.json (twscrape's
+    ``tweet_thread``: ``referrer=profile``, no injections). It takes no ``count``: X sets the page size."""
+    return {
+        "focalTweetId": str(tweet_id),
+        "referrer": "profile",
+        "with_rux_injections": False,
+        "includePromotedContent": False,
+        "withCommunity": True,
+        "withQuickPromoteEligibilityTweetFields": True,
+        "withBirdwatchNotes": True,
+        "withVoice": True,
+        "withV2Timeline": True,
+    }
+
+
+def retweeters_variables(tweet_id: str | int, count: int) -> dict:
+    return {"tweetId": str(tweet_id), "count": count, "includePromotedContent": False}
+
+
+def quotes_query(tweet_id: str | int) -> str:
+    """X's search operator for the posts quoting one post (igorbrigadir/twitter-advanced-search#15,
+    JustAnotherArchivist/snscrape#540)."""
+    return f"quoted_tweet_id:{tweet_id}"
+
+
+def user_media_variables(user_id: str, count: int) -> dict:
+    return {
+        "userId": str(user_id),
+        "count": count,
+        "includePromotedContent": False,
+        "withClientEventToken": False,
+        "withBirdwatchNotes": False,
+        "withVoice": True,
+        "withV2Timeline": True,
+    }

@@ -125,9 +125,16 @@ class WatchParamsIn(BaseModel):
         "default: XGET_X_MAX_PAGES_PER_PARTITION pages",
     )
     product: str | None = Field(default=None, description="Search tab: Latest (default) or Top")
+    expand: list[Annotated[str, StringConstraints(max_length=40)]] | None = Field(
+        default=None,
+        max_length=8,
+        description="What else to collect around each day's tweets: 'conversations:N' (reply trees of tweets "
+        "with N+ replies), 'quotes', 'retweeters:N' (of tweets with N+ retweets), 'media' (an @account's "
+        "media tab); each with a budget equal to the key's",
+    )
 
     def params(self) -> KeyParams:
-        return parse_params(self.model_dump(include={"budget", "product"}, exclude_none=True))
+        return parse_params(self.model_dump(include={"budget", "product", "expand"}, exclude_none=True))
 
 
 class WatchKeyIn(WatchParamsIn):
@@ -145,6 +152,7 @@ class WatchEntryOut(BaseModel):
     budget: str = Field(description="The budget each day gets: '50 pages', '2000 items' or 'all'")
     budget_is_default: bool = Field(description="No budget of its own: XGET_X_MAX_PAGES_PER_PARTITION")
     product: str
+    expand: list[str] = Field(description="The key's expansions, e.g. ['conversations:5', 'media']")
 
 
 class WatchList(BaseModel):
@@ -162,6 +170,7 @@ def _out(request: Request, entry: Entry) -> WatchEntryOut:
         budget=str(entry.params.budget_or(default_pages)),
         budget_is_default=entry.params.budget is None,
         product=entry.params.product,
+        expand=[str(e) for e in entry.params.expand],
     )
 
 
@@ -179,8 +188,8 @@ async def list_watchlist(
     "/watchlist",
     status_code=201,
     response_model=WatchEntryOut,
-    summary="Watch a key (a search or an @handle) with its budget and product; the watchlist sensor collects "
-    "its last days, the schedules every new day",
+    summary="Watch a key (a search or an @handle) with its budget, product and expansions; the watchlist "
+    "sensor collects its last days, the schedules every new day",
 )
 async def add_watch_key(
     request: Request, body: WatchKeyIn, principal: Principal = Depends(write_dep)
