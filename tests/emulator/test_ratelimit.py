@@ -41,6 +41,9 @@ def test_default_limits_match_x() -> None:
         "membersSliceTimeline_Query": 500,
         "moderatorsSliceTimeline_Query": 500,
         "AboutAccountQuery": 50,
+        # twitter-api-client's readme table (emulator/ops_lookup.py): batch 500, single 50 per 15 min
+        "TweetResultsByRestIds": 500,
+        "TweetResultByRestId": 50,
     }
     assert {op: settings.limit_for(op) for op in expected} == expected == DEFAULT_RATE_LIMITS
     assert EmulatorSettings(rate_limits={"SearchTimeline": 7}).limit_for("SearchTimeline") == 7
