@@ -109,6 +109,14 @@ def test_demo_runs_every_partition_and_leaves_a_queryable_lake(first_demo):
     assert sql("select count(*) as n from cleaned_list_members")[0]["n"] > 0
     assert sql("select count(distinct role) as n from cleaned_community_members")[0]["n"] >= 2
     assert sql("select count(*) as n from cleaned_follower_snapshots")[0]["n"] > 0
+    # the first account's key expands its conversations: every day of it ran the expansion
+    expanded = sql(
+        "select watch_key, count(*) as days from ops_coverage "
+        "where reason like '%conversations:3%' group by 1"
+    )
+    assert len(expanded) == 1 and expanded[0]["days"] == 2 and expanded[0]["watch_key"].startswith("@"), (
+        expanded
+    )
     (counts,) = sql("select count(*) as n, count(distinct tweet_id) as d from cleaned_tweets")
     assert counts["n"] > 100
     (merged,) = sql("select count(*) as n from entities_tweets")

@@ -226,6 +226,7 @@ def run_demo(console: Console, settings: Settings, *, serve_ui: bool = True, day
     from xget_pipelines.core.lake.delta import Lake
     from xget_pipelines.core.pools.accounts import upsert_accounts
     from xget_pipelines.core.pools.importing import parse_csv
+    from xget_pipelines.core.x.watch import parse_params
     from xget_pipelines.emulator.app import EmulatorSettings
     from xget_pipelines.emulator.runner import EmulatorServer
     from xget_pipelines.emulator.world import World, WorldConfig
@@ -291,6 +292,9 @@ def run_demo(console: Console, settings: Settings, *, serve_ui: bool = True, day
             ],
         )
         keys += kinds
+        # ...and a conversation expansion: the replies under the first account's tweets with 3 or more
+        # (TweetDetail to the end; cleaned/conversations and the conversation_trees mart).
+        add_keys(engine, [f"@{suggestions['users'][0]}"], parse_params({"expand": ["conversations:3"]}))
         console.print(
             f"{imported.created + imported.updated} accounts imported from {account_file} "
             f"(as `xget accounts import` does); watchlist: {', '.join(keys)}"
