@@ -17,14 +17,15 @@ import httpx
 import pytest
 
 from tests.conftest import control_plane_resource, register_accounts
+from xget_pipelines.assets.cleaned import TABLES as CLEANED_TABLES
+from xget_pipelines.assets.cleaned import asset_key
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.lake.catalog import connect
 from xget_pipelines.core.lake.delta import Lake
 
-INGEST = (
-    "raw_x_pages,cleaned_tweets,cleaned_users,cleaned_media,cleaned_hashtags,cleaned_mentions,cleaned_urls,"
-    "cleaned_tombstones,cleaned_follows"
-)
+# raw_x_pages and every output of the cleaned multi-asset (it cannot be subset): from the code, so a new
+# cleaned table joins the selection
+INGEST = ",".join(["raw_x_pages", *(asset_key(table).to_user_string() for table in CLEANED_TABLES)])
 ENTITIES = (
     "entities_tweets,entities_users,entities_tweet_metrics_history,entities_user_metrics_history,"
     "entities_follows"
