@@ -6,7 +6,7 @@ not resting after a soft ban) times what one account may send per window, over t
 limit and the window are what the pool learned from X's headers (``account_operations``: ``window_limit``
 and ``window_s``, the learned upper bound of the window, see ``account_lease.py``), the median over the
 accounts that have used the operation; an operation no account has used yet takes X's observed limits
-(``OBSERVED_LIMITS``, the figures of the architecture's section 4) and X's 900-second window.
+(``core/x/limits.py``, with their sources) and X's 900-second window.
 """
 
 from __future__ import annotations
@@ -20,23 +20,7 @@ from sqlalchemy import Engine, select
 from xget_pipelines.core.db.engine import read_only
 from xget_pipelines.core.db.models import AccountOperation
 from xget_pipelines.core.pools.health import pool_health
-
-X_WINDOW_S = 900.0
-# Requests per account per window X allowed, as observed (architecture section 4); 50 for any other.
-OBSERVED_LIMITS = {
-    "SearchTimeline": 50,
-    "UserTweets": 50,
-    "UserTweetsAndReplies": 50,
-    "Followers": 50,
-    "UserByScreenName": 95,
-    "TweetDetail": 150,
-    "Following": 500,
-    "Retweeters": 500,
-    "UserMedia": 500,
-    "ListLatestTweetsTimeline": 500,
-    "ListMembers": 500,
-    "UserByRestId": 500,
-}
+from xget_pipelines.core.x.limits import X_RATE_LIMITS, X_WINDOW_S
 
 
 @dataclass(frozen=True)
@@ -73,6 +57,6 @@ def operation_capacity(engine: Engine, operation: str, now: float | None = None)
     limits = [r.window_limit for r in rows if r.window_limit]
     windows = [r.window_s for r in rows if r.window_s]
     accounts = health.operations.get(operation, health.usable)
-    limit = int(statistics.median(limits)) if limits else OBSERVED_LIMITS.get(operation, 50)
+    limit = int(statistics.median(limits)) if limits else X_RATE_LIMITS.get(operation, 50)
     window = statistics.median(windows) if windows else X_WINDOW_S
     return Capacity(operation, accounts, limit, window, bool(limits and windows))
