@@ -5,7 +5,11 @@ Members and moderators come in "slices", not timelines (raw_community_members.js
 raw_community_moderators.json): ``items_results`` and a plain ``slice_info.next_cursor`` while more
 remain, ``slice_info: {}`` on the last slice (as the moderators capture, a single slice, shows). The
 posts come as a timeline whose entries the captures show for ``rankingMode: Relevance``
-(raw_community_tweets.json); ``Recency`` is served newest first with the same shape.
+(raw_community_tweets.json); ``Recency`` is served newest first with the same shape. That X takes
+``Recency`` (besides ``Relevance`` and ``Likes``) on this operation, with ``displayLocation: Community``,
+and answers under the same ``ranked_community_timeline`` path, is what gallery-dl's twitter extractor
+(``community_tweets_timeline``) relies on; the web UI's community "Top" / "Latest" tabs are the two modes
+(insin/control-panel-for-twitter issues #553, #585).
 """
 
 from __future__ import annotations
@@ -132,7 +136,7 @@ def community_tweets(ctx: Ctx) -> dict:
                     "ranked_community_timeline": {
                         "timeline": {
                             "instructions": instructions,
-                            # "top" as in the capture (Relevance); "latest" for Recency is a guess.
+                            # "top" as in the capture (Relevance); "latest" for Recency is not captured.
                             "metadata": {"scribeConfig": {"page": "top" if relevance else "latest"}},
                         }
                     },

@@ -363,7 +363,8 @@ def community_slice_variables(community_id: str, count: int) -> dict:
 
 def community_tweets_variables(community_id: str, count: int) -> dict:
     """CommunityTweetsTimeline newest first (``Recency``): ``Relevance``, the web client's default, ranks by
-    likes, and only a newest-first timeline can be paged back until it is past a day."""
+    likes, and only a newest-first timeline can be paged back until it is past a day. ``Recency`` with
+    ``displayLocation: Community`` is what gallery-dl's twitter extractor sends for a community's posts."""
     return {
         "communityId": str(community_id),
         "count": count,
