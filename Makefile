@@ -27,9 +27,14 @@ demo: install
 # Everything a fresh Debian machine needs first: lint and the documentation site (both strict), then the Debian
 # packages and servers the tests use (tests/services/prepare.sh writes where they are to
 # .xget/test-services.env), then the suite.
+# The suite runs on TEST_WORKERS pytest-xdist workers, one module at a time each (module fixtures such as the
+# demo's stay on one worker), the slowest modules first (tests/conftest.py); TEST_WORKERS=0 runs it in one
+# process. Three on two cores: most tests wait on servers and rate-limit windows, not on the CPU.
+TEST_WORKERS ?= 3
 test: install lint docs
 	tests/services/prepare.sh
-	set -a && . .xget/test-services.env && set +a && $(BIN)/python -m pytest -q
+	set -a && . .xget/test-services.env && set +a && $(BIN)/python -m pytest -q \
+	  $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder)
 
 lint: install
 	$(BIN)/ruff check xget_pipelines tests bench docs/hooks

@@ -23,6 +23,29 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 
 
+# `make test` runs the suite on several workers, a module at a time per worker (pytest-xdist, `--dist
+# loadscope --no-loadscope-reorder`): the modules that take minutes go first, so the longest one (the demo,
+# twice through `xget demo`) starts at once instead of last and the rest fills the other workers around it.
+SLOW_MODULES_FIRST = (
+    "tests/test_demo.py",
+    "tests/test_concurrent_runs.py",
+    "tests/assets/test_ingest_assets.py",
+    "tests/test_ui_browser.py",
+    "tests/test_dagster_dev.py",
+    "tests/core/test_sentiment.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(SLOW_MODULES_FIRST)}
+
+    def order(item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return rank.get(path, len(rank))
+
+    items.sort(key=order)  # stable: within a module, and among the other modules, the order stays
+
+
 @pytest.fixture(scope="session")
 def captures_dir() -> Path:
     if not CAPTURES.is_dir():

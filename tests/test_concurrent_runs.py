@@ -15,6 +15,7 @@ import sys
 import dagster as dg
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from tests.conftest import control_plane_resource, register_accounts
 from xget_pipelines.assets.cleaned import TABLES as CLEANED_TABLES
@@ -161,7 +162,11 @@ def test_sixteen_partitions_and_two_merges_at_once_store_everything_once(
     con = connect(lake)
     served = httpx.get(f"{emu.url}/_emulator/stats").json()["totals"]["pages"] - before
     stored, distinct = con.execute("select count(*), count(distinct page_key) from raw_x_pages").fetchone()
-    assert stored == distinct == served  # every page the emulator served, once
+    # Every page the emulator served, once. A page the emulator sent but the client never received (its
+    # request timed out on a loaded machine) is retried and stored once: such pages are the transport
+    # errors the accounts' counters recorded, and nothing else may separate served from stored.
+    errors = _account_errors(database)
+    assert stored == distinct and stored <= served <= stored + errors, (stored, distinct, served, errors)
     assert con.execute("select count(distinct (day, watch_key)) from raw_x_pages").fetchone()[0] == len(
         partitions
     )
@@ -181,6 +186,12 @@ def test_sixteen_partitions_and_two_merges_at_once_store_everything_once(
 
     ours = {(r[0].isoformat(), r[1]): r[2] for r in con.execute(DAY_TWEETS).fetchall()}
     assert ours == {k: v for k, v in reference.items() if f"{k[0]}|{k[1]}" in partitions}
+
+
+def _account_errors(database: str) -> int:
+    """The failed requests (timeouts, resets, 5xx) the pool's accounts counted, over every operation."""
+    with get_engine(database).connect() as conn:
+        return conn.execute(sa.text("select coalesce(sum(errors), 0) from account_operations")).scalar_one()
 
 
 def _sequential_reference(folder, emu, keys, partitions) -> dict:

@@ -61,6 +61,7 @@ def first_demo(tmp_path_factory):
     )
 
 
+@pytest.mark.timeout(1500)  # the demo's setup (up to 900 s) counts: slower beside the suite's other workers
 def test_demo_runs_every_partition_and_leaves_a_queryable_lake(first_demo):
     xget, env, tmp_path, demo = XGET, first_demo.env, first_demo.tmp_path, first_demo.result
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]

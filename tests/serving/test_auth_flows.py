@@ -227,11 +227,14 @@ def test_a_burst_with_one_key_reads_it_once_and_a_change_elsewhere_counts_within
                 reads.append(statement)
 
         event.listen(engine, "before_cursor_execute", count)
+        started = time.monotonic()
         try:
             assert [httpx.get(f"{base}/v1/me", headers=key).status_code for _ in range(20)] == [200] * 20
         finally:
             event.remove(engine, "before_cursor_execute", count)
-        assert len(reads) == 1
+        # Once per cache time: one read when the burst fits in 1.5 s (it takes ~0.3 s on an idle machine);
+        # on a loaded one (the suite's parallel workers) each further 1.5 s may read the key once more.
+        assert 1 <= len(reads) <= 1 + int((time.monotonic() - started) / 1.5)
 
         assert revoke_key(engine, made["key_id"], server.users["admin"].id)  # as `xget keys revoke` does
         deadline = time.monotonic() + 1.5 + 2.0
