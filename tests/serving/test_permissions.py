@@ -1,4 +1,5 @@
-"""Who may call what: every route of the app x (anonymous, a bad token, viewer, analyst, operator, admin).
+"""Who may call what: every route of the app, and every GraphQL query and mutation, x (anonymous, a bad
+token, viewer, analyst, operator, admin).
 
 ``NEEDS`` is the one table of this test: each (method, path) of the app and the permission it needs
 (``PUBLIC``: anyone, ``AUTHENTICATED``: any role). A route missing from it fails
@@ -8,6 +9,11 @@ it. Expected answers:
 - anonymous and a bad token: 401 (error shape, ``WWW-Authenticate: Bearer``) unless the route is public;
 - a role without the permission: 403 (``forbidden``);
 - a role with it: anything but 401/403, and never a 5xx.
+
+GraphQL is one route (``/v1/graphql``) whose fields each check a permission: ``GRAPHQL_NEEDS`` is the same
+table for them (a field of the schema missing from it fails ``test_every_graphql_field_is_in_the_table``).
+There anonymous and a bad token get the 401 before GraphQL runs; a role without the field's permission gets
+the error code FORBIDDEN on that field; a role with it gets anything but FORBIDDEN, and never INTERNAL.
 
 Requests use harmless inputs: ids that do not exist (allowed roles get 404), valid minimal bodies (auth is
 checked before the body is validated, but a valid body also exercises the handler), nothing that disables
@@ -111,7 +117,7 @@ NEEDS: dict[tuple[str, str], Permission | str] = {
     ("GET", "/metrics"): PUBLIC,
 }
 
-# Not in the matrix: the documentation pages, and GraphQL (its own tests check its permissions per field).
+# Not in this table: the documentation pages, and GraphQL (one route: ``GRAPHQL_NEEDS`` below, per field).
 SKIPPED_PATHS = {"/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"}
 SKIPPED_PREFIXES = ("/v1/graphql", "/docs-static")
 
@@ -269,3 +275,77 @@ def test_the_matrix_follows_the_role_hierarchy():
                 f"{need} is granted out of order: {dict(zip(ROLES, granted, strict=False))}"
             )
             assert granted[-1], f"not even admin has {need}"
+
+
+# -- GraphQL -----------------------------------------------------------------------------------------------
+
+# Each field of Query and Mutation: the permission it needs and a harmless request of it (ids that name
+# nothing, a watchlist key that is not watched, a task that is not started).
+GRAPHQL_NEEDS: dict[str, tuple[Permission, str]] = {
+    "tweets": (P.DATA_READ, "{ tweets(first: 1) { edges { cursor } } }"),
+    "tweet": (P.DATA_READ, '{ tweet(id: "999999") { id } }'),
+    "search": (P.DATA_READ, '{ search(q: "python", first: 1) { edges { cursor } } }'),
+    "user": (P.DATA_READ, '{ user(ref: "nobody") { id } }'),
+    "watchlist": (P.DATA_READ, "{ watchlist { key } }"),
+    "backfill": (P.DATA_READ, '{ backfill(id: "999999") { id status } }'),
+    "trends": (P.ANALYTICS_READ, "{ trends(first: 1) { name } }"),
+    "sentiment": (P.ANALYTICS_READ, "{ sentiment { day } }"),
+    "tasks": (P.TASKS_READ, "{ tasks(first: 1) { edges { cursor } } }"),
+    "task": (P.TASKS_READ, '{ task(id: "00000000-0000-4000-8000-000000000000") { id } }'),
+    "addWatchKey": (
+        P.WATCHLIST_WRITE,
+        'mutation { addWatchKey(key: "matrix graphql", budget: "3 pages") { id } }',
+    ),
+    "updateWatchKey": (P.WATCHLIST_WRITE, 'mutation { updateWatchKey(id: "999999", budget: "all") { id } }'),
+    "removeWatchKey": (P.WATCHLIST_WRITE, 'mutation { removeWatchKey(id: "999999") { id } }'),
+    # a key not on the watchlist: refused (BAD_USER_INPUT) before any request to X
+    "startBackfill": (
+        P.WATCHLIST_WRITE,
+        'mutation { startBackfill(key: "matrix backfill", since: "2026-06-01", dryRun: true) { id } }',
+    ),
+    "createTask": (
+        P.TASKS_WRITE,
+        'mutation { createTask(task: {type: SEARCH, target: "python", start: false}) { id } }',
+    ),
+    "startTask": (P.TASKS_WRITE, 'mutation { startTask(id: "00000000-0000-4000-8000-000000000000") { id } }'),
+    "stopTask": (P.TASKS_WRITE, 'mutation { stopTask(id: "00000000-0000-4000-8000-000000000000") { id } }'),
+    "deleteTask": (P.TASKS_WRITE, 'mutation { deleteTask(id: "00000000-0000-4000-8000-000000000000") }'),
+}
+
+
+def test_every_graphql_field_is_in_the_table():
+    import graphql
+
+    from xget_pipelines.serving.graphql import build_schema
+
+    schema = graphql.build_schema(build_schema().as_str())
+    served = {*schema.query_type.fields, *schema.mutation_type.fields}
+    missing, stale = sorted(served - set(GRAPHQL_NEEDS)), sorted(set(GRAPHQL_NEEDS) - served)
+    assert not missing, (
+        f"GraphQL fields without a decision on who may call them: add them to GRAPHQL_NEEDS: {missing}"
+    )
+    assert not stale, f"GRAPHQL_NEEDS names fields the schema does not have (renamed or removed?): {stale}"
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("field", sorted(GRAPHQL_NEEDS))
+def test_graphql_permission_matrix(api_server, http, field, caller):
+    need, query = GRAPHQL_NEEDS[field]
+    want = expected(need, caller)
+    headers = {}
+    if caller == "bad_token":
+        headers["Authorization"] = "Bearer not.a.valid-token"
+    elif caller != "anonymous":
+        headers.update(api_server.headers(caller))
+    rep = http.post("/v1/graphql", json={"query": query}, headers=headers)
+    detail = f"{caller} {field} -> {rep.status_code} {rep.text[:300]}"
+    if want == "401":
+        assert rep.status_code == 401 and rep.json()["error"]["code"] == "unauthorized", detail
+        return
+    assert rep.status_code == 200, detail
+    codes = {(e.get("extensions") or {}).get("code") for e in rep.json().get("errors") or []}
+    assert "INTERNAL" not in codes, detail
+    if want == "403":
+        assert codes == {"FORBIDDEN"} and rep.json()["data"] == {field: None}, detail
+    else:
+        assert "FORBIDDEN" not in codes, detail

@@ -1,10 +1,13 @@
-"""GraphQL's mutations: the watchlist and scrape tasks, with REST's permissions, checks and errors.
+"""GraphQL's mutations: the watchlist, its backfills and scrape tasks, with REST's permissions, checks and
+errors.
 
-Each mutation calls the function its REST route calls (``core/db/watchlist.py``, ``core/tasks.py``), needs
-the same permission (``watchlist:write`` for the watchlist: operators; ``tasks:write`` for tasks: analysts
-their own, operators everyone's) and is audited the same way. A refusal is a GraphQL error with REST's
-message and ``extensions.code`` (BAD_USER_INPUT with ``field``, NOT_FOUND, CONFLICT, FORBIDDEN), and the
-mutation's field is null. Mutations cost what any resolver costs (1): they do one small write each.
+Each mutation calls the function its REST route calls (``core/db/watchlist.py``, ``core/tasks.py``,
+``routes/backfills.py``'s ``start_backfill``), needs the same permission (``watchlist:write`` for the
+watchlist and its backfills: operators; ``tasks:write`` for tasks: analysts their own, operators everyone's)
+and is audited the same way. A refusal is a GraphQL error with REST's message and ``extensions.code``
+(BAD_USER_INPUT with ``field``, NOT_FOUND, CONFLICT, UNAVAILABLE, FORBIDDEN), and the mutation's field is
+null. Mutations cost what any resolver costs (1): they do one small write each, but for ``startBackfill``,
+whose estimate collects a few days through the account pool first (as REST's does).
 
 Not here: REST's ``Idempotency-Key`` (a retried ``createTask`` creates a second task; a retried
 ``addWatchKey`` gets CONFLICT, which is safe), and data corrections (REST only).
@@ -16,7 +19,9 @@ import datetime as dt
 from typing import Annotated
 
 import strawberry
+from pydantic import ValidationError
 from strawberry.scalars import JSON
+from strawberry.utils.str_converters import to_camel_case
 
 from xget_pipelines.core.auth.permissions import Permission
 from xget_pipelines.core.db.watchlist import create_entry, remove_entry, update_entry
@@ -24,6 +29,7 @@ from xget_pipelines.core.errors import InvalidField
 from xget_pipelines.core.tasks import build_spec
 from xget_pipelines.core.x.watch import KeyParams, parse_params
 from xget_pipelines.serving.graphql_types import (
+    Backfill,
     Info,
     Task,
     TaskTypeEnum,
@@ -33,6 +39,7 @@ from xget_pipelines.serving.graphql_types import (
     need,
 )
 from xget_pipelines.serving.params import task_owner
+from xget_pipelines.serving.routes.backfills import BackfillIn, start_backfill
 
 
 def _params(budget: str | None, product: str | None, expand: list[str] | None = None) -> KeyParams:
@@ -54,6 +61,18 @@ def _entry_id(value: strawberry.ID) -> int:
     return int(text)
 
 
+def _backfill_in(**values) -> BackfillIn:
+    """REST's body of POST /v1/watchlist/backfills, with its checks; the first failing one is BAD_USER_INPUT
+    naming the argument (camelCase, as the schema spells it)."""
+    try:
+        return BackfillIn(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(p) for p in first["loc"])
+        field = to_camel_case(name)
+        raise bad_input(f"{field}: {first['msg']}", field) from None
+
+
 @strawberry.input(description="A scrape task to create (see REST POST /v1/tasks).")
 class TaskInput:
     type: TaskTypeEnum
@@ -70,7 +89,9 @@ class TaskInput:
     schedule: str | None = strawberry.field(default=None, description="Cron (UTC): the task recurs")
 
 
-@strawberry.type(description="Changes: the watchlist (watchlist:write) and scrape tasks (tasks:write).")
+@strawberry.type(
+    description="Changes: the watchlist and its backfills (watchlist:write) and scrape tasks (tasks:write)."
+)
 class Mutation:
     @strawberry.mutation(
         description="Watch a key (a search or an @handle) with its budget, product and expansions."
@@ -146,3 +167,21 @@ class Mutation:
         ctx = need(info, Permission.TASKS_WRITE)
         await call(ctx.state.tasks.delete, str(id), task_owner(ctx.principal), ctx.principal.user_id)
         return True
+
+    @strawberry.mutation(
+        description="Estimate a backfill of a watched key over since..until (a few days of the range are "
+        "collected for real to measure it: seconds to minutes), then launch it unless dryRun. The same as "
+        "REST POST /v1/watchlist/backfills (watchlist:write); follow it with the backfill query."
+    )
+    async def start_backfill(
+        self,
+        info: Info,
+        key: str,
+        since: dt.date,
+        until: dt.date | None = None,
+        samples: int | None = None,
+        dry_run: bool = False,
+    ) -> Backfill | None:
+        ctx = need(info, Permission.WATCHLIST_WRITE)
+        body = _backfill_in(key=key, since=since, until=until, samples=samples, dry_run=dry_run)
+        return Backfill.of(await call(start_backfill, ctx.state, body, ctx.principal.user_id))

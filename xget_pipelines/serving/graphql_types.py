@@ -39,6 +39,7 @@ from xget_pipelines.core.lake.tweet_reader import TweetFilter
 from xget_pipelines.core.tasks import ScrapeTask, TaskStatus, TaskType
 from xget_pipelines.serving.errors import ANSWERED, api_message, graphql_code
 from xget_pipelines.serving.params import aware, task_owner, time_window
+from xget_pipelines.serving.routes.backfills import BackfillOut, read_backfill
 from xget_pipelines.serving.state import ServingState
 
 MAX_PAGE = 500  # largest first: of tweets, search, a user's tweets and tasks
@@ -161,6 +162,14 @@ def need(info: Info, permission: Permission) -> Context:
             "ask an admin for a role that grants it",
         )
     return ctx
+
+
+def backfill_id(value: strawberry.ID) -> int:
+    """A backfill id argument as REST's path checks it (a positive 32-bit integer)."""
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 2**31:
+        raise bad_input("a backfill id is a positive integer (startBackfill returns it)", "id")
+    return int(text)
 
 
 def page_args(first: int, after: str | None, maximum: int = MAX_PAGE) -> None:
@@ -512,6 +521,96 @@ class WatchEntry:
         )
 
 
+@strawberry.type(description="A day a backfill's estimate collected for real (a partition now in the lake).")
+class BackfillSampledDay:
+    day: dt.date
+    outcome: str = strawberry.field(description="complete, truncated or failed")
+    pages: int
+    items: Long
+
+
+@strawberry.type(description="The account pool's capacity for the operation a backfill spends.")
+class BackfillCapacity:
+    operation: str
+    accounts: int = strawberry.field(description="Usable accounts for the operation now")
+    limit: int = strawberry.field(description="Requests per window per account")
+    window_s: float
+    learned: bool = strawberry.field(description="Learned from X's headers (else X's observed figures)")
+
+
+@strawberry.type(description="What a backfill costs, measured before it is launched (see REST's estimate).")
+class BackfillEstimate:
+    key: str
+    since: dt.date
+    until: dt.date
+    budget: str
+    product: str
+    days: int = strawberry.field(description="Days in the range")
+    collected_days: int = strawberry.field(description="Already collected: skipped")
+    collected_pages: Long
+    sampled: list[BackfillSampledDay] = strawberry.field(description="Days collected now for the estimate")
+    sampled_pages: Long
+    days_to_fetch: int = strawberry.field(description="Days the backfill's runs collect")
+    pages: Long = strawberry.field(description="Pages those runs are estimated to fetch")
+    pages_low: Long
+    pages_high: Long
+    range_pages: Long = strawberry.field(
+        description="Pages of the whole range: collected, sampled, estimated"
+    )
+    items: Long
+    operation: str
+    capacity: BackfillCapacity
+    utilisation: float = strawberry.field(description="Share of the pool's capacity assumed")
+    account_hours: float
+    hours: float | None = strawberry.field(description="Hours the backfill takes; null: no usable account")
+    eta: dt.datetime | None
+    estimated_at: dt.datetime
+    advice: list[str] = strawberry.field(description="What would change the estimate")
+
+
+@strawberry.type(description="Where a backfill stands, from ops/coverage now.")
+class BackfillProgress:
+    days: int
+    days_done: int
+    days_failed: int
+    pages: Long = strawberry.field(description="Pages fetched by the backfill's runs so far")
+    estimated_pages: Long
+    share_of_estimate: float | None
+    pages_per_hour: float | None = strawberry.field(description="Measured since the backfill was created")
+    utilisation: float | None = strawberry.field(description="Measured: pages per hour / the pool's capacity")
+    pages_left: Long
+    eta: dt.datetime | None
+
+
+@strawberry.type(description="A watchlist backfill (see REST /v1/watchlist/backfills): the same fields.")
+class Backfill:
+    id: strawberry.ID | None = strawberry.field(description="null for a dry run")
+    status: str = strawberry.field(description="DRY_RUN, RUNNING, COMPLETED or FAILED")
+    key: str
+    since: dt.date
+    until: dt.date
+    runs: JSON = strawberry.field(description="The backfill's runs per state")
+    estimate: BackfillEstimate
+    error: str | None = None
+    created_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    progress: BackfillProgress | None = None
+
+    @classmethod
+    def of(cls, out: BackfillOut) -> Backfill:
+        """From REST's answer (``routes/backfills.py``), so both APIs serve the same figures."""
+        row = out.model_dump()
+        est = row["estimate"]
+        estimate = _build(
+            BackfillEstimate,
+            est,
+            sampled=[_build(BackfillSampledDay, s) for s in est["sampled"]],
+            capacity=_build(BackfillCapacity, est["capacity"]),
+        )
+        progress = _build(BackfillProgress, row["progress"]) if row["progress"] is not None else None
+        return _build(cls, row, id=_id(row["id"]), estimate=estimate, progress=progress)
+
+
 @strawberry.type
 class TaskEdge:
     node: Task
@@ -698,3 +797,11 @@ class Query:
     async def task(self, info: Info, id: strawberry.ID) -> Task | None:  # noqa: A002
         ctx = need(info, Permission.TASKS_READ)
         return Task.of(await call(ctx.state.tasks.get, str(id), task_owner(ctx.principal)))
+
+    @strawberry.field(
+        description="A watchlist backfill: its estimate, runs, pages fetched against the estimate and ETA "
+        "(data:read)."
+    )
+    async def backfill(self, info: Info, id: strawberry.ID) -> Backfill | None:  # noqa: A002
+        ctx = need(info, Permission.DATA_READ)
+        return Backfill.of(await call(read_backfill, ctx.state, backfill_id(id)))

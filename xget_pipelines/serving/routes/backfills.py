@@ -7,7 +7,8 @@ takes as long as those partitions take: seconds against the emulator, up to minu
 ``dry_run: true`` it stops there, otherwise the backfill is created and the backfill sensor launches its
 runs. ``GET /v1/watchlist/backfills/{id}`` needs ``data:read``: where it stands, from ``ops/coverage``,
 with the ETA at the throughput measured so far. The same as ``xget watch backfill`` and
-``xget watch backfill-status``; creating one is audited (``watchlist.backfill``).
+``xget watch backfill-status``; creating one is audited (``watchlist.backfill``). GraphQL's ``startBackfill``
+and ``backfill`` call ``start_backfill`` and ``read_backfill`` below, with these models' checks.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from xget_pipelines.core.x.backfill_progress import backfill_progress
 from xget_pipelines.core.x.breaker import CircuitOpen
 from xget_pipelines.serving.deps import require
 from xget_pipelines.serving.errors import ERROR_RESPONSES
-from xget_pipelines.serving.state import state
+from xget_pipelines.serving.state import ServingState, state
 
 router = APIRouter(tags=["watchlist"], responses=ERROR_RESPONSES)
 read_dep = require(Permission.DATA_READ)
@@ -125,8 +126,8 @@ class BackfillOut(BaseModel):
     progress: ProgressOut | None = None
 
 
-def _estimate(request: Request, body: BackfillIn) -> Estimate:
-    st = state(request)
+def estimate(st: ServingState, body: BackfillIn) -> Estimate:
+    """The estimate of ``body``'s backfill, its errors as the API answers them."""
     try:
         return watch_backfill.estimate(
             st.settings, st.engine, st.lake, body.key, body.since, body.until, body.samples
@@ -137,19 +138,11 @@ def _estimate(request: Request, body: BackfillIn) -> Estimate:
         raise Unavailable(f"the estimate could not sample X: {exc}") from exc
 
 
-@router.post(
-    "/watchlist/backfills",
-    status_code=201,
-    response_model=BackfillOut,
-    summary="Estimate a backfill of a watched key (pages, account-hours, ETA; a few days are collected to "
-    "measure it), then launch it unless dry_run",
-)
-async def create_backfill(
-    request: Request, body: BackfillIn, response: Response, principal: Principal = Depends(write_dep)
-) -> BackfillOut:
-    found = await run_in_threadpool(_estimate, request, body)
+def start_backfill(st: ServingState, body: BackfillIn, actor: int | None) -> BackfillOut:
+    """Estimate ``body``'s backfill, then create it unless a dry run (status DRY_RUN, no id). This route and
+    GraphQL's ``startBackfill`` both call it: one behaviour, one audit."""
+    found = estimate(st, body)
     if body.dry_run:
-        response.status_code = 200
         return BackfillOut(
             id=None,
             status="DRY_RUN",
@@ -158,12 +151,12 @@ async def create_backfill(
             until=found.until,
             estimate=found.to_json(),
         )
-    created = await run_in_threadpool(backfills.create, state(request).engine, found, principal.user_id)
-    return await run_in_threadpool(_out, request, created)
+    return backfill_out(st, backfills.create(st.engine, found, actor))
 
 
-def _out(request: Request, b: backfills.Backfill) -> BackfillOut:
-    progress = backfill_progress(state(request).lake, b.watch_key, b.fetch, b.estimate, b.created_at)
+def backfill_out(st: ServingState, b: backfills.Backfill) -> BackfillOut:
+    """A stored backfill as served, with its progress read from ``ops/coverage`` now."""
+    progress = backfill_progress(st.lake, b.watch_key, b.fetch, b.estimate, b.created_at)
     return BackfillOut(
         id=b.id,
         status=b.status,
@@ -179,6 +172,27 @@ def _out(request: Request, b: backfills.Backfill) -> BackfillOut:
     )
 
 
+def read_backfill(st: ServingState, backfill_id: int) -> BackfillOut:
+    """Backfill ``backfill_id`` as served (NotFound if none): this route and GraphQL's ``backfill``."""
+    return backfill_out(st, backfills.get(st.engine, backfill_id))
+
+
+@router.post(
+    "/watchlist/backfills",
+    status_code=201,
+    response_model=BackfillOut,
+    summary="Estimate a backfill of a watched key (pages, account-hours, ETA; a few days are collected to "
+    "measure it), then launch it unless dry_run",
+)
+async def create_backfill(
+    request: Request, body: BackfillIn, response: Response, principal: Principal = Depends(write_dep)
+) -> BackfillOut:
+    out = await run_in_threadpool(start_backfill, state(request), body, principal.user_id)
+    if out.id is None:  # a dry run: nothing created
+        response.status_code = 200
+    return out
+
+
 @router.get(
     "/watchlist/backfills/{backfill_id:int}",
     response_model=BackfillOut,
@@ -187,5 +201,4 @@ def _out(request: Request, b: backfills.Backfill) -> BackfillOut:
 async def get_backfill(
     request: Request, backfill_id: int = BackfillId, _: Principal = Depends(read_dep)
 ) -> BackfillOut:
-    found = await run_in_threadpool(backfills.get, state(request).engine, backfill_id)
-    return await run_in_threadpool(_out, request, found)
+    return await run_in_threadpool(read_backfill, state(request), backfill_id)
