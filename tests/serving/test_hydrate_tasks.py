@@ -80,6 +80,11 @@ def tick(instance, resources) -> dg.SensorResult:
     return scrape_task_sensor(ctx)
 
 
+def requested(instance, resources, task_id: str) -> list[dg.RunRequest]:
+    """A tick's run requests for one task (the module's other tests leave tasks of their own)."""
+    return [r for r in tick(instance, resources).run_requests if r.tags[TASK_TAG] == task_id]
+
+
 def execute(instance, resources, request: dg.RunRequest):
     job = dg.Definitions(jobs=[x_hydrate], resources=resources).resolve_job_def("x_hydrate")
     return job.execute_in_process(
@@ -112,8 +117,7 @@ def test_a_hydrate_task_gives_every_id_its_status_and_resumes_with_new_ids(setup
     task = created.json()
     assert (task["status"], task["id_count"], task["watch_key"]) == ("PENDING", len(ids), "hydrate:study1")
 
-    requests = tick(instance, resources).run_requests
-    (request,) = requests
+    (request,) = requested(instance, resources, task["id"])
     assert request.run_key == f"task:{task['id']}:1" and request.job_name == "x_hydrate"
     assert request.tags[TASK_TAG] == task["id"] and request.tags["dagster/priority"] == "0"
     assert http.get(f"/v1/tasks/{task['id']}").json()["status"] == "RUNNING"
@@ -142,7 +146,7 @@ def test_a_hydrate_task_gives_every_id_its_status_and_resumes_with_new_ids(setup
     more = [t.id for t in world.tweets if expected_status(world, t.id) == "found" and t.id not in found][:30]
     again = http.post("/v1/tasks", json={"type": "HYDRATE", "target": "study1", "ids": more + ids[:50]})
     assert again.status_code == 201 and again.json()["id_count"] == len(ids) + 30
-    (second,) = tick(instance, resources).run_requests
+    (second,) = requested(instance, resources, again.json()["id"])
     assert execute(instance, resources, second).success
     assert lookups_served(emu) - before == -(-len(ids) // 100) + 1  # the first run's batches, then one of 30
     tick(instance, resources)
@@ -242,12 +246,12 @@ def test_stopping_a_hydrate_task_cancels_its_run_and_one_task_of_a_dataset_is_ac
     busy = http.post("/v1/tasks", json={"type": "HYDRATE", "target": "stopme", "ids": [4]})
     assert busy.status_code == 409 and task["id"] in busy.json()["error"]["message"]
     instance = dg.DagsterInstance.ephemeral()
-    (request,) = tick(instance, resources).run_requests
+    (request,) = requested(instance, resources, task["id"])
     job = dg.Definitions(jobs=[x_hydrate], resources=resources).resolve_job_def("x_hydrate")
     queued = instance.create_run_for_job(job, run_config=request.run_config, tags=request.tags)
     tick(instance, resources)
     assert http.post(f"/v1/tasks/{task['id']}/stop").json()["status"] == "STOPPING"
-    assert tick(instance, resources).run_requests == []
+    assert requested(instance, resources, task["id"]) == []
     assert instance.get_run_by_id(queued.run_id).status == dg.DagsterRunStatus.CANCELED
     tick(instance, resources)
     stopped = http.get(f"/v1/tasks/{task['id']}").json()
@@ -256,5 +260,20 @@ def test_stopping_a_hydrate_task_cancels_its_run_and_one_task_of_a_dataset_is_ac
     patch = http.patch(f"/v1/tasks/{task['id']}", json={"target": "other"})
     assert patch.status_code == 422 and patch.json()["error"]["field"] == "target"
     assert http.post(f"/v1/tasks/{task['id']}/start").json()["attempt"] == 2
-    (fresh,) = tick(instance, resources).run_requests
+    (fresh,) = requested(instance, resources, task["id"])
     assert fresh.run_key == f"task:{task['id']}:2"
+
+
+def test_a_failed_run_fails_the_task_naming_the_run(setup):
+    _, api, resources = setup
+    http = api.client("analyst")
+    task = http.post("/v1/tasks", json={"type": "HYDRATE", "target": "unreachable", "ids": [1, 2]}).json()
+    instance = dg.DagsterInstance.ephemeral()
+    (request,) = requested(instance, resources, task["id"])
+    nowhere = resources | {"x_api": XApiResource(graphql_url="http://127.0.0.1:9/i/api/graphql", timeout_s=2)}
+    result = execute(instance, nowhere, request)
+    assert not result.success
+    tick(instance, resources)
+    failed = http.get(f"/v1/tasks/{task['id']}").json()
+    assert failed["status"] == "FAILED" and result.run_id in failed["error"], failed
+    assert failed["status_counts"] == {s: 0 for s in hs.STATUSES} and failed["progress"] == 0.0

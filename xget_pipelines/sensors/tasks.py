@@ -179,7 +179,7 @@ def scrape_task_sensor(
             states[day] = (
                 {"status": "REQUESTED"} if run is None else {"run_id": run.run_id, "status": run.status.value}
             )
-        kept = {"ids": task.id_count} if _is_hydrate(task) else {}
+        kept = {"ids": task.id_count, "counts": task.status_counts} if _is_hydrate(task) else {}
         stopping = task.status == TaskStatus.STOPPING.value
         if stopping:
             for run in by_day.values():
