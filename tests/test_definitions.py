@@ -69,6 +69,7 @@ def test_assets_checks_jobs_sensors_schedules_exist():
     } <= checks
     assert defs.resolve_job_def("entities").partitions_def is not None
     assert defs.resolve_job_def("x_ingest").partitions_def is not None
+    assert defs.resolve_job_def("x_hydrate")  # HYDRATE tasks' runs (sensors/tasks.py)
     assert defs.resolve_sensor_def("watchlist_sensor")
     assert defs.resolve_sensor_def("account_pool_health_sensor")
     assert defs.resolve_sensor_def("run_failure_alert_sensor")

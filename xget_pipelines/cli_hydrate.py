@@ -52,8 +52,11 @@ def hydrate(
     name = dataset or file.stem
     try:
         core.check_dataset(name)
+    except ValueError as exc:
+        fail(f"{exc} (--dataset NAME)")
+    try:
         ids = read_ids(file, column)
-    except (IdFileError, ValueError) as exc:
+    except IdFileError as exc:
         fail(str(exc))
     if not 1 <= batch_size <= core.MAX_BATCH_SIZE:
         fail(f"--batch-size {batch_size}: X takes 1 to {core.MAX_BATCH_SIZE} ids a request")

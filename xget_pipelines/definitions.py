@@ -22,6 +22,7 @@ from xget_pipelines.jobs import (
     lake_maintenance,
     marts_job,
     sentiment_training_job,
+    x_hydrate,
     x_ingest_job,
     x_operations_refresh,
 )
@@ -79,6 +80,7 @@ def definitions_for(settings: Settings) -> dg.Definitions:
             sentiment_training_job,
             lake_maintenance,
             x_operations_refresh,
+            x_hydrate,
         ],
         sensors=[
             watchlist_sensor,

@@ -4,7 +4,8 @@ Asset jobs: ``x_ingest`` runs one (date, watchlist key) partition of the raw and
 merges days of the cleaned layer into the entity tables (a backfill range runs as one run); ``marts`` and
 ``sentiment_training`` run the snapshots downstream. Op jobs change how things are stored or known, not the
 data, so they stay out of the lineage graph: ``lake_maintenance`` (``maintenance.py``) and
-``x_operations_refresh`` (``x_upkeep.py``).
+``x_operations_refresh`` (``x_upkeep.py``); ``x_hydrate`` (``hydration.py``) looks a dataset of tweet ids
+up, for the API's HYDRATE tasks.
 """
 
 import datetime as dt
@@ -12,6 +13,7 @@ import warnings
 
 import dagster as dg
 
+from xget_pipelines.hydration import hydrate_dataset
 from xget_pipelines.maintenance import compact_and_vacuum
 from xget_pipelines.x_upkeep import refresh_x_operations
 
@@ -84,3 +86,11 @@ def lake_maintenance():
 )
 def x_operations_refresh():
     refresh_x_operations()
+
+
+@dg.job(
+    description="Look every tweet id of a dataset up on X through the account pool (a HYDRATE task; "
+    "`xget hydrate` does the same): pages raw, found tweets cleaned, a status per id in ops/hydration."
+)
+def x_hydrate():
+    hydrate_dataset()

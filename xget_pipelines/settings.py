@@ -205,7 +205,8 @@ class Settings(BaseSettings):
     api_max_import_bytes: int = Field(
         default=32 * 1024 * 1024,
         ge=1024,
-        description="Largest body of POST /v1/accounts/import, /v1/proxies/import and /v1/data/batch.",
+        description="Largest body of POST /v1/accounts/import, /v1/proxies/import, /v1/data/batch and "
+        "/v1/tasks/hydrate (a file of tweet ids).",
     )
     api_forwarded_allow_ips: str = Field(
         default="",

@@ -70,6 +70,7 @@ NEEDS: dict[tuple[str, str], Permission | str] = {
     ("DELETE", "/v1/proxies/{proxy_id}"): P.PROXIES_WRITE,
     # tasks: viewers read, analysts write (their own; operators everyone's)
     ("POST", "/v1/tasks"): P.TASKS_WRITE,
+    ("POST", "/v1/tasks/hydrate"): P.TASKS_WRITE,
     ("GET", "/v1/tasks"): P.TASKS_READ,
     ("GET", "/v1/tasks/{task_id}"): P.TASKS_READ,
     ("PATCH", "/v1/tasks/{task_id}"): P.TASKS_WRITE,
@@ -163,6 +164,7 @@ BODIES: dict[tuple[str, str], object] = {
     ("POST", "/v1/proxies/import"): ("text", "127.0.0.1:10"),
     ("POST", "/v1/proxies/check"): {"ids": [999999], "timeout_s": 0.5, "attempts": 1},
     ("POST", "/v1/tasks"): {"type": "SEARCH", "target": "python", "start": False},
+    ("POST", "/v1/tasks/hydrate"): ("text", "1234567890\n1234567891"),
     ("PATCH", "/v1/tasks/{task_id}"): {"params": {"budget": "all"}, "priority": 1},
     # a supplied tweet lands in the test's own lake; its id is not PATH_VALUES' (PUT/DELETE there stay 404s)
     ("POST", "/v1/data"): {"tweet_id": 123456789, "text": "matrix", "created_at": "2026-01-02T00:00:00Z"},
@@ -173,6 +175,7 @@ BODIES: dict[tuple[str, str], object] = {
 }
 QUERIES: dict[tuple[str, str], dict] = {  # required query parameters
     ("GET", "/v1/data/search"): {"q": "python"},
+    ("POST", "/v1/tasks/hydrate"): {"dataset": "matrix", "start": "false"},
 }
 
 CALLERS = ("anonymous", "bad_token", *ROLES)

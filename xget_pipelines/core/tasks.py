@@ -12,6 +12,15 @@ collection, the watchlist is what XGet collects every day.
 | USER_TWEETS | ``@handle``       | ``@handle`` | since..until                           | the account's tweets       |
 | USER_INFO   | ``@handle``       | ``@handle`` | today (a profile is a snapshot of now) | the profile                |
 | FOLLOWERS   | ``@handle``       | ``@handle`` | today (likewise)                       | the follower edges         |
+| HYDRATE     | a dataset name    | ``hydrate:<dataset>`` | none (ids are looked up as X has them now) | a status per id |
+
+HYDRATE is not a watchlist collection: it takes a list of tweet ids (``ids``, at most ``MAX_HYDRATE_IDS`` a
+request) into a dataset, and becomes one run of the ``x_hydrate`` job, which looks every id of the dataset
+up through the pool with ``core/x/hydrate.py`` (what ``xget hydrate`` does) and records a status per id in
+the lake's ``ops/hydration``. The ids are kept in the control plane with the task, in the same transaction
+(``core/db/hydration.py`` says why); a dataset's ids are a set, so creating another task with the same
+dataset adds only the new ids and its run skips the ids that already have a status (it resumes). One task
+of a dataset is active at a time. since/until, params and schedule do not apply and are refused.
 
 A task's ``params`` are the collection parameters of a watchlist key (``core/x/watch.py`` ``KeyParams``:
 ``budget``, ``product``, ``expand``), validated like the watchlist's and passed to its runs (tag ``xget/params``): they
@@ -36,16 +45,22 @@ from enum import Enum
 
 from cronsim import CronSim, CronSimError
 from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from xget_pipelines.core.auth.users import audit
+from xget_pipelines.core.db import hydration
 from xget_pipelines.core.db.engine import read_only
 from xget_pipelines.core.db.models import Task
 from xget_pipelines.core.errors import BadCursor, Conflict, InvalidField, NotFound, StaleCursor, XGetError
+from xget_pipelines.core.x.hydrate import check_dataset
+from xget_pipelines.core.x.hydrate import watch_key as hydrate_key
+from xget_pipelines.core.x.hydrate_ids import IdFileError, parse_list, parse_text
 from xget_pipelines.core.x.watch import InvalidParams, check_for_key, parse_params, parse_watch_key
 
 MAX_DAYS = 31
 PARAMS_TAG = "xget/params"  # a task run's tag: the task's collection parameters (JSON), read by raw_x_pages
 PRIORITY_RANGE = (-100, 100)  # Dagster's run priority: any int; a bounded range keeps one user from "inf"
+MAX_HYDRATE_IDS = 100_000  # ids a HYDRATE request takes: about 2 MB of JSON, under the API's body limit
 
 
 class TaskType(str, Enum):
@@ -54,6 +69,7 @@ class TaskType(str, Enum):
     SEARCH = "SEARCH"
     TOPIC = "TOPIC"
     FOLLOWERS = "FOLLOWERS"
+    HYDRATE = "HYDRATE"
 
 
 class TaskStatus(str, Enum):
@@ -129,6 +145,8 @@ def build_spec(
             f"unknown task type {task_type!r}: use one of {', '.join(t.value for t in TaskType)}", "type"
         ) from None
     text = (target or "").strip()
+    if kind is TaskType.HYDRATE:
+        return _hydrate_spec(text, since, until)
     if kind in (TaskType.USER_INFO, TaskType.USER_TWEETS, TaskType.FOLLOWERS):
         key = text if text.startswith("@") else f"@{text}"
     elif kind is TaskType.TOPIC:
@@ -167,10 +185,66 @@ def build_spec(
     return TaskSpec(kind, text, key, since, until)
 
 
+def _hydrate_spec(dataset: str, since: dt.date | None, until: dt.date | None) -> TaskSpec:
+    for name, value in (("since", since), ("until", until)):
+        if value is not None:
+            raise InvalidTask(f"HYDRATE looks its ids up as X has them now: leave {name} out", name)
+    try:
+        check_dataset(dataset)
+    except ValueError as exc:
+        raise InvalidTask(f"a HYDRATE task's target is the name of its dataset: {exc}", "target") from None
+    today = _today()  # the day its run is requested: where its raw pages land is the day they are fetched
+    return TaskSpec(TaskType.HYDRATE, dataset, hydrate_key(dataset), today, today)
+
+
+def _capped(count: int, field: str) -> None:
+    if count > MAX_HYDRATE_IDS:
+        raise InvalidTask(
+            f"{count:,} ids in one request; a request takes at most {MAX_HYDRATE_IDS:,}: split them over "
+            "several tasks with the same dataset (each adds its ids to the dataset)",
+            field,
+        )
+
+
+def hydrate_ids(items: list) -> list[int]:
+    """The distinct tweet ids of a JSON list (numbers or strings of digits), in order; ``InvalidTask`` on
+    ``ids`` names the first bad items or the cap."""
+    _capped(len(items), "ids")
+    try:
+        return parse_list(items, "ids").ids
+    except IdFileError as exc:
+        raise InvalidTask(str(exc), "ids") from None
+
+
+def hydrate_ids_from_text(text: str, as_csv: bool, column: str | None = None) -> list[int]:
+    """The ids of an uploaded file's text, by ``xget hydrate``'s rules (one a line, or a CSV column)."""
+    try:
+        parsed = parse_text(text, as_csv, column, "body")
+    except IdFileError as exc:
+        raise InvalidTask(str(exc), "body") from None
+    _capped(parsed.rows, "body")
+    return parsed.ids
+
+
+def _check_hydrate(params: dict | None, schedule: str | None, ids: list[int] | None) -> None:
+    """What a HYDRATE task refuses: collection parameters, a schedule, no ids."""
+    if params:
+        raise InvalidTask("HYDRATE takes no collection parameters: leave params out", "params")
+    if schedule and schedule.strip():
+        raise InvalidTask(
+            "HYDRATE does not recur: a status is final (create the task again to add ids)", "schedule"
+        )
+    if not ids:
+        raise InvalidTask("HYDRATE needs its tweet ids: give ids, a list of ids (or upload a file)", "ids")
+    _capped(len(ids), "ids")
+
+
 @dataclass(frozen=True)
 class ScrapeTask:
     """A task as the control-plane DB holds it and its owner sees it (the API's ``TaskOut``). ``since`` and
-    ``until`` are ISO dates; ``runs`` has one entry a day of the current attempt (its run and state)."""
+    ``until`` are ISO dates; ``runs`` has one entry a day of the current attempt (its run and state). A
+    HYDRATE task has one run, and ``id_count`` (its dataset's ids) and ``status_counts`` (ids per status, as
+    its run last left them)."""
 
     id: str
     type: str
@@ -193,6 +267,8 @@ class ScrapeTask:
     priority: int = 0
     schedule: str | None = None
     next_at: dt.datetime | None = None
+    id_count: int | None = None
+    status_counts: dict[str, int] | None = None
 
     @property
     def days(self) -> list[dt.date]:
@@ -228,6 +304,8 @@ def _record(row) -> ScrapeTask:
         priority=row.priority or 0,
         schedule=row.schedule,
         next_at=_utc(row.next_at),
+        id_count=runs.get("ids"),
+        status_counts=runs.get("counts"),
     )
 
 
@@ -316,41 +394,76 @@ class TaskStore:
         start: bool = True,
         priority: int = 0,
         schedule: str | None = None,
+        ids: list[int] | None = None,
     ) -> ScrapeTask:
+        """Save a task (PENDING, or CREATED if not ``start``); a HYDRATE task's ``ids`` are added to its
+        dataset in the same transaction."""
+        if spec.type is TaskType.HYDRATE:
+            _check_hydrate(params, schedule, ids)
+        elif ids:
+            raise InvalidTask(f"ids are a HYDRATE task's; a {spec.type.value} task takes a target", "ids")
         params = check_params(params, spec.watch_key)
         check_priority(priority)
         schedule = check_schedule(schedule)
         task_id = str(uuid.uuid4())
         now = _now()
-        with self.engine.begin() as conn:
-            conn.execute(
-                Task.__table__.insert().values(
-                    id=task_id,
-                    type=spec.type.value,
-                    target=spec.target,
-                    watch_key=spec.watch_key,
-                    since=spec.since.isoformat(),
-                    until=spec.until.isoformat(),
-                    params=params or {},
-                    status=(TaskStatus.PENDING if start else TaskStatus.CREATED).value,
-                    progress=0.0,
-                    runs={"attempt": 1 if start else 0, "days": {}},
-                    created_by=user_id,
-                    created_at=now,
-                    updated_at=now,
-                    priority=priority,
-                    schedule=schedule,
-                    next_at=next_tick(schedule, now) if schedule and start else None,
-                )
-            )
-            audit(
-                conn,
-                user_id,
-                "task.create",
-                f"task:{task_id}",
-                {"type": spec.type.value, "key": spec.watch_key},
-            )
+        try:
+            with self.engine.begin() as conn:
+                runs: dict = {"attempt": 1 if start else 0, "days": {}}
+                detail: dict = {"type": spec.type.value, "key": spec.watch_key}
+                if spec.type is TaskType.HYDRATE:
+                    if start:
+                        self._one_active(conn, spec.watch_key, task_id)
+                    detail["ids_added"] = hydration.add_ids(conn, spec.target, ids or [], task_id, now)
+                    runs["ids"] = hydration.count(conn, spec.target)
+                self._insert(conn, task_id, spec, params, start, priority, schedule, runs, user_id, now)
+                audit(conn, user_id, "task.create", f"task:{task_id}", detail)
+        except IntegrityError:  # another request added ids to the dataset at the same moment
+            raise Conflict(
+                f"dataset {spec.target!r} was changed by another request meanwhile: send this one again",
+                "target",
+            ) from None
         return self.get(task_id)
+
+    def _one_active(self, conn, watch_key: str, task_id: str) -> None:
+        """Refuse a second active HYDRATE task of a dataset: two runs would ask X for the same ids."""
+        busy = conn.execute(
+            select(Task.id).where(
+                Task.watch_key == watch_key,
+                Task.type == TaskType.HYDRATE.value,
+                Task.id != task_id,
+                Task.status.in_([s.value for s in ACTIVE]),
+            )
+        ).first()
+        if busy is not None:
+            raise Conflict(
+                f"task {busy.id} of dataset {watch_key.removeprefix('hydrate:')!r} is active: wait for it to "
+                "finish, or stop it, before starting another",
+                "target",
+            )
+
+    @staticmethod
+    def _insert(conn, task_id, spec, params, start, priority, schedule, runs, user_id, now) -> None:
+        conn.execute(
+            Task.__table__.insert().values(
+                id=task_id,
+                type=spec.type.value,
+                target=spec.target,
+                watch_key=spec.watch_key,
+                since=spec.since.isoformat(),
+                until=spec.until.isoformat(),
+                params=params or {},
+                status=(TaskStatus.PENDING if start else TaskStatus.CREATED).value,
+                progress=0.0,
+                runs=runs,
+                created_by=user_id,
+                created_at=now,
+                updated_at=now,
+                priority=priority,
+                schedule=schedule,
+                next_at=next_tick(schedule, now) if schedule and start else None,
+            )
+        )
 
     def _row(self, conn, task_id: str, owner: int | None):
         query = select(Task).where(Task.id == task_id)
@@ -429,6 +542,8 @@ class TaskStore:
                 raise TaskStateConflict(
                     f"task {task_id} is {row.status}: only a CREATED task can be changed", task_id
                 )
+            if row.type == TaskType.HYDRATE.value:
+                _check_hydrate(params, schedule, [0])  # its ids are in; params and a schedule do not apply
             values: dict = {"updated_at": _now()}
             if spec is not None:
                 values |= {
@@ -463,6 +578,10 @@ class TaskStore:
                 raise TaskStateConflict(f"task {task_id} is already {row.status}", task_id)
             runs = dict(row.runs or {})
             attempt = int(runs.get("attempt", 0)) + 1  # new run keys: earlier attempts' runs stay in history
+            fresh: dict = {"attempt": attempt, "days": {}}
+            if row.type == TaskType.HYDRATE.value:
+                self._one_active(conn, row.watch_key, task_id)
+                fresh["ids"] = hydration.count(conn, row.target)
             conn.execute(
                 update(Task)
                 .where(Task.id == task_id)
@@ -472,7 +591,7 @@ class TaskStore:
                     result_count=None,
                     error=None,
                     finished_at=None,
-                    runs={"attempt": attempt, "days": {}},
+                    runs=fresh,
                     updated_at=_now(),
                     next_at=next_tick(row.schedule, _now()) if row.schedule else None,
                 )

@@ -14,6 +14,12 @@ Each tick (every 15 s):
   the tick that requested it was lost, this recovers it; if it was launched, Dagster skips it).
 - STOPPING tasks: their unfinished runs are cancelled (queued runs are dequeued, started runs
   terminated); once none is left running the task is STOPPED.
+HYDRATE tasks take the same path with one run instead of one a day: a run of the ``x_hydrate`` job
+(``hydration.py``) with ``run_key`` ``task:<id>:<attempt>``, the same tags, and the dataset in its run
+config. While it runs, progress is the share of the dataset's ids that have a status in ``ops/hydration``
+and ``status_counts`` the ids per status; when it has finished the task is COMPLETED with the counts
+(``result_count``: the ids with a status) or FAILED naming the run. Stopping terminates the run; what it
+decided is kept, and starting the task again asks only the rest.
 Sensors never scrape: the runs do.
 """
 
@@ -26,8 +32,10 @@ import dagster as dg
 
 from xget_pipelines.core.lake.live import LiveCatalog
 from xget_pipelines.core.lake.task_results import TaskResultReader
-from xget_pipelines.core.tasks import PARAMS_TAG, ScrapeTask, TaskStatus, TaskStore
-from xget_pipelines.jobs import x_ingest_job
+from xget_pipelines.core.tasks import PARAMS_TAG, ScrapeTask, TaskStatus, TaskStore, TaskType
+from xget_pipelines.core.x import hydrate_status
+from xget_pipelines.hydration import run_config
+from xget_pipelines.jobs import x_hydrate, x_ingest_job
 from xget_pipelines.partitions import START_DATE, watchlist_partitions
 from xget_pipelines.resources import ControlPlaneResource
 from xget_pipelines.resources.lake import LakeResource
@@ -51,19 +59,31 @@ def _days(task: ScrapeTask) -> list[str]:
     return [day.isoformat() for day in task.days]
 
 
+def _is_hydrate(task: ScrapeTask) -> bool:
+    return task.type == TaskType.HYDRATE.value
+
+
 def run_request(task: ScrapeTask, day: str) -> dg.RunRequest:
+    tags = {
+        TASK_TAG: task.id,
+        ATTEMPT_TAG: str(task.attempt),
+        DAY_TAG: day,
+        "xget/reason": "task",
+        "xget/watch_key": task.watch_key,
+        "dagster/priority": str(task.priority),
+    }
+    if _is_hydrate(task):  # one run over the dataset (its one "day" is the day the task was created)
+        return dg.RunRequest(
+            run_key=f"task:{task.id}:{task.attempt}",
+            job_name=x_hydrate.name,
+            run_config=run_config(task.target),
+            tags=tags,
+        )
     return dg.RunRequest(
         run_key=f"task:{task.id}:{task.attempt}:{day}",
+        job_name=x_ingest_job.name,
         partition_key=dg.MultiPartitionKey({"date": day, "watch": task.watch_key}),
-        tags={
-            TASK_TAG: task.id,
-            ATTEMPT_TAG: str(task.attempt),
-            DAY_TAG: day,
-            "xget/reason": "task",
-            "xget/watch_key": task.watch_key,
-            PARAMS_TAG: json.dumps(task.params, sort_keys=True),
-            "dagster/priority": str(task.priority),
-        },
+        tags=tags | {PARAMS_TAG: json.dumps(task.params, sort_keys=True)},
     )
 
 
@@ -87,11 +107,35 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-@dg.sensor(job=x_ingest_job, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING)
+def _hydration_values(task: ScrapeTask, run: dg.DagsterRun | None, runs: dict, lake: LakeResource) -> dict:
+    """Progress and counts of a HYDRATE task from ``ops/hydration``; the outcome once its run has finished."""
+    counts = hydrate_status.counts(lake.lake(), task.target)
+    decided = sum(counts.values())
+    values: dict = {
+        "progress": round(min(decided / task.id_count, 1.0), 4) if task.id_count else 0.0,
+        "result_count": decided,
+        "runs": runs | {"counts": counts},
+    }
+    if run is None or run.status in _UNFINISHED:
+        return values
+    values["finished_at"] = _now()
+    if run.status in _DONE:
+        return values | {"status": TaskStatus.COMPLETED.value}
+    return values | {
+        "status": TaskStatus.FAILED.value,
+        "error": f"the x_hydrate run {run.run_id} ended {run.status.value}: {decided} of {task.id_count} ids "
+        "have a status (its log says why); start the task again to ask the rest",
+    }
+
+
+@dg.sensor(
+    jobs=[x_ingest_job, x_hydrate], minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING
+)
 def scrape_task_sensor(
     context: dg.SensorEvaluationContext, control_plane: ControlPlaneResource, lake: LakeResource
 ) -> dg.SensorResult:
-    """Turn scrape tasks created over the API into x_ingest runs and report the runs' states back."""
+    """Turn scrape tasks created over the API into x_ingest runs (x_hydrate for HYDRATE) and report the runs'
+    states back."""
     store = TaskStore(control_plane.engine())
     instance = context.instance
     known = set(instance.get_dynamic_partitions(watchlist_partitions.name))
@@ -105,11 +149,13 @@ def scrape_task_sensor(
             context.log.info(f"task {task.id}: recurs ({task.schedule}), attempt {task.attempt + 1}")
 
     for task in store.in_states(TaskStatus.PENDING):
-        if task.watch_key not in known and task.watch_key not in new_keys:
+        if not _is_hydrate(task) and task.watch_key not in known and task.watch_key not in new_keys:
             new_keys.append(task.watch_key)
         days = _days(task)
         requests += [run_request(task, day) for day in days]
         runs = {"attempt": task.attempt, "days": {day: {"status": "REQUESTED"} for day in days}}
+        if _is_hydrate(task):
+            runs["ids"] = task.id_count
         if store.record(
             task.id,
             expect=TaskStatus.PENDING.value,
@@ -118,7 +164,8 @@ def scrape_task_sensor(
             runs=runs,
         ):
             started.add(task.id)
-            context.log.info(f"task {task.id}: {len(days)} run(s) of x_ingest for {task.watch_key}")
+            job = x_hydrate.name if _is_hydrate(task) else x_ingest_job.name
+            context.log.info(f"task {task.id}: {len(days)} run(s) of {job} for {task.watch_key}")
 
     reader = None
     for task in store.in_states(TaskStatus.RUNNING, TaskStatus.STOPPING):
@@ -132,6 +179,7 @@ def scrape_task_sensor(
             states[day] = (
                 {"status": "REQUESTED"} if run is None else {"run_id": run.run_id, "status": run.status.value}
             )
+        kept = {"ids": task.id_count, "counts": task.status_counts} if _is_hydrate(task) else {}
         stopping = task.status == TaskStatus.STOPPING.value
         if stopping:
             for run in by_day.values():
@@ -142,11 +190,19 @@ def scrape_task_sensor(
                     expect=TaskStatus.STOPPING.value,
                     status=TaskStatus.STOPPED.value,
                     finished_at=_now(),
-                    runs={"attempt": task.attempt, "days": states},
+                    runs={"attempt": task.attempt, "days": states, **kept},
                 )
             continue
         missing = [d for d in days if d not in by_day]
         requests += [run_request(task, d) for d in missing]
+        if _is_hydrate(task):
+            runs = {"attempt": task.attempt, "days": states, **kept}
+            store.record(
+                task.id,
+                expect=TaskStatus.RUNNING.value,
+                **_hydration_values(task, by_day.get(days[0]), runs, lake),
+            )
+            continue
         finished = [d for d in days if d in by_day and by_day[d].status not in _UNFINISHED]
         values: dict = {
             "progress": round(len(finished) / len(days), 4),

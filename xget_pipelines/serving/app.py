@@ -122,7 +122,8 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
         limit=settings.api_max_body_bytes,
         import_limit=settings.api_max_import_bytes,
         import_paths=frozenset(
-            f"/v{API_VERSION}{path}" for path in ("/accounts/import", "/proxies/import", "/data/batch")
+            f"/v{API_VERSION}{path}"
+            for path in ("/accounts/import", "/proxies/import", "/data/batch", "/tasks/hydrate")
         ),
     )
     app.add_middleware(GatewayMiddleware, metrics=metrics)

@@ -26,7 +26,7 @@ from strawberry.utils.str_converters import to_camel_case
 from xget_pipelines.core.auth.permissions import Permission
 from xget_pipelines.core.db.watchlist import create_entry, remove_entry, update_entry
 from xget_pipelines.core.errors import InvalidField
-from xget_pipelines.core.tasks import build_spec
+from xget_pipelines.core.tasks import MAX_HYDRATE_IDS, build_spec, hydrate_ids
 from xget_pipelines.core.x.watch import KeyParams, parse_params
 from xget_pipelines.serving.graphql_types import (
     Backfill,
@@ -76,7 +76,9 @@ def _backfill_in(**values) -> BackfillIn:
 @strawberry.input(description="A scrape task to create (see REST POST /v1/tasks).")
 class TaskInput:
     type: TaskTypeEnum
-    target: str = strawberry.field(description="@handle, a search, or a topic/hashtag")
+    target: str = strawberry.field(
+        description="@handle, a search, or a topic/hashtag; for HYDRATE the dataset's name"
+    )
     since: dt.date | None = strawberry.field(default=None, description="First day (UTC); default: until")
     until: dt.date | None = strawberry.field(default=None, description="Last day, inclusive; default: today")
     params: JSON | None = strawberry.field(
@@ -87,6 +89,11 @@ class TaskInput:
     start: bool = strawberry.field(default=True, description="Start at once (false: CREATED)")
     priority: int = strawberry.field(default=0, description="Dagster's run priority, -100..100")
     schedule: str | None = strawberry.field(default=None, description="Cron (UTC): the task recurs")
+    ids: list[str] | None = strawberry.field(
+        default=None,
+        description=f"HYDRATE only: the tweet ids to look up (strings: an id passes GraphQL's Int), at most "
+        f"{MAX_HYDRATE_IDS:,}",
+    )
 
 
 @strawberry.type(
@@ -139,6 +146,7 @@ class Mutation:
         params = task.params if task.params is not None else {}
         if not isinstance(params, dict):
             raise bad_input("params is an object: {budget, product, expand}", "params")
+        ids = None if task.ids is None else await call(hydrate_ids, task.ids)
         created = await call(
             ctx.state.tasks.create,
             spec,
@@ -147,6 +155,7 @@ class Mutation:
             task.start,
             task.priority,
             task.schedule,
+            ids,
         )
         return Task.of(created)
 

@@ -62,7 +62,7 @@ TaskStatusEnum = strawberry.enum(
 )
 TaskTypeEnum = strawberry.enum(
     Enum("TaskType", {t.name: t.value for t in TaskType}),
-    description="USER_INFO, USER_TWEETS, SEARCH, TOPIC, FOLLOWERS",
+    description="USER_INFO, USER_TWEETS, SEARCH, TOPIC, FOLLOWERS, HYDRATE",
 )
 
 
@@ -474,6 +474,11 @@ class Task:
     priority: int = strawberry.field(default=0, description="Dagster's run priority: higher runs first")
     schedule: str | None = strawberry.field(default=None, description="Cron (UTC): the task recurs")
     next_at: dt.datetime | None = strawberry.field(default=None, description="A recurring task's next start")
+    id_count: Long | None = strawberry.field(default=None, description="HYDRATE: the ids of its dataset")
+    status_counts: JSON | None = strawberry.field(
+        default=None,
+        description="HYDRATE: ids per status (found, deleted, suspended, protected, withheld, ...)",
+    )
 
     @classmethod
     def of(cls, task: ScrapeTask) -> Task:

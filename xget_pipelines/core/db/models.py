@@ -278,7 +278,7 @@ class Task(Base):
     __tablename__ = "tasks"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    type: Mapped[str] = mapped_column(String(16))  # USER_INFO | USER_TWEETS | SEARCH | TOPIC | FOLLOWERS
+    type: Mapped[str] = mapped_column(String(16))  # USER_INFO USER_TWEETS SEARCH TOPIC FOLLOWERS HYDRATE
     target: Mapped[str] = mapped_column(String(256))
     watch_key: Mapped[str] = mapped_column(String(256))
     since: Mapped[str] = mapped_column(String(10))  # first day (YYYY-MM-DD)
@@ -299,6 +299,19 @@ class Task(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # Dagster's run priority
     schedule: Mapped[str | None] = mapped_column(String(100))  # cron (UTC): the task recurs
     next_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # a recurring task's next start
+
+
+class HydrationId(Base):
+    """A tweet id of a hydration dataset, as HYDRATE tasks handed it in (``core/db/hydration.py``): the input
+    of the ``x_hydrate`` runs; what X said about each id is in the lake's ``ops/hydration``."""
+
+    __tablename__ = "hydration_ids"
+
+    dataset: Mapped[str] = mapped_column(String(100), primary_key=True)
+    tweet_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)  # the order ids were handed in, within the dataset
+    task_id: Mapped[str | None] = mapped_column(String(36))  # the task that added it (kept if it is deleted)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class WatchBackfill(Base):

@@ -1,5 +1,6 @@
 """What a scrape task collected, read from the lake's cleaned layer for the API and the task sensor: the
-tweets of its (key, days) partitions, the profile, or the follower edges (``core/tasks.py`` has the types).
+tweets of its (key, days) partitions, the profile, or the follower edges (``core/tasks.py`` has the types);
+for a HYDRATE task, the status of each id of its dataset (``ops/hydration``), in id order.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from xget_pipelines.core.lake.cursors import (
     tweet_cursor,
 )
 from xget_pipelines.core.lake.live import LiveCatalog
-from xget_pipelines.core.tasks import ScrapeTask
+from xget_pipelines.core.lake.tables import view_name
+from xget_pipelines.core.tasks import ScrapeTask, TaskType
+from xget_pipelines.core.x.hydrate_status import SCHEMA as HYDRATION_SCHEMA
+from xget_pipelines.core.x.hydrate_status import TABLE as HYDRATION_TABLE
+
+HYDRATION_COLUMNS = [n for n in HYDRATION_SCHEMA.names if n != "dataset"]
 
 
 class TaskResultReader:
@@ -28,6 +34,8 @@ class TaskResultReader:
         The cursor is checked before the lake is read: one this API did not issue for this task's kind of
         page is a BadCursor, whether or not there is anything to page through."""
         days = task.days
+        if task.type == TaskType.HYDRATE.value:
+            return self.hydration(task.target, limit, cursor)
         if task.type == "USER_INFO":
             if cursor:
                 raise BadCursor("a profile is one page: it takes no cursor", "cursor")
@@ -69,6 +77,25 @@ class TaskResultReader:
             cursor,
             author=task.watch_key if task.type == "USER_TWEETS" else None,
         )
+
+    def hydration(self, dataset: str, limit: int, cursor: str | None) -> Page:
+        """The statuses of a dataset's ids (``ops/hydration``), by tweet id."""
+        last = decode_id_cursor(cursor) if cursor else None
+        if not self.catalog.has(HYDRATION_TABLE):
+            return Page([], None, HYDRATION_COLUMNS)
+        params: list = [dataset]
+        after = ""
+        if last is not None:
+            after = "and tweet_id > ?"
+            params.append(last)
+        rows = self.catalog.query(
+            f"""
+            select {", ".join(HYDRATION_COLUMNS)} from {view_name(HYDRATION_TABLE)}
+            where dataset = ? {after} order by tweet_id limit {int(limit) + 1}""",
+            params,
+        ).to_pylist()
+        nxt = encode_cursor(rows[limit - 1]["tweet_id"]) if len(rows) > limit else None
+        return Page(rows[:limit], nxt, HYDRATION_COLUMNS)
 
     def cleaned_tweets(
         self, watch_key: str, days: list[dt.date], limit: int, cursor: str | None, author: str | None = None

@@ -51,9 +51,7 @@ _DATASET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 def check_dataset(name: str) -> str:
     """``name`` if it can name a dataset (it becomes a partition value and part of a watch key)."""
     if not _DATASET.fullmatch(name or ""):
-        raise ValueError(
-            f"dataset name {name!r}: use 1 to 100 letters, digits, '.', '_' or '-' (--dataset NAME)"
-        )
+        raise ValueError(f"dataset name {name!r}: use 1 to 100 letters, digits, '.', '_' or '-' (not first)")
     return name
 
 

@@ -3,6 +3,11 @@
 A task is recorded here; the ``scrape_task_sensor`` turns it into Dagster runs of the ``x_ingest`` job
 (one per day, tagged ``xget/task_id``) and reports their state back. Analysts see and manage their own
 tasks; operators and admins everyone's.
+
+A HYDRATE task takes tweet ids instead of a target's days: ``ids`` in the JSON body (at most
+``MAX_HYDRATE_IDS``, numbers or strings of digits), or a file's text uploaded to ``POST /v1/tasks/hydrate``
+(one id a line, or a CSV column: ``xget hydrate``'s rules), with ``target`` / ``dataset`` the dataset's
+name. It becomes one ``x_hydrate`` run; its results are a status per id.
 """
 
 from __future__ import annotations
@@ -10,14 +15,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from xget_pipelines.core.auth.permissions import Permission
 from xget_pipelines.core.auth.users import Principal
 from xget_pipelines.core.errors import Conflict
-from xget_pipelines.core.tasks import TaskStatus, TaskType, build_spec
+from xget_pipelines.core.tasks import (
+    MAX_HYDRATE_IDS,
+    InvalidTask,
+    TaskStatus,
+    TaskType,
+    build_spec,
+    hydrate_ids,
+    hydrate_ids_from_text,
+)
 from xget_pipelines.serving.deps import UtcDateTime, require
 from xget_pipelines.serving.errors import ERROR_RESPONSES
 from xget_pipelines.serving.export import EXPORT_RESPONSES, FORMATS, Format, all_pages, rows_response
@@ -30,8 +43,13 @@ writer_dep = require(Permission.TASKS_WRITE)
 
 
 class TaskIn(BaseModel):
-    type: TaskType = Field(description="USER_INFO, USER_TWEETS, SEARCH, TOPIC or FOLLOWERS")
-    target: str = Field(min_length=1, max_length=200, description="@handle, a search, or a topic/hashtag")
+    type: TaskType = Field(description="USER_INFO, USER_TWEETS, SEARCH, TOPIC, FOLLOWERS or HYDRATE")
+    target: str = Field(
+        min_length=1,
+        max_length=200,
+        description="@handle, a search, or a topic/hashtag; for HYDRATE the dataset's name (1 to 100 "
+        "letters, digits, '.', '_', '-')",
+    )
     since: dt.date | None = Field(default=None, description="First day (UTC); default: until")
     until: dt.date | None = Field(default=None, description="Last day, inclusive (UTC); default: today")
     params: dict[str, Any] = Field(
@@ -45,6 +63,11 @@ class TaskIn(BaseModel):
         default=None,
         max_length=100,
         description="A cron expression (UTC): the task recurs, each time over as many days ending that day",
+    )
+    ids: list[int | str] | None = Field(
+        default=None,
+        description=f"HYDRATE only: the tweet ids to look up, at most {MAX_HYDRATE_IDS:,} a request (strings "
+        "of digits keep ids past 2**53 exact); added to the dataset's, duplicates counted once",
     )
 
 
@@ -92,6 +115,11 @@ class TaskOut(BaseModel):
     priority: int
     schedule: str | None
     next_at: UtcDateTime | None = Field(description="When a recurring task starts its next attempt")
+    id_count: int | None = Field(default=None, description="HYDRATE: the ids of its dataset")
+    status_counts: dict[str, int] | None = Field(
+        default=None,
+        description="HYDRATE: ids per status (found, deleted, suspended, protected, withheld, unavailable)",
+    )
 
 
 class TaskList(BaseModel):
@@ -108,6 +136,8 @@ class TaskStatusOut(BaseModel):
     result_count: int | None
     error: str | None
     runs: list[RunOut]
+    id_count: int | None = None
+    status_counts: dict[str, int] | None = None
 
 
 class ResultsOut(BaseModel):
@@ -126,6 +156,7 @@ def _first_day(request: Request) -> dt.date:
 )
 async def create_task(request: Request, body: TaskIn, principal: Principal = Depends(writer_dep)) -> dict:
     spec = build_spec(body.type.value, body.target, body.since, body.until, _first_day(request))
+    ids = None if body.ids is None else await run_in_threadpool(hydrate_ids, body.ids)
     return await run_in_threadpool(
         state(request).tasks.create,
         spec,
@@ -134,6 +165,36 @@ async def create_task(request: Request, body: TaskIn, principal: Principal = Dep
         body.start,
         body.priority,
         body.schedule,
+        ids,
+    )
+
+
+@router.post(
+    "/tasks/hydrate",
+    status_code=201,
+    response_model=TaskOut,
+    summary="Create a HYDRATE task from a file of tweet ids (one a line, or a CSV column)",
+)
+async def create_hydrate_task(
+    request: Request,
+    body: str = Body(
+        ...,
+        media_type="text/csv",
+        min_length=1,
+        description="The file's text: one id a line (text/plain), or a CSV (text/csv, or column=) with an "
+        f"id or tweet_id column; at most {MAX_HYDRATE_IDS:,} ids",
+    ),
+    dataset: str = Query(..., min_length=1, max_length=100, description="The dataset's name"),
+    column: str | None = Query(None, max_length=100, description="The CSV column of the ids"),
+    start: bool = Query(True, description="Start at once (false: CREATED, start later)"),
+    priority: int = Query(0, description="Dagster's run priority, -100..100: higher runs first"),
+    principal: Principal = Depends(writer_dep),
+) -> dict:
+    spec = build_spec(TaskType.HYDRATE.value, dataset, first_day=_first_day(request))
+    as_csv = bool(column) or "csv" in request.headers.get("content-type", "").lower()
+    ids = await run_in_threadpool(hydrate_ids_from_text, body, as_csv, column)
+    return await run_in_threadpool(
+        state(request).tasks.create, spec, principal.user_id, {}, start, priority, None, ids
     )
 
 
@@ -185,7 +246,14 @@ async def update_task(
     st = state(request)
     current = await run_in_threadpool(st.tasks.get, task_id, task_owner(principal))
     spec = None
-    if any(v is not None for v in (body.type, body.target, body.since, body.until)):
+    changes_spec = any(v is not None for v in (body.type, body.target, body.since, body.until))
+    if changes_spec and TaskType.HYDRATE in (TaskType(current.type), body.type):
+        raise InvalidTask(
+            "a HYDRATE task's dataset and ids are set when it is created: delete it and create another "
+            "(POST /v1/tasks with its ids)",
+            "type" if body.type is not None else "target",
+        )
+    if changes_spec:
         spec = build_spec(
             (body.type or TaskType(current.type)).value,
             body.target or current.target,
@@ -234,7 +302,8 @@ async def task_status(request: Request, task_id: str, principal: Principal = Dep
 @router.get(
     "/tasks/{task_id}/results",
     response_model=ResultsOut | list[dict[str, Any]],
-    summary="What the task collected, from the lake (tweets, the profile, or follower edges)",
+    summary="What the task collected, from the lake (tweets, the profile, follower edges, or for HYDRATE a "
+    "status per id)",
     responses=EXPORT_RESPONSES,
 )
 async def task_results(
@@ -251,7 +320,8 @@ async def task_results(
     task = await run_in_threadpool(st.tasks.get, task_id, task_owner(principal))
     if task.status == TaskStatus.CREATED.value:
         raise Conflict(f"task {task_id} has not started: POST /v1/tasks/{task_id}/start", "status")
-    if format:  # a task's results are bounded (one key, at most 31 days): assembled, then streamed out
+    # a task's results are bounded (one key, at most 31 days; a dataset's statuses): assembled, streamed out
+    if format:
         rows = await run_in_threadpool(all_pages, lambda n, c: st.task_results.page(task, n, c))
         columns = st.task_results.page(task, 1).columns if not rows else None
         return await run_in_threadpool(rows_response, rows, format, f"task-{task_id}", False, columns)
