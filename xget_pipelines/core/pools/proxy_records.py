@@ -36,6 +36,47 @@ class ProxyError(XGetError):
     """A proxy operation failed (unknown proxy, bad arguments)."""
 
 
+class TargetUnreachable(ProxyError):
+    """The check target answered neither directly nor through any proxy checked: the target is down (or
+    refuses everyone), so the check says nothing about the proxies and marks none of them."""
+
+    def __init__(self, target: str, direct_error: str | None, proxies: int):
+        self.target, self.direct_error, self.proxies = target, direct_error, proxies
+        super().__init__(
+            f"the check target {target} is unreachable: directly from here ({direct_error or 'failed'}) and "
+            f"through every one of the {proxies} proxies checked; no proxy was marked. Check the target "
+            "(XGET_PROXY_CHECK_URL, or the target you named) and try again"
+        )
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """When a proxy is checked again (the upkeep sensor checks those that are due).
+
+    A proxy whose last check succeeded: ``interval_s`` later. One with ``failed_checks`` checks in a row
+    without a success (INACTIVE, or ACTIVE and failing): exponential backoff, ``recheck_base_s`` doubled per
+    failed check, at most ``recheck_max_s`` (default: ``interval_s``). The cap at the interval is what
+    brings a proxy that comes back to ACTIVE within two check periods, however long it was down; the
+    backoff saves the checks of a proxy that failed moments ago.
+    """
+
+    interval_s: float = 900.0
+    recheck_base_s: float = 60.0
+    recheck_max_s: float | None = None
+
+    def __post_init__(self):
+        if not (self.interval_s > 0 and self.recheck_base_s > 0) or (
+            self.recheck_max_s is not None and not self.recheck_max_s > 0
+        ):
+            raise ProxyError("proxy check intervals must be positive (seconds)")
+
+    def delay_s(self, failed_checks: int) -> float:
+        if failed_checks <= 0:
+            return self.interval_s
+        cap = self.interval_s if self.recheck_max_s is None else self.recheck_max_s
+        return min(cap, self.recheck_base_s * 2 ** min(failed_checks - 1, 40))
+
+
 # -- records and URLs ------------------------------------------------------------------------------------
 
 
