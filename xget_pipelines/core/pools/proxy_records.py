@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from xget_pipelines.core.errors import XGetError
 from xget_pipelines.core.pools.importing import BadLine
-from xget_pipelines.core.redact import REDACTED, install_socks_auth_filter
+from xget_pipelines.core.redact import REDACTED, install_socks_auth_filter, redact_urls
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +157,22 @@ def _check_port(raw: str | int | None) -> int:
     if not 1 <= port <= 65535:
         raise ValueError(f"port {port} is not between 1 and 65535")
     return port
+
+
+# The check target for real X (why this URL: ``Settings.resolved_proxy_check_url``).
+X_PROXY_CHECK_URL = "https://x.com/robots.txt"
+
+
+def check_target_url(value: str) -> str:
+    """A proxy check target: an absolute http or https URL with a host; ValueError saying what is wrong."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(
+            f"the check target must be an http:// or https:// URL (got {redact_urls(value.strip())[:80]!r})"
+        )
+    if not parts.hostname:
+        raise ValueError("the check target URL has no host (e.g. https://x.com/robots.txt)")
+    return value.strip()
 
 
 def check_country(value: str | None) -> str | None:
