@@ -71,6 +71,7 @@ def test_assets_checks_jobs_sensors_schedules_exist():
     assert defs.resolve_job_def("x_ingest").partitions_def is not None
     assert defs.resolve_sensor_def("watchlist_sensor")
     assert defs.resolve_sensor_def("account_pool_health_sensor")
+    assert defs.resolve_sensor_def("proxy_upkeep_sensor")
     assert defs.resolve_sensor_def("run_failure_alert_sensor")
     assert defs.resolve_sensor_def("scrape_task_sensor") and defs.resolve_sensor_def("corrections_sensor")
     assert defs.resolve_sensor_def("watch_backfill_sensor")
