@@ -33,6 +33,7 @@ def test_assets_checks_jobs_sensors_schedules_exist():
         "cleaned_retweeters",
         "entities_follows",
         "account_pool_stats",
+        "proxy_pool",  # observed by proxy_upkeep_sensor
         "entities_tweets",
         "entities_users",
         "entities_tweet_metrics_history",

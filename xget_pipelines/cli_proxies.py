@@ -39,8 +39,12 @@ def _ms(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def _exit(ip: str | None, country: str | None) -> str | None:
-    return f"{ip} ({country})" if ip and country else ip
+def _where(p) -> str:
+    """Label, city and ISP, then the exit the last check saw with its looked-up country: ``DE Berlin (exit
+    81.2.69.160 GB)``. The next check is in the JSON and CSV formats (``next_check_at``)."""
+    label = " ".join(filter(None, (p.country, p.city, p.isp and f"({p.isp})")))
+    exit_ = " ".join(filter(None, (p.exit_ip, p.exit_country)))
+    return f"{label} (exit {exit_})".strip() if exit_ else label
 
 
 def _rate(value: float | None) -> float | None:
@@ -113,13 +117,11 @@ def proxies_list(
                 p.id,
                 p.url,
                 p.status,
-                " ".join(filter(None, (p.country, p.city, p.isp and f"({p.isp})"))),
-                _exit(p.exit_ip, p.exit_country),
+                _where(p),
                 _ms(p.latency_ms),
                 "" if p.success_rate is None else f"{p.success_rate:.0%}",
                 f"{p.checks - p.failures}/{p.checks}",
                 p.last_check_at.strftime("%Y-%m-%d %H:%M:%S") if p.last_check_at else None,
-                p.next_check_at.strftime("%Y-%m-%d %H:%M:%S") if p.next_check_at else "due",
                 p.last_error,
             )
             for p in proxies
@@ -129,13 +131,11 @@ def proxies_list(
                 "id",
                 "proxy",
                 "status",
-                "where",
-                "exit (country)",
+                "where (exit)",
                 "latency ms",
                 "success",
                 "ok/checks",
                 "last check",
-                "next check",
                 "last error",
             ],
             rows,

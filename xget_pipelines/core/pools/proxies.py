@@ -300,7 +300,13 @@ class ProxyPool:
                         values["password_enc"] = self.secrets.encrypt(record.password)
                         changed = True
                     if changed or row.status == INACTIVE:
-                        values |= {"status": CHECKING, "consecutive_failures": 0, "last_error": None}
+                        values |= {
+                            "status": CHECKING,
+                            "consecutive_failures": 0,
+                            "last_error": None,
+                            "failed_checks": 0,
+                            "next_check_at": None,  # due at the upkeep's next tick
+                        }
                     conn.execute(update(Proxy.__table__).where(cols.id == row.id).values(values))
                     result.updated += 1
                     result.ids.append(row.id)
