@@ -476,8 +476,9 @@ def accounts_list(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format
         ops = ", ".join(
             f"{o['operation']}:{o['remaining']}/{o['limit']}" for o in acc["operations"] if o["limit"]
         )
-        rows.append((acc["username"], "active" if acc["active"] else "inactive", acc["error"] or "", ops))
-    print_rows(["username", "state", "last error", "windows (remaining/limit)"], rows, fmt)
+        state = "active" if acc["active"] else "inactive"
+        rows.append((acc["username"], state, acc["wanted_country"] or "", acc["error"] or "", ops))
+    print_rows(["username", "state", "country", "last error", "windows (remaining/limit)"], rows, fmt)
 
 
 @accounts_app.command("check")
@@ -563,6 +564,34 @@ def accounts_disable(
     ):
         fail(f"no account {username!r} (see `xget accounts list`)")
     console.print(f"account {username} disabled: {reason}")
+
+
+@accounts_app.command("country")
+def accounts_country(
+    username: str,
+    country: str | None = typer.Argument(
+        None, help="2-letter code (DE, US); leave out with --any to accept proxies of any country."
+    ),
+    any_country: bool = typer.Option(False, "--any", help="Clear the wanted country."),
+) -> None:
+    """Bind an account only to proxies of a country (its exit country when a check saw one, else the
+    proxy's label). With none of that country ACTIVE, the account rests and says so."""
+    from xget_pipelines.core.pools.account_pool import AccountPool
+
+    if (country is None) == (not any_country):
+        fail("give a country (e.g. DE) or --any, not both or neither")
+    pool = AccountPool(cli_context.engine(), secrets=cli_context.secret_box())
+    try:
+        found = pool.set_wanted_country(username, None if any_country else country)
+    except ValueError as exc:
+        fail(str(exc))
+    if not found:
+        fail(f"no account {username!r} (see `xget accounts list`)")
+    console.print(
+        f"account {username} binds only to proxies in {country.upper()}"
+        if country
+        else f"account {username} binds to proxies of any country"
+    )
 
 
 @accounts_app.command("enable")

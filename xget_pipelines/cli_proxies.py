@@ -39,6 +39,14 @@ def _ms(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
+def _where(p) -> str:
+    """Label, city and ISP, then the exit the last check saw with its looked-up country: ``DE Berlin (exit
+    81.2.69.160 GB)``. The next check is in the JSON and CSV formats (``next_check_at``)."""
+    label = " ".join(filter(None, (p.country, p.city, p.isp and f"({p.isp})")))
+    exit_ = " ".join(filter(None, (p.exit_ip, p.exit_country)))
+    return f"{label} (exit {exit_})".strip() if exit_ else label
+
+
 def _rate(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
@@ -109,7 +117,7 @@ def proxies_list(
                 p.id,
                 p.url,
                 p.status,
-                " ".join(filter(None, (p.country, p.city, p.isp and f"({p.isp})"))),
+                _where(p),
                 _ms(p.latency_ms),
                 "" if p.success_rate is None else f"{p.success_rate:.0%}",
                 f"{p.checks - p.failures}/{p.checks}",
@@ -123,7 +131,7 @@ def proxies_list(
                 "id",
                 "proxy",
                 "status",
-                "where",
+                "where (exit)",
                 "latency ms",
                 "success",
                 "ok/checks",
@@ -148,6 +156,10 @@ def proxies_list(
         "failures",
         "last_check_at",
         "last_error",
+        "exit_ip",
+        "exit_country",
+        "failed_checks",
+        "next_check_at",
     ]
     rows = [
         (
@@ -163,6 +175,10 @@ def proxies_list(
             p.failures,
             p.last_check_at.isoformat(timespec="seconds") if p.last_check_at else None,
             p.last_error,
+            p.exit_ip,
+            p.exit_country,
+            p.failed_checks,
+            p.next_check_at.isoformat(timespec="seconds") if p.next_check_at else None,
         )
         for p in proxies
     ]
@@ -174,7 +190,9 @@ def proxies_check(
     ids: list[int] | None = typer.Argument(None, help="Proxy ids (default: all, or those of --status)."),
     status: Status | None = typer.Option(None, help="Only proxies in this status (INACTIVE: revive)."),
     target: str | None = typer.Option(
-        None, help="URL to fetch through each proxy (default: the emulator's /_emulator/whoami)."
+        None,
+        help="http(s) URL to fetch through each proxy (default: XGET_PROXY_CHECK_URL: X's robots.txt for "
+        "real X, the emulator's /_emulator/whoami otherwise).",
     ),
     timeout: float = typer.Option(5.0, help="Seconds one attempt may take, all in."),
     attempts: int = typer.Option(3, min=1, help="Requests through each proxy."),
@@ -182,15 +200,21 @@ def proxies_check(
     max_failures: int = typer.Option(3, min=1, help="Failed attempts in a row that take a proxy out."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
 ) -> None:
-    """Check proxies through each to a target: latency, success rate, status (dead ones go INACTIVE)."""
+    """Check proxies through each to a target: latency, success rate, exit address and its country, status
+    (dead ones go INACTIVE). The target is fetched directly first: when it answers neither directly nor
+    through any proxy, the command says so, exits 2 and marks no proxy."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from xget_pipelines.core.pools.proxies import ProxyError, whoami_url
+    from xget_pipelines.core.pools.proxies import ProxyError, TargetUnreachable
+    from xget_pipelines.core.pools.proxy_records import check_target_url
     from xget_pipelines.core.redact import redact_urls
 
     pool = _pool()
     settings = cli_context.settings()
-    target = target or whoami_url(settings.emulator_host, settings.emulator_port)
+    try:
+        target = check_target_url(target) if target else settings.resolved_proxy_check_url
+    except ValueError as exc:
+        fail(f"--target: {exc}")
     wanted = status.value if status else None
     if ids and wanted is None:
         total = len(set(ids))  # an unknown id is reported by check()
@@ -212,7 +236,10 @@ def proxies_check(
                 max_failures=max_failures,
                 status=wanted,
                 progress=lambda _r: progress.advance(task),
+                cadence=settings.proxy_cadence(),
             )
+    except TargetUnreachable as exc:
+        fail(str(exc), code=2)
     except ProxyError as exc:
         fail(str(exc))
     rows = [
@@ -224,12 +251,13 @@ def proxies_check(
             f"{r.successes}/{r.attempts}",
             _rate(r.success_rate),
             r.exit_ip,
+            r.exit_country,
             r.error,
         )
         for r in results
     ]
     print_rows(
-        ["id", "proxy", "status", "latency_ms", "ok", "success_rate", "exit_ip", "error"],
+        ["id", "proxy", "status", "latency_ms", "ok", "success_rate", "exit_ip", "exit_country", "error"],
         rows,
         fmt,
         title=f"checked through {redact_urls(target)}",

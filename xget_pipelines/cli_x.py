@@ -115,7 +115,7 @@ def x_doctor(
         None, help="The account to diagnose (default: the first usable one)."
     ),
     proxy_target: str | None = typer.Option(
-        None, help="URL proxy checks fetch through the proxy (default: the emulator's /_emulator/whoami)."
+        None, help="URL proxy checks fetch through the proxy (default: XGET_PROXY_CHECK_URL)."
     ),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
 ) -> None:
@@ -123,11 +123,10 @@ def x_doctor(
     one cheap request per operation XGet collects with and the rate-limit windows X reports. Exits 1 when a
     check fails; each failing line says what to do. Refusals have their usual effect (a suspended account
     leaves the pool)."""
-    from xget_pipelines.core.pools.proxies import whoami_url
     from xget_pipelines.core.x.doctor import diagnose
 
     settings = cli_context.settings()
-    proxy_target = proxy_target or whoami_url(settings.emulator_host, settings.emulator_port)
+    proxy_target = proxy_target or settings.resolved_proxy_check_url
     findings = diagnose(
         _pool(), settings.x_graphql_url, account, proxy_check_url=proxy_target, hosts=settings.x_hosts
     )

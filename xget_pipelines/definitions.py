@@ -37,10 +37,12 @@ from xget_pipelines.schedules import (
     pool_stats_schedule,
 )
 from xget_pipelines.sensors import (
+    PROXY_POOL_ASSET,
     account_pool_health_sensor,
     automation_sensor,
     corrections_sensor,
     freshness_sensor,
+    proxy_upkeep_sensor,
     run_failure_alert_sensor,
     scrape_task_sensor,
     watch_backfill_sensor,
@@ -70,6 +72,7 @@ def definitions_for(settings: Settings) -> dg.Definitions:
             dbt_marts_assets(prepare_manifest()),
             *ops_assets,
             x_media,
+            PROXY_POOL_ASSET,
             *sink_assets,
         ],
         asset_checks=[*asset_checks, *quality_checks],
@@ -88,6 +91,7 @@ def definitions_for(settings: Settings) -> dg.Definitions:
             watch_backfill_sensor,
             corrections_sensor,
             account_pool_health_sensor,
+            proxy_upkeep_sensor,
             freshness_sensor,
             automation_sensor,
             run_failure_alert_sensor,

@@ -63,7 +63,12 @@ def _dagster_home(settings: Settings) -> Path:
 def _process_env(settings: Settings, home: Path) -> dict[str, str]:
     """The environment of the Dagster processes the demo starts (UI, daemon, API): the demo's instance, and
     X at the emulator. The demo's own process passes ``settings`` down instead."""
-    return {**os.environ, "DAGSTER_HOME": str(home), "XGET_X_GRAPHQL_URL": settings.x_graphql_url}
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "XGET_X_GRAPHQL_URL": settings.x_graphql_url,
+        "XGET_PROXY_CHECK_URL": settings.resolved_proxy_check_url,  # the upkeep checks via the emulator
+    }
 
 
 def write_emulator_accounts(emulator_url: str, count: int, path: Path) -> Path:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from xget_pipelines.core.pools.proxy_records import X_PROXY_CHECK_URL, Cadence, check_target_url
 from xget_pipelines.core.pools.rotation import RotationStrategy
 
 if TYPE_CHECKING:
@@ -85,6 +86,28 @@ class Settings(BaseSettings):
     )
     pool_min_usable: int = Field(
         default=2, description="The pool health sensor alerts when fewer accounts than this can serve."
+    )
+    proxy_check_url: str = Field(
+        default="",
+        description="What proxy checks fetch through each proxy (http or https URL); default: "
+        "https://x.com/robots.txt when XGET_X_GRAPHQL_URL is X, the emulator's /_emulator/whoami otherwise.",
+    )
+    proxy_check_interval_s: float = Field(
+        default=900.0, gt=0, description="How often the proxy upkeep sensor checks each ACTIVE proxy."
+    )
+    proxy_recheck_base_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="First re-check of a proxy whose check failed; doubled per failed check in a row.",
+    )
+    proxy_recheck_max_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="Longest wait between re-checks of a failing proxy; default: the check interval (so a "
+        "proxy that comes back is ACTIVE within two intervals).",
+    )
+    proxy_checks_per_tick: int = Field(
+        default=32, ge=1, le=10_000, description="Most proxies one tick of the upkeep sensor checks."
     )
     alert_webhook_url: SecretStr | None = Field(
         default=None, description="Slack-compatible webhook for alerts (the URL is a secret: never logged)."
@@ -464,6 +487,27 @@ class Settings(BaseSettings):
         return self.x_login_url or self.x_graphql_url.removesuffix("/").removesuffix("/i/api/graphql")
 
     @property
+    def resolved_proxy_check_url(self) -> str:
+        """The proxy check target: ``proxy_check_url``, else X's robots.txt for real X, else the emulator's
+        whoami at the X endpoint (which also reports each proxy's exit address)."""
+        if self.proxy_check_url:
+            return self.proxy_check_url
+        if "://x.com" in self.x_graphql_url or ".x.com" in self.x_graphql_url:
+            # x.com/robots.txt: a static file on X's own host, served without authentication, cookies or a
+            # rate limit, a few KB; reaching it through a proxy proves the proxy reaches X and that X's edge
+            # does not block the proxy's address. X's answers carry no client address, so checks against
+            # it leave the exit address (and its country) unknown.
+            return X_PROXY_CHECK_URL
+        return f"{self.resolved_login_url.rstrip('/')}/_emulator/whoami"
+
+    @field_validator("proxy_check_url")
+    @classmethod
+    def check_proxy_check_url(cls, value: str) -> str:
+        if value:
+            check_target_url(value)
+        return value
+
+    @property
     def resolved_marts_path(self) -> Path:
         """The DuckDB database dbt writes the marts to; ``xget sql`` attaches it as ``marts``."""
         return Path(self.dbt_duckdb_path) if self.dbt_duckdb_path else (self.home / "marts.duckdb").absolute()
@@ -498,6 +542,10 @@ class Settings(BaseSettings):
         from xget_pipelines.core.secrets import SecretBox
 
         return SecretBox.from_key_or_file(self.secret_key, self.home)
+
+    def proxy_cadence(self) -> Cadence:
+        """When a checked proxy is due again (the proxy upkeep sensor's cadence)."""
+        return Cadence(self.proxy_check_interval_s, self.proxy_recheck_base_s, self.proxy_recheck_max_s)
 
     def login_setup(self) -> LoginSetup:
         """Where and how accounts log in: X's login flow, the mailbox for emailed codes, Chromium for

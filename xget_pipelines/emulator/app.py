@@ -472,9 +472,14 @@ async def about_route(request: Request) -> Response:
 
 
 async def whoami(request: Request) -> Response:
-    """The client address as this server sees it: behind a proxy, the proxy's exit address."""
+    """The client address as this server sees it: behind a proxy, the proxy's exit address (or the public
+    address ``whoami_addresses`` maps it to: a test's stand-in for an exit somewhere on the Internet)."""
     client = request.client
-    return json_response({"ip": client.host if client else None, "port": client.port if client else None})
+    st: EmulatorState = request.app.state.emulator
+    host = client.host if client else None
+    return json_response(
+        {"ip": st.settings.whoami_addresses.get(host, host), "port": client.port if client else None}
+    )
 
 
 def create_app(world: World, settings: EmulatorSettings | None = None) -> Starlette:

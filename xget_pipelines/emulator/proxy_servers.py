@@ -171,12 +171,18 @@ def start_socks5_proxy(
     password: str | None = None,
     port: int = 0,
     timeout: float = 30.0,
+    exit_address: str | None = None,
 ) -> ProxyServer:
     """pproxy serving SOCKS5 on 127.0.0.1, with a user and password when given (checked on every
-    connection: ``--auth 0`` turns off pproxy's "trust this IP for 30 days after one login")."""
+    connection: ``--auth 0`` turns off pproxy's "trust this IP for 30 days after one login").
+
+    ``exit_address`` (a loopback address such as ``127.0.0.2``) is the address its outgoing connections
+    come from (pproxy's local bind, ``/@ADDRESS`` in the listen URI): a proxy with its own exit address, as
+    a provider's proxies have, which the emulator's ``whoami_addresses`` can map to a public one."""
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / f"pproxy-{time.monotonic_ns()}.log"
-    listen = f"socks5://127.0.0.1:{port}" + (f"#{username}:{password}" if username else "")
+    bind = f"/@{exit_address}" if exit_address else ""
+    listen = f"socks5://127.0.0.1:{port}{bind}" + (f"#{username}:{password}" if username else "")
     cmd = [sys.executable, "-u", "-c", _PPROXY_LAUNCHER, "-l", listen, "-v", "--auth", "0"]
     with open(log, "wb") as out:
         proc = subprocess.Popen(

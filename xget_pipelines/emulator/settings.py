@@ -117,6 +117,11 @@ class EmulatorSettings(BaseModel):
     # Largest media file served: a video variant is bitrate x duration / 8 bytes up to this, so a test or a
     # demo downloading every clip stays light (photos are tens to hundreds of KB anyway).
     media_size_cap: int = Field(default=2 * 1024 * 1024, ge=4096)
+    # Test and demo only: the address ``/_emulator/whoami`` reports for a client connecting from a given
+    # address, e.g. {"127.0.0.2": "81.2.69.160"}. Proxies on this machine exit from loopback addresses,
+    # which have no country; a proxy bound to its own loopback address (proxy_servers.start_socks5_proxy's
+    # ``exit_address``) then "exits" from a public address, so a check's country lookup has something to find.
+    whoami_addresses: dict[str, str] = Field(default_factory=dict)
 
     def limit_for(self, operation: str) -> int:
         if operation in self.rate_limits:

@@ -2,7 +2,6 @@
 
 import dagster as dg
 
-from xget_pipelines.core.pools.proxies import whoami_url
 from xget_pipelines.resources.alerts import AlertsResource
 from xget_pipelines.resources.analytics import SentimentResource, TrendsResource
 from xget_pipelines.resources.control_plane import ControlPlaneResource
@@ -35,7 +34,11 @@ def resources_for(settings: Settings) -> dict:
         ),
         "proxy_pool": ProxyPoolResource(
             control_plane=control_plane,
-            check_target_url=whoami_url(settings.emulator_host, settings.emulator_port),
+            check_target_url=settings.resolved_proxy_check_url,
+            check_interval_s=settings.proxy_check_interval_s,
+            recheck_base_s=settings.proxy_recheck_base_s,
+            recheck_max_s=settings.proxy_recheck_max_s or 0.0,
+            checks_per_tick=settings.proxy_checks_per_tick,
         ),
         "watchlist": WatchlistResource(
             control_plane=control_plane,

@@ -1,10 +1,13 @@
 """The account and proxy pools as Dagster resources, both kept in the control-plane database."""
 
+from datetime import datetime
+
 import dagster as dg
 
 from xget_pipelines.core.pools.account_pool import AccountPool
 from xget_pipelines.core.pools.health import PoolHealth, pool_health
-from xget_pipelines.core.pools.proxies import CheckResult, ProxyPool
+from xget_pipelines.core.pools.proxies import Cadence, CheckResult, ProxyPool
+from xget_pipelines.core.pools.proxy_upkeep import UpkeepTick, upkeep_tick
 from xget_pipelines.resources.control_plane import ControlPlaneResource
 
 
@@ -26,14 +29,29 @@ class AccountPoolResource(dg.ConfigurableResource):
 
 
 class ProxyPoolResource(dg.ConfigurableResource):
-    """Proxies: import, health checks through each proxy to ``check_target_url`` (the definitions give the
-    emulator's ``/_emulator/whoami``), status, and the sticky account binding that uses the ACTIVE ones."""
+    """Proxies: import, health checks through each proxy to ``check_target_url`` (XGET_PROXY_CHECK_URL),
+    status, the sticky account binding that uses the ACTIVE ones, and the upkeep the proxy upkeep sensor
+    runs: every proxy checked every ``check_interval_s``, failing ones re-checked with backoff from
+    ``recheck_base_s`` up to ``recheck_max_s`` (0: the interval), at most ``checks_per_tick`` a tick."""
 
     control_plane: ControlPlaneResource
     check_target_url: str = "http://127.0.0.1:8765/_emulator/whoami"
+    check_interval_s: float = 900.0
+    recheck_base_s: float = 60.0
+    recheck_max_s: float = 0.0
+    checks_per_tick: int = 32
 
     def pool(self) -> ProxyPool:
         return ProxyPool(self.control_plane.engine(), self.control_plane.secret_box())
 
+    def cadence(self) -> Cadence:
+        return Cadence(self.check_interval_s, self.recheck_base_s, self.recheck_max_s or None)
+
     def check(self, **kwargs) -> list[CheckResult]:
-        return self.pool().check(target_url=self.check_target_url, **kwargs)
+        return self.pool().check(target_url=self.check_target_url, cadence=self.cadence(), **kwargs)
+
+    def upkeep(self, now: datetime) -> UpkeepTick:
+        """One tick of proxy upkeep at ``now`` (``core/pools/proxy_upkeep.py``)."""
+        return upkeep_tick(
+            self.pool(), self.check_target_url, now, self.cadence(), max_per_tick=self.checks_per_tick
+        )

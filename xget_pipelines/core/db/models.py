@@ -46,6 +46,8 @@ class Account(Base):
     # The proxy this account is bound to (sticky; see core/pools/binding.py). proxy_url is an
     # account-specific override kept from import files.
     proxy_id: Mapped[int | None] = mapped_column(ForeignKey("proxies.id", ondelete="SET NULL"), index=True)
+    # Binding gives the account only proxies of this country (ISO 3166-1 alpha-2), or none (binding.py).
+    wanted_country: Mapped[str | None] = mapped_column(String(2))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     error_msg: Mapped[str | None] = mapped_column(Text)
     # A soft-banned account rests until then (unix seconds); each quarantine in a row doubles the rest.
@@ -183,6 +185,10 @@ class Proxy(Base):
     status: Mapped[str] = mapped_column(
         String(16), default="CHECKING", index=True
     )  # ACTIVE | INACTIVE | CHECKING
+    exit_ip: Mapped[str | None] = mapped_column(String(45))  # the address the check target saw, if it said
+    exit_country: Mapped[str | None] = mapped_column(String(2))  # of exit_ip, looked up offline (geo.py)
+    failed_checks: Mapped[int] = mapped_column(Integer, default=0)  # checks in a row with no success
+    next_check_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)  # upkeep
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

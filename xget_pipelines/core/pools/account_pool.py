@@ -50,6 +50,7 @@ from xget_pipelines.core.errors import NoAccountAvailable
 from xget_pipelines.core.pools import binding
 from xget_pipelines.core.pools.account_lease import AccountLease
 from xget_pipelines.core.pools.accounts import AccountRecord, operation_window, upsert_accounts
+from xget_pipelines.core.pools.proxy_records import check_country
 from xget_pipelines.core.pools.rotation import STRATEGIES
 from xget_pipelines.core.secrets import SecretBox
 
@@ -146,6 +147,21 @@ class AccountPool:
                 > 0
             )
 
+    def set_wanted_country(self, username: str, country: str | None) -> bool:
+        """The country whose proxies alone the account binds to (``binding.py``), or None for any. ValueError
+        for a code that is not ISO 3166-1 alpha-2. A bound proxy of another country is replaced at the next
+        lease (once the account's running rate-limit windows end)."""
+        wanted = check_country(country)
+        with self.engine.begin() as conn:
+            return (
+                conn.execute(
+                    update(Account)
+                    .where(Account.username == username)
+                    .values(wanted_country=wanted, updated_at=datetime.now(UTC))
+                ).rowcount
+                > 0
+            )
+
     def status(self) -> list[dict]:
         """One row per account: active flag, last error, and per-operation window state."""
         with read_only(self.engine) as conn:
@@ -160,6 +176,7 @@ class AccountPool:
                 "active": a.active,
                 "error": a.error_msg,
                 "quarantined_until": a.quarantined_until if (a.quarantined_until or 0) > _now() else None,
+                "wanted_country": a.wanted_country,
                 "operations": by_account.get(a.id, []),
             }
             for a in accounts

@@ -169,6 +169,7 @@ def account_views(engine: Engine, username: str | None = None) -> list[dict]:
             "error": a.error_msg,
             "quarantined_until": a.quarantined_until if (a.quarantined_until or 0) > now else None,
             "proxy_id": a.proxy_id,
+            "wanted_country": a.wanted_country,
             "has_password": a.password_enc is not None,
             "has_email_password": a.email_password_enc is not None,
             "has_mfa_secret": a.mfa_secret_enc is not None,

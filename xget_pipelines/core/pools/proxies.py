@@ -27,6 +27,20 @@ attempt sets it): the last 10 attempts carry ~89% of the weight. ``checks``/``fa
 attempt ever (lifetime ratio). Clients report real traffic through :meth:`ProxyPool.report`, which feeds
 the same statistics.
 
+**Exit and country.** A successful attempt whose target answers JSON with ``ip`` (the emulator's
+``/_emulator/whoami``, or an echo service such as ``{"ip": ...}`` / ``{"origin": ...}``) tells the exit
+address; the check stores it with its country looked up offline (``geo.py``). A target that does not say
+(X itself: its answers carry no client address) leaves the last known exit as it was. Binding uses the
+exit country when known, else the typed ``country`` label (:attr:`ProxyInfo.effective_country`).
+
+**The target.** Before checking proxies, ``acheck`` fetches the target directly. If that fails too and no
+proxy reaches the target either, the target is down (or refuses everyone): :class:`TargetUnreachable` is
+raised and nothing is marked -- a dead target never takes the pool out. If the target answers through
+some proxy but not directly (a server whose only route out is its proxies), the results are stored as usual.
+
+**Upkeep.** Each check sets ``next_check_at`` by the :class:`Cadence` (backoff after failed checks,
+``failed_checks`` in a row); ``proxy_upkeep.py`` checks the due ones on a cadence.
+
 **Ranking.** ``available`` lists ACTIVE proxies best first by ``latency_ms / success_rate``, the expected
 latency per successful request (unmeasured proxies last).
 
@@ -45,12 +59,13 @@ import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete, select, update
 
 from xget_pipelines.core.db.engine import read_only
 from xget_pipelines.core.db.models import Proxy
+from xget_pipelines.core.pools.geo import country_of
 from xget_pipelines.core.pools.proxy_records import (  # re-exported: proxies is the public module
     ACTIVE,  # noqa: F401
     CHECKING,  # noqa: F401
@@ -60,16 +75,18 @@ from xget_pipelines.core.pools.proxy_records import (  # re-exported: proxies is
     META_KEYS,  # noqa: F401
     SCHEMES,  # noqa: F401
     STATUSES,  # noqa: F401
+    Cadence,
     ParsedProxies,  # noqa: F401
     ProxyError,  # noqa: F401
     ProxyRecord,  # noqa: F401
+    TargetUnreachable,
     build_url,  # noqa: F401
     check_country,  # noqa: F401
     host_for_url,
     parse_proxy,  # noqa: F401
     parse_proxy_lines,  # noqa: F401
 )
-from xget_pipelines.core.redact import scrub
+from xget_pipelines.core.redact import redact_urls, scrub
 from xget_pipelines.core.secrets import SecretBox, SecretKeyError
 
 log = logging.getLogger(__name__)
@@ -99,6 +116,15 @@ class ProxyInfo:
     last_check_at: datetime | None
     last_error: str | None
     status: str
+    exit_ip: str | None = None
+    exit_country: str | None = None
+    failed_checks: int = 0
+    next_check_at: datetime | None = None
+
+    @property
+    def effective_country(self) -> str | None:
+        """Where the proxy exits: the country of its exit address when a check saw one, else its label."""
+        return self.exit_country or self.country
 
     @property
     def url(self) -> str:
@@ -126,6 +152,10 @@ class ProxyInfo:
             "failures": self.failures,
             "last_check_at": self.last_check_at,
             "last_error": self.last_error,
+            "exit_ip": self.exit_ip,
+            "exit_country": self.exit_country,
+            "failed_checks": self.failed_checks,
+            "next_check_at": self.next_check_at,
         }
 
 
@@ -148,7 +178,16 @@ def _info(row) -> ProxyInfo:
         last_check_at=row.last_check_at,
         last_error=row.last_error,
         status=row.status,
+        exit_ip=row.exit_ip,
+        exit_country=row.exit_country,
+        failed_checks=row.failed_checks or 0,
+        next_check_at=_utc(row.next_check_at),
     )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite gives naive datetimes back: they were stored in UTC."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 @dataclass
@@ -181,6 +220,8 @@ class CheckResult:
     error: str | None  # reason of the last failed attempt
     exit_ip: str | None = None  # the client address the target saw (JSON ``ip``), e.g. /_emulator/whoami
     exit_port: int | None = None
+    exit_country: str | None = None  # of exit_ip, looked up offline; None for a private or unknown address
+    previous_status: str | None = None  # before this check: tells a revival from a new failure
 
     @property
     def ok(self) -> bool:
@@ -259,7 +300,13 @@ class ProxyPool:
                         values["password_enc"] = self.secrets.encrypt(record.password)
                         changed = True
                     if changed or row.status == INACTIVE:
-                        values |= {"status": CHECKING, "consecutive_failures": 0, "last_error": None}
+                        values |= {
+                            "status": CHECKING,
+                            "consecutive_failures": 0,
+                            "last_error": None,
+                            "failed_checks": 0,
+                            "next_check_at": None,  # due at the upkeep's next tick
+                        }
                     conn.execute(update(Proxy.__table__).where(cols.id == row.id).values(values))
                     result.updated += 1
                     result.ids.append(row.id)
@@ -359,9 +406,18 @@ class ProxyPool:
             proxy_id, [Attempt(ok, latency_ms if ok else None, None if ok else error)], max_failures
         ).status
 
-    def _record(self, proxy_id: int, attempts: Sequence[Attempt], max_failures: int) -> CheckResult:
+    def _record(
+        self,
+        proxy_id: int,
+        attempts: Sequence[Attempt],
+        max_failures: int,
+        now: datetime | None = None,
+        cadence: Cadence | None = None,
+    ) -> CheckResult:
+        """Store a check's (or real traffic's) attempts; with a ``cadence`` (checks), also its exit address
+        and country and when the proxy is due again."""
         table = Proxy.__table__
-        now = datetime.now(UTC)
+        now = now or datetime.now(UTC)
         with self.engine.begin() as conn:
             stmt = select(table).where(table.c.id == proxy_id)
             if self.engine.dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE already serialises writers
@@ -385,21 +441,29 @@ class ProxyPool:
                 status = ACTIVE
             else:
                 status = row.status
-            conn.execute(
-                update(table)
-                .where(table.c.id == proxy_id)
-                .values(
-                    success_rate=rate,
-                    consecutive_failures=in_a_row,
-                    checks=checks,
-                    failures=failures,
-                    latency_ms=latency,
-                    last_error=last_error,
-                    status=status,
-                    last_check_at=now,
-                    updated_at=now,
-                )
+            exit_ = next((a for a in reversed(attempts) if a.ok), None)
+            values = dict(
+                success_rate=rate,
+                consecutive_failures=in_a_row,
+                checks=checks,
+                failures=failures,
+                latency_ms=latency,
+                last_error=last_error,
+                status=status,
+                last_check_at=now,
+                updated_at=now,
             )
+            exit_country = row.exit_country
+            if cadence is not None:
+                failed_checks = 0 if exit_ else (row.failed_checks or 0) + 1
+                values |= {
+                    "failed_checks": failed_checks,
+                    "next_check_at": now + timedelta(seconds=cadence.delay_s(failed_checks)),
+                }
+                if exit_ and exit_.exit_ip:
+                    exit_country = country_of(exit_.exit_ip)
+                    values |= {"exit_ip": exit_.exit_ip, "exit_country": exit_country}
+            conn.execute(update(table).where(table.c.id == proxy_id).values(values))
         info = _info(row)
         if status != row.status:
             level = logging.WARNING if status == INACTIVE else logging.INFO
@@ -411,7 +475,6 @@ class ProxyPool:
                 status,
                 f" ({last_error})" if status == INACTIVE and last_error else "",
             )
-        exit_ = next((a for a in reversed(attempts) if a.ok), None)
         return CheckResult(
             proxy_id=proxy_id,
             proxy=info.url,
@@ -423,6 +486,8 @@ class ProxyPool:
             error=next((a.error for a in reversed(attempts) if not a.ok), None),
             exit_ip=exit_.exit_ip if exit_ else None,
             exit_port=exit_.exit_port if exit_ else None,
+            exit_country=exit_country if exit_ and exit_.exit_ip else None,
+            previous_status=row.status,
         )
 
     def check(
@@ -436,12 +501,18 @@ class ProxyPool:
         max_failures: int = DEFAULT_MAX_FAILURES,
         status: str | None = None,
         progress: Callable[[CheckResult], None] | None = None,
+        now: datetime | None = None,
+        cadence: Cadence | None = None,
+        verify_target: bool = True,
     ) -> list[CheckResult]:
         """Check proxies (all, those of ``status``, or ``proxy_ids``) through each to ``target_url``.
 
         At most ``concurrency`` proxies at once, ``attempts`` sequential GETs each, every GET bounded by
-        ``timeout_s``: a check of one proxy takes at most ``attempts * timeout_s`` plus a DB write.
-        ``progress`` is called with each proxy's result as it is stored. Results are in ``proxy_ids`` order.
+        ``timeout_s``: a check of one proxy takes at most ``attempts * timeout_s`` plus a DB write (and one
+        direct GET of the target first, with ``verify_target``: see the module doc; raises
+        :class:`TargetUnreachable`). ``progress`` is called with each proxy's result as it is stored.
+        Results are in ``proxy_ids`` order. ``now`` is the check's time (default: the clock) and ``cadence``
+        sets when each proxy is due again.
         """
         coro = self.acheck(
             proxy_ids,
@@ -452,6 +523,9 @@ class ProxyPool:
             max_failures=max_failures,
             status=status,
             progress=progress,
+            now=now,
+            cadence=cadence,
+            verify_target=verify_target,
         )
         try:
             asyncio.get_running_loop()
@@ -471,6 +545,9 @@ class ProxyPool:
         max_failures: int = DEFAULT_MAX_FAILURES,
         status: str | None = None,
         progress: Callable[[CheckResult], None] | None = None,
+        now: datetime | None = None,
+        cadence: Cadence | None = None,
+        verify_target: bool = True,
     ) -> list[CheckResult]:
         if attempts < 1 or concurrency < 1 or max_failures < 1 or not timeout_s > 0:
             raise ProxyError("attempts, concurrency and max_failures must be at least 1, timeout_s positive")
@@ -493,31 +570,52 @@ class ProxyPool:
         gate = asyncio.Semaphore(concurrency)
 
         passwords = {r.id: self.secrets.decrypt(r.password_enc) for r in rows}  # a wrong key fails up front
+        cadence = cadence or Cadence()
+        direct = None
+        if verify_target and rows:
+            direct = await _attempt(None, target_url, timeout_s, ssl_context, ())
 
-        async def one(row) -> CheckResult:
+        async def attempts_of(row) -> list[Attempt]:
             password = passwords[row.id]
             url = build_url(row.scheme, row.host, row.port, row.username or None, password, redact=False)
             async with gate:
-                tries = [
+                return [
                     await _attempt(url, target_url, timeout_s, ssl_context, (password,))
                     for _ in range(attempts)
                 ]
-            result = await asyncio.to_thread(self._record, row.id, tries, max_failures)
+
+        async def store(row, tries: list[Attempt]) -> CheckResult:
+            result = await asyncio.to_thread(self._record, row.id, tries, max_failures, now, cadence)
             if progress:
                 progress(result)
             return result
 
-        return list(await asyncio.gather(*(one(r) for r in rows)))
+        async def one(row) -> CheckResult:
+            return await store(row, await attempts_of(row))
+
+        if direct is None or direct.ok:  # the target is up: each proxy's result is its own
+            return list(await asyncio.gather(*(one(r) for r in rows)))
+        # The target failed directly: store nothing until some proxy shows the target answers at all.
+        tried = await asyncio.gather(*(attempts_of(r) for r in rows))
+        if not any(a.ok for tries in tried for a in tries):
+            log.warning(
+                "proxy check: target %s unreachable directly and through %d proxies; nothing marked",
+                redact_urls(target_url),
+                len(rows),
+            )
+            raise TargetUnreachable(redact_urls(target_url), direct.error, len(rows))
+        return [await store(r, tries) for r, tries in zip(rows, tried, strict=True)]
 
 
 async def _attempt(
-    proxy_url: str,
+    proxy_url: str | None,
     target: str,
     timeout_s: float,
     ssl_context: ssl.SSLContext,
     secrets: tuple[str | None, ...],
 ) -> Attempt:
-    """One GET of ``target`` through the proxy on a fresh connection; never raises, never leaks secrets."""
+    """One GET of ``target`` through the proxy (None: directly) on a fresh connection; never raises, never
+    leaks secrets."""
     import httpx
 
     started = time.perf_counter()
@@ -551,7 +649,8 @@ async def _attempt(
         try:
             body = response.json()
             if isinstance(body, dict):
-                exit_ip = str(body["ip"]) if body.get("ip") is not None else None
+                seen = body.get("ip", body.get("origin"))  # whoami / ipify: ip; httpbin: origin
+                exit_ip = str(seen).split(",")[0].strip()[:45] if seen is not None else None
                 exit_port = int(body["port"]) if isinstance(body.get("port"), int) else None
         except ValueError:
             pass

@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from xget_pipelines.core.errors import XGetError
 from xget_pipelines.core.pools.importing import BadLine
-from xget_pipelines.core.redact import REDACTED, install_socks_auth_filter
+from xget_pipelines.core.redact import REDACTED, install_socks_auth_filter, redact_urls
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,47 @@ install_socks_auth_filter()  # whatever checks or hands out proxies never logs a
 
 class ProxyError(XGetError):
     """A proxy operation failed (unknown proxy, bad arguments)."""
+
+
+class TargetUnreachable(ProxyError):
+    """The check target answered neither directly nor through any proxy checked: the target is down (or
+    refuses everyone), so the check says nothing about the proxies and marks none of them."""
+
+    def __init__(self, target: str, direct_error: str | None, proxies: int):
+        self.target, self.direct_error, self.proxies = target, direct_error, proxies
+        super().__init__(
+            f"the check target {target} is unreachable: directly from here ({direct_error or 'failed'}) and "
+            f"through every one of the {proxies} proxies checked; no proxy was marked. Check the target "
+            "(XGET_PROXY_CHECK_URL, or the target you named) and try again"
+        )
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """When a proxy is checked again (the upkeep sensor checks those that are due).
+
+    A proxy whose last check succeeded: ``interval_s`` later. One with ``failed_checks`` checks in a row
+    without a success (INACTIVE, or ACTIVE and failing): exponential backoff, ``recheck_base_s`` doubled per
+    failed check, at most ``recheck_max_s`` (default: ``interval_s``). The cap at the interval is what
+    brings a proxy that comes back to ACTIVE within two check periods, however long it was down; the
+    backoff saves the checks of a proxy that failed moments ago.
+    """
+
+    interval_s: float = 900.0
+    recheck_base_s: float = 60.0
+    recheck_max_s: float | None = None
+
+    def __post_init__(self):
+        if not (self.interval_s > 0 and self.recheck_base_s > 0) or (
+            self.recheck_max_s is not None and not self.recheck_max_s > 0
+        ):
+            raise ProxyError("proxy check intervals must be positive (seconds)")
+
+    def delay_s(self, failed_checks: int) -> float:
+        if failed_checks <= 0:
+            return self.interval_s
+        cap = self.interval_s if self.recheck_max_s is None else self.recheck_max_s
+        return min(cap, self.recheck_base_s * 2 ** min(failed_checks - 1, 40))
 
 
 # -- records and URLs ------------------------------------------------------------------------------------
@@ -116,6 +157,22 @@ def _check_port(raw: str | int | None) -> int:
     if not 1 <= port <= 65535:
         raise ValueError(f"port {port} is not between 1 and 65535")
     return port
+
+
+# The check target for real X (why this URL: ``Settings.resolved_proxy_check_url``).
+X_PROXY_CHECK_URL = "https://x.com/robots.txt"
+
+
+def check_target_url(value: str) -> str:
+    """A proxy check target: an absolute http or https URL with a host; ValueError saying what is wrong."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(
+            f"the check target must be an http:// or https:// URL (got {redact_urls(value.strip())[:80]!r})"
+        )
+    if not parts.hostname:
+        raise ValueError("the check target URL has no host (e.g. https://x.com/robots.txt)")
+    return value.strip()
 
 
 def check_country(value: str | None) -> str | None:

@@ -48,6 +48,13 @@ class AccountPatch(BaseModel):
     cookies: dict[str, str] | None = None
     login_method: Literal["TWITTER", "GOOGLE"] | None = None
     user_agent: str | None = Field(default=None, max_length=512)
+    wanted_country: str | None = Field(
+        default=None,
+        min_length=2,
+        max_length=3,
+        pattern=r"^([A-Za-z]{2}|any)$",
+        description="Bind only to proxies of this country (ISO 3166-1 alpha-2); 'any' clears it",
+    )
 
 
 class OperationOut(BaseModel):
@@ -68,6 +75,7 @@ class AccountOut(BaseModel):
     error: str | None
     quarantined_until: float | None
     proxy_id: int | None
+    wanted_country: str | None = None
     has_password: bool
     has_email_password: bool
     has_mfa_secret: bool
@@ -194,7 +202,7 @@ async def update_account(
     from xget_pipelines.core.pools.account_pool import AccountPool
 
     await run_in_threadpool(_one, request, username)
-    secrets = body.model_dump(exclude={"active", "reason"}, exclude_none=True)
+    secrets = body.model_dump(exclude={"active", "reason", "wanted_country"}, exclude_none=True)
     if secrets:
         await run_in_threadpool(
             _upsert,
@@ -203,6 +211,12 @@ async def update_account(
             principal,
             "account.update",
         )
+    if body.wanted_country is not None:
+        wanted = None if body.wanted_country.lower() == "any" else body.wanted_country
+        pool = AccountPool(state(request).engine, secrets=_secret_box(request))
+        await run_in_threadpool(pool.set_wanted_country, username, wanted)
+        with state(request).engine.begin() as conn:
+            audit(conn, principal.user_id, "account.country", f"account:{username}", {"country": wanted})
     if body.active is not None:
         pool = AccountPool(state(request).engine, secrets=_secret_box(request))
         await run_in_threadpool(

@@ -11,8 +11,15 @@ from starlette.concurrency import run_in_threadpool
 
 from xget_pipelines.core.auth.permissions import Permission
 from xget_pipelines.core.auth.users import Principal, audit
-from xget_pipelines.core.pools.proxies import ProxyPool, whoami_url
-from xget_pipelines.core.pools.proxy_records import ProxyError, check_country, parse_proxy, parse_proxy_lines
+from xget_pipelines.core.pools.proxies import ProxyPool
+from xget_pipelines.core.pools.proxy_records import (
+    ProxyError,
+    TargetUnreachable,
+    check_country,
+    check_target_url,
+    parse_proxy,
+    parse_proxy_lines,
+)
 from xget_pipelines.serving.deps import UtcDateTime, require
 from xget_pipelines.serving.errors import ERROR_RESPONSES, ApiError
 from xget_pipelines.serving.export import EXPORT_RESPONSES, Format, rows_response
@@ -53,6 +60,10 @@ class ProxyOut(BaseModel):
     failures: int
     last_check_at: UtcDateTime | None
     last_error: str | None
+    exit_ip: str | None = Field(description="The address the check target saw (unknown for real X)")
+    exit_country: str | None = Field(description="Country of exit_ip, looked up offline")
+    failed_checks: int = Field(description="Checks in a row without a success (backoff exponent)")
+    next_check_at: UtcDateTime | None = Field(description="When the proxy upkeep checks it again")
 
 
 class ImportOut(BaseModel):
@@ -67,6 +78,12 @@ class CheckIn(BaseModel):
     )
     timeout_s: float = Field(default=5.0, gt=0, le=60)
     attempts: int = Field(default=3, ge=1, le=10)
+    target: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="http(s) URL fetched through each proxy; default: XGET_PROXY_CHECK_URL (X's robots.txt "
+        "for real X, the emulator's /_emulator/whoami otherwise)",
+    )
 
 
 class CheckOut(BaseModel):
@@ -78,6 +95,8 @@ class CheckOut(BaseModel):
     latency_ms: float | None
     success_rate: float | None
     error: str | None
+    exit_ip: str | None
+    exit_country: str | None
 
 
 def _pool(request: Request) -> ProxyPool:
@@ -168,20 +187,30 @@ async def import_proxies(
 @router.post(
     "/proxies/check",
     response_model=list[CheckOut],
-    summary="Check proxies now (latency, success rate); failing ones become INACTIVE",
+    summary="Check proxies now (latency, success rate, exit address); failing ones become INACTIVE",
+    description="Fetches `target` directly, then through each proxy. When the target answers neither "
+    "directly nor through any proxy, the answer is 502 `target_unreachable` naming the target and no proxy "
+    "is marked: a dead target says nothing about the proxies.",
 )
 async def check(
     request: Request, body: CheckIn | None = None, _: Principal = Depends(write_dep)
 ) -> list[dict]:
     body = body or CheckIn()
+    settings = state(request).settings
     try:
-        settings = state(request).settings
+        target = check_target_url(body.target) if body.target else settings.resolved_proxy_check_url
+    except ValueError as exc:
+        raise ApiError(422, "invalid", str(exc), "target") from exc
+    try:
         results = await _pool(request).acheck(
             body.ids,
-            target_url=whoami_url(settings.emulator_host, settings.emulator_port),
+            target_url=target,
             timeout_s=body.timeout_s,
             attempts=body.attempts,
+            cadence=settings.proxy_cadence(),  # a check by hand counts as one of the upkeep's
         )
+    except TargetUnreachable as exc:
+        raise ApiError(502, "target_unreachable", str(exc), "target") from exc
     except ProxyError as exc:
         raise ApiError(
             404 if "no proxy" in str(exc) else 422,
@@ -199,6 +228,8 @@ async def check(
             "latency_ms": r.latency_ms,
             "success_rate": r.success_rate,
             "error": r.error,
+            "exit_ip": r.exit_ip,
+            "exit_country": r.exit_country,
         }
         for r in results
     ]
