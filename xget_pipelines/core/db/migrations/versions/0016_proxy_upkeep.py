@@ -6,14 +6,14 @@ successful attempt: the exponent of an INACTIVE proxy's backoff) and ``next_chec
 sensor checks it again). ``accounts.wanted_country``: binding gives the account only proxies of it.
 
 Revision ID: 0016
-Revises: 0014 (0015 is another branch's: when both land, this one revises 0015)
+Revises: 0015
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
