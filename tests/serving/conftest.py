@@ -136,3 +136,26 @@ def start_api_server(
 def api_server(tmp_path_factory) -> Iterator[ApiServer]:
     with start_api_server(tmp_path_factory.mktemp("api")) as server:
         yield server
+
+
+@contextlib.contextmanager
+def api_over_emulator(root: Path, world, accounts: list[str]) -> Iterator[tuple[ApiServer, str]]:
+    """The API beside an emulator of ``world`` over HTTP (a 2 s rate-limit window, pages of 10), the world's
+    first suggested term on the watchlist and ``accounts`` in the pool: ``(api, term)``."""
+    from tests.conftest import register_accounts
+    from xget_pipelines.core.db.engine import get_engine
+    from xget_pipelines.core.db.watchlist import add_keys
+    from xget_pipelines.emulator.app import EmulatorSettings
+    from xget_pipelines.emulator.runner import EmulatorServer
+
+    emu = EmulatorServer(world, EmulatorSettings(window_seconds=2))
+    emu.start()
+    try:
+        with start_api_server(root, x_graphql_url=emu.graphql_url, x_page_size=10) as api:
+            engine = get_engine(api.settings.resolved_database_url)
+            term = world.watchlist_suggestions()["terms"][0]
+            add_keys(engine, [term])
+            register_accounts(emu, engine, accounts, api.settings.secret_box())
+            yield api, term
+    finally:
+        emu.stop()

@@ -7,11 +7,9 @@ import datetime as dt
 
 import pytest
 
-from tests.conftest import register_accounts
-from tests.serving.conftest import start_api_server
+from tests.serving.conftest import api_over_emulator
 from xget_pipelines.core.db import backfills
 from xget_pipelines.core.db.engine import get_engine
-from xget_pipelines.core.db.watchlist import add_keys
 from xget_pipelines.core.lake import coverage
 from xget_pipelines.core.lake.delta import Lake
 
@@ -22,21 +20,8 @@ SINCE = TODAY - dt.timedelta(days=9)  # the small world's first day
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, small_world):
-    from xget_pipelines.emulator.app import EmulatorSettings
-    from xget_pipelines.emulator.runner import EmulatorServer
-
-    emu = EmulatorServer(small_world, EmulatorSettings(window_seconds=2))
-    emu.start()
-    try:
-        root = tmp_path_factory.mktemp("backfill-api")
-        with start_api_server(root, x_graphql_url=emu.graphql_url, x_page_size=10) as api:
-            engine = get_engine(api.settings.resolved_database_url)
-            term = small_world.watchlist_suggestions()["terms"][0]
-            add_keys(engine, [term])
-            register_accounts(emu, engine, ["bf1", "bf2"], api.settings.secret_box())
-            yield api, term
-    finally:
-        emu.stop()
+    with api_over_emulator(tmp_path_factory.mktemp("backfill-api"), small_world, ["bf1", "bf2"]) as served:
+        yield served
 
 
 def test_a_dry_run_estimates_and_a_launch_creates_the_backfill(served):

@@ -8,11 +8,9 @@ import datetime as dt
 import httpx
 import pytest
 
-from tests.conftest import register_accounts
-from tests.serving.conftest import start_api_server
+from tests.serving.conftest import api_over_emulator
 from xget_pipelines.core.db import backfills
 from xget_pipelines.core.db.engine import get_engine
-from xget_pipelines.core.db.watchlist import add_keys
 
 TODAY = dt.datetime.now(dt.UTC).date()
 YESTERDAY = TODAY - dt.timedelta(days=1)
@@ -33,21 +31,10 @@ READ = (
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, small_world):
-    from xget_pipelines.emulator.app import EmulatorSettings
-    from xget_pipelines.emulator.runner import EmulatorServer
-
-    emu = EmulatorServer(small_world, EmulatorSettings(window_seconds=2))
-    emu.start()
-    try:
-        root = tmp_path_factory.mktemp("backfill-graphql")
-        with start_api_server(root, x_graphql_url=emu.graphql_url, x_page_size=10) as api:
-            engine = get_engine(api.settings.resolved_database_url)
-            term = small_world.watchlist_suggestions()["terms"][0]
-            add_keys(engine, [term])
-            register_accounts(emu, engine, ["gq1", "gq2"], api.settings.secret_box())
-            yield api, term
-    finally:
-        emu.stop()
+    with api_over_emulator(
+        tmp_path_factory.mktemp("backfill-graphql"), small_world, ["gq1", "gq2"]
+    ) as served:
+        yield served
 
 
 def gql(api, role: str, query: str, variables: dict) -> dict:
