@@ -87,7 +87,14 @@ def upsert_accounts(
         batch = items[start : start + batch_size]
         inserts, updates = [], []
         for record in batch:
-            values = _values(record, box) | {"active": True, "error_msg": None, "updated_at": now}
+            values = _values(record, box) | {
+                "active": True,
+                "error_msg": None,
+                "out_cause": None,
+                "login_failures": 0,
+                "next_check_at": None,  # new credentials: checked at the upkeep's next tick
+                "updated_at": now,
+            }
             if record.username in known:
                 updates.append((known[record.username], values))
             else:
