@@ -34,6 +34,7 @@ def test_assets_checks_jobs_sensors_schedules_exist():
         "entities_follows",
         "account_pool_stats",
         "proxy_pool",  # observed by proxy_upkeep_sensor
+        "account_pool",  # observed by account_upkeep_sensor
         "entities_tweets",
         "entities_users",
         "entities_tweet_metrics_history",
@@ -74,6 +75,7 @@ def test_assets_checks_jobs_sensors_schedules_exist():
     assert defs.resolve_sensor_def("watchlist_sensor")
     assert defs.resolve_sensor_def("account_pool_health_sensor")
     assert defs.resolve_sensor_def("proxy_upkeep_sensor")
+    assert defs.resolve_sensor_def("account_upkeep_sensor")
     assert defs.resolve_sensor_def("run_failure_alert_sensor")
     assert defs.resolve_sensor_def("scrape_task_sensor") and defs.resolve_sensor_def("corrections_sensor")
     assert defs.resolve_sensor_def("watch_backfill_sensor")

@@ -37,8 +37,10 @@ from xget_pipelines.schedules import (
     pool_stats_schedule,
 )
 from xget_pipelines.sensors import (
+    ACCOUNT_POOL_ASSET,
     PROXY_POOL_ASSET,
     account_pool_health_sensor,
+    account_upkeep_sensor,
     automation_sensor,
     corrections_sensor,
     freshness_sensor,
@@ -73,6 +75,7 @@ def definitions_for(settings: Settings) -> dg.Definitions:
             *ops_assets,
             x_media,
             PROXY_POOL_ASSET,
+            ACCOUNT_POOL_ASSET,
             *sink_assets,
         ],
         asset_checks=[*asset_checks, *quality_checks],
@@ -92,6 +95,7 @@ def definitions_for(settings: Settings) -> dg.Definitions:
             corrections_sensor,
             account_pool_health_sensor,
             proxy_upkeep_sensor,
+            account_upkeep_sensor,
             freshness_sensor,
             automation_sensor,
             run_failure_alert_sensor,

@@ -20,6 +20,7 @@ from xget_pipelines.core.pools.proxy_records import X_PROXY_CHECK_URL, Cadence, 
 from xget_pipelines.core.pools.rotation import RotationStrategy
 
 if TYPE_CHECKING:
+    from xget_pipelines.core.pools.account_cadence import AccountCadence
     from xget_pipelines.core.pools.account_login import LoginSetup
     from xget_pipelines.core.secrets import SecretBox
 
@@ -108,6 +109,42 @@ class Settings(BaseSettings):
     )
     proxy_checks_per_tick: int = Field(
         default=32, ge=1, le=10_000, description="Most proxies one tick of the upkeep sensor checks."
+    )
+    account_check_interval_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How often the account upkeep sensor makes one cheap request as each ACTIVE account "
+        "(its own profile, within its rate limit), so a dead session is found before a scrape needs it.",
+    )
+    account_recheck_refused_s: float = Field(
+        default=21600.0,
+        gt=0,
+        description="How often a suspended, locked or refused account is asked again (X lifts some); one "
+        "X serves returns to the pool.",
+    )
+    account_login_backoff_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="Wait after a failed automatic login of an account whose session X refused; doubled per "
+        "failure in a row, at most XGET_ACCOUNT_LOGIN_BACKOFF_MAX_S.",
+    )
+    account_login_backoff_max_s: float = Field(
+        default=21600.0, gt=0, description="Longest wait between automatic logins of one account."
+    )
+    account_logins_per_day: int = Field(
+        default=3,
+        ge=0,
+        le=100,
+        description="Most automatic logins per account and UTC day (0: never log in by itself).",
+    )
+    account_checks_per_tick: int = Field(
+        default=8, ge=1, le=1000, description="Most accounts one tick of the account upkeep sensor looks at."
+    )
+    account_logins_per_tick: int = Field(
+        default=2,
+        ge=0,
+        le=100,
+        description="Most automatic logins one tick of the account upkeep sensor makes.",
     )
     alert_webhook_url: SecretStr | None = Field(
         default=None, description="Slack-compatible webhook for alerts (the URL is a secret: never logged)."
@@ -546,6 +583,18 @@ class Settings(BaseSettings):
     def proxy_cadence(self) -> Cadence:
         """When a checked proxy is due again (the proxy upkeep sensor's cadence)."""
         return Cadence(self.proxy_check_interval_s, self.proxy_recheck_base_s, self.proxy_recheck_max_s)
+
+    def account_cadence(self) -> AccountCadence:
+        """When account upkeep looks at an account again, and its automatic logins' backoff and cap."""
+        from xget_pipelines.core.pools.account_cadence import AccountCadence
+
+        return AccountCadence(
+            self.account_check_interval_s,
+            self.account_recheck_refused_s,
+            self.account_login_backoff_s,
+            self.account_login_backoff_max_s,
+            self.account_logins_per_day,
+        )
 
     def login_setup(self) -> LoginSetup:
         """Where and how accounts log in: X's login flow, the mailbox for emailed codes, Chromium for

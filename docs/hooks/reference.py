@@ -38,6 +38,7 @@ SECTIONS = [
     ("soft_ban_", "Account pool"),
     ("quarantine_", "Account pool"),
     ("alert_", "Account pool"),
+    ("account_", "Account pool"),
     ("proxy_", "Proxy pool"),
     ("watch_", "Orchestration"),
     ("partitions_", "Orchestration"),

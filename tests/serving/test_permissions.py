@@ -58,6 +58,8 @@ NEEDS: dict[tuple[str, str], Permission | str] = {
     ("POST", "/v1/accounts/import"): P.ACCOUNTS_WRITE,
     ("GET", "/v1/accounts/{username}"): P.ACCOUNTS_READ,
     ("PATCH", "/v1/accounts/{username}"): P.ACCOUNTS_WRITE,
+    ("PUT", "/v1/accounts/{username}"): P.ACCOUNTS_WRITE,
+    ("GET", "/v1/accounts/{username}/status"): P.ACCOUNTS_READ,
     ("DELETE", "/v1/accounts/{username}"): P.ACCOUNTS_WRITE,
     ("POST", "/v1/accounts/{username}/login"): P.ACCOUNTS_WRITE,
     # the proxy pool: operator
@@ -67,6 +69,7 @@ NEEDS: dict[tuple[str, str], Permission | str] = {
     ("POST", "/v1/proxies/import"): P.PROXIES_WRITE,
     ("POST", "/v1/proxies/check"): P.PROXIES_WRITE,
     ("GET", "/v1/proxies/{proxy_id}"): P.PROXIES_READ,
+    ("PUT", "/v1/proxies/{proxy_id}"): P.PROXIES_WRITE,
     ("DELETE", "/v1/proxies/{proxy_id}"): P.PROXIES_WRITE,
     # tasks: viewers read, analysts write (their own; operators everyone's)
     ("POST", "/v1/tasks"): P.TASKS_WRITE,
@@ -159,9 +162,11 @@ BODIES: dict[tuple[str, str], object] = {
     ("POST", "/v1/accounts"): {"username": "matrix_account", "cookies": {"auth_token": "a", "ct0": "b"}},
     ("POST", "/v1/accounts/import"): ("text", "matrix_import:a-password:m@example.com:mail-password"),
     ("PATCH", "/v1/accounts/{username}"): {"active": False, "reason": "matrix"},
+    ("PUT", "/v1/accounts/{username}"): {"cookies": {"auth_token": "a", "ct0": "b"}},
     ("POST", "/v1/accounts/{username}/login"): {},
     ("POST", "/v1/proxies"): {"proxy": "http://127.0.0.1:9"},
     ("POST", "/v1/proxies/import"): ("text", "127.0.0.1:10"),
+    ("PUT", "/v1/proxies/{proxy_id}"): {"proxy": "http://127.0.0.1:11"},
     ("POST", "/v1/proxies/check"): {"ids": [999999], "timeout_s": 0.5, "attempts": 1},
     ("POST", "/v1/tasks"): {"type": "SEARCH", "target": "python", "start": False},
     ("POST", "/v1/tasks/hydrate"): ("text", "1234567890\n1234567891"),

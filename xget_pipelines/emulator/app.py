@@ -162,6 +162,17 @@ class EmulatorState:
             account.ct0 = hashlib.sha256(f"{account.ct0}:rotated".encode()).hexdigest()
         return account
 
+    def expire_session(self, username: str) -> Account | None:
+        """X forgets the account's session (it expired, or X signed it out): its ``auth_token`` is answered
+        401 code 32 from now on, and the next login makes a new session (new ``auth_token`` and ``ct0``)."""
+        account = self.accounts.get(username)
+        if account is not None:
+            self._by_token.pop(account.auth_token, None)
+            account.auth_token = hashlib.sha256(f"{account.auth_token}:expired".encode()).hexdigest()[:40]
+            account.ct0 = hashlib.sha256(account.auth_token.encode()).hexdigest()
+            self._by_token[account.auth_token] = account
+        return account
+
     def authenticate(self, request: Request) -> tuple[str | None, tuple[int, bytes] | None]:
         """(account, None) for a valid session, else (None, X's refusal): an unknown ``auth_token`` is
         401 code 32, a ``x-csrf-token`` that is not the ``ct0`` cookie 403 code 353."""
@@ -396,6 +407,14 @@ async def rotate_ct0(request: Request) -> Response:
     return json_response(account.public())
 
 
+async def expire_session(request: Request) -> Response:
+    st: EmulatorState = request.app.state.emulator
+    account = st.expire_session(request.path_params["username"])
+    if account is None:
+        return json_response({"error": "no such account"}, 404)
+    return json_response({"username": account.username, "expired": True})
+
+
 async def faults(request: Request) -> Response:
     st: EmulatorState = request.app.state.emulator
     if request.method == "POST":
@@ -513,6 +532,7 @@ def create_app(world: World, settings: EmulatorSettings | None = None) -> Starle
             Route("/_google/signin/oauth/consent", google.consent, methods=["GET", "POST"]),
             Route("/_emulator/releases", web.releases, methods=["GET", "POST"]),
             Route("/_emulator/accounts/{username}/ct0", rotate_ct0, methods=["POST"]),
+            Route("/_emulator/accounts/{username}/expire", expire_session, methods=["POST"]),
             Route("/x-web/x-web/assets/{name}", web.asset, methods=["GET"]),
             Route("/{handle}", web.profile, methods=["GET"]),  # last: any other one-segment path
         ]

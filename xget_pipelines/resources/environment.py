@@ -8,7 +8,7 @@ from xget_pipelines.resources.control_plane import ControlPlaneResource
 from xget_pipelines.resources.dbt import dbt_resource
 from xget_pipelines.resources.lake import LakeResource
 from xget_pipelines.resources.media import MediaResource
-from xget_pipelines.resources.pools import AccountPoolResource, ProxyPoolResource
+from xget_pipelines.resources.pools import AccountPoolResource, AccountUpkeepResource, ProxyPoolResource
 from xget_pipelines.resources.watchlist import WatchlistResource
 from xget_pipelines.resources.x_api import XApiResource
 from xget_pipelines.settings import Settings
@@ -31,6 +31,27 @@ def resources_for(settings: Settings) -> dict:
         "control_plane": control_plane,
         "account_pool": AccountPoolResource(
             control_plane=control_plane, strategy=settings.pool_strategy, min_usable=settings.pool_min_usable
+        ),
+        "account_upkeep": AccountUpkeepResource(
+            control_plane=control_plane,
+            graphql_url=settings.x_graphql_url,
+            login_url=settings.resolved_login_url,
+            web_url=settings.x_web_url,
+            imap_server=settings.imap_server,
+            imap_ssl=settings.imap_ssl,
+            imap_folders=settings.imap_folders,
+            imap_timeout_s=settings.imap_timeout_s,
+            imap_poll_s=settings.imap_poll_s,
+            imap_ca_file=settings.imap_ca_file,
+            chromium_path=settings.chromium_path,
+            google_login_timeout_s=settings.google_login_timeout_s,
+            check_interval_s=settings.account_check_interval_s,
+            recheck_refused_s=settings.account_recheck_refused_s,
+            login_backoff_s=settings.account_login_backoff_s,
+            login_backoff_max_s=settings.account_login_backoff_max_s,
+            logins_per_day=settings.account_logins_per_day,
+            checks_per_tick=settings.account_checks_per_tick,
+            logins_per_tick=settings.account_logins_per_tick,
         ),
         "proxy_pool": ProxyPoolResource(
             control_plane=control_plane,

@@ -1,11 +1,16 @@
 """The account and proxy pools as Dagster resources, both kept in the control-plane database."""
 
 from datetime import datetime
+from pathlib import Path
 
 import dagster as dg
 
+from xget_pipelines.core.pools.account_cadence import AccountCadence, AccountUpkeepTick
+from xget_pipelines.core.pools.account_login import LoginSetup
 from xget_pipelines.core.pools.account_pool import AccountPool
+from xget_pipelines.core.pools.account_upkeep import upkeep_tick as account_upkeep_tick
 from xget_pipelines.core.pools.health import PoolHealth, pool_health
+from xget_pipelines.core.pools.mailbox import ImapConfig
 from xget_pipelines.core.pools.proxies import Cadence, CheckResult, ProxyPool
 from xget_pipelines.core.pools.proxy_upkeep import UpkeepTick, upkeep_tick
 from xget_pipelines.resources.control_plane import ControlPlaneResource
@@ -26,6 +31,77 @@ class AccountPoolResource(dg.ConfigurableResource):
 
     def health(self) -> PoolHealth:
         return pool_health(self.control_plane.engine())
+
+
+class AccountUpkeepResource(dg.ConfigurableResource):
+    """Account upkeep (``core/pools/account_upkeep.py``), run by the account upkeep sensor: one cheap request
+    as each ACTIVE account every ``check_interval_s`` through ``graphql_url``; an account out for its session
+    logged in again (``login_url``, ``web_url`` for Google, the mailboxes of ``imap_*``) with backoff from
+    ``login_backoff_s`` up to ``login_backoff_max_s``, at most ``logins_per_day`` a UTC day; suspended and
+    locked ones asked again every ``recheck_refused_s``. A tick looks at ``checks_per_tick`` accounts at
+    most, of which ``logins_per_tick`` log in."""
+
+    control_plane: ControlPlaneResource
+    graphql_url: str = "http://127.0.0.1:8765/i/api/graphql"
+    login_url: str = "http://127.0.0.1:8765"
+    web_url: str = ""
+    imap_server: str = ""
+    imap_ssl: bool = True
+    imap_folders: str = "INBOX"
+    imap_timeout_s: float = 60.0
+    imap_poll_s: float = 2.0
+    imap_ca_file: str = ""
+    chromium_path: str = "/usr/bin/chromium"
+    google_login_timeout_s: float = 90.0
+    check_interval_s: float = 3600.0
+    recheck_refused_s: float = 21600.0
+    login_backoff_s: float = 900.0
+    login_backoff_max_s: float = 21600.0
+    logins_per_day: int = 3
+    checks_per_tick: int = 8
+    logins_per_tick: int = 2
+
+    def pool(self) -> AccountPool:
+        return AccountPool(self.control_plane.engine(), secrets=self.control_plane.secret_box())
+
+    def cadence(self) -> AccountCadence:
+        return AccountCadence(
+            self.check_interval_s,
+            self.recheck_refused_s,
+            self.login_backoff_s,
+            self.login_backoff_max_s,
+            self.logins_per_day,
+        )
+
+    def login_setup(self) -> LoginSetup:
+        imap = ImapConfig(
+            self.imap_server,
+            self.imap_ssl,
+            ImapConfig.folder_list(self.imap_folders),
+            self.imap_timeout_s,
+            self.imap_poll_s,
+            self.imap_ca_file or None,
+        )
+        return LoginSetup(
+            self.login_url,
+            web_url=self.web_url,
+            imap=imap,
+            chromium_path=self.chromium_path,
+            google_timeout_s=self.google_login_timeout_s,
+            screenshot_dir=Path(self.control_plane.home) / "login-screens",
+        )
+
+    def upkeep(self, now: datetime) -> AccountUpkeepTick:
+        """One tick of account upkeep at ``now``."""
+        return account_upkeep_tick(
+            self.pool(),
+            self.graphql_url,
+            self.login_setup(),
+            now,
+            self.cadence(),
+            max_per_tick=self.checks_per_tick,
+            logins_per_tick=self.logins_per_tick,
+        )
 
 
 class ProxyPoolResource(dg.ConfigurableResource):

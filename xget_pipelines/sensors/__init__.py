@@ -1,5 +1,6 @@
 """Every sensor of XGet but the optional sinks' (``sensors/events.py``, loaded only with its broker URL)."""
 
+from xget_pipelines.sensors.account_upkeep import ACCOUNT_POOL_ASSET, account_upkeep_sensor
 from xget_pipelines.sensors.automation import automation_sensor
 from xget_pipelines.sensors.backfills import watch_backfill_sensor
 from xget_pipelines.sensors.corrections import corrections_sensor
@@ -11,8 +12,10 @@ from xget_pipelines.sensors.tasks import scrape_task_sensor
 from xget_pipelines.sensors.watchlist import watchlist_sensor
 
 __all__ = [
+    "ACCOUNT_POOL_ASSET",
     "PROXY_POOL_ASSET",
     "account_pool_health_sensor",
+    "account_upkeep_sensor",
     "automation_sensor",
     "corrections_sensor",
     "freshness_sensor",

@@ -53,6 +53,17 @@ class Account(Base):
     # A soft-banned account rests until then (unix seconds); each quarantine in a row doubles the rest.
     quarantined_until: Mapped[float | None] = mapped_column(Float)
     quarantines: Mapped[int] = mapped_column(Integer, default=0)
+    # Account upkeep (core/pools/account_upkeep.py). Why an inactive account is out: session, suspended,
+    # locked, refused, login (a failed automatic login); None: out by hand, which upkeep leaves alone.
+    out_cause: Mapped[str | None] = mapped_column(String(16))
+    last_check_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_check: Mapped[str | None] = mapped_column(Text)  # what the last check said
+    next_check_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # last automatic login
+    login_failures: Mapped[int] = mapped_column(Integer, default=0)  # failed automatic logins in a row
+    logins_day: Mapped[str | None] = mapped_column(String(10))  # the UTC day logins_on_day counts
+    logins_on_day: Mapped[int] = mapped_column(Integer, default=0)  # automatic logins tried that day
+    login_reason: Mapped[str | None] = mapped_column(Text)  # why the last one was made, and its outcome
     last_used: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

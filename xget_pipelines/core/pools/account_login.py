@@ -4,7 +4,8 @@
 (``login.py``: 2FA from the MFA secret, an emailed code read over IMAP by ``mailbox.py``) or with "Sign in
 with Google" in Chromium (``google_login.py``), with the account's browser (``core/x/browser.py``: its
 stored user agent, or the one its name picks), and stores the fresh cookies and that browser, encrypted
-(reactivating the account); a failed login marks the account inactive with the reason. Where X's login
+(reactivating the account); a failed login marks the account inactive with the reason. A login goes
+through the account's own proxy (``login_proxy_url``). Where X's login
 API and web site are, the mailboxes and the browser: a ``LoginSetup`` the entry points (CLI, API) build
 from their settings.
 """
@@ -26,6 +27,8 @@ from xget_pipelines.core.pools.google_login import login_with_google
 from xget_pipelines.core.pools.login import login_with_password
 from xget_pipelines.core.pools.login_common import LoginError
 from xget_pipelines.core.pools.mailbox import ImapConfig, MailboxError, reader_for_account
+from xget_pipelines.core.pools.proxies import ProxyPool
+from xget_pipelines.core.pools.proxy_records import ProxyError
 from xget_pipelines.core.x.browser import user_agent_for
 
 
@@ -73,12 +76,13 @@ def login_account(
             username, "credentials", "no password stored: re-import the account with its password"
         )
     mfa_secret = box.decrypt(account.mfa_secret_enc)
+    proxy_url = login_proxy_url(pool, account)
     # X ties a session to the browser that made it: the account's browser logs in, and is kept with it.
     user_agent = account.user_agent or user_agent_for(username)
     if method == "GOOGLE":
 
         def sign_in() -> dict[str, str]:
-            return _google_sign_in(account, password, mfa_secret, user_agent, setup)
+            return _google_sign_in(account, password, mfa_secret, user_agent, setup, proxy_url)
     else:
         if email_code is None:  # X may email a code: read it from the account's mailbox (IMAP) when we can
             try:
@@ -97,7 +101,7 @@ def login_account(
                 mfa_secret=mfa_secret,
                 email_code=email_code,
                 timeout_s=setup.timeout_s,
-                proxy_url=account.proxy_url,
+                proxy_url=proxy_url,
                 user_agent=user_agent,
                 transport=transport,
             )
@@ -105,7 +109,8 @@ def login_account(
     try:
         cookies = sign_in()
     except LoginError as exc:
-        pool.set_active(username, False, str(exc))  # whichever method: out of the pool, with the reason
+        # whichever method: out of the pool, with the reason; account upkeep tries again with backoff
+        pool.mark_inactive(account.id, str(exc), "login")
         raise
     upsert_accounts(
         pool.engine, box, [AccountRecord(username=username, cookies=cookies, user_agent=user_agent)]
@@ -113,8 +118,26 @@ def login_account(
     return cookies
 
 
+def login_proxy_url(pool: AccountPool, account) -> str | None:
+    """The proxy a login goes through: the account's own (its import's ``proxy_url``, else the pool proxy it
+    is bound to), so X sees the session made from the address it is then used from; None: direct."""
+    if account.proxy_url:
+        return account.proxy_url
+    if account.proxy_id is None:
+        return None
+    try:
+        return ProxyPool(pool.engine, pool.secrets).url_for(account.proxy_id)
+    except ProxyError:  # removed meanwhile: the next lease binds another
+        return None
+
+
 def _google_sign_in(
-    account, password: str, mfa_secret: str | None, user_agent: str, setup: LoginSetup
+    account,
+    password: str,
+    mfa_secret: str | None,
+    user_agent: str,
+    setup: LoginSetup,
+    proxy_url: str | None,
 ) -> dict[str, str]:
     """ "Sign in with Google" in Chromium for a GOOGLE account. The sign-in starts on X's web site:
     ``setup.web_url`` when set, else the login URL (the emulator serves both on one address)."""
@@ -130,7 +153,7 @@ def _google_sign_in(
         account.email,
         password,
         mfa_secret,
-        proxy_url=account.proxy_url,
+        proxy_url=proxy_url,
         user_agent=user_agent,
         timeout_s=max(setup.timeout_s, setup.google_timeout_s),
         chromium_path=setup.chromium_path,

@@ -101,12 +101,21 @@ class AccountPool:
         result = upsert_accounts(self.engine, self.secrets, records)
         return result.created + result.updated
 
-    def mark_inactive(self, account_id: int, reason: str) -> None:
+    def mark_inactive(self, account_id: int, reason: str, cause: str | None = None) -> None:
+        """Take an account out with the reason; ``cause`` is what account upkeep reads (``account_upkeep.py``:
+        ``session`` is logged in again, ``suspended``/``locked``/``refused`` re-checked rarely; None: left
+        alone until a person acts)."""
         with self.engine.begin() as conn:
             conn.execute(
                 update(Account)
                 .where(Account.id == account_id)
-                .values(active=False, error_msg=reason, updated_at=datetime.now(UTC))
+                .values(
+                    active=False,
+                    error_msg=reason,
+                    out_cause=cause,
+                    next_check_at=None,  # upkeep looks at it at its next tick
+                    updated_at=datetime.now(UTC),
+                )
             )
 
     def store_cookies(self, account_id: int, cookies: Mapping[str, str]) -> None:
@@ -133,9 +142,16 @@ class AccountPool:
     def set_active(self, username: str, active: bool, reason: str | None = None) -> bool:
         """Disable an account by hand (with a reason), or enable it again (clears errors and quarantine)."""
         values = (
-            {"active": False, "error_msg": reason or "disabled by hand"}
+            {"active": False, "error_msg": reason or "disabled by hand", "out_cause": None}
             if not active
-            else {"active": True, "error_msg": None, "quarantined_until": None, "quarantines": 0}
+            else {
+                "active": True,
+                "error_msg": None,
+                "out_cause": None,
+                "quarantined_until": None,
+                "quarantines": 0,
+                "next_check_at": None,  # checked at the upkeep's next tick
+            }
         )
         with self.engine.begin() as conn:
             return (

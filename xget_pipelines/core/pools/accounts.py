@@ -87,7 +87,14 @@ def upsert_accounts(
         batch = items[start : start + batch_size]
         inserts, updates = [], []
         for record in batch:
-            values = _values(record, box) | {"active": True, "error_msg": None, "updated_at": now}
+            values = _values(record, box) | {
+                "active": True,
+                "error_msg": None,
+                "out_cause": None,
+                "login_failures": 0,
+                "next_check_at": None,  # new credentials: checked at the upkeep's next tick
+                "updated_at": now,
+            }
             if record.username in known:
                 updates.append((known[record.username], values))
             else:
@@ -193,3 +200,35 @@ def delete_account(engine: Engine, username: str) -> bool:
         conn.execute(delete(AccountOperation).where(AccountOperation.account_id == account_id))
         conn.execute(delete(Account).where(Account.id == account_id))
     return True
+
+
+def replace_account(
+    engine: Engine, box: SecretBox, record: AccountRecord, wanted_country: str | None
+) -> bool:
+    """Replace every editable field of a known account with ``record``'s (PUT): a field it leaves None is
+    cleared, secrets included; the login method defaults to TWITTER. Like a re-import, the account is
+    reactivated with its error cleared and looked at by upkeep at its next tick. False if it is unknown."""
+    values = {
+        "login_method": record.login_method or "TWITTER",
+        "password_enc": box.encrypt(record.password),
+        "email": record.email,
+        "email_password_enc": box.encrypt(record.email_password),
+        "mfa_secret_enc": box.encrypt(record.mfa_secret),
+        "cookies_enc": None
+        if record.cookies is None
+        else box.encrypt(json.dumps(record.cookies, sort_keys=True)),
+        "user_agent": record.user_agent,
+        "proxy_url": record.proxy_url,
+        "wanted_country": wanted_country,
+        "active": True,
+        "error_msg": None,
+        "out_cause": None,
+        "login_failures": 0,
+        "next_check_at": None,
+        "updated_at": datetime.now(UTC),
+    }
+    with engine.begin() as conn:
+        return (
+            conn.execute(update(Account).where(Account.username == record.username).values(values)).rowcount
+            > 0
+        )

@@ -52,6 +52,9 @@ log = logging.getLogger(__name__)
 
 # X error codes that mean the account itself is refused; it leaves the pool with the reason.
 ACCOUNT_FAULTS = {64: "suspended", 326: "locked", 32: "bad auth"}
+# What each refusal means to account upkeep (``core/pools/account_upkeep.py``): a session X no longer knows is
+# renewed by logging in again; a suspended or locked account is only re-checked, rarely.
+FAULT_CAUSES = {64: "suspended", 326: "locked", 32: "session"}
 CSRF_MISMATCH = 353
 FEATURES_MISSING = 336
 FALLBACK_WINDOW_S = 900.0  # X's window, used when a 429 arrives without headers
@@ -187,7 +190,7 @@ class XClient:
         if lease is not None:
             self.pool.release(lease)
 
-    def _take_out(self, lease: AccountLease, reason: str) -> None:
+    def _take_out(self, lease: AccountLease, reason: str, cause: str = "session") -> None:
         """The account is refused by X: out of the pool with the reason; the next lease is another one."""
         log.warning(
             "account %s refused by X for %s: %s",
@@ -198,7 +201,7 @@ class XClient:
         )
         self._leases.pop(lease.operation, None)
         lease.errors += 1
-        self.pool.mark_inactive(lease.account_id, reason)
+        self.pool.mark_inactive(lease.account_id, reason, cause)
         self.pool.release(lease)
         self.transactions.forget(lease.account_id)
         self.stats["accounts_lost"] += 1
@@ -452,7 +455,7 @@ class XClient:
         codes = _error_codes(rep.content)
         refused = next((c for c in codes if c in ACCOUNT_FAULTS), None)
         if refused is not None:
-            self._take_out(lease, f"{ACCOUNT_FAULTS[refused]} (X code {refused})")
+            self._take_out(lease, f"{ACCOUNT_FAULTS[refused]} (X code {refused})", FAULT_CAUSES[refused])
         elif status == 429:
             self._rate_limited(lease, op.name)
         elif CSRF_MISMATCH in codes:
@@ -465,7 +468,11 @@ class XClient:
             401,
             403,
         ):  # refused without a code we know: the session is gone or the account blocked
-            self._take_out(lease, f"refused with HTTP {status} (no known X error code)")
+            self._take_out(
+                lease,
+                f"refused with HTTP {status} (no known X error code)",
+                "session" if status == 401 else "refused",
+            )
         else:  # the request itself is wrong (bad variables, unknown operation): no retry
             raise XRequestError(op.name, f"HTTP {status} {rep.content[:200]!r}", attempt.failures + 1)
         return None

@@ -15,7 +15,7 @@ from xget_pipelines.core.errors import XGetError
 from xget_pipelines.core.pools import accounts as core_accounts
 from xget_pipelines.core.pools.importing import parse_account_file
 from xget_pipelines.core.secrets import SecretBox
-from xget_pipelines.serving.deps import require
+from xget_pipelines.serving.deps import UtcDateTime, require
 from xget_pipelines.serving.errors import ERROR_RESPONSES, ApiError
 from xget_pipelines.serving.export import EXPORT_RESPONSES, Format, rows_response
 from xget_pipelines.serving.state import state
@@ -57,6 +57,29 @@ class AccountPatch(BaseModel):
     )
 
 
+class AccountPut(BaseModel):
+    """Every editable field of an account (PUT replaces them all: a field left out is cleared, secrets too;
+    PATCH changes only the fields it names)."""
+
+    password: str | None = Field(default=None, max_length=1024)
+    email: str | None = Field(default=None, max_length=320)
+    email_password: str | None = Field(default=None, max_length=1024)
+    mfa_secret: str | None = Field(default=None, max_length=256)
+    cookies: dict[str, str] | None = Field(default=None, description='e.g. {"auth_token": ..., "ct0": ...}')
+    login_method: Literal["TWITTER", "GOOGLE"] = "TWITTER"
+    user_agent: str | None = Field(default=None, max_length=512)
+    proxy_url: str | None = Field(default=None, max_length=512)
+    wanted_country: str | None = Field(
+        default=None,
+        min_length=2,
+        max_length=2,
+        pattern=r"^[A-Za-z]{2}$",
+        description="Bind only to proxies of this country (ISO 3166-1 alpha-2); null: any",
+    )
+    active: bool = Field(default=True, description="false takes the account out of the pool")
+    reason: str | None = Field(default=None, max_length=500, description="Why (when disabling)")
+
+
 class OperationOut(BaseModel):
     operation: str
     remaining: int | None
@@ -83,6 +106,33 @@ class AccountOut(BaseModel):
     last_used: Any = None
     created_at: Any = None
     operations: list[OperationOut]
+
+
+class OperationStatusOut(OperationOut):
+    open: bool = Field(description="Whether the window has requests left now (or has reset)")
+
+
+class AccountStatusOut(BaseModel):
+    username: str
+    state: Literal["active", "quarantined", "out"]
+    active: bool
+    reason: str | None = Field(description="Why the account is out or quarantined, and what to do")
+    out_cause: str | None = Field(
+        description="session, login (logged in again by upkeep), suspended, locked, refused (re-checked "
+        "rarely); null: out by hand"
+    )
+    quarantined_until: float | None
+    last_used: UtcDateTime | None
+    last_check_at: UtcDateTime | None = Field(description="The upkeep's last cheap request as the account")
+    last_check: str | None = Field(description="What it found")
+    next_check_at: UtcDateTime | None = Field(description="When upkeep looks at the account again")
+    last_login_at: UtcDateTime | None = Field(description="The last automatic login (tried)")
+    login_reason: str | None = Field(description="Why it was made, and how it ended")
+    login_failures: int = Field(description="Failed automatic logins in a row (the backoff exponent)")
+    logins_today: int = Field(
+        description="Automatic logins this UTC day (XGET_ACCOUNT_LOGINS_PER_DAY caps them)"
+    )
+    operations: list[OperationStatusOut]
 
 
 class ImportOut(BaseModel):
@@ -231,6 +281,51 @@ async def update_account(
                 {"reason": body.reason},
             )
     return await run_in_threadpool(_one, request, username)
+
+
+@router.put(
+    "/accounts/{username}",
+    response_model=AccountOut,
+    summary="Replace an account's editable fields (those left out are cleared, secrets too)",
+)
+async def replace_account(
+    request: Request, body: AccountPut, username: str = Username, principal: Principal = Depends(write_dep)
+) -> dict:
+    from xget_pipelines.core.pools.account_pool import AccountPool
+
+    await run_in_threadpool(_one, request, username)
+    if not (body.cookies or body.password):
+        raise ApiError(
+            422, "invalid", "an account needs a password (to log in) or cookies of a session", "password"
+        )
+    fields = body.model_dump(exclude={"active", "reason", "wanted_country"})
+    record = core_accounts.AccountRecord(username=username, **fields)
+    wanted = body.wanted_country.upper() if body.wanted_country else None
+    st = state(request)
+    await run_in_threadpool(core_accounts.replace_account, st.engine, _secret_box(request), record, wanted)
+    if not body.active:
+        pool = AccountPool(st.engine, secrets=_secret_box(request))
+        await run_in_threadpool(pool.set_active, username, False, body.reason or "disabled over the API")
+    with st.engine.begin() as conn:
+        audit(conn, principal.user_id, "account.replace", f"account:{username}", {"active": body.active})
+    return await run_in_threadpool(_one, request, username)
+
+
+@router.get(
+    "/accounts/{username}/status",
+    response_model=AccountStatusOut,
+    summary="One account's state: its windows per X operation, the upkeep's last check and login, the "
+    "reason, the next check",
+)
+async def account_status(
+    request: Request, username: str = Username, _: Principal = Depends(read_dep)
+) -> dict:
+    from xget_pipelines.core.pools.account_status import account_status as status_of
+
+    found = await run_in_threadpool(status_of, state(request).engine, username)
+    if found is None:
+        raise ApiError(404, "not_found", f"no account {username!r} (GET /v1/accounts lists them)")
+    return found
 
 
 @router.delete("/accounts/{username}", status_code=204, summary="Remove an account from the pool")

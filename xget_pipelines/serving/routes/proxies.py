@@ -244,6 +244,40 @@ async def get_proxy(request: Request, proxy_id: int = ProxyId, _: Principal = De
     return info.as_dict() | {"checks": info.checks, "failures": info.failures}
 
 
+@router.put(
+    "/proxies/{proxy_id:int}",
+    response_model=ProxyOut,
+    summary="Replace a proxy's endpoint, credentials, country, city and ISP (those left out are cleared)",
+    description="The accounts bound to the proxy stay bound. A new endpoint or password makes the proxy "
+    "CHECKING again, due at the proxy upkeep's next tick; 409 when another proxy has the endpoint.",
+)
+async def replace_proxy(
+    request: Request, body: ProxyIn, proxy_id: int = ProxyId, principal: Principal = Depends(write_dep)
+) -> dict:
+    from xget_pipelines.core.pools.proxy_edit import ProxyConflict
+    from xget_pipelines.core.pools.proxy_edit import replace_proxy as replace
+
+    try:
+        record = parse_proxy(body.proxy)
+    except (ProxyError, ValueError) as exc:
+        raise ApiError(422, "invalid", str(exc), "proxy") from exc
+    try:
+        record.country = check_country(body.country) if body.country else record.country
+    except ValueError as exc:
+        raise ApiError(422, "invalid", str(exc), "country") from exc
+    record.city, record.isp = body.city or record.city, body.isp or record.isp  # or the spec's, as POST
+    pool = _pool(request)
+    try:
+        await run_in_threadpool(replace, pool, proxy_id, record)
+    except ProxyConflict as exc:
+        raise ApiError(409, "conflict", str(exc), "proxy") from exc
+    except ProxyError as exc:
+        raise ApiError(404, "not_found", str(exc)) from exc
+    await run_in_threadpool(_audit, request, principal, "proxy.replace", f"proxy:{proxy_id}")
+    info = await run_in_threadpool(pool.get, proxy_id)
+    return info.as_dict() | {"checks": info.checks, "failures": info.failures}
+
+
 @router.delete("/proxies/{proxy_id:int}", status_code=204, summary="Remove a proxy (its accounts rebind)")
 async def delete_proxy(
     request: Request, proxy_id: int = ProxyId, principal: Principal = Depends(write_dep)
