@@ -7,8 +7,10 @@ XGET_ACCOUNT_LOGIN_BACKOFF_MAX_S) and at most XGET_ACCOUNT_LOGINS_PER_DAY a UTC 
 with a reason that says what a person must do. Suspended, locked and refused accounts are asked again every
 XGET_ACCOUNT_RECHECK_REFUSED_S and return to the pool when X serves them. A tick looks at most
 XGET_ACCOUNT_CHECKS_PER_TICK accounts, of which XGET_ACCOUNT_LOGINS_PER_TICK log in, so it stays within the
-sensor's time limit. A tick that did something records an observation of the ``account_pool`` asset (the
-UI's plots) and logs what changed; a tick with nothing due is a skip. It never requests runs.
+sensor's time limit; each account is claimed before it is touched (``account_upkeep.claim``), so two ticks
+at once (a second daemon, a tick that overran) never check or log in one account twice. A tick that did
+something records an observation of the ``account_pool`` asset (the UI's plots) and logs what changed; a
+tick with nothing due is a skip. It never requests runs.
 """
 
 import json

@@ -59,7 +59,8 @@ class AccountUpkeepTick:
     """What one tick did, by username: ``checked`` accounts (``healthy`` of them served), ``newly_out``
     (refused by X now), ``returned`` (a suspended or locked account X serves again), ``logged_in`` and
     ``login_failed`` (automatic logins), ``capped`` (at the daily cap), ``needs_person`` (no way to log in
-    by itself: the reason says what to do); ``backlog`` were due and left for the next ticks."""
+    by itself: the reason says what to do), ``taken`` (due, but another tick held them); ``backlog`` were
+    due and left for the next ticks."""
 
     checked: int = 0
     healthy: int = 0
@@ -69,6 +70,7 @@ class AccountUpkeepTick:
     login_failed: list[str] = field(default_factory=list)
     capped: list[str] = field(default_factory=list)
     needs_person: list[str] = field(default_factory=list)
+    taken: list[str] = field(default_factory=list)
     active: int = 0
     inactive: int = 0
     backlog: int = 0
@@ -86,6 +88,7 @@ class AccountUpkeepTick:
             ("login failed", self.login_failed),
             ("at the daily login cap", self.capped),
             ("need a person", self.needs_person),
+            ("held by another tick", self.taken),
         ):
             if names:
                 parts.append(f"{label} {len(names)} ({', '.join(names[:5])})")
@@ -104,6 +107,7 @@ class AccountUpkeepTick:
             "login_failed": len(self.login_failed),
             "capped": len(self.capped),
             "needs_person": len(self.needs_person),
+            "taken": len(self.taken),
             "active": self.active,
             "inactive": self.inactive,
             "backlog": self.backlog,

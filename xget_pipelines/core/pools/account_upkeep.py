@@ -64,6 +64,25 @@ def due_accounts(pool: AccountPool, now: datetime, limit: int) -> tuple[list, in
     return list(rows), total
 
 
+# How long a tick holds an account it is looking at: longer than the slowest login (a Google sign-in, 90 s,
+# or a code awaited in the mailbox, 60 s). Another tick (a second daemon, a tick that overran the sensor's
+# time limit) skips the account meanwhile; a tick that died lets it be due again once this has passed.
+CLAIM_S = 600.0
+
+
+def claim(pool: AccountPool, account, until: datetime) -> bool:
+    """Take ``account`` (a row as ``due_accounts`` read it) for this tick: its ``next_check_at`` moves to
+    ``until`` only if no other tick moved it since it was read (compare and set), so two ticks never check
+    or log in the same account at once."""
+    seen = account.next_check_at
+    unchanged = Account.next_check_at.is_(None) if seen is None else Account.next_check_at == seen
+    with pool.engine.begin() as conn:
+        taken = conn.execute(
+            update(Account).where(Account.id == account.id, unchanged).values(next_check_at=until)
+        )
+    return taken.rowcount == 1
+
+
 def _record(pool: AccountPool, account_id: int, **values) -> None:
     with pool.engine.begin() as conn:
         conn.execute(update(Account).where(Account.id == account_id).values(**values))
@@ -100,15 +119,23 @@ class _Upkeep:
 
     def visit(self, account) -> bool:
         """Handle one due account; False when it was left for a later tick (no login left this tick)."""
-        if account.active:
-            self.check_active(account)
+        if not claim(self.pool, account, self.later(CLAIM_S)):
+            self.tick.taken.append(account.username)  # another tick has it
             return True
+        handled = self._visit(account)
+        if not handled:  # given back as it was: due again at the next tick
+            _record(self.pool, account.id, next_check_at=account.next_check_at)
+        return handled
+
+    def _visit(self, account) -> bool:
+        if account.active:
+            return self.check_active(account)
         if account.out_cause in RECHECKED:
             self.recheck(account)
             return True
         return self.renew(account, account.error_msg or "session refused by X")
 
-    def check_active(self, account) -> None:
+    def check_active(self, account) -> bool:
         found = self.check(self.pool, account.username)
         self.tick.checked += 1
         values = {"last_check_at": self.now, "last_check": found.detail}
@@ -123,9 +150,10 @@ class _Upkeep:
                 )
             else:
                 _record(self.pool, account.id, **values)
-                self.renew(after, found.detail)
-            return
+                return self.renew(after, found.detail)
+            return True
         _record(self.pool, account.id, next_check_at=self.later(self.cadence.check_interval_s), **values)
+        return True
 
     def recheck(self, account) -> None:
         """A suspended or locked account: scheduled when first seen out, then put back for one check."""
