@@ -26,20 +26,17 @@ from xget_pipelines.core.db.engine import read_only
 from xget_pipelines.core.db.models import ScrapeSession
 from xget_pipelines.core.lake import coverage
 from xget_pipelines.core.lake.delta import Lake
-from xget_pipelines.core.x import follow_crawl, watch
+from xget_pipelines.core.x import watch
 from xget_pipelines.core.x.client import FetchedPage, XClient
+from xget_pipelines.core.x.collectors import COLLECTORS, Day
 from xget_pipelines.core.x.expand import Expander
-from xget_pipelines.core.x.outcome import COMPLETE, FAILED, TRUNCATED, CollectionOutcome, judged, judged_all
+from xget_pipelines.core.x.outcome import COMPLETE, FAILED, TRUNCATED, CollectionOutcome, judged_all
 from xget_pipelines.core.x.pagination import Stop
 from xget_pipelines.core.x.raw_pages import (
     RawWriter,
     Resume,
-    absent,
     landed_items,
-    newest_tweet,
     stored_pages,
-    stored_user_id,
-    user_id_of,
 )
 from xget_pipelines.core.x.watch import FOLLOW_KINDS, Budget, KeyParams
 
@@ -127,7 +124,8 @@ def scrape_partition(
     follow_pages: int = 0,
     params: KeyParams | None = None,
 ) -> ScrapeResult:
-    """Fetch every page of the (key, day) partition into ``raw/x_pages``; see the module docstring.
+    """Fetch every page of the (key, day) partition into ``raw/x_pages``; see the module docstring. What
+    is asked of X depends on the key's kind (``collectors.py``).
 
     ``params``: the key's parameters (``watch.KeyParams``): its budget (default ``max_pages`` pages), search
     product and expansions (``expand.py``: after the day's timeline, each within a budget of its own).
@@ -144,7 +142,6 @@ def scrape_partition(
     result.pages_before = 0 if done is None else done.num_rows
     writer = RawWriter(lake, session_id, run_id, key, day, flush_every, seq=result.pages_before)
     resume = Resume(lake, day, key, session_id, done)
-    user_id: str | None = None
 
     def record(page: FetchedPage, target: str) -> None:
         writer.add(page, target)
@@ -155,13 +152,15 @@ def scrape_partition(
             on_page(page)
 
     def outcome(name: str, reason: str, items: int | None = None) -> CollectionOutcome:
+        if items is None:
+            items = landed_items(lake, day, key, session_id, author_id=the_day.user_id)
         return CollectionOutcome(
             watch_key=key,
             day=day,
             outcome=name,
             reason=reason,
             pages=result.pages_before + result.pages,
-            items=landed_items(lake, day, key, session_id, author_id=user_id) if items is None else items,
+            items=items,
             max_pages=budget.page_limit or 0,
             session_id=session_id,
             run_id=run_id,
@@ -170,70 +169,24 @@ def scrape_partition(
             budget=str(budget),
         )
 
-    def day_timeline(operation, variables, target, reaches=None, check=None) -> Stop | None:
-        return _paginate(client, resume, operation, variables, target, budget, record, reaches, check)
-
-    today = day >= dt.datetime.now(dt.UTC).date()
-    start = dt.datetime.combine(day, dt.time(), dt.UTC)
+    the_day = Day(
+        client,
+        lake,
+        engine,
+        wk,
+        day,
+        params,
+        budget,
+        page_size,
+        session_id,
+        resumed,
+        resume,
+        record,
+        writer.flush,
+    )
     try:
-        judgement: tuple[str, str] | None = None  # of the kinds with several timelines
-        items: int | None = None  # a follower snapshot's users so far (else the day's tweets that landed)
-        stop: Stop | None = None
-        if wk.kind == "search":
-            query = watch.search_query(wk, day)
-            variables = watch.search_variables(query, page_size, params.product)
-            stop = day_timeline("SearchTimeline", variables, query)
-        elif wk.kind == "list":
-            judgement = judged_all(_collect_list(wk, day_timeline, page_size, start, today), budget)
-        elif wk.kind == "community":
-            judgement = judged_all(_collect_community(wk, day_timeline, page_size, start, today), budget)
-        elif wk.kind in FOLLOW_KINDS:
-            if today:
-                run = follow_crawl.crawl(
-                    client,
-                    lake,
-                    engine,
-                    wk,
-                    day=day,
-                    session_id=session_id,
-                    budget=budget,
-                    page_size=page_size,
-                    record=record,
-                    flush=writer.flush,
-                )
-                items = run.snapshot.users
-                name, why = judged(run.stop, budget)
-                reason = follow_crawl.progress_reason(run)
-                judgement = (name, reason if name != FAILED else f"{why}; {reason}")
-            else:
-                items = 0
-                judgement = (COMPLETE, f"{wk.key} is a snapshot of now, taken in today's partition only")
-        else:
-            user_id = stored_user_id(lake, day, key, session_id) if resumed else None
-            if user_id is None:
-                page = client.fetch("UserByScreenName", watch.user_by_screen_name_variables(wk.handle))
-                record(page, wk.key)
-                user_id = user_id_of(page.body)
-            if user_id is None:
-                raise LookupError(f"X has no user {wk.key}; remove it from the watchlist or fix the handle")
-            if watch.use_timeline(day, timeline_days):
-                stop = day_timeline(
-                    "UserTweetsAndReplies",
-                    watch.user_tweets_variables(user_id, page_size),
-                    wk.key,
-                    reaches=lambda body: newest_tweet(body, "UserTweetsAndReplies") >= start,
-                )
-            else:
-                query = watch.search_query(wk, day)
-                variables = watch.search_variables(query, page_size, params.product)
-                stop = day_timeline("SearchTimeline", variables, query)
-            if follow_pages > 0 and today:
-                # Followers and following are a snapshot of now: collected in today's partition only,
-                # never again for every backfilled day.
-                for operation in ("Followers", "Following"):
-                    variables = watch.follows_variables(user_id, page_size)
-                    cap = Budget(pages=follow_pages)
-                    _paginate(client, resume, operation, variables, wk.key, cap, record)
+        collected = COLLECTORS[wk.kind](the_day, timeline_days=timeline_days, follow_pages=follow_pages)
+        judgement = collected.judged(budget)
         if params.expand and wk.kind not in FOLLOW_KINDS:
             writer.flush()  # the expansions start from the day's tweets, read back from the lake
             expander = Expander(
@@ -248,9 +201,9 @@ def scrape_partition(
                 page_size=page_size,
                 record=record,
             )
-            judgement = _with_expansions(judgement or judged(stop, budget), expander.run(user_id), budget)
+            judgement = _with_expansions(judgement, expander.run(the_day.user_id), budget)
         writer.flush()
-        ended = outcome(*(judgement or judged(stop, budget)), items=items)
+        ended = outcome(*judgement, items=collected.items)
         coverage.record(lake, [ended])
         result.outcome = ended
     except BaseException as exc:
@@ -290,83 +243,3 @@ def _record_failure(lake: Lake, outcome: Callable[[], CollectionOutcome]) -> Non
         coverage.record(lake, [outcome()])
     except Exception:  # noqa: BLE001 - the original error propagates; this one is only logged
         log.warning("could not record the failed outcome in %s", coverage.TABLE, exc_info=True)
-
-
-def _collect_list(
-    wk, day_timeline, page_size: int, start: dt.datetime, today: bool
-) -> dict[str, Stop | None]:
-    """A list's members (today's partition only: a snapshot of now) and its tweets of the day."""
-    stops: dict[str, Stop | None] = {}
-    exists = _exists(f"X has no list {wk.target_id}")
-    if today:
-        variables = watch.list_members_variables(wk.target_id, page_size)
-        stops["ListMembers"] = day_timeline("ListMembers", variables, wk.key, check=exists)
-    stops["ListLatestTweetsTimeline"] = day_timeline(
-        "ListLatestTweetsTimeline",
-        watch.list_tweets_variables(wk.target_id, page_size),
-        wk.key,
-        reaches=lambda body: newest_tweet(body, "ListLatestTweetsTimeline") >= start,
-        check=exists,
-    )
-    return stops
-
-
-def _collect_community(
-    wk, day_timeline, page_size: int, start: dt.datetime, today: bool
-) -> dict[str, Stop | None]:
-    """A community's info, members and moderators (today's partition only) and its posts of the day."""
-    stops: dict[str, Stop | None] = {}
-    cid = wk.target_id
-    exists = _exists(f"X has no community {cid}")
-    if today:
-        info = watch.community_variables(cid)
-        stops["CommunityQuery"] = day_timeline("CommunityQuery", info, wk.key, check=exists)
-        for operation in ("membersSliceTimeline_Query", "moderatorsSliceTimeline_Query"):
-            variables = watch.community_slice_variables(cid, page_size)
-            stops[operation] = day_timeline(operation, variables, wk.key, check=exists)
-    stops["CommunityTweetsTimeline"] = day_timeline(
-        "CommunityTweetsTimeline",
-        watch.community_tweets_variables(cid, page_size),
-        wk.key,
-        reaches=lambda body: newest_tweet(body, "CommunityTweetsTimeline") >= start,
-        check=exists,
-    )
-    return stops
-
-
-def _exists(missing: str) -> Callable[[bytes], None]:
-    """A check of a list's or community's page (stored first): LookupError with ``missing`` when X says
-    there is no such list or community (retrying cannot help)."""
-
-    def check(body: bytes) -> None:
-        if absent(body):
-            raise LookupError(f"{missing}; remove it from the watchlist or fix the id")
-
-    return check
-
-
-def _paginate(
-    client, resume, operation, variables, target, budget: Budget, record, reaches=None, check=None
-) -> Stop | None:
-    """Page one timeline within ``budget`` (from where a resumed session left it); why it stopped. ``check``
-    looks at each page's body once it is recorded (and raises to stop the collection)."""
-    cursor, left, empty_before, stopped = resume.point(operation, budget.page_limit, reaches, target)
-    if stopped is not None:
-        return stopped
-    pages = client.paginate(
-        operation,
-        variables,
-        cursor=cursor,
-        max_pages=None if left is None else max(left, 0),
-        keep_going=None if reaches is None else (lambda page: reaches(page.body)),
-        empty_before=empty_before,
-        max_items=budget.items,
-        items_before=(
-            resume.entries(operation, target) if budget.items is not None and cursor is not None else 0
-        ),
-    )
-    for page in pages:
-        record(page, target)
-        if check is not None:
-            check(page.body)
-    return pages.stop
