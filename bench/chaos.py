@@ -43,7 +43,7 @@ LONG = ChaosConfig(
     locks=6,
     expiries=12,
     proxy_outages=10,
-    pages_per_step=15,
+    pages_per_step=30,
 )
 
 
