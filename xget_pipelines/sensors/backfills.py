@@ -105,8 +105,8 @@ def _cancel(
     done added to who canceled it and when (``backfills.cancel`` wrote that)."""
     left = cancel_runs(instance, by_day.values(), f"backfill {backfill.id} canceled over XGet")
     done = sum(run.status == dg.DagsterRunStatus.SUCCESS for run in by_day.values())
-    counts = dict(Counter(run.status.value for run in by_day.values()))
     if left:
+        counts = dict(Counter(run.status.value for run in by_day.values()))
         backfills.record(engine, backfill.id, expect=backfills.CANCELING, runs=counts)
         context.log.info(f"backfill {backfill.id}: canceling, {left} run(s) still stopping")
         return
