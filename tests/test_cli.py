@@ -357,3 +357,15 @@ def test_watch_backfill_estimates_then_launches_and_reports_its_progress(
     assert rows["pages"].startswith("0 of ") and rows["ETA"] != "unknown"
     missing = runner.invoke(app, ["watch", "backfill-status", "999"])
     assert missing.exit_code == 1 and "no backfill 999" in missing.output
+
+    # `xget watch backfill-cancel`: CANCELING (the sensor cancels its runs); a finished one is refused.
+    canceled = xget("watch", "backfill-cancel", str(created.id))
+    assert canceled.exit_code == 0, canceled.output
+    assert f"backfill {created.id} of {key} is CANCELING" in canceled.output
+    stored = backfills.get(engine, created.id)
+    assert stored.status == "CANCELING" and stored.error.startswith("canceled by the command line at ")
+    backfills.record(engine, created.id, expect="CANCELING", status="CANCELED")  # as the sensor does
+    again = runner.invoke(app, ["watch", "backfill-cancel", str(created.id)])
+    assert again.exit_code == 1 and f"backfill {created.id} is CANCELED" in again.output
+    unknown = runner.invoke(app, ["watch", "backfill-cancel", "999"])
+    assert unknown.exit_code == 1 and "no backfill 999" in unknown.output

@@ -242,6 +242,27 @@ def watch_backfill(
     )
 
 
+@watch_app.command("backfill-cancel")
+def watch_backfill_cancel(
+    backfill_id: int = typer.Argument(..., help="The backfill's id (see `xget watch backfill-status`)."),
+) -> None:
+    """Cancel a running backfill: the watch_backfill_sensor launches no more of its runs, cancels the
+    unfinished ones (queued ones never start, started ones are terminated), then marks it CANCELED. The days
+    already collected stay; a new backfill of the range later fetches only the others."""
+    from xget_pipelines.core.db import backfills
+    from xget_pipelines.core.errors import XGetError
+
+    try:
+        canceled = backfills.cancel(cli_context.engine(), backfill_id, actor=None)
+    except XGetError as exc:
+        fail(str(exc))
+    console.print(
+        f"backfill {canceled.id} of {canceled.watch_key} is {canceled.status}: the watch_backfill_sensor "
+        f"cancels its runs at its next tick; follow it with `xget watch backfill-status {canceled.id}`",
+        highlight=False,
+    )
+
+
 @watch_app.command("backfill-status")
 def watch_backfill_status(
     backfill_id: int | None = typer.Argument(None, help="The backfill's id; default: the newest."),

@@ -192,3 +192,101 @@ def test_a_backfill_runs_to_the_end_and_fetches_what_was_estimated(setup, tmp_pa
     assert sessions == 20  # one collection per day: the sampled days were not fetched twice
     materialized = instance.get_materialized_partitions(dg.AssetKey("raw_x_pages"))
     assert {f"{d.isoformat()}|{term}" for d in created.days} <= set(materialized)
+
+
+def execute(job, instance, request) -> dg.ExecuteInProcessResult:
+    return job.execute_in_process(
+        partition_key=request.partition_key,
+        tags=request.tags,
+        asset_selection=request.asset_selection,
+        instance=instance,
+        raise_on_error=False,
+    )
+
+
+def ingest_job(resources):
+    defs = dg.Definitions(assets=ingest_assets, jobs=[x_ingest_job], resources=resources)
+    return defs.resolve_job_def("x_ingest")
+
+
+def test_a_canceled_backfill_launches_nothing_more_and_keeps_what_it_collected(setup):
+    """Canceled mid-way: its queued runs never start, no run is requested after the cancel, it ends
+    CANCELED saying who, when and how many days were done; the days its runs collected stay in the lake, and
+    a new backfill of the same range fetches only the days still missing (none twice)."""
+    _, engine, pool, resources, term = setup
+    since, until = YESTERDAY - dt.timedelta(days=11), YESTERDAY  # 12 days: 2 sampled, 10 by the runs
+    days = {since + dt.timedelta(days=i) for i in range(12)}
+    found = run_estimate(resources, engine, pool, term, since, until, samples=2)
+    created = backfills.create(engine, found, actor=None)
+    instance = dg.DagsterInstance.ephemeral()
+    job = ingest_job(resources)
+
+    first = tick(instance, resources).run_requests
+    assert len(first) == resources["watchlist"].backfill_runs_in_flight == 6
+    executed, waiting = first[:4], first[4:]  # the 2 sampled days (parsed only), then the 2 newest
+    assert all(execute(job, instance, r).success for r in executed)
+    queued = [instance.create_run_for_job(job, tags=r.tags) for r in waiting]  # created, not yet launched
+    collected = {r.day for r in coverage.read(resources["lake"].lake(), [term])}
+    assert len(collected) == 4
+
+    canceling = backfills.cancel(engine, created.id, actor=None)
+    assert canceling.status == backfills.CANCELING and canceling.finished_at is None
+    after = tick(instance, resources)
+    assert after.run_requests == []  # nothing more is requested once canceled
+    assert {instance.get_run_by_id(r.run_id).status for r in queued} == {dg.DagsterRunStatus.CANCELED}
+    final = backfills.get(engine, created.id)
+    assert final.status == backfills.CANCELED and final.finished_at is not None
+    assert final.error.startswith("canceled by the command line at ") and "4 of 12 days done" in final.error
+    assert final.runs == {"SUCCESS": 4, "CANCELED": 2}
+    assert tick(instance, resources).run_requests == []  # and never again
+    assert backfills.get(engine, created.id) == final
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={BACKFILL_TAG: str(created.id)}))
+    assert len(runs) == 6
+
+    # Nothing it collected is lost.
+    lake = resources["lake"].lake()
+    rows = {r.day: r for r in coverage.read(lake, [term])}
+    assert set(rows) == collected and all(r.outcome == "complete" for r in rows.values())
+
+    # A new backfill of the range fetches the 8 days still missing, and only them.
+    again = run_estimate(resources, engine, pool, term, since, until, samples=2)
+    assert again.collected_days == 4
+    resumed = backfills.create(engine, again, actor=None)
+    fetched_now = {s.day for s in again.sampled} | set(resumed.fetch)
+    assert fetched_now == days - collected and not set(resumed.fetch) & collected
+    for _ in range(10):
+        result = tick(instance, resources)
+        if backfills.get(engine, resumed.id).status != backfills.RUNNING:
+            break
+        assert all(execute(job, instance, r).success for r in result.run_requests)
+    assert backfills.get(engine, resumed.id).status == backfills.COMPLETED
+    rows = {r.day: r for r in coverage.read(lake, [term])}
+    assert set(rows) == days and all(r.outcome == "complete" for r in rows.values())
+    sessions = connect(lake).execute("select count(distinct session_id) from raw_x_pages").fetchone()[0]
+    assert sessions == 12  # one collection per day: no day fetched twice
+
+
+def test_a_cancel_while_the_sensor_ticks_is_not_overwritten(setup, monkeypatch):
+    """A user cancels after the tick read the backfill RUNNING and before it recorded: the tick's guarded
+    update leaves it CANCELING and requests nothing for it; the next tick cancels it."""
+    _, engine, pool, resources, term = setup
+    found = run_estimate(resources, engine, pool, term, YESTERDAY - dt.timedelta(days=2), YESTERDAY, 1)
+    created = backfills.create(engine, found, actor=None)
+    read = backfills.active
+
+    def read_then_cancel(engine):
+        active = read(engine)
+        backfills.cancel(engine, created.id, actor=None)  # meanwhile, a user cancels it
+        return active
+
+    monkeypatch.setattr(backfills, "active", read_then_cancel)
+    instance = dg.DagsterInstance.ephemeral()
+    raced = tick(instance, resources)
+    assert raced.run_requests == []
+    kept = backfills.get(engine, created.id)
+    assert kept.status == backfills.CANCELING and kept.runs == {}  # the tick's counts did not land
+
+    monkeypatch.setattr(backfills, "active", read)
+    tick(instance, resources)
+    final = backfills.get(engine, created.id)
+    assert final.status == backfills.CANCELED and "0 of 3 days done" in final.error

@@ -89,3 +89,38 @@ def test_backfills_are_refused_with_the_field_at_fault(served):
             assert rep.json()["error"]["field"] == field and words in rep.json()["error"]["message"]
         forbidden = analyst.post("/v1/watchlist/backfills", json={"key": term, "since": SINCE.isoformat()})
         assert forbidden.status_code == 403
+
+
+def test_canceling_a_backfill_needs_watchlist_write_and_a_running_one(served):
+    from xget_pipelines.core.auth.users import audit_log
+
+    api, term = served
+    engine = get_engine(api.settings.resolved_database_url)
+    body = {"key": term, "since": (YESTERDAY - dt.timedelta(days=1)).isoformat(), "samples": 1}
+    with api.client("operator") as op, api.client("analyst") as analyst, api.client("viewer") as viewer:
+        made = op.post("/v1/watchlist/backfills", json=body, timeout=120)
+        assert made.status_code == 201, made.text
+        backfill_id = made.json()["id"]
+        path = f"/v1/watchlist/backfills/{backfill_id}/cancel"
+        for refused in (viewer.post(path), analyst.post(path)):
+            assert refused.status_code == 403 and "watchlist:write" in refused.json()["error"]["message"]
+        assert backfills.get(engine, backfill_id).status == backfills.RUNNING
+
+        canceled = op.post(path)
+        assert canceled.status_code == 200, canceled.text
+        got = canceled.json()
+        assert (got["id"], got["status"], got["finished_at"]) == (backfill_id, "CANCELING", None)
+        assert got["error"].startswith(f"canceled by {api.users['operator'].username} at ")
+        assert got["estimate"] == made.json()["estimate"]
+        (entry,) = [a for a in audit_log(engine, f"watch:{term}") if a.action == "watchlist.backfill_cancel"]
+        assert entry.user_id == api.users["operator"].id and entry.detail["id"] == backfill_id
+        assert op.post(path).json()["status"] == "CANCELING"  # again: nothing changes
+
+        backfills.record(engine, backfill_id, expect="CANCELING", status="CANCELED")  # as the sensor does
+        finished = op.post(path)
+        assert finished.status_code == 409, finished.text
+        error = finished.json()["error"]
+        assert error["field"] == "status" and f"backfill {backfill_id} is CANCELED" in error["message"]
+        assert "only a RUNNING backfill can be canceled" in error["message"]
+        missing = op.post("/v1/watchlist/backfills/999999/cancel")
+        assert missing.status_code == 404 and "no backfill 999999" in missing.json()["error"]["message"]

@@ -1,5 +1,5 @@
-"""GraphQL's ``startBackfill`` mutation and ``backfill`` query over real HTTP: REST's permission, checks and
-answers (``routes/backfills.py``), the estimate sampling the emulator over HTTP."""
+"""GraphQL's ``startBackfill`` and ``cancelBackfill`` mutations and ``backfill`` query over real HTTP: REST's
+permission, checks and answers (``routes/backfills.py``), the estimate sampling the emulator over HTTP."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ READ = (
     "query($id: ID!) { backfill(id: $id) { id status key since until runs createdAt "
     "estimate { ESTIMATE } progress { days daysDone pages estimatedPages eta } } }"
 ).replace("ESTIMATE", ESTIMATE)
+
+CANCEL = "mutation($id: ID!) { cancelBackfill(id: $id) { id status error finishedAt } }"
 
 
 @pytest.fixture(scope="module")
@@ -130,4 +132,40 @@ def test_start_backfill_returns_the_estimate_and_an_id_the_backfill_query_reads(
         and "no backfill 999999" in missing["message"]
     )
     (bad,) = gql(api, "viewer", READ, {"id": "abc"})["errors"]
+    assert bad["extensions"] == {"code": "BAD_USER_INPUT", "field": "id"}
+
+
+def test_cancel_backfill_is_rests_cancel(served):
+    api, term = served
+    engine = get_engine(api.settings.resolved_database_url)
+    variables = {"k": term, "s": (YESTERDAY - dt.timedelta(days=1)).isoformat(), "n": 1}
+    made = gql(api, "operator", START, variables)
+    assert not made.get("errors"), made
+    backfill_id = made["data"]["startBackfill"]["id"]
+
+    for role in ("viewer", "analyst"):
+        body = gql(api, role, CANCEL, {"id": backfill_id})
+        (error,) = body["errors"]
+        assert error["extensions"] == {"code": "FORBIDDEN"} and "watchlist:write" in error["message"]
+        assert body["data"] == {"cancelBackfill": None}
+    assert backfills.get(engine, int(backfill_id)).status == backfills.RUNNING
+
+    canceled = gql(api, "operator", CANCEL, {"id": backfill_id})
+    assert not canceled.get("errors"), canceled
+    got = canceled["data"]["cancelBackfill"]
+    assert (got["id"], got["status"], got["finishedAt"]) == (backfill_id, "CANCELING", None)
+    assert got["error"].startswith(f"canceled by {api.users['operator'].username} at ")
+
+    backfills.record(engine, int(backfill_id), expect="CANCELING", status="CANCELED")  # as the sensor does
+    (finished,) = gql(api, "operator", CANCEL, {"id": backfill_id})["errors"]
+    assert finished["extensions"] == {"code": "CONFLICT", "field": "status"}, finished
+    assert f"backfill {backfill_id} is CANCELED" in finished["message"]
+    rest = httpx.post(
+        f"{api.base_url}/v1/watchlist/backfills/{backfill_id}/cancel", headers=api.headers("operator")
+    )
+    assert rest.status_code == 409 and rest.json()["error"]["message"] == finished["message"]
+
+    (missing,) = gql(api, "operator", CANCEL, {"id": "999999"})["errors"]
+    assert missing["extensions"] == {"code": "NOT_FOUND", "field": "id"}
+    (bad,) = gql(api, "operator", CANCEL, {"id": "abc"})["errors"]
     assert bad["extensions"] == {"code": "BAD_USER_INPUT", "field": "id"}

@@ -104,6 +104,7 @@ NEEDS: dict[tuple[str, str], Permission | str] = {
     # backfills: launching one spends the pool for days (operators); where one stands is data:read
     ("POST", "/v1/watchlist/backfills"): P.WATCHLIST_WRITE,
     ("GET", "/v1/watchlist/backfills/{backfill_id}"): P.DATA_READ,
+    ("POST", "/v1/watchlist/backfills/{backfill_id}/cancel"): P.WATCHLIST_WRITE,  # as starting one
     # analytics
     ("GET", "/v1/trends"): P.ANALYTICS_READ,
     ("GET", "/v1/trends/{name}"): P.ANALYTICS_READ,
@@ -311,6 +312,7 @@ GRAPHQL_NEEDS: dict[str, tuple[Permission, str]] = {
         P.WATCHLIST_WRITE,
         'mutation { startBackfill(key: "matrix backfill", since: "2026-06-01", dryRun: true) { id } }',
     ),
+    "cancelBackfill": (P.WATCHLIST_WRITE, 'mutation { cancelBackfill(id: "999999") { id status } }'),
     "createTask": (
         P.TASKS_WRITE,
         'mutation { createTask(task: {type: SEARCH, target: "python", start: false}) { id } }',

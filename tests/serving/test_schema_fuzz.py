@@ -171,14 +171,17 @@ def test_the_fuzzed_graphql_schema_is_the_served_one(api_server):
 
 def test_the_graphql_fuzz_covers_every_query_and_mutation():
     """schemathesis fuzzes one operation per field of Query and Mutation: none is left out (a field whose
-    arguments it could not generate would be), the backfill ones (startBackfill, backfill) included."""
+    arguments it could not generate would be), the backfill ones (startBackfill, cancelBackfill, backfill)
+    included."""
     import graphql
 
     schema = graphql.build_schema(GRAPHQL_SDL)
     fields = {f"Query.{name}" for name in schema.query_type.fields}
     fields |= {f"Mutation.{name}" for name in schema.mutation_type.fields}
     fuzzed = {result.ok().label for result in graphql_schema.get_all_operations()}
-    assert fuzzed == fields and {"Mutation.startBackfill", "Query.backfill"} <= fuzzed
+    assert (
+        fuzzed == fields and {"Mutation.startBackfill", "Mutation.cancelBackfill", "Query.backfill"} <= fuzzed
+    )
 
 
 @graphql_schema.parametrize()

@@ -13,7 +13,8 @@ Each tick (every 15 s):
   failed days and their runs). A day whose run is missing is requested again under the same run key (if
   the tick that requested it was lost, this recovers it; if it was launched, Dagster skips it).
 - STOPPING tasks: their unfinished runs are cancelled (queued runs are dequeued, started runs
-  terminated); once none is left running the task is STOPPED.
+  terminated: ``run_cancel.py``, shared with the backfill sensor); once none is left running the task is
+  STOPPED.
 HYDRATE tasks take the same path with one run instead of one a day: a run of the ``x_hydrate`` job
 (``hydration.py``) with ``run_key`` ``task:<id>:<attempt>``, the same tags, and the dataset in its run
 config. While it runs, progress is the share of the dataset's ids that have a status in ``ops/hydration``
@@ -39,20 +40,13 @@ from xget_pipelines.jobs import x_hydrate, x_ingest_job
 from xget_pipelines.partitions import START_DATE, watchlist_partitions
 from xget_pipelines.resources import ControlPlaneResource
 from xget_pipelines.resources.lake import LakeResource
+from xget_pipelines.sensors.run_cancel import UNFINISHED, cancel_runs
 
 TASK_TAG = "xget/task_id"
 ATTEMPT_TAG = "xget/task_attempt"
 DAY_TAG = "xget/task_day"
 _DONE = {dg.DagsterRunStatus.SUCCESS}
 _FAILED = {dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
-_UNFINISHED = {
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-    dg.DagsterRunStatus.CANCELING,
-    dg.DagsterRunStatus.MANAGED,
-}
 
 
 def _days(task: ScrapeTask) -> list[str]:
@@ -95,14 +89,6 @@ def _runs_by_day(instance: dg.DagsterInstance, task: ScrapeTask) -> dict[str, dg
     return by_day
 
 
-def _cancel(instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
-    """Dequeue a queued run (it never starts); ask the launcher to terminate a started one."""
-    if run.status in (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED):
-        instance.report_run_canceled(run, message="stopped over the XGet API")
-    elif run.status in (dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED):
-        instance.run_coordinator.cancel_run(run.run_id)
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -116,7 +102,7 @@ def _hydration_values(task: ScrapeTask, run: dg.DagsterRun | None, runs: dict, l
         "result_count": decided,
         "runs": runs | {"counts": counts},
     }
-    if run is None or run.status in _UNFINISHED:
+    if run is None or run.status in UNFINISHED:
         return values
     values["finished_at"] = _now()
     if run.status in _DONE:
@@ -182,9 +168,8 @@ def scrape_task_sensor(
         kept = {"ids": task.id_count, "counts": task.status_counts} if _is_hydrate(task) else {}
         stopping = task.status == TaskStatus.STOPPING.value
         if stopping:
-            for run in by_day.values():
-                _cancel(instance, run)
-            if all(by_day.get(d) is None or by_day[d].status not in _UNFINISHED for d in days):
+            cancel_runs(instance, by_day.values(), "stopped over the XGet API")
+            if all(by_day.get(d) is None or by_day[d].status not in UNFINISHED for d in days):
                 store.record(
                     task.id,
                     expect=TaskStatus.STOPPING.value,
@@ -203,7 +188,7 @@ def scrape_task_sensor(
                 **_hydration_values(task, by_day.get(days[0]), runs, lake),
             )
             continue
-        finished = [d for d in days if d in by_day and by_day[d].status not in _UNFINISHED]
+        finished = [d for d in days if d in by_day and by_day[d].status not in UNFINISHED]
         values: dict = {
             "progress": round(len(finished) / len(days), 4),
             "runs": {"attempt": task.attempt, "days": states},

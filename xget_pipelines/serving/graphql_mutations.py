@@ -2,12 +2,13 @@
 errors.
 
 Each mutation calls the function its REST route calls (``core/db/watchlist.py``, ``core/tasks.py``,
-``routes/backfills.py``'s ``start_backfill``), needs the same permission (``watchlist:write`` for the
-watchlist and its backfills: operators; ``tasks:write`` for tasks: analysts their own, operators everyone's)
-and is audited the same way. A refusal is a GraphQL error with REST's message and ``extensions.code``
-(BAD_USER_INPUT with ``field``, NOT_FOUND, CONFLICT, UNAVAILABLE, FORBIDDEN), and the mutation's field is
-null. Mutations cost what any resolver costs (1): they do one small write each, but for ``startBackfill``,
-whose estimate collects a few days through the account pool first (as REST's does).
+``routes/backfills.py``'s ``start_backfill`` and ``cancel_backfill``), needs the same permission
+(``watchlist:write`` for the watchlist and its backfills: operators; ``tasks:write`` for tasks: analysts
+their own, operators everyone's) and is audited the same way. A refusal is a GraphQL error with REST's
+message and ``extensions.code`` (BAD_USER_INPUT with ``field``, NOT_FOUND, CONFLICT, UNAVAILABLE,
+FORBIDDEN), and the mutation's field is null. Mutations cost what any resolver costs (1): they do one small
+write each, but for ``startBackfill``, whose estimate collects a few days through the account pool first (as
+REST's does).
 
 Not here: REST's ``Idempotency-Key`` (a retried ``createTask`` creates a second task; a retried
 ``addWatchKey`` gets CONFLICT, which is safe), and data corrections (REST only).
@@ -34,12 +35,13 @@ from xget_pipelines.serving.graphql_types import (
     Task,
     TaskTypeEnum,
     WatchEntry,
+    backfill_id,
     bad_input,
     call,
     need,
 )
 from xget_pipelines.serving.params import task_owner
-from xget_pipelines.serving.routes.backfills import BackfillIn, start_backfill
+from xget_pipelines.serving.routes.backfills import BackfillIn, cancel_backfill, start_backfill
 
 
 def _params(budget: str | None, product: str | None, expand: list[str] | None = None) -> KeyParams:
@@ -194,3 +196,14 @@ class Mutation:
         ctx = need(info, Permission.WATCHLIST_WRITE)
         body = _backfill_in(key=key, since=since, until=until, samples=samples, dry_run=dry_run)
         return Backfill.of(await call(start_backfill, ctx.state, body, ctx.principal.user_id))
+
+    @strawberry.mutation(
+        description="Cancel a running backfill: no more runs are launched and its unfinished runs are "
+        "canceled (CANCELING, then CANCELED); the days already collected stay. A finished backfill is "
+        "CONFLICT naming its state. The same as REST POST /v1/watchlist/backfills/{id}/cancel "
+        "(watchlist:write)."
+    )
+    async def cancel_backfill(self, info: Info, id: strawberry.ID) -> Backfill | None:  # noqa: A002
+        ctx = need(info, Permission.WATCHLIST_WRITE)
+        number = backfill_id(id)
+        return Backfill.of(await call(cancel_backfill, ctx.state, number, ctx.principal.user_id))

@@ -590,7 +590,7 @@ class BackfillProgress:
 @strawberry.type(description="A watchlist backfill (see REST /v1/watchlist/backfills): the same fields.")
 class Backfill:
     id: strawberry.ID | None = strawberry.field(description="null for a dry run")
-    status: str = strawberry.field(description="DRY_RUN, RUNNING, COMPLETED or FAILED")
+    status: str = strawberry.field(description="DRY_RUN, RUNNING, COMPLETED, FAILED, CANCELING or CANCELED")
     key: str
     since: dt.date
     until: dt.date

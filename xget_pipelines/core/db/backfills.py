@@ -4,7 +4,14 @@ launches their runs and records here where the runs stand.
 
 States: ``RUNNING`` (the sensor launches and follows its runs), then ``COMPLETED`` (every day's run
 succeeded) or ``FAILED`` (some did: ``error`` names them; run the backfill again to retry only those days,
-the collected ones are skipped).
+the collected ones are skipped). ``cancel`` (``xget watch backfill-cancel``,
+``POST /v1/watchlist/backfills/{id}/cancel``) turns a RUNNING backfill ``CANCELING``: the sensor launches
+nothing more for it, cancels its unfinished runs and, once none is left running, makes it ``CANCELED``
+(``error`` says who canceled it, when, and how many days were done; the days collected stay in the lake, and
+a new backfill of the range fetches only the others).
+
+The sensor's updates are guarded (``record(..., expect=state)``): a tick that read a backfill RUNNING never
+overwrites a cancel made while it ran.
 """
 
 from __future__ import annotations
@@ -16,11 +23,13 @@ from sqlalchemy import Engine, insert, select, update
 
 from xget_pipelines.core.auth.users import audit
 from xget_pipelines.core.db.engine import read_only
-from xget_pipelines.core.db.models import WatchBackfill
-from xget_pipelines.core.errors import NotFound
+from xget_pipelines.core.db.models import User, WatchBackfill
+from xget_pipelines.core.errors import Conflict, NotFound
 from xget_pipelines.core.x.backfill import Estimate
 
 RUNNING, COMPLETED, FAILED = "RUNNING", "COMPLETED", "FAILED"
+CANCELING, CANCELED = "CANCELING", "CANCELED"
+FINISHED = (COMPLETED, FAILED, CANCELED)
 
 
 @dataclass(frozen=True)
@@ -75,12 +84,52 @@ def create(engine: Engine, estimate: Estimate, actor: int | None) -> Backfill:
 
 def get(engine: Engine, backfill_id: int) -> Backfill:
     with read_only(engine) as conn:
-        row = conn.execute(select(WatchBackfill).where(WatchBackfill.id == backfill_id)).first()
+        return _backfill(_row(conn, backfill_id))
+
+
+def _row(conn, backfill_id: int):
+    row = conn.execute(select(WatchBackfill).where(WatchBackfill.id == backfill_id)).first()
     if row is None:
         raise NotFound(
             f"no backfill {backfill_id}: start one with `xget watch backfill KEY --since DAY`", "id"
         )
-    return _backfill(row)
+    return row
+
+
+def cancel(engine: Engine, backfill_id: int, actor: int | None) -> Backfill:
+    """Stop a RUNNING backfill: it becomes CANCELING, and the sensor's next tick cancels its runs (then
+    CANCELED). Canceling a CANCELING one again changes nothing; a finished one is a ``Conflict`` naming its
+    state. ``error`` keeps who canceled it and when (the sensor adds the days done)."""
+    now = dt.datetime.now(dt.UTC)
+    with engine.begin() as conn:
+        row = _row(conn, backfill_id)
+        if row.status == CANCELING:
+            return _backfill(row)
+        stamp = f"canceled by {_who(conn, actor)} at {now.isoformat(timespec='seconds')}"
+        changed = conn.execute(
+            update(WatchBackfill)
+            .where(WatchBackfill.id == backfill_id, WatchBackfill.status == RUNNING)
+            .values(status=CANCELING, error=stamp, updated_at=now)
+        ).rowcount
+        if not changed:  # finished (or finishing at this very moment): nothing left to cancel
+            status = conn.execute(
+                select(WatchBackfill.status).where(WatchBackfill.id == backfill_id)
+            ).scalar_one()
+            raise Conflict(
+                f"backfill {backfill_id} is {status}: only a RUNNING backfill can be canceled; to collect "
+                "days it missed, start a new backfill of the range (collected days are skipped)",
+                "status",
+            )
+        detail = {"id": backfill_id, "since": row.since.isoformat(), "until": row.until.isoformat()}
+        audit(conn, actor, "watchlist.backfill_cancel", f"watch:{row.watch_key}", detail)
+    return get(engine, backfill_id)
+
+
+def _who(conn, actor: int | None) -> str:
+    if actor is None:
+        return "the command line"
+    name = conn.execute(select(User.username).where(User.id == actor)).scalar_one_or_none()
+    return name or f"user {actor}"
 
 
 def latest(engine: Engine, key: str | None = None) -> Backfill | None:
@@ -93,21 +142,28 @@ def latest(engine: Engine, key: str | None = None) -> Backfill | None:
     return None if row is None else _backfill(row)
 
 
-def running(engine: Engine) -> list[Backfill]:
+def active(engine: Engine) -> list[Backfill]:
+    """The backfills the sensor follows: RUNNING and CANCELING ones, oldest first."""
     with read_only(engine) as conn:
         rows = conn.execute(
-            select(WatchBackfill).where(WatchBackfill.status == RUNNING).order_by(WatchBackfill.id)
+            select(WatchBackfill)
+            .where(WatchBackfill.status.in_([RUNNING, CANCELING]))
+            .order_by(WatchBackfill.id)
         ).all()
     return [_backfill(r) for r in rows]
 
 
-def record(engine: Engine, backfill_id: int, **values) -> None:
-    """Update a backfill's ``runs``, ``status``, ``error`` or ``finished_at``."""
+def record(engine: Engine, backfill_id: int, *, expect: str, **values) -> bool:
+    """Update a backfill's ``runs``, ``status``, ``error`` or ``finished_at``, only if it is still in state
+    ``expect`` (a user may have canceled it since the sensor read it); returns whether it was updated."""
     with engine.begin() as conn:
-        conn.execute(
-            update(WatchBackfill)
-            .where(WatchBackfill.id == backfill_id)
-            .values(**values, updated_at=dt.datetime.now(dt.UTC))
+        return (
+            conn.execute(
+                update(WatchBackfill)
+                .where(WatchBackfill.id == backfill_id, WatchBackfill.status == expect)
+                .values(**values, updated_at=dt.datetime.now(dt.UTC))
+            ).rowcount
+            > 0
         )
 
 

@@ -341,7 +341,7 @@ class WatchBackfill(Base):
     watch_key: Mapped[str] = mapped_column(String(256), index=True)
     since: Mapped[date] = mapped_column(Date)
     until: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # RUNNING COMPLETED FAILED
+    status: Mapped[str] = mapped_column(String(16), index=True)  # RUNNING COMPLETED FAILED CANCELING CANCELED
     estimate: Mapped[dict] = mapped_column(JSON)  # core/x/backfill.py Estimate.to_json()
     plan: Mapped[dict] = mapped_column(JSON)  # {"fetch": [days], "parse": [days]}
     runs: Mapped[dict | None] = mapped_column(JSON)  # counts of the runs per state, from the last tick

@@ -6,9 +6,13 @@ backfill of years spends the shared account pool for days or weeks. It estimates
 takes as long as those partitions take: seconds against the emulator, up to minutes on a busy pool); with
 ``dry_run: true`` it stops there, otherwise the backfill is created and the backfill sensor launches its
 runs. ``GET /v1/watchlist/backfills/{id}`` needs ``data:read``: where it stands, from ``ops/coverage``,
-with the ETA at the throughput measured so far. The same as ``xget watch backfill`` and
-``xget watch backfill-status``; creating one is audited (``watchlist.backfill``). GraphQL's ``startBackfill``
-and ``backfill`` call ``start_backfill`` and ``read_backfill`` below, with these models' checks.
+with the ETA at the throughput measured so far. ``POST /v1/watchlist/backfills/{id}/cancel`` needs
+``watchlist:write``, like starting one: a RUNNING backfill becomes CANCELING (the sensor cancels its runs,
+then CANCELED); a finished one is a 409 naming its state. The same as ``xget watch backfill``,
+``xget watch backfill-status`` and ``xget watch backfill-cancel``; creating and canceling one are audited
+(``watchlist.backfill``, ``watchlist.backfill_cancel``). GraphQL's ``startBackfill``, ``backfill`` and
+``cancelBackfill`` call ``start_backfill``, ``read_backfill`` and ``cancel_backfill`` below, with these
+models' checks.
 """
 
 from __future__ import annotations
@@ -114,7 +118,7 @@ class ProgressOut(BaseModel):
 
 class BackfillOut(BaseModel):
     id: int | None = Field(description="null for a dry run")
-    status: str = Field(description="DRY_RUN, RUNNING, COMPLETED or FAILED")
+    status: str = Field(description="DRY_RUN, RUNNING, COMPLETED, FAILED, CANCELING or CANCELED")
     key: str
     since: dt.date
     until: dt.date
@@ -177,6 +181,12 @@ def read_backfill(st: ServingState, backfill_id: int) -> BackfillOut:
     return backfill_out(st, backfills.get(st.engine, backfill_id))
 
 
+def cancel_backfill(st: ServingState, backfill_id: int, actor: int | None) -> BackfillOut:
+    """Cancel backfill ``backfill_id`` (CANCELING; NotFound, or Conflict if finished): this route and
+    GraphQL's ``cancelBackfill``."""
+    return backfill_out(st, backfills.cancel(st.engine, backfill_id, actor))
+
+
 @router.post(
     "/watchlist/backfills",
     status_code=201,
@@ -202,3 +212,15 @@ async def get_backfill(
     request: Request, backfill_id: int = BackfillId, _: Principal = Depends(read_dep)
 ) -> BackfillOut:
     return await run_in_threadpool(read_backfill, state(request), backfill_id)
+
+
+@router.post(
+    "/watchlist/backfills/{backfill_id:int}/cancel",
+    response_model=BackfillOut,
+    summary="Cancel a running backfill: no more runs are launched, its unfinished runs are canceled "
+    "(CANCELING, then CANCELED); the days already collected stay",
+)
+async def cancel_backfill_route(
+    request: Request, backfill_id: int = BackfillId, principal: Principal = Depends(write_dep)
+) -> BackfillOut:
+    return await run_in_threadpool(cancel_backfill, state(request), backfill_id, principal.user_id)
