@@ -9,7 +9,7 @@ from tests.conftest import control_plane_resource, installation_box
 from xget_pipelines.core.db.engine import get_engine
 from xget_pipelines.core.pools.proxies import ACTIVE, ProxyPool, parse_proxy_lines
 from xget_pipelines.emulator.proxy_servers import free_port, start_http_proxy
-from xget_pipelines.resources import ProxyPoolResource
+from xget_pipelines.resources import AlertsResource, ProxyPoolResource
 from xget_pipelines.sensors import proxy_upkeep_sensor
 
 
@@ -17,7 +17,8 @@ def _tick(sqlite_url, target, cursor=None):
     resources = {
         "proxy_pool": ProxyPoolResource(
             control_plane=control_plane_resource(sqlite_url), check_target_url=target, checks_per_tick=5
-        )
+        ),
+        "alerts": AlertsResource(),
     }
     with dg.build_sensor_context(cursor=cursor, resources=resources) as ctx:
         result = proxy_upkeep_sensor(ctx)
