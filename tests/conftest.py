@@ -280,7 +280,7 @@ class SmtpRelay:
 
         def authenticate(server, session, envelope, mechanism, auth_data):
             ok = auth_data.login == relay.user.encode() and auth_data.password == relay.password.encode()
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)  # not handled: aiosmtpd answers 235 or 535 itself
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):

@@ -135,6 +135,7 @@ def test_the_smtp_password_never_reaches_the_log(sqlite_url, mail_server, smtp_r
     wrong = alerts_for(sqlite_url, smtp_relay.url(password="not-the-pw"), oncall)
     refused = wrong.report("pool", [POOL_LOW], T0)
     assert refused.error and "smtp://alerts:***@127.0.0.1" in refused.error
+    assert "SMTPAuthenticationError" in refused.error  # the server's answer, not a timeout
     assert alerts_for(sqlite_url, smtp_relay.url(), oncall).deliver(T0).sent == 1
     assert "did not take the alert email" in caplog.text and "alert email sent" in caplog.text
     assert smtp_relay.password not in caplog.text and "not-the-pw" not in caplog.text
