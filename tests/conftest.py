@@ -261,3 +261,57 @@ def stop_process_group(proc, timeout_s: float = 30) -> None:
             proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+class SmtpRelay:
+    """A real SMTP server (aiosmtpd's) on 127.0.0.1 that asks for a login (``user``/``password``) and hands
+    every message it accepts to Dovecot over LMTP, as a provider's outgoing server would: what XGet sends
+    ends up in an IMAP mailbox. ``received`` counts the messages it took."""
+
+    user, password = "alerts", "smtp-s3cret-pw"
+
+    def __init__(self, lmtp_host: str, lmtp_port: int) -> None:
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult
+
+        from xget_pipelines.emulator.mail_server import _free_port
+
+        relay = self
+
+        def authenticate(server, session, envelope, mechanism, auth_data):
+            ok = auth_data.login == relay.user.encode() and auth_data.password == relay.password.encode()
+            return AuthResult(success=ok, handled=False)  # not handled: aiosmtpd answers 235 or 535 itself
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                import smtplib
+
+                with smtplib.LMTP(lmtp_host, lmtp_port, timeout=10) as lmtp:
+                    lmtp.sendmail(envelope.mail_from, envelope.rcpt_tos, envelope.original_content)
+                relay.received += 1
+                return "250 Message accepted for delivery"
+
+        self.received = 0
+        self.port = _free_port()
+        self.controller = Controller(
+            Handler(),
+            hostname="127.0.0.1",
+            port=self.port,
+            authenticator=authenticate,
+            auth_require_tls=False,  # a local test relay without TLS: XGet sends in plain (starttls=auto)
+        )
+        self.controller.start()
+
+    def url(self, password: str | None = None) -> str:
+        return f"smtp://{self.user}:{password or self.password}@127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+@pytest.fixture
+def smtp_relay(mail_server):
+    """A real SMTP server relaying into the session's Dovecot (``SmtpRelay``)."""
+    relay = SmtpRelay(mail_server.host, mail_server.lmtp_port)
+    yield relay
+    relay.stop()

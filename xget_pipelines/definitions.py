@@ -46,6 +46,7 @@ from xget_pipelines.sensors import (
     freshness_sensor,
     proxy_upkeep_sensor,
     run_failure_alert_sensor,
+    run_recovery_alert_sensor,
     scrape_task_sensor,
     watch_backfill_sensor,
     watchlist_sensor,
@@ -99,6 +100,7 @@ def definitions_for(settings: Settings) -> dg.Definitions:
             freshness_sensor,
             automation_sensor,
             run_failure_alert_sensor,
+            run_recovery_alert_sensor,
             *sink_sensors,
         ],
         schedules=[

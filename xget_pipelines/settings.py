@@ -149,6 +149,26 @@ class Settings(BaseSettings):
     alert_webhook_url: SecretStr | None = Field(
         default=None, description="Slack-compatible webhook for alerts (the URL is a secret: never logged)."
     )
+    alert_smtp_url: SecretStr | None = Field(
+        default=None,
+        description="SMTP server for alert emails: smtp://user:password@host:587 (STARTTLS when offered; "
+        "?starttls=required or ?starttls=off) or smtps://user:password@host:465 (TLS). A secret: never "
+        "logged. Without it, incidents are written to the log.",
+    )
+    alert_email_from: str = Field(default="", description="Sender address of the alert emails.")
+    alert_email_to: str = Field(
+        default="", description="Comma-separated addresses the alert emails go to (one digest per tick)."
+    )
+    alert_reminder_hours: float = Field(
+        default=6.0,
+        gt=0,
+        description="An open incident is mailed again at most this often while it lasts (a reminder).",
+    )
+    alert_proxy_failed_checks: int = Field(
+        default=3,
+        ge=1,
+        description="A proxy INACTIVE after this many failed checks in a row is an incident (an email).",
+    )
     x_login_url: str = Field(
         default="",
         description="Base URL of X's login API (real X: https://api.x.com); default: XGET_X_GRAPHQL_URL "
@@ -536,6 +556,17 @@ class Settings(BaseSettings):
             # it leave the exit address (and its country) unknown.
             return X_PROXY_CHECK_URL
         return f"{self.resolved_login_url.rstrip('/')}/_emulator/whoami"
+
+    @field_validator("alert_email_to")
+    @classmethod
+    def _email_list(cls, value: str) -> str:
+        bad = [a for a in (a.strip() for a in value.split(",")) if a and "@" not in a]
+        if bad:
+            raise ValueError(
+                f"XGET_ALERT_EMAIL_TO: {', '.join(bad)} is not an email address; write a comma-separated "
+                "list such as ops@example.com,oncall@example.com"
+            )
+        return value
 
     @field_validator("proxy_check_url")
     @classmethod

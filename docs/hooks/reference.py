@@ -37,7 +37,7 @@ SECTIONS = [
     ("pool_", "Account pool"),
     ("soft_ban_", "Account pool"),
     ("quarantine_", "Account pool"),
-    ("alert_", "Account pool"),
+    ("alert_", "Alerts"),
     ("account_", "Account pool"),
     ("proxy_", "Proxy pool"),
     ("watch_", "Orchestration"),

@@ -1,12 +1,14 @@
 """A failed run pages the webhook once, naming the job, partition, step and error; a webhook that is down
-fails the tick so the page is retried, never lost; secrets in the URL never reach the message."""
+fails the tick so the page is retried, never lost; secrets in the URL never reach the message. By email, the
+failures of a job are one incident: mailed once, and once when a run of the job succeeds again."""
 
 import dagster as dg
 import pytest
 
+from tests.sensors.test_alert_email import alerts_for, body, inbox, oncall  # noqa: F401 - a mailbox fixture
 from tests.sensors.test_pool_health import webhook  # noqa: F401 - the real HTTP receiver fixture
 from xget_pipelines.resources import AlertsResource
-from xget_pipelines.sensors.run_alerts import run_failure_alert_sensor
+from xget_pipelines.sensors.run_alerts import run_failure_alert_sensor, run_recovery_alert_sensor
 
 days = dg.DailyPartitionsDefinition(start_date="2026-11-01")
 
@@ -62,3 +64,48 @@ def test_a_webhook_that_stays_down_fails_the_tick_so_it_is_retried(instance):
     run, failure = _failed_run(instance)
     with pytest.raises(RuntimeError, match="retried on the next tick"):
         _evaluate(instance, run, failure, down)
+
+
+@dg.op
+def fetch_pages_again():
+    return 1
+
+
+@dg.job(name="scrape", partitions_def=days)
+def scrape_fixed():  # the same job after the fix
+    fetch_pages_again()
+
+
+def test_failures_of_a_job_are_one_incident_mailed_once_and_on_recovery(
+    instance,
+    sqlite_url,
+    mail_server,
+    smtp_relay,
+    oncall,  # noqa: F811
+    webhook,  # noqa: F811
+):
+    url, received = webhook
+    alerts = alerts_for(sqlite_url, smtp_relay.url(), oncall, webhook_url=url)
+    runs = []
+    for _ in range(2):  # two failed runs: two webhook posts, one incident and one email
+        run, failure = _failed_run(instance)
+        _evaluate(instance, run, failure, alerts)
+        runs.append(run.run_id)
+    assert len(received) == 2
+    (opened,) = inbox(mail_server, oncall)
+    assert opened["Subject"] == "[XGet] NEW: runs of scrape fail"
+    assert "fetch_pages" in body(opened) and f"What to do: open run {runs[0]}" in body(opened)
+
+    result = scrape_fixed.execute_in_process(instance=instance, partition_key="2026-11-27")
+    success = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_SUCCESS)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="run_recovery_alert_sensor",
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(result.run_id),
+        dagster_event=success,
+        resources={"alerts": alerts},
+    )
+    run_recovery_alert_sensor(context)
+    run_recovery_alert_sensor(context)  # evaluated again: nothing more
+    messages = inbox(mail_server, oncall)
+    assert [m["Subject"] for m in messages][1:] == ["[XGet] RECOVERED: runs of scrape fail"]

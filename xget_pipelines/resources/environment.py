@@ -67,7 +67,13 @@ def resources_for(settings: Settings) -> dict:
             backfill_runs_in_flight=settings.backfill_runs_in_flight,
         ),
         "alerts": AlertsResource(
-            webhook_url=dg.EnvVar("XGET_ALERT_WEBHOOK_URL") if settings.alert_webhook_url else ""
+            webhook_url=dg.EnvVar("XGET_ALERT_WEBHOOK_URL") if settings.alert_webhook_url else "",
+            database_url=settings.resolved_database_url,
+            smtp_url=dg.EnvVar("XGET_ALERT_SMTP_URL") if settings.alert_smtp_url else "",
+            email_from=settings.alert_email_from,
+            email_to=settings.alert_email_to,
+            reminder_hours=settings.alert_reminder_hours,
+            proxy_failed_checks=settings.alert_proxy_failed_checks,
         ),
         "trends": TrendsResource(
             bucket_minutes=settings.trend_bucket_minutes,

@@ -7,7 +7,7 @@ from xget_pipelines.sensors.corrections import corrections_sensor
 from xget_pipelines.sensors.freshness import freshness_sensor
 from xget_pipelines.sensors.pool_health import account_pool_health_sensor
 from xget_pipelines.sensors.proxy_upkeep import PROXY_POOL_ASSET, proxy_upkeep_sensor
-from xget_pipelines.sensors.run_alerts import run_failure_alert_sensor
+from xget_pipelines.sensors.run_alerts import run_failure_alert_sensor, run_recovery_alert_sensor
 from xget_pipelines.sensors.tasks import scrape_task_sensor
 from xget_pipelines.sensors.watchlist import watchlist_sensor
 
@@ -21,6 +21,7 @@ __all__ = [
     "freshness_sensor",
     "proxy_upkeep_sensor",
     "run_failure_alert_sensor",
+    "run_recovery_alert_sensor",
     "scrape_task_sensor",
     "watch_backfill_sensor",
     "watchlist_sensor",

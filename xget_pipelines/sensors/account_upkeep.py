@@ -10,7 +10,9 @@ XGET_ACCOUNT_CHECKS_PER_TICK accounts, of which XGET_ACCOUNT_LOGINS_PER_TICK log
 sensor's time limit; each account is claimed before it is touched (``account_upkeep.claim``), so two ticks
 at once (a second daemon, a tick that overran) never check or log in one account twice. A tick that did
 something records an observation of the ``account_pool`` asset (the UI's plots) and logs what changed; a
-tick with nothing due is a skip. It never requests runs.
+tick with nothing due is a skip. An account out for a cause only a person can fix is an incident
+(``account:<name>:out``, one email when it goes out, one when it is back; ``core/pools/incidents.py``). It
+never requests runs.
 """
 
 import json
@@ -18,7 +20,8 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from xget_pipelines.resources import AccountUpkeepResource
+from xget_pipelines.core.pools.incidents import account_incidents
+from xget_pipelines.resources import AccountUpkeepResource, AlertsResource
 
 ACCOUNT_POOL_ASSET = dg.AssetSpec(
     "account_pool",
@@ -36,9 +39,17 @@ ACCOUNT_POOL_ASSET = dg.AssetSpec(
     description="Check the accounts that are due (ACTIVE every XGET_ACCOUNT_CHECK_INTERVAL_S), log in again "
     "those whose session X refused (backoff, a daily cap), re-check suspended and locked ones rarely.",
 )
-def account_upkeep_sensor(context: dg.SensorEvaluationContext, account_upkeep: AccountUpkeepResource):
-    """Look at the due accounts (bounded per tick); observe ``account_pool`` with what the tick did."""
+def account_upkeep_sensor(
+    context: dg.SensorEvaluationContext, account_upkeep: AccountUpkeepResource, alerts: AlertsResource
+):
+    """Look at the due accounts (bounded per tick); observe ``account_pool`` with what the tick did; report
+    the accounts that need a person as incidents."""
     tick = account_upkeep.upkeep(datetime.now(UTC))
+    emailed = alerts.report(
+        "account", account_incidents(account_upkeep.control_plane.engine()), datetime.now(UTC)
+    )
+    if emailed.error:
+        context.log.error(emailed.summary())
     cursor = json.dumps({"last_tick": datetime.now(UTC).isoformat(timespec="seconds"), **tick.metadata()})
     if not tick.did_something:
         return dg.SensorResult(

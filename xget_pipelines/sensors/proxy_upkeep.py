@@ -6,8 +6,9 @@ XGET_PROXY_RECHECK_MAX_S) and returns to ACTIVE on its first success, without a 
 most XGET_PROXY_CHECKS_PER_TICK proxies, so it stays within the sensor's time limit; the rest wait for the
 next ticks. A tick that checked something records an observation of the ``proxy_pool`` asset with what it
 did (checked, revived, newly inactive, ACTIVE and INACTIVE counts: the asset's plots in the UI) and logs
-revivals and losses; a tick with nothing due is a skip that says when the next check is. It never
-requests runs.
+revivals and losses; a tick with nothing due is a skip that says when the next check is. A proxy INACTIVE
+after XGET_ALERT_PROXY_FAILED_CHECKS failed checks in a row is an incident (``proxy:<id>:inactive``, one email
+when it opens, one when the proxy is back; ``core/pools/incidents.py``). It never requests runs.
 """
 
 import json
@@ -15,7 +16,8 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from xget_pipelines.resources import ProxyPoolResource
+from xget_pipelines.core.pools.incidents import proxy_incidents
+from xget_pipelines.resources import AlertsResource, ProxyPoolResource
 
 PROXY_POOL_ASSET = dg.AssetSpec(
     "proxy_pool",
@@ -33,9 +35,19 @@ PROXY_POOL_ASSET = dg.AssetSpec(
     description="Check the proxies that are due (ACTIVE every XGET_PROXY_CHECK_INTERVAL_S, failing ones "
     "with backoff) through each to XGET_PROXY_CHECK_URL; revived ones return to ACTIVE.",
 )
-def proxy_upkeep_sensor(context: dg.SensorEvaluationContext, proxy_pool: ProxyPoolResource):
-    """Check the due proxies (bounded per tick); observe ``proxy_pool`` with what the tick did."""
+def proxy_upkeep_sensor(
+    context: dg.SensorEvaluationContext, proxy_pool: ProxyPoolResource, alerts: AlertsResource
+):
+    """Check the due proxies (bounded per tick); observe ``proxy_pool`` with what the tick did; report the
+    proxies dead for long as incidents."""
     tick = proxy_pool.upkeep(datetime.now(UTC))
+    if not tick.target_error:  # with the target down, nothing is known about the proxies
+        engine = proxy_pool.control_plane.engine()
+        emailed = alerts.report(
+            "proxy", proxy_incidents(engine, alerts.proxy_failed_checks), datetime.now(UTC)
+        )
+        if emailed.error:
+            context.log.error(emailed.summary())
     cursor = json.dumps({"last_tick": datetime.now(UTC).isoformat(timespec="seconds"), **tick.metadata()})
     if tick.target_error:
         context.log.warning(tick.target_error)

@@ -379,3 +379,30 @@ class IdempotencyRecord(Base):
     body: Mapped[str | None] = mapped_column(Text)
     content_type: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AlertIncident(Base):
+    """Something wrong that a person is told about by email (``core/incidents.py``): opened once, reminded
+    while it lasts, closed on recovery. One row per ``key`` (``pool:accounts_usable_low``,
+    ``proxy:7:inactive``, ``run_failures:<job>``, ``account:<name>:out``): an incident that comes back
+    reopens its row. ``pending`` is the message owed (opened, reminder, recovered) until a channel accepted
+    it; ``claim`` is the sending process's token, so two sensor processes never send it twice."""
+
+    __tablename__ = "alert_incidents"
+    __table_args__ = (UniqueConstraint("key", name="uq_alert_incidents_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(256))
+    source: Mapped[str] = mapped_column(String(32), index=True)  # the key's first part: pool, proxy, ...
+    status: Mapped[str] = mapped_column(String(16), index=True)  # open | resolved
+    title: Mapped[str] = mapped_column(Text)  # what is wrong, one line
+    detail: Mapped[str | None] = mapped_column(Text)  # the numbers behind it, as last seen
+    remedy: Mapped[str] = mapped_column(Text)  # what a person does about it
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pending: Mapped[str | None] = mapped_column(String(16), index=True)  # opened | reminder | recovered
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # last message sent
+    reminders: Mapped[int] = mapped_column(Integer, default=0)  # reminders sent while open
+    claim: Mapped[str | None] = mapped_column(String(32))  # the sender holding the pending message
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
