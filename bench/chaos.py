@@ -10,8 +10,9 @@ the test's sizes. Prints one JSON line per simulated hour, then the headline (th
 usable accounts (least in any hour), automatic re-logins, revivals (accounts X lifted that came back,
 proxies back to ACTIVE), pages collected vs the capacity the pool's rate-limit state gave per step
 (``capacity_used_pct``), pages lost (emulator's served minus received: must be 0), the longest time a proxy
-that came back took to be ACTIVE (``proxy_back_within_s_max``, at most two check periods) and ``alerts``
-(null until email alerts exist).
+that came back took to be ACTIVE (``proxy_back_within_s_max``, at most two check periods), ``alerts``
+(the notices the incidents sent: new, reminders, recovered; to the log here) and ``alert_emails``
+(the digests).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from xget_pipelines.core.secrets import SecretBox  # noqa: E402
 from xget_pipelines.emulator.runner import EmulatorServer  # noqa: E402
 from xget_pipelines.emulator.settings import EmulatorSettings  # noqa: E402
 from xget_pipelines.emulator.world import World, WorldConfig  # noqa: E402
+from xget_pipelines.resources import AlertsResource  # noqa: E402
 
 LONG = ChaosConfig(
     seed=1818,
@@ -65,8 +67,11 @@ def main() -> None:
         window_seconds=config.window_s, rate_limits={"SearchTimeline": config.search_limit}
     )
     with EmulatorServer(world, settings) as emu:
-        engine = get_engine(f"sqlite:///{work / 'xget.db'}")
-        chaos = Chaos(config, emu.url, engine, SecretBox.from_key_or_file(None, work), work)
+        database = f"sqlite:///{work / 'xget.db'}"
+        engine = get_engine(database)
+        # the incidents as the upkeep sensors report them; without an SMTP server the digests go to the log
+        alerts = AlertsResource(database_url=database)
+        chaos = Chaos(config, emu.url, engine, SecretBox.from_key_or_file(None, work), work, alerts=alerts)
         try:
             chaos.start()
             run = chaos.run(on_hour=lambda hour: print(json.dumps(hour.line()), flush=True))

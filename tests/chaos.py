@@ -24,9 +24,11 @@ between steps, so no request is in flight at a kill: served must equal received;
 out on the client after the emulator served it would be the only excuse (``served <= received +
 request_errors``, as ``tests/test_concurrent_runs.py`` allows).
 
-Alerts. Email alerts are built elsewhere; ``ChaosRun.incidents`` is what they must report (one email per
-incident, one on its recovery) and ``ChaosRun.alerts`` stays None until they land: ``alerts_sent`` is the
-one place to read them from a mailbox.
+Alerts. With ``alerts`` (an ``AlertsResource`` over the run's database), each step reports the pools'
+incidents after the upkeep ticks as the two upkeep sensors do (``core/pools/incidents.py``: a proxy INACTIVE
+after N failed checks, an account out for a cause only a person can fix), on the simulated clock, and the
+digests go out by email (the test: a real SMTP server relaying into Dovecot) or to the log (the bench).
+``ChaosRun.notices`` counts the notices sent and ``alert_emails`` the emails.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from xget_pipelines.core.pools.account_pool import AccountPool
 from xget_pipelines.core.pools.accounts import AccountRecord, upsert_accounts
 from xget_pipelines.core.pools.capacity import operation_capacity
 from xget_pipelines.core.pools.health import pool_health
+from xget_pipelines.core.pools.incidents import account_incidents, proxy_incidents
 from xget_pipelines.core.pools.proxies import ACTIVE, Cadence, ProxyPool, parse_proxy_lines
 from xget_pipelines.core.x import watch
 from xget_pipelines.core.x.client import XClient
@@ -175,7 +178,8 @@ class ChaosRun:
     pages_received: int = 0
     request_errors: int = 0
     pages_served: int = 0
-    alerts: int | None = None  # email alerts sent: None until they exist (``alerts_sent``)
+    alerts: int | None = None  # alert notices sent (new, reminder, recovered); None: run without alerts
+    alert_emails: int = 0  # the digests they went out in
     credentialed: set[str] = field(default_factory=set)
 
     @property
@@ -232,6 +236,7 @@ class ChaosRun:
             "incidents": len(self.incidents),
             "incidents_open_at_end": sum(1 for i in self.incidents if i.closed_at is None),
             "alerts": self.alerts,
+            "alert_emails": self.alert_emails,
         }
 
 
@@ -300,8 +305,11 @@ def plan(config: ChaosConfig, usernames: list[str], cookie_names: list[str]) -> 
 class Chaos:
     """The pools, the proxies' processes and the emulator the run drives (``run`` does the day)."""
 
-    def __init__(self, config: ChaosConfig, emulator_url: str, engine, box, workdir: Path | None = None):
+    def __init__(
+        self, config: ChaosConfig, emulator_url: str, engine, box, workdir: Path | None = None, alerts=None
+    ):
         self.config, self.url, self.engine = config, emulator_url.rstrip("/"), engine
+        self.alerts = alerts  # an AlertsResource over ``engine``'s database, or None
         self.graphql_url = f"{self.url}/i/api/graphql"
         self.box = box
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="xget-chaos-"))
@@ -433,6 +441,16 @@ class Chaos:
         for name in accounts.logged_in:
             run.logins.setdefault(name, []).append(now)
         run.needs_person.update(accounts.needs_person)
+        if self.alerts is not None:  # what the two upkeep sensors report after their ticks
+            for source, incidents in (
+                ("proxy", proxy_incidents(self.engine, self.alerts.proxy_failed_checks)),
+                ("account", account_incidents(self.engine)),
+            ):
+                delivery = self.alerts.report(source, incidents, now)
+                if delivery.error:
+                    raise RuntimeError(delivery.error)  # the test's mail server does not go down
+                run.alerts = (run.alerts or 0) + delivery.sent
+                run.alert_emails += bool(delivery.sent)
 
     # -- observation ---------------------------------------------------------------------------------
 
@@ -495,16 +513,9 @@ class Chaos:
             self.observe(now, hour, run, open_)
         self._close_hour(hour, run, on_hour)
         run.pages_served = self._served() - self._served_before
-        run.alerts = alerts_sent(run)
         return run
 
     def _close_hour(self, hour: Hour, run: ChaosRun, on_hour) -> None:
         run.hours.append(hour)
         if on_hour is not None:
             on_hour(hour)
-
-
-def alerts_sent(run: ChaosRun) -> int | None:
-    """How many alert emails reached the run's mailbox: None until email alerts exist (issue 18). The one
-    place to read them; the test's ``check_alerts`` compares them with ``run.incidents``."""
-    return None
