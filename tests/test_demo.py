@@ -289,6 +289,11 @@ def test_the_demo_served_again_on_its_folder_has_no_failed_run(first_demo):
             )
             time.sleep(5)
         _no_failed_run(instance)
+        # The pools' upkeep ran by itself: the account upkeep sensor's first tick checked the demo's accounts
+        # and recorded what it did on the account_pool asset (its page in the UI shows the ticks).
+        ticks = instance.fetch_observations(dg.AssetKey("account_pool"), limit=1).records
+        assert ticks, "the account upkeep sensor recorded no tick on account_pool while the demo served"
+        assert ticks[0].asset_observation.metadata["checked"].value >= 1
     finally:
         if proc.poll() is None:
             os.killpg(
