@@ -102,12 +102,16 @@ def test_the_dagster_ui_and_the_api_docs_in_a_real_browser(servers):
                 expect(page.get_by_role("button", name=group).first).to_be_visible()
             page.screenshot(path=str(SHOTS / "01-lineage.png"))
 
-            # The catalog lists XGet's assets (it renders the rows that fit); each asset has its page.
+            # The catalog lists XGet's assets. It renders only the rows that fit the window, so it is looked
+            # at in a tall one, as on a large screen (the list is past 30 rows; cleaned_tweets is the 15th).
+            page.set_viewport_size({"width": 1440, "height": 3000})
             page.goto(f"{ui_url}/assets")
             _dismiss_community_dialog(page)
             for asset in ("account_pool_stats", "analytics_trends", "cleaned_tweets"):
                 expect(_asset_link(page, asset)).to_be_visible()
             page.screenshot(path=str(SHOTS / "02-catalog.png"))
+            page.set_viewport_size({"width": 1440, "height": 900})
+            # Each asset has its page.
             for asset, described in (
                 ("raw_x_pages", "Raw X GraphQL pages"),
                 ("entities_tweets", "One row per tweet"),
