@@ -631,24 +631,26 @@ class Settings(BaseSettings):
         """Where and how accounts log in: X's login flow, the mailbox for emailed codes, Chromium for
         Google."""
         from xget_pipelines.core.pools.account_login import LoginSetup
-        from xget_pipelines.core.pools.mailbox import ImapConfig
 
-        imap = ImapConfig(
-            self.imap_server,
-            self.imap_ssl,
-            ImapConfig.folder_list(self.imap_folders),
-            self.imap_timeout_s,
-            self.imap_poll_s,
-            self.imap_ca_file or None,
-        )
-        return LoginSetup(
+        return LoginSetup.configured(
             self.resolved_login_url,
-            web_url=self.x_web_url,
-            imap=imap,
-            chromium_path=self.chromium_path,
-            google_timeout_s=self.google_login_timeout_s,
-            screenshot_dir=self.home / "login-screens",
+            self.x_web_url,
+            self.imap(),
+            self.chromium_path,
+            self.google_login_timeout_s,
+            self.home,
         )
+
+    def imap(self) -> dict:
+        """The mailbox settings as ``LoginSetup.configured`` takes them."""
+        return {
+            "server": self.imap_server,
+            "ssl": self.imap_ssl,
+            "folders": self.imap_folders,
+            "timeout_s": self.imap_timeout_s,
+            "poll_s": self.imap_poll_s,
+            "ca_file": self.imap_ca_file,
+        }
 
 
 @lru_cache(maxsize=1)

@@ -1,7 +1,6 @@
 """The account and proxy pools as Dagster resources, both kept in the control-plane database."""
 
 from datetime import datetime
-from pathlib import Path
 
 import dagster as dg
 
@@ -10,7 +9,6 @@ from xget_pipelines.core.pools.account_login import LoginSetup
 from xget_pipelines.core.pools.account_pool import AccountPool
 from xget_pipelines.core.pools.account_upkeep import upkeep_tick as account_upkeep_tick
 from xget_pipelines.core.pools.health import PoolHealth, pool_health
-from xget_pipelines.core.pools.mailbox import ImapConfig
 from xget_pipelines.core.pools.proxies import Cadence, CheckResult, ProxyPool
 from xget_pipelines.core.pools.proxy_upkeep import UpkeepTick, upkeep_tick
 from xget_pipelines.resources.control_plane import ControlPlaneResource
@@ -74,21 +72,21 @@ class AccountUpkeepResource(dg.ConfigurableResource):
         )
 
     def login_setup(self) -> LoginSetup:
-        imap = ImapConfig(
-            self.imap_server,
-            self.imap_ssl,
-            ImapConfig.folder_list(self.imap_folders),
-            self.imap_timeout_s,
-            self.imap_poll_s,
-            self.imap_ca_file or None,
-        )
-        return LoginSetup(
+        imap = {
+            "server": self.imap_server,
+            "ssl": self.imap_ssl,
+            "folders": self.imap_folders,
+            "timeout_s": self.imap_timeout_s,
+            "poll_s": self.imap_poll_s,
+            "ca_file": self.imap_ca_file,
+        }
+        return LoginSetup.configured(
             self.login_url,
-            web_url=self.web_url,
-            imap=imap,
-            chromium_path=self.chromium_path,
-            google_timeout_s=self.google_login_timeout_s,
-            screenshot_dir=Path(self.control_plane.home) / "login-screens",
+            self.web_url,
+            imap,
+            self.chromium_path,
+            self.google_login_timeout_s,
+            self.control_plane.home,
         )
 
     def upkeep(self, now: datetime) -> AccountUpkeepTick:

@@ -44,6 +44,29 @@ class LoginSetup:
     screenshot_dir: Path | None = None  # where a failed Google sign-in leaves a screenshot
     timeout_s: float = 20.0  # one request of the password flow
 
+    @classmethod
+    def configured(
+        cls, login_url: str, web_url: str, imap: dict, chromium_path: str, google_timeout_s: float, home: Path
+    ) -> LoginSetup:
+        """From the XGet settings (``Settings.login_setup``) or a Dagster resource's copy of them: ``imap``
+        holds ``server, ssl, folders`` (comma-separated), ``timeout_s``, ``poll_s`` and ``ca_file``."""
+        mailbox = ImapConfig(
+            imap["server"],
+            imap["ssl"],
+            ImapConfig.folder_list(imap["folders"]),
+            imap["timeout_s"],
+            imap["poll_s"],
+            imap["ca_file"] or None,
+        )
+        return cls(
+            login_url,
+            web_url=web_url,
+            imap=mailbox,
+            chromium_path=chromium_path,
+            google_timeout_s=google_timeout_s,
+            screenshot_dir=Path(home) / "login-screens",
+        )
+
 
 def login_account(
     pool: AccountPool,
