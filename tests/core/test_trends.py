@@ -23,6 +23,7 @@ def connection(tweets: list[tuple[int, dt.datetime, list[str]]], watched: list[t
             {
                 "tweet_id": pa.array([t[0] for t in tweets], pa.int64()),
                 "created_at": pa.array([t[1] for t in tweets], pa.timestamp("us", tz="UTC")),
+                "author_id": pa.array([t[0] for t in tweets], pa.int64()),  # each tweet its own account
             }
         ),
     )
