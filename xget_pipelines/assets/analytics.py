@@ -29,6 +29,7 @@ class TrendsConfig(dg.Config):
     )
     min_count: int | None = Field(None, description="Tweets a bucket needs" + _DEFAULT.format("MIN_COUNT"))
     min_ratio: float = 2.0
+    min_authors: int = Field(3, description="Accounts whose tweets a burst bucket needs (core/trends.py)")
 
     def resolve(self, defaults: TrendsResource) -> TrendConfig:
         """This run's settings, each unset one from ``defaults``."""
@@ -42,6 +43,7 @@ class TrendsConfig(dg.Config):
             either(self.z_threshold, defaults.z_threshold),
             either(self.min_count, defaults.min_count),
             self.min_ratio,
+            self.min_authors,
         )
 
 

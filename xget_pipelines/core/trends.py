@@ -3,7 +3,8 @@
 For every series (a hashtag over all collected tweets, a hashtag within one watchlist key's tweets, and
 each watchlist key's own volume) the tweets are counted per bucket (``bucket_minutes``, default an hour,
 by the tweet's ``created_at``), empty buckets count 0, and each bucket is compared with the
-``baseline_buckets`` before it: ``m`` is their median and ``s`` their spread (1.4826 x the median
+``baseline_buckets`` before it: ``m`` is their level (their median, or more for a sparse series: below)
+and ``s`` their spread (1.4826 x the median
 absolute deviation, the robust stand-in for a standard deviation), so a burst does not raise its own
 baseline and its second hour is judged against the hours before it started. Counts are Poisson-like, so
 the score is the Anscombe (variance-stabilised) difference, divided by the series' overdispersion::
@@ -17,15 +18,36 @@ baseline): mean/std z >= 3 gave precision 0.5 at recall 1.0 (seed 11, 6k tweets)
 ``z_threshold`` 4.0 gave precision/recall 1.0/1.0 on seeds 11 (6k tweets), 7 (100k), 3 and 9 (30k) and
 0.86/1.0 on seed 5 (30k); 3.5 let three busy-tag wobbles through on the 100k world (precision 0.75).
 
-A bucket is a burst when ``z >= z_threshold``, ``count >= min_count`` and ``count >= min_ratio x m``. Buckets
-whose baseline reaches back before ``observed_from`` (the first collected data) are scored but never flagged:
-without history every tag looks new. Consecutive burst buckets of one series form one burst event.
+The baseline's level ``m`` is the larger of the median and the mean of the lowest three quarters of the
+baseline buckets: a sparse tag (a few tweets a day) has a median of 0, which made 7 chance tweets in one
+hour score 4.2; the trimmed mean still leaves out the top quarter, up to six burst hours of 24. A bucket is a burst
+when ``z >= z_threshold``, ``count >= min_count``, ``count >= min_ratio x m`` and its tweets come from at
+least ``min_authors`` accounts: one account posting six times with a tag in an hour is that account's
+habit, not a trend. Buckets whose baseline reaches back before ``observed_from`` (the first collected data)
+are scored but never flagged: without history every tag looks new. Consecutive burst buckets of one series
+form one burst event.
 
-``evaluate`` scores global hashtag burst events against the bursts the emulator injected (its ground
-truth: term, start, end): an event is a true positive when its tag is the burst's term and it overlaps
-the burst's window (one bucket of slack each side), or when most of its tweets carry a running burst's
-term (a tag the burst lifted). Precision is over the events, recall over the injected bursts whose
-window lies in the evaluated range after the warm-up.
+``evaluate`` scores global hashtag burst events against the bursts the emulator injected (its synthetic
+ground truth: term, start, end): an event is a true positive when its tag is the burst's term and it
+overlaps the burst's window (one bucket of slack each side), or when most of its tweets carry a running
+burst's term (a tag the burst lifted). Precision is over the events, recall over the injected bursts whose
+window lies in the evaluated range after the warm-up, and ``observable_recall`` over those of them the
+evaluated tweets show (``observable``): a watchlist collects a sample of the world, and a burst none of
+whose posts it collected cannot be found in it. False events get a cause (``false_cause``).
+
+Watchlist view, measured (``bench/trends.py``: the demo's watchlist over the last 14 days of worlds of the
+demo's size, 3,000 users, 100k tweets; what it collects from ``emulator/observed.py``). Before the two
+changes above, seed 7: precision 0.8 (10 events for 5 bursts, as the demo measured), its two false events
+``#machinelearning`` 7 tweets against a median of 0 in the sparse sample of the ``#ai`` key (the trimmed
+mean fixes it) and ``#music`` 7 tweets of which 6 by one account caught by an ``@account`` key (the
+authors rule fixes it). After them: precision 1.0 and recall 1.0 on the watchlist view and on the whole
+world for seeds 7, 3, 5, 11, and 1, 2, 9; the whole-world seeds above: 1.0/1.0 on 11 (6k), 7 (100k), 3, 9
+and 5 (30k; 5 was the 0.86 above before the trimmed mean). The one false event left on the seeds tried is
+seed 13's ``#climate`` at 18:00 on the #serverdown burst's first evening (watchlist precision 0.83, world
+0.91; cause ``co-burst``): 18 tweets, 7 of them the burst's own posts (a climate author's burst post carries
+#climate too) on top of 11 of its evening peak. The burst did lift the tag, but its posts are 39% of the
+event's, under the half ``evaluate`` asks of a lifted tag, so it is scored false; raising ``z_threshold``
+to hide it would cost quiet bursts.
 """
 
 from __future__ import annotations
