@@ -130,6 +130,31 @@ def test_one_accounts_flurry_on_a_quiet_tag_is_no_burst_but_many_accounts_are():
     assert events == {"one account": [], "ten accounts": [T0 + dt.timedelta(hours=32)]}
 
 
+@pytest.mark.parametrize("burst_posts, lifted", [(5, True), (1, False)])
+def test_a_tag_counts_as_lifted_by_a_burst_only_when_the_bursts_posts_made_it_one(burst_posts, lifted):
+    """A quiet tag at 1 an hour gets 11 tweets in the hour a burst runs: with 5 of them the burst's own
+    posts, without those it would be 6, no burst, so the event is the burst's effect (though under half of
+    its tweets carry the burst's term); with 1, the other 10 make it an event of its own, a false one."""
+    tweets = hourly([1] * 30, "quiet")
+    burst_hour = T0 + dt.timedelta(hours=30)
+    extra = [
+        (1000 + i, burst_hour + dt.timedelta(minutes=i), ["quiet", "boom"] if i < burst_posts else ["quiet"])
+        for i in range(11)
+    ]
+    boom = [(2000 + i, burst_hour + dt.timedelta(minutes=i), ["boom"]) for i in range(20)]
+    con = connection(tweets + extra + boom)
+    cfg = TrendConfig()
+    series_counts(con, cfg)
+    end = burst_hour + dt.timedelta(hours=1)
+    trends = detect(con, cfg, T0 + dt.timedelta(days=1), end, observed_from=T0)
+    events = burst_events(trends, cfg)
+    assert {e.name for e in events} == {"quiet", "boom"}
+    injected = [{"term": "#boom", "start": burst_hour.isoformat(), "end": end.isoformat()}]
+    result = evaluate(events, injected, T0 + dt.timedelta(days=1), end, cfg, T0, con)
+    assert result.co_burst_events == (1 if lifted else 0)
+    assert result.precision == (1.0 if lifted else 0.5)
+
+
 def test_nothing_is_flagged_before_a_full_baseline_was_observed():
     con = connection(hourly([0] * 3 + [30], "new"))
     cfg = TrendConfig(baseline_buckets=6)
