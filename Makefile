@@ -47,6 +47,7 @@ bench: install
 	$(BIN)/python bench/merge.py
 	$(BIN)/python bench/sentiment.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/trends.py
 
 validate: install
 	$(BIN)/dagster definitions validate -w workspace.yaml

@@ -419,10 +419,11 @@ def _trend_summary(console: Console, instance) -> None:
     if "ground_truth_injected_bursts" in md:
         console.print(
             f"trends: {md['global_hashtag_bursts']} hashtag bursts detected; the emulator injected "
-            f"{md['ground_truth_injected_bursts']} bursts in the collected days (after a day of warm-up): "
+            f"{md['ground_truth_injected_bursts']} bursts in the collected days (after a day of warm-up), "
+            f"{md.get('ground_truth_observable_bursts', 'n/a')} of them seen by the watchlist: "
             f"precision {md.get('ground_truth_precision', 'n/a')}, "
-            f"recall {md.get('ground_truth_recall', 'n/a')}"
-            " (the watchlist sees only part of the world's tweets)"
+            f"recall {md.get('ground_truth_observable_recall', 'n/a')} of the bursts seen "
+            f"({md.get('ground_truth_recall', 'n/a')} of all injected)"
         )
 
 

@@ -251,6 +251,8 @@ def test_trends_over_the_entities_with_the_emulators_ground_truth_in_metadata(se
         > 0
     )
     assert "ground_truth_injected_bursts" in md and "ground_truth_detected_events" in md
+    # the bursts the collected tweets show are never more than those injected (the watchlist's view)
+    assert 0 <= md["ground_truth_observable_bursts"] <= md["ground_truth_injected_bursts"]
     # the busiest hashtags' trend lines: one row each, a sparkline over the day's buckets
     (top,) = con.execute(
         "select name from analytics_trends where scope = 'global' and kind = 'hashtag' "

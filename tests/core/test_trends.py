@@ -15,7 +15,14 @@ UTC = dt.UTC
 T0 = dt.datetime(2026, 5, 1, tzinfo=UTC)
 
 
-def connection(tweets: list[tuple[int, dt.datetime, list[str]]], watched: list[tuple[int, str]] = ()):
+def connection(
+    tweets: list[tuple[int, dt.datetime, list[str]]],
+    watched: list[tuple[int, str]] = (),
+    authors: dict[int, int] | None = None,
+):
+    """``tw``, ``tags`` and ``watched`` over hand-made tweets, each by its own account unless ``authors``
+    (tweet id -> account) says otherwise."""
+    authors = authors or {}
     con = duckdb.connect()
     con.register(
         "tw",
@@ -23,6 +30,7 @@ def connection(tweets: list[tuple[int, dt.datetime, list[str]]], watched: list[t
             {
                 "tweet_id": pa.array([t[0] for t in tweets], pa.int64()),
                 "created_at": pa.array([t[1] for t in tweets], pa.timestamp("us", tz="UTC")),
+                "author_id": pa.array([authors.get(t[0], t[0]) for t in tweets], pa.int64()),
             }
         ),
     )
@@ -66,6 +74,22 @@ def test_the_worlds_injected_bursts_are_found_with_high_precision(small_world):
     assert result.recall >= 0.9 and result.precision >= 0.9, (result.missed, result.false_events)
 
 
+@pytest.mark.parametrize("seed", [7, 3])
+def test_bursts_are_found_with_high_precision_in_what_the_demos_watchlist_collects(seed):
+    """The demo's watchlist over a smaller world (``emulator/observed.py``: its search and timeline hits
+    within the budget, checked against a real collection in tests/emulator/test_observed.py): a sparse
+    sample of the world, where one account's flurry or a quiet tag's chance hour must not pass for a burst.
+    ``bench/trends.py`` measures the demo's size."""
+    from xget_pipelines.emulator.observed import demo_keys, score_trends
+    from xget_pipelines.emulator.world import World, WorldConfig
+
+    world = World.generate(WorldConfig(seed=seed, users=1000, tweets=30_000, days=14, deep=False))
+    result = score_trends(world, demo_keys(world), days=10)
+    assert result.observable_bursts >= 4  # most injected bursts show in the watchlist's tweets
+    assert result.observable_recall >= 0.9, result.missed
+    assert result.precision >= 0.9, result.false_events
+
+
 def hourly(counts: list[int], tag: str, first_id: int = 0) -> list[tuple[int, dt.datetime, list[str]]]:
     out, tid = [], first_id
     for hour, n in enumerate(counts):
@@ -90,6 +114,45 @@ def test_a_spike_on_a_quiet_tag_is_one_event_and_a_busy_daily_rhythm_is_none():
     volume = trends.filter(pa.compute.equal(trends["kind"], "volume")).to_pylist()
     assert {r["scope"] for r in volume} == {"k"}  # the watchlist key's own volume series
     assert [e.name for e in burst_events(trends, cfg) if e.scope == "k"] == ["quiet", "k"]  # per key, too
+
+
+def test_one_accounts_flurry_on_a_quiet_tag_is_no_burst_but_many_accounts_are():
+    quiet = [1, 0, 0, 1, 0, 0, 1, 0] * 4 + [10, 0]
+    tweets = hourly(quiet, "quiet")
+    flurry = {t[0]: 1 for t in tweets if t[1] >= T0 + dt.timedelta(hours=32)}  # one account wrote the 10
+    cfg = TrendConfig()
+    events = {}
+    for name, authors in (("one account", flurry), ("ten accounts", None)):
+        con = connection(tweets, authors=authors)
+        series_counts(con, cfg)
+        trends = detect(con, cfg, T0 + dt.timedelta(days=1), T0 + dt.timedelta(hours=34), observed_from=T0)
+        events[name] = [e.start for e in burst_events(trends, cfg)]
+    assert events == {"one account": [], "ten accounts": [T0 + dt.timedelta(hours=32)]}
+
+
+@pytest.mark.parametrize("burst_posts, lifted", [(5, True), (1, False)])
+def test_a_tag_counts_as_lifted_by_a_burst_only_when_the_bursts_posts_made_it_one(burst_posts, lifted):
+    """A quiet tag at 1 an hour gets 11 tweets in the hour a burst runs: with 5 of them the burst's own
+    posts, without those it would be 6, no burst, so the event is the burst's effect (though under half of
+    its tweets carry the burst's term); with 1, the other 10 make it an event of its own, a false one."""
+    tweets = hourly([1] * 30, "quiet")
+    burst_hour = T0 + dt.timedelta(hours=30)
+    extra = [
+        (1000 + i, burst_hour + dt.timedelta(minutes=i), ["quiet", "boom"] if i < burst_posts else ["quiet"])
+        for i in range(11)
+    ]
+    boom = [(2000 + i, burst_hour + dt.timedelta(minutes=i), ["boom"]) for i in range(20)]
+    con = connection(tweets + extra + boom)
+    cfg = TrendConfig()
+    series_counts(con, cfg)
+    end = burst_hour + dt.timedelta(hours=1)
+    trends = detect(con, cfg, T0 + dt.timedelta(days=1), end, observed_from=T0)
+    events = burst_events(trends, cfg)
+    assert {e.name for e in events} == {"quiet", "boom"}
+    injected = [{"term": "#boom", "start": burst_hour.isoformat(), "end": end.isoformat()}]
+    result = evaluate(events, injected, T0 + dt.timedelta(days=1), end, cfg, T0, con)
+    assert result.co_burst_events == (1 if lifted else 0)
+    assert result.precision == (1.0 if lifted else 0.5)
 
 
 def test_nothing_is_flagged_before_a_full_baseline_was_observed():

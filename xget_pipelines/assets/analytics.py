@@ -29,6 +29,7 @@ class TrendsConfig(dg.Config):
     )
     min_count: int | None = Field(None, description="Tweets a bucket needs" + _DEFAULT.format("MIN_COUNT"))
     min_ratio: float = 2.0
+    min_authors: int = Field(3, description="Accounts whose tweets a burst bucket needs (core/trends.py)")
 
     def resolve(self, defaults: TrendsResource) -> TrendConfig:
         """This run's settings, each unset one from ``defaults``."""
@@ -42,6 +43,7 @@ class TrendsConfig(dg.Config):
             either(self.z_threshold, defaults.z_threshold),
             either(self.min_count, defaults.min_count),
             self.min_ratio,
+            self.min_authors,
         )
 
 
@@ -76,7 +78,9 @@ def analytics_trends(
 ) -> dg.MaterializeResult:
     """Hashtag counts per bucket over all tweets and per watchlist key, each watchlist key's volume, a
     rolling baseline, a burst score and flag. With the emulator as X, precision and recall of the
-    detected bursts against its injected ones (over every stored day) are in the metadata."""
+    detected bursts against its injected ones (over every stored day) are in the metadata: recall over all
+    injected bursts and over those the watchlist's tweets show (``observable_recall``,
+    ``core.trends.observable``), precision over the events detected in the collected tweets."""
     cfg = config.resolve(trends)
     the_lake = lake.lake()
     con = connect(the_lake)
@@ -108,9 +112,11 @@ def analytics_trends(
             metadata.update({f"ground_truth_{k}": v for k, v in evaluation.as_metadata().items()})
             metadata["ground_truth_missed"] = dg.MetadataValue.json(evaluation.missed)
             metadata["ground_truth_false_events"] = dg.MetadataValue.json(evaluation.false_events)
+            metadata["ground_truth_false_causes"] = dg.MetadataValue.json(evaluation.false_causes)
             context.log.info(
-                f"bursts vs the emulator's ground truth: precision {evaluation.precision}, "
-                f"recall {evaluation.recall}"
+                f"bursts vs the emulator's ground truth: precision {evaluation.precision}, recall "
+                f"{evaluation.recall} of all injected, {evaluation.observable_recall} of the "
+                f"{evaluation.observable_bursts} the watchlist saw"
             )
     return dg.MaterializeResult(metadata=metadata)
 
