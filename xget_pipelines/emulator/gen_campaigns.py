@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from . import vocab
 from .model import Tweet, User, retweet_of, snowflake, tco
@@ -63,6 +64,11 @@ _NOISE_TEXTS = (
 )
 
 
+def _iso(ms: int) -> str:
+    """The ground truth's timestamp format (as World.ground_truth writes bursts)."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
 @dataclass(eq=False)
 class Campaign:
     """Ground truth of one injected campaign."""
@@ -80,8 +86,6 @@ class Campaign:
     def summary(self) -> dict:
         def people(users: list[User]) -> list[dict]:
             return [{"id": str(u.id), "screen_name": u.screen_name} for u in users]
-
-        from .world import _iso  # the world's timestamp format
 
         return {
             "id": self.id,
