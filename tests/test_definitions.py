@@ -40,6 +40,7 @@ def test_assets_checks_jobs_sensors_schedules_exist():
         "entities_tweet_metrics_history",
         "entities_user_metrics_history",
         "analytics_trends",
+        "analytics_coordination",
         "marts_daily_volume_per_term",
         "marts_top_users_per_term",
         "marts_hashtag_bursts_daily",

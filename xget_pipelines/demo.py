@@ -343,6 +343,7 @@ def run_demo(console: Console, settings: Settings, *, serve_ui: bool = True, day
             failed.append("entities")
         else:
             _trend_summary(console, instance)
+            _coordination_summary(console, instance)
         limit = settings.demo_sentiment_limit
         with console.status(
             f"training the sentiment model on {limit or 'all'} labelled tweets (MiniLM + head)"
@@ -425,6 +426,25 @@ def _trend_summary(console: Console, instance) -> None:
             f"recall {md.get('ground_truth_observable_recall', 'n/a')} of the bursts seen "
             f"({md.get('ground_truth_recall', 'n/a')} of all injected)"
         )
+
+
+def _coordination_summary(console: Console, instance) -> None:
+    """The coordination clusters found (analytics_coordination, in the entities job) and their score against
+    the emulator's injected campaigns, from the latest materialization."""
+    import dagster as dg
+
+    event = instance.get_latest_materialization_event(dg.AssetKey("analytics_coordination"))
+    if event is None or event.asset_materialization is None:
+        return
+    md = {k: v.value for k, v in event.asset_materialization.metadata.items()}
+    line = f"coordination: {md['clusters']} clusters, {md['accounts']} accounts"
+    if "ground_truth_precision" in md:
+        line += (
+            f"; vs the emulator's {md['ground_truth_campaigns']} campaigns: precision "
+            f"{md['ground_truth_precision']}, recall {md['ground_truth_recall']}; trend bursts reported as "
+            f"coordination: {md['ground_truth_bursts_as_coordination']}"
+        )
+    console.print(line)
 
 
 def _summary(console: Console, lake, con) -> None:

@@ -265,6 +265,53 @@ def test_trends_over_the_entities_with_the_emulators_ground_truth_in_metadata(se
     assert con.execute("select count(*) from analytics_trends").fetchone()[0] == rows
 
 
+def test_coordination_over_the_entities_with_clusters_evidence_gexf_and_the_ground_truth(setup, small_world):
+    import networkx as nx
+
+    from xget_pipelines.assets import analytics_coordination
+    from xget_pipelines.core.lake.files import root_for
+
+    emu, resources, instance, key = setup()
+    campaign = next(c for c in small_world.ground_truth()["campaigns"] if c["term"] == key)
+    # a pair needs 3 distinct items and a day of the campaign holds two or three rounds a search sees (its
+    # retweets are not search hits): the watched term's last four days, all inside the campaign
+    days = [(dt.date.fromisoformat(DAY) - dt.timedelta(days=i)).isoformat() for i in range(4)]
+    assert campaign["start"][:10] <= days[-1] and DAY < campaign["end"][:10]
+    for day in days:
+        partition = dg.MultiPartitionKey({"date": day, "watch": key})
+        assert dg.materialize(
+            [*ingest_assets], resources=resources, instance=instance, partition_key=partition
+        ).success
+        assert dg.materialize(
+            [*entity_assets], resources=resources, instance=instance, partition_key=day
+        ).success
+    result = dg.materialize(
+        [analytics_coordination], resources=resources, instance=instance, partition_key=DAY
+    )
+    assert result.success
+    md = metadata(result, "analytics_coordination")
+    con = connect(resources["lake"].lake())
+    clusters = con.sql("select * from analytics_coordination_clusters").to_arrow_table()
+    members = con.sql("select * from analytics_coordination_members").to_arrow_table()
+    assert md["clusters"] == clusters.num_rows >= 1 and md["accounts"] == members.num_rows
+    evidence = con.execute("select count(distinct user_id) from analytics_coordination_evidence").fetchone()
+    assert evidence[0] == members.num_rows  # every member has its co-actions as evidence
+    truth = {m["id"] for m in campaign["members"]}
+    assert {str(u) for u in members["user_id"].to_pylist()} <= truth  # no organic account clustered
+    assert md["ground_truth_precision"] == 1.0 and md["ground_truth_bursts_as_coordination"] == 0
+    lake = resources["lake"].lake()
+    root = root_for(lake.uri)
+    graph = nx.read_gexf(root.path("exports/coordination.gexf"))
+    assert graph.number_of_nodes() == members.num_rows
+    again = dg.materialize(
+        [analytics_coordination], resources=resources, instance=instance, partition_key=DAY
+    )
+    assert metadata(again, "analytics_coordination")["clusters"] == clusters.num_rows
+    fresh = connect(resources["lake"].lake())
+    same = fresh.execute("select cluster_id from analytics_coordination_clusters order by 1").fetchall()
+    assert same == sorted((c,) for c in clusters["cluster_id"].to_pylist())  # stable ids, replaced
+
+
 def test_dbt_builds_the_marts_over_the_entities_with_its_tests_as_checks(setup, tmp_path, small_world):
     from xget_pipelines.assets.dbt import dbt_marts_assets
     from xget_pipelines.core.lake.catalog import connect as lake_sql

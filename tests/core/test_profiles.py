@@ -192,3 +192,24 @@ def test_cotag_network_and_its_gephi_export(lake, tmp_path, monkeypatch):
     assert back["cats"]["pets"]["weight"] == 2
     bad = CliRunner().invoke(app, ["graph", "export", str(tmp_path / "net.txt")])
     assert bad.exit_code == 1 and "name it .gexf or .graphml" in bad.output
+
+
+def test_an_account_in_a_coordinated_cluster_carries_it_next_to_its_bot_signals(lake):
+    from xget_pipelines.core.coordination import MEMBERS_SCHEMA, MEMBERS_TABLE
+
+    before = {
+        r["username"]: r for r in user_profiles(connect(lake), ProfileConfig(embed_users=0)).to_pylist()
+    }
+    assert before["coinbot"]["coordination_cluster"] is None
+    members = pa.Table.from_pylist(
+        [{"user_id": BOT, "cluster_id": "coord-2", "degree": 2, "co_actions": 9, "items": 4}],
+        schema=MEMBERS_SCHEMA,
+    )
+    lake.overwrite(MEMBERS_TABLE, members)
+    profiles = {
+        r["username"]: r for r in user_profiles(connect(lake), ProfileConfig(embed_users=0)).to_pylist()
+    }
+    bot, ann = profiles["coinbot"], profiles["ann"]
+    assert bot["coordination_cluster"] == "coord-2" and ann["coordination_cluster"] is None
+    assert BOT_RULES["coordinated"].format("coord-2") in bot["bot_signals"] and ann["bot_signals"] == []
+    assert bot["bot_score"] > before["coinbot"]["bot_score"]

@@ -119,14 +119,17 @@ def raw_request(
 
 def ordinary_users(world: World) -> list[User]:
     """The users outside the deep corner (emulator/deep.py), whose 20,500-follower account would be every
-    "busiest account" pick; tests of the deep corner itself name it."""
+    "busiest account" pick, and outside the injected campaigns (gen_campaigns.py); tests of those name
+    them."""
     famous = world.deep.famous if world.deep else None
-    return [u for u in world.users.people if u is not famous]
+    injected = {u.idx for c in world.campaigns for u in c.members + c.noise}
+    return [u for u in world.users.people if u is not famous and u.idx not in injected]
 
 
 def ordinary_tweets(world: World) -> list[Tweet]:
-    """The posts outside the deep corner (its flood and its 540-reply conversation)."""
+    """The posts outside the deep corner (its flood and its 540-reply conversation) and the campaigns."""
     deep = {t.id for t in world.deep.tweets} if world.deep else set()
+    deep |= {t.id for c in world.campaigns for t in c.tweets}
     return [t for t in world.tweets if t.id not in deep]
 
 

@@ -75,9 +75,12 @@ def _fingerprint(users: list, tweets: list) -> list:
 
 def test_the_deep_corner_and_the_social_structure_changed_nothing_else(world: World) -> None:
     shallow = World.generate(
-        WorldConfig(seed=7, users=300, tweets=5000, days=30, end=WORLD_END, deep=False, communities=0)
+        WorldConfig(
+            seed=7, users=300, tweets=5000, days=30, end=WORLD_END, deep=False, communities=0, campaigns=0
+        )
     )
     assert shallow.deep is None and len(shallow.communities) == 1  # the showcase's
+    assert not shallow.campaigns and len(world.campaigns) == 3
     assert _fingerprint(ordinary_users(world), ordinary_tweets(world)) == _fingerprint(
         shallow.users, shallow.tweets
     )

@@ -5,6 +5,7 @@ from xget_pipelines.assets.about import about_accounts
 from xget_pipelines.assets.analytics import analytics_trends
 from xget_pipelines.assets.checks import asset_checks
 from xget_pipelines.assets.cleaned import cleaned_tables
+from xget_pipelines.assets.coordination import analytics_coordination
 from xget_pipelines.assets.entities import entity_tables
 from xget_pipelines.assets.pool_stats import account_pool_stats
 from xget_pipelines.assets.profiles import (
@@ -22,7 +23,7 @@ entity_assets = [entity_tables]
 # In the entities group too, but not a day's merge: it asks X for every author (its own schedule).
 about_assets = [about_accounts]
 
-analytics_assets = [analytics_trends]
+analytics_assets = [analytics_trends, analytics_coordination]
 
 sentiment_assets = [sentiment_model, tweet_sentiment, sentiment_daily]
 
@@ -33,6 +34,7 @@ ops_assets = [account_pool_stats]
 __all__ = [
     "about_accounts",
     "about_assets",
+    "analytics_coordination",
     "analytics_cotag_network",
     "analytics_graph_metrics",
     "analytics_user_profiles",

@@ -53,6 +53,7 @@ def analytics_graph_metrics(lake: LakeResource) -> dg.MaterializeResult:
         "tweet_sentiment",
         analytics_graph_metrics,
         "cleaned_hashtags",
+        "analytics_coordination",
     ],
     metadata={"table": USER_PROFILES},
     automation_condition=ON_PARENT_UPDATES,

@@ -7,7 +7,9 @@ original tweets), follower/following counts and their growth over the observed h
 (PageRank on the mention graph and on the follow graph of the collected follows), an embedding (mean
 all-MiniLM-L6-v2 embedding of up to ``tweets_per_user`` of the user's tweets, for the
 ``embed_users`` most active users) and ``similar_users`` (the five nearest by cosine similarity), and
-bot-likeness signals, each with its reason.
+bot-likeness signals, each with its reason; ``coordination_cluster`` is the coordinated cluster the account
+belongs to (``analytics/coordination_members``, core/coordination.py), null when none, and a bot signal
+names it.
 
 ``graph_metrics``: per user of the mention graph (author -> mentioned user, weighted by mentions) and of the
 follow graph (``entities/follows``) in/out degree and weighted degree, PageRank and a Louvain community
@@ -30,6 +32,7 @@ BOT_RULES = {
     "repeats_itself": "more than half of its tweets repeat the same text (5+ tweets)",
     "follow_spam": "follows more than 10x as many accounts as follow it (following > 500)",
     "empty_profile": "no description and default profile image",
+    "coordinated": "acts within seconds of the same accounts again and again (analytics_coordination cluster {})",
 }
 
 
@@ -280,7 +283,13 @@ def user_profiles(con, cfg: ProfileConfig, metrics: pa.Table | None = None, enco
     ).to_arrow_table()
     con.unregister("gm")
     rows = base.to_pylist()
+    clusters = (
+        dict(con.sql("select user_id, cluster_id from analytics_coordination_members").fetchall())
+        if has_view(con, "analytics_coordination_members")
+        else {}
+    )
     for row in rows:
+        row["coordination_cluster"] = clusters.get(row["user_id"])
         reasons = _bot_reasons(row)
         row["bot_signals"] = reasons
         row["bot_score"] = round(len(reasons) / len(BOT_RULES), 3)
@@ -309,6 +318,8 @@ def _bot_reasons(row: dict) -> list[str]:
         row["profile_image_url"] or "default_profile"
     ):
         reasons.append(BOT_RULES["empty_profile"])
+    if row["coordination_cluster"]:
+        reasons.append(BOT_RULES["coordinated"].format(row["coordination_cluster"]))
     return reasons
 
 
@@ -390,6 +401,7 @@ def _profile_schema() -> pa.Schema:
             ("mention_community", pa.int64()),
             ("bot_signals", pa.list_(pa.string())),
             ("bot_score", pa.float64()),
+            ("coordination_cluster", pa.string()),  # analytics/coordination_members' cluster_id, or null
             ("embedding", pa.list_(pa.float32())),
             ("similar_users", pa.list_(pa.struct([("user_id", pa.int64()), ("similarity", pa.float64())]))),
         ]

@@ -117,11 +117,13 @@ class Crowd(Sequence[User]):
 
 
 class UserTable(Sequence[User]):
-    """Every user of a world by index: ``people`` (made with the world), then the crowd (made when read).
+    """Every user of a world by index: ``people`` (made with the world), then the crowd (made when read), then
+    ``people[head:]``, accounts added after the crowd (gen_campaigns.py) so no index of the crowd moves.
     Iterating it makes the whole crowd; code that needs only the world's own accounts reads ``people``."""
 
-    def __init__(self, people: list[User], crowd: Crowd | None = None):
+    def __init__(self, people: list[User], crowd: Crowd | None = None, head: int | None = None):
         self.people, self.crowd = people, crowd
+        self.head = len(people) if head is None else head
 
     def __len__(self) -> int:
         return len(self.people) + (len(self.crowd) if self.crowd is not None else 0)
@@ -137,12 +139,16 @@ class UserTable(Sequence[User]):
             i += len(self)
         if not 0 <= i < len(self):
             raise IndexError(i)
-        if i < len(self.people):
+        if i < self.head:
             return self.people[i]
+        crowd = len(self.crowd) if self.crowd is not None else 0
+        if i >= self.head + crowd:
+            return self.people[i - crowd]
         assert self.crowd is not None  # len(self) counts it
-        return self.crowd[i - len(self.people)]
+        return self.crowd[i - self.head]
 
     def __iter__(self) -> Iterator[User]:
-        yield from self.people
+        yield from self.people[: self.head]
         if self.crowd is not None:
             yield from self.crowd
+        yield from self.people[self.head :]

@@ -18,6 +18,7 @@ from . import gen_people, gen_social, showcase, vocab
 from .crowd import UserTable
 from .deep import Deep, make_deep
 from .gen_about import about_of
+from .gen_campaigns import Campaign, make_campaigns
 from .gen_schedule import assign_ids, burst_times, plan_bursts, tweet_times
 from .gen_tweets import TweetFactory
 from .model import LIMITED, About, Burst, Community, Tweet, User, XList
@@ -55,6 +56,13 @@ class WorldConfig:
     # among the posting accounts with a generator of their own, so 0 (the default) leaves a world as it was.
     suspended_posters: int = 0
     protected_posters: int = 0
+    # Coordinated campaigns (gen_campaigns.py; synthetic ground truth for the coordination detector): how
+    # many, members per campaign (low, high), action rounds per active day, and noise accounts per campaign
+    # that share its links at random times. Drawn from a generator of their own: 0 campaigns changes nothing.
+    campaigns: int = 3
+    campaign_members: tuple[int, int] = (8, 15)
+    campaign_rounds_per_day: int = 4
+    campaign_noise: int = 4
 
     def __post_init__(self) -> None:
         if isinstance(self.end, str):
@@ -69,8 +77,13 @@ class WorldConfig:
             or self.communities < 0
             or self.suspended_posters < 0
             or self.protected_posters < 0
+            or self.campaigns < 0
+            or self.campaign_noise < 0
+            or self.campaign_rounds_per_day < 1
+            or not 2 <= self.campaign_members[0] <= self.campaign_members[1]
         ):
             raise ValueError(f"invalid world size: {self}")
+        self.campaign_members = tuple(self.campaign_members)
         if self.burst_size is None:
             self.burst_size = max(20, self.tweets // 150)
 
@@ -93,6 +106,7 @@ class World:
     showcase: showcase.Showcase | None = None
     communities: list[Community] = field(default_factory=list)
     deep: Deep | None = None
+    campaigns: list[Campaign] = field(default_factory=list)
     _by_name: dict[str, User] = field(default_factory=dict, repr=False)
     _by_uid: dict[int, User] = field(default_factory=dict, repr=False)
     _by_tid: dict[int, Tweet] = field(default_factory=dict, repr=False)
@@ -174,18 +188,36 @@ class World:
             sc = showcase.Showcase(*sc_users, sc_tweets, xlist, community)
             about = showcase.make_about(sc_users, end_ms)
         _attrition(cfg, users)
+        people = users + sc_users + ([deep.famous] if deep else [])
+        head = len(people)
+        campaigns: list[Campaign] = []
+        if cfg.campaigns:
+            campaigns, accounts, posts = make_campaigns(
+                cfg.seed,
+                head + (len(deep.crowd) if deep else 0),
+                {u.screen_name.lower() for u in people},
+                start_ms,
+                end_ms,
+                cfg.campaigns,
+                cfg.campaign_members,
+                cfg.campaign_rounds_per_day,
+                cfg.campaign_noise,
+            )
+            people += accounts
+            tweets.extend(posts)
         tweets.sort(key=lambda t: t.id)
         for pos, tweet in enumerate(tweets):
             tweet.pos = pos
         return cls(
             cfg=cfg,
-            users=UserTable(users + sc_users + ([deep.famous] if deep else []), deep.crowd if deep else None),
+            users=UserTable(people, deep.crowd if deep else None, head),
             tweets=tweets,
             bursts=bursts,
             lists=lists,
             showcase=sc,
             communities=communities,
             deep=deep,
+            campaigns=campaigns,
             _about=about,
         )
 
@@ -284,12 +316,15 @@ class World:
             },
             "showcase": self.showcase.summary() if self.showcase else None,
             "deep": self.deep.summary() if self.deep else None,
+            # Synthetic: the coordinated campaigns gen_campaigns.py injected (members, noise accounts, links).
+            "campaigns": [c.summary() for c in self.campaigns],
             "config": {**asdict(self.cfg), "end": self.cfg.end.isoformat()},
         }
 
     def watchlist_suggestions(self) -> dict[str, list[str]]:
         """Search terms, accounts and lists with plenty of data on every day of the world."""
         sc = {u.idx for u in self.users.people if u.screen_name.startswith("xget_")}
+        sc |= {u.idx for c in self.campaigns for u in c.members + c.noise}  # injected, not suggested
         authors = [u for u in self.users.people if not (u.protected or u.unavailable or u.idx in sc)]
         authors.sort(key=lambda u: (-len(u.tweets), u.idx))
         return {

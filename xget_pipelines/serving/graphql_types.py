@@ -359,6 +359,7 @@ class Profile:
     mention_community: int | None = None
     bot_signals: list[str] | None = None
     bot_score: float | None = None
+    coordination_cluster: str | None = None  # analytics/coordination_members' cluster, when in one
 
 
 @strawberry.type(description="A user whose tweets are close to another's (tweet embeddings).")
