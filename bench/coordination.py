@@ -9,11 +9,10 @@ bursts reported as coordination, summed.
 Each seed is scored twice:
 
 - ``world``: every visible post of the world (what a collector of everything would hold);
-- ``observed``: what the demo's watchlist would collect over its last ``--watch-days`` days: the search
-  hits of ``watchlist_suggestions()["terms"]`` (no retweets, no hidden posts, no protected authors; X's
-  search rules, emulator/search.py) and every post of its three watched accounts. It ignores the page
-  budget of a day; ``emulator/observed.py`` (``observed_tweets``) will say exactly what a watchlist
-  collects and can replace ``observed`` here. Recall is over the campaign accounts present in the subset.
+- ``observed``: what the demo's watchlist collects over its last ``--watch-days`` days
+  (``emulator/observed.py``: ``observed_tweets`` of ``demo_keys``, the emulator's own search and paging
+  within the budget of 50 pages of 20 per day and key, checked against a real collection over HTTP in
+  tests/emulator/test_observed.py). Recall is over the campaign accounts present in the subset.
 """
 
 from __future__ import annotations
@@ -27,34 +26,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from xget_pipelines.core.coordination import detect, evaluate, tweet_tables, world_tables  # noqa: E402
-from xget_pipelines.emulator.search import tokens  # noqa: E402
+from xget_pipelines.emulator.observed import demo_keys, observed_tweets  # noqa: E402
 from xget_pipelines.emulator.world import World, WorldConfig  # noqa: E402
 
-_DAY_MS = 86_400_000
 DEMO_SEED = 7
 OTHER_SEEDS = (11, 23, 42)
-
-
-def observed(world: World, watch_days: int) -> list:
-    """The posts the demo's watchlist would collect over its last ``watch_days`` days (see the module doc)."""
-    suggestions = world.watchlist_suggestions()
-    terms = [t.lower() for t in suggestions["terms"]]
-    watched = {h.lower() for h in suggestions["users"][:3]}
-    since = world.cfg.end_ms - (watch_days + 1) * _DAY_MS
-    until = world.cfg.end_ms - _DAY_MS  # the demo collects up to today; the world ends tomorrow
-    out = []
-    for t in world.tweets:
-        if not since <= t.ms < until or t.hidden:
-            continue
-        if t.author.screen_name.lower() in watched:
-            out.append(t)
-            continue
-        if t.retweeted is not None or t.author.protected or t.author.unavailable:
-            continue
-        words = set(tokens(t.text))
-        if any(term in words for term in terms):
-            out.append(t)
-    return out
 
 
 def run(seed: int, users: int, tweets: int, days: int, watch_days: int) -> dict:
@@ -66,7 +42,7 @@ def run(seed: int, users: int, tweets: int, days: int, watch_days: int) -> dict:
     whole = detect(*world_tables(world))
     detect_s = time.perf_counter() - t1
     scored = evaluate(whole, truth)
-    seen_tweets, seen_urls, _ = tweet_tables(observed(world, watch_days))
+    seen_tweets, seen_urls, _ = tweet_tables(observed_tweets(world, demo_keys(world), days=watch_days))
     seen = detect(seen_tweets, seen_urls)
     seen_scored = evaluate(seen, truth, present=set(seen_tweets["author_id"].to_pylist()))
     return {
