@@ -40,7 +40,8 @@ def first_demo(tmp_path_factory):
         "XGET_EMULATOR_DAYS": "10",
         "XGET_DEMO_DAYS": "2",
         "XGET_DEMO_ACCOUNTS": "3",
-        "XGET_DEMO_SENTIMENT_LIMIT": "1500",
+        "XGET_DEMO_SENTIMENT_LIMIT": "300",
+        "XGET_SENTIMENT_HELD_OUT_LIMIT": "100",
         "COLUMNS": "200",
     }
     proc = subprocess.Popen(
@@ -69,7 +70,11 @@ def test_demo_runs_every_partition_and_leaves_a_queryable_lake(first_demo):
     assert "demo finished" in demo.stdout
     assert "3 accounts imported from" in demo.stdout  # the demo's accounts come from a file, like a user's
     assert "3/3 proxies ACTIVE after a check through each" in demo.stdout  # real local proxies, checked
-    assert "sentiment model minilm-head-" in demo.stdout and "macro recall" in demo.stdout
+    # the held-out figure, not an in-domain one; trends and coordination scored against the emulator's truth
+    assert "sentiment model minilm-vader-head-" in demo.stdout and "worst held-out source cf_" in demo.stdout
+    assert "VADER on the same tweets" in demo.stdout
+    assert "seen by the watchlist: precision" in demo.stdout
+    assert "coordination: " in demo.stdout and "trend bursts reported as coordination: 0" in demo.stdout
     # collected as concurrent runs: 7 keys x 2 days, a list's and a community's 2 days, 1 follower snapshot
     assert "19 partitions, 4 runs at a time" in demo.stdout
     # The console is XGet's progress and summary: dbt's lines go to their own log, library warnings stay out

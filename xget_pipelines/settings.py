@@ -244,7 +244,17 @@ class Settings(BaseSettings):
         description="Model scoring tweets: current (trained), vader, transformers:<path or id>.",
     )
     sentiment_train_limit: int | None = Field(
-        default=None, description="Labelled tweets the sentiment model trains on (None: all, about 40k)."
+        default=None,
+        description="Labelled tweets the sentiment model uses from each source, a seeded sample "
+        "(None: all, about 33k in six sources).",
+    )
+    sentiment_fold_limit: int | None = Field(
+        default=None,
+        description="Labelled tweets each leave-one-source-out fold's model trains on (None: all the other "
+        "sources' tweets; one fold per held-out source, six of them).",
+    )
+    sentiment_held_out_limit: int = Field(
+        default=1000, description="Tweets of each held-out source the fold's model and VADER are scored on."
     )
     dbt_duckdb_path: str = Field(
         default="", description="DuckDB file of the dbt marts (default $XGET_HOME/marts.duckdb)."
@@ -506,7 +516,7 @@ class Settings(BaseSettings):
         "instance's x_api pool).",
     )
     demo_sentiment_limit: int | None = Field(
-        default=10_000, description="Labelled tweets the demo trains the sentiment model on (None: all 42k)."
+        default=2000, description="Labelled tweets the demo's sentiment model uses from each source."
     )
     demo_window_s: float = Field(
         default=60.0,

