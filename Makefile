@@ -48,6 +48,7 @@ bench: install
 	$(BIN)/python bench/sentiment.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/trends.py
+	$(BIN)/python bench/coordination.py
 
 validate: install
 	$(BIN)/dagster definitions validate -w workspace.yaml
