@@ -3,7 +3,6 @@
 import datetime as dt
 
 import dagster as dg
-import httpx
 from pydantic import Field
 
 from xget_pipelines.core.lake.catalog import connect, register
@@ -45,17 +44,6 @@ class TrendsConfig(dg.Config):
             self.min_ratio,
             self.min_authors,
         )
-
-
-def ground_truth(graphql_url: str) -> list[dict] | None:
-    """The emulator's injected bursts, when X is the emulator (real X has no such endpoint)."""
-    base = graphql_url.removesuffix("/").removesuffix("/i/api/graphql")
-    try:
-        rep = httpx.get(f"{base}/_emulator/ground_truth", timeout=5)
-        rep.raise_for_status()
-        return rep.json()["bursts"]
-    except (httpx.HTTPError, ValueError, KeyError):
-        return None
 
 
 @dg.asset(
@@ -105,7 +93,7 @@ def analytics_trends(
     lines = _trend_lines(con, context.partition_keys[-1])
     if lines:
         metadata["trend_lines"] = dg.MetadataValue.md(lines)
-    truth = ground_truth(x_api.graphql_url)
+    truth = (x_api.emulator_ground_truth() or {}).get("bursts")
     if truth is not None:
         evaluation = evaluate_stored(con, truth, cfg)
         if evaluation is not None:

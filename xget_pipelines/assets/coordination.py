@@ -6,7 +6,6 @@ every merged tweet and replaces the three tables. The asset is partitioned by da
 """
 
 import dagster as dg
-import httpx
 import pyarrow as pa
 from pydantic import Field
 
@@ -41,18 +40,6 @@ class CoordinationRunConfig(dg.Config):
     co_hashtags: bool = Field(
         False, description="Count using the same hashtag within the window as co-action"
     )
-
-
-def emulator_ground_truth(graphql_url: str) -> dict | None:
-    """The emulator's whole ground truth (campaigns, bursts), when X is the emulator; None on real X."""
-    base = graphql_url.removesuffix("/").removesuffix("/i/api/graphql")
-    try:
-        rep = httpx.get(f"{base}/_emulator/ground_truth", timeout=5)
-        rep.raise_for_status()
-        truth = rep.json()
-    except (httpx.HTTPError, ValueError):
-        return None
-    return truth if isinstance(truth, dict) and "campaigns" in truth else None
 
 
 def _empty(columns: dict[str, pa.DataType]) -> pa.Table:
@@ -139,7 +126,8 @@ def analytics_coordination(
     }
     if result.clusters.num_rows:
         metadata["largest_clusters"] = dg.MetadataValue.md(markdown_preview(result.clusters.slice(0, 10)))
-    truth = emulator_ground_truth(x_api.graphql_url)
+    truth = x_api.emulator_ground_truth()
+    truth = truth if truth is not None and "campaigns" in truth else None
     if truth is not None:
         present = set(tweets["author_id"].drop_null().to_pylist())
         evaluation = evaluate(result, truth, present)

@@ -28,6 +28,20 @@ class XApiResource(dg.ConfigurableResource):
     transaction_ttl_s: float = 3600.0
     otlp_endpoint: str = ""  # traces of the X requests (XGET_OTLP_ENDPOINT); empty: none
 
+    def emulator_ground_truth(self) -> dict | None:
+        """The emulator's ground truth (its injected trend bursts and coordinated campaigns, synthetic), when
+        X is the emulator; None on real X, which has no such endpoint, or when it cannot be read."""
+        import httpx
+
+        base = self.graphql_url.removesuffix("/").removesuffix("/i/api/graphql")
+        try:
+            rep = httpx.get(f"{base}/_emulator/ground_truth", timeout=5)
+            rep.raise_for_status()
+            truth = rep.json()
+        except (httpx.HTTPError, ValueError):
+            return None
+        return truth if isinstance(truth, dict) else None
+
     def web(self) -> XWeb:
         return XWeb.for_graphql_url(self.graphql_url, json.loads(self.hosts_json or "{}"))
 

@@ -301,8 +301,9 @@ def held_out_evaluation(
 def train_model(
     examples: list[Example], cfg: TrainConfig, out_root: Path, log=lambda _msg: None
 ) -> TrainResult:
-    """Evaluate leave-one-source-out (unless ``cfg.held_out`` is off), then fine-tune on ``cfg.limit``
-    tweets of every source and store the model under ``out_root`` as the current one."""
+    """Evaluate leave-one-source-out (unless ``cfg.held_out`` is off), then train ``cfg.method`` on the
+    tweets of every source (at most ``cfg.limit`` of each) and store the model under ``out_root`` as the
+    current one."""
     started = time.perf_counter()
     examples = per_source(usable(examples, cfg), cfg.limit, cfg.seed)
     inputs = _lexicon_inputs(examples, log) if cfg.method == "lexicon-head" else None
