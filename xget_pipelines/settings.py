@@ -645,22 +645,11 @@ class Settings(BaseSettings):
         return LoginSetup.configured(
             self.resolved_login_url,
             self.x_web_url,
-            self.imap(),
+            self,
             self.chromium_path,
             self.google_login_timeout_s,
             self.home,
         )
-
-    def imap(self) -> dict:
-        """The mailbox settings as ``LoginSetup.configured`` takes them."""
-        return {
-            "server": self.imap_server,
-            "ssl": self.imap_ssl,
-            "folders": self.imap_folders,
-            "timeout_s": self.imap_timeout_s,
-            "poll_s": self.imap_poll_s,
-            "ca_file": self.imap_ca_file,
-        }
 
 
 @lru_cache(maxsize=1)

@@ -72,18 +72,10 @@ class AccountUpkeepResource(dg.ConfigurableResource):
         )
 
     def login_setup(self) -> LoginSetup:
-        imap = {
-            "server": self.imap_server,
-            "ssl": self.imap_ssl,
-            "folders": self.imap_folders,
-            "timeout_s": self.imap_timeout_s,
-            "poll_s": self.imap_poll_s,
-            "ca_file": self.imap_ca_file,
-        }
         return LoginSetup.configured(
             self.login_url,
             self.web_url,
-            imap,
+            self,
             self.chromium_path,
             self.google_login_timeout_s,
             self.control_plane.home,

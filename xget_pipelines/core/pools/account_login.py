@@ -46,17 +46,18 @@ class LoginSetup:
 
     @classmethod
     def configured(
-        cls, login_url: str, web_url: str, imap: dict, chromium_path: str, google_timeout_s: float, home: Path
+        cls, login_url: str, web_url: str, settings, chromium_path: str, google_timeout_s: float, home: Path
     ) -> LoginSetup:
-        """From the XGet settings (``Settings.login_setup``) or a Dagster resource's copy of them: ``imap``
-        holds ``server, ssl, folders`` (comma-separated), ``timeout_s``, ``poll_s`` and ``ca_file``."""
+        """From the XGet settings (``Settings.login_setup``) or a Dagster resource's copy of them: the mailbox
+        comes from ``settings``' ``imap_server``, ``imap_ssl``, ``imap_folders`` (comma-separated),
+        ``imap_timeout_s``, ``imap_poll_s`` and ``imap_ca_file``, which both carry under those names."""
         mailbox = ImapConfig(
-            imap["server"],
-            imap["ssl"],
-            ImapConfig.folder_list(imap["folders"]),
-            imap["timeout_s"],
-            imap["poll_s"],
-            imap["ca_file"] or None,
+            settings.imap_server,
+            settings.imap_ssl,
+            ImapConfig.folder_list(settings.imap_folders),
+            settings.imap_timeout_s,
+            settings.imap_poll_s,
+            settings.imap_ca_file or None,
         )
         return cls(
             login_url,
