@@ -142,6 +142,23 @@ def small_world():
 
 
 @pytest.fixture
+def today():
+    """The UTC date when the test starts. Read per test, not at import: under xdist a module is imported when
+    the session starts and may run many minutes later, across midnight UTC, while its world and the code under
+    test read the clock then."""
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).date()
+
+
+@pytest.fixture
+def yesterday(today):
+    import datetime as dt
+
+    return today - dt.timedelta(days=1)
+
+
+@pytest.fixture
 def emulator_factory(small_world):
     """Start emulators on free ports with the given settings; all are stopped after the test."""
     from xget_pipelines.emulator.app import EmulatorSettings

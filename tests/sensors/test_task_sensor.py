@@ -18,8 +18,6 @@ from xget_pipelines.jobs import x_ingest_job
 from xget_pipelines.resources import AccountPoolResource, LakeResource, XApiResource
 from xget_pipelines.sensors.tasks import TASK_TAG, scrape_task_sensor
 
-TODAY = dt.datetime.now(dt.UTC).date()
-
 
 @pytest.fixture
 def world(emulator_factory, sqlite_url, tmp_path, small_world):
@@ -56,17 +54,17 @@ def launch(defs, instance, requests):
     ]
 
 
-def test_a_task_becomes_one_run_per_day_and_completes_with_its_results(world, tmp_path):
+def test_a_task_becomes_one_run_per_day_and_completes_with_its_results(world, tmp_path, today):
     engine, resources, defs, term = world
     store = TaskStore(engine)
-    task = store.create(build_spec("SEARCH", term, TODAY - dt.timedelta(days=1), TODAY), user_id=None)
+    task = store.create(build_spec("SEARCH", term, today - dt.timedelta(days=1), today), user_id=None)
     instance = dg.DagsterInstance.ephemeral()
 
     first = tick(instance, resources)
     assert len(first.run_requests) == 2
     assert {r.partition_key.keys_by_dimension["date"] for r in first.run_requests} == {
-        TODAY.isoformat(),
-        (TODAY - dt.timedelta(days=1)).isoformat(),
+        today.isoformat(),
+        (today - dt.timedelta(days=1)).isoformat(),
     }
     assert all(r.tags[TASK_TAG] == task.id for r in first.run_requests)
     assert instance.has_dynamic_partition("watchlist", term)
@@ -97,7 +95,7 @@ def test_a_task_becomes_one_run_per_day_and_completes_with_its_results(world, tm
     assert all(term.lower() in row["text"].lower() for row in page.rows)
 
 
-def test_a_failed_day_fails_the_task_naming_the_day_and_run(world):
+def test_a_failed_day_fails_the_task_naming_the_day_and_run(world, today):
     engine, resources, defs, term = world
     store = TaskStore(engine)
     task = store.create(build_spec("USER_TWEETS", "@nobody_here_x"), user_id=None)  # X: "not found"
@@ -108,13 +106,13 @@ def test_a_failed_day_fails_the_task_naming_the_day_and_run(world):
     tick(instance, resources)
     failed = store.get(task.id)
     assert failed.status == "FAILED"
-    assert TODAY.isoformat() in failed.error and result.run_id in failed.error
+    assert today.isoformat() in failed.error and result.run_id in failed.error
 
 
-def test_stopping_a_task_cancels_its_runs_that_have_not_started(world):
+def test_stopping_a_task_cancels_its_runs_that_have_not_started(world, today):
     engine, resources, defs, term = world
     store = TaskStore(engine)
-    task = store.create(build_spec("SEARCH", term, TODAY - dt.timedelta(days=2), TODAY), user_id=None)
+    task = store.create(build_spec("SEARCH", term, today - dt.timedelta(days=2), today), user_id=None)
     instance = dg.DagsterInstance.ephemeral()
     requests = tick(instance, resources).run_requests
     job = defs.resolve_job_def("x_ingest")
@@ -137,13 +135,13 @@ def test_stopping_a_task_cancels_its_runs_that_have_not_started(world):
     assert len(fresh) == 3 and not {r.run_key for r in fresh} & {r.run_key for r in requests}
 
 
-def test_a_tasks_parameters_and_priority_decide_its_runs(world, tmp_path):
+def test_a_tasks_parameters_and_priority_decide_its_runs(world, tmp_path, today):
     from xget_pipelines.core.lake import coverage
     from xget_pipelines.core.lake.delta import Lake
 
     engine, resources, defs, term = world
     store = TaskStore(engine)
-    spec = build_spec("SEARCH", term, TODAY - dt.timedelta(days=1), TODAY - dt.timedelta(days=1))
+    spec = build_spec("SEARCH", term, today - dt.timedelta(days=1), today - dt.timedelta(days=1))
     task = store.create(spec, user_id=None, params={"budget": "1 pages", "product": "top"}, priority=7)
     assert task.params == {"budget": "1 pages", "product": "Top"}  # normalised as the watchlist stores them
     instance = dg.DagsterInstance.ephemeral()
@@ -157,14 +155,14 @@ def test_a_tasks_parameters_and_priority_decide_its_runs(world, tmp_path):
     assert (row.outcome, row.budget) == ("truncated", "1 pages")  # the task's budget, not the default 50
 
 
-def test_a_recurring_task_starts_again_over_its_days_moved_to_today(world):
+def test_a_recurring_task_starts_again_over_its_days_moved_to_today(world, today):
     from sqlalchemy import update
 
     from xget_pipelines.core.db.models import Task
 
     engine, resources, defs, term = world
     store = TaskStore(engine)
-    two_days = build_spec("SEARCH", term, TODAY - dt.timedelta(days=3), TODAY - dt.timedelta(days=2))
+    two_days = build_spec("SEARCH", term, today - dt.timedelta(days=3), today - dt.timedelta(days=2))
     task = store.create(two_days, user_id=None, schedule="0 6 * * *")
     assert task.schedule == "0 6 * * *" and task.next_at > dt.datetime.now(dt.UTC)
     instance = dg.DagsterInstance.ephemeral()
@@ -179,13 +177,13 @@ def test_a_recurring_task_starts_again_over_its_days_moved_to_today(world):
     recurred = store.get(task.id)
     assert (recurred.attempt, recurred.since, recurred.until) == (
         2,
-        (TODAY - dt.timedelta(days=1)).isoformat(),
-        TODAY.isoformat(),
+        (today - dt.timedelta(days=1)).isoformat(),
+        today.isoformat(),
     )
     assert recurred.status == "RUNNING" and recurred.next_at > dt.datetime.now(dt.UTC)
     assert sorted(r.partition_key.keys_by_dimension["date"] for r in again.run_requests) == [
-        (TODAY - dt.timedelta(days=1)).isoformat(),
-        TODAY.isoformat(),
+        (today - dt.timedelta(days=1)).isoformat(),
+        today.isoformat(),
     ]
     store.stop(task.id, owner=None, actor=None)  # a stopped task stays stopped, whatever its schedule says
 
