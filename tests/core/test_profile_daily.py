@@ -21,15 +21,8 @@ from xget_pipelines.core.entities import (
     USERS_SCHEMA,
 )
 from xget_pipelines.core.lake.catalog import connect
-from xget_pipelines.core.profile_daily import (
-    UNDATED,
-    USER_DAILY,
-    USER_DAY_KEYS,
-    USER_PROFILES,
-    day_aggregates,
-    merge_profiles,
-    touched_users,
-)
+from xget_pipelines.core.profile_daily import UNDATED, USER_DAILY, USER_DAY_KEYS, day_aggregates
+from xget_pipelines.core.profile_merge import USER_PROFILES, merge_profiles, touched_users
 from xget_pipelines.core.profiles import ProfileConfig, cotag_edges, graph_metrics, user_profiles
 from xget_pipelines.core.sentiment.scoring import TWEET_SENTIMENT, TWEET_SENTIMENT_SCHEMA
 from xget_pipelines.core.x.clean import cleaned_schema

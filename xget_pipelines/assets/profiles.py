@@ -76,7 +76,7 @@ def analytics_user_profiles(
     A merge: only the users the day partitions, metric histories and sentiment scores materialized since the
     last run touched are recomputed, from their daily aggregates (``analytics_user_daily``); ``full_refresh``
     recomputes everyone and replaces the table (metadata ``mode`` says which ran)."""
-    from xget_pipelines.core.profile_daily import merge_profiles, touched_users
+    from xget_pipelines.core.profile_merge import merge_profiles, newest_score, touched_users
     from xget_pipelines.core.profiles import ProfileConfig
 
     the_lake = lake.lake()
@@ -87,11 +87,7 @@ def analytics_user_profiles(
         else None
     )
     since = _since_last_run(context)
-    scored_through = (
-        con.sql("select max(scored_at) from analytics_tweet_sentiment").fetchone()[0]
-        if has_view(con, "analytics_tweet_sentiment")
-        else None
-    )
+    scored_through = newest_score(con)
     touched = None
     if since.events_through is not None and not config.full_refresh:
         touched = touched_users(con, since.days, since.history_days, since.scored_through)

@@ -1,9 +1,5 @@
-"""User profiles kept up to date from per-user daily aggregates: a day costs its tweets and the history of the
-users it touched, not the lake.
-
-The contract: ``merge_profiles`` over aggregates gives, for every user it writes, the very row
-``user_profiles`` (core/profiles.py) computes over the whole lake (floats up to rounding: sums divided
-instead of averages).
+"""Per-user daily aggregates: what a user profile is summed from, one day of tweets at a time, so that keeping
+profiles up to date costs a day's tweets and the touched users' aggregates, not the lake.
 
 Per created day (the UTC day of ``created_at``, ``entities/tweets``' partition column ``created_date``),
 ``day_aggregates`` reads that partition only and returns two tables, each replaced for the day:
@@ -23,45 +19,20 @@ engagement over the count and the current follower count. Tweets without ``creat
 ``1970-01-01`` partition of ``entities/tweets`` (no daily partition holds that day): their aggregates are
 computed afresh by every merge, from that partition alone.
 
-What is not kept per day, and why:
-
-- mean sentiment: tweets are scored after the day's merge (``tweet_sentiment`` runs downstream of it), so a
-  day's aggregate would miss them; the merge averages the scores of the newest model over the touched users'
-  tweets instead, and users whose tweets were scored since the last merge are touched;
-- follower growth: from ``entities/user_metrics_history`` of the touched users;
-- PageRank and mention community (``graph_metrics``, global by nature): every stored row gets the current
-  values, a column patch over the profile table (one row per user, never per tweet);
-- the embedding and ``similar_users``: still a bounded pass over the ``embed_users`` most active users, redone
-  only when that set or one of its users changed (``embed_users`` x ``tweets_per_user`` encodings at most).
-
-Which users a merge recomputes (``touched_users``): the authors of the day partitions materialized since the
-last merge, the users with metric history observed on the dates merged since then (every observation of a
-user writes its ``entities/users`` row and a history row together), the authors of tweets scored since then,
-the authors of undated tweets, and users whose coordination cluster changed. Everything else keeps its row.
+The profiles are merged from these by ``core/profile_merge.py``, which holds the contract: the rows the
+whole-lake ``user_profiles`` (core/profiles.py) computes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass
 
 import pyarrow as pa
 
-from xget_pipelines.core.lake.catalog import connect, has_view
-from xget_pipelines.core.lake.delta import Lake
-from xget_pipelines.core.profiles import (
-    ProfileConfig,
-    coordination_clusters,
-    embed,
-    latest_model,
-    profile_schema,
-    with_bot_signals,
-)
+from xget_pipelines.core.lake.catalog import has_view
 
 USER_DAILY = "analytics/user_daily"
 USER_DAY_KEYS = "analytics/user_day_keys"
-USER_PROFILES = "analytics/user_profiles"
 UNDATED = dt.date(1970, 1, 1)  # entities/tweets' created_date of a tweet without created_at (EPOCH_DATE)
 
 USER_DAILY_SCHEMA = pa.schema(
@@ -86,10 +57,10 @@ USER_DAY_KEYS_SCHEMA = pa.schema(
         ("n", pa.int64()),
     ]
 )
-_GRAPH_COLUMNS = ("pagerank_mention", "pagerank_follow", "mention_community")
 
 
-def _empty_source(columns: str) -> str:
+def no_rows(columns: str) -> str:
+    """A SQL source with ``columns`` and no row, for a table the lake does not hold yet."""
     return f"(select {columns} where false)"
 
 
@@ -100,12 +71,12 @@ def day_aggregates(con, day: dt.date) -> tuple[pa.Table, pa.Table]:
     hashtags = (
         "cleaned_hashtags"
         if has_view(con, "cleaned_hashtags")
-        else _empty_source("null::bigint as tweet_id, null::varchar as tag_lower")
+        else no_rows("null::bigint as tweet_id, null::varchar as tag_lower")
     )
     mentions = (
         "cleaned_mentions"
         if has_view(con, "cleaned_mentions")
-        else _empty_source("null::bigint as tweet_id, null::bigint as user_id, null::varchar as username")
+        else no_rows("null::bigint as tweet_id, null::bigint as user_id, null::varchar as username")
     )
     con.execute(
         "create or replace temp table _day as select tweet_id, author_id, created_at, text, is_retweet, "
@@ -148,249 +119,3 @@ def day_aggregates(con, day: dt.date) -> tuple[pa.Table, pa.Table]:
     ).to_arrow_table()
     con.execute("drop table _day")
     return daily.cast(USER_DAILY_SCHEMA), keys.cast(USER_DAY_KEYS_SCHEMA)
-
-
-def touched_users(
-    con,
-    days: Iterable[dt.date] = (),
-    history_days: Iterable[dt.date] = (),
-    scored_after: dt.datetime | None = None,
-) -> set[int]:
-    """The users a merge must recompute: authors in the aggregates of ``days``, users observed on
-    ``history_days`` (``entities/user_metrics_history``' partitions), authors of tweets scored after
-    ``scored_after`` and of undated tweets (see the module doc)."""
-    users: set[int] = set()
-
-    def add(sql: str, params: list) -> None:
-        users.update(r[0] for r in con.execute(sql, params).fetchall() if r[0] is not None)
-
-    days, history_days = sorted(set(days)), sorted(set(history_days))
-    if days and has_view(con, "analytics_user_daily"):
-        add(
-            "select distinct user_id from analytics_user_daily where day in (select unnest(?::date[]))",
-            [days],
-        )
-    if history_days and has_view(con, "entities_user_metrics_history"):
-        add(
-            "select distinct user_id from entities_user_metrics_history "
-            "where observed_date in (select unnest(?::date[]))",
-            [history_days],
-        )
-    if has_view(con, "entities_tweets"):
-        add("select distinct author_id from entities_tweets where created_date = ?", [UNDATED])
-        if scored_after is not None and has_view(con, "analytics_tweet_sentiment"):
-            add(
-                "select distinct t.author_id from entities_tweets t semi join "
-                "(select tweet_id from analytics_tweet_sentiment where scored_at > ?) s using (tweet_id)",
-                [scored_after],
-            )
-    return users
-
-
-def profile_rows(
-    con, cfg: ProfileConfig, users: Iterable[int] | None, metrics: pa.Table | None
-) -> list[dict]:
-    """``user_profiles``' rows (before the embedding) of ``users`` (None: everyone with aggregates), from the
-    stored aggregates, the undated tweets' aggregates and the users' sentiment, growth and graph metrics."""
-    if not (has_view(con, "entities_users") and has_view(con, "analytics_user_daily")):
-        return []
-    undated_daily, undated_keys = day_aggregates(con, UNDATED)
-    con.register("_undated_daily", undated_daily)
-    con.register("_undated_keys", undated_keys)
-    keys = "analytics_user_day_keys" if has_view(con, "analytics_user_day_keys") else "_undated_keys"
-    con.execute(f"""
-        create or replace temp view _ud as
-            select * from analytics_user_daily where day <> DATE '1970-01-01' union all by name
-            select * from _undated_daily;
-        create or replace temp view _uk as
-            select * from {keys} where day <> DATE '1970-01-01' union all by name select * from _undated_keys
-    """)
-    if users is None:
-        con.execute("create or replace temp table _sel as select distinct user_id from _ud")
-    else:
-        con.register("_sel_ids", pa.table({"user_id": pa.array(sorted(set(users)), pa.int64())}))
-        con.execute("create or replace temp table _sel as select user_id from _sel_ids")
-    graph = metrics if metrics is not None else pa.table({"user_id": pa.array([], pa.int64())})
-    con.register("_gm", graph if "graph" in graph.column_names else _no_metrics())
-    model = latest_model(con)
-    sentiment = (
-        "(select tweet_id, score from analytics_tweet_sentiment where model_version = $model)"
-        if model
-        else _empty_source("null::bigint as tweet_id, null::double as score")
-    )
-    history = (
-        "entities_user_metrics_history"
-        if has_view(con, "entities_user_metrics_history")
-        else _empty_source(
-            "null::bigint as user_id, null::timestamptz as observed_at, null::bigint as followers_count, "
-            "null::bigint as following_count"
-        )
-    )
-    tweets = (
-        "entities_tweets"
-        if has_view(con, "entities_tweets")
-        else _empty_source("null::bigint as tweet_id, null::bigint as author_id")
-    )
-    base = con.sql(
-        f"""
-        with act as (
-            select user_id, sum(tweets)::bigint as tweets, count(*) filter (where dated > 0) as active_days,
-                   sum(retweets) / sum(tweets) as retweet_share, sum(replies) / sum(tweets) as reply_share,
-                   sum(quotes) / sum(tweets) as quote_share,
-                   sum(engagement) as engagement, sum(engagement_tweets) as engagement_tweets
-            from _ud semi join _sel using (user_id) group by 1
-        ),
-        k as (select user_id, kind, key, sum(n) as n from _uk semi join _sel using (user_id) group by all),
-        hours as (
-            select user_id, list(key::bigint order by n desc, key::bigint)[1:3] as active_hours,
-                   count(*) as distinct_hours
-            from k where kind = 'hour' group by 1
-        ),
-        texts as (select user_id, max(n)::bigint as top_text_repeats from k where kind = 'text' group by 1),
-        tags as (
-            select user_id, list(key order by n desc, key)[1:{cfg.top}] as top_hashtags
-            from k where kind = 'hashtag' group by 1
-        ),
-        men as (
-            select user_id, list(key order by n desc, key)[1:{cfg.top}] as top_mentions
-            from k where kind = 'mention' group by 1
-        ),
-        sent as (
-            select t.author_id as user_id, avg(s.score) as mean_sentiment
-            from (select tweet_id, author_id from {tweets} semi join _sel on author_id = _sel.user_id) t
-            join {sentiment} s using (tweet_id) group by 1
-        ),
-        growth as (
-            select user_id,
-                   arg_max(followers_count, observed_at) - arg_min(followers_count, observed_at)
-                       as followers_growth,
-                   arg_max(following_count, observed_at) - arg_min(following_count, observed_at)
-                       as following_growth,
-                   date_diff('second', min(observed_at), max(observed_at)) / 86400.0 as growth_days
-            from {history} semi join _sel using (user_id) group by 1
-        )
-        select u.user_id, u.username, u.display_name, act.tweets, act.active_days,
-               act.tweets / greatest(act.active_days, 1) as tweets_per_day, hours.active_hours,
-               1 - act.retweet_share - act.reply_share - act.quote_share as original_share,
-               act.reply_share, act.retweet_share, act.quote_share,
-               tags.top_hashtags, men.top_mentions, sent.mean_sentiment,
-               case when act.engagement_tweets > 0
-                    then act.engagement / act.engagement_tweets / greatest(u.followers_count, 1) end
-                   as engagement_rate,
-               u.followers_count, u.following_count, growth.followers_growth, growth.following_growth,
-               growth.growth_days, gm.pagerank as pagerank_mention, gf.pagerank as pagerank_follow,
-               gm.community as mention_community,
-               coalesce(hours.distinct_hours, 0) as distinct_hours, texts.top_text_repeats,
-               u.description, u.profile_image_url
-        from act join entities_users u using (user_id)
-        left join hours using (user_id) left join texts using (user_id) left join tags using (user_id)
-        left join men using (user_id) left join sent using (user_id) left join growth using (user_id)
-        left join (select * from _gm where graph = 'mention') gm on gm.user_id = act.user_id
-        left join (select user_id, pagerank from _gm where graph = 'follow') gf on gf.user_id = act.user_id
-        order by act.tweets desc, u.user_id
-    """,
-        params={"model": model} if model else None,
-    ).to_arrow_table()
-    for name in ("_gm", "_undated_daily", "_undated_keys") + (() if users is None else ("_sel_ids",)):
-        con.unregister(name)
-    rows = base.to_pylist()
-    with_bot_signals(rows, coordination_clusters(con))
-    return rows
-
-
-def _no_metrics() -> pa.Table:
-    return pa.table(
-        {
-            "user_id": pa.array([], pa.int64()),
-            "pagerank": pa.array([], pa.float64()),
-            "community": pa.array([], pa.int64()),
-            "graph": pa.array([], pa.string()),
-        }
-    )
-
-
-@dataclass
-class ProfileMerge:
-    """What a merge did: ``full`` (everyone recomputed, the table replaced) or a merge of ``written`` rows."""
-
-    full: bool
-    users: int  # profiles in the table after the merge
-    recomputed: int  # users whose row was computed from their aggregates
-    written: int  # rows the merge inserted or replaced
-    reembedded: bool
-    version: int | None
-    table: pa.Table  # the written rows
-
-
-def _chosen(rows: list[dict], cfg: ProfileConfig) -> list[int]:
-    """The users ``embed`` embeds (``rows`` ordered as ``user_profiles`` orders them)."""
-    return [
-        r["user_id"] for r in rows if (r["tweets"] or 0) - round((r["retweet_share"] or 0) * r["tweets"]) >= 2
-    ][: cfg.embed_users]
-
-
-def _graph_values(metrics: pa.Table | None) -> dict[int, dict]:
-    values: dict[int, dict] = {}
-    for row in (metrics if metrics is not None and metrics.num_rows else _no_metrics()).to_pylist():
-        entry = values.setdefault(row["user_id"], dict.fromkeys(_GRAPH_COLUMNS))
-        if row["graph"] == "mention":
-            entry["pagerank_mention"], entry["mention_community"] = row["pagerank"], row["community"]
-        elif row["graph"] == "follow":
-            entry["pagerank_follow"] = row["pagerank"]
-    return values
-
-
-def merge_profiles(
-    lake: Lake,
-    cfg: ProfileConfig,
-    touched: set[int] | None,
-    metrics: pa.Table | None = None,
-    encoder=None,
-) -> ProfileMerge:
-    """Recompute the ``touched`` users from their aggregates and merge them (and every row whose graph
-    metrics, coordination cluster or embedding changed) into ``analytics/user_profiles``. ``touched`` None,
-    or no profile table yet: a full refresh, every user recomputed and the table replaced."""
-    con = connect(lake)
-    stored = lake.read(USER_PROFILES) if touched is not None else None
-    full = stored is None
-    schema = profile_schema()
-    before = (
-        {r["user_id"]: r for r in stored.select(schema.names).cast(schema).to_pylist()} if not full else {}
-    )
-    if not full:
-        clusters = coordination_clusters(con)
-        touched = set(touched) | {
-            uid for uid, row in before.items() if row["coordination_cluster"] != clusters.get(uid)
-        }
-    fresh = profile_rows(con, cfg, None if full else touched, metrics)
-    graph = _graph_values(metrics)
-    rows = {uid: {**row} for uid, row in before.items()}
-    for row in rows.values():  # PageRank is global: every stored row takes the current values
-        row.update(graph.get(row["user_id"], dict.fromkeys(_GRAPH_COLUMNS)))
-    for row in fresh:
-        previous = before.get(row["user_id"], {})
-        row["embedding"], row["similar_users"] = previous.get("embedding"), previous.get("similar_users")
-        rows[row["user_id"]] = row
-    ordered = sorted(rows.values(), key=lambda r: (-(r["tweets"] or 0), r["user_id"]))
-    chosen = _chosen(ordered, cfg)
-    was = _chosen(sorted(before.values(), key=lambda r: (-(r["tweets"] or 0), r["user_id"])), cfg)
-    reembed = full or chosen != was or bool(set(chosen) & {r["user_id"] for r in fresh})
-    if reembed:
-        embed(con, ordered, cfg, encoder)
-    after = pa.Table.from_pylist(ordered, schema=schema)
-    if full:
-        version = lake.overwrite(USER_PROFILES, after) if after.num_rows else None
-        return ProfileMerge(True, after.num_rows, len(fresh), after.num_rows, reembed, version, after)
-    changed = [r for r in after.to_pylist() if before.get(r["user_id"]) != r]
-    table = pa.Table.from_pylist(changed, schema=schema)
-    version = lake.version(USER_PROFILES)
-    if changed:
-        lake.merge(
-            USER_PROFILES,
-            table,
-            "t.user_id = s.user_id",
-            lambda merger: merger.when_matched_update_all().when_not_matched_insert_all(),
-            schema=schema,
-        )
-        version = lake.version(USER_PROFILES)
-    return ProfileMerge(False, after.num_rows, len(fresh), len(changed), reembed, version, table)

@@ -48,8 +48,8 @@ def late_days(records: list[dg.EventLogRecord]) -> dict[str, int]:
 def late_days_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
     """Request an analytics_days run for each created day a merge of another day added tweets to."""
     if not context.cursor:
-        latest = context.instance.get_latest_materialization_event(TWEETS_ASSET)
-        after = latest.storage_id if latest is not None else 0
+        latest = context.instance.fetch_materializations(TWEETS_ASSET, limit=1, ascending=False).records
+        after = latest[0].storage_id if latest else 0
         return dg.SensorResult(
             cursor=json.dumps({"after": after}), skip_reason="starting after event " + str(after)
         )
