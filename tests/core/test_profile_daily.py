@@ -254,6 +254,9 @@ def test_an_untouched_merge_writes_nothing(lake, world):
     version = lake.version(USER_PROFILES)
     result = merge_profiles(lake, CFG, set(), metrics, FakeEncoder())
     assert (result.written, result.reembedded, lake.version(USER_PROFILES)) == (0, False, version)
+    quiet = merge_profiles(lake, CFG, {6}, metrics, FakeEncoder())  # the least active: not embedded
+    assert (quiet.written, quiet.reembedded) == (1, False)
+    assert_same_rows(lake.read(USER_PROFILES), full(lake))
 
 
 def test_cotag_rows_of_a_day_are_the_full_networks_rows_of_that_day(lake, world):

@@ -37,6 +37,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from xget_pipelines.core.lake.catalog import connect, has_view
 from xget_pipelines.core.lake.delta import Lake
@@ -51,7 +52,6 @@ from xget_pipelines.core.profiles import (
 )
 
 USER_PROFILES = "analytics/user_profiles"
-_GRAPH_COLUMNS = ("pagerank_mention", "pagerank_follow", "mention_community")
 
 
 def newest_score(con) -> dt.datetime | None:
@@ -241,15 +241,31 @@ def _chosen(rows: list[dict], cfg: ProfileConfig) -> list[int]:
     ][: cfg.embed_users]
 
 
-def _graph_values(metrics: pa.Table | None) -> dict[int, dict]:
-    values: dict[int, dict] = {}
-    for row in (metrics if metrics is not None and metrics.num_rows else _no_metrics()).to_pylist():
-        entry = values.setdefault(row["user_id"], dict.fromkeys(_GRAPH_COLUMNS))
-        if row["graph"] == "mention":
-            entry["pagerank_mention"], entry["mention_community"] = row["pagerank"], row["community"]
-        elif row["graph"] == "follow":
-            entry["pagerank_follow"] = row["pagerank"]
-    return values
+def _patched(con, stored: pa.Table, touched: set[int], metrics: pa.Table | None) -> pa.Table:
+    """The stored rows of the users not ``touched``, with the current PageRank and mention community, and
+    ``_moved``: whether those changed. In DuckDB: the profile table is never turned into Python rows."""
+    con.register("_stored", stored)
+    con.register("_gm", metrics if metrics is not None and metrics.num_rows else _no_metrics())
+    con.register("_touched", pa.table({"user_id": pa.array(sorted(touched), pa.int64())}))
+    patched = con.sql("""
+        select p.* replace (gm.pagerank as pagerank_mention, gf.pagerank as pagerank_follow,
+                            gm.community as mention_community),
+               (p.pagerank_mention is distinct from gm.pagerank
+                or p.pagerank_follow is distinct from gf.pagerank
+                or p.mention_community is distinct from gm.community) as _moved
+        from _stored p anti join _touched using (user_id)
+        left join (select * from _gm where graph = 'mention') gm on gm.user_id = p.user_id
+        left join (select user_id, pagerank from _gm where graph = 'follow') gf on gf.user_id = p.user_id
+    """).to_arrow_table()
+    for name in ("_stored", "_gm", "_touched"):
+        con.unregister(name)
+    return patched
+
+
+def _activity(table: pa.Table) -> list[dict]:
+    """What ``_chosen`` and ``embed`` read of each row, in ``user_profiles``' order."""
+    rows = table.select(["user_id", "tweets", "retweet_share"]).to_pylist()
+    return sorted(rows, key=lambda r: (-(r["tweets"] or 0), r["user_id"]))
 
 
 def merge_profiles(
@@ -263,40 +279,57 @@ def merge_profiles(
     metrics, coordination cluster or embedding changed) into ``analytics/user_profiles``. ``touched`` None,
     or no profile table yet: a full refresh, every user recomputed and the table replaced."""
     con = connect(lake)
-    stored = lake.read(USER_PROFILES) if touched is not None else None
-    full = stored is None
     schema = profile_schema()
-    before = (
-        {r["user_id"]: r for r in stored.select(schema.names).cast(schema).to_pylist()} if not full else {}
-    )
-    if not full:
-        clusters = coordination_clusters(con)
-        touched = set(touched) | {
-            uid for uid, row in before.items() if row["coordination_cluster"] != clusters.get(uid)
-        }
-    fresh = profile_rows(con, cfg, None if full else touched, metrics)
-    graph = _graph_values(metrics)
-    rows = {uid: {**row} for uid, row in before.items()}
-    for row in rows.values():  # PageRank is global: every stored row takes the current values
-        row.update(graph.get(row["user_id"], dict.fromkeys(_GRAPH_COLUMNS)))
-    for row in fresh:
-        previous = before.get(row["user_id"], {})
-        row["embedding"], row["similar_users"] = previous.get("embedding"), previous.get("similar_users")
-        rows[row["user_id"]] = row
-    ordered = sorted(rows.values(), key=lambda r: (-(r["tweets"] or 0), r["user_id"]))
-    chosen = _chosen(ordered, cfg)
-    was = _chosen(sorted(before.values(), key=lambda r: (-(r["tweets"] or 0), r["user_id"])), cfg)
-    reembed = full or chosen != was or bool(set(chosen) & {r["user_id"] for r in fresh})
+    stored = lake.read(USER_PROFILES) if touched is not None else None
+    if stored is None:
+        rows = profile_rows(con, cfg, None, metrics)
+        embed(con, rows, cfg, encoder)
+        table = pa.Table.from_pylist(rows, schema=schema)
+        version = lake.overwrite(USER_PROFILES, table) if table.num_rows else None
+        return ProfileMerge(True, table.num_rows, len(rows), table.num_rows, True, version, table)
+    stored = stored.select(schema.names).cast(schema)
+    clusters = coordination_clusters(con)
+    ids, was_in = stored["user_id"].to_pylist(), stored["coordination_cluster"].to_pylist()
+    touched = set(touched) | {uid for uid, c in zip(ids, was_in, strict=True) if c != clusters.get(uid)}
+    fresh = profile_rows(con, cfg, touched, metrics)
+    patched = _patched(con, stored, touched, metrics)
+    fresh_table = pa.Table.from_pylist(fresh, schema=schema)
+    was = _chosen(_activity(stored), cfg)
+    everyone = _activity(pa.concat_tables([patched.select(schema.names), fresh_table]))
+    chosen = _chosen(everyone, cfg)
+    reembed = chosen != was or bool(set(chosen) & {r["user_id"] for r in fresh})
+    previous = {  # the stored embeddings of the rows an embedding pass or the touched users may change
+        r["user_id"]: r
+        for r in stored.filter(pc.is_in(stored["user_id"], pa.array(sorted(set(was) | touched), pa.int64())))
+        .select(["user_id", "embedding", "similar_users"])
+        .to_pylist()
+    }
     if reembed:
-        embed(con, ordered, cfg, encoder)
-    after = pa.Table.from_pylist(ordered, schema=schema)
-    if full:
-        version = lake.overwrite(USER_PROFILES, after) if after.num_rows else None
-        return ProfileMerge(True, after.num_rows, len(fresh), after.num_rows, reembed, version, after)
-    changed = [r for r in after.to_pylist() if before.get(r["user_id"]) != r]
-    table = pa.Table.from_pylist(changed, schema=schema)
+        embed(con, everyone, cfg, encoder)
+        vectors = {r["user_id"]: r for r in everyone if r["embedding"] is not None}
+    else:
+        vectors = {uid: previous[uid] for uid in chosen if uid in previous}
+    for row in fresh:
+        vector = vectors.get(row["user_id"], {})
+        row["embedding"], row["similar_users"] = vector.get("embedding"), vector.get("similar_users")
+    # untouched rows whose embedding may have changed: the chosen before and now (at most 2 x embed_users)
+    embedded = set(was) | set(chosen) if reembed else set()
+    mask = pc.is_in(patched["user_id"], pa.array(sorted(embedded), pa.int64()))
+    moved = patched.filter(pc.and_(patched["_moved"], pc.invert(mask))).select(schema.names)
+    rewritten = []
+    for row in patched.filter(mask).select(schema.names).to_pylist():
+        vector = vectors.get(row["user_id"], {})
+        rewritten.append(
+            {**row, "embedding": vector.get("embedding"), "similar_users": vector.get("similar_users")}
+        )
+    again = pa.Table.from_pylist(rewritten, schema=schema).to_pylist()  # as stored: float32 embeddings
+    kept = stored.filter(pc.is_in(stored["user_id"], pa.array(sorted(embedded), pa.int64())))
+    before = {r["user_id"]: r for r in kept.to_pylist()}
+    changed = pa.Table.from_pylist([r for r in again if before.get(r["user_id"]) != r], schema=schema)
+    table = pa.concat_tables([pa.Table.from_pylist(fresh, schema=schema), moved, changed])
+    users = patched.num_rows + fresh_table.num_rows
     version = lake.version(USER_PROFILES)
-    if changed:
+    if table.num_rows:
         lake.merge(
             USER_PROFILES,
             table,
@@ -305,4 +338,4 @@ def merge_profiles(
             schema=schema,
         )
         version = lake.version(USER_PROFILES)
-    return ProfileMerge(False, after.num_rows, len(fresh), len(changed), reembed, version, table)
+    return ProfileMerge(False, users, len(fresh), table.num_rows, reembed, version, table)
