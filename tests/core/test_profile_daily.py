@@ -21,7 +21,7 @@ from xget_pipelines.core.entities import (
     USERS_SCHEMA,
 )
 from xget_pipelines.core.lake.catalog import connect
-from xget_pipelines.core.profile_daily import UNDATED, USER_DAILY, USER_DAY_KEYS, day_aggregates
+from xget_pipelines.core.profile_daily import UNDATED, aggregate_day
 from xget_pipelines.core.profile_merge import USER_PROFILES, merge_profiles, touched_users
 from xget_pipelines.core.profiles import ProfileConfig, cotag_edges, graph_metrics, user_profiles
 from xget_pipelines.core.sentiment.scoring import TWEET_SENTIMENT, TWEET_SENTIMENT_SCHEMA
@@ -160,9 +160,7 @@ class World:
 def aggregate(lake, *days: dt.date) -> None:
     con = connect(lake)
     for day in days:
-        daily, keys = day_aggregates(con, day)
-        lake.replace_where(USER_DAILY, daily, {"day": day}, ["day"])
-        lake.replace_where(USER_DAY_KEYS, keys, {"day": day}, ["day"])
+        aggregate_day(lake, con, day)
 
 
 def assert_same_rows(got: pa.Table, want: pa.Table) -> None:
@@ -210,6 +208,13 @@ def test_a_full_refresh_from_the_aggregates_gives_user_profiles_rows(lake, world
     assert result.full and result.users == want.num_rows == 6
     assert_same_rows(lake.read(USER_PROFILES), want)
     assert sum(1 for e in want["embedding"].to_pylist() if e) == 3  # the embedding pass ran on both sides
+
+
+def test_a_full_refresh_aggregates_the_days_without_aggregates_first(lake, world):
+    aggregate(lake, DAY1)  # a lake from before the aggregates: day 0 was never aggregated
+    result = merge_profiles(lake, CFG, None, graph_metrics(connect(lake)), FakeEncoder())
+    assert result.days_aggregated == [DAY0]
+    assert_same_rows(lake.read(USER_PROFILES), full(lake))
 
 
 def test_a_new_day_recomputes_only_the_users_it_touched_and_gives_the_same_rows(lake, world):

@@ -14,7 +14,7 @@ import pyarrow as pa
 from xget_pipelines.assets.profiles import COTAG
 from xget_pipelines.core.lake.catalog import connect
 from xget_pipelines.core.lake.preview import markdown_preview
-from xget_pipelines.core.profile_daily import USER_DAILY, USER_DAY_KEYS, day_aggregates
+from xget_pipelines.core.profile_daily import USER_DAILY, USER_DAY_KEYS, aggregate_day
 from xget_pipelines.partitions import BY_DATE, LAKE_WRITE_RETRY, daily_partitions
 from xget_pipelines.resources import LakeResource
 
@@ -50,9 +50,7 @@ def analytics_user_daily(context: dg.AssetExecutionContext, lake: LakeResource) 
     users = rows = 0
     for key in context.partition_keys:
         day = dt.date.fromisoformat(key)
-        daily, keys = day_aggregates(con, day)
-        the_lake.replace_where(USER_DAILY, daily, {"day": day}, ["day"])
-        the_lake.replace_where(USER_DAY_KEYS, keys, {"day": day}, ["day"])
+        daily, keys = aggregate_day(the_lake, con, day)
         users += daily.num_rows
         rows += keys.num_rows
     return dg.MaterializeResult(

@@ -25,7 +25,8 @@ class ProfilesConfig(dg.Config):
     full_refresh: bool = Field(
         False,
         description="Recompute every user from every stored daily aggregate and replace the table, "
-        "instead of merging the users touched since the last run (after a backfill of analytics_user_daily).",
+        "instead of merging the users touched since the last run (days without aggregates are aggregated "
+        "first).",
     )
 
 
@@ -100,6 +101,7 @@ def analytics_user_profiles(
         "rows_written": result.written,
         "days_merged": dg.MetadataValue.json(sorted(d.isoformat() for d in since.days)),
         "reembedded": result.reembedded,
+        "days_aggregated_by_refresh": dg.MetadataValue.json([d.isoformat() for d in result.days_aggregated]),
         EVENTS_THROUGH: since.latest,
         SCORED_THROUGH: scored_through.isoformat() if scored_through else "",
     }

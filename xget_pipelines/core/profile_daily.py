@@ -19,7 +19,9 @@ engagement over the count and the current follower count. Tweets without ``creat
 ``1970-01-01`` partition of ``entities/tweets`` (no daily partition holds that day): their aggregates are
 computed afresh by every merge, from that partition alone.
 
-The profiles are merged from these by ``core/profile_merge.py``, which holds the contract: the rows the
+A full refresh of the profiles first aggregates the created days that have no aggregates yet
+(``unaggregated_days``: a lake from before them, or days never materialized), so it always covers the whole
+lake. The profiles are merged from these by ``core/profile_merge.py``, which holds the contract: the rows the
 whole-lake ``user_profiles`` (core/profiles.py) computes.
 """
 
@@ -30,6 +32,7 @@ import datetime as dt
 import pyarrow as pa
 
 from xget_pipelines.core.lake.catalog import has_view
+from xget_pipelines.core.lake.delta import Lake
 
 USER_DAILY = "analytics/user_daily"
 USER_DAY_KEYS = "analytics/user_day_keys"
@@ -119,3 +122,26 @@ def day_aggregates(con, day: dt.date) -> tuple[pa.Table, pa.Table]:
     ).to_arrow_table()
     con.execute("drop table _day")
     return daily.cast(USER_DAILY_SCHEMA), keys.cast(USER_DAY_KEYS_SCHEMA)
+
+
+def aggregate_day(lake: Lake, con, day: dt.date) -> tuple[pa.Table, pa.Table]:
+    """Write ``day``'s aggregates (replacing that day of both tables); returns them."""
+    daily, keys = day_aggregates(con, day)
+    lake.replace_where(USER_DAILY, daily, {"day": day}, ["day"])
+    lake.replace_where(USER_DAY_KEYS, keys, {"day": day}, ["day"])
+    return daily, keys
+
+
+def unaggregated_days(con) -> list[dt.date]:
+    """Created days of ``entities/tweets`` with no aggregates: a lake from before the daily aggregates, or
+    days never materialized. (A day whose tweets all lack an author has none either: listed, and cheap.)"""
+    if not has_view(con, "entities_tweets"):
+        return []
+    done = "select distinct day from analytics_user_daily" if has_view(con, "analytics_user_daily") else ""
+    rows = con.execute(
+        "select distinct created_date from entities_tweets where created_date <> ?"
+        + (f" except {done}" if done else "")
+        + " order by 1",
+        [UNDATED],
+    ).fetchall()
+    return [r[0] for r in rows]

@@ -34,14 +34,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from xget_pipelines.core.lake.catalog import connect, has_view
+from xget_pipelines.core.lake.catalog import connect, has_view, register
 from xget_pipelines.core.lake.delta import Lake
-from xget_pipelines.core.profile_daily import UNDATED, day_aggregates, no_rows
+from xget_pipelines.core.profile_daily import (
+    UNDATED,
+    USER_DAILY,
+    USER_DAY_KEYS,
+    aggregate_day,
+    day_aggregates,
+    no_rows,
+    unaggregated_days,
+)
 from xget_pipelines.core.profiles import (
     ProfileConfig,
     coordination_clusters,
@@ -232,6 +240,7 @@ class ProfileMerge:
     reembedded: bool
     version: int | None
     table: pa.Table  # the written rows
+    days_aggregated: list[dt.date] = field(default_factory=list)  # by a full refresh: days with none yet
 
 
 def _chosen(rows: list[dict], cfg: ProfileConfig) -> list[int]:
@@ -277,16 +286,23 @@ def merge_profiles(
 ) -> ProfileMerge:
     """Recompute the ``touched`` users from their aggregates and merge them (and every row whose graph
     metrics, coordination cluster or embedding changed) into ``analytics/user_profiles``. ``touched`` None,
-    or no profile table yet: a full refresh, every user recomputed and the table replaced."""
+    or no profile table yet: a full refresh, the days without aggregates aggregated first, every user
+    recomputed and the table replaced."""
     con = connect(lake)
     schema = profile_schema()
     stored = lake.read(USER_PROFILES) if touched is not None else None
     if stored is None:
+        missing = unaggregated_days(con)
+        for day in missing:
+            aggregate_day(lake, con, day)
+        if missing:
+            register(con, lake, USER_DAILY)
+            register(con, lake, USER_DAY_KEYS)
         rows = profile_rows(con, cfg, None, metrics)
         embed(con, rows, cfg, encoder)
         table = pa.Table.from_pylist(rows, schema=schema)
         version = lake.overwrite(USER_PROFILES, table) if table.num_rows else None
-        return ProfileMerge(True, table.num_rows, len(rows), table.num_rows, True, version, table)
+        return ProfileMerge(True, table.num_rows, len(rows), table.num_rows, True, version, table, missing)
     stored = stored.select(schema.names).cast(schema)
     clusters = coordination_clusters(con)
     ids, was_in = stored["user_id"].to_pylist(), stored["coordination_cluster"].to_pylist()
