@@ -87,7 +87,7 @@ def analytics_user_profiles(
         if has_view(con, "analytics_graph_metrics")
         else None
     )
-    since = _since_last_run(context)
+    since = _since_last_run(context, config.full_refresh)
     scored_through = newest_score(con)
     touched = None
     if since.events_through is not None and not config.full_refresh:
@@ -150,9 +150,10 @@ class _Since:
     scored_through: dt.datetime | None
 
 
-def _since_last_run(context: dg.AssetExecutionContext) -> _Since:
+def _since_last_run(context: dg.AssetExecutionContext, full: bool) -> _Since:
     """The day partitions of ``analytics_user_daily`` and the observation dates of the user metric history
-    materialized since the previous run (its ``events_through``), from the instance's event log."""
+    materialized since the previous run (its ``events_through``), from the instance's event log; for a full
+    refresh (``full``, or no previous merge) none, only the cursor the next run starts from."""
     from xget_pipelines.assets.entities import PARTITIONS_WRITTEN
     from xget_pipelines.sensors.events import new_materializations
 
@@ -162,6 +163,10 @@ def _since_last_run(context: dg.AssetExecutionContext) -> _Since:
     scored = metadata[SCORED_THROUGH].value if SCORED_THROUGH in metadata else ""
     since = _Since(after, after or 0, set(), set(), dt.datetime.fromisoformat(scored) if scored else None)
     keys = [dg.AssetKey("analytics_user_daily"), dg.AssetKey("entities_user_metrics_history")]
+    if after is None or full:  # everyone is recomputed: only the newest event matters, for the next run
+        newest = [r.asset_entry.last_materialization_record for r in context.instance.get_asset_records(keys)]
+        since.latest = max([r.storage_id for r in newest if r is not None], default=0)
+        return since
     while True:
         records = new_materializations(context.instance, keys, since.latest)
         for record in records:
