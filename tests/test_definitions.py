@@ -53,6 +53,7 @@ def test_assets_checks_jobs_sensors_schedules_exist():
         "marts_conversation_trees",
         "analytics_graph_metrics",
         "analytics_user_profiles",
+        "analytics_user_daily",
         "analytics_cotag_network",
         "x_media",
         "entities_about_accounts",
@@ -80,6 +81,9 @@ def test_assets_checks_jobs_sensors_schedules_exist():
     assert defs.resolve_sensor_def("run_failure_alert_sensor")
     assert defs.resolve_sensor_def("scrape_task_sensor") and defs.resolve_sensor_def("corrections_sensor")
     assert defs.resolve_sensor_def("watch_backfill_sensor")
+    # a created day that a later merge added tweets to is aggregated again (per-user aggregates, co-tags)
+    assert defs.resolve_sensor_def("late_days_sensor").job_name == "analytics_days"
+    assert defs.resolve_job_def("analytics_days").partitions_def is not None
     assert defs.resolve_schedule_def("daily_ingest_schedule")
     assert defs.resolve_schedule_def("account_pool_stats_hourly")
     assert defs.resolve_schedule_def("lake_maintenance_schedule").job_name == "lake_maintenance"
@@ -120,6 +124,11 @@ def test_lineage_and_groups():
     assert changes == {dg.AssetKey("cleaned_about_account_history")}
     by_country = graph.get(dg.AssetKey("marts_accounts_by_country")).parent_keys
     assert by_country == {dg.AssetKey("entities_about_accounts")}
+    for key in ("analytics_user_daily", "analytics_cotag_network"):  # per day, with the day's merge
+        assert graph.get(dg.AssetKey(key)).group_name == "analytics", key
+        assert graph.get(dg.AssetKey(key)).partitions_def is not None, key
+    profiles = graph.get(dg.AssetKey("analytics_user_profiles"))  # a merge from the daily aggregates
+    assert dg.AssetKey("analytics_user_daily") in profiles.parent_keys and profiles.partitions_def is None
     trees = graph.get(dg.AssetKey("marts_conversation_trees")).parent_keys
     assert trees == {dg.AssetKey("cleaned_conversations")}  # lineage from the expansions' cleaned table
 
@@ -163,8 +172,8 @@ def test_sinks_appear_when_their_urls_are_set_and_never_show_secrets():
 
 def test_the_unpartitioned_snapshots_follow_their_partitioned_parents_on_their_own():
     """eager() alone never fires on an unpartitioned asset whose parent is daily-partitioned (most days are
-    always missing): tweet_sentiment, sentiment_daily and the three profile assets must request a run as soon
-    as a parent partition is materialized, and not before."""
+    always missing): tweet_sentiment, sentiment_daily, the graph metrics and the profile merge must request a
+    run as soon as a parent partition is materialized, and not before."""
     from xget_pipelines.assets import profile_assets, sentiment_assets
     from xget_pipelines.partitions import daily_partitions, watch_daily_partitions
 
@@ -199,5 +208,4 @@ def test_the_unpartitioned_snapshots_follow_their_partitioned_parents_on_their_o
         "tweet_sentiment",
         "analytics_graph_metrics",
         "analytics_user_profiles",
-        "analytics_cotag_network",
     }, requested

@@ -18,6 +18,7 @@ from xget_pipelines.assets.dbt import dbt_marts_assets
 from xget_pipelines.assets.media import x_media
 from xget_pipelines.assets.quality import quality_checks
 from xget_pipelines.jobs import (
+    analytics_days_job,
     entities_job,
     lake_maintenance,
     marts_job,
@@ -44,6 +45,7 @@ from xget_pipelines.sensors import (
     automation_sensor,
     corrections_sensor,
     freshness_sensor,
+    late_days_sensor,
     proxy_upkeep_sensor,
     run_failure_alert_sensor,
     run_recovery_alert_sensor,
@@ -83,6 +85,7 @@ def definitions_for(settings: Settings) -> dg.Definitions:
         jobs=[
             x_ingest_job,
             entities_job,
+            analytics_days_job,
             marts_job,
             sentiment_training_job,
             lake_maintenance,
@@ -98,6 +101,7 @@ def definitions_for(settings: Settings) -> dg.Definitions:
             proxy_upkeep_sensor,
             account_upkeep_sensor,
             freshness_sensor,
+            late_days_sensor,
             automation_sensor,
             run_failure_alert_sensor,
             run_recovery_alert_sensor,

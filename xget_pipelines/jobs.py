@@ -1,7 +1,8 @@
 """Every job of XGet.
 
 Asset jobs: ``x_ingest`` runs one (date, watchlist key) partition of the raw and cleaned layers; ``entities``
-merges days of the cleaned layer into the entity tables (a backfill range runs as one run); ``marts`` and
+merges days of the cleaned layer into the entity tables (a backfill range runs as one run); ``analytics_days``
+aggregates again a created day that a later merge added tweets to (``sensors/late_days.py``); ``marts`` and
 ``sentiment_training`` run the snapshots downstream. Op jobs change how things are stored or known, not the
 data, so they stay out of the lineage graph: ``lake_maintenance`` (``maintenance.py``) and
 ``x_operations_refresh`` (``x_upkeep.py``); ``x_hydrate`` (``hydration.py``) looks a dataset of tweet ids
@@ -52,7 +53,15 @@ entities_job = dg.define_asset_job(
     - dg.AssetSelection.assets("entities_about_accounts", "cleaned_about_account_history"),
     description="Merge the cleaned observations of a day into deduplicated tweets, users and metric "
     "histories, "
-    "then the analytics over them (trends).",
+    "then the analytics over them (trends, coordination, per-user daily aggregates, co-tag network).",
+)
+
+
+analytics_days_job = dg.define_asset_job(
+    "analytics_days",
+    selection=dg.AssetSelection.assets("analytics_user_daily", "analytics_cotag_network"),
+    description="Aggregate the tweets created on a day again (per-user daily aggregates, the co-tag "
+    "network), when a later merge added tweets of that day (late_days_sensor).",
 )
 
 
@@ -60,8 +69,8 @@ marts_job = dg.define_asset_job(
     "marts",
     selection=dg.AssetSelection.assets("tweet_sentiment", "sentiment_daily")
     | dg.AssetSelection.groups("profiles", "marts"),
-    description="Score new tweets' sentiment and aggregate it per day, the user profiles, graph metrics and "
-    "co-hashtag network, then dbt build: the marts, with their dbt tests as checks.",
+    description="Score new tweets' sentiment and aggregate it per day, the graph metrics and the user "
+    "profiles (merged from the daily aggregates), then dbt build: the marts, with their dbt tests as checks.",
 )
 
 sentiment_training_job = dg.define_asset_job(

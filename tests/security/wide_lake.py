@@ -24,7 +24,7 @@ import pyarrow as pa
 from tests.serving.lake_fixture import rows_for, snowflake
 from xget_pipelines.core.entities import TWEETS_SCHEMA, USERS_SCHEMA
 from xget_pipelines.core.lake.delta import Lake
-from xget_pipelines.core.profiles import _profile_schema
+from xget_pipelines.core.profiles import profile_schema
 from xget_pipelines.core.sentiment.scoring import TWEET_SENTIMENT_SCHEMA
 
 FIRST_USER = 10_001
@@ -131,5 +131,5 @@ def build_wide_lake(root: Path | str, users: int = 1000, tweets: int = 10_000) -
         }
         for i, uid in enumerate(user_ids)
     ]
-    lake.overwrite("analytics/user_profiles", pa.Table.from_pylist(profiles, schema=_profile_schema()))
+    lake.overwrite("analytics/user_profiles", pa.Table.from_pylist(profiles, schema=profile_schema()))
     return {"user_ids": user_ids, "tweet_ids": [r["tweet_id"] for r in rows]}

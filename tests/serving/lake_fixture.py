@@ -166,7 +166,7 @@ def build_small_lake(root: Path | str, today: dt.date | None = None, analytics: 
 
 
 def _write_analytics(lake: Lake, ids: list[int], today: dt.date, now: dt.datetime) -> dict[int, str]:
-    from xget_pipelines.core.profiles import _profile_schema
+    from xget_pipelines.core.profiles import profile_schema
     from xget_pipelines.core.sentiment.scoring import SENTIMENT_DAILY_SCHEMA, TWEET_SENTIMENT_SCHEMA
 
     scores = [  # tweet 0 scored twice: the later score is the one served
@@ -246,5 +246,5 @@ def _write_analytics(lake: Lake, ids: list[int], today: dt.date, now: dt.datetim
                 "similar_users": [{"user_id": other[0], "similarity": similarity}],
             }
         )
-    lake.overwrite("analytics/user_profiles", pa.Table.from_pylist(profiles, schema=_profile_schema()))
+    lake.overwrite("analytics/user_profiles", pa.Table.from_pylist(profiles, schema=profile_schema()))
     return {ids[0]: "positive", ids[1]: "neutral"}

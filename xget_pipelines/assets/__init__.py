@@ -8,11 +8,8 @@ from xget_pipelines.assets.cleaned import cleaned_tables
 from xget_pipelines.assets.coordination import analytics_coordination
 from xget_pipelines.assets.entities import entity_tables
 from xget_pipelines.assets.pool_stats import account_pool_stats
-from xget_pipelines.assets.profiles import (
-    analytics_cotag_network,
-    analytics_graph_metrics,
-    analytics_user_profiles,
-)
+from xget_pipelines.assets.profile_daily import analytics_cotag_network, analytics_user_daily
+from xget_pipelines.assets.profiles import analytics_graph_metrics, analytics_user_profiles
 from xget_pipelines.assets.raw import raw_x_pages
 from xget_pipelines.assets.sentiment import sentiment_daily, sentiment_model, tweet_sentiment
 
@@ -27,7 +24,14 @@ analytics_assets = [analytics_trends, analytics_coordination]
 
 sentiment_assets = [sentiment_model, tweet_sentiment, sentiment_daily]
 
-profile_assets = [analytics_graph_metrics, analytics_user_profiles, analytics_cotag_network]
+# analytics_user_daily and analytics_cotag_network are daily partitions (group analytics: the entities job
+# runs them with the day's merge); the graph metrics and the profile merge are unpartitioned.
+profile_assets = [
+    analytics_user_daily,
+    analytics_graph_metrics,
+    analytics_user_profiles,
+    analytics_cotag_network,
+]
 
 ops_assets = [account_pool_stats]
 
@@ -37,6 +41,7 @@ __all__ = [
     "analytics_coordination",
     "analytics_cotag_network",
     "analytics_graph_metrics",
+    "analytics_user_daily",
     "analytics_user_profiles",
     "profile_assets",
     "analytics_assets",

@@ -19,6 +19,7 @@ edges into a networkx graph for GEXF/GraphML export (Gephi)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -129,8 +130,9 @@ def graph_metrics(con, seed: int = 7) -> pa.Table:
     )
 
 
-def cotag_edges(con) -> pa.Table:
-    """Per UTC day (of the tweet), co-hashtag and co-mention pairs with the tweets that carry both."""
+def cotag_edges(con, day: dt.date | None = None) -> pa.Table:
+    """Per UTC day (of the tweet), co-hashtag and co-mention pairs with the tweets that carry both; with
+    ``day``, that day's rows only (the tweets of its ``created_date`` partition)."""
     schema = pa.schema(
         [
             ("day", pa.date32()),
@@ -142,23 +144,29 @@ def cotag_edges(con) -> pa.Table:
     )
     if not has_view(con, "entities_tweets"):
         return schema.empty_table()
+    # created_date is the UTC day of created_at, the partition column of entities/tweets: a day reads its own
+    # partition, and the tags and mentions of its tweets only
+    where = "t.created_at is not null and not t.is_retweet"
+    if day is not None:
+        where += f" and t.created_date = DATE '{day.isoformat()}'"
     parts = []
     if has_view(con, "cleaned_hashtags"):
-        parts.append("""
-            with tags as (select distinct tweet_id, tag_lower as x from cleaned_hashtags)
+        parts.append(f"""
+            with t as (select tweet_id, created_at from entities_tweets t where {where}),
+            tags as (select distinct tweet_id, tag_lower as x from cleaned_hashtags semi join t using (tweet_id))
             select cast(t.created_at at time zone 'UTC' as date) as day, 'hashtag' as kind, a.x as a, b.x as b,
                    count(*) as weight
             from tags a join tags b on a.tweet_id = b.tweet_id and a.x < b.x
-            join entities_tweets t on t.tweet_id = a.tweet_id
-            where t.created_at is not null and not t.is_retweet
+            join t on t.tweet_id = a.tweet_id
             group by all""")
     if has_view(con, "cleaned_mentions"):
-        parts.append("""
-            with men as (select distinct tweet_id, lower(username) as x from cleaned_mentions where username is not null)
+        parts.append(f"""
+            with t as (select tweet_id, created_at from entities_tweets t where {where}),
+            men as (select distinct tweet_id, lower(username) as x from cleaned_mentions semi join t using (tweet_id)
+                    where username is not null)
             select cast(t.created_at at time zone 'UTC' as date), 'mention', a.x, b.x, count(*)
             from men a join men b on a.tweet_id = b.tweet_id and a.x < b.x
-            join entities_tweets t on t.tweet_id = a.tweet_id
-            where t.created_at is not null and not t.is_retweet
+            join t on t.tweet_id = a.tweet_id
             group by all""")
     if not parts:
         return schema.empty_table()
@@ -179,7 +187,7 @@ def to_graph(edges: pa.Table):
     return graph
 
 
-def _latest_model(con) -> str | None:
+def latest_model(con) -> str | None:
     if not has_view(con, "analytics_tweet_sentiment"):
         return None
     row = con.execute(
@@ -193,7 +201,7 @@ def user_profiles(con, cfg: ProfileConfig, metrics: pa.Table | None = None, enco
     if not (has_view(con, "entities_tweets") and has_view(con, "entities_users")):
         return pa.table({})
     con.register("gm", metrics if metrics is not None else graph_metrics(con))
-    model = _latest_model(con)
+    model = latest_model(con)
     sentiment = (
         "(select tweet_id, score from analytics_tweet_sentiment where model_version = ?)"
         if model
@@ -283,24 +291,32 @@ def user_profiles(con, cfg: ProfileConfig, metrics: pa.Table | None = None, enco
     ).to_arrow_table()
     con.unregister("gm")
     rows = base.to_pylist()
-    clusters = (
-        dict(con.sql("select user_id, cluster_id from analytics_coordination_members").fetchall())
-        if has_view(con, "analytics_coordination_members")
-        else {}
-    )
+    with_bot_signals(rows, coordination_clusters(con))
+    embed(con, rows, cfg, encoder)
+    row_schema = profile_schema()
+    return pa.Table.from_pylist(rows, schema=row_schema)
+
+
+def coordination_clusters(con) -> dict[int, str]:
+    """user_id -> the coordinated cluster it belongs to (``analytics/coordination_members``)."""
+    if not has_view(con, "analytics_coordination_members"):
+        return {}
+    return dict(con.sql("select user_id, cluster_id from analytics_coordination_members").fetchall())
+
+
+def with_bot_signals(rows: list[dict], clusters: dict[int, str]) -> None:
+    """Set each row's coordination cluster, bot signals and score, and drop the columns only the rules read
+    (``distinct_hours``, ``top_text_repeats``, ``description``, ``profile_image_url``)."""
     for row in rows:
         row["coordination_cluster"] = clusters.get(row["user_id"])
-        reasons = _bot_reasons(row)
+        reasons = bot_reasons(row)
         row["bot_signals"] = reasons
         row["bot_score"] = round(len(reasons) / len(BOT_RULES), 3)
         for key in ("distinct_hours", "top_text_repeats", "description", "profile_image_url"):
             row.pop(key)
-    _embed(con, rows, cfg, encoder)
-    row_schema = _profile_schema()
-    return pa.Table.from_pylist(rows, schema=row_schema)
 
 
-def _bot_reasons(row: dict) -> list[str]:
+def bot_reasons(row: dict) -> list[str]:
     reasons = []
     tweets = row["tweets"] or 0
     if (row["distinct_hours"] or 0) >= 20:
@@ -323,7 +339,7 @@ def _bot_reasons(row: dict) -> list[str]:
     return reasons
 
 
-def _embed(con, rows: list[dict], cfg: ProfileConfig, encoder) -> None:
+def embed(con, rows: list[dict], cfg: ProfileConfig, encoder) -> None:
     """Mean MiniLM embedding for the most active users, and their nearest neighbours by cosine."""
     for row in rows:
         row["embedding"], row["similar_users"] = None, None
@@ -373,7 +389,7 @@ def _embed(con, rows: list[dict], cfg: ProfileConfig, encoder) -> None:
         ]
 
 
-def _profile_schema() -> pa.Schema:
+def profile_schema() -> pa.Schema:
     return pa.schema(
         [
             ("user_id", pa.int64()),

@@ -37,6 +37,8 @@ KNOWN_TABLES = (
     "analytics/sentiment_daily",
     "analytics/graph_metrics",
     "analytics/user_profiles",
+    "analytics/user_daily",
+    "analytics/user_day_keys",
     "analytics/cotag_network",
     "analytics/coordination_clusters",
     "analytics/coordination_members",
