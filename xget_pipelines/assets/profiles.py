@@ -77,8 +77,9 @@ def analytics_user_profiles(
     A merge: only the users the day partitions, metric histories and sentiment scores materialized since the
     last run touched are recomputed, from their daily aggregates (``analytics_user_daily``); ``full_refresh``
     recomputes everyone and replaces the table (metadata ``mode`` says which ran)."""
-    from xget_pipelines.core.profile_merge import merge_profiles, newest_score, touched_users
+    from xget_pipelines.core.profile_merge import merge_profiles, touched_users
     from xget_pipelines.core.profiles import ProfileConfig
+    from xget_pipelines.core.sentiment.scoring import newest_score
 
     the_lake = lake.lake()
     con = connect(the_lake)

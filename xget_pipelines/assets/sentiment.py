@@ -1,6 +1,8 @@
 """Sentiment: a model trained offline on human-labelled tweets, the merged tweets scored incrementally,
 and the daily sentiment per watchlist key."""
 
+import datetime as dt
+
 import dagster as dg
 from pydantic import Field
 
@@ -149,23 +151,63 @@ def sentiment_daily(
     sentiment: SentimentResource,
 ) -> dg.MaterializeResult:
     """Per watchlist key and day: tweets scored, label shares and mean polarity (the scoring model's
-    version)."""
+    version). Incremental: only the days of the tweets scored since the previous run are computed and
+    replaced (metadata ``days_computed``); the first run of a model version, or more than
+    ``MAX_DAYS_PER_UPDATE`` days at once, computes every day (``mode: full``)."""
+    from xget_pipelines.core.lake.catalog import connect
     from xget_pipelines.core.lake.preview import markdown_preview
     from xget_pipelines.core.sentiment.models import model_version
+    from xget_pipelines.core.sentiment.scoring import newest_score
     from xget_pipelines.core.sentiment.scoring import sentiment_daily as daily
 
     # The version only: no weights loaded.
     version = model_version(_resolve(context, config, sentiment), sentiment.models())
     the_lake = lake.lake()
-    table = daily(the_lake, version)
-    the_lake.replace_where(SENTIMENT_DAILY, table, {"model_version": version})  # creates it even when empty
-    md = {"rows": table.num_rows, "model_version": version}
+    cursor = newest_score(connect(the_lake))
+    days = _days_to_update(context, the_lake, version)
+    table = daily(the_lake, version, days)
+    where = {"model_version": version} if days is None else {"model_version": version, "day": days}
+    if days is None or days:
+        the_lake.replace_where(SENTIMENT_DAILY, table, where)  # the first run creates it, even when empty
+    md = {
+        "rows": table.num_rows,
+        "model_version": version,
+        "mode": "full" if days is None else "days",
+        "days_computed": dg.MetadataValue.json(None if days is None else sorted(d.isoformat() for d in days)),
+        DAILY_MODEL: version,
+        DAILY_SCORED_THROUGH: cursor.isoformat() if cursor else "",
+    }
+    if days is not None:  # the preview shows the whole table of this version (a row per key and day)
+        table = the_lake.read(SENTIMENT_DAILY, where={"model_version": version}) or table
+        md["rows_written"], md["rows"] = md["rows"], table.num_rows
     if table.num_rows:
         md["preview"] = dg.MetadataValue.md(
             markdown_preview(table.sort_by([("day", "descending")]).slice(0, 15))
         )
         md["sentiment_over_time"] = dg.MetadataValue.md(_sentiment_lines(table))
     return dg.MaterializeResult(metadata=md)
+
+
+# Materialization metadata of sentiment_daily: the model it aggregated and the newest score it saw. The next
+# run computes the days of the tweets scored after that, less SCORED_MARGIN: a batch is stamped when it is
+# scored and committed a moment later, so a concurrent scorer's later stamp could otherwise hide it.
+DAILY_MODEL, DAILY_SCORED_THROUGH = "aggregated_model", "sentiment_scored_through"
+SCORED_MARGIN = dt.timedelta(minutes=10)
+MAX_DAYS_PER_UPDATE = 62  # past this a full recompute is one write instead of a predicate over many days
+
+
+def _days_to_update(context: dg.AssetExecutionContext, the_lake, version: str) -> set[dt.date] | None:
+    """The days whose rows changed since the previous run, or None: compute every day (no previous run of
+    this model version, or too many days changed)."""
+    from xget_pipelines.core.sentiment.scoring import scored_days
+
+    previous = context.instance.get_latest_materialization_event(context.asset_key)
+    metadata = previous.asset_materialization.metadata if previous and previous.asset_materialization else {}
+    through = metadata[DAILY_SCORED_THROUGH].value if DAILY_SCORED_THROUGH in metadata else ""
+    if not through or DAILY_MODEL not in metadata or metadata[DAILY_MODEL].value != version:
+        return None
+    days = scored_days(the_lake, version, dt.datetime.fromisoformat(through) - SCORED_MARGIN)
+    return None if len(days) > MAX_DAYS_PER_UPDATE else days
 
 
 def _sentiment_lines(table) -> str:

@@ -62,14 +62,6 @@ from xget_pipelines.core.profiles import (
 USER_PROFILES = "analytics/user_profiles"
 
 
-def newest_score(con) -> dt.datetime | None:
-    """When the newest sentiment score was written: a merge touches the authors of tweets scored after the
-    previous merge's value."""
-    if not has_view(con, "analytics_tweet_sentiment"):
-        return None
-    return con.execute("select max(scored_at) from analytics_tweet_sentiment").fetchone()[0]
-
-
 def touched_users(
     con,
     days: Iterable[dt.date] = (),

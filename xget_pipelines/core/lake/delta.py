@@ -78,7 +78,14 @@ def sql_literal(value: object) -> str:
 
 
 def predicate(where: Mapping[str, object]) -> str:
-    return " AND ".join(f"{col} = {sql_literal(val)}" for col, val in where.items())
+    """``col = value`` ANDed; a set, list or tuple of values is ``col IN (...)``."""
+
+    def one(col: str, val: object) -> str:
+        if isinstance(val, (set, frozenset, list, tuple)):
+            return f"{col} IN ({', '.join(sql_literal(v) for v in sorted(val))})"
+        return f"{col} = {sql_literal(val)}"
+
+    return " AND ".join(one(col, val) for col, val in where.items())
 
 
 def load_as_of(dtable: DeltaTable, as_of: int | dt.datetime, lake: Lake, table: str) -> None:
@@ -284,16 +291,21 @@ class Lake:
         where: Mapping[str, object],
         partition_by: Sequence[str] | None = None,
     ) -> int:
-        """Replace exactly the rows matching ``where`` (column = value, ANDed) with ``data``.
+        """Replace exactly the rows matching ``where`` (column = value, or one of a set of values, ANDed)
+        with ``data``.
 
         Idempotent: writing the same partition twice leaves one copy. Every row of ``data`` must
         match ``where`` (checked here, so a bug cannot write outside the partition).
         """
         for col, val in where.items():
-            if (
-                data.num_rows
-                and not pc.all(pc.equal(data[col], pa.scalar(val, data.schema.field(col).type))).as_py()
-            ):
+            if not data.num_rows:
+                continue
+            kind = data.schema.field(col).type
+            if isinstance(val, (set, frozenset, list, tuple)):
+                inside = pc.is_in(data[col], value_set=pa.array(sorted(val), kind))
+            else:
+                inside = pc.equal(data[col], pa.scalar(val, kind))
+            if not pc.all(inside).as_py():
                 raise ValueError(f"rows written to {table} must all have {col} = {val!r}")
         # A new table's first commit is the partition itself (an empty one: readers see a table, nothing to
         # replace).

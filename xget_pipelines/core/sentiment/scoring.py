@@ -3,8 +3,11 @@
 ``score_new_tweets`` scores only the merged tweets (``entities/tweets``, not native retweets, with text)
 that have no row yet for the model's version in ``analytics/tweet_sentiment``, in length-sorted batches,
 appending each batch as it is scored (a run that dies keeps what it scored; the next one goes on from
-there). ``sentiment_daily`` recomputes ``analytics/sentiment_daily``: per watchlist key and UTC day the
-tweets scored, the share of each label and the mean polarity, for the current model version.
+there). ``sentiment_daily`` computes ``analytics/sentiment_daily``: per watchlist key and UTC day the
+tweets scored, the share of each label and the mean polarity, for the current model version; given
+``days`` (``scored_days``: the created days of the tweets scored since the previous run) it computes only
+those, reading ``entities/tweets`` by its ``created_date`` partitions, so a run costs the days that changed,
+not the lake.
 """
 
 from __future__ import annotations
@@ -107,23 +110,52 @@ def score_new_tweets(
     return ScoreResult(model.version, len(ids), already, batches, time.perf_counter() - started)
 
 
-def sentiment_daily(lake: Lake, model_version: str) -> pa.Table:
-    """Per watchlist key and day the tweet was posted: tweets scored, label shares, mean polarity."""
+def newest_score(con) -> dt.datetime | None:
+    """When the newest sentiment score was written (any model): the cursor after which the next run of a
+    consumer (the daily sentiment, the profile merge) looks for newly scored tweets."""
+    if not has_view(con, "analytics_tweet_sentiment"):
+        return None
+    return con.execute("select max(scored_at) from analytics_tweet_sentiment").fetchone()[0]
+
+
+def scored_days(lake: Lake, model_version: str, after: dt.datetime) -> set[dt.date]:
+    """The created days (UTC) of the tweets ``model_version`` scored after ``after``: the days whose
+    ``sentiment_daily`` rows changed since then. Reads the scores' ``scored_at`` (appended in time order, so
+    Delta's file statistics skip the older files) and ``entities/tweets``' ``tweet_id``/``created_date``."""
+    con = connect(lake)
+    if not (has_view(con, "analytics_tweet_sentiment") and has_view(con, "entities_tweets")):
+        return set()
+    rows = con.execute(
+        """
+        select distinct e.created_date from entities_tweets e
+        where e.created_at is not null and e.tweet_id in (
+            select tweet_id from analytics_tweet_sentiment where model_version = ? and scored_at > ?)
+        """,
+        [model_version, after],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def sentiment_daily(lake: Lake, model_version: str, days: set[dt.date] | None = None) -> pa.Table:
+    """Per watchlist key and day the tweet was posted: tweets scored, label shares, mean polarity. ``days``:
+    only those days (their ``created_date`` partitions are read), else every day."""
     con = connect(lake)
     if not (
         has_view(con, "analytics_tweet_sentiment")
         and has_view(con, "cleaned_tweets")
         and has_view(con, "entities_tweets")
-    ):
+    ) or (days is not None and not days):
         return SENTIMENT_DAILY_SCHEMA.empty_table()
+    only = "" if days is None else "and e.created_date in (select unnest(?::date[]))"
+    params = [model_version] + ([] if days is None else [sorted(days)]) + [model_version]
     return (
         con.sql(
-            """
+            f"""
         with hits as (select distinct watch_key, tweet_id from cleaned_tweets where via = 'timeline'),
         scored as (
             select s.tweet_id, s.label, s.score, cast(e.created_at at time zone 'UTC' as date) as day
             from analytics_tweet_sentiment s join entities_tweets e using (tweet_id)
-            where s.model_version = ? and e.created_at is not null
+            where s.model_version = ? and e.created_at is not null {only}
         )
         select h.watch_key, s.day, ?::varchar as model_version, count(*) as tweets,
                avg(case when s.label = 'positive' then 1.0 else 0.0 end) as positive_share,
@@ -133,7 +165,7 @@ def sentiment_daily(lake: Lake, model_version: str) -> pa.Table:
         from scored s join hits h using (tweet_id)
         group by 1, 2 order by 1, 2
     """,
-            params=[model_version, model_version],
+            params=params,
         )
         .to_arrow_table()
         .cast(SENTIMENT_DAILY_SCHEMA)
