@@ -4,12 +4,18 @@ against the campaigns the emulator injects (gen_campaigns.py)."""
 import datetime as dt
 import random
 
+import duckdb
 import networkx as nx
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 import pytest
 
 from xget_pipelines.core.coordination import (
     CoordinationConfig,
+    actions,
+    clusters_from,
+    co_actions,
+    day_co_actions,
     detect,
     evaluate,
     tweet_tables,
@@ -168,3 +174,24 @@ def test_the_emulators_campaigns_are_found_and_its_trend_bursts_are_not(seed):
     observed = evaluate(detect(tweets, urls), truth, present=set(tweets["author_id"].to_pylist()))
     assert observed.precision >= 0.9 and observed.recall >= 0.9, observed
     assert observed.bursts_as_coordination == 0
+
+
+def test_co_actions_stored_per_day_give_the_clusters_of_all_the_tweets():
+    """Each co-action belongs to the day of its later action, a pair across midnight included, so the days'
+    co-actions together are those of all the tweets and the clusters read from them are the same."""
+    midnight = dt.datetime.combine(T0.date() + dt.timedelta(days=1), dt.time(), dt.UTC)
+    across = int((midnight - T0).total_seconds()) - 4  # the round starts 4 s before midnight
+    posts = rounds([11, 12, 13, 14], [0, 3600, across, across + 86400]) + rounds([21, 22], [60], 5000)
+    tweets, urls = tables(posts)
+    whole = detect(tweets, urls)
+    days = [T0.date() + dt.timedelta(days=k) for k in range(3)]
+    per_day = [day_co_actions(tweets, day, urls) for day in days]
+    con = duckdb.connect()
+    everything = co_actions(con, actions(con, tweets, urls), CoordinationConfig())
+    assert sum(t.num_rows for t in per_day) == everything.num_rows
+    crossing = per_day[1].filter(pa.compute.less(per_day[1]["at_a"], pa.scalar(midnight)))
+    assert crossing.num_rows > 0, "the round across midnight is found on the day its later post is"
+    stored = clusters_from(pa.concat_tables(per_day))
+    assert stored.members.to_pylist() == whole.members.to_pylist()
+    assert stored.pairs.to_pylist() == whole.pairs.to_pylist()
+    assert clusters_from(per_day[2]).members.num_rows == 0  # one day alone repeats nothing 3 times

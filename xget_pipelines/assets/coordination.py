@@ -1,9 +1,14 @@
 """Coordinated behaviour over the merged tweets: accounts that act together (core/coordination.py).
 
-Coordination is a property of repeated co-action over many days, so each run recomputes the clusters over
-every merged tweet and replaces the three tables. The asset is partitioned by day only to run in the
-``entities`` job together with the merge of those days (as ``analytics_trends`` does).
+Coordination is a property of repeated co-action over many days, but finding co-actions is a property of
+one day (and the last minute of the day before). So each day partition finds its day's co-actions and
+replaces that day of ``analytics/coordination_coactions``; the clusters are then read from the stored
+co-actions of a window of days (``window_days``, 30, ending at the newest day) and the three tables are
+replaced. A run costs its days' tweets plus the window's co-actions, not the lake. Days of the window that
+have tweets but no stored co-actions (a lake written before they were stored) are computed in the same run.
 """
+
+import datetime as dt
 
 import dagster as dg
 import pyarrow as pa
@@ -11,13 +16,17 @@ from pydantic import Field
 
 from xget_pipelines.core.coordination import (
     CLUSTERS_TABLE,
+    COACTIONS_SCHEMA,
+    COACTIONS_TABLE,
     EVIDENCE_TABLE,
     MEMBERS_TABLE,
     CoordinationConfig,
-    detect,
+    clusters_from,
+    day_co_actions,
     evaluate,
     gexf_bytes,
 )
+from xget_pipelines.core.entities import EPOCH_DATE
 from xget_pipelines.core.lake.catalog import connect, has_view, register
 from xget_pipelines.core.lake.files import root_for
 from xget_pipelines.core.lake.preview import markdown_preview
@@ -39,6 +48,11 @@ class CoordinationRunConfig(dg.Config):
     min_cluster: int = Field(3, description="Accounts a cluster needs")
     co_hashtags: bool = Field(
         False, description="Count using the same hashtag within the window as co-action"
+    )
+    window_days: int | None = Field(
+        30,
+        description="Days of stored co-actions the clusters are read from, ending at the newest stored day "
+        "(null: every stored day)",
     )
 
 
@@ -72,31 +86,17 @@ def analytics_coordination(
     )
     the_lake = lake.lake()
     con = connect(the_lake)
-    if has_view(con, "entities_tweets"):
-        tweets = con.sql(
-            "select tweet_id, author_id, created_at, text, retweeted_tweet_id from entities_tweets"
-        ).to_arrow_table()
-    else:
-        tweets = _empty(
-            {
-                "tweet_id": pa.int64(),
-                "author_id": pa.int64(),
-                "created_at": pa.timestamp("us", tz="UTC"),
-                "text": pa.string(),
-                "retweeted_tweet_id": pa.int64(),
-            }
-        )
-    urls = (
-        con.sql("select distinct tweet_id, expanded_url from cleaned_urls").to_arrow_table()
-        if has_view(con, "cleaned_urls")
-        else None
-    )
-    hashtags = (
-        con.sql("select distinct tweet_id, tag_lower from cleaned_hashtags").to_arrow_table()
-        if config.co_hashtags and has_view(con, "cleaned_hashtags")
-        else None
-    )
-    result = detect(tweets, urls, hashtags, cfg)
+    computed = [dt.date.fromisoformat(key) for key in context.partition_keys]
+    examined = sum(_store_day(con, the_lake, day, cfg) for day in computed)
+    window = _window_days(con, config.window_days)
+    # Days of the window with tweets but no stored co-actions (a lake from before they were stored, a day no
+    # run covered): computed now, so the clusters never silently miss a day.
+    unstored = sorted(_days_with_tweets(con, window) - _stored_days(con))
+    examined += sum(_store_day(con, the_lake, day, cfg) for day in unstored)
+    co = (
+        the_lake.read(COACTIONS_TABLE, where={"day": window}) if window else None
+    ) or COACTIONS_SCHEMA.empty_table()
+    result = clusters_from(co, cfg)
     versions = {
         table: the_lake.overwrite(table, data)
         for table, data in (
@@ -118,7 +118,12 @@ def analytics_coordination(
         "clusters": result.clusters.num_rows,
         "accounts": result.members.num_rows,
         "evidence_rows": result.evidence.num_rows,
-        "tweets_examined": tweets.num_rows,
+        "tweets_examined": examined,
+        "days_computed": dg.MetadataValue.json([d.isoformat() for d in computed + unstored]),
+        "window": dg.MetadataValue.json(
+            [min(window).isoformat(), max(window).isoformat()] if window else None
+        ),
+        "co_actions_in_window": co.num_rows,
         "window_seconds": cfg.window_seconds,
         "min_items": cfg.min_items,
         "gexf": root.path(GEXF_FILE),
@@ -129,7 +134,7 @@ def analytics_coordination(
     truth = x_api.emulator_ground_truth()
     truth = truth if truth is not None and "campaigns" in truth else None
     if truth is not None:
-        present = set(tweets["author_id"].drop_null().to_pylist())
+        present = _authors(con, window)
         evaluation = evaluate(result, truth, present)
         metadata.update({f"ground_truth_{k}": v for k, v in evaluation.as_metadata().items()})
         metadata["ground_truth_false_accounts"] = dg.MetadataValue.json(evaluation.false_accounts)
@@ -139,3 +144,109 @@ def analytics_coordination(
             f"{evaluation.recall}, trend bursts reported as coordination {evaluation.bursts_as_coordination}"
         )
     return dg.MaterializeResult(metadata=metadata)
+
+
+def _store_day(con, the_lake, day: dt.date, cfg: CoordinationConfig) -> int:
+    """Find ``day``'s co-actions and replace that day of ``COACTIONS_TABLE``; the tweets examined. Reads the
+    day's ``created_date`` partition and the previous one (a co-action may start before midnight), and the
+    links and tags collected on or after the previous day (a tweet is collected on or after its day)."""
+    if not has_view(con, "entities_tweets"):
+        return 0
+    start = dt.datetime.combine(day, dt.time(), dt.UTC)
+    tweets = con.execute(
+        """
+        select tweet_id, author_id, created_at, text, retweeted_tweet_id from entities_tweets
+        where created_date between ? and ? and created_at >= ? and created_at < ?
+        """,
+        [
+            day - dt.timedelta(days=1),
+            day,
+            start - dt.timedelta(seconds=cfg.window_seconds),
+            start + dt.timedelta(days=1),
+        ],
+    ).to_arrow_table()
+    con.register("coord_day_tweets", tweets.select(["tweet_id"]))
+    try:
+        urls = (
+            con.execute(
+                "select distinct tweet_id, expanded_url from cleaned_urls where day >= ? "
+                "and tweet_id in (select tweet_id from coord_day_tweets)",
+                [day - dt.timedelta(days=1)],
+            ).to_arrow_table()
+            if has_view(con, "cleaned_urls")
+            else None
+        )
+        hashtags = (
+            con.execute(
+                "select distinct tweet_id, tag_lower from cleaned_hashtags where day >= ? "
+                "and tweet_id in (select tweet_id from coord_day_tweets)",
+                [day - dt.timedelta(days=1)],
+            ).to_arrow_table()
+            if "hashtag" in cfg.kinds and has_view(con, "cleaned_hashtags")
+            else None
+        )
+    finally:
+        con.unregister("coord_day_tweets")
+    the_lake.replace_where(
+        COACTIONS_TABLE, day_co_actions(tweets, day, urls, hashtags, cfg), {"day": day}, ["day"]
+    )
+    register(con, the_lake, COACTIONS_TABLE)
+    return tweets.num_rows
+
+
+def _stored_days(con) -> set[dt.date]:
+    if not has_view(con, "analytics_coordination_coactions"):
+        return set()
+    return {r[0] for r in con.sql("select distinct day from analytics_coordination_coactions").fetchall()}
+
+
+def _newest_day(con) -> dt.date | None:
+    days = _stored_days(con)
+    if has_view(con, "entities_tweets"):
+        newest = con.execute(
+            f"select max(created_date) from entities_tweets where created_date <> {EPOCH_DATE}"
+        ).fetchone()[0]
+        days |= {newest} if newest else set()
+    return max(days, default=None)
+
+
+def _window_days(con, window_days: int | None) -> set[dt.date]:
+    """The days the clusters are read from: ``window_days`` ending at the newest day with tweets or stored
+    co-actions; every such day when ``window_days`` is None."""
+    newest = _newest_day(con)
+    if newest is None:
+        return set()
+    if window_days is None:
+        return _stored_days(con) | _days_with_tweets(con, None)
+    if window_days < 1:
+        raise ValueError(f"window_days must be at least 1 (or null for every day), not {window_days}")
+    return {newest - dt.timedelta(days=k) for k in range(window_days)}
+
+
+def _days_with_tweets(con, window: set[dt.date] | None) -> set[dt.date]:
+    """Days of ``window`` (None: any) with dated tweets in ``entities_tweets``."""
+    if not has_view(con, "entities_tweets") or window == set():
+        return set()
+    where = f"created_date <> {EPOCH_DATE}"
+    params = []
+    if window is not None:
+        where += " and created_date between ? and ?"
+        params = [min(window), max(window)]
+    return {
+        r[0]
+        for r in con.execute(
+            f"select distinct created_date from entities_tweets where {where}", params
+        ).fetchall()
+    }
+
+
+def _authors(con, window: set[dt.date]) -> set[int]:
+    """The accounts with tweets in the window: what the clusters could have found."""
+    if not window or not has_view(con, "entities_tweets"):
+        return set()
+    rows = con.execute(
+        "select distinct author_id from entities_tweets where created_date between ? and ? "
+        "and author_id is not null",
+        [min(window), max(window)],
+    ).fetchall()
+    return {r[0] for r in rows}

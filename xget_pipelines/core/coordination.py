@@ -51,11 +51,13 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 KINDS = ("url", "text", "retweet")
 CLUSTERS_TABLE = "analytics/coordination_clusters"
 MEMBERS_TABLE = "analytics/coordination_members"
 EVIDENCE_TABLE = "analytics/coordination_evidence"
+COACTIONS_TABLE = "analytics/coordination_coactions"  # per day (partition column ``day``)
 
 _TS = pa.timestamp("us", tz="UTC")
 CLUSTERS_SCHEMA = pa.schema(
@@ -87,6 +89,22 @@ EVIDENCE_SCHEMA = pa.schema(
         ("user_id", pa.int64()),
         ("tweet_id", pa.int64()),
         ("created_at", _TS),
+    ]
+)
+
+
+CO_ACTION_COLUMNS = ["kind", "item", "user_a", "tweet_a", "at_a", "user_b", "tweet_b", "at_b"]
+COACTIONS_SCHEMA = pa.schema(
+    [
+        ("day", pa.date32()),  # the UTC day of the later of the two actions
+        ("kind", pa.string()),
+        ("item", pa.string()),
+        ("user_a", pa.int64()),
+        ("tweet_a", pa.int64()),
+        ("at_a", _TS),
+        ("user_b", pa.int64()),
+        ("tweet_b", pa.int64()),
+        ("at_b", _TS),
     ]
 )
 
@@ -206,11 +224,51 @@ def detect(
 ) -> Coordination:
     """Clusters of coordinated accounts in ``tweets`` (with their ``urls`` and, for co-hashtags,
     ``hashtags``): co-actions, pairs weighted by distinct items, the repetition threshold, components."""
+    cfg = cfg or CoordinationConfig()
+    con = con or duckdb.connect()
+    return clusters_from(co_actions(con, actions(con, tweets, urls, hashtags, cfg), cfg), cfg, con)
+
+
+def day_co_actions(
+    tweets: pa.Table,
+    day: dt.date,
+    urls: pa.Table | None = None,
+    hashtags: pa.Table | None = None,
+    cfg: CoordinationConfig | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> pa.Table:
+    """The co-actions of one UTC day (``COACTIONS_SCHEMA``): those whose later action falls on ``day``.
+    ``tweets`` must hold every tweet from ``window_seconds`` before the day's start to its end (more does no
+    harm), so a pair across midnight is found, and belongs to exactly one day: the days' co-actions together
+    are the co-actions of all their tweets, which is what lets ``clusters_from`` run over a window of stored
+    days instead of every tweet."""
+    cfg = cfg or CoordinationConfig()
+    con = con or duckdb.connect()
+    co = co_actions(con, actions(con, tweets, urls, hashtags, cfg), cfg)
+    start = dt.datetime.combine(day, dt.time(), dt.UTC)
+    later = pc.if_else(pc.greater(co["at_a"], co["at_b"]), co["at_a"], co["at_b"])
+    inside = pc.and_(
+        pc.greater_equal(later, pa.scalar(start, _TS)),
+        pc.less(later, pa.scalar(start + dt.timedelta(days=1), _TS)),
+    )
+    kept = co.filter(inside)
+    return (
+        kept.append_column("day", pa.array([day] * kept.num_rows, pa.date32()))
+        .select(COACTIONS_SCHEMA.names)
+        .cast(COACTIONS_SCHEMA)
+    )
+
+
+def clusters_from(
+    co: pa.Table, cfg: CoordinationConfig | None = None, con: duckdb.DuckDBPyConnection | None = None
+) -> Coordination:
+    """Clusters from co-actions (``co_actions``' columns; any extra column such as ``day`` is ignored):
+    pairs weighted by distinct items, the repetition threshold, connected components."""
     import networkx as nx
 
     cfg = cfg or CoordinationConfig()
     con = con or duckdb.connect()
-    co = co_actions(con, actions(con, tweets, urls, hashtags, cfg), cfg)
+    co = co.select(CO_ACTION_COLUMNS)
     con.register("coord_co", co)
     try:
         pairs = con.sql(f"""

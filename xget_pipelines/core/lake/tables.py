@@ -43,6 +43,7 @@ KNOWN_TABLES = (
     "analytics/coordination_clusters",
     "analytics/coordination_members",
     "analytics/coordination_evidence",
+    "analytics/coordination_coactions",
     "ops/account_pool",
     "ops/coverage",
     "ops/hydration",
