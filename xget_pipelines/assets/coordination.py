@@ -166,25 +166,20 @@ def _store_day(con, the_lake, day: dt.date, cfg: CoordinationConfig) -> int:
         ],
     ).to_arrow_table()
     con.register("coord_day_tweets", tweets.select(["tweet_id"]))
+
+    def of_the_tweets(view: str, column: str) -> pa.Table | None:
+        """``(tweet_id, column)`` of the day's tweets from a cleaned table, collected since the day before."""
+        if not has_view(con, view):
+            return None
+        return con.execute(
+            f"select distinct tweet_id, {column} from {view} where day >= ? "
+            "and tweet_id in (select tweet_id from coord_day_tweets)",
+            [day - dt.timedelta(days=1)],
+        ).to_arrow_table()
+
     try:
-        urls = (
-            con.execute(
-                "select distinct tweet_id, expanded_url from cleaned_urls where day >= ? "
-                "and tweet_id in (select tweet_id from coord_day_tweets)",
-                [day - dt.timedelta(days=1)],
-            ).to_arrow_table()
-            if has_view(con, "cleaned_urls")
-            else None
-        )
-        hashtags = (
-            con.execute(
-                "select distinct tweet_id, tag_lower from cleaned_hashtags where day >= ? "
-                "and tweet_id in (select tweet_id from coord_day_tweets)",
-                [day - dt.timedelta(days=1)],
-            ).to_arrow_table()
-            if "hashtag" in cfg.kinds and has_view(con, "cleaned_hashtags")
-            else None
-        )
+        urls = of_the_tweets("cleaned_urls", "expanded_url")
+        hashtags = of_the_tweets("cleaned_hashtags", "tag_lower") if "hashtag" in cfg.kinds else None
     finally:
         con.unregister("coord_day_tweets")
     the_lake.replace_where(
