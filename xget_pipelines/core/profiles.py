@@ -122,7 +122,7 @@ GRAPH_SCHEMA = pa.schema(
 def edge_metrics(edges: pa.Table, name: str, seed: int = 7) -> pa.Table:
     """``GRAPH_SCHEMA`` rows (``graph`` = ``name``) for distinct weighted edges (``src``, ``dst``, ``weight``).
 
-    Ids are mapped to 0..n-1 with numpy (nodes sorted by user id) and degrees are ``bincount``s, so nothing
+    Ids are mapped to 0..n-1 with Arrow and numpy (nodes sorted by user id), degrees are ``bincount``s: nothing
     loops per edge in Python. PageRank: weighted, directed, damping 0.85, dangling users' rank spread
     uniformly (as networkx's ``pagerank``), solved by igraph's PRPACK. Communities: Leiden maximising
     modularity (Traag, Waltman & van Eck 2019, "From Louvain to Leiden: guaranteeing well-connected
@@ -170,8 +170,8 @@ def _dense_ids(edges: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _pagerank(s: np.ndarray, d: np.ndarray, weight: np.ndarray, n: int) -> np.ndarray:
     """PRPACK on one OpenMP thread: with more its sums run in varying order and the ranks of a run differ
-    from the last one's in the 14th digit (reordering tied users); measured 3-10x faster on one thread, too
-    (bench/graph.py)."""
+    from the last one's in the 14th digit (reordering tied users); one thread was also faster at 1M edges
+    on 2 busy cores (0.5 s against 1.8-2.5 s)."""
     import igraph as ig
     from threadpoolctl import threadpool_limits
 
