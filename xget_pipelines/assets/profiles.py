@@ -30,21 +30,36 @@ class ProfilesConfig(dg.Config):
     )
 
 
+class GraphMetricsConfig(dg.Config):
+    window_days: int | None = Field(
+        30,
+        description="Mentions of the tweets of the last N days (ending on the lake's newest tweet day) make "
+        "the mention graph; null for all time. The follow graph is always the current follows.",
+    )
+
+
 @dg.asset(
     group_name="profiles",
-    kinds={"deltalake", "networkx"},
+    kinds={"deltalake", "igraph"},
     deps=["entities_tweets", "cleaned_mentions", "entities_follows"],
     metadata={"table": GRAPH_METRICS},
     automation_condition=ON_PARENT_UPDATES,
 )
-def analytics_graph_metrics(lake: LakeResource) -> dg.MaterializeResult:
-    """The mention graph (author -> mentioned user) and the follow graph: degrees, weighted degrees,
-    PageRank, Louvain communities (column ``graph``)."""
-    from xget_pipelines.core.profiles import graph_metrics
+def analytics_graph_metrics(config: GraphMetricsConfig, lake: LakeResource) -> dg.MaterializeResult:
+    """The mention graph (author -> mentioned user, over the last ``window_days`` days of tweets, 30 by
+    default) and the follow graph: degrees, weighted degrees, PageRank, Leiden communities (column ``graph``),
+    computed with igraph."""
+    from xget_pipelines.core.profiles import graph_metrics, mention_window
 
-    table = graph_metrics(connect(lake.lake()))
+    con = connect(lake.lake())
+    window = mention_window(con, config.window_days)
+    table = graph_metrics(con, window_days=config.window_days, as_of=window[1] if window else None)
     version = lake.lake().overwrite(GRAPH_METRICS, table)
-    md = {"users": table.num_rows, "lake_version": version}
+    md = {
+        "users": table.num_rows,
+        "lake_version": version,
+        "mention_window": f"{window[0]} .. {window[1]}" if window else "all time",
+    }
     if table.num_rows:
         top = table.sort_by([("pagerank", "descending")]).slice(0, 10)
         md["graphs"] = dg.MetadataValue.json(
