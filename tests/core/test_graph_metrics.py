@@ -83,7 +83,8 @@ def test_the_schema_holds_for_a_graph_and_for_no_graph():
 
 @pytest.fixture
 def con():
-    """Views named as ``connect`` names them: mentions of tweets on three days, one follow."""
+    """Views named as ``connect`` names them: mentions of tweets on three days (each collected on its day or
+    later, in the ``day`` column), one follow."""
     con = duckdb.connect()
     con.execute("""
         create view entities_tweets as select * from (values
@@ -92,8 +93,10 @@ def con():
             (3, 200, timestamptz '2026-06-01 10:00+00', date '2026-06-01')
         ) t(tweet_id, author_id, created_at, created_date)""")
     con.execute("""
-        create view cleaned_mentions as select * from (values (1, 300), (2, 300), (3, 300), (3, 100))
-        t(tweet_id, user_id)""")
+        create view cleaned_mentions as select * from (values
+            (1, 300, date '2026-05-01'), (2, 300, date '2026-05-31'), (3, 300, date '2026-06-01'),
+            (3, 100, date '2026-06-01')
+        ) t(tweet_id, user_id, day)""")
     con.execute("create view entities_follows as select 400 as follower_id, 500 as followed_id")
     return con
 

@@ -74,12 +74,13 @@ def mention_edges(con, window: tuple[dt.date, dt.date] | None = None) -> pa.Tabl
     ``created_date``, inclusive; the table's partition column, so only those days are read) when given."""
     if not (has_view(con, "cleaned_mentions") and has_view(con, "entities_tweets")):
         return _empty_edges()
-    where, params = "", []
-    if window is not None:
-        where, params = "and t.created_date between ? and ?", list(window)
+    collected, where, params = "", "", []
+    if window is not None:  # a tweet is collected on or after the day it was created: older pages are skipped
+        collected, where = "and day >= ?", "and t.created_date between ? and ?"
+        params = [window[0], *window]
     return con.sql(
         f"""
-        with m as (select distinct tweet_id, user_id from cleaned_mentions where user_id is not null)
+        with m as (select distinct tweet_id, user_id from cleaned_mentions where user_id is not null {collected})
         select t.author_id as src, m.user_id as dst, count(*) as weight
         from m join entities_tweets t using (tweet_id)
         where t.author_id is not null and t.author_id <> m.user_id {where}
