@@ -62,6 +62,12 @@ def test_communities_are_the_same_every_run_and_numbered_largest_first():
     assert (np.diff(sizes) <= 0).all() and sizes[-1] > 0
 
 
+def test_pagerank_in_a_process_of_its_own_gives_the_same_table():
+    """Large graphs rank in a second process while the communities are found: the same rows either way."""
+    edges = mention_graph(seed=9)
+    assert edge_metrics(edges, "mention", apart_from=0).equals(edge_metrics(edges, "mention"))
+
+
 def test_two_groups_joined_by_one_mention_are_two_communities_ties_by_smallest_user():
     group_a, group_b = [11, 12, 13, 14], [21, 22, 23, 24]
     pairs = [(a, b) for g in (group_a, group_b) for a in g for b in g if a != b] + [(14, 21)]
