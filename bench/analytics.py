@@ -1,0 +1,236 @@
+"""Benchmark: every analytics asset's cost over the whole lake and for one more day, at 1M and 10M tweets.
+
+Run: ``.venv/bin/python bench/analytics.py`` (sizes 1M and 10M: the 10M lake takes minutes to generate
+and today's full recomputes take long; steps past ``--timeout`` print ``timeout``), ``--quick`` (100k and
+1M), ``--sizes 1000000,3000000``, ``--only analytics_trends,tweet_sentiment``, ``--timeout 600``.
+Prints one JSON line per (size, asset, implementation, mode), one growth line per asset and
+implementation, and LAST the headline: the incremental cost of one more day at the largest size against
+the smallest.
+
+Method
+------
+- Lakes: ``bench/lakegen.py`` (seeded, XGet's own writer and schemas), cached under
+  ``.xget/bench-lakes/<tweets>-<seed>-<day_tweets>``. A lake of N tweets is N / 33,334 days (1M: 30
+  days, 10M: 300): the lake grows by days of the same size, and the day added to each (``grown``) is
+  33,334 tweets at every size. "Cost grows with the day, not with the lake" then reads: one more day
+  costs the same on the 10M lake as on the 1M one (within 2x, issue 20).
+- Steps: ``bench/analytics_steps.py``, each asset's core call with its reads (writes left out). ``full``
+  runs on the lake, ``incremental`` on the lake plus the day, doing what today's asset does when the day
+  arrives (for the unpartitioned assets: everything again).
+- Each step runs in a fresh process: ``seconds`` is the step's wall time; ``peak_mb`` the process's peak
+  resident memory (``ru_maxrss`` of that child, imports included: ``base_mb`` is the process before the
+  step). Past ``--timeout`` the process is killed and the line says ``timeout`` with that many seconds
+  as a lower bound.
+- Sentiment: ``score_new_tweets`` scores the day's tweets only (the lake's other tweets are scored by the
+  same model version, ``analytics/tweet_sentiment``, as after earlier runs); scoring the whole lake from
+  scratch is that rate times the lake's texts (status ``extrapolated``). The model is VADER (what the
+  asset falls back to before one is trained; ``--sentiment-model`` for a trained one, about 500
+  tweets/s on 2 cores).
+- Headline: per asset, the fastest implementation that finished at every size; ``ratio`` is the summed
+  incremental seconds at the largest size over the smallest; ``worst`` the asset whose own ratio is
+  highest; ``meets_goal``: ratio <= 2 for every asset and graph metrics within 30 s on the largest lake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from analytics_steps import EXTRAS, STEPS, Run  # noqa: E402
+from lakegen import LakeSpec, lakes  # noqa: E402
+
+ROOT = Path(".xget/bench-lakes")
+GOAL_RATIO, GRAPH_GOAL_S = 2.0, 30.0
+
+
+def emit(doc: dict) -> None:
+    print(json.dumps(doc), flush=True)
+
+
+def child(args) -> None:
+    """Run one step in this process; print its figures as one JSON line."""
+    step = next(s for s in STEPS if (s.asset, s.implementation) == (args.asset, args.implementation))
+    spec = LakeSpec(**json.loads(args.spec))
+    run = Run(Path(args.lake), args.mode, spec, Path(args.scratch), args.sentiment_model)
+    base_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t0 = time.perf_counter()
+    figures = step.run(run)
+    seconds = time.perf_counter() - t0
+    extra = EXTRAS.get(step.asset)
+    if extra is not None:
+        figures.update(extra(run))
+    print(json.dumps({"seconds": round(seconds, 2), "base_mb": round(base_mb), **figures}), flush=True)
+
+
+def measure(step, mode: str, lake: Path, spec: LakeSpec, args) -> dict:
+    """The step in a fresh process: its figures, its peak RSS, or ``timeout``/``error``."""
+    scratch = Path(tempfile.mkdtemp(prefix="anbench-", dir=ROOT))
+    cmd = [
+        sys.executable, __file__, "--child", "--asset", step.asset, "--implementation", step.implementation,
+        "--mode", mode, "--lake", str(lake), "--spec", json.dumps(spec.__dict__), "--scratch", str(scratch),
+        "--sentiment-model", args.sentiment_model,
+    ]  # fmt: skip
+    out = open(scratch / "stdout", "w+")  # noqa: SIM115 - read back after the child ends
+    err = open(scratch / "stderr", "w+")  # noqa: SIM115
+    proc = subprocess.Popen(cmd, stdout=out, stderr=err)
+    started, status, usage = time.monotonic(), None, None
+    while True:
+        pid, code, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            status = "ok" if code == 0 else "error"
+            break
+        if time.monotonic() - started > args.timeout:
+            proc.kill()
+            _, _, usage = os.wait4(proc.pid, 0)
+            status = "timeout"
+            break
+        time.sleep(0.2)
+    proc.returncode = 0  # reaped by wait4 above
+    out.seek(0)
+    err.seek(0)
+    doc = {"status": status, "peak_mb": round(usage.ru_maxrss / 1024)}
+    if status == "ok":
+        doc.update(json.loads(out.read().strip().splitlines()[-1]))
+    elif status == "timeout":
+        doc["seconds"] = args.timeout
+    else:
+        doc["error"] = err.read().strip().splitlines()[-1:]
+    out.close()
+    err.close()
+    shutil.rmtree(scratch, ignore_errors=True)
+    return doc
+
+
+def run_size(tweets: int, args, steps) -> list[dict]:
+    spec = LakeSpec(tweets, args.seed, args.day_tweets)
+    t0 = time.perf_counter()
+    base, grown = lakes(spec, ROOT)
+    emit({"size": tweets, "days": spec.days, "day_tweets": spec.day_tweets, "users": spec.users,
+          "lake": str(base.parent), "lake_ready_s": round(time.perf_counter() - t0, 1),
+          "load_avg_1m": round(os.getloadavg()[0], 1), "cpus": os.cpu_count()})  # fmt: skip
+    lines = []
+    for step in steps:
+        for mode in step.modes:
+            doc = measure(step, mode, base if mode == "full" else grown, spec, args)
+            line = {"size": tweets, "asset": step.asset, "implementation": step.implementation, "mode": mode,
+                    **doc}  # fmt: skip
+            if step.note:
+                line["note"] = step.note
+            emit(line)
+            lines.append(line)
+            if step.asset == "tweet_sentiment" and doc["status"] == "ok" and doc.get("rows"):
+                rate = doc["rows"] / max(doc["seconds"], 1e-9)
+                full = {"size": tweets, "asset": step.asset, "implementation": step.implementation,
+                        "mode": "full", "status": "extrapolated", "rows": doc["lake_texts"],
+                        "seconds": round(doc["lake_texts"] / rate, 1), "tweets_per_s": round(rate, 1),
+                        "peak_mb": doc["peak_mb"],
+                        "note": "every text of the lake at the incremental run's rate"}  # fmt: skip
+                emit(full)
+                lines.append(full)
+    return lines
+
+
+def _ratio(a, b):
+    return round(a / b, 2) if a is not None and b else None
+
+
+def summarize(lines: list[dict], sizes: list[int], day_tweets: int) -> None:
+    small, large = min(sizes), max(sizes)
+    by = {(d["size"], d["asset"], d["implementation"], d["mode"]): d for d in lines}
+    pairs = sorted(
+        {(d["asset"], d["implementation"]) for d in lines}, key=lambda p: [s.asset for s in STEPS].index(p[0])
+    )
+    best: dict[str, dict] = {}
+    for asset, impl in pairs:
+        growth = {"asset": asset, "implementation": impl, "sizes": [small, large]}
+        for mode in ("full", "incremental"):
+            a, b = by.get((large, asset, impl, mode)), by.get((small, asset, impl, mode))
+            if a and b:
+                growth[f"{mode}_seconds"] = [b["seconds"], a["seconds"]]
+                growth[f"{mode}_growth"] = _ratio(a["seconds"], b["seconds"])
+                growth[f"{mode}_peak_mb"] = [b["peak_mb"], a["peak_mb"]]
+                growth[f"{mode}_status"] = [b["status"], a["status"]]
+        emit(growth)
+        inc_small, inc_large = (
+            by.get((small, asset, impl, "incremental")),
+            by.get((large, asset, impl, "incremental")),
+        )
+        if not (inc_small and inc_large):
+            continue
+        finished = inc_small["status"] == "ok" and inc_large["status"] == "ok"
+        candidate = dict(implementation=impl, small=inc_small["seconds"], large=inc_large["seconds"])
+        candidate["finished"] = finished
+        held = best.get(asset)
+        if held is None or (finished, -candidate["large"]) > (held["finished"], -held["large"]):
+            best[asset] = candidate
+    total_small = sum(b["small"] for b in best.values())
+    total_large = sum(b["large"] for b in best.values())
+    ratios = {a: _ratio(b["large"], b["small"]) for a, b in best.items()}
+    worst = max(ratios, key=lambda a: ratios[a] or 0) if ratios else None
+    graph = [
+        d
+        for d in lines
+        if d["size"] == large and d["asset"] == "analytics_graph_metrics" and d["mode"] == "full"
+    ]
+    graph.sort(key=lambda d: (d["status"] != "ok", d["seconds"]))  # the best implementation first
+    graph_ok = [d for d in graph if d["status"] == "ok" and d["seconds"] <= GRAPH_GOAL_S]
+    emit({
+        "headline": f"incremental cost of one more day ({day_tweets:,} tweets) at {large:,} vs {small:,}",
+        "incremental_seconds": {str(small): round(total_small, 1), str(large): round(total_large, 1)},
+        "ratio": _ratio(total_large, total_small),
+        "worst_asset": worst,
+        "worst_ratio": ratios.get(worst),
+        "per_asset_ratio": ratios,
+        "implementations": {a: b["implementation"] for a, b in best.items()},
+        "unfinished": sorted(a for a, b in best.items() if not b["finished"]),
+        "graph_metrics_implementation": graph[0]["implementation"] if graph else None,
+        "graph_metrics_full_s_at_largest": graph[0]["seconds"] if graph else None,
+        "graph_metrics_status_at_largest": graph[0]["status"] if graph else None,
+        "mention_edges_at_largest": graph[0].get("mention_edges") if graph else None,
+        "meets_goal": bool(best) and all(b["finished"] for b in best.values())
+        and all((r or 99) <= GOAL_RATIO for r in ratios.values()) and bool(graph_ok),
+    })  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="1000000,10000000", help="lake sizes in tweets, comma-separated")
+    ap.add_argument("--quick", action="store_true", help="sizes 100000,1000000")
+    ap.add_argument("--only", default="", help="assets to measure, comma-separated (default: all)")
+    ap.add_argument("--timeout", type=float, default=600.0, help="seconds a step may take")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--day-tweets", type=int, default=33_334, help="tweets a day (the lake's and the added)")
+    ap.add_argument("--sentiment-model", default="vader", help="vader, or a trained model's folder")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    for hidden in ("asset", "implementation", "mode", "lake", "spec", "scratch"):
+        ap.add_argument(f"--{hidden}", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args)
+        return
+    sizes = [100_000, 1_000_000] if args.quick else [int(s) for s in args.sizes.split(",")]
+    only = {a for a in args.only.split(",") if a}
+    unknown = only - {s.asset for s in STEPS}
+    if unknown:
+        ap.error(f"unknown assets {sorted(unknown)}: choose from {sorted({s.asset for s in STEPS})}")
+    steps = [s for s in STEPS if not only or s.asset in only]
+    ROOT.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for tweets in sizes:
+        lines += run_size(tweets, args, steps)
+    summarize(lines, sizes, args.day_tweets)
+
+
+if __name__ == "__main__":
+    main()
