@@ -19,8 +19,10 @@ Method
   arrives (for the unpartitioned assets: everything again).
 - Each step runs in a fresh process: ``seconds`` is the step's wall time; ``peak_mb`` the process's peak
   resident memory (``ru_maxrss`` of that child, imports included: ``base_mb`` is the process before the
-  step). Past ``--timeout`` the process is killed and the line says ``timeout`` with that many seconds
-  as a lower bound.
+  step). Past ``--timeout`` (counted from the process's start, imports included) the process is killed
+  and the line says ``timeout``, that many seconds a lower bound; a step that timed out on the smaller
+  lake is not run on the bigger one (``skipped``). ``--reuse <earlier output>`` prints an earlier run's
+  lines for the same lakes instead of measuring them again.
 - Sentiment: ``score_new_tweets`` scores the day's tweets only (the lake's other tweets are scored by the
   same model version, ``analytics/tweet_sentiment``, as after earlier runs); scoring the whole lake from
   scratch is that rate times the lake's texts (status ``extrapolated``). The model is VADER (what the
@@ -52,6 +54,7 @@ from lakegen import LakeSpec, lakes  # noqa: E402
 
 ROOT = Path(".xget/bench-lakes")
 GOAL_RATIO, GRAPH_GOAL_S = 2.0, 30.0
+DONE = {"ok", "extrapolated"}
 
 
 def emit(doc: dict) -> None:
@@ -112,7 +115,28 @@ def measure(step, mode: str, lake: Path, spec: LakeSpec, args) -> dict:
     return doc
 
 
-def run_size(tweets: int, args, steps) -> list[dict]:
+def _key(doc: dict) -> tuple:
+    return doc["size"], doc["asset"], doc["implementation"], doc["mode"]
+
+
+def _extrapolated(doc: dict) -> dict:
+    """Scoring the whole lake from scratch: its texts at the rate the day's tweets were scored."""
+    rate = doc["rows"] / max(doc["seconds"], 1e-9)
+    return {
+        **{k: doc[k] for k in ("size", "asset", "implementation", "peak_mb")},
+        "mode": "full",
+        "status": "extrapolated",
+        "rows": doc["lake_texts"],
+        "seconds": round(doc["lake_texts"] / rate, 1),
+        "tweets_per_s": round(rate, 1),
+        "note": "every text of the lake at the incremental run's rate",
+    }
+
+
+def run_size(tweets: int, args, steps, earlier: dict, timed_out: set) -> list[dict]:
+    """Every step's lines at one lake size. A line in ``earlier`` (``--reuse``) is printed again, marked
+    ``reused``; a step that timed out on a smaller lake is not run again (``skipped``, the timeout as
+    its lower bound: a bigger lake does not make it faster)."""
     spec = LakeSpec(tweets, args.seed, args.day_tweets)
     t0 = time.perf_counter()
     base, grown = lakes(spec, ROOT)
@@ -122,20 +146,24 @@ def run_size(tweets: int, args, steps) -> list[dict]:
     lines = []
     for step in steps:
         for mode in step.modes:
-            doc = measure(step, mode, base if mode == "full" else grown, spec, args)
-            line = {"size": tweets, "asset": step.asset, "implementation": step.implementation, "mode": mode,
-                    **doc}  # fmt: skip
-            if step.note:
-                line["note"] = step.note
+            key = (tweets, step.asset, step.implementation, mode)
+            if key in earlier:
+                line = {**earlier[key], "reused": True}
+            elif key[1:] in timed_out:
+                line = dict(zip(("size", "asset", "implementation", "mode"), key, strict=True))
+                line.update(status="skipped", seconds=args.timeout, peak_mb=None)
+                line["note"] = "timed out on a smaller lake: not run again"
+            else:
+                doc = measure(step, mode, base if mode == "full" else grown, spec, args)
+                line = dict(zip(("size", "asset", "implementation", "mode"), key, strict=True)) | doc
+                if step.note:
+                    line["note"] = step.note
+            if line["status"] in ("timeout", "skipped"):
+                timed_out.add(key[1:])
             emit(line)
             lines.append(line)
-            if step.asset == "tweet_sentiment" and doc["status"] == "ok" and doc.get("rows"):
-                rate = doc["rows"] / max(doc["seconds"], 1e-9)
-                full = {"size": tweets, "asset": step.asset, "implementation": step.implementation,
-                        "mode": "full", "status": "extrapolated", "rows": doc["lake_texts"],
-                        "seconds": round(doc["lake_texts"] / rate, 1), "tweets_per_s": round(rate, 1),
-                        "peak_mb": doc["peak_mb"],
-                        "note": "every text of the lake at the incremental run's rate"}  # fmt: skip
+            if step.asset == "tweet_sentiment" and line["status"] == "ok" and line.get("rows"):
+                full = _extrapolated(line)
                 emit(full)
                 lines.append(full)
     return lines
@@ -147,7 +175,7 @@ def _ratio(a, b):
 
 def summarize(lines: list[dict], sizes: list[int], day_tweets: int) -> None:
     small, large = min(sizes), max(sizes)
-    by = {(d["size"], d["asset"], d["implementation"], d["mode"]): d for d in lines}
+    by = {_key(d): d for d in lines}
     pairs = sorted(
         {(d["asset"], d["implementation"]) for d in lines}, key=lambda p: [s.asset for s in STEPS].index(p[0])
     )
@@ -158,7 +186,8 @@ def summarize(lines: list[dict], sizes: list[int], day_tweets: int) -> None:
             a, b = by.get((large, asset, impl, mode)), by.get((small, asset, impl, mode))
             if a and b:
                 growth[f"{mode}_seconds"] = [b["seconds"], a["seconds"]]
-                growth[f"{mode}_growth"] = _ratio(a["seconds"], b["seconds"])
+                both = {a["status"], b["status"]} <= DONE  # a timeout's seconds are only a lower bound
+                growth[f"{mode}_growth"] = _ratio(a["seconds"], b["seconds"]) if both else None
                 growth[f"{mode}_peak_mb"] = [b["peak_mb"], a["peak_mb"]]
                 growth[f"{mode}_status"] = [b["status"], a["status"]]
         emit(growth)
@@ -176,8 +205,8 @@ def summarize(lines: list[dict], sizes: list[int], day_tweets: int) -> None:
             best[asset] = candidate
     total_small = sum(b["small"] for b in best.values())
     total_large = sum(b["large"] for b in best.values())
-    ratios = {a: _ratio(b["large"], b["small"]) for a, b in best.items()}
-    worst = max(ratios, key=lambda a: ratios[a] or 0) if ratios else None
+    ratios = {a: _ratio(b["large"], b["small"]) if b["finished"] else None for a, b in best.items()}
+    worst = max(ratios, key=lambda a: float("inf") if ratios[a] is None else ratios[a]) if ratios else None
     graph = [
         d
         for d in lines
@@ -189,6 +218,7 @@ def summarize(lines: list[dict], sizes: list[int], day_tweets: int) -> None:
         "headline": f"incremental cost of one more day ({day_tweets:,} tweets) at {large:,} vs {small:,}",
         "incremental_seconds": {str(small): round(total_small, 1), str(large): round(total_large, 1)},
         "ratio": _ratio(total_large, total_small),
+        "ratio_is_a_lower_bound_of_the_sums": any(not b["finished"] for b in best.values()),
         "worst_asset": worst,
         "worst_ratio": ratios.get(worst),
         "per_asset_ratio": ratios,
@@ -212,6 +242,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--day-tweets", type=int, default=33_334, help="tweets a day (the lake's and the added)")
     ap.add_argument("--sentiment-model", default="vader", help="vader, or a trained model's folder")
+    ap.add_argument(
+        "--reuse", help="an earlier run's output: its lines (same lakes) are printed again, not measured"
+    )
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     for hidden in ("asset", "implementation", "mode", "lake", "spec", "scratch"):
         ap.add_argument(f"--{hidden}", help=argparse.SUPPRESS)
@@ -226,9 +259,14 @@ def main() -> None:
         ap.error(f"unknown assets {sorted(unknown)}: choose from {sorted({s.asset for s in STEPS})}")
     steps = [s for s in STEPS if not only or s.asset in only]
     ROOT.mkdir(parents=True, exist_ok=True)
-    lines = []
-    for tweets in sizes:
-        lines += run_size(tweets, args, steps)
+    earlier = {}
+    if args.reuse:
+        docs = [json.loads(x) for x in Path(args.reuse).read_text().splitlines() if x.startswith("{")]
+        earlier = {_key(d): d for d in docs if "mode" in d and d.get("status") != "extrapolated"}
+    lines: list[dict] = []
+    timed_out: set[tuple] = set()
+    for tweets in sorted(sizes):
+        lines += run_size(tweets, args, steps, earlier, timed_out)
     summarize(lines, sizes, args.day_tweets)
 
 
