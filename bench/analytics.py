@@ -18,19 +18,21 @@ Method
   runs on the lake, ``incremental`` on the lake plus the day, doing what today's asset does when the day
   arrives (for the unpartitioned assets: everything again).
 - Each step runs in a fresh process: ``seconds`` is the step's wall time; ``peak_mb`` the process's peak
-  resident memory (``ru_maxrss`` of that child, imports included: ``base_mb`` is the process before the
-  step). Past ``--timeout`` (counted from the process's start, imports included) the process is killed
-  and the line says ``timeout``, that many seconds a lower bound; a step that timed out on the smaller
-  lake is not run on the bigger one (``skipped``). ``--reuse <earlier output>`` prints an earlier run's
-  lines for the same lakes instead of measuring them again.
+  resident memory (``VmHWM``, imports included: ``base_mb`` is the process before the step). Past
+  ``--timeout`` (counted from the process's start, imports included) the process is killed and the line
+  says ``timeout``, that many seconds a lower bound; a step that timed out on the smaller lake is not run
+  on the bigger one (``skipped``). ``--reuse <earlier output>`` prints an earlier run's lines for the same
+  lakes instead of measuring them again.
 - Sentiment: ``score_new_tweets`` scores the day's tweets only (the lake's other tweets are scored by the
   same model version, ``analytics/tweet_sentiment``, as after earlier runs); scoring the whole lake from
   scratch is that rate times the lake's texts (status ``extrapolated``). The model is VADER (what the
   asset falls back to before one is trained; ``--sentiment-model`` for a trained one, about 500
   tweets/s on 2 cores).
 - Headline: per asset, the fastest implementation that finished at every size; ``ratio`` is the summed
-  incremental seconds at the largest size over the smallest; ``worst`` the asset whose own ratio is
-  highest; ``meets_goal``: ratio <= 2 for every asset and graph metrics within 30 s on the largest lake.
+  incremental seconds at the largest size over the smallest (null while an asset does not finish:
+  ``finished_ratio`` is the same over those that do); ``worst`` the asset whose own ratio is highest
+  (an unfinished one first); ``meets_goal``: every asset's ratio <= 2 and graph metrics within 30 s on
+  the largest lake.
 """
 
 from __future__ import annotations
@@ -38,7 +40,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -61,23 +62,36 @@ def emit(doc: dict) -> None:
     print(json.dumps(doc), flush=True)
 
 
+def resident_peak_mb(pid: int | str = "self") -> float | None:
+    """The process's peak resident memory (``VmHWM``). Not ``ru_maxrss``: on Linux a child's starts at
+    the parent's resident size when it forked, which would floor every step at the runner's size."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    kb = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), None)
+    return None if kb is None else round(kb / 1024)
+
+
 def child(args) -> None:
     """Run one step in this process; print its figures as one JSON line."""
     step = next(s for s in STEPS if (s.asset, s.implementation) == (args.asset, args.implementation))
     spec = LakeSpec(**json.loads(args.spec))
     run = Run(Path(args.lake), args.mode, spec, Path(args.scratch), args.sentiment_model)
-    base_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    base_mb = resident_peak_mb()
     t0 = time.perf_counter()
     figures = step.run(run)
     seconds = time.perf_counter() - t0
+    peak_mb = resident_peak_mb()
     extra = EXTRAS.get(step.asset)
     if extra is not None:
         figures.update(extra(run))
-    print(json.dumps({"seconds": round(seconds, 2), "base_mb": round(base_mb), **figures}), flush=True)
+    print(json.dumps({"seconds": round(seconds, 2), "peak_mb": peak_mb, "base_mb": base_mb, **figures}))
 
 
 def measure(step, mode: str, lake: Path, spec: LakeSpec, args) -> dict:
-    """The step in a fresh process: its figures, its peak RSS, or ``timeout``/``error``."""
+    """The step in a fresh process: its figures and peak memory, or ``timeout``/``error`` with the peak
+    seen until then."""
     scratch = Path(tempfile.mkdtemp(prefix="anbench-", dir=ROOT))
     cmd = [
         sys.executable, __file__, "--child", "--asset", step.asset, "--implementation", step.implementation,
@@ -87,22 +101,18 @@ def measure(step, mode: str, lake: Path, spec: LakeSpec, args) -> dict:
     out = open(scratch / "stdout", "w+")  # noqa: SIM115 - read back after the child ends
     err = open(scratch / "stderr", "w+")  # noqa: SIM115
     proc = subprocess.Popen(cmd, stdout=out, stderr=err)
-    started, status, usage = time.monotonic(), None, None
-    while True:
-        pid, code, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            status = "ok" if code == 0 else "error"
-            break
+    started, seen_mb = time.monotonic(), None
+    while proc.poll() is None:
+        seen_mb = resident_peak_mb(proc.pid) or seen_mb
         if time.monotonic() - started > args.timeout:
             proc.kill()
-            _, _, usage = os.wait4(proc.pid, 0)
-            status = "timeout"
+            proc.wait()
             break
         time.sleep(0.2)
-    proc.returncode = 0  # reaped by wait4 above
+    status = "timeout" if proc.returncode < 0 else "ok" if proc.returncode == 0 else "error"
     out.seek(0)
     err.seek(0)
-    doc = {"status": status, "peak_mb": round(usage.ru_maxrss / 1024)}
+    doc = {"status": status, "peak_mb": seen_mb}
     if status == "ok":
         doc.update(json.loads(out.read().strip().splitlines()[-1]))
     elif status == "timeout":
@@ -203,6 +213,7 @@ def summarize(lines: list[dict], sizes: list[int], day_tweets: int) -> None:
         held = best.get(asset)
         if held is None or (finished, -candidate["large"]) > (held["finished"], -held["large"]):
             best[asset] = candidate
+    unfinished = sorted(a for a, b in best.items() if not b["finished"])
     total_small = sum(b["small"] for b in best.values())
     total_large = sum(b["large"] for b in best.values())
     ratios = {a: _ratio(b["large"], b["small"]) if b["finished"] else None for a, b in best.items()}
@@ -217,13 +228,16 @@ def summarize(lines: list[dict], sizes: list[int], day_tweets: int) -> None:
     emit({
         "headline": f"incremental cost of one more day ({day_tweets:,} tweets) at {large:,} vs {small:,}",
         "incremental_seconds": {str(small): round(total_small, 1), str(large): round(total_large, 1)},
-        "ratio": _ratio(total_large, total_small),
-        "ratio_is_a_lower_bound_of_the_sums": any(not b["finished"] for b in best.values()),
+        "ratio": _ratio(total_large, total_small) if not unfinished else None,
+        "finished_ratio": _ratio(
+            sum(b["large"] for b in best.values() if b["finished"]),
+            sum(b["small"] for b in best.values() if b["finished"]),
+        ),  # the same over the assets that finished at both sizes (a timeout's seconds are only a bound)
         "worst_asset": worst,
         "worst_ratio": ratios.get(worst),
         "per_asset_ratio": ratios,
         "implementations": {a: b["implementation"] for a, b in best.items()},
-        "unfinished": sorted(a for a, b in best.items() if not b["finished"]),
+        "unfinished": unfinished,
         "graph_metrics_implementation": graph[0]["implementation"] if graph else None,
         "graph_metrics_full_s_at_largest": graph[0]["seconds"] if graph else None,
         "graph_metrics_status_at_largest": graph[0]["status"] if graph else None,
