@@ -453,19 +453,26 @@ def register_sources(
     """``tw``, ``tags`` and ``watched`` over the lake's views (``core.lake.catalog.connect``): merged
     tweets that are not native retweets (a retweet repeats its original's hashtags), created in
     [since, until) when given; their hashtags; the watchlist keys whose searches or timelines hit them."""
-    window = ""
+    window, collected = "", ""
     if since is not None and until is not None:
-        window = f"and created_at >= TIMESTAMPTZ '{since.isoformat()}' and created_at < TIMESTAMPTZ '{until.isoformat()}'"
+        window = (
+            f"and created_date between DATE '{since.date().isoformat()}' and DATE '{until.date().isoformat()}' "
+            f"and created_at >= TIMESTAMPTZ '{since.isoformat()}' and created_at < TIMESTAMPTZ '{until.isoformat()}'"
+        )
+        # A tweet is collected on or after the day it was created: pages collected before ``since`` hold
+        # none of these tweets, so only the partitions of the days that can are read, not the lake.
+        collected = f"and day >= DATE '{since.date().isoformat()}'"
     con.execute(
         f"create or replace temp view tw as select tweet_id, created_at, author_id from entities_tweets "
         f"where not is_retweet {window}"
     )
     con.execute(
-        "create or replace temp view tags as select distinct tweet_id, tag_lower as tag from cleaned_hashtags"
+        "create or replace temp view tags as select distinct tweet_id, tag_lower as tag from cleaned_hashtags "
+        f"where true {collected}"
     )
     con.execute(
         "create or replace temp view watched as "
-        "select distinct tweet_id, watch_key from cleaned_tweets where via = 'timeline'"
+        f"select distinct tweet_id, watch_key from cleaned_tweets where via = 'timeline' {collected}"
     )
 
 
