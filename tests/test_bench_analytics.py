@@ -79,7 +79,10 @@ def test_the_generated_lake_is_readable_by_xgets_own_views(generated):
 def test_every_step_runs_on_the_generated_lake(generated, step, tmp_path):
     base, grown = generated
     for mode in step.modes:
-        figures = step.run(Run(base if mode == "full" else grown, mode, SPEC, tmp_path))
+        run = Run(base if mode == "full" else grown, mode, SPEC, tmp_path)
+        if step.prepare is not None and mode == "incremental":
+            step.prepare(run)
+        figures = step.run(run)
         assert figures["rows"] >= 0
         if step.asset in ("analytics_trends", "analytics_user_profiles", "analytics_graph_metrics"):
             assert figures["rows"] > 0

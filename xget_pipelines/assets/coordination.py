@@ -87,12 +87,12 @@ def analytics_coordination(
     the_lake = lake.lake()
     con = connect(the_lake)
     computed = [dt.date.fromisoformat(key) for key in context.partition_keys]
-    examined = sum(_store_day(con, the_lake, day, cfg) for day in computed)
-    window = _window_days(con, config.window_days)
+    examined = sum(store_day(con, the_lake, day, cfg) for day in computed)
+    window = window_of_days(con, config.window_days)
     # Days of the window with tweets but no stored co-actions (a lake from before they were stored, a day no
     # run covered): computed now, so the clusters never silently miss a day.
     unstored = sorted(_days_with_tweets(con, window) - _stored_days(con))
-    examined += sum(_store_day(con, the_lake, day, cfg) for day in unstored)
+    examined += sum(store_day(con, the_lake, day, cfg) for day in unstored)
     co = (
         the_lake.read(COACTIONS_TABLE, where={"day": window}) if window else None
     ) or COACTIONS_SCHEMA.empty_table()
@@ -146,7 +146,7 @@ def analytics_coordination(
     return dg.MaterializeResult(metadata=metadata)
 
 
-def _store_day(con, the_lake, day: dt.date, cfg: CoordinationConfig) -> int:
+def store_day(con, the_lake, day: dt.date, cfg: CoordinationConfig) -> int:
     """Find ``day``'s co-actions and replace that day of ``COACTIONS_TABLE``; the tweets examined. Reads the
     day's ``created_date`` partition and the previous one (a co-action may start before midnight), and the
     links and tags collected on or after the previous day (a tweet is collected on or after its day)."""
@@ -205,7 +205,7 @@ def _newest_day(con) -> dt.date | None:
     return max(days, default=None)
 
 
-def _window_days(con, window_days: int | None) -> set[dt.date]:
+def window_of_days(con, window_days: int | None) -> set[dt.date]:
     """The days the clusters are read from: ``window_days`` ending at the newest day with tweets or stored
     co-actions; every such day when ``window_days`` is None."""
     newest = _newest_day(con)
