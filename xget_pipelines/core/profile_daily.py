@@ -71,13 +71,16 @@ def day_aggregates(con, day: dt.date) -> tuple[pa.Table, pa.Table]:
     """``(user_daily rows, user_day_keys rows)`` of the tweets created on ``day`` (UTC), as stored now."""
     if not has_view(con, "entities_tweets"):
         return USER_DAILY_SCHEMA.empty_table(), USER_DAY_KEYS_SCHEMA.empty_table()
+    # A tweet is collected on or after the day it was created: only pages collected since ``day`` can hold
+    # its hashtags and mentions, so older collection days are not read (a day costs a day, not the lake).
+    since = f"where day >= DATE '{day.isoformat()}'"
     hashtags = (
-        "cleaned_hashtags"
+        f"(select tweet_id, tag_lower from cleaned_hashtags {since})"
         if has_view(con, "cleaned_hashtags")
         else no_rows("null::bigint as tweet_id, null::varchar as tag_lower")
     )
     mentions = (
-        "cleaned_mentions"
+        f"(select tweet_id, user_id, username from cleaned_mentions {since})"
         if has_view(con, "cleaned_mentions")
         else no_rows("null::bigint as tweet_id, null::bigint as user_id, null::varchar as username")
     )
