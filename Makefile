@@ -49,6 +49,7 @@ bench: install
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/trends.py
 	$(BIN)/python bench/coordination.py
+	$(BIN)/python bench/graph.py
 	$(BIN)/python bench/analytics.py
 
 validate: install
