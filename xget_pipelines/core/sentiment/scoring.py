@@ -147,11 +147,14 @@ def sentiment_daily(lake: Lake, model_version: str, days: set[dt.date] | None = 
     ) or (days is not None and not days):
         return SENTIMENT_DAILY_SCHEMA.empty_table()
     only = "" if days is None else "and e.created_date in (select unnest(?::date[]))"
-    params = [model_version] + ([] if days is None else [sorted(days)]) + [model_version]
+    # A tweet is collected on or after its day: the hits of these days are in pages collected since the first.
+    since = "" if days is None else "and day >= ?"
+    params = ([] if days is None else [min(days)]) + [model_version]
+    params += ([] if days is None else [sorted(days)]) + [model_version]
     return (
         con.sql(
             f"""
-        with hits as (select distinct watch_key, tweet_id from cleaned_tweets where via = 'timeline'),
+        with hits as (select distinct watch_key, tweet_id from cleaned_tweets where via = 'timeline' {since}),
         scored as (
             select s.tweet_id, s.label, s.score, cast(e.created_at at time zone 'UTC' as date) as day
             from analytics_tweet_sentiment s join entities_tweets e using (tweet_id)
