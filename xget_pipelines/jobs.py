@@ -59,9 +59,12 @@ entities_job = dg.define_asset_job(
 
 analytics_days_job = dg.define_asset_job(
     "analytics_days",
-    selection=dg.AssetSelection.assets("analytics_user_daily", "analytics_cotag_network"),
+    selection=dg.AssetSelection.assets(
+        "analytics_user_daily", "analytics_cotag_network", "analytics_coordination"
+    ),
     description="Aggregate the tweets created on a day again (per-user daily aggregates, the co-tag "
-    "network), when a later merge added tweets of that day (late_days_sensor).",
+    "network, the day's coordination co-actions), when a later merge added tweets of that day "
+    "(late_days_sensor).",
 )
 
 

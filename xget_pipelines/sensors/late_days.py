@@ -1,14 +1,15 @@
 """The late days sensor: a created day that gains tweets after its own merge is aggregated again.
 
 The per-day analytics keyed by the day a tweet was created (``analytics_user_daily``,
-``analytics_cotag_network``) run in the ``entities`` job with the merge of their day. A merge also writes
-tweets created on other days: an account's older tweets, conversation expansions, re-observed tweets whose
-counts changed. ``entity_tables`` records those ``created_date`` partitions in the ``partitions_written``
-metadata of ``entities_tweets``; each tick (every 60 s) reads the materializations after its cursor and
-requests an ``analytics_days`` run for every written day that is not one of that run's own partitions (those
-were aggregated in the run, after its merge). ``run_key`` ``late:<day>:<storage id>``: a repeated tick never
-launches twice; aggregating a day again is idempotent (a replace of the day). Undated tweets
-(``1970-01-01``) have no partition: the profile merge aggregates them itself.
+``analytics_cotag_network``, ``analytics_coordination``'s co-actions) run in the ``entities`` job with the
+merge of their day. A merge also writes tweets created on other days: an account's older tweets, conversation
+expansions, re-observed tweets whose counts changed. ``entity_tables`` records those ``created_date``
+partitions in the ``partitions_written`` metadata of ``entities_tweets``; each tick (every 60 s) reads the
+materializations after its cursor and requests an ``analytics_days`` run for every written day that is not one
+of that run's own partitions (those were aggregated in the run, after its merge). ``run_key``
+``late:<day>:<storage id>``: a repeated tick never launches twice; aggregating a day again is idempotent (a
+replace of the day). Undated tweets (``1970-01-01``) have no partition: the profile merge aggregates them
+itself.
 
 Cursor: JSON ``{"after": <event log storage id of the last materialization read>}``; without one the sensor
 starts at the newest materialization (nothing of the past is requested: backfill ``analytics_days`` for that).
