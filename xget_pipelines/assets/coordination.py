@@ -84,6 +84,8 @@ def analytics_coordination(
         min_cluster=config.min_cluster,
         kinds=("url", "text", "retweet", "hashtag") if config.co_hashtags else ("url", "text", "retweet"),
     )
+    if config.window_days is not None and config.window_days < 1:  # before any work is done
+        raise ValueError(f"window_days must be at least 1 (or null for every day), not {config.window_days}")
     the_lake = lake.lake()
     con = connect(the_lake)
     computed = [dt.date.fromisoformat(key) for key in context.partition_keys]
@@ -195,8 +197,8 @@ def _stored_days(con) -> set[dt.date]:
     return {r[0] for r in con.sql("select distinct day from analytics_coordination_coactions").fetchall()}
 
 
-def _newest_day(con) -> dt.date | None:
-    days = _stored_days(con)
+def _newest_day(con, stored: set[dt.date]) -> dt.date | None:
+    days = set(stored)
     if has_view(con, "entities_tweets"):
         newest = con.execute(
             f"select max(created_date) from entities_tweets where created_date <> {EPOCH_DATE}"
@@ -208,13 +210,12 @@ def _newest_day(con) -> dt.date | None:
 def window_of_days(con, window_days: int | None) -> set[dt.date]:
     """The days the clusters are read from: ``window_days`` ending at the newest day with tweets or stored
     co-actions; every such day when ``window_days`` is None."""
-    newest = _newest_day(con)
+    stored = _stored_days(con)
+    newest = _newest_day(con, stored)
     if newest is None:
         return set()
     if window_days is None:
-        return _stored_days(con) | _days_with_tweets(con, None)
-    if window_days < 1:
-        raise ValueError(f"window_days must be at least 1 (or null for every day), not {window_days}")
+        return stored | _days_with_tweets(con, None)
     return {newest - dt.timedelta(days=k) for k in range(window_days)}
 
 
